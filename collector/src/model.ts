@@ -1,0 +1,112 @@
+// The contracts every stage of the collector shares: source (blobs) -> parser/mapper (pure) -> sink.
+// Kept in one small file so each stage can be built and tested alone against it.
+
+/** Which flow-log family a record belongs to. NSG covers versions 1 and 2; VNet is flowLogVersion 4. */
+export type FlowLogFamily = "nsg" | "vnet";
+
+/** One ECS document per flow tuple. Optional fields are omitted rather than invented. */
+export interface FlowDocument {
+  "@timestamp": string;
+  ecs: { version: string };
+  event: {
+    kind: "event";
+    category: ["network"];
+    dataset: "azure.flowlogs";
+    type: string[];
+    action: "allowed" | "denied";
+    outcome: "success" | "failure";
+  };
+  source: Endpoint;
+  destination: Endpoint;
+  network: {
+    transport?: string;
+    iana_number?: string;
+    direction: "inbound" | "outbound";
+    community_id?: string;
+    packets?: number;
+    bytes?: number;
+  };
+  rule?: { name: string };
+  related: { ip: string[] };
+  cloud: { provider: "azure"; account?: { id: string } };
+  azure: {
+    resource?: { id: string; name?: string; group?: string };
+    flowlog: {
+      version: number;
+      state?: "begin" | "continuing" | "end" | "deny";
+      encryption?: string;
+      mac?: string;
+      acl_id?: string;
+      id?: string;
+      guid?: string;
+    };
+  };
+}
+
+export interface Endpoint {
+  ip: string;
+  port?: number;
+  packets?: number;
+  bytes?: number;
+}
+
+/** A document with the deterministic id it is written under (the same content always yields the same id). */
+export interface IdentifiedDocument {
+  id: string;
+  doc: FlowDocument;
+}
+
+/** Input the parser could not turn into documents. It is reported and set aside, never dropped silently. */
+export interface Reject {
+  /** Index of the record in the parsed `records` array (offset by the caller's base for blob chunks). */
+  record: number;
+  /** Index of the tuple within its record, counted across all rules/groups, when the problem is one tuple. */
+  tuple?: number;
+  reason: string;
+  /** The offending raw value (a tuple string, or a JSON excerpt), truncated to a readable length. */
+  raw?: string;
+}
+
+export interface ParseResult {
+  documents: IdentifiedDocument[];
+  rejects: Reject[];
+}
+
+/** Where a document or reject came from; carried to dead letters so nothing set aside is untraceable. */
+export interface SourcePosition {
+  container: string;
+  blob: string;
+  /** Byte offset in the blob of the block the data was read from. */
+  offset?: number;
+}
+
+/** Something that could not be indexed or parsed, kept with its reason. */
+export interface DeadLetter {
+  position?: SourcePosition;
+  reason: string;
+  raw: string;
+  /** Document id, when a well-formed document was refused by the cluster. */
+  id?: string;
+}
+
+export interface SinkResult {
+  /** Newly written documents. */
+  indexed: number;
+  /** Documents that were already present (a 409 on `create`): proof that a re-read added nothing. */
+  duplicates: number;
+  /** Documents the destination refused for good (mapping errors...), already handed to the dead-letter store. */
+  deadLettered: number;
+  /** Retries performed while delivering this batch (429 / 5xx / connection errors). */
+  retries: number;
+}
+
+/**
+ * A destination for documents. `write` resolves only once every document is acknowledged (indexed, a duplicate,
+ * or dead-lettered); it rejects if delivery could not be completed, and then no checkpoint may advance.
+ */
+export interface Sink {
+  write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult>;
+  /** Store things set aside (parse rejects, refused documents) with their reason. */
+  deadLetter(entries: DeadLetter[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,65 @@
+// `npm test`: starts the real services the selected tests need (Azurite, Elasticsearch) once for the whole run,
+// runs every *.test.ts file with node's test runner (one process per file, so Pulumi mocks never leak), and stops
+// everything it started, whatever the outcome. Arguments narrow the run to files or folders under test/.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { startAzurite } from "./support/azurite";
+import { startElasticsearch } from "./support/elasticsearch";
+
+const root = resolve(__dirname, "..");
+
+function testFiles(paths: string[]): string[] {
+  const found: string[] = [];
+  const walk = (path: string): void => {
+    if (statSync(path).isDirectory()) {
+      for (const entry of readdirSync(path).sort()) if (entry !== "node_modules") walk(join(path, entry));
+    } else if (path.endsWith(".test.ts")) {
+      found.push(path);
+    }
+  };
+  for (const path of paths.length ? paths : [join(root, "test")]) walk(resolve(path));
+  return found;
+}
+
+async function main(): Promise<number> {
+  const files = testFiles(process.argv.slice(2));
+  if (files.length === 0) {
+    console.error("no *.test.ts files selected");
+    return 1;
+  }
+  const sources = files.map((file) => readFileSync(file, "utf8")).join("\n");
+  const stops: Array<() => Promise<void>> = [];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop().catch((error) => console.error(`stop failed: ${error}`));
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
+  try {
+    if (/azuriteConnectionString\(/.test(sources)) {
+      const azurite = await startAzurite();
+      stops.push(azurite.stop);
+      env.AZURITE_CONNECTION_STRING = azurite.connectionString;
+      console.log(`azurite: ${azurite.blobUrl}`);
+    }
+    if (/elasticsearchUrl\(/.test(sources) && !process.env.ES_URL) {
+      const es = await startElasticsearch({ log: (line) => console.log(`elasticsearch: ${line}`) });
+      stops.push(es.stop);
+      env.ES_URL = es.url;
+    }
+    const args = ["--import", "tsx", "--test", "--test-concurrency=2", ...files.map((f) => relative(root, f))];
+    const code = await new Promise<number>((done) => {
+      const child = spawn(process.execPath, args, { cwd: root, env, stdio: "inherit" });
+      child.once("exit", (status, signal) => done(status ?? (signal ? 1 : 0)));
+    });
+    return code;
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then((code) => process.exit(code), (error) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exit(1);
+});
