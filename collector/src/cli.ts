@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// The collector's entry point: `flowlogs-collector <command> [args]` (`npm run collector -- <command>` in the repo).
+// Commands live in ./commands and are dispatched from the table below.
+import { EXIT, type Command, type CommandIo } from "./commands/command";
+import { parseCommand } from "./commands/parse";
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  parse: parseCommand,
+  // run: runCommand,   <- the long-running collector (blobs -> Elasticsearch) is added here
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  return `usage: flowlogs-collector <command> [args]\n\ncommands:\n${lines.join("\n")}\n\n` +
+    "Run `flowlogs-collector <command> --help` for a command's arguments.";
+}
+
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(`${help()}\n`);
+    return EXIT.ok;
+  }
+  if (name === undefined) {
+    io.stderr.write(`${help()}\n`);
+    return EXIT.usage;
+  }
+  const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.stderr.write(`unknown command "${name}"; known commands: ${Object.keys(COMMANDS).join(", ")}\n${help()}\n`);
+    return EXIT.usage;
+  }
+  return command.run(args, io);
+}
+
+if (require.main === module) {
+  // A closed pipe (`... | head`) is not an error worth a stack trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(EXIT.ok);
+    throw error;
+  });
+  main(process.argv.slice(2), process).then(
+    (status) => { process.exitCode = status; },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.exitCode = EXIT.failure;
+    },
+  );
+}

@@ -1,0 +1,88 @@
+// `parse <file|->`: prints the documents of one flow-log file as NDJSON, one per tuple in file order, each as
+// {"_id": <id>, ...document}. Rejected tuples/records go to stderr with their position and reason, then a summary.
+// Exit 0 when the input is a flow-log document (even with rejects), 1 when it is not one or cannot be read.
+import { readFile } from "node:fs/promises";
+import { FlowLogFormatError, parseFlowLogText } from "../format/parse";
+import type { ParseResult, Reject } from "../model";
+import { EXIT, type Command } from "./command";
+
+const USAGE = `usage: flowlogs-collector parse <file|->
+
+Reads one flow-log document ({"records": [...]}, e.g. a PT1H.json blob; "-" reads stdin) and prints one ECS
+document per flow tuple as NDJSON on stdout: {"_id": "<deterministic id>", ...document}.
+Invalid tuples and records are skipped and reported on stderr (record index, tuple index, reason), followed by a
+summary line. Exit status: 0 parsed (even with rejects), 1 not a flow-log document or unreadable, 2 usage error.`;
+
+export const parseCommand: Command = {
+  summary: "print the ECS documents of one flow-log file as NDJSON",
+  usage: USAGE,
+  async run(args, io) {
+    if (args.includes("--help") || args.includes("-h")) {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (args.length !== 1) {
+      io.stderr.write(`parse: expected exactly one file (or - for stdin), got ${args.length}\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    const source = args[0];
+    let text: string;
+    try {
+      text = source === "-" ? await readStream(io.stdin) : await readFile(source, "utf8");
+    } catch (error) {
+      io.stderr.write(`parse: cannot read ${source}: ${(error as Error).message}\n`);
+      return EXIT.failure;
+    }
+    let result: ParseResult;
+    try {
+      result = parseFlowLogText(text);
+    } catch (error) {
+      if (!(error instanceof FlowLogFormatError)) throw error;
+      io.stderr.write(`parse: ${source}: ${error.message}\n`);
+      return EXIT.failure;
+    }
+    await writeDocuments(result, io.stdout);
+    for (const reject of result.rejects) io.stderr.write(`${formatReject(reject)}\n`);
+    io.stderr.write(`${summary(source, result)}\n`);
+    return EXIT.ok;
+  },
+};
+
+export function formatReject(reject: Reject): string {
+  const where = reject.tuple === undefined ? `record ${reject.record}` : `record ${reject.record}, tuple ${reject.tuple}`;
+  return `rejected ${where}: ${reject.reason}${reject.raw === undefined ? "" : ` | raw: ${reject.raw}`}`;
+}
+
+function summary(source: string, { documents, rejects }: ParseResult): string {
+  const tuples = rejects.filter((reject) => reject.tuple !== undefined).length;
+  return `parse: ${source === "-" ? "stdin" : source}: ${documents.length} documents, ${rejects.length} rejects ` +
+    `(${tuples} tuples, ${rejects.length - tuples} records or groups)`;
+}
+
+// Output goes out in large chunks, waiting for the stream to drain, so big files neither buffer twice in memory
+// nor lose lines when stdout is a slow pipe.
+async function writeDocuments({ documents }: ParseResult, stdout: NodeJS.WritableStream): Promise<void> {
+  const CHUNK = 1 << 20;
+  let chunk = "";
+  for (const { id, doc } of documents) {
+    chunk += `${JSON.stringify({ _id: id, ...doc })}\n`;
+    if (chunk.length >= CHUNK) {
+      await write(stdout, chunk);
+      chunk = "";
+    }
+  }
+  if (chunk) await write(stdout, chunk);
+}
+
+function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.write(text)) resolve();
+    else stream.once("drain", resolve);
+  });
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}

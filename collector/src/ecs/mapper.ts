@@ -1,0 +1,97 @@
+// Maps one parsed flow tuple to its ECS document (the FlowDocument contract in ../model). Fields the flow log does
+// not carry are omitted, never invented.
+import type { FlowDocument } from "../model";
+import type { FlowContext, FlowCounters, ParsedFlow } from "../format/flow";
+import { communityId } from "./communityId";
+import { parseResourceId } from "./resourceId";
+import { transportName } from "./transport";
+import { ECS_VERSION } from "./version";
+
+export function toFlowDocument(flow: ParsedFlow): FlowDocument {
+  const { context, tuple } = flow;
+  const denied = tuple.decision === "denied";
+  const eventType = ["connection", denied ? "denied" : "allowed"];
+  if (tuple.state === "begin") eventType.push("start");
+  else if (tuple.state === "end") eventType.push("end");
+
+  const transport = transportName(tuple.ianaNumber);
+  const ianaNumber = String(tuple.ianaNumber);
+  const network: FlowDocument["network"] = transport
+    ? { transport, iana_number: ianaNumber, direction: tuple.direction }
+    : { iana_number: ianaNumber, direction: tuple.direction };
+  const community = communityId(tuple);
+  if (community) network.community_id = community;
+
+  const doc: FlowDocument = {
+    "@timestamp": new Date(tuple.timestampMs).toISOString(),
+    ecs: { version: ECS_VERSION },
+    event: {
+      kind: "event",
+      category: ["network"],
+      dataset: "azure.flowlogs",
+      type: eventType,
+      action: denied ? "denied" : "allowed",
+      outcome: denied ? "failure" : "success",
+    },
+    source: { ip: tuple.sourceIp, port: tuple.sourcePort },
+    destination: { ip: tuple.destinationIp, port: tuple.destinationPort },
+    network,
+    related: { ip: tuple.sourceIp === tuple.destinationIp ? [tuple.sourceIp] : [tuple.sourceIp, tuple.destinationIp] },
+    cloud: { provider: "azure" },
+    azure: { flowlog: { version: context.version } },
+  };
+  addCounters(doc, tuple.counters);
+
+  if (context.rule !== undefined) doc.rule = { name: context.rule };
+  const resource = resourceFields(context);
+  if (resource.accountId !== undefined) doc.cloud.account = { id: resource.accountId };
+  if (resource.resource !== undefined) doc.azure.resource = { ...resource.resource };
+
+  const flowlog = doc.azure.flowlog;
+  if (tuple.state !== undefined) flowlog.state = tuple.state;
+  if (tuple.encryption !== undefined) flowlog.encryption = tuple.encryption;
+  if (context.mac !== undefined) flowlog.mac = context.mac;
+  if (context.aclId !== undefined) flowlog.acl_id = context.aclId;
+  if (context.flowLogId !== undefined) flowlog.id = context.flowLogId;
+  if (context.flowLogGuid !== undefined) flowlog.guid = context.flowLogGuid;
+  return doc;
+}
+
+interface ResourceFields {
+  accountId?: string;
+  resource?: NonNullable<FlowDocument["azure"]["resource"]>;
+}
+
+// Every tuple of a rule/group shares one context object, so its resource id is split once, not once per tuple.
+const resourceCache = new WeakMap<FlowContext, ResourceFields>();
+
+function resourceFields(context: FlowContext): ResourceFields {
+  let fields = resourceCache.get(context);
+  if (fields) return fields;
+  fields = {};
+  if (context.resourceId !== undefined) {
+    const parts = parseResourceId(context.resourceId);
+    fields.resource = { id: context.resourceId };
+    if (parts.name) fields.resource.name = parts.name;
+    if (parts.group) fields.resource.group = parts.group;
+    if (parts.subscriptionId) fields.accountId = parts.subscriptionId.toLowerCase();
+  }
+  if (fields.accountId === undefined && context.flowLogId !== undefined) {
+    // VNet records without targetResourceID still name the subscription in flowLogResourceID.
+    const subscriptionId = parseResourceId(context.flowLogId).subscriptionId;
+    if (subscriptionId) fields.accountId = subscriptionId.toLowerCase();
+  }
+  resourceCache.set(context, fields);
+  return fields;
+}
+
+// "sent" is source -> destination and "received" destination -> source (Microsoft's field descriptions).
+function addCounters(doc: FlowDocument, counters: FlowCounters): void {
+  const { packetsSent, bytesSent, packetsReceived, bytesReceived } = counters;
+  if (packetsSent !== undefined) doc.source.packets = packetsSent;
+  if (bytesSent !== undefined) doc.source.bytes = bytesSent;
+  if (packetsReceived !== undefined) doc.destination.packets = packetsReceived;
+  if (bytesReceived !== undefined) doc.destination.bytes = bytesReceived;
+  if (packetsSent !== undefined && packetsReceived !== undefined) doc.network.packets = packetsSent + packetsReceived;
+  if (bytesSent !== undefined && bytesReceived !== undefined) doc.network.bytes = bytesSent + bytesReceived;
+}

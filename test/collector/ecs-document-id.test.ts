@@ -1,0 +1,80 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseFlowLogText, parseRecords } from "../../collector/src/format";
+
+const fixture = (name: string): string => readFileSync(join(__dirname, "..", "fixtures", name), "utf8");
+const records = (name: string): unknown[] => (JSON.parse(fixture(name)) as { records: unknown[] }).records;
+const FIXTURES = ["nsg-v1.json", "nsg-v2.json", "vnet-v4.json", "malformed-tuples.json", "mixed-records.json"];
+
+test("the same input parsed twice gives the same ids (base64url, 27 characters)", () => {
+  for (const name of FIXTURES) {
+    const first = parseFlowLogText(fixture(name)).documents.map((d) => d.id);
+    const second = parseFlowLogText(fixture(name)).documents.map((d) => d.id);
+    assert.ok(first.length > 0, name);
+    assert.deepEqual(first, second, name);
+    for (const id of first) assert.match(id, /^[A-Za-z0-9_-]{27}$/);
+  }
+});
+
+test("every distinct tuple across all fixtures gets a distinct id, including a repeated tuple text in one group", () => {
+  const ids = FIXTURES.flatMap((name) => parseFlowLogText(fixture(name)).documents.map((d) => d.id));
+  assert.equal(new Set(ids).size, ids.length);
+  // nsg-v2.json's last record holds the same tuple text twice: two entries Azure wrote, two documents.
+  const lastTwo = parseFlowLogText(fixture("nsg-v2.json")).documents.slice(-2);
+  assert.deepEqual(lastTwo[0].doc, lastTwo[1].doc);
+  assert.notEqual(lastTwo[0].id, lastTwo[1].id);
+});
+
+test("ids do not depend on the record's position in the array or on the chunk it was read in", () => {
+  const all = records("nsg-v2.json").concat(records("vnet-v4.json"));
+  const whole = parseRecords(all).documents.map((d) => d.id).sort();
+  const reversed = parseRecords([...all].reverse(), 0).documents.map((d) => d.id).sort();
+  const chunked = [...parseRecords(all.slice(0, 1), 0).documents, ...parseRecords(all.slice(1), 1).documents].map((d) => d.id).sort();
+  const withNoise = parseRecords([{ category: "junk" }, ...all], 99).documents.map((d) => d.id).sort();
+  assert.deepEqual(reversed, whole);
+  assert.deepEqual(chunked, whole);
+  assert.deepEqual(withNoise, whole);
+});
+
+test("each ingredient of the id recipe changes the id", () => {
+  const base = {
+    time: "2023-11-14T22:15:01.5625085Z",
+    flowLogVersion: 4,
+    macAddress: "00224871C205",
+    category: "FlowLogFlowEvent",
+    flowLogResourceID: "/SUBSCRIPTIONS/S/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NW/FLOWLOGS/FL",
+    targetResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
+    flowRecords: { flows: [{ aclID: "acl", flowGroups: [{ rule: "rule", flowTuples: ["1700000000000,10.0.0.1,10.0.0.2,1,2,6,O,E,NX,1,2,3,4"] }] }] },
+  };
+  const idOf = (record: unknown): string => {
+    const { documents } = parseRecords([record]);
+    assert.equal(documents.length, 1);
+    return documents[0].id;
+  };
+  const original = idOf(base);
+  const variants: Record<string, unknown> = {
+    time: { ...base, time: "2023-11-14T22:16:01.5625085Z" },
+    mac: { ...base, macAddress: "00224871C206" },
+    target: { ...base, targetResourceID: `${base.targetResourceID}2` },
+    flowLog: { ...base, flowLogResourceID: `${base.flowLogResourceID}2` },
+    acl: { ...base, flowRecords: { flows: [{ aclID: "acl2", flowGroups: base.flowRecords.flows[0].flowGroups }] } },
+    rule: { ...base, flowRecords: { flows: [{ aclID: "acl", flowGroups: [{ rule: "rule2", flowTuples: base.flowRecords.flows[0].flowGroups[0].flowTuples }] }] } },
+    tuple: { ...base, flowRecords: { flows: [{ aclID: "acl", flowGroups: [{ rule: "rule", flowTuples: ["1700000000001,10.0.0.1,10.0.0.2,1,2,6,O,E,NX,1,2,3,4"] }] }] } },
+  };
+  for (const [what, record] of Object.entries(variants)) assert.notEqual(idOf(record), original, what);
+  // Case-only differences in resource ids and MAC are the same resource: the id does not change.
+  assert.equal(idOf({ ...base, targetResourceID: base.targetResourceID.toUpperCase(), macAddress: "00224871c205" }), original);
+});
+
+test("the same tuple under NSG v1 and NSG v2 framing, or in another group position, gets different ids", () => {
+  const nsg = (version: number, tuples: string[]) => ({
+    time: "t", category: "NetworkSecurityGroupFlowEvent", resourceId: "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N",
+    properties: { Version: version, flows: [{ rule: "r", flows: [{ mac: "M", flowTuples: tuples }] }] },
+  });
+  const tuple = "1700000000,10.0.0.1,10.0.0.2,1,2,T,I,A";
+  const first = parseRecords([nsg(1, [tuple])]).documents[0].id;
+  const second = parseRecords([nsg(1, ["1700000000,10.0.0.1,10.0.0.3,1,2,T,I,A", tuple])]).documents[1].id;
+  assert.notEqual(first, second);
+});
