@@ -1,0 +1,42 @@
+// When shared-key access is off, Network Watcher writes flow logs with a user-assigned managed identity that holds
+// Storage Blob Data Contributor on the flow-log account.
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
+
+export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+
+export interface FlowLogWriterIdentityArgs {
+  resourceGroupName: pulumi.Input<string>;
+  location: string;
+  /** The storage account id: the role assignment's scope. */
+  storageAccountId: pulumi.Input<string>;
+  tags: Record<string, string>;
+}
+
+export class FlowLogWriterIdentity extends pulumi.ComponentResource {
+  readonly identity: managedidentity.UserAssignedIdentity;
+  readonly roleAssignment: authorization.RoleAssignment;
+  readonly identityId: pulumi.Output<string>;
+
+  constructor(name: string, args: FlowLogWriterIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flowlogs:azure:FlowLogWriterIdentity", name, {}, opts);
+    this.identity = new managedidentity.UserAssignedIdentity(`${name}-identity`, {
+      resourceGroupName: args.resourceGroupName,
+      resourceName: "flowlog-writer",
+      location: args.location,
+      tags: args.tags,
+    }, { parent: this });
+    const subscriptionId = pulumi.output(args.storageAccountId).apply((id) => id.split("/")[2]);
+    this.roleAssignment = new authorization.RoleAssignment(`${name}-blob-writer`, {
+      scope: args.storageAccountId,
+      principalId: this.identity.principalId,
+      // A new identity may not have replicated yet; the principal type skips the lookup that would fail.
+      principalType: "ServicePrincipal",
+      roleDefinitionId: pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`,
+      description: "Network Watcher writes flow logs with this identity",
+    }, { parent: this });
+    this.identityId = this.identity.id;
+    this.registerOutputs({ identityId: this.identityId, roleAssignmentId: this.roleAssignment.id });
+  }
+}

@@ -1,0 +1,418 @@
+// Typed, validated stack configuration. Pure (no Pulumi imports): `parseConfig` takes the raw values of this
+// project's config namespace and either returns a complete, defaulted `InfraConfig` or throws ONE `ConfigError`
+// listing every problem, each naming the key, what is wrong and how to fix it. Nothing is declared before this runs.
+//
+// Extending: a later component (collector, Elastic side) adds its key to `TOP_LEVEL_KEYS`, a field to
+// `InfraConfig` and a `read...` function below; existing keys keep their meaning.
+import { createHash } from "node:crypto";
+import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
+
+export const NSG_CREATION_BLOCKED_SINCE = "2025-06-30";
+export const NSG_RETIREMENT = "2027-09-30";
+
+export const STANDARD_SKUS = [
+  "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS",
+] as const;
+export type StorageSku = (typeof STANDARD_SKUS)[number];
+
+/** Defaults, one place: Pulumi.yaml, the README table and the tests are checked against these. */
+export const DEFAULTS = {
+  demoNetwork: false,
+  retentionDays: 30,
+  resourceGroupName: "", // empty: "<project>-<stack>"
+  networkWatcherResourceGroupName: "NetworkWatcherRG",
+  trafficAnalyticsIntervalMinutes: 60,
+  storageSku: "Standard_LRS" as StorageSku,
+  storageAllowSharedKeyAccess: false,
+  storageNetworkDefaultAction: "Deny" as "Allow" | "Deny",
+};
+
+/** Every top-level key of this project's config namespace. Unknown keys are errors (with a "did you mean"). */
+export const TOP_LEVEL_KEYS = [
+  "location", "resourceGroupName", "tags", "networkWatcher", "flowLogs", "demoNetwork", "retentionDays",
+  "trafficAnalytics", "storage",
+] as const;
+
+const NESTED_KEYS: Record<string, readonly string[]> = {
+  networkWatcher: ["name", "resourceGroupName", "create"],
+  "flowLogs[]": ["targetResourceId", "name", "adoptExisting"],
+  "flowLogs[].adoptExisting": ["flowLogName"],
+  trafficAnalytics: ["workspaceResourceId", "create", "intervalMinutes"],
+  storage: ["accountName", "sku", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges"],
+};
+
+export interface FlowLogTargetConfig {
+  targetResourceId: string;
+  kind: FlowLogTargetKind;
+  /** The flow log's ARM name; it shapes the blob path the collector lists. */
+  flowLogName: string;
+  /** True when the user chose the name (then a target change must delete the old flow log before creating). */
+  nameIsExplicit: boolean;
+  /** Full ARM id of an existing flow log to adopt with Pulumi's `import` option. */
+  adoptExistingId?: string;
+}
+
+export interface InfraConfig {
+  project: string;
+  stack: string;
+  location: string;
+  resourceGroupName: string;
+  tags: Record<string, string>;
+  networkWatcher: { create: boolean; name: string; resourceGroupName: string };
+  flowLogs: FlowLogTargetConfig[];
+  demoNetwork: false | { virtualNetworkName: string; flowLogName: string };
+  retentionDays: number;
+  trafficAnalytics?: {
+    intervalMinutes: 10 | 60;
+    workspace: { create: true; name: string } | { create: false; resourceId: string; resourceGroupName: string; name: string };
+  };
+  storage: {
+    accountName: string;
+    sku: StorageSku;
+    allowSharedKeyAccess: boolean;
+    networkDefaultAction: "Allow" | "Deny";
+    allowedIpRanges: string[];
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[], context: { project: string; stack: string }) {
+    super(
+      `the configuration of stack "${context.stack}" has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+        problems.map((p) => `  - ${p}`).join("\n") +
+        `\n(set values with \`pulumi config set [--path] <key> <value>\` or edit Pulumi.${context.stack}.yaml; ` +
+        `keys are in the "${context.project}" namespace)`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+/** Validates and defaults the raw values (already JSON-decoded) of this project's config namespace. */
+export function parseConfig(raw: Raw, context: { project: string; stack: string }): InfraConfig {
+  const problems: string[] = [];
+  const problem = (key: string, text: string): void => void problems.push(`${key}: ${text}`);
+
+  unknownKeys(raw, TOP_LEVEL_KEYS, "", problem);
+
+  const location = readLocation(raw.location, problem);
+  const resourceGroupName = readResourceGroupName(raw.resourceGroupName, context, problem);
+  const tags = readTags(raw.tags, problem);
+  const networkWatcher = readNetworkWatcher(raw.networkWatcher, location, resourceGroupName, problem);
+  const flowLogs = readFlowLogs(raw.flowLogs, networkWatcher, problem);
+  const demoNetwork = readDemoNetwork(raw.demoNetwork, context, problem);
+  const retentionDays = readRetentionDays(raw.retentionDays, problem);
+  const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, problem);
+  const storage = readStorage(raw.storage, problem);
+
+  if (raw.flowLogs !== undefined && Array.isArray(raw.flowLogs) && raw.flowLogs.length === 0 && raw.demoNetwork !== true) {
+    problem("flowLogs", "is empty and demoNetwork is not true, so there is nothing to log; add a target or set `demoNetwork: true`");
+  } else if (raw.flowLogs === undefined && raw.demoNetwork !== true) {
+    problem("flowLogs", "is not set and demoNetwork is not true, so there is nothing to log; add a VNet/subnet/NIC id " +
+      "(`pulumi config set --path 'flowLogs[0].targetResourceId' <id>`) or set `demoNetwork: true`");
+  }
+  if (demoNetwork && flowLogs.some((f) => f.flowLogName.toLowerCase() === demoNetwork.flowLogName.toLowerCase())) {
+    problem("flowLogs", `a target uses the name "${demoNetwork.flowLogName}", which the demo network's flow log uses; choose another name`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems, context);
+  return {
+    project: context.project,
+    stack: context.stack,
+    location: location!,
+    resourceGroupName,
+    tags,
+    networkWatcher,
+    flowLogs,
+    demoNetwork,
+    retentionDays: retentionDays!,
+    trafficAnalytics,
+    storage: storage!,
+  };
+}
+
+type Report = (key: string, text: string) => void;
+
+function readLocation(value: unknown, problem: Report): string | undefined {
+  if (value === undefined) {
+    problem("location", "is required: set the Azure region, e.g. `pulumi config set location westeurope`");
+    return undefined;
+  }
+  if (typeof value !== "string") return void problem("location", `must be a string such as "westeurope", got ${describe(value)}`);
+  const normalised = value.toLowerCase().replace(/\s+/g, "");
+  if (!/^[a-z][a-z0-9]{2,39}$/.test(normalised)) {
+    return void problem("location", `"${value}" is not an Azure region name; use the short form such as "westeurope" or "eastus2"`);
+  }
+  return normalised;
+}
+
+function readResourceGroupName(value: unknown, context: { project: string; stack: string }, problem: Report): string {
+  const fallback = `${context.project}-${context.stack}`;
+  if (value === undefined || value === DEFAULTS.resourceGroupName) return fallback;
+  if (typeof value !== "string" || !RESOURCE_GROUP_NAME.test(value)) {
+    problem("resourceGroupName", `${describe(value)} is not a valid resource group name: use 1-90 letters, digits, ` +
+      "`_ - . ( )`, not ending with a period (or leave it unset for " + `"${fallback}")`);
+  }
+  return String(value);
+}
+
+function readTags(value: unknown, problem: Report): Record<string, string> {
+  if (value === undefined) return {};
+  if (!isObject(value)) { problem("tags", `must be a map of strings, got ${describe(value)}`); return {}; }
+  const tags: Record<string, string> = {};
+  for (const [key, tag] of Object.entries(value)) {
+    if (typeof tag !== "string") problem(`tags.${key}`, `must be a string, got ${describe(tag)}; quote it in YAML`);
+    else if (key.length > 512 || /[<>%&\\?/]/.test(key)) problem(`tags.${key}`, "tag names must be at most 512 characters without < > % & \\ ? /");
+    else if (tag.length > 256) problem(`tags.${key}`, "tag values must be at most 256 characters");
+    else tags[key] = tag;
+  }
+  return tags;
+}
+
+/**
+ * Default: the watcher Azure created itself (`NetworkWatcher_<location>` in `NetworkWatcherRG`). With
+ * `create: true` and no resource group given, the new watcher goes into the stack's own resource group, because
+ * NetworkWatcherRG may not exist where auto-creation is off.
+ */
+function readNetworkWatcher(value: unknown, location: string | undefined, stackResourceGroup: string, problem: Report): InfraConfig["networkWatcher"] {
+  const defaults = { create: false, name: `NetworkWatcher_${location ?? "<location>"}`, resourceGroupName: DEFAULTS.networkWatcherResourceGroupName };
+  if (value === undefined) return defaults;
+  if (!isObject(value)) { problem("networkWatcher", `must be an object like { create: true } or { name, resourceGroupName }, got ${describe(value)}`); return defaults; }
+  unknownKeys(value, NESTED_KEYS.networkWatcher!, "networkWatcher.", problem);
+  const create = value.create === undefined ? false : value.create;
+  if (typeof create !== "boolean") problem("networkWatcher.create", `must be true or false, got ${describe(create)}`);
+  const name = value.name === undefined ? defaults.name : value.name;
+  if (typeof name !== "string" || !NETWORK_RESOURCE_NAME.test(name)) {
+    problem("networkWatcher.name", `${describe(name)} is not a valid Network Watcher name; leave it unset for "${defaults.name}"`);
+  }
+  const resourceGroupName = value.resourceGroupName ?? (create === true ? stackResourceGroup : defaults.resourceGroupName);
+  if (typeof resourceGroupName !== "string" || !RESOURCE_GROUP_NAME.test(resourceGroupName)) {
+    problem("networkWatcher.resourceGroupName", `${describe(resourceGroupName)} is not a valid resource group name; leave it unset for "NetworkWatcherRG"`);
+  }
+  return { create: create === true, name: String(name), resourceGroupName: String(resourceGroupName) };
+}
+
+function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], problem: Report): FlowLogTargetConfig[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) { problem("flowLogs", `must be a list of { targetResourceId, name?, adoptExisting? }, got ${describe(value)}`); return []; }
+  const targets: FlowLogTargetConfig[] = [];
+  const listIndex: number[] = []; // position in the user's list, for messages
+  value.forEach((entry: unknown, index) => {
+    const key = `flowLogs[${index}]`;
+    const item: Raw = typeof entry === "string" ? { targetResourceId: entry } : isObject(entry) ? entry : {};
+    if (typeof entry !== "string" && !isObject(entry)) {
+      return problem(key, `must be a resource id string or { targetResourceId, name?, adoptExisting? }, got ${describe(entry)}`);
+    }
+    unknownKeys(item, NESTED_KEYS["flowLogs[]"]!, `${key}.`, problem);
+    if (typeof item.targetResourceId !== "string") {
+      return problem(`${key}.targetResourceId`, "is required: the ARM id of a virtual network, subnet or network interface");
+    }
+    const target = parseFlowLogTarget(item.targetResourceId);
+    if (!target.ok) return problem(`${key}.targetResourceId`, `"${item.targetResourceId}" is not a valid target: ${target.problem}`);
+
+    let adoptExistingId: string | undefined;
+    if (item.adoptExisting !== undefined) {
+      const adopt = item.adoptExisting;
+      if (!isObject(adopt) || typeof adopt.flowLogName !== "string" || !NETWORK_RESOURCE_NAME.test(adopt.flowLogName)) {
+        return problem(`${key}.adoptExisting`, "must be { flowLogName: <name of the existing flow log under the Network Watcher> }");
+      }
+      unknownKeys(adopt, NESTED_KEYS["flowLogs[].adoptExisting"]!, `${key}.adoptExisting.`, problem);
+      if (item.name !== undefined && item.name !== adopt.flowLogName) {
+        return problem(`${key}.name`, `differs from adoptExisting.flowLogName "${adopt.flowLogName}"; an adopted flow log keeps its name, remove \`name\``);
+      }
+      adoptExistingId = `/subscriptions/${target.id.subscriptionId}/resourceGroups/${watcher.resourceGroupName}` +
+        `/providers/Microsoft.Network/networkWatchers/${watcher.name}/flowLogs/${adopt.flowLogName}`;
+    }
+    if (target.kind === "networkSecurityGroup" && adoptExistingId === undefined) {
+      return problem(`${key}.targetResourceId`,
+        `is a network security group: Azure blocks creating new NSG flow logs since ${NSG_CREATION_BLOCKED_SINCE} ` +
+        `(error NsgFlowLogCreationBlocked) and retires NSG flow logs on ${NSG_RETIREMENT}. Target the NSG's virtual network ` +
+        `(…/Microsoft.Network/virtualNetworks/<vnet>) instead, or, to keep an EXISTING NSG flow log, add ` +
+        "`adoptExisting: { flowLogName: <its name> }`");
+    }
+
+    let flowLogName: string;
+    const explicit = item.name ?? (isObject(item.adoptExisting) ? item.adoptExisting.flowLogName : undefined);
+    if (explicit !== undefined) {
+      if (typeof explicit !== "string" || !NETWORK_RESOURCE_NAME.test(explicit)) {
+        return problem(`${key}.name`, `${describe(explicit)} is not a valid flow log name: 1-80 letters, digits, "_", ".", "-", ` +
+          "starting with a letter or digit and ending with a letter, digit or \"_\" (or leave it unset for a derived name)");
+      }
+      flowLogName = explicit;
+    } else {
+      flowLogName = deriveFlowLogName(target.id.segments.map(([, n]) => n), target.id.resourceGroupName, item.targetResourceId);
+    }
+    targets.push({ targetResourceId: item.targetResourceId, kind: target.kind, flowLogName, nameIsExplicit: explicit !== undefined, adoptExistingId });
+    listIndex.push(index);
+  });
+
+  const seenTargets = new Map<string, number>();
+  const seenNames = new Map<string, number>();
+  targets.forEach((t, position) => {
+    const i = listIndex[position]!;
+    const targetKey = t.targetResourceId.toLowerCase();
+    if (seenTargets.has(targetKey)) {
+      return problem(`flowLogs[${i}].targetResourceId`, `repeats flowLogs[${seenTargets.get(targetKey)}]; Azure allows one flow log per target, remove one`);
+    }
+    seenTargets.set(targetKey, i);
+    const nameKey = t.flowLogName.toLowerCase();
+    if (seenNames.has(nameKey)) problem(`flowLogs[${i}].name`, `"${t.flowLogName}" is also used by flowLogs[${seenNames.get(nameKey)}]; names must be unique under one Network Watcher`);
+    else seenNames.set(nameKey, i);
+  });
+  return targets;
+}
+
+/**
+ * A valid, deterministic flow-log name that changes whenever the target changes: readable parts of the target
+ * plus a short hash of the whole (lower-cased) id, e.g. `vnet1-rg-app-1a2b3c4d-flowlog`.
+ */
+export function deriveFlowLogName(resourceNames: string[], resourceGroupName: string, targetResourceId: string): string {
+  const hash = createHash("sha256").update(targetResourceId.toLowerCase()).digest("hex").slice(0, 8);
+  const suffix = `-${hash}-flowlog`;
+  const readable = [...resourceNames, resourceGroupName].join("-").toLowerCase().replace(/[^a-z0-9_.-]+/g, "-");
+  const trimmed = readable.slice(0, 80 - suffix.length).replace(/^[^a-z0-9]+/, "");
+  return `${trimmed || "target"}${suffix}`;
+}
+
+function readDemoNetwork(value: unknown, context: { project: string; stack: string }, problem: Report): InfraConfig["demoNetwork"] {
+  if (value === undefined || value === false) return false;
+  if (value !== true) { problem("demoNetwork", `must be true or false, got ${describe(value)}`); return false; }
+  const virtualNetworkName = `${context.project}-${context.stack}-demo-vnet`.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 64);
+  return { virtualNetworkName, flowLogName: `${virtualNetworkName}-flowlog` };
+}
+
+function readRetentionDays(value: unknown, problem: Report): number | undefined {
+  if (value === undefined) return DEFAULTS.retentionDays;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 365) {
+    return void problem("retentionDays", `must be a whole number of days from 0 to 365 (0 keeps flow logs forever), got ${describe(value)}`);
+  }
+  return value;
+}
+
+function readTrafficAnalytics(value: unknown, resourceGroupName: string, problem: Report): InfraConfig["trafficAnalytics"] {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) return void problem("trafficAnalytics", `must be { workspaceResourceId } or { create: true }, got ${describe(value)}`);
+  unknownKeys(value, NESTED_KEYS.trafficAnalytics!, "trafficAnalytics.", problem);
+  const interval = value.intervalMinutes ?? DEFAULTS.trafficAnalyticsIntervalMinutes;
+  if (interval !== 10 && interval !== 60) problem("trafficAnalytics.intervalMinutes", `must be 10 or 60 (minutes), got ${describe(interval)}`);
+  const intervalMinutes = interval === 10 ? 10 : 60;
+  if (value.create !== undefined && typeof value.create !== "boolean") {
+    return void problem("trafficAnalytics.create", `must be true or false, got ${describe(value.create)}`);
+  }
+  if (value.create === true && value.workspaceResourceId !== undefined) {
+    return void problem("trafficAnalytics", "set either `workspaceResourceId` (use an existing Log Analytics workspace) or `create: true`, not both");
+  }
+  if (value.create === true) {
+    // Workspace names: 4-63 letters, digits and hyphens, starting and ending with a letter or digit.
+    const name = `${resourceGroupName}-traffic-analytics`.replace(/[^A-Za-z0-9]+/g, "-").slice(-63).replace(/^[^A-Za-z0-9]+/, "");
+    return { intervalMinutes, workspace: { create: true, name } };
+  }
+  if (typeof value.workspaceResourceId !== "string") {
+    return void problem("trafficAnalytics", "needs `workspaceResourceId` (an existing Log Analytics workspace id) or `create: true`; " +
+      "remove the key to turn traffic analytics off");
+  }
+  const parsed = parseArmId(value.workspaceResourceId);
+  const shapeOk = parsed.ok && parsed.id.namespace.toLowerCase() === "microsoft.operationalinsights" &&
+    parsed.id.segments.length === 1 && parsed.id.segments[0]![0].toLowerCase() === "workspaces";
+  if (!parsed.ok || !shapeOk) {
+    return void problem("trafficAnalytics.workspaceResourceId", `"${value.workspaceResourceId}" is not a Log Analytics workspace id: ` +
+      (parsed.ok ? "expected …/providers/Microsoft.OperationalInsights/workspaces/<name>" : parsed.problem));
+  }
+  return {
+    intervalMinutes,
+    workspace: { create: false, resourceId: value.workspaceResourceId, resourceGroupName: parsed.id.resourceGroupName, name: parsed.id.segments[0]![1] },
+  };
+}
+
+function readStorage(value: unknown, problem: Report): InfraConfig["storage"] | undefined {
+  if (!isObject(value)) {
+    return void problem("storage", value === undefined
+      ? "is required with at least `accountName`: `pulumi config set --path storage.accountName <3-24 lowercase letters and digits, globally unique>`"
+      : `must be an object { accountName, sku?, allowSharedKeyAccess?, networkDefaultAction?, allowedIpRanges? }, got ${describe(value)}`);
+  }
+  unknownKeys(value, NESTED_KEYS.storage!, "storage.", problem);
+  const { accountName } = value;
+  if (typeof accountName !== "string" || !/^[a-z0-9]{3,24}$/.test(accountName)) {
+    problem("storage.accountName", `${describe(accountName)} is not a valid storage account name: use 3-24 lowercase letters and digits ` +
+      "only (no dashes or capitals; this project sets the name explicitly because generated names break this rule)");
+  }
+  const sku = value.sku ?? DEFAULTS.storageSku;
+  if (typeof sku === "string" && /^premium/i.test(sku)) {
+    problem("storage.sku", `"${sku}" is a Premium SKU, which flow logs do not support; use a Standard SKU such as Standard_LRS`);
+  } else if (!(STANDARD_SKUS as readonly unknown[]).includes(sku)) {
+    problem("storage.sku", `${describe(sku)} is not supported; use one of ${STANDARD_SKUS.join(", ")}`);
+  }
+  const allowSharedKeyAccess = value.allowSharedKeyAccess ?? DEFAULTS.storageAllowSharedKeyAccess;
+  if (typeof allowSharedKeyAccess !== "boolean") problem("storage.allowSharedKeyAccess", `must be true or false, got ${describe(allowSharedKeyAccess)}`);
+  const networkDefaultAction = value.networkDefaultAction ?? DEFAULTS.storageNetworkDefaultAction;
+  if (networkDefaultAction !== "Allow" && networkDefaultAction !== "Deny") {
+    problem("storage.networkDefaultAction", `must be "Deny" (only trusted Azure services and allowedIpRanges) or "Allow", got ${describe(networkDefaultAction)}`);
+  }
+  const allowedIpRanges = readIpRanges(value.allowedIpRanges, problem);
+  return {
+    accountName: String(accountName),
+    sku: sku as StorageSku,
+    allowSharedKeyAccess: allowSharedKeyAccess === true,
+    networkDefaultAction: networkDefaultAction === "Allow" ? "Allow" : "Deny",
+    allowedIpRanges,
+  };
+}
+
+/** Storage firewall IP rules take public IPv4 addresses or CIDR ranges up to /30 (Azure storage network rules). */
+function readIpRanges(value: unknown, problem: Report): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) { problem("storage.allowedIpRanges", `must be a list of public IPv4 addresses or CIDR ranges, got ${describe(value)}`); return []; }
+  const ranges: string[] = [];
+  value.forEach((range: unknown, i) => {
+    const key = `storage.allowedIpRanges[${i}]`;
+    const match = typeof range === "string" ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(range) : null;
+    if (!match || match.slice(1, 5).some((o) => Number(o) > 255)) return problem(key, `${describe(range)} is not an IPv4 address or CIDR range like 203.0.113.0/24`);
+    const [a, b] = [Number(match[1]), Number(match[2])];
+    if (a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) {
+      return problem(key, `"${range}" is a private address; storage IP rules only apply to public addresses (reach the account from a VNet with a private endpoint instead)`);
+    }
+    if (match[5] !== undefined && Number(match[5]) > 30) return problem(key, `"${range}": storage IP rules accept prefixes up to /30; write a single address without the prefix`);
+    ranges.push(range as string);
+  });
+  return ranges;
+}
+
+function unknownKeys(value: Raw, known: readonly string[], prefix: string, problem: Report): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const hint = closest(key, known);
+    problem(`${prefix}${key}`, `is not a setting of this project${hint ? ` (did you mean "${prefix}${hint}"?)` : ""}; known: ${known.join(", ")}`);
+  }
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(word.length / 3)) ? best.candidate : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function isObject(value: unknown): value is Raw {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "string") return `"${value}"`;
+  return `${Array.isArray(value) ? "a list" : typeof value} ${JSON.stringify(value)}`;
+}

@@ -1,0 +1,92 @@
+// The Pulumi program (package.json "main"): reads the validated config and composes one component per concern.
+// The logic lives in ./config.ts (validation, naming) and ./components/*.
+import * as resources from "@pulumi/azure-native/resources";
+import { DemoNetwork } from "./components/demoNetwork";
+import { FlowLogs } from "./components/flowLogs";
+import { FlowLogStorage } from "./components/flowLogStorage";
+import { FlowLogWriterIdentity } from "./components/flowLogWriterIdentity";
+import { NetworkWatcherReference } from "./components/networkWatcher";
+import { TrafficAnalyticsWorkspace } from "./components/trafficAnalyticsWorkspace";
+import { FLOW_LOG_CONTAINERS } from "./retention";
+import { loadStackConfig } from "./stackConfig";
+
+const config = loadStackConfig();
+const { location, tags } = config;
+
+const resourceGroup = new resources.ResourceGroup("resource-group", { resourceGroupName: config.resourceGroupName, location, tags });
+
+const flowLogStorage = new FlowLogStorage("flowlog-storage", {
+  resourceGroupName: resourceGroup.name,
+  location,
+  ...config.storage,
+  retentionDays: config.retentionDays,
+  tags,
+});
+
+const writer = config.storage.allowSharedKeyAccess ? undefined : new FlowLogWriterIdentity("flowlog-writer", {
+  resourceGroupName: resourceGroup.name,
+  location,
+  storageAccountId: flowLogStorage.accountId,
+  tags,
+});
+
+// Ordering matters because Azure auto-creates NetworkWatcher_<region> when the region's first VNet appears:
+// a watcher we create must exist BEFORE the demo VNet; the existing one is looked up AFTER it.
+const watcherArgs = {
+  ...config.networkWatcher,
+  // A created watcher in the stack's own group must wait for that group.
+  resourceGroupName: config.networkWatcher.resourceGroupName === config.resourceGroupName ? resourceGroup.name : config.networkWatcher.resourceGroupName,
+  location,
+  tags,
+};
+const createdWatcher = config.networkWatcher.create ? new NetworkWatcherReference("network-watcher", watcherArgs) : undefined;
+
+const demoNetwork = config.demoNetwork && new DemoNetwork("demo-network", {
+  resourceGroupName: resourceGroup.name,
+  location,
+  virtualNetworkName: config.demoNetwork.virtualNetworkName,
+  tags,
+  vnetAfter: createdWatcher?.watcher ? [createdWatcher.watcher] : [],
+});
+
+const watcher = createdWatcher ?? new NetworkWatcherReference("network-watcher", { ...watcherArgs, lookupAfter: demoNetwork ? [demoNetwork] : [] });
+
+const analytics = config.trafficAnalytics && new TrafficAnalyticsWorkspace("traffic-analytics", config.trafficAnalytics.workspace.create
+  ? { create: true, resourceGroupName: resourceGroup.name, workspaceName: config.trafficAnalytics.workspace.name, location, tags }
+  : { ...config.trafficAnalytics.workspace, workspaceName: config.trafficAnalytics.workspace.name, location, tags });
+
+const flowLogs = new FlowLogs("flow-logs", {
+  watcherName: watcher.name,
+  watcherResourceGroupName: watcher.resourceGroupName,
+  location,
+  storageAccountId: flowLogStorage.accountId,
+  targets: [
+    ...(demoNetwork && config.demoNetwork
+      ? [{ targetResourceId: demoNetwork.virtualNetworkId, flowLogName: config.demoNetwork.flowLogName, nameIsExplicit: false }]
+      : []),
+    ...config.flowLogs,
+  ],
+  writerIdentityId: writer?.identityId,
+  trafficAnalytics: analytics && config.trafficAnalytics ? {
+    intervalMinutes: config.trafficAnalytics.intervalMinutes,
+    workspaceResourceId: analytics.resourceId,
+    workspaceGuid: analytics.workspaceGuid,
+    workspaceRegion: analytics.region,
+  } : undefined,
+  tags,
+  dependsOn: writer ? [writer] : [],
+});
+
+// Consumed by the rest of the system (collector deployment, Elastic side) and by operators.
+export const resourceGroupName = resourceGroup.name;
+export const storageAccountId = flowLogStorage.accountId;
+export const storageAccountName = flowLogStorage.accountName;
+export const storageBlobEndpoint = flowLogStorage.blobEndpoint;
+export const flowLogContainers = [FLOW_LOG_CONTAINERS.vnet, FLOW_LOG_CONTAINERS.nsg];
+export const flowLogIds = flowLogs.ids;
+export const flowLogNames = flowLogs.names;
+export const networkWatcherName = watcher.name;
+export const networkWatcherResourceGroupName = watcher.resourceGroupName;
+export const flowLogWriterIdentityId = writer?.identityId;
+export const demoVirtualNetworkId = demoNetwork ? demoNetwork.virtualNetworkId : undefined;
+export const trafficAnalyticsWorkspaceId = analytics ? analytics.resourceId : undefined;

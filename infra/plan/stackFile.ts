@@ -1,0 +1,74 @@
+// Turns Pulumi.yaml + Pulumi.<stack>.yaml into the flat config the Pulumi CLI would hand the program: declared
+// project defaults first, stack values over them, structures as JSON text, encrypted values as "[secret]".
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+
+export interface StackConfig {
+  project: string;
+  stack: string;
+  config: Record<string, string>;
+  secretKeys: string[];
+}
+
+export interface StackFileOptions {
+  stack: string;
+  /** Folder holding Pulumi.yaml (and, unless `configFile` is given, Pulumi.<stack>.yaml). */
+  dir: string;
+  /** Explicit stack settings file. */
+  configFile?: string;
+}
+
+export function loadStackConfigFiles(options: StackFileOptions): StackConfig {
+  const projectFile = join(options.dir, "Pulumi.yaml");
+  const project = readYaml(projectFile) as { name?: unknown; config?: Record<string, unknown> } | null;
+  if (!project || typeof project.name !== "string") throw new Error(`${projectFile}: no project \`name\``);
+  const stackFile = options.configFile ?? join(options.dir, `Pulumi.${options.stack}.yaml`);
+  if (!existsSync(stackFile)) {
+    throw new Error(`${stackFile} does not exist: create it (\`pulumi stack init ${options.stack}\`, then \`pulumi config set ...\`) or pass --config-file`);
+  }
+  const stackSettings = readYaml(stackFile) as { config?: Record<string, unknown> } | null;
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  const qualify = (key: string): string => (key.includes(":") ? key : `${project.name}:${key}`);
+
+  for (const [key, declaration] of Object.entries(project.config ?? {})) {
+    // Project config is either a bare value or a declaration { type, description, default } / { value }.
+    const isDeclaration = declaration !== null && typeof declaration === "object" && !Array.isArray(declaration);
+    const value = isDeclaration ? ((declaration as Record<string, unknown>).value ?? (declaration as Record<string, unknown>).default) : declaration;
+    if (value !== undefined) config[qualify(key)] = encode(value);
+  }
+  for (const [key, value] of Object.entries(stackSettings?.config ?? {})) {
+    const fullKey = qualify(key);
+    const hidden = hideSecure(value);
+    config[fullKey] = encode(hidden.value);
+    if (hidden.found) secretKeys.push(fullKey);
+  }
+  return { project: project.name, stack: options.stack, config, secretKeys };
+}
+
+/** Encrypted values (`secure: v1:...`), also nested in structured config, cannot be decrypted offline. */
+function hideSecure(value: unknown): { value: unknown; found: boolean } {
+  if (value === null || typeof value !== "object") return { value, found: false };
+  if (!Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) return { value: "[secret]", found: true };
+  let found = false;
+  const walk = (item: unknown) => {
+    const result = hideSecure(item);
+    found ||= result.found;
+    return result.value;
+  };
+  const copy = Array.isArray(value) ? value.map(walk) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+  return { value: copy, found };
+}
+
+function encode(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function readYaml(path: string): unknown {
+  try {
+    return parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new Error(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,34 @@
+// Reads this project's namespace from the Pulumi config and validates it with `parseConfig`. A bad config ends
+// the run with one `RunError` (Pulumi prints its message without a stack trace) before any resource is declared.
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseConfig, type InfraConfig } from "./config";
+
+export function loadStackConfig(): InfraConfig {
+  const project = pulumi.getProject();
+  const stack = pulumi.getStack();
+  try {
+    return parseConfig(rawProjectConfig(project), { project, stack });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}
+
+/** `{ key: value }` for every `<project>:key`; structured values arrive as JSON text, plain strings as-is. */
+export function rawProjectConfig(project: string, all: Record<string, string> = pulumi.runtime.allConfig()): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  const prefix = `${project}:`;
+  for (const [fullKey, text] of Object.entries(all)) {
+    if (!fullKey.startsWith(prefix)) continue;
+    raw[fullKey.slice(prefix.length)] = decode(text);
+  }
+  return raw;
+}
+
+function decode(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

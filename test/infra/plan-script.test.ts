@@ -1,0 +1,148 @@
+// The offline plan script, and program variants that each need their own mock run: every run below is a separate
+// `scripts/plan.ts` process with a throw-away stack file (Pulumi mock state must not be shared between runs).
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { PlannedResource } from "../../infra/plan/mockRun";
+import { nsgId, ofType, one, planJson, runPlan, vnetId, writeStackFile, type PlanRun } from "./planHelpers";
+
+const storage = { accountName: "flowlogstest01" };
+const runs: Record<string, Promise<unknown>> = {};
+const scenarios: Record<string, () => Promise<unknown>> = {
+  devJson: () => runPlan(["--stack", "dev", "--json"]),
+  devText: () => runPlan(["--stack", "dev"]),
+  createdWatcher: () => planJson({ location: "swedencentral", storage, flowLogs: [vnetId("vnet1")], networkWatcher: { create: true }, demoNetwork: true }),
+  sharedKeyNoRetentionNewWorkspace: () => planJson({
+    location: "westeurope", retentionDays: 0, storage: { ...storage, allowSharedKeyAccess: true }, flowLogs: [vnetId("vnet1")],
+    trafficAnalytics: { create: true },
+  }),
+  derivedBefore: () => planJson({ location: "westeurope", storage, flowLogs: [vnetId("vnet1")] }),
+  derivedAfter: () => planJson({ location: "westeurope", storage, flowLogs: [vnetId("vnet2")] }),
+  explicitBefore: () => planJson({ location: "westeurope", storage, flowLogs: [{ targetResourceId: vnetId("vnet1"), name: "main-flowlog" }] }),
+  explicitAfter: () => planJson({ location: "westeurope", storage, flowLogs: [{ targetResourceId: vnetId("vnet2"), name: "main-flowlog" }] }),
+  broken: async () => {
+    const file = writeStackFile({ location: "westeurope", storage: { accountName: "Bad_Name" }, flowLogs: [nsgId("nsg1")], retentionDayz: 3 });
+    try {
+      return await runPlan(["--stack", "test", "--json", "--config-file", file.path]);
+    } finally {
+      file.remove();
+    }
+  },
+  missingStack: () => runPlan(["--stack", "no-such-stack"]),
+};
+
+before(async () => {
+  // Two at a time: the machine has two cores.
+  const names = Object.keys(scenarios);
+  const next = async (): Promise<void> => {
+    const name = names.shift();
+    if (!name) return;
+    runs[name] = scenarios[name]!().catch((error: unknown) => error);
+    await runs[name];
+    await next();
+  };
+  await Promise.all([next(), next()]);
+});
+
+const result = async <T>(name: string): Promise<T> => {
+  const value = await runs[name];
+  if (value instanceof Error) throw value;
+  return value as T;
+};
+
+test("plan --json prints ONE JSON array of {type, name, parent, inputs} on stdout and nothing else", async () => {
+  const run = await result<PlanRun>("devJson");
+  assert.equal(run.code, 0, run.stderr);
+  const resources = JSON.parse(run.stdout) as PlannedResource[];
+  assert.ok(Array.isArray(resources));
+  assert.equal(resources.length, 13);
+  for (const r of resources) {
+    assert.deepEqual(Object.keys(r).filter((k) => k !== "options"), ["type", "name", "parent", "inputs"]);
+    assert.equal(typeof r.type, "string");
+    assert.ok(r.parent === null || typeof r.parent === "string");
+  }
+  const sorted = [...resources].sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+  assert.deepEqual(resources, sorted, "stable order for diffs");
+  assert.ok(resources.some((r) => r.type === "azure-native:network:FlowLog" && r.parent === "flow-logs"));
+});
+
+test("plan without --json prints a readable tree with inputs, lookups and outputs", async () => {
+  const run = await result<PlanRun>("devText");
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^Offline plan for stack "dev": 13 resources/);
+  assert.match(run.stdout, /\n\+ flowlogs:azure:FlowLogs {2}flow-logs\n {2}\+ azure-native:network:FlowLog {2}flowlogs-to-elastic-dev-demo-vnet-flowlog\n/);
+  assert.match(run.stdout, /\(replaceOnChanges: \["targetResourceId"\]\)/);
+  assert.match(run.stdout, / {6}minimumTlsVersion: "TLS1_2"\n/);
+  assert.match(run.stdout, /Looked up \(must already exist in Azure\):\n {2}\? azure-native:network:getNetworkWatcher/);
+  assert.match(run.stdout, /storageBlobEndpoint: "https:\/\/flowlogsdev4711\.blob\.core\.windows\.net\/"/);
+});
+
+test("networkWatcher.create: one NetworkWatcher is declared in the stack's group and parents the flow logs", async () => {
+  const resources = await result<PlannedResource[]>("createdWatcher");
+  const watcher = one(resources, "azure-native:network:NetworkWatcher");
+  assert.deepEqual({ ...watcher.inputs, tags: undefined }, {
+    networkWatcherName: "NetworkWatcher_swedencentral", resourceGroupName: "flowlogs-to-elastic-test", location: "swedencentral", tags: undefined,
+  });
+  assert.equal(watcher.parent, "network-watcher");
+  const flowLogs = ofType(resources, "azure-native:network:FlowLog");
+  assert.equal(flowLogs.length, 2, "the demo VNet and vnet1");
+  for (const flowLog of flowLogs) {
+    assert.equal(flowLog.inputs.resourceGroupName, "flowlogs-to-elastic-test");
+    assert.equal(flowLog.inputs.networkWatcherName, "NetworkWatcher_swedencentral");
+    assert.ok(flowLog.options?.dependencies?.includes("network-watcher-watcher"));
+  }
+  // Our watcher must exist before the demo VNet, or Azure auto-creates a second one for the new VNet.
+  const vnet = one(resources, "azure-native:network:VirtualNetwork");
+  assert.ok(vnet.options?.dependencies?.includes("network-watcher-watcher"), JSON.stringify(vnet.options));
+});
+
+test("allowSharedKeyAccess: true drops the identity; retentionDays 0 drops the lifecycle policy; create: true makes a workspace", async () => {
+  const resources = await result<PlannedResource[]>("sharedKeyNoRetentionNewWorkspace");
+  assert.deepEqual(ofType(resources, "azure-native:managedidentity:UserAssignedIdentity"), []);
+  assert.deepEqual(ofType(resources, "azure-native:authorization:RoleAssignment"), []);
+  assert.deepEqual(ofType(resources, "azure-native:storage:ManagementPolicy"), [], "0 keeps blobs forever");
+  const account = one(resources, "azure-native:storage:StorageAccount");
+  assert.equal(account.inputs.allowSharedKeyAccess, true);
+  const flowLog = one(resources, "azure-native:network:FlowLog");
+  assert.equal(flowLog.inputs.identity, undefined);
+  assert.deepEqual(flowLog.inputs.retentionPolicy, { enabled: false, days: 0 }, "still never the flow log's own retention");
+  const workspace = one(resources, "azure-native:operationalinsights:Workspace");
+  assert.equal(workspace.inputs.resourceGroupName, "flowlogs-to-elastic-test");
+  const ta = (flowLog.inputs.flowAnalyticsConfiguration as any).networkWatcherFlowAnalyticsConfiguration;
+  assert.equal(ta.trafficAnalyticsInterval, 60);
+  assert.match(ta.workspaceResourceId, /Microsoft.OperationalInsights\/workspaces\/flowlogs-to-elastic-test-traffic-analytics$/);
+});
+
+test("changing a target with a derived name declares a NEW flow log (new name) instead of repointing the old one", async () => {
+  const before = one(await result<PlannedResource[]>("derivedBefore"), "azure-native:network:FlowLog");
+  const after = one(await result<PlannedResource[]>("derivedAfter"), "azure-native:network:FlowLog");
+  assert.notEqual(after.name, before.name, "different logical resource: Pulumi creates the new one and deletes the old");
+  assert.notEqual(after.inputs.flowLogName, before.inputs.flowLogName);
+});
+
+test("changing a target with an explicit name replaces the flow log (delete first), never an in-place update", async () => {
+  const before = one(await result<PlannedResource[]>("explicitBefore"), "azure-native:network:FlowLog");
+  const after = one(await result<PlannedResource[]>("explicitAfter"), "azure-native:network:FlowLog");
+  assert.equal(after.name, before.name);
+  assert.notEqual(after.inputs.targetResourceId, before.inputs.targetResourceId);
+  for (const flowLog of [before, after]) {
+    assert.deepEqual(flowLog.options?.replaceOnChanges, ["targetResourceId"]);
+    assert.equal(flowLog.options?.deleteBeforeReplace, true);
+  }
+});
+
+test("a broken stack file exits non-zero with every problem listed on stderr and nothing on stdout", async () => {
+  const run = await result<PlanRun>("broken");
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, "");
+  assert.match(run.stderr, /has 3 problems/);
+  assert.match(run.stderr, /retentionDayz: .*did you mean "retentionDays"/);
+  assert.match(run.stderr, /storage\.accountName: "Bad_Name" is not a valid storage account name/);
+  assert.match(run.stderr, /flowLogs\[0\]\.targetResourceId: .*NsgFlowLogCreationBlocked/);
+  assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace for config errors");
+});
+
+test("a stack without a settings file is a clear error", async () => {
+  const run = await result<PlanRun>("missingStack");
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /Pulumi\.no-such-stack\.yaml does not exist.*--config-file/);
+});

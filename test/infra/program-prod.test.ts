@@ -1,0 +1,81 @@
+// The program under Pulumi mocks with the committed prod stack: existing VNets, an adopted NSG flow log,
+// traffic analytics into an existing workspace, a firewall IP range.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { runProgramUnderMocks, type PlanResult, type PlannedResource } from "../../infra/plan/mockRun";
+import { loadStackConfigFiles } from "../../infra/plan/stackFile";
+import { ROOT, SUB, ofType } from "./planHelpers";
+
+let plan: PlanResult;
+let flowLogs: Map<string, PlannedResource>;
+before(async () => {
+  plan = await runProgramUnderMocks(loadStackConfigFiles({ stack: "prod", dir: ROOT }));
+  flowLogs = new Map(ofType(plan.resources, "azure-native:network:FlowLog").map((f) => [String(f.inputs.flowLogName), f]));
+});
+
+test("prod: one flow log per configured target, all in the watcher's group and the stack's region", () => {
+  assert.equal(flowLogs.size, 3);
+  for (const flowLog of flowLogs.values()) {
+    assert.equal(flowLog.inputs.resourceGroupName, "NetworkWatcherRG");
+    assert.equal(flowLog.inputs.networkWatcherName, "NetworkWatcher_northeurope");
+    assert.equal(flowLog.inputs.location, "northeurope");
+    assert.deepEqual(flowLog.inputs.format, { type: "JSON", version: 2 });
+    assert.equal(flowLog.name, flowLog.inputs.flowLogName, "the logical name is the ARM name");
+  }
+  assert.deepEqual(ofType(plan.resources, "azure-native:network:VirtualNetwork"), [], "no demo network");
+  assert.deepEqual(ofType(plan.resources, "azure-native:network:NetworkWatcher"), []);
+});
+
+test("prod: the existing NSG flow log is adopted with Pulumi's import option, keeping its name", () => {
+  const adopted = flowLogs.get("nsg-legacy-rg-legacy-prod-flowlog");
+  assert.ok(adopted, [...flowLogs.keys()].join(", "));
+  assert.match(String(adopted.inputs.targetResourceId), /networkSecurityGroups\/nsg-legacy$/);
+  assert.equal(adopted.options?.import,
+    `/subscriptions/${SUB}/resourceGroups/NetworkWatcherRG/providers/Microsoft.Network/networkWatchers/NetworkWatcher_northeurope/flowLogs/nsg-legacy-rg-legacy-prod-flowlog`);
+  assert.equal(adopted.options?.retainOnDelete, true, "destroy must not delete what Azure will not let us recreate");
+  assert.equal(adopted.inputs.identity, undefined, "managed identities are documented for VNet flow logs only");
+  for (const name of ["vnet-app-prod-snet-web-flowlog"]) assert.equal((flowLogs.get(name)!.inputs.identity as any).type, "UserAssigned");
+  const others = [...flowLogs.values()].filter((f) => f !== adopted);
+  assert.ok(others.every((f) => f.options?.import === undefined && f.options?.retainOnDelete === undefined), "only the adopted flow log is imported and retained");
+});
+
+test("prod: a target change replaces the flow log; with an explicit name the old one is deleted first", () => {
+  const explicit = flowLogs.get("vnet-app-prod-snet-web-flowlog");
+  assert.ok(explicit);
+  assert.deepEqual(explicit.options?.replaceOnChanges, ["targetResourceId"]);
+  assert.equal(explicit.options?.deleteBeforeReplace, true, "the same ARM name cannot exist twice under one watcher");
+  const derived = [...flowLogs.values()].find((f) => /^vnet-hub-prod-rg-network-prod-[0-9a-f]{8}-flowlog$/.test(f.name));
+  assert.ok(derived, [...flowLogs.keys()].join(", "));
+  assert.deepEqual(derived.options?.replaceOnChanges, ["targetResourceId"]);
+});
+
+test("prod: traffic analytics uses the existing workspace (looked up for its GUID and region) every 10 minutes", () => {
+  const workspaceId = `/subscriptions/${SUB}/resourceGroups/rg-monitoring-prod/providers/Microsoft.OperationalInsights/workspaces/law-prod`;
+  const lookup = plan.invokes.find((i) => i.token === "azure-native:operationalinsights:getWorkspace");
+  assert.deepEqual(lookup?.args, { resourceGroupName: "rg-monitoring-prod", workspaceName: "law-prod" });
+  assert.deepEqual(ofType(plan.resources, "azure-native:operationalinsights:Workspace"), [], "no new workspace");
+  for (const flowLog of flowLogs.values()) {
+    const ta = (flowLog.inputs.flowAnalyticsConfiguration as any).networkWatcherFlowAnalyticsConfiguration;
+    assert.equal(ta.enabled, true);
+    assert.equal(ta.trafficAnalyticsInterval, 10);
+    assert.equal(ta.workspaceResourceId, workspaceId);
+    assert.match(ta.workspaceId, /^[0-9a-f]{8}-[0-9a-f]{4}-/);
+    assert.equal(ta.workspaceRegion, "northeurope");
+  }
+  assert.equal(plan.outputs.trafficAnalyticsWorkspaceId, workspaceId);
+});
+
+test("prod: storage is zone-redundant, firewalled to trusted services plus the office range, explicit group name", () => {
+  const account = ofType(plan.resources, "azure-native:storage:StorageAccount")[0]!;
+  assert.deepEqual(account.inputs.sku, { name: "Standard_ZRS" });
+  assert.equal(account.inputs.resourceGroupName, "rg-flowlogs-prod");
+  assert.deepEqual(account.inputs.networkRuleSet, {
+    defaultAction: "Deny", bypass: "AzureServices", ipRules: [{ iPAddressOrRange: "203.0.113.0/24", action: "Allow" }],
+  });
+  const policy = ofType(plan.resources, "azure-native:storage:ManagementPolicy")[0]!;
+  assert.equal((policy.inputs.policy as any).rules[0].definition.actions.baseBlob.delete.daysAfterModificationGreaterThan, 90);
+  assert.deepEqual(Object.keys(plan.outputs).sort(), [
+    "flowLogContainers", "flowLogIds", "flowLogNames", "flowLogWriterIdentityId", "networkWatcherName", "networkWatcherResourceGroupName",
+    "resourceGroupName", "storageAccountId", "storageAccountName", "storageBlobEndpoint", "trafficAnalyticsWorkspaceId",
+  ]);
+});

@@ -1,0 +1,87 @@
+// Pulumi.yaml, the committed stack files and infra/README.md stay true to infra/config.ts.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { DEFAULTS, TOP_LEVEL_KEYS, parseConfig } from "../../infra/config";
+import { scrub } from "../../infra/plan/mockRun";
+import { loadStackConfigFiles } from "../../infra/plan/stackFile";
+import { rawProjectConfig } from "../../infra/stackConfig";
+import { PROJECT, ROOT } from "./planHelpers";
+
+const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as {
+  name: string; runtime: { name: string; options: { typescript: boolean } }; description: string;
+  config: Record<string, { type: string; description: string; default?: unknown }>;
+};
+const projectText = readFileSync(join(ROOT, "Pulumi.yaml"), "utf8");
+const readme = readFileSync(join(ROOT, "infra", "README.md"), "utf8");
+
+test("Pulumi.yaml: project name, TypeScript nodejs runtime, description", () => {
+  assert.equal(project.name, PROJECT);
+  assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true } });
+  assert.ok(project.description.length > 20);
+});
+
+test("Pulumi.yaml declares the scalar keys with Pulumi's types, a description and the code's defaults", () => {
+  assert.deepEqual(Object.keys(project.config).sort(), ["demoNetwork", "location", "resourceGroupName", "retentionDays"]);
+  for (const [key, declaration] of Object.entries(project.config)) {
+    assert.ok(["string", "integer", "boolean"].includes(declaration.type), `${key}: Pulumi project config types only`);
+    assert.ok(declaration.description.length > 10, key);
+  }
+  assert.equal(project.config.location!.default, undefined, "location is required, so it has no default");
+  assert.equal(project.config.demoNetwork!.default, DEFAULTS.demoNetwork);
+  assert.equal(project.config.retentionDays!.default, DEFAULTS.retentionDays);
+  assert.equal(project.config.resourceGroupName!.default, DEFAULTS.resourceGroupName);
+});
+
+test("every top-level key is declared or documented in Pulumi.yaml, and has a row in the README table", () => {
+  for (const key of TOP_LEVEL_KEYS) {
+    assert.ok(key in project.config || new RegExp(`^#\\s+${key} \\(`, "m").test(projectText), `Pulumi.yaml: ${key}`);
+    assert.ok(readme.includes(`| \`${key}`), `README table: ${key}`);
+  }
+  for (const nested of ["networkWatcher.create", "networkWatcher.name", "networkWatcher.resourceGroupName", "flowLogs[].targetResourceId",
+    "flowLogs[].name", "flowLogs[].adoptExisting.flowLogName", "trafficAnalytics.workspaceResourceId", "trafficAnalytics.create",
+    "trafficAnalytics.intervalMinutes", "storage.accountName", "storage.sku", "storage.allowSharedKeyAccess",
+    "storage.networkDefaultAction", "storage.allowedIpRanges"]) {
+    assert.ok(readme.includes(`| \`${nested}\``), `README table: ${nested}`);
+  }
+  assert.match(readme, new RegExp(`\\| \`retentionDays\` \\| integer 0-365 \\| \`${DEFAULTS.retentionDays}\``));
+  assert.match(readme, new RegExp(`\\| \`storage.sku\` \\| string \\| \`${DEFAULTS.storageSku}\``));
+});
+
+test("the committed dev and prod stacks are valid, carry no secrets, and dev has the demo network", () => {
+  for (const stack of ["dev", "prod"]) {
+    const text = readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+    assert.doesNotMatch(text, /secure:|password|AccountKey=/i, stack);
+    const files = loadStackConfigFiles({ stack, dir: ROOT });
+    assert.deepEqual(files.secretKeys, []);
+    const config = parseConfig(rawProjectConfig(PROJECT, files.config), { project: PROJECT, stack });
+    if (stack === "dev") assert.notEqual(config.demoNetwork, false);
+    if (stack === "prod") assert.equal(config.flowLogs.length, 3);
+  }
+});
+
+test("stack files: Pulumi.yaml defaults apply under stack values, structures become JSON text, secure values stay hidden", () => {
+  const dir = mkdtempSync(join(tmpdir(), "flowlogs-stackfile-"));
+  try {
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: p\nruntime: nodejs\nconfig:\n  retentionDays:\n    type: integer\n    default: 30\n  demoNetwork:\n    type: boolean\n    default: false\n");
+    writeFileSync(join(dir, "Pulumi.s.yaml"), "config:\n  p:demoNetwork: true\n  p:storage:\n    accountName: abc123\n  p:token:\n    secure: v1:abc\n  p:tags:\n    team: a\n    key:\n      secure: v1:def\n  azure-native:location: westeurope\n");
+    const loaded = loadStackConfigFiles({ stack: "s", dir });
+    assert.deepEqual(loaded.config, {
+      "p:retentionDays": "30", "p:demoNetwork": "true", "p:storage": "{\"accountName\":\"abc123\"}", "p:token": "[secret]",
+      "p:tags": "{\"team\":\"a\",\"key\":\"[secret]\"}", "azure-native:location": "westeurope",
+    });
+    assert.deepEqual(loaded.secretKeys, ["p:token", "p:tags"]);
+    assert.deepEqual(rawProjectConfig("p", loaded.config), { retentionDays: 30, demoNetwork: true, storage: { accountName: "abc123" }, token: "[secret]", tags: { team: "a", key: "[secret]" } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("plan output never shows a secret input or an unknown value", () => {
+  const wrapped = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "p@ss" };
+  assert.deepEqual(scrub({ a: wrapped, b: [wrapped, "04da6b54-80e4-46f7-96ec-b56ff0331ba9"], c: { d: 1 } }),
+    { a: "[secret]", b: ["[secret]", "[unknown]"], c: { d: 1 } });
+});
