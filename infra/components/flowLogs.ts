@@ -35,6 +35,18 @@ export interface FlowLogsArgs {
   dependsOn?: pulumi.Resource[];
 }
 
+/**
+ * An adopted NSG flow log carries this prefix in its logical name: the guard-rail policy (policy/rules.ts) can see
+ * names but not the `import` option, and refuses any other flow log that targets an NSG.
+ */
+export const ADOPTED_NSG_FLOW_LOG_PREFIX = "adopted-nsg-";
+
+function logicalName(target: FlowLogTarget): string {
+  return target.adoptExistingId !== undefined && target.kind === "networkSecurityGroup"
+    ? `${ADOPTED_NSG_FLOW_LOG_PREFIX}${target.flowLogName}`
+    : target.flowLogName;
+}
+
 export class FlowLogs extends pulumi.ComponentResource {
   readonly flowLogs: network.FlowLog[];
   readonly ids: pulumi.Output<string[]>;
@@ -42,7 +54,7 @@ export class FlowLogs extends pulumi.ComponentResource {
 
   constructor(name: string, args: FlowLogsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flowlogs:azure:FlowLogs", name, {}, opts);
-    this.flowLogs = args.targets.map((target) => new network.FlowLog(target.flowLogName, {
+    this.flowLogs = args.targets.map((target) => new network.FlowLog(logicalName(target), {
       networkWatcherName: args.watcherName,
       resourceGroupName: args.watcherResourceGroupName,
       flowLogName: target.flowLogName,

@@ -1,0 +1,45 @@
+// The guard rails over the program's own resources: the offline plans of the committed dev and prod stacks
+// break no rule (and the adopted NSG flow log of prod is recognised as adopted).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { resourceRules, stackRules, FLOW_LOG, type PlannedResource } from "../../policy/rules";
+import { ADOPTED_NSG_FLOW_LOG_PREFIX } from "../../infra/components/flowLogs";
+import { runPlan } from "../infra/planHelpers";
+
+async function plan(stack: string): Promise<PlannedResource[]> {
+  const run = await runPlan(["--stack", stack, "--json"]);
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout);
+}
+
+function violations(resources: PlannedResource[]): string[] {
+  const found: string[] = [];
+  for (const resource of resources) {
+    for (const rule of resourceRules.filter((r) => r.types.includes(resource.type))) {
+      found.push(...rule.check(resource).map((m) => `${rule.name} ${resource.name}: ${m}`));
+    }
+  }
+  for (const rule of stackRules) found.push(...rule.check(resources).map((m) => `${rule.name}: ${m}`));
+  return found;
+}
+
+test("the program and the policy pack agree on how an adopted NSG flow log is named", async () => {
+  const { ADOPTED_NSG_FLOW_LOG_PREFIX: policyPrefix } = await import("../../policy/rules");
+  assert.equal(ADOPTED_NSG_FLOW_LOG_PREFIX, policyPrefix);
+});
+
+for (const stack of ["dev", "prod"]) {
+  test(`the ${stack} stack's offline plan passes every guard rail`, async () => {
+    const resources = await plan(stack);
+    assert.ok(resources.some((r) => r.type === FLOW_LOG), "the plan has flow logs to check");
+    assert.deepEqual(violations(resources), []);
+  });
+}
+
+test("the same rules catch a weakened plan (the check is not vacuous)", async () => {
+  const resources = await plan("prod");
+  const weakened = resources.map((r) => (r.type === FLOW_LOG ? { ...r, name: r.name.replace(ADOPTED_NSG_FLOW_LOG_PREFIX, ""), inputs: { ...r.inputs, format: { type: "JSON" } } } : r));
+  const found = violations(weakened);
+  assert.ok(found.some((v) => v.startsWith("flow-log-enabled-json-v2")), found.join("\n"));
+  assert.ok(found.some((v) => v.startsWith("no-new-nsg-flow-log")), found.join("\n"));
+});
