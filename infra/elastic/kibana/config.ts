@@ -1,0 +1,145 @@
+// The `kibana` block of the stack config, validated in the style of infra/config.ts (pure: every problem names its
+// key and the fix), plus how the secrets join it. Credentials are never in this block: they are separate secret
+// keys (`pulumi config set --secret kibanaApiKey ...`), read by the program with `config.requireSecret`.
+import * as pulumi from "@pulumi/pulumi";
+import type { KibanaConnection } from "./client";
+import type { FlowlogsKibanaArgs } from "./index";
+
+export const KIBANA_DEFAULTS = { deniedThreshold: 100, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts" };
+
+const KEYS = ["url", "space", "caCert", "allowInsecureHttp", "alert"];
+const ALERT_KEYS = ["enabled", "deniedThreshold", "windowMinutes", "interval", "index", "webhook", "email"];
+
+export interface KibanaSettings {
+  url: string;
+  space?: string;
+  caCert?: string;
+  allowInsecureHttp: boolean;
+  alert?: {
+    deniedThreshold: number;
+    windowMinutes: number;
+    interval: string;
+    alertIndex: string;
+    /** `.webhook` (Gold license): { url, method?, user? }; the password is the secret `kibanaWebhookPassword`. */
+    webhook?: { url: string; method: "post" | "put"; user?: string };
+    /** `.email` (Gold license): the password is the secret `kibanaEmailPassword`. */
+    email?: { from: string; host: string; port: number; secure: boolean; user?: string; to: string[] };
+  };
+}
+
+type Report = (key: string, text: string) => void;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Reads `kibana` (undefined = no Kibana side). */
+export function readKibanaConfig(value: unknown, problem: Report): KibanaSettings | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) {
+    problem("kibana", "must be an object, e.g. `pulumi config set --path kibana.url https://kibana.example.com:5601`");
+    return undefined;
+  }
+  for (const key of Object.keys(value)) if (!KEYS.includes(key)) problem(`kibana.${key}`, `is not a Kibana setting; known: ${KEYS.join(", ")}`);
+  const url = value.url;
+  if (typeof url !== "string" || !/^https?:\/\/[^/\s]+/.test(url)) {
+    problem("kibana.url", `must be Kibana's base URL, e.g. https://kibana.example.com:5601 (got ${JSON.stringify(url)})`);
+  }
+  const space = value.space;
+  if (space !== undefined && (typeof space !== "string" || !/^[a-z0-9_-]+$/.test(space))) {
+    problem("kibana.space", `must be a space id (lowercase letters, digits, "_", "-"), not its display name (got ${JSON.stringify(space)})`);
+  }
+  const caCert = value.caCert;
+  if (caCert !== undefined && (typeof caCert !== "string" || !caCert.includes("-----BEGIN CERTIFICATE-----"))) {
+    problem("kibana.caCert", "must be the PEM text of the CA that signed Kibana's certificate (`pulumi config set kibana.caCert -- \"$(cat ca.pem)\"` with --path)");
+  }
+  if (value.allowInsecureHttp !== undefined && typeof value.allowInsecureHttp !== "boolean") problem("kibana.allowInsecureHttp", "must be true or false");
+  return {
+    url: String(url),
+    space: typeof space === "string" ? space : undefined,
+    caCert: typeof caCert === "string" ? caCert : undefined,
+    allowInsecureHttp: value.allowInsecureHttp === true,
+    alert: readAlert(value.alert, problem),
+  };
+}
+
+function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
+  if (value === undefined) value = {};
+  if (!isObject(value)) { problem("kibana.alert", "must be an object"); return undefined; }
+  for (const key of Object.keys(value)) if (!ALERT_KEYS.includes(key)) problem(`kibana.alert.${key}`, `is not an alert setting; known: ${ALERT_KEYS.join(", ")}`);
+  if (value.enabled === false) return undefined;
+  const number = (key: string, fallback: number, min: number, whole: boolean): number => {
+    const v = value[key] ?? fallback;
+    if (typeof v !== "number" || v < min || (whole && !Number.isInteger(v))) {
+      problem(`kibana.alert.${key}`, `must be a ${whole ? "whole " : ""}number >= ${min} (got ${JSON.stringify(v)}); default ${fallback}`);
+    }
+    return Number(v);
+  };
+  const deniedThreshold = number("deniedThreshold", KIBANA_DEFAULTS.deniedThreshold, 0, false);
+  const windowMinutes = number("windowMinutes", KIBANA_DEFAULTS.windowMinutes, 1, true);
+  const interval = value.interval ?? KIBANA_DEFAULTS.interval;
+  if (typeof interval !== "string" || !/^[1-9]\d*[smhd]$/.test(interval)) problem("kibana.alert.interval", `must look like "1m" or "30s" (got ${JSON.stringify(interval)})`);
+  const alertIndex = value.index ?? KIBANA_DEFAULTS.alertIndex;
+  if (typeof alertIndex !== "string" || !/^[a-z0-9][a-z0-9._-]*$/.test(alertIndex)) problem("kibana.alert.index", `must be a lowercase index name without wildcards (got ${JSON.stringify(alertIndex)})`);
+  const alert: NonNullable<KibanaSettings["alert"]> = { deniedThreshold, windowMinutes, interval: String(interval), alertIndex: String(alertIndex) };
+  const webhook = value.webhook;
+  if (webhook !== undefined) {
+    if (!isObject(webhook) || typeof webhook.url !== "string" || !/^https?:\/\//.test(webhook.url)) {
+      problem("kibana.alert.webhook.url", "must be the http(s) URL to call (note: the .webhook connector needs a Gold license)");
+    } else {
+      const method = webhook.method ?? "post";
+      if (method !== "post" && method !== "put") problem("kibana.alert.webhook.method", "must be post or put");
+      alert.webhook = { url: webhook.url, method: method as "post" | "put", user: typeof webhook.user === "string" ? webhook.user : undefined };
+    }
+  }
+  const email = value.email;
+  if (email !== undefined) {
+    const ok = isObject(email) && typeof email.from === "string" && typeof email.host === "string" && typeof email.port === "number" &&
+      Array.isArray(email.to) && email.to.length > 0 && email.to.every((t) => typeof t === "string");
+    if (!ok) {
+      problem("kibana.alert.email", "needs from, host, port (number) and to (a non-empty list of addresses) (note: the .email connector needs a Gold license)");
+    } else {
+      alert.email = { from: email.from as string, host: email.host as string, port: email.port as number, secure: email.secure === true, user: typeof email.user === "string" ? email.user : undefined, to: email.to as string[] };
+    }
+  }
+  return alert;
+}
+
+export interface KibanaSecrets {
+  /** Secret `kibanaApiKey`: the encoded API key. Or `kibanaUsername` + secret `kibanaPassword`. */
+  apiKey?: pulumi.Input<string>;
+  username?: string;
+  password?: pulumi.Input<string>;
+  webhookPassword?: pulumi.Input<string>;
+  emailPassword?: pulumi.Input<string>;
+}
+
+/** The FlowlogsKibana arguments from validated settings and the secret config values. */
+export function flowlogsKibanaArgs(settings: KibanaSettings, secrets: KibanaSecrets): FlowlogsKibanaArgs {
+  if (!secrets.apiKey && !(secrets.username && secrets.password)) {
+    throw new Error("Kibana credentials are missing: `pulumi config set --secret kibanaApiKey <encoded key>` (or kibanaUsername and --secret kibanaPassword)");
+  }
+  const connection: pulumi.Output<KibanaConnection> = pulumi.secret(pulumi.output({
+    url: settings.url,
+    space: settings.space,
+    caCert: settings.caCert,
+    allowInsecureHttp: settings.allowInsecureHttp || undefined,
+    ...(secrets.apiKey ? { apiKey: secrets.apiKey } : { username: secrets.username, password: secrets.password }),
+  }) as pulumi.Output<KibanaConnection>);
+  const alert = settings.alert;
+  return {
+    connection,
+    alert: alert && {
+      deniedThreshold: alert.deniedThreshold,
+      windowMinutes: alert.windowMinutes,
+      interval: alert.interval,
+      alertIndex: alert.alertIndex,
+      webhook: alert.webhook && {
+        config: { url: alert.webhook.url, method: alert.webhook.method, hasAuth: Boolean(alert.webhook.user) },
+        secrets: alert.webhook.user ? pulumi.secret(pulumi.output({ user: alert.webhook.user, password: secrets.webhookPassword ?? "" })) : undefined,
+      },
+      email: alert.email && {
+        config: { from: alert.email.from, service: "other", host: alert.email.host, port: alert.email.port, secure: alert.email.secure, hasAuth: Boolean(alert.email.user) },
+        secrets: alert.email.user ? pulumi.secret(pulumi.output({ user: alert.email.user, password: secrets.emailPassword ?? "" })) : undefined,
+        to: alert.email.to,
+      },
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// The Kibana side of the pipeline as one component: the saved objects (data view, Lens panels, saved search,
+// dashboard), an `.index` connector that writes alerts to an index (Basic license), optional Gold-license
+// connectors, and the "denied flows above N in M minutes" rule that notifies them.
+//
+// Wiring (infra/index.ts): validate the `kibana` config block with `readKibanaConfig` (./config), read the secrets
+// with `config.getSecret("kibanaApiKey")` (or kibanaUsername + kibanaPassword), then
+//   new FlowlogsKibana("kibana", flowlogsKibanaArgs(settings, secrets));
+import * as pulumi from "@pulumi/pulumi";
+import { KibanaConnection } from "./client";
+import { indexConnectorArgs, KibanaConnector } from "./connectorResource";
+import { deniedFlowsRuleArgs, KibanaRule, RuleActionArgs } from "./ruleResource";
+import { KibanaSavedObjects } from "./savedObjectsResource";
+import { buildImportNdjson } from "./savedObjects";
+
+export { KibanaConnection } from "./client";
+export { KibanaConnector, indexConnectorArgs } from "./connectorResource";
+export { KibanaRule, deniedFlowsRuleArgs } from "./ruleResource";
+export { KibanaSavedObjects } from "./savedObjectsResource";
+export { buildImportNdjson, loadSavedObjects } from "./savedObjects";
+export { lensSearches, lensToSearch } from "./lensQuery";
+
+export interface FlowlogsKibanaArgs {
+  /** Kibana URL, credentials (secret), space and CA. */
+  connection: pulumi.Input<KibanaConnection>;
+  /** Import NDJSON; default: built from dashboards/kibana. */
+  ndjson?: string;
+  /** The denied-flows alert; omit to create no rule and no connector. */
+  alert?: {
+    /** Alert when more than this many denied flows... */
+    deniedThreshold: number;
+    /** ...arrive within this many minutes. */
+    windowMinutes: number;
+    /** How often the rule runs; default "1m". */
+    interval?: string;
+    /** Index the `.index` connector writes alert documents to; default "flowlogs-alerts". */
+    alertIndex?: string;
+    /** Optional `.webhook` connector (Gold license): config such as { url, method }, secrets such as { user, password }. */
+    webhook?: { config: Record<string, unknown>; secrets?: pulumi.Input<Record<string, unknown>> };
+    /** Optional `.email` connector (Gold license): config such as { from, service, host, port }, and recipients. */
+    email?: { config: Record<string, unknown>; secrets?: pulumi.Input<Record<string, unknown>>; to: string[] };
+  };
+}
+
+export class FlowlogsKibana extends pulumi.ComponentResource {
+  readonly savedObjects: KibanaSavedObjects;
+  readonly connectors: KibanaConnector[] = [];
+  readonly rule?: KibanaRule;
+  readonly dashboardPath = "/app/dashboards#/view/flowlogs-overview";
+
+  constructor(name: string, args: FlowlogsKibanaArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flowlogs:elastic:Kibana", name, {}, opts);
+    const child = { parent: this };
+    const connection = pulumi.secret(args.connection);
+    this.savedObjects = new KibanaSavedObjects(`${name}-saved-objects`, { connection, ndjson: args.ndjson ?? buildImportNdjson() }, child);
+    const alert = args.alert;
+    if (alert) {
+      if (!Number.isFinite(alert.deniedThreshold) || alert.deniedThreshold < 0) {
+        throw new Error(`alert.deniedThreshold must be a number >= 0 (got ${alert.deniedThreshold})`);
+      }
+      if (!Number.isInteger(alert.windowMinutes) || alert.windowMinutes < 1) {
+        throw new Error(`alert.windowMinutes must be a whole number of minutes >= 1 (got ${alert.windowMinutes})`);
+      }
+      const indexConnector = new KibanaConnector(`${name}-alert-index`, indexConnectorArgs(connection, alert.alertIndex ?? "flowlogs-alerts"), child);
+      this.connectors.push(indexConnector);
+      const ruleArgs = deniedFlowsRuleArgs(connection, {
+        threshold: alert.deniedThreshold,
+        windowMinutes: alert.windowMinutes,
+        interval: alert.interval,
+        connectorIds: [indexConnector.connectorId],
+      });
+      const actions = [...(ruleArgs.actions as RuleActionArgs[])];
+      const message = "{{rule.name}}: {{context.value}} denied flows ({{context.conditions}}) at {{context.date}}";
+      if (alert.webhook) {
+        const webhook = new KibanaConnector(`${name}-alert-webhook`, {
+          connection, name: "Flow-log alerts webhook (Gold license)", connectorTypeId: ".webhook", config: alert.webhook.config, secrets: alert.webhook.secrets,
+        }, child);
+        this.connectors.push(webhook);
+        actions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", value: "{{context.value}}", message }) } });
+      }
+      if (alert.email) {
+        if (!alert.email.to.length) throw new Error("alert.email.to must list at least one recipient");
+        const email = new KibanaConnector(`${name}-alert-email`, {
+          connection, name: "Flow-log alerts email (Gold license)", connectorTypeId: ".email", config: alert.email.config, secrets: alert.email.secrets,
+        }, child);
+        this.connectors.push(email);
+        actions.push({ connectorId: email.connectorId, group: "query matched", params: { to: alert.email.to, subject: "{{rule.name}}", message } });
+      }
+      ruleArgs.actions = actions;
+      this.rule = new KibanaRule(`${name}-denied-flows`, ruleArgs, { ...child, dependsOn: [this.savedObjects] });
+    }
+    this.registerOutputs({ savedObjects: this.savedObjects.objects, ruleId: this.rule?.ruleId });
+  }
+}

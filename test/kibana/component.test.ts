@@ -1,0 +1,54 @@
+// The component as a Pulumi program sees it (runtime mocks): which resources, with which inputs, and that the
+// credentials only ever travel as secrets.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+// The module declares nothing when imported, so a static import before setMocks is safe.
+import { buildImportNdjson, FlowlogsKibana } from "../../infra/elastic/kibana";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const API_KEY = "Y29tcG9uZW50OnZlcnktc2VjcmV0LWtleQ==";
+const WEBHOOK_PASSWORD = "webhook-very-secret-password";
+const registered: Array<{ type: string; name: string; inputs: any }> = [];
+
+pulumi.runtime.setMocks({
+  newResource(args) {
+    registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+    return { id: `${args.name}-id`, state: { ...args.inputs, connectorId: `${args.name}-id`, ruleId: `${args.name}-id` } };
+  },
+  call: () => ({}),
+}, "flowlogs-to-elastic", "test", false);
+
+test("FlowlogsKibana declares saved objects, the .index connector, an optional webhook and the denied-flows rule, with credentials only as secrets", async () => {
+  const kibana = new FlowlogsKibana("kibana", {
+    connection: { url: "https://kibana.example.com", apiKey: API_KEY, space: "netops" },
+    alert: { deniedThreshold: 100, windowMinutes: 5, webhook: { config: { url: "https://hooks.example.com/x", method: "post" }, secrets: { user: "u", password: WEBHOOK_PASSWORD } } },
+  });
+  await new Promise<void>((resolve) => kibana.rule!.ruleId.apply(() => resolve()));
+  const byType = (suffix: string) => registered.filter((r) => r.type.endsWith(suffix));
+  assert.deepEqual(registered.map((r) => r.type).sort(), [
+    "flowlogs:elastic:Kibana",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:Connector",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:Connector",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:Rule",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:SavedObjects",
+  ]);
+  for (const resource of registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))) {
+    assert.equal(resource.inputs.connection[SECRET_SIG] !== undefined, true, `${resource.name}: connection is a secret`);
+    const plain = JSON.stringify({ ...resource.inputs, connection: undefined, secrets: undefined, __provider: undefined });
+    assert.ok(!plain.includes(API_KEY) && !plain.includes(WEBHOOK_PASSWORD), `${resource.name}: no credential outside secrets`);
+  }
+  assert.equal(byType(":SavedObjects")[0].inputs.ndjson, buildImportNdjson());
+  const [index, webhook] = byType(":Connector").sort((a, b) => a.name.localeCompare(b.name));
+  assert.equal(index.inputs.connectorTypeId, ".index");
+  assert.equal(index.inputs.config.index, "flowlogs-alerts");
+  assert.equal(webhook.inputs.connectorTypeId, ".webhook");
+  assert.equal(webhook.inputs.secrets[SECRET_SIG] !== undefined, true, "webhook secrets are secret");
+  const rule = byType(":Rule")[0].inputs;
+  assert.equal(rule.name, "Denied flows above 100 in 5 minutes");
+  assert.deepEqual(rule.params.threshold, [100]);
+  assert.equal(rule.params.timeWindowSize, 5);
+  assert.deepEqual(rule.actions.map((a: any) => a.connectorId).sort(), ["kibana-alert-index-id", "kibana-alert-webhook-id"]);
+  assert.ok(rule.actions.every((a: any) => a.group === "query matched"));
+  assert.throws(() => new FlowlogsKibana("bad", { connection: { url: "https://k", apiKey: "k" }, alert: { deniedThreshold: 1, windowMinutes: 0 } }), /windowMinutes must be a whole number of minutes >= 1/);
+});

@@ -1,0 +1,44 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { flowlogsKibanaArgs, KIBANA_DEFAULTS, readKibanaConfig } from "../../infra/elastic/kibana/config";
+
+function read(value: unknown) {
+  const problems: string[] = [];
+  const settings = readKibanaConfig(value, (key, text) => problems.push(`${key}: ${text}`));
+  return { settings, problems };
+}
+
+test("kibana config: defaults for the alert, nothing when the block is absent", () => {
+  assert.deepEqual(read(undefined), { settings: undefined, problems: [] });
+  const { settings, problems } = read({ url: "https://kibana.example.com:5601" });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(settings!.alert, { deniedThreshold: KIBANA_DEFAULTS.deniedThreshold, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts" });
+  assert.equal(read({ url: "https://k.example.com", alert: { enabled: false } }).settings!.alert, undefined);
+});
+
+test("kibana config: every problem names its key and the fix", () => {
+  const { problems } = read({
+    url: "kibana", space: "Net Ops", caCert: "x", colour: "red",
+    alert: { deniedThreshold: -1, windowMinutes: 2.5, interval: "5 min", index: "Alerts*", webhook: { url: "ftp://x" }, email: { from: "a@b" }, foo: 1 },
+  });
+  const keys = problems.map((p) => p.split(":")[0]).sort();
+  assert.deepEqual(keys, [
+    "kibana.alert.deniedThreshold", "kibana.alert.email", "kibana.alert.foo", "kibana.alert.index", "kibana.alert.interval",
+    "kibana.alert.webhook.url", "kibana.alert.windowMinutes", "kibana.caCert", "kibana.colour", "kibana.space", "kibana.url",
+  ]);
+  assert.match(problems.find((p) => p.startsWith("kibana.alert.webhook.url"))!, /Gold license/);
+});
+
+test("kibana config + secrets -> component arguments, credentials wrapped as secrets; missing credentials explained", async () => {
+  const { settings } = read({ url: "https://k.example.com", space: "netops", alert: { deniedThreshold: 20, webhook: { url: "https://hooks.example.com", user: "bot" } } });
+  const args = flowlogsKibanaArgs(settings!, { apiKey: "a2V5", webhookPassword: pulumi.secret("pw") });
+  const connection = pulumi.output(args.connection);
+  assert.equal(await (connection as any).isSecret, true);
+  const value = await new Promise((resolve) => connection.apply(resolve));
+  assert.deepEqual(value, { url: "https://k.example.com", space: "netops", caCert: undefined, allowInsecureHttp: undefined, apiKey: "a2V5" });
+  assert.equal(args.alert!.deniedThreshold, 20);
+  assert.deepEqual(args.alert!.webhook!.config, { url: "https://hooks.example.com", method: "post", hasAuth: true });
+  assert.equal(await (pulumi.output(args.alert!.webhook!.secrets!) as any).isSecret, true);
+  assert.throws(() => flowlogsKibanaArgs(settings!, {}), /pulumi config set --secret kibanaApiKey/);
+});

@@ -1,0 +1,166 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { savedObjectsProvider, SavedObjectsOutputs } from "../../infra/elastic/kibana/savedObjectsResource";
+import { buildImportNdjson, loadSavedObjects } from "../../infra/elastic/kibana/savedObjects";
+import { KibanaConnection } from "../../infra/elastic/kibana/client";
+import { multipartFile } from "../../infra/elastic/http";
+import { FakeKibana, multipartField } from "./support/fakeKibana";
+
+const API_KEY = "aWQ6c2VjcmV0LWtleS1mb3ItdGVzdHM=";
+const p = savedObjectsProvider;
+
+describe("KibanaSavedObjects provider", () => {
+  let kibana: FakeKibana;
+  let connection: KibanaConnection;
+  before(async () => {
+    kibana = await new FakeKibana({ apiKey: API_KEY, spaces: ["netops"] }).start();
+    connection = { url: kibana.url, apiKey: API_KEY };
+  });
+  after(() => kibana.stop());
+
+  test("contract: create imports every object with one multipart POST carrying kbn-xsrf, ApiKey auth and a `file` part of NDJSON", async () => {
+    const ndjson = buildImportNdjson();
+    const checked = await p.check!({} as any, { connection, ndjson });
+    assert.deepEqual(checked.failures, []);
+    const before = kibana.requests.length;
+    const created = await p.create({ connection, ndjson });
+    const calls = kibana.requests.slice(before);
+    const imports = calls.filter((r) => r.path === "/api/saved_objects/_import");
+    assert.equal(imports.length, 1);
+    const call = imports[0];
+    assert.equal(call.method, "POST");
+    assert.equal(call.headers["kbn-xsrf"], "true");
+    assert.equal(call.headers.authorization, `ApiKey ${API_KEY}`);
+    assert.match(String(call.headers["content-type"]), /^multipart\/form-data; boundary=/);
+    const file = multipartField(String(call.headers["content-type"]), Buffer.from(call.body), "file");
+    assert.equal(file, ndjson);
+    const expected = loadSavedObjects().map((o) => `${o.type}/${o.id}`);
+    assert.deepEqual(created.outs!.objects, expected);
+    assert.deepEqual([...kibana.space().objects.keys()].sort(), [...expected].sort());
+    // Stored as Kibana needs them: JSON-valued attributes as strings.
+    assert.equal(typeof kibana.space().objects.get("dashboard/flowlogs-overview")!.attributes.panelsJSON, "string");
+    assert.equal(Object.keys(created.outs!.versions).length, expected.length);
+  });
+
+  test("contract: an import Kibana answers with 200 and success:false fails, listing each object's error", async () => {
+    const broken = [
+      JSON.stringify({ type: "lens", id: "orphan", attributes: { title: "x", state: {} }, references: [{ type: "index-pattern", id: "nope", name: "indexpattern-datasource-layer-a" }], coreMigrationVersion: "8.8.0", typeMigrationVersion: "8.9.0" }),
+      JSON.stringify({ type: "canvas-workpad", id: "w", attributes: {}, references: [], coreMigrationVersion: "8.8.0", typeMigrationVersion: "8.0.0" }),
+    ].join("\n") + "\n";
+    await assert.rejects(p.create({ connection, ndjson: broken }), (error: Error) => {
+      assert.match(error.message, /refused the saved-objects import \(success=false, 0 of 2 imported\)/);
+      assert.match(error.message, /lens\/orphan: missing_references \(index-pattern\/nope\)/);
+      assert.match(error.message, /canvas-workpad\/w: unsupported_type/);
+      return true;
+    });
+  });
+
+  test("a failed create leaves nothing behind: objects Kibana did import are deleted again", async () => {
+    const good = JSON.stringify({ type: "index-pattern", id: "rollback-view", attributes: { title: "x-*", fields: "[]" }, references: [], coreMigrationVersion: "8.8.0", typeMigrationVersion: "8.0.0" });
+    const bad = JSON.stringify({ type: "lens", id: "rollback-lens", attributes: { title: "x", state: {} }, references: [{ type: "index-pattern", id: "absent", name: "indexpattern-datasource-layer-a" }], coreMigrationVersion: "8.8.0", typeMigrationVersion: "8.9.0" });
+    await assert.rejects(p.create({ connection, ndjson: `${good}\n${bad}\n` }), /1 of 2 imported\) \(the 1 object\(s\) it did create were deleted again\)/);
+    assert.equal(kibana.space().objects.has("index-pattern/rollback-view"), false);
+  });
+
+  test("contract: check refuses objects without migration versions (Kibana would answer 500 on Lens) and duplicates", async () => {
+    const [first] = buildImportNdjson().split("\n");
+    const lens = JSON.parse(buildImportNdjson().split("\n").find((l) => l.includes('"type":"lens"'))!);
+    delete lens.typeMigrationVersion;
+    const checked = await p.check!({} as any, { connection, ndjson: `${first}\n${first}\n${JSON.stringify(lens)}\n` });
+    const reasons = checked.failures!.map((f) => f.reason).join("\n");
+    assert.match(reasons, /index-pattern\/flowlogs-data-view appears twice/);
+    assert.match(reasons, /lacks coreMigrationVersion\/typeMigrationVersion/);
+    // And the double really answers 500 for such a Lens object, as Kibana does.
+    await assert.rejects(p.create({ connection, ndjson: `${first}\n${JSON.stringify(lens)}\n` }), /HTTP 500/);
+  });
+
+  test("diff: the same NDJSON is no change; a changed object is an update; another space is a replacement", async () => {
+    const ndjson = buildImportNdjson();
+    const olds = (await p.create({ connection, ndjson })).outs as SavedObjectsOutputs;
+    assert.equal((await p.diff!("x", olds, { connection: { ...connection }, ndjson })).changes, false);
+    const edited = ndjson.replace('"title":"Total flows"', '"title":"All flows"');
+    assert.notEqual(edited, ndjson);
+    assert.deepEqual(await p.diff!("x", olds, { connection, ndjson: edited }), { changes: true, replaces: [], deleteBeforeReplace: false });
+    const moved = await p.diff!("x", olds, { connection: { ...connection, space: "netops" }, ndjson });
+    assert.deepEqual(moved.replaces, ["connection"]);
+    assert.equal((await p.diff!("x", olds, { connection: { ...connection, space: "default" }, ndjson })).changes, false);
+  });
+
+  test("read reports drift when an object was edited or deleted in Kibana, and none otherwise", async () => {
+    const created = await p.create({ connection, ndjson: buildImportNdjson() });
+    const props = created.outs as SavedObjectsOutputs;
+    const clean = await p.read!(created.id, props);
+    assert.equal(clean.props!.contentHash, props.contentHash);
+    assert.equal((await p.diff!(created.id, clean.props!, { connection, ndjson: props.ndjson })).changes, false);
+    kibana.space().objects.get("lens/flowlogs-top-source-ips")!.version = kibana.nextVersion();
+    kibana.space().objects.delete("lens/flowlogs-denied-flows");
+    const drifted = await p.read!(created.id, props);
+    assert.equal(drifted.props!.contentHash, "drifted: lens/flowlogs-denied-flows missing, lens/flowlogs-top-source-ips edited");
+    assert.equal((await p.diff!(created.id, drifted.props!, { connection, ndjson: props.ndjson })).changes, true);
+    const repaired = await p.update!(created.id, drifted.props!, { connection, ndjson: props.ndjson });
+    assert.ok(kibana.space().objects.has("lens/flowlogs-denied-flows"));
+    assert.equal(repaired.outs!.contentHash, props.contentHash);
+  });
+
+  test("contract: update re-imports with overwrite=true and deletes objects no longer in the files; delete removes all", async () => {
+    const all = buildImportNdjson();
+    const created = await p.create({ connection, ndjson: all });
+    const fewer = all.split("\n").filter((l) => !l.startsWith(`{"type":"lens","id":"flowlogs-top-destination-ports"`)).join("\n");
+    const before = kibana.requests.length;
+    const updated = await p.update!(created.id, created.outs!, { connection, ndjson: fewer });
+    const calls = kibana.requests.slice(before);
+    assert.ok(calls.some((r) => r.method === "POST" && r.path === "/api/saved_objects/_import"));
+    const deletes = calls.filter((r) => r.method === "DELETE");
+    assert.deepEqual(deletes.map((r) => r.path), ["/api/saved_objects/lens/flowlogs-top-destination-ports"]);
+    assert.ok(deletes.every((r) => r.headers["kbn-xsrf"] === "true"));
+    assert.equal(kibana.space().objects.has("lens/flowlogs-top-destination-ports"), false);
+    await p.delete!(created.id, updated.outs!);
+    assert.equal(kibana.space().objects.size, 0);
+    // Deleting again (objects already gone) is not an error.
+    await p.delete!(created.id, updated.outs!);
+  });
+
+  test("contract: with a space, every call goes to /s/<space>/api/... and objects land in that space only", async () => {
+    const spaced = { ...connection, space: "netops" };
+    const created = await p.create({ connection: spaced, ndjson: buildImportNdjson() });
+    assert.ok(kibana.space("netops").objects.has("dashboard/flowlogs-overview"));
+    assert.equal(kibana.space().objects.has("dashboard/flowlogs-overview"), false);
+    await p.delete!(created.id, created.outs!);
+    assert.equal(kibana.space("netops").objects.size, 0);
+    await assert.rejects(p.create({ connection: { ...connection, space: "missing" }, ndjson: buildImportNdjson() }), /HTTP 404.*does the space "missing" exist/);
+  });
+
+  test("contract: importing into a second space where Kibana gives new ids (destinationId) reads, updates and deletes the copies, not the originals", async () => {
+    const ndjson = buildImportNdjson();
+    const original = await p.create({ connection, ndjson });
+    const spaced = { ...connection, space: "netops" };
+    const copy = await p.create({ connection: spaced, ndjson });
+    const outs = copy.outs as SavedObjectsOutputs;
+    const dashboardId = outs.idMap["dashboard/flowlogs-overview"];
+    assert.notEqual(dashboardId, "dashboard/flowlogs-overview");
+    assert.ok(kibana.space("netops").objects.has(dashboardId));
+    // The copy's panels point at the copies.
+    const refs = kibana.space("netops").objects.get(dashboardId)!.references.map((r: any) => `${r.type}/${r.id}`);
+    assert.ok(refs.every((ref: string) => outs.objects.includes(ref)));
+    const read = await p.read!(copy.id, outs);
+    assert.equal(read.props!.contentHash, outs.contentHash, "no drift for renamed copies");
+    const updated = await p.update!(copy.id, outs, { connection: spaced, ndjson });
+    assert.deepEqual(updated.outs!.idMap, outs.idMap, "re-import overwrites the same copies");
+    assert.equal(kibana.space("netops").objects.size, outs.objects.length);
+    await p.delete!(copy.id, updated.outs!);
+    assert.equal(kibana.space("netops").objects.size, 0);
+    assert.equal(kibana.space().objects.size, original.outs!.objects.length, "the default space is untouched");
+    await p.delete!(original.id, original.outs!);
+  });
+
+  test("contract: the double reports a conflict when overwrite is not asked for, which is why the provider always asks", async () => {
+    const created = await p.create({ connection, ndjson: buildImportNdjson() });
+    const { body, contentType } = multipartFile("file", "x.ndjson", "application/ndjson", buildImportNdjson());
+    const response = await fetch(`${kibana.url}/api/saved_objects/_import`, { method: "POST", headers: { authorization: `ApiKey ${API_KEY}`, "kbn-xsrf": "true", "content-type": contentType }, body });
+    assert.equal(response.status, 200);
+    const answer = (await response.json()) as { success: boolean; errors: Array<{ error: { type: string } }> };
+    assert.equal(answer.success, false);
+    assert.ok(answer.errors.length > 0 && answer.errors.every((e) => e.error.type === "conflict"));
+    await p.delete!(created.id, created.outs!);
+  });
+});

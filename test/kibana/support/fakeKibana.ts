@@ -1,0 +1,325 @@
+// A loopback stand-in for Kibana's HTTP APIs that ENFORCES the documented contract (REFERENCE.md Part 2 §5):
+// method and path, `kbn-xsrf` on mutating calls, the auth header, multipart `file` NDJSON for imports, the body
+// schemas of connectors and .es-query rules, and Kibana's documented answers (200 with success:false on import,
+// 400 on bad bodies, 401, 403 for license, 404, 409). It keeps objects per space. It is not Kibana: where Kibana's
+// exact behaviour is unknown it is stricter, never looser.
+import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer, IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { AddressInfo } from "node:net";
+
+export interface StoredObject { type: string; id: string; originId?: string; attributes: any; references: any[]; version: string }
+export interface RecordedRequest { method: string; path: string; space: string; headers: Record<string, string | string[] | undefined>; body: string }
+
+export interface FakeKibanaOptions {
+  apiKey?: string;
+  basic?: { username: string; password: string };
+  license?: "basic" | "gold";
+  spaces?: string[];
+  tls?: { key: string; cert: string };
+}
+
+const SAVED_OBJECT_TYPES = ["index-pattern", "lens", "search", "dashboard", "visualization", "tag"];
+const ENCODED = ["panelsJSON", "optionsJSON", "visState", "uiStateJSON"];
+const CONNECTOR_TYPES: Record<string, { license: "basic" | "gold"; config: string[]; required: string[] }> = {
+  ".index": { license: "basic", config: ["index", "refresh", "executionTimeField"], required: ["index"] },
+  ".server-log": { license: "basic", config: [], required: [] },
+  ".webhook": { license: "gold", config: ["url", "method", "headers", "hasAuth", "authType"], required: ["url"] },
+  ".email": { license: "gold", config: ["from", "service", "host", "port", "secure", "hasAuth"], required: ["from"] },
+};
+
+class Answer extends Error {
+  constructor(readonly status: number, readonly body: unknown) { super(String(status)); }
+}
+const bad = (message: string) => new Answer(400, { statusCode: 400, error: "Bad Request", message });
+const notFound = (type: string, id: string) => new Answer(404, { statusCode: 404, error: "Not Found", message: `Saved object [${type}/${id}] not found` });
+
+export class FakeKibana {
+  readonly requests: RecordedRequest[] = [];
+  readonly spaces = new Map<string, { objects: Map<string, StoredObject>; connectors: Map<string, any>; rules: Map<string, any> }>();
+  url = "";
+  private versionCounter = 0;
+  private server?: ReturnType<typeof createHttpServer>;
+
+  constructor(private readonly options: FakeKibanaOptions = {}) {
+    for (const space of ["default", ...(options.spaces ?? [])]) {
+      this.spaces.set(space, { objects: new Map(), connectors: new Map(), rules: new Map() });
+    }
+  }
+
+  async start(): Promise<this> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = this.options.tls ? createHttpsServer(this.options.tls, handler) : createHttpServer(handler);
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `${this.options.tls ? "https" : "http"}://127.0.0.1:${port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  space(name = "default") {
+    return this.spaces.get(name)!;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const url = new URL(req.url ?? "/", "http://x");
+    let path = url.pathname;
+    let space = "default";
+    const spaced = /^\/s\/([^/]+)(\/.*)$/.exec(path);
+    if (spaced) { space = decodeURIComponent(spaced[1]); path = spaced[2]; }
+    this.requests.push({ method: req.method ?? "", path, space, headers: req.headers, body: raw.toString("utf8") });
+    let status = 200;
+    let body: unknown;
+    try {
+      this.authenticate(req);
+      if (req.method !== "GET" && req.headers["kbn-xsrf"] === undefined) throw bad("Request must contain a kbn-xsrf header.");
+      const store = this.spaces.get(space);
+      if (!store) throw new Answer(404, { statusCode: 404, error: "Not Found", message: "Not Found" });
+      body = this.route(req.method ?? "", path, url.searchParams, req.headers["content-type"] ?? "", raw, store);
+      if (body === undefined) status = 204;
+    } catch (error) {
+      if (!(error instanceof Answer)) throw error;
+      status = error.status;
+      body = error.body;
+    }
+    res.writeHead(status, body === undefined ? {} : { "content-type": "application/json" });
+    res.end(body === undefined ? undefined : JSON.stringify(body));
+  }
+
+  private authenticate(req: IncomingMessage): void {
+    const expected = this.options.apiKey ? `ApiKey ${this.options.apiKey}`
+      : this.options.basic ? `Basic ${Buffer.from(`${this.options.basic.username}:${this.options.basic.password}`).toString("base64")}` : undefined;
+    if (expected && req.headers.authorization !== expected) {
+      throw new Answer(401, { statusCode: 401, error: "Unauthorized", message: "[security_exception]: unable to authenticate user" });
+    }
+  }
+
+  private route(method: string, path: string, query: URLSearchParams, contentType: string, raw: Buffer, store: ReturnType<FakeKibana["space"]>): unknown {
+    const json = () => {
+      if (!contentType.startsWith("application/json")) throw bad(`Unsupported Media Type: expected application/json, got "${contentType}"`);
+      try { return JSON.parse(raw.toString("utf8")); } catch { throw bad("Invalid JSON body"); }
+    };
+    let m: RegExpExecArray | null;
+    if (method === "POST" && path === "/api/saved_objects/_import") return this.importObjects(query, contentType, raw, store);
+    if ((m = /^\/api\/saved_objects\/([^/]+)\/([^/]+)$/.exec(path))) {
+      const [type, id] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+      const object = store.objects.get(`${type}/${id}`);
+      if (method === "GET") {
+        if (!object) throw notFound(type, id);
+        return { ...object, namespaces: ["default"], updated_at: new Date().toISOString() };
+      }
+      if (method === "DELETE") {
+        if (!object) throw notFound(type, id);
+        store.objects.delete(`${type}/${id}`);
+        return {};
+      }
+    }
+    if (path === "/api/actions/connector" && method === "POST") return this.createConnector(randomUUID(), json(), store);
+    if ((m = /^\/api\/actions\/connector\/([^/]+)$/.exec(path))) {
+      const id = decodeURIComponent(m[1]);
+      const connector = store.connectors.get(id);
+      if (method === "POST") return this.createConnector(id, json(), store);
+      if (!connector) throw notFound("action", id);
+      if (method === "GET") return connector;
+      if (method === "DELETE") { store.connectors.delete(id); return undefined; }
+      if (method === "PUT") return this.updateConnector(connector, json());
+    }
+    if (path === "/api/alerting/rule" && method === "POST") return this.createRule(randomUUID(), json(), store);
+    if ((m = /^\/api\/alerting\/rule\/([^/]+)(\/_enable|\/_disable)?$/.exec(path))) {
+      const id = decodeURIComponent(m[1]);
+      const rule = store.rules.get(id);
+      if (method === "POST" && !m[2]) return this.createRule(id, json(), store);
+      if (!rule) throw notFound("alert", id);
+      if (method === "POST" && m[2]) { rule.enabled = m[2] === "/_enable"; return undefined; }
+      if (method === "GET") return rule;
+      if (method === "DELETE") { store.rules.delete(id); return undefined; }
+      if (method === "PUT") return this.updateRule(rule, json(), store);
+    }
+    throw new Answer(404, { statusCode: 404, error: "Not Found", message: "Not Found" });
+  }
+
+  // ---- saved objects ----
+
+  private importObjects(query: URLSearchParams, contentType: string, raw: Buffer, store: ReturnType<FakeKibana["space"]>): unknown {
+    const overwrite = query.get("overwrite") === "true";
+    if (query.get("createNewCopies") === "true" && (overwrite || query.get("compatibilityMode") === "true")) {
+      throw bad("cannot use [overwrite] or [compatibilityMode] with [createNewCopies]");
+    }
+    const file = multipartField(contentType, raw, "file");
+    if (file === undefined) throw bad("[request body.file]: expected value of type [Stream] but got [undefined]");
+    const objects: any[] = [];
+    for (const line of file.split("\n")) {
+      if (!line.trim()) continue;
+      let object: any;
+      try { object = JSON.parse(line); } catch { throw bad("Unexpected token in JSON (the file is not NDJSON)"); }
+      if (typeof object.exportedCount === "number") continue;
+      objects.push(object);
+    }
+    const keys = objects.map((o) => `${o.type}:${o.id}`);
+    const duplicates = keys.filter((k, i) => keys.indexOf(k) !== i);
+    if (duplicates.length) throw bad(`Non-unique import objects detected: [${[...new Set(duplicates)].join(",")}]`);
+    const inFile = new Set(objects.map((o) => `${o.type}/${o.id}`));
+    // Where each object lands: the object already imported in this space (same id, or a copy whose originId is
+    // this id), else this id, unless another space holds it; then Kibana (8.0+) gives the copy a new id.
+    const destination = new Map<string, string>();
+    for (const object of objects) {
+      const existing = this.findInSpace(store, object.type, object.id);
+      const elsewhere = [...this.spaces.values()].some((other) => other !== store && other.objects.has(`${object.type}/${object.id}`));
+      destination.set(`${object.type}/${object.id}`, existing?.id ?? (elsewhere ? randomUUID() : object.id));
+    }
+    const errors: any[] = [];
+    const successResults: any[] = [];
+    for (const object of objects) {
+      const base = { type: object.type, id: object.id, meta: { title: object.attributes?.title } };
+      if (!SAVED_OBJECT_TYPES.includes(object.type)) { errors.push({ ...base, error: { type: "unsupported_type" } }); continue; }
+      if (!object.typeMigrationVersion && !object.migrationVersion && object.type === "lens") {
+        // Every Lens migration since 7.7 runs and crashes on a modern formBased object.
+        throw new Answer(500, { statusCode: 500, error: "Internal Server Error", message: "An internal server error occurred." });
+      }
+      const encoded = ENCODED.find((key) => key in (object.attributes ?? {}) && typeof object.attributes[key] !== "string") ??
+        (object.attributes?.kibanaSavedObjectMeta && typeof object.attributes.kibanaSavedObjectMeta.searchSourceJSON !== "string" ? "kibanaSavedObjectMeta.searchSourceJSON" : undefined);
+      if (encoded) { errors.push({ ...base, error: { type: "unknown", message: `attributes.${encoded} must be a JSON string`, statusCode: 400 } }); continue; }
+      const references = (object.references ?? []).map((r: any) => ({ ...r, id: destination.get(`${r.type}/${r.id}`) ?? this.findInSpace(store, r.type, r.id)?.id ?? r.id }));
+      const missing = (object.references ?? []).filter((r: any) => !inFile.has(`${r.type}/${r.id}`) && !this.findInSpace(store, r.type, r.id));
+      if (missing.length) {
+        errors.push({ ...base, error: { type: "missing_references", references: missing.map((r: any) => ({ type: r.type, id: r.id })) } });
+        continue;
+      }
+      const targetId = destination.get(`${object.type}/${object.id}`)!;
+      const key = `${object.type}/${targetId}`;
+      if (store.objects.has(key) && !overwrite) { errors.push({ ...base, error: { type: "conflict" } }); continue; }
+      successResults.push({ ...base, ...(targetId !== object.id ? { destinationId: targetId } : {}), ...(store.objects.has(key) ? { overwrite: true } : {}) });
+      store.objects.set(key, { type: object.type, id: targetId, originId: targetId !== object.id ? object.id : undefined, attributes: object.attributes, references, version: this.nextVersion() });
+    }
+    return { success: errors.length === 0, successCount: successResults.length, successResults, ...(errors.length ? { errors } : {}) };
+  }
+
+  private findInSpace(store: ReturnType<FakeKibana["space"]>, type: string, id: string): StoredObject | undefined {
+    return store.objects.get(`${type}/${id}`) ?? [...store.objects.values()].find((o) => o.type === type && o.originId === id);
+  }
+
+  nextVersion(): string {
+    this.versionCounter += 1;
+    return Buffer.from(JSON.stringify([this.versionCounter, 1])).toString("base64");
+  }
+
+  // ---- connectors ----
+
+  private createConnector(id: string, body: any, store: ReturnType<FakeKibana["space"]>): unknown {
+    onlyKeys(body, ["name", "connector_type_id", "config", "secrets"]);
+    if (store.connectors.has(id)) throw new Answer(409, { statusCode: 409, error: "Conflict", message: `Saved object [action/${id}] conflict` });
+    if (typeof body.name !== "string" || !body.name) throw bad("[request body.name]: expected value of type [string] but got [undefined]");
+    const type = CONNECTOR_TYPES[body.connector_type_id];
+    if (!type) throw bad(`Action type "${body.connector_type_id}" is not registered.`);
+    if (type.license === "gold" && (this.options.license ?? "basic") === "basic") {
+      throw new Answer(403, { statusCode: 403, error: "Forbidden", message: `Action type ${body.connector_type_id} is disabled because your basic license does not support it. Please upgrade your license.` });
+    }
+    this.checkConnectorConfig(body.connector_type_id, body.config, body.secrets);
+    const connector = { id, name: body.name, connector_type_id: body.connector_type_id, config: connectorDefaults(body.connector_type_id, body.config ?? {}), is_preconfigured: false, is_deprecated: false, is_missing_secrets: false, is_system_action: false };
+    store.connectors.set(id, connector);
+    return connector;
+  }
+
+  private updateConnector(connector: any, body: any): unknown {
+    onlyKeys(body, ["name", "config", "secrets"]);
+    if (typeof body.name !== "string" || !body.name) throw bad("[request body.name]: expected value of type [string] but got [undefined]");
+    this.checkConnectorConfig(connector.connector_type_id, body.config, body.secrets);
+    connector.name = body.name;
+    connector.config = connectorDefaults(connector.connector_type_id, body.config ?? {});
+    return connector;
+  }
+
+  private checkConnectorConfig(typeId: string, config: any, secrets: any): void {
+    const type = CONNECTOR_TYPES[typeId];
+    if (secrets === undefined || typeof secrets !== "object" || secrets === null) throw bad("[request body.secrets]: expected value of type [object] but got [undefined]");
+    if (config !== undefined && (typeof config !== "object" || config === null)) throw bad("[request body.config]: expected a plain object value");
+    for (const key of Object.keys(config ?? {})) if (!type.config.includes(key)) throw bad(`error validating action type config: [${key}]: definition for this key is missing`);
+    for (const key of type.required) if (typeof config?.[key] !== "string") throw bad(`error validating action type config: [${key}]: expected value of type [string] but got [undefined]`);
+  }
+
+  // ---- rules ----
+
+  private createRule(id: string, body: any, store: ReturnType<FakeKibana["space"]>): unknown {
+    if (store.rules.has(id)) throw new Answer(409, { statusCode: 409, error: "Conflict", message: `Saved object [alert/${id}] conflict` });
+    onlyKeys(body, ["name", "rule_type_id", "consumer", "schedule", "params", "actions", "enabled", "tags", "throttle", "notify_when"]);
+    if (body.rule_type_id !== ".es-query") throw bad(`Rule type "${body.rule_type_id}" is not registered.`);
+    if (!["stackAlerts", "alerts"].includes(body.consumer)) throw bad(`[request body.consumer]: "${body.consumer}" is not a valid consumer for .es-query`);
+    const rule = { id, rule_type_id: body.rule_type_id, consumer: body.consumer, enabled: body.enabled ?? true, ...this.ruleCommon(body, store), created_at: new Date().toISOString(), api_key_owner: "elastic", execution_status: { status: "pending" } };
+    store.rules.set(id, rule);
+    return rule;
+  }
+
+  private updateRule(rule: any, body: any, store: ReturnType<FakeKibana["space"]>): unknown {
+    onlyKeys(body, ["name", "tags", "schedule", "params", "actions", "throttle", "notify_when"]);
+    Object.assign(rule, this.ruleCommon(body, store));
+    return rule;
+  }
+
+  private ruleCommon(body: any, store: ReturnType<FakeKibana["space"]>) {
+    if (typeof body.name !== "string" || !body.name) throw bad("[request body.name]: expected value of type [string] but got [undefined]");
+    if (!/^[1-9]\d*[smhd]$/.test(body.schedule?.interval ?? "")) throw bad(`[request body.schedule.interval]: string is not a valid duration: ${body.schedule?.interval}`);
+    const problem = esQueryParamsProblem(body.params);
+    if (problem) throw bad(`params invalid: ${problem}`);
+    const actions = body.actions ?? [];
+    for (const action of actions) {
+      onlyKeys(action, ["id", "group", "params", "frequency", "uuid"], "request body.actions");
+      if (!store.connectors.has(action.id)) throw bad(`Failed to validate actions due to the following error: Saved object [action/${action.id}] not found`);
+      if (!["query matched", "recovered"].includes(action.group)) throw bad(`Invalid action groups: ${action.group}`);
+      if (typeof action.params !== "object" || action.params === null) throw bad("[request body.actions.0.params]: expected value of type [object]");
+    }
+    // Kibana fills defaulted params; a reader must not take them for drift.
+    const params = { searchType: "esQuery", aggType: "count", groupBy: "all", excludeHitsFromPreviousRun: true, size: 100, ...body.params };
+    return { name: body.name, tags: body.tags ?? [], schedule: body.schedule, params, actions: actions.map((a: any) => ({ ...a, uuid: a.uuid ?? randomUUID(), connector_type_id: store.connectors.get(a.id).connector_type_id })), updated_at: new Date().toISOString() };
+  }
+}
+
+/** Validates `.es-query` params as Kibana's rule_type_params.ts schema does (the subset this project uses). */
+export function esQueryParamsProblem(params: any): string | undefined {
+  if (!params || typeof params !== "object") return "[params]: expected an object";
+  if (params.searchType !== undefined && params.searchType !== "esQuery") return `[searchType]: only esQuery is accepted by this double`;
+  if (typeof params.esQuery !== "string") return `[esQuery]: expected value of type [string] but got [${Array.isArray(params.esQuery) ? "Array" : typeof params.esQuery}]`;
+  let parsed: any;
+  try { parsed = JSON.parse(params.esQuery); } catch { return "[esQuery]: must be valid JSON"; }
+  if (!parsed || typeof parsed !== "object" || !("query" in parsed)) return "[esQuery]: must contain \"query\"";
+  if (!Array.isArray(params.index) || params.index.length < 1 || params.index.some((i: unknown) => typeof i !== "string")) return "[index]: expected a non-empty array of strings";
+  if (typeof params.timeField !== "string" || !params.timeField) return "[timeField]: is required";
+  if (!Array.isArray(params.threshold) || params.threshold.length < 1 || params.threshold.length > 2 || params.threshold.some((n: unknown) => typeof n !== "number")) return "[threshold]: expected an array of 1 or 2 numbers";
+  if (![">", ">=", "<", "<=", "between", "notBetween"].includes(params.thresholdComparator)) return `[thresholdComparator]: invalid comparator "${params.thresholdComparator}"`;
+  if (["between", "notBetween"].includes(params.thresholdComparator) && params.threshold.length !== 2) return "[threshold]: must have two elements for the \"between\" comparators";
+  if (!Number.isInteger(params.timeWindowSize) || params.timeWindowSize < 1) return "[timeWindowSize]: Value must be equal to or greater than [1].";
+  if (!["s", "m", "h", "d"].includes(params.timeWindowUnit)) return `[timeWindowUnit]: invalid timeWindowUnit: "${params.timeWindowUnit}"`;
+  if (params.size !== undefined && (!Number.isInteger(params.size) || params.size < 0 || params.size > 10000)) return "[size]: must be between 0 and 10000";
+  return undefined;
+}
+
+function onlyKeys(body: any, allowed: string[], where = "request body"): void {
+  if (!body || typeof body !== "object") throw bad(`[${where}]: expected a plain object value, but found [${body === null ? "null" : typeof body}] instead.`);
+  for (const key of Object.keys(body)) if (!allowed.includes(key)) throw bad(`[${where}.${key}]: definition for this key is missing`);
+}
+
+function connectorDefaults(typeId: string, config: any): any {
+  return typeId === ".index" ? { refresh: false, executionTimeField: null, ...config } : config;
+}
+
+/** The text of one form field of a multipart/form-data body (enough of RFC 7578 for a single file part). */
+export function multipartField(contentType: string, raw: Buffer, field: string): string | undefined {
+  const boundary = /^multipart\/form-data;\s*boundary=("?)([^";]+)\1/i.exec(contentType)?.[2];
+  if (!boundary) throw bad(`Unsupported Media Type: expected multipart/form-data, got "${contentType}"`);
+  const text = raw.toString("utf8");
+  for (const part of text.split(`--${boundary}`).slice(1)) {
+    if (part.startsWith("--")) break;
+    const headerEnd = part.indexOf("\r\n\r\n");
+    if (headerEnd === -1) continue;
+    const headers = part.slice(0, headerEnd);
+    if (new RegExp(`name="${field}"`).test(headers)) return part.slice(headerEnd + 4).replace(/\r\n$/, "");
+  }
+  return undefined;
+}
