@@ -1,0 +1,334 @@
+// Writes flow documents into an Elasticsearch data stream with the bulk API: `create` under each document's
+// deterministic id, so a re-read batch adds nothing (409 = already indexed). Transient failures (429, 5xx,
+// connection errors) are retried with capped exponential backoff and jitter; documents the cluster refuses for good
+// go to the dead-letter data stream with the reason. `write` resolves only when every document is accounted for.
+import { readFileSync } from "node:fs";
+import { Client, type ClientOptions } from "@elastic/elasticsearch";
+import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
+import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
+import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
+
+export interface ElasticsearchSinkOptions {
+  /** Cluster URL, e.g. https://my-deployment.es.westeurope.azure.elastic.cloud:443. No credentials in it. */
+  node: string;
+  /** Encoded API key (base64 of id:key), or basic auth. */
+  auth?: { apiKey: string } | { username: string; password: string };
+  /**
+   * Trust and pinning. `caFile`: PEM of the CA that signed the cluster's certificate (private CAs). `caFingerprint`:
+   * SHA-256 of a CA certificate that must appear in the presented chain, checked on top of the normal chain
+   * verification (which still needs a publicly trusted CA, or `caFile`): pinning never loosens verification.
+   */
+  tls?: { caFingerprint?: string; caFile?: string };
+  /** Data stream namespace; documents go to logs-azure.flowlogs-<namespace>. */
+  namespace?: string;
+  /** Bounds of one bulk request. */
+  maxBatchDocuments?: number;
+  maxBatchBytes?: number;
+  /** Retries of one bulk request before `write` rejects, and the backoff between them. */
+  maxRetries?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  requestTimeoutMs?: number;
+  /**
+   * `_id` uniqueness holds per backing index only: after a rollover, a re-sent document would be created again in
+   * the new write index. When on, each batch first looks its ids up across the whole data stream (one `ids` search)
+   * and counts the ones found as duplicates. Needs the `read` privilege on the data stream besides `create_doc`.
+   */
+  dedupeAcrossBackingIndices?: boolean;
+  log?: (line: string) => void;
+  /** For tests: the jitter source and the wait between retries. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface BulkItemResult {
+  status: number;
+  error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
+}
+
+interface Pending {
+  id: string;
+  /** Two NDJSON lines: action and source. */
+  lines: string;
+  /** The document as sent, for the dead letter. */
+  source: string;
+  position?: SourcePosition;
+}
+
+/** Transient: the cluster may accept the same request later. */
+function retryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+export class ElasticsearchSink implements Sink {
+  private readonly client: Client;
+  private readonly index: string;
+  private readonly deadLetterIndex: string;
+  private readonly maxBatchDocuments: number;
+  private readonly maxBatchBytes: number;
+  private readonly maxRetries: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly dedupe: boolean;
+  private readonly log: (line: string) => void;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(options: ElasticsearchSinkOptions) {
+    this.client = new Client(clientOptions(options));
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    this.index = flowDataStream(namespace);
+    this.deadLetterIndex = deadLetterDataStream(namespace);
+    this.maxBatchDocuments = positive("maxBatchDocuments", options.maxBatchDocuments ?? 1000);
+    this.maxBatchBytes = positive("maxBatchBytes", options.maxBatchBytes ?? 5 * 1024 * 1024);
+    this.maxRetries = Math.max(0, options.maxRetries ?? 8);
+    this.initialBackoffMs = options.initialBackoffMs ?? 250;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.dedupe = options.dedupeAcrossBackingIndices ?? false;
+    this.log = options.log ?? (() => {});
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  get dataStream(): string {
+    return this.index;
+  }
+
+  get deadLetterDataStream(): string {
+    return this.deadLetterIndex;
+  }
+
+  async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
+    const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+    const items = documents.map(({ id, doc }): Pending => {
+      const source = JSON.stringify(doc);
+      return { id, source, position, lines: `${JSON.stringify({ create: { _index: this.index, _id: id } })}\n${source}\n` };
+    });
+    const refused: DeadLetter[] = [];
+    for (let batch of this.batches(items)) {
+      if (this.dedupe) {
+        const known = await this.alreadyIndexed(batch);
+        result.duplicates += known.ids.size;
+        result.retries += known.retries;
+        batch = batch.filter((item) => !known.ids.has(item.id));
+        if (!batch.length) continue;
+      }
+      const outcome = await this.deliver(batch);
+      result.indexed += outcome.created;
+      result.duplicates += outcome.duplicates;
+      result.retries += outcome.retries;
+      for (const { item, reason } of outcome.refused) {
+        refused.push({ id: item.id, reason, raw: item.source, ...(item.position ? { position: item.position } : {}) });
+      }
+    }
+    if (refused.length) {
+      this.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
+      result.retries += await this.storeDeadLetters(refused);
+      result.deadLettered = refused.length;
+    }
+    return result;
+  }
+
+  async deadLetter(entries: DeadLetter[]): Promise<void> {
+    if (entries.length) await this.storeDeadLetters(entries);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  /** Dead letters are written under an id derived from their content, so a retried write adds no second copy. */
+  private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
+    const now = new Date().toISOString();
+    const items = entries.map((entry): Pending => {
+      const id = deadLetterId(entry);
+      const source = JSON.stringify(deadLetterDocument(entry, now));
+      return { id, source, lines: `${JSON.stringify({ create: { _index: this.deadLetterIndex, _id: id } })}\n${source}\n` };
+    });
+    let retries = 0;
+    for (const batch of this.batches(items)) {
+      const outcome = await this.deliver(batch);
+      retries += outcome.retries;
+      if (outcome.refused.length) {
+        // Nowhere left to set these aside: fail loudly so no checkpoint moves past them.
+        const first = outcome.refused[0]!;
+        throw new Error(`${this.deadLetterIndex} refused ${outcome.refused.length} dead letter(s), e.g. ${first.item.id}: ${first.reason}`);
+      }
+    }
+    return retries;
+  }
+
+  private *batches(items: Pending[]): Generator<Pending[]> {
+    let batch: Pending[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const size = Buffer.byteLength(item.lines);
+      if (batch.length && (batch.length >= this.maxBatchDocuments || bytes + size > this.maxBatchBytes)) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(item);
+      bytes += size;
+    }
+    if (batch.length) yield batch;
+  }
+
+  /** Ids of `batch` already in any backing index of the data stream (older backing indices no longer change). */
+  private async alreadyIndexed(batch: Pending[]): Promise<{ ids: Set<string>; retries: number }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.client.search({
+          index: this.index, size: batch.length, _source: false, ignore_unavailable: true, allow_no_indices: true,
+          query: { ids: { values: batch.map((item) => item.id) } },
+        });
+        return { ids: new Set(response.hits.hits.map((hit) => hit._id!)), retries: attempt };
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 404) return { ids: new Set(), retries: attempt }; // no data stream yet: nothing indexed
+        if ((status !== undefined && !retryableStatus(status)) || attempt >= this.maxRetries) {
+          throw new Error(`could not look up already indexed ids in ${this.index} (${status ? `HTTP ${status}: ` : ""}${describe(error)})` +
+            (status === 403 ? ": dedupeAcrossBackingIndices needs the read privilege on the data stream" : ""));
+        }
+        await this.sleep(this.backoff(attempt));
+      }
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const cap = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** attempt);
+    return Math.round(cap / 2 + (this.random() * cap) / 2); // "equal jitter": spread retries, keep a floor
+  }
+
+  /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
+  private async deliver(batch: Pending[]): Promise<{ created: number; duplicates: number; retries: number; refused: Array<{ item: Pending; reason: string }> }> {
+    let pending = batch;
+    let created = 0;
+    let duplicates = 0;
+    let retries = 0;
+    const refused: Array<{ item: Pending; reason: string }> = [];
+    for (let attempt = 0; ; attempt++) {
+      let transient: string | undefined;
+      const again: Pending[] = [];
+      try {
+        const response = await this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
+          // require_data_stream: without our template the cluster would invent a plain index with guessed mappings.
+          { method: "POST", path: "/_bulk", querystring: { require_data_stream: "true" }, bulkBody: pending.map((item) => item.lines).join("") },
+        );
+        if (!Array.isArray(response.items) || response.items.length !== pending.length) {
+          throw new Error(`the bulk response accounts for ${response.items?.length ?? 0} of ${pending.length} documents`);
+        }
+        response.items.forEach((entry, i) => {
+          const item = pending[i]!;
+          const outcome = entry.create ?? Object.values(entry)[0]!;
+          if (outcome.status === 201 || outcome.status === 200) created++;
+          else if (outcome.error?.type === "index_not_found_exception") throw new MissingTemplateError(this.index, reasonOf(outcome));
+          else if (outcome.status === 409) duplicates++;
+          else if (retryableStatus(outcome.status)) {
+            again.push(item);
+            transient ??= `${outcome.status} ${reasonOf(outcome)}`;
+          } else refused.push({ item, reason: `${outcome.status} ${reasonOf(outcome)}` });
+        });
+      } catch (error) {
+        if (error instanceof MissingTemplateError) throw error;
+        const status = statusOf(error);
+        const message = error instanceof Error ? error.message : String(error);
+        if (status === undefined && /certificate|fingerprint|self[- ]signed|SSL|TLS/i.test(message)) {
+          // A TLS verification failure will not heal by retrying.
+          throw new Error(`TLS verification of ${this.index}'s cluster failed (${message}): check tls.caFile / tls.caFingerprint`);
+        }
+        if (status !== undefined && !retryableStatus(status)) {
+          throw new Error(`Elasticsearch refused the bulk request to ${this.index} (HTTP ${status}): ${describe(error)}` +
+            (status === 401 || status === 403 ? ": check the API key / user and its privileges (create_doc, auto_configure)" : "") +
+            (status === 413 ? ": lower maxBatchBytes" : ""));
+        }
+        again.push(...pending);
+        transient = status !== undefined ? `HTTP ${status}` : describe(error);
+      }
+      if (!again.length) return { created, duplicates, retries, refused };
+      if (attempt >= this.maxRetries) {
+        throw new Error(`gave up writing ${again.length} document(s) to ${this.index} after ${retries} retries: last error ${transient}`);
+      }
+      const wait = this.backoff(attempt);
+      this.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
+      await this.sleep(wait);
+      retries++;
+      pending = again;
+    }
+  }
+}
+
+/** No data stream template matches the target: a set-up mistake that no retry or dead letter can fix. */
+class MissingTemplateError extends Error {
+  constructor(index: string, reason: string) {
+    super(`no index template with a data stream matches ${index} (${reason}): apply the index assets first ` +
+      `(dashboards/src applyIndexAssets with the same namespace)`);
+  }
+}
+
+/** Client options from sink options; credentials only ever go into headers, never into the URL or messages. */
+export function clientOptions(options: ElasticsearchSinkOptions): ClientOptions {
+  let url: URL;
+  try {
+    url = new URL(options.node);
+  } catch {
+    throw new Error(`invalid Elasticsearch URL ${JSON.stringify(options.node)}: expected e.g. https://host:9243`);
+  }
+  if (url.username || url.password) {
+    throw new Error("the Elasticsearch URL carries credentials: remove them from the URL and pass an API key or user/password instead");
+  }
+  const tls: NonNullable<ClientOptions["tls"]> = {};
+  let caFingerprint: string | undefined;
+  if (options.tls?.caFingerprint) {
+    const hex = options.tls.caFingerprint.replace(/:/g, "").toUpperCase();
+    if (!/^[0-9A-F]{64}$/.test(hex)) {
+      throw new Error("tls.caFingerprint must be the SHA-256 fingerprint of the cluster's CA: 64 hex digits, colons optional");
+    }
+    caFingerprint = hex.match(/../g)!.join(":");
+  }
+  if (options.tls?.caFile) {
+    try {
+      tls.ca = readFileSync(options.tls.caFile, "utf8");
+    } catch (error) {
+      throw new Error(`cannot read the CA file ${options.tls.caFile}: ${(error as Error).message}`);
+    }
+  }
+  return {
+    node: url.toString(),
+    ...(options.auth ? { auth: options.auth } : {}),
+    ...(caFingerprint ? { caFingerprint } : {}),
+    ...(Object.keys(tls).length ? { tls } : {}),
+    maxRetries: 0, // retries are ours: counted, backed off and bounded per batch
+    requestTimeout: options.requestTimeoutMs ?? 60_000,
+    compression: false,
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number, got ${value}`);
+  return value;
+}
+
+function reasonOf(outcome: BulkItemResult): string {
+  const error = outcome.error;
+  if (!error) return "no reason given";
+  const cause = error.caused_by ? ` (${error.caused_by.type}: ${error.caused_by.reason})` : "";
+  return `${error.type}: ${error.reason}${cause}`;
+}
+
+function statusOf(error: unknown): number | undefined {
+  // Connection errors carry no status (or 0): those are transient like a 503.
+  const status = (error as { meta?: { statusCode?: number | null } }).meta?.statusCode;
+  return status ? status : undefined;
+}
+
+/** A readable cause that never repeats request headers (where credentials live). */
+function describe(error: unknown): string {
+  const body = (error as { meta?: { body?: unknown } }).meta?.body;
+  if (body && typeof body === "object" && "error" in body) {
+    const inner = (body as { error: { type?: string; reason?: string } | string }).error;
+    return typeof inner === "string" ? inner : `${inner.type}: ${inner.reason}`;
+  }
+  if (typeof body === "string" && body) return body.slice(0, 500);
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

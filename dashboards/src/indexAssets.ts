@@ -1,0 +1,144 @@
+// The index side of dashboards/ as data: reads the JSON under dashboards/elasticsearch/ (the one source of truth;
+// the Pulumi resources apply the same plan) and turns it into the exact requests for one namespace, given what
+// the target cluster can do. Pure: no I/O besides reading those files.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  DEAD_LETTER_DATASET, DEFAULT_NAMESPACE, FLOW_DATASET, checkNamespace, deadLetterDataStream, flowDataStream,
+} from "../../collector/src/sink/dataStreams";
+
+export const ASSETS_DIR = join(__dirname, "..", "elasticsearch");
+
+/** What the cluster offers that the assets can use. Missing features are left out in a stated way, never faked. */
+export interface ClusterCapabilities {
+  /** Index lifecycle management (`_ilm`), an x-pack module. */
+  ilm: boolean;
+  /** The `constant_keyword` field type, an x-pack module. */
+  constantKeyword: boolean;
+  /** Ingest processor types available on every ingest node. */
+  ingestProcessors: string[];
+}
+
+/** A full Elastic stack (default distribution, Elastic Cloud): what a plan made without a cluster assumes. */
+export const FULL_CAPABILITIES: ClusterCapabilities = {
+  ilm: true, constantKeyword: true, ingestProcessors: ["geoip", "rename"],
+};
+
+export interface IndexAssetOptions {
+  /** Data stream namespace; default "default". */
+  namespace?: string;
+  /** How long flow documents and dead letters are kept, e.g. "30d"; default "30d". */
+  retention?: string;
+  /** "auto": ILM where the cluster has it, else the data stream lifecycle. "none": keep forever. */
+  retentionMode?: "auto" | "ilm" | "lifecycle" | "none";
+  /** "auto": the GeoIP/ASN pipeline where the cluster has geoip+rename; "off": never; "required": fail without. */
+  geoip?: "auto" | "off" | "required";
+}
+
+export type IndexAssetKind = "component_template" | "index_template" | "ingest_pipeline" | "ilm_policy";
+
+export interface IndexAssetRequest {
+  kind: IndexAssetKind;
+  name: string;
+  /** The REST path to PUT `body` to. */
+  path: string;
+  body: Record<string, unknown>;
+}
+
+export interface IndexAssetPlan {
+  requests: IndexAssetRequest[];
+  /** Assets left out and why (a feature the cluster lacks, or an option). */
+  skipped: Array<{ asset: string; reason: string }>;
+  dataStream: string;
+  deadLetterDataStream: string;
+}
+
+const GEOIP_PROCESSORS = ["geoip", "rename"];
+
+/** Reads one asset file, substituting `{{namespace}}`, `{{dataset}}` and `{{retention}}`. */
+export function loadAsset(relativePath: string, values: Record<string, string> = {}): Record<string, unknown> {
+  const text = readFileSync(join(ASSETS_DIR, relativePath), "utf8").replace(/\{\{(\w+)\}\}/g, (token, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`${relativePath}: no value for ${token}`);
+    return value;
+  });
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: ClusterCapabilities = FULL_CAPABILITIES): IndexAssetPlan {
+  const namespace = checkNamespace(options.namespace ?? DEFAULT_NAMESPACE);
+  const retention = checkRetention(options.retention ?? "30d");
+  const requests: IndexAssetRequest[] = [];
+  const skipped: IndexAssetPlan["skipped"] = [];
+  const component = (name: string, file: string, values: Record<string, string> = {}): string => {
+    requests.push({ kind: "component_template", name, path: `/_component_template/${name}`, body: loadAsset(file, values) });
+    return name;
+  };
+
+  const flowComponents = [component("azure-flowlogs-mappings", "component-templates/azure-flowlogs-mappings.json")];
+  if (capabilities.constantKeyword) {
+    flowComponents.push(component(`azure-flowlogs-data-stream-${namespace}`,
+      "component-templates/azure-flowlogs-data-stream-mappings.json", { dataset: FLOW_DATASET, namespace }));
+  } else {
+    skipped.push({ asset: "data_stream.* constant_keyword fields", reason: "the cluster has no constant_keyword type (x-pack mapper-constant-keyword)" });
+  }
+
+  let pipeline: string | undefined;
+  const geoip = options.geoip ?? "auto";
+  const missing = GEOIP_PROCESSORS.filter((type) => !capabilities.ingestProcessors.includes(type));
+  if (geoip === "off") {
+    skipped.push({ asset: "ingest pipeline azure-flowlogs-geoip", reason: "geoip: off" });
+  } else if (missing.length) {
+    if (geoip === "required") {
+      throw new Error(`geoip: "required" but the cluster lacks the ingest processors ${missing.join(", ")} ` +
+        `(modules ingest-geoip / ingest-common): install them or use geoip: "auto"`);
+    }
+    skipped.push({ asset: "ingest pipeline azure-flowlogs-geoip", reason: `the cluster lacks the ingest processors ${missing.join(", ")}` });
+  } else {
+    pipeline = "azure-flowlogs-geoip";
+    requests.push({ kind: "ingest_pipeline", name: pipeline, path: `/_ingest/pipeline/${pipeline}`, body: loadAsset("ingest-pipelines/azure-flowlogs-geoip.json") });
+    flowComponents.push(component("azure-flowlogs-geo-mappings", "component-templates/azure-flowlogs-geo-mappings.json"));
+  }
+
+  const deadLetterComponents = [component("azure-flowlogs-deadletter-mappings", "component-templates/azure-flowlogs-deadletter-mappings.json")];
+
+  // Retention: one mechanism per template; ILM wins on stacks that have it (Elastic's own default for logs-*-*).
+  const mode = options.retentionMode ?? "auto";
+  if (mode === "ilm" && !capabilities.ilm) {
+    throw new Error(`retentionMode "ilm" but the cluster has no ILM (x-pack ilm module): use "lifecycle" or "auto"`);
+  }
+  const retentionTemplate: Record<string, unknown> = {};
+  const retentionSettings: Record<string, unknown> = {};
+  if (mode === "none") {
+    skipped.push({ asset: "retention", reason: "retentionMode: none (data is kept until deleted by hand)" });
+  } else if (mode === "ilm" || (mode === "auto" && capabilities.ilm)) {
+    const policy = `azure-flowlogs-${namespace}`;
+    requests.push({ kind: "ilm_policy", name: policy, path: `/_ilm/policy/${policy}`, body: loadAsset("retention/ilm-policy.json", { retention }) });
+    retentionSettings["index.lifecycle.name"] = policy;
+  } else {
+    if (mode === "auto") skipped.push({ asset: "ILM policy", reason: "the cluster has no ILM: the data stream lifecycle keeps the retention instead" });
+    retentionTemplate.lifecycle = loadAsset("retention/data-stream-lifecycle.json", { retention });
+  }
+
+  const indexTemplate = (name: string, file: string, dataset: string, composedOf: string[], extraSettings: Record<string, unknown>): void => {
+    const body = loadAsset(file, { dataset, namespace });
+    const template = { ...(body.template as Record<string, unknown> | undefined) };
+    const settings = { ...(template.settings as Record<string, unknown> | undefined), ...retentionSettings, ...extraSettings };
+    body.template = { ...template, settings, ...retentionTemplate };
+    body.composed_of = composedOf;
+    requests.push({ kind: "index_template", name, path: `/_index_template/${name}`, body });
+  };
+  indexTemplate(`azure-flowlogs-${namespace}`, "index-templates/azure-flowlogs.json", FLOW_DATASET, flowComponents,
+    pipeline ? { "index.default_pipeline": pipeline } : {});
+  indexTemplate(`azure-flowlogs-deadletter-${namespace}`, "index-templates/azure-flowlogs-deadletter.json", DEAD_LETTER_DATASET,
+    deadLetterComponents, {});
+
+  return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace) };
+}
+
+function checkRetention(retention: string): string {
+  if (!/^[1-9]\d*(d|h|m|s)$/.test(retention)) {
+    throw new Error(`invalid retention ${JSON.stringify(retention)}: use a whole number and a unit d/h/m/s, e.g. "30d"`);
+  }
+  return retention;
+}

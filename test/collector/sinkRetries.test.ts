@@ -1,0 +1,74 @@
+// Retries of the Elasticsearch sink: a proxy in front of the real engine answers 429/503 or drops connections.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ElasticsearchSink } from "../../collector/src/sink/elasticsearch";
+import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
+import { elasticsearchUrl } from "../support/env";
+import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
+import { startFaultyProxy, type Fault } from "../support/faultyProxy";
+import { sampleBatch } from "../elasticsearch/sampleDocuments";
+
+const noWait = async (): Promise<void> => {};
+
+test("429, 503 and a dropped connection are retried and the batch lands exactly once", async () => {
+  const client = esClient(elasticsearchUrl());
+  const namespace = uniqueNamespace("retry");
+  await applyIndexAssets(client, { namespace });
+  const faults: Fault[] = [{ status: 429 }, { status: 503 }, "drop", { status: 429 }];
+  const proxy = await startFaultyProxy(elasticsearchUrl(), () => faults.shift() ?? "forward");
+  const waits: number[] = [];
+  const sink = new ElasticsearchSink({
+    ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, maxRetries: 5, initialBackoffMs: 100,
+    random: () => 0.5, sleep: async (ms) => { waits.push(ms); },
+  });
+  try {
+    const batch = sampleBatch(12, "retried");
+    const result = await sink.write(batch);
+    assert.deepEqual(result, { indexed: 12, duplicates: 0, deadLettered: 0, retries: 4 });
+    assert.deepEqual(proxy.seen.map((request) => request.fault), [{ status: 429 }, { status: 503 }, "drop", { status: 429 }, "forward"]);
+    // Exponential backoff (100, 200, 400, 800 ms caps) with equal jitter: half the cap plus random * half.
+    assert.deepEqual(waits, [75, 150, 300, 600]);
+    await client.indices.refresh({ index: sink.dataStream });
+    assert.equal((await client.count({ index: sink.dataStream })).count, 12);
+  } finally {
+    await sink.close();
+    await proxy.stop();
+    await client.close();
+  }
+});
+
+test("when retries run out, write rejects and nothing is claimed as written", async () => {
+  const client = esClient(elasticsearchUrl());
+  const namespace = uniqueNamespace("exhaust");
+  await applyIndexAssets(client, { namespace });
+  const proxy = await startFaultyProxy(elasticsearchUrl(), () => ({ status: 503 }));
+  const sink = new ElasticsearchSink({ ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, maxRetries: 3, sleep: noWait });
+  try {
+    await assert.rejects(sink.write(sampleBatch(3, "lost")),
+      /gave up writing 3 document\(s\) to logs-azure\.flowlogs-exhaust\w+ after 3 retries: last error HTTP 503/);
+    assert.equal(proxy.seen.length, 4);
+    const exists = await client.indices.resolveIndex({ name: `logs-azure.flowlogs-${namespace}`, expand_wildcards: "all" }).catch(() => ({ data_streams: [] }));
+    assert.deepEqual(exists.data_streams, []);
+  } finally {
+    await sink.close();
+    await proxy.stop();
+    await client.close();
+  }
+});
+
+test("an authentication failure is not retried and its error carries no secret", async () => {
+  const proxy = await startFaultyProxy(elasticsearchUrl(), () => ({ status: 401 }));
+  const apiKey = Buffer.from("key-id:very-secret-api-key").toString("base64");
+  const sink = new ElasticsearchSink({ node: proxy.url, auth: { apiKey }, namespace: "authfail", sleep: noWait });
+  try {
+    await assert.rejects(sink.write(sampleBatch(1, "denied")), (error: Error) => {
+      assert.match(error.message, /HTTP 401.*check the API key/);
+      assert.ok(!error.message.includes(apiKey) && !error.message.includes("very-secret"), "no secret in the error");
+      return true;
+    });
+    assert.equal(proxy.seen.length, 1);
+  } finally {
+    await sink.close();
+    await proxy.stop();
+  }
+});

@@ -1,0 +1,109 @@
+// The plan built from dashboards/elasticsearch/ (pure), and the mapping <-> FlowDocument consistency.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FULL_CAPABILITIES, loadAsset, planIndexAssets, type ClusterCapabilities } from "../../dashboards/src/indexAssets";
+import { fullDocument, leafPaths, mappedFields } from "./sampleDocuments";
+
+const BARE: ClusterCapabilities = { ilm: false, constantKeyword: false, ingestProcessors: [] };
+
+function flowMappings(): Record<string, string> {
+  const component = loadAsset("component-templates/azure-flowlogs-mappings.json") as any;
+  return mappedFields(component.template.mappings.properties);
+}
+
+test("every leaf field of a fully populated FlowDocument has a mapping, and every mapping a field the collector emits", () => {
+  const emitted = leafPaths(fullDocument).sort();
+  const mapped = Object.keys(flowMappings()).sort();
+  assert.deepEqual(mapped.filter((path) => !emitted.includes(path)), [], "mapped fields the collector never emits");
+  assert.deepEqual(emitted.filter((path) => !mapped.includes(path)), [], "emitted fields without a mapping");
+});
+
+test("flow mappings use ip for addresses, long for counters/ports, date for @timestamp, keyword for the rest, strict", () => {
+  const component = loadAsset("component-templates/azure-flowlogs-mappings.json") as any;
+  assert.equal(component.template.mappings.dynamic, "strict");
+  for (const [path, type] of Object.entries(flowMappings())) {
+    const expected = path === "@timestamp" ? "date"
+      : /(^|\.)ip$/.test(path) ? "ip"
+      : /\.(port|packets|bytes)$/.test(path) || path === "azure.flowlog.version" ? "long"
+      : "keyword";
+    assert.equal(type, expected, path);
+  }
+});
+
+test("the geo mappings cover exactly the fields the GeoIP pipeline writes (after its renames), plus tags", () => {
+  const pipeline = loadAsset("ingest-pipelines/azure-flowlogs-geoip.json") as any;
+  const written = new Set<string>(["tags"]);
+  for (const processor of pipeline.processors) {
+    if (processor.geoip) {
+      for (const property of processor.geoip.properties) written.add(`${processor.geoip.target_field}.${property}`);
+    }
+  }
+  for (const processor of pipeline.processors) {
+    if (processor.rename) {
+      written.delete(processor.rename.field);
+      written.add(processor.rename.target_field);
+    }
+  }
+  const geo = loadAsset("component-templates/azure-flowlogs-geo-mappings.json") as any;
+  assert.deepEqual(Object.keys(mappedFields(geo.template.mappings.properties)).sort(), [...written].sort());
+  for (const processor of pipeline.processors) {
+    const options = processor.geoip ?? processor.rename;
+    assert.equal(options.ignore_failure, true, "a pipeline step must never fail a document");
+  }
+});
+
+test("on a full stack the plan uses ILM, constant_keyword data_stream fields and the GeoIP pipeline", () => {
+  const plan = planIndexAssets({ namespace: "prod", retention: "14d" }, FULL_CAPABILITIES);
+  assert.equal(plan.dataStream, "logs-azure.flowlogs-prod");
+  assert.equal(plan.deadLetterDataStream, "logs-azure.flowlogs.deadletter-prod");
+  assert.deepEqual(plan.skipped, []);
+  const byName = Object.fromEntries(plan.requests.map((request) => [request.name, request]));
+  const template = byName["azure-flowlogs-prod"]!.body as any;
+  assert.deepEqual(template.index_patterns, [plan.dataStream]);
+  assert.deepEqual((byName["azure-flowlogs-deadletter-prod"]!.body as any).index_patterns, [plan.deadLetterDataStream]);
+  assert.ok(template.priority > 100, "must outrank the built-in logs template (100)");
+  assert.deepEqual(template.data_stream, {});
+  assert.deepEqual(template.composed_of, ["azure-flowlogs-mappings", "azure-flowlogs-data-stream-prod", "azure-flowlogs-geo-mappings"]);
+  assert.equal(template.template.settings["index.lifecycle.name"], "azure-flowlogs-prod");
+  assert.equal(template.template.settings["index.default_pipeline"], "azure-flowlogs-geoip");
+  assert.equal(template.template.lifecycle, undefined);
+  assert.equal((byName["azure-flowlogs-prod"] as any).path, "/_index_template/azure-flowlogs-prod");
+  const policy = plan.requests.find((request) => request.kind === "ilm_policy")!;
+  assert.equal(policy.name, "azure-flowlogs-prod");
+  assert.equal((policy.body as any).policy.phases.delete.min_age, "14d");
+  const dataStreamFields = (byName["azure-flowlogs-data-stream-prod"]!.body as any).template.mappings.properties.data_stream.properties;
+  assert.deepEqual(dataStreamFields.namespace, { type: "constant_keyword", value: "prod" });
+  assert.deepEqual(dataStreamFields.dataset, { type: "constant_keyword", value: "azure.flowlogs" });
+  // Components are put before the index templates that compose them.
+  const order = plan.requests.map((request) => request.name);
+  for (const component of template.composed_of) assert.ok(order.indexOf(component) < order.indexOf("azure-flowlogs-prod"));
+});
+
+test("on a bare cluster the plan falls back to the data stream lifecycle and states what it left out", () => {
+  const plan = planIndexAssets({ namespace: "dev", retention: "7d" }, BARE);
+  const template = plan.requests.find((request) => request.name === "azure-flowlogs-dev")!.body as any;
+  assert.deepEqual(template.template.lifecycle, { data_retention: "7d" });
+  assert.equal(template.template.settings["index.lifecycle.name"], undefined);
+  assert.equal(template.template.settings["index.default_pipeline"], undefined);
+  assert.deepEqual(template.composed_of, ["azure-flowlogs-mappings"]);
+  const deadLetter = plan.requests.find((request) => request.name === "azure-flowlogs-deadletter-dev")!.body as any;
+  assert.deepEqual(deadLetter.template.lifecycle, { data_retention: "7d" });
+  assert.deepEqual(plan.requests.filter((r) => r.kind === "ilm_policy" || r.kind === "ingest_pipeline"), []);
+  assert.deepEqual(plan.skipped.map((entry) => entry.asset).sort(),
+    ["ILM policy", "data_stream.* constant_keyword fields", "ingest pipeline azure-flowlogs-geoip"]);
+});
+
+test("bad options are refused with an error that says how to fix them", () => {
+  assert.throws(() => planIndexAssets({ namespace: "Prod-1" }), /invalid data stream namespace "Prod-1".*a-z, 0-9/);
+  assert.throws(() => planIndexAssets({ retention: "30 days" }), /invalid retention "30 days".*"30d"/);
+  assert.throws(() => planIndexAssets({ retentionMode: "ilm" }, BARE), /no ILM.*"lifecycle"/);
+  assert.throws(() => planIndexAssets({ geoip: "required" }, BARE), /lacks the ingest processors geoip, rename/);
+});
+
+test("retentionMode none keeps data without any lifecycle and says so", () => {
+  const plan = planIndexAssets({ retentionMode: "none" }, FULL_CAPABILITIES);
+  const template = plan.requests.find((request) => request.name === "azure-flowlogs-default")!.body as any;
+  assert.equal(template.template.lifecycle, undefined);
+  assert.equal(template.template.settings["index.lifecycle.name"], undefined);
+  assert.deepEqual(plan.skipped.map((entry) => entry.asset), ["retention"]);
+});

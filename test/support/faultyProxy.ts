@@ -1,0 +1,69 @@
+// A loopback HTTP proxy in front of the real Elasticsearch that misbehaves on cue (answers 429/503, or drops the
+// connection) and otherwise forwards, so retry logic is tested against the real engine, not a mock.
+import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+
+export type Fault = "forward" | "drop" | { status: number };
+
+export interface FaultyProxy {
+  url: string;
+  /** Every request seen, in order, with what was done to it. */
+  seen: Array<{ method: string; path: string; fault: Fault; authorization?: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `decide` is asked once per request (`n` counts from 0) what to do with it. With `tls` (PEM key and certificate)
+ * the proxy speaks HTTPS to its clients, which tests CA pinning against the plain-HTTP test engine.
+ */
+export async function startFaultyProxy(
+  target: string,
+  decide: (request: { method: string; path: string; n: number }) => Fault,
+  tls?: { key: string; cert: string },
+): Promise<FaultyProxy> {
+  const upstream = new URL(target);
+  const seen: FaultyProxy["seen"] = [];
+  const sockets = new Set<Socket>();
+  const handle = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
+    const method = incoming.method ?? "GET";
+    const path = incoming.url ?? "/";
+    const fault = decide({ method, path, n: seen.length });
+    seen.push({ method, path, fault, ...(incoming.headers.authorization ? { authorization: incoming.headers.authorization } : {}) });
+    if (fault === "drop") {
+      incoming.socket.destroy();
+      return;
+    }
+    if (fault !== "forward") {
+      incoming.resume();
+      incoming.once("end", () => {
+        outgoing.writeHead(fault.status, { "content-type": "application/json" });
+        outgoing.end(JSON.stringify({ error: { type: "injected_fault", reason: `proxy answered ${fault.status}` }, status: fault.status }));
+      });
+      return;
+    }
+    const forwarded = request({
+      host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
+    }, (response) => {
+      outgoing.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(outgoing);
+    });
+    forwarded.once("error", () => outgoing.destroy());
+    incoming.pipe(forwarded);
+  };
+  const server = tls ? createTlsServer(tls, handle) : createServer(handle);
+  server.on(tls ? "secureConnection" : "connection", (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
+    seen,
+    stop: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
