@@ -3,10 +3,11 @@
 // Commands live in ./commands and are dispatched from the table below.
 import { EXIT, type Command, type CommandIo } from "./commands/command";
 import { parseCommand } from "./commands/parse";
+import { runCommand } from "./commands/run";
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   parse: parseCommand,
-  // run: runCommand,   <- the long-running collector (blobs -> Elasticsearch) is added here
+  run: runCommand,
 };
 
 function help(): string {

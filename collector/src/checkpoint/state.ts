@@ -1,0 +1,59 @@
+// What the collector remembers about one source blob between polls and restarts. Kept small: it is written after
+// every processed window.
+
+export const CHECKPOINT_FORMAT = 1;
+
+export interface BlobCheckpoint {
+  format: typeof CHECKPOINT_FORMAT;
+  container: string;
+  blob: string;
+  /** Bytes consumed: the end of the last record block whose documents the sink acknowledged. 0 = nothing yet. */
+  offset: number;
+  /** Committed blocks consumed (the head block included). 0 for a blob written in one Put. */
+  blocks: number;
+  /** Records consumed; the record index the next block starts at (part of every document's position). */
+  records: number;
+  /** The blob's ETag when the reader last caught up with its end; absent while data is still unread. */
+  etag?: string;
+  /** The blob's creation time when first read: a different one means the blob was replaced. */
+  createdOn?: string;
+  /** The blob's Last-Modified when the reader last caught up. */
+  lastModified?: string;
+  /** The blob's hour is over (plus grace) and everything was read; a later change (new ETag) is still noticed. */
+  done?: boolean;
+  /** Which replica wrote this, and when (for operators). */
+  updatedBy?: string;
+  updatedAt?: string;
+}
+
+export function emptyCheckpoint(container: string, blob: string): BlobCheckpoint {
+  return { format: CHECKPOINT_FORMAT, container, blob, offset: 0, blocks: 0, records: 0 };
+}
+
+/** Back to the start, keeping the identity: used when a blob was replaced, shrank or was deleted. */
+export function restartCheckpoint(checkpoint: BlobCheckpoint): BlobCheckpoint {
+  return emptyCheckpoint(checkpoint.container, checkpoint.blob);
+}
+
+/** Validate a stored checkpoint; a damaged one is reported by the caller and replaced by an empty one. */
+export function parseCheckpoint(text: string, container: string, blob: string): BlobCheckpoint {
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== "object" || value === null) throw new Error("checkpoint is not a JSON object");
+  const c = value as Partial<BlobCheckpoint>;
+  if (c.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint format ${JSON.stringify(c.format)} is not ${CHECKPOINT_FORMAT}`);
+  for (const key of ["offset", "blocks", "records"] as const) {
+    if (!Number.isSafeInteger(c[key]) || (c[key] as number) < 0) throw new Error(`checkpoint ${key} is not a non-negative integer`);
+  }
+  if (c.container !== container || c.blob !== blob) throw new Error(`checkpoint belongs to ${c.container}/${c.blob}`);
+  return c as BlobCheckpoint;
+}
+
+/**
+ * Name of the checkpoint blob for a source blob: the source container and path, so an operator can find it, with
+ * a `.checkpoint` suffix so it is never mistaken for a flow log. Blob names allow up to 1024 characters.
+ */
+export function checkpointBlobName(container: string, blob: string): string {
+  const name = `${container}/${blob}.checkpoint`;
+  if (name.length > 1024) throw new Error(`checkpoint name for ${container}/${blob} exceeds 1024 characters`);
+  return name;
+}

@@ -1,0 +1,174 @@
+// Checkpoints in Azure Storage: one small JSON blob per source blob in a container of its own. A replica takes a
+// blob lease on the checkpoint blob before reading the source blob, renews it while working, and writes the
+// checkpoint with that lease and the ETag it last saw, so a replica that lost its lease (or a stale writer) fails
+// instead of overwriting newer progress.
+import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
+import { checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
+
+export interface CheckpointStoreOptions {
+  /** Lease duration in seconds: 15–60 (Azure's limits for a finite lease). */
+  leaseSeconds: number;
+  /** Who writes (recorded in the checkpoint for operators). */
+  replicaId: string;
+  /** Called when a stored checkpoint could not be read and was replaced by an empty one. */
+  onDamaged?: (name: string, reason: string) => void;
+  /** Called when a renewal fails: the holder must stop working on the blob. */
+  onLeaseLost?: (name: string, reason: string) => void;
+}
+
+/** A held lease on one source blob's checkpoint. */
+export interface LeasedCheckpoint {
+  readonly name: string;
+  /** The Azure lease id (for callers that must act on the checkpoint blob under the same lease). */
+  readonly leaseId: string;
+  checkpoint: BlobCheckpoint;
+  /** Aborted when the lease could not be renewed. */
+  readonly lost: AbortSignal;
+  save(checkpoint: BlobCheckpoint): Promise<void>;
+  /** Remove the checkpoint (the source blob is gone). Releases the lease with it. */
+  forget(): Promise<void>;
+  release(): Promise<void>;
+}
+
+export class CheckpointStore {
+  constructor(readonly container: ContainerClient, readonly options: CheckpointStoreOptions) {
+    if (!(options.leaseSeconds >= 15 && options.leaseSeconds <= 60)) {
+      throw new Error(`lease duration ${options.leaseSeconds} s is outside Azure's 15–60 s range`);
+    }
+  }
+
+  async ensureContainer(): Promise<void> {
+    await this.container.createIfNotExists();
+  }
+
+  /** Read a checkpoint without a lease (metrics, tests). */
+  async peek(container: string, blob: string): Promise<BlobCheckpoint | undefined> {
+    const client = this.container.getBlockBlobClient(checkpointBlobName(container, blob));
+    try {
+      return parseCheckpoint((await client.downloadToBuffer()).toString("utf8"), container, blob);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Take the lease for a source blob, or return undefined when another replica holds it. Creates the checkpoint
+   * blob on first use (a lease needs an existing blob).
+   */
+  async tryAcquire(container: string, blob: string): Promise<LeasedCheckpoint | undefined> {
+    const name = checkpointBlobName(container, blob);
+    const client = this.container.getBlockBlobClient(name);
+    const initial = JSON.stringify(emptyCheckpoint(container, blob));
+    try {
+      await client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
+    } catch (error) {
+      // 409 (exists, leased) or 412 (exists): fine, someone created it first.
+      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
+    }
+    const lease = client.getBlobLeaseClient();
+    try {
+      await lease.acquireLease(this.options.leaseSeconds);
+    } catch (error) {
+      if (statusOf(error) === 409) return undefined; // LeaseAlreadyPresent: another replica works on it
+      if (statusOf(error) === 404) return this.tryAcquire(container, blob); // forgotten meanwhile: recreate
+      throw error;
+    }
+    try {
+      const download = await client.download(0, undefined, { conditions: { leaseId: lease.leaseId } });
+      const text = await readAll(download.readableStreamBody);
+      let checkpoint: BlobCheckpoint;
+      try {
+        checkpoint = parseCheckpoint(text, container, blob);
+      } catch (error) {
+        this.options.onDamaged?.(name, (error as Error).message);
+        checkpoint = emptyCheckpoint(container, blob);
+      }
+      return new Held(name, client, lease, checkpoint, download.etag, this.options);
+    } catch (error) {
+      await lease.releaseLease().catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+class Held implements LeasedCheckpoint {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private released = false;
+
+  constructor(
+    readonly name: string,
+    private readonly client: BlockBlobClient,
+    private readonly lease: BlobLeaseClient,
+    public checkpoint: BlobCheckpoint,
+    private etag: string | undefined,
+    private readonly options: CheckpointStoreOptions,
+  ) {
+    // Renew at a third of the duration so one failed renewal still leaves time for another.
+    this.timer = setInterval(() => void this.renew(), (options.leaseSeconds * 1000) / 3);
+    this.timer.unref();
+  }
+
+  get leaseId(): string {
+    return this.lease.leaseId;
+  }
+
+  get lost(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.released) return;
+    try {
+      await this.lease.renewLease();
+    } catch (error) {
+      if (this.released) return;
+      this.controller.abort();
+      clearInterval(this.timer);
+      this.options.onLeaseLost?.(this.name, (error as Error).message);
+    }
+  }
+
+  async save(checkpoint: BlobCheckpoint): Promise<void> {
+    if (this.controller.signal.aborted) throw new Error(`lease on ${this.name} was lost; checkpoint not written`);
+    const stamped: BlobCheckpoint = { ...checkpoint, updatedBy: this.options.replicaId, updatedAt: new Date().toISOString() };
+    const text = JSON.stringify(stamped);
+    const response = await this.client.upload(text, Buffer.byteLength(text), {
+      conditions: { leaseId: this.lease.leaseId, ifMatch: this.etag },
+      blobHTTPHeaders: { blobContentType: "application/json" },
+    });
+    this.etag = response.etag;
+    this.checkpoint = stamped;
+  }
+
+  async forget(): Promise<void> {
+    this.stop();
+    await this.client.delete({ conditions: { leaseId: this.lease.leaseId } }).catch((error) => {
+      if (statusOf(error) !== 404) throw error;
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.stop();
+    await this.lease.releaseLease().catch(() => undefined); // expired or already gone: nothing to release
+  }
+
+  private stop(): void {
+    this.released = true;
+    clearInterval(this.timer);
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown })?.statusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) return "";
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString("utf8");
+}

@@ -1,0 +1,178 @@
+// The poll loop (scheduler): list the flow-log containers, pick blobs whose ETag moved since this replica last
+// caught up with them, run one job per blob (lease -> read -> parse -> sink -> checkpoint) with bounded
+// concurrency, sleep, repeat. `once` does one pass (tests, demo, backfills).
+import type { BlobServiceClient } from "@azure/storage-blob";
+import { CheckpointStore } from "../checkpoint/store";
+import { parseRecords } from "../format";
+import type { Sink } from "../model";
+import type { BlobRef } from "../source/blobReader";
+import { ContainerMissingError, listFlowLogBlobs } from "../source/listing";
+import { createBlobService } from "../source/storage";
+import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
+import { describeConfig, type CollectorConfig } from "./config";
+import { startStatusServer, type StatusServer } from "./httpServer";
+import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger";
+import { Metrics } from "./metrics";
+import { createSink } from "./sinks";
+
+export interface RunOptions {
+  config: CollectorConfig;
+  /** One pass, then return. */
+  once?: boolean;
+  /** Stops the loop (after the jobs in flight finish their current window). */
+  signal?: AbortSignal;
+  /** Defaults to the sink named by the config. */
+  sink?: Sink;
+  /** Defaults to a client built from config.storage. */
+  blobService?: BlobServiceClient;
+  parse?: ParseRecords;
+  /** Where log lines go (default: stderr, so stdout stays free for the stdout sink). */
+  writeLog?: (line: string) => void;
+  /** Sees every log event (tests). */
+  onEvent?: (event: LogEvent) => void;
+  /** Told the status endpoint's URL once it listens. */
+  onListening?: (url: string) => void;
+  now?: () => number;
+}
+
+export interface RunSummary {
+  polls: number;
+  metrics: Metrics;
+}
+
+export async function runCollector(options: RunOptions): Promise<RunSummary> {
+  const { config } = options;
+  const logger = jsonLogger(options.writeLog ?? ((line) => process.stderr.write(line)), { replica: config.replicaId }, config.logLevel);
+  if (options.onEvent) logger.events(options.onEvent);
+  const log = logger.log;
+  const metrics = new Metrics();
+  const service = options.blobService ?? createBlobService(config.storage);
+  const store = new CheckpointStore(service.getContainerClient(config.checkpointContainer), {
+    leaseSeconds: config.leaseSeconds,
+    replicaId: config.replicaId,
+    onDamaged: (name, reason) => log("warn", "checkpoint.damaged", { checkpoint: name, reason, action: "reading the blob again from the start" }),
+    onLeaseLost: (name, reason) => log("warn", "lease.lost", { checkpoint: name, reason }),
+  });
+  const sink = options.sink ?? createSink(config.sink, log);
+  let status: StatusServer | undefined;
+  log("info", "collector.start", { config: describeConfig(config), once: options.once ?? false });
+  try {
+    await store.ensureContainer();
+    if (config.metricsPort !== undefined) {
+      status = await startStatusServer(metrics, config.metricsHost, config.metricsPort, config.pollIntervalSeconds);
+      log("info", "status.listening", { url: status.url });
+      options.onListening?.(status.url);
+    }
+    const context: JobContext = {
+      container: service.getContainerClient(config.containers[0]),
+      store, sink, metrics, log,
+      parse: options.parse ?? parseRecords,
+      windowBytes: config.windowBytes,
+      batchDocuments: config.batchDocuments,
+      doneGraceMinutes: config.doneGraceMinutes,
+      now: options.now ?? Date.now,
+      signal: options.signal,
+    };
+    // ETag at which this replica last saw each blob caught up: unchanged blobs cost nothing but the listing.
+    const caughtUp = new Map<string, string>();
+    for (;;) {
+      try {
+        await poll(service, config, context, caughtUp, options.once ?? false);
+      } catch (error) {
+        if (options.once) throw error;
+        metrics.errors++;
+        log("error", "poll.failed", { error: describeError(error) }); // the service keeps polling
+      }
+      if (options.once || options.signal?.aborted) break;
+      await sleep(config.pollIntervalSeconds * 1000, options.signal);
+      if (options.signal?.aborted) break;
+    }
+    return { polls: metrics.polls, metrics };
+  } finally {
+    await status?.close();
+    if (!options.sink) await sink.close();
+    log("info", "collector.stop", { polls: metrics.polls, indexed: metrics.indexed, duplicates: metrics.duplicates });
+  }
+}
+
+async function poll(service: BlobServiceClient, config: CollectorConfig, context: JobContext, caughtUp: Map<string, string>, once: boolean): Promise<void> {
+  const { metrics, log } = context;
+  const candidates: BlobRef[] = [];
+  const seen = new Set<string>();
+  let failedListing = false;
+  let listed = 0;
+  for (const container of config.containers) {
+    try {
+      for await (const ref of listFlowLogBlobs(service, container)) {
+        listed++;
+        const key = `${ref.container}/${ref.name}`;
+        seen.add(key);
+        if (ref.etag && caughtUp.get(key) === ref.etag) continue;
+        if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
+        candidates.push(ref);
+      }
+    } catch (error) {
+      failedListing = true;
+      if (error instanceof ContainerMissingError) log("warn", "container.missing", { container, reason: error.message });
+      else {
+        metrics.errors++;
+        log("error", "list.failed", { container, error: describeError(error) });
+      }
+    }
+  }
+  metrics.blobsListed = listed;
+  // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
+  if (!failedListing) {
+    for (const key of caughtUp.keys()) if (!seen.has(key)) caughtUp.delete(key);
+    for (const key of metrics.pendingSince.keys()) if (!seen.has(key)) metrics.pendingSince.delete(key);
+  }
+  // A blob that changed mid-read is planned again at once in a one-pass run (its progress is already saved).
+  const attempts = once ? 3 : 1;
+  await forEachLimited(candidates, config.concurrency, async (ref) => {
+    if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
+    const key = `${ref.container}/${ref.name}`;
+    const job = { ...context, container: service.getContainerClient(ref.container) };
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const outcome = await runBlobJob(ref, job);
+      if (outcome.kind === "read" || outcome.kind === "unchanged") {
+        if (outcome.checkpoint.etag) caughtUp.set(key, outcome.checkpoint.etag);
+        // The listing's ETag may be older than what was read; only a matching one proves nothing is pending.
+        if (outcome.checkpoint.etag === ref.etag) metrics.pendingSince.delete(key);
+        return;
+      }
+      if (outcome.kind === "gone") {
+        caughtUp.delete(key);
+        metrics.pendingSince.delete(key);
+        return;
+      }
+      // busy (another replica has it) or failed (retried next poll); changed: plan again at once in a one-pass run
+      if (outcome.kind !== "changed" || context.signal?.aborted) return;
+      ref = { ...ref, etag: undefined };
+    }
+  });
+  metrics.polls++;
+  metrics.lastPollEnd = metrics.lastProgress = Date.now();
+  log("info", "poll.end", { listed, candidates: candidates.length, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
+}
+
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+export type { Logger };

@@ -1,0 +1,183 @@
+// The `run` service's settings, all from environment variables. Each variable is described once here (the table
+// in README.md mirrors it) and validated with an error naming the variable and how to fix it.
+import { hostname } from "node:os";
+import type { StorageAuth } from "../source/storage";
+import { LEVELS, type Level } from "./logger";
+
+export const DEFAULT_CONTAINERS = ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"];
+
+export interface CollectorConfig {
+  storage: StorageAuth;
+  containers: string[];
+  checkpointContainer: string;
+  pollIntervalSeconds: number;
+  leaseSeconds: number;
+  replicaId: string;
+  /** Blobs worked on at once by this replica. */
+  concurrency: number;
+  /** Upper bound of one ranged download. */
+  windowBytes: number;
+  /** Documents handed to the sink per write. */
+  batchDocuments: number;
+  /** Minutes after the end of a blob's hour before it is marked done. */
+  doneGraceMinutes: number;
+  sink: SinkConfig;
+  /** Undefined: no HTTP endpoint. 0: any free port (tests). */
+  metricsPort?: number;
+  metricsHost: string;
+  logLevel: Level;
+}
+
+export type SinkConfig =
+  | { kind: "stdout"; namespace: string }
+  | { kind: "elasticsearch"; url: string; apiKey?: string; namespace: string; caFingerprint?: string; caFile?: string };
+
+export class ConfigError extends Error {}
+
+/** Variable name -> what it means (rendered into the README table). */
+export const VARIABLES: Record<string, string> = {
+  FLOWLOGS_STORAGE_ACCOUNT_URL: "Blob endpoint of the flow-log storage account, e.g. https://<account>.blob.core.windows.net. Auth is Entra ID (DefaultAzureCredential). One of this or FLOWLOGS_STORAGE_CONNECTION_STRING is required.",
+  FLOWLOGS_STORAGE_CONNECTION_STRING: "Connection string (Azurite, development). Secret: never logged. Takes precedence over the URL.",
+  AZURE_CLIENT_ID: "Client id of the user-assigned managed identity DefaultAzureCredential uses (read by @azure/identity).",
+  FLOWLOGS_CONTAINERS: `Comma-separated flow-log containers to read. Default: ${DEFAULT_CONTAINERS.join(",")}.`,
+  FLOWLOGS_CHECKPOINT_CONTAINER: "Container for checkpoints and leases (created if missing). Default: flowlogs-checkpoints.",
+  FLOWLOGS_POLL_INTERVAL_SECONDS: "Seconds between polls. Default 60 (Azure appends about once a minute).",
+  FLOWLOGS_LEASE_SECONDS: "Lease held on a blob's checkpoint while reading it, 15–60. Default 30. A dead replica's blobs are taken over after this.",
+  FLOWLOGS_REPLICA_ID: "Name of this replica in logs and checkpoints. Default: <hostname>-<pid>.",
+  FLOWLOGS_CONCURRENCY: "Blobs this replica reads at once. Default 4.",
+  FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download (block-aligned). Default 4194304 (4 MiB). Bounds memory.",
+  FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write. Default 2000.",
+  FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done. Default 15.",
+  FLOWLOGS_SINK: "elasticsearch (default) or stdout (NDJSON documents on stdout, for demos and debugging).",
+  FLOWLOGS_ES_URL: "Elasticsearch URL (required for the elasticsearch sink).",
+  FLOWLOGS_ES_API_KEY: "Elasticsearch API key (encoded form). Secret: never logged.",
+  FLOWLOGS_ES_NAMESPACE: "Data stream namespace: documents go to logs-azure.flowlogs-<namespace> (also named in the stdout sink's bulk lines). Default: default.",
+  FLOWLOGS_ES_CA_FINGERPRINT: "SHA-256 fingerprint of the cluster's CA certificate, to pin it (optional).",
+  FLOWLOGS_ES_CA_FILE: "PEM file of the cluster's CA certificate (optional).",
+  FLOWLOGS_METRICS_PORT: "Port of /healthz and /metrics. Default 9464; 'off' disables the endpoint.",
+  FLOWLOGS_METRICS_HOST: "Address the endpoint binds to. Default 127.0.0.1; set 0.0.0.0 in a container so probes reach it.",
+  FLOWLOGS_LOG_LEVEL: "debug, info (default), warn or error.",
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+  const read = (name: string): string | undefined => {
+    if (!(name in VARIABLES)) throw new Error(`internal: ${name} is not a documented variable`);
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const connectionString = read("FLOWLOGS_STORAGE_CONNECTION_STRING");
+  const accountUrl = read("FLOWLOGS_STORAGE_ACCOUNT_URL");
+  let storage: StorageAuth;
+  if (connectionString) {
+    if (!/AccountName=|BlobEndpoint=|SharedAccessSignature=/i.test(connectionString)) {
+      throw new ConfigError("FLOWLOGS_STORAGE_CONNECTION_STRING does not look like a storage connection string (no AccountName= or BlobEndpoint=)");
+    }
+    storage = { connectionString };
+  } else if (accountUrl) {
+    let url: URL;
+    try {
+      url = new URL(accountUrl);
+    } catch {
+      throw new ConfigError(`FLOWLOGS_STORAGE_ACCOUNT_URL ${JSON.stringify(accountUrl)} is not a URL: use https://<account>.blob.core.windows.net`);
+    }
+    if (url.protocol !== "https:" && url.hostname !== "127.0.0.1" && url.hostname !== "localhost") {
+      throw new ConfigError(`FLOWLOGS_STORAGE_ACCOUNT_URL must use https (got ${url.protocol}): Entra ID tokens are only sent over TLS`);
+    }
+    storage = { accountUrl, managedIdentityClientId: env.AZURE_CLIENT_ID?.trim() || undefined };
+  } else {
+    throw new ConfigError("set FLOWLOGS_STORAGE_ACCOUNT_URL (https://<account>.blob.core.windows.net, Entra ID auth) or FLOWLOGS_STORAGE_CONNECTION_STRING (Azurite/dev)");
+  }
+
+  const containers = (read("FLOWLOGS_CONTAINERS")?.split(",").map((c) => c.trim()).filter(Boolean)) ?? DEFAULT_CONTAINERS;
+  for (const container of containers) checkContainerName("FLOWLOGS_CONTAINERS", container);
+  if (containers.length === 0) throw new ConfigError("FLOWLOGS_CONTAINERS names no container");
+  const checkpointContainer = checkContainerName("FLOWLOGS_CHECKPOINT_CONTAINER", read("FLOWLOGS_CHECKPOINT_CONTAINER") ?? "flowlogs-checkpoints");
+  if (containers.includes(checkpointContainer)) {
+    throw new ConfigError(`FLOWLOGS_CHECKPOINT_CONTAINER (${checkpointContainer}) must differ from the flow-log containers`);
+  }
+
+  const sinkKind = read("FLOWLOGS_SINK") ?? "elasticsearch";
+  const namespace = read("FLOWLOGS_ES_NAMESPACE") ?? "default";
+  if (!/^[a-z0-9_]{1,100}$/.test(namespace)) {
+    throw new ConfigError(`FLOWLOGS_ES_NAMESPACE ${JSON.stringify(namespace)} is invalid: use 1–100 of a-z, 0-9 and _ (no "-", no upper case)`);
+  }
+  let sink: SinkConfig;
+  if (sinkKind === "stdout") {
+    sink = { kind: "stdout", namespace };
+  } else if (sinkKind === "elasticsearch") {
+    const url = read("FLOWLOGS_ES_URL");
+    if (!url) throw new ConfigError("FLOWLOGS_ES_URL is required when FLOWLOGS_SINK=elasticsearch (e.g. https://my-cluster:9200), or set FLOWLOGS_SINK=stdout");
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError(`FLOWLOGS_ES_URL ${JSON.stringify(url)} is not a URL (e.g. https://my-cluster:9200)`);
+    }
+    if (new URL(url).username || new URL(url).password) {
+      throw new ConfigError("FLOWLOGS_ES_URL must not carry credentials: put the API key in FLOWLOGS_ES_API_KEY");
+    }
+    sink = {
+      kind: "elasticsearch", url, apiKey: read("FLOWLOGS_ES_API_KEY"), namespace,
+      caFingerprint: read("FLOWLOGS_ES_CA_FINGERPRINT"), caFile: read("FLOWLOGS_ES_CA_FILE"),
+    };
+  } else {
+    throw new ConfigError(`FLOWLOGS_SINK ${JSON.stringify(sinkKind)} is not supported: use elasticsearch or stdout`);
+  }
+
+  const portText = read("FLOWLOGS_METRICS_PORT") ?? "9464";
+  const metricsPort = portText === "off" ? undefined : integer("FLOWLOGS_METRICS_PORT", portText, 0, 65535);
+
+  return {
+    storage,
+    containers,
+    checkpointContainer,
+    pollIntervalSeconds: integer("FLOWLOGS_POLL_INTERVAL_SECONDS", read("FLOWLOGS_POLL_INTERVAL_SECONDS") ?? "60", 1, 3600),
+    leaseSeconds: integer("FLOWLOGS_LEASE_SECONDS", read("FLOWLOGS_LEASE_SECONDS") ?? "30", 15, 60),
+    replicaId: read("FLOWLOGS_REPLICA_ID") ?? `${hostname()}-${process.pid}`,
+    concurrency: integer("FLOWLOGS_CONCURRENCY", read("FLOWLOGS_CONCURRENCY") ?? "4", 1, 64),
+    windowBytes: integer("FLOWLOGS_WINDOW_BYTES", read("FLOWLOGS_WINDOW_BYTES") ?? String(4 << 20), 4096, 256 << 20),
+    batchDocuments: integer("FLOWLOGS_BATCH_DOCUMENTS", read("FLOWLOGS_BATCH_DOCUMENTS") ?? "2000", 1, 100_000),
+    doneGraceMinutes: integer("FLOWLOGS_DONE_GRACE_MINUTES", read("FLOWLOGS_DONE_GRACE_MINUTES") ?? "15", 0, 24 * 60),
+    sink,
+    metricsPort,
+    metricsHost: read("FLOWLOGS_METRICS_HOST") ?? "127.0.0.1",
+    logLevel: level(read("FLOWLOGS_LOG_LEVEL") ?? "info"),
+  };
+}
+
+function level(text: string): Level {
+  if (!(LEVELS as readonly string[]).includes(text)) throw new ConfigError(`FLOWLOGS_LOG_LEVEL ${JSON.stringify(text)} is not one of ${LEVELS.join(", ")}`);
+  return text as Level;
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} ${JSON.stringify(text)} is not a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function checkContainerName(variable: string, name: string): string {
+  if (!/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) {
+    throw new ConfigError(`${variable}: ${JSON.stringify(name)} is not a valid container name (3–63 of a-z, 0-9 and single hyphens)`);
+  }
+  return name;
+}
+
+/** The configuration with secrets removed, for the start-up log line. */
+export function describeConfig(config: CollectorConfig): Record<string, unknown> {
+  return {
+    storage: "connectionString" in config.storage ? "connection string (redacted)" : config.storage.accountUrl,
+    containers: config.containers,
+    checkpointContainer: config.checkpointContainer,
+    pollIntervalSeconds: config.pollIntervalSeconds,
+    leaseSeconds: config.leaseSeconds,
+    replicaId: config.replicaId,
+    concurrency: config.concurrency,
+    windowBytes: config.windowBytes,
+    sink: config.sink.kind === "elasticsearch"
+      ? { kind: "elasticsearch", url: config.sink.url, apiKey: config.sink.apiKey ? "(set)" : "(none)", namespace: config.sink.namespace, caPinned: Boolean(config.sink.caFingerprint || config.sink.caFile) }
+      : config.sink,
+    metrics: config.metricsPort === undefined ? "off" : `${config.metricsHost}:${config.metricsPort}`,
+  };
+}

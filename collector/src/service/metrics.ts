@@ -1,0 +1,61 @@
+// Counters and gauges of one collector process, rendered in the Prometheus text format for /metrics.
+
+export class Metrics {
+  polls = 0;
+  blobsListed = 0;
+  blobsRead = 0;
+  blobsUnchanged = 0;
+  blobsBusy = 0;
+  blobsGone = 0;
+  blobsDone = 0;
+  blobsFailed = 0;
+  restarts = 0;
+  bytesRead = 0;
+  tuples = 0;
+  indexed = 0;
+  duplicates = 0;
+  rejects = 0;
+  malformedBlocks = 0;
+  deadLettered = 0;
+  retries = 0;
+  errors = 0;
+  /** Source blob key -> when its oldest unread data was first seen (epoch ms). */
+  readonly pendingSince = new Map<string, number>();
+  lastPollEnd?: number;
+  /** Last sign of progress: a poll ended or a batch was acknowledged (a long first backfill is not a stall). */
+  lastProgress?: number;
+
+  lagSeconds(now = Date.now()): number {
+    let oldest = now;
+    for (const since of this.pendingSince.values()) oldest = Math.min(oldest, since);
+    return Math.max(0, (now - oldest) / 1000);
+  }
+
+  render(now = Date.now()): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: "counter" | "gauge", help: string, samples: Array<[string, number]>) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    };
+    metric("flowlogs_polls_total", "counter", "Completed polls of the flow-log containers.", [["", this.polls]]);
+    metric("flowlogs_blobs_total", "counter", "Blob jobs by outcome.", [
+      ['{outcome="read"}', this.blobsRead], ['{outcome="unchanged"}', this.blobsUnchanged],
+      ['{outcome="busy"}', this.blobsBusy], ['{outcome="gone"}', this.blobsGone],
+      ['{outcome="failed"}', this.blobsFailed], ['{outcome="done"}', this.blobsDone],
+    ]);
+    metric("flowlogs_blobs_listed", "gauge", "Flow-log blobs seen in the last poll.", [["", this.blobsListed]]);
+    metric("flowlogs_blob_restarts_total", "counter", "Blobs read again from the start (replaced or shrunk).", [["", this.restarts]]);
+    metric("flowlogs_bytes_read_total", "counter", "Bytes downloaded from flow-log blobs.", [["", this.bytesRead]]);
+    metric("flowlogs_tuples_total", "counter", "Flow tuples turned into documents.", [["", this.tuples]]);
+    metric("flowlogs_documents_indexed_total", "counter", "Documents newly written by the sink.", [["", this.indexed]]);
+    metric("flowlogs_documents_duplicate_total", "counter", "Documents already present (re-reads absorbed by deterministic ids).", [["", this.duplicates]]);
+    metric("flowlogs_rejects_total", "counter", "Records or tuples the parser set aside.", [["", this.rejects]]);
+    metric("flowlogs_malformed_blocks_total", "counter", "Record blocks that were not valid JSON, set aside.", [["", this.malformedBlocks]]);
+    metric("flowlogs_dead_letters_total", "counter", "Documents the sink refused for good.", [["", this.deadLettered]]);
+    metric("flowlogs_retries_total", "counter", "Retries (sink retries and blobs re-planned after changing mid-read).", [["", this.retries]]);
+    metric("flowlogs_errors_total", "counter", "Blob jobs or polls that failed with an error.", [["", this.errors]]);
+    metric("flowlogs_blobs_pending", "gauge", "Blobs with data not yet read.", [["", this.pendingSince.size]]);
+    metric("flowlogs_lag_seconds", "gauge", "Age of the oldest unread data (since first seen changed; a lower bound).", [["", this.lagSeconds(now)]]);
+    return `${lines.join("\n")}\n`;
+  }
+}

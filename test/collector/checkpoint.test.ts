@@ -1,0 +1,93 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { azuriteConnectionString } from "../support/env";
+import { CheckpointStore } from "../../collector/src/checkpoint/store";
+import { checkpointBlobName, emptyCheckpoint, parseCheckpoint } from "../../collector/src/checkpoint/state";
+
+let service: BlobServiceClient;
+let container: ContainerClient;
+const SOURCE = "insights-logs-flowlogflowevent";
+const BLOB = "flowLogResourceID=/SUB_NETWORKWATCHERRG/NETWORKWATCHER_WESTEUROPE_FL/y=2026/m=11/d=20/h=10/m=00/macAddress=00AABBCCDDEE/PT1H.json";
+
+before(async () => {
+  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
+  container = service.getContainerClient(`checkpoints-${process.pid}`);
+});
+after(async () => {
+  await container.deleteIfExists();
+});
+
+const store = (replicaId: string) => new CheckpointStore(container, { leaseSeconds: 15, replicaId });
+
+test("a checkpoint lives in its own container under a name derived from the source container and path", async () => {
+  const a = store("a");
+  await a.ensureContainer();
+  const held = await a.tryAcquire(SOURCE, BLOB);
+  assert.ok(held);
+  assert.deepEqual(held.checkpoint, emptyCheckpoint(SOURCE, BLOB));
+  assert.equal(held.name, `${SOURCE}/${BLOB}.checkpoint`);
+  await held.save({ ...held.checkpoint, offset: 500, blocks: 3, records: 2 });
+  await held.release();
+  const stored = await a.peek(SOURCE, BLOB);
+  assert.equal(stored?.offset, 500);
+  assert.equal(stored?.updatedBy, "a");
+  assert.equal(checkpointBlobName("c1", "x/y.json"), "c1/x/y.json.checkpoint");
+});
+
+test("only one replica holds a blob's lease; the next one resumes from the saved checkpoint", async () => {
+  const a = store("a");
+  const b = store("b");
+  await a.ensureContainer();
+  const held = await a.tryAcquire(SOURCE, `${BLOB}.2`);
+  assert.ok(held);
+  assert.equal(await b.tryAcquire(SOURCE, `${BLOB}.2`), undefined, "a second replica is refused while the lease is held");
+  await held.save({ ...held.checkpoint, offset: 1234, blocks: 5, records: 4 });
+  await held.release();
+  const next = await b.tryAcquire(SOURCE, `${BLOB}.2`);
+  assert.ok(next);
+  assert.equal(next.checkpoint.offset, 1234);
+  assert.equal(next.checkpoint.updatedBy, "a");
+  await next.release();
+});
+
+test("writes need the lease, and a stale writer (old ETag) fails instead of overwriting newer progress", async () => {
+  const a = store("a");
+  await a.ensureContainer();
+  const held = await a.tryAcquire(SOURCE, `${BLOB}.3`);
+  assert.ok(held);
+  const raw = container.getBlockBlobClient(checkpointBlobName(SOURCE, `${BLOB}.3`));
+  const text = JSON.stringify({ ...emptyCheckpoint(SOURCE, `${BLOB}.3`), offset: 9 });
+  await assert.rejects(raw.upload(text, text.length), (error: { statusCode?: number }) => error.statusCode === 412, "no lease, no write");
+  // Someone with the lease id writes behind the holder's back: the holder's ETag is now stale.
+  assert.equal((await raw.getProperties()).leaseState, "leased");
+  await raw.upload(text, text.length, { conditions: { leaseId: held.leaseId } });
+  await assert.rejects(held.save({ ...held.checkpoint, offset: 100 }), (error: { statusCode?: number }) => error.statusCode === 412);
+  assert.equal((await a.peek(SOURCE, `${BLOB}.3`))?.offset, 9);
+  await held.release();
+});
+
+test("forget removes the checkpoint; a damaged checkpoint is reported and replaced by an empty one", async () => {
+  const damaged: string[] = [];
+  const a = new CheckpointStore(container, { leaseSeconds: 15, replicaId: "a", onDamaged: (_name, reason) => damaged.push(reason) });
+  await a.ensureContainer();
+  const held = await a.tryAcquire(SOURCE, `${BLOB}.4`);
+  assert.ok(held);
+  await held.save({ ...held.checkpoint, offset: 77 });
+  await held.forget();
+  assert.equal(await a.peek(SOURCE, `${BLOB}.4`), undefined);
+  const raw = container.getBlockBlobClient(checkpointBlobName(SOURCE, `${BLOB}.5`));
+  await raw.upload("{not json", 9);
+  const again = await a.tryAcquire(SOURCE, `${BLOB}.5`);
+  assert.ok(again);
+  assert.equal(again.checkpoint.offset, 0);
+  assert.equal(damaged.length, 1);
+  await again.release();
+});
+
+test("checkpoint validation names what is wrong", () => {
+  assert.throws(() => parseCheckpoint('{"format":1,"container":"c","blob":"b","offset":-1,"blocks":0,"records":0}', "c", "b"), /offset is not a non-negative integer/);
+  assert.throws(() => parseCheckpoint('{"format":2}', "c", "b"), /format 2/);
+  assert.throws(() => parseCheckpoint('{"format":1,"container":"x","blob":"b","offset":1,"blocks":0,"records":0}', "c", "b"), /belongs to x\/b/);
+  assert.throws(() => new CheckpointStore(container, { leaseSeconds: 90, replicaId: "a" }), /15–60/);
+});

@@ -1,0 +1,36 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { runDockerfile } from "../support/dockerfile";
+
+const root = resolve(__dirname, "../..");
+
+test("the collector Dockerfile's steps (run without Docker) build a non-root image with only collector dependencies that parses flow logs", { timeout: 300_000 }, () => {
+  const stages = runDockerfile(join(root, "collector", "Dockerfile"), root);
+  try {
+    assert.equal(stages.length, 2, "multi-stage: build, then runtime");
+    const image = stages[stages.length - 1];
+    assert.match(image.base, /^node:22(\.\d+)*-(bookworm-slim|alpine)/, "small Node 22 base");
+    assert.ok(image.user && image.user !== "root" && image.user !== "0", "runs as a non-root user");
+    assert.equal(image.env.NODE_ENV, "production");
+    const modules = join(image.dir, "node_modules");
+    assert.ok(existsSync(join(modules, "@azure", "storage-blob")), "collector dependencies installed");
+    assert.ok(!existsSync(join(modules, "@pulumi")), "no Pulumi packages in the image");
+    assert.ok(!existsSync(join(modules, "typescript")), "no build tools in the image");
+    assert.ok(!existsSync(join(image.dir, "collector", "src")), "no TypeScript sources in the image");
+    const [program, ...entry] = image.entrypoint;
+    assert.equal(program, "node");
+    const out = execFileSync(process.execPath, [...entry, "parse", join(root, "test", "fixtures", "nsg-v1.json")], {
+      cwd: image.dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
+    });
+    const documents = out.trim().split("\n").map((line) => JSON.parse(line));
+    assert.ok(documents.length > 0);
+    for (const doc of documents) assert.equal(doc.event.dataset, "azure.flowlogs");
+    const help = execFileSync(process.execPath, [...entry, "--help"], { cwd: image.dir, encoding: "utf8" });
+    for (const command of image.cmd) assert.match(help, new RegExp(`\\b${command}\\b`), `the default command "${command}" exists`);
+  } finally {
+    for (const stage of stages) rmSync(stage.dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,251 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { azuriteConnectionString } from "../support/env";
+import { FlowLogBlobWriter, flowLogContainer, type FlowLogKind } from "../support/flowLogWriter";
+import { readNewData, type BlobRef, type ReadChunk } from "../../collector/src/source/blobReader";
+import { downloadRange } from "../../collector/src/source/download";
+import { planRead } from "../../collector/src/source/blockPlan";
+import { emptyCheckpoint, type BlobCheckpoint } from "../../collector/src/checkpoint/state";
+
+const HOUR = new Date("2026-11-20T10:00:00Z");
+let service: BlobServiceClient;
+let containers: ContainerClient[] = [];
+
+before(() => {
+  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
+});
+after(async () => {
+  for (const container of containers) await container.deleteIfExists();
+});
+
+let counter = 0;
+async function freshContainer(kind: FlowLogKind): Promise<ContainerClient> {
+  const container = service.getContainerClient(`${flowLogContainer(kind)}-r${process.pid}-${counter++}`.slice(0, 63));
+  await container.create();
+  containers.push(container);
+  return container;
+}
+
+function countTuples(records: unknown[]): number {
+  let tuples = 0;
+  for (const record of records as Array<Record<string, any>>) {
+    const groups = record.properties ? record.properties.flows.flatMap((r: any) => r.flows) : record.flowRecords.flows.flatMap((f: any) => f.flowGroups);
+    for (const group of groups) tuples += group.flowTuples.length;
+  }
+  return tuples;
+}
+
+/** Drives the reader the way the service does, with an in-memory checkpoint. */
+class Harness {
+  checkpoint: BlobCheckpoint;
+  tuples = 0;
+  records = 0;
+  downloaded = 0;
+  restarts: string[] = [];
+  chunks: ReadChunk[] = [];
+  constructor(readonly container: ContainerClient, readonly name: string, readonly windowBytes = 4 << 20) {
+    this.checkpoint = emptyCheckpoint(container.containerName, name);
+  }
+  async poll() {
+    const properties = await this.container.getBlobClient(this.name).getProperties();
+    const ref: BlobRef = { container: this.container.containerName, name: this.name, etag: properties.etag?.replace(/"/g, ""), createdOn: properties.createdOn };
+    return readNewData(this.container, ref, this.checkpoint, {
+      windowBytes: this.windowBytes,
+      onDownload: (bytes) => { this.downloaded += bytes; },
+      onRestart: (reason) => { this.restarts.push(reason); this.checkpoint = emptyCheckpoint(this.container.containerName, this.name); },
+    }, async (chunk) => {
+      this.chunks.push(chunk);
+      assert.equal(chunk.firstRecord, this.checkpoint.records, `records are numbered continuously across windows (${this.restarts.join("; ")})`);
+      this.tuples += countTuples(chunk.records);
+      this.records += chunk.records.length;
+    }, async (checkpoint) => { this.checkpoint = checkpoint; });
+  }
+}
+
+for (const kind of ["nsg-v1", "nsg-v2", "vnet-v4"] as const) {
+  test(`${kind}: minute-by-minute growth is read with exact counts and every data byte downloaded once`, async () => {
+    const container = await freshContainer(kind);
+    const writer = new FlowLogBlobWriter(container, { kind, hour: HOUR, seed: 7 });
+    const reader = new Harness(container, writer.blobName);
+    for (let minute = 0; minute < 12; minute++) {
+      const oldTail = writer.length - 2;
+      await writer.appendMinute({ records: 1 + (minute % 3) });
+      const result = await reader.poll();
+      // The tail moved: the next read starts where the old `]}` was, which now holds the new block's `,{`.
+      if (minute > 0) assert.equal(reader.chunks[reader.chunks.length - 1].start, oldTail);
+      assert.equal(result.caughtUp, true);
+      assert.equal(reader.tuples, writer.tuples, `after minute ${minute}`);
+      assert.equal(reader.records, writer.records);
+    }
+    // Data bytes only: not the 12-byte head, not the 2-byte tail, nothing twice.
+    assert.equal(reader.downloaded, writer.length - 12 - 2);
+    assert.equal(reader.checkpoint.offset, writer.length - 2);
+    assert.match(writer.blobName, kind === "vnet-v4"
+      ? /^flowLogResourceID=\/[0-9A-F-]+_NETWORKWATCHERRG\/NETWORKWATCHER_WESTEUROPE_[A-Z0-9-]+\/y=2026\/m=11\/d=20\/h=10\/m=00\/macAddress=000D3AF8801A\/PT1H\.json$/
+      : /^resourceId=\/SUBSCRIPTIONS\/[0-9A-F-]+\/RESOURCEGROUPS\/RG-APP\/PROVIDERS\/MICROSOFT\.NETWORK\/NETWORKSECURITYGROUPS\/NSG-APP\/y=2026\/m=11\/d=20\/h=10\/m=00\/macAddress=000D3AF8801A\/PT1H\.json$/);
+  });
+}
+
+test("the blob grows exactly as Azure writes it: 12-byte head, comma-led blocks, 2-byte tail last", async () => {
+  const container = await freshContainer("nsg-v2");
+  const writer = new FlowLogBlobWriter(container, { kind: "nsg-v2", hour: HOUR, seed: 3 });
+  for (let i = 0; i < 3; i++) await writer.appendMinute();
+  const list = await writer.blob.getBlockList("committed");
+  const sizes = list.committedBlocks!.map((b) => b.size);
+  assert.equal(sizes.length, 5);
+  assert.equal(sizes[0], 12);
+  assert.equal(sizes[4], 2);
+  const text = (await writer.blob.downloadToBuffer()).toString();
+  assert.ok(text.startsWith('{"records":[{'));
+  assert.ok(text.endsWith("}]}"));
+  assert.equal(text[12 + sizes[1]], ",", "the second record block starts with a comma");
+  assert.equal(JSON.parse(text).records.length, 3);
+});
+
+test("a read that starts at the end of the blob returns nothing (Azure 416, Azurite empty 206)", async () => {
+  const container = await freshContainer("nsg-v1");
+  const writer = new FlowLogBlobWriter(container, { kind: "nsg-v1", hour: HOUR });
+  await writer.appendMinute();
+  const body = await downloadRange(writer.blob, writer.length, writer.length + 10, undefined);
+  assert.equal(body.length, 0);
+  const reader = new Harness(container, writer.blobName);
+  await reader.poll();
+  const before = reader.downloaded;
+  const again = await reader.poll();
+  assert.equal(again.bytes, 0, "a poll with nothing new downloads nothing");
+  assert.equal(reader.downloaded, before);
+});
+
+test("windows are block-aligned and bounded; the checkpoint advances window by window", async () => {
+  const container = await freshContainer("vnet-v4");
+  const writer = new FlowLogBlobWriter(container, { kind: "vnet-v4", hour: HOUR, seed: 11 });
+  for (let i = 0; i < 10; i++) await writer.appendMinute({ records: 3, tuplesPerRecord: 20 });
+  const reader = new Harness(container, writer.blobName, 5_000);
+  const saved: number[] = [];
+  const result = await readNewData(container, { container: container.containerName, name: writer.blobName }, reader.checkpoint,
+    { windowBytes: 5_000 }, async (chunk) => { reader.chunks.push(chunk); reader.tuples += countTuples(chunk.records); },
+    async (checkpoint) => { saved.push(checkpoint.offset); });
+  assert.equal(result.caughtUp, true);
+  assert.equal(reader.tuples, writer.tuples);
+  assert.ok(reader.chunks.length > 2, `expected several windows, got ${reader.chunks.length}`);
+  for (const chunk of reader.chunks) assert.ok(chunk.end - chunk.start <= 5_000 || chunk.records.length <= 3);
+  for (let i = 1; i < reader.chunks.length; i++) assert.equal(reader.chunks[i].start, reader.chunks[i - 1].end);
+  assert.deepEqual(saved.slice(0, reader.chunks.length), reader.chunks.map((c) => c.end));
+});
+
+test("a malformed block is set aside with its position; good blocks before and after are still read", async () => {
+  const container = await freshContainer("nsg-v2");
+  const writer = new FlowLogBlobWriter(container, { kind: "nsg-v2", hour: HOUR, seed: 5 });
+  await writer.appendMinute();
+  await writer.appendMinute();
+  const badOffset = writer.length - 2;
+  await writer.appendMalformedBlock();
+  await writer.appendMinute();
+  const reader = new Harness(container, writer.blobName);
+  await reader.poll();
+  assert.equal(reader.tuples, writer.tuples);
+  assert.equal(reader.records, 3);
+  const malformed = reader.chunks.flatMap((c) => c.malformed);
+  assert.equal(malformed.length, 1);
+  assert.equal(malformed[0].offset, badOffset);
+  assert.match(malformed[0].reason, /not valid JSON/);
+  assert.match(malformed[0].raw, /broken/);
+  assert.equal(reader.checkpoint.offset, writer.length - 2, "the reader moved past the malformed block");
+});
+
+test("a replaced blob (re-created, shorter) is read again from the start", async () => {
+  const container = await freshContainer("nsg-v2");
+  const writer = new FlowLogBlobWriter(container, { kind: "nsg-v2", hour: HOUR, seed: 9 });
+  for (let i = 0; i < 4; i++) await writer.appendMinute();
+  const reader = new Harness(container, writer.blobName);
+  await reader.poll();
+  assert.equal(reader.tuples, writer.tuples);
+  await writer.replace({ tuplesPerRecord: 2 });
+  reader.tuples = 0;
+  await reader.poll();
+  assert.equal(reader.restarts.length, 1, reader.restarts.join("; "));
+  assert.equal(reader.tuples, 2);
+  assert.equal(reader.checkpoint.records, 1);
+  await writer.appendMinute({ tuplesPerRecord: 3 });
+  await reader.poll();
+  assert.equal(reader.tuples, 5);
+});
+
+test("a blob uploaded in one Put (no committed blocks) is read whole, once", async () => {
+  const container = await freshContainer("vnet-v4");
+  const donor = new FlowLogBlobWriter(container, { kind: "vnet-v4", hour: HOUR, seed: 2 });
+  for (let i = 0; i < 3; i++) await donor.appendMinute();
+  const text = await donor.blob.downloadToBuffer();
+  const single = container.getBlockBlobClient("single/PT1H.json");
+  await single.upload(text, text.length);
+  assert.equal((await single.getBlockList("committed")).committedBlocks?.length ?? 0, 0);
+  const reader = new Harness(container, "single/PT1H.json");
+  await reader.poll();
+  assert.equal(reader.tuples, donor.tuples);
+  await reader.poll();
+  assert.equal(reader.tuples, donor.tuples, "an unchanged single-Put blob is not read again");
+  assert.equal(reader.downloaded, text.length);
+});
+
+test("a blob deleted mid-read reports BlobGoneError and keeps the last acknowledged checkpoint", async () => {
+  const container = await freshContainer("nsg-v1");
+  const writer = new FlowLogBlobWriter(container, { kind: "nsg-v1", hour: HOUR, seed: 4 });
+  for (let i = 0; i < 6; i++) await writer.appendMinute({ records: 2, tuplesPerRecord: 10 });
+  let checkpoint = emptyCheckpoint(container.containerName, writer.blobName);
+  let windows = 0;
+  await assert.rejects(readNewData(container, { container: container.containerName, name: writer.blobName }, checkpoint, { windowBytes: 1_500 },
+    async () => {
+      if (++windows === 2) await writer.blob.delete();
+    },
+    async (saved) => { checkpoint = saved; }), { name: "Error", message: /no longer exists/ });
+  assert.equal(windows, 2);
+  assert.ok(checkpoint.offset > 12, "progress before the deletion was saved");
+});
+
+test("contract: Azure's 416 for a range at the end of the blob means nothing new; 412 on a vanished blob means gone", async () => {
+  const fake = (status: number, exists: boolean) => ({
+    name: "x/PT1H.json",
+    download: async () => { throw Object.assign(new Error(`status ${status}`), { statusCode: status }); },
+    exists: async () => exists,
+  }) as unknown as Parameters<typeof downloadRange>[0];
+  assert.equal((await downloadRange(fake(416, true), 100, 120, '"e"')).length, 0);
+  await assert.rejects(downloadRange(fake(412, true), 100, 120, '"e"'), /changed while being read/);
+  await assert.rejects(downloadRange(fake(412, false), 100, 120, '"e"'), /no longer exists/);
+  await assert.rejects(downloadRange(fake(404, false), 100, 120, '"e"'), /no longer exists/);
+  await assert.rejects(downloadRange(fake(500, true), 100, 120, '"e"'), /status 500/);
+});
+
+test("block planning: bare head skipped, tail never read, windows block-aligned, mismatched checkpoint restarts", () => {
+  const cp = emptyCheckpoint("c", "b");
+  const plan = planRead([12, 100, 50, 70, 2], 234, cp, 160);
+  assert.equal(plan.kind, "blocks");
+  if (plan.kind !== "blocks") return;
+  assert.deepEqual(plan.windows.map((w) => [w.start, w.end, w.blocks.map((b) => b.index)]), [[12, 162, [1, 2]], [162, 232, [3]]]);
+  const resumed = planRead([12, 100, 50, 70, 2], 234, { ...cp, offset: 162, blocks: 3 }, 160);
+  assert.deepEqual(resumed.kind === "blocks" && resumed.windows.map((w) => [w.start, w.end]), [[162, 232]]);
+  assert.equal(resumed.restart, undefined);
+  const mismatch = planRead([12, 90, 70, 60, 2], 234, { ...cp, offset: 162, blocks: 3 }, 1000);
+  assert.match(mismatch.restart ?? "", /no longer end at byte 162/);
+  const merged = planRead([40, 30, 2], 72, cp, 1000);
+  assert.deepEqual(merged.kind === "blocks" && merged.windows[0].blocks.map((b) => [b.index, b.start, b.end]), [[0, 12, 40], [1, 40, 70]]);
+  assert.equal(planRead([], 500, cp, 1000).kind, "single-put");
+});
+
+test("a first block that carries the head and records, and a blob with no separate tail, lose no records", async () => {
+  const container = await freshContainer("vnet-v4");
+  const donor = new FlowLogBlobWriter(container, { kind: "vnet-v4", hour: HOUR, seed: 19 });
+  for (let i = 0; i < 2; i++) await donor.appendMinute();
+  const records = JSON.parse((await donor.blob.downloadToBuffer()).toString()).records as unknown[];
+  const blob = container.getBlockBlobClient("merged/PT1H.json");
+  const id = (n: number) => Buffer.from(`block-${n}`.padEnd(16, "-")).toString("base64");
+  const first = Buffer.from(`{"records":[${JSON.stringify(records[0])}`);
+  const second = Buffer.from(`,${JSON.stringify(records[1])}]}`);
+  await blob.stageBlock(id(0), first, first.length);
+  await blob.stageBlock(id(1), second, second.length);
+  await blob.commitBlockList([id(0), id(1)]);
+  const reader = new Harness(container, "merged/PT1H.json");
+  await reader.poll();
+  assert.equal(reader.tuples, donor.tuples);
+  assert.equal(reader.chunks.flatMap((c) => c.malformed).length, 0);
+});

@@ -1,0 +1,185 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { azuriteConnectionString } from "../support/env";
+import { FlowLogBlobWriter, type FlowLogKind } from "../support/flowLogWriter";
+import { runCollector } from "../../collector/src/service/collector";
+import { loadConfig, type CollectorConfig } from "../../collector/src/service/config";
+import { CheckpointStore } from "../../collector/src/checkpoint/store";
+import { parseFlowLogText } from "../../collector/src/format";
+import type { LogEvent } from "../../collector/src/service/logger";
+import { RecordingSink } from "./serviceRecordingSink";
+
+const HOUR = new Date("2026-11-20T11:00:00Z");
+let service: BlobServiceClient;
+const created: ContainerClient[] = [];
+let counter = 0;
+
+before(() => {
+  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
+});
+after(async () => {
+  for (const container of created) await container.deleteIfExists();
+});
+
+async function setup(): Promise<{ source: ContainerClient; env: Record<string, string>; config: (replica: string) => CollectorConfig }> {
+  const id = `${process.pid}-${counter++}`;
+  const source = service.getContainerClient(`rep-src-${id}`);
+  await source.create();
+  const checkpoints = service.getContainerClient(`rep-cp-${id}`);
+  created.push(source, checkpoints);
+  const env = {
+    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+    FLOWLOGS_CONTAINERS: source.containerName,
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+    FLOWLOGS_SINK: "stdout",
+    FLOWLOGS_METRICS_PORT: "off",
+    FLOWLOGS_LEASE_SECONDS: "15",
+    FLOWLOGS_WINDOW_BYTES: "8192",
+    FLOWLOGS_BATCH_DOCUMENTS: "40",
+  };
+  return { source, env, config: (replica) => loadConfig({ ...env, FLOWLOGS_REPLICA_ID: replica }) };
+}
+
+async function expectedIds(writers: FlowLogBlobWriter[]): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const writer of writers) {
+    for (const d of parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents) ids.add(d.id);
+  }
+  return ids;
+}
+
+test("three replicas over the same containers: exact counts, no blob read by two at once", async () => {
+  const { source, config } = await setup();
+  const kinds: FlowLogKind[] = ["nsg-v1", "nsg-v2", "vnet-v4"];
+  const writers = Array.from({ length: 12 }, (_, i) => new FlowLogBlobWriter(source, {
+    kind: kinds[i % 3], hour: HOUR, seed: 100 + i, mac: `000D3A0000${String(i).padStart(2, "0")}`,
+  }));
+  const destination = new RecordingSink();
+  const active = new Map<string, string>();
+  const overlaps: string[] = [];
+  const watch = (event: LogEvent) => {
+    if (event.event === "blob.read.start") {
+      const holder = active.get(String(event.blob));
+      if (holder) overlaps.push(`${event.blob} read by ${event.replica} while ${holder} reads it`);
+      active.set(String(event.blob), String(event.replica));
+    }
+    if (event.event === "blob.lease.released") active.delete(String(event.blob));
+  };
+  const replicas = ["r1", "r2", "r3"];
+  const runReplica = (replica: string, sink = new RecordingSink(destination)) => runCollector({
+    config: config(replica), sink, once: true, blobService: service, writeLog: () => {}, onEvent: watch,
+  });
+  const pass = () => Promise.all(replicas.map((replica) => runReplica(replica)));
+  const total = () => writers.reduce((n, w) => n + w.tuples, 0);
+
+  // Round 0, a deterministic meeting: r1 takes its first blobs and stalls inside the sink while holding their
+  // leases; r2 and r3 then make a whole pass and must skip those blobs and share the rest.
+  for (const writer of writers) await writer.appendMinute({ records: 2, tuplesPerRecord: 12 });
+  let openGate!: () => void;
+  const gate = new Promise<void>((resolve) => { openGate = resolve; });
+  let reportStalled!: () => void;
+  const stalled = new Promise<void>((resolve) => { reportStalled = resolve; });
+  const r1Sink = new RecordingSink(destination);
+  r1Sink.onWrite = async () => { reportStalled(); await gate; };
+  const r1 = runReplica("r1", r1Sink);
+  await stalled;
+  const [r2, r3] = await Promise.all([runReplica("r2"), runReplica("r3")]);
+  openGate();
+  const first = await r1;
+  assert.ok(r2.metrics.blobsBusy >= 1 && r3.metrics.blobsBusy >= 1, "r2 and r3 met r1's leases");
+  assert.equal(first.metrics.blobsRead + r2.metrics.blobsRead + r3.metrics.blobsRead, writers.length, "each blob read by exactly one replica");
+  assert.ok(r2.metrics.blobsRead + r3.metrics.blobsRead >= writers.length - 4, "r2 and r3 shared the blobs r1 did not hold");
+  assert.equal(destination.documents.size, total());
+
+  for (let round = 1; round < 4; round++) {
+    for (const writer of writers) await writer.appendMinute({ records: 2, tuplesPerRecord: 12 });
+    await pass();
+    assert.equal(destination.documents.size, total(), `after round ${round}`);
+  }
+  // Writers keep appending while the replicas read; a final pass catches up.
+  const appending = (async () => {
+    for (let i = 0; i < 3; i++) for (const writer of writers) await writer.appendMinute({ records: 1, tuplesPerRecord: 7 });
+  })();
+  await Promise.all([pass(), appending]);
+  await pass();
+  assert.deepEqual(overlaps, []);
+  assert.deepEqual(new Set(destination.documents.keys()), await expectedIds(writers));
+  assert.equal(destination.documents.size, total());
+  assert.equal(destination.duplicates, 0, "no block was delivered twice");
+});
+
+test("a replica killed mid-blob loses its lease when it expires; another takes over with exact counts", async () => {
+  const { source, env, config } = await setup();
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: HOUR, seed: 77 });
+  for (let minute = 0; minute < 20; minute++) await writer.appendMinute({ records: 2, tuplesPerRecord: 10 });
+  const dir = mkdtempSync(join(tmpdir(), "replica-"));
+  const idsFile = join(dir, "ids.ndjson");
+  // The child stores ids in a file (the "cluster" survives the crash), then hangs after 150 documents.
+  const script = `
+    const { appendFileSync } = require("node:fs");
+    const { runCollector } = require(${JSON.stringify(resolve(__dirname, "../../collector/src/service/collector.ts"))});
+    const { loadConfig } = require(${JSON.stringify(resolve(__dirname, "../../collector/src/service/config.ts"))});
+    let accepted = 0;
+    setInterval(() => {}, 1000);
+    const sink = {
+      async write(documents) {
+        for (const d of documents) {
+          if (accepted === 150) { process.stdout.write("HUNG\\n"); await new Promise(() => {}); }
+          appendFileSync(${JSON.stringify(idsFile)}, d.id + "\\n");
+          accepted++;
+        }
+        return { indexed: documents.length, duplicates: 0, deadLettered: 0, retries: 0 };
+      },
+      async deadLetter() {}, async close() {},
+    };
+    runCollector({ config: loadConfig({ ...process.env, FLOWLOGS_REPLICA_ID: "doomed" }), sink, once: true, writeLog: () => {} });
+  `;
+  const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  try {
+    await new Promise<void>((done, fail) => {
+      child.stdout!.on("data", (data) => { if (String(data).includes("HUNG")) done(); });
+      child.once("exit", () => fail(new Error("the child replica exited before hanging")));
+    });
+    const hungAt = Date.now();
+    const store = new CheckpointStore(service.getContainerClient(env.FLOWLOGS_CHECKPOINT_CONTAINER), { leaseSeconds: 15, replicaId: "probe" });
+    const saved = await store.peek(source.containerName, writer.blobName);
+    assert.ok(saved && saved.offset > 12, "the doomed replica saved progress before hanging");
+    // Past the lease duration the hung replica still holds the blob: its renewals keep the lease.
+    await new Promise((r) => setTimeout(r, 16_000 - (Date.now() - hungAt)));
+    assert.equal(await store.tryAcquire(source.containerName, writer.blobName), undefined, "lease renewed while alive");
+    child.kill("SIGKILL");
+    await exited;
+    const killedAt = Date.now();
+
+    const survivor = new RecordingSink();
+    for (const id of readFileSync(idsFile, "utf8").trim().split("\n")) survivor.documents.set(id, undefined as never);
+    const before = survivor.documents.size;
+    assert.equal(before, 150);
+    let takenOverAfter = -1;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const result = await runCollector({ config: config("survivor"), sink: survivor, once: true, blobService: service, writeLog: () => {} });
+      if (result.metrics.blobsRead === 1) {
+        takenOverAfter = Date.now() - killedAt;
+        // Only the documents after the doomed replica's checkpoint were delivered again.
+        assert.equal(result.metrics.indexed + result.metrics.duplicates, writer.tuples - saved.records * 10);
+        break;
+      }
+      assert.equal(result.metrics.blobsBusy, 1);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(takenOverAfter >= 0, "another replica took over after the lease expired");
+    assert.deepEqual(new Set(survivor.documents.keys()), await expectedIds([writer]));
+    assert.equal(survivor.documents.size, writer.tuples);
+    console.log(`takeover ${takenOverAfter} ms after the kill (lease 15 s)`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,125 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { PassThrough } from "node:stream";
+import { DefaultAzureCredential } from "@azure/identity";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { azuriteConnectionString } from "../support/env";
+import { FlowLogBlobWriter } from "../support/flowLogWriter";
+import { readFileSync } from "node:fs";
+import { runCommand } from "../../collector/src/commands/run";
+import { VARIABLES } from "../../collector/src/service/config";
+import { createBlobService } from "../../collector/src/source/storage";
+import { startStatusServer } from "../../collector/src/service/httpServer";
+import { Metrics } from "../../collector/src/service/metrics";
+
+const root = resolve(__dirname, "../..");
+const created: ContainerClient[] = [];
+after(async () => {
+  for (const container of created) await container.deleteIfExists();
+});
+
+function io() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d) => { out += String(d); });
+  stderr.on("data", (d) => { err += String(d); });
+  return { io: { stdin: new PassThrough(), stdout, stderr }, text: () => ({ out, err }) };
+}
+
+test("run --help lists every setting; a bad setting exits 2 naming the variable", async () => {
+  const help = io();
+  assert.equal(await runCommand.run(["--help"], help.io), 0);
+  assert.match(help.text().out, /FLOWLOGS_STORAGE_ACCOUNT_URL/);
+  assert.match(help.text().out, /FLOWLOGS_LEASE_SECONDS/);
+  const saved = { ...process.env };
+  try {
+    for (const key of Object.keys(process.env)) if (key.startsWith("FLOWLOGS_")) delete process.env[key];
+    process.env.FLOWLOGS_STORAGE_CONNECTION_STRING = "UseDevelopmentStorage=maybe";
+    const bad = io();
+    assert.equal(await runCommand.run(["--once"], bad.io), 2);
+    assert.match(bad.text().err, /FLOWLOGS_STORAGE_CONNECTION_STRING does not look like a storage connection string/);
+    assert.ok(!bad.text().err.includes("maybe"), "the value of a secret is not echoed");
+    const usage = io();
+    assert.equal(await runCommand.run(["--twice"], usage.io), 2);
+    assert.match(usage.text().err, /unknown argument "--twice"/);
+  } finally {
+    process.env = saved;
+  }
+});
+
+test("the service README documents every environment variable the configuration reads", () => {
+  const readme = readFileSync(resolve(root, "collector/src/service/README.md"), "utf8");
+  for (const [name, text] of Object.entries(VARIABLES)) assert.ok(readme.includes(`| \`${name}\` | ${text.replace(/\|/g, "\\|")} |`), `${name} is missing or stale in the README table`);
+});
+
+test("contract: with an account URL the collector authenticates with DefaultAzureCredential, never a key", () => {
+  const client = createBlobService({ accountUrl: "https://acct.blob.core.windows.net", managedIdentityClientId: "11111111-2222-3333-4444-555555555555" });
+  assert.equal(client.url, "https://acct.blob.core.windows.net/");
+  assert.ok(client.credential instanceof DefaultAzureCredential);
+  assert.equal(client.accountName, "acct");
+});
+
+test("`flowlogs-collector run --once` with the stdout sink prints a bulk action and a document per tuple", async () => {
+  const service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
+  const source = service.getContainerClient(`cli-src-${process.pid}`);
+  const checkpoints = service.getContainerClient(`cli-cp-${process.pid}`);
+  created.push(source, checkpoints);
+  await source.create();
+  const writer = new FlowLogBlobWriter(source, { kind: "nsg-v2", hour: new Date("2026-11-20T09:00:00Z"), seed: 31 });
+  for (let i = 0; i < 3; i++) await writer.appendMinute({ records: 2 });
+  const child = spawn(process.execPath, ["--import", "tsx", "collector/src/cli.ts", "run", "--once"], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+      FLOWLOGS_CONTAINERS: source.containerName,
+      FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+      FLOWLOGS_SINK: "stdout",
+      FLOWLOGS_METRICS_PORT: "0",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => { out += String(d); });
+  child.stderr!.on("data", (d) => { err += String(d); });
+  const status = await new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  assert.equal(status, 0, err);
+  const lines = out.trimEnd().split("\n").map((line) => JSON.parse(line));
+  assert.equal(lines.length, 2 * writer.tuples);
+  assert.equal(lines.filter((l) => l.create).length, writer.tuples);
+  assert.equal(lines[0].create._index, "logs-azure.flowlogs-default");
+  const events = err.trimEnd().split("\n").map((line) => JSON.parse(line).event);
+  assert.ok(events.includes("collector.start") && events.includes("blob.read.end") && events.includes("collector.stop"), events.join(","));
+  assert.ok(!err.includes("AccountKey="), "no storage key in logs");
+});
+
+test("/healthz answers 503 after three poll intervals without progress, 200 once a batch or poll completes", async () => {
+  const metrics = new Metrics();
+  const server = await startStatusServer(metrics, "127.0.0.1", 0, 60, Date.now() - 181_000);
+  try {
+    const stalled = await fetch(`${server.url}/healthz`);
+    assert.equal(stalled.status, 503);
+    assert.equal(((await stalled.json()) as { status: string }).status, "stalled");
+    metrics.lastProgress = Date.now();
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    assert.equal((await fetch(`${server.url}/metrics`, { method: "POST" })).status, 405);
+  } finally {
+    await server.close();
+  }
+});
+
+test("lag is the age of the oldest data seen changed and not yet read", () => {
+  const metrics = new Metrics();
+  const now = Date.parse("2026-11-20T10:30:00Z");
+  assert.equal(metrics.lagSeconds(now), 0);
+  metrics.pendingSince.set("c/a", now - 30_000);
+  metrics.pendingSince.set("c/b", now - 90_000);
+  assert.equal(metrics.lagSeconds(now), 90);
+  assert.match(metrics.render(now), /^flowlogs_lag_seconds 90$/m);
+  assert.match(metrics.render(now), /^flowlogs_blobs_pending 2$/m);
+});

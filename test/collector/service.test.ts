@@ -1,0 +1,289 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { azuriteConnectionString } from "../support/env";
+import { FlowLogBlobWriter } from "../support/flowLogWriter";
+import { runCollector, type RunOptions } from "../../collector/src/service/collector";
+import { loadConfig, type CollectorConfig } from "../../collector/src/service/config";
+import { CheckpointStore } from "../../collector/src/checkpoint/store";
+import { parseFlowLogText } from "../../collector/src/format";
+import type { LogEvent } from "../../collector/src/service/logger";
+import { RecordingSink } from "./serviceRecordingSink";
+
+const HOUR = new Date("2026-11-20T10:00:00Z");
+let service: BlobServiceClient;
+const created: ContainerClient[] = [];
+let counter = 0;
+
+before(() => {
+  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
+});
+after(async () => {
+  for (const container of created) await container.deleteIfExists();
+});
+
+interface Setup {
+  nsg: ContainerClient;
+  vnet: ContainerClient;
+  config: CollectorConfig;
+}
+
+async function setup(extra: Record<string, string> = {}): Promise<Setup> {
+  const id = `${process.pid}-${counter++}`;
+  const nsg = service.getContainerClient(`svc-nsg-${id}`);
+  const vnet = service.getContainerClient(`svc-vnet-${id}`);
+  const checkpoints = service.getContainerClient(`svc-cp-${id}`);
+  for (const c of [nsg, vnet]) await c.create();
+  created.push(nsg, vnet, checkpoints);
+  const config = loadConfig({
+    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+    FLOWLOGS_CONTAINERS: `${nsg.containerName},${vnet.containerName}`,
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+    FLOWLOGS_SINK: "stdout",
+    FLOWLOGS_METRICS_PORT: "off",
+    FLOWLOGS_REPLICA_ID: "test",
+    ...extra,
+  });
+  return { nsg, vnet, config };
+}
+
+function run(config: CollectorConfig, sink: RecordingSink, more: Partial<RunOptions> = {}) {
+  const events: LogEvent[] = [];
+  const done = runCollector({ config, sink, once: true, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), ...more });
+  return { events, done };
+}
+
+async function expectedIds(writers: FlowLogBlobWriter[]): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const writer of writers) {
+    const parsed = parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8"));
+    for (const d of parsed.documents) ids.add(d.id);
+  }
+  return ids;
+}
+
+test("one pass over NSG v1/v2 and VNet blobs indexes exactly one document per tuple", async () => {
+  const { nsg, vnet, config } = await setup();
+  const writers = [
+    new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 1, mac: "000D3A000001" }),
+    new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 2, mac: "000D3A000002" }),
+    new FlowLogBlobWriter(vnet, { kind: "vnet-v4", hour: HOUR, seed: 3, mac: "000D3A000003" }),
+  ];
+  for (let minute = 0; minute < 5; minute++) for (const w of writers) await w.appendMinute({ records: 2 });
+  const sink = new RecordingSink();
+  const { done } = run(config, sink);
+  const summary = await done;
+  const tuples = writers.reduce((n, w) => n + w.tuples, 0);
+  assert.equal(sink.documents.size, tuples);
+  assert.equal(summary.metrics.indexed, tuples);
+  assert.equal(summary.metrics.tuples, tuples);
+  assert.equal(summary.metrics.duplicates, 0);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
+  assert.equal(summary.metrics.bytesRead, writers.reduce((n, w) => n + w.length - 14, 0));
+  assert.equal(sink.closed, false, "a sink passed in is the caller's to close");
+  assert.equal(summary.metrics.pendingSince.size, 0, "nothing left unread");
+  assert.equal(summary.metrics.lagSeconds(), 0);
+
+  // A second pass with nothing new reads nothing; after more minutes it reads only the new blocks.
+  const again = await run(config, sink).done;
+  assert.equal(again.metrics.bytesRead, 0);
+  for (const w of writers) await w.appendMinute();
+  const lengths = writers.map((w) => w.length);
+  const third = await run(config, sink).done;
+  assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0));
+  assert.equal(third.metrics.duplicates, 0);
+  assert.ok(third.metrics.bytesRead < lengths.reduce((a, b) => a + b, 0) / 4, "only the new blocks were downloaded");
+});
+
+test("read amplification over one simulated hour of 60 appends, polled after each append", async () => {
+  const { nsg, config } = await setup();
+  const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 42 });
+  const sink = new RecordingSink();
+  let downloaded = 0;
+  for (let minute = 0; minute < 60; minute++) {
+    await writer.appendMinute({ records: 1, tuplesPerRecord: 8 });
+    downloaded += (await run(config, sink).done).metrics.bytesRead;
+  }
+  assert.equal(sink.documents.size, writer.tuples);
+  const amplification = downloaded / writer.length;
+  console.log(`read amplification over 60 appends: ${downloaded} bytes downloaded / ${writer.length} bytes final blob = ${amplification.toFixed(4)}`);
+  assert.equal(downloaded, writer.length - 14, "every data byte exactly once, head and tail never");
+  assert.ok(amplification < 1);
+});
+
+test("a sink failing mid-blob, then a fresh run: no loss, and the only re-deliveries are of the failed window", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_WINDOW_BYTES: "8192", FLOWLOGS_BATCH_DOCUMENTS: "50" });
+  const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 8 });
+  for (let minute = 0; minute < 30; minute++) await writer.appendMinute({ records: 2, tuplesPerRecord: 10 });
+  const store = new CheckpointStore(service.getContainerClient(config.checkpointContainer), { leaseSeconds: 15, replicaId: "peek" });
+
+  const failing = new RecordingSink();
+  failing.failAfter = 333;
+  const first = run(config, failing);
+  const summary = await first.done;
+  assert.equal(summary.metrics.blobsFailed, 1);
+  assert.ok(first.events.some((e) => e.event === "blob.failed" && /failing after 333/.test(String(e.error))));
+  const checkpoint = await store.peek(nsg.containerName, writer.blobName);
+  assert.ok(checkpoint && checkpoint.offset > 12 && checkpoint.offset < writer.length - 2, `checkpoint mid-blob, got ${checkpoint?.offset}`);
+  assert.equal(checkpoint.etag, undefined, "not caught up");
+  assert.ok(failing.documents.size >= 333 && failing.documents.size < writer.tuples);
+
+  // "Restart": a new runner, the same destination (documents survive in Elasticsearch).
+  const healthy = new RecordingSink(failing);
+  const second = await run(config, healthy).done;
+  assert.deepEqual(new Set(healthy.documents.keys()), await expectedIds([writer]));
+  assert.equal(healthy.documents.size, writer.tuples);
+  assert.equal(second.metrics.bytesRead, writer.length - 2 - checkpoint.offset, "the restart resumed at the checkpoint");
+  // Re-delivered documents are those accepted after the last checkpoint: at most one window's worth.
+  assert.equal(second.metrics.duplicates, 333 - documentsBefore(writer, checkpoint.records));
+  assert.equal(second.metrics.indexed + second.metrics.duplicates + documentsBefore(writer, checkpoint.records), writer.tuples);
+});
+
+/** Every generated record in that test has 10 tuples. */
+function documentsBefore(_writer: FlowLogBlobWriter, records: number): number {
+  return records * 10;
+}
+
+test("malformed blocks and rejected tuples go to dead letters with their position; neighbours are indexed", async () => {
+  const { vnet, config } = await setup();
+  const writer = new FlowLogBlobWriter(vnet, { kind: "vnet-v4", hour: HOUR, seed: 5 });
+  await writer.appendMinute();
+  // A well-formed record with one bad tuple (3 fields instead of 13) among good ones, appended below.
+  const record = JSON.parse((await writer.blob.downloadToBuffer()).toString()).records[0];
+  const badOffset = writer.length - 2;
+  await writer.appendMalformedBlock();
+  await writer.appendMinute();
+  record.flowRecords.flows[0].flowGroups[0].flowTuples.push("1663146003606,10.0.0.6,bad");
+  const extra = Buffer.from(`,${JSON.stringify({ ...record, time: "2026-11-20T10:30:00.0000000Z" })}`);
+  const ids = (await writer.blob.getBlockList("committed")).committedBlocks!.map((b) => b.name);
+  const extraId = Buffer.from("extra".padEnd(32, "-")).toString("base64");
+  await writer.blob.stageBlock(extraId, extra, extra.length);
+  await writer.blob.commitBlockList([...ids.slice(0, -1), extraId, ids[ids.length - 1]]);
+
+  const sink = new RecordingSink();
+  const summary = await run(config, sink).done;
+  const goodTuples = writer.tuples + record.flowRecords.flows[0].flowGroups[0].flowTuples.length - 1;
+  assert.equal(sink.documents.size, goodTuples);
+  assert.equal(summary.metrics.malformedBlocks, 1);
+  assert.equal(summary.metrics.rejects, 1);
+  assert.equal(sink.deadLetters.length, 2);
+  const block = sink.deadLetters.find((d) => /not valid JSON/.test(d.reason));
+  assert.equal(block?.position?.offset, badOffset);
+  assert.equal(block?.position?.blob, writer.blobName);
+  const tuple = sink.deadLetters.find((d) => /record 2 tuple 5:/.test(d.reason));
+  assert.ok(tuple, JSON.stringify(sink.deadLetters.map((d) => d.reason)));
+  assert.match(tuple.raw, /10\.0\.0\.6,bad/);
+});
+
+test("an hourly blob past its hour plus grace is marked done; a late append is still noticed", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_DONE_GRACE_MINUTES: "10" });
+  const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 6 });
+  await writer.appendMinute();
+  const sink = new RecordingSink();
+  const store = new CheckpointStore(service.getContainerClient(config.checkpointContainer), { leaseSeconds: 15, replicaId: "peek" });
+  const duringHour = () => HOUR.getTime() + 30 * 60_000;
+  await run(config, sink, { now: duringHour }).done;
+  assert.equal((await store.peek(nsg.containerName, writer.blobName))?.done, undefined);
+  const afterGrace = () => HOUR.getTime() + 71 * 60_000;
+  const summary = await run(config, sink, { now: afterGrace }).done;
+  assert.equal(summary.metrics.blobsUnchanged, 1, "nothing new: not read");
+  await writer.appendMinute();
+  const late = await run(config, sink, { now: afterGrace }).done;
+  assert.equal(late.metrics.blobsDone, 1);
+  assert.equal((await store.peek(nsg.containerName, writer.blobName))?.done, true);
+  assert.equal(sink.documents.size, writer.tuples, "the late append was read");
+  const idle = await run(config, sink, { now: afterGrace }).done;
+  assert.equal(idle.metrics.bytesRead, 0);
+  await writer.appendMinute();
+  const later = await run(config, sink, { now: afterGrace }).done;
+  assert.ok(later.metrics.bytesRead > 0, "a done blob that changes is read again");
+  assert.equal(sink.documents.size, writer.tuples);
+});
+
+test("/healthz and /metrics answer on 127.0.0.1 with Prometheus text while the service runs", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_METRICS_PORT: "0", FLOWLOGS_POLL_INTERVAL_SECONDS: "1" });
+  const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 12 });
+  await writer.appendMinute({ tuplesPerRecord: 4 });
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  let url = "";
+  const listening = new Promise<void>((resolve) => {
+    void run(config, sink, { once: false, signal: controller.signal, onListening: (u) => { url = u; resolve(); } }).done.then(() => { stopped = true; });
+  });
+  let stopped = false;
+  await listening;
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  // Wait for the first poll to finish.
+  for (let i = 0; i < 100 && sink.documents.size < 4; i++) await new Promise((r) => setTimeout(r, 50));
+  const health = await fetch(`${url}/healthz`);
+  assert.equal(health.status, 200);
+  assert.equal(((await health.json()) as { status: string }).status, "ok");
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  assert.match(metrics, /^# TYPE flowlogs_documents_indexed_total counter$/m);
+  assert.match(metrics, /^flowlogs_documents_indexed_total 4$/m);
+  assert.match(metrics, /^flowlogs_bytes_read_total \d+$/m);
+  assert.match(metrics, /^flowlogs_lag_seconds \d/m);
+  assert.equal((await fetch(`${url}/nope`)).status, 404);
+  controller.abort();
+  for (let i = 0; i < 100 && !stopped; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(stopped, "the loop stops when aborted");
+  await assert.rejects(fetch(`${url}/healthz`), "the endpoint is closed");
+});
+
+test("configuration errors name the variable and the fix", () => {
+  const base = { FLOWLOGS_STORAGE_ACCOUNT_URL: "https://acct.blob.core.windows.net", FLOWLOGS_SINK: "stdout" };
+  assert.throws(() => loadConfig({}), /FLOWLOGS_STORAGE_ACCOUNT_URL .*FLOWLOGS_STORAGE_CONNECTION_STRING/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_STORAGE_ACCOUNT_URL: "http://acct.blob.core.windows.net" }), /FLOWLOGS_STORAGE_ACCOUNT_URL must use https/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_LEASE_SECONDS: "90" }), /FLOWLOGS_LEASE_SECONDS "90" is not a whole number from 15 to 60/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_POLL_INTERVAL_SECONDS: "soon" }), /FLOWLOGS_POLL_INTERVAL_SECONDS/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_CONTAINERS: "Bad_Name" }), /FLOWLOGS_CONTAINERS: "Bad_Name" is not a valid container name/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_SINK: "kafka" }), /FLOWLOGS_SINK "kafka" is not supported/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_SINK: "elasticsearch" }), /FLOWLOGS_ES_URL is required/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_SINK: "elasticsearch", FLOWLOGS_ES_URL: "http://es:9200", FLOWLOGS_ES_NAMESPACE: "Prod-1" }), /FLOWLOGS_ES_NAMESPACE/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_CHECKPOINT_CONTAINER: "insights-logs-flowlogflowevent" }), /must differ/);
+  const config = loadConfig({ ...base, AZURE_CLIENT_ID: "11111111-2222-3333-4444-555555555555" });
+  assert.deepEqual(config.storage, { accountUrl: base.FLOWLOGS_STORAGE_ACCOUNT_URL, managedIdentityClientId: "11111111-2222-3333-4444-555555555555" });
+  assert.deepEqual(config.containers, ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"]);
+  assert.equal(config.checkpointContainer, "flowlogs-checkpoints");
+  assert.equal(config.metricsHost, "127.0.0.1");
+});
+
+test("logs are one JSON object per line and never carry the connection string or API key", async () => {
+  const { nsg, config } = await setup();
+  const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 13 });
+  await writer.appendMinute();
+  const lines: string[] = [];
+  const withSecret: CollectorConfig = { ...config, sink: { kind: "elasticsearch", url: "https://es.example:9200", apiKey: "c2VjcmV0LWFwaS1rZXk=", namespace: "default" } };
+  await runCollector({ config: withSecret, sink: new RecordingSink(), once: true, blobService: service, writeLog: (l) => lines.push(l) });
+  const text = lines.join("");
+  assert.ok(lines.length >= 4);
+  for (const line of text.trimEnd().split("\n")) assert.equal(typeof JSON.parse(line).event, "string");
+  assert.ok(!text.includes("AccountKey"), "no storage key in logs");
+  assert.ok(!text.includes("c2VjcmV0LWFwaS1rZXk="), "no API key in logs");
+  assert.match(text, /"event":"blob.read.end"/);
+});
+
+test("a blob deleted mid-read is reported, its checkpoint forgotten, and the pass continues with the others", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_WINDOW_BYTES: "4096", FLOWLOGS_CONCURRENCY: "1" });
+  const doomed = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 14, mac: "000D3A0000AA" });
+  const kept = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 15, mac: "000D3A0000BB" });
+  for (let i = 0; i < 10; i++) for (const w of [doomed, kept]) await w.appendMinute({ records: 2, tuplesPerRecord: 10 });
+  const sink = new RecordingSink();
+  let deleted = false;
+  sink.onWrite = async (_documents, position) => {
+    if (!deleted && position?.blob === doomed.blobName) {
+      deleted = true;
+      await doomed.blob.delete();
+    }
+  };
+  const store = new CheckpointStore(service.getContainerClient(config.checkpointContainer), { leaseSeconds: 15, replicaId: "peek" });
+  const { events, done } = run(config, sink);
+  const summary = await done;
+  assert.ok(deleted);
+  assert.equal(summary.metrics.blobsGone, 1);
+  assert.ok(events.some((e) => e.event === "blob.gone" && e.blob === doomed.blobName));
+  assert.equal(await store.peek(nsg.containerName, doomed.blobName), undefined, "checkpoint forgotten");
+  assert.equal((await store.peek(nsg.containerName, kept.blobName))?.offset, kept.length - 2, "the other blob was read to the end");
+  const keptIds = await expectedIds([kept]);
+  for (const id of keptIds) assert.ok(sink.documents.has(id));
+});

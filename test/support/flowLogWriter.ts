@@ -1,0 +1,230 @@
+// Grows NSG (v1/v2) and VNet (v4) PT1H.json blobs on Azurite exactly as Azure does (REFERENCE Part 1 §3.2):
+// a 12-byte head block `{"records":[`, one block per minute appended before a 2-byte tail block `]}` that is
+// re-committed last, every record block after the first starting with `,`. Records are generated from a seed,
+// so a test knows exactly how many tuples it wrote. Used by the collector tests, the demo and the benchmarks.
+import type { ContainerClient, BlockBlobClient } from "@azure/storage-blob";
+
+export const NSG_CONTAINER = "insights-logs-networksecuritygroupflowevent";
+export const VNET_CONTAINER = "insights-logs-flowlogflowevent";
+
+export const HEAD = '{"records":[';
+export const TAIL = "]}";
+
+export type FlowLogKind = "nsg-v1" | "nsg-v2" | "vnet-v4";
+
+export interface FlowLogBlobSpec {
+  kind: FlowLogKind;
+  /** Start of the hour the blob covers (UTC); minutes and seconds are ignored. */
+  hour: Date;
+  /** NIC MAC address without separators, e.g. `000D3AF8801A`. */
+  mac?: string;
+  subscriptionId?: string;
+  /** NSG only. */
+  resourceGroup?: string;
+  nsgName?: string;
+  /** VNet only. */
+  region?: string;
+  flowLogName?: string;
+  /** Seed of the deterministic record generator. */
+  seed?: number;
+}
+
+export interface AppendOptions {
+  /** Records in this block (default 1, as in Microsoft's block-list example). */
+  records?: number;
+  /** Tuples per record (default: 1–6, chosen by the seeded generator). */
+  tuplesPerRecord?: number;
+}
+
+export interface AppendResult {
+  tuples: number;
+  records: number;
+  bytes: number;
+}
+
+/** The blob path Azure uses for this spec (NSG `resourceId=/...`, VNet `flowLogResourceID=/...`). */
+export function flowLogBlobName(spec: FlowLogBlobSpec): string {
+  const h = spec.hour;
+  const two = (n: number) => String(n).padStart(2, "0");
+  const time = `y=${h.getUTCFullYear()}/m=${two(h.getUTCMonth() + 1)}/d=${two(h.getUTCDate())}/h=${two(h.getUTCHours())}/m=00`;
+  const mac = macOf(spec);
+  if (spec.kind === "vnet-v4") {
+    return `flowLogResourceID=/${subscriptionOf(spec).toUpperCase()}_NETWORKWATCHERRG/NETWORKWATCHER_${regionOf(spec).toUpperCase()}_${flowLogNameOf(spec).toUpperCase()}/${time}/macAddress=${mac}/PT1H.json`;
+  }
+  return `resourceId=${nsgResourceId(spec)}/${time}/macAddress=${mac}/PT1H.json`;
+}
+
+export function flowLogContainer(kind: FlowLogKind): string {
+  return kind === "vnet-v4" ? VNET_CONTAINER : NSG_CONTAINER;
+}
+
+/**
+ * One growing PT1H.json. `appendMinute()` adds one record block before the tail; `appendMalformedBlock()` adds a
+ * block that is not valid JSON. Counters say exactly what was written.
+ */
+export class FlowLogBlobWriter {
+  readonly blobName: string;
+  readonly blob: BlockBlobClient;
+  /** Tuples in well-formed blocks (what a collector should index). */
+  tuples = 0;
+  records = 0;
+  /** Record blocks committed (head and tail excluded), malformed ones included. */
+  dataBlocks = 0;
+  malformedBlocks = 0;
+  private readonly committed: string[] = [];
+  private readonly random: () => number;
+  private minute = 0;
+  private size = 0;
+
+  constructor(readonly container: ContainerClient, readonly spec: FlowLogBlobSpec) {
+    this.blobName = flowLogBlobName(spec);
+    this.blob = container.getBlockBlobClient(this.blobName);
+    this.random = mulberry32(spec.seed ?? 1);
+  }
+
+  /** Committed length, tail included. */
+  get length(): number {
+    return this.size === 0 ? 0 : this.size + TAIL.length;
+  }
+
+  /** Append one minute of records as a block, as Azure does once a minute. */
+  async appendMinute(options: AppendOptions = {}): Promise<AppendResult> {
+    const recordCount = options.records ?? 1;
+    const records: string[] = [];
+    let tuples = 0;
+    for (let i = 0; i < recordCount; i++) {
+      const count = options.tuplesPerRecord ?? 1 + Math.floor(this.random() * 6);
+      records.push(JSON.stringify(this.record(count)));
+      tuples += count;
+    }
+    const bytes = await this.commitData(records.join(","));
+    this.tuples += tuples;
+    this.records += recordCount;
+    this.minute++;
+    return { tuples, records: recordCount, bytes };
+  }
+
+  /** Append a block that is not valid JSON (truncated record), as corruption or a bug would. */
+  async appendMalformedBlock(text = '{"time":"2026-01-01T00:00:00Z","category":"broken",'): Promise<number> {
+    this.malformedBlocks++;
+    return this.commitData(text);
+  }
+
+  /** Replace the blob by a fresh single-record one (same name), as if it were deleted and re-created. */
+  async replace(options: AppendOptions = {}): Promise<AppendResult> {
+    await this.blob.deleteIfExists();
+    this.committed.length = 0;
+    this.size = 0;
+    this.tuples = 0;
+    this.records = 0;
+    this.dataBlocks = 0;
+    this.malformedBlocks = 0;
+    return this.appendMinute(options);
+  }
+
+  private async commitData(text: string): Promise<number> {
+    const first = this.committed.length === 0;
+    const body = Buffer.from(first ? text : `,${text}`);
+    if (first) {
+      await this.blob.stageBlock(blockId("head"), Buffer.from(HEAD), HEAD.length);
+      await this.blob.stageBlock(blockId("tail"), Buffer.from(TAIL), TAIL.length);
+      this.committed.push(blockId("head"));
+      this.size = HEAD.length;
+    }
+    const id = blockId(`data-${String(this.committed.length).padStart(8, "0")}`);
+    await this.blob.stageBlock(id, body, body.length);
+    this.committed.push(id);
+    // The tail block is already committed; naming it again re-commits it last, after the new block.
+    await this.blob.commitBlockList([...this.committed, blockId("tail")], {
+      blobHTTPHeaders: { blobContentType: "application/json" },
+    });
+    this.size += body.length;
+    this.dataBlocks++;
+    return body.length;
+  }
+
+  private record(tupleCount: number): Record<string, unknown> {
+    const spec = this.spec;
+    const at = new Date(spec.hour.getTime() + this.minute * 60_000 + Math.floor(this.random() * 59_000));
+    const tuples = Array.from({ length: tupleCount }, (_, i) => this.tuple(at.getTime() + i));
+    if (spec.kind === "vnet-v4") {
+      return {
+        time: at.toISOString(),
+        flowLogVersion: 4,
+        flowLogGUID: "66aa66aa-bb77-cc88-dd99-00ee00ee00ee",
+        macAddress: macOf(spec),
+        category: "FlowLogFlowEvent",
+        flowLogResourceID: `/SUBSCRIPTIONS/${subscriptionOf(spec).toUpperCase()}/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_${regionOf(spec).toUpperCase()}/FLOWLOGS/${flowLogNameOf(spec).toUpperCase()}`,
+        targetResourceID: `/subscriptions/${subscriptionOf(spec)}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/vnet-app`,
+        operationName: "FlowLogFlowEvent",
+        flowRecords: {
+          flows: [{
+            aclID: "01234567-89ab-cdef-0123-456789abcdef",
+            flowGroups: [{ rule: "DefaultRule_AllowInternetOutBound", flowTuples: tuples }],
+          }],
+        },
+      };
+    }
+    return {
+      time: at.toISOString(),
+      systemId: "5a3c1e2b-0000-4000-8000-00000000abcd",
+      macAddress: macOf(spec),
+      category: "NetworkSecurityGroupFlowEvent",
+      resourceId: nsgResourceId(spec),
+      operationName: "NetworkSecurityGroupFlowEvents",
+      properties: {
+        Version: spec.kind === "nsg-v1" ? 1 : 2,
+        flows: [{ rule: "UserRule_AllowWeb", flows: [{ mac: macOf(spec), flowTuples: tuples }] }],
+      },
+    };
+  }
+
+  private tuple(atMs: number): string {
+    const r = this.random;
+    const src = `10.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${1 + Math.floor(r() * 254)}`;
+    const dst = `192.0.2.${1 + Math.floor(r() * 254)}`;
+    const sport = 1024 + Math.floor(r() * 60_000);
+    const dport = [22, 80, 443, 3389, 53][Math.floor(r() * 5)];
+    const direction = r() < 0.5 ? "I" : "O";
+    const state = ["B", "C", "E"][Math.floor(r() * 3)];
+    const counters = state === "B" ? ",,," : `${1 + Math.floor(r() * 90)},${100 + Math.floor(r() * 90_000)},${1 + Math.floor(r() * 90)},${100 + Math.floor(r() * 90_000)}`;
+    const seconds = Math.floor(atMs / 1000);
+    switch (this.spec.kind) {
+      case "nsg-v1":
+        return `${seconds},${src},${dst},${sport},${dport},${r() < 0.8 ? "T" : "U"},${direction},${r() < 0.8 ? "A" : "D"}`;
+      case "nsg-v2":
+        return `${seconds},${src},${dst},${sport},${dport},${r() < 0.8 ? "T" : "U"},${direction},A,${state},${state === "B" ? ",,," : counters}`;
+      case "vnet-v4": {
+        const vnetState = r() < 0.1 ? "D" : state;
+        const vnetCounters = vnetState === "B" || vnetState === "D" ? "0,0,0,0" : counters;
+        return `${atMs},${src},${dst},${sport},${dport},${r() < 0.8 ? 6 : 17},${direction},${vnetState},NX,${vnetCounters}`;
+      }
+    }
+  }
+}
+
+/** Block ids must all have the same length within a blob; base64 of a fixed-width label. */
+function blockId(label: string): string {
+  return Buffer.from(label.padEnd(32, "-").slice(0, 32)).toString("base64");
+}
+
+function nsgResourceId(spec: FlowLogBlobSpec): string {
+  return `/SUBSCRIPTIONS/${subscriptionOf(spec).toUpperCase()}/RESOURCEGROUPS/${(spec.resourceGroup ?? "rg-app").toUpperCase()}/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/${(spec.nsgName ?? "nsg-app").toUpperCase()}`;
+}
+
+const subscriptionOf = (spec: FlowLogBlobSpec) => spec.subscriptionId ?? "00000000-1111-2222-3333-444444444444";
+const regionOf = (spec: FlowLogBlobSpec) => spec.region ?? "westeurope";
+const flowLogNameOf = (spec: FlowLogBlobSpec) => spec.flowLogName ?? "vnet-app-rg-app-flowlog";
+const macOf = (spec: FlowLogBlobSpec) => spec.mac ?? "000D3AF8801A";
+
+/** Small, fast, seedable PRNG so generated data is the same on every run. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
