@@ -13,6 +13,8 @@ import { freePort } from "./ports";
 
 export interface RunningElasticsearch {
   url: string;
+  /** Process group of the node (launcher and server JVM), e.g. for CPU accounting in benchmarks. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -149,7 +151,7 @@ export async function startElasticsearch(options: ElasticsearchOptions = {}): Pr
     throw error;
   }
   log(`ready at ${url} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { url, stop };
+  return { url, pid: child.pid, stop };
 }
 
 /** A Java 21+ home: ES_JAVA_HOME, JAVA_HOME, then the newest under /usr/lib/jvm. */

@@ -1,0 +1,32 @@
+// `npm run bench`: prints one `name: value` line per figure (progress goes to stderr). Starts Azurite and
+// Elasticsearch (or uses ES_URL) and stops them at the end. Figures come from one run on this machine: compare
+// ratios measured together, not absolute numbers across machines.
+import { startAzurite } from "../test/support/azurite";
+import { startElasticsearch } from "../test/support/elasticsearch";
+import { benchEndToEnd } from "./bench/endToEnd";
+import { buildCollector } from "./bench/imageRuntime";
+import { benchParse } from "./bench/parse";
+import { benchPeakRss } from "./bench/peakRss";
+import { benchReadAmplification } from "./bench/readAmplification";
+import { progress } from "./bench/stats";
+
+async function main(): Promise<void> {
+  await benchParse();
+  progress("building the collector as the image does (collector/dist)");
+  buildCollector();
+  const azurite = await startAzurite();
+  const es = process.env.ES_URL ? undefined : await startElasticsearch({ log: (line) => progress(`elasticsearch: ${line}`) });
+  try {
+    await benchReadAmplification(azurite.connectionString);
+    await benchPeakRss(azurite.connectionString);
+    await benchEndToEnd(azurite.connectionString, process.env.ES_URL ?? es!.url, es?.pid);
+  } finally {
+    await es?.stop();
+    await azurite.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exit(1);
+});

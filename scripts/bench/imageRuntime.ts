@@ -1,0 +1,63 @@
+// Runs the collector as the image does: the compiled JavaScript (collector/dist) under plain node, with the
+// image's NODE_OPTIONS read from collector/Dockerfile, so memory and CPU figures describe what ships.
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(__dirname, "..", "..");
+export const DIST = join(ROOT, "collector", "dist");
+
+export function buildCollector(): void {
+  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "collector", "tsconfig.build.json")], { stdio: "inherit" });
+}
+
+/** NODE_OPTIONS as set by the image's `ENV NODE_OPTIONS=...` line (empty if it sets none). */
+export function imageNodeOptions(): string {
+  const line = readFileSync(join(ROOT, "collector", "Dockerfile"), "utf8").split("\n").find((l) => l.startsWith("ENV NODE_OPTIONS="));
+  return line ? line.slice("ENV NODE_OPTIONS=".length).replace(/^"|"$/g, "") : "";
+}
+
+export interface ChildResult {
+  documents: number;
+  bytesRead: number;
+  seconds: number;
+  maxRssMb: number;
+  cpuSeconds: number;
+}
+
+/**
+ * Collects once in a child process. `sink: "count"` counts documents without delivering them (memory figures);
+ * `sink: "elasticsearch"` uses the configured Elasticsearch sink (end-to-end figures).
+ */
+export function collectOnceInChild(env: Record<string, string>, sink: "count" | "elasticsearch"): Promise<ChildResult> {
+  const script = `
+    const { runCollector } = require(${JSON.stringify(join(DIST, "service", "collector.js"))});
+    const { loadConfig } = require(${JSON.stringify(join(DIST, "service", "config.js"))});
+    let documents = 0;
+    const counting = {
+      async write(batch) { documents += batch.length; return { indexed: batch.length, duplicates: 0, deadLettered: 0, retries: 0 }; },
+      async deadLetter() {}, async close() {},
+    };
+    const started = Date.now();
+    runCollector({ config: loadConfig(process.env), once: true, writeLog: () => {}, ${sink === "count" ? "sink: counting," : ""} }).then((summary) => {
+      const usage = process.resourceUsage();
+      process.stdout.write(JSON.stringify({
+        documents: ${sink === "count" ? "documents" : "summary.metrics.indexed + summary.metrics.duplicates"},
+        bytesRead: summary.metrics.bytesRead,
+        seconds: (Date.now() - started) / 1000,
+        maxRssMb: usage.maxRSS / 1024,
+        cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+      }) + "\\n");
+    }, (error) => { console.error(error); process.exit(1); });
+  `;
+  const child = spawn(process.execPath, ["-e", script], {
+    env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: imageNodeOptions(), FLOWLOGS_METRICS_PORT: "off", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  child.stdout.on("data", (data) => { output += String(data); });
+  return new Promise((done, fail) => child.once("exit", (code) => {
+    if (code === 0) done(JSON.parse(output));
+    else fail(new Error(`collector child exited with ${code}`));
+  }));
+}
