@@ -25,12 +25,24 @@ export const DEFAULTS = {
   storageSku: "Standard_LRS" as StorageSku,
   storageAllowSharedKeyAccess: false,
   storageNetworkDefaultAction: "Deny" as "Allow" | "Deny",
+  collectorEnabled: false,
+  collectorCpu: 0.5,
+  collectorMemoryGb: 1,
+  collectorCheckpointContainer: "flowlogs-checkpoints",
+  collectorEsNamespace: "default",
+  collectorRegistrySku: "Basic" as RegistrySku,
 };
+
+export const REGISTRY_SKUS = ["Basic", "Standard", "Premium"] as const;
+export type RegistrySku = (typeof REGISTRY_SKUS)[number];
+
+/** Keys that must be Pulumi secrets (`pulumi config set --secret`); a committed stack file never holds them. */
+export const SECRET_KEYS = ["collectorEsApiKey"] as const;
 
 /** Every top-level key of this project's config namespace. Unknown keys are errors (with a "did you mean"). */
 export const TOP_LEVEL_KEYS = [
   "location", "resourceGroupName", "tags", "networkWatcher", "flowLogs", "demoNetwork", "retentionDays",
-  "trafficAnalytics", "storage",
+  "trafficAnalytics", "storage", "collector", "collectorEsApiKey",
 ] as const;
 
 const NESTED_KEYS: Record<string, readonly string[]> = {
@@ -39,6 +51,9 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   "flowLogs[].adoptExisting": ["flowLogName"],
   trafficAnalytics: ["workspaceResourceId", "create", "intervalMinutes"],
   storage: ["accountName", "sku", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges"],
+  collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch"],
+  "collector.registry": ["name", "sku"],
+  "collector.elasticsearch": ["url", "namespace"],
 };
 
 export interface FlowLogTargetConfig {
@@ -73,6 +88,23 @@ export interface InfraConfig {
     networkDefaultAction: "Allow" | "Deny";
     allowedIpRanges: string[];
   };
+  /** Off unless `collector.enabled: true`. */
+  collector: false | CollectorConfig;
+}
+
+export interface CollectorConfig {
+  /**
+   * Where the image comes from: built from collector/Dockerfile and pushed to a registry this stack creates, or
+   * a prebuilt reference (no build), optionally in an existing ACR the collector's identity may pull from.
+   */
+  image:
+    | { build: true; registryName: string; registrySku: RegistrySku }
+    | { build: false; reference: string; registry?: { resourceId: string; loginServer: string } };
+  cpu: number;
+  memoryGb: number;
+  checkpointContainer: string;
+  elasticsearch: { url: string; namespace: string };
+  containerGroupName: string;
 }
 
 export class ConfigError extends Error {
@@ -89,8 +121,15 @@ export class ConfigError extends Error {
 
 type Raw = Record<string, unknown>;
 
+export interface ParseContext {
+  project: string;
+  stack: string;
+  /** Unqualified keys Pulumi holds as secrets; when given, a secret key set in plain text is an error. */
+  secretKeys?: readonly string[];
+}
+
 /** Validates and defaults the raw values (already JSON-decoded) of this project's config namespace. */
-export function parseConfig(raw: Raw, context: { project: string; stack: string }): InfraConfig {
+export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const problems: string[] = [];
   const problem = (key: string, text: string): void => void problems.push(`${key}: ${text}`);
 
@@ -105,6 +144,7 @@ export function parseConfig(raw: Raw, context: { project: string; stack: string 
   const retentionDays = readRetentionDays(raw.retentionDays, problem);
   const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, problem);
   const storage = readStorage(raw.storage, problem);
+  const collector = readCollector(raw, storage?.accountName, context, problem);
 
   if (raw.flowLogs !== undefined && Array.isArray(raw.flowLogs) && raw.flowLogs.length === 0 && raw.demoNetwork !== true) {
     problem("flowLogs", "is empty and demoNetwork is not true, so there is nothing to log; add a target or set `demoNetwork: true`");
@@ -129,6 +169,7 @@ export function parseConfig(raw: Raw, context: { project: string; stack: string 
     retentionDays: retentionDays!,
     trafficAnalytics,
     storage: storage!,
+    collector,
   };
 }
 
@@ -323,6 +364,144 @@ function readTrafficAnalytics(value: unknown, resourceGroupName: string, problem
     intervalMinutes,
     workspace: { create: false, resourceId: value.workspaceResourceId, resourceGroupName: parsed.id.resourceGroupName, name: parsed.id.segments[0]![1] },
   };
+}
+
+/** Image references with a registry host, a repository and a pinned tag or digest (an unpinned image never redeploys). */
+const IMAGE_REFERENCE = /^([a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(@sha256:[0-9a-f]{64})?$/;
+/** Blob container names: 3-63 lowercase letters, digits and single hyphens, starting and ending alphanumeric. */
+const CONTAINER_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const FLOW_LOG_CONTAINER_NAMES = ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"];
+
+/**
+ * The collector deployment (infra/components/collector*.ts). Values are checked even when it is off, so a typo
+ * surfaces before someone turns it on; the Elasticsearch URL and the API key are required only when it is on.
+ */
+function readCollector(raw: Raw, storageAccountName: string | undefined, context: ParseContext, problem: Report): InfraConfig["collector"] {
+  const value = raw.collector ?? {};
+  if (!isObject(value)) { problem("collector", `must be an object like { enabled: true, elasticsearch: { url } }, got ${describe(value)}`); return false; }
+  unknownKeys(value, NESTED_KEYS.collector!, "collector.", problem);
+  const enabled = value.enabled ?? DEFAULTS.collectorEnabled;
+  if (typeof enabled !== "boolean") problem("collector.enabled", `must be true or false, got ${describe(enabled)}`);
+
+  const apiKeyIsSet = raw.collectorEsApiKey !== undefined && raw.collectorEsApiKey !== "";
+  if (raw.collectorEsApiKey !== undefined && typeof raw.collectorEsApiKey !== "string") {
+    problem("collectorEsApiKey", "must be the encoded Elasticsearch API key as one string: `pulumi config set --secret collectorEsApiKey <encoded key>`");
+  } else if (apiKeyIsSet && context.secretKeys && !context.secretKeys.includes("collectorEsApiKey")) {
+    problem("collectorEsApiKey", `is stored in plain text in Pulumi.${context.stack}.yaml: set it again with ` +
+      "`pulumi config set --secret collectorEsApiKey <encoded key>` and invalidate the exposed key in Elasticsearch");
+  }
+  if (enabled === true && !apiKeyIsSet) {
+    problem("collectorEsApiKey", "is required when collector.enabled is true: create an API key that may write logs-azure.flowlogs-* " +
+      "and run `pulumi config set --secret collectorEsApiKey <encoded key>`");
+  }
+
+  const cpu = readNumber(value.cpu, DEFAULTS.collectorCpu, 0.1, 4, "collector.cpu", "CPU cores", problem);
+  const memoryGb = readNumber(value.memoryGb, DEFAULTS.collectorMemoryGb, 0.1, 16, "collector.memoryGb", "GB of memory", problem);
+
+  const checkpointContainer = value.checkpointContainer ?? DEFAULTS.collectorCheckpointContainer;
+  if (typeof checkpointContainer !== "string" || !CONTAINER_NAME.test(checkpointContainer)) {
+    problem("collector.checkpointContainer", `${describe(checkpointContainer)} is not a blob container name: 3-63 lowercase letters, digits and ` +
+      `single hyphens (or leave it unset for "${DEFAULTS.collectorCheckpointContainer}")`);
+  } else if (FLOW_LOG_CONTAINER_NAMES.includes(checkpointContainer)) {
+    problem("collector.checkpointContainer", `"${checkpointContainer}" is a flow-log container; checkpoints need their own container`);
+  }
+
+  const elasticsearch = value.elasticsearch ?? {};
+  let url = "";
+  let namespace = DEFAULTS.collectorEsNamespace;
+  if (!isObject(elasticsearch)) {
+    problem("collector.elasticsearch", `must be { url, namespace? }, got ${describe(elasticsearch)}`);
+  } else {
+    unknownKeys(elasticsearch, NESTED_KEYS["collector.elasticsearch"]!, "collector.elasticsearch.", problem);
+    if (elasticsearch.url === undefined) {
+      if (enabled === true) problem("collector.elasticsearch.url", "is required when collector.enabled is true: the cluster's HTTPS endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com");
+    } else if (typeof elasticsearch.url !== "string" || !isHttpsUrl(elasticsearch.url)) {
+      problem("collector.elasticsearch.url", `${describe(elasticsearch.url)} is not an https:// URL; the API key must not travel in clear text`);
+    } else {
+      url = elasticsearch.url;
+    }
+    const ns = elasticsearch.namespace ?? DEFAULTS.collectorEsNamespace;
+    if (typeof ns !== "string" || !/^[a-z0-9_]{1,100}$/.test(ns)) {
+      problem("collector.elasticsearch.namespace", `${describe(ns)} is not a data stream namespace: use 1-100 of a-z, 0-9 and _ (no "-", no upper case)`);
+    } else {
+      namespace = ns;
+    }
+  }
+
+  const image = readCollectorImage(value, storageAccountName, problem);
+  if (enabled !== true) return false;
+  return {
+    image: image ?? { build: true, registryName: "", registrySku: DEFAULTS.collectorRegistrySku },
+    cpu,
+    memoryGb,
+    checkpointContainer: String(checkpointContainer),
+    elasticsearch: { url, namespace },
+    // Container group names: 1-63 lowercase letters, digits and single hyphens.
+    containerGroupName: `${context.project}-${context.stack}-collector`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").slice(0, 63).replace(/-+$/, ""),
+  };
+}
+
+function readCollectorImage(value: Raw, storageAccountName: string | undefined, problem: Report): CollectorConfig["image"] | undefined {
+  const { image, imageRegistryResourceId, registry } = value;
+  if (image === undefined) {
+    if (imageRegistryResourceId !== undefined) {
+      problem("collector.imageRegistryResourceId", "only goes with collector.image (a prebuilt image in that registry); without collector.image the stack builds the image and creates its own registry");
+    }
+    const reg = registry ?? {};
+    if (!isObject(reg)) return void problem("collector.registry", `must be { name?, sku? }, got ${describe(reg)}`);
+    unknownKeys(reg, NESTED_KEYS["collector.registry"]!, "collector.registry.", problem);
+    const fallback = `${storageAccountName ?? "flowlogs"}acr`;
+    const registryName = reg.name ?? fallback;
+    // A derived name is only as good as storage.accountName, which reports its own problem.
+    if (reg.name !== undefined && (typeof registryName !== "string" || !/^[a-zA-Z0-9]{5,50}$/.test(registryName))) {
+      problem("collector.registry.name", `${describe(registryName)} is not a container registry name: 5-50 letters and digits, globally unique (or leave it unset for "${fallback}")`);
+    }
+    const sku = reg.sku ?? DEFAULTS.collectorRegistrySku;
+    if (!(REGISTRY_SKUS as readonly unknown[]).includes(sku)) problem("collector.registry.sku", `${describe(sku)} is not supported; use one of ${REGISTRY_SKUS.join(", ")}`);
+    return { build: true, registryName: String(registryName).toLowerCase(), registrySku: sku as RegistrySku };
+  }
+  if (registry !== undefined) {
+    problem("collector.registry", "applies only when the stack builds the image; with collector.image (prebuilt) remove collector.registry, or use collector.imageRegistryResourceId for an existing registry");
+  }
+  const match = typeof image === "string" ? IMAGE_REFERENCE.exec(image) : null;
+  if (!match) return void problem("collector.image", `${describe(image)} is not an image reference like myregistry.azurecr.io/flowlogs-collector:1.0.0`);
+  if (match[2] === undefined && match[3] === undefined) {
+    return void problem("collector.image", `"${image}" has no tag or digest: pin one (e.g. :1.0.0 or @sha256:...), or the container group never picks up a new image`);
+  }
+  if (match[2] === "latest" && match[3] === undefined) {
+    return void problem("collector.image", `"${image}" uses the moving tag "latest": pin a version tag or digest so that a change redeploys`);
+  }
+  if (imageRegistryResourceId === undefined) return { build: false, reference: String(image) };
+  const parsed = typeof imageRegistryResourceId === "string" ? parseArmId(imageRegistryResourceId) : undefined;
+  const isRegistry = parsed?.ok && parsed.id.namespace.toLowerCase() === "microsoft.containerregistry" &&
+    parsed.id.segments.length === 1 && parsed.id.segments[0]![0].toLowerCase() === "registries";
+  if (!parsed || !parsed.ok || !isRegistry) {
+    return void problem("collector.imageRegistryResourceId", `${describe(imageRegistryResourceId)} is not a container registry id: expected ` +
+      "/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.ContainerRegistry/registries/<name>" + (parsed && !parsed.ok ? ` (${parsed.problem})` : ""));
+  }
+  const loginServer = `${parsed.id.segments[0]![1].toLowerCase()}.azurecr.io`;
+  if (!String(image).startsWith(`${loginServer}/`)) {
+    return void problem("collector.image", `"${image}" is not in the registry named by collector.imageRegistryResourceId; expected it to start with ${loginServer}/`);
+  }
+  return { build: false, reference: String(image), registry: { resourceId: String(imageRegistryResourceId), loginServer } };
+}
+
+function readNumber(value: unknown, fallback: number, min: number, max: number, key: string, unit: string, problem: Report): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || value < min || value > max || Math.abs(Math.round(value * 10) - value * 10) > 1e-9) {
+    problem(key, `must be ${min}-${max} ${unit} in steps of 0.1, got ${describe(value)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function isHttpsUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" && url.hostname !== "" && url.username === "" && url.password === "";
+  } catch {
+    return false;
+  }
 }
 
 function readStorage(value: unknown, problem: Report): InfraConfig["storage"] | undefined {

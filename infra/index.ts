@@ -1,6 +1,9 @@
 // The Pulumi program (package.json "main"): reads the validated config and composes one component per concern.
 // The logic lives in ./config.ts (validation, naming) and ./components/*.
+import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
+import { Collector } from "./components/collector";
+import { BlobContainers } from "./components/collectorBlobContainers";
 import { DemoNetwork } from "./components/demoNetwork";
 import { FlowLogs } from "./components/flowLogs";
 import { FlowLogStorage } from "./components/flowLogStorage";
@@ -21,6 +24,14 @@ const flowLogStorage = new FlowLogStorage("flowlog-storage", {
   ...config.storage,
   retentionDays: config.retentionDays,
   tags,
+});
+
+// Declared so that the collector's container-scoped role assignments have a scope; Network Watcher writes into
+// an existing container just as into one it creates on first write.
+const flowLogBlobContainers = new BlobContainers("flowlog-containers", {
+  resourceGroupName: resourceGroup.name,
+  accountName: flowLogStorage.accountName,
+  containerNames: [FLOW_LOG_CONTAINERS.vnet, FLOW_LOG_CONTAINERS.nsg],
 });
 
 const writer = config.storage.allowSharedKeyAccess ? undefined : new FlowLogWriterIdentity("flowlog-writer", {
@@ -74,7 +85,20 @@ const flowLogs = new FlowLogs("flow-logs", {
     workspaceRegion: analytics.region,
   } : undefined,
   tags,
-  dependsOn: writer ? [writer] : [],
+  dependsOn: [flowLogBlobContainers, ...(writer ? [writer] : [])],
+});
+
+const collector = config.collector && new Collector("collector", {
+  resourceGroupName: resourceGroup.name,
+  location,
+  settings: config.collector,
+  storageAccountName: flowLogStorage.accountName,
+  storageBlobEndpoint: flowLogStorage.blobEndpoint,
+  storageFirewallDenies: config.storage.networkDefaultAction === "Deny",
+  flowLogContainerIds: flowLogBlobContainers.ids,
+  // From stack config for now; an Elastic-side component will hand it over later.
+  esApiKey: new pulumi.Config().requireSecret("collectorEsApiKey"),
+  tags,
 });
 
 // Consumed by the rest of the system (collector deployment, Elastic side) and by operators.
@@ -90,3 +114,6 @@ export const networkWatcherResourceGroupName = watcher.resourceGroupName;
 export const flowLogWriterIdentityId = writer?.identityId;
 export const demoVirtualNetworkId = demoNetwork ? demoNetwork.virtualNetworkId : undefined;
 export const trafficAnalyticsWorkspaceId = analytics ? analytics.resourceId : undefined;
+export const collectorIdentityClientId = collector ? collector.identityClientId : undefined;
+export const collectorContainerGroupName = collector ? collector.containerGroupName : undefined;
+export const collectorImage = collector ? collector.imageReference : undefined;

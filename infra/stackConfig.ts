@@ -1,13 +1,14 @@
 // Reads this project's namespace from the Pulumi config and validates it with `parseConfig`. A bad config ends
 // the run with one `RunError` (Pulumi prints its message without a stack trace) before any resource is declared.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseConfig, type InfraConfig } from "./config";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { ConfigError, SECRET_KEYS, parseConfig, type InfraConfig } from "./config";
 
 export function loadStackConfig(): InfraConfig {
   const project = pulumi.getProject();
   const stack = pulumi.getStack();
   try {
-    return parseConfig(rawProjectConfig(project), { project, stack });
+    return parseConfig(rawProjectConfig(project), { project, stack, secretKeys: secretProjectKeys(project) });
   } catch (error) {
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;
@@ -31,4 +32,14 @@ function decode(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * Which of this project's secret-only keys Pulumi holds as secrets. `isConfigSecret` is exported by the SDK's
+ * runtime but marked internal; without it nothing is reported (the check only guards against plain-text keys).
+ */
+function secretProjectKeys(project: string): string[] | undefined {
+  const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+  if (typeof isConfigSecret !== "function") return undefined;
+  return SECRET_KEYS.filter((key) => isConfigSecret(`${project}:${key}`));
 }

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { SECRET_KEYS } from "../config";
 
 export const MOCK_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -41,6 +42,26 @@ export interface MockRunOptions {
   secretKeys?: string[];
   /** Path of the program module; defaults to infra/index.ts. */
   program?: string;
+  /**
+   * Stand in "[secret]" for a secret-only key (SECRET_KEYS) the stack file does not hold, as committed stack files
+   * never do (ciphertext belongs to one stack's secrets provider). Default true; false to see the program refuse.
+   */
+  standInMissingSecrets?: boolean;
+  /** Sees every registration's inputs as the engine would get them (secrets still wrapped), for tests. */
+  observeInputs?: (type: string, name: string, inputs: Record<string, unknown>) => void;
+}
+
+/** The config with "[secret]" (marked secret) for every secret-only key of the project that is missing. */
+export function withSecretStandIns(options: Pick<MockRunOptions, "project" | "config" | "secretKeys">): { config: Record<string, string>; secretKeys: string[] } {
+  const config = { ...options.config };
+  const secretKeys = [...(options.secretKeys ?? [])];
+  for (const key of SECRET_KEYS) {
+    const fullKey = `${options.project}:${key}`;
+    if (config[fullKey] !== undefined) continue;
+    config[fullKey] = "[secret]";
+    secretKeys.push(fullKey);
+  }
+  return { config, secretKeys };
 }
 
 /** Runs the program once and returns what it declared. Rejects with the program's error (e.g. a config error). */
@@ -53,12 +74,19 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
   const onRejection = (error: unknown): void => void asyncErrors.push(error);
   process.on("unhandledRejection", onRejection);
 
-  pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
+  const { config, secretKeys } = options.standInMissingSecrets === false
+    ? { config: options.config, secretKeys: options.secretKeys ?? [] }
+    : withSecretStandIns(options);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  // The offline plan sends nothing anywhere: the one HTTP call the program makes (ACR token exchange) is answered here.
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = offlineFetch(events);
   await pulumi.runtime.setMocks({
     newResource(args) {
       const key = `${args.type}::${args.name}`;
       const entry: PlannedResource = recorded.get(key) ?? { type: args.type, name: args.name, parent: null, inputs: {} };
       entry.inputs = scrub(args.inputs) as Record<string, unknown>;
+      options.observeInputs?.(args.type, args.name, args.inputs);
       recorded.set(key, entry);
       events.push(`resource ${key}`);
       return mockResource(args.type, args.name, args.inputs, args.id, location);
@@ -83,8 +111,25 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
     const resources = [...recorded.values()].sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
     return { resources, invokes, outputs, events };
   } finally {
+    globalThis.fetch = realFetch;
     process.off("unhandledRejection", onRejection);
   }
+}
+
+export const MOCK_ACR_REFRESH_TOKEN = "mock-acr-refresh-token";
+
+/** Answers `POST https://<registry>.azurecr.io/oauth2/exchange` like ACR does; refuses everything else. */
+function offlineFetch(events: string[]): typeof fetch {
+  return async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    const method = init?.method ?? "GET";
+    const form = new URLSearchParams(String(init?.body ?? ""));
+    events.push(`fetch ${method} ${url} ${[...form.keys()].sort().join(",")}`);
+    if (method === "POST" && /^https:\/\/[a-z0-9]+\.azurecr\.io\/oauth2\/exchange$/.test(url) && form.get("grant_type") === "access_token" && form.get("access_token")) {
+      return new Response(JSON.stringify({ refresh_token: MOCK_ACR_REFRESH_TOKEN }), { status: 200, headers: { "content-type": "application/json" } });
+    }
+    throw new Error(`the offline plan makes no network calls (${method} ${url})`);
+  };
 }
 
 /** Wraps the mock monitor to see what the engine would get besides inputs: parent, import id, replace options. */
@@ -161,6 +206,23 @@ function mockResource(type: string, name: string, inputs: any, importId: string 
       state.customerId = fakeGuid(`workspace:${name}`);
       id = `${base}/Microsoft.OperationalInsights/workspaces/${state.name}`;
       break;
+    case "azure-native:storage:BlobContainer":
+      state.name = inputs.containerName ?? name;
+      id = `${base}/Microsoft.Storage/storageAccounts/${inputs.accountName}/blobServices/default/containers/${state.name}`;
+      break;
+    case "azure-native:containerregistry:Registry":
+      state.name = inputs.registryName ?? name;
+      state.loginServer = `${String(state.name).toLowerCase()}.azurecr.io`;
+      id = `${base}/Microsoft.ContainerRegistry/registries/${state.name}`;
+      break;
+    case "azure-native:containerinstance:ContainerGroup":
+      state.name = inputs.containerGroupName ?? name;
+      id = `${base}/Microsoft.ContainerInstance/containerGroups/${state.name}`;
+      break;
+    case "docker:index/image:Image":
+      state.repoDigest = `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${createHash("sha256").update(name).digest("hex")}`;
+      id = `${name}-id`;
+      break;
     default:
       id = `${name}-id`;
   }
@@ -184,6 +246,10 @@ function mockInvoke(token: string, args: any, location: string): Record<string, 
         customerId: fakeGuid(`workspace:${args.workspaceName}`),
         location,
       };
+    case "azure-native:authorization:getClientToken":
+      return { token: "mock-arm-access-token" };
+    case "azure-native:authorization:getClientConfig":
+      return { clientId: fakeGuid("deployer-client"), objectId: fakeGuid("deployer-object"), subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: fakeGuid("tenant") };
     default:
       return {};
   }
@@ -199,13 +265,24 @@ function fakeGuid(seed: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Secrets become "[secret]" and unknowns "[unknown]", so a plan never prints a secret value. */
-export function scrub(value: unknown): unknown {
+/** Fields that hold a secret inside a structure that arrives secret as a whole. */
+const SECRET_FIELDS = new Set(["secureValue", "password", "sharedKey", "accessToken", "refreshToken", "token"]);
+
+/**
+ * Secrets become "[secret]" and unknowns "[unknown]", so a plan never prints a secret value. A secret STRUCTURE
+ * (azure-native lifts a nested secret, e.g. a container's `secureValue`, to its whole top-level property when it
+ * applies SDK defaults) stays reviewable: its shape is shown with every secret-holding field as "[secret]". The
+ * offline plan decrypts nothing, so such a structure can only hold stand-ins anyway.
+ */
+export function scrub(value: unknown, insideSecret = false): unknown {
   if (value === UNKNOWN) return "[unknown]";
-  if (Array.isArray(value)) return value.map(scrub);
+  if (Array.isArray(value)) return value.map((item) => scrub(item, insideSecret));
   if (value && typeof value === "object") {
-    if ((value as Record<string, unknown>)[SECRET_SIG] !== undefined) return "[secret]";
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v)]));
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIG] !== undefined) {
+      return record.value !== null && typeof record.value === "object" ? scrub(record.value, true) : "[secret]";
+    }
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, insideSecret && SECRET_FIELDS.has(k) && v !== undefined ? "[secret]" : scrub(v, insideSecret)]));
   }
   return value;
 }

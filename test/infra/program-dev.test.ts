@@ -45,8 +45,10 @@ test("dev: shared keys are off by default, so flow logs get a managed identity w
   const i = one(plan.resources, "azure-native:storage:StorageAccount").inputs;
   assert.equal(i.allowSharedKeyAccess, false);
   assert.equal(i.defaultToOAuthAuthentication, true);
-  const identity = one(plan.resources, "azure-native:managedidentity:UserAssignedIdentity");
-  const role = one(plan.resources, "azure-native:authorization:RoleAssignment");
+  // The writer's own identity and assignment (the collector's are checked in collector-dev.test.ts).
+  const writerResources = plan.resources.filter((r) => r.parent === "flowlog-writer");
+  const identity = one(writerResources, "azure-native:managedidentity:UserAssignedIdentity");
+  const role = one(writerResources, "azure-native:authorization:RoleAssignment");
   assert.equal(role.inputs.principalType, "ServicePrincipal");
   assert.match(String(role.inputs.roleDefinitionId), new RegExp(`^/subscriptions/[0-9a-f-]{36}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}$`));
   assert.equal(role.inputs.scope, plan.outputs.storageAccountId);
@@ -120,13 +122,16 @@ test("dev: every resource is inside a component except the resource group, and t
   const roots = plan.resources.filter((r) => r.parent === null).map((r) => `${r.type} ${r.name}`).sort();
   assert.deepEqual(roots, [
     "azure-native:resources:ResourceGroup resource-group",
+    "flowlogs:azure:BlobContainers flowlog-containers",
+    "flowlogs:azure:Collector collector",
     "flowlogs:azure:DemoNetwork demo-network",
     "flowlogs:azure:FlowLogStorage flowlog-storage",
     "flowlogs:azure:FlowLogWriterIdentity flowlog-writer",
     "flowlogs:azure:FlowLogs flow-logs",
     "flowlogs:azure:NetworkWatcherReference network-watcher",
   ]);
-  assert.equal(plan.resources.length, 13);
+  // 13 for the Azure side, 3 for the declared flow-log containers, 15 for the collector with a built image.
+  assert.equal(plan.resources.length, 31);
 });
 
 test("dev: stack outputs give the rest of the system what it needs", () => {
@@ -142,5 +147,10 @@ test("dev: stack outputs give the rest of the system what it needs", () => {
     networkWatcherResourceGroupName: "NetworkWatcherRG",
     flowLogWriterIdentityId: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/flowlogs-to-elastic-dev/providers/Microsoft.ManagedIdentity/userAssignedIdentities/flowlog-writer",
     demoVirtualNetworkId: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/flowlogs-to-elastic-dev/providers/Microsoft.Network/virtualNetworks/flowlogs-to-elastic-dev-demo-vnet",
+    collectorIdentityClientId: plan.outputs.collectorIdentityClientId,
+    collectorContainerGroupName: "flowlogs-to-elastic-dev-collector",
+    collectorImage: plan.outputs.collectorImage,
   });
+  assert.match(String(plan.outputs.collectorIdentityClientId), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.match(String(plan.outputs.collectorImage), /^flowlogsdev4711acr\.azurecr\.io\/flowlogs-collector@sha256:[0-9a-f]{64}$/);
 });

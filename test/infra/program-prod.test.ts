@@ -76,6 +76,7 @@ test("prod: storage is zone-redundant, firewalled to trusted services plus the o
   const policy = ofType(plan.resources, "azure-native:storage:ManagementPolicy")[0]!;
   assert.equal((policy.inputs.policy as any).rules[0].definition.actions.baseBlob.delete.daysAfterModificationGreaterThan, 90);
   assert.deepEqual(Object.keys(plan.outputs).sort(), [
+    "collectorContainerGroupName", "collectorIdentityClientId", "collectorImage",
     "flowLogContainers", "flowLogIds", "flowLogNames", "flowLogWriterIdentityId", "networkWatcherName", "networkWatcherResourceGroupName",
     "resourceGroupName", "storageAccountId", "storageAccountName", "storageBlobEndpoint", "trafficAnalyticsWorkspaceId",
   ]);

@@ -1,0 +1,83 @@
+// The collector as an Azure Container Instances container group: one always-restarted container, modest CPU and
+// memory, a liveness probe on /healthz, its settings as environment variables (collector/src/service/README.md),
+// the Elasticsearch API key only as a secure value. It runs as the collector's managed identity, which also
+// pulls the image.
+import * as pulumi from "@pulumi/pulumi";
+import * as containerinstance from "@pulumi/azure-native/containerinstance";
+
+export const COLLECTOR_METRICS_PORT = 9464;
+
+export interface CollectorContainerGroupArgs {
+  resourceGroupName: pulumi.Input<string>;
+  location: string;
+  containerGroupName: string;
+  image: pulumi.Input<string>;
+  /** Login server of the registry to pull from with the identity; absent for a public image. */
+  registryLoginServer?: pulumi.Input<string>;
+  identityId: pulumi.Input<string>;
+  identityClientId: pulumi.Input<string>;
+  cpu: number;
+  memoryGb: number;
+  storageBlobEndpoint: pulumi.Input<string>;
+  flowLogContainers: string[];
+  checkpointContainer: string;
+  elasticsearchUrl: string;
+  elasticsearchNamespace: string;
+  /** The writer API key (encoded form). Kept secret: it reaches the container only as `secureValue`. */
+  esApiKey: pulumi.Input<string>;
+  tags: Record<string, string>;
+  /** e.g. the role assignments: without them the first polls fail with 403. */
+  dependsOn?: pulumi.Resource[];
+}
+
+export class CollectorContainerGroup extends pulumi.ComponentResource {
+  readonly group: containerinstance.ContainerGroup;
+  readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: CollectorContainerGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flowlogs:azure:CollectorContainerGroup", name, {}, opts);
+    const plain: Record<string, pulumi.Input<string>> = {
+      FLOWLOGS_STORAGE_ACCOUNT_URL: args.storageBlobEndpoint,
+      AZURE_CLIENT_ID: args.identityClientId,
+      FLOWLOGS_CONTAINERS: args.flowLogContainers.join(","),
+      FLOWLOGS_CHECKPOINT_CONTAINER: args.checkpointContainer,
+      FLOWLOGS_SINK: "elasticsearch",
+      FLOWLOGS_ES_URL: args.elasticsearchUrl,
+      FLOWLOGS_ES_NAMESPACE: args.elasticsearchNamespace,
+      // The probe comes from outside the container's loopback.
+      FLOWLOGS_METRICS_HOST: "0.0.0.0",
+      FLOWLOGS_METRICS_PORT: String(COLLECTOR_METRICS_PORT),
+    };
+    this.group = new containerinstance.ContainerGroup(`${name}-group`, {
+      resourceGroupName: args.resourceGroupName,
+      location: args.location,
+      containerGroupName: args.containerGroupName,
+      osType: "Linux",
+      sku: "Standard",
+      restartPolicy: "Always",
+      identity: { type: "UserAssigned", userAssignedIdentities: [args.identityId] },
+      imageRegistryCredentials: args.registryLoginServer ? [{ server: args.registryLoginServer, identity: args.identityId }] : undefined,
+      containers: [{
+        name: "collector",
+        image: args.image,
+        resources: { requests: { cpu: args.cpu, memoryInGB: args.memoryGb } },
+        ports: [{ port: COLLECTOR_METRICS_PORT, protocol: "TCP" }],
+        environmentVariables: [
+          ...Object.entries(plain).map(([envName, value]) => ({ name: envName, value })),
+          { name: "FLOWLOGS_ES_API_KEY", secureValue: pulumi.secret(args.esApiKey) },
+        ],
+        // /healthz answers 503 once no poll has completed for three poll intervals; three failed probes restart it.
+        livenessProbe: {
+          httpGet: { path: "/healthz", port: COLLECTOR_METRICS_PORT, scheme: "http" },
+          initialDelaySeconds: 30,
+          periodSeconds: 30,
+          timeoutSeconds: 5,
+          failureThreshold: 3,
+        },
+      }],
+      tags: args.tags,
+    }, { parent: this, dependsOn: args.dependsOn });
+    this.name = this.group.name;
+    this.registerOutputs({ name: this.name });
+  }
+}

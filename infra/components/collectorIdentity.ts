@@ -1,0 +1,64 @@
+// The collector's user-assigned managed identity and the least it may do: read the flow-log containers, write its
+// own checkpoint container (leases and checkpoint blobs), pull its image. Every assignment is scoped to a single
+// container or registry, never to the account or the resource group.
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
+
+export const STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+export const ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+
+export interface CollectorIdentityArgs {
+  resourceGroupName: pulumi.Input<string>;
+  location: string;
+  /** Container ids to read, by container name. */
+  readContainerIds: Record<string, pulumi.Input<string>>;
+  /** The checkpoint container's id. */
+  checkpointContainerId: pulumi.Input<string>;
+  /** The registry the image is pulled from; absent for a public image. */
+  registryId?: pulumi.Input<string>;
+  tags: Record<string, string>;
+}
+
+export class CollectorIdentity extends pulumi.ComponentResource {
+  readonly identity: managedidentity.UserAssignedIdentity;
+  readonly roleAssignments: authorization.RoleAssignment[];
+  readonly identityId: pulumi.Output<string>;
+  readonly clientId: pulumi.Output<string>;
+
+  constructor(name: string, args: CollectorIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flowlogs:azure:CollectorIdentity", name, {}, opts);
+    this.identity = new managedidentity.UserAssignedIdentity(`${name}-identity`, {
+      resourceGroupName: args.resourceGroupName,
+      resourceName: "flowlogs-collector",
+      location: args.location,
+      tags: args.tags,
+    }, { parent: this });
+
+    const assign = (logicalName: string, scope: pulumi.Input<string>, role: string, description: string) =>
+      new authorization.RoleAssignment(`${name}-${logicalName}`, {
+        scope,
+        principalId: this.identity.principalId,
+        // A new identity may not have replicated yet; the principal type skips the lookup that would fail.
+        principalType: "ServicePrincipal",
+        roleDefinitionId: roleDefinitionId(scope, role),
+        description,
+      }, { parent: this });
+
+    this.roleAssignments = [
+      ...Object.entries(args.readContainerIds).map(([container, id]) =>
+        assign(`read-${container}`, id, STORAGE_BLOB_DATA_READER, `The flow-log collector reads ${container}`)),
+      assign("checkpoints", args.checkpointContainerId, STORAGE_BLOB_DATA_CONTRIBUTOR, "The flow-log collector keeps its checkpoints and leases here"),
+      ...(args.registryId ? [assign("acr-pull", args.registryId, ACR_PULL, "The flow-log collector's container group pulls its image")] : []),
+    ];
+    this.identityId = this.identity.id;
+    this.clientId = this.identity.clientId;
+    this.registerOutputs({ identityId: this.identityId, clientId: this.clientId });
+  }
+}
+
+/** `/subscriptions/<scope's subscription>/providers/Microsoft.Authorization/roleDefinitions/<guid>`. */
+function roleDefinitionId(scope: pulumi.Input<string>, role: string): pulumi.Output<string> {
+  return pulumi.output(scope).apply((id) => `/subscriptions/${id.split("/")[2]}/providers/Microsoft.Authorization/roleDefinitions/${role}`);
+}

@@ -1,0 +1,87 @@
+// Stack variants around the collector, each its own offline-plan process (scripts/plan.ts), plus one in-process
+// mock run that shows the program itself refusing to deploy the collector without its key.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { runProgramUnderMocks, type PlannedResource } from "../../infra/plan/mockRun";
+import { loadStackConfigFiles } from "../../infra/plan/stackFile";
+import { ROOT, ofType, planJson, runPlan, vnetId, writeStackFile, type PlanRun } from "./planHelpers";
+
+const base = { location: "westeurope", storage: { accountName: "flowlogstest01" }, flowLogs: [vnetId("vnet1")] };
+const collectorOn = { enabled: true, elasticsearch: { url: "https://es.example.com" } };
+
+async function planFile(config: Record<string, unknown>): Promise<PlanRun> {
+  const file = writeStackFile(config);
+  try {
+    return await runPlan(["--stack", "test", "--json", "--config-file", file.path]);
+  } finally {
+    file.remove();
+  }
+}
+
+const scenarios = {
+  off: () => planJson(base),
+  plainKey: () => planFile({ ...base, collector: collectorOn, collectorEsApiKey: "plain-text-key-4711" }),
+  badKeys: () => planFile({ ...base, collector: { enabled: true, cpuu: 1, image: "repo/img", elasticsearch: { url: "http://es" } } }),
+  publicImage: () => planJson({ ...base, storage: { ...base.storage, networkDefaultAction: "Allow" }, collector: { ...collectorOn, image: "ghcr.io/acme/flowlogs-collector:2.0.0" } }),
+};
+const runs: Partial<Record<keyof typeof scenarios, Promise<unknown>>> = {};
+before(async () => {
+  const names = Object.keys(scenarios) as Array<keyof typeof scenarios>;
+  const next = async (): Promise<void> => {
+    const name = names.shift();
+    if (!name) return;
+    runs[name] = scenarios[name]().catch((error: unknown) => error);
+    await runs[name];
+    await next();
+  };
+  await Promise.all([next(), next()]);
+});
+const result = async <T>(name: keyof typeof scenarios): Promise<T> => {
+  const value = await runs[name];
+  if (value instanceof Error) throw value;
+  return value as T;
+};
+
+test("collector off (the default): nothing of the collector is declared, the flow-log containers still are", async () => {
+  const resources = await result<PlannedResource[]>("off");
+  for (const type of ["azure-native:containerinstance:ContainerGroup", "azure-native:containerregistry:Registry", "docker:index/image:Image", "flowlogs:azure:Collector"]) {
+    assert.deepEqual(ofType(resources, type), [], type);
+  }
+  assert.deepEqual(resources.filter((r) => r.name.startsWith("collector")), []);
+  assert.deepEqual(ofType(resources, "azure-native:storage:BlobContainer").map((r) => r.name), ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"]);
+});
+
+test("collector with a public prebuilt image: no registry credentials, no AcrPull, no build", async () => {
+  const resources = await result<PlannedResource[]>("publicImage");
+  const group = ofType(resources, "azure-native:containerinstance:ContainerGroup")[0]!;
+  assert.equal(group.inputs.imageRegistryCredentials, undefined);
+  assert.equal((group.inputs.containers as Array<Record<string, unknown>>)[0]!.image, "ghcr.io/acme/flowlogs-collector:2.0.0");
+  assert.deepEqual(resources.filter((r) => r.name === "collector-access-acr-pull"), []);
+  assert.deepEqual(ofType(resources, "docker:index/image:Image"), []);
+  assert.deepEqual(ofType(resources, "azure-native:authorization:RoleAssignment").filter((r) => r.parent === "collector-access").length, 3);
+});
+
+test("an ES key set in plain text in the stack file is refused, without repeating it", async () => {
+  const run = await result<PlanRun>("plainKey");
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, "");
+  assert.match(run.stderr, /collectorEsApiKey: is stored in plain text in Pulumi\.test\.yaml: set it again with `pulumi config set --secret collectorEsApiKey/);
+  assert.doesNotMatch(run.stderr, /plain-text-key-4711/);
+});
+
+test("bad collector keys: every problem in one error, each naming the key", async () => {
+  const run = await result<PlanRun>("badKeys");
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /has 3 problems/);
+  assert.match(run.stderr, /collector\.cpuu: .*did you mean "collector\.cpu"/);
+  assert.match(run.stderr, /collector\.image: "repo\/img" has no tag or digest/);
+  assert.match(run.stderr, /collector\.elasticsearch\.url: "http:\/\/es" is not an https:\/\/ URL/);
+});
+
+test("without the offline plan's stand-in, the program refuses a collector that has no ES key (before declaring anything)", async () => {
+  const stack = loadStackConfigFiles({ stack: "dev", dir: ROOT });
+  await assert.rejects(runProgramUnderMocks({ ...stack, standInMissingSecrets: false }), (error: Error) => {
+    assert.match(error.message, /collectorEsApiKey: is required when collector\.enabled is true.*pulumi config set --secret collectorEsApiKey/);
+    return true;
+  });
+});
