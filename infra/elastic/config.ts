@@ -1,0 +1,159 @@
+// The `elasticsearch` block of the stack config (where the index assets and the writer key go) plus the optional
+// `kibana` block, validated in the style of infra/config.ts: pure, every problem names its key and the fix.
+// Credentials are never in these blocks: they are separate secret keys, read by the program with
+// `config.getSecret(...)`: elasticsearchUsername + secret elasticsearchPassword (needed for the writer key), or
+// secret elasticsearchApiKey (enough for the index assets only).
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterCapabilities, IndexAssetOptions } from "../../dashboards/src/indexAssets";
+import { checkNamespace } from "../../collector/src/sink/dataStreams";
+import type { ElasticsearchConnection } from "./elasticsearch/client";
+import { flowlogsKibanaArgs, KibanaSecrets, KibanaSettings, readKibanaConfig } from "./kibana/config";
+import type { FlowlogsElasticArgs } from "./index";
+
+const KEYS = ["url", "caCert", "allowInsecureHttp", "namespace", "retention", "retentionMode", "geoip", "capabilities", "keepTemplatesWithData", "writerKey"];
+const WRITER_KEYS = ["name", "expiration", "rotation", "dedupeAcrossBackingIndices"];
+
+export interface ElasticSettings {
+  url: string;
+  caCert?: string;
+  allowInsecureHttp: boolean;
+  assets: IndexAssetOptions;
+  capabilities?: ClusterCapabilities;
+  keepTemplatesWithData: boolean;
+  writerKey: { name?: string; expiration?: string; rotation?: string; dedupeAcrossBackingIndices: boolean };
+  kibana?: KibanaSettings;
+}
+
+type Report = (key: string, text: string) => void;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Reads `elasticsearch` (undefined = no Elastic side managed by this stack) and `kibana`. */
+export function readElasticConfig(value: unknown, kibana: unknown, problem: Report): ElasticSettings | undefined {
+  if (value === undefined) {
+    if (kibana !== undefined) problem("kibana", "is set but `elasticsearch` is not: the Kibana objects read the flow-log data streams, so configure elasticsearch.url too");
+    return undefined;
+  }
+  if (!isObject(value)) {
+    problem("elasticsearch", "must be an object, e.g. `pulumi config set --path elasticsearch.url https://my-deployment.es.westeurope.azure.elastic-cloud.com`");
+    return undefined;
+  }
+  for (const key of Object.keys(value)) if (!KEYS.includes(key)) problem(`elasticsearch.${key}`, `is not an Elasticsearch setting; known: ${KEYS.join(", ")}`);
+  const url = value.url;
+  let parsed: URL | undefined;
+  try { parsed = typeof url === "string" ? new URL(url) : undefined; } catch { /* reported below */ }
+  const allowInsecureHttp = value.allowInsecureHttp === true;
+  if (value.allowInsecureHttp !== undefined && typeof value.allowInsecureHttp !== "boolean") problem("elasticsearch.allowInsecureHttp", "must be true or false");
+  if (!parsed || !["http:", "https:"].includes(parsed.protocol)) {
+    problem("elasticsearch.url", `must be the cluster's endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com (got ${JSON.stringify(url)})`);
+  } else if (parsed.username || parsed.password) {
+    problem("elasticsearch.url", "must not carry credentials: remove them and set elasticsearchUsername + the secret elasticsearchPassword (or the secret elasticsearchApiKey)");
+  } else if (parsed.protocol === "http:" && !/^(localhost|127\.|\[::1\])/.test(parsed.hostname) && !allowInsecureHttp) {
+    problem("elasticsearch.url", `${parsed.origin} is plain http: use https (or set elasticsearch.allowInsecureHttp for a trusted private network)`);
+  }
+  const caCert = value.caCert;
+  if (caCert !== undefined && (typeof caCert !== "string" || !caCert.includes("-----BEGIN CERTIFICATE-----"))) {
+    problem("elasticsearch.caCert", "must be the PEM text of the CA that signed the cluster's certificate (`pulumi config set --path elasticsearch.caCert -- \"$(cat ca.pem)\"`)");
+  }
+  const assets: IndexAssetOptions = {};
+  if (value.namespace !== undefined) {
+    try { assets.namespace = checkNamespace(value.namespace as string); } catch (error) { problem("elasticsearch.namespace", (error as Error).message); }
+  }
+  if (value.retention !== undefined) {
+    if (typeof value.retention !== "string" || !/^[1-9]\d*(d|h|m|s)$/.test(value.retention)) problem("elasticsearch.retention", `must be a whole number and a unit d/h/m/s, e.g. "30d" (got ${JSON.stringify(value.retention)})`);
+    else assets.retention = value.retention;
+  }
+  const oneOf = <T extends string>(key: string, allowed: T[]): T | undefined => {
+    const v = value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string" || !allowed.includes(v as T)) { problem(`elasticsearch.${key}`, `must be one of ${allowed.join(", ")} (got ${JSON.stringify(v)})`); return undefined; }
+    return v as T;
+  };
+  const retentionMode = oneOf("retentionMode", ["auto", "ilm", "lifecycle", "none"]);
+  if (retentionMode) assets.retentionMode = retentionMode;
+  const geoip = oneOf("geoip", ["auto", "off", "required"]);
+  if (geoip) assets.geoip = geoip;
+  let capabilities: ClusterCapabilities | undefined;
+  const caps = value.capabilities;
+  if (caps !== undefined) {
+    if (!isObject(caps) || typeof caps.ilm !== "boolean" || typeof caps.constantKeyword !== "boolean" ||
+      !Array.isArray(caps.ingestProcessors) || !caps.ingestProcessors.every((p) => typeof p === "string")) {
+      problem("elasticsearch.capabilities", "must be { ilm: bool, constantKeyword: bool, ingestProcessors: [names] }, or left out to ask the cluster");
+    } else {
+      capabilities = { ilm: caps.ilm, constantKeyword: caps.constantKeyword, ingestProcessors: caps.ingestProcessors as string[] };
+    }
+  }
+  if (value.keepTemplatesWithData !== undefined && typeof value.keepTemplatesWithData !== "boolean") problem("elasticsearch.keepTemplatesWithData", "must be true or false");
+  const writerKey = readWriterKey(value.writerKey, problem);
+  return {
+    url: String(url),
+    caCert: typeof caCert === "string" ? caCert : undefined,
+    allowInsecureHttp,
+    assets,
+    capabilities,
+    keepTemplatesWithData: value.keepTemplatesWithData === true,
+    writerKey,
+    kibana: readKibanaConfig(kibana, problem),
+  };
+}
+
+function readWriterKey(value: unknown, problem: Report): ElasticSettings["writerKey"] {
+  if (value === undefined) return { dedupeAcrossBackingIndices: false };
+  if (!isObject(value)) { problem("elasticsearch.writerKey", "must be an object { expiration?, rotation?, dedupeAcrossBackingIndices?, name? }"); return { dedupeAcrossBackingIndices: false }; }
+  for (const key of Object.keys(value)) if (!WRITER_KEYS.includes(key)) problem(`elasticsearch.writerKey.${key}`, `is not a writer-key setting; known: ${WRITER_KEYS.join(", ")}`);
+  const text = (key: string): string | undefined => {
+    const v = value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string" || !v.trim()) { problem(`elasticsearch.writerKey.${key}`, "must be a non-empty string"); return undefined; }
+    return v;
+  };
+  const expiration = text("expiration");
+  if (expiration !== undefined && !/^[1-9]\d*(d|h|m|s)$/.test(expiration)) {
+    problem("elasticsearch.writerKey.expiration", `must be a duration like "90d" (got ${JSON.stringify(expiration)}); leave it out for a key that never expires`);
+  }
+  if (value.dedupeAcrossBackingIndices !== undefined && typeof value.dedupeAcrossBackingIndices !== "boolean") {
+    problem("elasticsearch.writerKey.dedupeAcrossBackingIndices", "must be true or false (true adds the `read` privilege the sink's dedupeAcrossBackingIndices needs)");
+  }
+  return { name: text("name"), expiration, rotation: text("rotation"), dedupeAcrossBackingIndices: value.dedupeAcrossBackingIndices === true };
+}
+
+export interface ElasticSecrets {
+  /** Plain config `elasticsearchUsername` (a name is not a secret). */
+  username?: string;
+  /** Secret `elasticsearchPassword`. */
+  password?: pulumi.Input<string>;
+  /** Secret `elasticsearchApiKey`: enough for the index assets, not for minting the writer key. */
+  apiKey?: pulumi.Input<string>;
+  kibana?: KibanaSecrets;
+}
+
+/** The FlowlogsElastic arguments from validated settings and the secret config values. */
+export function flowlogsElasticArgs(settings: ElasticSettings, secrets: ElasticSecrets): FlowlogsElasticArgs {
+  const hasBasic = Boolean(secrets.username && secrets.password);
+  if (!hasBasic && !secrets.apiKey) {
+    throw new Error("Elasticsearch credentials are missing: `pulumi config set elasticsearchUsername <user>` and " +
+      "`pulumi config set --secret elasticsearchPassword <password>` (the writer key must be minted by a user, not an API key)");
+  }
+  if (!hasBasic) {
+    throw new Error("elasticsearchApiKey alone cannot mint the collector's writer key (a key made with an API key gets no privileges): " +
+      "also set elasticsearchUsername and the secret elasticsearchPassword for a user with manage_own_api_key");
+  }
+  const base = { url: settings.url, caCert: settings.caCert, allowInsecureHttp: settings.allowInsecureHttp || undefined };
+  const userConnection = pulumi.secret(pulumi.output({ ...base, username: secrets.username, password: secrets.password }) as pulumi.Output<ElasticsearchConnection>);
+  // Admin operations prefer the API key when one is given; the writer key always uses the user.
+  const adminConnection = secrets.apiKey
+    ? pulumi.secret(pulumi.output({ ...base, apiKey: secrets.apiKey }) as pulumi.Output<ElasticsearchConnection>)
+    : userConnection;
+  return {
+    connection: adminConnection,
+    writerConnection: userConnection,
+    assets: settings.assets,
+    capabilities: settings.capabilities,
+    keepTemplatesWithData: settings.keepTemplatesWithData,
+    writerKey: settings.writerKey,
+    kibana: settings.kibana && {
+      ...flowlogsKibanaArgs(settings.kibana, secrets.kibana ?? {}),
+      url: settings.kibana.url,
+      space: settings.kibana.space,
+    },
+  };
+}

@@ -1,0 +1,175 @@
+// ElasticsearchWriterApiKey: the collector's API key, `POST /_security/api_key` with one role limited to
+// `auto_configure` + `create_doc` on the namespace's two data streams (flows and dead letters), plus `read` only when
+// the sink's `dedupeAcrossBackingIndices` is on. It must be minted with USER credentials: Elasticsearch gives a key
+// made with an API key no privileges at all, so `check` refuses an API-key connection.
+// Rotation: any change of expiration, rotation, name or privileges REPLACES the key. Pulumi's default order
+// (deleteBeforeReplace: false) creates the new key, updates what depends on it (the collector), then deletes the
+// old resource, whose `delete` invalidates the old key: the collector never holds an invalidated key.
+import * as pulumi from "@pulumi/pulumi";
+import { checkNamespace, deadLetterDataStream, flowDataStream } from "../../../collector/src/sink/dataStreams";
+import { sameJson } from "../kibana/compare";
+import { callElasticsearch, checkConnection, ElasticsearchConnection, Failure, UNKNOWN } from "./client";
+
+export interface WriterApiKeyInputs {
+  connection: ElasticsearchConnection;
+  /** Key name shown in Stack Management > API keys. */
+  name: string;
+  /** Data stream namespace the collector writes to. */
+  namespace: string;
+  /** e.g. "90d"; omitted: the key never expires (Elasticsearch's default). Changing it mints a new key. */
+  expiration?: string;
+  /** Any token (e.g. "2026-11"); changing it mints a new key and invalidates the old one. */
+  rotation?: string;
+  /** Adds `read`, which the sink's `dedupeAcrossBackingIndices` needs to look ids up across backing indices. */
+  dedupeAcrossBackingIndices?: boolean;
+}
+
+export interface WriterApiKeyOutputs extends WriterApiKeyInputs {
+  keyId: string;
+  /** base64 `id:api_key`, for `Authorization: ApiKey <encoded>`. Secret. */
+  encoded: string;
+  /** Epoch milliseconds, or 0 when the key does not expire. */
+  expiresAt: number;
+  /** The role descriptors the key was minted with (no secret in them). */
+  roleDescriptors: Record<string, unknown>;
+}
+
+/** The one role of the writer key: least privilege on exactly the namespace's data streams. */
+export function writerRoleDescriptors(namespace: string, dedupeAcrossBackingIndices = false): Record<string, unknown> {
+  const privileges = ["auto_configure", "create_doc", ...(dedupeAcrossBackingIndices ? ["read"] : [])];
+  return {
+    flowlogs_writer: {
+      cluster: [],
+      indices: [{ names: [flowDataStream(namespace), deadLetterDataStream(namespace)], privileges }],
+    },
+  };
+}
+
+function checkInputs(news: WriterApiKeyInputs): Failure[] {
+  const failures = checkConnection(news.connection);
+  const connection = news.connection;
+  if ((connection as unknown) !== UNKNOWN && connection && typeof connection === "object" && connection.apiKey) {
+    failures.push({
+      property: "connection",
+      reason: "the writer key must be minted with user credentials (username + password): Elasticsearch gives an API key " +
+        "created with another API key no privileges at all. Set elasticsearchUsername and the secret elasticsearchPassword " +
+        "for a user with manage_own_api_key (and the index privileges the key grants).",
+    });
+  }
+  const known = (v: unknown) => v !== UNKNOWN;
+  if (known(news.name) && (typeof news.name !== "string" || !news.name.trim())) {
+    failures.push({ property: "name", reason: "name is required (it is what people see in Stack Management > API keys)" });
+  }
+  if (known(news.namespace)) {
+    try { checkNamespace(news.namespace); } catch (error) { failures.push({ property: "namespace", reason: (error as Error).message }); }
+  }
+  if (news.expiration !== undefined && known(news.expiration) && (typeof news.expiration !== "string" || !/^[1-9]\d*(d|h|m|s)$/.test(news.expiration))) {
+    failures.push({ property: "expiration", reason: `"${news.expiration}" is not a duration: use a whole number and d/h/m/s, e.g. "90d", or omit it for a key that never expires` });
+  }
+  if (news.rotation !== undefined && known(news.rotation) && typeof news.rotation !== "string") {
+    failures.push({ property: "rotation", reason: "rotation must be a string (any value; change it to mint a new key)" });
+  }
+  if (news.dedupeAcrossBackingIndices !== undefined && known(news.dedupeAcrossBackingIndices) && typeof news.dedupeAcrossBackingIndices !== "boolean") {
+    failures.push({ property: "dedupeAcrossBackingIndices", reason: "must be true or false" });
+  }
+  return failures;
+}
+
+/** Inputs whose change means a different key: they are baked into the key when it is minted. */
+const MINTED = ["name", "namespace", "expiration", "rotation", "dedupeAcrossBackingIndices"] as const;
+
+export const writerApiKeyProvider: pulumi.dynamic.ResourceProvider<WriterApiKeyInputs, WriterApiKeyOutputs> = {
+  async check(_olds, news) {
+    return { inputs: news, failures: checkInputs(news) };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces: string[] = MINTED.filter((key) => (olds[key] ?? null) !== (news[key] ?? null) && news[key] !== UNKNOWN);
+    if ((news.connection as unknown) === UNKNOWN || news.connection?.url === UNKNOWN) {
+      return { changes: true, replaces, deleteBeforeReplace: false };
+    }
+    // Another cluster means another key; new credentials for the same cluster do not.
+    if (olds.connection?.url.replace(/\/+$/, "") !== news.connection?.url.replace(/\/+$/, "")) replaces.push("connection");
+    const changes = replaces.length > 0 || !sameJson(olds.connection, news.connection);
+    return { changes, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs) {
+    const roleDescriptors = writerRoleDescriptors(inputs.namespace, inputs.dedupeAcrossBackingIndices);
+    const answer = await callElasticsearch(inputs.connection, {
+      method: "POST",
+      path: "/_security/api_key",
+      json: {
+        name: inputs.name,
+        ...(inputs.expiration ? { expiration: inputs.expiration } : {}),
+        role_descriptors: roleDescriptors,
+        metadata: { managed_by: "pulumi", purpose: "flowlogs-to-elastic collector writer", namespace: inputs.namespace, rotation: inputs.rotation ?? null },
+      },
+    });
+    const body = answer.body ?? {};
+    const encoded = typeof body.encoded === "string" && body.encoded
+      ? body.encoded
+      : body.id && body.api_key ? Buffer.from(`${body.id}:${body.api_key}`).toString("base64") : "";
+    if (!body.id || !encoded) throw new Error("Elasticsearch created an API key but its answer has no id/encoded key");
+    return {
+      id: String(body.id),
+      outs: { ...inputs, keyId: String(body.id), encoded, expiresAt: Number(body.expiration ?? 0), roleDescriptors },
+    };
+  },
+
+  async read(id, props) {
+    if (!props) return { id, props };
+    const answer = await callElasticsearch(props.connection, { method: "GET", path: `/_security/api_key?id=${encodeURIComponent(id)}`, accept: [404] });
+    const key = answer.status === 404 ? undefined : (answer.body?.api_keys ?? []).find((k: any) => k.id === id);
+    const expired = key?.expiration && Number(key.expiration) <= Date.now();
+    // Invalidated, expired or deleted: the key is gone for the collector; the next `up` mints a new one.
+    if (!key || key.invalidated === true || expired) return { id: "" };
+    return { id, props: { ...props, name: key.name ?? props.name, expiresAt: Number(key.expiration ?? 0) } };
+  },
+
+  async update(_id, _olds, news) {
+    // Only the admin connection (e.g. a changed password) can change without a new key; nothing to send.
+    return { outs: { ...(_olds as WriterApiKeyOutputs), ...news } };
+  },
+
+  async delete(id, props) {
+    // Invalidate, so a leaked or replaced key stops working at once. An unknown id is already gone.
+    const answer = await callElasticsearch(props.connection, { method: "DELETE", path: "/_security/api_key", json: { ids: [id] }, accept: [404] });
+    const errors = answer.body?.error_details ?? [];
+    if (answer.status !== 404 && answer.body?.error_count > 0 && !(answer.body?.invalidated_api_keys ?? []).includes(id) &&
+      !errors.every((e: any) => /not found|does not exist/i.test(String(e?.reason)))) {
+      throw new Error(`Elasticsearch did not invalidate API key ${id}: ${errors.map((e: any) => e?.reason).join("; ")}`);
+    }
+  },
+};
+
+export interface ElasticsearchWriterApiKeyArgs {
+  connection: pulumi.Input<ElasticsearchConnection>;
+  namespace: pulumi.Input<string>;
+  name?: pulumi.Input<string>;
+  expiration?: pulumi.Input<string>;
+  rotation?: pulumi.Input<string>;
+  dedupeAcrossBackingIndices?: pulumi.Input<boolean>;
+}
+
+export class ElasticsearchWriterApiKey extends pulumi.dynamic.Resource {
+  declare readonly keyId: pulumi.Output<string>;
+  /** Secret: the value for the collector's `Authorization: ApiKey` header. */
+  declare readonly encoded: pulumi.Output<string>;
+  declare readonly expiresAt: pulumi.Output<number>;
+
+  constructor(name: string, args: ElasticsearchWriterApiKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    super(writerApiKeyProvider, name, {
+      connection: pulumi.secret(args.connection),
+      name: args.name ?? pulumi.output(args.namespace).apply((ns) => `flowlogs-collector-${ns}`),
+      namespace: args.namespace,
+      expiration: args.expiration,
+      rotation: args.rotation,
+      dedupeAcrossBackingIndices: args.dedupeAcrossBackingIndices ?? false,
+      keyId: undefined,
+      encoded: undefined,
+      expiresAt: undefined,
+      roleDescriptors: undefined,
+    }, { ...opts, additionalSecretOutputs: ["connection", "encoded"] }, "flowlogs", "elasticsearch:WriterApiKey");
+  }
+}

@@ -1,0 +1,89 @@
+// The whole Elastic side as one component: the index assets (templates, pipeline, retention) planned from
+// dashboards/, the collector's least-privilege writer key, and the Kibana objects when Kibana is configured.
+//
+// Wiring (infra/index.ts): validate with `readElasticConfig(config.getObject("elasticsearch"), config.getObject("kibana"), problem)`
+// (./config), read the secrets (`config.get("elasticsearchUsername")`, `config.getSecret("elasticsearchPassword")`,
+// `config.getSecret("elasticsearchApiKey")`, and the Kibana ones), then
+//   const elastic = new FlowlogsElastic("elastic", flowlogsElasticArgs(settings, secrets));
+// and hand `elastic.writerApiKey` (secret) to the collector deployment in place of the `collectorEsApiKey` secret.
+import * as pulumi from "@pulumi/pulumi";
+import { deadLetterDataStream, DEFAULT_NAMESPACE, flowDataStream } from "../../collector/src/sink/dataStreams";
+import type { ClusterCapabilities, IndexAssetOptions } from "../../dashboards/src/indexAssets";
+import type { ElasticsearchConnection } from "./elasticsearch/client";
+import { ElasticsearchIndexAssets } from "./elasticsearch/indexAssetsResource";
+import { ElasticsearchWriterApiKey } from "./elasticsearch/writerApiKeyResource";
+import { FlowlogsKibana, FlowlogsKibanaArgs } from "./kibana";
+
+export { readElasticConfig, flowlogsElasticArgs } from "./config";
+export { ElasticsearchIndexAssets, ElasticsearchWriterApiKey } from "./elasticsearch";
+
+export interface FlowlogsElasticArgs {
+  /** Admin connection for templates, pipeline and retention: an API key or a user (secret). */
+  connection: pulumi.Input<ElasticsearchConnection>;
+  /** User (basic auth) that mints the writer key; default `connection`, which must then be a user. */
+  writerConnection?: pulumi.Input<ElasticsearchConnection>;
+  /** namespace, retention, retentionMode, geoip (see dashboards/src/indexAssets.ts). */
+  assets?: IndexAssetOptions;
+  /** Pin the cluster's capabilities instead of asking it at deploy time. */
+  capabilities?: ClusterCapabilities;
+  /** Keep templates a data stream still uses when destroying (default: the destroy fails and names them). */
+  keepTemplatesWithData?: boolean;
+  writerKey?: { name?: string; expiration?: string; rotation?: string; dedupeAcrossBackingIndices?: boolean };
+  /** The Kibana side; its plain `url` and `space` give the dashboard URL output. Omit for no Kibana objects. */
+  kibana?: FlowlogsKibanaArgs & { url: string; space?: string };
+}
+
+export class FlowlogsElastic extends pulumi.ComponentResource {
+  readonly indexAssets: ElasticsearchIndexAssets;
+  readonly writerKey: ElasticsearchWriterApiKey;
+  readonly kibana?: FlowlogsKibana;
+  /** Secret: the collector's `Authorization: ApiKey` value. */
+  readonly writerApiKey: pulumi.Output<string>;
+  readonly writerKeyId: pulumi.Output<string>;
+  readonly dataStream: pulumi.Output<string>;
+  readonly deadLetterDataStream: pulumi.Output<string>;
+  /** The flow-log dashboard in Kibana, or undefined without Kibana. */
+  readonly dashboardUrl: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: FlowlogsElasticArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flowlogs:elastic:Elastic", name, {}, opts);
+    const child = { parent: this };
+    const namespace = args.assets?.namespace ?? DEFAULT_NAMESPACE;
+    // Fails here, at preview, with the namespace rule, rather than inside a provider.
+    this.dataStream = pulumi.output(flowDataStream(namespace));
+    this.deadLetterDataStream = pulumi.output(deadLetterDataStream(namespace));
+    const connection = pulumi.secret(args.connection);
+    this.indexAssets = new ElasticsearchIndexAssets(`${name}-index-assets`, {
+      connection,
+      options: args.assets ?? {},
+      capabilities: args.capabilities,
+      keepTemplatesWithData: args.keepTemplatesWithData ?? false,
+    }, child);
+    const key = args.writerKey ?? {};
+    this.writerKey = new ElasticsearchWriterApiKey(`${name}-writer-key`, {
+      connection: pulumi.secret(args.writerConnection ?? args.connection),
+      namespace,
+      name: key.name,
+      expiration: key.expiration,
+      rotation: key.rotation,
+      dedupeAcrossBackingIndices: key.dedupeAcrossBackingIndices ?? false,
+    }, { ...child, dependsOn: [this.indexAssets] }); // a key is useless before the templates exist (require_data_stream)
+    this.writerApiKey = pulumi.secret(this.writerKey.encoded);
+    this.writerKeyId = this.writerKey.keyId;
+    if (args.kibana) {
+      this.kibana = new FlowlogsKibana(`${name}-kibana`, args.kibana, { ...child, dependsOn: [this.indexAssets] });
+      const base = args.kibana.url.replace(/\/+$/, "");
+      const space = args.kibana.space && args.kibana.space !== "default" ? `/s/${args.kibana.space}` : "";
+      this.dashboardUrl = pulumi.output(`${base}${space}${this.kibana.dashboardPath}`);
+    } else {
+      this.dashboardUrl = pulumi.output(undefined);
+    }
+    this.registerOutputs({
+      writerApiKey: this.writerApiKey,
+      writerKeyId: this.writerKeyId,
+      dataStream: this.dataStream,
+      deadLetterDataStream: this.deadLetterDataStream,
+      dashboardUrl: this.dashboardUrl,
+    });
+  }
+}
