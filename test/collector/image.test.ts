@@ -15,6 +15,7 @@ test("the collector Dockerfile's steps (run without Docker) build a non-root ima
     assert.match(image.base, /^node:22(\.\d+)*-(bookworm-slim|alpine)/, "small Node 22 base");
     assert.ok(image.user && image.user !== "root" && image.user !== "0", "runs as a non-root user");
     assert.equal(image.env.NODE_ENV, "production");
+    assert.match(image.env.NODE_OPTIONS ?? "", /--max-old-space-size=\d+/, "the heap is capped so memory stays bounded");
     const modules = join(image.dir, "node_modules");
     assert.ok(existsSync(join(modules, "@azure", "storage-blob")), "collector dependencies installed");
     assert.ok(!existsSync(join(modules, "@pulumi")), "no Pulumi packages in the image");

@@ -41,8 +41,8 @@ export function runDockerfile(dockerfile: string, context: string, log: (line: s
         inStage().workdir = args; // the stage's temp dir stands for its WORKDIR
         break;
       case "ENV": {
-        const [key, value] = args.split("=");
-        inStage().env[key] = value;
+        const at = args.indexOf("=");
+        inStage().env[args.slice(0, at)] = args.slice(at + 1);
         break;
       }
       case "COPY": {
