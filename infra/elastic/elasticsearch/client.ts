@@ -2,67 +2,23 @@
 // validation, and a request function that adds auth and turns errors into messages that say what to fix.
 // Credentials never appear in messages. Used from inside dynamic providers, so nothing here captures a client.
 import type { Client } from "@elastic/elasticsearch";
-import { httpRequest } from "../http";
+import { checkHttpConnection, sendServiceRequest, UNKNOWN, type Failure, type HttpConnection } from "../connection";
 
-export interface ElasticsearchConnection {
+export interface ElasticsearchConnection extends HttpConnection {
   /** Base URL of Elasticsearch, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com:443 */
   url: string;
   /** Encoded API key (base64 of `id:api_key`). Fine for templates, pipelines, ILM; NOT for minting the writer key. */
   apiKey?: string;
-  username?: string;
-  password?: string;
-  /** PEM of a private CA that signed the cluster's certificate. Verification is never turned off. */
-  caCert?: string;
-  /** Allow plain http to a host other than loopback (credentials would cross the network in clear). */
-  allowInsecureHttp?: boolean;
 }
 
-/** Pulumi passes this string for values not known yet (preview); validation must not reject it. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-export interface Failure {
-  property: string;
-  reason: string;
-}
+export { UNKNOWN, type Failure };
 
 export function checkConnection(connection: ElasticsearchConnection | undefined): Failure[] {
-  const fail = (reason: string): Failure[] => [{ property: "connection", reason }];
-  if ((connection as unknown) === UNKNOWN) return [];
-  if (connection === undefined || connection === null) return fail("connection is required: { url, apiKey } or { url, username, password }");
-  if (typeof connection !== "object") return fail("connection must be an object { url, apiKey | username+password, caCert? }");
-  const failures: Failure[] = [];
-  const { url } = connection;
-  if (url !== UNKNOWN) {
-    let parsed: URL | undefined;
-    try { parsed = new URL(url); } catch { /* reported below */ }
-    if (!parsed || !["http:", "https:"].includes(parsed.protocol)) {
-      failures.push({ property: "connection.url", reason: `"${url}" is not an http(s) URL: set it to the cluster's endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com` });
-    } else if (parsed.username || parsed.password) {
-      failures.push({ property: "connection.url", reason: "the URL carries credentials: remove them from the URL and pass apiKey (or username/password) as secrets" });
-    } else if (parsed.search || parsed.hash) {
-      failures.push({ property: "connection.url", reason: "the URL has a query or fragment: give only scheme, host, port and an optional base path" });
-    } else if (parsed.protocol === "http:" && !isLoopback(parsed.hostname) && !connection.allowInsecureHttp) {
-      failures.push({ property: "connection.url", reason: `${parsed.origin} is plain http: use https (set allowInsecureHttp only for a trusted private network)` });
-    }
-    if (parsed && connection.caCert && connection.caCert !== UNKNOWN && parsed.protocol !== "https:") {
-      failures.push({ property: "connection.caCert", reason: "a CA certificate only makes sense with an https:// URL" });
-    }
-  }
-  const hasKey = connection.apiKey !== undefined && connection.apiKey !== "";
-  const hasBasic = connection.username !== undefined || connection.password !== undefined;
-  if (hasKey === hasBasic) {
-    failures.push({ property: "connection", reason: "give exactly one way to authenticate: apiKey, or username and password" });
-  } else if (hasBasic && (!connection.username || !connection.password)) {
-    failures.push({ property: "connection", reason: "basic auth needs both username and password" });
-  }
-  if (connection.caCert !== undefined && connection.caCert !== UNKNOWN && !String(connection.caCert).includes("-----BEGIN CERTIFICATE-----")) {
-    failures.push({ property: "connection.caCert", reason: "caCert must be a PEM certificate (-----BEGIN CERTIFICATE-----)" });
-  }
-  return failures;
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127\./.test(hostname);
+  return checkHttpConnection(connection, {
+    service: "Elasticsearch",
+    urlAdvice: "the cluster's endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com",
+    shape: "{ url, apiKey | username+password, caCert? }",
+  });
 }
 
 export interface EsCall {
@@ -87,38 +43,21 @@ export class ElasticsearchError extends Error {
 }
 
 export async function callElasticsearch(connection: ElasticsearchConnection, call: EsCall): Promise<EsAnswer> {
-  const base = connection.url.replace(/\/+$/, "");
-  const headers: Record<string, string> = {
-    accept: "application/json",
-    authorization: connection.apiKey
-      ? `ApiKey ${connection.apiKey}`
-      : `Basic ${Buffer.from(`${connection.username}:${connection.password}`).toString("base64")}`,
-  };
-  let body: string | undefined;
-  if (call.json !== undefined) {
-    body = JSON.stringify(call.json);
-    headers["content-type"] = "application/json";
-  }
-  const where = `${call.method} ${call.path.split("?")[0]}`;
-  let answer;
-  try {
-    answer = await httpRequest({ method: call.method, url: `${base}${call.path}`, headers, body, caCert: connection.caCert });
-  } catch (error) {
-    const cause = error instanceof Error ? ((error as { cause?: Error }).cause?.message ?? error.message) : String(error);
-    throw new ElasticsearchError(`${where}: could not reach Elasticsearch at ${new URL(base).origin}: ${cause}`, 0);
-  }
-  let parsed: any = undefined;
-  if (answer.text) {
-    try { parsed = JSON.parse(answer.text); } catch { parsed = answer.text; }
-  }
-  if ((answer.status >= 200 && answer.status < 300) || call.accept?.includes(answer.status)) {
-    return { status: answer.status, body: parsed };
-  }
-  if (answer.status >= 300 && answer.status < 400) {
-    throw new ElasticsearchError(`${where}: Elasticsearch answered with a redirect (HTTP ${answer.status}) to ${answer.location ?? "(no location)"}; ` +
-      "redirects are not followed so credentials stay with the configured host: set connection.url to the cluster's real endpoint", answer.status);
-  }
-  throw new ElasticsearchError(`${where} failed with HTTP ${answer.status}: ${describeError(parsed)}${hint(answer.status)}`, answer.status, parsed);
+  const body = call.json === undefined ? undefined : JSON.stringify(call.json);
+  return sendServiceRequest(connection, {
+    method: call.method,
+    url: `${connection.url.replace(/\/+$/, "")}${call.path}`,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body,
+    accept: call.accept,
+    where: `${call.method} ${call.path.split("?")[0]}`,
+  }, {
+    service: "Elasticsearch",
+    redirectAdvice: "the cluster's real endpoint",
+    describe: describeError,
+    hint,
+    fail: (message, status, answer) => new ElasticsearchError(message, status, answer),
+  });
 }
 
 /** `type: reason` of an Elasticsearch error body (the root cause when there is one). */
