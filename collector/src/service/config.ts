@@ -30,7 +30,10 @@ export interface CollectorConfig {
 
 export type SinkConfig =
   | { kind: "stdout"; namespace: string }
-  | { kind: "elasticsearch"; url: string; apiKey?: string; namespace: string; caFingerprint?: string; caFile?: string };
+  | {
+    kind: "elasticsearch"; url: string; namespace: string; caFingerprint?: string; caFile?: string;
+    apiKey?: string; basic?: { username: string; password: string }; dedupeAcrossBackingIndices: boolean;
+  };
 
 export class ConfigError extends Error {}
 
@@ -51,6 +54,9 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_SINK: "elasticsearch (default) or stdout (NDJSON documents on stdout, for demos and debugging).",
   FLOWLOGS_ES_URL: "Elasticsearch URL (required for the elasticsearch sink).",
   FLOWLOGS_ES_API_KEY: "Elasticsearch API key (encoded form). Secret: never logged.",
+  FLOWLOGS_ES_USERNAME: "Basic-auth user, instead of an API key (self-managed clusters, OpenSearch-style setups).",
+  FLOWLOGS_ES_PASSWORD: "Basic-auth password, with FLOWLOGS_ES_USERNAME. Secret: never logged.",
+  FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true to look each batch's ids up across the whole data stream before writing, so a re-read after a rollover adds no duplicate (needs the read privilege). Default false.",
   FLOWLOGS_ES_NAMESPACE: "Data stream namespace: documents go to logs-azure.flowlogs-<namespace> (also named in the stdout sink's bulk lines). Default: default.",
   FLOWLOGS_ES_CA_FINGERPRINT: "SHA-256 fingerprint of the cluster's CA certificate, to pin it (optional).",
   FLOWLOGS_ES_CA_FILE: "PEM file of the cluster's CA certificate (optional).",
@@ -115,8 +121,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     if (new URL(url).username || new URL(url).password) {
       throw new ConfigError("FLOWLOGS_ES_URL must not carry credentials: put the API key in FLOWLOGS_ES_API_KEY");
     }
+    const apiKey = read("FLOWLOGS_ES_API_KEY");
+    const username = read("FLOWLOGS_ES_USERNAME");
+    const password = read("FLOWLOGS_ES_PASSWORD");
+    if (apiKey && (username || password)) {
+      throw new ConfigError("set either FLOWLOGS_ES_API_KEY or FLOWLOGS_ES_USERNAME with FLOWLOGS_ES_PASSWORD, not both");
+    }
+    if (Boolean(username) !== Boolean(password)) {
+      throw new ConfigError("FLOWLOGS_ES_USERNAME and FLOWLOGS_ES_PASSWORD go together: set both, or use FLOWLOGS_ES_API_KEY");
+    }
+    const dedupe = read("FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES") ?? "false";
+    if (dedupe !== "true" && dedupe !== "false") {
+      throw new ConfigError(`FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES ${JSON.stringify(dedupe)} must be true or false`);
+    }
     sink = {
-      kind: "elasticsearch", url, apiKey: read("FLOWLOGS_ES_API_KEY"), namespace,
+      kind: "elasticsearch", url, namespace, apiKey,
+      basic: username && password ? { username, password } : undefined,
+      dedupeAcrossBackingIndices: dedupe === "true",
       caFingerprint: read("FLOWLOGS_ES_CA_FINGERPRINT"), caFile: read("FLOWLOGS_ES_CA_FILE"),
     };
   } else {
@@ -176,7 +197,12 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     concurrency: config.concurrency,
     windowBytes: config.windowBytes,
     sink: config.sink.kind === "elasticsearch"
-      ? { kind: "elasticsearch", url: config.sink.url, apiKey: config.sink.apiKey ? "(set)" : "(none)", namespace: config.sink.namespace, caPinned: Boolean(config.sink.caFingerprint || config.sink.caFile) }
+      ? {
+        kind: "elasticsearch", url: config.sink.url, namespace: config.sink.namespace,
+        auth: config.sink.apiKey ? "api key (set)" : config.sink.basic ? `basic (${config.sink.basic.username})` : "(none)",
+        caPinned: Boolean(config.sink.caFingerprint || config.sink.caFile),
+        dedupeAcrossBackingIndices: config.sink.dedupeAcrossBackingIndices,
+      }
       : config.sink,
     metrics: config.metricsPort === undefined ? "off" : `${config.metricsHost}:${config.metricsPort}`,
   };

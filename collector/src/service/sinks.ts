@@ -9,7 +9,8 @@ export function createSink(config: SinkConfig, log: Logger): Sink {
   if (config.kind === "stdout") return new StdoutSink({ namespace: config.namespace });
   return new ElasticsearchSink({
     node: config.url,
-    auth: config.apiKey ? { apiKey: config.apiKey } : undefined,
+    auth: config.apiKey ? { apiKey: config.apiKey } : config.basic,
+    dedupeAcrossBackingIndices: config.dedupeAcrossBackingIndices,
     tls: config.caFingerprint || config.caFile ? { caFingerprint: config.caFingerprint, caFile: config.caFile } : undefined,
     namespace: config.namespace,
     log: (line) => log("info", "sink", { message: line }),
