@@ -27,6 +27,49 @@ export interface FlowLogBlobSpec {
   flowLogName?: string;
   /** Seed of the deterministic record generator. */
   seed?: number;
+  /** VNet only: the virtual network named in targetResourceID (default vnet-app). */
+  vnetName?: string;
+  /**
+   * Shapes the generated traffic: rules (some denying), and small pools of addresses and ports so top-N views
+   * mean something. Without it the writer generates exactly as before (one allow rule, random addresses).
+   */
+  traffic?: TrafficProfile;
+}
+
+/** A rule generated tuples are filed under; tuples of a `deny` rule are denied flows (NSG `D`, VNet state `D`). */
+export interface TrafficRule {
+  name: string;
+  deny?: boolean;
+  /** The destination ports this rule matches (default: the profile's pool). */
+  destinationPorts?: number[];
+}
+
+export interface TrafficProfile {
+  rules: TrafficRule[];
+  sources: string[];
+  destinations: string[];
+  destinationPorts: number[];
+}
+
+/**
+ * What one written tuple means, recorded by the writer from its own choices (not by parsing what it wrote), so a
+ * test can compute the expected dashboard numbers independently of the collector.
+ */
+export interface WrittenTuple {
+  kind: FlowLogKind;
+  /** The tuple's time as the collector must date it (NSG: whole seconds; VNet: milliseconds). */
+  timestampMs: number;
+  sourceIp: string;
+  destinationIp: string;
+  destinationPort: number;
+  direction: "inbound" | "outbound";
+  action: "allowed" | "denied";
+  rule: string;
+  /** Bytes sent + received, when the tuple carries both counters (absent for NSG v1 and empty counters). */
+  bytes?: number;
+  /** Last segment of the NSG resourceId / VNet targetResourceID, as written. */
+  resourceName: string;
+  mac: string;
 }
 
 export interface AppendOptions {
@@ -71,6 +114,8 @@ export class FlowLogBlobWriter {
   /** Record blocks committed (head and tail excluded), malformed ones included. */
   dataBlocks = 0;
   malformedBlocks = 0;
+  /** Every tuple written with a `traffic` profile, in write order (empty without one). */
+  readonly written: WrittenTuple[] = [];
   private readonly committed: string[] = [];
   private readonly random: () => number;
   private minute = 0;
@@ -91,13 +136,15 @@ export class FlowLogBlobWriter {
   async appendMinute(options: AppendOptions = {}): Promise<AppendResult> {
     const recordCount = options.records ?? 1;
     const records: string[] = [];
+    const written: WrittenTuple[] = [];
     let tuples = 0;
     for (let i = 0; i < recordCount; i++) {
       const count = options.tuplesPerRecord ?? 1 + Math.floor(this.random() * 6);
-      records.push(JSON.stringify(this.record(count)));
+      records.push(JSON.stringify(this.spec.traffic ? this.profiledRecord(count, this.spec.traffic, written) : this.record(count)));
       tuples += count;
     }
     const bytes = await this.commitData(records.join(","));
+    this.written.push(...written);
     this.tuples += tuples;
     this.records += recordCount;
     this.minute++;
@@ -119,6 +166,7 @@ export class FlowLogBlobWriter {
     this.records = 0;
     this.dataBlocks = 0;
     this.malformedBlocks = 0;
+    this.written.length = 0;
     return this.appendMinute(options);
   }
 
@@ -155,7 +203,7 @@ export class FlowLogBlobWriter {
         macAddress: macOf(spec),
         category: "FlowLogFlowEvent",
         flowLogResourceID: `/SUBSCRIPTIONS/${subscriptionOf(spec).toUpperCase()}/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_${regionOf(spec).toUpperCase()}/FLOWLOGS/${flowLogNameOf(spec).toUpperCase()}`,
-        targetResourceID: `/subscriptions/${subscriptionOf(spec)}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/vnet-app`,
+        targetResourceID: vnetResourceId(spec),
         operationName: "FlowLogFlowEvent",
         flowRecords: {
           flows: [{
@@ -175,6 +223,81 @@ export class FlowLogBlobWriter {
       properties: {
         Version: spec.kind === "nsg-v1" ? 1 : 2,
         flows: [{ rule: "UserRule_AllowWeb", flows: [{ mac: macOf(spec), flowTuples: tuples }] }],
+      },
+    };
+  }
+
+  /** A record whose tuples follow `traffic`: one rule entry per rule used, tuples recorded in `written`. */
+  private profiledRecord(tupleCount: number, traffic: TrafficProfile, written: WrittenTuple[]): Record<string, unknown> {
+    const spec = this.spec;
+    const r = this.random;
+    const pick = <T>(list: T[]): T => list[Math.floor(r() * list.length)];
+    const at = spec.hour.getTime() + this.minute * 60_000 + Math.floor(r() * 59_000);
+    const byRule = new Map<string, string[]>(); // one entry per rule name, as Azure groups them
+    for (let i = 0; i < tupleCount; i++) {
+      const rule = pick(traffic.rules);
+      const atMs = at + i;
+      const src = pick(traffic.sources);
+      const dst = pick(traffic.destinations);
+      const sport = 1024 + Math.floor(r() * 60_000);
+      const dport = pick(rule.destinationPorts ?? traffic.destinationPorts);
+      const direction = r() < 0.5 ? "I" : "O";
+      const protocol = r() < 0.8 ? "T" : "U";
+      const state = rule.deny ? "B" : pick(["B", "C", "E"]);
+      const sent = { packets: 1 + Math.floor(r() * 90), bytes: 100 + Math.floor(r() * 90_000) };
+      const received = { packets: 1 + Math.floor(r() * 90), bytes: 100 + Math.floor(r() * 90_000) };
+      const counters = `${sent.packets},${sent.bytes},${received.packets},${received.bytes}`;
+      const seconds = Math.floor(atMs / 1000);
+      let text: string;
+      let bytes: number | undefined;
+      if (spec.kind === "nsg-v1") {
+        text = `${seconds},${src},${dst},${sport},${dport},${protocol},${direction},${rule.deny ? "D" : "A"}`;
+      } else if (spec.kind === "nsg-v2") {
+        const hasCounters = state !== "B";
+        text = `${seconds},${src},${dst},${sport},${dport},${protocol},${direction},${rule.deny ? "D" : "A"},${state},${hasCounters ? counters : ",,,"}`;
+        bytes = hasCounters ? sent.bytes + received.bytes : undefined;
+      } else {
+        const vnetState = rule.deny ? "D" : state;
+        const hasCounters = vnetState === "C" || vnetState === "E";
+        text = `${atMs},${src},${dst},${sport},${dport},${protocol === "T" ? 6 : 17},${direction},${vnetState},NX,${hasCounters ? counters : "0,0,0,0"}`;
+        bytes = hasCounters ? sent.bytes + received.bytes : 0;
+      }
+      byRule.set(rule.name, [...(byRule.get(rule.name) ?? []), text]);
+      written.push({
+        kind: spec.kind, timestampMs: spec.kind === "vnet-v4" ? atMs : seconds * 1000, sourceIp: src, destinationIp: dst,
+        destinationPort: dport, direction: direction === "I" ? "inbound" : "outbound", action: rule.deny ? "denied" : "allowed",
+        rule: rule.name, ...(bytes === undefined ? {} : { bytes }), resourceName: resourceNameOf(spec), mac: macOf(spec),
+      });
+    }
+    const groups = [...byRule.entries()];
+    if (spec.kind === "vnet-v4") {
+      return {
+        time: new Date(at).toISOString(),
+        flowLogVersion: 4,
+        flowLogGUID: "66aa66aa-bb77-cc88-dd99-00ee00ee00ee",
+        macAddress: macOf(spec),
+        category: "FlowLogFlowEvent",
+        flowLogResourceID: `/SUBSCRIPTIONS/${subscriptionOf(spec).toUpperCase()}/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_${regionOf(spec).toUpperCase()}/FLOWLOGS/${flowLogNameOf(spec).toUpperCase()}`,
+        targetResourceID: vnetResourceId(spec),
+        operationName: "FlowLogFlowEvent",
+        flowRecords: {
+          flows: [{
+            aclID: "01234567-89ab-cdef-0123-456789abcdef",
+            flowGroups: groups.map(([rule, flowTuples]) => ({ rule, flowTuples })),
+          }],
+        },
+      };
+    }
+    return {
+      time: new Date(at).toISOString(),
+      systemId: "5a3c1e2b-0000-4000-8000-00000000abcd",
+      macAddress: macOf(spec),
+      category: "NetworkSecurityGroupFlowEvent",
+      resourceId: nsgResourceId(spec),
+      operationName: "NetworkSecurityGroupFlowEvents",
+      properties: {
+        Version: spec.kind === "nsg-v1" ? 1 : 2,
+        flows: groups.map(([rule, flowTuples]) => ({ rule, flows: [{ mac: macOf(spec), flowTuples }] })),
       },
     };
   }
@@ -210,6 +333,15 @@ function blockId(label: string): string {
 
 function nsgResourceId(spec: FlowLogBlobSpec): string {
   return `/SUBSCRIPTIONS/${subscriptionOf(spec).toUpperCase()}/RESOURCEGROUPS/${(spec.resourceGroup ?? "rg-app").toUpperCase()}/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/${(spec.nsgName ?? "nsg-app").toUpperCase()}`;
+}
+
+function vnetResourceId(spec: FlowLogBlobSpec): string {
+  return `/subscriptions/${subscriptionOf(spec)}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/${spec.vnetName ?? "vnet-app"}`;
+}
+
+function resourceNameOf(spec: FlowLogBlobSpec): string {
+  const id = spec.kind === "vnet-v4" ? vnetResourceId(spec) : nsgResourceId(spec);
+  return id.slice(id.lastIndexOf("/") + 1);
 }
 
 const subscriptionOf = (spec: FlowLogBlobSpec) => spec.subscriptionId ?? "00000000-1111-2222-3333-444444444444";

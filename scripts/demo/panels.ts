@@ -1,0 +1,52 @@
+// The dashboard's panels as Elasticsearch searches on one data stream (the Lens → search translation of
+// infra/elastic/kibana/lensQuery.ts), and their answers flattened into rows keyed by the Lens column ids. Shared by
+// the demo's summary and the end-to-end tests, so both read exactly what the dashboard would show.
+import type { Client } from "@elastic/elasticsearch";
+import { lensSearches, type LensSearch } from "../../infra/elastic/kibana/lensQuery";
+import { loadSavedObjects, type SavedObject } from "../../infra/elastic/kibana/savedObjects";
+
+export interface PanelSearch {
+  lens: SavedObject;
+  search: LensSearch;
+}
+
+export type PanelRow = Record<string, string | number | null>;
+
+/** Every Lens panel's search, aimed at `dataStream` instead of the data view's `logs-azure.flowlogs-*`. */
+export function panelSearches(dataStream: string, timeRange: { from: string; to: string }, autoInterval: string): Record<string, PanelSearch> {
+  const objects = loadSavedObjects();
+  const result: Record<string, PanelSearch> = {};
+  for (const [id, search] of Object.entries(lensSearches(objects, { timeRange, autoInterval }))) {
+    if (!search.index.startsWith("logs-azure.flowlogs-")) {
+      throw new Error(`panel ${id} reads ${search.index}, not the flow-log data view: its numbers would not be flow logs`);
+    }
+    const lens = objects.find((o) => o.type === "lens" && o.id === id)!;
+    result[id] = { lens, search: { ...search, index: dataStream } };
+  }
+  return result;
+}
+
+/** Runs a panel's search; one row per innermost bucket (bucket keys and metric values by column id). */
+export async function panelRows(es: Client, panel: PanelSearch): Promise<{ total: number; rows: PanelRow[] }> {
+  const response = await es.search({ index: panel.search.index, ...panel.search.body } as any) as any;
+  const layer: any = Object.values(panel.lens.attributes.state.datasourceStates.formBased.layers)[0];
+  const order: string[] = layer.columnOrder;
+  const buckets = order.filter((id) => layer.columns[id].isBucketed);
+  const metrics = order.filter((id) => !layer.columns[id].isBucketed);
+  const rows: PanelRow[] = [];
+  const walk = (aggs: any, depth: number, row: PanelRow, docCount: number): void => {
+    if (depth === buckets.length) {
+      for (const id of metrics) {
+        const column = layer.columns[id];
+        if (column.operationType === "count") row[id] = column.filter ? aggs[id].doc_count : docCount;
+        else row[id] = (column.filter ? aggs[id].value?.value : aggs[id].value) ?? null;
+      }
+      rows.push(row);
+      return;
+    }
+    for (const bucket of aggs[buckets[depth]].buckets) walk(bucket, depth + 1, { ...row, [buckets[depth]]: bucket.key }, bucket.doc_count);
+  };
+  const total = response.hits.total.value;
+  walk(response.aggregations ?? {}, 0, {}, total);
+  return { total, rows };
+}

@@ -1,0 +1,106 @@
+// `npm run demo` end to end, reduced to a few minutes of data, on the runner's Elasticsearch (ES_URL, so only one
+// cluster runs): its summary reports the exact document count Elasticsearch holds, and it leaves nothing running.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { connect } from "node:net";
+import { esClient } from "../support/esClient";
+import { elasticsearchUrl } from "../support/env";
+import { ROOT, countDocuments, waitFor } from "./e2eSupport";
+
+interface DemoRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function startDemo(args: string[], onStdout?: (text: string, pid: number) => void): Promise<DemoRun> {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", ...args], {
+    cwd: ROOT, env: { ...process.env, ES_URL: elasticsearchUrl() }, stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => { stdout += String(chunk); onStdout?.(stdout, child.pid!); });
+  child.stderr!.on("data", (chunk) => { stderr += String(chunk); });
+  return new Promise((done) => child.once("exit", (code) => done({ code, stdout, stderr })));
+}
+
+function azuritePort(stderr: string): number {
+  const match = /^azurite: http:\/\/127\.0\.0\.1:(\d+)\//m.exec(stderr);
+  assert.ok(match, `the demo names its Azurite:\n${stderr}`);
+  return Number(match[1]);
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => { socket.destroy(); resolve(true); });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Processes still running whose command line names `needle` (e.g. the demo's Azurite port). */
+function processesNaming(needle: string): string[] {
+  return execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).split("\n").filter((line) => line.includes(needle) && !line.includes("ps -eo"));
+}
+
+async function assertExactCount(run: DemoRun): Promise<number> {
+  const indexed = /^ {2}documents indexed +([\d,]+) +\(tuples written: ([\d,]+), all accounted for\)$/m.exec(run.stdout);
+  assert.ok(indexed, `the summary reports the documents indexed:\n${run.stdout}`);
+  const [documents, written] = [indexed[1], indexed[2]].map((n) => Number(n.replace(/,/g, "")));
+  assert.equal(documents, written);
+  const stream = /^ {2}data stream +(logs-azure\.flowlogs-\w+)$/m.exec(run.stdout);
+  assert.ok(stream, "the summary names its data stream");
+  const es = esClient(elasticsearchUrl());
+  try {
+    assert.equal(await countDocuments(es, stream[1]), documents, "the printed count is what Elasticsearch holds");
+  } finally {
+    await es.close();
+  }
+  return documents;
+}
+
+test("npm run demo (5 minutes) prints the exact document count and the panels, and stops everything it started", async () => {
+  const run = await startDemo(["--minutes", "5", "--records-per-minute", "2"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok((await assertExactCount(run)) > 50, "a few minutes of five NICs");
+  assert.match(run.stderr, /using Elasticsearch at .* \(ES_URL\)/);
+  assert.doesNotMatch(run.stderr, /starting Elasticsearch/, "no second cluster");
+  assert.match(run.stderr, /^wrote minute 5\/5 /m);
+  assert.match(run.stderr, /^indexed [\d,]+ documents in [\d.]+ s$/m);
+  for (const title of ["Allowed vs denied per 5 minutes", "Top 10 sources", "Top 10 destinations", "Top 10 destination ports", "Denied flows by rule"]) {
+    assert.ok(run.stdout.includes(title), `the summary shows "${title}"`);
+  }
+  assert.match(run.stdout, /^ {2}throughput +[\d,]+ docs\/s/m);
+  const port = azuritePort(run.stderr);
+  assert.equal(await listening(port), false, "Azurite stopped");
+  assert.deepEqual(processesNaming(`--blobPort ${port}`), [], "no Azurite process left");
+});
+
+test("npm run demo --keep keeps Azurite up until Ctrl-C, then stops it", async () => {
+  let signalled = false;
+  let port = 0;
+  let servedWhileKept = false;
+  const run = await startDemo(["--minutes", "1", "--records-per-minute", "1", "--keep"], (stdout, pid) => {
+    if (signalled || !stdout.includes("Ctrl-C stops everything")) return;
+    signalled = true;
+    const match = /Azurite blobs +http:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout);
+    port = Number(match?.[1]);
+    // Prove it is still serving, then press Ctrl-C.
+    void waitFor("Azurite to answer while kept", () => listening(port), 5_000)
+      .then(() => { servedWhileKept = true; }, () => {})
+      .finally(() => process.kill(pid, "SIGINT"));
+  });
+  assert.ok(signalled, `the demo announced it kept running:\n${run.stdout}\n${run.stderr}`);
+  assert.equal(run.code, 0, run.stderr);
+  await assertExactCount(run);
+  assert.ok(servedWhileKept, "Azurite answered while the demo was kept running");
+  assert.equal(await listening(port), false, "Azurite stopped after Ctrl-C");
+  assert.match(run.stderr, /stopped everything the demo started/);
+});
+
+test("npm run demo with a bad option exits 2 naming it", async () => {
+  const run = await startDemo(["--minutes", "90"]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /--minutes "90" is not a whole number from 1 to 60/);
+});

@@ -1,0 +1,128 @@
+// A known flow-log dataset shared by the end-to-end tests, the demo and the benchmarks: a few NICs behind NSGs
+// (flow logs v1 and v2) and VNets (v4), written minute by minute as Azure does, with allow and deny rules, a few
+// recurring addresses and ports. `expectedPanels` computes what each dashboard panel must show from what the
+// writers recorded, with plain counting (never with the collector's parser or mapper).
+import type { BlobServiceClient } from "@azure/storage-blob";
+import { FlowLogBlobWriter, type FlowLogBlobSpec, type TrafficProfile, type WrittenTuple } from "./flowLogWriter";
+
+export const DATASET_HOUR = new Date("2026-11-20T09:00:00Z");
+
+const NSG_TRAFFIC: TrafficProfile = {
+  rules: [
+    { name: "UserRule_AllowWeb", destinationPorts: [443, 443, 80] }, { name: "UserRule_AllowWeb", destinationPorts: [443, 80] },
+    { name: "UserRule_AllowSsh", destinationPorts: [22] }, { name: "UserRule_DenyRdp", deny: true, destinationPorts: [3389] },
+    { name: "DefaultRule_DenyAllInBound", deny: true },
+  ],
+  // Repeats weight the pick, so the top-N views have clear leaders.
+  sources: ["203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.23", "198.51.100.23", "10.1.0.4", "10.1.0.5",
+    "10.1.0.6", "192.0.2.10", "192.0.2.11", "192.0.2.12", "100.64.0.9"],
+  destinations: ["10.1.0.4", "10.1.0.4", "10.1.0.5", "10.1.0.6", "10.1.0.7", "10.1.0.8"],
+  destinationPorts: [443, 443, 443, 80, 80, 22, 3389, 1433],
+};
+
+const VNET_TRAFFIC: TrafficProfile = {
+  rules: [
+    { name: "DefaultRule_AllowInternetOutBound" }, { name: "UserRule_AllowHttps", destinationPorts: [443] },
+    { name: "UserRule_AllowHttps", destinationPorts: [443] }, { name: "UserRule_DenySql", deny: true, destinationPorts: [1433] },
+  ],
+  sources: ["10.2.0.4", "10.2.0.4", "10.2.0.5", "10.2.1.4", "10.2.1.5", "203.0.113.7", "198.51.100.40"],
+  destinations: ["20.50.2.1", "20.50.2.1", "20.50.2.2", "10.2.1.4", "10.2.0.4", "151.101.1.69"],
+  destinationPorts: [443, 443, 443, 53, 1433, 8080],
+};
+
+export interface DatasetOptions {
+  nsgContainer: string;
+  vnetContainer: string;
+  /** Start of the hour the blobs cover. Default DATASET_HOUR. */
+  hour?: Date;
+  /** Records each NIC writes per minute (default 2). Tuples per record are 1–6, from the seed. */
+  recordsPerMinute?: number;
+}
+
+/** The NICs of the dataset: one NSG v1 NIC, two NSG v2 NICs, two VNet NICs (two VNets). */
+export function datasetSpecs(hour: Date = DATASET_HOUR): FlowLogBlobSpec[] {
+  return [
+    { kind: "nsg-v1", hour, seed: 101, mac: "000D3A0A0001", nsgName: "nsg-legacy", traffic: NSG_TRAFFIC },
+    { kind: "nsg-v2", hour, seed: 102, mac: "000D3A0B0001", nsgName: "nsg-web", traffic: NSG_TRAFFIC },
+    { kind: "nsg-v2", hour, seed: 103, mac: "000D3A0B0002", nsgName: "nsg-web", traffic: NSG_TRAFFIC },
+    { kind: "vnet-v4", hour, seed: 104, mac: "000D3A0C0001", vnetName: "vnet-app", traffic: VNET_TRAFFIC },
+    { kind: "vnet-v4", hour, seed: 105, mac: "000D3A0C0002", vnetName: "vnet-data", flowLogName: "vnet-data-flowlog", traffic: VNET_TRAFFIC },
+  ];
+}
+
+/** The dataset's blobs, grown a minute at a time. */
+export class FlowLogDataset {
+  readonly writers: FlowLogBlobWriter[];
+  minutesWritten = 0;
+  private readonly recordsPerMinute: number;
+
+  constructor(service: BlobServiceClient, options: DatasetOptions) {
+    this.recordsPerMinute = options.recordsPerMinute ?? 2;
+    this.writers = datasetSpecs(options.hour).map((spec) => new FlowLogBlobWriter(
+      service.getContainerClient(spec.kind === "vnet-v4" ? options.vnetContainer : options.nsgContainer), spec));
+  }
+
+  /** Appends the next `count` minutes to every blob (the NICs of one minute in parallel, as Azure would). */
+  async appendMinutes(count: number, onMinute?: (minute: number) => void): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      if (this.minutesWritten >= 60) throw new Error("a PT1H.json blob covers one hour: at most 60 minutes can be appended");
+      await Promise.all(this.writers.map((writer) => writer.appendMinute({ records: this.recordsPerMinute })));
+      this.minutesWritten++;
+      onMinute?.(this.minutesWritten);
+    }
+  }
+
+  get tuples(): number {
+    return this.writers.reduce((sum, writer) => sum + writer.tuples, 0);
+  }
+
+  get written(): WrittenTuple[] {
+    return this.writers.flatMap((writer) => writer.written);
+  }
+}
+
+export interface ExpectedPanels {
+  total: number;
+  denied: number;
+  /** Flows per time bucket (bucket start in ms) and action. */
+  flowsOverTime: Map<number, { allowed: number; denied: number }>;
+  /** Sum of network.bytes per time bucket and direction (documents without bytes add nothing). */
+  bytesOverTime: Map<number, { inbound: number; outbound: number }>;
+  bySourceIp: Map<string, number>;
+  byDestinationIp: Map<string, number>;
+  byDestinationPort: Map<number, number>;
+  deniedByRule: Map<string, number>;
+  /** `resource name|action` to flows. */
+  byResourceAndAction: Map<string, number>;
+}
+
+export function expectedPanels(tuples: WrittenTuple[], bucketMs: number): ExpectedPanels {
+  const add = <K>(map: Map<K, number>, key: K, n = 1) => map.set(key, (map.get(key) ?? 0) + n);
+  const result: ExpectedPanels = {
+    total: tuples.length, denied: 0, flowsOverTime: new Map(), bytesOverTime: new Map(), bySourceIp: new Map(),
+    byDestinationIp: new Map(), byDestinationPort: new Map(), deniedByRule: new Map(), byResourceAndAction: new Map(),
+  };
+  for (const t of tuples) {
+    const bucket = Math.floor(t.timestampMs / bucketMs) * bucketMs;
+    const flows = result.flowsOverTime.get(bucket) ?? { allowed: 0, denied: 0 };
+    flows[t.action]++;
+    result.flowsOverTime.set(bucket, flows);
+    const bytes = result.bytesOverTime.get(bucket) ?? { inbound: 0, outbound: 0 };
+    bytes[t.direction] += t.bytes ?? 0;
+    result.bytesOverTime.set(bucket, bytes);
+    add(result.bySourceIp, t.sourceIp);
+    add(result.byDestinationIp, t.destinationIp);
+    add(result.byDestinationPort, t.destinationPort);
+    add(result.byResourceAndAction, `${t.resourceName}|${t.action}`);
+    if (t.action === "denied") {
+      result.denied++;
+      add(result.deniedByRule, t.rule);
+    }
+  }
+  return result;
+}
+
+/** The `size` largest entries by count (ties by key), for printing. */
+export function topN<K>(counts: Map<K, number>, size: number): Array<[K, number]> {
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0]))).slice(0, size);
+}
