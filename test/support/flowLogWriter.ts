@@ -192,12 +192,18 @@ export class FlowLogBlobWriter {
   }
 
   private record(tupleCount: number): Record<string, unknown> {
-    const spec = this.spec;
-    const at = new Date(spec.hour.getTime() + this.minute * 60_000 + Math.floor(this.random() * 59_000));
+    const at = new Date(this.spec.hour.getTime() + this.minute * 60_000 + Math.floor(this.random() * 59_000));
     const tuples = Array.from({ length: tupleCount }, (_, i) => this.tuple(at.getTime() + i));
+    const rule = this.spec.kind === "vnet-v4" ? "DefaultRule_AllowInternetOutBound" : "UserRule_AllowWeb";
+    return this.envelope(at.getTime(), [[rule, tuples]]);
+  }
+
+  /** The record around tuples grouped by rule, in the family's documented shape. */
+  private envelope(atMs: number, groups: Array<[rule: string, tuples: string[]]>): Record<string, unknown> {
+    const spec = this.spec;
     if (spec.kind === "vnet-v4") {
       return {
-        time: at.toISOString(),
+        time: new Date(atMs).toISOString(),
         flowLogVersion: 4,
         flowLogGUID: "66aa66aa-bb77-cc88-dd99-00ee00ee00ee",
         macAddress: macOf(spec),
@@ -208,13 +214,13 @@ export class FlowLogBlobWriter {
         flowRecords: {
           flows: [{
             aclID: "01234567-89ab-cdef-0123-456789abcdef",
-            flowGroups: [{ rule: "DefaultRule_AllowInternetOutBound", flowTuples: tuples }],
+            flowGroups: groups.map(([rule, flowTuples]) => ({ rule, flowTuples })),
           }],
         },
       };
     }
     return {
-      time: at.toISOString(),
+      time: new Date(atMs).toISOString(),
       systemId: "5a3c1e2b-0000-4000-8000-00000000abcd",
       macAddress: macOf(spec),
       category: "NetworkSecurityGroupFlowEvent",
@@ -222,7 +228,7 @@ export class FlowLogBlobWriter {
       operationName: "NetworkSecurityGroupFlowEvents",
       properties: {
         Version: spec.kind === "nsg-v1" ? 1 : 2,
-        flows: [{ rule: "UserRule_AllowWeb", flows: [{ mac: macOf(spec), flowTuples: tuples }] }],
+        flows: groups.map(([rule, flowTuples]) => ({ rule, flows: [{ mac: macOf(spec), flowTuples }] })),
       },
     };
   }
@@ -269,37 +275,7 @@ export class FlowLogBlobWriter {
         rule: rule.name, ...(bytes === undefined ? {} : { bytes }), resourceName: resourceNameOf(spec), mac: macOf(spec),
       });
     }
-    const groups = [...byRule.entries()];
-    if (spec.kind === "vnet-v4") {
-      return {
-        time: new Date(at).toISOString(),
-        flowLogVersion: 4,
-        flowLogGUID: "66aa66aa-bb77-cc88-dd99-00ee00ee00ee",
-        macAddress: macOf(spec),
-        category: "FlowLogFlowEvent",
-        flowLogResourceID: `/SUBSCRIPTIONS/${subscriptionOf(spec).toUpperCase()}/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_${regionOf(spec).toUpperCase()}/FLOWLOGS/${flowLogNameOf(spec).toUpperCase()}`,
-        targetResourceID: vnetResourceId(spec),
-        operationName: "FlowLogFlowEvent",
-        flowRecords: {
-          flows: [{
-            aclID: "01234567-89ab-cdef-0123-456789abcdef",
-            flowGroups: groups.map(([rule, flowTuples]) => ({ rule, flowTuples })),
-          }],
-        },
-      };
-    }
-    return {
-      time: new Date(at).toISOString(),
-      systemId: "5a3c1e2b-0000-4000-8000-00000000abcd",
-      macAddress: macOf(spec),
-      category: "NetworkSecurityGroupFlowEvent",
-      resourceId: nsgResourceId(spec),
-      operationName: "NetworkSecurityGroupFlowEvents",
-      properties: {
-        Version: spec.kind === "nsg-v1" ? 1 : 2,
-        flows: groups.map(([rule, flowTuples]) => ({ rule, flows: [{ mac: macOf(spec), flowTuples }] })),
-      },
-    };
+    return this.envelope(at, [...byRule.entries()]);
   }
 
   private tuple(atMs: number): string {
