@@ -1,4 +1,4 @@
-// Typed, validated stack configuration. Pure (no Pulumi imports): `parseConfig` takes the raw values of this
+// Typed, validated stack configuration. Pure (no Pulumi runtime use): `parseConfig` takes the raw values of this
 // project's config namespace and either returns a complete, defaulted `InfraConfig` or throws ONE `ConfigError`
 // listing every problem, each naming the key, what is wrong and how to fix it. Nothing is declared before this runs.
 //
@@ -6,6 +6,7 @@
 // `InfraConfig` and a `read...` function below; existing keys keep their meaning.
 import { createHash } from "node:crypto";
 import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
+import { readElasticConfig, type ElasticSettings } from "./elastic/config";
 
 export const NSG_CREATION_BLOCKED_SINCE = "2025-06-30";
 export const NSG_RETIREMENT = "2027-09-30";
@@ -37,12 +38,19 @@ export const REGISTRY_SKUS = ["Basic", "Standard", "Premium"] as const;
 export type RegistrySku = (typeof REGISTRY_SKUS)[number];
 
 /** Keys that must be Pulumi secrets (`pulumi config set --secret`); a committed stack file never holds them. */
-export const SECRET_KEYS = ["collectorEsApiKey"] as const;
+export const SECRET_KEYS = [
+  "collectorEsApiKey", "elasticsearchPassword", "elasticsearchApiKey", "kibanaApiKey", "kibanaPassword", "kibanaWebhookPassword", "kibanaEmailPassword",
+] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Credentials that are names, not secrets: plain config. */
+export const PLAIN_CREDENTIAL_KEYS = ["elasticsearchUsername", "kibanaUsername"] as const;
 
 /** Every top-level key of this project's config namespace. Unknown keys are errors (with a "did you mean"). */
 export const TOP_LEVEL_KEYS = [
   "location", "resourceGroupName", "tags", "networkWatcher", "flowLogs", "demoNetwork", "retentionDays",
-  "trafficAnalytics", "storage", "collector", "collectorEsApiKey",
+  "trafficAnalytics", "storage", "collector", "collectorEsApiKey", "elasticsearch", "kibana",
+  ...PLAIN_CREDENTIAL_KEYS, ...SECRET_KEYS.filter((key) => key !== "collectorEsApiKey"),
 ] as const;
 
 const NESTED_KEYS: Record<string, readonly string[]> = {
@@ -90,6 +98,8 @@ export interface InfraConfig {
   };
   /** Off unless `collector.enabled: true`. */
   collector: false | CollectorConfig;
+  /** The Elastic side this stack manages (index assets, writer key, Kibana); undefined when `elasticsearch` is not set. */
+  elastic?: ElasticSettings;
 }
 
 export interface CollectorConfig {
@@ -103,7 +113,10 @@ export interface CollectorConfig {
   cpu: number;
   memoryGb: number;
   checkpointContainer: string;
+  /** With a managed Elastic side: taken from the `elasticsearch` block (one source of truth). */
   elasticsearch: { url: string; namespace: string };
+  /** "managed": the writer key minted by this stack's Elastic side; "configured": the `collectorEsApiKey` secret. */
+  writerKey: "managed" | "configured";
   containerGroupName: string;
 }
 
@@ -144,7 +157,9 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const retentionDays = readRetentionDays(raw.retentionDays, problem);
   const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, problem);
   const storage = readStorage(raw.storage, problem);
-  const collector = readCollector(raw, storage?.accountName, context, problem);
+  const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem, closest);
+  readCredentials(raw, elastic, context, problem);
+  const collector = readCollector(raw, storage?.accountName, elastic, context, problem);
 
   if (raw.flowLogs !== undefined && Array.isArray(raw.flowLogs) && raw.flowLogs.length === 0 && raw.demoNetwork !== true) {
     problem("flowLogs", "is empty and demoNetwork is not true, so there is nothing to log; add a target or set `demoNetwork: true`");
@@ -170,6 +185,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
     trafficAnalytics,
     storage: storage!,
     collector,
+    elastic,
   };
 }
 
@@ -375,26 +391,22 @@ const FLOW_LOG_CONTAINER_NAMES = ["insights-logs-flowlogflowevent", "insights-lo
 /**
  * The collector deployment (infra/components/collector*.ts). Values are checked even when it is off, so a typo
  * surfaces before someone turns it on; the Elasticsearch URL and the API key are required only when it is on.
+ * With a managed Elastic side (`elasticsearch`), URL, namespace and key come from there.
  */
-function readCollector(raw: Raw, storageAccountName: string | undefined, context: ParseContext, problem: Report): InfraConfig["collector"] {
+function readCollector(raw: Raw, storageAccountName: string | undefined, elastic: ElasticSettings | undefined, context: ParseContext, problem: Report): InfraConfig["collector"] {
   const value = raw.collector ?? {};
   if (!isObject(value)) { problem("collector", `must be an object like { enabled: true, elasticsearch: { url } }, got ${describe(value)}`); return false; }
   unknownKeys(value, NESTED_KEYS.collector!, "collector.", problem);
   const enabled = value.enabled ?? DEFAULTS.collectorEnabled;
   if (typeof enabled !== "boolean") problem("collector.enabled", `must be true or false, got ${describe(enabled)}`);
 
+  // Exactly one source for the writer key: minted by the managed Elastic side, or the collectorEsApiKey secret.
   const apiKeyIsSet = raw.collectorEsApiKey !== undefined && raw.collectorEsApiKey !== "";
-  if (raw.collectorEsApiKey !== undefined && typeof raw.collectorEsApiKey !== "string") {
-    problem("collectorEsApiKey", "must be the encoded Elasticsearch API key as one string: `pulumi config set --secret collectorEsApiKey <encoded key>`");
-  } else if (apiKeyIsSet && context.secretKeys && !context.secretKeys.includes("collectorEsApiKey")) {
-    problem("collectorEsApiKey", `is stored in plain text in Pulumi.${context.stack}.yaml: set it again with ` +
-      "`pulumi config set --secret collectorEsApiKey <encoded key>` and invalidate the exposed key in Elasticsearch");
+  if (enabled === true && !elastic && !apiKeyIsSet) {
+    problem("collectorEsApiKey", "is required when collector.enabled is true and `elasticsearch` is not set: create an API key that may write " +
+      "logs-azure.flowlogs-* and run `pulumi config set --secret collectorEsApiKey <encoded key>`, or set `elasticsearch` so that this stack " +
+      "manages the Elastic side and mints the key itself");
   }
-  if (enabled === true && !apiKeyIsSet) {
-    problem("collectorEsApiKey", "is required when collector.enabled is true: create an API key that may write logs-azure.flowlogs-* " +
-      "and run `pulumi config set --secret collectorEsApiKey <encoded key>`");
-  }
-
   const cpu = readNumber(value.cpu, DEFAULTS.collectorCpu, 0.1, 4, "collector.cpu", "CPU cores", problem);
   const memoryGb = readNumber(value.memoryGb, DEFAULTS.collectorMemoryGb, 0.1, 16, "collector.memoryGb", "GB of memory", problem);
 
@@ -406,27 +418,9 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, context
     problem("collector.checkpointContainer", `"${checkpointContainer}" is a flow-log container; checkpoints need their own container`);
   }
 
-  const elasticsearch = value.elasticsearch ?? {};
-  let url = "";
-  let namespace = DEFAULTS.collectorEsNamespace;
-  if (!isObject(elasticsearch)) {
-    problem("collector.elasticsearch", `must be { url, namespace? }, got ${describe(elasticsearch)}`);
-  } else {
-    unknownKeys(elasticsearch, NESTED_KEYS["collector.elasticsearch"]!, "collector.elasticsearch.", problem);
-    if (elasticsearch.url === undefined) {
-      if (enabled === true) problem("collector.elasticsearch.url", "is required when collector.enabled is true: the cluster's HTTPS endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com");
-    } else if (typeof elasticsearch.url !== "string" || !isHttpsUrl(elasticsearch.url)) {
-      problem("collector.elasticsearch.url", `${describe(elasticsearch.url)} is not an https:// URL; the API key must not travel in clear text`);
-    } else {
-      url = elasticsearch.url;
-    }
-    const ns = elasticsearch.namespace ?? DEFAULTS.collectorEsNamespace;
-    if (typeof ns !== "string" || !/^[a-z0-9_]{1,100}$/.test(ns)) {
-      problem("collector.elasticsearch.namespace", `${describe(ns)} is not a data stream namespace: use 1-100 of a-z, 0-9 and _ (no "-", no upper case)`);
-    } else {
-      namespace = ns;
-    }
-  }
+  const { url, namespace } = elastic
+    ? collectorTargetFromElastic(value.elasticsearch, elastic, enabled === true, problem)
+    : readCollectorElasticsearch(value.elasticsearch, enabled === true, problem);
 
   const image = readCollectorImage(value, storageAccountName, problem);
   if (enabled !== true) return false;
@@ -436,9 +430,141 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, context
     memoryGb,
     checkpointContainer: String(checkpointContainer),
     elasticsearch: { url, namespace },
+    writerKey: elastic ? "managed" : "configured",
     // Container group names: 1-63 lowercase letters, digits and single hyphens.
     containerGroupName: `${context.project}-${context.stack}-collector`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").slice(0, 63).replace(/-+$/, ""),
   };
+}
+
+/** `collector.elasticsearch` for a stack whose Elastic side is managed elsewhere. */
+function readCollectorElasticsearch(value: unknown, enabled: boolean, problem: Report): { url: string; namespace: string } {
+  const elasticsearch = value ?? {};
+  let url = "";
+  let namespace = DEFAULTS.collectorEsNamespace;
+  if (!isObject(elasticsearch)) {
+    problem("collector.elasticsearch", `must be { url, namespace? }, got ${describe(elasticsearch)}`);
+    return { url, namespace };
+  }
+  unknownKeys(elasticsearch, NESTED_KEYS["collector.elasticsearch"]!, "collector.elasticsearch.", problem);
+  if (elasticsearch.url === undefined) {
+    if (enabled) problem("collector.elasticsearch.url", "is required when collector.enabled is true: the cluster's HTTPS endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com");
+  } else if (typeof elasticsearch.url !== "string" || !isHttpsUrl(elasticsearch.url)) {
+    problem("collector.elasticsearch.url", `${describe(elasticsearch.url)} is not an https:// URL; the API key must not travel in clear text`);
+  } else {
+    url = elasticsearch.url;
+  }
+  const ns = elasticsearch.namespace ?? DEFAULTS.collectorEsNamespace;
+  if (typeof ns !== "string" || !/^[a-z0-9_]{1,100}$/.test(ns)) {
+    problem("collector.elasticsearch.namespace", `${describe(ns)} is not a data stream namespace: use 1-100 of a-z, 0-9 and _ (no "-", no upper case)`);
+  } else {
+    namespace = ns;
+  }
+  return { url, namespace };
+}
+
+/**
+ * With a managed Elastic side, `elasticsearch.url` and `elasticsearch.namespace` are the one source of truth: the
+ * collector writes where the templates and its key were made. A second copy under `collector` could only drift.
+ */
+function collectorTargetFromElastic(collectorBlock: unknown, elastic: ElasticSettings, enabled: boolean, problem: Report): { url: string; namespace: string } {
+  if (collectorBlock !== undefined) {
+    problem("collector.elasticsearch", "is taken from `elasticsearch` (url, namespace) when this stack manages the Elastic side; remove it " +
+      "(`pulumi config rm --path collector.elasticsearch`) and set `elasticsearch.url` / `elasticsearch.namespace` instead");
+  }
+  if (enabled && /^http:\/\//i.test(elastic.url)) {
+    problem("elasticsearch.url", `${elastic.url} is plain http, but the collector sends its API key there: use https when collector.enabled is true`);
+  }
+  return { url: elastic.url, namespace: elastic.assets.namespace ?? DEFAULTS.collectorEsNamespace };
+}
+
+/** How each credential is set, for the messages. */
+const CREDENTIAL_FIX: Record<string, string> = {
+  collectorEsApiKey: "`pulumi config set --secret collectorEsApiKey <encoded key>` and invalidate the exposed key in Elasticsearch",
+  elasticsearchPassword: "`pulumi config set --secret elasticsearchPassword <password>` and change the password in Elasticsearch",
+  elasticsearchApiKey: "`pulumi config set --secret elasticsearchApiKey <encoded key>` and invalidate the exposed key in Elasticsearch",
+  kibanaApiKey: "`pulumi config set --secret kibanaApiKey <encoded key>` and invalidate the exposed key in Elasticsearch",
+  kibanaPassword: "`pulumi config set --secret kibanaPassword <password>` and change the password",
+  kibanaWebhookPassword: "`pulumi config set --secret kibanaWebhookPassword <password>` and change the password at the webhook",
+  kibanaEmailPassword: "`pulumi config set --secret kibanaEmailPassword <password>` and change the mail password",
+};
+
+/**
+ * Credentials are top-level keys, never inside `elasticsearch`/`kibana`: user names in plain text, everything else
+ * Pulumi secrets. Checks they are strings, that secrets are not stored in plain text, and that the chosen setup has
+ * what it needs. Messages never repeat a value.
+ */
+function readCredentials(raw: Raw, elastic: ElasticSettings | undefined, context: ParseContext, problem: Report): void {
+  const isSet = (key: string): boolean => raw[key] !== undefined && raw[key] !== "";
+  for (const key of PLAIN_CREDENTIAL_KEYS) {
+    if (raw[key] !== undefined && (typeof raw[key] !== "string" || raw[key] === "")) problem(key, `must be a user name: \`pulumi config set ${key} <name>\``);
+  }
+  for (const key of SECRET_KEYS) {
+    if (raw[key] === undefined) continue;
+    if (typeof raw[key] !== "string") {
+      problem(key, `must be one string${key === "collectorEsApiKey" ? " (the encoded Elasticsearch API key)" : ""}: ${CREDENTIAL_FIX[key]!.split(" and ")[0]}`);
+    } else if (isSet(key) && context.secretKeys && !context.secretKeys.includes(key)) {
+      problem(key, `is stored in plain text in Pulumi.${context.stack}.yaml: set it again with ${CREDENTIAL_FIX[key]}`);
+    }
+  }
+  if (!elastic) {
+    for (const key of ["elasticsearchUsername", "elasticsearchPassword", "elasticsearchApiKey"]) {
+      if (isSet(key)) problem(key, "is set but `elasticsearch` is not, so nothing uses it: set `elasticsearch.url` (this stack then manages the Elastic side) or remove the key");
+    }
+    return;
+  }
+  if (isSet("collectorEsApiKey")) {
+    problem("collectorEsApiKey", "is set, but this stack manages the Elastic side (`elasticsearch`) and mints the collector's writer key itself: " +
+      "remove it (`pulumi config rm collectorEsApiKey`), or remove `elasticsearch` if the Elastic side is managed elsewhere");
+  }
+  // Elasticsearch gives a key minted with an API key no privileges, so the writer key needs a user.
+  if (!isSet("elasticsearchUsername")) {
+    problem("elasticsearchUsername", "is required with `elasticsearch`: the user (with manage_own_api_key) that mints the collector's writer key, " +
+      "`pulumi config set elasticsearchUsername <user>`");
+  }
+  if (!isSet("elasticsearchPassword")) {
+    problem("elasticsearchPassword", "is required with `elasticsearch`: `pulumi config set --secret elasticsearchPassword <password>` " +
+      "(elasticsearchApiKey alone cannot mint the writer key)");
+  }
+  const kibana = elastic.kibana;
+  if (!kibana) {
+    for (const key of ["kibanaApiKey", "kibanaUsername", "kibanaPassword", "kibanaWebhookPassword", "kibanaEmailPassword"]) {
+      if (isSet(key)) problem(key, "is set but `kibana` is not, so nothing uses it: set `kibana.url` or remove the key");
+    }
+    return;
+  }
+  if (!isSet("kibanaApiKey") && !(isSet("kibanaUsername") && isSet("kibanaPassword"))) {
+    problem("kibanaApiKey", "is required with `kibana` (or kibanaUsername + the secret kibanaPassword): `pulumi config set --secret kibanaApiKey <encoded key>`");
+  }
+  if (kibana.alert?.webhook?.user && !isSet("kibanaWebhookPassword")) {
+    problem("kibanaWebhookPassword", "is required with kibana.alert.webhook.user: `pulumi config set --secret kibanaWebhookPassword <password>`");
+  }
+  if (kibana.alert?.email?.user && !isSet("kibanaEmailPassword")) {
+    problem("kibanaEmailPassword", "is required with kibana.alert.email.user: `pulumi config set --secret kibanaEmailPassword <password>`");
+  }
+}
+
+/**
+ * The secret keys this configuration needs, for the offline plan's stand-ins: committed stack files hold no
+ * secrets, and standing in for a key the setup must NOT have (collectorEsApiKey next to `elasticsearch`) would
+ * turn a valid stack into an error.
+ */
+export function neededSecretKeys(raw: Raw): SecretKey[] {
+  const needed: SecretKey[] = [];
+  if (raw.elasticsearch === undefined) {
+    const collector = raw.collector;
+    if (isObject(collector) && collector.enabled === true) needed.push("collectorEsApiKey");
+    return needed;
+  }
+  needed.push("elasticsearchPassword");
+  const kibana = raw.kibana;
+  if (isObject(kibana)) {
+    if (raw.kibanaUsername === undefined) needed.push("kibanaApiKey");
+    else needed.push("kibanaPassword");
+    const alert = isObject(kibana.alert) ? kibana.alert : {};
+    if (isObject(alert.webhook) && alert.webhook.user !== undefined) needed.push("kibanaWebhookPassword");
+    if (isObject(alert.email) && alert.email.user !== undefined) needed.push("kibanaEmailPassword");
+  }
+  return needed;
 }
 
 function readCollectorImage(value: Raw, storageAccountName: string | undefined, problem: Report): CollectorConfig["image"] | undefined {

@@ -1,5 +1,5 @@
 // The Pulumi program (package.json "main"): reads the validated config and composes one component per concern.
-// The logic lives in ./config.ts (validation, naming) and ./components/*.
+// The logic lives in ./config.ts (validation, naming), ./components/* (Azure side) and ./elastic (Elastic side).
 import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
 import { Collector } from "./components/collector";
@@ -10,6 +10,8 @@ import { FlowLogStorage } from "./components/flowLogStorage";
 import { FlowLogWriterIdentity } from "./components/flowLogWriterIdentity";
 import { NetworkWatcherReference } from "./components/networkWatcher";
 import { TrafficAnalyticsWorkspace } from "./components/trafficAnalyticsWorkspace";
+import { FlowlogsElastic } from "./elastic";
+import { flowlogsElasticArgs } from "./elastic/config";
 import { FLOW_LOG_CONTAINERS } from "./retention";
 import { loadStackConfig } from "./stackConfig";
 
@@ -88,7 +90,30 @@ const flowLogs = new FlowLogs("flow-logs", {
   dependsOn: [flowLogBlobContainers, ...(writer ? [writer] : [])],
 });
 
-const collector = config.collector && new Collector("collector", {
+// The Elastic side (index assets, the collector's writer key, Kibana) when this stack manages it. The config check
+// already required the credentials; here they are read as Pulumi secrets (user names are plain).
+const stackSettings = new pulumi.Config();
+const elastic = config.elastic && new FlowlogsElastic("elastic", flowlogsElasticArgs(config.elastic, {
+  username: stackSettings.get("elasticsearchUsername"),
+  password: stackSettings.getSecret("elasticsearchPassword"),
+  apiKey: stackSettings.getSecret("elasticsearchApiKey"),
+  kibana: config.elastic.kibana && {
+    apiKey: stackSettings.getSecret("kibanaApiKey"),
+    username: stackSettings.get("kibanaUsername"),
+    password: stackSettings.getSecret("kibanaPassword"),
+    webhookPassword: stackSettings.getSecret("kibanaWebhookPassword"),
+    emailPassword: stackSettings.getSecret("kibanaEmailPassword"),
+  },
+}));
+
+// The writer key: minted here, or (Elastic side managed elsewhere) the collectorEsApiKey secret; the config check
+// allows exactly one. The minted key's output also carries the index assets as a dependency, so the container
+// group is created only after the templates exist (the sink refuses to write without them).
+const collectorEsApiKey = elastic
+  ? pulumi.all([elastic.writerApiKey, elastic.indexAssets.urn]).apply(([key]) => key)
+  : config.collector ? stackSettings.requireSecret("collectorEsApiKey") : undefined;
+
+const collector = config.collector && collectorEsApiKey && new Collector("collector", {
   resourceGroupName: resourceGroup.name,
   location,
   settings: config.collector,
@@ -96,8 +121,7 @@ const collector = config.collector && new Collector("collector", {
   storageBlobEndpoint: flowLogStorage.blobEndpoint,
   storageFirewallDenies: config.storage.networkDefaultAction === "Deny",
   flowLogContainerIds: flowLogBlobContainers.ids,
-  // From stack config for now; an Elastic-side component will hand it over later.
-  esApiKey: new pulumi.Config().requireSecret("collectorEsApiKey"),
+  esApiKey: collectorEsApiKey,
   tags,
 });
 
@@ -117,3 +141,9 @@ export const trafficAnalyticsWorkspaceId = analytics ? analytics.resourceId : un
 export const collectorIdentityClientId = collector ? collector.identityClientId : undefined;
 export const collectorContainerGroupName = collector ? collector.containerGroupName : undefined;
 export const collectorImage = collector ? collector.imageReference : undefined;
+// The Elastic side: the writer key stays secret in the stack's outputs (`pulumi stack output --show-secrets`).
+export const elasticWriterApiKey = elastic ? elastic.writerApiKey : undefined;
+export const elasticWriterKeyId = elastic ? elastic.writerKeyId : undefined;
+export const dataStream = elastic ? elastic.dataStream : undefined;
+export const deadLetterDataStream = elastic ? elastic.deadLetterDataStream : undefined;
+export const dashboardUrl = elastic && config.elastic?.kibana ? elastic.dashboardUrl : undefined;

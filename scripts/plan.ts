@@ -53,6 +53,9 @@ function forJson(resource: PlannedResource) {
   return options ? { type, name, parent, inputs, options } : { type, name, parent, inputs };
 }
 
+/** Invokes that ask Azure about the identity running the deployment, not about an existing resource. */
+const DEPLOYER_INVOKES = ["azure-native:authorization:getClientToken", "azure-native:authorization:getClientConfig"];
+
 /** A tree by parent, each resource with its inputs as indented YAML-like lines. */
 function describe(plan: PlanResult, stack: string): string {
   const lines = [`Offline plan for stack "${stack}": ${plan.resources.length} resources (mocked ids; nothing was sent to Azure)`, ""];
@@ -65,9 +68,17 @@ function describe(plan: PlanResult, stack: string): string {
     for (const child of children(resource.name)) walk(child, depth + 1);
   };
   for (const root of children(null)) walk(root, 0);
-  if (plan.invokes.length > 0) {
+  // Lookups of existing resources differ from questions about who deploys (token, tenant): those need no resource.
+  const lookups = plan.invokes.filter((invoke) => !DEPLOYER_INVOKES.includes(invoke.token));
+  // Sorted: these are asked concurrently, so their order says nothing.
+  const deployer = plan.invokes.filter((invoke) => DEPLOYER_INVOKES.includes(invoke.token)).sort((a, b) => a.token.localeCompare(b.token));
+  if (lookups.length > 0) {
     lines.push("", "Looked up (must already exist in Azure):");
-    for (const invoke of plan.invokes) lines.push(`  ? ${invoke.token} ${JSON.stringify(invoke.args)}`);
+    for (const invoke of lookups) lines.push(`  ? ${invoke.token} ${JSON.stringify(invoke.args)}`);
+  }
+  if (deployer.length > 0) {
+    lines.push("", "Asked of the deploying identity (its token and tenant, e.g. to push the collector image):");
+    for (const invoke of deployer) lines.push(`  ? ${invoke.token} ${JSON.stringify(invoke.args)}`);
   }
   lines.push("", "Stack outputs (mocked values):");
   for (const line of formatValue(plan.outputs, "  ")) lines.push(line);

@@ -10,8 +10,10 @@ import type { ElasticsearchConnection } from "./elasticsearch/client";
 import { flowlogsKibanaArgs, KibanaSecrets, KibanaSettings, readKibanaConfig } from "./kibana/config";
 import type { FlowlogsElasticArgs } from "./index";
 
-const KEYS = ["url", "caCert", "allowInsecureHttp", "namespace", "retention", "retentionMode", "geoip", "capabilities", "keepTemplatesWithData", "writerKey"];
-const WRITER_KEYS = ["name", "expiration", "rotation", "dedupeAcrossBackingIndices"];
+export const ELASTICSEARCH_KEYS = ["url", "caCert", "allowInsecureHttp", "namespace", "retention", "retentionMode", "geoip", "capabilities", "keepTemplatesWithData", "writerKey"];
+export const WRITER_KEY_KEYS = ["name", "expiration", "rotation", "dedupeAcrossBackingIndices"];
+const KEYS = ELASTICSEARCH_KEYS;
+const WRITER_KEYS = WRITER_KEY_KEYS;
 
 export interface ElasticSettings {
   url: string;
@@ -25,10 +27,16 @@ export interface ElasticSettings {
 }
 
 type Report = (key: string, text: string) => void;
+/** Suggests the closest known key for a misspelt one ("" when none is close); infra/config.ts passes its own. */
+export type Suggest = (key: string, known: readonly string[]) => string | undefined;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Reads `elasticsearch` (undefined = no Elastic side managed by this stack) and `kibana`. */
-export function readElasticConfig(value: unknown, kibana: unknown, problem: Report): ElasticSettings | undefined {
+export function readElasticConfig(value: unknown, kibana: unknown, problem: Report, suggest: Suggest = () => undefined): ElasticSettings | undefined {
+  const unknownKey = (prefix: string, key: string, known: readonly string[], what: string): void => {
+    const hint = suggest(key, known);
+    problem(`${prefix}${key}`, `is not ${what}${hint ? ` (did you mean "${prefix}${hint}"?)` : ""}; known: ${known.join(", ")}`);
+  };
   if (value === undefined) {
     if (kibana !== undefined) problem("kibana", "is set but `elasticsearch` is not: the Kibana objects read the flow-log data streams, so configure elasticsearch.url too");
     return undefined;
@@ -37,7 +45,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
     problem("elasticsearch", "must be an object, e.g. `pulumi config set --path elasticsearch.url https://my-deployment.es.westeurope.azure.elastic-cloud.com`");
     return undefined;
   }
-  for (const key of Object.keys(value)) if (!KEYS.includes(key)) problem(`elasticsearch.${key}`, `is not an Elasticsearch setting; known: ${KEYS.join(", ")}`);
+  for (const key of Object.keys(value)) if (!KEYS.includes(key)) unknownKey("elasticsearch.", key, KEYS, "an Elasticsearch setting");
   const url = value.url;
   let parsed: URL | undefined;
   try { parsed = typeof url === "string" ? new URL(url) : undefined; } catch { /* reported below */ }
@@ -83,7 +91,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
     }
   }
   if (value.keepTemplatesWithData !== undefined && typeof value.keepTemplatesWithData !== "boolean") problem("elasticsearch.keepTemplatesWithData", "must be true or false");
-  const writerKey = readWriterKey(value.writerKey, problem);
+  const writerKey = readWriterKey(value.writerKey, problem, unknownKey);
   return {
     url: String(url),
     caCert: typeof caCert === "string" ? caCert : undefined,
@@ -96,10 +104,10 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
   };
 }
 
-function readWriterKey(value: unknown, problem: Report): ElasticSettings["writerKey"] {
+function readWriterKey(value: unknown, problem: Report, unknownKey: (prefix: string, key: string, known: readonly string[], what: string) => void): ElasticSettings["writerKey"] {
   if (value === undefined) return { dedupeAcrossBackingIndices: false };
   if (!isObject(value)) { problem("elasticsearch.writerKey", "must be an object { expiration?, rotation?, dedupeAcrossBackingIndices?, name? }"); return { dedupeAcrossBackingIndices: false }; }
-  for (const key of Object.keys(value)) if (!WRITER_KEYS.includes(key)) problem(`elasticsearch.writerKey.${key}`, `is not a writer-key setting; known: ${WRITER_KEYS.join(", ")}`);
+  for (const key of Object.keys(value)) if (!WRITER_KEYS.includes(key)) unknownKey("elasticsearch.writerKey.", key, WRITER_KEYS, "a writer-key setting");
   const text = (key: string): string | undefined => {
     const v = value[key];
     if (v === undefined) return undefined;

@@ -1,11 +1,11 @@
 // The whole Elastic side as one component: the index assets (templates, pipeline, retention) planned from
 // dashboards/, the collector's least-privilege writer key, and the Kibana objects when Kibana is configured.
 //
-// Wiring (infra/index.ts): validate with `readElasticConfig(config.getObject("elasticsearch"), config.getObject("kibana"), problem)`
-// (./config), read the secrets (`config.get("elasticsearchUsername")`, `config.getSecret("elasticsearchPassword")`,
-// `config.getSecret("elasticsearchApiKey")`, and the Kibana ones), then
-//   const elastic = new FlowlogsElastic("elastic", flowlogsElasticArgs(settings, secrets));
-// and hand `elastic.writerApiKey` (secret) to the collector deployment in place of the `collectorEsApiKey` secret.
+// Wiring (infra/index.ts): infra/config.ts validates the `elasticsearch` and `kibana` blocks with `readElasticConfig`
+// (./config) and the credentials with the rest of the stack config; the program then reads the secrets
+// (`elasticsearchUsername` plain, `elasticsearchPassword`, `elasticsearchApiKey` and the Kibana ones as secrets),
+// declares `new FlowlogsElastic("elastic", flowlogsElasticArgs(settings, secrets))` and hands `writerApiKey` (secret)
+// to the collector deployment in place of the `collectorEsApiKey` secret.
 import * as pulumi from "@pulumi/pulumi";
 import { deadLetterDataStream, DEFAULT_NAMESPACE, flowDataStream } from "../../collector/src/sink/dataStreams";
 import type { ClusterCapabilities, IndexAssetOptions } from "../../dashboards/src/indexAssets";

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { SECRET_KEYS } from "../config";
+import { neededSecretKeys } from "../config";
+import { rawProjectConfig } from "../stackConfig";
 
 export const MOCK_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -43,19 +44,20 @@ export interface MockRunOptions {
   /** Path of the program module; defaults to infra/index.ts. */
   program?: string;
   /**
-   * Stand in "[secret]" for a secret-only key (SECRET_KEYS) the stack file does not hold, as committed stack files
-   * never do (ciphertext belongs to one stack's secrets provider). Default true; false to see the program refuse.
+   * Stand in "[secret]" for each secret-only key the configuration needs (`neededSecretKeys`) that the stack file
+   * does not hold, as committed stack files never do (ciphertext belongs to one stack's secrets provider). Default
+   * true; false to see the program refuse.
    */
   standInMissingSecrets?: boolean;
   /** Sees every registration's inputs as the engine would get them (secrets still wrapped), for tests. */
   observeInputs?: (type: string, name: string, inputs: Record<string, unknown>) => void;
 }
 
-/** The config with "[secret]" (marked secret) for every secret-only key of the project that is missing. */
+/** The config with "[secret]" (marked secret) for every secret-only key the configuration needs that is missing. */
 export function withSecretStandIns(options: Pick<MockRunOptions, "project" | "config" | "secretKeys">): { config: Record<string, string>; secretKeys: string[] } {
   const config = { ...options.config };
   const secretKeys = [...(options.secretKeys ?? [])];
-  for (const key of SECRET_KEYS) {
+  for (const key of neededSecretKeys(rawProjectConfig(options.project, options.config))) {
     const fullKey = `${options.project}:${key}`;
     if (config[fullKey] !== undefined) continue;
     config[fullKey] = "[secret]";
@@ -85,7 +87,7 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
     newResource(args) {
       const key = `${args.type}::${args.name}`;
       const entry: PlannedResource = recorded.get(key) ?? { type: args.type, name: args.name, parent: null, inputs: {} };
-      entry.inputs = scrub(args.inputs) as Record<string, unknown>;
+      entry.inputs = scrub(readableInputs(args.type, args.inputs)) as Record<string, unknown>;
       options.observeInputs?.(args.type, args.name, args.inputs);
       recorded.set(key, entry);
       events.push(`resource ${key}`);
@@ -117,6 +119,33 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
 }
 
 export const MOCK_ACR_REFRESH_TOKEN = "mock-acr-refresh-token";
+/** What the mocked Elasticsearch "mints" as the collector's writer key (encoded form). */
+export const MOCK_WRITER_API_KEY = "bW9jay13cml0ZXIta2V5LWlkOm1vY2std3JpdGVyLWtleS1zZWNyZXQ=";
+
+/** The Elastic side's dynamic resources (pulumi.dynamic.Resource with a module and type name). */
+export const DYNAMIC_TYPES = {
+  indexAssets: "pulumi-nodejs:dynamic/flowlogs:elasticsearch:IndexAssets",
+  writerApiKey: "pulumi-nodejs:dynamic/flowlogs:elasticsearch:WriterApiKey",
+  savedObjects: "pulumi-nodejs:dynamic/flowlogs:kibana:SavedObjects",
+  connector: "pulumi-nodejs:dynamic/flowlogs:kibana:Connector",
+  rule: "pulumi-nodejs:dynamic/flowlogs:kibana:Rule",
+} as const;
+
+/**
+ * A dynamic resource's inputs carry its provider as serialized JavaScript (`__provider`, tens of kilobytes) and
+ * the NDJSON of the saved objects is long: the plan names them instead, so that it stays readable.
+ */
+function readableInputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  if (!type.startsWith("pulumi-nodejs:dynamic")) return inputs;
+  const { __provider: provider, ...rest } = inputs;
+  const readable: Record<string, unknown> = { ...rest };
+  if (provider !== undefined) readable.__provider = "[dynamic provider: serialized code]";
+  if (typeof rest.ndjson === "string") {
+    const lines = rest.ndjson.split("\n").filter((line) => line.trim() !== "").length;
+    readable.ndjson = `[${lines} saved objects, sha256 ${createHash("sha256").update(rest.ndjson).digest("hex").slice(0, 16)}]`;
+  }
+  return readable;
+}
 
 /** Answers `POST https://<registry>.azurecr.io/oauth2/exchange` like ACR does; refuses everything else. */
 function offlineFetch(events: string[]): typeof fetch {
@@ -219,6 +248,34 @@ function mockResource(type: string, name: string, inputs: any, importId: string 
       state.name = inputs.containerGroupName ?? name;
       id = `${base}/Microsoft.ContainerInstance/containerGroups/${state.name}`;
       break;
+    case DYNAMIC_TYPES.indexAssets: {
+      const namespace = String(inputs.options?.namespace ?? "default");
+      state.dataStream = `logs-azure.flowlogs-${namespace}`;
+      state.deadLetterDataStream = `logs-azure.flowlogs.deadletter-${namespace}`;
+      state.assets = [];
+      state.skipped = [];
+      id = `index-assets:${state.dataStream}`;
+      break;
+    }
+    case DYNAMIC_TYPES.writerApiKey:
+      state.keyId = `mock-key-id-${name}`;
+      state.encoded = MOCK_WRITER_API_KEY;
+      state.expiresAt = 0;
+      id = String(state.keyId);
+      break;
+    case DYNAMIC_TYPES.savedObjects:
+      state.objects = [];
+      state.contentHash = createHash("sha256").update(String(inputs.ndjson ?? "")).digest("hex");
+      id = `saved-objects-${name}`;
+      break;
+    case DYNAMIC_TYPES.connector:
+      state.connectorId = `mock-connector-${name}`;
+      id = String(state.connectorId);
+      break;
+    case DYNAMIC_TYPES.rule:
+      state.ruleId = `mock-rule-${name}`;
+      id = String(state.ruleId);
+      break;
     case "docker:index/image:Image":
       state.repoDigest = `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${createHash("sha256").update(name).digest("hex")}`;
       id = `${name}-id`;
@@ -266,7 +323,7 @@ function fakeGuid(seed: string): string {
 }
 
 /** Fields that hold a secret inside a structure that arrives secret as a whole. */
-const SECRET_FIELDS = new Set(["secureValue", "password", "sharedKey", "accessToken", "refreshToken", "token"]);
+const SECRET_FIELDS = new Set(["secureValue", "password", "sharedKey", "accessToken", "refreshToken", "token", "apiKey", "encoded"]);
 
 /**
  * Secrets become "[secret]" and unknowns "[unknown]", so a plan never prints a secret value. A secret STRUCTURE

@@ -1,15 +1,19 @@
 // The collector of the committed dev stack (image built and pushed to the stack's own registry) under Pulumi
-// mocks, with a recognisable writer key given as a Pulumi secret: one mock run for this file's process.
+// mocks. The dev stack manages its Elastic side, so the writer key is the one its WriterApiKey resource mints (the
+// mock answers with a recognisable key); the deployer's credentials are given as recognisable Pulumi secrets.
+// One mock run for this file's process.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { MOCK_ACR_REFRESH_TOKEN, MOCK_SUBSCRIPTION_ID, runProgramUnderMocks, type PlanResult, type PlannedResource } from "../../infra/plan/mockRun";
+import { MOCK_ACR_REFRESH_TOKEN, MOCK_SUBSCRIPTION_ID, MOCK_WRITER_API_KEY, runProgramUnderMocks, type PlanResult, type PlannedResource } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { loadConfig } from "../../collector/src/service/config";
 import { ACR_PULL, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../infra/components/collectorIdentity";
 import { PROJECT, ROOT, ofType, one } from "./planHelpers";
 
-const ES_KEY = "dev-writer-key-ZmxvdzpzZWNyZXQtdmFsdWU=";
+const ES_KEY = MOCK_WRITER_API_KEY;
+const ES_PASSWORD = "dev-deployer-password-4711";
+const KIBANA_KEY = "a2liYW5hLWRldjpzZWNyZXQta2liYW5hLWtleQ==";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const ACCOUNT = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/flowlogs-to-elastic-dev/providers/Microsoft.Storage/storageAccounts/flowlogsdev4711`;
 const REGISTRY = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/flowlogs-to-elastic-dev/providers/Microsoft.ContainerRegistry/registries/flowlogsdev4711acr`;
@@ -19,11 +23,11 @@ let plan: PlanResult;
 const raw = new Map<string, Record<string, unknown>>();
 before(async () => {
   const stack = loadStackConfigFiles({ stack: "dev", dir: ROOT });
-  const keyName = `${PROJECT}:collectorEsApiKey`;
+  const secrets = { [`${PROJECT}:elasticsearchPassword`]: ES_PASSWORD, [`${PROJECT}:kibanaApiKey`]: KIBANA_KEY };
   plan = await runProgramUnderMocks({
     ...stack,
-    config: { ...stack.config, [keyName]: ES_KEY },
-    secretKeys: [...stack.secretKeys, keyName],
+    config: { ...stack.config, ...secrets },
+    secretKeys: [...stack.secretKeys, ...Object.keys(secrets)],
     observeInputs: (type, name, inputs) => raw.set(`${type}::${name}`, inputs),
   });
 });
@@ -64,21 +68,27 @@ test("collector dev: the flow-log and checkpoint containers are declared private
   }
 });
 
-test("collector dev: the ES key reaches the mock only inside secret wrappers, and the container only as secureValue", () => {
-  const outsideSecrets: string[] = [];
-  let insideSecrets = 0;
+/** Where a value appears in the raw inputs: paths outside secret wrappers, and the resources whose secrets hold it. */
+function scan(needle: string): { outside: string[]; inside: string[] } {
+  const outside: string[] = [];
+  const inside: string[] = [];
   const walk = (value: unknown, path: string): void => {
-    if (typeof value === "string") { if (value.includes(ES_KEY)) outsideSecrets.push(path); return; }
+    if (typeof value === "string") { if (value.includes(needle)) outside.push(path); return; }
     if (Array.isArray(value)) return value.forEach((v, i) => walk(v, `${path}[${i}]`));
     if (value && typeof value === "object") {
       const record = value as Record<string, unknown>;
-      if (record[SECRET_SIG] !== undefined) { if (JSON.stringify(record.value).includes(ES_KEY)) insideSecrets++; return; }
+      if (record[SECRET_SIG] !== undefined) { if (JSON.stringify(record.value).includes(needle)) inside.push(path); return; }
       for (const [k, v] of Object.entries(record)) walk(v, `${path}.${k}`);
     }
   };
   for (const [key, inputs] of raw) walk(inputs, key);
-  assert.deepEqual(outsideSecrets, [], "the key in plain inputs");
-  assert.equal(insideSecrets, 1, "exactly one (secret) input carries the key");
+  return { outside, inside: inside.sort() };
+}
+
+test("collector dev: the minted writer key reaches the mock only inside secret wrappers, and the container only as secureValue", () => {
+  const { outside, inside } = scan(ES_KEY);
+  assert.deepEqual(outside, [], "the key in plain inputs");
+  assert.deepEqual(inside, ["azure-native:containerinstance:ContainerGroup::collector-runtime-group.containers"], "exactly one (secret) input carries the key");
   const wrapped = raw.get("azure-native:containerinstance:ContainerGroup::collector-runtime-group")!.containers as Record<string, any>;
   assert.equal(typeof wrapped[SECRET_SIG], "string", "the containers input is a secret in state");
   const variable = (wrapped.value[0].environmentVariables as Array<Record<string, unknown>>).find((v) => v.name === "FLOWLOGS_ES_API_KEY");
@@ -86,6 +96,33 @@ test("collector dev: the ES key reaches the mock only inside secret wrappers, an
   // The plan shows its shape but not the value.
   assert.deepEqual(env().get("FLOWLOGS_ES_API_KEY"), { name: "FLOWLOGS_ES_API_KEY", secureValue: "[secret]" });
   assert.ok(!JSON.stringify(plan).includes(ES_KEY), "the plan result never holds the key");
+});
+
+test("collector dev: the deployer's Elasticsearch password and Kibana key travel only inside secret connections of the Elastic resources", () => {
+  const password = scan(ES_PASSWORD);
+  assert.deepEqual(password.outside, [], "the password in plain inputs (including the serialized provider code)");
+  assert.deepEqual(password.inside, [
+    "pulumi-nodejs:dynamic/flowlogs:elasticsearch:IndexAssets::elastic-index-assets.connection",
+    "pulumi-nodejs:dynamic/flowlogs:elasticsearch:WriterApiKey::elastic-writer-key.connection",
+  ]);
+  const kibana = scan(KIBANA_KEY);
+  assert.deepEqual(kibana.outside, []);
+  assert.deepEqual(kibana.inside, [
+    "pulumi-nodejs:dynamic/flowlogs:kibana:Connector::elastic-kibana-alert-index.connection",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:Rule::elastic-kibana-denied-flows.connection",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:SavedObjects::elastic-kibana-saved-objects.connection",
+  ]);
+  const planText = JSON.stringify(plan);
+  for (const secret of [ES_PASSWORD, KIBANA_KEY, ES_KEY]) assert.ok(!planText.includes(secret), "the plan result never holds a credential");
+  assert.equal(plan.outputs.elasticWriterApiKey, "[secret]", "the writer key is a secret stack output");
+});
+
+test("collector dev: the container group waits for the index assets (the sink refuses to write without templates) and the writer key", () => {
+  const dependencies = group().options?.dependencies ?? [];
+  assert.ok(dependencies.includes("elastic-index-assets"), dependencies.join(", "));
+  assert.ok(dependencies.includes("elastic-writer-key"), dependencies.join(", "));
+  const key = one(plan.resources, "pulumi-nodejs:dynamic/flowlogs:elasticsearch:WriterApiKey");
+  assert.deepEqual(key.options?.dependencies, ["elastic-index-assets"], "a key is minted only once the templates exist");
 });
 
 test("collector dev: no account key, connection string, SAS or registry token in any plain input", () => {
@@ -169,7 +206,8 @@ test("collector dev (contract): the collector's own settings parser accepts the 
   assert.deepEqual(parsed.storage, { accountUrl: "https://flowlogsdev4711.blob.core.windows.net/", managedIdentityClientId: plan.outputs.collectorIdentityClientId });
   assert.deepEqual(parsed.containers, ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"]);
   assert.equal(parsed.checkpointContainer, "flowlogs-checkpoints");
-  assert.deepEqual(parsed.sink, { kind: "elasticsearch", url: "https://flowlogs-dev.es.westeurope.azure.elastic-cloud.com", apiKey: ES_KEY, namespace: "dev", caFingerprint: undefined, caFile: undefined });
+  assert.deepEqual(parsed.sink, { kind: "elasticsearch", url: "https://flowlogs-dev.es.westeurope.azure.elastic-cloud.com", apiKey: ES_KEY, basic: undefined, namespace: "dev", caFingerprint: undefined, caFile: undefined, dedupeAcrossBackingIndices: false,
+  });
   assert.equal(parsed.metricsHost, "0.0.0.0");
   assert.equal(parsed.metricsPort, 9464);
 });

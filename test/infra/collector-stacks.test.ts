@@ -23,6 +23,12 @@ const scenarios = {
   plainKey: () => planFile({ ...base, collector: collectorOn, collectorEsApiKey: "plain-text-key-4711" }),
   badKeys: () => planFile({ ...base, collector: { enabled: true, cpuu: 1, image: "repo/img", elasticsearch: { url: "http://es" } } }),
   publicImage: () => planJson({ ...base, storage: { ...base.storage, networkDefaultAction: "Allow" }, collector: { ...collectorOn, image: "ghcr.io/acme/flowlogs-collector:2.0.0" } }),
+  // The Elastic side alone (collector off): no Kibana, so no dashboard.
+  elasticOnly: () => planJson({ ...base, elasticsearch: { url: "https://es.example.com", namespace: "ops" }, elasticsearchUsername: "deployer" }),
+  elasticBroken: () => planFile({
+    ...base, collector: collectorOn, collectorEsApiKey: { secure: "v1:abc" }, elasticsearch: { url: "https://es.example.com", namespce: "x" },
+    elasticsearchPassword: "plain-password-4711", kibana: { url: "https://kibana.example.com" },
+  }),
 };
 const runs: Partial<Record<keyof typeof scenarios, Promise<unknown>>> = {};
 before(async () => {
@@ -79,9 +85,40 @@ test("bad collector keys: every problem in one error, each naming the key", asyn
 });
 
 test("without the offline plan's stand-in, the program refuses a collector that has no ES key (before declaring anything)", async () => {
-  const stack = loadStackConfigFiles({ stack: "dev", dir: ROOT });
-  await assert.rejects(runProgramUnderMocks({ ...stack, standInMissingSecrets: false }), (error: Error) => {
-    assert.match(error.message, /collectorEsApiKey: is required when collector\.enabled is true.*pulumi config set --secret collectorEsApiKey/);
-    return true;
-  });
+  // A stack whose Elastic side is managed elsewhere: the key can only come from collectorEsApiKey.
+  const file = writeStackFile({ ...base, collector: collectorOn });
+  const recorded: string[] = [];
+  try {
+    const stack = loadStackConfigFiles({ stack: "test", dir: ROOT, configFile: file.path });
+    await assert.rejects(runProgramUnderMocks({ ...stack, standInMissingSecrets: false, observeInputs: (type) => recorded.push(type) }), (error: Error) => {
+      assert.match(error.message, /collectorEsApiKey: is required when collector\.enabled is true.*pulumi config set --secret collectorEsApiKey.*or set `elasticsearch`/);
+      return true;
+    });
+  } finally {
+    file.remove();
+  }
+  assert.deepEqual(recorded, [], "nothing was declared");
+});
+
+test("the Elastic side alone: index assets and writer key, no collector, no Kibana", async () => {
+  const resources = await result<PlannedResource[]>("elasticOnly");
+  assert.deepEqual(resources.filter((r) => r.parent === "elastic").map((r) => r.name).sort(), ["elastic-index-assets", "elastic-writer-key"]);
+  assert.deepEqual(ofType(resources, "azure-native:containerinstance:ContainerGroup"), []);
+  assert.deepEqual(ofType(resources, "flowlogs:elastic:Kibana"), []);
+  const key = resources.find((r) => r.name === "elastic-writer-key")!;
+  assert.deepEqual([key.inputs.name, key.inputs.namespace], ["flowlogs-collector-ops", "ops"]);
+});
+
+test("bad Elastic-side keys: every problem in one error, before anything is declared, without repeating a secret", async () => {
+  const run = await result<PlanRun>("elasticBroken");
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, "");
+  assert.match(run.stderr, /has 5 problems/);
+  assert.match(run.stderr, /elasticsearch\.namespce: is not an Elasticsearch setting/);
+  assert.match(run.stderr, /collectorEsApiKey: is set, but this stack manages the Elastic side/);
+  assert.match(run.stderr, /collector\.elasticsearch: is taken from `elasticsearch`/);
+  assert.match(run.stderr, /elasticsearchPassword: is stored in plain text in Pulumi\.test\.yaml/);
+  assert.match(run.stderr, /elasticsearchUsername: is required with `elasticsearch`.*pulumi config set elasticsearchUsername <user>/);
+  assert.doesNotMatch(run.stderr, /plain-password-4711/);
+  assert.doesNotMatch(run.stderr, /kibanaApiKey/, "a secret the setup needs is stood in by the offline plan, as committed stack files never hold it");
 });

@@ -54,8 +54,9 @@ test("plan --json prints ONE JSON array of {type, name, parent, inputs} on stdou
   assert.equal(run.code, 0, run.stderr);
   const resources = JSON.parse(run.stdout) as PlannedResource[];
   assert.ok(Array.isArray(resources));
-  // 13 for the Azure side, 3 for the declared flow-log containers, 15 for the collector (built image) of the dev stack.
-  assert.equal(resources.length, 31);
+  // 13 for the Azure side, 3 for the declared flow-log containers, 15 for the collector (built image) of the dev
+  // stack, 7 for its Elastic side.
+  assert.equal(resources.length, 38);
   for (const r of resources) {
     assert.deepEqual(Object.keys(r).filter((k) => k !== "options"), ["type", "name", "parent", "inputs"]);
     assert.equal(typeof r.type, "string");
@@ -69,12 +70,22 @@ test("plan --json prints ONE JSON array of {type, name, parent, inputs} on stdou
 test("plan without --json prints a readable tree with inputs, lookups and outputs", async () => {
   const run = await result<PlanRun>("devText");
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stdout, /^Offline plan for stack "dev": 31 resources/);
+  assert.match(run.stdout, /^Offline plan for stack "dev": 38 resources/);
   assert.match(run.stdout, /\n\+ flowlogs:azure:FlowLogs {2}flow-logs\n {2}\+ azure-native:network:FlowLog {2}flowlogs-to-elastic-dev-demo-vnet-flowlog\n/);
   assert.match(run.stdout, /\(replaceOnChanges: \["targetResourceId"\]\)/);
   assert.match(run.stdout, / {6}minimumTlsVersion: "TLS1_2"\n/);
-  // The collector's image push also reads the deployer's token and tenant (getClientToken, getClientConfig).
-  assert.match(run.stdout, /Looked up \(must already exist in Azure\):\n(?: {2}\? .*\n)* {2}\? azure-native:network:getNetworkWatcher/);
+  // Existing resources are looked up; the deployer's token and tenant (for the image push) are a separate list.
+  assert.match(run.stdout, /\nLooked up \(must already exist in Azure\):\n {2}\? azure-native:network:getNetworkWatcher \{"networkWatcherName":"NetworkWatcher_westeurope","resourceGroupName":"NetworkWatcherRG"\}\n\n/);
+  assert.match(run.stdout, /\nAsked of the deploying identity[^\n]*:\n {2}\? azure-native:authorization:getClientConfig \{\}\n {2}\? azure-native:authorization:getClientToken \{\}\n/);
+  const lookedUp = run.stdout.slice(run.stdout.indexOf("Looked up"), run.stdout.indexOf("Asked of the deploying identity"));
+  assert.doesNotMatch(lookedUp, /getClient(Token|Config)/, "the deployer's token is not a resource that must exist");
+  // Dynamic resources of the Elastic side: provider code and NDJSON named, credentials hidden.
+  assert.match(run.stdout, /\n {2}\+ pulumi-nodejs:dynamic\/flowlogs:elasticsearch:IndexAssets {2}elastic-index-assets\n/);
+  assert.match(run.stdout, / {6}__provider: "\[dynamic provider: serialized code\]"\n/);
+  assert.match(run.stdout, / {8}ndjson: "\[\d+ saved objects, sha256 [0-9a-f]{16}\]"\n/);
+  assert.match(run.stdout, / {8}password: "\[secret\]"\n {8}url: "https:\/\/flowlogs-dev\.es\.westeurope\.azure\.elastic-cloud\.com"\n {8}username: "flowlogs_deployer"\n/);
+  assert.match(run.stdout, /\n {2}elasticWriterApiKey: "\[secret\]"\n/);
+  assert.ok(run.stdout.split("\n").every((line) => line.length < 4000), "no line carries serialized code or a whole NDJSON");
   assert.match(run.stdout, /storageBlobEndpoint: "https:\/\/flowlogsdev4711\.blob\.core\.windows\.net\/"/);
 });
 

@@ -129,9 +129,11 @@ test("dev: every resource is inside a component except the resource group, and t
     "flowlogs:azure:FlowLogWriterIdentity flowlog-writer",
     "flowlogs:azure:FlowLogs flow-logs",
     "flowlogs:azure:NetworkWatcherReference network-watcher",
+    "flowlogs:elastic:Elastic elastic",
   ]);
-  // 13 for the Azure side, 3 for the declared flow-log containers, 15 for the collector with a built image.
-  assert.equal(plan.resources.length, 31);
+  // 13 for the Azure side, 3 for the declared flow-log containers, 15 for the collector with a built image, 7 for
+  // the Elastic side (component, index assets, writer key, Kibana component, saved objects, alert connector, rule).
+  assert.equal(plan.resources.length, 38);
 });
 
 test("dev: stack outputs give the rest of the system what it needs", () => {
@@ -150,6 +152,11 @@ test("dev: stack outputs give the rest of the system what it needs", () => {
     collectorIdentityClientId: plan.outputs.collectorIdentityClientId,
     collectorContainerGroupName: "flowlogs-to-elastic-dev-collector",
     collectorImage: plan.outputs.collectorImage,
+    elasticWriterApiKey: "[secret]",
+    elasticWriterKeyId: "mock-key-id-elastic-writer-key",
+    dataStream: "logs-azure.flowlogs-dev",
+    deadLetterDataStream: "logs-azure.flowlogs.deadletter-dev",
+    dashboardUrl: "https://flowlogs-dev.kb.westeurope.azure.elastic-cloud.com/app/dashboards#/view/flowlogs-overview",
   });
   assert.match(String(plan.outputs.collectorIdentityClientId), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.match(String(plan.outputs.collectorImage), /^flowlogsdev4711acr\.azurecr\.io\/flowlogs-collector@sha256:[0-9a-f]{64}$/);

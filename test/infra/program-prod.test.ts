@@ -77,7 +77,35 @@ test("prod: storage is zone-redundant, firewalled to trusted services plus the o
   assert.equal((policy.inputs.policy as any).rules[0].definition.actions.baseBlob.delete.daysAfterModificationGreaterThan, 90);
   assert.deepEqual(Object.keys(plan.outputs).sort(), [
     "collectorContainerGroupName", "collectorIdentityClientId", "collectorImage",
+    "dashboardUrl", "dataStream", "deadLetterDataStream", "elasticWriterApiKey", "elasticWriterKeyId",
     "flowLogContainers", "flowLogIds", "flowLogNames", "flowLogWriterIdentityId", "networkWatcherName", "networkWatcherResourceGroupName",
     "resourceGroupName", "storageAccountId", "storageAccountName", "storageBlobEndpoint", "trafficAnalyticsWorkspaceId",
+  ]);
+});
+
+test("prod: the whole system in one plan: Azure side, collector with identity and roles, and the Elastic side feeding it", () => {
+  const roots = plan.resources.filter((r) => r.parent === null).map((r) => r.name).sort();
+  assert.deepEqual(roots, ["collector", "elastic", "flow-logs", "flowlog-containers", "flowlog-storage", "flowlog-writer", "network-watcher", "resource-group", "traffic-analytics"]);
+  const collectorRoles = plan.resources.filter((r) => r.parent === "collector-access" && r.type === "azure-native:authorization:RoleAssignment").map((r) => r.name).sort();
+  assert.deepEqual(collectorRoles, ["collector-access-acr-pull", "collector-access-checkpoints", "collector-access-read-insights-logs-flowlogflowevent", "collector-access-read-insights-logs-networksecuritygroupflowevent"]);
+  const elastic = plan.resources.filter((r) => r.parent === "elastic" || r.parent === "elastic-kibana").map((r) => r.type.replace("pulumi-nodejs:dynamic/flowlogs:", "")).sort();
+  assert.deepEqual(elastic, ["elasticsearch:IndexAssets", "elasticsearch:WriterApiKey", "flowlogs:elastic:Kibana", "kibana:Connector", "kibana:Rule", "kibana:SavedObjects"]);
+  const assets = plan.resources.find((r) => r.name === "elastic-index-assets")!;
+  assert.deepEqual(assets.inputs.options, { namespace: "prod", retention: "90d" });
+  assert.deepEqual(assets.inputs.connection, { url: "https://flowlogs-prod.es.northeurope.azure.elastic-cloud.com", username: "flowlogs_deployer", password: "[secret]" });
+  const key = plan.resources.find((r) => r.name === "elastic-writer-key")!;
+  assert.deepEqual([key.inputs.namespace, key.inputs.expiration, key.inputs.rotation], ["prod", "180d", "2026-11"]);
+  const rule = plan.resources.find((r) => r.name === "elastic-kibana-denied-flows")!;
+  assert.equal(rule.inputs.name, "Denied flows above 500 in 10 minutes");
+  // The collector writes where the templates and its key were made.
+  const group = ofType(plan.resources, "azure-native:containerinstance:ContainerGroup")[0]!;
+  const env = new Map(((group.inputs.containers as Array<Record<string, any>>)[0]!.environmentVariables as Array<Record<string, unknown>>).map((v) => [v.name, v.value ?? v.secureValue]));
+  assert.equal(env.get("FLOWLOGS_ES_URL"), "https://flowlogs-prod.es.northeurope.azure.elastic-cloud.com");
+  assert.equal(env.get("FLOWLOGS_ES_NAMESPACE"), "prod");
+  assert.equal(env.get("FLOWLOGS_ES_API_KEY"), "[secret]");
+  assert.ok(group.options?.dependencies?.includes("elastic-index-assets"), "the collector starts after the templates exist");
+  assert.deepEqual([plan.outputs.dataStream, plan.outputs.deadLetterDataStream, plan.outputs.elasticWriterApiKey, plan.outputs.dashboardUrl], [
+    "logs-azure.flowlogs-prod", "logs-azure.flowlogs.deadletter-prod", "[secret]",
+    "https://flowlogs-prod.kb.northeurope.azure.elastic-cloud.com/s/netops/app/dashboards#/view/flowlogs-overview",
   ]);
 });

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { DEFAULTS, TOP_LEVEL_KEYS, parseConfig } from "../../infra/config";
+import { DEFAULTS, SECRET_KEYS, TOP_LEVEL_KEYS, parseConfig } from "../../infra/config";
+import { ELASTICSEARCH_KEYS, WRITER_KEY_KEYS } from "../../infra/elastic/config";
 import { scrub, withSecretStandIns } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { rawProjectConfig } from "../../infra/stackConfig";
@@ -47,6 +48,14 @@ test("every top-level key is declared or documented in Pulumi.yaml, and has a ro
     "storage.networkDefaultAction", "storage.allowedIpRanges"]) {
     assert.ok(readme.includes(`| \`${nested}\``), `README table: ${nested}`);
   }
+  // The Elastic side's blocks, every key (their readers live in infra/elastic/).
+  for (const key of ELASTICSEARCH_KEYS) assert.ok(readme.includes(`| \`elasticsearch.${key}`), `README table: elasticsearch.${key}`);
+  for (const key of WRITER_KEY_KEYS) assert.ok(readme.includes(`| \`elasticsearch.writerKey.${key}\``), `README table: elasticsearch.writerKey.${key}`);
+  for (const key of ["url", "space", "caCert", "allowInsecureHttp", "alert.enabled", "alert.deniedThreshold", "alert.windowMinutes",
+    "alert.interval", "alert.index", "alert.webhook", "alert.email"]) {
+    assert.ok(readme.includes(`| \`kibana.${key}\``), `README table: kibana.${key}`);
+  }
+  for (const key of SECRET_KEYS) assert.match(readme, new RegExp(`\\| \`${key}\` \\| secret string \\|`), `README: ${key} is a secret string`);
   assert.match(readme, new RegExp(`\\| \`retentionDays\` \\| integer 0-365 \\| \`${DEFAULTS.retentionDays}\``));
   assert.match(readme, new RegExp(`\\| \`storage.sku\` \\| string \\| \`${DEFAULTS.storageSku}\``));
 });
@@ -54,7 +63,9 @@ test("every top-level key is declared or documented in Pulumi.yaml, and has a ro
 test("the committed dev and prod stacks are valid, carry no secrets, and dev has the demo network", () => {
   for (const stack of ["dev", "prod"]) {
     const text = readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
-    assert.doesNotMatch(text, /secure:|password|AccountKey=/i, stack);
+    assert.doesNotMatch(text, /secure:|AccountKey=/i, stack);
+    // Comments say how to set the secret keys; outside comments no value is a password or a key.
+    assert.doesNotMatch(text.replace(/#.*$/gm, ""), /password|apikey|secret/i, stack);
     const files = loadStackConfigFiles({ stack, dir: ROOT });
     assert.deepEqual(files.secretKeys, []);
     // Committed files cannot hold the secret-only keys; the offline plan stands in for them the same way.
@@ -62,6 +73,10 @@ test("the committed dev and prod stacks are valid, carry no secrets, and dev has
     if (stack === "dev") assert.notEqual(config.demoNetwork, false);
     if (stack === "prod") assert.equal(config.flowLogs.length, 3);
     assert.notEqual(config.collector, false, `${stack}: the committed example runs the collector`);
+    assert.ok(config.elastic?.kibana, `${stack}: the committed example manages the Elastic side with Kibana`);
+    assert.equal(config.collector && config.collector.writerKey, "managed", `${stack}: the collector gets the minted writer key`);
+    assert.equal(config.collector && config.collector.elasticsearch.url, config.elastic.url, `${stack}: one URL for templates, key and collector`);
+    assert.equal(config.collector && config.collector.elasticsearch.namespace, config.elastic.assets.namespace, `${stack}: one namespace`);
   }
 });
 
