@@ -33,7 +33,11 @@ export type SinkConfig =
   | {
     kind: "elasticsearch"; url: string; namespace: string; caFingerprint?: string; caFile?: string;
     apiKey?: string; basic?: { username: string; password: string }; dedupeAcrossBackingIndices: boolean;
-  };
+  }
+  /** The same FLOWLOGS_ES_* connection settings as Elasticsearch, spoken over plain `_bulk` HTTP. */
+  | { kind: "opensearch"; url: string; namespace: string; caFile?: string; apiKey?: string; basic?: { username: string; password: string } }
+  /** `token` is a secret: describeConfig leaves it out. */
+  | { kind: "logzio"; url: string; token: string; type: string };
 
 export class ConfigError extends Error {}
 
@@ -51,15 +55,18 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download (block-aligned). Default 4194304 (4 MiB). Bounds memory.",
   FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write. Default 2000.",
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done. Default 15.",
-  FLOWLOGS_SINK: "elasticsearch (default) or stdout (NDJSON documents on stdout, for demos and debugging).",
-  FLOWLOGS_ES_URL: "Elasticsearch URL (required for the elasticsearch sink).",
+  FLOWLOGS_SINK: "elasticsearch (default), opensearch (the same _bulk API over plain HTTP, set with the FLOWLOGS_ES_* variables), logzio (the Logz.io bulk listener, at-least-once) or stdout (NDJSON documents on stdout, for demos and debugging).",
+  FLOWLOGS_ES_URL: "Elasticsearch or OpenSearch URL (required for the elasticsearch and opensearch sinks).",
   FLOWLOGS_ES_API_KEY: "Elasticsearch API key (encoded form). Secret: never logged.",
   FLOWLOGS_ES_USERNAME: "Basic-auth user, instead of an API key (self-managed clusters, OpenSearch-style setups).",
   FLOWLOGS_ES_PASSWORD: "Basic-auth password, with FLOWLOGS_ES_USERNAME. Secret: never logged.",
   FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true to look each batch's ids up across the whole data stream before writing, so a re-read after a rollover adds no duplicate (needs the read privilege). Default false.",
   FLOWLOGS_ES_NAMESPACE: "Data stream namespace: documents go to logs-azure.flowlogs-<namespace> (also named in the stdout sink's bulk lines). Default: default.",
-  FLOWLOGS_ES_CA_FINGERPRINT: "SHA-256 fingerprint of the cluster's CA certificate, to pin it (optional).",
+  FLOWLOGS_ES_CA_FINGERPRINT: "SHA-256 fingerprint of the cluster's CA certificate, to pin it (optional; elasticsearch sink only).",
   FLOWLOGS_ES_CA_FILE: "PEM file of the cluster's CA certificate (optional).",
+  FLOWLOGS_LOGZIO_URL: "Logz.io listener URL of the account's region (logzio sink), e.g. https://listener-eu.logz.io:8071. Default: https://listener.logz.io:8071. No token in it.",
+  FLOWLOGS_LOGZIO_TOKEN: "Logz.io log shipping token (required for the logzio sink). Secret: never logged, redacted from every message.",
+  FLOWLOGS_LOGZIO_TYPE: "Logz.io log type of the documents (no spaces); dead letters go under <type>_deadletter. Default: azure_flowlogs.",
   FLOWLOGS_METRICS_PORT: "Port of /healthz and /metrics. Default 9464; 'off' disables the endpoint.",
   FLOWLOGS_METRICS_HOST: "Address the endpoint binds to. Default 127.0.0.1; set 0.0.0.0 in a container so probes reach it.",
   FLOWLOGS_LOG_LEVEL: "debug, info (default), warn or error.",
@@ -110,38 +117,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
   let sink: SinkConfig;
   if (sinkKind === "stdout") {
     sink = { kind: "stdout", namespace };
+  } else if (sinkKind === "opensearch") {
+    for (const name of ["FLOWLOGS_ES_CA_FINGERPRINT", "FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES"]) {
+      if (read(name)) throw new ConfigError(`${name} applies to FLOWLOGS_SINK=elasticsearch only: unset it (with OpenSearch, trust a private CA with FLOWLOGS_ES_CA_FILE)`);
+    }
+    const { url, apiKey, basic } = clusterSettings(read, sinkKind);
+    sink = { kind: "opensearch", url, namespace, apiKey, basic, caFile: read("FLOWLOGS_ES_CA_FILE") };
+  } else if (sinkKind === "logzio") {
+    sink = logzioSettings(read);
   } else if (sinkKind === "elasticsearch") {
-    const url = read("FLOWLOGS_ES_URL");
-    if (!url) throw new ConfigError("FLOWLOGS_ES_URL is required when FLOWLOGS_SINK=elasticsearch (e.g. https://my-cluster:9200), or set FLOWLOGS_SINK=stdout");
-    try {
-      new URL(url);
-    } catch {
-      throw new ConfigError(`FLOWLOGS_ES_URL ${JSON.stringify(url)} is not a URL (e.g. https://my-cluster:9200)`);
-    }
-    if (new URL(url).username || new URL(url).password) {
-      throw new ConfigError("FLOWLOGS_ES_URL must not carry credentials: put the API key in FLOWLOGS_ES_API_KEY");
-    }
-    const apiKey = read("FLOWLOGS_ES_API_KEY");
-    const username = read("FLOWLOGS_ES_USERNAME");
-    const password = read("FLOWLOGS_ES_PASSWORD");
-    if (apiKey && (username || password)) {
-      throw new ConfigError("set either FLOWLOGS_ES_API_KEY or FLOWLOGS_ES_USERNAME with FLOWLOGS_ES_PASSWORD, not both");
-    }
-    if (Boolean(username) !== Boolean(password)) {
-      throw new ConfigError("FLOWLOGS_ES_USERNAME and FLOWLOGS_ES_PASSWORD go together: set both, or use FLOWLOGS_ES_API_KEY");
-    }
+    const { url, apiKey, basic } = clusterSettings(read, sinkKind);
     const dedupe = read("FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES") ?? "false";
     if (dedupe !== "true" && dedupe !== "false") {
       throw new ConfigError(`FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES ${JSON.stringify(dedupe)} must be true or false`);
     }
     sink = {
-      kind: "elasticsearch", url, namespace, apiKey,
-      basic: username && password ? { username, password } : undefined,
+      kind: "elasticsearch", url, namespace, apiKey, basic,
       dedupeAcrossBackingIndices: dedupe === "true",
       caFingerprint: read("FLOWLOGS_ES_CA_FINGERPRINT"), caFile: read("FLOWLOGS_ES_CA_FILE"),
     };
   } else {
-    throw new ConfigError(`FLOWLOGS_SINK ${JSON.stringify(sinkKind)} is not supported: use elasticsearch or stdout`);
+    throw new ConfigError(`FLOWLOGS_SINK ${JSON.stringify(sinkKind)} is not supported: use elasticsearch, opensearch, logzio or stdout`);
   }
 
   const portText = read("FLOWLOGS_METRICS_PORT") ?? "9464";
@@ -163,6 +159,59 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     metricsHost: read("FLOWLOGS_METRICS_HOST") ?? "127.0.0.1",
     logLevel: level(read("FLOWLOGS_LOG_LEVEL") ?? "info"),
   };
+}
+
+type Read = (name: string) => string | undefined;
+
+/** URL and credentials of an Elasticsearch or OpenSearch cluster, from the FLOWLOGS_ES_* variables. */
+function clusterSettings(read: Read, kind: string): { url: string; apiKey?: string; basic?: { username: string; password: string } } {
+  const url = read("FLOWLOGS_ES_URL");
+  if (!url) throw new ConfigError(`FLOWLOGS_ES_URL is required when FLOWLOGS_SINK=${kind} (e.g. https://my-cluster:9200), or set FLOWLOGS_SINK=stdout`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`FLOWLOGS_ES_URL ${JSON.stringify(url)} is not a URL (e.g. https://my-cluster:9200)`);
+  }
+  if (parsed.username || parsed.password) {
+    throw new ConfigError("FLOWLOGS_ES_URL must not carry credentials: put the API key in FLOWLOGS_ES_API_KEY");
+  }
+  const apiKey = read("FLOWLOGS_ES_API_KEY");
+  const username = read("FLOWLOGS_ES_USERNAME");
+  const password = read("FLOWLOGS_ES_PASSWORD");
+  if (apiKey && (username || password)) {
+    throw new ConfigError("set either FLOWLOGS_ES_API_KEY or FLOWLOGS_ES_USERNAME with FLOWLOGS_ES_PASSWORD, not both");
+  }
+  if (Boolean(username) !== Boolean(password)) {
+    throw new ConfigError("FLOWLOGS_ES_USERNAME and FLOWLOGS_ES_PASSWORD go together: set both, or use FLOWLOGS_ES_API_KEY");
+  }
+  return { url, apiKey, basic: username && password ? { username, password } : undefined };
+}
+
+function logzioSettings(read: Read): SinkConfig {
+  const token = read("FLOWLOGS_LOGZIO_TOKEN");
+  if (!token) throw new ConfigError("FLOWLOGS_LOGZIO_TOKEN is required when FLOWLOGS_SINK=logzio: the account's log shipping token (Logz.io settings, Manage tokens)");
+  if (/\s/.test(token)) throw new ConfigError("FLOWLOGS_LOGZIO_TOKEN contains spaces: paste the log shipping token alone");
+  const url = read("FLOWLOGS_LOGZIO_URL") ?? "https://listener.logz.io:8071";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`FLOWLOGS_LOGZIO_URL ${JSON.stringify(url)} is not a URL: use your region's listener, e.g. https://listener-eu.logz.io:8071`);
+  }
+  if (parsed.search || parsed.username || parsed.password) {
+    // Not echoed: the query string may hold the token.
+    throw new ConfigError("FLOWLOGS_LOGZIO_URL must not carry a query string or credentials: put the token in FLOWLOGS_LOGZIO_TOKEN");
+  }
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
+  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) {
+    throw new ConfigError(`FLOWLOGS_LOGZIO_URL must use https (got ${parsed.protocol}): the token travels in the URL; the listener's HTTPS port is 8071`);
+  }
+  const type = read("FLOWLOGS_LOGZIO_TYPE") ?? "azure_flowlogs";
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(type)) {
+    throw new ConfigError(`FLOWLOGS_LOGZIO_TYPE ${JSON.stringify(type)} is invalid: use 1–100 of A-Z, a-z, 0-9, _, . and - (no spaces)`);
+  }
+  return { kind: "logzio", url, token, type };
 }
 
 function level(text: string): Level {
@@ -203,7 +252,15 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
         caPinned: Boolean(config.sink.caFingerprint || config.sink.caFile),
         dedupeAcrossBackingIndices: config.sink.dedupeAcrossBackingIndices,
       }
-      : config.sink,
+      : config.sink.kind === "opensearch"
+        ? {
+          kind: "opensearch", url: config.sink.url, namespace: config.sink.namespace,
+          auth: config.sink.apiKey ? "api key (set)" : config.sink.basic ? `basic (${config.sink.basic.username})` : "(none)",
+          caFile: config.sink.caFile ?? "(system roots)",
+        }
+        : config.sink.kind === "logzio"
+          ? { kind: "logzio", url: config.sink.url, type: config.sink.type, token: "(set, redacted)" }
+          : config.sink,
     metrics: config.metricsPort === undefined ? "off" : `${config.metricsHost}:${config.metricsPort}`,
   };
 }

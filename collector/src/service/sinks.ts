@@ -1,18 +1,36 @@
-// Builds the sink the configuration names. Both sinks live in ../sink with their own tests.
+// Builds the sink the configuration names. The sinks live in ../sink with their own tests.
 import type { Sink } from "../model";
 import { ElasticsearchSink } from "../sink/elasticsearch";
+import { LogzioSink } from "../sink/logzio";
+import { OpenSearchSink } from "../sink/opensearch";
 import { StdoutSink } from "../sink/stdout";
 import type { SinkConfig } from "./config";
 import type { Logger } from "./logger";
 
 export function createSink(config: SinkConfig, log: Logger): Sink {
-  if (config.kind === "stdout") return new StdoutSink({ namespace: config.namespace });
-  return new ElasticsearchSink({
-    node: config.url,
-    auth: config.apiKey ? { apiKey: config.apiKey } : config.basic,
-    dedupeAcrossBackingIndices: config.dedupeAcrossBackingIndices,
-    tls: config.caFingerprint || config.caFile ? { caFingerprint: config.caFingerprint, caFile: config.caFile } : undefined,
-    namespace: config.namespace,
-    log: (line) => log("info", "sink", { message: line }),
-  });
+  const sinkLog = (line: string): void => log("info", "sink", { message: line });
+  switch (config.kind) {
+    case "stdout":
+      return new StdoutSink({ namespace: config.namespace });
+    case "opensearch":
+      return new OpenSearchSink({
+        node: config.url,
+        auth: config.apiKey ? { apiKey: config.apiKey } : config.basic,
+        tls: config.caFile ? { caFile: config.caFile } : undefined,
+        namespace: config.namespace,
+        log: sinkLog,
+      });
+    case "logzio":
+      // The sink never puts the token in a log line or error (tested in test/collector/sinkLogzio.test.ts).
+      return new LogzioSink({ url: config.url, token: config.token, type: config.type, log: sinkLog });
+    case "elasticsearch":
+      return new ElasticsearchSink({
+        node: config.url,
+        auth: config.apiKey ? { apiKey: config.apiKey } : config.basic,
+        dedupeAcrossBackingIndices: config.dedupeAcrossBackingIndices,
+        tls: config.caFingerprint || config.caFile ? { caFingerprint: config.caFingerprint, caFile: config.caFile } : undefined,
+        namespace: config.namespace,
+        log: sinkLog,
+      });
+  }
 }

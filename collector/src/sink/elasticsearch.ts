@@ -7,6 +7,10 @@ import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
+import {
+  MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep, positiveInteger,
+  retryableStatus, sizedBatches, type BulkItemResult,
+} from "./httpBulk";
 
 export interface ElasticsearchSinkOptions {
   /** Cluster URL, e.g. https://my-deployment.es.westeurope.azure.elastic.cloud:443. No credentials in it. */
@@ -41,11 +45,6 @@ export interface ElasticsearchSinkOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface BulkItemResult {
-  status: number;
-  error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
-}
-
 interface Pending {
   id: string;
   /** Two NDJSON lines: action and source. */
@@ -53,11 +52,6 @@ interface Pending {
   /** The document as sent, for the dead letter. */
   source: string;
   position?: SourcePosition;
-}
-
-/** Transient: the cluster may accept the same request later. */
-function retryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
 }
 
 export class ElasticsearchSink implements Sink {
@@ -79,15 +73,15 @@ export class ElasticsearchSink implements Sink {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.index = flowDataStream(namespace);
     this.deadLetterIndex = deadLetterDataStream(namespace);
-    this.maxBatchDocuments = positive("maxBatchDocuments", options.maxBatchDocuments ?? 1000);
-    this.maxBatchBytes = positive("maxBatchBytes", options.maxBatchBytes ?? 5 * 1024 * 1024);
+    this.maxBatchDocuments = positiveInteger("maxBatchDocuments", options.maxBatchDocuments ?? 1000);
+    this.maxBatchBytes = positiveInteger("maxBatchBytes", options.maxBatchBytes ?? 5 * 1024 * 1024);
     this.maxRetries = Math.max(0, options.maxRetries ?? 8);
     this.initialBackoffMs = options.initialBackoffMs ?? 250;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.dedupe = options.dedupeAcrossBackingIndices ?? false;
     this.log = options.log ?? (() => {});
     this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? defaultSleep;
   }
 
   get dataStream(): string {
@@ -158,20 +152,8 @@ export class ElasticsearchSink implements Sink {
     return retries;
   }
 
-  private *batches(items: Pending[]): Generator<Pending[]> {
-    let batch: Pending[] = [];
-    let bytes = 0;
-    for (const item of items) {
-      const size = Buffer.byteLength(item.lines);
-      if (batch.length && (batch.length >= this.maxBatchDocuments || bytes + size > this.maxBatchBytes)) {
-        yield batch;
-        batch = [];
-        bytes = 0;
-      }
-      batch.push(item);
-      bytes += size;
-    }
-    if (batch.length) yield batch;
+  private batches(items: Pending[]): Generator<Pending[]> {
+    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.maxBatchDocuments, this.maxBatchBytes);
   }
 
   /** Ids of `batch` already in any backing index of the data stream (older backing indices no longer change). */
@@ -196,8 +178,7 @@ export class ElasticsearchSink implements Sink {
   }
 
   private backoff(attempt: number): number {
-    const cap = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** attempt);
-    return Math.round(cap / 2 + (this.random() * cap) / 2); // "equal jitter": spread retries, keep a floor
+    return backoffDelay(attempt, { initialBackoffMs: this.initialBackoffMs, maxBackoffMs: this.maxBackoffMs, random: this.random });
   }
 
   /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
@@ -220,14 +201,15 @@ export class ElasticsearchSink implements Sink {
         }
         response.items.forEach((entry, i) => {
           const item = pending[i]!;
-          const outcome = entry.create ?? Object.values(entry)[0]!;
-          if (outcome.status === 201 || outcome.status === 200) created++;
-          else if (outcome.error?.type === "index_not_found_exception") throw new MissingTemplateError(this.index, reasonOf(outcome));
-          else if (outcome.status === 409) duplicates++;
-          else if (retryableStatus(outcome.status)) {
+          const outcome = bulkItemOutcome(entry);
+          const kind = classifyBulkItem(outcome);
+          if (kind === "created") created++;
+          else if (kind === "missing-template") throw new MissingTemplateError(this.index, bulkItemReason(outcome));
+          else if (kind === "duplicate") duplicates++;
+          else if (kind === "retry") {
             again.push(item);
-            transient ??= `${outcome.status} ${reasonOf(outcome)}`;
-          } else refused.push({ item, reason: `${outcome.status} ${reasonOf(outcome)}` });
+            transient ??= `${outcome.status} ${bulkItemReason(outcome)}`;
+          } else refused.push({ item, reason: `${outcome.status} ${bulkItemReason(outcome)}` });
         });
       } catch (error) {
         if (error instanceof MissingTemplateError) throw error;
@@ -255,14 +237,6 @@ export class ElasticsearchSink implements Sink {
       retries++;
       pending = again;
     }
-  }
-}
-
-/** No data stream template matches the target: a set-up mistake that no retry or dead letter can fix. */
-class MissingTemplateError extends Error {
-  constructor(index: string, reason: string) {
-    super(`no index template with a data stream matches ${index} (${reason}): apply the index assets first ` +
-      `(dashboards/src applyIndexAssets with the same namespace)`);
   }
 }
 
@@ -302,18 +276,6 @@ export function clientOptions(options: ElasticsearchSinkOptions): ClientOptions 
     requestTimeout: options.requestTimeoutMs ?? 60_000,
     compression: false,
   };
-}
-
-function positive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number, got ${value}`);
-  return value;
-}
-
-function reasonOf(outcome: BulkItemResult): string {
-  const error = outcome.error;
-  if (!error) return "no reason given";
-  const cause = error.caused_by ? ` (${error.caused_by.type}: ${error.caused_by.reason})` : "";
-  return `${error.type}: ${error.reason}${cause}`;
 }
 
 function statusOf(error: unknown): number | undefined {

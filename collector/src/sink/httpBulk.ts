@@ -1,0 +1,160 @@
+// What the bulk-writing sinks (Elasticsearch, OpenSearch, Logz.io) share: which failures are transient, the backoff
+// between retries, batching by count and bytes, the classification of one `_bulk` item result, and one HTTP POST
+// over the global fetch (or node:https when a private CA must be trusted, which fetch cannot be handed).
+import { request as httpsRequest } from "node:https";
+
+/** Transient: the server may accept the same request later. */
+export function retryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+export interface BackoffOptions {
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  random: () => number;
+}
+
+/** Capped exponential backoff with "equal jitter": spreads retries of many replicas, keeps a floor of half the cap. */
+export function backoffDelay(attempt: number, options: BackoffOptions): number {
+  const cap = Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** attempt);
+  return Math.round(cap / 2 + (options.random() * cap) / 2);
+}
+
+export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Splits `items` into batches of at most `maxCount` items and `maxBytes` bytes (a lone larger item goes alone). */
+export function* sizedBatches<T>(items: T[], sizeOf: (item: T) => number, maxCount: number, maxBytes: number): Generator<T[]> {
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (batch.length && (batch.length >= maxCount || bytes + size > maxBytes)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += size;
+  }
+  if (batch.length) yield batch;
+}
+
+export function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number, got ${value}`);
+  return value;
+}
+
+/** One entry of a `_bulk` response's `items`. */
+export interface BulkItemResult {
+  status: number;
+  _index?: string;
+  error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
+}
+
+/**
+ * What a `create` item's result means. `missing-template`: the target matched no data stream template, a set-up
+ * mistake no retry or dead letter can fix. `retry`: transient (429/5xx). `refused`: for good (mapping errors...).
+ */
+export type BulkItemClass = "created" | "duplicate" | "retry" | "refused" | "missing-template";
+
+export function classifyBulkItem(outcome: BulkItemResult): BulkItemClass {
+  if (outcome.status === 201 || outcome.status === 200) return "created";
+  if (outcome.error?.type === "index_not_found_exception") return "missing-template";
+  if (outcome.status === 409) return "duplicate";
+  if (retryableStatus(outcome.status)) return "retry";
+  return "refused";
+}
+
+/** The result of the single action of a `_bulk` item (`{"create": {...}}`). */
+export function bulkItemOutcome(entry: Record<string, BulkItemResult>): BulkItemResult {
+  return entry.create ?? Object.values(entry)[0] ?? { status: 0, error: { type: "empty_item", reason: "the bulk item carries no result" } };
+}
+
+export function bulkItemReason(outcome: BulkItemResult): string {
+  const error = outcome.error;
+  if (!error) return "no reason given";
+  const cause = error.caused_by ? ` (${error.caused_by.type}: ${error.caused_by.reason})` : "";
+  return `${error.type}: ${error.reason}${cause}`;
+}
+
+/** A set-up mistake that no retry or dead letter can fix: the target matches no data stream template. */
+export class MissingTemplateError extends Error {
+  constructor(index: string, reason: string) {
+    super(`no index template with a data stream matches ${index} (${reason}): apply the index assets first ` +
+      `(dashboards/src applyIndexAssets with the same namespace)`);
+  }
+}
+
+export interface HttpPost {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** PEM of a private CA to trust; verification stays on. Without it the system roots are used. */
+  caPem?: string;
+  timeoutMs: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * POSTs `body` and returns the status and text of the answer. Redirects are not followed (credentials must not go
+ * elsewhere: a 3xx comes back as an answer). Connection and TLS failures reject with Node's error.
+ */
+export async function httpPost(post: HttpPost): Promise<HttpAnswer> {
+  if (post.caPem) return httpsPostWithCa(post);
+  const response = await fetch(post.url, {
+    method: "POST", headers: post.headers, body: post.body, redirect: "manual", signal: AbortSignal.timeout(post.timeoutMs),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+function httpsPostWithCa(post: HttpPost): Promise<HttpAnswer> {
+  const url = new URL(post.url);
+  if (url.protocol !== "https:") return Promise.reject(new Error(`a CA file was given but ${url.origin} is not https: use an https:// URL`));
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, {
+      method: "POST",
+      headers: { ...post.headers, "content-length": String(Buffer.byteLength(post.body)) },
+      ca: post.caPem,
+      rejectUnauthorized: true,
+      timeout: post.timeoutMs,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url.origin} within ${post.timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end(post.body);
+  });
+}
+
+/** A connection-level failure described with its cause (fetch wraps the useful part: "fetch failed" + cause). */
+export function describeConnectionError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause ? `: ${cause.code ? `${cause.code} ` : ""}${cause.message ?? ""}`.trimEnd() : "";
+  return `${error.name}: ${error.message}${detail}`;
+}
+
+/** True when a connection error is a TLS verification failure, which retrying will not heal. */
+export function isTlsVerificationError(error: unknown): boolean {
+  const text = describeConnectionError(error);
+  return /certificate|CERT_|self[- ]signed|SSL|TLS|altname/i.test(text) && !/ECONNRESET|socket hang up/i.test(text);
+}
+
+/** The `error` of an Elasticsearch/OpenSearch error body, readable, or a bounded excerpt of the text. */
+export function describeErrorBody(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: { type?: string; reason?: string } | string };
+    if (typeof body.error === "string") return body.error;
+    if (body.error) return `${body.error.type}: ${body.error.reason}`;
+  } catch {
+    // not JSON: fall through to the excerpt
+  }
+  return text.slice(0, 500) || "(empty answer)";
+}
