@@ -26,6 +26,7 @@ export const DEFAULTS = {
   storageSku: "Standard_LRS" as StorageSku,
   storageAllowSharedKeyAccess: false,
   storageNetworkDefaultAction: "Deny" as "Allow" | "Deny",
+  storageKeepDataOnDestroy: true,
   collectorEnabled: false,
   collectorCpu: 0.5,
   collectorMemoryGb: 1,
@@ -58,7 +59,7 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   "flowLogs[]": ["targetResourceId", "name", "adoptExisting"],
   "flowLogs[].adoptExisting": ["flowLogName"],
   trafficAnalytics: ["workspaceResourceId", "create", "intervalMinutes"],
-  storage: ["accountName", "sku", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges"],
+  storage: ["accountName", "sku", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges", "keepDataOnDestroy"],
   collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch"],
   "collector.registry": ["name", "sku"],
   "collector.elasticsearch": ["url", "namespace"],
@@ -95,6 +96,8 @@ export interface InfraConfig {
     allowSharedKeyAccess: boolean;
     networkDefaultAction: "Allow" | "Deny";
     allowedIpRanges: string[];
+    /** `pulumi destroy` leaves the resource group, the account and the flow-log containers (with their data). */
+    keepDataOnDestroy: boolean;
   };
   /** Off unless `collector.enabled: true`. */
   collector: false | CollectorConfig;
@@ -634,7 +637,7 @@ function readStorage(value: unknown, problem: Report): InfraConfig["storage"] | 
   if (!isObject(value)) {
     return void problem("storage", value === undefined
       ? "is required with at least `accountName`: `pulumi config set --path storage.accountName <3-24 lowercase letters and digits, globally unique>`"
-      : `must be an object { accountName, sku?, allowSharedKeyAccess?, networkDefaultAction?, allowedIpRanges? }, got ${describe(value)}`);
+      : `must be an object { accountName, sku?, allowSharedKeyAccess?, networkDefaultAction?, allowedIpRanges?, keepDataOnDestroy? }, got ${describe(value)}`);
   }
   unknownKeys(value, NESTED_KEYS.storage!, "storage.", problem);
   const { accountName } = value;
@@ -655,12 +658,17 @@ function readStorage(value: unknown, problem: Report): InfraConfig["storage"] | 
     problem("storage.networkDefaultAction", `must be "Deny" (only trusted Azure services and allowedIpRanges) or "Allow", got ${describe(networkDefaultAction)}`);
   }
   const allowedIpRanges = readIpRanges(value.allowedIpRanges, problem);
+  const keepDataOnDestroy = value.keepDataOnDestroy ?? DEFAULTS.storageKeepDataOnDestroy;
+  if (typeof keepDataOnDestroy !== "boolean") {
+    problem("storage.keepDataOnDestroy", `must be true (destroy leaves the stored flow logs) or false (destroy deletes them), got ${describe(keepDataOnDestroy)}`);
+  }
   return {
     accountName: String(accountName),
     sku: sku as StorageSku,
     allowSharedKeyAccess: allowSharedKeyAccess === true,
     networkDefaultAction: networkDefaultAction === "Allow" ? "Allow" : "Deny",
     allowedIpRanges,
+    keepDataOnDestroy: keepDataOnDestroy !== false,
   };
 }
 

@@ -18,7 +18,10 @@ import { loadStackConfig } from "./stackConfig";
 const config = loadStackConfig();
 const { location, tags } = config;
 
-const resourceGroup = new resources.ResourceGroup("resource-group", { resourceGroupName: config.resourceGroupName, location, tags });
+// With storage.keepDataOnDestroy (the default), `pulumi destroy` leaves the stored flow logs: the group (deleting
+// it in Azure would take the account with it), the account, its retention policy and the flow-log containers.
+const keepData = config.storage.keepDataOnDestroy || undefined;
+const resourceGroup = new resources.ResourceGroup("resource-group", { resourceGroupName: config.resourceGroupName, location, tags }, { retainOnDelete: keepData });
 
 const flowLogStorage = new FlowLogStorage("flowlog-storage", {
   resourceGroupName: resourceGroup.name,
@@ -34,6 +37,7 @@ const flowLogBlobContainers = new BlobContainers("flowlog-containers", {
   resourceGroupName: resourceGroup.name,
   accountName: flowLogStorage.accountName,
   containerNames: [FLOW_LOG_CONTAINERS.vnet, FLOW_LOG_CONTAINERS.nsg],
+  retainOnDelete: keepData,
 });
 
 const writer = config.storage.allowSharedKeyAccess ? undefined : new FlowLogWriterIdentity("flowlog-writer", {

@@ -8,6 +8,8 @@ export interface BlobContainersArgs {
   resourceGroupName: pulumi.Input<string>;
   accountName: pulumi.Input<string>;
   containerNames: string[];
+  /** `pulumi destroy` forgets the containers instead of deleting them with their blobs. */
+  retainOnDelete?: boolean;
 }
 
 export class BlobContainers extends pulumi.ComponentResource {
@@ -25,7 +27,7 @@ export class BlobContainers extends pulumi.ComponentResource {
         accountName: args.accountName,
         containerName,
         publicAccess: "None",
-      }, { parent: this });
+      }, { parent: this, retainOnDelete: args.retainOnDelete || undefined });
       this.containers[containerName] = container;
       this.ids[containerName] = container.id;
     }

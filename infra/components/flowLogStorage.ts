@@ -20,6 +20,8 @@ export interface FlowLogStorageArgs {
   allowedIpRanges: string[];
   /** 0 keeps blobs forever (no lifecycle policy is declared). */
   retentionDays: number;
+  /** `pulumi destroy` forgets the account and its retention policy instead of deleting them (and the logs). */
+  keepDataOnDestroy: boolean;
   tags: Record<string, string>;
 }
 
@@ -52,7 +54,7 @@ export class FlowLogStorage extends pulumi.ComponentResource {
         ipRules: args.allowedIpRanges.map((range) => ({ iPAddressOrRange: range, action: "Allow" })),
       },
       tags: args.tags,
-    }, { parent: this });
+    }, { parent: this, retainOnDelete: args.keepDataOnDestroy || undefined });
 
     const policy = lifecyclePolicy(args.retentionDays);
     if (policy) {
@@ -61,7 +63,7 @@ export class FlowLogStorage extends pulumi.ComponentResource {
         accountName: this.account.name,
         managementPolicyName: "default", // the only name Azure accepts
         policy,
-      }, { parent: this });
+      }, { parent: this, retainOnDelete: args.keepDataOnDestroy || undefined }); // kept data keeps its retention
     }
 
     this.accountId = this.account.id;

@@ -38,6 +38,7 @@ test("a minimal config gets every documented default", () => {
   assert.equal(config.trafficAnalytics, undefined);
   assert.deepEqual(config.storage, {
     accountName: "flowlogs001", sku: "Standard_LRS", allowSharedKeyAccess: false, networkDefaultAction: "Deny", allowedIpRanges: [],
+    keepDataOnDestroy: true,
   });
   assert.equal(config.flowLogs.length, 1);
   assert.equal(config.flowLogs[0]!.kind, "virtualNetwork");
@@ -92,6 +93,7 @@ test("storage.sku: Premium is refused because flow logs do not support it; only 
 
 test("storage network settings: default action and public IPv4 ranges only", () => {
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", networkDefaultAction: "deny" } }, "storage.networkDefaultAction"), /"Deny"/);
+  assert.match(only({ ...base, storage: { accountName: "flowlogs001", keepDataOnDestroy: "yes" } }, "storage.keepDataOnDestroy"), /true .*false/);
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", allowedIpRanges: ["10.0.0.0/8"] } }, "storage.allowedIpRanges[0]"), /private address/);
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", allowedIpRanges: ["203.0.113.7/32"] } }, "storage.allowedIpRanges[0]"), /up to \/30/);
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", allowedIpRanges: ["300.1.1.1"] } }, "storage.allowedIpRanges[0]"), /not an IPv4/);

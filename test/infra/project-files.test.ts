@@ -45,7 +45,7 @@ test("every top-level key is declared or documented in Pulumi.yaml, and has a ro
   for (const nested of ["networkWatcher.create", "networkWatcher.name", "networkWatcher.resourceGroupName", "flowLogs[].targetResourceId",
     "flowLogs[].name", "flowLogs[].adoptExisting.flowLogName", "trafficAnalytics.workspaceResourceId", "trafficAnalytics.create",
     "trafficAnalytics.intervalMinutes", "storage.accountName", "storage.sku", "storage.allowSharedKeyAccess",
-    "storage.networkDefaultAction", "storage.allowedIpRanges"]) {
+    "storage.networkDefaultAction", "storage.allowedIpRanges", "storage.keepDataOnDestroy"]) {
     assert.ok(readme.includes(`| \`${nested}\``), `README table: ${nested}`);
   }
   // The Elastic side's blocks, every key (their readers live in infra/elastic/).
