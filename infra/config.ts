@@ -116,8 +116,11 @@ export interface CollectorConfig {
   cpu: number;
   memoryGb: number;
   checkpointContainer: string;
-  /** With a managed Elastic side: taken from the `elasticsearch` block (one source of truth). */
-  elasticsearch: { url: string; namespace: string };
+  /**
+   * With a managed Elastic side: taken from the `elasticsearch` block (one source of truth), including its private
+   * CA and whether the writer key may read (cross-backing-index dedupe).
+   */
+  elasticsearch: { url: string; namespace: string; caCert?: string; dedupeAcrossBackingIndices?: boolean };
   /** "managed": the writer key minted by this stack's Elastic side; "configured": the `collectorEsApiKey` secret. */
   writerKey: "managed" | "configured";
   containerGroupName: string;
@@ -421,7 +424,7 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
     problem("collector.checkpointContainer", `"${checkpointContainer}" is a flow-log container; checkpoints need their own container`);
   }
 
-  const { url, namespace } = elastic
+  const target = elastic
     ? collectorTargetFromElastic(value.elasticsearch, elastic, enabled === true, problem)
     : readCollectorElasticsearch(value.elasticsearch, enabled === true, problem);
 
@@ -432,7 +435,7 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
     cpu,
     memoryGb,
     checkpointContainer: String(checkpointContainer),
-    elasticsearch: { url, namespace },
+    elasticsearch: target,
     writerKey: elastic ? "managed" : "configured",
     // Container group names: 1-63 lowercase letters, digits and single hyphens.
     containerGroupName: `${context.project}-${context.stack}-collector`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").slice(0, 63).replace(/-+$/, ""),
@@ -469,7 +472,7 @@ function readCollectorElasticsearch(value: unknown, enabled: boolean, problem: R
  * With a managed Elastic side, `elasticsearch.url` and `elasticsearch.namespace` are the one source of truth: the
  * collector writes where the templates and its key were made. A second copy under `collector` could only drift.
  */
-function collectorTargetFromElastic(collectorBlock: unknown, elastic: ElasticSettings, enabled: boolean, problem: Report): { url: string; namespace: string } {
+function collectorTargetFromElastic(collectorBlock: unknown, elastic: ElasticSettings, enabled: boolean, problem: Report): CollectorConfig["elasticsearch"] {
   if (collectorBlock !== undefined) {
     problem("collector.elasticsearch", "is taken from `elasticsearch` (url, namespace) when this stack manages the Elastic side; remove it " +
       "(`pulumi config rm --path collector.elasticsearch`) and set `elasticsearch.url` / `elasticsearch.namespace` instead");
@@ -477,7 +480,12 @@ function collectorTargetFromElastic(collectorBlock: unknown, elastic: ElasticSet
   if (enabled && /^http:\/\//i.test(elastic.url)) {
     problem("elasticsearch.url", `${elastic.url} is plain http, but the collector sends its API key there: use https when collector.enabled is true`);
   }
-  return { url: elastic.url, namespace: elastic.assets.namespace ?? DEFAULTS.collectorEsNamespace };
+  return {
+    url: elastic.url,
+    namespace: elastic.assets.namespace ?? DEFAULTS.collectorEsNamespace,
+    ...(elastic.caCert ? { caCert: elastic.caCert } : {}),
+    ...(elastic.writerKey.dedupeAcrossBackingIndices ? { dedupeAcrossBackingIndices: true } : {}),
+  };
 }
 
 /** How each credential is set, for the messages. */

@@ -79,8 +79,7 @@ export class Collector extends pulumi.ComponentResource {
       storageBlobEndpoint: args.storageBlobEndpoint,
       flowLogContainers: Object.keys(args.flowLogContainerIds),
       checkpointContainer: settings.checkpointContainer,
-      elasticsearchUrl: settings.elasticsearch.url,
-      elasticsearchNamespace: settings.elasticsearch.namespace,
+      elasticsearch: settings.elasticsearch,
       esApiKey: args.esApiKey,
       tags,
       // Without its permissions the collector's first polls fail (403) and the image pull is refused.

@@ -6,6 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as containerinstance from "@pulumi/azure-native/containerinstance";
 
 export const COLLECTOR_METRICS_PORT = 9464;
+/** A private CA reaches the collector as a file (ACI mounts files only through secret volumes). */
+const CA_MOUNT = "/etc/flowlogs/es-ca";
+const CA_FILE = "ca.pem";
 
 export interface CollectorContainerGroupArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -21,8 +24,8 @@ export interface CollectorContainerGroupArgs {
   storageBlobEndpoint: pulumi.Input<string>;
   flowLogContainers: string[];
   checkpointContainer: string;
-  elasticsearchUrl: string;
-  elasticsearchNamespace: string;
+  /** Where the collector writes; a private CA is mounted as a file, dedupe needs a key that may read. */
+  elasticsearch: { url: string; namespace: string; caCert?: string; dedupeAcrossBackingIndices?: boolean };
   /** The writer API key (encoded form). Kept secret: it reaches the container only as `secureValue`. */
   esApiKey: pulumi.Input<string>;
   tags: Record<string, string>;
@@ -42,8 +45,10 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
       FLOWLOGS_CONTAINERS: args.flowLogContainers.join(","),
       FLOWLOGS_CHECKPOINT_CONTAINER: args.checkpointContainer,
       FLOWLOGS_SINK: "elasticsearch",
-      FLOWLOGS_ES_URL: args.elasticsearchUrl,
-      FLOWLOGS_ES_NAMESPACE: args.elasticsearchNamespace,
+      FLOWLOGS_ES_URL: args.elasticsearch.url,
+      FLOWLOGS_ES_NAMESPACE: args.elasticsearch.namespace,
+      ...(args.elasticsearch.caCert ? { FLOWLOGS_ES_CA_FILE: `${CA_MOUNT}/${CA_FILE}` } : {}),
+      ...(args.elasticsearch.dedupeAcrossBackingIndices ? { FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true" } : {}),
       // The probe comes from outside the container's loopback.
       FLOWLOGS_METRICS_HOST: "0.0.0.0",
       FLOWLOGS_METRICS_PORT: String(COLLECTOR_METRICS_PORT),
@@ -57,11 +62,15 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
       restartPolicy: "Always",
       identity: { type: "UserAssigned", userAssignedIdentities: [args.identityId] },
       imageRegistryCredentials: args.registryLoginServer ? [{ server: args.registryLoginServer, identity: args.identityId }] : undefined,
+      volumes: args.elasticsearch.caCert
+        ? [{ name: "es-ca", secret: { [CA_FILE]: Buffer.from(args.elasticsearch.caCert).toString("base64") } }]
+        : undefined,
       containers: [{
         name: "collector",
         image: args.image,
         resources: { requests: { cpu: args.cpu, memoryInGB: args.memoryGb } },
         ports: [{ port: COLLECTOR_METRICS_PORT, protocol: "TCP" }],
+        volumeMounts: args.elasticsearch.caCert ? [{ name: "es-ca", mountPath: CA_MOUNT, readOnly: true }] : undefined,
         environmentVariables: [
           ...Object.entries(plain).map(([envName, value]) => ({ name: envName, value })),
           { name: "FLOWLOGS_ES_API_KEY", secureValue: pulumi.secret(args.esApiKey) },
