@@ -166,6 +166,17 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem, closest);
   readCredentials(raw, elastic, context, problem);
   const collector = readCollector(raw, storage?.accountName, elastic, context, problem);
+  if (storage && collector) {
+    // A container group outside a virtual network has no fixed egress address a storage firewall could allow, so
+    // with the collector the firewall defaults to Allow (access still needs Entra ID; shared keys stay off).
+    const explicit = isObject(raw.storage) && raw.storage.networkDefaultAction !== undefined;
+    if (!explicit) storage.networkDefaultAction = "Allow";
+    else if (storage.networkDefaultAction === "Deny") {
+      problem("storage.networkDefaultAction", "is Deny, but the collector runs in Azure Container Instances without a virtual network and " +
+        "has no fixed outbound address to allow, so its reads would be refused (403): remove the key (with the collector it defaults to " +
+        "Allow; reads still need the collector's Entra ID role) or turn the collector off (`collector.enabled: false`)");
+    }
+  }
 
   if (raw.flowLogs !== undefined && Array.isArray(raw.flowLogs) && raw.flowLogs.length === 0 && raw.demoNetwork !== true) {
     problem("flowLogs", "is empty and demoNetwork is not true, so there is nothing to log; add a target or set `demoNetwork: true`");

@@ -123,7 +123,6 @@ const collector = config.collector && collectorEsApiKey && new Collector("collec
   settings: config.collector,
   storageAccountName: flowLogStorage.accountName,
   storageBlobEndpoint: flowLogStorage.blobEndpoint,
-  storageFirewallDenies: config.storage.networkDefaultAction === "Deny",
   flowLogContainerIds: flowLogBlobContainers.ids,
   esApiKey: collectorEsApiKey,
   tags,

@@ -14,8 +14,6 @@ export interface CollectorArgs {
   settings: CollectorConfig;
   storageAccountName: pulumi.Input<string>;
   storageBlobEndpoint: pulumi.Input<string>;
-  /** The storage firewall's default action is Deny (the collector then needs a network path to the account). */
-  storageFirewallDenies: boolean;
   /** The flow-log containers' ids by name (declared elsewhere: they exist with or without the collector). */
   flowLogContainerIds: Record<string, pulumi.Input<string>>;
   /** The Elasticsearch writer API key; a secret. */
@@ -35,11 +33,6 @@ export class Collector extends pulumi.ComponentResource {
   constructor(name: string, args: CollectorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flowlogs:azure:Collector", name, {}, opts);
     const { settings, tags } = args;
-    if (args.storageFirewallDenies) {
-      // Said at every deploy: nothing here gives the group a network path through the firewall yet.
-      pulumi.log.warn("collector: storage.networkDefaultAction is Deny and a container group outside a virtual network has no fixed " +
-        "outbound address to allow, so the collector's reads are refused (403) until it has a network path; see infra/README.md, \"Collector\"", this);
-    }
     const child = { parent: this };
     const source = settings.image;
     let pullFrom: { registryId: pulumi.Input<string>; loginServer: pulumi.Input<string> } | undefined;

@@ -94,6 +94,13 @@ test("storage.sku: Premium is refused because flow logs do not support it; only 
 test("storage network settings: default action and public IPv4 ranges only", () => {
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", networkDefaultAction: "deny" } }, "storage.networkDefaultAction"), /"Deny"/);
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", keepDataOnDestroy: "yes" } }, "storage.keepDataOnDestroy"), /true .*false/);
+});
+
+test("with the collector the storage firewall defaults to Allow, and an explicit Deny is refused with the reason", () => {
+  const collector = { enabled: true, elasticsearch: { url: "https://es.example.com" } };
+  const withCollector = { ...base, collector, collectorEsApiKey: "stand-in" };
+  assert.equal(parseConfig({ ...withCollector, storage: { accountName: "flowlogs001" } }, { ...ctx, secretKeys: ["collectorEsApiKey"] }).storage.networkDefaultAction, "Allow");
+  assert.match(only({ ...withCollector, storage: { accountName: "flowlogs001", networkDefaultAction: "Deny" } }, "storage.networkDefaultAction"), /no fixed outbound address.*collector.enabled: false/);
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", allowedIpRanges: ["10.0.0.0/8"] } }, "storage.allowedIpRanges[0]"), /private address/);
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", allowedIpRanges: ["203.0.113.7/32"] } }, "storage.allowedIpRanges[0]"), /up to \/30/);
   assert.match(only({ ...base, storage: { accountName: "flowlogs001", allowedIpRanges: ["300.1.1.1"] } }, "storage.allowedIpRanges[0]"), /not an IPv4/);

@@ -35,9 +35,9 @@ test("dev: the storage account is StorageV2, TLS 1.2, HTTPS only, no public blob
   assert.equal(i.resourceGroupName, "flowlogs-to-elastic-dev");
 });
 
-test("dev: storage firewall denies by default but lets trusted Azure services (Network Watcher) write", () => {
+test("dev: with the collector (no fixed egress address in ACI) the storage firewall allows, trusted Azure services still bypass", () => {
   const i = one(plan.resources, "azure-native:storage:StorageAccount").inputs;
-  assert.deepEqual(i.networkRuleSet, { defaultAction: "Deny", bypass: "AzureServices", ipRules: [] });
+  assert.deepEqual(i.networkRuleSet, { defaultAction: "Allow", bypass: "AzureServices", ipRules: [] });
   assert.equal(i.publicNetworkAccess, "Enabled", "fully disabled public access would also stop the trusted-service bypass");
 });
 

@@ -66,13 +66,14 @@ test("prod: traffic analytics uses the existing workspace (looked up for its GUI
   assert.equal(plan.outputs.trafficAnalyticsWorkspaceId, workspaceId);
 });
 
-test("prod: storage is zone-redundant, firewalled to trusted services plus the office range, explicit group name", () => {
+test("prod: storage is zone-redundant, open to the collector (Entra ID only), explicit group name", () => {
   const account = ofType(plan.resources, "azure-native:storage:StorageAccount")[0]!;
   assert.deepEqual(account.inputs.sku, { name: "Standard_ZRS" });
   assert.equal(account.inputs.resourceGroupName, "rg-flowlogs-prod");
   assert.deepEqual(account.inputs.networkRuleSet, {
-    defaultAction: "Deny", bypass: "AzureServices", ipRules: [{ iPAddressOrRange: "203.0.113.0/24", action: "Allow" }],
+    defaultAction: "Allow", bypass: "AzureServices", ipRules: [],
   });
+  assert.equal(account.inputs.allowSharedKeyAccess, false, "reads need Entra ID");
   const policy = ofType(plan.resources, "azure-native:storage:ManagementPolicy")[0]!;
   assert.equal((policy.inputs.policy as any).rules[0].definition.actions.baseBlob.delete.daysAfterModificationGreaterThan, 90);
   assert.deepEqual(Object.keys(plan.outputs).sort(), [
