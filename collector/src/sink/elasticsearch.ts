@@ -9,10 +9,10 @@ import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataS
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 import {
   MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep, positiveInteger,
-  retryableStatus, sizedBatches, type BulkItemResult,
+  retryableStatus, sizedBatches, type BulkItemResult, type DeliveryOptions, type PendingDocument,
 } from "./httpBulk";
 
-export interface ElasticsearchSinkOptions {
+export interface ElasticsearchSinkOptions extends DeliveryOptions {
   /** Cluster URL, e.g. https://my-deployment.es.westeurope.azure.elastic.cloud:443. No credentials in it. */
   node: string;
   /** Encoded API key (base64 of id:key), or basic auth. */
@@ -25,34 +25,15 @@ export interface ElasticsearchSinkOptions {
   tls?: { caFingerprint?: string; caFile?: string };
   /** Data stream namespace; documents go to logs-azure.flowlogs-<namespace>. */
   namespace?: string;
-  /** Bounds of one bulk request. */
-  maxBatchDocuments?: number;
-  maxBatchBytes?: number;
-  /** Retries of one bulk request before `write` rejects, and the backoff between them. */
-  maxRetries?: number;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  requestTimeoutMs?: number;
   /**
    * `_id` uniqueness holds per backing index only: after a rollover, a re-sent document would be created again in
    * the new write index. When on, each batch first looks its ids up across the whole data stream (one `ids` search)
    * and counts the ones found as duplicates. Needs the `read` privilege on the data stream besides `create_doc`.
    */
   dedupeAcrossBackingIndices?: boolean;
-  log?: (line: string) => void;
-  /** For tests: the jitter source and the wait between retries. */
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
-interface Pending {
-  id: string;
-  /** Two NDJSON lines: action and source. */
-  lines: string;
-  /** The document as sent, for the dead letter. */
-  source: string;
-  position?: SourcePosition;
-}
+type Pending = PendingDocument<SourcePosition>;
 
 export class ElasticsearchSink implements Sink {
   private readonly client: Client;

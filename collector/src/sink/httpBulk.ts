@@ -8,6 +8,32 @@ export function retryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
+/** How a sink delivers: bounds of one request, retries and their backoff. Shared by every HTTP sink's options. */
+export interface DeliveryOptions {
+  /** Bounds of one bulk request. */
+  maxBatchDocuments?: number;
+  maxBatchBytes?: number;
+  /** Retries of one request before `write` rejects, and the backoff between them. */
+  maxRetries?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  requestTimeoutMs?: number;
+  log?: (line: string) => void;
+  /** For tests: the jitter source and the wait between retries. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One document on its way through a `_bulk` request. */
+export interface PendingDocument<Position> {
+  id: string;
+  /** Two NDJSON lines: action and source. */
+  lines: string;
+  /** The document as sent, for the dead letter. */
+  source: string;
+  position?: Position;
+}
+
 export interface BackoffOptions {
   initialBackoffMs: number;
   maxBackoffMs: number;

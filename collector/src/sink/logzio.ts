@@ -11,7 +11,7 @@ import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition }
 import { deadLetterDocument } from "./deadLetterDocument";
 import {
   backoffDelay, defaultSleep, describeConnectionError, httpPost, isTlsVerificationError, positiveInteger, retryableStatus,
-  sizedBatches,
+  sizedBatches, type DeliveryOptions,
 } from "./httpBulk";
 
 /** The listener's documented limits. */
@@ -20,7 +20,7 @@ export const LOGZIO_MAX_LINE_BYTES = 500_000;
 export const LOGZIO_DEFAULT_URL = "https://listener.logz.io:8071";
 export const LOGZIO_DEFAULT_TYPE = "azure_flowlogs";
 
-export interface LogzioSinkOptions {
+export interface LogzioSinkOptions extends DeliveryOptions {
   /** Listener URL of the account's region, e.g. https://listener-eu.logz.io:8071. No token in it. */
   url?: string;
   /** Log shipping token of the account. Secret: never logged. */
@@ -29,16 +29,6 @@ export interface LogzioSinkOptions {
   type?: string;
   /** PEM file of a private CA to trust (a proxy in between); verification always stays on. */
   caFile?: string;
-  maxBatchDocuments?: number;
-  /** At most LOGZIO_MAX_BODY_BYTES. */
-  maxBatchBytes?: number;
-  maxRetries?: number;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  requestTimeoutMs?: number;
-  log?: (line: string) => void;
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 interface Line {

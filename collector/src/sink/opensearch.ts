@@ -9,10 +9,10 @@ import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 import {
   MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep,
   describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, positiveInteger, retryableStatus,
-  sizedBatches, type BulkItemResult,
+  sizedBatches, type BulkItemResult, type DeliveryOptions, type PendingDocument,
 } from "./httpBulk";
 
-export interface OpenSearchSinkOptions {
+export interface OpenSearchSinkOptions extends DeliveryOptions {
   /** Cluster URL, e.g. https://search-my-domain.eu-west-1.es.amazonaws.com:443. No credentials in it. */
   node: string;
   /** Basic auth (the OpenSearch security plugin), or an encoded API key sent as `Authorization: ApiKey ...`. */
@@ -21,25 +21,9 @@ export interface OpenSearchSinkOptions {
   tls?: { caFile?: string };
   /** Data stream namespace; documents go to logs-azure.flowlogs-<namespace>. */
   namespace?: string;
-  maxBatchDocuments?: number;
-  maxBatchBytes?: number;
-  maxRetries?: number;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  requestTimeoutMs?: number;
-  log?: (line: string) => void;
-  /** For tests: the jitter source and the wait between retries. */
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
-interface Pending {
-  id: string;
-  /** Two NDJSON lines: action and source. */
-  lines: string;
-  source: string;
-  position?: SourcePosition;
-}
+type Pending = PendingDocument<SourcePosition>;
 
 interface Delivery {
   created: number;
