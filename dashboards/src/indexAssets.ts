@@ -68,6 +68,8 @@ export function loadAsset(relativePath: string, values: Record<string, string> =
 export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: ClusterCapabilities = FULL_CAPABILITIES): IndexAssetPlan {
   const namespace = checkNamespace(options.namespace ?? DEFAULT_NAMESPACE);
   const retention = checkRetention(options.retention ?? "30d");
+  checkChoice("retentionMode", options.retentionMode, ["auto", "ilm", "lifecycle", "none"]);
+  checkChoice("geoip", options.geoip, ["auto", "off", "required"]);
   const requests: IndexAssetRequest[] = [];
   const skipped: IndexAssetPlan["skipped"] = [];
   const component = (name: string, file: string, values: Record<string, string> = {}): string => {
@@ -141,4 +143,11 @@ function checkRetention(retention: string): string {
     throw new Error(`invalid retention ${JSON.stringify(retention)}: use a whole number and a unit d/h/m/s, e.g. "30d"`);
   }
   return retention;
+}
+
+/** Options arrive from config files and command lines too, where the type system does not reach. */
+function checkChoice(name: string, value: string | undefined, allowed: string[]): void {
+  if (value !== undefined && !allowed.includes(value)) {
+    throw new Error(`invalid ${name} ${JSON.stringify(value)}: use one of ${allowed.join(", ")}`);
+  }
 }

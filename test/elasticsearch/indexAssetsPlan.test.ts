@@ -98,6 +98,8 @@ test("bad options are refused with an error that says how to fix them", () => {
   assert.throws(() => planIndexAssets({ retention: "30 days" }), /invalid retention "30 days".*"30d"/);
   assert.throws(() => planIndexAssets({ retentionMode: "ilm" }, BARE), /no ILM.*"lifecycle"/);
   assert.throws(() => planIndexAssets({ geoip: "required" }, BARE), /lacks the ingest processors geoip, rename/);
+  assert.throws(() => planIndexAssets({ retentionMode: "forever" as never }), /invalid retentionMode "forever": use one of auto, ilm, lifecycle, none/);
+  assert.throws(() => planIndexAssets({ geoip: "on" as never }), /invalid geoip "on": use one of auto, off, required/);
 });
 
 test("retentionMode none keeps data without any lifecycle and says so", () => {
