@@ -9,7 +9,7 @@ import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataS
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 import {
   MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep, positiveInteger,
-  retryableStatus, sizedBatches, type BulkItemResult, type DeliveryOptions, type PendingDocument,
+  retryableStatus, sizedBatches, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
 } from "./httpBulk";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions {
@@ -89,12 +89,7 @@ export class ElasticsearchSink implements Sink {
         if (!batch.length) continue;
       }
       const outcome = await this.deliver(batch);
-      result.indexed += outcome.created;
-      result.duplicates += outcome.duplicates;
-      result.retries += outcome.retries;
-      for (const { item, reason } of outcome.refused) {
-        refused.push({ id: item.id, reason, raw: item.source, ...(item.position ? { position: item.position } : {}) });
-      }
+      tallyDelivery(result, outcome, refused);
     }
     if (refused.length) {
       this.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
@@ -163,7 +158,7 @@ export class ElasticsearchSink implements Sink {
   }
 
   /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
-  private async deliver(batch: Pending[]): Promise<{ created: number; duplicates: number; retries: number; refused: Array<{ item: Pending; reason: string }> }> {
+  private async deliver(batch: Pending[]): Promise<Delivery> {
     let pending = batch;
     let created = 0;
     let duplicates = 0;

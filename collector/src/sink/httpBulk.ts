@@ -2,6 +2,7 @@
 // between retries, batching by count and bytes, the classification of one `_bulk` item result, and one HTTP POST
 // over the global fetch (or node:https when a private CA must be trusted, which fetch cannot be handed).
 import { request as httpsRequest } from "node:https";
+import type { DeadLetter, SinkResult, SourcePosition } from "../model";
 
 /** Transient: the server may accept the same request later. */
 export function retryableStatus(status: number): boolean {
@@ -32,6 +33,24 @@ export interface PendingDocument<Position> {
   /** The document as sent, for the dead letter. */
   source: string;
   position?: Position;
+}
+
+/** What delivering one `_bulk` batch came to. */
+export interface Delivery {
+  created: number;
+  duplicates: number;
+  retries: number;
+  refused: Array<{ item: PendingDocument<SourcePosition>; reason: string }>;
+}
+
+/** Adds a batch's delivery to the write's result, turning refused documents into dead letters with their reason. */
+export function tallyDelivery(result: SinkResult, delivery: Delivery, refused: DeadLetter[]): void {
+  result.indexed += delivery.created;
+  result.duplicates += delivery.duplicates;
+  result.retries += delivery.retries;
+  for (const { item, reason } of delivery.refused) {
+    refused.push({ id: item.id, reason, raw: item.source, ...(item.position ? { position: item.position } : {}) });
+  }
 }
 
 export interface BackoffOptions {

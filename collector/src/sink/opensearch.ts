@@ -9,7 +9,7 @@ import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 import {
   MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep,
   describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, positiveInteger, retryableStatus,
-  sizedBatches, type BulkItemResult, type DeliveryOptions, type PendingDocument,
+  sizedBatches, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
 } from "./httpBulk";
 
 export interface OpenSearchSinkOptions extends DeliveryOptions {
@@ -24,13 +24,6 @@ export interface OpenSearchSinkOptions extends DeliveryOptions {
 }
 
 type Pending = PendingDocument<SourcePosition>;
-
-interface Delivery {
-  created: number;
-  duplicates: number;
-  retries: number;
-  refused: Array<{ item: Pending; reason: string }>;
-}
 
 export class OpenSearchSink implements Sink {
   private readonly bulkUrl: string;
@@ -86,12 +79,7 @@ export class OpenSearchSink implements Sink {
     const refused: DeadLetter[] = [];
     for (const batch of this.batches(items)) {
       const outcome = await this.deliver(batch, this.index);
-      result.indexed += outcome.created;
-      result.duplicates += outcome.duplicates;
-      result.retries += outcome.retries;
-      for (const { item, reason } of outcome.refused) {
-        refused.push({ id: item.id, reason, raw: item.source, ...(item.position ? { position: item.position } : {}) });
-      }
+      tallyDelivery(result, outcome, refused);
     }
     if (refused.length) {
       this.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
