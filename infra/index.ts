@@ -28,6 +28,7 @@ const flowLogStorage = new FlowLogStorage("flowlog-storage", {
   location,
   ...config.storage,
   retentionDays: config.retentionDays,
+  checkpointContainer: config.collector ? config.collector.checkpointContainer : undefined,
   tags,
 });
 

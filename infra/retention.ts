@@ -12,20 +12,30 @@ export const FLOW_LOG_CONTAINERS = {
 export const FLOW_LOG_RETENTION_POLICY = { enabled: false, days: 0 } as const;
 
 export const RETENTION_RULE_NAME = "delete-old-flow-logs";
+export const CHECKPOINT_RULE_NAME = "delete-stale-checkpoints";
+/** Checkpoints outlive their flow-log blob by this much, so a blob is never read again for want of one. */
+export const CHECKPOINT_GRACE_DAYS = 2;
 
-/** The lifecycle policy body for `storage.ManagementPolicy`, or undefined when flow logs are kept forever (0). */
-export function lifecyclePolicy(retentionDays: number) {
+/**
+ * The lifecycle policy body for `storage.ManagementPolicy`, or undefined when flow logs are kept forever (0).
+ * With the collector, its checkpoints (one small blob per flow-log blob) go the same way a little later.
+ */
+export function lifecyclePolicy(retentionDays: number, checkpointContainer?: string) {
   if (retentionDays === 0) return undefined;
+  // A prefix must start with a container name; the trailing "/" keeps other containers out.
+  const rule = (name: string, prefixMatch: string[], days: number) => ({
+    name,
+    type: "Lifecycle",
+    enabled: true,
+    definition: {
+      filters: { blobTypes: ["blockBlob"], prefixMatch },
+      actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: days } } },
+    },
+  });
   return {
-    rules: [{
-      name: RETENTION_RULE_NAME,
-      type: "Lifecycle",
-      enabled: true,
-      definition: {
-        // A prefix must start with a container name; the trailing "/" keeps other containers out.
-        filters: { blobTypes: ["blockBlob"], prefixMatch: [`${FLOW_LOG_CONTAINERS.vnet}/`, `${FLOW_LOG_CONTAINERS.nsg}/`] },
-        actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: retentionDays } } },
-      },
-    }],
+    rules: [
+      rule(RETENTION_RULE_NAME, [`${FLOW_LOG_CONTAINERS.vnet}/`, `${FLOW_LOG_CONTAINERS.nsg}/`], retentionDays),
+      ...(checkpointContainer ? [rule(CHECKPOINT_RULE_NAME, [`${checkpointContainer}/`], retentionDays + CHECKPOINT_GRACE_DAYS)] : []),
+    ],
   };
 }

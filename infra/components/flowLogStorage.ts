@@ -20,6 +20,8 @@ export interface FlowLogStorageArgs {
   allowedIpRanges: string[];
   /** 0 keeps blobs forever (no lifecycle policy is declared). */
   retentionDays: number;
+  /** The collector's checkpoint container, whose stale checkpoints the lifecycle policy deletes too. */
+  checkpointContainer?: string;
   /** `pulumi destroy` forgets the account and its retention policy instead of deleting them (and the logs). */
   keepDataOnDestroy: boolean;
   tags: Record<string, string>;
@@ -56,7 +58,7 @@ export class FlowLogStorage extends pulumi.ComponentResource {
       tags: args.tags,
     }, { parent: this, retainOnDelete: args.keepDataOnDestroy || undefined });
 
-    const policy = lifecyclePolicy(args.retentionDays);
+    const policy = lifecyclePolicy(args.retentionDays, args.checkpointContainer);
     if (policy) {
       this.retentionPolicy = new storage.ManagementPolicy(`${name}-retention`, {
         resourceGroupName: args.resourceGroupName,

@@ -64,9 +64,11 @@ test("dev: retention is ONE lifecycle policy named default; the flow log's own r
   assert.equal(policy.inputs.managementPolicyName, "default");
   assert.equal(policy.inputs.accountName, "flowlogsdev4711");
   const rules = (policy.inputs.policy as { rules: Array<Record<string, any>> }).rules;
-  assert.equal(rules.length, 1);
+  assert.equal(rules.length, 2, "flow logs, and (the collector is on) its stale checkpoints");
   assert.deepEqual(rules[0]!.definition.actions.baseBlob.delete, { daysAfterModificationGreaterThan: 7 });
   assert.deepEqual(rules[0]!.definition.filters.prefixMatch, ["insights-logs-flowlogflowevent/", "insights-logs-networksecuritygroupflowevent/"]);
+  assert.deepEqual(rules[1]!.definition.actions.baseBlob.delete, { daysAfterModificationGreaterThan: 9 });
+  assert.deepEqual(rules[1]!.definition.filters.prefixMatch, ["flowlogs-checkpoints/"]);
   assert.deepEqual(one(plan.resources, "azure-native:network:FlowLog").inputs.retentionPolicy, { enabled: false, days: 0 });
 });
 

@@ -1,7 +1,7 @@
 // The retention choice: flow-log retention off + one lifecycle policy (never both, they overwrite each other).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FLOW_LOG_CONTAINERS, FLOW_LOG_RETENTION_POLICY, lifecyclePolicy } from "../../infra/retention";
+import { CHECKPOINT_RULE_NAME, FLOW_LOG_CONTAINERS, FLOW_LOG_RETENTION_POLICY, lifecyclePolicy } from "../../infra/retention";
 
 test("flow logs never carry their own retention (it would overwrite the account's lifecycle policy)", () => {
   assert.deepEqual(FLOW_LOG_RETENTION_POLICY, { enabled: false, days: 0 });
@@ -21,4 +21,13 @@ test("the lifecycle policy deletes blobs in both flow-log containers after reten
 
 test("retentionDays 0 means keep forever: no lifecycle policy at all", () => {
   assert.equal(lifecyclePolicy(0), undefined);
+  assert.equal(lifecyclePolicy(0, "flowlogs-checkpoints"), undefined, "checkpoints stay while their blobs do");
+});
+
+test("with the collector, its checkpoints are deleted two days after the flow-log blobs they describe", () => {
+  const [logs, checkpoints] = lifecyclePolicy(14, "flowlogs-checkpoints")!.rules;
+  assert.deepEqual(logs!.definition.actions, { baseBlob: { delete: { daysAfterModificationGreaterThan: 14 } } });
+  assert.equal(checkpoints!.name, CHECKPOINT_RULE_NAME);
+  assert.deepEqual(checkpoints!.definition.filters.prefixMatch, ["flowlogs-checkpoints/"]);
+  assert.deepEqual(checkpoints!.definition.actions, { baseBlob: { delete: { daysAfterModificationGreaterThan: 16 } } });
 });
