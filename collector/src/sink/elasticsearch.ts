@@ -6,10 +6,9 @@ import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
-import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 import {
   MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep, positiveInteger,
-  retryableStatus, sizedBatches, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
+  retryableStatus, sizedBatches, bulkCreate, deadLetterCreates, failOnRefusedDeadLetters, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
 } from "./httpBulk";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions {
@@ -75,10 +74,7 @@ export class ElasticsearchSink implements Sink {
 
   async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
-    const items = documents.map(({ id, doc }): Pending => {
-      const source = JSON.stringify(doc);
-      return { id, source, position, lines: `${JSON.stringify({ create: { _index: this.index, _id: id } })}\n${source}\n` };
-    });
+    const items = documents.map(({ id, doc }) => bulkCreate(this.index, id, JSON.stringify(doc), position));
     const refused: DeadLetter[] = [];
     for (let batch of this.batches(items)) {
       if (this.dedupe) {
@@ -107,23 +103,12 @@ export class ElasticsearchSink implements Sink {
     await this.client.close();
   }
 
-  /** Dead letters are written under an id derived from their content, so a retried write adds no second copy. */
   private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
-    const now = new Date().toISOString();
-    const items = entries.map((entry): Pending => {
-      const id = deadLetterId(entry);
-      const source = JSON.stringify(deadLetterDocument(entry, now));
-      return { id, source, lines: `${JSON.stringify({ create: { _index: this.deadLetterIndex, _id: id } })}\n${source}\n` };
-    });
     let retries = 0;
-    for (const batch of this.batches(items)) {
+    for (const batch of this.batches(deadLetterCreates(entries, this.deadLetterIndex))) {
       const outcome = await this.deliver(batch);
       retries += outcome.retries;
-      if (outcome.refused.length) {
-        // Nowhere left to set these aside: fail loudly so no checkpoint moves past them.
-        const first = outcome.refused[0]!;
-        throw new Error(`${this.deadLetterIndex} refused ${outcome.refused.length} dead letter(s), e.g. ${first.item.id}: ${first.reason}`);
-      }
+      failOnRefusedDeadLetters(outcome, this.deadLetterIndex);
     }
     return retries;
   }

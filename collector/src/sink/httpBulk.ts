@@ -3,6 +3,7 @@
 // over the global fetch (or node:https when a private CA must be trusted, which fetch cannot be handed).
 import { request as httpsRequest } from "node:https";
 import type { DeadLetter, SinkResult, SourcePosition } from "../model";
+import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 
 /** Transient: the server may accept the same request later. */
 export function retryableStatus(status: number): boolean {
@@ -33,6 +34,24 @@ export interface PendingDocument<Position> {
   /** The document as sent, for the dead letter. */
   source: string;
   position?: Position;
+}
+
+/** A `create` of `source` under `id` in `index`: refused with 409 if the id exists, never an overwrite. */
+export function bulkCreate(index: string, id: string, source: string, position?: SourcePosition): PendingDocument<SourcePosition> {
+  return { id, source, position, lines: `${JSON.stringify({ create: { _index: index, _id: id } })}\n${source}\n` };
+}
+
+/** Dead letters as bulk creates under an id derived from their content, so a retried write adds no second copy. */
+export function deadLetterCreates(entries: DeadLetter[], index: string): PendingDocument<SourcePosition>[] {
+  const now = new Date().toISOString();
+  return entries.map((entry) => bulkCreate(index, deadLetterId(entry), JSON.stringify(deadLetterDocument(entry, now))));
+}
+
+/** A refused dead letter has nowhere left to go: fail loudly so no checkpoint moves past it. */
+export function failOnRefusedDeadLetters(delivery: Delivery, index: string): void {
+  if (!delivery.refused.length) return;
+  const first = delivery.refused[0]!;
+  throw new Error(`${index} refused ${delivery.refused.length} dead letter(s), e.g. ${first.item.id}: ${first.reason}`);
 }
 
 /** What delivering one `_bulk` batch came to. */

@@ -5,11 +5,10 @@
 import { readFileSync } from "node:fs";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
-import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 import {
   MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep,
   describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, positiveInteger, retryableStatus,
-  sizedBatches, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
+  sizedBatches, bulkCreate, deadLetterCreates, failOnRefusedDeadLetters, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
 } from "./httpBulk";
 
 export interface OpenSearchSinkOptions extends DeliveryOptions {
@@ -75,7 +74,7 @@ export class OpenSearchSink implements Sink {
 
   async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
-    const items = documents.map(({ id, doc }) => pending(this.index, id, JSON.stringify(doc), position));
+    const items = documents.map(({ id, doc }) => bulkCreate(this.index, id, JSON.stringify(doc), position));
     const refused: DeadLetter[] = [];
     for (const batch of this.batches(items)) {
       const outcome = await this.deliver(batch, this.index);
@@ -98,17 +97,11 @@ export class OpenSearchSink implements Sink {
   }
 
   private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
-    const now = new Date().toISOString();
-    const items = entries.map((entry) => pending(this.deadLetterIndex, deadLetterId(entry), JSON.stringify(deadLetterDocument(entry, now))));
     let retries = 0;
-    for (const batch of this.batches(items)) {
+    for (const batch of this.batches(deadLetterCreates(entries, this.deadLetterIndex))) {
       const outcome = await this.deliver(batch, this.deadLetterIndex);
       retries += outcome.retries;
-      if (outcome.refused.length) {
-        // Nowhere left to set these aside: fail loudly so no checkpoint moves past them.
-        const first = outcome.refused[0]!;
-        throw new Error(`${this.deadLetterIndex} refused ${outcome.refused.length} dead letter(s), e.g. ${first.item.id}: ${first.reason}`);
-      }
+      failOnRefusedDeadLetters(outcome, this.deadLetterIndex);
     }
     return retries;
   }
@@ -180,10 +173,6 @@ export class OpenSearchSink implements Sink {
     });
     return { again, transient };
   }
-}
-
-function pending(index: string, id: string, source: string, position?: SourcePosition): Pending {
-  return { id, source, position, lines: `${JSON.stringify({ create: { _index: index, _id: id } })}\n${source}\n` };
 }
 
 /**
