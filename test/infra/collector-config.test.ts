@@ -1,9 +1,10 @@
 // The collector's stack settings, validated before anything is declared (pure: no Pulumi runtime).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, DEFAULTS, parseConfig, type CollectorConfig } from "../../infra/config";
+import { DEFAULTS, parseConfig, type CollectorConfig } from "../../infra/config";
+import { CONTEXT, only, problems } from "./configProblems";
 
-const ctx = { project: "flowlogs-to-elastic", stack: "dev" };
+const ctx = CONTEXT;
 const SUB = "11111111-2222-3333-4444-555555555555";
 const ACR_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/crplatform`;
 const base = { location: "westeurope", storage: { accountName: "flowlogs001" }, demoNetwork: true };
@@ -11,22 +12,6 @@ const on = (collector: Record<string, unknown>, extra: Record<string, unknown> =
   ...base, collector: { enabled: true, elasticsearch: { url: "https://es.example.com" }, ...collector }, collectorEsApiKey: "[secret]", ...extra,
 });
 
-function problems(raw: Record<string, unknown>, context: typeof ctx & { secretKeys?: string[] } = ctx): string[] {
-  try {
-    parseConfig(raw, context);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
-    return error.problems;
-  }
-  assert.fail("expected the config to be rejected");
-}
-
-function only(raw: Record<string, unknown>, key: string, context?: typeof ctx & { secretKeys?: string[] }): string {
-  const found = problems(raw, context);
-  assert.equal(found.length, 1, `expected one problem, got:\n${found.join("\n")}`);
-  assert.ok(found[0]!.startsWith(`${key}: `), `problem should name ${key}: ${found[0]}`);
-  return found[0]!;
-}
 
 const collector = (raw: Record<string, unknown>): CollectorConfig => {
   const config = parseConfig(raw, ctx).collector;

@@ -2,30 +2,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, deriveFlowLogName, parseConfig, type InfraConfig } from "../../infra/config";
+import { CONTEXT, only } from "./configProblems";
 import { parseFlowLogTarget } from "../../infra/armId";
 
-const ctx = { project: "flowlogs-to-elastic", stack: "dev" };
+const ctx = CONTEXT;
 const SUB = "11111111-2222-3333-4444-555555555555";
 const vnet = `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet1`;
 const nsg = `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg1`;
 const base = { location: "westeurope", storage: { accountName: "flowlogs001" }, flowLogs: [{ targetResourceId: vnet }] };
 
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    parseConfig(raw, ctx);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
-    return error.problems;
-  }
-  assert.fail("expected the config to be rejected");
-}
-
-function only(raw: Record<string, unknown>, key: string): string {
-  const found = problems(raw);
-  assert.equal(found.length, 1, `expected one problem, got:\n${found.join("\n")}`);
-  assert.ok(found[0]!.startsWith(`${key}: `), `problem should name ${key}: ${found[0]}`);
-  return found[0]!;
-}
 
 test("a minimal config gets every documented default", () => {
   const config: InfraConfig = parseConfig(base, ctx);

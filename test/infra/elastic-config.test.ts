@@ -3,23 +3,15 @@
 // exactly one source for the writer key).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, neededSecretKeys, parseConfig, type InfraConfig } from "../../infra/config";
+import { neededSecretKeys, parseConfig, type InfraConfig } from "../../infra/config";
+import { CONTEXT, problems } from "./configProblems";
 
-const ctx = { project: "flowlogs-to-elastic", stack: "dev" };
+const ctx = CONTEXT;
 const base = { location: "westeurope", storage: { accountName: "flowlogs001" }, demoNetwork: true };
 const es = { url: "https://es.example.com", namespace: "prod" };
 const creds = { elasticsearchUsername: "deployer", elasticsearchPassword: "[secret]" };
 const managed = (extra: Record<string, unknown> = {}) => ({ ...base, elasticsearch: es, ...creds, collector: { enabled: true }, ...extra });
 
-function problems(raw: Record<string, unknown>, context: typeof ctx & { secretKeys?: string[] } = ctx): string[] {
-  try {
-    parseConfig(raw, context);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
-    return error.problems;
-  }
-  assert.fail("expected the config to be rejected");
-}
 const keysOf = (found: string[]) => found.map((p) => p.slice(0, p.indexOf(": "))).sort();
 const parse = (raw: Record<string, unknown>): InfraConfig => parseConfig(raw, ctx);
 
