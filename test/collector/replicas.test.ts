@@ -10,9 +10,8 @@ import { FlowLogBlobWriter, type FlowLogKind } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
 import { loadConfig, type CollectorConfig } from "../../collector/src/service/config";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
-import { parseFlowLogText } from "../../collector/src/format";
 import type { LogEvent } from "../../collector/src/service/logger";
-import { RecordingSink } from "./serviceRecordingSink";
+import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 
 const HOUR = new Date("2026-11-20T11:00:00Z");
 let service: BlobServiceClient;
@@ -43,14 +42,6 @@ async function setup(): Promise<{ source: ContainerClient; env: Record<string, s
     FLOWLOGS_BATCH_DOCUMENTS: "40",
   };
   return { source, env, config: (replica) => loadConfig({ ...env, FLOWLOGS_REPLICA_ID: replica }) };
-}
-
-async function expectedIds(writers: FlowLogBlobWriter[]): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const writer of writers) {
-    for (const d of parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents) ids.add(d.id);
-  }
-  return ids;
 }
 
 test("three replicas over the same containers: exact counts, no blob read by two at once", async () => {

@@ -6,9 +6,8 @@ import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector, type RunOptions } from "../../collector/src/service/collector";
 import { describeConfig, loadConfig, type CollectorConfig } from "../../collector/src/service/config";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
-import { parseFlowLogText } from "../../collector/src/format";
 import type { LogEvent } from "../../collector/src/service/logger";
-import { RecordingSink } from "./serviceRecordingSink";
+import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
 let service: BlobServiceClient;
@@ -51,15 +50,6 @@ function run(config: CollectorConfig, sink: RecordingSink, more: Partial<RunOpti
   const events: LogEvent[] = [];
   const done = runCollector({ config, sink, once: true, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), ...more });
   return { events, done };
-}
-
-async function expectedIds(writers: FlowLogBlobWriter[]): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const writer of writers) {
-    const parsed = parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8"));
-    for (const d of parsed.documents) ids.add(d.id);
-  }
-  return ids;
 }
 
 test("one pass over NSG v1/v2 and VNet blobs indexes exactly one document per tuple", async () => {

@@ -1,6 +1,17 @@
 // An in-memory Sink standing in for Elasticsearch in the collector tests: documents keyed by id (a second write of
 // an id counts as a duplicate, as a 409 on `create` would), dead letters kept, optional failure after N documents.
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../../collector/src/model";
+import { parseFlowLogText } from "../../collector/src/format";
+import type { FlowLogBlobWriter } from "../support/flowLogWriter";
+
+/** The ids the written blobs should end up as: their full text parsed in one go, as a reference for the reader. */
+export async function expectedIds(writers: FlowLogBlobWriter[]): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const writer of writers) {
+    for (const d of parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents) ids.add(d.id);
+  }
+  return ids;
+}
 
 export class RecordingSink implements Sink {
   readonly documents = new Map<string, IdentifiedDocument>();
