@@ -7,8 +7,9 @@ import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
 import {
-  MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep, positiveInteger,
+  MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem,
   retryableStatus, sizedBatches, bulkCreate, deadLetterCreates, failOnRefusedDeadLetters, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
+  deliverySettings, type DeliverySettings,
 } from "./httpBulk";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions {
@@ -38,30 +39,16 @@ export class ElasticsearchSink implements Sink {
   private readonly client: Client;
   private readonly index: string;
   private readonly deadLetterIndex: string;
-  private readonly maxBatchDocuments: number;
-  private readonly maxBatchBytes: number;
-  private readonly maxRetries: number;
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly delivery: DeliverySettings;
   private readonly dedupe: boolean;
-  private readonly log: (line: string) => void;
-  private readonly random: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: ElasticsearchSinkOptions) {
     this.client = new Client(clientOptions(options));
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.index = flowDataStream(namespace);
     this.deadLetterIndex = deadLetterDataStream(namespace);
-    this.maxBatchDocuments = positiveInteger("maxBatchDocuments", options.maxBatchDocuments ?? 1000);
-    this.maxBatchBytes = positiveInteger("maxBatchBytes", options.maxBatchBytes ?? 5 * 1024 * 1024);
-    this.maxRetries = Math.max(0, options.maxRetries ?? 8);
-    this.initialBackoffMs = options.initialBackoffMs ?? 250;
-    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.delivery = deliverySettings(options, { maxBatchDocuments: 1000, maxBatchBytes: 5 * 1024 * 1024 });
     this.dedupe = options.dedupeAcrossBackingIndices ?? false;
-    this.log = options.log ?? (() => {});
-    this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? defaultSleep;
   }
 
   get dataStream(): string {
@@ -88,7 +75,7 @@ export class ElasticsearchSink implements Sink {
       tallyDelivery(result, outcome, refused);
     }
     if (refused.length) {
-      this.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
+      this.delivery.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
       result.retries += await this.storeDeadLetters(refused);
       result.deadLettered = refused.length;
     }
@@ -114,7 +101,7 @@ export class ElasticsearchSink implements Sink {
   }
 
   private batches(items: Pending[]): Generator<Pending[]> {
-    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.maxBatchDocuments, this.maxBatchBytes);
+    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
   }
 
   /** Ids of `batch` already in any backing index of the data stream (older backing indices no longer change). */
@@ -129,17 +116,17 @@ export class ElasticsearchSink implements Sink {
       } catch (error) {
         const status = statusOf(error);
         if (status === 404) return { ids: new Set(), retries: attempt }; // no data stream yet: nothing indexed
-        if ((status !== undefined && !retryableStatus(status)) || attempt >= this.maxRetries) {
+        if ((status !== undefined && !retryableStatus(status)) || attempt >= this.delivery.maxRetries) {
           throw new Error(`could not look up already indexed ids in ${this.index} (${status ? `HTTP ${status}: ` : ""}${describe(error)})` +
             (status === 403 ? ": dedupeAcrossBackingIndices needs the read privilege on the data stream" : ""));
         }
-        await this.sleep(this.backoff(attempt));
+        await this.delivery.sleep(this.backoff(attempt));
       }
     }
   }
 
   private backoff(attempt: number): number {
-    return backoffDelay(attempt, { initialBackoffMs: this.initialBackoffMs, maxBackoffMs: this.maxBackoffMs, random: this.random });
+    return backoffDelay(attempt, this.delivery.backoff);
   }
 
   /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
@@ -189,12 +176,12 @@ export class ElasticsearchSink implements Sink {
         transient = status !== undefined ? `HTTP ${status}` : describe(error);
       }
       if (!again.length) return { created, duplicates, retries, refused };
-      if (attempt >= this.maxRetries) {
+      if (attempt >= this.delivery.maxRetries) {
         throw new Error(`gave up writing ${again.length} document(s) to ${this.index} after ${retries} retries: last error ${transient}`);
       }
       const wait = this.backoff(attempt);
-      this.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
-      await this.sleep(wait);
+      this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
+      await this.delivery.sleep(wait);
       retries++;
       pending = again;
     }

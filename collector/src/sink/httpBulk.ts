@@ -26,6 +26,29 @@ export interface DeliveryOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** DeliveryOptions with every default filled in and checked, the same for every sink but its batch bounds. */
+export interface DeliverySettings {
+  maxBatchDocuments: number;
+  maxBatchBytes: number;
+  maxRetries: number;
+  backoff: BackoffOptions;
+  timeoutMs: number;
+  log: (line: string) => void;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export function deliverySettings(options: DeliveryOptions, batchDefaults: { maxBatchDocuments: number; maxBatchBytes: number }): DeliverySettings {
+  return {
+    maxBatchDocuments: positiveInteger("maxBatchDocuments", options.maxBatchDocuments ?? batchDefaults.maxBatchDocuments),
+    maxBatchBytes: positiveInteger("maxBatchBytes", options.maxBatchBytes ?? batchDefaults.maxBatchBytes),
+    maxRetries: Math.max(0, options.maxRetries ?? 8),
+    backoff: { initialBackoffMs: options.initialBackoffMs ?? 250, maxBackoffMs: options.maxBackoffMs ?? 30_000, random: options.random ?? Math.random },
+    timeoutMs: options.requestTimeoutMs ?? 60_000,
+    log: options.log ?? (() => {}),
+    sleep: options.sleep ?? defaultSleep,
+  };
+}
+
 /** One document on its way through a `_bulk` request. */
 export interface PendingDocument<Position> {
   id: string;
@@ -84,7 +107,7 @@ export function backoffDelay(attempt: number, options: BackoffOptions): number {
   return Math.round(cap / 2 + (options.random() * cap) / 2);
 }
 
-export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Splits `items` into batches of at most `maxCount` items and `maxBytes` bytes (a lone larger item goes alone). */
 export function* sizedBatches<T>(items: T[], sizeOf: (item: T) => number, maxCount: number, maxBytes: number): Generator<T[]> {
@@ -103,7 +126,7 @@ export function* sizedBatches<T>(items: T[], sizeOf: (item: T) => number, maxCou
   if (batch.length) yield batch;
 }
 
-export function positiveInteger(name: string, value: number): number {
+function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number, got ${value}`);
   return value;
 }

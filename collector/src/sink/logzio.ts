@@ -10,8 +10,9 @@ import { readFileSync } from "node:fs";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
 import { deadLetterDocument } from "./deadLetterDocument";
 import {
-  backoffDelay, defaultSleep, describeConnectionError, httpPost, isTlsVerificationError, positiveInteger, retryableStatus,
+  backoffDelay, describeConnectionError, httpPost, isTlsVerificationError, retryableStatus,
   sizedBatches, type DeliveryOptions,
+  deliverySettings, type DeliverySettings,
 } from "./httpBulk";
 
 /** The listener's documented limits. */
@@ -51,13 +52,7 @@ export class LogzioSink implements Sink {
   private readonly type: string;
   private readonly deadLetterType: string;
   private readonly caPem?: string;
-  private readonly maxBatchDocuments: number;
-  private readonly maxBatchBytes: number;
-  private readonly maxRetries: number;
-  private readonly backoffOptions: { initialBackoffMs: number; maxBackoffMs: number; random: () => number };
-  private readonly timeoutMs: number;
-  private readonly log: (line: string) => void;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly delivery: DeliverySettings;
 
   constructor(options: LogzioSinkOptions) {
     this.listener = listenerUrl(options.url ?? LOGZIO_DEFAULT_URL);
@@ -72,18 +67,10 @@ export class LogzioSink implements Sink {
         throw new Error(`cannot read the CA file ${options.caFile}: ${(error as Error).message}`);
       }
     }
-    this.maxBatchDocuments = positiveInteger("maxBatchDocuments", options.maxBatchDocuments ?? 5000);
-    this.maxBatchBytes = positiveInteger("maxBatchBytes", options.maxBatchBytes ?? LOGZIO_MAX_BODY_BYTES);
-    if (this.maxBatchBytes > LOGZIO_MAX_BODY_BYTES) {
-      throw new Error(`maxBatchBytes ${this.maxBatchBytes} is over the Logz.io listener's limit of ${LOGZIO_MAX_BODY_BYTES} bytes per request`);
+    this.delivery = deliverySettings(options, { maxBatchDocuments: 5000, maxBatchBytes: LOGZIO_MAX_BODY_BYTES });
+    if (this.delivery.maxBatchBytes > LOGZIO_MAX_BODY_BYTES) {
+      throw new Error(`maxBatchBytes ${this.delivery.maxBatchBytes} is over the Logz.io listener's limit of ${LOGZIO_MAX_BODY_BYTES} bytes per request`);
     }
-    this.maxRetries = Math.max(0, options.maxRetries ?? 8);
-    this.backoffOptions = {
-      initialBackoffMs: options.initialBackoffMs ?? 250, maxBackoffMs: options.maxBackoffMs ?? 30_000, random: options.random ?? Math.random,
-    };
-    this.timeoutMs = options.requestTimeoutMs ?? 60_000;
-    this.log = options.log ?? (() => {});
-    this.sleep = options.sleep ?? defaultSleep;
   }
 
   /** The listener as it may be shown: origin only, never the token. */
@@ -105,7 +92,7 @@ export class LogzioSink implements Sink {
     }
     // After a 400 every line of the batch is kept as a dead letter, but the accepted ones count as indexed only.
     let keptButIndexed = 0;
-    for (const batch of sizedBatches(lines, (line) => line.bytes, this.maxBatchDocuments, this.maxBatchBytes)) {
+    for (const batch of sizedBatches(lines, (line) => line.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes)) {
       const sent = await this.send(batch, this.type);
       result.retries += sent.retries;
       result.indexed += sent.accepted;
@@ -115,7 +102,7 @@ export class LogzioSink implements Sink {
       }
     }
     if (refused.length) {
-      this.log(`${refused.length} document(s) not accepted by ${this.target}; writing them as type ${this.deadLetterType}`);
+      this.delivery.log(`${refused.length} document(s) not accepted by ${this.target}; writing them as type ${this.deadLetterType}`);
       result.retries += await this.storeDeadLetters(refused);
       result.deadLettered = refused.length - keptButIndexed;
     }
@@ -137,7 +124,7 @@ export class LogzioSink implements Sink {
       return { text, bytes: Buffer.byteLength(text) + 1, entry };
     });
     let retries = 0;
-    for (const batch of sizedBatches(lines, (line) => line.bytes, this.maxBatchDocuments, this.maxBatchBytes)) {
+    for (const batch of sizedBatches(lines, (line) => line.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes)) {
       const sent = await this.send(batch, this.deadLetterType);
       retries += sent.retries;
       if (sent.partial) throw new Error(`${this.listener.origin} refused dead letters (type ${this.deadLetterType}): ${sent.partial}`);
@@ -154,7 +141,7 @@ export class LogzioSink implements Sink {
     for (let attempt = 0; ; attempt++) {
       let transient: string;
       try {
-        const answer = await httpPost({ url: url.href, headers: { "content-type": "application/json" }, body, caPem: this.caPem, timeoutMs: this.timeoutMs });
+        const answer = await httpPost({ url: url.href, headers: { "content-type": "application/json" }, body, caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
         if (answer.status >= 200 && answer.status < 300) return { accepted: batch.length, retries: attempt };
         if (answer.status === 400) return { ...this.partial(answer.text, batch.length), retries: attempt };
         if (!retryableStatus(answer.status)) {
@@ -172,12 +159,12 @@ export class LogzioSink implements Sink {
         }
         transient = this.scrub(describeConnectionError(error));
       }
-      if (attempt >= this.maxRetries) {
+      if (attempt >= this.delivery.maxRetries) {
         throw new Error(`gave up sending ${batch.length} document(s) to ${this.target} after ${attempt} retries: last error ${transient}`);
       }
-      const wait = backoffDelay(attempt, this.backoffOptions);
-      this.log(`retrying ${batch.length} document(s) in ${wait} ms (${transient})`);
-      await this.sleep(wait);
+      const wait = backoffDelay(attempt, this.delivery.backoff);
+      this.delivery.log(`retrying ${batch.length} document(s) in ${wait} ms (${transient})`);
+      await this.delivery.sleep(wait);
     }
   }
 

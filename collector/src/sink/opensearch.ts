@@ -6,9 +6,10 @@ import { readFileSync } from "node:fs";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
 import {
-  MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, defaultSleep,
-  describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, positiveInteger, retryableStatus,
+  MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem,
+  describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
   sizedBatches, bulkCreate, deadLetterCreates, failOnRefusedDeadLetters, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
+  deliverySettings, type DeliverySettings,
 } from "./httpBulk";
 
 export interface OpenSearchSinkOptions extends DeliveryOptions {
@@ -30,13 +31,7 @@ export class OpenSearchSink implements Sink {
   private readonly caPem?: string;
   private readonly index: string;
   private readonly deadLetterIndex: string;
-  private readonly maxBatchDocuments: number;
-  private readonly maxBatchBytes: number;
-  private readonly maxRetries: number;
-  private readonly backoffOptions: { initialBackoffMs: number; maxBackoffMs: number; random: () => number };
-  private readonly timeoutMs: number;
-  private readonly log: (line: string) => void;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly delivery: DeliverySettings;
 
   constructor(options: OpenSearchSinkOptions) {
     const url = clusterUrl(options.node);
@@ -53,15 +48,7 @@ export class OpenSearchSink implements Sink {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.index = flowDataStream(namespace);
     this.deadLetterIndex = deadLetterDataStream(namespace);
-    this.maxBatchDocuments = positiveInteger("maxBatchDocuments", options.maxBatchDocuments ?? 1000);
-    this.maxBatchBytes = positiveInteger("maxBatchBytes", options.maxBatchBytes ?? 5 * 1024 * 1024);
-    this.maxRetries = Math.max(0, options.maxRetries ?? 8);
-    this.backoffOptions = {
-      initialBackoffMs: options.initialBackoffMs ?? 250, maxBackoffMs: options.maxBackoffMs ?? 30_000, random: options.random ?? Math.random,
-    };
-    this.timeoutMs = options.requestTimeoutMs ?? 60_000;
-    this.log = options.log ?? (() => {});
-    this.sleep = options.sleep ?? defaultSleep;
+    this.delivery = deliverySettings(options, { maxBatchDocuments: 1000, maxBatchBytes: 5 * 1024 * 1024 });
   }
 
   get dataStream(): string {
@@ -81,7 +68,7 @@ export class OpenSearchSink implements Sink {
       tallyDelivery(result, outcome, refused);
     }
     if (refused.length) {
-      this.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
+      this.delivery.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
       result.retries += await this.storeDeadLetters(refused);
       result.deadLettered = refused.length;
     }
@@ -107,7 +94,7 @@ export class OpenSearchSink implements Sink {
   }
 
   private batches(items: Pending[]): Generator<Pending[]> {
-    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.maxBatchDocuments, this.maxBatchBytes);
+    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
   }
 
   /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
@@ -117,12 +104,12 @@ export class OpenSearchSink implements Sink {
     for (let attempt = 0; ; attempt++) {
       const { again, transient } = await this.attempt(items, target, delivery);
       if (!again.length) return delivery;
-      if (attempt >= this.maxRetries) {
+      if (attempt >= this.delivery.maxRetries) {
         throw new Error(`gave up writing ${again.length} document(s) to ${target} after ${delivery.retries} retries: last error ${transient}`);
       }
-      const wait = backoffDelay(attempt, this.backoffOptions);
-      this.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
-      await this.sleep(wait);
+      const wait = backoffDelay(attempt, this.delivery.backoff);
+      this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
+      await this.delivery.sleep(wait);
       delivery.retries++;
       items = again;
     }
@@ -132,7 +119,7 @@ export class OpenSearchSink implements Sink {
   private async attempt(items: Pending[], target: string, delivery: Delivery): Promise<{ again: Pending[]; transient?: string }> {
     let answer;
     try {
-      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.map((item) => item.lines).join(""), caPem: this.caPem, timeoutMs: this.timeoutMs });
+      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.map((item) => item.lines).join(""), caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
     } catch (error) {
       if (isTlsVerificationError(error)) {
         throw new Error(`TLS verification of ${target}'s cluster failed (${describeConnectionError(error)}): check tls.caFile (FLOWLOGS_ES_CA_FILE)`);
