@@ -54,3 +54,11 @@ test("ipBytes expands IPv6 shorthand, embedded IPv4 tails and zones to 16 networ
   assert.equal(ipBytes("2001:DB8::A")?.toString("hex"), "20010db800000000000000000000000a");
   assert.equal(ipBytes("not-an-ip"), undefined);
 });
+
+test("Community ID refuses malformed IPv4 text (out of range, leading zeros, missing or extra parts) instead of hashing it", () => {
+  const flow = (sourceIp: string) => ({ ianaNumber: 6, sourceIp, destinationIp: "10.0.0.1", sourcePort: 1, destinationPort: 2 });
+  for (const bad of ["10.0.0.256", "01.2.3.4", "1.2.3", "1.2.3.4.", ".1.2.3", "1..2.3", "1.2.3.4.5", "1.2.3.1000", "a.b.c.d", ""]) {
+    assert.equal(communityId(flow(bad)), undefined, bad);
+  }
+  for (const good of ["0.0.0.0", "255.255.255.255", "10.0.0.1"]) assert.match(communityId(flow(good)) ?? "", /^1:[A-Za-z0-9+/]{27}=$/, good);
+});

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseFlowLogText, parseRecords } from "../../collector/src/format";
 
@@ -77,4 +78,29 @@ test("the same tuple under NSG v1 and NSG v2 framing, or in another group positi
   const first = parseRecords([nsg(1, [tuple])]).documents[0].id;
   const second = parseRecords([nsg(1, ["1700000000,10.0.0.1,10.0.0.3,1,2,T,I,A", tuple])]).documents[1].id;
   assert.notEqual(first, second);
+});
+
+test("ids follow the documented flowlogs-id/1 recipe byte for byte (checked with a Hash object on every fixture tuple)", () => {
+  // The recipe from collector/src/ecs/documentId.ts, computed the plain way: a regression here would silently turn
+  // every re-read after an upgrade into duplicates, so the ids must never drift.
+  const vnet = records("vnet-v4.json") as Array<Record<string, any>>;
+  let checked = 0;
+  for (const record of vnet) {
+    const ids = parseRecords([record]).documents.map((d) => d.id);
+    let at = 0;
+    for (const acl of record.flowRecords.flows) {
+      for (const group of acl.flowGroups) {
+        const context = JSON.stringify(["flowlogs-id/1", "vnet", 4, (record.targetResourceID ?? "").toLowerCase(),
+          (record.flowLogResourceID ?? "").toLowerCase(), (record.macAddress ?? "").toUpperCase(), record.time ?? "",
+          acl.aclID ?? "", group.rule ?? ""]);
+        group.flowTuples.forEach((tuple: string, i: number) => {
+          const expected = createHash("sha256").update(context + JSON.stringify([i, tuple])).digest().subarray(0, 20).toString("base64url");
+          assert.equal(ids[at++], expected, tuple);
+          checked++;
+        });
+      }
+    }
+    assert.equal(at, ids.length);
+  }
+  assert.ok(checked >= 5, `checked ${checked} tuples`);
 });

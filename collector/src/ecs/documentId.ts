@@ -10,18 +10,18 @@
 // MAC the tuple is filed under; indexInGroup is the tuple's position in its own flowTuples array. JSON keeps the
 // fields unambiguous (no value can forge a separator). Blob name, byte offset and record position are left out on
 // purpose, so re-reading from anywhere yields the same ids.
-import { createHash, type Hash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { FlowContext, ParsedFlow } from "../format/flow";
 
 export const ID_RECIPE = "flowlogs-id/1";
 
-// All tuples of one rule/group share a context object: hash its part once and copy the hash state per tuple.
-const contextHashes = new WeakMap<FlowContext, Hash>();
+// All tuples of one rule/group share a context object: its part of the text is built once.
+const contextTexts = new WeakMap<FlowContext, string>();
 
-function contextHash(context: FlowContext): Hash {
-  let hash = contextHashes.get(context);
-  if (!hash) {
-    hash = createHash("sha256").update(JSON.stringify([
+function contextText(context: FlowContext): string {
+  let text = contextTexts.get(context);
+  if (text === undefined) {
+    text = JSON.stringify([
       ID_RECIPE,
       context.family,
       context.version,
@@ -31,17 +31,24 @@ function contextHash(context: FlowContext): Hash {
       context.recordTime ?? "",
       context.aclId ?? "",
       context.rule ?? "",
-    ]));
-    contextHashes.set(context, hash);
+    ]);
+    contextTexts.set(context, text);
   }
-  return hash;
+  return text;
 }
 
 export function documentId(flow: ParsedFlow): string {
-  return contextHash(flow.context)
-    .copy()
-    .update(JSON.stringify([flow.indexInGroup, flow.text]))
-    .digest()
-    .subarray(0, 20)
-    .toString("base64url");
+  // One-shot hashing straight to text is about 3x cheaper per tuple than a Hash object plus a Buffer.
+  const digest = hash("sha256", contextText(flow.context) + JSON.stringify([flow.indexInGroup, flow.text]), "base64url");
+  return first20Bytes(digest);
+}
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * base64url of the first 20 bytes of a digest, from the base64url of the whole digest: 26 characters carry 156
+ * bits; the 27th carries bits 156-159 followed by two zero bits, where the full text has bits 156-161.
+ */
+function first20Bytes(fullDigest: string): string {
+  return fullDigest.slice(0, 26) + BASE64URL[BASE64URL.indexOf(fullDigest[26]) & 0b111100];
 }
