@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { BlobServiceClient, ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { checkpointBlobName, emptyCheckpoint, parseCheckpoint } from "../../collector/src/checkpoint/state";
@@ -83,6 +83,32 @@ test("forget removes the checkpoint; a damaged checkpoint is reported and replac
   assert.equal(again.checkpoint.offset, 0);
   assert.equal(damaged.length, 1);
   await again.release();
+});
+
+/** A client for one container that holds only a container SAS: like the deployment's container-scoped role. */
+function containerScopedClient(name: string): ContainerClient {
+  const settings = Object.fromEntries(azuriteConnectionString().split(";").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  const credential = new StorageSharedKeyCredential(settings.AccountName, settings.AccountKey);
+  const sas = generateBlobSASQueryParameters({
+    containerName: name, permissions: ContainerSASPermissions.parse("racwdl"), expiresOn: new Date(Date.now() + 3_600_000),
+  }, credential);
+  return new ContainerClient(`${settings.BlobEndpoint}/${name}?${sas}`);
+}
+
+test("with rights scoped to the checkpoint container (create answers 403), an existing container is used and a missing one is named with the fix", async () => {
+  await container.createIfNotExists();
+  const scoped = containerScopedClient(container.containerName);
+  await assert.rejects(scoped.createIfNotExists(), (error: { statusCode?: number }) => error.statusCode === 403, "the emulator refuses create like Azure");
+  const a = new CheckpointStore(scoped, { leaseSeconds: 15, replicaId: "a" });
+  await a.ensureContainer();
+  const held = await a.tryAcquire(SOURCE, `${BLOB}.6`);
+  assert.ok(held, "leases and checkpoints work with container-scoped rights");
+  await held.save({ ...held.checkpoint, offset: 42 });
+  await held.release();
+  assert.equal((await store("b").peek(SOURCE, `${BLOB}.6`))?.offset, 42);
+
+  const missing = new CheckpointStore(containerScopedClient(`missing-${process.pid}`), { leaseSeconds: 15, replicaId: "a" });
+  await assert.rejects(missing.ensureContainer(), /checkpoint container missing-\d+ does not exist and this identity may not create it .*FLOWLOGS_CHECKPOINT_CONTAINER/);
 });
 
 test("checkpoint validation names what is wrong", () => {

@@ -37,8 +37,27 @@ export class CheckpointStore {
     }
   }
 
+  /**
+   * Creates the checkpoint container if it is missing. Credentials scoped to the container itself (the deployment's
+   * role assignment, or a container SAS) may not create containers: Azure answers 403 even when it exists. Then a
+   * one-item listing proves it is there and usable, and a missing one fails here with the fix instead of later.
+   */
   async ensureContainer(): Promise<void> {
-    await this.container.createIfNotExists();
+    try {
+      await this.container.createIfNotExists();
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 403) throw error;
+    }
+    try {
+      await this.container.listBlobsFlat().byPage({ maxPageSize: 1 }).next();
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      throw new Error(
+        `checkpoint container ${this.container.containerName} does not exist and this identity may not create it ` +
+          `(403 on create): create it (the Pulumi program declares it) or point FLOWLOGS_CHECKPOINT_CONTAINER at one that exists`,
+      );
+    }
   }
 
   /** Read a checkpoint without a lease (metrics, tests). */

@@ -47,7 +47,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_STORAGE_CONNECTION_STRING: "Connection string (Azurite, development). Secret: never logged. Takes precedence over the URL.",
   AZURE_CLIENT_ID: "Client id of the user-assigned managed identity DefaultAzureCredential uses (read by @azure/identity).",
   FLOWLOGS_CONTAINERS: `Comma-separated flow-log containers to read. Default: ${DEFAULT_CONTAINERS.join(",")}.`,
-  FLOWLOGS_CHECKPOINT_CONTAINER: "Container for checkpoints and leases (created if missing). Default: flowlogs-checkpoints.",
+  FLOWLOGS_CHECKPOINT_CONTAINER: "Container for checkpoints and leases, created if missing when the identity may create containers (rights scoped to the container itself may not: then it must exist). Default: flowlogs-checkpoints.",
   FLOWLOGS_POLL_INTERVAL_SECONDS: "Seconds between polls. Default 60 (Azure appends about once a minute).",
   FLOWLOGS_LEASE_SECONDS: "Lease held on a blob's checkpoint while reading it, 15–60. Default 30. A dead replica's blobs are taken over after this.",
   FLOWLOGS_REPLICA_ID: "Name of this replica in logs and checkpoints. Default: <hostname>-<pid>.",
