@@ -6,6 +6,7 @@
 // `InfraConfig` and a `read...` function below; existing keys keep their meaning.
 import { createHash } from "node:crypto";
 import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
+import { reportUnknownKeys, type Report } from "./configKeys";
 import { readElasticConfig, type ElasticSettings } from "./elastic/config";
 
 export const NSG_CREATION_BLOCKED_SINCE = "2025-06-30";
@@ -152,7 +153,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const problems: string[] = [];
   const problem = (key: string, text: string): void => void problems.push(`${key}: ${text}`);
 
-  unknownKeys(raw, TOP_LEVEL_KEYS, "", problem);
+  reportUnknownKeys(raw, TOP_LEVEL_KEYS, "", problem);
 
   const location = readLocation(raw.location, problem);
   const resourceGroupName = readResourceGroupName(raw.resourceGroupName, context, problem);
@@ -163,7 +164,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const retentionDays = readRetentionDays(raw.retentionDays, problem);
   const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, problem);
   const storage = readStorage(raw.storage, problem);
-  const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem, closest);
+  const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem);
   readCredentials(raw, elastic, context, problem);
   const collector = readCollector(raw, storage?.accountName, elastic, context, problem);
   if (storage && collector) {
@@ -206,7 +207,6 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   };
 }
 
-type Report = (key: string, text: string) => void;
 
 function readLocation(value: unknown, problem: Report): string | undefined {
   if (value === undefined) {
@@ -253,7 +253,7 @@ function readNetworkWatcher(value: unknown, location: string | undefined, stackR
   const defaults = { create: false, name: `NetworkWatcher_${location ?? "<location>"}`, resourceGroupName: DEFAULTS.networkWatcherResourceGroupName };
   if (value === undefined) return defaults;
   if (!isObject(value)) { problem("networkWatcher", `must be an object like { create: true } or { name, resourceGroupName }, got ${describe(value)}`); return defaults; }
-  unknownKeys(value, NESTED_KEYS.networkWatcher!, "networkWatcher.", problem);
+  reportUnknownKeys(value, NESTED_KEYS.networkWatcher!, "networkWatcher.", problem);
   const create = value.create === undefined ? false : value.create;
   if (typeof create !== "boolean") problem("networkWatcher.create", `must be true or false, got ${describe(create)}`);
   const name = value.name === undefined ? defaults.name : value.name;
@@ -278,7 +278,7 @@ function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], pr
     if (typeof entry !== "string" && !isObject(entry)) {
       return problem(key, `must be a resource id string or { targetResourceId, name?, adoptExisting? }, got ${describe(entry)}`);
     }
-    unknownKeys(item, NESTED_KEYS["flowLogs[]"]!, `${key}.`, problem);
+    reportUnknownKeys(item, NESTED_KEYS["flowLogs[]"]!, `${key}.`, problem);
     if (typeof item.targetResourceId !== "string") {
       return problem(`${key}.targetResourceId`, "is required: the ARM id of a virtual network, subnet or network interface");
     }
@@ -291,7 +291,7 @@ function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], pr
       if (!isObject(adopt) || typeof adopt.flowLogName !== "string" || !NETWORK_RESOURCE_NAME.test(adopt.flowLogName)) {
         return problem(`${key}.adoptExisting`, "must be { flowLogName: <name of the existing flow log under the Network Watcher> }");
       }
-      unknownKeys(adopt, NESTED_KEYS["flowLogs[].adoptExisting"]!, `${key}.adoptExisting.`, problem);
+      reportUnknownKeys(adopt, NESTED_KEYS["flowLogs[].adoptExisting"]!, `${key}.adoptExisting.`, problem);
       if (item.name !== undefined && item.name !== adopt.flowLogName) {
         return problem(`${key}.name`, `differs from adoptExisting.flowLogName "${adopt.flowLogName}"; an adopted flow log keeps its name, remove \`name\``);
       }
@@ -367,7 +367,7 @@ function readRetentionDays(value: unknown, problem: Report): number | undefined 
 function readTrafficAnalytics(value: unknown, resourceGroupName: string, problem: Report): InfraConfig["trafficAnalytics"] {
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) return void problem("trafficAnalytics", `must be { workspaceResourceId } or { create: true }, got ${describe(value)}`);
-  unknownKeys(value, NESTED_KEYS.trafficAnalytics!, "trafficAnalytics.", problem);
+  reportUnknownKeys(value, NESTED_KEYS.trafficAnalytics!, "trafficAnalytics.", problem);
   const interval = value.intervalMinutes ?? DEFAULTS.trafficAnalyticsIntervalMinutes;
   if (interval !== 10 && interval !== 60) problem("trafficAnalytics.intervalMinutes", `must be 10 or 60 (minutes), got ${describe(interval)}`);
   const intervalMinutes = interval === 10 ? 10 : 60;
@@ -413,7 +413,7 @@ const FLOW_LOG_CONTAINER_NAMES = ["insights-logs-flowlogflowevent", "insights-lo
 function readCollector(raw: Raw, storageAccountName: string | undefined, elastic: ElasticSettings | undefined, context: ParseContext, problem: Report): InfraConfig["collector"] {
   const value = raw.collector ?? {};
   if (!isObject(value)) { problem("collector", `must be an object like { enabled: true, elasticsearch: { url } }, got ${describe(value)}`); return false; }
-  unknownKeys(value, NESTED_KEYS.collector!, "collector.", problem);
+  reportUnknownKeys(value, NESTED_KEYS.collector!, "collector.", problem);
   const enabled = value.enabled ?? DEFAULTS.collectorEnabled;
   if (typeof enabled !== "boolean") problem("collector.enabled", `must be true or false, got ${describe(enabled)}`);
 
@@ -462,7 +462,7 @@ function readCollectorElasticsearch(value: unknown, enabled: boolean, problem: R
     problem("collector.elasticsearch", `must be { url, namespace? }, got ${describe(elasticsearch)}`);
     return { url, namespace };
   }
-  unknownKeys(elasticsearch, NESTED_KEYS["collector.elasticsearch"]!, "collector.elasticsearch.", problem);
+  reportUnknownKeys(elasticsearch, NESTED_KEYS["collector.elasticsearch"]!, "collector.elasticsearch.", problem);
   if (elasticsearch.url === undefined) {
     if (enabled) problem("collector.elasticsearch.url", "is required when collector.enabled is true: the cluster's HTTPS endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com");
   } else if (typeof elasticsearch.url !== "string" || !isHttpsUrl(elasticsearch.url)) {
@@ -597,7 +597,7 @@ function readCollectorImage(value: Raw, storageAccountName: string | undefined, 
     }
     const reg = registry ?? {};
     if (!isObject(reg)) return void problem("collector.registry", `must be { name?, sku? }, got ${describe(reg)}`);
-    unknownKeys(reg, NESTED_KEYS["collector.registry"]!, "collector.registry.", problem);
+    reportUnknownKeys(reg, NESTED_KEYS["collector.registry"]!, "collector.registry.", problem);
     const fallback = `${storageAccountName ?? "flowlogs"}acr`;
     const registryName = reg.name ?? fallback;
     // A derived name is only as good as storage.accountName, which reports its own problem.
@@ -658,7 +658,7 @@ function readStorage(value: unknown, problem: Report): InfraConfig["storage"] | 
       ? "is required with at least `accountName`: `pulumi config set --path storage.accountName <3-24 lowercase letters and digits, globally unique>`"
       : `must be an object { accountName, sku?, allowSharedKeyAccess?, networkDefaultAction?, allowedIpRanges?, keepDataOnDestroy? }, got ${describe(value)}`);
   }
-  unknownKeys(value, NESTED_KEYS.storage!, "storage.", problem);
+  reportUnknownKeys(value, NESTED_KEYS.storage!, "storage.", problem);
   const { accountName } = value;
   if (typeof accountName !== "string" || !/^[a-z0-9]{3,24}$/.test(accountName)) {
     problem("storage.accountName", `${describe(accountName)} is not a valid storage account name: use 3-24 lowercase letters and digits ` +
@@ -708,35 +708,6 @@ function readIpRanges(value: unknown, problem: Report): string[] {
     ranges.push(range as string);
   });
   return ranges;
-}
-
-function unknownKeys(value: Raw, known: readonly string[], prefix: string, problem: Report): void {
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
-    const hint = closest(key, known);
-    problem(`${prefix}${key}`, `is not a setting of this project${hint ? ` (did you mean "${prefix}${hint}"?)` : ""}; known: ${known.join(", ")}`);
-  }
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: { candidate: string; distance: number } | undefined;
-  for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (!best || distance < best.distance) best = { candidate, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(word.length / 3)) ? best.candidate : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 function isObject(value: unknown): value is Raw {

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterCapabilities, IndexAssetOptions } from "../../dashboards/src/indexAssets";
 import { checkNamespace } from "../../collector/src/sink/dataStreams";
+import { reportUnknownKeys, type Report } from "../configKeys";
 import type { ElasticsearchConnection } from "./elasticsearch/client";
 import { flowlogsKibanaArgs, KibanaSecrets, KibanaSettings, readKibanaConfig } from "./kibana/config";
 import type { FlowlogsElasticArgs } from "./index";
@@ -26,17 +27,10 @@ export interface ElasticSettings {
   kibana?: KibanaSettings;
 }
 
-type Report = (key: string, text: string) => void;
-/** Suggests the closest known key for a misspelt one ("" when none is close); infra/config.ts passes its own. */
-export type Suggest = (key: string, known: readonly string[]) => string | undefined;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Reads `elasticsearch` (undefined = no Elastic side managed by this stack) and `kibana`. */
-export function readElasticConfig(value: unknown, kibana: unknown, problem: Report, suggest: Suggest = () => undefined): ElasticSettings | undefined {
-  const unknownKey = (prefix: string, key: string, known: readonly string[], what: string): void => {
-    const hint = suggest(key, known);
-    problem(`${prefix}${key}`, `is not ${what}${hint ? ` (did you mean "${prefix}${hint}"?)` : ""}; known: ${known.join(", ")}`);
-  };
+export function readElasticConfig(value: unknown, kibana: unknown, problem: Report): ElasticSettings | undefined {
   if (value === undefined) {
     if (kibana !== undefined) problem("kibana", "is set but `elasticsearch` is not: the Kibana objects read the flow-log data streams, so configure elasticsearch.url too");
     return undefined;
@@ -45,7 +39,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
     problem("elasticsearch", "must be an object, e.g. `pulumi config set --path elasticsearch.url https://my-deployment.es.westeurope.azure.elastic-cloud.com`");
     return undefined;
   }
-  for (const key of Object.keys(value)) if (!KEYS.includes(key)) unknownKey("elasticsearch.", key, KEYS, "an Elasticsearch setting");
+  reportUnknownKeys(value, KEYS, "elasticsearch.", problem, "an Elasticsearch setting");
   const url = value.url;
   let parsed: URL | undefined;
   try { parsed = typeof url === "string" ? new URL(url) : undefined; } catch { /* reported below */ }
@@ -91,7 +85,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
     }
   }
   if (value.keepTemplatesWithData !== undefined && typeof value.keepTemplatesWithData !== "boolean") problem("elasticsearch.keepTemplatesWithData", "must be true or false");
-  const writerKey = readWriterKey(value.writerKey, problem, unknownKey);
+  const writerKey = readWriterKey(value.writerKey, problem);
   return {
     url: String(url),
     caCert: typeof caCert === "string" ? caCert : undefined,
@@ -104,10 +98,10 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
   };
 }
 
-function readWriterKey(value: unknown, problem: Report, unknownKey: (prefix: string, key: string, known: readonly string[], what: string) => void): ElasticSettings["writerKey"] {
+function readWriterKey(value: unknown, problem: Report): ElasticSettings["writerKey"] {
   if (value === undefined) return { dedupeAcrossBackingIndices: false };
   if (!isObject(value)) { problem("elasticsearch.writerKey", "must be an object { expiration?, rotation?, dedupeAcrossBackingIndices?, name? }"); return { dedupeAcrossBackingIndices: false }; }
-  for (const key of Object.keys(value)) if (!WRITER_KEYS.includes(key)) unknownKey("elasticsearch.writerKey.", key, WRITER_KEYS, "a writer-key setting");
+  reportUnknownKeys(value, WRITER_KEYS, "elasticsearch.writerKey.", problem, "a writer-key setting");
   const text = (key: string): string | undefined => {
     const v = value[key];
     if (v === undefined) return undefined;

@@ -30,6 +30,24 @@ test("kibana config: every problem names its key and the fix", () => {
   assert.match(problems.find((p) => p.startsWith("kibana.alert.webhook.url"))!, /Gold license/);
 });
 
+test("kibana config: misspelt keys at every level are errors with a did-you-mean, down to the webhook and email blocks", () => {
+  const { problems } = read({
+    url: "https://k.example.com", spaec: "netops",
+    alert: {
+      deniedTreshold: 5,
+      webhook: { url: "https://hooks.example.com", usr: "bot" },
+      email: { from: "a@example.com", host: "smtp.example.com", port: 587, to: ["b@example.com"], secure: "yes", users: "bot" },
+    },
+  });
+  assert.deepEqual(problems.sort(), [
+    'kibana.alert.deniedTreshold: is not an alert setting (did you mean "kibana.alert.deniedThreshold"?); known: enabled, deniedThreshold, windowMinutes, interval, index, webhook, email',
+    "kibana.alert.email.secure: must be true (TLS from the start) or false (STARTTLS or none)",
+    'kibana.alert.email.users: is not an email setting (did you mean "kibana.alert.email.user"?); known: from, host, port, secure, user, to',
+    'kibana.alert.webhook.usr: is not a webhook setting (did you mean "kibana.alert.webhook.user"?); known: url, method, user',
+    'kibana.spaec: is not a Kibana setting (did you mean "kibana.space"?); known: url, space, caCert, allowInsecureHttp, alert',
+  ]);
+});
+
 test("kibana config + secrets -> component arguments, credentials wrapped as secrets; missing credentials explained", async () => {
   const { settings } = read({ url: "https://k.example.com", space: "netops", alert: { deniedThreshold: 20, webhook: { url: "https://hooks.example.com", user: "bot" } } });
   const args = flowlogsKibanaArgs(settings!, { apiKey: "a2V5", webhookPassword: pulumi.secret("pw") });

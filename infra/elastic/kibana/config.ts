@@ -2,6 +2,7 @@
 // key and the fix), plus how the secrets join it. Credentials are never in this block: they are separate secret
 // keys (`pulumi config set --secret kibanaApiKey ...`), read by the program with `config.requireSecret`.
 import * as pulumi from "@pulumi/pulumi";
+import { reportUnknownKeys, type Report } from "../../configKeys";
 import type { KibanaConnection } from "./client";
 import type { FlowlogsKibanaArgs } from "./index";
 
@@ -9,6 +10,8 @@ export const KIBANA_DEFAULTS = { deniedThreshold: 100, windowMinutes: 5, interva
 
 const KEYS = ["url", "space", "caCert", "allowInsecureHttp", "alert"];
 const ALERT_KEYS = ["enabled", "deniedThreshold", "windowMinutes", "interval", "index", "webhook", "email"];
+const WEBHOOK_KEYS = ["url", "method", "user"];
+const EMAIL_KEYS = ["from", "host", "port", "secure", "user", "to"];
 
 export interface KibanaSettings {
   url: string;
@@ -27,7 +30,6 @@ export interface KibanaSettings {
   };
 }
 
-type Report = (key: string, text: string) => void;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Reads `kibana` (undefined = no Kibana side). */
@@ -37,7 +39,8 @@ export function readKibanaConfig(value: unknown, problem: Report): KibanaSetting
     problem("kibana", "must be an object, e.g. `pulumi config set --path kibana.url https://kibana.example.com:5601`");
     return undefined;
   }
-  for (const key of Object.keys(value)) if (!KEYS.includes(key)) problem(`kibana.${key}`, `is not a Kibana setting; known: ${KEYS.join(", ")}`);
+  // A misspelt key is an error, not ignored: `webhook.usr` would otherwise send alerts unauthenticated.
+  reportUnknownKeys(value, KEYS, "kibana.", problem, "a Kibana setting");
   const url = value.url;
   if (typeof url !== "string" || !/^https?:\/\/[^/\s]+/.test(url)) {
     problem("kibana.url", `must be Kibana's base URL, e.g. https://kibana.example.com:5601 (got ${JSON.stringify(url)})`);
@@ -63,7 +66,7 @@ export function readKibanaConfig(value: unknown, problem: Report): KibanaSetting
 function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
   if (value === undefined) value = {};
   if (!isObject(value)) { problem("kibana.alert", "must be an object"); return undefined; }
-  for (const key of Object.keys(value)) if (!ALERT_KEYS.includes(key)) problem(`kibana.alert.${key}`, `is not an alert setting; known: ${ALERT_KEYS.join(", ")}`);
+  reportUnknownKeys(value, ALERT_KEYS, "kibana.alert.", problem, "an alert setting");
   if (value.enabled === false) return undefined;
   const number = (key: string, fallback: number, min: number, whole: boolean): number => {
     const v = value[key] ?? fallback;
@@ -80,6 +83,10 @@ function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
   if (typeof alertIndex !== "string" || !/^[a-z0-9][a-z0-9._-]*$/.test(alertIndex)) problem("kibana.alert.index", `must be a lowercase index name without wildcards (got ${JSON.stringify(alertIndex)})`);
   const alert: NonNullable<KibanaSettings["alert"]> = { deniedThreshold, windowMinutes, interval: String(interval), alertIndex: String(alertIndex) };
   const webhook = value.webhook;
+  if (isObject(webhook)) reportUnknownKeys(webhook, WEBHOOK_KEYS, "kibana.alert.webhook.", problem, "a webhook setting");
+  if (isObject(webhook) && webhook.user !== undefined && (typeof webhook.user !== "string" || webhook.user === "")) {
+    problem("kibana.alert.webhook.user", "must be the basic-auth user name (its password is the secret kibanaWebhookPassword)");
+  }
   if (webhook !== undefined) {
     if (!isObject(webhook) || typeof webhook.url !== "string" || !/^https?:\/\//.test(webhook.url)) {
       problem("kibana.alert.webhook.url", "must be the http(s) URL to call (note: the .webhook connector needs a Gold license)");
@@ -90,6 +97,13 @@ function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
     }
   }
   const email = value.email;
+  if (isObject(email)) {
+    reportUnknownKeys(email, EMAIL_KEYS, "kibana.alert.email.", problem, "an email setting");
+    if (email.secure !== undefined && typeof email.secure !== "boolean") problem("kibana.alert.email.secure", "must be true (TLS from the start) or false (STARTTLS or none)");
+    if (email.user !== undefined && (typeof email.user !== "string" || email.user === "")) {
+      problem("kibana.alert.email.user", "must be the SMTP user name (its password is the secret kibanaEmailPassword)");
+    }
+  }
   if (email !== undefined) {
     const ok = isObject(email) && typeof email.from === "string" && typeof email.host === "string" && typeof email.port === "number" &&
       Array.isArray(email.to) && email.to.length > 0 && email.to.every((t) => typeof t === "string");

@@ -2,9 +2,9 @@
 // dashboard), an `.index` connector that writes alerts to an index (Basic license), optional Gold-license
 // connectors, and the "denied flows above N in M minutes" rule that notifies them.
 //
-// Wiring (infra/index.ts): validate the `kibana` config block with `readKibanaConfig` (./config), read the secrets
-// with `config.getSecret("kibanaApiKey")` (or kibanaUsername + kibanaPassword), then
-//   new FlowlogsKibana("kibana", flowlogsKibanaArgs(settings, secrets));
+// Wiring: infra/config.ts validates the `kibana` block (readKibanaConfig in ./config) with the rest of the
+// config; FlowlogsElastic (../index.ts) creates this component from flowlogsElasticArgs, once the index assets
+// exist, with the Kibana secrets the program read (kibanaApiKey, or kibanaUsername + kibanaPassword).
 import * as pulumi from "@pulumi/pulumi";
 import { KibanaConnection } from "./client";
 import { indexConnectorArgs, KibanaConnector } from "./connectorResource";
