@@ -176,7 +176,8 @@ test("an hourly blob past its hour plus grace is marked done; a late append is s
   assert.equal((await store.peek(nsg.containerName, writer.blobName))?.done, undefined);
   const afterGrace = () => HOUR.getTime() + 71 * 60_000;
   const summary = await run(config, sink, { now: afterGrace }).done;
-  assert.equal(summary.metrics.blobsUnchanged, 1, "nothing new: not read");
+  assert.equal(summary.metrics.bytesRead, 0, "nothing new: not read");
+  assert.equal(summary.metrics.blobsUnchanged, 0, "known caught up from the checkpoint listing: not even peeked");
   await writer.appendMinute();
   const late = await run(config, sink, { now: afterGrace }).done;
   assert.equal(late.metrics.blobsDone, 1);
@@ -283,4 +284,31 @@ test("a blob deleted mid-read is reported, its checkpoint forgotten, and the pas
   assert.equal((await store.peek(nsg.containerName, kept.blobName))?.offset, kept.length - 2, "the other blob was read to the end");
   const keptIds = await expectedIds([kept]);
   for (const id of keptIds) assert.ok(sink.documents.has(id));
+});
+
+test("a restart lists the checkpoints once: caught-up blobs are not even peeked, grown and unread ones are read", async () => {
+  const { nsg, vnet, config } = await setup();
+  const writers = [
+    new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 21, mac: "000D3A000021" }),
+    new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 22, mac: "000D3A000022" }),
+    new FlowLogBlobWriter(vnet, { kind: "vnet-v4", hour: HOUR, seed: 23, mac: "000D3A000023" }),
+  ];
+  for (const w of writers) await w.appendMinute({ records: 2 });
+  const sink = new RecordingSink();
+  const first = run(config, sink);
+  await first.done;
+  assert.ok(first.events.some((e) => e.event === "checkpoints.listed" && e.caughtUp === 0));
+
+  // New runners stand for restarts: no in-memory state survives, only the checkpoint container.
+  const fresh = new FlowLogBlobWriter(vnet, { kind: "vnet-v4", hour: HOUR, seed: 24, mac: "000D3A000024" });
+  await fresh.appendMinute({ records: 1 });
+  await writers[0]!.appendMinute({ records: 1 });
+  const second = run(config, sink);
+  const summary = await second.done;
+  assert.ok(second.events.some((e) => e.event === "checkpoints.listed" && e.caughtUp === 3));
+  const pollEnd = second.events.find((e) => e.event === "poll.end");
+  assert.equal(pollEnd?.candidates, 2, "only the grown blob and the new one are candidates");
+  assert.equal(summary.metrics.blobsUnchanged, 0, "no checkpoint was read for the unchanged blobs");
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([...writers, fresh]));
+  assert.equal(summary.metrics.duplicates, 0);
 });

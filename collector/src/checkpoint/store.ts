@@ -3,7 +3,10 @@
 // checkpoint with that lease and the ETag it last saw, so a replica that lost its lease (or a stale writer) fails
 // instead of overwriting newer progress.
 import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
-import { checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
+import { CHECKPOINT_SUFFIX, checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
+
+/** Blob metadata on a checkpoint: the source ETag it caught up with (its `etag` field), readable from a listing. */
+const CAUGHT_UP_METADATA = "caughtupetag";
 
 export interface CheckpointStoreOptions {
   /** Lease duration in seconds: 15–60 (Azure's limits for a finite lease). */
@@ -58,6 +61,20 @@ export class CheckpointStore {
           `(403 on create): create it (the Pulumi program declares it) or point FLOWLOGS_CHECKPOINT_CONTAINER at one that exists`,
       );
     }
+  }
+
+  /**
+   * The source ETag each stored checkpoint caught up with, keyed `<container>/<blob>`, from one listing of the
+   * checkpoint container (5,000 per page) rather than one read per checkpoint: after a restart, the blobs already
+   * read cost nothing. Checkpoints written before this metadata existed are simply absent (they are peeked).
+   */
+  async caughtUpEtags(): Promise<Map<string, string>> {
+    const etags = new Map<string, string>();
+    for await (const item of this.container.listBlobsFlat({ includeMetadata: true })) {
+      const etag = item.metadata?.[CAUGHT_UP_METADATA];
+      if (etag && item.name.endsWith(CHECKPOINT_SUFFIX)) etags.set(item.name.slice(0, -CHECKPOINT_SUFFIX.length), etag);
+    }
+    return etags;
   }
 
   /** Read a checkpoint without a lease (metrics, tests). */
@@ -156,6 +173,7 @@ class Held implements LeasedCheckpoint {
     const response = await this.client.upload(text, Buffer.byteLength(text), {
       conditions: { leaseId: this.lease.leaseId, ifMatch: this.etag },
       blobHTTPHeaders: { blobContentType: "application/json" },
+      metadata: checkpoint.etag ? { [CAUGHT_UP_METADATA]: checkpoint.etag } : undefined,
     });
     this.etag = response.etag;
     this.checkpoint = stamped;

@@ -73,8 +73,13 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       now: options.now ?? Date.now,
       signal: options.signal,
     };
-    // ETag at which this replica last saw each blob caught up: unchanged blobs cost nothing but the listing.
-    const caughtUp = new Map<string, string>();
+    // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded from
+    // the checkpoints' metadata, so a restart does not read every checkpoint before reaching new data.
+    const caughtUp = await store.caughtUpEtags().catch((error) => {
+      log("warn", "checkpoints.list.failed", { error: describeError(error), action: "reading each checkpoint instead" });
+      return new Map<string, string>();
+    });
+    log("info", "checkpoints.listed", { caughtUp: caughtUp.size });
     for (;;) {
       try {
         await poll(service, config, context, caughtUp, options.once ?? false);
