@@ -312,3 +312,78 @@ test("a restart lists the checkpoints once: caught-up blobs are not even peeked,
   assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([...writers, fresh]));
   assert.equal(summary.metrics.duplicates, 0);
 });
+
+test("between full listings only the recent hour folders of known flow logs are listed; a late write to an old hour waits for the next full listing", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_FULL_LISTING_MINUTES: "30" });
+  const OLD = new Date(HOUR.getTime() - 5 * 3_600_000);
+  const old = [1, 2, 3].map((i) => new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: OLD, seed: 30 + i, mac: `000D3A00003${i}` }));
+  const current = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 40, mac: "000D3A000040" });
+  for (const w of [...old, current]) await w.appendMinute({ records: 1 });
+  let clock = HOUR.getTime() + 30 * 60_000;
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  let lateTuples = 0;
+  let afterRecentPoll: Set<string> | undefined;
+  // Each "sleep" between polls is a step of the story; the clock only moves here.
+  const steps: Array<() => Promise<void>> = [
+    async () => {
+      await current.appendMinute({ records: 1 });
+      const before = old[0]!.tuples;
+      await old[0]!.appendMinute({ records: 1 }); // late write to an hour five hours back
+      lateTuples = old[0]!.tuples - before;
+      clock += 60_000;
+    },
+    async () => {
+      afterRecentPoll = new Set(sink.documents.keys());
+      clock += 30 * 60_000;
+    },
+    async () => controller.abort(),
+  ];
+  const events: LogEvent[] = [];
+  await runCollector({
+    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => clock,
+    signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
+  });
+  const polls = events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.candidates]);
+  assert.deepEqual(polls, [["full", 4, 4], ["recent", 1, 1], ["full", 4, 1]]);
+  const all = await expectedIds([...old, current]);
+  assert.equal(afterRecentPoll?.size, all.size - lateTuples, "the recent poll read the current hour, not the late write");
+  assert.deepEqual(new Set(sink.documents.keys()), all, "the next full listing found the late write");
+});
+
+test("while the containers hold few blobs every poll lists in full, so a new flow log is found at once", async () => {
+  const { nsg, vnet, config } = await setup({ FLOWLOGS_FULL_LISTING_MINUTES: "30" });
+  const first = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 50 });
+  await first.appendMinute({ records: 1 });
+  const clock = HOUR.getTime() + 10 * 60_000;
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  const newcomer = new FlowLogBlobWriter(vnet, { kind: "vnet-v4", hour: HOUR, seed: 51 });
+  const steps: Array<() => Promise<void>> = [async () => { await newcomer.appendMinute({ records: 1 }); }, async () => controller.abort()];
+  const events: LogEvent[] = [];
+  await runCollector({
+    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => clock,
+    signal: controller.signal, sleep: () => steps.shift()!(),
+  });
+  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => e.listing), ["full", "full"]);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([first, newcomer]));
+});
+
+test("a blob left unfinished outside the recent hours is tried again on the next poll, not only at the next full listing", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_FULL_LISTING_MINUTES: "30", FLOWLOGS_WINDOW_BYTES: "4096", FLOWLOGS_BATCH_DOCUMENTS: "20" });
+  const backlog = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: new Date(HOUR.getTime() - 24 * 3_600_000), seed: 60 });
+  for (let minute = 0; minute < 10; minute++) await backlog.appendMinute({ records: 2, tuplesPerRecord: 10 });
+  const sink = new RecordingSink();
+  sink.failAfter = 50; // the destination fails mid-blob during the first poll
+  const controller = new AbortController();
+  const steps: Array<() => Promise<void>> = [async () => { sink.failAfter = undefined; }, async () => controller.abort()];
+  const events: LogEvent[] = [];
+  const summary = await runCollector({
+    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => HOUR.getTime() + 60_000,
+    signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
+  });
+  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.candidates]), [["full", 1, 1], ["recent", 0, 1]]);
+  assert.equal(summary.metrics.blobsFailed, 1);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([backlog]));
+  assert.equal(summary.metrics.pendingSince.size, 0, "nothing left pending");
+});

@@ -6,7 +6,7 @@ import { CheckpointStore } from "../checkpoint/store";
 import { parseRecords } from "../format";
 import type { Sink } from "../model";
 import type { BlobRef } from "../source/blobReader";
-import { ContainerMissingError, listFlowLogBlobs } from "../source/listing";
+import { ContainerMissingError, flowLogPath, listFlowLogBlobs, recentHourFolders } from "../source/listing";
 import { createBlobService } from "../source/storage";
 import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
 import { describeConfig, type CollectorConfig } from "./config";
@@ -33,6 +33,10 @@ export interface RunOptions {
   /** Told the status endpoint's URL once it listens. */
   onListening?: (url: string) => void;
   now?: () => number;
+  /** Waits between polls (tests step through polls with it). Default: a timer that the signal cuts short. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** While the last full listing saw fewer blobs than this, every poll lists in full. Default 5,000 (one page). */
+  fullListingBelowBlobs?: number;
 }
 
 export interface RunSummary {
@@ -73,23 +77,28 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       now: options.now ?? Date.now,
       signal: options.signal,
     };
-    // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded from
-    // the checkpoints' metadata, so a restart does not read every checkpoint before reaching new data.
-    const caughtUp = await store.caughtUpEtags().catch((error) => {
-      log("warn", "checkpoints.list.failed", { error: describeError(error), action: "reading each checkpoint instead" });
-      return new Map<string, string>();
-    });
-    log("info", "checkpoints.listed", { caughtUp: caughtUp.size });
+    const state: PollState = {
+      // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded
+      // from the checkpoints' metadata, so a restart does not read every checkpoint before reaching new data.
+      caughtUp: await store.caughtUpEtags().catch((error) => {
+        log("warn", "checkpoints.list.failed", { error: describeError(error), action: "reading each checkpoint instead" });
+        return new Map<string, string>();
+      }),
+      pending: new Map(),
+      flowLogPaths: new Map(),
+      fullListingBelowBlobs: options.fullListingBelowBlobs ?? 5_000,
+    };
+    log("info", "checkpoints.listed", { caughtUp: state.caughtUp.size });
     for (;;) {
       try {
-        await poll(service, config, context, caughtUp, options.once ?? false);
+        await poll(service, config, context, state, options.once ?? false);
       } catch (error) {
         if (options.once) throw error;
         metrics.errors++;
         log("error", "poll.failed", { error: describeError(error) }); // the service keeps polling
       }
       if (options.once || options.signal?.aborted) break;
-      await sleep(config.pollIntervalSeconds * 1000, options.signal);
+      await (options.sleep ?? sleep)(config.pollIntervalSeconds * 1000, options.signal);
       if (options.signal?.aborted) break;
     }
     return { polls: metrics.polls, metrics };
@@ -100,40 +109,36 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   }
 }
 
-async function poll(service: BlobServiceClient, config: CollectorConfig, context: JobContext, caughtUp: Map<string, string>, once: boolean): Promise<void> {
+/** What the scheduler remembers between polls (never across restarts: checkpoints are the durable state). */
+interface PollState {
+  caughtUp: Map<string, string>;
+  /** Blobs seen with unread data and not caught up since (failed, busy, changed mid-read): tried every poll. */
+  pending: Map<string, BlobRef>;
+  /** Per container, the flow logs' paths seen in the last full listing: where recent hours are listed. */
+  flowLogPaths: Map<string, Set<string>>;
+  lastFullListing?: number;
+  /** Blobs the last full listing saw: while few, listing everything costs about one page and finds new flow logs at once. */
+  lastFullListed?: number;
+  fullListingBelowBlobs: number;
+}
+
+async function poll(service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, once: boolean): Promise<void> {
   const { metrics, log } = context;
-  const candidates: BlobRef[] = [];
-  const seen = new Set<string>();
-  let failedListing = false;
-  let listed = 0;
-  for (const container of config.containers) {
-    try {
-      for await (const ref of listFlowLogBlobs(service, container)) {
-        listed++;
-        const key = `${ref.container}/${ref.name}`;
-        seen.add(key);
-        if (ref.etag && caughtUp.get(key) === ref.etag) continue;
-        if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
-        candidates.push(ref);
-      }
-    } catch (error) {
-      failedListing = true;
-      if (error instanceof ContainerMissingError) log("warn", "container.missing", { container, reason: error.message });
-      else {
-        metrics.errors++;
-        log("error", "list.failed", { container, error: describeError(error) });
-      }
-    }
-  }
+  const { caughtUp, pending } = state;
+  const now = context.now();
+  // A full listing finds everything (new flow logs, late writes to old hours); in between, only the hours still
+  // being written are listed under each known flow log, so a poll's cost does not grow with retention.
+  const full = once || config.fullListingMinutes === 0 || state.lastFullListing === undefined ||
+    (state.lastFullListed ?? 0) < state.fullListingBelowBlobs || now - state.lastFullListing >= config.fullListingMinutes * 60_000;
+  const { candidates, listed } = await listChanged(service, config, context, state, full ? "full" : now);
   metrics.blobsListed = listed;
-  // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
-  if (!failedListing) {
-    for (const key of caughtUp.keys()) if (!seen.has(key)) caughtUp.delete(key);
-    for (const key of metrics.pendingSince.keys()) if (!seen.has(key)) metrics.pendingSince.delete(key);
-  }
+  // Blobs left unfinished by earlier polls are tried again even when outside the recent hours. Their listed ETag
+  // is stale, so it is dropped: the job then reads whatever is new.
+  for (const [key, ref] of pending) if (!candidates.has(key)) candidates.set(key, { ...ref, etag: undefined });
+  for (const [key, ref] of candidates) pending.set(key, ref);
   // A blob that changed mid-read is planned again at once in a one-pass run (its progress is already saved).
   const attempts = once ? 3 : 1;
-  await forEachLimited(candidates, config.concurrency, async (ref) => {
+  await forEachLimited([...candidates.values()], config.concurrency, async (ref) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
     const key = `${ref.container}/${ref.name}`;
     const job = { ...context, container: service.getContainerClient(ref.container) };
@@ -141,13 +146,17 @@ async function poll(service: BlobServiceClient, config: CollectorConfig, context
       const outcome = await runBlobJob(ref, job);
       if (outcome.kind === "read" || outcome.kind === "unchanged") {
         if (outcome.checkpoint.etag) caughtUp.set(key, outcome.checkpoint.etag);
-        // The listing's ETag may be older than what was read; only a matching one proves nothing is pending.
-        if (outcome.checkpoint.etag === ref.etag) metrics.pendingSince.delete(key);
+        // Caught up with the listed version, or (ETag unknown) with whatever version the job found.
+        if (outcome.checkpoint.etag !== undefined && (ref.etag === undefined || outcome.checkpoint.etag === ref.etag)) {
+          metrics.pendingSince.delete(key);
+          pending.delete(key);
+        }
         return;
       }
       if (outcome.kind === "gone") {
         caughtUp.delete(key);
         metrics.pendingSince.delete(key);
+        pending.delete(key);
         return;
       }
       // busy (another replica has it) or failed (retried next poll); changed: plan again at once in a one-pass run
@@ -157,7 +166,56 @@ async function poll(service: BlobServiceClient, config: CollectorConfig, context
   });
   metrics.polls++;
   metrics.lastPollEnd = metrics.lastProgress = Date.now();
-  log("info", "poll.end", { listed, candidates: candidates.length, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
+  log("info", "poll.end", { listing: full ? "full" : "recent", listed, candidates: candidates.size, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
+}
+
+/** Lists everything (`"full"`) or the recent hour folders at a time, and returns the blobs not caught up. */
+async function listChanged(
+  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: "full" | number,
+): Promise<{ candidates: Map<string, BlobRef>; listed: number }> {
+  const { metrics, log } = context;
+  const startedAt = context.now();
+  const candidates = new Map<string, BlobRef>();
+  const seen = new Set<string>();
+  let failedListing = false;
+  let listed = 0;
+  for (const container of config.containers) {
+    const paths = new Set<string>();
+    const prefixes = scope === "full" ? [undefined] : [...(state.flowLogPaths.get(container) ?? [])]
+      .flatMap((path) => recentHourFolders(scope, config.doneGraceMinutes).map((folder) => path + folder));
+    try {
+      for (const prefix of prefixes) {
+        for await (const ref of listFlowLogBlobs(service, container, prefix)) {
+          listed++;
+          const key = `${ref.container}/${ref.name}`;
+          seen.add(key);
+          const path = flowLogPath(ref.name);
+          if (path !== undefined) paths.add(path);
+          if (ref.etag && state.caughtUp.get(key) === ref.etag) {
+            metrics.pendingSince.delete(key); // caught up with exactly this version, whoever read it
+            continue;
+          }
+          if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
+          candidates.set(key, ref);
+        }
+      }
+      if (scope === "full") state.flowLogPaths.set(container, paths);
+    } catch (error) {
+      failedListing = true;
+      if (error instanceof ContainerMissingError) log("warn", "container.missing", { container, reason: error.message });
+      else {
+        metrics.errors++;
+        log("error", "list.failed", { container, error: describeError(error) });
+      }
+    }
+  }
+  if (scope === "full" && !failedListing) {
+    state.lastFullListing = startedAt;
+    state.lastFullListed = listed;
+    // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
+    for (const map of [state.caughtUp, metrics.pendingSince, state.pending]) for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
+  }
+  return { candidates, listed };
 }
 
 async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

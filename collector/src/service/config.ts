@@ -21,6 +21,8 @@ export interface CollectorConfig {
   batchDocuments: number;
   /** Minutes after the end of a blob's hour before it is marked done. */
   doneGraceMinutes: number;
+  /** Minutes between full listings of the flow-log containers; 0: every poll. */
+  fullListingMinutes: number;
   sink: SinkConfig;
   /** Undefined: no HTTP endpoint. 0: any free port (tests). */
   metricsPort?: number;
@@ -54,7 +56,8 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_CONCURRENCY: "Blobs this replica reads at once. Default 4.",
   FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download (block-aligned). Default 4194304 (4 MiB). Bounds memory.",
   FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write. Default 2000.",
-  FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done. Default 15.",
+  FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",
+  FLOWLOGS_FULL_LISTING_MINUTES: "Minutes between full listings of the flow-log containers once they hold more than 5,000 blobs. In between, polls list only the current and previous hour (and any still within the grace) under each flow log seen, plus blobs not yet caught up; a new flow log or a late write to an older hour waits for the next full listing. Default 30; 0 lists everything on every poll.",
   FLOWLOGS_SINK: "elasticsearch (default), opensearch (the same _bulk API over plain HTTP, set with the FLOWLOGS_ES_* variables), logzio (the Logz.io bulk listener, at-least-once) or stdout (NDJSON documents on stdout, for demos and debugging).",
   FLOWLOGS_ES_URL: "Elasticsearch or OpenSearch URL (required for the elasticsearch and opensearch sinks).",
   FLOWLOGS_ES_API_KEY: "Elasticsearch API key (encoded form). Secret: never logged.",
@@ -154,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     windowBytes: integer("FLOWLOGS_WINDOW_BYTES", read("FLOWLOGS_WINDOW_BYTES") ?? String(4 << 20), 4096, 256 << 20),
     batchDocuments: integer("FLOWLOGS_BATCH_DOCUMENTS", read("FLOWLOGS_BATCH_DOCUMENTS") ?? "2000", 1, 100_000),
     doneGraceMinutes: integer("FLOWLOGS_DONE_GRACE_MINUTES", read("FLOWLOGS_DONE_GRACE_MINUTES") ?? "15", 0, 24 * 60),
+    fullListingMinutes: integer("FLOWLOGS_FULL_LISTING_MINUTES", read("FLOWLOGS_FULL_LISTING_MINUTES") ?? "30", 0, 24 * 60),
     sink,
     metricsPort,
     metricsHost: read("FLOWLOGS_METRICS_HOST") ?? "127.0.0.1",
@@ -245,6 +249,7 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     replicaId: config.replicaId,
     concurrency: config.concurrency,
     windowBytes: config.windowBytes,
+    fullListingMinutes: config.fullListingMinutes,
     sink: config.sink.kind === "elasticsearch"
       ? {
         kind: "elasticsearch", url: config.sink.url, namespace: config.sink.namespace,
