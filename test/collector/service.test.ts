@@ -387,3 +387,31 @@ test("a blob left unfinished outside the recent hours is tried again on the next
   assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([backlog]));
   assert.equal(summary.metrics.pendingSince.size, 0, "nothing left pending");
 });
+
+test("a blob that grew between the listing and its read is not left pending once a listing shows it caught up (lag gauge)", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_CONCURRENCY: "1" });
+  const first = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 70, mac: "000D3A000070" });
+  const second = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 71, mac: "000D3A000071" });
+  for (const w of [first, second]) await w.appendMinute({ records: 1 });
+  const sink = new RecordingSink();
+  let appended = false;
+  sink.onWrite = async (_documents, position) => {
+    // While the first blob is written, Azure appends to the second, already listed with its old ETag.
+    if (!appended && position?.blob === first.blobName) {
+      appended = true;
+      await second.appendMinute({ records: 1 });
+    }
+  };
+  const controller = new AbortController();
+  const steps: Array<() => Promise<void>> = [async () => undefined, async () => controller.abort()];
+  const events: LogEvent[] = [];
+  const summary = await runCollector({
+    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => HOUR.getTime() + 10 * 60_000,
+    signal: controller.signal, sleep: () => steps.shift()!(),
+  });
+  assert.ok(appended);
+  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => e.candidates), [2, 0], "the second poll finds both caught up");
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([first, second]));
+  assert.equal(summary.metrics.pendingSince.size, 0);
+  assert.equal(summary.metrics.lagSeconds(), 0);
+});

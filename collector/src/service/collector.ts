@@ -192,7 +192,9 @@ async function listChanged(
           const path = flowLogPath(ref.name);
           if (path !== undefined) paths.add(path);
           if (ref.etag && state.caughtUp.get(key) === ref.etag) {
-            metrics.pendingSince.delete(key); // caught up with exactly this version, whoever read it
+            // Caught up with exactly this version (a read that raced an append ends here): nothing pending.
+            metrics.pendingSince.delete(key);
+            state.pending.delete(key);
             continue;
           }
           if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
