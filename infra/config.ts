@@ -207,7 +207,6 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   };
 }
 
-
 function readLocation(value: unknown, problem: Report): string | undefined {
   if (value === undefined) {
     problem("location", "is required: set the Azure region, e.g. `pulumi config set location westeurope`");

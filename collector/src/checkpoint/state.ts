@@ -48,12 +48,12 @@ export function parseCheckpoint(text: string, container: string, blob: string): 
   return c as BlobCheckpoint;
 }
 
+export const CHECKPOINT_SUFFIX = ".checkpoint";
+
 /**
  * Name of the checkpoint blob for a source blob: the source container and path, so an operator can find it, with
  * a `.checkpoint` suffix so it is never mistaken for a flow log. Blob names allow up to 1024 characters.
  */
-export const CHECKPOINT_SUFFIX = ".checkpoint";
-
 export function checkpointBlobName(container: string, blob: string): string {
   const name = `${container}/${blob}${CHECKPOINT_SUFFIX}`;
   if (name.length > 1024) throw new Error(`checkpoint name for ${container}/${blob} exceeds 1024 characters`);
