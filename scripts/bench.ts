@@ -4,6 +4,7 @@
 import { startAzurite } from "../test/support/azurite";
 import { startElasticsearch } from "../test/support/elasticsearch";
 import { benchEndToEnd } from "./bench/endToEnd";
+import { benchListing } from "./bench/listing";
 import { buildCollector } from "./bench/imageRuntime";
 import { benchParse } from "./bench/parse";
 import { benchPeakRss } from "./bench/peakRss";
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   const es = process.env.ES_URL ? undefined : await startElasticsearch({ log: (line) => progress(`elasticsearch: ${line}`) });
   try {
     await benchReadAmplification(azurite.connectionString);
+    await benchListing(azurite.connectionString);
     await benchPeakRss(azurite.connectionString);
     await benchEndToEnd(azurite.connectionString, process.env.ES_URL ?? es!.url, es?.pid);
   } finally {
