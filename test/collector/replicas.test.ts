@@ -104,6 +104,59 @@ test("three replicas over the same containers: exact counts, no blob read by two
   assert.equal(destination.duplicates, 0, "no block was delivered twice");
 });
 
+test("three replicas in service mode, listing only the recent hours between full listings, while Azure appends: exact counts", async () => {
+  const { source, env } = await setup();
+  const config = (replica: string) => loadConfig({ ...env, FLOWLOGS_REPLICA_ID: replica, FLOWLOGS_FULL_LISTING_MINUTES: "30" });
+  const kinds: FlowLogKind[] = ["nsg-v1", "nsg-v2", "vnet-v4"];
+  const current = Array.from({ length: 6 }, (_, i) => new FlowLogBlobWriter(source, {
+    kind: kinds[i % 3], hour: HOUR, seed: 200 + i, mac: `000D3A0001${String(i).padStart(2, "0")}`,
+  }));
+  const old = Array.from({ length: 3 }, (_, i) => new FlowLogBlobWriter(source, {
+    kind: kinds[i % 3], hour: new Date(HOUR.getTime() - 3 * 3_600_000), seed: 300 + i, mac: `000D3A0002${String(i).padStart(2, "0")}`,
+  }));
+  for (const writer of [...current, ...old]) await writer.appendMinute({ records: 2, tuplesPerRecord: 9 });
+  let clock = HOUR.getTime() + 20 * 60_000;
+  const controller = new AbortController();
+  // Between rounds (every replica has polled once): Azure appends to the current hour; once, late, to an old hour;
+  // then the clock passes the full-listing interval so the late write is found. Three idle rounds follow: a replica
+  // that met another's lease retries, and each round at least one of the (at most three) contenders finishes.
+  const betweenRounds = async (round: number): Promise<void> => {
+    clock += 60_000;
+    if (round <= 4) for (const writer of current) await writer.appendMinute({ records: 1, tuplesPerRecord: 6 });
+    if (round === 2) await old[1]!.appendMinute({ records: 1, tuplesPerRecord: 5 });
+    if (round === 5) clock += 31 * 60_000;
+    if (round === 9) controller.abort();
+  };
+  const replicas = ["s1", "s2", "s3"];
+  let arrived = 0;
+  let round = 0;
+  let release!: () => void;
+  let next = new Promise<void>((resolve) => { release = resolve; });
+  const barrier = async (): Promise<void> => {
+    const wait = next;
+    if (++arrived === replicas.length) {
+      arrived = 0;
+      await betweenRounds(++round);
+      const open = release;
+      next = new Promise<void>((resolve) => { release = resolve; });
+      open();
+    }
+    await wait;
+  };
+  const destination = new RecordingSink();
+  const events: LogEvent[] = [];
+  const results = await Promise.all(replicas.map((replica) => runCollector({
+    config: config(replica), sink: new RecordingSink(destination), blobService: service, writeLog: () => {},
+    onEvent: (e) => events.push(e), now: () => clock, signal: controller.signal, fullListingBelowBlobs: 0, sleep: barrier,
+  })));
+  const listings = new Set(events.filter((e) => e.event === "poll.end").map((e) => e.listing));
+  assert.deepEqual(listings, new Set(["full", "recent"]), "both kinds of poll ran");
+  assert.deepEqual(new Set(destination.documents.keys()), await expectedIds([...current, ...old]));
+  assert.equal(destination.duplicates, 0, "no block was delivered twice");
+  assert.equal(results.reduce((n, r) => n + r.metrics.indexed, 0), destination.documents.size);
+  for (const result of results) assert.equal(result.metrics.pendingSince.size, 0, "every replica ends with nothing pending");
+});
+
 test("a replica killed mid-blob loses its lease when it expires; another takes over with exact counts", async () => {
   const { source, env, config } = await setup();
   const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: HOUR, seed: 77 });
