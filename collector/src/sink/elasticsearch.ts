@@ -4,13 +4,9 @@
 // go to the dead-letter data stream with the reason. `write` resolves only when every document is accounted for.
 import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
-import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
-import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
-import {
-  MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem,
-  retryableStatus, sizedBatches, bulkCreate, deadLetterCreates, failOnRefusedDeadLetters, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
-  deliverySettings, type DeliverySettings,
-} from "./httpBulk";
+import type { SinkResult } from "../model";
+import { DataStreamBulkSink, type Attempt, type Pending } from "./dataStreamBulkSink";
+import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions {
   /** Cluster URL, e.g. https://my-deployment.es.westeurope.azure.elastic.cloud:443. No credentials in it. */
@@ -33,75 +29,26 @@ export interface ElasticsearchSinkOptions extends DeliveryOptions {
   dedupeAcrossBackingIndices?: boolean;
 }
 
-type Pending = PendingDocument<SourcePosition>;
-
-export class ElasticsearchSink implements Sink {
+export class ElasticsearchSink extends DataStreamBulkSink {
   private readonly client: Client;
-  private readonly index: string;
-  private readonly deadLetterIndex: string;
-  private readonly delivery: DeliverySettings;
   private readonly dedupe: boolean;
 
   constructor(options: ElasticsearchSinkOptions) {
+    super(options.namespace, options);
     this.client = new Client(clientOptions(options));
-    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-    this.index = flowDataStream(namespace);
-    this.deadLetterIndex = deadLetterDataStream(namespace);
-    this.delivery = deliverySettings(options, { maxBatchDocuments: 1000, maxBatchBytes: 5 * 1024 * 1024 });
     this.dedupe = options.dedupeAcrossBackingIndices ?? false;
-  }
-
-  get dataStream(): string {
-    return this.index;
-  }
-
-  get deadLetterDataStream(): string {
-    return this.deadLetterIndex;
-  }
-
-  async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
-    const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
-    const items = documents.map(({ id, doc }) => bulkCreate(this.index, id, JSON.stringify(doc), position));
-    const refused: DeadLetter[] = [];
-    for (let batch of this.batches(items)) {
-      if (this.dedupe) {
-        const known = await this.alreadyIndexed(batch);
-        result.duplicates += known.ids.size;
-        result.retries += known.retries;
-        batch = batch.filter((item) => !known.ids.has(item.id));
-        if (!batch.length) continue;
-      }
-      const outcome = await this.deliver(batch);
-      tallyDelivery(result, outcome, refused);
-    }
-    if (refused.length) {
-      this.delivery.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
-      result.retries += await this.storeDeadLetters(refused);
-      result.deadLettered = refused.length;
-    }
-    return result;
-  }
-
-  async deadLetter(entries: DeadLetter[]): Promise<void> {
-    if (entries.length) await this.storeDeadLetters(entries);
   }
 
   async close(): Promise<void> {
     await this.client.close();
   }
 
-  private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
-    let retries = 0;
-    for (const batch of this.batches(deadLetterCreates(entries, this.deadLetterIndex))) {
-      const outcome = await this.deliver(batch);
-      retries += outcome.retries;
-      failOnRefusedDeadLetters(outcome, this.deadLetterIndex);
-    }
-    return retries;
-  }
-
-  private batches(items: Pending[]): Generator<Pending[]> {
-    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
+  protected override async withoutIndexed(batch: Pending[], result: SinkResult): Promise<Pending[]> {
+    if (!this.dedupe) return batch;
+    const known = await this.alreadyIndexed(batch);
+    result.duplicates += known.ids.size;
+    result.retries += known.retries;
+    return batch.filter((item) => !known.ids.has(item.id));
   }
 
   /** Ids of `batch` already in any backing index of the data stream (older backing indices no longer change). */
@@ -125,66 +72,32 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
-  private backoff(attempt: number): number {
-    return backoffDelay(attempt, this.delivery.backoff);
-  }
-
-  /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
-  private async deliver(batch: Pending[]): Promise<Delivery> {
-    let pending = batch;
-    let created = 0;
-    let duplicates = 0;
-    let retries = 0;
-    const refused: Array<{ item: Pending; reason: string }> = [];
-    for (let attempt = 0; ; attempt++) {
-      let transient: string | undefined;
-      const again: Pending[] = [];
-      try {
-        const response = await this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
-          // require_data_stream: without our template the cluster would invent a plain index with guessed mappings.
-          { method: "POST", path: "/_bulk", querystring: { require_data_stream: "true" }, bulkBody: pending.map((item) => item.lines).join("") },
-        );
-        if (!Array.isArray(response.items) || response.items.length !== pending.length) {
-          throw new Error(`the bulk response accounts for ${response.items?.length ?? 0} of ${pending.length} documents`);
-        }
-        response.items.forEach((entry, i) => {
-          const item = pending[i]!;
-          const outcome = bulkItemOutcome(entry);
-          const kind = classifyBulkItem(outcome);
-          if (kind === "created") created++;
-          else if (kind === "missing-template") throw new MissingTemplateError(this.index, bulkItemReason(outcome));
-          else if (kind === "duplicate") duplicates++;
-          else if (kind === "retry") {
-            again.push(item);
-            transient ??= `${outcome.status} ${bulkItemReason(outcome)}`;
-          } else refused.push({ item, reason: `${outcome.status} ${bulkItemReason(outcome)}` });
-        });
-      } catch (error) {
-        if (error instanceof MissingTemplateError) throw error;
-        const status = statusOf(error);
-        const message = error instanceof Error ? error.message : String(error);
-        if (status === undefined && /certificate|fingerprint|self[- ]signed|SSL|TLS/i.test(message)) {
-          // A TLS verification failure will not heal by retrying.
-          throw new Error(`TLS verification of ${this.index}'s cluster failed (${message}): check tls.caFile / tls.caFingerprint`);
-        }
-        if (status !== undefined && !retryableStatus(status)) {
-          throw new Error(`Elasticsearch refused the bulk request to ${this.index} (HTTP ${status}): ${describe(error)}` +
-            (status === 401 || status === 403 ? ": check the API key / user and its privileges (create_doc, auto_configure)" : "") +
-            (status === 413 ? ": lower maxBatchBytes" : ""));
-        }
-        again.push(...pending);
-        transient = status !== undefined ? `HTTP ${status}` : describe(error);
+  protected async attempt(items: Pending[], target: string, delivery: Delivery): Promise<Attempt> {
+    let response: { items: Array<Record<string, BulkItemResult>> };
+    try {
+      response = await this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
+        // require_data_stream: without our template the cluster would invent a plain index with guessed mappings.
+        { method: "POST", path: "/_bulk", querystring: { require_data_stream: "true" }, bulkBody: items.map((item) => item.lines).join("") },
+      );
+    } catch (error) {
+      const status = statusOf(error);
+      const message = error instanceof Error ? error.message : String(error);
+      if (status === undefined && /certificate|fingerprint|self[- ]signed|SSL|TLS/i.test(message)) {
+        // A TLS verification failure will not heal by retrying.
+        throw new Error(`TLS verification of ${target}'s cluster failed (${message}): check tls.caFile / tls.caFingerprint`);
       }
-      if (!again.length) return { created, duplicates, retries, refused };
-      if (attempt >= this.delivery.maxRetries) {
-        throw new Error(`gave up writing ${again.length} document(s) to ${this.index} after ${retries} retries: last error ${transient}`);
+      if (status !== undefined && !retryableStatus(status)) {
+        throw new Error(`Elasticsearch refused the bulk request to ${target} (HTTP ${status}): ${describe(error)}` +
+          (status === 401 || status === 403 ? ": check the API key / user and its privileges (create_doc, auto_configure)" : "") +
+          (status === 413 ? ": lower maxBatchBytes" : ""));
       }
-      const wait = this.backoff(attempt);
-      this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
-      await this.delivery.sleep(wait);
-      retries++;
-      pending = again;
+      return { again: items, transient: status !== undefined ? `HTTP ${status}` : describe(error) };
     }
+    if (!Array.isArray(response.items) || response.items.length !== items.length) {
+      // Every action is a create under a fixed id, so sending the whole batch again is safe.
+      return { again: items, transient: `the bulk response accounts for ${response.items?.length ?? 0} of ${items.length} documents` };
+    }
+    return this.settle(response.items, items, target, delivery);
   }
 }
 

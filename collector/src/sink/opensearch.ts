@@ -3,13 +3,10 @@
 // deterministic id (409 = already there), 429/5xx/connection errors retried with backoff and jitter, documents
 // refused for good dead-lettered with their reason, `write` resolves only when every document is accounted for.
 import { readFileSync } from "node:fs";
-import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
-import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
+import { DataStreamBulkSink, type Attempt, type Pending } from "./dataStreamBulkSink";
 import {
-  MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem,
-  describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
-  sizedBatches, bulkCreate, deadLetterCreates, failOnRefusedDeadLetters, tallyDelivery, type BulkItemResult, type Delivery, type DeliveryOptions, type PendingDocument,
-  deliverySettings, type DeliverySettings,
+  MissingTemplateError, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
+  type BulkItemResult, type Delivery, type DeliveryOptions,
 } from "./httpBulk";
 
 export interface OpenSearchSinkOptions extends DeliveryOptions {
@@ -23,17 +20,13 @@ export interface OpenSearchSinkOptions extends DeliveryOptions {
   namespace?: string;
 }
 
-type Pending = PendingDocument<SourcePosition>;
-
-export class OpenSearchSink implements Sink {
+export class OpenSearchSink extends DataStreamBulkSink {
   private readonly bulkUrl: string;
   private readonly headers: Record<string, string>;
   private readonly caPem?: string;
-  private readonly index: string;
-  private readonly deadLetterIndex: string;
-  private readonly delivery: DeliverySettings;
 
   constructor(options: OpenSearchSinkOptions) {
+    super(options.namespace, options);
     const url = clusterUrl(options.node);
     this.bulkUrl = new URL("_bulk", url.href.endsWith("/") ? url.href : `${url.href}/`).href;
     this.headers = { "content-type": "application/x-ndjson", accept: "application/json", ...authHeader(options.auth) };
@@ -45,78 +38,17 @@ export class OpenSearchSink implements Sink {
       }
       if (url.protocol !== "https:") throw new Error(`a CA file was given but ${url.origin} is not https: use an https:// URL`);
     }
-    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-    this.index = flowDataStream(namespace);
-    this.deadLetterIndex = deadLetterDataStream(namespace);
-    this.delivery = deliverySettings(options, { maxBatchDocuments: 1000, maxBatchBytes: 5 * 1024 * 1024 });
-  }
-
-  get dataStream(): string {
-    return this.index;
-  }
-
-  get deadLetterDataStream(): string {
-    return this.deadLetterIndex;
-  }
-
-  async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
-    const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
-    const items = documents.map(({ id, doc }) => bulkCreate(this.index, id, JSON.stringify(doc), position));
-    const refused: DeadLetter[] = [];
-    for (const batch of this.batches(items)) {
-      const outcome = await this.deliver(batch, this.index);
-      tallyDelivery(result, outcome, refused);
-    }
-    if (refused.length) {
-      this.delivery.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
-      result.retries += await this.storeDeadLetters(refused);
-      result.deadLettered = refused.length;
-    }
-    return result;
-  }
-
-  async deadLetter(entries: DeadLetter[]): Promise<void> {
-    if (entries.length) await this.storeDeadLetters(entries);
   }
 
   async close(): Promise<void> {
     // fetch keeps no client state of ours; nothing to release.
   }
 
-  private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
-    let retries = 0;
-    for (const batch of this.batches(deadLetterCreates(entries, this.deadLetterIndex))) {
-      const outcome = await this.deliver(batch, this.deadLetterIndex);
-      retries += outcome.retries;
-      failOnRefusedDeadLetters(outcome, this.deadLetterIndex);
-    }
-    return retries;
+  protected override checkCreated(target: string, outcome: BulkItemResult): void {
+    checkDataStream(target, outcome);
   }
 
-  private batches(items: Pending[]): Generator<Pending[]> {
-    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
-  }
-
-  /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
-  private async deliver(batch: Pending[], target: string): Promise<Delivery> {
-    const delivery: Delivery = { created: 0, duplicates: 0, retries: 0, refused: [] };
-    let items = batch;
-    for (let attempt = 0; ; attempt++) {
-      const { again, transient } = await this.attempt(items, target, delivery);
-      if (!again.length) return delivery;
-      if (attempt >= this.delivery.maxRetries) {
-        throw new Error(`gave up writing ${again.length} document(s) to ${target} after ${delivery.retries} retries: last error ${transient}`);
-      }
-      const wait = backoffDelay(attempt, this.delivery.backoff);
-      this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
-      await this.delivery.sleep(wait);
-      delivery.retries++;
-      items = again;
-    }
-  }
-
-  /** One `_bulk` request; tallies settled items into `delivery` and returns the ones to send again. */
-  private async attempt(items: Pending[], target: string, delivery: Delivery): Promise<{ again: Pending[]; transient?: string }> {
+  protected async attempt(items: Pending[], target: string, delivery: Delivery): Promise<Attempt> {
     let answer;
     try {
       answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.map((item) => item.lines).join(""), caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
@@ -142,23 +74,7 @@ export class OpenSearchSink implements Sink {
     if (!Array.isArray(results) || results.length !== items.length) {
       throw new Error(`the bulk response accounts for ${Array.isArray(results) ? results.length : 0} of ${items.length} documents`);
     }
-    const again: Pending[] = [];
-    let transient: string | undefined;
-    results.forEach((entry, i) => {
-      const item = items[i]!;
-      const outcome = bulkItemOutcome(entry);
-      const kind = classifyBulkItem(outcome);
-      if (kind === "missing-template") throw new MissingTemplateError(target, bulkItemReason(outcome));
-      if (kind === "created") {
-        checkDataStream(target, outcome);
-        delivery.created++;
-      } else if (kind === "duplicate") delivery.duplicates++;
-      else if (kind === "retry") {
-        again.push(item);
-        transient ??= `${outcome.status} ${bulkItemReason(outcome)}`;
-      } else delivery.refused.push({ item, reason: `${outcome.status} ${bulkItemReason(outcome)}` });
-    });
-    return { again, transient };
+    return this.settle(results, items, target, delivery);
   }
 }
 

@@ -1,0 +1,129 @@
+// The write path the Elasticsearch and OpenSearch sinks share: documents become `create` actions into the flow data
+// stream in bounded batches; a batch is sent again (with backoff) until every item is created, a duplicate or
+// refused for good; refused documents go to the dead-letter data stream with their reason, and a dead letter that
+// is refused too fails the write. A subclass only knows how to send one `_bulk` request to its kind of cluster.
+import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
+import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
+import {
+  MissingTemplateError, backoffDelay, bulkCreate, bulkItemOutcome, bulkItemReason, classifyBulkItem, deadLetterCreates,
+  deliverySettings, failOnRefusedDeadLetters, sizedBatches, tallyDelivery,
+  type BulkItemResult, type Delivery, type DeliveryOptions, type DeliverySettings, type PendingDocument,
+} from "./httpBulk";
+
+export type Pending = PendingDocument<SourcePosition>;
+
+/** What one `_bulk` request came to: the items to send again (transient failures) and why. */
+export interface Attempt {
+  again: Pending[];
+  transient?: string;
+}
+
+export abstract class DataStreamBulkSink implements Sink {
+  protected readonly index: string;
+  protected readonly deadLetterIndex: string;
+  protected readonly delivery: DeliverySettings;
+
+  constructor(namespace: string | undefined, options: DeliveryOptions) {
+    this.index = flowDataStream(namespace ?? DEFAULT_NAMESPACE);
+    this.deadLetterIndex = deadLetterDataStream(namespace ?? DEFAULT_NAMESPACE);
+    this.delivery = deliverySettings(options, { maxBatchDocuments: 1000, maxBatchBytes: 5 * 1024 * 1024 });
+  }
+
+  get dataStream(): string {
+    return this.index;
+  }
+
+  get deadLetterDataStream(): string {
+    return this.deadLetterIndex;
+  }
+
+  async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
+    const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+    const items = documents.map(({ id, doc }) => bulkCreate(this.index, id, JSON.stringify(doc), position));
+    const refused: DeadLetter[] = [];
+    for (const batch of this.batches(items)) {
+      const unknown = await this.withoutIndexed(batch, result);
+      if (unknown.length) tallyDelivery(result, await this.deliver(unknown, this.index), refused);
+    }
+    if (refused.length) {
+      this.delivery.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
+      result.retries += await this.storeDeadLetters(refused);
+      result.deadLettered = refused.length;
+    }
+    return result;
+  }
+
+  async deadLetter(entries: DeadLetter[]): Promise<void> {
+    if (entries.length) await this.storeDeadLetters(entries);
+  }
+
+  abstract close(): Promise<void>;
+
+  /** One `_bulk` request of `items` to `target`: settles what it can into `delivery`; throws what will not heal. */
+  protected abstract attempt(items: Pending[], target: string, delivery: Delivery): Promise<Attempt>;
+
+  /** Drops the batch's documents that are already indexed, counting them in `result`. Default: drops none. */
+  protected async withoutIndexed(batch: Pending[], _result: SinkResult): Promise<Pending[]> {
+    return batch;
+  }
+
+  /** Checks a created item (OpenSearch: that it landed in a data stream). Default: nothing to check. */
+  protected checkCreated(_target: string, _outcome: BulkItemResult): void {}
+
+  protected backoff(attempt: number): number {
+    return backoffDelay(attempt, this.delivery.backoff);
+  }
+
+  /** Settles the items of one `_bulk` response into `delivery`; returns those to send again. */
+  protected settle(results: Array<Record<string, BulkItemResult>>, items: Pending[], target: string, delivery: Delivery): Attempt {
+    const again: Pending[] = [];
+    let transient: string | undefined;
+    results.forEach((entry, i) => {
+      const item = items[i]!;
+      const outcome = bulkItemOutcome(entry);
+      const kind = classifyBulkItem(outcome);
+      if (kind === "missing-template") throw new MissingTemplateError(target, bulkItemReason(outcome));
+      if (kind === "created") {
+        this.checkCreated(target, outcome);
+        delivery.created++;
+      } else if (kind === "duplicate") delivery.duplicates++;
+      else if (kind === "retry") {
+        again.push(item);
+        transient ??= `${outcome.status} ${bulkItemReason(outcome)}`;
+      } else delivery.refused.push({ item, reason: `${outcome.status} ${bulkItemReason(outcome)}` });
+    });
+    return { again, transient };
+  }
+
+  private batches(items: Pending[]): Generator<Pending[]> {
+    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
+  }
+
+  /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
+  private async deliver(batch: Pending[], target: string): Promise<Delivery> {
+    const delivery: Delivery = { created: 0, duplicates: 0, retries: 0, refused: [] };
+    let items = batch;
+    for (let attempt = 0; ; attempt++) {
+      const { again, transient } = await this.attempt(items, target, delivery);
+      if (!again.length) return delivery;
+      if (attempt >= this.delivery.maxRetries) {
+        throw new Error(`gave up writing ${again.length} document(s) to ${target} after ${delivery.retries} retries: last error ${transient}`);
+      }
+      const wait = this.backoff(attempt);
+      this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
+      await this.delivery.sleep(wait);
+      delivery.retries++;
+      items = again;
+    }
+  }
+
+  private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
+    let retries = 0;
+    for (const batch of this.batches(deadLetterCreates(entries, this.deadLetterIndex))) {
+      const outcome = await this.deliver(batch, this.deadLetterIndex);
+      retries += outcome.retries;
+      failOnRefusedDeadLetters(outcome, this.deadLetterIndex);
+    }
+    return retries;
+  }
+}
