@@ -244,6 +244,9 @@ test("configuration errors name the variable and the fix", () => {
   assert.deepEqual(config.containers, ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"]);
   assert.equal(config.checkpointContainer, "flowlogs-checkpoints");
   assert.equal(config.metricsHost, "127.0.0.1");
+  assert.equal(config.fullListingMinutes, 30);
+  assert.equal(loadConfig({ ...base, FLOWLOGS_FULL_LISTING_MINUTES: "0" }).fullListingMinutes, 0);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_FULL_LISTING_MINUTES: "half an hour" }), /FLOWLOGS_FULL_LISTING_MINUTES "half an hour" is not a whole number from 0 to 1440/);
 });
 
 test("logs are one JSON object per line and never carry the connection string or API key", async () => {
