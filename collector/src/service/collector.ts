@@ -169,6 +169,8 @@ async function poll(service: BlobServiceClient, config: CollectorConfig, context
   log("info", "poll.end", { listing: full ? "full" : "recent", listed, candidates: candidates.size, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
 }
 
+const LISTINGS_AT_ONCE = 8;
+
 /** Lists everything (`"full"`) or the recent hour folders at a time, and returns the blobs not caught up. */
 async function listChanged(
   service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: "full" | number,
@@ -183,24 +185,32 @@ async function listChanged(
     const paths = new Set<string>();
     const prefixes = scope === "full" ? [undefined] : [...(state.flowLogPaths.get(container) ?? [])]
       .flatMap((path) => recentHourFolders(scope, config.doneGraceMinutes).map((folder) => path + folder));
-    try {
-      for (const prefix of prefixes) {
-        for await (const ref of listFlowLogBlobs(service, container, prefix)) {
-          listed++;
-          const key = `${ref.container}/${ref.name}`;
-          seen.add(key);
-          const path = flowLogPath(ref.name);
-          if (path !== undefined) paths.add(path);
-          if (ref.etag && state.caughtUp.get(key) === ref.etag) {
-            // Caught up with exactly this version (a read that raced an append ends here): nothing pending.
-            metrics.pendingSince.delete(key);
-            state.pending.delete(key);
-            continue;
-          }
-          if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
-          candidates.set(key, ref);
-        }
+    const note = (ref: BlobRef): void => {
+      listed++;
+      const key = `${ref.container}/${ref.name}`;
+      seen.add(key);
+      const path = flowLogPath(ref.name);
+      if (path !== undefined) paths.add(path);
+      if (ref.etag && state.caughtUp.get(key) === ref.etag) {
+        // Caught up with exactly this version (a read that raced an append ends here): nothing pending.
+        metrics.pendingSince.delete(key);
+        state.pending.delete(key);
+        return;
       }
+      if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
+      candidates.set(key, ref);
+    };
+    try {
+      // Many flow logs mean many small listings: a few at a time keeps a poll's wall time short.
+      let failure: { error: unknown } | undefined;
+      await forEachLimited(prefixes, LISTINGS_AT_ONCE, async (prefix) => {
+        try {
+          for await (const ref of listFlowLogBlobs(service, container, prefix)) note(ref);
+        } catch (error) {
+          failure ??= { error };
+        }
+      });
+      if (failure) throw failure.error;
       if (scope === "full") state.flowLogPaths.set(container, paths);
     } catch (error) {
       failedListing = true;
