@@ -181,10 +181,11 @@ async function listChanged(
   const seen = new Set<string>();
   let failedListing = false;
   let listed = 0;
+  const folders = scope === "full" ? [] : recentHourFolders(scope, config.doneGraceMinutes);
   for (const container of config.containers) {
     const paths = new Set<string>();
     const prefixes = scope === "full" ? [undefined] : [...(state.flowLogPaths.get(container) ?? [])]
-      .flatMap((path) => recentHourFolders(scope, config.doneGraceMinutes).map((folder) => path + folder));
+      .flatMap((path) => folders.map((folder) => path + folder));
     const note = (ref: BlobRef): void => {
       listed++;
       const key = `${ref.container}/${ref.name}`;
