@@ -1,7 +1,8 @@
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter, flowLogContainer, type FlowLogKind } from "../support/flowLogWriter";
 import { readNewData, type BlobRef, type ReadChunk } from "../../collector/src/source/blobReader";
 import { downloadRange } from "../../collector/src/source/download";
@@ -9,21 +10,11 @@ import { planRead } from "../../collector/src/source/blockPlan";
 import { emptyCheckpoint, type BlobCheckpoint } from "../../collector/src/checkpoint/state";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
-let service: BlobServiceClient;
-let containers: ContainerClient[] = [];
+const scratch = scratchContainers(azuriteConnectionString());
 
-before(() => {
-  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
-});
-after(async () => {
-  for (const container of containers) await container.deleteIfExists();
-});
-
-let counter = 0;
 async function freshContainer(kind: FlowLogKind): Promise<ContainerClient> {
-  const container = service.getContainerClient(`${flowLogContainer(kind)}-r${process.pid}-${counter++}`.slice(0, 63));
+  const container = scratch.container(`${flowLogContainer(kind)}-r`);
   await container.create();
-  containers.push(container);
   return container;
 }
 

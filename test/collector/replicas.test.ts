@@ -1,11 +1,12 @@
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter, type FlowLogKind } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
 import { loadConfig, type CollectorConfig } from "../../collector/src/service/config";
@@ -14,23 +15,13 @@ import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 
 const HOUR = new Date("2026-11-20T11:00:00Z");
-let service: BlobServiceClient;
-const created: ContainerClient[] = [];
-let counter = 0;
-
-before(() => {
-  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
-});
-after(async () => {
-  for (const container of created) await container.deleteIfExists();
-});
+const scratch = scratchContainers(azuriteConnectionString());
+const service = scratch.service;
 
 async function setup(): Promise<{ source: ContainerClient; env: Record<string, string>; config: (replica: string) => CollectorConfig }> {
-  const id = `${process.pid}-${counter++}`;
-  const source = service.getContainerClient(`rep-src-${id}`);
+  const source = scratch.container("rep-src");
   await source.create();
-  const checkpoints = service.getContainerClient(`rep-cp-${id}`);
-  created.push(source, checkpoints);
+  const checkpoints = scratch.container("rep-cp");
   const env = {
     FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
     FLOWLOGS_CONTAINERS: source.containerName,

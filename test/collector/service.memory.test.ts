@@ -1,29 +1,20 @@
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 
 // Size of the large blob; LARGE_BLOB_MB=200 reproduces the measurement quoted in the report.
 const SIZE_MB = Number(process.env.LARGE_BLOB_MB ?? 48);
 // The collector child's V8 old-space limit (MB); CHILD_HEAP_MB=4096 shows what an uncapped heap lazily grows to.
 const HEAP_MB = Number(process.env.CHILD_HEAP_MB ?? 64);
-let service: BlobServiceClient;
-const created: ContainerClient[] = [];
-
-before(() => {
-  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
-});
-after(async () => {
-  for (const container of created) await container.deleteIfExists();
-});
+const scratch = scratchContainers(azuriteConnectionString());
 
 test(`a ${SIZE_MB} MB PT1H.json is collected in bounded memory (window-sized downloads, peak RSS measured)`, { timeout: 600_000 }, async () => {
-  const source = service.getContainerClient(`mem-src-${process.pid}`);
-  const checkpoints = service.getContainerClient(`mem-cp-${process.pid}`);
-  created.push(source, checkpoints);
+  const source = scratch.container("mem-src");
+  const checkpoints = scratch.container("mem-cp");
   await source.create();
   const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T12:00:00Z"), seed: 21 });
   // About 1 MB per block (a busy NIC's minute), as Azure appends them.

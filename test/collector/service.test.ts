@@ -1,7 +1,8 @@
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector, type RunOptions } from "../../collector/src/service/collector";
 import { describeConfig, loadConfig, type CollectorConfig } from "../../collector/src/service/config";
@@ -10,16 +11,8 @@ import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
-let service: BlobServiceClient;
-const created: ContainerClient[] = [];
-let counter = 0;
-
-before(() => {
-  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
-});
-after(async () => {
-  for (const container of created) await container.deleteIfExists();
-});
+const scratch = scratchContainers(azuriteConnectionString());
+const service = scratch.service;
 
 interface Setup {
   nsg: ContainerClient;
@@ -28,12 +21,10 @@ interface Setup {
 }
 
 async function setup(extra: Record<string, string> = {}): Promise<Setup> {
-  const id = `${process.pid}-${counter++}`;
-  const nsg = service.getContainerClient(`svc-nsg-${id}`);
-  const vnet = service.getContainerClient(`svc-vnet-${id}`);
-  const checkpoints = service.getContainerClient(`svc-cp-${id}`);
+  const nsg = scratch.container("svc-nsg");
+  const vnet = scratch.container("svc-vnet");
+  const checkpoints = scratch.container("svc-cp");
   for (const c of [nsg, vnet]) await c.create();
-  created.push(nsg, vnet, checkpoints);
   const config = loadConfig({
     FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
     FLOWLOGS_CONTAINERS: `${nsg.containerName},${vnet.containerName}`,
