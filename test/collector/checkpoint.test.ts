@@ -1,22 +1,15 @@
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient, ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { checkpointBlobName, emptyCheckpoint, parseCheckpoint } from "../../collector/src/checkpoint/state";
 
-let service: BlobServiceClient;
-let container: ContainerClient;
+const scratch = scratchContainers(azuriteConnectionString());
+const container = scratch.container("checkpoints");
 const SOURCE = "insights-logs-flowlogflowevent";
 const BLOB = "flowLogResourceID=/SUB_NETWORKWATCHERRG/NETWORKWATCHER_WESTEUROPE_FL/y=2026/m=11/d=20/h=10/m=00/macAddress=00AABBCCDDEE/PT1H.json";
-
-before(async () => {
-  service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
-  container = service.getContainerClient(`checkpoints-${process.pid}`);
-});
-after(async () => {
-  await container.deleteIfExists();
-});
 
 const store = (replicaId: string) => new CheckpointStore(container, { leaseSeconds: 15, replicaId });
 

@@ -1,11 +1,11 @@
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { DefaultAzureCredential } from "@azure/identity";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { readFileSync } from "node:fs";
 import { runCommand } from "../../collector/src/commands/run";
@@ -15,10 +15,7 @@ import { startStatusServer } from "../../collector/src/service/httpServer";
 import { Metrics } from "../../collector/src/service/metrics";
 
 const root = resolve(__dirname, "../..");
-const created: ContainerClient[] = [];
-after(async () => {
-  for (const container of created) await container.deleteIfExists();
-});
+const scratch = scratchContainers(azuriteConnectionString());
 
 function io() {
   const stdout = new PassThrough();
@@ -64,10 +61,8 @@ test("contract: with an account URL the collector authenticates with DefaultAzur
 });
 
 test("`flowlogs-collector run --once` with the stdout sink prints a bulk action and a document per tuple", async () => {
-  const service = BlobServiceClient.fromConnectionString(azuriteConnectionString());
-  const source = service.getContainerClient(`cli-src-${process.pid}`);
-  const checkpoints = service.getContainerClient(`cli-cp-${process.pid}`);
-  created.push(source, checkpoints);
+  const source = scratch.container("cli-src");
+  const checkpoints = scratch.container("cli-cp");
   await source.create();
   const writer = new FlowLogBlobWriter(source, { kind: "nsg-v2", hour: new Date("2026-11-20T09:00:00Z"), seed: 31 });
   for (let i = 0; i < 3; i++) await writer.appendMinute({ records: 2 });

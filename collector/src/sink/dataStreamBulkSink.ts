@@ -24,8 +24,9 @@ export abstract class DataStreamBulkSink implements Sink {
   protected readonly delivery: DeliverySettings;
 
   constructor(namespace: string | undefined, options: DeliveryOptions) {
-    this.index = flowDataStream(namespace ?? DEFAULT_NAMESPACE);
-    this.deadLetterIndex = deadLetterDataStream(namespace ?? DEFAULT_NAMESPACE);
+    const streamNamespace = namespace ?? DEFAULT_NAMESPACE;
+    this.index = flowDataStream(streamNamespace);
+    this.deadLetterIndex = deadLetterDataStream(streamNamespace);
     this.delivery = deliverySettings(options, { maxBatchDocuments: 1000, maxBatchBytes: 5 * 1024 * 1024 });
   }
 
