@@ -18,3 +18,10 @@ export function report(name: string, value: number, digits = 2, note = ""): void
 export function progress(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
+
+/** Wall-clock seconds `work` takes. */
+export function secondsOf(work: () => void): number {
+  const started = process.hrtime.bigint();
+  work();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}

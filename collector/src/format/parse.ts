@@ -38,7 +38,8 @@ export function parseRecords(records: readonly unknown[], firstRecordIndex = 0):
   return { documents, rejects };
 }
 
-function walkRecord(record: unknown, sink: RecordSink): void {
+/** Walks one record of either family into `sink` (tuples and rejects); an unknown category is one reject. */
+export function walkRecord(record: unknown, sink: RecordSink): void {
   if (!isObject(record)) {
     sink.reject(`record is ${describe(record)}, expected an object`, record);
     return;
