@@ -106,7 +106,7 @@ test("with rights scoped to the checkpoint container (create answers 403), an ex
 
 test("checkpoint validation names what is wrong", () => {
   assert.throws(() => parseCheckpoint('{"format":1,"container":"c","blob":"b","offset":-1,"blocks":0,"records":0}', "c", "b"), /offset is not a non-negative integer/);
-  assert.throws(() => parseCheckpoint('{"format":2}', "c", "b"), /format 2/);
+  assert.throws(() => parseCheckpoint('{"format":3}', "c", "b"), /format 3/);
   assert.throws(() => parseCheckpoint('{"format":1,"container":"x","blob":"b","offset":1,"blocks":0,"records":0}', "c", "b"), /belongs to x\/b/);
   assert.throws(() => new CheckpointStore(container, { leaseSeconds: 90, replicaId: "a" }), /15–60/);
 });
