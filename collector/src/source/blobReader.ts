@@ -119,7 +119,8 @@ export async function readNewData(
     return next;
   };
 
-  let skip = options.skipFirst;
+  // The position the tries were counted at is gone when reading starts over.
+  let skip = checkpoint.offset === start.offset && !plan.restart ? options.skipFirst : undefined;
   let recordIndex = checkpoint.records;
   let chunk = emptyChunk(ref, plan.from, recordIndex);
   let lastEnd = plan.from;
