@@ -248,3 +248,21 @@ export function walkStreamedElement(lists: Map<number, StreamedTuples>, ordinal:
   if (!binding) return;
   walkTuple(value, index, binding.firstTuple + index, binding.path, binding.layout, binding.context, sink);
 }
+
+/**
+ * The streaming path over one record's bytes fed in pieces of `pieceBytes`, all in memory (the `parse` command and
+ * tests; the service drives the same classes over ranged downloads). Throws RecordStreamError like pass 1 does.
+ */
+export function parseRecordStreaming(bytes: Buffer, recordIndex: number, limit: number, pieceBytes: number): { documents: IdentifiedDocument[]; rejects: Reject[] } {
+  const skeleton = new RecordSkeleton(limit);
+  for (let at = 0; at < bytes.length; at += pieceBytes) skeleton.push(bytes.subarray(at, at + pieceBytes));
+  const { record, lists } = skeleton.finish();
+  const output = recordOutput(recordIndex);
+  walkSkeleton(record, output.sink);
+  const tuples = new TupleStream(limit);
+  for (let at = 0; at < bytes.length; at += pieceBytes) {
+    tuples.push(bytes.subarray(at, at + pieceBytes));
+    for (const element of tuples.take()) walkStreamedElement(lists, element.ordinal, element.index, element.value, output.sink);
+  }
+  return { documents: output.documents, rejects: output.rejects };
+}
