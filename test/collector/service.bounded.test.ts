@@ -19,7 +19,7 @@ const IMAGE_HEAP_MB = 128;
 // Full sizes from the issue with BIG_RECORD_TUPLES=1000000 SINGLE_PUT_MB=64; the defaults still exceed the heap cap
 // several times over if held whole (text, parsed records, documents).
 const BIG_RECORD_TUPLES = Number(process.env.BIG_RECORD_TUPLES ?? 300_000);
-const SINGLE_PUT_MB = Number(process.env.SINGLE_PUT_MB ?? 32);
+const SINGLE_PUT_MB = Number(process.env.SINGLE_PUT_MB ?? 48);
 
 interface ChildResult {
   status: number | null;
@@ -174,4 +174,42 @@ test("a blob whose delivery fails in-process is dead-lettered after FLOWLOGS_MAX
   assert.match(letters[0].reason, /not processed after 2 tries at offset \d+ \(last error: .*cluster refuses this batch/);
   const ids = await expectedIds([failing, healthy]);
   assert.equal(sink.documents.size, ids.size - 5, "everything but the dead-lettered record is indexed");
+});
+
+test("records longer than FLOWLOGS_RECORD_BYTES are streamed with the same ids as whole parsing, in batches; a broken one is dead-lettered", async () => {
+  const source = scratch.container("stream-src");
+  const checkpoints = scratch.container("stream-cp");
+  await source.create();
+  // The twin writes the same records without the broken one: its full text is the reference.
+  const twins = scratch.container("stream-twin");
+  await twins.create();
+  const writer = new FlowLogBlobWriter(source, { kind: "nsg-v2", hour: HOUR, seed: 45 });
+  const twin = new FlowLogBlobWriter(twins, { kind: "nsg-v2", hour: HOUR, seed: 45 });
+  for (const w of [writer, twin]) {
+    for (let minute = 0; minute < 4; minute++) await w.appendMinute({ records: 2, tuplesPerRecord: minute % 2 ? 300 : 4 });
+    if (w === writer) await w.appendMalformedBlock(`{"time":"2026-11-20T10:05:00Z","category":"broken","pad":"${"x".repeat(9000)}"`);
+    await w.appendMinute({ records: 1, tuplesPerRecord: 250 });
+  }
+  const config = loadConfig({
+    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+    FLOWLOGS_CONTAINERS: source.containerName,
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+    FLOWLOGS_SINK: "stdout",
+    FLOWLOGS_METRICS_PORT: "off",
+    FLOWLOGS_WINDOW_BYTES: "16384",
+    FLOWLOGS_RECORD_BYTES: "4096",
+    FLOWLOGS_BATCH_DOCUMENTS: "50",
+  });
+  const sink = new RecordingSink();
+  let largestWrite = 0;
+  sink.onWrite = (documents) => { largestWrite = Math.max(largestWrite, documents.length); };
+  const summary = await runCollector({ config, sink, once: true, writeLog: () => {} });
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([twin]));
+  assert.equal(sink.documents.size, writer.tuples);
+  assert.equal(summary.metrics.duplicates, 0);
+  assert.ok(largestWrite <= 50, `largest write ${largestWrite}`);
+  assert.equal(sink.deadLetters.length, 1, JSON.stringify(sink.deadLetters.map((l) => l.reason)));
+  assert.match(sink.deadLetters[0].reason, /not valid JSON/);
+  // Streaming costs downloads: each long record's range is read three times (find its end, metadata, tuples).
+  assert.ok(summary.metrics.bytesRead > writer.length, `${summary.metrics.bytesRead} bytes read for ${writer.length}`);
 });
