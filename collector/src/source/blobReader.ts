@@ -166,7 +166,7 @@ export async function readNewData(
   let from = plan.from;
   let inHead = plan.inHead;
   for (;;) {
-    const scanner = new RecordScanner(from, inHead, recordBytes, plan.blockStarts);
+    const scanner = new RecordScanner(from, inHead, recordBytes);
     let position = from;
     let broken: Unfinished | undefined;
     while (position < plan.dataEnd && !broken) {
@@ -191,14 +191,16 @@ export async function readNewData(
     }
     if (!broken) break;
     // A record that cannot be JSON (unbalanced or mismatched brackets): set aside up to the next plausible record
-    // start and scan again from there.
-    const resume = broken.resync ?? plan.dataEnd;
+    // start and scan again from there (its bytes are downloaded again: broken data only).
+    const limit = broken.end ?? plan.dataEnd;
+    const resync = await findRecordStart(fetch, broken.recordStart + 1, limit, plan.blockStarts, options.windowBytes);
+    const resume = resync ?? limit;
     await take({
       kind: "malformed", start: broken.start, end: resume, raw: broken.raw,
       reason: `record at offset ${broken.recordStart} is not valid JSON: ${broken.reason ?? "it does not close before the end of the data"}` +
-        ` (set aside up to ${broken.resync === undefined ? "the end of the data" : `offset ${resume}, where scanning resumes`})`,
+        ` (set aside up to ${resume >= plan.dataEnd ? "the end of the data" : `offset ${resume}, where scanning resumes`})`,
     });
-    if (broken.resync === undefined) break;
+    if (resume >= plan.dataEnd) break;
     from = resume;
     inHead = false;
   }
@@ -207,6 +209,30 @@ export async function readNewData(
   checkpoint = { ...at(checkpoint.offset, recordIndex), etag, lastModified: list.lastModified?.toISOString() };
   await save(checkpoint);
   return { checkpoint, caughtUp: true, bytes };
+}
+
+const RECORD_START = Buffer.from('{"time":'); // Azure writes `time` first in every NSG and VNet record
+
+/**
+ * The first plausible record start in [from, to): a block that begins with `{` or `,{`, or `{"time":`. Only used
+ * after a broken record, so its downloads are the price of broken data.
+ */
+async function findRecordStart(
+  fetch: (from: number, to: number) => Promise<Buffer>, from: number, to: number, blockStarts: readonly number[], windowBytes: number,
+): Promise<number | undefined> {
+  for (let position = from; position < to; position += windowBytes) {
+    // Overlap by the pattern's length so a start cut by the window is still seen.
+    const end = Math.min(to, position + windowBytes + RECORD_START.length);
+    const body = await fetch(position, end);
+    let best = body.indexOf(RECORD_START);
+    for (const start of blockStarts) {
+      const i = start - position;
+      if (i < 0 || i >= body.length || (best >= 0 && i >= best)) continue;
+      if (body[i] === 0x7b || (body[i] === 0x2c && body[i + 1] === 0x7b)) best = i;
+    }
+    if (best >= 0) return position + best;
+  }
+  return undefined;
 }
 
 function emptyChunk(blob: BlobRef, start: number, firstRecord: number): ReadChunk {

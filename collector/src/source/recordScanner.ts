@@ -6,7 +6,6 @@
 const HEAD = Buffer.from('{"records":[');
 const BOM = [0xef, 0xbb, 0xbf];
 const EXCERPT_BYTES = 2_000;
-const RECORD_START = Buffer.from('{"time":'); // Azure writes `time` first in every NSG and VNet record
 
 export type ScanItem =
   /** A record of at most recordBytes: its exact bytes. */
@@ -16,13 +15,13 @@ export type ScanItem =
   /** Bytes that are not a record (junk between records, a bad head). `start` includes any separator before it. */
   | { kind: "malformed"; start: number; end: number; reason: string; raw: string };
 
-/** A record still open where the data ends: broken (unbalanced) unless more bytes follow. */
+/** A record that cannot be JSON: still open where the data ends, or with a mismatched bracket. */
 export interface Unfinished {
   /** Where the item began (after the previous item), and where its `{` is. */
   start: number;
   recordStart: number;
-  /** First plausible record start after recordStart (a block starting with `{` or `,`, or `{"time":`), if seen. */
-  resync?: number;
+  /** Where the record is known to be broken (just after a mismatched bracket); absent: at the end of the data. */
+  end?: number;
   raw: string;
   /** Why it is broken, when known before the data ends. */
   reason?: string;
@@ -52,14 +51,10 @@ export class RecordScanner {
   private partBytes = 0;
   private excerpt: Buffer[] = [];
   private excerptBytes = 0;
-  private resync: number | undefined;
-  private startMatch = 0;
-  private commaAt = -2;
-  private nextBlock = 0;
   /** Absolute offset of the next byte. */
   position: number;
 
-  constructor(start: number, inHead: boolean, private readonly recordBytes: number, private readonly blockStarts: readonly number[] = []) {
+  constructor(start: number, inHead: boolean, private readonly recordBytes: number) {
     this.position = start;
     this.itemStart = start;
     this.phase = inHead ? "head" : "data";
@@ -70,15 +65,23 @@ export class RecordScanner {
     const items: ScanItem[] = [];
     const base = this.position;
     let keptFrom = -1; // index in chunk where the open record's kept bytes start
+    let nextBackslash = -1;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i];
       const at = base + i;
       if (this.recordStart >= 0) {
-        if (at > this.recordStart && this.resync === undefined) this.watchResync(chunk, i, at);
         if (this.inString) {
-          if (this.escape) this.escape = false;
-          else if (byte === 0x5c) this.escape = true;
-          else if (byte === 0x22) this.inString = false;
+          if (this.escape) {
+            this.escape = false;
+            continue;
+          }
+          // Most bytes are inside tuple strings: jump to the next quote or backslash.
+          if (nextBackslash < i) nextBackslash = indexOrEnd(chunk, 0x5c, i);
+          const stop = Math.min(indexOrEnd(chunk, 0x22, i), nextBackslash);
+          if (stop >= chunk.length) break;
+          i = stop;
+          if (chunk[i] === 0x5c) this.escape = true;
+          else this.inString = false;
           continue;
         }
         if (byte === 0x22) this.inString = true;
@@ -87,7 +90,7 @@ export class RecordScanner {
           if (this.open.pop() !== byte - 2) {
             // `}` closes `{` and `]` closes `[` (0x7b/0x7d, 0x5b/0x5d): anything else cannot be JSON.
             this.broken = {
-              start: this.itemStart, recordStart: this.recordStart, resync: this.resync ?? at + 1, raw: this.excerptText(),
+              start: this.itemStart, recordStart: this.recordStart, end: at + 1, raw: this.excerptText(),
               reason: `${String.fromCharCode(byte)} at offset ${at} does not match its opening bracket`,
             };
             this.position = base + i + 1;
@@ -110,8 +113,6 @@ export class RecordScanner {
         this.closeJunk(at, items);
         this.recordStart = at;
         this.open = [byte];
-        this.resync = undefined;
-        this.startMatch = 0;
         keptFrom = i;
         continue;
       }
@@ -131,7 +132,7 @@ export class RecordScanner {
   finish(): { items: ScanItem[]; unfinished?: Unfinished } {
     const items: ScanItem[] = [];
     if (this.recordStart >= 0) {
-      return { items, unfinished: { start: this.itemStart, recordStart: this.recordStart, resync: this.resync, raw: this.excerptText() } };
+      return { items, unfinished: { start: this.itemStart, recordStart: this.recordStart, raw: this.excerptText() } };
     }
     this.closeJunk(this.position, items);
     return { items };
@@ -226,17 +227,9 @@ export class RecordScanner {
     this.excerpt = [];
     this.excerptBytes = 0;
   }
+}
 
-  /** Remembers the first plausible record start inside an open record, for resynchronising if it never closes. */
-  private watchResync(chunk: Buffer, i: number, at: number): void {
-    while (this.nextBlock < this.blockStarts.length && this.blockStarts[this.nextBlock] < at) this.nextBlock++;
-    if (this.blockStarts[this.nextBlock] === at) {
-      if (chunk[i] === 0x7b) this.resync = at;
-      if (chunk[i] === 0x2c) this.commaAt = at; // a block starting with `,{`
-    } else if (this.commaAt === at - 1 && chunk[i] === 0x7b) this.resync = this.commaAt;
-    if (this.resync !== undefined) return;
-    if (chunk[i] === RECORD_START[this.startMatch]) {
-      if (++this.startMatch === RECORD_START.length) this.resync = at - RECORD_START.length + 1;
-    } else this.startMatch = chunk[i] === RECORD_START[0] ? 1 : 0;
-  }
+function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from);
+  return at < 0 ? chunk.length : at;
 }
