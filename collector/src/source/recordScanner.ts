@@ -105,7 +105,7 @@ export class RecordScanner {
       }
       this.keepExcerpt(chunk, i);
       if (this.phase === "head") {
-        this.headByte(byte, at, items);
+        this.headByte(byte, at);
         continue;
       }
       if (isSpace(byte)) continue;
@@ -138,12 +138,7 @@ export class RecordScanner {
     return { items };
   }
 
-  /** True while no record, junk or head is open: `position` is a clean place to stop. */
-  get atBoundary(): boolean {
-    return this.recordStart < 0 && this.junkStart < 0 && this.phase !== "head";
-  }
-
-  private headByte(byte: number, at: number, items: ScanItem[]): void {
+  private headByte(byte: number, at: number): void {
     if (this.headMatched === 0 && at < BOM.length && byte === BOM[at]) return; // a UTF-8 byte-order mark, as `parse` accepts
     const expected = HEAD[this.headMatched];
     const inKey = this.headMatched >= 2 && this.headMatched <= 9; // inside "records": no whitespace allowed
@@ -159,7 +154,6 @@ export class RecordScanner {
     if (!inKey && isSpace(byte)) return;
     this.phase = "data";
     this.openJunk(this.itemStart, `the blob does not start with ${HEAD.toString()}`);
-    void items;
   }
 
   private closeRecord(chunk: Buffer, from: number, to: number, end: number): ScanItem {
