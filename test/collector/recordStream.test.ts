@@ -61,6 +61,9 @@ test("odd but valid shapes stream like the whole path: escaped key, duplicate ke
   assertSameOutput(text.replace(/"flowTuples":\[[^\]]*\]/, '"flowTuples":[]'), "empty list");
   assertSameOutput(text.replace('"flowTuples":[', '"flowTuples":[42,{"a":[1,"]"]},null,["x"],'), "non-string elements");
   assertSameOutput(text.replace(/"flowTuples":\[[^\]]*\]/, '"flowTuples":"not a list"'), "not a list");
+  const tricky = structuredClone(record);
+  tricky.properties.flows[0].rule = 'x"]}\\,{["flowTuples":[';
+  assertSameOutput(JSON.stringify(tricky), "quotes, backslashes and brackets inside a string");
 });
 
 test("a streamed record that is not JSON, or whose metadata exceeds the bound, is refused whole before any document", () => {

@@ -43,9 +43,20 @@ abstract class TuplesTokenizer {
   push(chunk: Buffer): void {
     let copyFrom = this.tuplesDepth < 0 ? 0 : -1;
     let elementFrom = this.inElement ? 0 : -1;
+    let nextBackslash = -1;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i];
       if (this.inString) {
+        if (!this.escape && !this.keyBytes) {
+          // Tuple strings are most of the bytes: jump to the next quote or backslash.
+          if (nextBackslash < i) nextBackslash = indexOrEnd(chunk, 0x5c, i);
+          const stop = Math.min(indexOrEnd(chunk, 0x22, i), nextBackslash);
+          if (stop >= chunk.length) break;
+          i = stop;
+          if (chunk[i] === 0x5c) this.escape = true;
+          else this.inString = false;
+          continue;
+        }
         if (this.escape) this.escape = false;
         else if (byte === 0x5c) this.escape = true;
         else if (byte === 0x22) {
@@ -153,6 +164,11 @@ abstract class TuplesTokenizer {
     if (closing && this.elementIndex === 0 && text.trim() === "") return;
     this.element(this.ordinal, this.elementIndex++, text);
   }
+}
+
+function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from);
+  return at < 0 ? chunk.length : at;
 }
 
 /** Pass 1: the record's skeleton (flowTuples arrays replaced by StreamedTuples), parsed. */
