@@ -181,3 +181,21 @@ test("an unbalanced record is set aside up to the next record start; the records
     assert.deepEqual(documentsOf(read.records), good);
   }
 });
+
+test("a format 1 checkpoint (offset at a block end, no digest) is resumed as it was, then saved as format 2", async () => {
+  const container = await freshContainer();
+  const writer = new FlowLogBlobWriter(container, { kind: "vnet-v4", hour: HOUR, seed: 23 });
+  await writer.appendMinute({ records: 2 });
+  await writer.appendMinute({ records: 1 });
+  const list = await writer.blob.getBlockList("committed");
+  const sizes = list.committedBlocks!.map((b) => b.size);
+  const firstTwo = sizes[0] + sizes[1] + sizes[2];
+  const old: BlobCheckpoint = { format: 1, container: container.containerName, blob: writer.blobName, offset: firstTwo, blocks: 3, records: 3 };
+  await writer.appendMinute({ records: 2 });
+  const read = await collect(container, writer.blobName, 4 << 20, { records: [], chunks: [], checkpoint: old, downloaded: 0, restarts: [] });
+  assert.deepEqual(read.restarts, []);
+  assert.equal(read.records.length, 2, "only the records after the old checkpoint");
+  assert.equal(read.downloaded, writer.length - 2 - firstTwo);
+  assert.equal(read.checkpoint.format, 2);
+  assert.equal(typeof read.checkpoint.blockDigest, "string");
+});

@@ -62,6 +62,13 @@ export function parseCheckpoint(text: string, container: string, blob: string): 
   for (const key of ["offset", "blocks", "records"] as const) {
     if (!Number.isSafeInteger(c[key]) || (c[key] as number) < 0) throw new Error(`checkpoint ${key} is not a non-negative integer`);
   }
+  const attempt = c.attempt as Partial<AttemptCount> | undefined;
+  if (attempt !== undefined && (typeof attempt !== "object" || attempt === null || !Number.isSafeInteger(attempt.offset) || !Number.isSafeInteger(attempt.count))) {
+    throw new Error("checkpoint attempt is not {offset, count} integers");
+  }
+  for (const key of ["blockDigest", "partialEtag", "etag"] as const) {
+    if (c[key] !== undefined && typeof c[key] !== "string") throw new Error(`checkpoint ${key} is not a string`);
+  }
   if (c.container !== container || c.blob !== blob) throw new Error(`checkpoint belongs to ${c.container}/${c.blob}`);
   return c as BlobCheckpoint;
 }
