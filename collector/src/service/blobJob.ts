@@ -7,7 +7,7 @@ import type { ParseResult, Sink } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
 import { BlobChangedError, BlobGoneError } from "../source/download";
 import { blobHour } from "../source/listing";
-import { deliver } from "./delivery";
+import { SinkDeliveryError, deliver } from "./delivery";
 import { describeError, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
@@ -135,7 +135,12 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     metrics.blobsFailed++;
     metrics.errors++;
     log("error", "blob.failed", { ...where, error: describeError(error) });
-    // Keep the reason with the try count, for the dead letter if the tries run out.
+    // A retry can save what the sink could not take: that try is given back. Other failures keep the reason with
+    // the try count, for the dead letter if the tries run out.
+    if (error instanceof SinkDeliveryError) {
+      await giveBack();
+      return { kind: "failed" };
+    }
     const attempt = held.checkpoint.attempt;
     if (attempt?.offset === held.checkpoint.offset && !held.lost.aborted) {
       await held.save({ ...held.checkpoint, attempt: { ...attempt, error: describeError(error).slice(0, 500) } }).catch(() => undefined);

@@ -6,6 +6,17 @@ import { RecordStreamError, RecordSkeleton, TupleStream, recordOutput, walkSkele
 import type { LargeRecord, ReadChunk } from "../source/blobReader";
 import type { JobContext } from "./blobJob";
 
+/**
+ * The sink could not take a batch (after its own retries): the destination's trouble, not the data's, so the job
+ * gives the try back instead of counting it towards FLOWLOGS_MAX_ATTEMPTS.
+ */
+export class SinkDeliveryError extends Error {
+  constructor(readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = cause instanceof Error ? cause.name : "SinkDeliveryError";
+  }
+}
+
 /** Documents and dead letters on their way to the sink, written in batches of batchDocuments. */
 class Outbox {
   private documents: IdentifiedDocument[] = [];
@@ -49,7 +60,7 @@ class Outbox {
     const { metrics, sink } = this.context;
     const batch = this.documents;
     this.documents = [];
-    const result = await sink.write(batch, this.position);
+    const result = await sink.write(batch, this.position).catch((error: unknown) => { throw new SinkDeliveryError(error); });
     metrics.indexed += result.indexed;
     metrics.duplicates += result.duplicates;
     metrics.deadLettered += result.deadLettered;
@@ -61,7 +72,7 @@ class Outbox {
     if (this.letters.length === 0) return;
     const letters = this.letters;
     this.letters = [];
-    await this.context.sink.deadLetter(letters);
+    await this.context.sink.deadLetter(letters).catch((error: unknown) => { throw new SinkDeliveryError(error); });
   }
 }
 
