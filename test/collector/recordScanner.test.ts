@@ -35,7 +35,11 @@ test("a record longer than the bound is only measured; junk between records and 
 });
 
 test("an unclosed record is reported at the end of the data; a mismatched bracket stops the scan at once", () => {
-  assert.equal(scan('{"records":[{"a":[1,2}', 3).broken, true);
+  const scanner = new RecordScanner(0, true, 1 << 20);
+  scanner.push(Buffer.from('{"records":[{"a":[1,2},{"b":1}]}'));
+  assert.equal(scanner.broken?.end, 22);
+  assert.equal(scanner.broken?.raw, '{"a":[1,2}', "the excerpt holds the broken record");
+  assert.match(scanner.broken?.reason ?? "", /} at offset 21 does not match/);
   const open = scan('{"records":[{"a":1},{"b":[', 5);
   assert.deepEqual([open.items.length, open.unfinished], [1, true]);
 });

@@ -89,6 +89,7 @@ export class RecordScanner {
         else if (byte === 0x7d || byte === 0x5d) {
           if (this.open.pop() !== byte - 2) {
             // `}` closes `{` and `]` closes `[` (0x7b/0x7d, 0x5b/0x5d): anything else cannot be JSON.
+            if (!this.isLarge()) this.keep(chunk.subarray(keptFrom < 0 ? 0 : keptFrom, i + 1)); // for the excerpt
             this.broken = {
               start: this.itemStart, recordStart: this.recordStart, end: at + 1, raw: this.excerptText(),
               reason: `${String.fromCharCode(byte)} at offset ${at} does not match its opening bracket`,
