@@ -104,12 +104,6 @@ export class RecordScanner {
         }
         continue;
       }
-      this.keepExcerpt(chunk, i);
-      if (this.phase === "head") {
-        this.headByte(byte, at);
-        continue;
-      }
-      if (isSpace(byte)) continue;
       if (this.phase === "data" && byte === 0x7b) {
         this.closeJunk(at, items);
         this.recordStart = at;
@@ -117,6 +111,12 @@ export class RecordScanner {
         keptFrom = i;
         continue;
       }
+      this.keepExcerpt(chunk, i); // separators and junk, for the excerpt of what follows
+      if (this.phase === "head") {
+        this.headByte(byte, at);
+        continue;
+      }
+      if (isSpace(byte)) continue;
       if (this.junkStart >= 0) continue;
       if (this.phase === "data" && byte === 0x2c) continue;
       if (this.phase === "data" && byte === 0x5d) this.phase = "tail";
