@@ -50,12 +50,23 @@ export function parseCheckpoint(text: string, container: string, blob: string): 
 
 export const CHECKPOINT_SUFFIX = ".checkpoint";
 
+/** Azure's limit on a blob name: a source blob whose checkpoint name would pass it cannot be tracked. */
+export const BLOB_NAME_LIMIT = 1024;
+
+/** Why a source blob cannot have a checkpoint (its name is too long), or undefined when it can. */
+export function checkpointNameProblem(container: string, blob: string): string | undefined {
+  const length = container.length + 1 + blob.length + CHECKPOINT_SUFFIX.length;
+  return length > BLOB_NAME_LIMIT
+    ? `its checkpoint name would be ${length} characters, over Azure's ${BLOB_NAME_LIMIT}-character blob name limit (blob name ${blob.length} characters)`
+    : undefined;
+}
+
 /**
  * Name of the checkpoint blob for a source blob: the source container and path, so an operator can find it, with
  * a `.checkpoint` suffix so it is never mistaken for a flow log. Blob names allow up to 1024 characters.
  */
 export function checkpointBlobName(container: string, blob: string): string {
-  const name = `${container}/${blob}${CHECKPOINT_SUFFIX}`;
-  if (name.length > 1024) throw new Error(`checkpoint name for ${container}/${blob} exceeds 1024 characters`);
-  return name;
+  const problem = checkpointNameProblem(container, blob);
+  if (problem) throw new Error(`no checkpoint for ${container}/${blob}: ${problem}`);
+  return `${container}/${blob}${CHECKPOINT_SUFFIX}`;
 }
