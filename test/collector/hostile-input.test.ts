@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseFlowLogText, parseRecords } from "../../collector/src/format";
 import { quote } from "../../collector/src/safeText";
+import { parseCheckpoint } from "../../collector/src/checkpoint/state";
 
 const DEPTH = 5_000;
 /** About 10 KB of JSON nested DEPTH levels deep: fine for JSON.parse, fatal for a recursive JSON.stringify. */
@@ -131,4 +132,16 @@ test("tuple times outside a plausible window are rejected: ±1 day of the record
   assert.ok(!accepted(vnetAt(1_000_000_000_000, "2001-09-09T01:46:40Z")), "the fixed window holds even when the record agrees");
   assert.ok(accepted(vnetAt(1_700_000_000_000, recordTime)));
   assert.equal(parseRecords([nsgAt(9_999_999_999)]).rejects[0].tuple, 0);
+});
+
+test("a damaged checkpoint with a deep value is reported with a bounded reason, not a stack overflow", () => {
+  const deepText = `${"[".repeat(DEPTH)}${"]".repeat(DEPTH)}`;
+  for (const text of [`{"format":${deepText}}`, `{"format":1,"offset":0,"blocks":0,"records":0,"container":${deepText},"blob":"b"}`]) {
+    assert.throws(() => parseCheckpoint(text, "c", "b"), (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.doesNotMatch(error.message, /call stack/);
+      assert.ok(error.message.length < 300, error.message);
+      return true;
+    });
+  }
 });

@@ -1,6 +1,8 @@
 // What the collector remembers about one source blob between polls and restarts. Kept small: it is written after
 // every processed window.
 
+import { quote } from "../safeText";
+
 export const CHECKPOINT_FORMAT = 1;
 
 export interface BlobCheckpoint {
@@ -40,13 +42,16 @@ export function parseCheckpoint(text: string, container: string, blob: string): 
   const value: unknown = JSON.parse(text);
   if (typeof value !== "object" || value === null) throw new Error("checkpoint is not a JSON object");
   const c = value as Partial<BlobCheckpoint>;
-  if (c.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint format ${JSON.stringify(c.format)} is not ${CHECKPOINT_FORMAT}`);
+  if (c.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint format ${quote(c.format)} is not ${CHECKPOINT_FORMAT}`);
   for (const key of ["offset", "blocks", "records"] as const) {
     if (!Number.isSafeInteger(c[key]) || (c[key] as number) < 0) throw new Error(`checkpoint ${key} is not a non-negative integer`);
   }
-  if (c.container !== container || c.blob !== blob) throw new Error(`checkpoint belongs to ${c.container}/${c.blob}`);
+  if (c.container !== container || c.blob !== blob) throw new Error(`checkpoint belongs to ${shown(c.container)}/${shown(c.blob)}`);
   return c as BlobCheckpoint;
 }
+
+/** A stored name as written, or any other value as bounded JSON (a damaged checkpoint may hold anything). */
+const shown = (value: unknown): string => (typeof value === "string" ? value.slice(0, 1100) : quote(value));
 
 export const CHECKPOINT_SUFFIX = ".checkpoint";
 
