@@ -135,6 +135,14 @@ test("elastic config: a malformed URL is reported without the credentials or que
   assert.match(urls.join("\n"), /my host:9200/);
 });
 
+test("collector config: a collector.elasticsearch.url with credentials is refused without repeating them", () => {
+  const found = problems({ ...base, collector: { enabled: true, elasticsearch: { url: "https://u:PW-4711@es.example.com/?token=K-4711" } } });
+  const url = found.find((p) => p.startsWith("collector.elasticsearch.url: "));
+  assert.ok(url, found.join("\n"));
+  assert.doesNotMatch(url, /PW-4711|K-4711/);
+  assert.match(url, /es\.example\.com/);
+});
+
 test("elastic provider connection: a malformed URL is reported without the credentials or query string it may carry", () => {
   const failures = checkConnection({ url: "https://u:PW-4711@es host/?api_key=K-4711", apiKey: "k" });
   assert.equal(failures.length, 1);
