@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
 import { reportUnknownKeys, type Report } from "./configKeys";
 import { readElasticConfig, type ElasticSettings } from "./elastic/config";
+import { redactUrlText } from "../collector/src/safeText";
 
 export const NSG_CREATION_BLOCKED_SINCE = "2025-06-30";
 export const NSG_RETIREMENT = "2027-09-30";
@@ -465,7 +466,9 @@ function readCollectorElasticsearch(value: unknown, enabled: boolean, problem: R
   if (elasticsearch.url === undefined) {
     if (enabled) problem("collector.elasticsearch.url", "is required when collector.enabled is true: the cluster's HTTPS endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com");
   } else if (typeof elasticsearch.url !== "string" || !isHttpsUrl(elasticsearch.url)) {
-    problem("collector.elasticsearch.url", `${describe(elasticsearch.url)} is not an https:// URL; the API key must not travel in clear text`);
+    // Shown without user info or query: a malformed URL may still carry a password or token.
+    const shown = typeof elasticsearch.url === "string" ? `"${redactUrlText(elasticsearch.url)}"` : describe(elasticsearch.url);
+    problem("collector.elasticsearch.url", `${shown} is not an https:// URL without credentials; the API key must not travel in clear text`);
   } else {
     url = elasticsearch.url;
   }

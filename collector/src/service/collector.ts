@@ -153,6 +153,13 @@ async function poll(service: BlobServiceClient, config: CollectorConfig, context
         }
         return;
       }
+      if (outcome.kind === "dead") {
+        // Reported once: this version is never planned again (a new ETag would be reported again).
+        if (ref.etag) caughtUp.set(key, ref.etag);
+        metrics.pendingSince.delete(key);
+        pending.delete(key);
+        return;
+      }
       if (outcome.kind === "gone") {
         caughtUp.delete(key);
         metrics.pendingSince.delete(key);

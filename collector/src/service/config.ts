@@ -1,6 +1,7 @@
 // The `run` service's settings, all from environment variables. Each variable is described once here (the table
 // in README.md mirrors it) and validated with an error naming the variable and how to fix it.
 import { hostname } from "node:os";
+import { redactUrlText } from "../safeText";
 import type { StorageAuth } from "../source/storage";
 import { LEVELS, type Level } from "./logger";
 
@@ -94,7 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     try {
       url = new URL(accountUrl);
     } catch {
-      throw new ConfigError(`FLOWLOGS_STORAGE_ACCOUNT_URL ${JSON.stringify(accountUrl)} is not a URL: use https://<account>.blob.core.windows.net`);
+      throw new ConfigError(`FLOWLOGS_STORAGE_ACCOUNT_URL ${JSON.stringify(redactUrlText(accountUrl))} is not a URL: use https://<account>.blob.core.windows.net`);
     }
     if (url.protocol !== "https:" && url.hostname !== "127.0.0.1" && url.hostname !== "localhost") {
       throw new ConfigError(`FLOWLOGS_STORAGE_ACCOUNT_URL must use https (got ${url.protocol}): Entra ID tokens are only sent over TLS`);
@@ -175,7 +176,7 @@ function clusterSettings(read: Read, kind: string): { url: string; apiKey?: stri
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`FLOWLOGS_ES_URL ${JSON.stringify(url)} is not a URL (e.g. https://my-cluster:9200)`);
+    throw new ConfigError(`FLOWLOGS_ES_URL ${JSON.stringify(redactUrlText(url))} is not a URL (e.g. https://my-cluster:9200)`);
   }
   if (parsed.username || parsed.password) {
     throw new ConfigError("FLOWLOGS_ES_URL must not carry credentials: put the API key in FLOWLOGS_ES_API_KEY");
@@ -201,7 +202,7 @@ function logzioSettings(read: Read): SinkConfig {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`FLOWLOGS_LOGZIO_URL ${JSON.stringify(url)} is not a URL: use your region's listener, e.g. https://listener-eu.logz.io:8071`);
+    throw new ConfigError(`FLOWLOGS_LOGZIO_URL ${JSON.stringify(redactUrlText(url))} is not a URL: use your region's listener, e.g. https://listener-eu.logz.io:8071`);
   }
   if (parsed.search || parsed.username || parsed.password) {
     // Not echoed: the query string may hold the token.
@@ -238,10 +239,10 @@ function checkContainerName(variable: string, name: string): string {
   return name;
 }
 
-/** The configuration with secrets removed, for the start-up log line. */
+/** The configuration with secrets removed, for the start-up log line. URLs lose user info and query (a SAS). */
 export function describeConfig(config: CollectorConfig): Record<string, unknown> {
   return {
-    storage: "connectionString" in config.storage ? "connection string (redacted)" : config.storage.accountUrl,
+    storage: "connectionString" in config.storage ? "connection string (redacted)" : redactUrlText(config.storage.accountUrl),
     containers: config.containers,
     checkpointContainer: config.checkpointContainer,
     pollIntervalSeconds: config.pollIntervalSeconds,
@@ -252,19 +253,19 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     fullListingMinutes: config.fullListingMinutes,
     sink: config.sink.kind === "elasticsearch"
       ? {
-        kind: "elasticsearch", url: config.sink.url, namespace: config.sink.namespace,
+        kind: "elasticsearch", url: redactUrlText(config.sink.url), namespace: config.sink.namespace,
         auth: config.sink.apiKey ? "api key (set)" : config.sink.basic ? `basic (${config.sink.basic.username})` : "(none)",
         caPinned: Boolean(config.sink.caFingerprint || config.sink.caFile),
         dedupeAcrossBackingIndices: config.sink.dedupeAcrossBackingIndices,
       }
       : config.sink.kind === "opensearch"
         ? {
-          kind: "opensearch", url: config.sink.url, namespace: config.sink.namespace,
+          kind: "opensearch", url: redactUrlText(config.sink.url), namespace: config.sink.namespace,
           auth: config.sink.apiKey ? "api key (set)" : config.sink.basic ? `basic (${config.sink.basic.username})` : "(none)",
           caFile: config.sink.caFile ?? "(system roots)",
         }
         : config.sink.kind === "logzio"
-          ? { kind: "logzio", url: config.sink.url, type: config.sink.type, token: "(set, redacted)" }
+          ? { kind: "logzio", url: redactUrlText(config.sink.url), type: config.sink.type, token: "(set, redacted)" }
           : config.sink,
     metrics: config.metricsPort === undefined ? "off" : `${config.metricsHost}:${config.metricsPort}`,
   };

@@ -30,5 +30,8 @@ export function jsonLogger(write: (line: string) => void, base: Record<string, u
 /** An error as a short, secret-free string (stack traces of SDK errors can echo request URLs with SAS tokens). */
 export function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/(sig|AccountKey|SharedAccessSignature)=[^&;\s"]+/gi, "$1=redacted").slice(0, 500);
+  return message
+    .replace(/(sig|AccountKey|SharedAccessSignature|token|api_key|password)=[^&;\s"]+/gi, "$1=redacted")
+    .replace(/(\w+:\/\/)[^/@\s"]*@/g, "$1(redacted)@")
+    .slice(0, 500);
 }

@@ -9,6 +9,8 @@ export class Metrics {
   blobsGone = 0;
   blobsDone = 0;
   blobsFailed = 0;
+  /** Blobs that can never be read (e.g. a name too long for a checkpoint): dead-lettered once, then skipped. */
+  blobsDead = 0;
   restarts = 0;
   bytesRead = 0;
   tuples = 0;
@@ -42,6 +44,7 @@ export class Metrics {
       ['{outcome="read"}', this.blobsRead], ['{outcome="unchanged"}', this.blobsUnchanged],
       ['{outcome="busy"}', this.blobsBusy], ['{outcome="gone"}', this.blobsGone],
       ['{outcome="failed"}', this.blobsFailed], ['{outcome="done"}', this.blobsDone],
+      ['{outcome="dead"}', this.blobsDead],
     ]);
     metric("flowlogs_blobs_listed", "gauge", "Flow-log blobs seen in the last poll.", [["", this.blobsListed]]);
     metric("flowlogs_blob_restarts_total", "counter", "Blobs read again from the start (replaced or shrunk).", [["", this.restarts]]);
