@@ -65,7 +65,8 @@ async function call(connection: OpenSearchConnection, method: string, path: stri
   try {
     response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
   } catch (error) {
-    throw new Error(`${method} ${url.pathname} on ${url.origin} failed: ${(error as Error).cause ?? (error as Error).message}`);
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`${method} ${url.pathname} on ${url.origin} failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
   }
   const text = await response.text();
   let parsed: unknown = text;

@@ -10,6 +10,7 @@ import { planIndexAssets } from "../../dashboards/src/indexAssets";
 import { OpenSearchSink } from "../../collector/src/sink/opensearch";
 import { opensearchUrl } from "../support/env";
 import { openSearchHttp } from "../support/openSearchHttp";
+import { freePort } from "../support/ports";
 import { uniqueNamespace } from "../support/esClient";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 
@@ -87,7 +88,8 @@ test("the Elasticsearch-only retention refuses to plan for OpenSearch, naming th
 });
 
 test("an unreachable cluster is named in the error", async () => {
-  await assert.rejects(detectOpenSearchCapabilities({ node: "http://127.0.0.1:1" }), /GET \/ on http:\/\/127\.0\.0\.1:1 failed/);
+  const port = await freePort(); // nothing listens there
+  await assert.rejects(detectOpenSearchCapabilities({ node: `http://127.0.0.1:${port}` }), new RegExp(`GET / on http://127\\.0\\.0\\.1:${port} failed: ECONNREFUSED`));
 });
 
 test("npm run index-assets recognises OpenSearch at ES_URL and says what it left out", async () => {
