@@ -17,6 +17,12 @@ export interface ClusterCapabilities {
   constantKeyword: boolean;
   /** Ingest processor types available on every ingest node. */
   ingestProcessors: string[];
+  /**
+   * Which engine: OpenSearch (a 7.10 fork) has data streams and composable templates but neither ILM nor the data
+   * stream lifecycle (`template.lifecycle` is an unknown field there); its retention is the ISM plugin's. Absent
+   * means Elasticsearch.
+   */
+  distribution?: "elasticsearch" | "opensearch";
 }
 
 /** A full Elastic stack (default distribution, Elastic Cloud): what a plan made without a cluster assumes. */
@@ -106,6 +112,11 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
 
   // Retention: one mechanism per template; ILM wins on stacks that have it (Elastic's own default for logs-*-*).
   const mode = options.retentionMode ?? "auto";
+  const openSearch = capabilities.distribution === "opensearch";
+  if (openSearch && (mode === "ilm" || mode === "lifecycle")) {
+    throw new Error(`retentionMode "${mode}" but the cluster is OpenSearch, which has neither ILM nor the data stream lifecycle: ` +
+      `use "auto" or "none" and keep the retention with an ISM policy (dashboards/elasticsearch/README.md, OpenSearch)`);
+  }
   if (mode === "ilm" && !capabilities.ilm) {
     throw new Error(`retentionMode "ilm" but the cluster has no ILM (x-pack ilm module): use "lifecycle" or "auto"`);
   }
@@ -117,6 +128,9 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     const policy = `azure-flowlogs-${namespace}`;
     requests.push({ kind: "ilm_policy", name: policy, path: `/_ilm/policy/${policy}`, body: loadAsset("retention/ilm-policy.json", { retention }) });
     retentionSettings["index.lifecycle.name"] = policy;
+  } else if (openSearch) {
+    skipped.push({ asset: "retention", reason: `OpenSearch has no ILM and no data stream lifecycle: data is kept until an ISM policy ` +
+      `(index-management plugin) deletes it; attach one to ${flowDataStream(namespace)} and ${deadLetterDataStream(namespace)} (see dashboards/elasticsearch/README.md)` });
   } else {
     if (mode === "auto") skipped.push({ asset: "ILM policy", reason: "the cluster has no ILM: the data stream lifecycle keeps the retention instead" });
     retentionTemplate.lifecycle = loadAsset("retention/data-stream-lifecycle.json", { retention });

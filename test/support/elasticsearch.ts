@@ -170,7 +170,7 @@ export function findJava(): string {
   return usable;
 }
 
-function javaMajor(home: string): number {
+export function javaMajor(home: string): number {
   try {
     const release = readFileSync(join(home, "release"), "utf8");
     const match = /^JAVA_VERSION="(\d+)(?:\.(\d+))?/m.exec(release);
@@ -215,7 +215,7 @@ function unpack(zip: string, version: string, log: (line: string) => void): stri
 }
 
 /** Elasticsearch refuses to run as root: when we are root, run it as `nobody`. */
-function runAsUser(): { uid: number; gid: number } | undefined {
+export function runAsUser(): { uid: number; gid: number } | undefined {
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined;
   const line = readFileSync("/etc/passwd", "utf8").split("\n").find((entry) => entry.startsWith("nobody:"));
   if (!line) throw new Error("running as root and no `nobody` user exists: Elasticsearch refuses to run as root; run the tests as a normal user");
@@ -223,7 +223,7 @@ function runAsUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-function chownTree(path: string, uid: number, gid: number): void {
+export function chownTree(path: string, uid: number, gid: number): void {
   chownSync(path, uid, gid);
   for (const entry of readdirSync(path, { withFileTypes: true })) {
     const child = join(path, entry.name);

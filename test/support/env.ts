@@ -9,6 +9,10 @@ export function elasticsearchUrl(): string {
   return required("ES_URL", "Elasticsearch");
 }
 
+export function opensearchUrl(): string {
+  return required("OPENSEARCH_URL", "OpenSearch");
+}
+
 function required(name: string, service: string): string {
   const value = process.env[name];
   if (!value) {

@@ -168,7 +168,7 @@ export function bulkItemReason(outcome: BulkItemResult): string {
 export class MissingTemplateError extends Error {
   constructor(index: string, reason: string) {
     super(`no index template with a data stream matches ${index} (${reason}): apply the index assets first ` +
-      `(dashboards/src applyIndexAssets with the same namespace)`);
+      `(npm run index-assets -- --namespace <the same namespace>; it recognises Elasticsearch and OpenSearch)`);
   }
 }
 
