@@ -6,7 +6,6 @@
 // - read-back through `POST /api/saved_objects/_export` with an object list (public everywhere);
 // - delete through the per-object DELETE where the deployment serves it; where it does not, there is no public
 //   delete, so the objects are left and a warning names them.
-import * as pulumi from "@pulumi/pulumi";
 import { callKibana, KibanaConnection, KibanaError } from "./client";
 
 /**
@@ -117,7 +116,10 @@ export async function deleteObjects(connection: KibanaConnection, keys: string[]
     }
   }
   if (left.length) {
-    await pulumi.log.warn(`This Kibana (e.g. Elastic Cloud Serverless) has no public API to delete saved objects, so these were left in place: ` +
+    // Required here, not imported: the dynamic provider's code is serialized with what it captures, and a captured
+    // @pulumi/pulumi module carries the stack's config (secrets included) into the state in plain text.
+    const { log }: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
+    await log.warn(`This Kibana (e.g. Elastic Cloud Serverless) has no public API to delete saved objects, so these were left in place: ` +
       `${left.join(", ")}. Delete them in Stack Management > Saved objects if they are no longer wanted.`);
   }
   return left;
