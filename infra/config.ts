@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
 import { reportUnknownKeys, type Report } from "./configKeys";
 import { readElasticConfig, type ElasticSettings } from "./elastic/config";
+import { RETENTION_TAG } from "./retention";
 
 export const NSG_CREATION_BLOCKED_SINCE = "2025-06-30";
 export const NSG_RETIREMENT = "2027-09-30";
@@ -238,6 +239,10 @@ function readTags(value: unknown, problem: Report): Record<string, string> {
     if (typeof tag !== "string") problem(`tags.${key}`, `must be a string, got ${describe(tag)}; quote it in YAML`);
     else if (key.length > 512 || /[<>%&\\?/]/.test(key)) problem(`tags.${key}`, "tag names must be at most 512 characters without < > % & \\ ? /");
     else if (tag.length > 256) problem(`tags.${key}`, "tag values must be at most 256 characters");
+    else if (key.toLowerCase() === RETENTION_TAG) {
+      problem(`tags.${key}`, "is reserved: the stack sets it on the storage account when `retentionDays` is 0 (keep forever), which is what the " +
+        "guard-rail policy reads; remove this tag and set `retentionDays` instead");
+    }
     else tags[key] = tag;
   }
   return tags;

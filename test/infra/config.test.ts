@@ -98,6 +98,12 @@ test("retentionDays is an integer from 0 to 365", () => {
   assert.equal(parseConfig({ ...base, retentionDays: 365 }, ctx).retentionDays, 365);
 });
 
+test("the keep-forever tag is the program's to set (from retentionDays 0), not a user tag", () => {
+  for (const key of ["flowlogs-retention", "FlowLogs-Retention"]) {
+    assert.match(only({ ...base, tags: { [key]: "keep-forever" } }, `tags.${key}`), /reserved.*retentionDays/);
+  }
+});
+
 test("a flow-log target's ARM id is checked part by part, and the message says which part is wrong", () => {
   const cases: Array<[string, RegExp]> = [
     ["subscriptions/x", /must start with "\/subscriptions\/"/],

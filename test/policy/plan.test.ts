@@ -4,7 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resourceRules, stackRules, FLOW_LOG, ADOPTED_NSG_FLOW_LOG_PREFIX as POLICY_ADOPTED_PREFIX, type PlannedResource } from "../../policy/rules";
 import { ADOPTED_NSG_FLOW_LOG_PREFIX } from "../../infra/components/flowLogs";
-import { runPlan } from "../infra/planHelpers";
+import { KEEP_FOREVER, RETENTION_TAG } from "../../infra/retention";
+import { KEEP_FOREVER as POLICY_KEEP_FOREVER, RETENTION_TAG as POLICY_RETENTION_TAG } from "../../policy/rules";
+import { planJson, runPlan, vnetId } from "../infra/planHelpers";
 
 async function plan(stack: string): Promise<PlannedResource[]> {
   const run = await runPlan(["--stack", stack, "--json"]);
@@ -34,6 +36,18 @@ for (const stack of ["dev", "prod"]) {
     assert.deepEqual(violations(resources), []);
   });
 }
+
+test("retentionDays 0 (keep forever), which the config allows, passes the mandatory flow-log-retention policy; a plan that merely lacks a lifecycle rule does not", async () => {
+  assert.deepEqual([RETENTION_TAG, KEEP_FOREVER], [POLICY_RETENTION_TAG, POLICY_KEEP_FOREVER], "program and policy agree on the tag");
+  const resources = await planJson({ location: "westeurope", retentionDays: 0, storage: { accountName: "flowlogs0001" }, flowLogs: [vnetId("vnet1")] });
+  assert.deepEqual(resources.filter((r) => r.type === "azure-native:storage:ManagementPolicy"), [], "no lifecycle policy: blobs are kept");
+  const account = resources.find((r) => r.type === "azure-native:storage:StorageAccount")!;
+  assert.equal((account.inputs.tags as Record<string, string>)[RETENTION_TAG], KEEP_FOREVER);
+  assert.deepEqual(violations(resources), []);
+  // Without the stated choice (e.g. a lifecycle policy removed by hand), the same flow log is still flagged.
+  const untagged = resources.map((r) => (r.type === "azure-native:storage:StorageAccount" ? { ...r, inputs: { ...r.inputs, tags: {} } } : r));
+  assert.ok(violations(untagged).some((v) => v.startsWith("flow-log-retention")), violations(untagged).join("\n"));
+});
 
 test("the same rules catch a weakened plan (the check is not vacuous)", async () => {
   const resources = await plan("prod");
