@@ -180,6 +180,8 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
     }
   }
 
+  if (storage && !storage.allowSharedKeyAccess) reportAdoptedNsgWithoutKeys(raw.flowLogs, flowLogs, problem);
+
   if (raw.flowLogs !== undefined && Array.isArray(raw.flowLogs) && raw.flowLogs.length === 0 && raw.demoNetwork !== true) {
     problem("flowLogs", "is empty and demoNetwork is not true, so there is nothing to log; add a target or set `demoNetwork: true`");
   } else if (raw.flowLogs === undefined && raw.demoNetwork !== true) {
@@ -339,6 +341,26 @@ function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], pr
     else seenNames.set(nameKey, i);
   });
   return targets;
+}
+
+/**
+ * Adopting an NSG flow log moves it to this stack's storage account (Pulumi 3.276 imports, then updates the
+ * differing inputs: pulumi/pulumi#16397, pulumi/docs#18198). NSG flow logs write with the account key / SAS
+ * (MicrosoftDocs azure-docs articles/network-watcher/required-rbac-permissions.md lists listKeys/listServiceSas);
+ * only VNet flow logs can write with a user-assigned identity (articles/network-watcher/vnet-flow-logs-managed-identity.md).
+ * On an account with shared keys off, the adopted flow log would then write nothing, silently.
+ */
+function reportAdoptedNsgWithoutKeys(rawFlowLogs: unknown, targets: FlowLogTargetConfig[], problem: Report): void {
+  if (!Array.isArray(rawFlowLogs)) return;
+  for (const target of targets) {
+    if (target.kind !== "networkSecurityGroup" || target.adoptExistingId === undefined) continue;
+    const index = rawFlowLogs.findIndex((entry: unknown) => isObject(entry) && entry.targetResourceId === target.targetResourceId);
+    problem(`flowLogs[${index}].adoptExisting`, `adopts the NSG flow log "${target.flowLogName}", but storage.allowSharedKeyAccess is false. ` +
+      "Adoption points it at this stack's storage account, and NSG flow logs can only write with the account key (managed identities " +
+      "are for VNet flow logs only), so it would stop writing. Either log the NSG's virtual network instead (replace this entry with " +
+      "`targetResourceId: …/Microsoft.Network/virtualNetworks/<vnet>`, then disable the NSG flow log in Azure once the VNet flow log " +
+      "writes, to avoid logging the same traffic twice), or set `storage.allowSharedKeyAccess: true`");
+  }
 }
 
 /**
