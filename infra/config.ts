@@ -34,7 +34,10 @@ export const DEFAULTS = {
   collectorMemoryGb: 1,
   collectorCheckpointContainer: "flowlogs-checkpoints",
   collectorEsNamespace: "default",
-  collectorRegistrySku: "Basic" as RegistrySku,
+  // Microsoft documents a Premium registry as the prerequisite for Container Instances pulling with a managed
+  // identity (MicrosoftDocs azure-docs articles/container-instances/using-azure-container-registry-mi.md,
+  // "Prerequisites"), which is how the collector's group pulls (admin user off, no stored credentials).
+  collectorRegistrySku: "Premium" as RegistrySku,
 };
 
 export const REGISTRY_SKUS = ["Basic", "Standard", "Premium"] as const;
