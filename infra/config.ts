@@ -29,6 +29,8 @@ export const DEFAULTS = {
   storageAllowSharedKeyAccess: false,
   storageNetworkDefaultAction: "Deny" as "Allow" | "Deny",
   storageKeepDataOnDestroy: true,
+  // Microsoft's documented bound for a role assignment to take effect (components/roleAssignmentPropagation.ts).
+  roleAssignmentWaitSeconds: 600,
   collectorEnabled: false,
   collectorCpu: 0.5,
   collectorMemoryGb: 1,
@@ -54,7 +56,7 @@ export const PLAIN_CREDENTIAL_KEYS = ["elasticsearchUsername", "kibanaUsername"]
 
 /** Every top-level key of this project's config namespace. Unknown keys are errors (with a "did you mean"). */
 export const TOP_LEVEL_KEYS = [
-  "location", "resourceGroupName", "tags", "networkWatcher", "flowLogs", "demoNetwork", "retentionDays",
+  "location", "resourceGroupName", "tags", "networkWatcher", "flowLogs", "demoNetwork", "retentionDays", "roleAssignmentWaitSeconds",
   "trafficAnalytics", "storage", "collector", "collectorEsApiKey", "elasticsearch", "kibana",
   ...PLAIN_CREDENTIAL_KEYS, ...SECRET_KEYS.filter((key) => key !== "collectorEsApiKey"),
 ] as const;
@@ -91,6 +93,8 @@ export interface InfraConfig {
   flowLogs: FlowLogTargetConfig[];
   demoNetwork: false | { virtualNetworkName: string; flowLogName: string };
   retentionDays: number;
+  /** Seconds new role assignments get to take effect before what uses them is created (0: no wait). */
+  roleAssignmentWaitSeconds: number;
   trafficAnalytics?: {
     intervalMinutes: 10 | 60;
     workspace: { create: true; name: string } | { create: false; resourceId: string; resourceGroupName: string; name: string };
@@ -166,6 +170,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const flowLogs = readFlowLogs(raw.flowLogs, networkWatcher, problem);
   const demoNetwork = readDemoNetwork(raw.demoNetwork, context, problem);
   const retentionDays = readRetentionDays(raw.retentionDays, problem);
+  const roleAssignmentWaitSeconds = readRoleAssignmentWait(raw.roleAssignmentWaitSeconds, problem);
   const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, problem);
   const storage = readStorage(raw.storage, problem);
   const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem);
@@ -206,6 +211,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
     flowLogs,
     demoNetwork,
     retentionDays: retentionDays!,
+    roleAssignmentWaitSeconds,
     trafficAnalytics,
     storage: storage!,
     collector,
@@ -389,6 +395,16 @@ function readRetentionDays(value: unknown, problem: Report): number | undefined 
   if (value === undefined) return DEFAULTS.retentionDays;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 365) {
     return void problem("retentionDays", `must be a whole number of days from 0 to 365 (0 keeps flow logs forever), got ${describe(value)}`);
+  }
+  return value;
+}
+
+function readRoleAssignmentWait(value: unknown, problem: Report): number {
+  if (value === undefined) return DEFAULTS.roleAssignmentWaitSeconds;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 3600) {
+    problem("roleAssignmentWaitSeconds", `must be a whole number of seconds from 0 to 3600 (Azure documents up to ${DEFAULTS.roleAssignmentWaitSeconds} ` +
+      `for a role assignment to take effect; 0 turns the wait off), got ${describe(value)}`);
+    return DEFAULTS.roleAssignmentWaitSeconds;
   }
   return value;
 }

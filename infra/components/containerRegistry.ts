@@ -11,7 +11,8 @@ import type { RegistrySku } from "../config";
  * `azureADAuthenticationAsArmPolicy` disabled; Azure Policy has a built-in "Configure container registries to
  * disable ARM audience token authentication", Azure/azure-policy ACR_AADAuthenticationAsArmDisabled_Modify.json);
  * tokens for this audience are accepted either way (MicrosoftDocs azure-docs
- * articles/container-registry/container-registry-disable-authentication-as-arm.md).
+ * articles/container-registry/container-registry-disable-authentication-as-arm.md). azure-native's getClientToken
+ * asks Entra for `<endpoint>/.default` (pulumi/pulumi-azure-native, provider `getClientToken`/`tokenEndpoint`).
  */
 export const ACR_TOKEN_AUDIENCE = "https://containerregistry.azure.net";
 
