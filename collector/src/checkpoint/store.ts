@@ -5,6 +5,13 @@
 import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { CHECKPOINT_SUFFIX, checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
 
+/**
+ * A checkpoint is a few hundred bytes (a blob name of at most 1,024 characters and a few numbers). Anything over
+ * this is not one: it is reported as damaged without being downloaded whole (a 200 MB garbage blob would not fit
+ * the collector's heap).
+ */
+export const MAX_CHECKPOINT_BYTES = 64 * 1024;
+
 /** Blob metadata on a checkpoint: the source ETag it caught up with (its `etag` field), readable from a listing. */
 const CAUGHT_UP_METADATA = "caughtupetag";
 
@@ -81,7 +88,9 @@ export class CheckpointStore {
   async peek(container: string, blob: string): Promise<BlobCheckpoint | undefined> {
     const client = this.container.getBlockBlobClient(checkpointBlobName(container, blob));
     try {
-      return parseCheckpoint((await client.downloadToBuffer()).toString("utf8"), container, blob);
+      const stored = await readCheckpointText(client);
+      if (stored.damaged !== undefined) throw new Error(stored.damaged);
+      return parseCheckpoint(stored.text, container, blob);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
@@ -111,16 +120,16 @@ export class CheckpointStore {
       throw error;
     }
     try {
-      const download = await client.download(0, undefined, { conditions: { leaseId: lease.leaseId } });
-      const text = await readAll(download.readableStreamBody);
+      const stored = await readCheckpointText(client, lease.leaseId);
       let checkpoint: BlobCheckpoint;
       try {
-        checkpoint = parseCheckpoint(text, container, blob);
+        if (stored.damaged !== undefined) throw new Error(stored.damaged);
+        checkpoint = parseCheckpoint(stored.text, container, blob);
       } catch (error) {
         this.options.onDamaged?.(name, (error as Error).message);
         checkpoint = emptyCheckpoint(container, blob);
       }
-      return new Held(name, client, lease, checkpoint, download.etag, this.options);
+      return new Held(name, client, lease, checkpoint, stored.etag, this.options);
     } catch (error) {
       await lease.releaseLease().catch(() => undefined);
       throw error;
@@ -203,9 +212,31 @@ function statusOf(error: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
-async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stream) return "";
+/**
+ * The checkpoint's text, downloading at most MAX_CHECKPOINT_BYTES + 1 bytes (one ranged GET), or why the blob cannot
+ * be a checkpoint (too large, empty), with the ETag of the version read (for the conditional save).
+ */
+async function readCheckpointText(client: BlockBlobClient, leaseId?: string): Promise<{ etag?: string; text: string; damaged?: string }> {
+  let download;
+  try {
+    download = await client.download(0, MAX_CHECKPOINT_BYTES + 1, leaseId ? { conditions: { leaseId } } : {});
+  } catch (error) {
+    // A range on an empty blob: Azure answers 416.
+    if (statusOf(error) === 416) return { text: "", damaged: "checkpoint blob is empty" };
+    throw error;
+  }
+  const etag = download.etag;
+  const total = Number(download.contentRange?.split("/")[1] ?? download.contentLength ?? 0);
+  if (total > MAX_CHECKPOINT_BYTES) {
+    download.readableStreamBody?.resume(); // the range is bounded anyway; do not keep it
+    return { etag, text: "", damaged: `checkpoint blob is ${total} bytes, over the ${MAX_CHECKPOINT_BYTES} a checkpoint can be: not read` };
+  }
   const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString("utf8");
+  let bytes = 0;
+  for await (const part of download.readableStreamBody ?? []) {
+    bytes += (part as Buffer).length;
+    if (bytes > MAX_CHECKPOINT_BYTES) return { etag, text: "", damaged: `checkpoint blob is over ${MAX_CHECKPOINT_BYTES} bytes: not read` };
+    parts.push(part as Buffer);
+  }
+  return { etag, text: Buffer.concat(parts).toString("utf8") };
 }
