@@ -24,6 +24,8 @@ export interface CheckpointStoreOptions {
   onDamaged?: (name: string, reason: string) => void;
   /** Called when a renewal fails: the holder must stop working on the blob. */
   onLeaseLost?: (name: string, reason: string) => void;
+  /** Called when the checkpoint container had disappeared (deleted, storage recreated) and was created again. */
+  onContainerRecreated?: (container: string) => void;
 }
 
 /** A held lease on one source blob's checkpoint. */
@@ -71,6 +73,24 @@ export class CheckpointStore {
   }
 
   /**
+   * The checkpoint container disappeared while the service ran (deleted, storage account recreated): every blob's
+   * progress is gone with it. Create it again when this identity may; otherwise say exactly that, with the fix.
+   */
+  private async recreateContainer(): Promise<void> {
+    try {
+      const created = await this.container.createIfNotExists();
+      if (created.succeeded) this.options.onContainerRecreated?.(this.container.containerName);
+    } catch (error) {
+      if (statusOf(error) !== 403) throw error;
+      throw new Error(
+        `checkpoint container ${this.container.containerName} no longer exists and this identity may not create it ` +
+          `(403 on create): create it again (pulumi up declares it, with the collector's role on it) or point ` +
+          `FLOWLOGS_CHECKPOINT_CONTAINER at one that exists; no blob can make progress until then`,
+      );
+    }
+  }
+
+  /**
    * The source ETag each stored checkpoint caught up with, keyed `<container>/<blob>`, from one listing of the
    * checkpoint container (5,000 per page) rather than one read per checkpoint: after a restart, the blobs already
    * read cost nothing. Checkpoints written before this metadata existed are simply absent (they are peeked).
@@ -105,8 +125,13 @@ export class CheckpointStore {
     const name = checkpointBlobName(container, blob);
     const client = this.container.getBlockBlobClient(name);
     const initial = JSON.stringify(emptyCheckpoint(container, blob));
+    const createInitial = () => client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
     try {
-      await client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
+      await createInitial().catch(async (error) => {
+        if (!isContainerNotFound(error)) throw error;
+        await this.recreateContainer();
+        await createInitial();
+      });
     } catch (error) {
       // 409 (exists, leased) or 412 (exists): fine, someone created it first.
       if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
@@ -205,6 +230,10 @@ class Held implements LeasedCheckpoint {
     this.released = true;
     clearInterval(this.timer);
   }
+}
+
+function isContainerNotFound(error: unknown): boolean {
+  return statusOf(error) === 404 && (error as { code?: unknown }).code === "ContainerNotFound";
 }
 
 function statusOf(error: unknown): number | undefined {
