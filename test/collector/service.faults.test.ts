@@ -156,6 +156,28 @@ test("403s right after start-up are waited out within the grace, with one clear 
   }
 });
 
+test("listings refused with 403 within the grace are waited out too (no list.failed error), then the data flows", async () => {
+  const { checkpoints, config, writer } = await setUp();
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  const sink = new RecordingSink();
+  // The checkpoint container's role is effective, the flow-log containers' not yet.
+  const service = serve({
+    config, sink, blobService: notYetAuthorized(new Date(Date.now() + 4_000)), checkpointContainer: scratch.service.getContainerClient(checkpoints.containerName),
+  });
+  try {
+    const url = await service.url();
+    await until("the data indexed once authorized", () => sink.documents.size === writer.tuples);
+    const waiting = service.events.filter((e) => e.event === "storage.forbidden.waiting");
+    assert.equal(waiting.length, 1);
+    assert.match(String(waiting[0]!.refused), /^listing container flt-src/);
+    assert.match(String(waiting[0]!.error), /^HTTP 403 /);
+    assert.deepEqual(service.events.filter((e) => e.level === "error").map((e) => e.event), []);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  } finally {
+    await service.stop();
+  }
+});
+
 test("after the grace (here 0 minutes) a 403 at start-up fails loudly as before", async () => {
   const { config } = await setUp({ FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "0", FLOWLOGS_METRICS_PORT: "off" });
   const events: LogEvent[] = [];
