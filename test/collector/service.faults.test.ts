@@ -178,11 +178,17 @@ test("listings refused with 403 within the grace are waited out too (no list.fai
   }
 });
 
-test("after the grace (here 0 minutes) a 403 at start-up fails loudly as before", async () => {
+test("after the grace (here 0 minutes), and in a one-pass run, a 403 at start-up fails loudly as before", async () => {
   const { config } = await setUp({ FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "0", FLOWLOGS_METRICS_PORT: "off" });
   const events: LogEvent[] = [];
   await assert.rejects(
-    runCollector({ config, sink: new RecordingSink(), once: true, blobService: notYetAuthorized(new Date(Date.now() + 600_000)), writeLog: () => {}, onEvent: (e) => events.push(e) }),
+    runCollector({ config, sink: new RecordingSink(), blobService: notYetAuthorized(new Date(Date.now() + 600_000)), writeLog: () => {}, onEvent: (e) => events.push(e) }),
+    (error: { statusCode?: number }) => error.statusCode === 403,
+  );
+  const { config: defaults } = await setUp({ FLOWLOGS_METRICS_PORT: "off" });
+  assert.equal(defaults.authorizationGraceMinutes, 10);
+  await assert.rejects(
+    runCollector({ config: defaults, sink: new RecordingSink(), once: true, blobService: notYetAuthorized(new Date(Date.now() + 600_000)), writeLog: () => {}, onEvent: (e) => events.push(e) }),
     (error: { statusCode?: number }) => error.statusCode === 403,
   );
   assert.equal(events.filter((e) => e.event === "storage.forbidden.waiting").length, 0);

@@ -53,7 +53,8 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   if (options.onEvent) logger.events(options.onEvent);
   const log = logger.log;
   const metrics = new Metrics();
-  const grace = new AuthorizationGrace(Date.now(), config.authorizationGraceMinutes, log);
+  // One pass (`--once`: tests, backfills) fails at once rather than waiting out a 403 nobody is watching.
+  const grace = new AuthorizationGrace(Date.now(), options.once ? 0 : config.authorizationGraceMinutes, log);
   const service = options.blobService ?? createBlobService(config.storage);
   const store = new CheckpointStore(options.checkpointContainer ?? service.getContainerClient(config.checkpointContainer), {
     leaseSeconds: config.leaseSeconds,
