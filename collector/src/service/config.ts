@@ -24,6 +24,8 @@ export interface CollectorConfig {
   doneGraceMinutes: number;
   /** Minutes between full listings of the flow-log containers; 0: every poll. */
   fullListingMinutes: number;
+  /** Minutes from start-up during which a 403 from storage is waited out (role assignments not yet effective). */
+  authorizationGraceMinutes: number;
   sink: SinkConfig;
   /** Undefined: no HTTP endpoint. 0: any free port (tests). */
   metricsPort?: number;
@@ -59,6 +61,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write. Default 2000.",
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",
   FLOWLOGS_FULL_LISTING_MINUTES: "Minutes between full listings of the flow-log containers once they hold more than 5,000 blobs. In between, polls list only the current and previous hour (and any still within the grace) under each flow log seen, plus blobs not yet caught up; a new flow log or a late write to an older hour waits for the next full listing. Default 30; 0 lists everything on every poll.",
+  FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "Minutes from start-up during which Azure Storage answering 403 is waited out and retried (with one warning line) instead of failing: right after a first deploy the identity's role assignments can take minutes to take effect. Default 10; 0 fails at once, as does run --once.",
   FLOWLOGS_SINK: "elasticsearch (default), opensearch (the same _bulk API over plain HTTP, set with the FLOWLOGS_ES_* variables), logzio (the Logz.io bulk listener, at-least-once) or stdout (NDJSON documents on stdout, for demos and debugging).",
   FLOWLOGS_ES_URL: "Elasticsearch or OpenSearch URL (required for the elasticsearch and opensearch sinks).",
   FLOWLOGS_ES_API_KEY: "Elasticsearch API key (encoded form). Secret: never logged.",
@@ -159,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     batchDocuments: integer("FLOWLOGS_BATCH_DOCUMENTS", read("FLOWLOGS_BATCH_DOCUMENTS") ?? "2000", 1, 100_000),
     doneGraceMinutes: integer("FLOWLOGS_DONE_GRACE_MINUTES", read("FLOWLOGS_DONE_GRACE_MINUTES") ?? "15", 0, 24 * 60),
     fullListingMinutes: integer("FLOWLOGS_FULL_LISTING_MINUTES", read("FLOWLOGS_FULL_LISTING_MINUTES") ?? "30", 0, 24 * 60),
+    authorizationGraceMinutes: integer("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES", read("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES") ?? "10", 0, 24 * 60),
     sink,
     metricsPort,
     metricsHost: read("FLOWLOGS_METRICS_HOST") ?? "127.0.0.1",

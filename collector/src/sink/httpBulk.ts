@@ -4,11 +4,9 @@
 import { request as httpsRequest } from "node:https";
 import type { DeadLetter, SinkResult, SourcePosition } from "../model";
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
+import { retryableStatus, type BulkItemResult } from "./bulkItemClass";
 
-/** Transient: the server may accept the same request later. */
-export function retryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
-}
+export { classifyBulkItem, retryableStatus, type BulkItemClass, type BulkItemResult } from "./bulkItemClass";
 
 /** How a sink delivers: bounds of one request, retries and their backoff. Shared by every HTTP sink's options. */
 export interface DeliveryOptions {
@@ -129,27 +127,6 @@ export function* sizedBatches<T>(items: T[], sizeOf: (item: T) => number, maxCou
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number, got ${value}`);
   return value;
-}
-
-/** One entry of a `_bulk` response's `items`. */
-export interface BulkItemResult {
-  status: number;
-  _index?: string;
-  error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
-}
-
-/**
- * What a `create` item's result means. `missing-template`: the target matched no data stream template, a set-up
- * mistake no retry or dead letter can fix. `retry`: transient (429/5xx). `refused`: for good (mapping errors...).
- */
-export type BulkItemClass = "created" | "duplicate" | "retry" | "refused" | "missing-template";
-
-export function classifyBulkItem(outcome: BulkItemResult): BulkItemClass {
-  if (outcome.status === 201 || outcome.status === 200) return "created";
-  if (outcome.error?.type === "index_not_found_exception") return "missing-template";
-  if (outcome.status === 409) return "duplicate";
-  if (retryableStatus(outcome.status)) return "retry";
-  return "refused";
 }
 
 /** The result of the single action of a `_bulk` item (`{"create": {...}}`). */
