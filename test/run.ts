@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { startAzurite } from "./support/azurite";
 import { startElasticsearch } from "./support/elasticsearch";
+import { ensurePulumiCli } from "../scripts/pulumi-cli";
 
 const root = resolve(__dirname, "..");
 
@@ -37,6 +38,11 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
   process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
   try {
+    // The real Pulumi engine: nothing to start or stop, but the first run on a machine builds it (minutes),
+    // before the services start, so they do not idle meanwhile.
+    if (/pulumiCli\(/.test(sources) && !process.env.PULUMI_CLI) {
+      env.PULUMI_CLI = await ensurePulumiCli({ log: (line) => console.log(`pulumi cli: ${line}`) });
+    }
     if (/azuriteConnectionString\(/.test(sources)) {
       const azurite = await startAzurite();
       stops.push(azurite.stop);
