@@ -70,7 +70,7 @@ export async function ensurePulumiCli(options: PulumiCliOptions = {}): Promise<s
       GOTOOLCHAIN: "local",
       CGO_ENABLED: "0",
     };
-    log(`building the Pulumi CLI v${version} from the Go module proxy into ${dir} (once per machine; about 6 minutes and 2 GB on 2 cores)`);
+    log(`building the Pulumi CLI v${version} from the Go module proxy into ${dir} (once per machine: 6 to 15 minutes on 2 cores, up to 2 GB of memory and 3 GB of scratch disk)`);
     log("resolving modules (go mod tidy)");
     await runGo(["mod", "tidy"], wrapper, env, () => {});
     let compiled = 0;

@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   try {
     // The real Pulumi engine: nothing to start or stop, but the first run on a machine builds it (minutes),
     // before the services start, so they do not idle meanwhile.
-    if (/pulumiCli\(/.test(sources) && !process.env.PULUMI_CLI) {
+    if (/\bpulumiCli\(/.test(sources) && !process.env.PULUMI_CLI) {
       env.PULUMI_CLI = await ensurePulumiCli({ log: (line) => console.log(`pulumi cli: ${line}`) });
     }
     if (/azuriteConnectionString\(/.test(sources)) {
