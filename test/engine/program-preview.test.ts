@@ -5,7 +5,7 @@
 // Each preview runs in its own process (Node caches the program module, one stack per process).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,6 +18,9 @@ const TIMEOUT = 240_000;
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
+/** Children still running (a timed-out test): stopped in `after`; each stops the `pulumi` it started on SIGTERM. */
+const running = new Set<ChildProcess>();
+
 function node(args: string[]): Promise<Run> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, PULUMI_CLI: pulumiCli() }, stdio: ["ignore", "pipe", "pipe"] });
@@ -25,8 +28,12 @@ function node(args: string[]): Promise<Run> {
     let stderr = "";
     child.stdout.on("data", (chunk) => { stdout += String(chunk); });
     child.stderr.on("data", (chunk) => { stderr += String(chunk); });
+    running.add(child);
     child.once("error", fail);
-    child.once("exit", (code) => done({ code, stdout, stderr }));
+    child.once("exit", (code) => {
+      running.delete(child);
+      done({ code, stdout, stderr });
+    });
   });
 }
 
@@ -56,7 +63,10 @@ async function assertSameResources(stack: string): Promise<EngineResource[]> {
 describe("the whole program under the real Pulumi engine (stand-in azure-native and docker plugins)", { timeout: TIMEOUT * 3 }, () => {
   let scratch: string;
   before(() => { scratch = mkdtempSync(join(tmpdir(), "flowlogs-engine-preview-")); });
-  after(() => rmSync(scratch, { recursive: true, force: true }));
+  after(() => {
+    for (const child of running) child.kill("SIGTERM");
+    rmSync(scratch, { recursive: true, force: true });
+  });
 
   test("preview of the dev stack lists exactly the resources `npm run plan` lists: types, names, parents", { timeout: TIMEOUT }, async () => {
     const resources = await assertSameResources("dev");

@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     copyIn: { "Pulumi.yaml": join(root, "Pulumi.yaml"), [`Pulumi.${stackName}.yaml`]: resolve(configFile) },
     pathDirs: [STAND_IN_PROVIDERS],
   });
+  // Stopped by the test (a timeout): stop the `pulumi` this process started before going.
+  process.once("SIGTERM", () => void engine.close().finally(() => process.exit(143)));
   try {
     // Committed stack files hold no secrets; set the ones the config needs, as `npm run plan` stands them in.
     const { config } = withSecretStandIns(settings);
