@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
-export const STAND_IN_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa";
+const STAND_IN_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa";
 
 const packageName = process.argv[2];
 if (packageName !== "azure-native" && packageName !== "docker") {

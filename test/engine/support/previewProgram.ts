@@ -1,6 +1,6 @@
 // Child-process entry (one stack per process: Node caches the program module): previews the WHOLE program
 // (infra/index.ts) on the real engine, with the stand-in azure-native and docker plugins on PATH, for one stack
-// file, and prints one line `RESULT_MARKER <json>`: { resources: [{ type, name, parent, op }] } or
+// file, and prints one line `RESULT_MARKER <json>`: { resources: [{ type, name, parent, ops }] } or
 // { error: "<the CLI's output>" } (the marker keeps it apart from anything the program itself prints).
 //   node --import tsx test/engine/support/previewProgram.ts <stack> <Pulumi.<stack>.yaml>
 import { join, resolve } from "node:path";
