@@ -1,11 +1,13 @@
-// The Elastic side under the REAL Pulumi engine, against the real Elasticsearch test runner started: the program's
+// The Elastic side under the REAL Pulumi engine, against a real Elasticsearch with security on: the program's
 // own config reading (readElasticConfig, flowlogsElasticArgs) and its FlowlogsElastic component, deployed, checked
 // for no changes, updated, drifted, refreshed, repaired and destroyed by the Pulumi CLI, with the dynamic providers
 // run by the engine's own provider host from the code serialized into the state.
 // What is NOT real here, and why: Kibana (no Kibana can run on these machines: the Kibana double of
 // test/kibana/support/fakeKibana.ts answers), and the writer API key (Elasticsearch's test distribution cannot mint
 // API keys: its .security index needs the absent analysis-common module), so the key is minted by the contract
-// double of test/elasticsearch-resources/support/fakeElasticsearch.ts. The index assets are real.
+// double of test/elasticsearch-resources/support/fakeElasticsearch.ts. The index assets are real, and so is the
+// password: this file starts its own Elasticsearch with security on and a file-realm user, so the secret the
+// engine decrypts must authenticate for real (and no other test file's namespace shares its templates).
 // One stack per process (Node caches modules; the engine's state is per stack).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +16,8 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigMap } from "@pulumi/pulumi/automation";
 import { FlowlogsElastic, flowlogsElasticArgs, readElasticConfig } from "../../infra/elastic";
-import { elasticsearchUrl, pulumiCli } from "../support/env";
+import { startElasticsearch, type RunningElasticsearch } from "../support/elasticsearch";
+import { pulumiCli } from "../support/env";
 import { FakeElasticsearch } from "../elasticsearch-resources/support/fakeElasticsearch";
 import { FakeKibana } from "../kibana/support/fakeKibana";
 import { engineStack, type EngineStack } from "./support/engineStack";
@@ -26,10 +29,15 @@ const NAMESPACE = `engine${randomBytes(4).toString("hex")}`;
 const FLOW_TEMPLATE = `/_index_template/azure-flowlogs-${NAMESPACE}`;
 const TIMEOUT = 180_000;
 
-async function es(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${elasticsearchUrl()}${path}`, {
+let elasticsearch: RunningElasticsearch | undefined;
+
+async function es(method: string, path: string, body?: unknown, password = USER.password): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${elasticsearch!.url}${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${USER.username}:${password}`).toString("base64")}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -50,6 +58,10 @@ describe("the Elastic side on the real Pulumi engine and the real Elasticsearch"
 
   before(async () => {
     pulumiCli(); // fails first, and clearly, outside `npm test`
+    elasticsearch = await startElasticsearch({
+      security: { users: [{ ...USER, roles: ["superuser"] }] },
+      log: (line) => console.log(`secured elasticsearch: ${line}`),
+    });
     kibana = await new FakeKibana({ apiKey: KIBANA_API_KEY }).start();
     keys = await new FakeElasticsearch({ basic: USER }).start();
     const keysUrl = keys.url;
@@ -76,7 +88,7 @@ describe("the Elastic side on the real Pulumi engine and the real Elasticsearch"
       },
     });
     const config: ConfigMap = {
-      "elasticsearch.url": { value: elasticsearchUrl() },
+      "elasticsearch.url": { value: elasticsearch.url },
       "elasticsearch.namespace": { value: NAMESPACE },
       "elasticsearch.retention": { value: "7d" },
       "kibana.url": { value: kibana.url },
@@ -101,9 +113,11 @@ describe("the Elastic side on the real Pulumi engine and the real Elasticsearch"
     await engine?.close();
     await kibana?.stop();
     await keys?.stop();
+    await elasticsearch?.stop();
   });
 
   test("up creates the index assets in Elasticsearch, the Kibana objects and the writer key", { timeout: TIMEOUT }, async () => {
+    assert.equal((await es("GET", "/", undefined, "not-the-password")).status, 401, "this Elasticsearch checks passwords");
     const result = await engine.stack.up({ signal: engine.signal });
     assert.equal(result.summary.result, "succeeded");
     assert.equal(await flowTemplateRetention(), "7d");
@@ -180,14 +194,14 @@ describe("the Elastic side on the real Pulumi engine and the real Elasticsearch"
     const result = await engine.stack.destroy({ signal: engine.signal });
     destroyed = true;
     assert.equal(result.summary.result, "succeeded");
-    // Components shared across namespaces stay while another namespace's template (another test file) uses them.
-    const templates = (await es("GET", "/_index_template")).body.index_templates as Array<{ index_template: { composed_of?: string[] } }>;
-    const inUse = new Set(templates.flatMap((t) => t.index_template.composed_of ?? []));
-    for (const asset of assets) {
-      if (asset.kind === "component_template" && inUse.has(asset.path.split("/").pop()!)) continue;
-      assert.equal((await es("GET", asset.path)).status, 404, `${asset.path} is still in Elasticsearch`);
-    }
     assert.ok(assets.some((a) => a.path === FLOW_TEMPLATE));
+    for (const asset of assets) assert.equal((await es("GET", asset.path)).status, 404, `${asset.path} is still in Elasticsearch`);
+    // Nothing of this project's is left at all (this Elasticsearch serves only this file).
+    const left = [
+      ...(await es("GET", "/_index_template")).body.index_templates.map((t: any) => t.name),
+      ...(await es("GET", "/_component_template")).body.component_templates.map((t: any) => t.name),
+    ].filter((name: string) => name.startsWith("azure-flowlogs"));
+    assert.deepEqual(left, []);
     const space = kibana.spaces.get("default")!;
     assert.deepEqual([space.objects.size, space.connectors.size, space.rules.size], [0, 0, 0]);
     assert.ok([...keys.keys.values()].every((k) => k.invalidated), "the writer key is invalidated");
