@@ -45,7 +45,7 @@ export async function ensurePulumiCli(options: PulumiCliOptions = {}): Promise<s
   const cache = resolve(dir, "..");
   mkdirSync(cache, { recursive: true });
   // Everything goes to scratch folders: the binary is renamed into place only once it runs, so a killed build never
-  // leaves a half-built CLI that later runs would trust; the Go caches (about 3 GB) are deleted whatever happens.
+  // leaves a half-built CLI that later runs would trust; the Go caches (up to 3.5 GB) are deleted whatever happens.
   const staging = mkdtempSync(join(cache, `.pulumi-${version}-build-`));
   const goWork = mkdtempSync(join(tmpdir(), "flowlogs-pulumi-go-"));
   const started = Date.now();
@@ -70,7 +70,7 @@ export async function ensurePulumiCli(options: PulumiCliOptions = {}): Promise<s
       GOTOOLCHAIN: "local",
       CGO_ENABLED: "0",
     };
-    log(`building the Pulumi CLI v${version} from the Go module proxy into ${dir} (once per machine: 6 to 15 minutes on 2 cores, up to 2 GB of memory and 3 GB of scratch disk)`);
+    log(`building the Pulumi CLI v${version} from the Go module proxy into ${dir} (once per machine: 6 to 15 minutes on 2 cores, up to 2 GB of memory and 3.5 GB of scratch disk)`);
     log("resolving modules (go mod tidy)");
     await runGo(["mod", "tidy"], wrapper, env, () => {});
     let compiled = 0;
@@ -100,6 +100,7 @@ export async function ensurePulumiCli(options: PulumiCliOptions = {}): Promise<s
     return binary;
   } finally {
     process.off("exit", removeScratch);
+    log("deleting the temporary Go caches (a minute or two)");
     removeScratch();
   }
 }
