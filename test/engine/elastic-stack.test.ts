@@ -50,7 +50,7 @@ async function flowTemplateRetention(): Promise<string | undefined> {
   return body.index_templates[0].index_template.template?.lifecycle?.data_retention;
 }
 
-describe("the Elastic side on the real Pulumi engine and the real Elasticsearch", { timeout: TIMEOUT * 2 }, () => {
+describe("the Elastic side on the real Pulumi engine: real Elasticsearch; Kibana and API keys by their contract doubles", { timeout: TIMEOUT * 2 }, () => {
   let engine: EngineStack;
   let kibana: FakeKibana;
   let keys: FakeElasticsearch;
