@@ -7,6 +7,7 @@ import { join, relative, resolve } from "node:path";
 import { startAzurite } from "./support/azurite";
 import { startElasticsearch } from "./support/elasticsearch";
 import { startOpenSearch } from "./support/opensearch";
+import { ensurePulumiCli } from "../scripts/pulumi-cli";
 
 const root = resolve(__dirname, "..");
 
@@ -38,6 +39,11 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
   process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
   try {
+    // The real Pulumi engine: nothing to start or stop, but the first run on a machine builds it (minutes),
+    // before the services start, so they do not idle meanwhile.
+    if (/\bpulumiCli\(/.test(sources) && !process.env.PULUMI_CLI) {
+      env.PULUMI_CLI = await ensurePulumiCli({ log: (line) => console.log(`pulumi cli: ${line}`) });
+    }
     if (/azuriteConnectionString\(/.test(sources)) {
       const azurite = await startAzurite();
       stops.push(azurite.stop);
