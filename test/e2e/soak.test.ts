@@ -9,6 +9,7 @@ import { mulberry32 } from "../support/flowLogWriter";
 import { azuriteConnectionString, elasticsearchUrl } from "../support/env";
 import { expectedIds } from "../collector/serviceRecordingSink";
 import { deadLetterDataStream } from "../../collector/src/sink/dataStreams";
+import { stopChildrenAndWorld } from "./collectorChildren";
 import { countDocuments, createWorld, logEvents, spawnCollector, waitFor, type CollectorChild, type E2eWorld } from "./e2eSupport";
 
 const KILLS = 20;
@@ -17,13 +18,7 @@ const SEED = 20261201;
 
 let world: E2eWorld | undefined;
 const children: CollectorChild[] = [];
-after(async () => {
-  for (const { child, exited } of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited;
-  }
-  await world?.cleanup();
-});
+after(() => stopChildrenAndWorld(children, world));
 
 /** Blob jobs a collector had started and not finished when its log ends (it was killed inside them). */
 function openJobs(stderr: string): number {
