@@ -98,7 +98,7 @@ test("logsdb where the cluster has it, sorted by NIC then newest first; standard
   const logsdb = planIndexAssets({}, FULL_CAPABILITIES);
   assert.deepEqual(logsdb.indexMode, { mode: "logsdb", reason: "the cluster has index.mode logsdb (Elasticsearch 8.17+)" });
   const settings = (logsdb.requests.find((r) => r.name === "azure-flowlogs-logsdb-settings")!.body as any).template.settings.index;
-  assert.deepEqual(settings, { mode: "logsdb", sort: { field: ["azure.flowlog.mac", "@timestamp"], order: ["asc", "desc"] } });
+  assert.deepEqual(settings, { mode: "logsdb", mapping: { ignore_malformed: false }, sort: { field: ["azure.flowlog.mac", "@timestamp"], order: ["asc", "desc"] } });
   // The sort fields are mapped as doc-valued keyword/date (an index sort needs doc values).
   assert.equal(flowMappings()["azure.flowlog.mac"], "keyword");
   assert.equal(flowMappings()["@timestamp"], "date");

@@ -41,6 +41,13 @@ test("the cluster gets logsdb sorted by NIC and time, says so, and every collect
     assert.equal(backing.mode, "logsdb");
     assert.deepEqual(backing.sort.field, ["azure.flowlog.mac", "@timestamp"]);
     assert.deepEqual(backing.sort.order, ["asc", "desc"]);
+    // logsdb would keep a wrong-typed value half-indexed (ignore_malformed); the template refuses it, so the sink
+    // dead-letters the document with the reason, as in the standard mode.
+    assert.equal(backing.mapping.ignore_malformed, "false");
+    const malformed = await client.bulk({ operations: [{ create: { _index: applied.dataStream, _id: "bad-port" } },
+      { ...fullDocument, source: { ...fullDocument.source, port: "not-a-port" } }] });
+    assert.equal(malformed.items[0]!.create!.status, 400);
+    assert.equal(malformed.items[0]!.create!.error!.type, "document_parsing_exception");
     const mapping = Object.values(await client.indices.getMapping({ index: applied.dataStream }))[0]!.mappings as any;
     assert.equal(mapping.dynamic, "strict");
     assert.deepEqual(mapping.properties.network.properties.community_id, { type: "keyword", index: false });
