@@ -55,6 +55,8 @@ async function main(): Promise<number> {
     }
     for (const request of applied.requests) console.log(`put ${request.kind} ${request.name}`);
     for (const { asset, reason } of applied.skipped) console.log(`left out ${asset}: ${reason}`);
+    console.log(`index mode ${applied.indexMode.mode}: ${applied.indexMode.reason}` +
+      (applied.source ? `; _source ${applied.source}${applied.indexMode.mode === "logsdb" && applied.source === "stored" ? " (synthetic _source needs an Enterprise licence)" : ""}` : ""));
     console.log(`the collector can now write to ${applied.dataStream} (dead letters: ${applied.deadLetterDataStream})`);
     return 0;
   } catch (error) {
