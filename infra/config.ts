@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
 import { reportUnknownKeys, type Report } from "./configKeys";
 import { readElasticConfig, type ElasticSettings } from "./elastic/config";
+import { redactUrlText } from "../collector/src/safeText";
+import { RETENTION_TAG } from "./retention";
 
 export const NSG_CREATION_BLOCKED_SINCE = "2025-06-30";
 export const NSG_RETIREMENT = "2027-09-30";
@@ -28,12 +30,17 @@ export const DEFAULTS = {
   storageAllowSharedKeyAccess: false,
   storageNetworkDefaultAction: "Deny" as "Allow" | "Deny",
   storageKeepDataOnDestroy: true,
+  // Microsoft's documented bound for a role assignment to take effect (components/roleAssignmentPropagation.ts).
+  roleAssignmentWaitSeconds: 600,
   collectorEnabled: false,
   collectorCpu: 0.5,
   collectorMemoryGb: 1,
   collectorCheckpointContainer: "flowlogs-checkpoints",
   collectorEsNamespace: "default",
-  collectorRegistrySku: "Basic" as RegistrySku,
+  // Microsoft documents a Premium registry as the prerequisite for Container Instances pulling with a managed
+  // identity (MicrosoftDocs azure-docs articles/container-instances/using-azure-container-registry-mi.md,
+  // "Prerequisites"), which is how the collector's group pulls (admin user off, no stored credentials).
+  collectorRegistrySku: "Premium" as RegistrySku,
 };
 
 export const REGISTRY_SKUS = ["Basic", "Standard", "Premium"] as const;
@@ -50,7 +57,7 @@ export const PLAIN_CREDENTIAL_KEYS = ["elasticsearchUsername", "kibanaUsername"]
 
 /** Every top-level key of this project's config namespace. Unknown keys are errors (with a "did you mean"). */
 export const TOP_LEVEL_KEYS = [
-  "location", "resourceGroupName", "tags", "networkWatcher", "flowLogs", "demoNetwork", "retentionDays",
+  "location", "resourceGroupName", "tags", "networkWatcher", "flowLogs", "demoNetwork", "retentionDays", "roleAssignmentWaitSeconds",
   "trafficAnalytics", "storage", "collector", "collectorEsApiKey", "elasticsearch", "kibana",
   ...PLAIN_CREDENTIAL_KEYS, ...SECRET_KEYS.filter((key) => key !== "collectorEsApiKey"),
 ] as const;
@@ -87,6 +94,8 @@ export interface InfraConfig {
   flowLogs: FlowLogTargetConfig[];
   demoNetwork: false | { virtualNetworkName: string; flowLogName: string };
   retentionDays: number;
+  /** Seconds new role assignments get to take effect before what uses them is created (0: no wait). */
+  roleAssignmentWaitSeconds: number;
   trafficAnalytics?: {
     intervalMinutes: 10 | 60;
     workspace: { create: true; name: string } | { create: false; resourceId: string; resourceGroupName: string; name: string };
@@ -162,6 +171,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const flowLogs = readFlowLogs(raw.flowLogs, networkWatcher, problem);
   const demoNetwork = readDemoNetwork(raw.demoNetwork, context, problem);
   const retentionDays = readRetentionDays(raw.retentionDays, problem);
+  const roleAssignmentWaitSeconds = readRoleAssignmentWait(raw.roleAssignmentWaitSeconds, problem);
   const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, problem);
   const storage = readStorage(raw.storage, problem);
   const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem);
@@ -178,6 +188,8 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
         "Allow; reads still need the collector's Entra ID role) or turn the collector off (`collector.enabled: false`)");
     }
   }
+
+  if (storage && !storage.allowSharedKeyAccess) reportAdoptedNsgWithoutKeys(raw.flowLogs, flowLogs, problem);
 
   if (raw.flowLogs !== undefined && Array.isArray(raw.flowLogs) && raw.flowLogs.length === 0 && raw.demoNetwork !== true) {
     problem("flowLogs", "is empty and demoNetwork is not true, so there is nothing to log; add a target or set `demoNetwork: true`");
@@ -200,6 +212,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
     flowLogs,
     demoNetwork,
     retentionDays: retentionDays!,
+    roleAssignmentWaitSeconds,
     trafficAnalytics,
     storage: storage!,
     collector,
@@ -238,6 +251,10 @@ function readTags(value: unknown, problem: Report): Record<string, string> {
     if (typeof tag !== "string") problem(`tags.${key}`, `must be a string, got ${describe(tag)}; quote it in YAML`);
     else if (key.length > 512 || /[<>%&\\?/]/.test(key)) problem(`tags.${key}`, "tag names must be at most 512 characters without < > % & \\ ? /");
     else if (tag.length > 256) problem(`tags.${key}`, "tag values must be at most 256 characters");
+    else if (key.toLowerCase() === RETENTION_TAG) {
+      problem(`tags.${key}`, "is reserved: the stack sets it on the storage account when `retentionDays` is 0 (keep forever), which is what the " +
+        "guard-rail policy reads; remove this tag and set `retentionDays` instead");
+    }
     else tags[key] = tag;
   }
   return tags;
@@ -337,6 +354,26 @@ function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], pr
 }
 
 /**
+ * Adopting an NSG flow log moves it to this stack's storage account (Pulumi 3.276 imports, then updates the
+ * differing inputs: pulumi/pulumi#16397, pulumi/docs#18198). NSG flow logs write with the account key / SAS
+ * (MicrosoftDocs azure-docs articles/network-watcher/required-rbac-permissions.md lists listKeys/listServiceSas);
+ * only VNet flow logs can write with a user-assigned identity (articles/network-watcher/vnet-flow-logs-managed-identity.md).
+ * On an account with shared keys off, the adopted flow log would then write nothing, silently.
+ */
+function reportAdoptedNsgWithoutKeys(rawFlowLogs: unknown, targets: FlowLogTargetConfig[], problem: Report): void {
+  if (!Array.isArray(rawFlowLogs)) return;
+  for (const target of targets) {
+    if (target.kind !== "networkSecurityGroup" || target.adoptExistingId === undefined) continue;
+    const index = rawFlowLogs.findIndex((entry: unknown) => isObject(entry) && entry.targetResourceId === target.targetResourceId);
+    problem(`flowLogs[${index}].adoptExisting`, `adopts the NSG flow log "${target.flowLogName}", but storage.allowSharedKeyAccess is false. ` +
+      "Adoption points it at this stack's storage account, and NSG flow logs can only write with the account key (managed identities " +
+      "are for VNet flow logs only), so it would stop writing. Either log the NSG's virtual network instead (replace this entry with " +
+      "`targetResourceId: …/Microsoft.Network/virtualNetworks/<vnet>`, then disable the NSG flow log in Azure once the VNet flow log " +
+      "writes, to avoid logging the same traffic twice), or set `storage.allowSharedKeyAccess: true`");
+  }
+}
+
+/**
  * A valid, deterministic flow-log name that changes whenever the target changes: readable parts of the target
  * plus a short hash of the whole (lower-cased) id, e.g. `vnet1-rg-app-1a2b3c4d-flowlog`.
  */
@@ -359,6 +396,16 @@ function readRetentionDays(value: unknown, problem: Report): number | undefined 
   if (value === undefined) return DEFAULTS.retentionDays;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 365) {
     return void problem("retentionDays", `must be a whole number of days from 0 to 365 (0 keeps flow logs forever), got ${describe(value)}`);
+  }
+  return value;
+}
+
+function readRoleAssignmentWait(value: unknown, problem: Report): number {
+  if (value === undefined) return DEFAULTS.roleAssignmentWaitSeconds;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 3600) {
+    problem("roleAssignmentWaitSeconds", `must be a whole number of seconds from 0 to 3600 (Azure documents up to ${DEFAULTS.roleAssignmentWaitSeconds} ` +
+      `for a role assignment to take effect; 0 turns the wait off), got ${describe(value)}`);
+    return DEFAULTS.roleAssignmentWaitSeconds;
   }
   return value;
 }
@@ -465,7 +512,9 @@ function readCollectorElasticsearch(value: unknown, enabled: boolean, problem: R
   if (elasticsearch.url === undefined) {
     if (enabled) problem("collector.elasticsearch.url", "is required when collector.enabled is true: the cluster's HTTPS endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com");
   } else if (typeof elasticsearch.url !== "string" || !isHttpsUrl(elasticsearch.url)) {
-    problem("collector.elasticsearch.url", `${describe(elasticsearch.url)} is not an https:// URL; the API key must not travel in clear text`);
+    // Shown without user info or query: a malformed URL may still carry a password or token.
+    const shown = typeof elasticsearch.url === "string" ? `"${redactUrlText(elasticsearch.url)}"` : describe(elasticsearch.url);
+    problem("collector.elasticsearch.url", `${shown} is not an https:// URL without credentials; the API key must not travel in clear text`);
   } else {
     url = elasticsearch.url;
   }

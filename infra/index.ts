@@ -45,6 +45,7 @@ const writer = config.storage.allowSharedKeyAccess ? undefined : new FlowLogWrit
   resourceGroupName: resourceGroup.name,
   location,
   storageAccountId: flowLogStorage.accountId,
+  roleAssignmentWaitSeconds: config.roleAssignmentWaitSeconds,
   tags,
 });
 
@@ -126,6 +127,7 @@ const collector = config.collector && collectorEsApiKey && new Collector("collec
   storageBlobEndpoint: flowLogStorage.blobEndpoint,
   flowLogContainerIds: flowLogBlobContainers.ids,
   esApiKey: collectorEsApiKey,
+  roleAssignmentWaitSeconds: config.roleAssignmentWaitSeconds,
   tags,
 });
 

@@ -8,6 +8,15 @@ export const FLOW_LOG_CONTAINERS = {
   nsg: "insights-logs-networksecuritygroupflowevent",
 } as const;
 
+/**
+ * `retentionDays: 0` ("keep forever") declares no lifecycle policy, so the choice is written where the guard-rail
+ * policy (policy/rules.ts, `flow-log-retention`) and anyone looking at the account in Azure can see it: this tag
+ * on the storage account. The policy accepts flow logs without a delete rule only next to an account carrying it.
+ * The key is reserved: `tags` may not set it (infra/config.ts).
+ */
+export const RETENTION_TAG = "flowlogs-retention";
+export const KEEP_FOREVER = "keep-forever";
+
 /** Sent on every FlowLog: Azure must not write its own lifecycle rule. */
 export const FLOW_LOG_RETENTION_POLICY = { enabled: false, days: 0 } as const;
 

@@ -32,6 +32,13 @@ export const REGISTRY = "azure-native:containerregistry:Registry";
 /** Logical-name prefix the program gives an existing NSG flow log it adopts (Pulumi `import`); nothing else may target an NSG. */
 export const ADOPTED_NSG_FLOW_LOG_PREFIX = "adopted-nsg-";
 
+/**
+ * The program's storage account tag for `retentionDays: 0` (infra/retention.ts): the stack keeps its flow logs
+ * forever on purpose, so no lifecycle delete rule is expected.
+ */
+export const RETENTION_TAG = "flowlogs-retention";
+export const KEEP_FOREVER = "keep-forever";
+
 const SECRET_NAME = /(KEY|SECRET|PASSWORD|PASSWD|TOKEN|CONNECTION_?STRING|CREDENTIAL)/i;
 const FLOW_LOG_CONTAINERS = ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"];
 
@@ -96,8 +103,13 @@ export const resourceRules: ResourceRule[] = [
 export const stackRules: StackRule[] = [
   {
     name: "flow-log-retention",
-    description: "Every flow log has a retention: its own retention policy, or a storage lifecycle rule that deletes the flow-log containers' blobs.",
+    description: "Every flow log has a retention: its own retention policy, or a storage lifecycle rule that deletes the flow-log containers' blobs, " +
+      `unless the stack keeps them forever on purpose (its storage account tagged ${RETENTION_TAG}: ${KEEP_FOREVER}).`,
     check(resources) {
+      // Azure tag names are case-insensitive.
+      const keptForever = resources.some((r) => r.type === STORAGE_ACCOUNT &&
+        Object.entries(r.inputs.tags ?? {}).some(([key, value]) => key.toLowerCase() === RETENTION_TAG && value === KEEP_FOREVER));
+      if (keptForever) return [];
       const lifecycleDeletes = resources
         .filter((r) => r.type === MANAGEMENT_POLICY)
         .flatMap((r) => r.inputs.policy?.rules ?? [])
@@ -107,7 +119,8 @@ export const stackRules: StackRule[] = [
       return resources
         .filter((r) => r.type === FLOW_LOG)
         .filter((r) => !(r.inputs.retentionPolicy?.enabled === true && r.inputs.retentionPolicy?.days > 0) && !covered)
-        .map((r) => `${r.name}: no retention (neither retentionPolicy with days > 0 nor a lifecycle delete rule on ${FLOW_LOG_CONTAINERS.join(", ")})`);
+        .map((r) => `${r.name}: no retention (neither retentionPolicy with days > 0 nor a lifecycle delete rule on ${FLOW_LOG_CONTAINERS.join(", ")}, ` +
+          `and no storage account tagged ${RETENTION_TAG}: ${KEEP_FOREVER})`);
     },
   },
 ];

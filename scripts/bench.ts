@@ -3,7 +3,8 @@
 // ratios measured together, not absolute numbers across machines.
 import { startAzurite } from "../test/support/azurite";
 import { startElasticsearch } from "../test/support/elasticsearch";
-import { benchEndToEnd } from "./bench/endToEnd";
+import { costDataset } from "./bench/costDataset";
+import { benchIngestCost } from "./bench/ingestCost";
 import { benchListing } from "./bench/listing";
 import { buildCollector } from "./bench/imageRuntime";
 import { benchParse } from "./bench/parse";
@@ -12,7 +13,9 @@ import { benchReadAmplification } from "./bench/readAmplification";
 import { progress } from "./bench/stats";
 
 async function main(): Promise<void> {
-  await benchParse();
+  progress("generating the cost dataset (16 VNet NICs, 3 hours)");
+  const dataset = await costDataset();
+  await benchParse(dataset);
   progress("building the collector as the image does (collector/dist)");
   buildCollector();
   const azurite = await startAzurite();
@@ -21,7 +24,7 @@ async function main(): Promise<void> {
     await benchReadAmplification(azurite.connectionString);
     await benchListing(azurite.connectionString);
     await benchPeakRss(azurite.connectionString);
-    await benchEndToEnd(azurite.connectionString, process.env.ES_URL ?? es!.url, es?.pid);
+    await benchIngestCost(dataset, azurite.connectionString, process.env.ES_URL ?? es!.url, es?.pid);
   } finally {
     await es?.stop();
     await azurite.stop();

@@ -1,10 +1,12 @@
 // `npm run index-assets -- [--namespace NS] [--retention 30d] [--retention-mode auto|ilm|lifecycle|none]
 // [--geoip auto|off|required]`: puts the flow-log index templates, retention and pipeline (dashboards/elasticsearch)
 // into the cluster at ES_URL, for clusters whose Elastic side is not managed by a Pulumi stack (the collector
-// refuses to write until they exist). Credentials come from the environment: ES_API_KEY or ES_USERNAME/ES_PASSWORD.
+// refuses to write until they exist). An OpenSearch cluster is recognised (`GET /`) and gets its own variant.
+// Credentials come from the environment: ES_API_KEY or ES_USERNAME/ES_PASSWORD.
 import { parseArgs } from "node:util";
 import { Client } from "@elastic/elasticsearch";
-import { applyIndexAssets } from "../dashboards/src/applyIndexAssets";
+import { applyIndexAssets, type AppliedIndexAssets } from "../dashboards/src/applyIndexAssets";
+import { applyOpenSearchIndexAssets, identifyCluster } from "../dashboards/src/applyOpenSearchIndexAssets";
 import type { IndexAssetOptions } from "../dashboards/src/indexAssets";
 
 const USAGE = "usage: ES_URL=https://... [ES_API_KEY=... | ES_USERNAME=... ES_PASSWORD=...] npm run index-assets -- " +
@@ -32,23 +34,36 @@ async function main(): Promise<number> {
     console.error(`ES_URL is not set: the Elasticsearch endpoint to put the index assets into\n${USAGE}`);
     return 2;
   }
-  const client = new Client({ node: url, ...(apiKey ? { auth: { apiKey } } : username && password ? { auth: { username, password } } : {}) });
+  const auth = apiKey ? { apiKey } : username && password ? { username, password } : undefined;
+  const options: IndexAssetOptions = {
+    namespace: values.namespace,
+    retention: values.retention,
+    retentionMode: values["retention-mode"] as IndexAssetOptions["retentionMode"],
+    geoip: values.geoip as IndexAssetOptions["geoip"],
+  };
+  let client: Client | undefined;
   try {
-    const applied = await applyIndexAssets(client, {
-      namespace: values.namespace,
-      retention: values.retention,
-      retentionMode: values["retention-mode"] as IndexAssetOptions["retentionMode"],
-      geoip: values.geoip as IndexAssetOptions["geoip"],
-    });
+    let applied: AppliedIndexAssets;
+    // Anything that does not answer `GET /` as OpenSearch takes the Elasticsearch path, which reports its own errors
+    // (the Elasticsearch test distribution has no `GET /`; a key without `monitor` may not read it).
+    const identity = await identifyCluster({ node: url, auth }).catch(() => undefined);
+    if (identity?.distribution === "opensearch") {
+      applied = await applyOpenSearchIndexAssets({ node: url, auth }, options);
+    } else {
+      client = new Client({ node: url, ...(auth ? { auth } : {}) });
+      applied = await applyIndexAssets(client, options);
+    }
     for (const request of applied.requests) console.log(`put ${request.kind} ${request.name}`);
     for (const { asset, reason } of applied.skipped) console.log(`left out ${asset}: ${reason}`);
+    console.log(`index mode ${applied.indexMode.mode}: ${applied.indexMode.reason}` +
+      (applied.source ? `; _source ${applied.source}${applied.indexMode.mode === "logsdb" && applied.source === "stored" ? " (synthetic _source needs an Enterprise licence)" : ""}` : ""));
     console.log(`the collector can now write to ${applied.dataStream} (dead letters: ${applied.deadLetterDataStream})`);
     return 0;
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     return 1;
   } finally {
-    await client.close();
+    await client?.close();
   }
 }
 

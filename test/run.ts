@@ -1,4 +1,4 @@
-// `npm test`: starts the real services the selected tests need (Azurite, Elasticsearch) once for the whole run,
+// `npm test`: starts the real services the selected tests need (Azurite, Elasticsearch, OpenSearch) once for the whole run,
 // runs every *.test.ts file with node's test runner (one process per file, so Pulumi mocks never leak), and stops
 // everything it started, whatever the outcome. Arguments narrow the run to files or folders under test/.
 import { spawn } from "node:child_process";
@@ -6,6 +6,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { startAzurite } from "./support/azurite";
 import { startElasticsearch } from "./support/elasticsearch";
+import { startOpenSearch } from "./support/opensearch";
+import { ensurePulumiCli } from "../scripts/pulumi-cli";
 
 const root = resolve(__dirname, "..");
 
@@ -37,6 +39,11 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
   process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
   try {
+    // The real Pulumi engine: nothing to start or stop, but the first run on a machine builds it (minutes),
+    // before the services start, so they do not idle meanwhile.
+    if (/\bpulumiCli\(/.test(sources) && !process.env.PULUMI_CLI) {
+      env.PULUMI_CLI = await ensurePulumiCli({ log: (line) => console.log(`pulumi cli: ${line}`) });
+    }
     if (/azuriteConnectionString\(/.test(sources)) {
       const azurite = await startAzurite();
       stops.push(azurite.stop);
@@ -47,6 +54,12 @@ async function main(): Promise<number> {
       const es = await startElasticsearch({ log: (line) => console.log(`elasticsearch: ${line}`) });
       stops.push(es.stop);
       env.ES_URL = es.url;
+    }
+    // OpenSearch only for the files that ask for it (about 15 s to start, 384 MB heap); OPENSEARCH_URL: your own.
+    if (/opensearchUrl\(/.test(sources) && !process.env.OPENSEARCH_URL) {
+      const os = await startOpenSearch({ log: (line) => console.log(`opensearch: ${line}`) });
+      stops.push(os.stop);
+      env.OPENSEARCH_URL = os.url;
     }
     const args = ["--import", "tsx", "--test", "--test-concurrency=2", ...files.map((f) => relative(root, f))];
     const code = await new Promise<number>((done) => {

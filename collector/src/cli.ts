@@ -4,6 +4,7 @@
 import { EXIT, type Command, type CommandIo } from "./commands/command";
 import { parseCommand } from "./commands/parse";
 import { runCommand } from "./commands/run";
+import { escapeControl } from "./safeText";
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   parse: parseCommand,
@@ -29,7 +30,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
   const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    io.stderr.write(`unknown command "${name}"; known commands: ${Object.keys(COMMANDS).join(", ")}\n${help()}\n`);
+    io.stderr.write(`unknown command "${escapeControl(name)}"; known commands: ${Object.keys(COMMANDS).join(", ")}\n${help()}\n`);
     return EXIT.usage;
   }
   return command.run(args, io);

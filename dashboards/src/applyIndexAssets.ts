@@ -5,6 +5,12 @@ import { type ClusterCapabilities, type IndexAssetOptions, type IndexAssetPlan, 
 
 export interface AppliedIndexAssets extends IndexAssetPlan {
   capabilities: ClusterCapabilities;
+  /**
+   * How the flow data stream's `_source` will be kept, as the cluster resolves the templates for a new backing index
+   * (`_simulate_index`): under logsdb "synthetic" (rebuilt from doc values; Enterprise licence on a cluster with the
+   * logsdb plugin) or "stored" (the plugin's fallback below Enterprise). Absent where it was not asked (OpenSearch).
+   */
+  source?: "synthetic" | "stored";
 }
 
 export async function applyIndexAssets(client: Client, options: IndexAssetOptions = {}): Promise<AppliedIndexAssets> {
@@ -17,7 +23,23 @@ export async function applyIndexAssets(client: Client, options: IndexAssetOption
       throw new Error(`could not put ${request.kind} ${request.name}: ${describe(error)}`);
     }
   }
-  return { ...plan, capabilities };
+  return { ...plan, capabilities, source: await resolvedSourceMode(client, plan) };
+}
+
+/** What the cluster will really do with `_source` for the next backing index, licence rules applied. */
+async function resolvedSourceMode(client: Client, plan: IndexAssetPlan): Promise<"synthetic" | "stored"> {
+  let settings: Record<string, unknown> = {};
+  try {
+    const simulated = await client.transport.request<{ template?: { settings?: { index?: Record<string, unknown> } } }>(
+      { method: "POST", path: `/_index_template/_simulate_index/${encodeURIComponent(plan.dataStream)}` });
+    settings = simulated.template?.settings?.index ?? {};
+  } catch (error) {
+    throw new Error(`could not ask the cluster how it will keep _source in ${plan.dataStream} (_simulate_index): ${describe(error)}`);
+  }
+  const mode = (settings.mapping as { source?: { mode?: string } } | undefined)?.source?.mode ?? (settings["mapping.source.mode"] as string | undefined);
+  if (mode === "synthetic" || mode === "stored") return mode;
+  // No explicit mode: the index mode's default (logsdb and time_series synthesize, standard stores).
+  return (settings.mode ?? "standard") === "standard" ? "stored" : "synthetic";
 }
 
 /** Asks the cluster which optional features it has. A node listing we may not read counts as a full stack. */
@@ -28,9 +50,13 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
   });
   let constantKeyword = true;
   let ingestProcessors = ["geoip", "rename"];
+  let logsdb = true;
   try {
     const nodes = await client.nodes.info({ metric: ["plugins", "ingest"] });
     const all = Object.values(nodes.nodes);
+    // logsdb is server code (not a module) and generally available from 8.17; the x-pack logsdb plugin only adds
+    // the licence rules, which _simulate_index reports after the templates are put.
+    logsdb = all.length > 0 && all.every((node) => atLeast(node.version, 8, 17));
     constantKeyword = all.every((node) => [...(node.modules ?? []), ...(node.plugins ?? [])]
       .some((plugin) => plugin.name === "constant-keyword" || /constantkeyword/i.test(plugin.classname ?? "")));
     const perNode = all.map((node) => new Set((node.ingest?.processors ?? []).map((processor) => processor.type)));
@@ -40,7 +66,12 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
       throw new Error(`could not list the cluster's modules: ${describe(error)}`);
     }
   }
-  return { ilm, constantKeyword, ingestProcessors };
+  return { ilm, constantKeyword, ingestProcessors, logsdb };
+}
+
+function atLeast(version: string | undefined, major: number, minor: number): boolean {
+  const [m, n] = (version ?? "").split(".").map(Number) as [number, number];
+  return m > major || (m === major && n >= minor);
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -17,11 +17,22 @@ export interface ClusterCapabilities {
   constantKeyword: boolean;
   /** Ingest processor types available on every ingest node. */
   ingestProcessors: string[];
+  /**
+   * Which engine: OpenSearch (a 7.10 fork) has data streams and composable templates but neither ILM nor the data
+   * stream lifecycle (`template.lifecycle` is an unknown field there); its retention is the ISM plugin's. Absent
+   * means Elasticsearch.
+   */
+  distribution?: "elasticsearch" | "opensearch";
+  /**
+   * `index.mode: logsdb` (Elasticsearch 8.17+, where it is generally available). Absent means not known to exist
+   * (e.g. capabilities pinned before this field), so the plan stays on the standard mode.
+   */
+  logsdb?: boolean;
 }
 
 /** A full Elastic stack (default distribution, Elastic Cloud): what a plan made without a cluster assumes. */
 export const FULL_CAPABILITIES: ClusterCapabilities = {
-  ilm: true, constantKeyword: true, ingestProcessors: ["geoip", "rename"],
+  ilm: true, constantKeyword: true, ingestProcessors: ["geoip", "rename"], logsdb: true,
 };
 
 export interface IndexAssetOptions {
@@ -33,6 +44,8 @@ export interface IndexAssetOptions {
   retentionMode?: "auto" | "ilm" | "lifecycle" | "none";
   /** "auto": the GeoIP/ASN pipeline where the cluster has geoip+rename; "off": never; "required": fail without. */
   geoip?: "auto" | "off" | "required";
+  /** "auto": `logsdb` where the cluster has it, else standard; "logsdb": fail without it; "standard": never logsdb. */
+  indexMode?: "auto" | "logsdb" | "standard";
 }
 
 export type IndexAssetKind = "component_template" | "index_template" | "ingest_pipeline" | "ilm_policy";
@@ -51,6 +64,8 @@ export interface IndexAssetPlan {
   skipped: Array<{ asset: string; reason: string }>;
   dataStream: string;
   deadLetterDataStream: string;
+  /** The flow data stream's index mode and why it was chosen. */
+  indexMode: { mode: "logsdb" | "standard"; reason: string };
 }
 
 const GEOIP_PROCESSORS = ["geoip", "rename"];
@@ -70,6 +85,7 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   const retention = checkRetention(options.retention ?? "30d");
   checkChoice("retentionMode", options.retentionMode, ["auto", "ilm", "lifecycle", "none"]);
   checkChoice("geoip", options.geoip, ["auto", "off", "required"]);
+  checkChoice("indexMode", options.indexMode, ["auto", "logsdb", "standard"]);
   const requests: IndexAssetRequest[] = [];
   const skipped: IndexAssetPlan["skipped"] = [];
   const component = (name: string, file: string, values: Record<string, string> = {}): string => {
@@ -78,6 +94,10 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   };
 
   const flowComponents = [component("azure-flowlogs-mappings", "component-templates/azure-flowlogs-mappings.json")];
+  const indexMode = chooseIndexMode(options.indexMode ?? "auto", capabilities);
+  if (indexMode.mode === "logsdb") {
+    flowComponents.push(component("azure-flowlogs-logsdb-settings", "component-templates/azure-flowlogs-logsdb-settings.json"));
+  }
   if (capabilities.constantKeyword) {
     flowComponents.push(component(`azure-flowlogs-data-stream-${namespace}`,
       "component-templates/azure-flowlogs-data-stream-mappings.json", { dataset: FLOW_DATASET, namespace }));
@@ -106,6 +126,11 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
 
   // Retention: one mechanism per template; ILM wins on stacks that have it (Elastic's own default for logs-*-*).
   const mode = options.retentionMode ?? "auto";
+  const openSearch = capabilities.distribution === "opensearch";
+  if (openSearch && (mode === "ilm" || mode === "lifecycle")) {
+    throw new Error(`retentionMode "${mode}" but the cluster is OpenSearch, which has neither ILM nor the data stream lifecycle: ` +
+      `use "auto" or "none" and keep the retention with an ISM policy (dashboards/elasticsearch/README.md, OpenSearch)`);
+  }
   if (mode === "ilm" && !capabilities.ilm) {
     throw new Error(`retentionMode "ilm" but the cluster has no ILM (x-pack ilm module): use "lifecycle" or "auto"`);
   }
@@ -117,6 +142,9 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     const policy = `azure-flowlogs-${namespace}`;
     requests.push({ kind: "ilm_policy", name: policy, path: `/_ilm/policy/${policy}`, body: loadAsset("retention/ilm-policy.json", { retention }) });
     retentionSettings["index.lifecycle.name"] = policy;
+  } else if (openSearch) {
+    skipped.push({ asset: "retention", reason: `OpenSearch has no ILM and no data stream lifecycle: data is kept until an ISM policy ` +
+      `(index-management plugin) deletes it; attach one to ${flowDataStream(namespace)} and ${deadLetterDataStream(namespace)} (see dashboards/elasticsearch/README.md)` });
   } else {
     if (mode === "auto") skipped.push({ asset: "ILM policy", reason: "the cluster has no ILM: the data stream lifecycle keeps the retention instead" });
     retentionTemplate.lifecycle = loadAsset("retention/data-stream-lifecycle.json", { retention });
@@ -135,7 +163,19 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   indexTemplate(`azure-flowlogs-deadletter-${namespace}`, "index-templates/azure-flowlogs-deadletter.json", DEAD_LETTER_DATASET,
     deadLetterComponents, {});
 
-  return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace) };
+  return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode };
+}
+
+/** logsdb roughly halves the bytes per tuple (dashboards/elasticsearch/README.md, Disk); standard where it is absent. */
+function chooseIndexMode(wanted: "auto" | "logsdb" | "standard", capabilities: ClusterCapabilities): IndexAssetPlan["indexMode"] {
+  if (wanted === "standard") return { mode: "standard", reason: "indexMode: standard" };
+  const why = capabilities.distribution === "opensearch" ? "OpenSearch has no index.mode logsdb"
+    : capabilities.logsdb === undefined ? "the capabilities do not say whether the cluster has index.mode logsdb (Elasticsearch 8.17+)"
+    : "the cluster has no index.mode logsdb (it needs Elasticsearch 8.17+ on every node)";
+  const has = capabilities.logsdb === true && capabilities.distribution !== "opensearch";
+  if (!has && wanted === "logsdb") throw new Error(`indexMode "logsdb" but ${why}: use indexMode "auto" or "standard"`);
+  if (!has) return { mode: "standard", reason: why };
+  return { mode: "logsdb", reason: wanted === "logsdb" ? "indexMode: logsdb" : "the cluster has index.mode logsdb (Elasticsearch 8.17+)" };
 }
 
 function checkRetention(retention: string): string {

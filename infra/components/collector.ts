@@ -18,6 +18,8 @@ export interface CollectorArgs {
   flowLogContainerIds: Record<string, pulumi.Input<string>>;
   /** The Elasticsearch writer API key; a secret. */
   esApiKey: pulumi.Input<string>;
+  /** See CollectorIdentityArgs.roleAssignmentWaitSeconds. */
+  roleAssignmentWaitSeconds: number;
   tags: Record<string, string>;
 }
 
@@ -57,6 +59,7 @@ export class Collector extends pulumi.ComponentResource {
       readContainerIds: args.flowLogContainerIds,
       checkpointContainerId: checkpoints.ids[settings.checkpointContainer]!,
       registryId: pullFrom?.registryId,
+      roleAssignmentWaitSeconds: args.roleAssignmentWaitSeconds,
       tags,
     }, child);
     this.group = new CollectorContainerGroup(`${name}-runtime`, {
@@ -75,7 +78,8 @@ export class Collector extends pulumi.ComponentResource {
       elasticsearch: settings.elasticsearch,
       esApiKey: args.esApiKey,
       tags,
-      // Without its permissions the collector's first polls fail (403) and the image pull is refused.
+      // Without its permissions the collector's first polls fail (403) and the image pull is refused; depending on
+      // the component includes its propagation wait (roleAssignmentPropagation.ts).
       dependsOn: [this.identity],
     }, child);
     this.identityClientId = this.identity.clientId;

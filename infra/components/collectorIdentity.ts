@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import { RoleAssignmentPropagation } from "./roleAssignmentPropagation";
 
 export const STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
 export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
@@ -18,12 +19,16 @@ export interface CollectorIdentityArgs {
   checkpointContainerId: pulumi.Input<string>;
   /** The registry the image is pulled from; absent for a public image. */
   registryId?: pulumi.Input<string>;
+  /** How long new assignments are given to take effect before the container group (image pull, reads) starts. */
+  roleAssignmentWaitSeconds: number;
   tags: Record<string, string>;
 }
 
 export class CollectorIdentity extends pulumi.ComponentResource {
   readonly identity: managedidentity.UserAssignedIdentity;
   readonly roleAssignments: authorization.RoleAssignment[];
+  /** Depending on this component waits for it too, so the group's first pull and reads find the roles effective. */
+  readonly propagation: RoleAssignmentPropagation;
   readonly identityId: pulumi.Output<string>;
   readonly clientId: pulumi.Output<string>;
 
@@ -52,6 +57,10 @@ export class CollectorIdentity extends pulumi.ComponentResource {
       assign("checkpoints", args.checkpointContainerId, STORAGE_BLOB_DATA_CONTRIBUTOR, "The flow-log collector keeps its checkpoints and leases here"),
       ...(args.registryId ? [assign("acr-pull", args.registryId, ACR_PULL, "The flow-log collector's container group pulls its image")] : []),
     ];
+    this.propagation = new RoleAssignmentPropagation(`${name}-propagation`, {
+      assignmentIds: this.roleAssignments.map((assignment) => assignment.id),
+      waitSeconds: args.roleAssignmentWaitSeconds,
+    }, { parent: this, dependsOn: this.roleAssignments });
     this.identityId = this.identity.id;
     this.clientId = this.identity.clientId;
     this.registerOutputs({ identityId: this.identityId, clientId: this.clientId });

@@ -6,6 +6,16 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import type { RegistrySku } from "../config";
 
+/**
+ * The registry's own Entra audience. A registry can refuse ARM-audience tokens (its policy
+ * `azureADAuthenticationAsArmPolicy` disabled; Azure Policy has a built-in "Configure container registries to
+ * disable ARM audience token authentication", Azure/azure-policy ACR_AADAuthenticationAsArmDisabled_Modify.json);
+ * tokens for this audience are accepted either way (MicrosoftDocs azure-docs
+ * articles/container-registry/container-registry-disable-authentication-as-arm.md). azure-native's getClientToken
+ * asks Entra for `<endpoint>/.default` (pulumi/pulumi-azure-native, provider `getClientToken`/`tokenEndpoint`).
+ */
+export const ACR_TOKEN_AUDIENCE = "https://containerregistry.azure.net";
+
 /** The user name ACR expects with a refresh token obtained by token exchange (documented for `az acr login --expose-token`). */
 export const ACR_TOKEN_USERNAME = "00000000-0000-0000-0000-000000000000";
 
@@ -34,13 +44,15 @@ export class ContainerRegistry extends pulumi.ComponentResource {
       sku: { name: args.sku },
       adminUserEnabled: false,
       anonymousPullEnabled: false,
+      // ACI's managed-identity pull needs the registry's trusted-services bypass (using-azure-container-registry-mi.md).
+      networkRuleBypassOptions: "AzureServices",
       tags: args.tags,
     }, { parent: this });
     this.registryId = this.registry.id;
     this.loginServer = this.registry.loginServer;
 
-    // The provider's own Entra token (ARM audience) and tenant: the same login `pulumi up` uses for Azure.
-    const token = authorization.getClientTokenOutput({}, { parent: this }).token;
+    // The deploying login's Entra token (the same login `pulumi up` uses for Azure), for the registry's audience.
+    const token = authorization.getClientTokenOutput({ endpoint: ACR_TOKEN_AUDIENCE }, { parent: this }).token;
     const tenantId = authorization.getClientConfigOutput({ parent: this }).tenantId;
     this.pushCredentials = pulumi.secret(pulumi.all([this.loginServer, token, tenantId]).apply(async ([loginServer, aadToken, tenant]) => ({
       username: ACR_TOKEN_USERNAME,

@@ -2,7 +2,7 @@
 // project's only retention mechanism (see ../retention.ts).
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
-import { lifecyclePolicy } from "../retention";
+import { KEEP_FOREVER, RETENTION_TAG, lifecyclePolicy } from "../retention";
 
 export interface FlowLogStorageArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -55,7 +55,8 @@ export class FlowLogStorage extends pulumi.ComponentResource {
         bypass: "AzureServices",
         ipRules: args.allowedIpRanges.map((range) => ({ iPAddressOrRange: range, action: "Allow" })),
       },
-      tags: args.tags,
+      // "Keep forever" has no lifecycle policy to show it; the tag states the choice (see ../retention.ts).
+      tags: args.retentionDays === 0 ? { ...args.tags, [RETENTION_TAG]: KEEP_FOREVER } : args.tags,
     }, { parent: this, retainOnDelete: args.keepDataOnDestroy || undefined });
 
     const policy = lifecyclePolicy(args.retentionDays, args.checkpointContainer);

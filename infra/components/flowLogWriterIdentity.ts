@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import { RoleAssignmentPropagation } from "./roleAssignmentPropagation";
 
 export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 
@@ -11,12 +12,16 @@ export interface FlowLogWriterIdentityArgs {
   location: string;
   /** The storage account id: the role assignment's scope. */
   storageAccountId: pulumi.Input<string>;
+  /** How long a new assignment is given to take effect before the flow logs that write with it are created. */
+  roleAssignmentWaitSeconds: number;
   tags: Record<string, string>;
 }
 
 export class FlowLogWriterIdentity extends pulumi.ComponentResource {
   readonly identity: managedidentity.UserAssignedIdentity;
   readonly roleAssignment: authorization.RoleAssignment;
+  /** Depending on this component waits for it too: Azure accepts the flow log only once the role is effective. */
+  readonly propagation: RoleAssignmentPropagation;
   readonly identityId: pulumi.Output<string>;
 
   constructor(name: string, args: FlowLogWriterIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -36,6 +41,10 @@ export class FlowLogWriterIdentity extends pulumi.ComponentResource {
       roleDefinitionId: pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`,
       description: "Network Watcher writes flow logs with this identity",
     }, { parent: this });
+    this.propagation = new RoleAssignmentPropagation(`${name}-propagation`, {
+      assignmentIds: [this.roleAssignment.id],
+      waitSeconds: args.roleAssignmentWaitSeconds,
+    }, { parent: this, dependsOn: [this.roleAssignment] });
     this.identityId = this.identity.id;
     this.registerOutputs({ identityId: this.identityId, roleAssignmentId: this.roleAssignment.id });
   }

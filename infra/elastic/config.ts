@@ -10,6 +10,7 @@ import { reportUnknownKeys, type Report } from "../configKeys";
 import type { ElasticsearchConnection } from "./elasticsearch/client";
 import { flowlogsKibanaArgs, KibanaSecrets, KibanaSettings, readKibanaConfig } from "./kibana/config";
 import type { FlowlogsElasticArgs } from "./index";
+import { redactUrlText } from "../../collector/src/safeText";
 
 export const ELASTICSEARCH_KEYS = ["url", "caCert", "allowInsecureHttp", "namespace", "retention", "retentionMode", "geoip", "capabilities", "keepTemplatesWithData", "writerKey"];
 export const WRITER_KEY_KEYS = ["name", "expiration", "rotation", "dedupeAcrossBackingIndices"];
@@ -46,7 +47,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
   const allowInsecureHttp = value.allowInsecureHttp === true;
   if (value.allowInsecureHttp !== undefined && typeof value.allowInsecureHttp !== "boolean") problem("elasticsearch.allowInsecureHttp", "must be true or false");
   if (!parsed || !["http:", "https:"].includes(parsed.protocol)) {
-    problem("elasticsearch.url", `must be the cluster's endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com (got ${JSON.stringify(url)})`);
+    problem("elasticsearch.url", `must be the cluster's endpoint, e.g. https://my-deployment.es.westeurope.azure.elastic-cloud.com (got ${typeof url === "string" ? JSON.stringify(redactUrlText(url)) : JSON.stringify(url)})`);
   } else if (parsed.username || parsed.password) {
     problem("elasticsearch.url", "must not carry credentials: remove them and set elasticsearchUsername + the secret elasticsearchPassword (or the secret elasticsearchApiKey)");
   } else if (parsed.protocol === "http:" && !/^(localhost|127\.|\[::1\])/.test(parsed.hostname) && !allowInsecureHttp) {

@@ -3,6 +3,7 @@
 // host) and turns failures into messages that say what to fix. Credentials never appear in messages. Runs inside
 // dynamic providers, so nothing here captures a client.
 import { httpRequest } from "./http";
+import { redactUrlText } from "../../collector/src/safeText";
 
 export interface HttpConnection {
   url: string;
@@ -44,7 +45,7 @@ export function checkHttpConnection(connection: HttpConnection | undefined, nami
     let parsed: URL | undefined;
     try { parsed = new URL(url); } catch { /* reported below */ }
     if (!parsed || !["http:", "https:"].includes(parsed.protocol)) {
-      failures.push({ property: "connection.url", reason: `"${url}" is not an http(s) URL: set it to ${naming.urlAdvice}` });
+      failures.push({ property: "connection.url", reason: `${JSON.stringify(typeof url === "string" ? redactUrlText(url) : url)} is not an http(s) URL: set it to ${naming.urlAdvice}` });
     } else if (parsed.username || parsed.password) {
       failures.push({ property: "connection.url", reason: "the URL carries credentials: remove them from the URL and pass apiKey (or username/password) as secrets" });
     } else if (parsed.search || parsed.hash) {

@@ -74,7 +74,7 @@ export class FlowlogsElastic extends pulumi.ComponentResource {
       this.kibana = new FlowlogsKibana(`${name}-kibana`, args.kibana, { ...child, dependsOn: [this.indexAssets] });
       const base = args.kibana.url.replace(/\/+$/, "");
       const space = args.kibana.space && args.kibana.space !== "default" ? `/s/${args.kibana.space}` : "";
-      this.dashboardUrl = pulumi.output(`${base}${space}${this.kibana.dashboardPath}`);
+      this.dashboardUrl = pulumi.interpolate`${base}${space}${this.kibana.dashboardPath}`;
     } else {
       this.dashboardUrl = pulumi.output(undefined);
     }

@@ -21,6 +21,15 @@ export class MemoryBlob {
   text(): string {
     return Buffer.concat(this.committed).toString("utf8");
   }
+
+  /** The committed blocks in order, e.g. to upload the same blob block by block. */
+  blocks(): Buffer[] {
+    return [...this.committed];
+  }
+
+  size(): number {
+    return this.committed.reduce((n, block) => n + block.length, 0);
+  }
 }
 
 export function memoryContainer(): { container: ContainerClient; blobs: Map<string, MemoryBlob> } {

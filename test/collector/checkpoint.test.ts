@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { BlobServiceClient, ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
-import { CheckpointStore } from "../../collector/src/checkpoint/store";
+import { CheckpointStore, MAX_CHECKPOINT_BYTES } from "../../collector/src/checkpoint/store";
+import { startFaultyProxy } from "../support/faultyProxy";
 import { checkpointBlobName, emptyCheckpoint, parseCheckpoint } from "../../collector/src/checkpoint/state";
 
 const scratch = scratchContainers(azuriteConnectionString());
@@ -114,3 +115,41 @@ test("checkpoint validation names what is wrong", () => {
   assert.throws(() => parseCheckpoint('{"format":1,"container":"x","blob":"b","offset":1,"blocks":0,"records":0}', "c", "b"), /belongs to x\/b/);
   assert.throws(() => new CheckpointStore(container, { leaseSeconds: 90, replicaId: "a" }), /15–60/);
 });
+
+test("a huge garbage checkpoint blob is reported as damaged after one bounded ranged read, never downloaded whole", async () => {
+  await container.createIfNotExists();
+  const name = `${BLOB}.huge`;
+  const garbage = Buffer.alloc(32 * 1024 * 1024, "x");
+  await container.getBlockBlobClient(checkpointBlobName(SOURCE, name)).uploadData(garbage, { blockSize: 8 * 1024 * 1024 });
+  const empty = `${BLOB}.empty`;
+  await container.getBlockBlobClient(checkpointBlobName(SOURCE, empty)).upload("", 0);
+  // The store reaches Azurite through a counting proxy: every byte it downloads is seen.
+  const proxy = await startFaultyProxy(new URL(azuriteBlobEndpoint()).origin, () => "forward");
+  try {
+    const throughProxy = BlobServiceClient.fromConnectionString(
+      azuriteConnectionString().replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=${proxy.url}`),
+    ).getContainerClient(container.containerName);
+    const damaged: string[] = [];
+    const a = new CheckpointStore(throughProxy, { leaseSeconds: 15, replicaId: "a", onDamaged: (_name, reason) => damaged.push(reason) });
+    await assert.rejects(a.peek(SOURCE, name), /checkpoint blob is 33554432 bytes, over the 65536 a checkpoint can be/);
+    const held = await a.tryAcquire(SOURCE, name);
+    assert.ok(held);
+    assert.equal(held.checkpoint.offset, 0, "replaced by an empty checkpoint");
+    await held.save({ ...held.checkpoint, offset: 10 });
+    await held.release();
+    assert.equal((await a.peek(SOURCE, name))?.offset, 10, "the next save replaces the garbage");
+    const emptyHeld = await a.tryAcquire(SOURCE, empty);
+    assert.ok(emptyHeld);
+    await emptyHeld.release();
+    assert.deepEqual(damaged, ["checkpoint blob is 33554432 bytes, over the 65536 a checkpoint can be: not read", "checkpoint blob is empty"]);
+    const downloaded = proxy.seen.filter((request) => request.method === "GET").reduce((n, request) => n + request.responseBytes, 0);
+    assert.ok(downloaded < 4 * (MAX_CHECKPOINT_BYTES + 1) + 64 * 1024, `downloaded ${downloaded} bytes, not the 32 MiB blob`);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+/** Azurite's blob endpoint, from the connection string the runner set. */
+function azuriteBlobEndpoint(): string {
+  return /BlobEndpoint=([^;]+)/.exec(azuriteConnectionString())![1]!;
+}

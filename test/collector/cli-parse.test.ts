@@ -108,3 +108,32 @@ test("cli --help lists the commands; unknown commands and bad parse arguments ar
   assert.equal(parseHelp.status, 0);
   assert.match(parseHelp.stdout, /usage: flowlogs-collector parse <file\|->/);
 });
+
+test("cli parse escapes control characters on stderr: a tuple cannot forge a reject line or clear the terminal", async () => {
+  const evil = "1708978215,10.0.0.1\nrejected record 99, tuple 0: forged | raw: x\u001b[2J,10.0.0.2";
+  const text = JSON.stringify({
+    records: [{
+      category: "NetworkSecurityGroupFlowEvent", properties: { Version: 2, flows: [{ rule: "r", flows: [{ mac: "m", flowTuples: [evil] }] }] },
+    }],
+  });
+  const run = await cli(["parse", "-"], text);
+  assert.equal(run.status, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, /\u001b/);
+  const printed = lines(run.stderr);
+  assert.equal(printed.length, 2, run.stderr);
+  assert.match(printed[0], /^rejected record 0, tuple 0: /);
+  assert.match(printed[1], /^parse: stdin: 0 documents, 1 rejects/);
+  assert.match(run.stderr, /\\nrejected record 99, tuple 0: forged \| raw: x\\x1b\[2J/);
+});
+
+test("cli parse of a document with a 5,000-deep value prints the good documents and one bounded reject (exit 0)", async () => {
+  const good = readFileSync(join(root, fixturePath("nsg-v1.json")), "utf8").trim();
+  const text = good.replace(/]\s*}$/, `,{"category":${"[".repeat(5000)}${"]".repeat(5000)}}]}`);
+  const run = await cli(["parse", "-"], text);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(lines(run.stdout).length, 3);
+  const rejects = lines(run.stderr).filter((line) => line.startsWith("rejected"));
+  assert.equal(rejects.length, 1);
+  assert.ok(rejects[0].length < 800, `bounded: ${rejects[0].length}`);
+  assert.doesNotMatch(run.stderr, /Maximum call stack/);
+});

@@ -9,13 +9,13 @@ const fixture = (name: string): string => readFileSync(join(__dirname, "..", "fi
 const records = (name: string): unknown[] => (JSON.parse(fixture(name)) as { records: unknown[] }).records;
 const FIXTURES = ["nsg-v1.json", "nsg-v2.json", "vnet-v4.json", "malformed-tuples.json", "mixed-records.json"];
 
-test("the same input parsed twice gives the same ids (base64url, 27 characters)", () => {
+test("the same input parsed twice gives the same ids (base64url, 22 characters)", () => {
   for (const name of FIXTURES) {
     const first = parseFlowLogText(fixture(name)).documents.map((d) => d.id);
     const second = parseFlowLogText(fixture(name)).documents.map((d) => d.id);
     assert.ok(first.length > 0, name);
     assert.deepEqual(first, second, name);
-    for (const id of first) assert.match(id, /^[A-Za-z0-9_-]{27}$/);
+    for (const id of first) assert.match(id, /^[A-Za-z0-9_-]{22}$/);
   }
 });
 
@@ -80,7 +80,7 @@ test("the same tuple under NSG v1 and NSG v2 framing, or in another group positi
   assert.notEqual(first, second);
 });
 
-test("ids follow the documented flowlogs-id/1 recipe byte for byte (checked with a Hash object on every fixture tuple)", () => {
+test("ids follow the documented flowlogs-id/2 recipe byte for byte (checked with a Hash object on every fixture tuple)", () => {
   // The recipe from collector/src/ecs/documentId.ts, computed the plain way: a regression here would silently turn
   // every re-read after an upgrade into duplicates, so the ids must never drift.
   const vnet = records("vnet-v4.json") as Array<Record<string, any>>;
@@ -90,12 +90,14 @@ test("ids follow the documented flowlogs-id/1 recipe byte for byte (checked with
     let at = 0;
     for (const acl of record.flowRecords.flows) {
       for (const group of acl.flowGroups) {
-        const context = JSON.stringify(["flowlogs-id/1", "vnet", 4, (record.targetResourceID ?? "").toLowerCase(),
+        const context = JSON.stringify(["flowlogs-id/2", "vnet", 4, (record.targetResourceID ?? "").toLowerCase(),
           (record.flowLogResourceID ?? "").toLowerCase(), (record.macAddress ?? "").toUpperCase(), record.time ?? "",
           acl.aclID ?? "", group.rule ?? ""]);
         group.flowTuples.forEach((tuple: string, i: number) => {
-          const expected = createHash("sha256").update(context + JSON.stringify([i, tuple])).digest().subarray(0, 20).toString("base64url");
-          assert.equal(ids[at++], expected, tuple);
+          const time = Buffer.alloc(6);
+          time.writeUIntBE(Number(tuple.split(",")[0]), 0, 6);
+          const digest = createHash("sha256").update(context + JSON.stringify([i, tuple])).digest().subarray(0, 10);
+          assert.equal(ids[at++], Buffer.concat([time, digest]).toString("base64url"), tuple);
           checked++;
         });
       }
@@ -103,4 +105,16 @@ test("ids follow the documented flowlogs-id/1 recipe byte for byte (checked with
     assert.equal(at, ids.length);
   }
   assert.ok(checked >= 5, `checked ${checked} tuples`);
+});
+
+test("an NSG tuple's id leads with its time in milliseconds (epoch seconds scaled), so ids of nearby flows share a prefix", () => {
+  const record = (tuples: string[]) => ({
+    time: "t", category: "NetworkSecurityGroupFlowEvent", resourceId: "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N",
+    properties: { Version: 1, flows: [{ rule: "r", flows: [{ mac: "M", flowTuples: tuples }] }] },
+  });
+  const ids = parseRecords([record(["1700000000,10.0.0.1,10.0.0.2,1,2,T,I,A", "1700000000,10.0.0.9,10.0.0.2,1,2,T,I,A"])]).documents.map((d) => d.id);
+  const time = Buffer.alloc(6);
+  time.writeUIntBE(1_700_000_000_000, 0, 6);
+  for (const id of ids) assert.equal(Buffer.from(id, "base64url").subarray(0, 6).toString("hex"), time.toString("hex"));
+  assert.notEqual(ids[0], ids[1]);
 });

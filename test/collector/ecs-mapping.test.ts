@@ -11,9 +11,10 @@ const NSG_ID = "/SUBSCRIPTIONS/6A5E4C3B-1F2D-4E5A-9B8C-7D6E5F4A3B2C/RESOURCEGROU
 const VNET_ID = "/subscriptions/6a5e4c3b-1f2d-4e5a-9b8c-7d6e5f4a3b2c/resourceGroups/rg-Net/providers/Microsoft.Network/virtualNetworks/vnet-Hub";
 const FLOWLOG_ID = "/SUBSCRIPTIONS/6A5E4C3B-1F2D-4E5A-9B8C-7D6E5F4A3B2C/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_WESTEUROPE/FLOWLOGS/VNET-FLOWLOG";
 
+// The record's time follows its first tuple's: tuples more than a day from their record's time are rejected.
 function nsgRecord(version: 1 | 2, tuples: string[]): unknown {
   return {
-    time: "2024-02-26T20:11:00.0000000Z",
+    time: new Date(Number(tuples[0].slice(0, 10)) * 1000).toISOString(),
     category: "NetworkSecurityGroupFlowEvent",
     resourceId: NSG_ID,
     properties: { Version: version, flows: [{ rule: "UserRule_AllowWeb", flows: [{ mac: "000D3AF8801A", flowTuples: tuples }] }] },

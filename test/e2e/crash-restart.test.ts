@@ -6,17 +6,12 @@ import assert from "node:assert/strict";
 import { runCollector } from "../../collector/src/service/collector";
 import { FlowLogDataset } from "../support/dataset";
 import { azuriteConnectionString, elasticsearchUrl } from "../support/env";
+import { stopChildrenAndWorld } from "./collectorChildren";
 import { createWorld, logEvents, spawnCollector, waitFor, type CollectorChild, type E2eWorld } from "./e2eSupport";
 
 let world: E2eWorld | undefined;
 const children: CollectorChild[] = [];
-after(async () => {
-  for (const { child, exited } of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited;
-  }
-  await world?.cleanup();
-});
+after(() => stopChildrenAndWorld(children, world));
 
 test("SIGKILL mid-blob, then a restart: exact counts, no loss, no duplicate", async (t) => {
   assert.ok(azuriteConnectionString() && elasticsearchUrl(), "the runner started Azurite and Elasticsearch");

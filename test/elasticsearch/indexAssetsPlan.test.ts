@@ -63,7 +63,8 @@ test("on a full stack the plan uses ILM, constant_keyword data_stream fields and
   assert.deepEqual((byName["azure-flowlogs-deadletter-prod"]!.body as any).index_patterns, [plan.deadLetterDataStream]);
   assert.ok(template.priority > 100, "must outrank the built-in logs template (100)");
   assert.deepEqual(template.data_stream, {});
-  assert.deepEqual(template.composed_of, ["azure-flowlogs-mappings", "azure-flowlogs-data-stream-prod", "azure-flowlogs-geo-mappings"]);
+  assert.deepEqual(template.composed_of, ["azure-flowlogs-mappings", "azure-flowlogs-logsdb-settings", "azure-flowlogs-data-stream-prod", "azure-flowlogs-geo-mappings"]);
+  assert.equal(plan.indexMode.mode, "logsdb");
   assert.equal(template.template.settings["index.lifecycle.name"], "azure-flowlogs-prod");
   assert.equal(template.template.settings["index.default_pipeline"], "azure-flowlogs-geoip");
   assert.equal(template.template.lifecycle, undefined);
@@ -91,6 +92,36 @@ test("on a bare cluster the plan falls back to the data stream lifecycle and sta
   assert.deepEqual(plan.requests.filter((r) => r.kind === "ilm_policy" || r.kind === "ingest_pipeline"), []);
   assert.deepEqual(plan.skipped.map((entry) => entry.asset).sort(),
     ["ILM policy", "data_stream.* constant_keyword fields", "ingest pipeline azure-flowlogs-geoip"]);
+});
+
+test("logsdb where the cluster has it, sorted by NIC then newest first; standard elsewhere, each with its reason", () => {
+  const logsdb = planIndexAssets({}, FULL_CAPABILITIES);
+  assert.deepEqual(logsdb.indexMode, { mode: "logsdb", reason: "the cluster has index.mode logsdb (Elasticsearch 8.17+)" });
+  const settings = (logsdb.requests.find((r) => r.name === "azure-flowlogs-logsdb-settings")!.body as any).template.settings.index;
+  assert.deepEqual(settings, { mode: "logsdb", mapping: { ignore_malformed: false }, sort: { field: ["azure.flowlog.mac", "@timestamp"], order: ["asc", "desc"] } });
+  // The sort fields are mapped as doc-valued keyword/date (an index sort needs doc values).
+  assert.equal(flowMappings()["azure.flowlog.mac"], "keyword");
+  assert.equal(flowMappings()["@timestamp"], "date");
+  // Dead letters stay standard: event.original is kept without doc values, which synthetic _source would re-store.
+  const deadLetter = logsdb.requests.find((r) => r.name === "azure-flowlogs-deadletter-default")!.body as any;
+  assert.ok(!deadLetter.composed_of.includes("azure-flowlogs-logsdb-settings"));
+
+  const cases: Array<[ClusterCapabilities, RegExp]> = [
+    [{ ...FULL_CAPABILITIES, logsdb: false }, /no index.mode logsdb \(it needs Elasticsearch 8.17\+/],
+    [BARE, /do not say whether the cluster has index.mode logsdb/],
+    [{ ...FULL_CAPABILITIES, distribution: "opensearch", logsdb: false }, /OpenSearch has no index.mode logsdb/],
+  ];
+  for (const [capabilities, reason] of cases) {
+    const plan = planIndexAssets({}, capabilities);
+    assert.equal(plan.indexMode.mode, "standard");
+    assert.match(plan.indexMode.reason, reason);
+    assert.ok(!plan.requests.some((r) => r.name === "azure-flowlogs-logsdb-settings"));
+    assert.throws(() => planIndexAssets({ indexMode: "logsdb" }, capabilities), /indexMode "logsdb" but .*: use indexMode "auto" or "standard"/);
+  }
+  const standard = planIndexAssets({ indexMode: "standard" }, FULL_CAPABILITIES);
+  assert.deepEqual(standard.indexMode, { mode: "standard", reason: "indexMode: standard" });
+  assert.ok(!standard.requests.some((r) => r.name === "azure-flowlogs-logsdb-settings"));
+  assert.throws(() => planIndexAssets({ indexMode: "fast" as never }), /invalid indexMode "fast": use one of auto, logsdb, standard/);
 });
 
 test("bad options are refused with an error that says how to fix them", () => {

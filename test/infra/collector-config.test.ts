@@ -27,7 +27,7 @@ test("collector config: off by default, and off needs neither a URL nor a key", 
 
 test("collector config: on, every documented default; the image is built into a registry named after the storage account", () => {
   assert.deepEqual(collector(on({})), {
-    image: { build: true, registryName: "flowlogs001acr", registrySku: "Basic" },
+    image: { build: true, registryName: "flowlogs001acr", registrySku: "Premium" },
     cpu: 0.5,
     memoryGb: 1,
     checkpointContainer: "flowlogs-checkpoints",

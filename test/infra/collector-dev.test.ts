@@ -147,7 +147,9 @@ test("collector dev: the image is built from collector/Dockerfile with the repos
   assert.equal(registryInput.value.password, MOCK_ACR_REFRESH_TOKEN, "the password is the ACR refresh token from the exchange");
   const exchanges = plan.events.filter((e) => e.startsWith("fetch "));
   assert.deepEqual(exchanges, ["fetch POST https://flowlogsdev4711acr.azurecr.io/oauth2/exchange access_token,grant_type,service,tenant"]);
-  assert.ok(plan.invokes.some((i) => i.token === "azure-native:authorization:getClientToken"));
+  // The registry's own audience: still accepted where ARM-audience tokens are disabled on the registry.
+  const tokenRequests = plan.invokes.filter((i) => i.token === "azure-native:authorization:getClientToken");
+  assert.deepEqual(tokenRequests.map((i) => i.args), [{ endpoint: "https://containerregistry.azure.net" }]);
 });
 
 test("collector dev: the registry keeps its admin user off and refuses anonymous pulls; the group pulls with the identity", () => {
@@ -155,7 +157,10 @@ test("collector dev: the registry keeps its admin user off and refuses anonymous
   assert.equal(registry.inputs.registryName, "flowlogsdev4711acr");
   assert.equal(registry.inputs.adminUserEnabled, false);
   assert.equal(registry.inputs.anonymousPullEnabled, false);
-  assert.deepEqual(registry.inputs.sku, { name: "Basic" });
+  // Microsoft documents a Premium registry with trusted services as the prerequisite for ACI's managed-identity
+  // pulls (azure-docs articles/container-instances/using-azure-container-registry-mi.md).
+  assert.deepEqual(registry.inputs.sku, { name: "Premium" });
+  assert.equal(registry.inputs.networkRuleBypassOptions, "AzureServices");
   const identityId = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/flowlogs-to-elastic-dev/providers/Microsoft.ManagedIdentity/userAssignedIdentities/flowlogs-collector`;
   assert.deepEqual(group().inputs.identity, { type: "UserAssigned", userAssignedIdentities: [identityId] });
   assert.deepEqual(group().inputs.imageRegistryCredentials, [{ server: "flowlogsdev4711acr.azurecr.io", identity: identityId }]);

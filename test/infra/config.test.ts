@@ -98,6 +98,12 @@ test("retentionDays is an integer from 0 to 365", () => {
   assert.equal(parseConfig({ ...base, retentionDays: 365 }, ctx).retentionDays, 365);
 });
 
+test("the keep-forever tag is the program's to set (from retentionDays 0), not a user tag", () => {
+  for (const key of ["flowlogs-retention", "FlowLogs-Retention"]) {
+    assert.match(only({ ...base, tags: { [key]: "keep-forever" } }, `tags.${key}`), /reserved.*retentionDays/);
+  }
+});
+
 test("a flow-log target's ARM id is checked part by part, and the message says which part is wrong", () => {
   const cases: Array<[string, RegExp]> = [
     ["subscriptions/x", /must start with "\/subscriptions\/"/],
@@ -132,16 +138,32 @@ test("a NEW NSG flow log is refused, explaining the Azure block, the retirement 
   assert.match(message, /adoptExisting/);
 });
 
-test("an existing NSG flow log can be adopted: its import id is under the watcher, its name kept", () => {
-  const config = parseConfig({ ...base, flowLogs: [{ targetResourceId: nsg, adoptExisting: { flowLogName: "legacy-nsg-flowlog" } }] }, ctx);
+test("adopting an NSG flow log onto an account without shared keys is refused, naming both fixes (it would write nothing)", () => {
+  const adopt = { targetResourceId: nsg, adoptExisting: { flowLogName: "legacy-nsg-flowlog" } };
+  for (const storage of [{ accountName: "flowlogs001" }, { accountName: "flowlogs001", allowSharedKeyAccess: false }]) {
+    const message = only({ ...base, storage, flowLogs: [{ targetResourceId: vnet.replace("vnet1", "vnet0") }, adopt] }, "flowLogs[1].adoptExisting");
+    assert.match(message, /legacy-nsg-flowlog/);
+    assert.match(message, /storage\.allowSharedKeyAccess is false/);
+    assert.match(message, /only write with the account key/);
+    assert.match(message, /virtualNetworks\/<vnet>/);
+    assert.match(message, /set `storage\.allowSharedKeyAccess: true`/);
+  }
+  // Adopted VNet flow logs write with the identity, so they need no keys.
+  const adoptedVnet = parseConfig({ ...base, flowLogs: [{ targetResourceId: vnet, adoptExisting: { flowLogName: "vnet1-flowlog" } }] }, ctx);
+  assert.equal(adoptedVnet.flowLogs[0]!.kind, "virtualNetwork");
+});
+
+test("an existing NSG flow log can be adopted (with shared keys on): its import id is under the watcher, its name kept", () => {
+  const keys = { accountName: "flowlogs001", allowSharedKeyAccess: true };
+  const config = parseConfig({ ...base, storage: keys, flowLogs: [{ targetResourceId: nsg, adoptExisting: { flowLogName: "legacy-nsg-flowlog" } }] }, ctx);
   const [adopted] = config.flowLogs;
   assert.equal(adopted!.kind, "networkSecurityGroup");
   assert.equal(adopted!.flowLogName, "legacy-nsg-flowlog");
   assert.equal(adopted!.nameIsExplicit, true);
   assert.equal(adopted!.adoptExistingId,
     `/subscriptions/${SUB}/resourceGroups/NetworkWatcherRG/providers/Microsoft.Network/networkWatchers/NetworkWatcher_westeurope/flowLogs/legacy-nsg-flowlog`);
-  assert.match(only({ ...base, flowLogs: [{ targetResourceId: nsg, adoptExisting: {} }] }, "flowLogs[0].adoptExisting"), /flowLogName/);
-  assert.match(only({ ...base, flowLogs: [{ targetResourceId: nsg, adoptExisting: { flowLogName: "a" }, name: "b" }] }, "flowLogs[0].name"), /keeps its name/);
+  assert.match(only({ ...base, storage: keys, flowLogs: [{ targetResourceId: nsg, adoptExisting: {} }] }, "flowLogs[0].adoptExisting"), /flowLogName/);
+  assert.match(only({ ...base, storage: keys, flowLogs: [{ targetResourceId: nsg, adoptExisting: { flowLogName: "a" }, name: "b" }] }, "flowLogs[0].name"), /keeps its name/);
 });
 
 test("derived flow-log names are valid, deterministic, and change when the target changes", () => {

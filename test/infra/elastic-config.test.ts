@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { neededSecretKeys, parseConfig, type InfraConfig } from "../../infra/config";
 import { CONTEXT, problems } from "./configProblems";
+import { checkConnection } from "../../infra/elastic/elasticsearch/client";
 
 const ctx = CONTEXT;
 const base = { location: "westeurope", storage: { accountName: "flowlogs001" }, demoNetwork: true };
@@ -120,4 +121,31 @@ test("elastic config: the offline plan stands in only the secrets the chosen set
   assert.deepEqual(neededSecretKeys(managed({ kibana: { url: "https://k" } })), ["elasticsearchPassword", "kibanaApiKey"]);
   assert.deepEqual(neededSecretKeys(managed({ kibana: { url: "https://k", alert: { webhook: { url: "https://h", user: "u" } } }, kibanaUsername: "kb" })),
     ["elasticsearchPassword", "kibanaPassword", "kibanaWebhookPassword"]);
+});
+
+test("elastic config: a malformed URL is reported without the credentials or query string it may carry", () => {
+  const found = problems({
+    ...base, ...creds, collector: { enabled: true },
+    elasticsearch: { url: "https://elastic:PW-4711@my host:9200/?api_key=K-4711" },
+    kibana: { url: "ftp://kb:PW-4711@kibana.example.com/?token=K-4711" }, kibanaApiKey: "[secret]",
+  }, { ...ctx, secretKeys: ["elasticsearchPassword", "kibanaApiKey"] });
+  const urls = found.filter((p) => /^(elasticsearch|kibana)\.url: /.test(p));
+  assert.equal(urls.length, 2, found.join("\n"));
+  for (const problem of urls) assert.doesNotMatch(problem, /PW-4711|K-4711/);
+  assert.match(urls.join("\n"), /my host:9200/);
+});
+
+test("collector config: a collector.elasticsearch.url with credentials is refused without repeating them", () => {
+  const found = problems({ ...base, collector: { enabled: true, elasticsearch: { url: "https://u:PW-4711@es.example.com/?token=K-4711" } } });
+  const url = found.find((p) => p.startsWith("collector.elasticsearch.url: "));
+  assert.ok(url, found.join("\n"));
+  assert.doesNotMatch(url, /PW-4711|K-4711/);
+  assert.match(url, /es\.example\.com/);
+});
+
+test("elastic provider connection: a malformed URL is reported without the credentials or query string it may carry", () => {
+  const failures = checkConnection({ url: "https://u:PW-4711@es host/?api_key=K-4711", apiKey: "k" });
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0].property, "connection.url");
+  assert.doesNotMatch(failures[0].reason, /PW-4711|K-4711/);
 });

@@ -54,9 +54,9 @@ test("plan --json prints ONE JSON array of {type, name, parent, inputs} on stdou
   assert.equal(run.code, 0, run.stderr);
   const resources = JSON.parse(run.stdout) as PlannedResource[];
   assert.ok(Array.isArray(resources));
-  // 13 for the Azure side, 3 for the declared flow-log containers, 15 for the collector (built image) of the dev
-  // stack, 7 for its Elastic side.
-  assert.equal(resources.length, 38);
+  // 14 for the Azure side, 3 for the declared flow-log containers, 16 for the collector (built image) of the dev
+  // stack (each side's identity with its role-assignment wait), 7 for its Elastic side.
+  assert.equal(resources.length, 40);
   for (const r of resources) {
     assert.deepEqual(Object.keys(r).filter((k) => k !== "options"), ["type", "name", "parent", "inputs"]);
     assert.equal(typeof r.type, "string");
@@ -70,13 +70,13 @@ test("plan --json prints ONE JSON array of {type, name, parent, inputs} on stdou
 test("plan without --json prints a readable tree with inputs, lookups and outputs", async () => {
   const run = await result<PlanRun>("devText");
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stdout, /^Offline plan for stack "dev": 38 resources/);
+  assert.match(run.stdout, /^Offline plan for stack "dev": 40 resources/);
   assert.match(run.stdout, /\n\+ flowlogs:azure:FlowLogs {2}flow-logs\n {2}\+ azure-native:network:FlowLog {2}flowlogs-to-elastic-dev-demo-vnet-flowlog\n/);
   assert.match(run.stdout, /\(replaceOnChanges: \["targetResourceId"\]\)/);
   assert.match(run.stdout, / {6}minimumTlsVersion: "TLS1_2"\n/);
   // Existing resources are looked up; the deployer's token and tenant (for the image push) are a separate list.
   assert.match(run.stdout, /\nLooked up \(must already exist in Azure\):\n {2}\? azure-native:network:getNetworkWatcher \{"networkWatcherName":"NetworkWatcher_westeurope","resourceGroupName":"NetworkWatcherRG"\}\n\n/);
-  assert.match(run.stdout, /\nAsked of the deploying identity[^\n]*:\n {2}\? azure-native:authorization:getClientConfig \{\}\n {2}\? azure-native:authorization:getClientToken \{\}\n/);
+  assert.match(run.stdout, /\nAsked of the deploying identity[^\n]*:\n {2}\? azure-native:authorization:getClientConfig \{\}\n {2}\? azure-native:authorization:getClientToken \{"endpoint":"https:\/\/containerregistry\.azure\.net"\}\n/);
   const lookedUp = run.stdout.slice(run.stdout.indexOf("Looked up"), run.stdout.indexOf("Asked of the deploying identity"));
   assert.doesNotMatch(lookedUp, /getClient(Token|Config)/, "the deployer's token is not a resource that must exist");
   // Dynamic resources of the Elastic side: provider code and NDJSON named, credentials hidden.

@@ -1,4 +1,4 @@
-// The program under Pulumi mocks with the committed prod stack: existing VNets, an adopted NSG flow log,
+// The program under Pulumi mocks with the committed prod stack: existing VNets (one of them behind a legacy NSG),
 // traffic analytics into an existing workspace, a firewall IP range.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,18 +26,18 @@ test("prod: one flow log per configured target, all in the watcher's group and t
   assert.deepEqual(ofType(plan.resources, "azure-native:network:NetworkWatcher"), []);
 });
 
-test("prod: the existing NSG flow log is adopted with Pulumi's import option, keeping its name", () => {
-  const adopted = flowLogs.get("nsg-legacy-rg-legacy-prod-flowlog");
-  assert.ok(adopted, [...flowLogs.keys()].join(", "));
-  assert.match(String(adopted.inputs.targetResourceId), /networkSecurityGroups\/nsg-legacy$/);
-  assert.equal(adopted.options?.import,
-    `/subscriptions/${SUB}/resourceGroups/NetworkWatcherRG/providers/Microsoft.Network/networkWatchers/NetworkWatcher_northeurope/flowLogs/nsg-legacy-rg-legacy-prod-flowlog`);
-  assert.equal(adopted.name, "adopted-nsg-nsg-legacy-rg-legacy-prod-flowlog", "the policy pack recognises adopted NSG flow logs by name");
-  assert.equal(adopted.options?.retainOnDelete, true, "destroy must not delete what Azure will not let us recreate");
-  assert.equal(adopted.inputs.identity, undefined, "managed identities are documented for VNet flow logs only");
-  for (const name of ["vnet-app-prod-snet-web-flowlog"]) assert.equal((flowLogs.get(name)!.inputs.identity as any).type, "UserAssigned");
-  const others = [...flowLogs.values()].filter((f) => f !== adopted);
-  assert.ok(others.every((f) => f.options?.import === undefined && f.options?.retainOnDelete === undefined), "only the adopted flow log is imported and retained");
+test("prod: shared keys are off, so nothing is adopted and every flow log (VNet, subnet, the legacy NSG's VNet) writes with the writer identity", () => {
+  assert.ok(flowLogs.has("vnet-app-prod-snet-web-flowlog"), [...flowLogs.keys()].join(", "));
+  const legacy = [...flowLogs.values()].find((f) => /virtualNetworks\/vnet-legacy-prod$/.test(String(f.inputs.targetResourceId)));
+  assert.ok(legacy, "the VNet behind the legacy NSG is logged by a VNet flow log");
+  const writer = ofType(plan.resources, "azure-native:managedidentity:UserAssignedIdentity").find((r) => r.parent === "flowlog-writer");
+  assert.ok(writer, "the flow logs' writer identity");
+  for (const flowLog of flowLogs.values()) {
+    assert.doesNotMatch(String(flowLog.inputs.targetResourceId), /networkSecurityGroups/);
+    assert.equal((flowLog.inputs.identity as any).type, "UserAssigned", flowLog.name);
+    assert.equal(flowLog.options?.import, undefined);
+    assert.equal(flowLog.options?.retainOnDelete, undefined);
+  }
 });
 
 test("prod: a target change replaces the flow log; with an explicit name the old one is deleted first", () => {

@@ -26,7 +26,7 @@ test("Pulumi.yaml: project name, TypeScript nodejs runtime, description", () => 
 });
 
 test("Pulumi.yaml declares the scalar keys with Pulumi's types, a description and the code's defaults", () => {
-  assert.deepEqual(Object.keys(project.config).sort(), ["demoNetwork", "location", "resourceGroupName", "retentionDays"]);
+  assert.deepEqual(Object.keys(project.config).sort(), ["demoNetwork", "location", "resourceGroupName", "retentionDays", "roleAssignmentWaitSeconds"]);
   for (const [key, declaration] of Object.entries(project.config)) {
     assert.ok(["string", "integer", "boolean"].includes(declaration.type), `${key}: Pulumi project config types only`);
     assert.ok(declaration.description.length > 10, key);
@@ -34,6 +34,7 @@ test("Pulumi.yaml declares the scalar keys with Pulumi's types, a description an
   assert.equal(project.config.location!.default, undefined, "location is required, so it has no default");
   assert.equal(project.config.demoNetwork!.default, DEFAULTS.demoNetwork);
   assert.equal(project.config.retentionDays!.default, DEFAULTS.retentionDays);
+  assert.equal(project.config.roleAssignmentWaitSeconds!.default, DEFAULTS.roleAssignmentWaitSeconds);
   assert.equal(project.config.resourceGroupName!.default, DEFAULTS.resourceGroupName);
 });
 
@@ -57,6 +58,7 @@ test("every top-level key is declared or documented in Pulumi.yaml, and has a ro
   }
   for (const key of SECRET_KEYS) assert.match(readme, new RegExp(`\\| \`${key}\` \\| secret string \\|`), `README: ${key} is a secret string`);
   assert.match(readme, new RegExp(`\\| \`retentionDays\` \\| integer 0-365 \\| \`${DEFAULTS.retentionDays}\``));
+  assert.match(readme, new RegExp(`\\| \`roleAssignmentWaitSeconds\` \\| integer 0-3600 \\| \`${DEFAULTS.roleAssignmentWaitSeconds}\``));
   assert.match(readme, new RegExp(`\\| \`storage.sku\` \\| string \\| \`${DEFAULTS.storageSku}\``));
 });
 

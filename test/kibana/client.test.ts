@@ -149,7 +149,7 @@ describe("providers as Pulumi stores them (closure-serialized)", () => {
       const index = await connector.create({ connection, name: "alerts", connectorTypeId: ".index", config: { index: "flowlogs-alerts" }, secrets: {} });
       const created = await rule.create({
         connection, name: "denied", ruleTypeId: ".es-query", consumer: "stackAlerts", interval: "1m", enabled: true, tags: [],
-        params: { index: ["logs-azure.flowlogs-*"], timeField: "@timestamp", esQuery: "{\"query\":{\"match_all\":{}}}", threshold: [1], thresholdComparator: ">", timeWindowSize: 5, timeWindowUnit: "m" },
+        params: { index: ["logs-azure.flowlogs-*"], timeField: "@timestamp", esQuery: "{\"query\":{\"match_all\":{}}}", threshold: [1], thresholdComparator: ">", timeWindowSize: 5, timeWindowUnit: "m", size: 10 },
         actions: [{ connectorId: index.id, group: "query matched", params: { documents: [{ a: 1 }] } }],
       });
       assert.ok(kibana.space().rules.has(created.id));

@@ -10,11 +10,14 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const API_KEY = "Y29tcG9uZW50OnZlcnktc2VjcmV0LWtleQ==";
 const WEBHOOK_PASSWORD = "webhook-very-secret-password";
 const registered: Array<{ type: string; name: string; inputs: any }> = [];
+/** What the saved-objects provider answers for resources named so: Kibana gave the dashboard a new id on import. */
+const COPIED_DASHBOARD = "3f0c8a2e-6c1d-4b7e-9a51-2d5e8f1b7c40";
 
 pulumi.runtime.setMocks({
   newResource(args) {
     registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-    return { id: `${args.name}-id`, state: { ...args.inputs, connectorId: `${args.name}-id`, ruleId: `${args.name}-id` } };
+    const idMap = args.name.startsWith("copied-") ? { "dashboard/flowlogs-overview": `dashboard/${COPIED_DASHBOARD}` } : undefined;
+    return { id: `${args.name}-id`, state: { ...args.inputs, connectorId: `${args.name}-id`, ruleId: `${args.name}-id`, idMap } };
   },
   call: () => ({}),
 }, "flowlogs-to-elastic", "test", false);
@@ -51,4 +54,13 @@ test("FlowlogsKibana declares saved objects, the .index connector, an optional w
   assert.deepEqual(rule.actions.map((a: any) => a.connectorId).sort(), ["kibana-alert-index-id", "kibana-alert-webhook-id"]);
   assert.ok(rule.actions.every((a: any) => a.group === "query matched"));
   assert.throws(() => new FlowlogsKibana("bad", { connection: { url: "https://k", apiKey: "k" }, alert: { deniedThreshold: 1, windowMinutes: 0 } }), /windowMinutes must be a whole number of minutes >= 1/);
+});
+
+test("the dashboard path uses the id Kibana's import returned (destinationId), not the declared one", async () => {
+  const resolve = <T>(value: pulumi.Input<T>) => new Promise<T>((done) => pulumi.output(value).apply((v) => done(v as T)));
+  const copied = new FlowlogsKibana("copied", { connection: { url: "https://kibana.example.com", apiKey: API_KEY, space: "netops" } });
+  assert.equal(await resolve(copied.dashboardPath), `/app/dashboards#/view/${COPIED_DASHBOARD}`);
+  // Before Kibana has answered (the offline plan under mocks) the declared id from the files is all there is.
+  const planned = new FlowlogsKibana("planned", { connection: { url: "https://kibana.example.com", apiKey: API_KEY } });
+  assert.equal(await resolve(planned.dashboardPath), "/app/dashboards#/view/flowlogs-overview");
 });

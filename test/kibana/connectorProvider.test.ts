@@ -104,4 +104,20 @@ describe("KibanaConnector provider", () => {
     assert.match(await reasons({ name: " " }), /name: name is required/);
     assert.equal(await reasons({}), "");
   });
+
+  test("contract: check refuses empty-string config and secret values, which Kibana answers with 400 \"value '' is not valid\"", async () => {
+    const webhook = { connectorTypeId: ".webhook", config: { url: "https://hooks.example.com/x" } };
+    const failures = async (news: Partial<ConnectorInputs>) =>
+      (await p.check!({} as any, { ...indexInputs, ...news } as ConnectorInputs)).failures!.map((f) => `${f.property}: ${f.reason}`).join("\n");
+    assert.match(await failures({ ...webhook, config: { ...webhook.config, headers: { "x-token": "" } } }), /config\.headers: .*empty string/);
+    assert.match(await failures({ ...webhook, secrets: { user: "u", password: " " } }), /secrets\.password: .*empty string.*omit it or give a value/);
+    // The double refuses the same call, as Kibana does.
+    const gold = await new FakeKibana({ basic: BASIC, license: "gold" }).start();
+    try {
+      await assert.rejects(p.create({ ...indexInputs, ...webhook, connection: { ...connection, url: gold.url }, secrets: { user: "u", password: "" } } as ConnectorInputs),
+        /HTTP 400.*\[request body\.secrets\.password\]: value '' is not valid/);
+    } finally {
+      await gold.stop();
+    }
+  });
 });

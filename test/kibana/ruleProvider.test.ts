@@ -120,6 +120,8 @@ describe("KibanaRule provider", () => {
     assert.deepEqual(await reasons({ timeWindowSize: 0, timeWindowUnit: "w" }), ["params.timeWindowSize", "params.timeWindowUnit"]);
     assert.deepEqual(await reasons({ index: [] , timeField: "" }), ["params.index", "params.timeField"]);
     assert.deepEqual(await reasons({ size: 10001 }), ["params.size"]);
+    // Kibana has no default for size: without it the rule is refused (rule_type_params.ts).
+    assert.deepEqual(await reasons({ size: undefined }), ["params.size"]);
     assert.deepEqual(await reasons({}, { interval: "5 minutes" }), ["interval"]);
     assert.deepEqual(await reasons({}, { actions: [{ connectorId: connectorId, group: "threshold met", params: {} }] }), ["actions[0].group"]);
     assert.deepEqual(await reasons({}), []);

@@ -2,7 +2,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { FlowDocument } from "../../collector/src/model";
-import { buildImportNdjson, ENCODED_ATTRIBUTES, loadSavedObjects, SavedObject } from "../../infra/elastic/kibana/savedObjects";
+import { buildImportNdjson, encodeForImport, ENCODED_ATTRIBUTES, loadSavedObjects, SavedObject } from "../../infra/elastic/kibana/savedObjects";
+import { ATTRIBUTE_SCHEMAS, attributesProblem } from "./support/savedObjectSchemas";
 
 const objects = loadSavedObjects();
 const byKey = new Map(objects.map((o) => [`${o.type}/${o.id}`, o]));
@@ -186,6 +187,35 @@ describe("saved objects in dashboards/kibana", () => {
     assert.ok(encoded >= 4, "panelsJSON, optionsJSON, searchSourceJSON (dashboard and search) and fields were encoded");
     const panelsBack = JSON.parse(lines.at(-1).attributes.panelsJSON);
     assert.deepEqual(panelsBack, panels);
+  });
+
+  test("contract: every object's attributes use only the keys and types Kibana 9.x declares for its type", () => {
+    assert.deepEqual([...new Set(objects.map((o) => o.type))].sort(), Object.keys(ATTRIBUTE_SCHEMAS).sort(), "a schema for every shipped type");
+    for (const object of objects) {
+      assert.equal(attributesProblem(object.type, encodeForImport(object).attributes), undefined, `${object.type}/${object.id}`);
+    }
+  });
+
+  test("contract: a misspelt, misplaced or mistyped key in any shipped object is refused", () => {
+    const one = (type: string) => encodeForImport(objects.find((o) => o.type === type)!).attributes;
+    const refusals: Array<[string, Record<string, unknown>, RegExp]> = [
+      ["dashboard", { ...one("dashboard"), timeRestor: true }, /\[attributes\.timeRestor\]: definition for this key is missing/],
+      // columns belong to a saved search, not a dashboard
+      ["dashboard", { ...one("dashboard"), columns: ["source.ip"] }, /\[attributes\.columns\]: definition/],
+      ["dashboard", { ...one("dashboard"), refreshInterval: { pause: "no", value: 0 } }, /\[attributes\.refreshInterval\.pause\]: expected value of type \[boolean\]/],
+      ["lens", { ...one("lens"), visualisationType: "lnsXY" }, /\[attributes\.visualisationType\]: definition/],
+      // the Lens state sits under attributes.state, not next to it
+      ["lens", { ...one("lens"), datasourceStates: {} }, /\[attributes\.datasourceStates\]: definition/],
+      ["lens", { ...one("lens"), title: 7 }, /\[attributes\.title\]: expected value of type \[string\] but got \[number\]/],
+      ["search", { ...one("search"), column: ["source.ip"] }, /\[attributes\.column\]: definition/],
+      ["search", { ...one("search"), kibanaSavedObjectMeta: { searchSourceJSON: "{}", indexRefName: "x" } }, /\[attributes\.kibanaSavedObjectMeta\.indexRefName\]: definition/],
+      ["search", { ...one("search"), sort: "@timestamp" }, /\[attributes\.sort\]/],
+      ["index-pattern", { ...one("index-pattern"), timeField: "@timestamp" }, /\[attributes\.timeField\]: definition/],
+      ["index-pattern", { ...one("index-pattern"), fields: [] }, /\[attributes\.fields\]: expected value of type \[string\] but got \[Array\]/],
+    ];
+    for (const [type, attributes, message] of refusals) assert.match(attributesProblem(type, attributes) ?? "(accepted)", message, type);
+    const { title: _title, ...untitled } = one("search");
+    assert.match(attributesProblem("search", untitled) ?? "(accepted)", /\[attributes\.title\]: expected value of type \[string\] but got \[undefined\]/);
   });
 
   test("a file whose id or versions are wrong is refused with its name", async () => {

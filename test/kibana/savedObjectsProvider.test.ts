@@ -153,6 +153,51 @@ describe("KibanaSavedObjects provider", () => {
     await p.delete!(original.id, original.outs!);
   });
 
+  test("contract: create and update refuse a Kibana older than 8.9 before importing anything, naming the found and needed versions", async () => {
+    const old = await new FakeKibana({ apiKey: API_KEY, version: "8.8.2" }).start();
+    try {
+      const oldConnection = { url: old.url, apiKey: API_KEY };
+      const refusal = /Kibana 8\.8\.2 is older than 8\.9\.0, the version these saved objects need.*belongs to a more recent version of Kibana \[8\.9\.0\]/s;
+      await assert.rejects(p.create({ connection: oldConnection, ndjson: buildImportNdjson() }), refusal);
+      await assert.rejects(p.update!("x", { idMap: {} } as SavedObjectsOutputs, { connection: oldConnection, ndjson: buildImportNdjson() }), refusal);
+      assert.deepEqual(old.requests.map((r) => `${r.method} ${r.path}`), ["GET /api/status", "GET /api/status"], "nothing but the version check reached Kibana");
+      assert.equal(old.space().objects.size, 0);
+    } finally {
+      await old.stop();
+    }
+    // An 8.9 Kibana is enough.
+    const enough = await new FakeKibana({ apiKey: API_KEY, version: "8.9.0" }).start();
+    try {
+      const created = await p.create({ connection: { url: enough.url, apiKey: API_KEY }, ndjson: buildImportNdjson() });
+      assert.equal(created.outs!.objects.length, loadSavedObjects().length);
+    } finally {
+      await enough.stop();
+    }
+  });
+
+  test("contract: where per-object GET/DELETE are internal (Serverless), create, read and update work through _import and _export; delete leaves the objects and says so", async () => {
+    const serverless = await new FakeKibana({ apiKey: API_KEY, serverless: true }).start();
+    try {
+      const conn = { url: serverless.url, apiKey: API_KEY };
+      const created = await p.create({ connection: conn, ndjson: buildImportNdjson() });
+      const props = created.outs as SavedObjectsOutputs;
+      assert.equal(Object.keys(props.versions).length, props.objects.length);
+      assert.equal((await p.read!(created.id, props)).props!.contentHash, props.contentHash);
+      serverless.space().objects.get("lens/flowlogs-top-source-ips")!.version = serverless.nextVersion();
+      serverless.space().objects.delete("lens/flowlogs-denied-flows");
+      const drifted = await p.read!(created.id, props);
+      assert.equal(drifted.props!.contentHash, "drifted: lens/flowlogs-denied-flows missing, lens/flowlogs-top-source-ips edited");
+      await p.update!(created.id, drifted.props!, { connection: conn, ndjson: props.ndjson });
+      assert.ok(serverless.space().objects.has("lens/flowlogs-denied-flows"));
+      const perObject = serverless.requests.filter((r) => /^\/api\/saved_objects\/[^_]/.test(r.path));
+      assert.deepEqual(perObject, [], "no per-object saved-objects call");
+      await p.delete!(created.id, props);
+      assert.equal(serverless.space().objects.size, props.objects.length, "no public delete exists there: the objects stay");
+    } finally {
+      await serverless.stop();
+    }
+  });
+
   test("contract: the double reports a conflict when overwrite is not asked for, which is why the provider always asks", async () => {
     const created = await p.create({ connection, ndjson: buildImportNdjson() });
     const { body, contentType } = multipartFile("file", "x.ndjson", "application/ndjson", buildImportNdjson());

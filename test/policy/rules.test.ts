@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  CONTAINER_APP, CONTAINER_GROUP, FLOW_LOG, MANAGEMENT_POLICY, REGISTRY, STORAGE_ACCOUNT,
+  CONTAINER_APP, CONTAINER_GROUP, FLOW_LOG, KEEP_FOREVER, MANAGEMENT_POLICY, REGISTRY, RETENTION_TAG, STORAGE_ACCOUNT,
   resourceRules, stackRules, type PlannedResource,
 } from "../../policy/rules";
 
@@ -76,4 +76,15 @@ test("every flow log needs a retention: its own, or a lifecycle delete rule over
   });
   assert.deepEqual(retention.check([flowLog({ enabled: false, days: 0 }), lifecycle(["insights-logs-flowlogflowevent/", "insights-logs-networksecuritygroupflowevent/"])]), []);
   assert.equal(retention.check([flowLog({ enabled: false, days: 0 }), lifecycle(["insights-logs-flowlogflowevent/"])]).length, 1);
+});
+
+test("keep-forever is accepted only when the stack says so on its storage account (the tag retentionDays 0 sets)", () => {
+  const retention = stackRules.find((r) => r.name === "flow-log-retention")!;
+  const flowLog = { type: FLOW_LOG, name: "f", inputs: { ...goodFlowLog, retentionPolicy: { enabled: false, days: 0 } } };
+  const account = (tags: Record<string, string>) => ({ type: STORAGE_ACCOUNT, name: "s", inputs: { ...goodStorage, tags } });
+  assert.deepEqual(retention.check([flowLog, account({ [RETENTION_TAG]: KEEP_FOREVER })]), []);
+  assert.deepEqual(retention.check([flowLog, account({ "Flowlogs-Retention": KEEP_FOREVER })]), [], "Azure tag names are case-insensitive");
+  assert.equal(retention.check([flowLog, account({ [RETENTION_TAG]: "30d" })]).length, 1);
+  assert.equal(retention.check([flowLog, account({})]).length, 1);
+  assert.match(retention.check([flowLog])[0]!, /flowlogs-retention: keep-forever/);
 });

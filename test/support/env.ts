@@ -9,6 +9,15 @@ export function elasticsearchUrl(): string {
   return required("ES_URL", "Elasticsearch");
 }
 
+export function opensearchUrl(): string {
+  return required("OPENSEARCH_URL", "OpenSearch");
+}
+
+/** Path of the real Pulumi CLI (`.../pulumi-<version>/bin/pulumi`), built once per machine by scripts/pulumi-cli.ts. */
+export function pulumiCli(): string {
+  return required("PULUMI_CLI", "the Pulumi CLI build");
+}
+
 function required(name: string, service: string): string {
   const value = process.env[name];
   if (!value) {

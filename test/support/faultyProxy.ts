@@ -1,4 +1,4 @@
-// A loopback HTTP proxy in front of the real Elasticsearch that misbehaves on cue (answers 429/503, or drops the
+// A loopback HTTP proxy in front of the real Elasticsearch (or Azurite) that misbehaves on cue (answers 429/503, or drops the
 // connection) and otherwise forwards, so retry logic is tested against the real engine, not a mock.
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
@@ -9,7 +9,7 @@ export type Fault = "forward" | "drop" | { status: number };
 export interface FaultyProxy {
   url: string;
   /** Every request seen, in order, with what was done to it. */
-  seen: Array<{ method: string; path: string; fault: Fault; authorization?: string }>;
+  seen: Array<{ method: string; path: string; fault: Fault; authorization?: string; range?: string; responseBytes: number }>;
   stop(): Promise<void>;
 }
 
@@ -29,7 +29,12 @@ export async function startFaultyProxy(
     const method = incoming.method ?? "GET";
     const path = incoming.url ?? "/";
     const fault = decide({ method, path, n: seen.length });
-    seen.push({ method, path, fault, ...(incoming.headers.authorization ? { authorization: incoming.headers.authorization } : {}) });
+    const entry: FaultyProxy["seen"][number] = {
+      method, path, fault, responseBytes: 0,
+      ...(incoming.headers.authorization ? { authorization: incoming.headers.authorization } : {}),
+      ...(typeof incoming.headers["x-ms-range"] === "string" ? { range: incoming.headers["x-ms-range"] } : {}),
+    };
+    seen.push(entry);
     if (fault === "drop") {
       incoming.socket.destroy();
       return;
@@ -46,6 +51,7 @@ export async function startFaultyProxy(
       host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
     }, (response) => {
       outgoing.writeHead(response.statusCode ?? 502, response.headers);
+      response.on("data", (chunk: Buffer) => { entry.responseBytes += chunk.length; });
       response.pipe(outgoing);
     });
     forwarded.once("error", () => outgoing.destroy());

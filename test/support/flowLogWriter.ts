@@ -326,7 +326,7 @@ const flowLogNameOf = (spec: FlowLogBlobSpec) => spec.flowLogName ?? "vnet-app-r
 const macOf = (spec: FlowLogBlobSpec) => spec.mac ?? "000D3AF8801A";
 
 /** Small, fast, seedable PRNG so generated data is the same on every run. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

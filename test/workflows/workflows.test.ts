@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
-import { actionContracts } from "./actionInputs";
+import { ACTIONS_RUNTIME, actionContracts } from "./actionInputs";
 
 const root = resolve(__dirname, "../..");
 const dir = join(root, ".github", "workflows");
@@ -52,6 +52,40 @@ test("every action used is one whose inputs we know, and every `with` key is a d
   }
 });
 
+test(`every action used runs on ${ACTIONS_RUNTIME} (its action.yml's runs.using), and each job that runs Pulumi names the command and stack`, () => {
+  for (const { wf, file } of workflows) {
+    for (const [jobName, job] of Object.entries(wf.jobs)) {
+      for (const step of job.steps) {
+        if (!step.uses) continue;
+        assert.equal(actionContracts[step.uses]?.runsOn, ACTIONS_RUNTIME, `${file} ${jobName}: ${step.uses}`);
+        if (step.uses.startsWith("pulumi/actions@")) {
+          for (const key of ["command", "stack-name"]) assert.ok(step.with?.[key], `${file} ${jobName}: ${step.uses} needs "${key}"`);
+        }
+      }
+    }
+  }
+});
+
+test("pull-request previews run as their own read-only identity: no preview job references the deploy identity", () => {
+  const { wf } = workflows.find((w) => w.file === "pull-request.yml")!;
+  const deployIdentity = /\bvars\.AZURE_CLIENT_ID\b/;
+  const previews = Object.entries(wf.jobs).filter(([, job]) => job.steps.some((s) => s.uses?.startsWith("pulumi/actions@")));
+  assert.ok(previews.length > 0, "the pull-request workflow previews");
+  for (const [name, job] of previews) {
+    assert.equal(job.environment, undefined, `${name}: a GitHub environment would give it the deploy subject`);
+    assert.match(String(job.env?.ARM_CLIENT_ID), /^\$\{\{ vars\.AZURE_PREVIEW_CLIENT_ID \}\}$/, name);
+    assert.doesNotMatch(JSON.stringify(job), deployIdentity, `${name} references the deploy identity`);
+  }
+  // The whole workflow file: nothing that runs on a pull request may name the deploy identity.
+  assert.doesNotMatch(workflows.find((w) => w.file === "pull-request.yml")!.text, deployIdentity);
+  // Deploy and destroy keep the deploy identity, and never the preview one.
+  for (const file of ["deploy.yml", "destroy.yml"]) {
+    const { text } = workflows.find((w) => w.file === file)!;
+    assert.match(text, deployIdentity, file);
+    assert.doesNotMatch(text, /AZURE_PREVIEW_CLIENT_ID/, file);
+  }
+});
+
 test("`npm run X` and `npm test` steps name scripts that exist in package.json", () => {
   for (const { wf, file } of workflows) {
     for (const job of Object.values(wf.jobs)) {
@@ -78,7 +112,7 @@ test("permissions: read-only by default; id-token only where Pulumi logs in; pul
     assert.deepEqual(wf.permissions, { contents: "read" }, `${file}: workflow-level permissions`);
     for (const [name, job] of Object.entries(wf.jobs)) {
       assert.ok(job.permissions, `${file} ${name}: every job states its permissions`);
-      const logsIn = usesOf(job).includes("pulumi/auth-actions@v1");
+      const logsIn = usesOf(job).includes("pulumi/auth-actions@v2");
       const comments = job.steps.some((s) => s.with?.["comment-on-pr"] === true);
       const expected: Record<string, string> = { contents: "read" };
       if (logsIn) expected["id-token"] = "write";
@@ -92,11 +126,11 @@ test("no long-lived secrets: nothing reads `secrets.*`, and Azure is reached by 
   for (const { wf, file, text } of workflows) {
     assert.doesNotMatch(text, /\$\{\{[^}]*\bsecrets\./, `${file} reads a stored secret`);
     for (const [name, job] of Object.entries(wf.jobs)) {
-      if (!usesOf(job).includes("pulumi/actions@v6")) continue;
+      if (!usesOf(job).includes("pulumi/actions@v7")) continue;
       assert.equal(job.env?.ARM_USE_OIDC, "true", `${file} ${name}`);
       for (const key of ["ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"]) assert.ok(job.env?.[key], `${file} ${name}: ${key}`);
-      const auth = usesOf(job).indexOf("pulumi/auth-actions@v1");
-      assert.ok(auth >= 0 && auth < usesOf(job).indexOf("pulumi/actions@v6"), `${file} ${name}: Pulumi Cloud login (OIDC) comes first`);
+      const auth = usesOf(job).indexOf("pulumi/auth-actions@v2");
+      assert.ok(auth >= 0 && auth < usesOf(job).indexOf("pulumi/actions@v7"), `${file} ${name}: Pulumi Cloud login (OIDC) comes first`);
     }
   }
 });
@@ -105,7 +139,7 @@ test("the pull-request workflow previews each stack with the policy pack and com
   const { wf } = workflows.find((w) => w.file === "pull-request.yml")!;
   assert.ok("pull_request" in wf.on);
   const preview = wf.jobs.preview;
-  const step = preview.steps.find((s) => s.uses === "pulumi/actions@v6")!;
+  const step = preview.steps.find((s) => s.uses === "pulumi/actions@v7")!;
   assert.equal(step.with?.command, "preview");
   assert.equal(step.with?.["comment-on-pr"], true);
   assert.equal(step.with?.policyPacks, "policy");
@@ -121,7 +155,7 @@ test("deploy runs on main: dev first, then prod behind the prod environment", ()
   assert.equal(wf.jobs["up-prod"].needs, "up-dev");
   assert.equal(wf.jobs["up-prod"].environment, "prod");
   for (const job of ["up-dev", "up-prod"]) {
-    const step = wf.jobs[job].steps.find((s) => s.uses === "pulumi/actions@v6")!;
+    const step = wf.jobs[job].steps.find((s) => s.uses === "pulumi/actions@v7")!;
     assert.equal(step.with?.command, "up");
   }
 });
@@ -131,7 +165,7 @@ test("destroy is manual only, for a named stack that must be typed twice", () =>
   assert.deepEqual(Object.keys(wf.on), ["workflow_dispatch"]);
   const job = wf.jobs.destroy;
   assert.equal(job.if, "inputs.stack == inputs.confirm");
-  const step = job.steps.find((s) => s.uses === "pulumi/actions@v6")!;
+  const step = job.steps.find((s) => s.uses === "pulumi/actions@v7")!;
   assert.equal(step.with?.command, "destroy");
   assert.match(String(step.with?.["stack-name"]), /inputs\.stack/);
 });

@@ -1,6 +1,8 @@
 // What the collector remembers about one source blob between polls and restarts. Kept small: it is written after
 // every processed window.
 
+import { quote } from "../safeText";
+
 export const CHECKPOINT_FORMAT = 2;
 /** Format 1 (offsets only at block ends, no block digest) is still read: its offset is checked by block sizes. */
 const READABLE_FORMATS: readonly number[] = [1, 2];
@@ -57,7 +59,7 @@ export function parseCheckpoint(text: string, container: string, blob: string): 
   if (typeof value !== "object" || value === null) throw new Error("checkpoint is not a JSON object");
   const c = value as Partial<BlobCheckpoint>;
   if (!READABLE_FORMATS.includes(c.format as number)) {
-    throw new Error(`checkpoint format ${JSON.stringify(c.format)} is not one of ${READABLE_FORMATS.join(", ")}`);
+    throw new Error(`checkpoint format ${quote(c.format)} is not one of ${READABLE_FORMATS.join(", ")}`);
   }
   for (const key of ["offset", "blocks", "records"] as const) {
     if (!Number.isSafeInteger(c[key]) || (c[key] as number) < 0) throw new Error(`checkpoint ${key} is not a non-negative integer`);
@@ -69,18 +71,32 @@ export function parseCheckpoint(text: string, container: string, blob: string): 
   for (const key of ["blockDigest", "partialEtag", "etag"] as const) {
     if (c[key] !== undefined && typeof c[key] !== "string") throw new Error(`checkpoint ${key} is not a string`);
   }
-  if (c.container !== container || c.blob !== blob) throw new Error(`checkpoint belongs to ${c.container}/${c.blob}`);
+  if (c.container !== container || c.blob !== blob) throw new Error(`checkpoint belongs to ${shown(c.container)}/${shown(c.blob)}`);
   return c as BlobCheckpoint;
 }
 
+/** A stored name as written, or any other value as bounded JSON (a damaged checkpoint may hold anything). */
+const shown = (value: unknown): string => (typeof value === "string" ? value.slice(0, 1100) : quote(value));
+
 export const CHECKPOINT_SUFFIX = ".checkpoint";
+
+/** Azure's limit on a blob name: a source blob whose checkpoint name would pass it cannot be tracked. */
+export const BLOB_NAME_LIMIT = 1024;
+
+/** Why a source blob cannot have a checkpoint (its name is too long), or undefined when it can. */
+export function checkpointNameProblem(container: string, blob: string): string | undefined {
+  const length = container.length + 1 + blob.length + CHECKPOINT_SUFFIX.length;
+  return length > BLOB_NAME_LIMIT
+    ? `its checkpoint name would be ${length} characters, over Azure's ${BLOB_NAME_LIMIT}-character blob name limit (blob name ${blob.length} characters)`
+    : undefined;
+}
 
 /**
  * Name of the checkpoint blob for a source blob: the source container and path, so an operator can find it, with
  * a `.checkpoint` suffix so it is never mistaken for a flow log. Blob names allow up to 1024 characters.
  */
 export function checkpointBlobName(container: string, blob: string): string {
-  const name = `${container}/${blob}${CHECKPOINT_SUFFIX}`;
-  if (name.length > 1024) throw new Error(`checkpoint name for ${container}/${blob} exceeds 1024 characters`);
-  return name;
+  const problem = checkpointNameProblem(container, blob);
+  if (problem) throw new Error(`no checkpoint for ${container}/${blob}: ${problem}`);
+  return `${container}/${blob}${CHECKPOINT_SUFFIX}`;
 }

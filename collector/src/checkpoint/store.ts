@@ -5,6 +5,13 @@
 import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { CHECKPOINT_SUFFIX, checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
 
+/**
+ * A checkpoint is a few hundred bytes (a blob name of at most 1,024 characters and a few numbers). Anything over
+ * this is not one: it is reported as damaged without being downloaded whole (a 200 MB garbage blob would not fit
+ * the collector's heap).
+ */
+export const MAX_CHECKPOINT_BYTES = 64 * 1024;
+
 /** Blob metadata on a checkpoint: the source ETag it caught up with (its `etag` field), readable from a listing. */
 const CAUGHT_UP_METADATA = "caughtupetag";
 
@@ -17,6 +24,8 @@ export interface CheckpointStoreOptions {
   onDamaged?: (name: string, reason: string) => void;
   /** Called when a renewal fails: the holder must stop working on the blob. */
   onLeaseLost?: (name: string, reason: string) => void;
+  /** Called when the checkpoint container had disappeared (deleted, storage recreated) and was created again. */
+  onContainerRecreated?: (container: string) => void;
 }
 
 /** A held lease on one source blob's checkpoint. */
@@ -64,6 +73,24 @@ export class CheckpointStore {
   }
 
   /**
+   * The checkpoint container disappeared while the service ran (deleted, storage account recreated): every blob's
+   * progress is gone with it. Create it again when this identity may; otherwise say exactly that, with the fix.
+   */
+  private async recreateContainer(): Promise<void> {
+    try {
+      const created = await this.container.createIfNotExists();
+      if (created.succeeded) this.options.onContainerRecreated?.(this.container.containerName);
+    } catch (error) {
+      if (statusOf(error) !== 403) throw error;
+      throw new Error(
+        `checkpoint container ${this.container.containerName} no longer exists and this identity may not create it ` +
+          `(403 on create): create it again (pulumi up declares it, with the collector's role on it) or point ` +
+          `FLOWLOGS_CHECKPOINT_CONTAINER at one that exists; no blob can make progress until then`,
+      );
+    }
+  }
+
+  /**
    * The source ETag each stored checkpoint caught up with, keyed `<container>/<blob>`, from one listing of the
    * checkpoint container (5,000 per page) rather than one read per checkpoint: after a restart, the blobs already
    * read cost nothing. Checkpoints written before this metadata existed are simply absent (they are peeked).
@@ -81,7 +108,9 @@ export class CheckpointStore {
   async peek(container: string, blob: string): Promise<BlobCheckpoint | undefined> {
     const client = this.container.getBlockBlobClient(checkpointBlobName(container, blob));
     try {
-      return parseCheckpoint((await client.downloadToBuffer()).toString("utf8"), container, blob);
+      const stored = await readCheckpointText(client);
+      if (stored.damaged !== undefined) throw new Error(stored.damaged);
+      return parseCheckpoint(stored.text, container, blob);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
@@ -96,8 +125,13 @@ export class CheckpointStore {
     const name = checkpointBlobName(container, blob);
     const client = this.container.getBlockBlobClient(name);
     const initial = JSON.stringify(emptyCheckpoint(container, blob));
+    const createInitial = () => client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
     try {
-      await client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
+      await createInitial().catch(async (error) => {
+        if (!isContainerNotFound(error)) throw error;
+        await this.recreateContainer();
+        await createInitial();
+      });
     } catch (error) {
       // 409 (exists, leased) or 412 (exists): fine, someone created it first.
       if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
@@ -111,16 +145,16 @@ export class CheckpointStore {
       throw error;
     }
     try {
-      const download = await client.download(0, undefined, { conditions: { leaseId: lease.leaseId } });
-      const text = await readAll(download.readableStreamBody);
+      const stored = await readCheckpointText(client, lease.leaseId);
       let checkpoint: BlobCheckpoint;
       try {
-        checkpoint = parseCheckpoint(text, container, blob);
+        if (stored.damaged !== undefined) throw new Error(stored.damaged);
+        checkpoint = parseCheckpoint(stored.text, container, blob);
       } catch (error) {
         this.options.onDamaged?.(name, (error as Error).message);
         checkpoint = emptyCheckpoint(container, blob);
       }
-      return new Held(name, client, lease, checkpoint, download.etag, this.options);
+      return new Held(name, client, lease, checkpoint, stored.etag, this.options);
     } catch (error) {
       await lease.releaseLease().catch(() => undefined);
       throw error;
@@ -198,14 +232,40 @@ class Held implements LeasedCheckpoint {
   }
 }
 
+function isContainerNotFound(error: unknown): boolean {
+  return statusOf(error) === 404 && (error as { code?: unknown }).code === "ContainerNotFound";
+}
+
 function statusOf(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown })?.statusCode;
   return typeof status === "number" ? status : undefined;
 }
 
-async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stream) return "";
+/**
+ * The checkpoint's text, downloading at most MAX_CHECKPOINT_BYTES + 1 bytes (one ranged GET), or why the blob cannot
+ * be a checkpoint (too large, empty), with the ETag of the version read (for the conditional save).
+ */
+async function readCheckpointText(client: BlockBlobClient, leaseId?: string): Promise<{ etag?: string; text: string; damaged?: string }> {
+  let download;
+  try {
+    download = await client.download(0, MAX_CHECKPOINT_BYTES + 1, leaseId ? { conditions: { leaseId } } : {});
+  } catch (error) {
+    // A range on an empty blob: Azure answers 416.
+    if (statusOf(error) === 416) return { text: "", damaged: "checkpoint blob is empty" };
+    throw error;
+  }
+  const etag = download.etag;
+  const total = Number(download.contentRange?.split("/")[1] ?? download.contentLength ?? 0);
+  if (total > MAX_CHECKPOINT_BYTES) {
+    download.readableStreamBody?.resume(); // the range is bounded anyway; do not keep it
+    return { etag, text: "", damaged: `checkpoint blob is ${total} bytes, over the ${MAX_CHECKPOINT_BYTES} a checkpoint can be: not read` };
+  }
   const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString("utf8");
+  let bytes = 0;
+  for await (const part of download.readableStreamBody ?? []) {
+    bytes += (part as Buffer).length;
+    if (bytes > MAX_CHECKPOINT_BYTES) return { etag, text: "", damaged: `checkpoint blob is over ${MAX_CHECKPOINT_BYTES} bytes: not read` };
+    parts.push(part as Buffer);
+  }
+  return { etag, text: Buffer.concat(parts).toString("utf8") };
 }

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { FlowLogFormatError, parseFlowLogText } from "../format/parse";
 import type { ParseResult, Reject } from "../model";
+import { escapeControl } from "../safeText";
 import { EXIT, type Command } from "./command";
 
 const USAGE = `usage: flowlogs-collector parse <file|->
@@ -30,7 +31,7 @@ export const parseCommand: Command = {
     try {
       text = source === "-" ? await readStream(io.stdin) : await readFile(source, "utf8");
     } catch (error) {
-      io.stderr.write(`parse: cannot read ${source}: ${(error as Error).message}\n`);
+      io.stderr.write(`${escapeControl(`parse: cannot read ${source}: ${(error as Error).message}`)}\n`);
       return EXIT.failure;
     }
     let result: ParseResult;
@@ -38,12 +39,13 @@ export const parseCommand: Command = {
       result = parseFlowLogText(text);
     } catch (error) {
       if (!(error instanceof FlowLogFormatError)) throw error;
-      io.stderr.write(`parse: ${source}: ${error.message}\n`);
+      io.stderr.write(`${escapeControl(`parse: ${source}: ${error.message}`)}\n`);
       return EXIT.failure;
     }
     await writeDocuments(result, io.stdout);
-    for (const reject of result.rejects) io.stderr.write(`${formatReject(reject)}\n`);
-    io.stderr.write(`${summary(source, result)}\n`);
+    // Rejects quote the input: escaped so a tuple cannot forge a line or drive the terminal.
+    for (const reject of result.rejects) io.stderr.write(`${escapeControl(formatReject(reject))}\n`);
+    io.stderr.write(`${escapeControl(summary(source, result))}\n`);
     return EXIT.ok;
   },
 };

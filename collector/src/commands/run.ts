@@ -3,6 +3,7 @@
 // SIGTERM/SIGINT; `--once` does one pass and exits (tests, demos, backfills).
 import { ConfigError, VARIABLES, loadConfig } from "../service/config";
 import { runCollector } from "../service/collector";
+import { escapeControl } from "../safeText";
 import { EXIT, type Command } from "./command";
 
 const USAGE = `usage: flowlogs-collector run [--once]
@@ -35,7 +36,7 @@ export const runCommand: Command = {
       config = loadConfig(process.env);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      io.stderr.write(`run: ${error.message}\nRun \`flowlogs-collector run --help\` for every setting.\n`);
+      io.stderr.write(`run: ${escapeControl(error.message)}\nRun \`flowlogs-collector run --help\` for every setting.\n`);
       return EXIT.usage;
     }
     const controller = new AbortController();

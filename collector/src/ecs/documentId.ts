@@ -2,10 +2,13 @@
 // the records array) gets the same id, so `create` turns a re-read into a 409 instead of a duplicate; distinct
 // tuples get distinct ids.
 //
-// Recipe ("flowlogs-id/1"): sha256 over the UTF-8 text
-//   JSON(["flowlogs-id/1", family, version, lower(resourceId), lower(flowLogId), upper(mac), recordTime, aclId, rule])
+// Recipe ("flowlogs-id/2"): base64url (22 characters) of 16 bytes: the tuple's time in epoch milliseconds as a
+// 6-byte big-endian number (NSG seconds scaled up), then the first 10 bytes of sha256 over the UTF-8 text
+//   JSON(["flowlogs-id/2", family, version, lower(resourceId), lower(flowLogId), upper(mac), recordTime, aclId, rule])
 //   + JSON([indexInGroup, tupleText])
-// with absent values as "", keeping the first 20 bytes of the digest, base64url-encoded (27 characters).
+// with absent values as "". Leading with time, as Elasticsearch's own ids do, lets ids of flows stored together
+// share prefixes: 26 bytes per document on disk instead of the 45 a random 20-byte id costs (logsdb, measured in
+// dashboards/elasticsearch/README.md). 80 hash bits within one millisecond keep distinct tuples apart.
 // resourceId is NSG `resourceId` / VNet `targetResourceID`; flowLogId is VNet `flowLogResourceID`; mac is the NIC
 // MAC the tuple is filed under; indexInGroup is the tuple's position in its own flowTuples array. JSON keeps the
 // fields unambiguous (no value can forge a separator). Blob name, byte offset and record position are left out on
@@ -13,7 +16,7 @@
 import { hash } from "node:crypto";
 import type { FlowContext, ParsedFlow } from "../format/flow";
 
-export const ID_RECIPE = "flowlogs-id/1";
+export const ID_RECIPE = "flowlogs-id/2";
 
 // All tuples of one rule/group share a context object: its part of the text is built once.
 const contextTexts = new WeakMap<FlowContext, string>();
@@ -40,15 +43,26 @@ function contextText(context: FlowContext): string {
 export function documentId(flow: ParsedFlow): string {
   // One-shot hashing straight to text is about 3x cheaper per tuple than a Hash object plus a Buffer.
   const digest = hash("sha256", contextText(flow.context) + JSON.stringify([flow.indexInGroup, flow.text]), "base64url");
-  return first20Bytes(digest);
+  return timePrefix(flow.tuple.timestampMs) + first10Bytes(digest);
 }
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/** base64url of the time as 6 bytes big-endian: exactly 8 characters (the parser allows at most 13 digits, < 2^48). */
+function timePrefix(ms: number): string {
+  let text = "";
+  let rest = ms;
+  for (let i = 0; i < 8; i++) {
+    text = BASE64URL[rest % 64] + text;
+    rest = Math.floor(rest / 64);
+  }
+  return text;
+}
+
 /**
- * base64url of the first 20 bytes of a digest, from the base64url of the whole digest: 26 characters carry 156
- * bits; the 27th carries bits 156-159 followed by two zero bits, where the full text has bits 156-161.
+ * base64url of the first 10 bytes of a digest, from the base64url of the whole digest: 13 characters carry 78
+ * bits; the 14th carries bits 78-79 followed by four zero bits, where the full text has bits 78-83.
  */
-function first20Bytes(fullDigest: string): string {
-  return fullDigest.slice(0, 26) + BASE64URL[BASE64URL.indexOf(fullDigest[26]) & 0b111100];
+function first10Bytes(fullDigest: string): string {
+  return fullDigest.slice(0, 13) + BASE64URL[BASE64URL.indexOf(fullDigest[13]) & 0b110000];
 }

@@ -4,7 +4,8 @@
 // Record-level macAddress is optional (Microsoft's docs omit it, real data has it); a rule may have an empty
 // inner flows list.
 import type { FlowContext } from "./flow";
-import { describe, isObject, optionalString, walkTuples, type RecordSink, type TupleCounter } from "./walk";
+import { quote } from "../safeText";
+import { badMetadata, describe, isObject, optionalString, walkTuples, type RecordSink, type TupleCounter } from "./walk";
 
 export const NSG_CATEGORY = "NetworkSecurityGroupFlowEvent";
 
@@ -16,12 +17,17 @@ export function walkNsgRecord(record: Record<string, unknown>, sink: RecordSink)
   }
   const version = properties.Version;
   if (version !== 1 && version !== 2) {
-    sink.reject(`NSG record: properties.Version ${JSON.stringify(version) ?? "missing"} is not supported (expected the number 1 or 2)`, record);
+    sink.reject(`NSG record: properties.Version ${quote(version)} is not supported (expected the number 1 or 2)`, record);
     return;
   }
   const rules = properties.flows;
   if (!Array.isArray(rules)) {
     sink.reject(`NSG record: properties.flows is ${describe(rules)}, expected an array`, record);
+    return;
+  }
+  const badRecord = badMetadata(record, ["time", "resourceId", "macAddress"]);
+  if (badRecord) {
+    sink.reject(`NSG record: ${badRecord.reason}`, badRecord.value);
     return;
   }
   const recordMac = optionalString(record.macAddress);
@@ -40,11 +46,21 @@ export function walkNsgRecord(record: Record<string, unknown>, sink: RecordSink)
       sink.reject(`NSG record: ${what}, expected ${isObject(ruleEntry) ? "an array" : "an object"}`, ruleEntry);
       return;
     }
+    const badRule = badMetadata(ruleEntry, ["rule"], `${rulePath}.`);
+    if (badRule) {
+      sink.reject(`NSG record: ${badRule.reason}`, badRule.value);
+      return;
+    }
     const rule = optionalString(ruleEntry.rule);
     ruleEntry.flows.forEach((macEntry: unknown, m) => {
       const macPath = `${rulePath}.flows[${m}]`;
       if (!isObject(macEntry)) {
         sink.reject(`NSG record: ${macPath} is ${describe(macEntry)}, expected an object`, macEntry);
+        return;
+      }
+      const badMac = badMetadata(macEntry, ["mac"], `${macPath}.`);
+      if (badMac) {
+        sink.reject(`NSG record: ${badMac.reason}`, badMac.value);
         return;
       }
       const context: FlowContext = { ...base, rule, mac: optionalString(macEntry.mac) ?? recordMac };

@@ -5,6 +5,7 @@ import { documentId } from "../ecs/documentId";
 import { toFlowDocument } from "../ecs/mapper";
 import { NSG_CATEGORY, walkNsgRecord } from "./nsg";
 import { VNET_CATEGORY, walkVnetRecord } from "./vnet";
+import { quote } from "../safeText";
 import { describe, excerpt, isObject, type RecordSink } from "./walk";
 
 /** The input is not a flow-log document at all (as opposed to a document with some bad parts). */
@@ -49,7 +50,7 @@ export function walkRecord(record: unknown, sink: RecordSink): void {
   else if (category === VNET_CATEGORY) walkVnetRecord(record, sink);
   else {
     sink.reject(
-      `record category ${JSON.stringify(category) ?? "missing"} is not a flow-log category (${NSG_CATEGORY} or ${VNET_CATEGORY})`,
+      `record category ${quote(category)} is not a flow-log category (${NSG_CATEGORY} or ${VNET_CATEGORY})`,
       record,
     );
   }

@@ -6,6 +6,7 @@
 // Counters may be empty ('' = not reported). Anything else that does not fit throws TupleError with the reason.
 import { isIP } from "node:net";
 import type { Decision, Direction, FlowCounters, FlowState, FlowTuple } from "./flow";
+import { quote } from "../safeText";
 
 export class TupleError extends Error {}
 
@@ -54,7 +55,7 @@ function parseTimestamp(field: string, unit: "s" | "ms"): number {
   const digits = unit === "s" ? 10 : 13;
   if (!DIGITS.test(field) || field.length !== digits) {
     throw new TupleError(
-      `timestamp "${field}" is not ${digits}-digit epoch ${unit === "s" ? "seconds (NSG)" : "milliseconds (VNet)"}`,
+      `timestamp ${quote(field)} is not ${digits}-digit epoch ${unit === "s" ? "seconds (NSG)" : "milliseconds (VNet)"}`,
     );
   }
   const value = Number(field);
@@ -62,38 +63,38 @@ function parseTimestamp(field: string, unit: "s" | "ms"): number {
 }
 
 function parseIp(field: string, what: string): string {
-  if (isIP(field) === 0) throw new TupleError(`${what} "${field}" is not an IPv4 or IPv6 address`);
+  if (isIP(field) === 0) throw new TupleError(`${what} ${quote(field)} is not an IPv4 or IPv6 address`);
   return field;
 }
 
 function parsePort(field: string, what: string): number {
   const port = DIGITS.test(field) && field.length <= 5 ? Number(field) : NaN;
-  if (!(port <= 65535)) throw new TupleError(`${what} "${field}" is not a port number (0-65535)`);
+  if (!(port <= 65535)) throw new TupleError(`${what} ${quote(field)} is not a port number (0-65535)`);
   return port;
 }
 
 function parseNsgProtocol(field: string): number {
   if (field === "T") return 6;
   if (field === "U") return 17;
-  throw new TupleError(`protocol "${field}" is not T (TCP) or U (UDP)`);
+  throw new TupleError(`protocol ${quote(field)} is not T (TCP) or U (UDP)`);
 }
 
 function parseIanaNumber(field: string): number {
   const value = DIGITS.test(field) && field.length <= 3 ? Number(field) : NaN;
-  if (!(value <= 255)) throw new TupleError(`protocol "${field}" is not an IANA protocol number (0-255)`);
+  if (!(value <= 255)) throw new TupleError(`protocol ${quote(field)} is not an IANA protocol number (0-255)`);
   return value;
 }
 
 function parseDirection(field: string): Direction {
   if (field === "I") return "inbound";
   if (field === "O") return "outbound";
-  throw new TupleError(`direction "${field}" is not I (inbound) or O (outbound)`);
+  throw new TupleError(`direction ${quote(field)} is not I (inbound) or O (outbound)`);
 }
 
 function parseDecision(field: string): Decision {
   if (field === "A") return "allowed";
   if (field === "D") return "denied";
-  throw new TupleError(`decision "${field}" is not A (allowed) or D (denied)`);
+  throw new TupleError(`decision ${quote(field)} is not A (allowed) or D (denied)`);
 }
 
 const NSG_STATES: Record<string, FlowState> = { B: "begin", C: "continuing", E: "end" };
@@ -101,7 +102,7 @@ const VNET_STATES: Record<string, FlowState> = { ...NSG_STATES, D: "deny" };
 
 function parseState(field: string, states: Record<string, FlowState>): FlowState {
   const state = Object.prototype.hasOwnProperty.call(states, field) ? states[field] : undefined;
-  if (!state) throw new TupleError(`flow state "${field}" is not one of ${Object.keys(states).join(", ")}`);
+  if (!state) throw new TupleError(`flow state ${quote(field)} is not one of ${Object.keys(states).join(", ")}`);
   return state;
 }
 
@@ -109,7 +110,7 @@ function parseState(field: string, states: Record<string, FlowState>): FlowState
 const ENCRYPTION = /^[A-Za-z0-9_]{1,64}$/;
 
 function parseEncryption(field: string): string {
-  if (!ENCRYPTION.test(field)) throw new TupleError(`encryption "${field}" is not a word like X, NX or NX_FALLBACK`);
+  if (!ENCRYPTION.test(field)) throw new TupleError(`encryption ${quote(field)} is not a word like X, NX or NX_FALLBACK`);
   return field;
 }
 
@@ -122,7 +123,7 @@ function parseCounters(fields: string[]): FlowCounters {
     if (field === "") return; // not reported: the field is omitted, never invented as 0
     const value = DIGITS.test(field) ? Number(field) : NaN;
     if (!Number.isSafeInteger(value)) {
-      throw new TupleError(`${COUNTER_NAMES[i]} "${field}" is not a non-negative whole number or empty`);
+      throw new TupleError(`${COUNTER_NAMES[i]} ${quote(field)} is not a non-negative whole number or empty`);
     }
     counters[COUNTER_KEYS[i]] = value;
   });

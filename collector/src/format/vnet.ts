@@ -4,14 +4,15 @@
 // aclID and rule may be "unspecified" (traffic denied for encryption); rule names may carry GUID suffixes. Both are
 // kept as written.
 import type { FlowContext } from "./flow";
-import { describe, isObject, optionalString, walkTuples, type RecordSink, type TupleCounter } from "./walk";
+import { quote } from "../safeText";
+import { badMetadata, describe, isObject, optionalString, walkTuples, type RecordSink, type TupleCounter } from "./walk";
 
 export const VNET_CATEGORY = "FlowLogFlowEvent";
 
 export function walkVnetRecord(record: Record<string, unknown>, sink: RecordSink): void {
   const version = record.flowLogVersion;
   if (version !== 4) {
-    sink.reject(`VNet record: flowLogVersion ${JSON.stringify(version) ?? "missing"} is not supported (expected the number 4)`, record);
+    sink.reject(`VNet record: flowLogVersion ${quote(version)} is not supported (expected the number 4)`, record);
     return;
   }
   const flowRecords = record.flowRecords;
@@ -19,6 +20,11 @@ export function walkVnetRecord(record: Record<string, unknown>, sink: RecordSink
   if (!Array.isArray(acls)) {
     const what = isObject(flowRecords) ? `flowRecords.flows is ${describe(acls)}` : `flowRecords is ${describe(flowRecords)}`;
     sink.reject(`VNet record: ${what}, expected ${isObject(flowRecords) ? "an array" : "an object"}`, record);
+    return;
+  }
+  const badRecord = badMetadata(record, ["time", "targetResourceID", "macAddress", "flowLogResourceID", "flowLogGUID"]);
+  if (badRecord) {
+    sink.reject(`VNet record: ${badRecord.reason}`, badRecord.value);
     return;
   }
   const base: FlowContext = {
@@ -38,11 +44,21 @@ export function walkVnetRecord(record: Record<string, unknown>, sink: RecordSink
       sink.reject(`VNet record: ${what}, expected ${isObject(acl) ? "an array" : "an object"}`, acl);
       return;
     }
+    const badAcl = badMetadata(acl, ["aclID"], `${aclPath}.`);
+    if (badAcl) {
+      sink.reject(`VNet record: ${badAcl.reason}`, badAcl.value);
+      return;
+    }
     const aclId = optionalString(acl.aclID);
     acl.flowGroups.forEach((group: unknown, g) => {
       const groupPath = `${aclPath}.flowGroups[${g}]`;
       if (!isObject(group)) {
         sink.reject(`VNet record: ${groupPath} is ${describe(group)}, expected an object`, group);
+        return;
+      }
+      const badRule = badMetadata(group, ["rule"], `${groupPath}.`);
+      if (badRule) {
+        sink.reject(`VNet record: ${badRule.reason}`, badRule.value);
         return;
       }
       const context: FlowContext = { ...base, aclId, rule: optionalString(group.rule) };

@@ -3,6 +3,7 @@
 import type { FlowContext, ParsedFlow } from "./flow";
 import { StreamedTuples } from "./streamedTuples";
 import { parseTuple, TupleError, type TupleLayout } from "./tuple";
+import { quote } from "../safeText";
 
 /** Longest excerpt of offending input kept in a reject. */
 export const RAW_LIMIT = 300;
@@ -48,11 +49,65 @@ export function walkTuple(
     return;
   }
   try {
-    sink.flow({ context, tuple: parseTuple(text, layout), indexInGroup: i, text });
+    const tuple = parseTuple(text, layout);
+    checkPlausible(tuple.timestampMs, text, windowOf(context));
+    sink.flow({ context, tuple, indexInGroup: i, text });
   } catch (error) {
     if (!(error instanceof TupleError)) throw error;
     sink.reject(`${path}[${i}]: ${error.message}`, text, tupleNumber);
   }
+}
+
+// Tuple times are checked against a window, not a clock (the parser stays pure): within a day of the record's own
+// `time` when it has a readable one, and always within 2010..2100, so a forged or garbled time is a reject, not a
+// document dated 1970 or 2286.
+const EARLIEST_MS = Date.UTC(2010, 0, 1);
+const LATEST_MS = Date.UTC(2100, 0, 1);
+const DAY_MS = 86_400_000;
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,3})\d*)?(Z|[+-]\d{2}:\d{2})$/;
+
+interface TimeWindow {
+  recordTime?: string;
+  recordMs?: number;
+}
+
+// One window per record context (shared by all its tuples, whether walked whole or streamed).
+const windows = new WeakMap<FlowContext, TimeWindow>();
+
+function windowOf(context: FlowContext): TimeWindow {
+  let window = windows.get(context);
+  if (!window) windows.set(context, window = plausibleWindow(context.recordTime));
+  return window;
+}
+
+function plausibleWindow(recordTime: string | undefined): TimeWindow {
+  const match = recordTime === undefined ? null : ISO_TIME.exec(recordTime);
+  const recordMs = match ? Date.parse(`${match[1]}.${(match[2] ?? "").padEnd(3, "0")}${match[3]}`) : NaN;
+  return Number.isFinite(recordMs) ? { recordTime, recordMs } : {};
+}
+
+function checkPlausible(timestampMs: number, text: string, window: TimeWindow): void {
+  const shown = () => `timestamp ${text.slice(0, text.indexOf(","))} (${new Date(timestampMs).toISOString()})`;
+  if (timestampMs < EARLIEST_MS || timestampMs > LATEST_MS) {
+    throw new TupleError(`${shown()} is outside 2010-01-01..2100-01-01`);
+  }
+  if (window.recordMs !== undefined && Math.abs(timestampMs - window.recordMs) > DAY_MS) {
+    throw new TupleError(`${shown()} is more than a day from the record's time ${window.recordTime}`);
+  }
+}
+
+/**
+ * The first of `keys` of `entry` holding something other than a string (absent, null and "" are fine: omitted
+ * metadata). Such a value is reported, never coerced or dropped: it is part of the document id.
+ */
+export function badMetadata(entry: Record<string, unknown>, keys: readonly string[], path = ""): { reason: string; value: unknown } | undefined {
+  for (const key of keys) {
+    const value = entry[key];
+    if (value !== undefined && value !== null && typeof value !== "string") {
+      return { reason: `${path}${key} is ${describe(value)}, expected a string`, value };
+    }
+  }
+  return undefined;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {
@@ -68,17 +123,12 @@ export function describe(value: unknown): string {
   if (value === undefined) return "missing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  return `a ${typeof value}`;
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
-/** A readable, bounded excerpt of a raw value for reports. */
+/** A readable, bounded excerpt of a raw value for reports: a string as written, anything else as cut JSON. */
 export function excerpt(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  let text: string;
-  try {
-    text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > RAW_LIMIT ? `${text.slice(0, RAW_LIMIT)}…` : text;
+  if (typeof value === "string") return value.length > RAW_LIMIT ? `${value.slice(0, RAW_LIMIT)}…` : value;
+  return quote(value, RAW_LIMIT);
 }

@@ -2,7 +2,7 @@
 // them to the sink in bounded batches, sets aside what could not be parsed, and only then advances the checkpoint.
 import type { ContainerClient } from "@azure/storage-blob";
 import type { CheckpointStore } from "../checkpoint/store";
-import type { BlobCheckpoint } from "../checkpoint/state";
+import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
 import type { ParseResult, Sink } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
 import { BlobChangedError, BlobGoneError } from "../source/download";
@@ -34,10 +34,12 @@ export interface JobContext {
 
 export type JobOutcome =
   | { kind: "read" | "unchanged"; checkpoint: BlobCheckpoint }
-  | { kind: "busy" | "gone" | "changed" | "failed" };
+  | { kind: "busy" | "gone" | "changed" | "failed" | "dead" };
 
 export async function runBlobJob(ref: BlobRef, context: JobContext): Promise<JobOutcome> {
   try {
+    const unreadable = checkpointNameProblem(ref.container, ref.name);
+    if (unreadable) return await deadBlob(ref, unreadable, context);
     return await leasedJob(ref, context);
   } catch (error) {
     // Checkpoint store unreachable (peek, lease): the blob is tried again on the next poll.
@@ -150,6 +152,15 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     if (!forgotten) await held.release();
     log("debug", "blob.lease.released", where);
   }
+}
+
+/** A blob that can never be read: set aside once with the reason (the caller stops planning it), not retried. */
+async function deadBlob(ref: BlobRef, problem: string, context: JobContext): Promise<JobOutcome> {
+  const reason = `blob not read: ${problem}`;
+  await context.sink.deadLetter([{ position: { container: ref.container, blob: ref.name }, reason, raw: ref.name }]);
+  context.metrics.blobsDead++;
+  context.log("warn", "blob.dead", { container: ref.container, blob: ref.name, reason });
+  return { kind: "dead" };
 }
 
 /** The blob's hour ended more than the grace period ago: Azure will not normally append any more. */

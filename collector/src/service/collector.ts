@@ -1,13 +1,14 @@
 // The poll loop (scheduler): list the flow-log containers, pick blobs whose ETag moved since this replica last
 // caught up with them, run one job per blob (lease -> read -> parse -> sink -> checkpoint) with bounded
 // concurrency, sleep, repeat. `once` does one pass (tests, demo, backfills).
-import type { BlobServiceClient } from "@azure/storage-blob";
+import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { CheckpointStore } from "../checkpoint/store";
 import { parseRecords } from "../format";
 import type { Sink } from "../model";
 import type { BlobRef } from "../source/blobReader";
 import { ContainerMissingError, flowLogPath, listFlowLogBlobs, recentHourFolders } from "../source/listing";
 import { createBlobService } from "../source/storage";
+import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
 import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
 import { describeConfig, type CollectorConfig } from "./config";
 import { startStatusServer, type StatusServer } from "./httpServer";
@@ -25,6 +26,8 @@ export interface RunOptions {
   sink?: Sink;
   /** Defaults to a client built from config.storage. */
   blobService?: BlobServiceClient;
+  /** Defaults to config.checkpointContainer in blobService (tests: a client holding other rights). */
+  checkpointContainer?: ContainerClient;
   parse?: ParseRecords;
   /** Where log lines go (default: stderr, so stdout stays free for the stdout sink). */
   writeLog?: (line: string) => void;
@@ -50,22 +53,41 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   if (options.onEvent) logger.events(options.onEvent);
   const log = logger.log;
   const metrics = new Metrics();
+  // One pass (`--once`: tests, backfills) fails at once rather than waiting out a 403 nobody is watching.
+  const grace = new AuthorizationGrace(Date.now(), options.once ? 0 : config.authorizationGraceMinutes, log);
   const service = options.blobService ?? createBlobService(config.storage);
-  const store = new CheckpointStore(service.getContainerClient(config.checkpointContainer), {
+  const store = new CheckpointStore(options.checkpointContainer ?? service.getContainerClient(config.checkpointContainer), {
     leaseSeconds: config.leaseSeconds,
     replicaId: config.replicaId,
     onDamaged: (name, reason) => log("warn", "checkpoint.damaged", { checkpoint: name, reason, action: "reading the blob again from the start" }),
     onLeaseLost: (name, reason) => log("warn", "lease.lost", { checkpoint: name, reason }),
+    onContainerRecreated: (container) => log("warn", "checkpoint.container.recreated", {
+      container, reason: "the checkpoint container had disappeared (deleted, or the storage account recreated)",
+      action: "created it again; progress stored in it is lost, so blobs are read again from the start and the document ids absorb the re-read",
+    }),
   });
   const sink = options.sink ?? createSink(config.sink, log);
   let status: StatusServer | undefined;
   log("info", "collector.start", { config: describeConfig(config), once: options.once ?? false });
+  const pause = (): Promise<void> => (options.sleep ?? sleep)(config.pollIntervalSeconds * 1000, options.signal);
   try {
-    await store.ensureContainer();
+    // The probe answers while start-up waits out a 403 (role assignments not yet effective).
     if (config.metricsPort !== undefined) {
       status = await startStatusServer(metrics, config.metricsHost, config.metricsPort, config.pollIntervalSeconds);
       log("info", "status.listening", { url: status.url });
       options.onListening?.(status.url);
+    }
+    for (;;) {
+      try {
+        await store.ensureContainer();
+        grace.succeeded();
+        break;
+      } catch (error) {
+        if (!grace.excuse(isForbidden(error), `the checkpoint container ${config.checkpointContainer}`, describeError(error))) throw error;
+        metrics.lastProgress = Date.now(); // waiting out the grace is not a stall
+        await pause();
+        if (options.signal?.aborted) return { polls: metrics.polls, metrics };
+      }
     }
     const context: JobContext = {
       container: service.getContainerClient(config.containers[0]),
@@ -92,15 +114,18 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     };
     log("info", "checkpoints.listed", { caughtUp: state.caughtUp.size });
     for (;;) {
+      let failure: string | undefined;
       try {
-        await poll(service, config, context, state, options.once ?? false);
+        failure = await poll(service, config, context, state, options.once ?? false, grace);
       } catch (error) {
         if (options.once) throw error;
         metrics.errors++;
+        failure = `the poll failed: ${describeError(error)}`;
         log("error", "poll.failed", { error: describeError(error) }); // the service keeps polling
       }
+      metrics.notePoll(failure);
       if (options.once || options.signal?.aborted) break;
-      await (options.sleep ?? sleep)(config.pollIntervalSeconds * 1000, options.signal);
+      await pause();
       if (options.signal?.aborted) break;
     }
     return { polls: metrics.polls, metrics };
@@ -124,7 +149,14 @@ interface PollState {
   fullListingBelowBlobs: number;
 }
 
-async function poll(service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, once: boolean): Promise<void> {
+/**
+ * One poll. Resolves with why it made no progress, or undefined when it did: its listings worked (missing flow-log
+ * containers are normal before the first write) and it had no blob to work on or at least one job did not fail.
+ * A 403 waited out within the authorization grace is not a failure.
+ */
+async function poll(
+  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, once: boolean, grace: AuthorizationGrace,
+): Promise<string | undefined> {
   const { metrics, log } = context;
   const { caughtUp, pending } = state;
   const now = context.now();
@@ -132,7 +164,7 @@ async function poll(service: BlobServiceClient, config: CollectorConfig, context
   // being written are listed under each known flow log, so a poll's cost does not grow with retention.
   const full = once || config.fullListingMinutes === 0 || state.lastFullListing === undefined ||
     (state.lastFullListed ?? 0) < state.fullListingBelowBlobs || now - state.lastFullListing >= config.fullListingMinutes * 60_000;
-  const { candidates, listed } = await listChanged(service, config, context, state, full ? "full" : now);
+  const { candidates, listed, listingFailure } = await listChanged(service, config, context, state, full ? "full" : now, grace);
   metrics.blobsListed = listed;
   // Blobs left unfinished by earlier polls are tried again even when outside the recent hours. Their listed ETag
   // is stale, so it is dropped: the job then reads whatever is new.
@@ -140,12 +172,29 @@ async function poll(service: BlobServiceClient, config: CollectorConfig, context
   for (const [key, ref] of candidates) pending.set(key, ref);
   // A blob that changed mid-read is planned again at once in a one-pass run (its progress is already saved).
   const attempts = once ? 3 : 1;
+  const jobs = { succeeded: 0, failed: 0, lastError: "" };
   await forEachLimited([...candidates.values()], config.concurrency, async (ref) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
     const key = `${ref.container}/${ref.name}`;
-    const job = { ...context, container: service.getContainerClient(ref.container) };
+    let excused = false;
+    // A 403 within the grace was announced once (storage.forbidden.waiting): the job's own failure line drops to debug.
+    const log: Logger = (level, event, fields = {}) => {
+      if (event === "blob.failed" && grace.excuse(/^HTTP 403\b/.test(String(fields.error)), `blob ${fields.blob}`, String(fields.error))) {
+        excused = true;
+        return context.log("debug", event, fields);
+      }
+      if (event === "blob.failed") jobs.lastError = `${fields.blob}: ${fields.error}`;
+      context.log(level, event, fields);
+    };
+    const job = { ...context, log, container: service.getContainerClient(ref.container) };
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      excused = false;
       const outcome = await runBlobJob(ref, job);
+      if (outcome.kind === "failed") {
+        if (!excused) jobs.failed++;
+      } else {
+        jobs.succeeded++;
+      }
       if (outcome.kind === "read" || outcome.kind === "unchanged") {
         if (outcome.checkpoint.etag) caughtUp.set(key, outcome.checkpoint.etag);
         // Caught up with the listed version, or (ETag unknown) with whatever version the job found.
@@ -153,6 +202,13 @@ async function poll(service: BlobServiceClient, config: CollectorConfig, context
           metrics.pendingSince.delete(key);
           pending.delete(key);
         }
+        return;
+      }
+      if (outcome.kind === "dead") {
+        // Reported once: this version is never planned again (a new ETag would be reported again).
+        if (ref.etag) caughtUp.set(key, ref.etag);
+        metrics.pendingSince.delete(key);
+        pending.delete(key);
         return;
       }
       if (outcome.kind === "gone") {
@@ -167,21 +223,27 @@ async function poll(service: BlobServiceClient, config: CollectorConfig, context
     }
   });
   metrics.polls++;
-  metrics.lastPollEnd = metrics.lastProgress = Date.now();
+  metrics.lastPollEnd = Date.now();
   log("info", "poll.end", { listing: full ? "full" : "recent", listed, candidates: candidates.size, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
+  if (jobs.succeeded > 0) grace.succeeded();
+  if (listingFailure) return listingFailure;
+  if (jobs.failed > 0 && jobs.succeeded === 0) return `every blob job failed (${jobs.failed}), e.g. ${jobs.lastError}`.slice(0, 600);
+  return undefined;
 }
 
 const LISTINGS_AT_ONCE = 8;
 
 /** Lists everything (`"full"`) or the recent hour folders at a time, and returns the blobs not caught up. */
 async function listChanged(
-  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: "full" | number,
-): Promise<{ candidates: Map<string, BlobRef>; listed: number }> {
+  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: "full" | number, grace: AuthorizationGrace,
+): Promise<{ candidates: Map<string, BlobRef>; listed: number; listingFailure?: string }> {
   const { metrics, log } = context;
   const startedAt = context.now();
   const candidates = new Map<string, BlobRef>();
   const seen = new Set<string>();
   let failedListing = false;
+  let listingErrors = 0;
+  let listingError = "";
   let listed = 0;
   const folders = scope === "full" ? [] : recentHourFolders(scope, config.doneGraceMinutes);
   for (const container of config.containers) {
@@ -214,12 +276,17 @@ async function listChanged(
         }
       });
       if (failure) throw failure.error;
+      grace.succeeded();
       if (scope === "full") state.flowLogPaths.set(container, paths);
     } catch (error) {
       failedListing = true;
       if (error instanceof ContainerMissingError) log("warn", "container.missing", { container, reason: error.message });
-      else {
+      else if (grace.excuse(isForbidden(error), `listing container ${container}`, describeError(error))) {
+        log("debug", "list.failed", { container, error: describeError(error) });
+      } else {
         metrics.errors++;
+        listingErrors++;
+        listingError = `listing ${container} failed: ${describeError(error)}`;
         log("error", "list.failed", { container, error: describeError(error) });
       }
     }
@@ -230,7 +297,9 @@ async function listChanged(
     // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
     for (const map of [state.caughtUp, metrics.pendingSince, state.pending]) for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
   }
-  return { candidates, listed };
+  // No progress when no container could be listed (some listing errors alone leave the others' blobs moving).
+  const listingFailure = listingErrors > 0 && listingErrors === config.containers.length ? listingError : undefined;
+  return { candidates, listed, listingFailure };
 }
 
 async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

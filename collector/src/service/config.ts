@@ -1,6 +1,7 @@
 // The `run` service's settings, all from environment variables. Each variable is described once here (the table
 // in README.md mirrors it) and validated with an error naming the variable and how to fix it.
 import { hostname } from "node:os";
+import { redactUrlText } from "../safeText";
 import type { StorageAuth } from "../source/storage";
 import { LEVELS, type Level } from "./logger";
 
@@ -27,6 +28,8 @@ export interface CollectorConfig {
   doneGraceMinutes: number;
   /** Minutes between full listings of the flow-log containers; 0: every poll. */
   fullListingMinutes: number;
+  /** Minutes from start-up during which a 403 from storage is waited out (role assignments not yet effective). */
+  authorizationGraceMinutes: number;
   sink: SinkConfig;
   /** Undefined: no HTTP endpoint. 0: any free port (tests). */
   metricsPort?: number;
@@ -64,6 +67,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_MAX_ATTEMPTS: "Tries at one position of a blob (crashes of the process included) before the record there is dead-lettered with the reason and the blob moves on. Default 5.",
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",
   FLOWLOGS_FULL_LISTING_MINUTES: "Minutes between full listings of the flow-log containers once they hold more than 5,000 blobs. In between, polls list only the current and previous hour (and any still within the grace) under each flow log seen, plus blobs not yet caught up; a new flow log or a late write to an older hour waits for the next full listing. Default 30; 0 lists everything on every poll.",
+  FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "Minutes from start-up during which Azure Storage answering 403 is waited out and retried (with one warning line) instead of failing: right after a first deploy the identity's role assignments can take minutes to take effect. Default 10; 0 fails at once, as does run --once.",
   FLOWLOGS_SINK: "elasticsearch (default), opensearch (the same _bulk API over plain HTTP, set with the FLOWLOGS_ES_* variables), logzio (the Logz.io bulk listener, at-least-once) or stdout (NDJSON documents on stdout, for demos and debugging).",
   FLOWLOGS_ES_URL: "Elasticsearch or OpenSearch URL (required for the elasticsearch and opensearch sinks).",
   FLOWLOGS_ES_API_KEY: "Elasticsearch API key (encoded form). Secret: never logged.",
@@ -100,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     try {
       url = new URL(accountUrl);
     } catch {
-      throw new ConfigError(`FLOWLOGS_STORAGE_ACCOUNT_URL ${JSON.stringify(accountUrl)} is not a URL: use https://<account>.blob.core.windows.net`);
+      throw new ConfigError(`FLOWLOGS_STORAGE_ACCOUNT_URL ${JSON.stringify(redactUrlText(accountUrl))} is not a URL: use https://<account>.blob.core.windows.net`);
     }
     if (url.protocol !== "https:" && url.hostname !== "127.0.0.1" && url.hostname !== "localhost") {
       throw new ConfigError(`FLOWLOGS_STORAGE_ACCOUNT_URL must use https (got ${url.protocol}): Entra ID tokens are only sent over TLS`);
@@ -166,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     maxAttempts: integer("FLOWLOGS_MAX_ATTEMPTS", read("FLOWLOGS_MAX_ATTEMPTS") ?? "5", 1, 1000),
     doneGraceMinutes: integer("FLOWLOGS_DONE_GRACE_MINUTES", read("FLOWLOGS_DONE_GRACE_MINUTES") ?? "15", 0, 24 * 60),
     fullListingMinutes: integer("FLOWLOGS_FULL_LISTING_MINUTES", read("FLOWLOGS_FULL_LISTING_MINUTES") ?? "30", 0, 24 * 60),
+    authorizationGraceMinutes: integer("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES", read("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES") ?? "10", 0, 24 * 60),
     sink,
     metricsPort,
     metricsHost: read("FLOWLOGS_METRICS_HOST") ?? "127.0.0.1",
@@ -183,7 +188,7 @@ function clusterSettings(read: Read, kind: string): { url: string; apiKey?: stri
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`FLOWLOGS_ES_URL ${JSON.stringify(url)} is not a URL (e.g. https://my-cluster:9200)`);
+    throw new ConfigError(`FLOWLOGS_ES_URL ${JSON.stringify(redactUrlText(url))} is not a URL (e.g. https://my-cluster:9200)`);
   }
   if (parsed.username || parsed.password) {
     throw new ConfigError("FLOWLOGS_ES_URL must not carry credentials: put the API key in FLOWLOGS_ES_API_KEY");
@@ -209,7 +214,7 @@ function logzioSettings(read: Read): SinkConfig {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`FLOWLOGS_LOGZIO_URL ${JSON.stringify(url)} is not a URL: use your region's listener, e.g. https://listener-eu.logz.io:8071`);
+    throw new ConfigError(`FLOWLOGS_LOGZIO_URL ${JSON.stringify(redactUrlText(url))} is not a URL: use your region's listener, e.g. https://listener-eu.logz.io:8071`);
   }
   if (parsed.search || parsed.username || parsed.password) {
     // Not echoed: the query string may hold the token.
@@ -246,10 +251,10 @@ function checkContainerName(variable: string, name: string): string {
   return name;
 }
 
-/** The configuration with secrets removed, for the start-up log line. */
+/** The configuration with secrets removed, for the start-up log line. URLs lose user info and query (a SAS). */
 export function describeConfig(config: CollectorConfig): Record<string, unknown> {
   return {
-    storage: "connectionString" in config.storage ? "connection string (redacted)" : config.storage.accountUrl,
+    storage: "connectionString" in config.storage ? "connection string (redacted)" : redactUrlText(config.storage.accountUrl),
     containers: config.containers,
     checkpointContainer: config.checkpointContainer,
     pollIntervalSeconds: config.pollIntervalSeconds,
@@ -262,19 +267,19 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     fullListingMinutes: config.fullListingMinutes,
     sink: config.sink.kind === "elasticsearch"
       ? {
-        kind: "elasticsearch", url: config.sink.url, namespace: config.sink.namespace,
+        kind: "elasticsearch", url: redactUrlText(config.sink.url), namespace: config.sink.namespace,
         auth: config.sink.apiKey ? "api key (set)" : config.sink.basic ? `basic (${config.sink.basic.username})` : "(none)",
         caPinned: Boolean(config.sink.caFingerprint || config.sink.caFile),
         dedupeAcrossBackingIndices: config.sink.dedupeAcrossBackingIndices,
       }
       : config.sink.kind === "opensearch"
         ? {
-          kind: "opensearch", url: config.sink.url, namespace: config.sink.namespace,
+          kind: "opensearch", url: redactUrlText(config.sink.url), namespace: config.sink.namespace,
           auth: config.sink.apiKey ? "api key (set)" : config.sink.basic ? `basic (${config.sink.basic.username})` : "(none)",
           caFile: config.sink.caFile ?? "(system roots)",
         }
         : config.sink.kind === "logzio"
-          ? { kind: "logzio", url: config.sink.url, type: config.sink.type, token: "(set, redacted)" }
+          ? { kind: "logzio", url: redactUrlText(config.sink.url), type: config.sink.type, token: "(set, redacted)" }
           : config.sink,
     metrics: config.metricsPort === undefined ? "off" : `${config.metricsHost}:${config.metricsPort}`,
   };

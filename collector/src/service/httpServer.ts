@@ -1,5 +1,7 @@
-// /healthz and /metrics. Healthy while the loop makes progress (a poll ends or the sink acknowledges a batch): a
-// replica without progress for three poll intervals (at least two minutes) answers 503 so the platform restarts it.
+// /healthz and /metrics. Healthy while the loop makes progress (a poll makes progress or the sink acknowledges a
+// batch). 503, so the platform restarts the replica, when three polls in a row made none (every blob job or every
+// listing failed: e.g. the checkpoint container is gone and may not be recreated), or when nothing made progress
+// for three poll intervals (at least two minutes: a hung loop).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Metrics } from "./metrics";
@@ -8,6 +10,9 @@ export interface StatusServer {
   url: string;
   close(): Promise<void>;
 }
+
+/** Polls in a row without progress after which /healthz answers 503. */
+export const FAILED_POLLS_LIMIT = 3;
 
 export async function startStatusServer(metrics: Metrics, host: string, port: number, pollIntervalSeconds: number, startedAt = Date.now()): Promise<StatusServer> {
   const server: Server = createServer((request, response) => {
@@ -20,11 +25,14 @@ export async function startStatusServer(metrics: Metrics, host: string, port: nu
       const now = Date.now();
       const last = metrics.lastProgress ?? startedAt;
       const limit = Math.max(3 * pollIntervalSeconds * 1000, 120_000);
-      const healthy = now - last <= limit;
+      const failing = metrics.failedPolls >= FAILED_POLLS_LIMIT;
+      const healthy = now - last <= limit && !failing;
       response.writeHead(healthy ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({
-        status: healthy ? "ok" : "stalled",
+        status: healthy ? "ok" : failing ? "failing" : "stalled",
+        ...(healthy ? {} : { reason: failing ? `${metrics.failedPolls} polls in a row made no progress: ${metrics.lastFailure}` : `no progress for ${Math.round((now - last) / 1000)} s` }),
         lastPollEnd: metrics.lastPollEnd ? new Date(metrics.lastPollEnd).toISOString() : null,
         polls: metrics.polls,
+        failedPolls: metrics.failedPolls,
       }));
     } else {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found: try /healthz or /metrics\n");

@@ -29,6 +29,12 @@ export function jsonLogger(write: (line: string) => void, base: Record<string, u
 
 /** An error as a short, secret-free string (stack traces of SDK errors can echo request URLs with SAS tokens). */
 export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/(sig|AccountKey|SharedAccessSignature)=[^&;\s"]+/gi, "$1=redacted").slice(0, 500);
+  // Azure SDK errors carry the HTTP status and the service's error code: lead with them (403 vs 404 matters).
+  const { statusCode, code } = (error ?? {}) as { statusCode?: unknown; code?: unknown };
+  const status = typeof statusCode === "number" ? `HTTP ${statusCode}${typeof code === "string" ? ` ${code}` : ""}: ` : "";
+  const message = status + (error instanceof Error ? error.message : String(error));
+  return message
+    .replace(/(sig|AccountKey|SharedAccessSignature|token|api_key|password)=[^&;\s"]+/gi, "$1=redacted")
+    .replace(/(\w+:\/\/)[^/@\s"]*@/g, "$1(redacted)@")
+    .slice(0, 500);
 }

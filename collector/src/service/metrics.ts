@@ -9,6 +9,8 @@ export class Metrics {
   blobsGone = 0;
   blobsDone = 0;
   blobsFailed = 0;
+  /** Blobs that can never be read (e.g. a name too long for a checkpoint): dead-lettered once, then skipped. */
+  blobsDead = 0;
   restarts = 0;
   bytesRead = 0;
   tuples = 0;
@@ -22,8 +24,23 @@ export class Metrics {
   /** Source blob key -> when its oldest unread data was first seen (epoch ms). */
   readonly pendingSince = new Map<string, number>();
   lastPollEnd?: number;
-  /** Last sign of progress: a poll ended or a batch was acknowledged (a long first backfill is not a stall). */
+  /** Last sign of progress: a poll made progress or a batch was acknowledged (a long first backfill is not a stall). */
   lastProgress?: number;
+  /** Polls in a row that made no progress (see collector.ts `poll`), and why the last one did not. */
+  failedPolls = 0;
+  lastFailure?: string;
+
+  /** Records the outcome of one poll: `failure` says why it made no progress, undefined when it did. */
+  notePoll(failure: string | undefined, now = Date.now()): void {
+    if (failure === undefined) {
+      this.failedPolls = 0;
+      this.lastFailure = undefined;
+      this.lastProgress = now;
+    } else {
+      this.failedPolls++;
+      this.lastFailure = failure;
+    }
+  }
 
   lagSeconds(now = Date.now()): number {
     let oldest = now;
@@ -42,6 +59,7 @@ export class Metrics {
       ['{outcome="read"}', this.blobsRead], ['{outcome="unchanged"}', this.blobsUnchanged],
       ['{outcome="busy"}', this.blobsBusy], ['{outcome="gone"}', this.blobsGone],
       ['{outcome="failed"}', this.blobsFailed], ['{outcome="done"}', this.blobsDone],
+      ['{outcome="dead"}', this.blobsDead],
     ]);
     metric("flowlogs_blobs_listed", "gauge", "Flow-log blobs seen in the last poll.", [["", this.blobsListed]]);
     metric("flowlogs_blob_restarts_total", "counter", "Blobs read again from the start (replaced or shrunk).", [["", this.restarts]]);
@@ -54,6 +72,7 @@ export class Metrics {
     metric("flowlogs_dead_letters_total", "counter", "Documents the sink refused for good.", [["", this.deadLettered]]);
     metric("flowlogs_retries_total", "counter", "Retries (sink retries and blobs re-planned after changing mid-read).", [["", this.retries]]);
     metric("flowlogs_errors_total", "counter", "Blob jobs or polls that failed with an error.", [["", this.errors]]);
+    metric("flowlogs_failed_polls", "gauge", "Polls in a row that made no progress (every blob job or listing failed); 3 make /healthz answer 503.", [["", this.failedPolls]]);
     metric("flowlogs_blobs_pending", "gauge", "Blobs with data not yet read.", [["", this.pendingSince.size]]);
     metric("flowlogs_lag_seconds", "gauge", "Age of the oldest unread data (since first seen changed; a lower bound).", [["", this.lagSeconds(now)]]);
     return `${lines.join("\n")}\n`;

@@ -4,11 +4,9 @@
 import { request as httpsRequest } from "node:https";
 import type { DeadLetter, SinkResult, SourcePosition } from "../model";
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
+import { retryableStatus, type BulkItemResult } from "./bulkItemClass";
 
-/** Transient: the server may accept the same request later. */
-export function retryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
-}
+export { classifyBulkItem, retryableStatus, type BulkItemClass, type BulkItemResult } from "./bulkItemClass";
 
 /** How a sink delivers: bounds of one request, retries and their backoff. Shared by every HTTP sink's options. */
 export interface DeliveryOptions {
@@ -131,27 +129,6 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
-/** One entry of a `_bulk` response's `items`. */
-export interface BulkItemResult {
-  status: number;
-  _index?: string;
-  error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
-}
-
-/**
- * What a `create` item's result means. `missing-template`: the target matched no data stream template, a set-up
- * mistake no retry or dead letter can fix. `retry`: transient (429/5xx). `refused`: for good (mapping errors...).
- */
-export type BulkItemClass = "created" | "duplicate" | "retry" | "refused" | "missing-template";
-
-export function classifyBulkItem(outcome: BulkItemResult): BulkItemClass {
-  if (outcome.status === 201 || outcome.status === 200) return "created";
-  if (outcome.error?.type === "index_not_found_exception") return "missing-template";
-  if (outcome.status === 409) return "duplicate";
-  if (retryableStatus(outcome.status)) return "retry";
-  return "refused";
-}
-
 /** The result of the single action of a `_bulk` item (`{"create": {...}}`). */
 export function bulkItemOutcome(entry: Record<string, BulkItemResult>): BulkItemResult {
   return entry.create ?? Object.values(entry)[0] ?? { status: 0, error: { type: "empty_item", reason: "the bulk item carries no result" } };
@@ -168,7 +145,7 @@ export function bulkItemReason(outcome: BulkItemResult): string {
 export class MissingTemplateError extends Error {
   constructor(index: string, reason: string) {
     super(`no index template with a data stream matches ${index} (${reason}): apply the index assets first ` +
-      `(dashboards/src applyIndexAssets with the same namespace)`);
+      `(npm run index-assets -- --namespace <the same namespace>; it recognises Elasticsearch and OpenSearch)`);
   }
 }
 

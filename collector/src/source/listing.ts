@@ -1,5 +1,5 @@
-// Listing of the flow-log containers, whole or under one prefix. Only .json blobs are flow logs; anything else is
-// ignored. Azure files each hour's blobs under <flow log's path>/y=YYYY/m=MM/d=DD/h=HH/, so the blobs still being
+// Listing of the flow-log containers, whole or under one prefix. Only .json blobs are flow logs (in any case: a
+// copied `PT1H.JSON` is read too, rather than skipped unseen); anything else is ignored. Azure files each hour's blobs under <flow log's path>/y=YYYY/m=MM/d=DD/h=HH/, so the blobs still being
 // written can be listed without walking the whole retention period.
 import type { BlobServiceClient } from "@azure/storage-blob";
 import type { BlobRef } from "./blobReader";
@@ -11,11 +11,13 @@ export class ContainerMissingError extends Error {
   }
 }
 
+const JSON_NAME = /\.json$/i;
+
 export async function* listFlowLogBlobs(service: BlobServiceClient, container: string, prefix?: string): AsyncGenerator<BlobRef> {
   const client = service.getContainerClient(container);
   try {
     for await (const item of client.listBlobsFlat(prefix ? { prefix } : {})) {
-      if (!item.name.endsWith(".json")) continue;
+      if (!JSON_NAME.test(item.name)) continue;
       yield {
         container,
         name: item.name,

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { reportUnknownKeys, type Report } from "../../configKeys";
 import type { KibanaConnection } from "./client";
 import type { FlowlogsKibanaArgs } from "./index";
+import { redactUrlText } from "../../../collector/src/safeText";
 
 export const KIBANA_DEFAULTS = { deniedThreshold: 100, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts" };
 
@@ -43,7 +44,7 @@ export function readKibanaConfig(value: unknown, problem: Report): KibanaSetting
   reportUnknownKeys(value, KEYS, "kibana.", problem, "a Kibana setting");
   const url = value.url;
   if (typeof url !== "string" || !/^https?:\/\/[^/\s]+/.test(url)) {
-    problem("kibana.url", `must be Kibana's base URL, e.g. https://kibana.example.com:5601 (got ${JSON.stringify(url)})`);
+    problem("kibana.url", `must be Kibana's base URL, e.g. https://kibana.example.com:5601 (got ${typeof url === "string" ? JSON.stringify(redactUrlText(url)) : JSON.stringify(url)})`);
   }
   const space = value.space;
   if (space !== undefined && (typeof space !== "string" || !/^[a-z0-9_-]+$/.test(space))) {

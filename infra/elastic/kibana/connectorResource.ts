@@ -45,6 +45,14 @@ function checkConnector(news: ConnectorInputs): Failure[] {
   if (news.secrets !== undefined && known(news.secrets) && (typeof news.secrets !== "object" || news.secrets === null || Array.isArray(news.secrets))) {
     failures.push({ property: "secrets", reason: "secrets must be an object" });
   }
+  // Kibana refuses any config or secret value that is (or holds) an empty string: 400 "value '' is not valid"
+  // (validateEmptyStrings, elastic/kibana x-pack/platform/plugins/shared/actions/common/routes/connector/apis/create/schemas/v1.ts).
+  for (const [where, values] of [["config", config], ["secrets", news.secrets]] as const) {
+    if (!values || typeof values !== "object" || !known(values)) continue;
+    for (const [key, value] of Object.entries(values)) {
+      if (hasEmptyString(value)) failures.push({ property: `${where}.${key}`, reason: `${where}.${key} is or holds an empty string, which Kibana refuses ("value '' is not valid"): omit it or give a value` });
+    }
+  }
   switch (news.connectorTypeId) {
     case ".index": {
       const index = config.index;
@@ -71,6 +79,14 @@ function checkConnector(news: ConnectorInputs): Failure[] {
     }
   }
   return failures;
+}
+
+function hasEmptyString(value: unknown): boolean {
+  if (value === UNKNOWN) return false;
+  if (typeof value === "string") return value.trim() === "";
+  if (Array.isArray(value)) return value.some(hasEmptyString);
+  if (value && typeof value === "object") return Object.values(value).some(hasEmptyString);
+  return false;
 }
 
 function withDefaults(inputs: ConnectorInputs): ConnectorInputs {

@@ -67,7 +67,8 @@ export function checkEsQueryParams(params: Record<string, any>): Failure[] {
   }
   if (known(params.timeWindowSize) && (!Number.isInteger(params.timeWindowSize) || params.timeWindowSize < 1)) fail("timeWindowSize", "timeWindowSize must be a whole number >= 1");
   if (known(params.timeWindowUnit) && !["s", "m", "h", "d"].includes(params.timeWindowUnit)) fail("timeWindowUnit", "timeWindowUnit must be s, m, h or d");
-  if (params.size !== undefined && known(params.size) && (!Number.isInteger(params.size) || params.size < 0 || params.size > 10000)) fail("size", "size must be a whole number from 0 to 10000");
+  // Required by Kibana (no default), 0..10000 (ES_QUERY_MAX_HITS_PER_EXECUTION; Serverless allows at most 100).
+  if (known(params.size) && (!Number.isInteger(params.size) || params.size < 0 || params.size > 10000)) fail("size", "size is required: a whole number from 0 to 10000 (hits kept per run, e.g. 10)");
   return failures;
 }
 

@@ -1,12 +1,13 @@
 // KibanaSavedObjects: imports the dashboard, visualizations, saved search and data view with
-// `POST /api/saved_objects/_import?overwrite=true`, reads them back to detect drift, deletes them on destroy.
-// Kibana answers 200 even when an import fails, so the `success` flag and `errors` are checked.
-// Note: the per-object GET/DELETE saved-objects endpoints are documented as deprecated since Kibana 8.7 (still
-// served); `_import` is not deprecated.
+// `POST /api/saved_objects/_import?overwrite=true` once the Kibana version is known to accept them, reads them
+// back with `_export` to detect drift, deletes them on destroy where the deployment offers a public delete
+// (./savedObjectsApi.ts says why these calls). Kibana answers 200 even when an import fails, so the `success`
+// flag and `errors` are checked.
 import * as pulumi from "@pulumi/pulumi";
-import { callKibana, checkConnection, KibanaConnection, KibanaError, UNKNOWN } from "./client";
+import { callKibana, checkConnection, KibanaConnection, UNKNOWN } from "./client";
 import { sameConnection, sha256, spaceKey } from "./compare";
 import { buildImportNdjson, objectKeysOf } from "./savedObjects";
+import { deleteObjects, exportVersions, requireKibanaVersion } from "./savedObjectsApi";
 
 export interface SavedObjectsInputs {
   connection: KibanaConnection;
@@ -31,6 +32,7 @@ export interface SavedObjectsOutputs extends SavedObjectsInputs {
 /** `rollBack`: on a failed import, delete what it newly created (a create must leave nothing behind). */
 async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean): Promise<SavedObjectsOutputs> {
   const keys = objectKeysOf(inputs.ndjson);
+  await requireKibanaVersion(inputs.connection, inputs.ndjson);
   const answer = await callKibana(inputs.connection, {
     method: "POST",
     path: "/api/saved_objects/_import?overwrite=true",
@@ -62,14 +64,12 @@ async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean): Pro
     if (r?.destinationId) destinations.set(`${r.type}/${r.id}`, `${r.type}/${r.destinationId}`);
   }
   const idMap: Record<string, string> = {};
-  const versions: Record<string, string> = {};
   for (const key of keys) {
     const declared = `${key.type}/${key.id}`;
-    const actual = destinations.get(declared) ?? declared;
-    idMap[declared] = actual;
-    const got = await callKibana(inputs.connection, { method: "GET", path: objectPath(splitKey(actual)) });
-    versions[actual] = String(got.body?.version ?? "");
+    idMap[declared] = destinations.get(declared) ?? declared;
   }
+  const { versions, missing } = await exportVersions(inputs.connection, Object.values(idMap));
+  if (missing.length) throw new Error(`Kibana reported the import as successful but cannot export ${missing.join(", ")}`);
   return {
     connection: inputs.connection,
     ndjson: inputs.ndjson,
@@ -78,30 +78,6 @@ async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean): Pro
     contentHash: sha256(inputs.ndjson),
     versions,
   };
-}
-
-function objectPath(key: { type: string; id: string }): string {
-  return `/api/saved_objects/${encodeURIComponent(key.type)}/${encodeURIComponent(key.id)}`;
-}
-
-function splitKey(key: string): { type: string; id: string } {
-  const slash = key.indexOf("/");
-  return { type: key.slice(0, slash), id: key.slice(slash + 1) };
-}
-
-async function deleteObjects(connection: KibanaConnection, keys: string[]): Promise<void> {
-  // Reverse import order: the dashboard goes before what it shows.
-  for (const key of [...keys].reverse()) {
-    try {
-      await callKibana(connection, { method: "DELETE", path: objectPath(splitKey(key)), accept: [404] });
-    } catch (error) {
-      if (error instanceof KibanaError && error.status === 400 && /multiple namespaces/.test(error.message)) {
-        // Someone shared it to other spaces; deleting it everywhere (`force`) is their call, not ours.
-        throw new Error(`${error.message}\n${key} was shared to other spaces after import: unshare it in Stack Management > Saved objects, or delete it there, then retry`);
-      }
-      throw error;
-    }
-  }
 }
 
 export const savedObjectsProvider: pulumi.dynamic.ResourceProvider<SavedObjectsInputs, SavedObjectsOutputs> = {
@@ -147,15 +123,8 @@ export const savedObjectsProvider: pulumi.dynamic.ResourceProvider<SavedObjectsI
 
   async read(id, props) {
     if (!props) return { id, props };
-    const missing: string[] = [];
-    const changed: string[] = [];
-    const versions: Record<string, string> = {};
-    for (const key of props.objects) {
-      const got = await callKibana(props.connection, { method: "GET", path: objectPath(splitKey(key)), accept: [404] });
-      if (got.status === 404) { missing.push(key); continue; }
-      versions[key] = String(got.body?.version ?? "");
-      if (props.versions[key] !== versions[key]) changed.push(key);
-    }
+    const { versions, missing } = await exportVersions(props.connection, props.objects);
+    const changed = props.objects.filter((key) => key in versions && props.versions[key] !== versions[key]);
     const drift = [...missing.map((k) => `${k} missing`), ...changed.map((k) => `${k} edited`)];
     // Drift shows as a different contentHash, so the next `up` re-imports the files.
     return { id, props: { ...props, versions: drift.length ? versions : props.versions, contentHash: drift.length ? `drifted: ${drift.join(", ")}` : props.contentHash } };
@@ -183,6 +152,8 @@ export interface KibanaSavedObjectsArgs {
 
 export class KibanaSavedObjects extends pulumi.dynamic.Resource {
   declare readonly objects: pulumi.Output<string[]>;
+  /** Declared `type/id` -> `type/id` in Kibana (differs where Kibana gave a copy a new id). */
+  declare readonly idMap: pulumi.Output<Record<string, string>>;
   declare readonly contentHash: pulumi.Output<string>;
 
   constructor(name: string, args: KibanaSavedObjectsArgs, opts?: pulumi.CustomResourceOptions) {

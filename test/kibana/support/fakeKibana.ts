@@ -3,10 +3,25 @@
 // schemas of connectors and .es-query rules, and Kibana's documented answers (200 with success:false on import,
 // 400 on bad bodies, 401, 403 for license, 404, 409). It keeps objects per space. It is not Kibana: where Kibana's
 // exact behaviour is unknown it is stricter, never looser.
+// Kibana's own rules it holds to (elastic/kibana paths):
+// - `_import` takes only a file named *.ndjson (src/core/packages/saved-objects/server-internal/src/routes/import.ts);
+//   `_export` with an `objects` list answers NDJSON, or 400 "Error fetching objects to export" listing the objects it
+//   could not get (routes/export.ts; import-export-server-internal/src/export/saved_objects_exporter.ts).
+// - An object whose typeMigrationVersion is newer than this Kibana is refused with "belongs to a more recent version
+//   of Kibana" (core-saved-objects-migration-server-internal document migrator).
+// - Attributes are checked against the type's schema (./savedObjectSchemas.ts).
+// - On Serverless the per-object saved-objects routes are internal (routes/index.ts registers them with
+//   `access: 'internal'` there); an external call gets 400 "uri [...] with method [...] exists but is not available
+//   with the current configuration".
+// - Connector `config` and `secrets` values may not be empty strings (validateEmptyStrings in
+//   x-pack/platform/plugins/shared/actions/common/routes/connector/apis/create/schemas/v1.ts).
+// - `.es-query` `size` is a required number 0..10000
+//   (x-pack/platform/plugins/shared/stack_alerts/server/rule_types/es_query/rule_type_params.ts).
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { AddressInfo } from "node:net";
+import { attributesProblem } from "./savedObjectSchemas";
 
 export interface StoredObject { type: string; id: string; originId?: string; attributes: any; references: any[]; version: string }
 export interface RecordedRequest { method: string; path: string; space: string; headers: Record<string, string | string[] | undefined>; body: string }
@@ -17,7 +32,13 @@ export interface FakeKibanaOptions {
   license?: "basic" | "gold";
   spaces?: string[];
   tls?: { key: string; cert: string };
+  /** The Kibana version `GET /api/status` reports and imports are held to; default 9.2.4. */
+  version?: string;
+  /** Behave as Elastic Cloud Serverless: the per-object saved-objects GET/DELETE routes are internal. */
+  serverless?: boolean;
 }
+
+export const DEFAULT_KIBANA_VERSION = "9.2.4";
 
 const SAVED_OBJECT_TYPES = ["index-pattern", "lens", "search", "dashboard", "visualization", "tag"];
 const ENCODED = ["panelsJSON", "optionsJSON", "visState", "uiStateJSON"];
@@ -27,6 +48,11 @@ const CONNECTOR_TYPES: Record<string, { license: "basic" | "gold"; config: strin
   ".webhook": { license: "gold", config: ["url", "method", "headers", "hasAuth", "authType"], required: ["url"] },
   ".email": { license: "gold", config: ["from", "service", "host", "port", "secure", "hasAuth"], required: ["from"] },
 };
+
+/** An answer that is not JSON (the NDJSON of `_export`). */
+class RawBody {
+  constructor(readonly text: string, readonly contentType: string) {}
+}
 
 class Answer extends Error {
   constructor(readonly status: number, readonly body: unknown) { super(String(status)); }
@@ -90,6 +116,11 @@ export class FakeKibana {
       status = error.status;
       body = error.body;
     }
+    if (body instanceof RawBody) {
+      res.writeHead(status, { "content-type": body.contentType });
+      res.end(body.text);
+      return;
+    }
     res.writeHead(status, body === undefined ? {} : { "content-type": "application/json" });
     res.end(body === undefined ? undefined : JSON.stringify(body));
   }
@@ -108,8 +139,13 @@ export class FakeKibana {
       try { return JSON.parse(raw.toString("utf8")); } catch { throw bad("Invalid JSON body"); }
     };
     let m: RegExpExecArray | null;
+    if (method === "GET" && path === "/api/status") return this.status();
     if (method === "POST" && path === "/api/saved_objects/_import") return this.importObjects(query, contentType, raw, store);
+    if (method === "POST" && path === "/api/saved_objects/_export") return this.exportObjects(json(), store);
     if ((m = /^\/api\/saved_objects\/([^/]+)\/([^/]+)$/.exec(path))) {
+      if (this.options.serverless && (method === "GET" || method === "DELETE")) {
+        throw bad(`uri [${path}] with method [${method.toLowerCase()}] exists but is not available with the current configuration`);
+      }
       const [type, id] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
       const object = store.objects.get(`${type}/${id}`);
       if (method === "GET") {
@@ -146,17 +182,52 @@ export class FakeKibana {
     throw new Answer(404, { statusCode: 404, error: "Not Found", message: "Not Found" });
   }
 
+  get version(): string {
+    return this.options.version ?? DEFAULT_KIBANA_VERSION;
+  }
+
+  private status(): unknown {
+    return {
+      name: "fake-kibana",
+      version: { number: this.version, build_snapshot: false, build_flavor: this.options.serverless ? "serverless" : "traditional" },
+      status: { overall: { level: "available" } },
+    };
+  }
+
   // ---- saved objects ----
+
+  private exportObjects(body: any, store: ReturnType<FakeKibana["space"]>): unknown {
+    onlyKeys(body, ["type", "hasReference", "objects", "search", "includeReferencesDeep", "excludeExportDetails"]);
+    if (!Array.isArray(body.objects) || body.objects.length === 0) {
+      if (body.type === undefined) throw bad("Either `type` or `objects` are required.");
+      throw bad("this double exports by `objects` only");
+    }
+    if (body.type !== undefined) throw bad(`Can't specify both "types" and "objects" properties when exporting`);
+    const found: StoredObject[] = [];
+    const errors: any[] = [];
+    for (const wanted of body.objects) {
+      onlyKeys(wanted, ["type", "id"], "request body.objects");
+      const object = store.objects.get(`${wanted.type}/${wanted.id}`);
+      if (object) found.push(object);
+      else errors.push({ id: wanted.id, type: wanted.type, error: { statusCode: 404, error: "Not Found", message: `Saved object [${wanted.type}/${wanted.id}] not found` } });
+    }
+    if (errors.length) throw new Answer(400, { statusCode: 400, error: "Bad Request", message: "Error fetching objects to export", attributes: { objects: errors } });
+    const lines = found.map((o) => JSON.stringify({ ...o, originId: o.originId, managed: false, updated_at: new Date().toISOString() }));
+    if (body.excludeExportDetails !== true) lines.push(JSON.stringify({ excludedObjects: [], excludedObjectsCount: 0, exportedCount: found.length, missingRefCount: 0, missingReferences: [] }));
+    return new RawBody(lines.join("\n"), "application/ndjson");
+  }
 
   private importObjects(query: URLSearchParams, contentType: string, raw: Buffer, store: ReturnType<FakeKibana["space"]>): unknown {
     const overwrite = query.get("overwrite") === "true";
     if (query.get("createNewCopies") === "true" && (overwrite || query.get("compatibilityMode") === "true")) {
       throw bad("cannot use [overwrite] or [compatibilityMode] with [createNewCopies]");
     }
-    const file = multipartField(contentType, raw, "file");
-    if (file === undefined) throw bad("[request body.file]: expected value of type [Stream] but got [undefined]");
+    const part = multipartFilePart(contentType, raw, "file");
+    if (part === undefined) throw bad("[request body.file]: expected value of type [Stream] but got [undefined]");
+    const extension = /(\.[^./]*)$/.exec(part.filename)?.[1]?.toLowerCase() ?? "";
+    if (extension !== ".ndjson") throw bad(`Invalid file extension ${extension}`);
     const objects: any[] = [];
-    for (const line of file.split("\n")) {
+    for (const line of part.content.split("\n")) {
       if (!line.trim()) continue;
       let object: any;
       try { object = JSON.parse(line); } catch { throw bad("Unexpected token in JSON (the file is not NDJSON)"); }
@@ -187,6 +258,13 @@ export class FakeKibana {
       const encoded = ENCODED.find((key) => key in (object.attributes ?? {}) && typeof object.attributes[key] !== "string") ??
         (object.attributes?.kibanaSavedObjectMeta && typeof object.attributes.kibanaSavedObjectMeta.searchSourceJSON !== "string" ? "kibanaSavedObjectMeta.searchSourceJSON" : undefined);
       if (encoded) { errors.push({ ...base, error: { type: "unknown", message: `attributes.${encoded} must be a JSON string`, statusCode: 400 } }); continue; }
+      const version = object.typeMigrationVersion ?? object.migrationVersion?.[object.type];
+      if (typeof version === "string" && isStackVersion(version) && compareVersions(version, this.version) > 0) {
+        errors.push({ ...base, error: { type: "unknown", message: `Document "${object.id}" belongs to a more recent version of Kibana [${version}] when the last known version is [${this.version}].`, statusCode: 400 } });
+        continue;
+      }
+      const invalid = attributesProblem(object.type, object.attributes);
+      if (invalid) { errors.push({ ...base, error: { type: "unknown", message: invalid, statusCode: 400 } }); continue; }
       const references = (object.references ?? []).map((r: any) => ({ ...r, id: destination.get(`${r.type}/${r.id}`) ?? this.findInSpace(store, r.type, r.id)?.id ?? r.id }));
       const missing = (object.references ?? []).filter((r: any) => !inFile.has(`${r.type}/${r.id}`) && !this.findInSpace(store, r.type, r.id));
       if (missing.length) {
@@ -243,6 +321,11 @@ export class FakeKibana {
     if (config !== undefined && (typeof config !== "object" || config === null)) throw bad("[request body.config]: expected a plain object value");
     for (const key of Object.keys(config ?? {})) if (!type.config.includes(key)) throw bad(`error validating action type config: [${key}]: definition for this key is missing`);
     for (const key of type.required) if (typeof config?.[key] !== "string") throw bad(`error validating action type config: [${key}]: expected value of type [string] but got [undefined]`);
+    for (const [where, values] of [["config", config ?? {}], ["secrets", secrets]] as const) {
+      for (const [key, value] of Object.entries(values)) {
+        if (hasEmptyString(value)) throw bad(`[request body.${where}.${key}]: value '' is not valid`);
+      }
+    }
   }
 
   // ---- rules ----
@@ -296,7 +379,9 @@ export function esQueryParamsProblem(params: any): string | undefined {
   if (["between", "notBetween"].includes(params.thresholdComparator) && params.threshold.length !== 2) return "[threshold]: must have two elements for the \"between\" comparators";
   if (!Number.isInteger(params.timeWindowSize) || params.timeWindowSize < 1) return "[timeWindowSize]: Value must be equal to or greater than [1].";
   if (!["s", "m", "h", "d"].includes(params.timeWindowUnit)) return `[timeWindowUnit]: invalid timeWindowUnit: "${params.timeWindowUnit}"`;
-  if (params.size !== undefined && (!Number.isInteger(params.size) || params.size < 0 || params.size > 10000)) return "[size]: must be between 0 and 10000";
+  if (typeof params.size !== "number") return `[size]: expected value of type [number] but got [${params.size === undefined ? "undefined" : typeof params.size}]`;
+  if (params.size < 0) return `[size]: Value must be equal to or greater than [0].`;
+  if (params.size > 10000) return `[size]: Value must be equal to or lower than [10000].`;
   return undefined;
 }
 
@@ -309,8 +394,34 @@ function connectorDefaults(typeId: string, config: any): any {
   return typeId === ".index" ? { refresh: false, executionTimeField: null, ...config } : config;
 }
 
+/** Whether a connector value is, or holds, a string that is empty once trimmed (Kibana's validateEmptyStrings). */
+function hasEmptyString(value: unknown): boolean {
+  if (typeof value === "string") return value.trim() === "";
+  if (Array.isArray(value)) return value.some(hasEmptyString);
+  if (value && typeof value === "object") return Object.values(value).some(hasEmptyString);
+  return false;
+}
+
+/** Stack versions are x.y.z below 10; `10.N.0` are model versions (virtual), which this double does not rank. */
+function isStackVersion(version: string): boolean {
+  const major = Number(version.split(".")[0]);
+  return /^\d+\.\d+\.\d+$/.test(version) && major < 10;
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i += 1) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}
+
 /** The text of one form field of a multipart/form-data body (enough of RFC 7578 for a single file part). */
 export function multipartField(contentType: string, raw: Buffer, field: string): string | undefined {
+  return multipartFilePart(contentType, raw, field)?.content;
+}
+
+/** One form field with the file name its Content-Disposition gives ("" when it names none). */
+export function multipartFilePart(contentType: string, raw: Buffer, field: string): { filename: string; content: string } | undefined {
   const boundary = /^multipart\/form-data;\s*boundary=("?)([^";]+)\1/i.exec(contentType)?.[2];
   if (!boundary) throw bad(`Unsupported Media Type: expected multipart/form-data, got "${contentType}"`);
   const text = raw.toString("utf8");
@@ -319,7 +430,9 @@ export function multipartField(contentType: string, raw: Buffer, field: string):
     const headerEnd = part.indexOf("\r\n\r\n");
     if (headerEnd === -1) continue;
     const headers = part.slice(0, headerEnd);
-    if (new RegExp(`name="${field}"`).test(headers)) return part.slice(headerEnd + 4).replace(/\r\n$/, "");
+    if (new RegExp(`name="${field}"`).test(headers)) {
+      return { filename: /filename="([^"]*)"/.exec(headers)?.[1] ?? "", content: part.slice(headerEnd + 4).replace(/\r\n$/, "") };
+    }
   }
   return undefined;
 }

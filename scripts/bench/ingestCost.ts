@@ -1,0 +1,168 @@
+// What a flow costs Elasticsearch, on one generated dataset (scripts/bench/costDataset.ts, 316,800 VNet tuples):
+// - disk_bytes_per_tuple: force-merged store ÷ documents, for the templates the cluster gets (logsdb where it has
+//   it), and disk_bytes_per_tuple_standard for the same documents in the standard index mode;
+// - es_only_*: the ceiling, pre-built `_bulk` bodies (2,000 creates per request, 2 in flight) straight into the
+//   data stream;
+// - e2e_*: the same blobs from Azurite through the shipped collector with its default settings.
+// Elasticsearch's CPU comes from /proc (process tree), the figure that stays meaningful on a loaded machine; a
+// warm-up load runs first so neither measured run pays for a cold JVM (its cost is printed too: measuring the
+// collector against a node that just started is what once made the end-to-end path look five times as costly).
+import { BlobServiceClient } from "@azure/storage-blob";
+import { Client } from "@elastic/elasticsearch";
+import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
+import type { IndexAssetOptions } from "../../dashboards/src/indexAssets";
+import { parseFlowLogText } from "../../collector/src/format";
+import { toBulkNdjson } from "../../collector/src/ecs";
+import type { CostDataset } from "./costDataset";
+import { collectOnceInChild } from "./imageRuntime";
+import { treeCpuSeconds } from "./processCpu";
+import { progress, report } from "./stats";
+
+const DOCUMENTS_PER_REQUEST = 2000;
+const IN_FLIGHT = 2;
+const WARM_UP_DOCUMENTS = 160_000; // half the dataset: with 60,000 the first measured run still paid for JIT warm-up (50 µs/doc against 43)
+
+interface Load {
+  documents: number;
+  seconds: number;
+  esCpuSeconds: number;
+}
+
+export async function benchIngestCost(dataset: CostDataset, connectionString: string, esUrl: string, esPid: number | undefined): Promise<void> {
+  const client = new Client({ node: esUrl, requestTimeout: 600_000 });
+  const cpu = (): number => (esPid ? treeCpuSeconds(esPid) : NaN);
+  try {
+    const streams = {
+      warm: await assets(client, { namespace: "costwarm" }),
+      only: await assets(client, { namespace: "costonly" }),
+      e2e: await assets(client, { namespace: "coste2e" }),
+      standard: await assets(client, { namespace: "coststd", indexMode: "standard" }),
+    };
+    const bodies = (dataStream: string): Buffer[] => bulkBodies(dataset, dataStream);
+
+    progress(`ingest: warming Elasticsearch up with ${WARM_UP_DOCUMENTS} documents (not counted in the figures below)`);
+    const warm = await load(client, bodies(streams.warm.dataStream).slice(0, WARM_UP_DOCUMENTS / DOCUMENTS_PER_REQUEST), cpu);
+
+    progress(`ingest: Elasticsearch alone, ${dataset.tuples} documents as pre-built bulk bodies into ${streams.only.dataStream}`);
+    const only = await load(client, bodies(streams.only.dataStream), cpu);
+    await expectCount(client, streams.only.dataStream, dataset.tuples);
+
+    progress(`ingest: end to end, ${dataset.blobs.length} blobs from Azurite through the collector into ${streams.e2e.dataStream}`);
+    const e2e = await collectEndToEnd(dataset, connectionString, esUrl, cpu);
+    await expectCount(client, streams.e2e.dataStream, dataset.tuples);
+
+    progress(`ingest: the same documents in the standard index mode, for the disk comparison`);
+    await load(client, bodies(streams.standard.dataStream), cpu);
+    await expectCount(client, streams.standard.dataStream, dataset.tuples);
+
+    const disk = await forceMergedBytes(client, streams.only.dataStream);
+    const diskStandard = await forceMergedBytes(client, streams.standard.dataStream);
+    const diskE2e = await forceMergedBytes(client, streams.e2e.dataStream);
+    report("disk_bytes_per_tuple", disk / dataset.tuples, 1,
+      `index.mode ${streams.only.indexMode.mode}, _source ${streams.only.source} (${streams.only.indexMode.reason}); ` +
+      `raw PT1H.json ${(dataset.bytes / dataset.tuples).toFixed(1)} B/tuple; the collector's own writes ${(diskE2e / dataset.tuples).toFixed(1)}`);
+    report("disk_bytes_per_tuple_standard", diskStandard / dataset.tuples, 1, "same documents, index.mode standard, _source stored");
+    report("es_only_docs_per_s", only.documents / only.seconds, 0,
+      `${only.documents} documents in ${only.seconds.toFixed(1)} s, ${DOCUMENTS_PER_REQUEST} per request, ${IN_FLIGHT} in flight; wall clock, noisy on a loaded machine`);
+    report("e2e_docs_per_s", e2e.documents / e2e.seconds, 0, `${e2e.documents} documents in ${e2e.seconds.toFixed(1)} s; wall clock, noisy on a loaded machine`);
+    report("e2e_vs_es_only", (e2e.documents / e2e.seconds) / (only.documents / only.seconds), 3);
+    if (esPid) {
+      report("es_cpu_us_per_doc_es_only", only.esCpuSeconds * 1e6 / only.documents, 1, `Elasticsearch ${only.esCpuSeconds.toFixed(1)} CPU s`);
+      report("es_cpu_us_per_doc_e2e", e2e.esCpuSeconds * 1e6 / e2e.documents, 1,
+        `Elasticsearch ${e2e.esCpuSeconds.toFixed(1)} CPU s, ${(e2e.esCpuSeconds / only.esCpuSeconds * only.documents / e2e.documents).toFixed(2)} x es_only`);
+      report("es_cpu_us_per_doc_warm_up", warm.esCpuSeconds * 1e6 / warm.documents, 1,
+        `the first ${warm.documents} documents, pre-built bodies: a node that just started (cold JVM) pays this much more`);
+      report("collector_cpu_share", e2e.collectorCpuSeconds / e2e.esCpuSeconds, 3,
+        `collector ${e2e.collectorCpuSeconds.toFixed(1)} CPU s, Elasticsearch ${e2e.esCpuSeconds.toFixed(1)} CPU s`);
+    } else {
+      progress("Elasticsearch CPU figures need the Elasticsearch started here (ES_URL points elsewhere): not measured");
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+async function assets(client: Client, options: IndexAssetOptions) {
+  const applied = await applyIndexAssets(client, options);
+  return { dataStream: applied.dataStream, indexMode: applied.indexMode, source: applied.source };
+}
+
+/** The collector's own bulk lines for the dataset, cut into requests of DOCUMENTS_PER_REQUEST creates. */
+function bulkBodies(dataset: CostDataset, dataStream: string): Buffer[] {
+  const bodies: Buffer[] = [];
+  let pending: ReturnType<typeof parseFlowLogText>["documents"] = [];
+  for (const blob of dataset.blobs) {
+    for (const document of parseFlowLogText(blob.blob.text()).documents) {
+      pending.push(document);
+      if (pending.length === DOCUMENTS_PER_REQUEST) {
+        bodies.push(Buffer.from(toBulkNdjson(pending, dataStream)));
+        pending = [];
+      }
+    }
+  }
+  if (pending.length) bodies.push(Buffer.from(toBulkNdjson(pending, dataStream)));
+  return bodies;
+}
+
+async function load(client: Client, bodies: Buffer[], cpu: () => number): Promise<Load> {
+  const cpuBefore = cpu();
+  const started = process.hrtime.bigint();
+  let next = 0;
+  let documents = 0;
+  const worker = async (): Promise<void> => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const response = await client.transport.request<{ errors: boolean; items: Array<Record<string, { status: number; error?: unknown }>> }>(
+        { method: "POST", path: "/_bulk", querystring: { require_data_stream: "true" }, bulkBody: body });
+      const failed = response.items.find((item) => Object.values(item)[0]!.status >= 300);
+      if (failed) throw new Error(`bulk item refused: ${JSON.stringify(failed)}`);
+      documents += response.items.length;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return { documents, seconds: Number(process.hrtime.bigint() - started) / 1e9, esCpuSeconds: cpu() - cpuBefore };
+}
+
+async function collectEndToEnd(dataset: CostDataset, connectionString: string, esUrl: string, cpu: () => number) {
+  const service = BlobServiceClient.fromConnectionString(connectionString);
+  const source = service.getContainerClient("bench-cost");
+  const checkpoints = service.getContainerClient("bench-cost-checkpoints");
+  await source.createIfNotExists();
+  // Block by block, as Azure committed them, so the collector reads the blobs the way it reads real ones.
+  let at = 0;
+  const upload = async (): Promise<void> => {
+    while (at < dataset.blobs.length) {
+      const { name, blob } = dataset.blobs[at++]!;
+      const client = source.getBlockBlobClient(name);
+      const ids = blob.blocks().map((_, i) => Buffer.from(`block-${String(i).padStart(8, "0")}`).toString("base64"));
+      for (const [i, block] of blob.blocks().entries()) await client.stageBlock(ids[i]!, block, block.length);
+      await client.commitBlockList(ids);
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, upload));
+  const cpuBefore = cpu();
+  const result = await collectOnceInChild({
+    FLOWLOGS_STORAGE_CONNECTION_STRING: connectionString,
+    FLOWLOGS_CONTAINERS: source.containerName,
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+    FLOWLOGS_SINK: "elasticsearch",
+    FLOWLOGS_ES_URL: esUrl,
+    FLOWLOGS_ES_NAMESPACE: "coste2e",
+  }, "elasticsearch");
+  const esCpuSeconds = cpu() - cpuBefore;
+  await source.deleteIfExists();
+  await checkpoints.deleteIfExists();
+  return { documents: result.documents, seconds: result.seconds, esCpuSeconds, collectorCpuSeconds: result.cpuSeconds };
+}
+
+async function expectCount(client: Client, dataStream: string, expected: number): Promise<void> {
+  await client.indices.refresh({ index: dataStream });
+  const { count } = await client.count({ index: dataStream });
+  if (count !== expected) throw new Error(`${dataStream} holds ${count} documents, ${expected} tuples were written`);
+}
+
+async function forceMergedBytes(client: Client, dataStream: string): Promise<number> {
+  await client.indices.forcemerge({ index: dataStream, max_num_segments: 1 });
+  const stats = await client.indices.stats({ index: dataStream, metric: ["store"] });
+  return stats._all.primaries!.store!.size_in_bytes;
+}

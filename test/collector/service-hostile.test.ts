@@ -1,0 +1,102 @@
+// Hostile blobs in the flow-log containers (issue #13), through the real service on Azurite: a record with a
+// 5,000-deep value, a `.JSON` blob, a blob whose name is too long for a checkpoint. None may stop good data or be
+// retried forever, and each is reported.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
+import { FlowLogBlobWriter } from "../support/flowLogWriter";
+import { runCollector, type RunOptions } from "../../collector/src/service/collector";
+import { loadConfig, type CollectorConfig } from "../../collector/src/service/config";
+import type { LogEvent } from "../../collector/src/service/logger";
+import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+
+const HOUR = new Date("2026-11-20T10:00:00Z");
+const scratch = scratchContainers(azuriteConnectionString());
+
+async function setup() {
+  const nsg = scratch.container("hostile-nsg");
+  const checkpoints = scratch.container("hostile-cp");
+  await nsg.create();
+  const config: CollectorConfig = loadConfig({
+    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+    FLOWLOGS_CONTAINERS: nsg.containerName,
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+    FLOWLOGS_SINK: "stdout",
+    FLOWLOGS_METRICS_PORT: "off",
+    FLOWLOGS_REPLICA_ID: "test",
+  });
+  return { nsg, config };
+}
+
+function run(config: CollectorConfig, sink: RecordingSink, more: Partial<RunOptions> = {}) {
+  const events: LogEvent[] = [];
+  const done = runCollector({ config, sink, once: true, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), ...more });
+  return { events, done };
+}
+
+test("a record with a 5,000-deep category: the blob's good records are indexed, the bad one dead-lettered, bounded", async () => {
+  const { nsg, config } = await setup();
+  const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 71 });
+  await writer.appendMinute({ records: 2 });
+  await writer.appendMalformedBlock(`{"category":${"[".repeat(5000)}${"]".repeat(5000)}}`); // valid JSON, a hostile record
+  await writer.appendMinute({ records: 2 });
+  const sink = new RecordingSink();
+  const { events, done } = run(config, sink);
+  const summary = await done;
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+  assert.equal(sink.documents.size, writer.tuples);
+  assert.equal(summary.metrics.blobsFailed, 0, JSON.stringify(events.filter((e) => e.event === "blob.failed")));
+  assert.equal(summary.metrics.rejects, 1);
+  assert.equal(sink.deadLetters.length, 1);
+  assert.match(sink.deadLetters[0].reason, /^record 2: record category \[\[\[.*… is not a flow-log category/);
+  assert.ok(sink.deadLetters[0].raw.length <= 301, `bounded: ${sink.deadLetters[0].raw.length}`);
+});
+
+test("a .JSON blob (any case) is read like a .json one", async () => {
+  const { nsg, config } = await setup();
+  const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 72 });
+  await writer.appendMinute({ records: 3 });
+  const copy = nsg.getBlockBlobClient(writer.blobName.replace(/\.json$/, ".JSON"));
+  await copy.syncCopyFromURL(writer.blob.url).catch(async () => {
+    const body = await writer.blob.downloadToBuffer();
+    await copy.upload(body, body.length);
+  });
+  const ids = await expectedIds([writer]);
+  await writer.blob.delete();
+  const sink = new RecordingSink();
+  const summary = await run(config, sink).done;
+  assert.equal(summary.metrics.blobsRead, 1);
+  assert.deepEqual(new Set(sink.documents.keys()), ids);
+});
+
+test("a blob whose checkpoint name would pass 1,024 characters is dead-lettered once with the reason, not retried every poll", async () => {
+  const { nsg, config } = await setup();
+  const good = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 73 });
+  await good.appendMinute();
+  const prefix = "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/";
+  const hourPath = "/y=2026/m=11/d=20/h=10/m=00/PT1H.json";
+  const longName = `${prefix}${"N".repeat(1020 - prefix.length - hourPath.length)}${hourPath}`; // Azure allows 1,024
+  assert.ok(longName.length <= 1024 && nsg.containerName.length + 1 + longName.length + ".checkpoint".length > 1024);
+  const body = Buffer.from((await good.blob.downloadToBuffer()).toString());
+  await nsg.getBlockBlobClient(longName).upload(body, body.length);
+
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  let polls = 0;
+  const { events, done } = run(config, sink, {
+    once: false, signal: controller.signal,
+    sleep: async () => { if (++polls === 3) controller.abort(); },
+  });
+  const summary = await done;
+  assert.equal(summary.polls, 3);
+  assert.equal(sink.documents.size, good.tuples, "the other blob is read");
+  assert.equal(summary.metrics.blobsDead, 1);
+  assert.equal(summary.metrics.blobsFailed, 0);
+  assert.equal(events.filter((e) => e.event === "blob.dead").length, 1);
+  assert.equal(sink.deadLetters.length, 1);
+  assert.equal(sink.deadLetters[0].position?.blob, longName);
+  assert.match(sink.deadLetters[0].reason, /^blob not read: its checkpoint name would be \d+ characters, over Azure's 1024-character blob name limit/);
+  assert.match(summary.metrics.render(), /flowlogs_blobs_total\{outcome="dead"\} 1/);
+  assert.equal(summary.metrics.pendingSince.size, 0, "not counted as pending data");
+});

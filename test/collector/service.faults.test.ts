@@ -1,0 +1,195 @@
+// Faults of the storage side while the service runs (in-process, real Azurite): the checkpoint container
+// disappearing (recreated when the identity may; otherwise reported, and /healthz answers 503 so the platform
+// restarts the replica), and 403s right after a first deploy (role assignments not yet effective) waited out for
+// a bounded time with one clear line.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  AccountSASPermissions, BlobServiceClient, ContainerClient, ContainerSASPermissions, generateAccountSASQueryParameters,
+  generateBlobSASQueryParameters, StorageSharedKeyCredential,
+} from "@azure/storage-blob";
+import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
+import { FlowLogBlobWriter } from "../support/flowLogWriter";
+import { runCollector, type RunOptions } from "../../collector/src/service/collector";
+import { loadConfig } from "../../collector/src/service/config";
+import type { LogEvent } from "../../collector/src/service/logger";
+import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+
+const HOUR = new Date("2026-11-20T10:00:00Z");
+const scratch = scratchContainers(azuriteConnectionString());
+const settings = Object.fromEntries(azuriteConnectionString().split(";").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+const credential = new StorageSharedKeyCredential(settings.AccountName!, settings.AccountKey!);
+
+/** A client of one container holding only a container SAS: like a role assigned on the container itself. */
+function containerScopedClient(name: string): ContainerClient {
+  const sas = generateBlobSASQueryParameters({
+    containerName: name, permissions: ContainerSASPermissions.parse("racwdl"), expiresOn: new Date(Date.now() + 3_600_000),
+  }, credential);
+  return new ContainerClient(`${settings.BlobEndpoint}/${name}?${sas}`);
+}
+
+async function setUp(extra: Record<string, string> = {}) {
+  const source = scratch.container("flt-src");
+  await source.create();
+  const checkpoints = scratch.container("flt-cp");
+  const config = loadConfig({
+    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+    FLOWLOGS_CONTAINERS: source.containerName,
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+    FLOWLOGS_SINK: "stdout",
+    FLOWLOGS_METRICS_PORT: "0",
+    FLOWLOGS_POLL_INTERVAL_SECONDS: "1",
+    FLOWLOGS_REPLICA_ID: "faults",
+    ...extra,
+  });
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: HOUR, seed: 31 });
+  return { source, checkpoints, config, writer };
+}
+
+/** Runs the service loop until `stop()`; collects its events and the URL of its status endpoint. */
+function serve(options: Omit<RunOptions, "signal" | "onListening" | "onEvent" | "writeLog">) {
+  const events: LogEvent[] = [];
+  const controller = new AbortController();
+  let url = "";
+  let listening!: () => void;
+  const listened = new Promise<void>((resolve) => { listening = resolve; });
+  const done = runCollector({
+    ...options, signal: controller.signal, writeLog: () => {}, onEvent: (e) => events.push(e), onListening: (u) => { url = u; listening(); },
+  });
+  return {
+    events, done,
+    url: async () => { await Promise.race([listened, done]); return url; },
+    stop: async () => { controller.abort(); return done; },
+  };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("the checkpoint container deleted while the service runs is created again; exact counts, /healthz stays 200", async () => {
+  const { checkpoints, config, writer } = await setUp();
+  for (let minute = 0; minute < 3; minute++) await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService: scratch.service });
+  try {
+    const url = await service.url();
+    await until("the first minutes indexed", () => sink.documents.size === writer.tuples);
+    await checkpoints.delete();
+    for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+    await until("the appended minutes indexed", () => sink.documents.size === writer.tuples);
+    const recreated = service.events.filter((e) => e.event === "checkpoint.container.recreated");
+    assert.equal(recreated.length, 1);
+    assert.equal(recreated[0]!.container, checkpoints.containerName);
+    assert.ok(await checkpoints.exists());
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+    const health = await fetch(`${url}/healthz`);
+    assert.equal(health.status, 200);
+  } finally {
+    await service.stop();
+  }
+});
+
+test("a checkpoint container that disappeared and may not be created again: named with the fix, and /healthz answers 503", async () => {
+  const { checkpoints, config, writer } = await setUp();
+  await checkpoints.create();
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService: scratch.service, checkpointContainer: containerScopedClient(checkpoints.containerName) });
+  try {
+    const url = await service.url();
+    await until("the first minute indexed", () => sink.documents.size === writer.tuples);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    await checkpoints.delete();
+    await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+    await until("three polls in a row without progress", async () => (await fetch(`${url}/healthz`)).status === 503);
+    const body = await (await fetch(`${url}/healthz`)).json() as { status: string; reason: string; failedPolls: number };
+    assert.equal(body.status, "failing");
+    assert.ok(body.failedPolls >= 3);
+    assert.match(body.reason, /every blob job failed/);
+    const failed = service.events.find((e) => e.event === "blob.failed");
+    assert.match(String(failed?.error), new RegExp(`checkpoint container ${checkpoints.containerName} no longer exists and this identity may not create it \\(403 on create\\).*FLOWLOGS_CHECKPOINT_CONTAINER`));
+    assert.match(await (await fetch(`${url}/metrics`)).text(), /^flowlogs_failed_polls [3-9]\d*$/m);
+    // Put back (as `pulumi up` would): the next poll makes progress and the probe is healthy again.
+    await checkpoints.create();
+    await until("the appended minute indexed", () => sink.documents.size === writer.tuples);
+    await until("healthy again", async () => (await fetch(`${url}/healthz`)).status === 200);
+  } finally {
+    await service.stop();
+  }
+});
+
+/** A service client whose account SAS only becomes valid at `from`: storage answers 403 until then, like RBAC not yet applied. */
+function notYetAuthorized(from: Date): BlobServiceClient {
+  const sas = generateAccountSASQueryParameters({
+    startsOn: from, expiresOn: new Date(Date.now() + 3_600_000), permissions: AccountSASPermissions.parse("racwdl"),
+    resourceTypes: "sco", services: "b",
+  }, credential);
+  return new BlobServiceClient(`${settings.BlobEndpoint}?${sas}`);
+}
+
+test("403s right after start-up are waited out within the grace, with one clear line; then the data flows", async () => {
+  const { config, writer } = await setUp();
+  for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService: notYetAuthorized(new Date(Date.now() + 5_000)) });
+  try {
+    const url = await service.url();
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, "the probe answers while start-up waits");
+    await until("the data indexed once authorized", () => sink.documents.size === writer.tuples);
+    const waiting = service.events.filter((e) => e.event === "storage.forbidden.waiting");
+    assert.equal(waiting.length, 1, "one line");
+    assert.equal(waiting[0]!.level, "warn");
+    assert.match(String(waiting[0]!.cause), /role assignments .* not effective yet/);
+    assert.match(String(waiting[0]!.rolesNeeded), /Storage Blob Data Reader .* Storage Blob Data Contributor on the checkpoint container/);
+    assert.ok(Date.parse(String(waiting[0]!.retryingUntil)) > Date.now());
+    assert.deepEqual(service.events.filter((e) => e.level === "error").map((e) => e.event), [], "no error while waiting");
+    assert.equal(service.events.filter((e) => e.event === "storage.authorized").length, 1);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  } finally {
+    await service.stop();
+  }
+});
+
+test("listings refused with 403 within the grace are waited out too (no list.failed error), then the data flows", async () => {
+  const { checkpoints, config, writer } = await setUp();
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  const sink = new RecordingSink();
+  // The checkpoint container's role is effective, the flow-log containers' not yet.
+  const service = serve({
+    config, sink, blobService: notYetAuthorized(new Date(Date.now() + 4_000)), checkpointContainer: scratch.service.getContainerClient(checkpoints.containerName),
+  });
+  try {
+    const url = await service.url();
+    await until("the data indexed once authorized", () => sink.documents.size === writer.tuples);
+    const waiting = service.events.filter((e) => e.event === "storage.forbidden.waiting");
+    assert.equal(waiting.length, 1);
+    assert.match(String(waiting[0]!.refused), /^listing container flt-src/);
+    assert.match(String(waiting[0]!.error), /^HTTP 403 /);
+    assert.deepEqual(service.events.filter((e) => e.level === "error").map((e) => e.event), []);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  } finally {
+    await service.stop();
+  }
+});
+
+test("after the grace (here 0 minutes), and in a one-pass run, a 403 at start-up fails loudly as before", async () => {
+  const { config } = await setUp({ FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "0", FLOWLOGS_METRICS_PORT: "off" });
+  const events: LogEvent[] = [];
+  await assert.rejects(
+    runCollector({ config, sink: new RecordingSink(), blobService: notYetAuthorized(new Date(Date.now() + 600_000)), writeLog: () => {}, onEvent: (e) => events.push(e) }),
+    (error: { statusCode?: number }) => error.statusCode === 403,
+  );
+  const { config: defaults } = await setUp({ FLOWLOGS_METRICS_PORT: "off" });
+  assert.equal(defaults.authorizationGraceMinutes, 10);
+  await assert.rejects(
+    runCollector({ config: defaults, sink: new RecordingSink(), once: true, blobService: notYetAuthorized(new Date(Date.now() + 600_000)), writeLog: () => {}, onEvent: (e) => events.push(e) }),
+    (error: { statusCode?: number }) => error.statusCode === 403,
+  );
+  assert.equal(events.filter((e) => e.event === "storage.forbidden.waiting").length, 0);
+});

@@ -1,0 +1,92 @@
+// The flow template the cluster gets (logsdb where it has it), on the real engine: its settings and trimmed
+// mapping, every document the collector makes from the fixtures indexed under it (strict mapping) and returned
+// unchanged, the denied-flows rule's query and a Community ID look-up answering. The dashboard panels are run on
+// it by test/e2e/pipeline.test.ts.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
+import { parseFlowLogText } from "../../collector/src/format";
+import { elasticsearchUrl } from "../support/env";
+import { esClient, uniqueNamespace } from "../support/esClient";
+import { fullDocument } from "./sampleDocuments";
+
+const FIXTURES = ["nsg-v1.json", "nsg-v2.json", "vnet-v4.json", "mixed-records.json", "malformed-tuples.json"];
+
+function collectorDocuments() {
+  return FIXTURES.flatMap((name) => parseFlowLogText(readFileSync(join(__dirname, "..", "fixtures", name), "utf8")).documents);
+}
+
+test("the cluster gets logsdb sorted by NIC and time, says so, and every collector document indexes and comes back unchanged", async () => {
+  const client = esClient(elasticsearchUrl());
+  try {
+    const namespace = uniqueNamespace("logsdb");
+    const applied = await applyIndexAssets(client, { namespace });
+    assert.equal(applied.capabilities.logsdb, true, "Elasticsearch 9.2 has index.mode logsdb");
+    assert.equal(applied.indexMode.mode, "logsdb");
+    assert.match(applied.indexMode.reason, /8\.17/);
+    // The test distribution lacks the x-pack logsdb plugin (the licence check), so _source stays synthetic here.
+    assert.equal(applied.source, "synthetic");
+
+    const documents = collectorDocuments();
+    assert.ok(documents.length >= 20, `${documents.length} documents`);
+    const response = await client.bulk({
+      refresh: true,
+      operations: documents.flatMap(({ id, doc }) => [{ create: { _index: applied.dataStream, _id: id } }, doc]),
+    });
+    assert.equal(response.errors, false, JSON.stringify(response.items.find((item) => item.create?.error)));
+
+    const backing = Object.values(await client.indices.getSettings({ index: applied.dataStream }))[0]!.settings!.index as any;
+    assert.equal(backing.mode, "logsdb");
+    assert.deepEqual(backing.sort.field, ["azure.flowlog.mac", "@timestamp"]);
+    assert.deepEqual(backing.sort.order, ["asc", "desc"]);
+    // logsdb would keep a wrong-typed value half-indexed (ignore_malformed); the template refuses it, so the sink
+    // dead-letters the document with the reason, as in the standard mode.
+    assert.equal(backing.mapping.ignore_malformed, "false");
+    const malformed = await client.bulk({ operations: [{ create: { _index: applied.dataStream, _id: "bad-port" } },
+      { ...fullDocument, source: { ...fullDocument.source, port: "not-a-port" } }] });
+    assert.equal(malformed.items[0]!.create!.status, 400);
+    assert.equal(malformed.items[0]!.create!.error!.type, "document_parsing_exception");
+    const mapping = Object.values(await client.indices.getMapping({ index: applied.dataStream }))[0]!.mappings as any;
+    assert.equal(mapping.dynamic, "strict");
+    assert.deepEqual(mapping.properties.network.properties.community_id, { type: "keyword", index: false });
+
+    // _source is rebuilt from doc values, yet every document comes back as the collector sent it (key order aside).
+    const found = await client.search<Record<string, unknown>>({ index: applied.dataStream, size: documents.length, query: { match_all: {} } });
+    assert.equal(found.hits.hits.length, documents.length);
+    const byId = new Map(found.hits.hits.map((hit) => [hit._id, hit._source]));
+    for (const { id, doc } of documents) assert.deepEqual(byId.get(id), doc, id);
+
+    // The denied-flows rule's query (infra/elastic/kibana ruleResource.ts) answers.
+    const denied = documents.filter(({ doc }) => doc.event.action === "denied").length;
+    assert.ok(denied > 0);
+    const rule = await client.count({ index: applied.dataStream, query: { bool: { filter: [{ term: { "event.action": "denied" } }] } } });
+    assert.equal(rule.count, denied);
+    // The Community ID is no longer in the inverted index, but a term look-up still answers from its doc values.
+    const withId = documents.find(({ doc }) => doc.network.community_id)!;
+    const sameFlow = documents.filter(({ doc }) => doc.network.community_id === withId.doc.network.community_id).length;
+    const pivot = await client.count({ index: applied.dataStream, query: { term: { "network.community_id": withId.doc.network.community_id } } });
+    assert.equal(pivot.count, sameFlow);
+    const terms = await client.search({ index: applied.dataStream, size: 0, aggs: { ids: { cardinality: { field: "network.community_id" } } } });
+    assert.ok((terms.aggregations!.ids as { value: number }).value > 1);
+  } finally {
+    await client.close();
+  }
+});
+
+test("indexMode standard keeps the former template: _source stored, no index sort", async () => {
+  const client = esClient(elasticsearchUrl());
+  try {
+    const applied = await applyIndexAssets(client, { namespace: uniqueNamespace("standard"), indexMode: "standard" });
+    assert.deepEqual(applied.indexMode, { mode: "standard", reason: "indexMode: standard" });
+    assert.equal(applied.source, "stored");
+    const response = await client.bulk({ refresh: true, operations: [{ create: { _index: applied.dataStream, _id: "full" } }, fullDocument] });
+    assert.equal(response.errors, false, JSON.stringify(response.items));
+    const backing = Object.values(await client.indices.getSettings({ index: applied.dataStream }))[0]!.settings!.index as any;
+    assert.equal(backing.mode ?? "standard", "standard");
+    assert.equal(backing.sort, undefined);
+  } finally {
+    await client.close();
+  }
+});

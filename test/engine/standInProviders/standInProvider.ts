@@ -1,0 +1,135 @@
+// A STAND-IN for the azure-native and docker provider plugins, for tests only: it talks to no cloud and no Docker
+// daemon. The real plugins cannot be had here (their module paths are not on the Go module proxy, and they would
+// need Azure credentials), yet the real engine needs a plugin of each name to preview the program. Built on
+// `pulumi.provider.main`; the engine finds it on PATH as bin/pulumi-resource-<package> and warns that it uses a
+// plugin from $PATH.
+// What it does: echoes inputs as outputs, makes ARM-shaped ids, answers the invokes the program makes (a network
+// watcher, a workspace, the deploying identity), and implements `read` so that an `import` can be previewed.
+// Anything else (an invoke it does not know) is an error, so a new call the program starts making is noticed.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+const STAND_IN_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa";
+
+const packageName = process.argv[2];
+if (packageName !== "azure-native" && packageName !== "docker") {
+  console.error(`stand-in provider: unknown package ${JSON.stringify(packageName)} (expected azure-native or docker)`);
+  process.exit(2);
+}
+const root = resolve(__dirname, "..", "..", "..");
+// The engine asks for the version the SDK registered; answering it keeps the engine's plugin bookkeeping plain.
+const version: string = JSON.parse(readFileSync(join(root, "node_modules", "@pulumi", packageName, "package.json"), "utf8")).version;
+
+function guid(seed: string): string {
+  const h = createHash("sha256").update(seed).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** `azure-native:network:FlowLog` -> { namespace: "Microsoft.Network", kind: "flowLogs" } (a plausible ARM shape). */
+function armKind(type: string): { namespace: string; kind: string } {
+  const [, module = "resources", resource = "Resource"] = type.split(":");
+  const namespace = `Microsoft.${module.charAt(0).toUpperCase()}${module.slice(1)}`;
+  return { namespace, kind: `${resource.charAt(0).toLowerCase()}${resource.slice(1)}s` };
+}
+
+/** The resource's own name input: `<camelCaseType>Name` as azure-native names it, or the logical name. */
+function resourceName(type: string, urn: string, inputs: Record<string, any>): string {
+  const resource = type.split(":")[2] ?? "";
+  const key = `${resource.charAt(0).toLowerCase()}${resource.slice(1)}Name`;
+  const candidates = [key, "resourceName", "accountName", "containerName"];
+  for (const candidate of candidates) if (typeof inputs[candidate] === "string") return inputs[candidate];
+  return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+function azureCreate(type: string, urn: string, inputs: Record<string, any>): { id: string; outs: Record<string, unknown> } {
+  const sub = `/subscriptions/${STAND_IN_SUBSCRIPTION}`;
+  const group = `${sub}/resourceGroups/${inputs.resourceGroupName ?? "stand-in-rg"}`;
+  const outs: Record<string, unknown> = { ...inputs };
+  const name = resourceName(type, urn, inputs);
+  outs.name = name;
+  let id: string;
+  switch (type) {
+    case "azure-native:resources:ResourceGroup":
+      id = `${sub}/resourceGroups/${name}`;
+      break;
+    case "azure-native:authorization:RoleAssignment":
+      outs.name = inputs.roleAssignmentName ?? guid(urn);
+      id = `${inputs.scope}/providers/Microsoft.Authorization/roleAssignments/${outs.name}`;
+      break;
+    case "azure-native:network:FlowLog":
+      id = `${group}/providers/Microsoft.Network/networkWatchers/${inputs.networkWatcherName}/flowLogs/${name}`;
+      break;
+    case "azure-native:storage:BlobContainer":
+      id = `${group}/providers/Microsoft.Storage/storageAccounts/${inputs.accountName}/blobServices/default/containers/${name}`;
+      break;
+    case "azure-native:storage:ManagementPolicy":
+      id = `${group}/providers/Microsoft.Storage/storageAccounts/${inputs.accountName}/managementPolicies/${inputs.managementPolicyName ?? "default"}`;
+      break;
+    default: {
+      const { namespace, kind } = armKind(type);
+      id = `${group}/providers/${namespace}/${kind}/${name}`;
+    }
+  }
+  if (type === "azure-native:storage:StorageAccount") outs.primaryEndpoints = { blob: `https://${name}.blob.core.windows.net/` };
+  if (type === "azure-native:managedidentity:UserAssignedIdentity") Object.assign(outs, { principalId: guid(`principal:${urn}`), clientId: guid(`client:${urn}`) });
+  if (type === "azure-native:containerregistry:Registry") outs.loginServer = `${name.toLowerCase()}.azurecr.io`;
+  if (type === "azure-native:operationalinsights:Workspace") outs.customerId = guid(`workspace:${urn}`);
+  return { id, outs: { ...outs, id } };
+}
+
+function azureInvoke(token: string, args: Record<string, any>): Record<string, unknown> {
+  const group = `/subscriptions/${STAND_IN_SUBSCRIPTION}/resourceGroups/${args.resourceGroupName}`;
+  switch (token) {
+    case "azure-native:network:getNetworkWatcher":
+      return { id: `${group}/providers/Microsoft.Network/networkWatchers/${args.networkWatcherName}`, name: args.networkWatcherName, location: "stand-in", provisioningState: "Succeeded" };
+    case "azure-native:operationalinsights:getWorkspace":
+      return { id: `${group}/providers/Microsoft.OperationalInsights/workspaces/${args.workspaceName}`, name: args.workspaceName, customerId: guid(`workspace:${args.workspaceName}`), location: "stand-in" };
+    case "azure-native:authorization:getClientConfig":
+      return { clientId: guid("deployer-client"), objectId: guid("deployer-object"), subscriptionId: STAND_IN_SUBSCRIPTION, tenantId: guid("tenant") };
+    case "azure-native:authorization:getClientToken":
+      return { token: "stand-in-arm-token" };
+    default:
+      throw new Error(`the stand-in azure-native provider does not answer ${token}: teach test/engine/standInProviders/standInProvider.ts`);
+  }
+}
+
+const provider: pulumi.provider.Provider = {
+  version,
+  async check(_urn, _olds, news) {
+    return { inputs: news };
+  },
+  async diff(_id, _urn, olds, news) {
+    return { changes: JSON.stringify(olds) !== JSON.stringify(news) };
+  },
+  async create(urn, inputs) {
+    const type = urn.split("::")[2]!.split("$").pop()!;
+    if (packageName === "docker") {
+      const digest = createHash("sha256").update(urn).digest("hex");
+      return { id: `stand-in-image-${digest.slice(0, 12)}`, outs: { ...inputs, repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${digest}` } };
+    }
+    return azureCreate(type, urn, inputs);
+  },
+  // An `import` reads the existing resource by id with no properties, and the engine needs inputs back (without
+  // them it answers "provider does not support importing"): answer with what the ARM id says.
+  async read(id, _urn, props) {
+    const known = props && Object.keys(props).length > 0 ? props : undefined;
+    const inputs: Record<string, unknown> = known ?? {};
+    if (!known) {
+      const group = /\/resourceGroups\/([^/]+)/i.exec(id)?.[1];
+      if (group) inputs.resourceGroupName = group;
+    }
+    return { id, props: { ...inputs, id, name: id.slice(id.lastIndexOf("/") + 1) }, inputs };
+  },
+  async update(_id, _urn, olds, news) {
+    return { outs: { ...olds, ...news } };
+  },
+  async delete() {},
+  async invoke(token, args) {
+    if (packageName !== "azure-native") throw new Error(`the stand-in docker provider answers no invokes (asked ${token})`);
+    return { outputs: azureInvoke(token, args) };
+  },
+};
+
+void pulumi.provider.main(provider, process.argv.slice(3));

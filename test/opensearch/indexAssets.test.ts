@@ -1,0 +1,107 @@
+// The index assets on a real OpenSearch (the 2.19 integ-test distribution test/run.ts starts): what the plan puts
+// there, that the data streams come from them, and what OpenSearch lacks (ILM, the data stream lifecycle, ingest
+// processors in this distribution) left out with its reason instead of a refused request.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { applyOpenSearchIndexAssets, detectOpenSearchCapabilities, identifyCluster } from "../../dashboards/src/applyOpenSearchIndexAssets";
+import { planIndexAssets } from "../../dashboards/src/indexAssets";
+import { OpenSearchSink } from "../../collector/src/sink/opensearch";
+import { opensearchUrl } from "../support/env";
+import { openSearchHttp } from "../support/openSearchHttp";
+import { freePort } from "../support/ports";
+import { uniqueNamespace } from "../support/esClient";
+import { sampleBatch } from "../elasticsearch/sampleDocuments";
+
+const os = openSearchHttp(opensearchUrl());
+
+test("the cluster is identified as OpenSearch, with constant_keyword and without ILM", async () => {
+  const identity = await identifyCluster({ node: opensearchUrl() });
+  assert.equal(identity.distribution, "opensearch");
+  assert.match(identity.version, /^\d+\.\d+\.\d+$/);
+  const capabilities = await detectOpenSearchCapabilities({ node: opensearchUrl() });
+  assert.equal(capabilities.distribution, "opensearch");
+  assert.equal(capabilities.ilm, false);
+  assert.equal(capabilities.constantKeyword, true);
+  assert.deepEqual(capabilities.ingestProcessors, [], "the integ-test distribution has no ingest-common / ingest-geoip modules");
+});
+
+test("applied for OpenSearch: templates without lifecycle, retention and pipeline left out with reasons; the data streams come from them", async () => {
+  const namespace = uniqueNamespace("osassets");
+  const applied = await applyOpenSearchIndexAssets({ node: opensearchUrl() }, { namespace });
+  assert.deepEqual(applied.requests.map((request) => `${request.kind} ${request.name}`), [
+    "component_template azure-flowlogs-mappings",
+    `component_template azure-flowlogs-data-stream-${namespace}`,
+    "component_template azure-flowlogs-deadletter-mappings",
+    `index_template azure-flowlogs-${namespace}`,
+    `index_template azure-flowlogs-deadletter-${namespace}`,
+  ]);
+  const reasons = Object.fromEntries(applied.skipped.map(({ asset, reason }) => [asset, reason]));
+  assert.match(reasons["retention"] ?? "", /OpenSearch has no ILM and no data stream lifecycle: .*ISM policy/);
+  assert.match(reasons["ingest pipeline azure-flowlogs-geoip"] ?? "", /lacks the ingest processors geoip, rename/);
+
+  const flowTemplate = (await os.ok("GET", `/_index_template/azure-flowlogs-${namespace}`)).index_templates[0].index_template;
+  assert.deepEqual(flowTemplate.index_patterns, [`logs-azure.flowlogs-${namespace}`]);
+  assert.deepEqual(flowTemplate.composed_of, ["azure-flowlogs-mappings", `azure-flowlogs-data-stream-${namespace}`]);
+  assert.ok(flowTemplate.data_stream, "a data stream template");
+  assert.equal(flowTemplate.template.lifecycle, undefined);
+  assert.equal(flowTemplate.template.settings.index.lifecycle, undefined);
+  assert.equal(flowTemplate.template.settings.index.default_pipeline, undefined);
+
+  // Applying again changes nothing and fails nothing (PUT overwrites).
+  await applyOpenSearchIndexAssets({ node: opensearchUrl() }, { namespace });
+
+  const sink = new OpenSearchSink({ node: opensearchUrl(), namespace });
+  const batch = sampleBatch(3, "osassets");
+  assert.deepEqual(await sink.write(batch), { indexed: 3, duplicates: 0, deadLettered: 0, retries: 0 });
+  await sink.deadLetter([{ reason: "truncated record", raw: "{\"time\":", position: { container: "c", blob: "b", offset: 0 } }]);
+  const streams = (await os.ok("GET", `/_data_stream/${sink.dataStream},${sink.deadLetterDataStream}`)).data_streams;
+  assert.deepEqual(streams.map((stream: any) => [stream.name, stream.template, stream.timestamp_field.name]).sort(), [
+    [sink.dataStream, `azure-flowlogs-${namespace}`, "@timestamp"],
+    [sink.deadLetterDataStream, `azure-flowlogs-deadletter-${namespace}`, "@timestamp"],
+  ].sort());
+  // The data_stream.* constant_keyword fields answer queries though the collector never sends them.
+  assert.equal(await os.count(sink.dataStream, { term: { "data_stream.dataset": "azure.flowlogs" } }), 3);
+  assert.equal(await os.count(sink.dataStream, { term: { "data_stream.namespace": namespace } }), 3);
+  const mapping = await os.ok("GET", `/${sink.dataStream}/_mapping`);
+  const properties = (Object.values(mapping)[0] as any).mappings.properties;
+  assert.equal(properties.source.properties.ip.type, "ip");
+  assert.equal((Object.values(mapping)[0] as any).mappings.dynamic, "strict");
+});
+
+test("the Elasticsearch-only retention refuses to plan for OpenSearch, naming the fix; the plan it replaces is refused by OpenSearch", async () => {
+  const capabilities = await detectOpenSearchCapabilities({ node: opensearchUrl() });
+  for (const retentionMode of ["lifecycle", "ilm"] as const) {
+    assert.throws(() => planIndexAssets({ retentionMode }, capabilities),
+      new RegExp(`retentionMode "${retentionMode}" but the cluster is OpenSearch, .*use "auto" or "none" and keep the retention with an ISM policy`));
+  }
+  assert.match(planIndexAssets({ retentionMode: "none" }, capabilities).skipped.map((s) => s.reason).join(), /retentionMode: none/);
+  // What the planner made for a cluster without ILM before it knew OpenSearch: the data stream lifecycle, which
+  // OpenSearch refuses outright, so every later template would be missing.
+  const elasticsearchStyle = planIndexAssets({ namespace: uniqueNamespace("oslifecycle") }, { ...capabilities, distribution: undefined });
+  const template = elasticsearchStyle.requests.find((request) => request.kind === "index_template")!;
+  assert.ok((template.body.template as Record<string, unknown>).lifecycle);
+  const refused = await os.call("PUT", template.path, template.body);
+  assert.equal(refused.status, 400);
+  assert.match(JSON.stringify(refused.body), /unknown field \[lifecycle\]/);
+});
+
+test("an unreachable cluster is named in the error", async () => {
+  const port = await freePort(); // nothing listens there
+  await assert.rejects(detectOpenSearchCapabilities({ node: `http://127.0.0.1:${port}` }), new RegExp(`GET / on http://127\\.0\\.0\\.1:${port} failed: ECONNREFUSED`));
+});
+
+test("npm run index-assets recognises OpenSearch at ES_URL and says what it left out", async () => {
+  const namespace = uniqueNamespace("osscript");
+  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/index-assets.ts", "--namespace", namespace],
+    { cwd: resolve(__dirname, "../.."), env: { ...process.env, ES_URL: opensearchUrl() }, encoding: "utf8" });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`put index_template azure-flowlogs-${namespace}`));
+  assert.match(result.stdout, /left out retention: OpenSearch has no ILM/);
+  assert.equal((await os.ok("GET", `/_index_template/azure-flowlogs-deadletter-${namespace}`)).index_templates.length, 1);
+  const refused = spawnSync(process.execPath, ["--import", "tsx", "scripts/index-assets.ts", "--retention-mode", "lifecycle"],
+    { cwd: resolve(__dirname, "../.."), env: { ...process.env, ES_URL: opensearchUrl() }, encoding: "utf8" });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /cluster is OpenSearch, which has neither ILM nor the data stream lifecycle/);
+});
