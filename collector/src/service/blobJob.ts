@@ -34,7 +34,9 @@ export interface JobContext {
 
 export type JobOutcome =
   | { kind: "read" | "unchanged"; checkpoint: BlobCheckpoint }
-  | { kind: "busy" | "gone" | "changed" | "failed" | "dead" };
+  | { kind: "busy" | "gone" | "changed" | "dead" }
+  /** `sinkUnavailable`: the sink could not take a batch after its own retries; the data and storage are fine. */
+  | { kind: "failed"; sinkUnavailable?: boolean };
 
 export async function runBlobJob(ref: BlobRef, context: JobContext): Promise<JobOutcome> {
   try {
@@ -141,7 +143,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     // the try count, for the dead letter if the tries run out.
     if (error instanceof SinkDeliveryError) {
       await giveBack();
-      return { kind: "failed" };
+      return { kind: "failed", sinkUnavailable: true };
     }
     const attempt = held.checkpoint.attempt;
     if (attempt?.offset === held.checkpoint.offset && !held.lost.aborted) {
