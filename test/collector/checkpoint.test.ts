@@ -107,7 +107,11 @@ test("with rights scoped to the checkpoint container (create answers 403), an ex
 
 test("checkpoint validation names what is wrong", () => {
   assert.throws(() => parseCheckpoint('{"format":1,"container":"c","blob":"b","offset":-1,"blocks":0,"records":0}', "c", "b"), /offset is not a non-negative integer/);
-  assert.throws(() => parseCheckpoint('{"format":2}', "c", "b"), /format 2/);
+  assert.throws(() => parseCheckpoint('{"format":3}', "c", "b"), /format 3/);
+  assert.throws(() => parseCheckpoint('{"format":2,"container":"c","blob":"b","offset":1,"blocks":1,"records":0,"attempt":{"offset":"x"}}', "c", "b"), /attempt/);
+  assert.throws(() => parseCheckpoint('{"format":2,"container":"c","blob":"b","offset":1,"blocks":1,"records":0,"blockDigest":7}', "c", "b"), /blockDigest is not a string/);
+  // Format 1 (written before block digests) is still read as it was.
+  assert.equal(parseCheckpoint('{"format":1,"container":"c","blob":"b","offset":14,"blocks":2,"records":1}', "c", "b").offset, 14);
   assert.throws(() => parseCheckpoint('{"format":1,"container":"x","blob":"b","offset":1,"blocks":0,"records":0}', "c", "b"), /belongs to x\/b/);
   assert.throws(() => new CheckpointStore(container, { leaseSeconds: 90, replicaId: "a" }), /15–60/);
 });

@@ -193,3 +193,26 @@ test("after the grace (here 0 minutes), and in a one-pass run, a 403 at start-up
   );
   assert.equal(events.filter((e) => e.event === "storage.forbidden.waiting").length, 0);
 });
+
+test("a sink that refuses every write for several polls is no reason for a restart: /healthz stays 200, nothing is dead-lettered, and the data lands once it recovers", async () => {
+  const { config, writer } = await setUp();
+  for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  const sink = new RecordingSink();
+  sink.failAfter = 0; // Elasticsearch down: every write fails after the sink's own retries
+  const service = serve({ config, sink, blobService: scratch.service });
+  try {
+    const url = await service.url();
+    await until("five failed writes (several polls)", () => sink.writes >= 5);
+    const health = await fetch(`${url}/healthz`);
+    const body = await health.json() as { status: string; failedPolls: number };
+    assert.equal(health.status, 200, `a restart cannot end a sink outage, and each kill would count a try: ${JSON.stringify(body)}`);
+    assert.equal(body.failedPolls, 0);
+    assert.ok(service.events.some((e) => e.event === "blob.failed"), "the outage is reported in the log");
+    sink.failAfter = undefined;
+    await until("the data indexed once the sink is back", () => sink.documents.size === writer.tuples);
+    assert.deepEqual(sink.deadLetters, []);
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+  } finally {
+    await service.stop();
+  }
+});

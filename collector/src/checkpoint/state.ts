@@ -3,16 +3,32 @@
 
 import { quote } from "../safeText";
 
-export const CHECKPOINT_FORMAT = 1;
+export const CHECKPOINT_FORMAT = 2;
+/** Format 1 (offsets only at block ends, no block digest) is still read: its offset is checked by block sizes. */
+const READABLE_FORMATS: readonly number[] = [1, 2];
+
+/** Tries at one position, persisted before the risky work so a crash of the process is counted too. */
+export interface AttemptCount {
+  offset: number;
+  count: number;
+  /** The last in-process error at that position (a crash leaves none). */
+  error?: string;
+}
 
 export interface BlobCheckpoint {
-  format: typeof CHECKPOINT_FORMAT;
+  format: 1 | typeof CHECKPOINT_FORMAT;
   container: string;
   blob: string;
-  /** Bytes consumed: the end of the last record block whose documents the sink acknowledged. 0 = nothing yet. */
+  /** Bytes consumed: the end of the last record whose documents the sink acknowledged (may be inside a block). */
   offset: number;
-  /** Committed blocks consumed (the head block included). 0 for a blob written in one Put. */
+  /** Committed blocks covering bytes [0, offset) (the last may extend past it). 0 for a blob written in one Put. */
   blocks: number;
+  /** sha256 of the ids and sizes of those blocks: a different digest means the bytes before offset were rewritten. */
+  blockDigest?: string;
+  /** Single-Put blob read part-way: the ETag the offset belongs to (another ETag means start over). */
+  partialEtag?: string;
+  /** Tries at the current offset that did not finish (see FLOWLOGS_MAX_ATTEMPTS). */
+  attempt?: AttemptCount;
   /** Records consumed; the record index the next block starts at (part of every document's position). */
   records: number;
   /** The blob's ETag when the reader last caught up with its end; absent while data is still unread. */
@@ -42,9 +58,18 @@ export function parseCheckpoint(text: string, container: string, blob: string): 
   const value: unknown = JSON.parse(text);
   if (typeof value !== "object" || value === null) throw new Error("checkpoint is not a JSON object");
   const c = value as Partial<BlobCheckpoint>;
-  if (c.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint format ${quote(c.format)} is not ${CHECKPOINT_FORMAT}`);
+  if (!READABLE_FORMATS.includes(c.format as number)) {
+    throw new Error(`checkpoint format ${quote(c.format)} is not one of ${READABLE_FORMATS.join(", ")}`);
+  }
   for (const key of ["offset", "blocks", "records"] as const) {
     if (!Number.isSafeInteger(c[key]) || (c[key] as number) < 0) throw new Error(`checkpoint ${key} is not a non-negative integer`);
+  }
+  const attempt = c.attempt as Partial<AttemptCount> | undefined;
+  if (attempt !== undefined && (typeof attempt !== "object" || attempt === null || !Number.isSafeInteger(attempt.offset) || !Number.isSafeInteger(attempt.count))) {
+    throw new Error("checkpoint attempt is not {offset, count} integers");
+  }
+  for (const key of ["blockDigest", "partialEtag", "etag"] as const) {
+    if (c[key] !== undefined && typeof c[key] !== "string") throw new Error(`checkpoint ${key} is not a string`);
   }
   if (c.container !== container || c.blob !== blob) throw new Error(`checkpoint belongs to ${shown(c.container)}/${shown(c.blob)}`);
   return c as BlobCheckpoint;

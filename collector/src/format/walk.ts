@@ -1,6 +1,7 @@
 // Shared plumbing for walking one record: reporting problems with their position, and reading one flowTuples
 // array. The record walkers (nsg.ts, vnet.ts) only know where things live in their format.
 import type { FlowContext, ParsedFlow } from "./flow";
+import { StreamedTuples } from "./streamedTuples";
 import { parseTuple, TupleError, type TupleLayout } from "./tuple";
 import { quote } from "../safeText";
 
@@ -26,26 +27,34 @@ export function walkTuples(
   counter: TupleCounter,
   sink: RecordSink,
 ): void {
+  if (tuples instanceof StreamedTuples) {
+    // A long record's list, streamed later through walkTuple with the same numbering.
+    tuples.binding = { path, layout, context, firstTuple: counter.next };
+    counter.next += tuples.count;
+    return;
+  }
   if (!Array.isArray(tuples)) {
     sink.reject(`${path} is ${describe(tuples)}, expected an array of tuple strings`, tuples);
     return;
   }
-  const window = plausibleWindow(context.recordTime);
-  for (let i = 0; i < tuples.length; i++) {
-    const tupleNumber = counter.next++;
-    const text: unknown = tuples[i];
-    if (typeof text !== "string") {
-      sink.reject(`${path}[${i}] is ${describe(text)}, expected a tuple string`, text, tupleNumber);
-      continue;
-    }
-    try {
-      const tuple = parseTuple(text, layout);
-      checkPlausible(tuple.timestampMs, text, window);
-      sink.flow({ context, tuple, indexInGroup: i, text });
-    } catch (error) {
-      if (!(error instanceof TupleError)) throw error;
-      sink.reject(`${path}[${i}]: ${error.message}`, text, tupleNumber);
-    }
+  for (let i = 0; i < tuples.length; i++) walkTuple(tuples[i], i, counter.next++, path, layout, context, sink);
+}
+
+/** One element `i` of a flowTuples array: a flow, or a reject numbered `tupleNumber`. */
+export function walkTuple(
+  text: unknown, i: number, tupleNumber: number, path: string, layout: TupleLayout, context: FlowContext, sink: RecordSink,
+): void {
+  if (typeof text !== "string") {
+    sink.reject(`${path}[${i}] is ${describe(text)}, expected a tuple string`, text, tupleNumber);
+    return;
+  }
+  try {
+    const tuple = parseTuple(text, layout);
+    checkPlausible(tuple.timestampMs, text, windowOf(context));
+    sink.flow({ context, tuple, indexInGroup: i, text });
+  } catch (error) {
+    if (!(error instanceof TupleError)) throw error;
+    sink.reject(`${path}[${i}]: ${error.message}`, text, tupleNumber);
   }
 }
 
@@ -60,6 +69,15 @@ const ISO_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,3})\d*)?(Z|[+
 interface TimeWindow {
   recordTime?: string;
   recordMs?: number;
+}
+
+// One window per record context (shared by all its tuples, whether walked whole or streamed).
+const windows = new WeakMap<FlowContext, TimeWindow>();
+
+function windowOf(context: FlowContext): TimeWindow {
+  let window = windows.get(context);
+  if (!window) windows.set(context, window = plausibleWindow(context.recordTime));
+  return window;
 }
 
 function plausibleWindow(recordTime: string | undefined): TimeWindow {

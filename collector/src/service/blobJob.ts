@@ -3,10 +3,11 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { CheckpointStore } from "../checkpoint/store";
 import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
-import type { DeadLetter, IdentifiedDocument, ParseResult, Sink, SourcePosition } from "../model";
-import { readNewData, type BlobRef, type ReadChunk } from "../source/blobReader";
+import type { ParseResult, Sink } from "../model";
+import { readNewData, type BlobRef } from "../source/blobReader";
 import { BlobChangedError, BlobGoneError } from "../source/download";
 import { blobHour } from "../source/listing";
+import { SinkDeliveryError, deliver } from "./delivery";
 import { describeError, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
@@ -20,7 +21,11 @@ export interface JobContext {
   metrics: Metrics;
   log: Logger;
   windowBytes: number;
+  /** Records up to this size are parsed whole, longer ones streamed. */
+  recordBytes: number;
   batchDocuments: number;
+  /** Tries at one position before the record there is dead-lettered. */
+  maxAttempts: number;
   doneGraceMinutes: number;
   now: () => number;
   /** Shutdown: stop after the current window (its checkpoint is saved). */
@@ -29,7 +34,9 @@ export interface JobContext {
 
 export type JobOutcome =
   | { kind: "read" | "unchanged"; checkpoint: BlobCheckpoint }
-  | { kind: "busy" | "gone" | "changed" | "failed" | "dead" };
+  | { kind: "busy" | "gone" | "changed" | "dead" }
+  /** `sinkUnavailable`: the sink could not take a batch after its own retries; the data and storage are fine. */
+  | { kind: "failed"; sinkUnavailable?: boolean };
 
 export async function runBlobJob(ref: BlobRef, context: JobContext): Promise<JobOutcome> {
   try {
@@ -60,15 +67,38 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     return { kind: "busy" };
   }
   let forgotten = false;
+  let giveBack = async (): Promise<void> => undefined;
   try {
     if (held.checkpoint.etag !== undefined && held.checkpoint.etag === ref.etag) {
       metrics.blobsUnchanged++;
       return { kind: "unchanged", checkpoint: held.checkpoint };
     }
-    log("info", "blob.read.start", { ...where, offset: held.checkpoint.offset });
+    // Count this try before any risky work, so a crash (out of memory, a kill) is counted too; past the limit the
+    // record at the checkpoint is dead-lettered instead of tried again, and the blobs behind it get their turn.
+    const previous = held.checkpoint.attempt;
+    const tries = previous?.offset === held.checkpoint.offset ? previous.count + 1 : 1;
+    let skipFirst: string | undefined;
+    if (tries > context.maxAttempts) {
+      skipFirst = `not processed after ${previous!.count} tries at offset ${held.checkpoint.offset}` +
+        `${previous?.error ? ` (last error: ${previous.error})` : " (the process stopped while on it)"}; set aside so the rest of the blob is read`;
+      log("error", "blob.skip", { ...where, offset: held.checkpoint.offset, tries: previous!.count });
+    } else if (tries > 1) {
+      await held.save({ ...held.checkpoint, attempt: { offset: held.checkpoint.offset, count: tries, error: previous?.error } });
+    } else {
+      await held.save({ ...held.checkpoint, attempt: { offset: held.checkpoint.offset, count: 1 } });
+    }
+    // Outcomes that say nothing about the data (changed mid-read, shutdown, lease lost) give the try back.
+    giveBack = async () => {
+      const attempt = held.checkpoint.attempt;
+      if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries || held.lost.aborted) return;
+      await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }).catch(() => undefined);
+    };
+    log("info", "blob.read.start", { ...where, offset: held.checkpoint.offset, ...(tries > 1 ? { try: tries } : {}) });
     const before = { bytes: metrics.bytesRead, tuples: metrics.tuples };
     const result = await readNewData(context.container, ref, held.checkpoint, {
       windowBytes: context.windowBytes,
+      recordBytes: context.recordBytes,
+      skipFirst,
       signal: context.signal ? AbortSignal.any([held.lost, context.signal]) : held.lost,
       onDownload: (bytes) => { metrics.bytesRead += bytes; },
       onRestart: (reason) => {
@@ -87,7 +117,10 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       ...where, offset: checkpoint.offset, caughtUp: result.caughtUp, done: checkpoint.done ?? false,
       bytes: metrics.bytesRead - before.bytes, tuples: metrics.tuples - before.tuples,
     });
-    if (!result.caughtUp) return { kind: "changed" };
+    if (!result.caughtUp) {
+      await giveBack();
+      return { kind: "changed" };
+    }
     return { kind: "read", checkpoint };
   } catch (error) {
     if (error instanceof BlobGoneError) {
@@ -98,6 +131,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       return { kind: "gone" };
     }
     if (error instanceof BlobChangedError) {
+      await giveBack();
       metrics.retries++;
       log("info", "blob.changed", { ...where, reason: "changed while being read; read again next time" });
       return { kind: "changed" };
@@ -105,6 +139,16 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     metrics.blobsFailed++;
     metrics.errors++;
     log("error", "blob.failed", { ...where, error: describeError(error) });
+    // A retry can save what the sink could not take: that try is given back. Other failures keep the reason with
+    // the try count, for the dead letter if the tries run out.
+    if (error instanceof SinkDeliveryError) {
+      await giveBack();
+      return { kind: "failed", sinkUnavailable: true };
+    }
+    const attempt = held.checkpoint.attempt;
+    if (attempt?.offset === held.checkpoint.offset && !held.lost.aborted) {
+      await held.save({ ...held.checkpoint, attempt: { ...attempt, error: describeError(error).slice(0, 500) } }).catch(() => undefined);
+    }
     return { kind: "failed" };
   } finally {
     if (!forgotten) await held.release();
@@ -119,46 +163,6 @@ async function deadBlob(ref: BlobRef, problem: string, context: JobContext): Pro
   context.metrics.blobsDead++;
   context.log("warn", "blob.dead", { container: ref.container, blob: ref.name, reason });
   return { kind: "dead" };
-}
-
-/** Parse one window and deliver it; resolves only when the sink acknowledged every document. */
-async function deliver(chunk: ReadChunk, context: JobContext): Promise<void> {
-  const { metrics, sink } = context;
-  const position: SourcePosition = { container: chunk.blob.container, blob: chunk.blob.name, offset: chunk.start };
-  const letters: DeadLetter[] = chunk.malformed.map((block) => ({
-    position: { container: chunk.blob.container, blob: chunk.blob.name, offset: block.offset },
-    reason: `${block.reason} (block of ${block.length} bytes at offset ${block.offset})`,
-    raw: block.raw,
-  }));
-  metrics.malformedBlocks += chunk.malformed.length;
-  let batch: IdentifiedDocument[] = [];
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const result = await sink.write(batch, position);
-    metrics.indexed += result.indexed;
-    metrics.duplicates += result.duplicates;
-    metrics.deadLettered += result.deadLettered;
-    metrics.retries += result.retries;
-    metrics.lastProgress = Date.now();
-    batch = [];
-  };
-  // Parse record by record so a window's documents never all sit in memory at once.
-  for (let i = 0; i < chunk.records.length; i++) {
-    const parsed = context.parse([chunk.records[i]], chunk.firstRecord + i);
-    metrics.tuples += parsed.documents.length;
-    metrics.rejects += parsed.rejects.length;
-    for (const reject of parsed.rejects) {
-      letters.push({
-        position,
-        reason: `record ${reject.record}${reject.tuple === undefined ? "" : ` tuple ${reject.tuple}`}: ${reject.reason}`,
-        raw: reject.raw ?? "",
-      });
-    }
-    for (const document of parsed.documents) batch.push(document);
-    if (batch.length >= context.batchDocuments) await flush();
-  }
-  await flush();
-  if (letters.length) await sink.deadLetter(letters);
 }
 
 /** The blob's hour ended more than the grace period ago: Azure will not normally append any more. */

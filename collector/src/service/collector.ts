@@ -94,7 +94,9 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       store, sink, metrics, log,
       parse: options.parse ?? parseRecords,
       windowBytes: config.windowBytes,
+      recordBytes: Math.min(config.recordBytes, config.windowBytes),
       batchDocuments: config.batchDocuments,
+      maxAttempts: config.maxAttempts,
       doneGraceMinutes: config.doneGraceMinutes,
       now: options.now ?? Date.now,
       signal: options.signal,
@@ -189,7 +191,9 @@ async function poll(
       excused = false;
       const outcome = await runBlobJob(ref, job);
       if (outcome.kind === "failed") {
-        if (!excused) jobs.failed++;
+        // A sink outage is not this replica's failure: a restart (what /healthz 503 leads to) cannot end it, and
+        // every kill while waiting on the sink would count a try on the blobs being read (FLOWLOGS_MAX_ATTEMPTS).
+        if (!excused && !outcome.sinkUnavailable) jobs.failed++;
       } else {
         jobs.succeeded++;
       }

@@ -18,8 +18,12 @@ export interface CollectorConfig {
   concurrency: number;
   /** Upper bound of one ranged download. */
   windowBytes: number;
+  /** Records up to this many bytes are parsed whole; longer ones are streamed (at most windowBytes). */
+  recordBytes: number;
   /** Documents handed to the sink per write. */
   batchDocuments: number;
+  /** Tries at one position of a blob before its offending record is dead-lettered. */
+  maxAttempts: number;
   /** Minutes after the end of a blob's hour before it is marked done. */
   doneGraceMinutes: number;
   /** Minutes between full listings of the flow-log containers; 0: every poll. */
@@ -57,8 +61,10 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_LEASE_SECONDS: "Lease held on a blob's checkpoint while reading it, 15–60. Default 30. A dead replica's blobs are taken over after this.",
   FLOWLOGS_REPLICA_ID: "Name of this replica in logs and checkpoints. Default: <hostname>-<pid>.",
   FLOWLOGS_CONCURRENCY: "Blobs this replica reads at once. Default 4.",
-  FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download (block-aligned). Default 4194304 (4 MiB). Bounds memory.",
-  FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write. Default 2000.",
+  FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download. Default 4194304 (4 MiB). Bounds memory.",
+  FLOWLOGS_RECORD_BYTES: "Records up to this size are parsed whole; longer ones are streamed in two passes (their bytes are downloaded three times). Default 1048576 (1 MiB), at most FLOWLOGS_WINDOW_BYTES. Bounds memory.",
+  FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write (also for the tuples of one record). Default 2000.",
+  FLOWLOGS_MAX_ATTEMPTS: "Tries at one position of a blob (crashes of the process included) before the record there is dead-lettered with the reason and the blob moves on. Default 5.",
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",
   FLOWLOGS_FULL_LISTING_MINUTES: "Minutes between full listings of the flow-log containers once they hold more than 5,000 blobs. In between, polls list only the current and previous hour (and any still within the grace) under each flow log seen, plus blobs not yet caught up; a new flow log or a late write to an older hour waits for the next full listing. Default 30; 0 lists everything on every poll.",
   FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "Minutes from start-up during which Azure Storage answering 403 is waited out and retried (with one warning line) instead of failing: right after a first deploy the identity's role assignments can take minutes to take effect. Default 10; 0 fails at once, as does run --once.",
@@ -159,7 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     replicaId: read("FLOWLOGS_REPLICA_ID") ?? `${hostname()}-${process.pid}`,
     concurrency: integer("FLOWLOGS_CONCURRENCY", read("FLOWLOGS_CONCURRENCY") ?? "4", 1, 64),
     windowBytes: integer("FLOWLOGS_WINDOW_BYTES", read("FLOWLOGS_WINDOW_BYTES") ?? String(4 << 20), 4096, 256 << 20),
+    recordBytes: integer("FLOWLOGS_RECORD_BYTES", read("FLOWLOGS_RECORD_BYTES") ?? String(1 << 20), 4096, 256 << 20),
     batchDocuments: integer("FLOWLOGS_BATCH_DOCUMENTS", read("FLOWLOGS_BATCH_DOCUMENTS") ?? "2000", 1, 100_000),
+    maxAttempts: integer("FLOWLOGS_MAX_ATTEMPTS", read("FLOWLOGS_MAX_ATTEMPTS") ?? "5", 1, 1000),
     doneGraceMinutes: integer("FLOWLOGS_DONE_GRACE_MINUTES", read("FLOWLOGS_DONE_GRACE_MINUTES") ?? "15", 0, 24 * 60),
     fullListingMinutes: integer("FLOWLOGS_FULL_LISTING_MINUTES", read("FLOWLOGS_FULL_LISTING_MINUTES") ?? "30", 0, 24 * 60),
     authorizationGraceMinutes: integer("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES", read("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES") ?? "10", 0, 24 * 60),
@@ -254,6 +262,8 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     replicaId: config.replicaId,
     concurrency: config.concurrency,
     windowBytes: config.windowBytes,
+    recordBytes: config.recordBytes,
+    maxAttempts: config.maxAttempts,
     fullListingMinutes: config.fullListingMinutes,
     sink: config.sink.kind === "elasticsearch"
       ? {

@@ -68,7 +68,7 @@ export class Metrics {
     metric("flowlogs_documents_indexed_total", "counter", "Documents newly written by the sink.", [["", this.indexed]]);
     metric("flowlogs_documents_duplicate_total", "counter", "Documents already present (re-reads absorbed by deterministic ids).", [["", this.duplicates]]);
     metric("flowlogs_rejects_total", "counter", "Records or tuples the parser set aside.", [["", this.rejects]]);
-    metric("flowlogs_malformed_blocks_total", "counter", "Record blocks that were not valid JSON, set aside.", [["", this.malformedBlocks]]);
+    metric("flowlogs_malformed_blocks_total", "counter", "Records or byte ranges that were not valid JSON (or not processed after FLOWLOGS_MAX_ATTEMPTS tries), set aside.", [["", this.malformedBlocks]]);
     metric("flowlogs_dead_letters_total", "counter", "Documents the sink refused for good.", [["", this.deadLettered]]);
     metric("flowlogs_retries_total", "counter", "Retries (sink retries and blobs re-planned after changing mid-read).", [["", this.retries]]);
     metric("flowlogs_errors_total", "counter", "Blob jobs or polls that failed with an error.", [["", this.errors]]);

@@ -1,11 +1,12 @@
-// Reads only the newly committed record blocks of one PT1H.json, window by window (bounded memory), and hands each
-// window's records to `handle`. The checkpoint is advanced (through `save`) only after `handle` resolved, i.e.
-// after the sink acknowledged every document of the window.
+// Reads the new records of one PT1H.json, window by window (bounded memory), and hands them to `handle`. Records
+// are found by a byte scanner, so block and window boundaries never decide how the data is split. The checkpoint
+// is advanced (through `save`) only after `handle` resolved, i.e. after the sink acknowledged every document before
+// it; it lies at the end of the last record handled, with a digest of the blocks before it.
 import type { ContainerClient } from "@azure/storage-blob";
 import { restartCheckpoint, type BlobCheckpoint } from "../checkpoint/state";
-import { HEAD_TEXT, planRead, type DataBlock } from "./blockPlan";
+import { coveringBlocks, planRead, type CommittedBlock } from "./blockPlan";
 import { downloadRange, normalizeEtag, translate } from "./download";
-import { parseWindow } from "./recordBlocks";
+import { RecordScanner, type ScanItem, type Unfinished } from "./recordScanner";
 
 /** A source blob as seen in the listing. */
 export interface BlobRef {
@@ -17,7 +18,7 @@ export interface BlobRef {
   contentLength?: number;
 }
 
-/** A block that could not be parsed, with where it is. */
+/** Bytes that could not be taken as a record, with where they are. */
 export interface MalformedBlock {
   offset: number;
   length: number;
@@ -25,34 +26,52 @@ export interface MalformedBlock {
   raw: string;
 }
 
+/** A record longer than the whole-record bound: handed over as a byte range to stream through twice. */
+export interface LargeRecord {
+  /** Index among all records of the blob. */
+  index: number;
+  start: number;
+  end: number;
+  /** Downloads bytes [from, to) of the same blob version. */
+  read(from: number, to: number): Promise<Buffer>;
+}
+
 /** Records read from one window of the blob. */
 export interface ReadChunk {
   blob: BlobRef;
-  /** Byte range of the window in the blob. */
+  /** Byte range of the blob this chunk accounts for (from the previous checkpoint to the end of its last item). */
   start: number;
   end: number;
   records: unknown[];
-  /** Index of `records[0]` among all records of the blob. */
+  /** Index of `records[0]` (or of `large`) among all records of the blob. */
   firstRecord: number;
   malformed: MalformedBlock[];
+  /** Set on a chunk that carries one record too long to parse whole (then `records` is empty). */
+  large?: LargeRecord;
 }
 
 export interface ReadOptions {
-  /** Upper bound of one ranged download (a single larger block is still fetched whole). */
+  /** Upper bound of one ranged download. */
   windowBytes: number;
+  /** Records up to this many bytes are parsed whole; longer ones are streamed. Default: windowBytes. */
+  recordBytes?: number;
   /** Called with the byte count of every download (metrics, tests). */
   onDownload?: (bytes: number) => void;
   /** Called when reading starts over, with the reason. */
   onRestart?: (reason: string) => void;
+  /** Dead-letter the first item at the checkpoint with this reason instead of processing it (bounded tries). */
+  skipFirst?: string;
   signal?: AbortSignal;
 }
 
 export interface ReadResult {
   checkpoint: BlobCheckpoint;
-  /** True when every committed record block was consumed (the checkpoint carries the ETag). */
+  /** True when every committed record was consumed (the checkpoint carries the ETag). */
   caughtUp: boolean;
   bytes: number;
 }
+
+const EXCERPT_CHARS = 2_000;
 
 export async function readNewData(
   container: ContainerClient,
@@ -69,19 +88,19 @@ export async function readNewData(
     checkpoint = restartCheckpoint(checkpoint);
   }
   const list = await blob.getBlockList("committed").catch((error) => translate(error, ref.name));
-  const sizes = (list.committedBlocks ?? []).map((block) => block.size);
-  const length = list.blobContentLength ?? sizes.reduce((a, b) => a + b, 0);
+  const blocks: CommittedBlock[] = (list.committedBlocks ?? []).map((block) => ({ id: block.name, size: block.size }));
+  const length = list.blobContentLength ?? blocks.reduce((total, block) => total + block.size, 0);
   // Conditions use the header form; the checkpoint keeps the normalized one (listings return it unquoted).
   const conditionEtag = list.etag;
   const etag = normalizeEtag(list.etag);
-  const identity = {
-    createdOn: ref.createdOn?.toISOString() ?? checkpoint.createdOn,
-  };
-  const plan = planRead(sizes, length, checkpoint, options.windowBytes);
+  if (etag !== undefined && checkpoint.etag === etag) return { checkpoint, caughtUp: true, bytes: 0 };
+  const plan = planRead(blocks, length, checkpoint, etag);
   if (plan.restart) {
     options.onRestart?.(plan.restart);
     checkpoint = restartCheckpoint(checkpoint);
   }
+  const identity = { createdOn: ref.createdOn?.toISOString() ?? checkpoint.createdOn };
+  const recordBytes = Math.min(options.recordBytes ?? options.windowBytes, options.windowBytes);
   let bytes = 0;
   const fetch = async (from: number, to: number): Promise<Buffer> => {
     const body = await downloadRange(blob, from, to, conditionEtag);
@@ -89,57 +108,133 @@ export async function readNewData(
     options.onDownload?.(body.length);
     return body;
   };
+  const at = (offset: number, records: number): BlobCheckpoint => {
+    const next: BlobCheckpoint = { ...checkpoint, ...identity, format: 2, offset, records, blocks: 0 };
+    delete next.etag;
+    delete next.attempt; // progress: the tries at the old position are over
+    delete next.blockDigest;
+    delete next.partialEtag;
+    if (plan.kind === "blocks") Object.assign(next, coveringBlocks(blocks, offset));
+    else next.partialEtag = etag;
+    return next;
+  };
 
-  if (plan.kind === "single-put") {
-    if (checkpoint.etag === etag && checkpoint.offset === length) return { checkpoint, caughtUp: true, bytes };
-    const body = await fetch(0, length);
-    const chunk: ReadChunk = { blob: ref, start: 0, end: length, records: [], firstRecord: 0, malformed: [] };
-    try {
-      const parsed: unknown = JSON.parse(body.toString("utf8"));
-      const records = (parsed as { records?: unknown })?.records;
-      if (!Array.isArray(records)) throw new Error('top-level "records" array is missing');
-      chunk.records = records;
-    } catch (error) {
-      chunk.malformed.push({ offset: 0, length, reason: `blob is not a flow-log JSON document: ${(error as Error).message}`, raw: body.toString("utf8", 0, 2_000) });
-    }
+  // The position the tries were counted at is gone when reading starts over.
+  let skip = checkpoint.offset === start.offset && !plan.restart ? options.skipFirst : undefined;
+  let recordIndex = checkpoint.records;
+  let chunk = emptyChunk(ref, plan.from, recordIndex);
+  let lastEnd = plan.from;
+  const deliver = async (end: number): Promise<void> => {
+    chunk.end = end;
     await handle(chunk);
-    checkpoint = { ...checkpoint, ...identity, offset: length, blocks: 0, records: chunk.records.length, etag, lastModified: list.lastModified?.toISOString() };
+    checkpoint = at(end, recordIndex);
     await save(checkpoint);
-    return { checkpoint, caughtUp: true, bytes };
-  }
+    chunk = emptyChunk(ref, end, recordIndex);
+  };
+  const take = async (item: ScanItem): Promise<void> => {
+    lastEnd = item.end;
+    if (skip !== undefined) {
+      const raw = item.kind === "record" ? item.bytes.toString("utf8", 0, EXCERPT_CHARS)
+        : item.kind === "large" ? (await fetch(item.start, Math.min(item.end, item.start + EXCERPT_CHARS))).toString("utf8") : item.raw;
+      chunk.malformed.push({ offset: item.start, length: item.end - item.start, reason: skip, raw });
+      if (item.kind !== "malformed") recordIndex++;
+      skip = undefined;
+      return deliver(item.end);
+    }
+    if (item.kind === "malformed") {
+      chunk.malformed.push({ offset: item.start, length: item.end - item.start, reason: item.reason, raw: item.raw });
+    } else if (item.kind === "record") {
+      try {
+        chunk.records.push(JSON.parse(item.bytes.toString("utf8")));
+      } catch (error) {
+        const text = item.bytes.toString("utf8", 0, EXCERPT_CHARS + 1);
+        chunk.malformed.push({
+          offset: item.start, length: item.end - item.start, reason: `record is not valid JSON: ${(error as Error).message}`,
+          raw: text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text,
+        });
+      }
+      recordIndex++;
+    } else {
+      // Deliver what precedes it first, so the checkpoint can sit right before the long record.
+      if (chunk.records.length || chunk.malformed.length) await deliver(item.start);
+      chunk.large = { index: recordIndex, start: item.start, end: item.end, read: fetch };
+      recordIndex++;
+      await deliver(item.end);
+    }
+  };
 
-  // Start after a bare head block (or keep the checkpoint position).
-  if (checkpoint.blocks === 0 && sizes[0] === HEAD_TEXT.length) checkpoint = { ...checkpoint, offset: sizes[0], blocks: 1 };
-  const caughtUpState = { etag, lastModified: list.lastModified?.toISOString() };
-  for (const [i, window] of plan.windows.entries()) {
-    if (options.signal?.aborted) return { checkpoint, caughtUp: false, bytes };
-    const body = await fetch(window.start, window.end);
-    if (body.length < window.end - window.start) {
+  let from = plan.from;
+  let inHead = plan.inHead;
+  for (;;) {
+    const scanner = new RecordScanner(from, inHead, recordBytes);
+    let position = from;
+    let broken: Unfinished | undefined;
+    while (position < plan.dataEnd && !broken) {
+      if (options.signal?.aborted) return { checkpoint, caughtUp: false, bytes };
+      const to = Math.min(position + options.windowBytes, plan.dataEnd);
+      const body = await fetch(position, to);
       // The blob ended early: it was truncated or replaced between the block list and this download.
-      return { checkpoint, caughtUp: false, bytes };
+      if (body.length < to - position) return { checkpoint, caughtUp: false, bytes };
+      position = to;
+      let last: number | undefined;
+      for (const item of scanner.push(body)) {
+        await take(item);
+        last = item.end;
+      }
+      broken = scanner.broken;
+      if (last !== undefined && (chunk.records.length || chunk.malformed.length)) await deliver(last);
     }
-    const parsed = parseWindow(body, window.start, window.blocks);
-    const records: unknown[] = [];
-    const malformed: MalformedBlock[] = [];
-    for (const block of parsed) {
-      if (block.records) for (const record of block.records) records.push(record);
-      else malformed.push(malformedOf(block.block, block.error ?? "unparseable", block.raw ?? ""));
+    if (!broken) {
+      const finished = scanner.finish();
+      for (const item of finished.items) await take(item);
+      broken = finished.unfinished;
     }
-    await handle({ blob: ref, start: window.start, end: window.end, records, firstRecord: checkpoint.records, malformed });
-    const last = window.blocks[window.blocks.length - 1];
-    checkpoint = { ...checkpoint, ...identity, offset: window.end, blocks: last.index + 1, records: checkpoint.records + records.length };
-    delete checkpoint.etag;
-    // The last window's save also records that the reader caught up (one write instead of two).
-    if (i === plan.windows.length - 1) checkpoint = { ...checkpoint, ...caughtUpState };
-    await save(checkpoint);
+    if (!broken) break;
+    // A record that cannot be JSON (unbalanced or mismatched brackets): set aside up to the next plausible record
+    // start and scan again from there (its bytes are downloaded again: broken data only).
+    const limit = broken.end ?? plan.dataEnd;
+    const resync = await findRecordStart(fetch, broken.recordStart + 1, limit, plan.blockStarts, options.windowBytes);
+    const resume = resync ?? limit;
+    await take({
+      kind: "malformed", start: broken.start, end: resume, raw: broken.raw,
+      reason: `record at offset ${broken.recordStart} is not valid JSON: ${broken.reason ?? "it does not close before the end of the data"}` +
+        ` (set aside up to ${resume >= plan.dataEnd ? "the end of the data" : `offset ${resume}, where scanning resumes`})`,
+    });
+    if (resume >= plan.dataEnd) break;
+    from = resume;
+    inHead = false;
   }
-  if (plan.windows.length === 0) {
-    checkpoint = { ...checkpoint, ...identity, ...caughtUpState };
-    await save(checkpoint);
-  }
+  if (chunk.records.length || chunk.malformed.length) await deliver(lastEnd);
+  // Caught up: one write records the ETag too.
+  checkpoint = { ...at(checkpoint.offset, recordIndex), etag, lastModified: list.lastModified?.toISOString() };
+  await save(checkpoint);
   return { checkpoint, caughtUp: true, bytes };
 }
 
-function malformedOf(block: DataBlock, reason: string, raw: string): MalformedBlock {
-  return { offset: block.start, length: block.end - block.start, reason, raw };
+const RECORD_START = Buffer.from('{"time":'); // Azure writes `time` first in every NSG and VNet record
+
+/**
+ * The first plausible record start in [from, to): a block that begins with `{` or `,{`, or `{"time":`. Only used
+ * after a broken record, so its downloads are the price of broken data.
+ */
+async function findRecordStart(
+  fetch: (from: number, to: number) => Promise<Buffer>, from: number, to: number, blockStarts: readonly number[], windowBytes: number,
+): Promise<number | undefined> {
+  for (let position = from; position < to; position += windowBytes) {
+    // Overlap by the pattern's length so a start cut by the window is still seen.
+    const end = Math.min(to, position + windowBytes + RECORD_START.length);
+    const body = await fetch(position, end);
+    let best = body.indexOf(RECORD_START);
+    for (const start of blockStarts) {
+      const i = start - position;
+      if (i < 0 || i >= body.length || (best >= 0 && i >= best)) continue;
+      if (body[i] === 0x7b || (body[i] === 0x2c && body[i + 1] === 0x7b)) best = i;
+    }
+    if (best >= 0) return position + best;
+  }
+  return undefined;
+}
+
+function emptyChunk(blob: BlobRef, start: number, firstRecord: number): ReadChunk {
+  return { blob, start, end: start, records: [], firstRecord, malformed: [] };
 }

@@ -1,81 +1,85 @@
-// Pure planning of what to download from a PT1H.json, from its committed block list and the checkpoint.
+// Pure planning of what to read from a PT1H.json, from its committed block list and the checkpoint.
 // Layout (REFERENCE Part 1 §3.2): block 0 is the 12-byte head `{"records":[`, the last block is the 2-byte tail
-// `]}`, every block between holds whole records (later ones starting with `,`). Bytes before the tail never change.
+// `]}`, Azure's blocks between hold whole records. Copies and uploads cut blocks anywhere, so blocks only say what
+// to download and whether the bytes before the checkpoint are unchanged; records are split by the scanner.
+import { createHash } from "node:crypto";
 import type { BlobCheckpoint } from "../checkpoint/state";
 
 export const HEAD_TEXT = '{"records":[';
 export const TAIL_TEXT = "]}";
 
-/** A committed record block: its index in the block list and its byte range in the blob. */
-export interface DataBlock {
-  index: number;
-  start: number;
-  end: number;
+/** A committed block as the block list names it. */
+export interface CommittedBlock {
+  id: string;
+  size: number;
 }
 
-/** Consecutive blocks fetched with one ranged download. */
-export interface Window {
-  start: number;
-  end: number;
-  blocks: DataBlock[];
+export interface Plan {
+  kind: "blocks" | "single-put";
+  /** Set (with the reason) when the checkpoint no longer fits the blob and reading starts over. */
+  restart?: string;
+  /** Where scanning starts, and whether it starts before the head (offset 0) or between records. */
+  from: number;
+  inHead: boolean;
+  /** End of the bytes to scan: the start of a separate 2-byte tail block, else the blob's end. */
+  dataEnd: number;
+  /** Start offsets of the committed blocks (empty for a single Put): candidate record starts when resynchronising. */
+  blockStarts: number[];
 }
-
-export type Plan =
-  | { kind: "blocks"; restart?: string; windows: Window[]; dataEnd: number; blockCount: number }
-  | { kind: "single-put"; restart?: string; length: number };
 
 /**
- * Decide which bytes are new. `sizes` are the committed block sizes in order; `length` is the blob length.
- * `restart` is set (with the reason) when the checkpoint no longer fits the blob and reading must start over.
+ * Decide where to read from. `blocks` is the committed block list in order, `length` the blob length, `etag` its
+ * current ETag (single-Put blobs resume mid-blob only for the same ETag).
  */
-export function planRead(sizes: readonly number[], length: number, checkpoint: BlobCheckpoint, windowBytes: number): Plan {
+export function planRead(blocks: readonly CommittedBlock[], length: number, checkpoint: BlobCheckpoint, etag?: string): Plan {
   let restart: string | undefined;
   if (length < checkpoint.offset) restart = `blob shrank from at least ${checkpoint.offset} to ${length} bytes`;
-  if (sizes.length === 0) {
-    // Uploaded in one Put: no blocks to tail; the whole blob is one document.
+  if (blocks.length === 0) {
     if (!restart && checkpoint.blocks > 0) restart = "blob was re-uploaded in one Put";
-    return { kind: "single-put", restart, length };
+    // A part-way checkpoint is valid only for the version it was taken from; format 1 read single-Put blobs whole.
+    if (!restart && checkpoint.offset > 0 && checkpoint.partialEtag !== etag) restart = "single-Put blob changed (new ETag)";
+    const resume = !restart && checkpoint.offset > 0;
+    return { kind: "single-put", restart, from: resume ? checkpoint.offset : 0, inHead: !resume, dataEnd: length, blockStarts: [] };
   }
-  let offset = checkpoint.offset;
-  let consumed = checkpoint.blocks;
+  const starts: number[] = [];
+  let position = 0;
+  for (const block of blocks) {
+    starts.push(position);
+    position += block.size;
+  }
+  const consumed = checkpoint.blocks;
   if (!restart && consumed > 0) {
-    if (consumed > sizes.length) restart = `blob has ${sizes.length} blocks, fewer than the ${consumed} already read`;
-    else if (sum(sizes, consumed) !== offset) restart = `the first ${consumed} blocks no longer end at byte ${offset}`;
-  }
-  let firstStart: number | undefined;
-  if (restart || consumed === 0) {
-    if (sizes[0] === HEAD_TEXT.length) {
-      consumed = 1; // the head block alone, as Azure writes it
-      offset = sizes[0];
-    } else {
-      // Block 0 is not the bare head: read it too (after the head's 12 bytes when it is longer), so records in it
-      // are not skipped; if it is not what we expect, parsing fails and the block is dead-lettered, not dropped.
-      consumed = 0;
-      offset = 0;
-      firstStart = sizes[0] > HEAD_TEXT.length ? HEAD_TEXT.length : 0;
+    if (consumed > blocks.length) restart = `blob has ${blocks.length} blocks, fewer than the ${consumed} already read`;
+    else if (checkpoint.blockDigest !== undefined) {
+      if (blocksDigest(blocks, consumed) !== checkpoint.blockDigest) restart = `the first ${consumed} blocks were rewritten (ids or sizes differ)`;
+    } else if (starts[consumed - 1] + blocks[consumed - 1].size !== checkpoint.offset) {
+      // Format 1 checkpoints end at a block end and carry sizes only.
+      restart = `the first ${consumed} blocks no longer end at byte ${checkpoint.offset}`;
     }
   }
   // The tail is the last block when it is 2 bytes long and is not the head.
-  const tailIndex = sizes.length > 1 && sizes[sizes.length - 1] === TAIL_TEXT.length ? sizes.length - 1 : sizes.length;
-  const windows: Window[] = [];
-  let current: Window | undefined;
-  let position = offset;
-  for (let index = consumed; index < tailIndex; index++) {
-    const block = { index, start: index === 0 && firstStart !== undefined ? firstStart : position, end: position + sizes[index] };
-    position = block.end;
-    if (!current || (current.end - current.start) + (block.end - block.start) > windowBytes) {
-      current = { start: block.start, end: block.end, blocks: [block] };
-      windows.push(current);
-    } else {
-      current.end = block.end;
-      current.blocks.push(block);
-    }
+  const last = blocks.length - 1;
+  const dataEnd = blocks.length > 1 && blocks[last].size === TAIL_TEXT.length ? starts[last] : length;
+  let from = restart ? 0 : checkpoint.offset;
+  let inHead = from === 0;
+  // A bare head block, as Azure writes it, is skipped without downloading it.
+  if (from === 0 && blocks[0].size === HEAD_TEXT.length) {
+    from = HEAD_TEXT.length;
+    inHead = false;
   }
-  return { kind: "blocks", restart, windows, dataEnd: position, blockCount: tailIndex };
+  return { kind: "blocks", restart, from, inHead, dataEnd: Math.max(dataEnd, from), blockStarts: starts };
 }
 
-function sum(values: readonly number[], count: number): number {
-  let total = 0;
-  for (let i = 0; i < count; i++) total += values[i];
-  return total;
+/** How many blocks cover bytes [0, offset), and the digest of their ids and sizes (what the checkpoint stores). */
+export function coveringBlocks(blocks: readonly CommittedBlock[], offset: number): { blocks: number; blockDigest: string } {
+  let count = 0;
+  let end = 0;
+  while (count < blocks.length && end < offset) end += blocks[count++].size;
+  return { blocks: count, blockDigest: blocksDigest(blocks, count) };
+}
+
+export function blocksDigest(blocks: readonly CommittedBlock[], count: number): string {
+  const hash = createHash("sha256");
+  for (let i = 0; i < count; i++) hash.update(`${blocks[i].id}:${blocks[i].size}\n`);
+  return hash.digest("base64url");
 }

@@ -1,0 +1,230 @@
+// Finds record boundaries in the bytes of a PT1H.json, fed in arbitrary pieces (windows cut anywhere, blocks cut
+// anywhere). Tracks only string/escape state and bracket depth, so a record is handed on exactly as its bytes are
+// in the blob. A record up to `recordBytes` is kept whole; a longer one is only measured (its bytes are read again
+// by the streaming path), so memory stays bounded whatever the data.
+
+const HEAD = Buffer.from('{"records":[');
+const BOM = [0xef, 0xbb, 0xbf];
+const EXCERPT_BYTES = 2_000;
+
+export type ScanItem =
+  /** A record of at most recordBytes: its exact bytes. */
+  | { kind: "record"; start: number; end: number; bytes: Buffer }
+  /** A longer record: only its range. */
+  | { kind: "large"; start: number; end: number }
+  /** Bytes that are not a record (junk between records, a bad head). `start` includes any separator before it. */
+  | { kind: "malformed"; start: number; end: number; reason: string; raw: string };
+
+/** A record that cannot be JSON: still open where the data ends, or with a mismatched bracket. */
+export interface Unfinished {
+  /** Where the item began (after the previous item), and where its `{` is. */
+  start: number;
+  recordStart: number;
+  /** Where the record is known to be broken (just after a mismatched bracket); absent: at the end of the data. */
+  end?: number;
+  raw: string;
+  /** Why it is broken, when known before the data ends. */
+  reason?: string;
+}
+
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+export class RecordScanner {
+  private phase: "head" | "data" | "tail" | "end";
+  private headMatched = 0;
+  /** Brackets open in the current record, innermost last. */
+  private open: number[] = [];
+  /** Set when the open record cannot be JSON (mismatched bracket): the caller resynchronises. */
+  broken: Unfinished | undefined;
+  private inString = false;
+  private escape = false;
+  private recordStart = -1;
+  /** Where the current item began: the end of the previous one (separators belong to the next item). */
+  private itemStart: number;
+  private junkStart = -1;
+  private junkReason = "";
+  private parts: Buffer[] = [];
+  /** The first bytes of an open record too long to keep (for the excerpt if it never closes). */
+  private recordHead: Buffer | undefined;
+  private partBytes = 0;
+  private excerpt: Buffer[] = [];
+  private excerptBytes = 0;
+  /** Absolute offset of the next byte. */
+  position: number;
+
+  constructor(start: number, inHead: boolean, private readonly recordBytes: number) {
+    this.position = start;
+    this.itemStart = start;
+    this.phase = inHead ? "head" : "data";
+  }
+
+  /** Feed the next bytes; returns the items completed in them. */
+  push(chunk: Buffer): ScanItem[] {
+    const items: ScanItem[] = [];
+    const base = this.position;
+    let keptFrom = -1; // index in chunk where the open record's kept bytes start
+    let nextBackslash = -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      const at = base + i;
+      if (this.recordStart >= 0) {
+        if (this.inString) {
+          if (this.escape) {
+            this.escape = false;
+            continue;
+          }
+          // Most bytes are inside tuple strings: jump to the next quote or backslash.
+          if (nextBackslash < i) nextBackslash = indexOrEnd(chunk, 0x5c, i);
+          const stop = Math.min(indexOrEnd(chunk, 0x22, i), nextBackslash);
+          if (stop >= chunk.length) break;
+          i = stop;
+          if (chunk[i] === 0x5c) this.escape = true;
+          else this.inString = false;
+          continue;
+        }
+        if (byte === 0x22) this.inString = true;
+        else if (byte === 0x7b || byte === 0x5b) this.open.push(byte);
+        else if (byte === 0x7d || byte === 0x5d) {
+          if (this.open.pop() !== byte - 2) {
+            // `}` closes `{` and `]` closes `[` (0x7b/0x7d, 0x5b/0x5d): anything else cannot be JSON.
+            if (!this.isLarge()) this.keep(chunk.subarray(keptFrom < 0 ? 0 : keptFrom, i + 1)); // for the excerpt
+            this.broken = {
+              start: this.itemStart, recordStart: this.recordStart, end: at + 1, raw: this.excerptText(),
+              reason: `${String.fromCharCode(byte)} at offset ${at} does not match its opening bracket`,
+            };
+            this.position = base + i + 1;
+            return items;
+          }
+          if (this.open.length === 0) {
+            items.push(this.closeRecord(chunk, keptFrom < 0 ? 0 : keptFrom, i + 1, at + 1));
+            keptFrom = -1;
+          }
+        }
+        continue;
+      }
+      if (this.phase === "data" && byte === 0x7b) {
+        this.closeJunk(at, items);
+        this.recordStart = at;
+        this.open = [byte];
+        keptFrom = i;
+        continue;
+      }
+      this.keepExcerpt(chunk, i); // separators and junk, for the excerpt of what follows
+      if (this.phase === "head") {
+        this.headByte(byte, at);
+        continue;
+      }
+      if (isSpace(byte)) continue;
+      if (this.junkStart >= 0) continue;
+      if (this.phase === "data" && byte === 0x2c) continue;
+      if (this.phase === "data" && byte === 0x5d) this.phase = "tail";
+      else if (this.phase === "tail" && byte === 0x7d) this.phase = "end";
+      else this.openJunk(at, this.phase === "data" ? "bytes between records are not a record" : "bytes after the closing ]} of the records array");
+    }
+    if (this.recordStart >= 0 && keptFrom >= 0 && !this.isLarge()) this.keep(chunk.subarray(keptFrom));
+    else if (this.recordStart >= 0 && keptFrom < 0 && !this.isLarge()) this.keep(chunk);
+    this.position = base + chunk.length;
+    return items;
+  }
+
+  /** The data ended: closes open junk; reports an open record (the caller resynchronises). */
+  finish(): { items: ScanItem[]; unfinished?: Unfinished } {
+    const items: ScanItem[] = [];
+    if (this.recordStart >= 0) {
+      return { items, unfinished: { start: this.itemStart, recordStart: this.recordStart, raw: this.excerptText() } };
+    }
+    this.closeJunk(this.position, items);
+    return { items };
+  }
+
+  private headByte(byte: number, at: number): void {
+    if (this.headMatched === 0 && at < BOM.length && byte === BOM[at]) return; // a UTF-8 byte-order mark, as `parse` accepts
+    const expected = HEAD[this.headMatched];
+    const inKey = this.headMatched >= 2 && this.headMatched <= 9; // inside "records": no whitespace allowed
+    if (byte === expected) {
+      if (++this.headMatched === HEAD.length) {
+        this.phase = "data";
+        this.itemStart = at + 1;
+        this.excerpt = [];
+        this.excerptBytes = 0;
+      }
+      return;
+    }
+    if (!inKey && isSpace(byte)) return;
+    this.phase = "data";
+    this.openJunk(this.itemStart, `the blob does not start with ${HEAD.toString()}`);
+  }
+
+  private closeRecord(chunk: Buffer, from: number, to: number, end: number): ScanItem {
+    const start = this.recordStart;
+    let item: ScanItem;
+    if (end - start > this.recordBytes) item = { kind: "large", start, end };
+    else {
+      const tail = chunk.subarray(from, to);
+      const bytes = this.parts.length === 0 ? Buffer.from(tail) : Buffer.concat([...this.parts, tail]);
+      item = { kind: "record", start, end, bytes };
+    }
+    this.recordStart = -1;
+    this.parts = [];
+    this.partBytes = 0;
+    this.recordHead = undefined;
+    this.inString = false;
+    this.escape = false;
+    this.itemStart = end;
+    this.excerpt = [];
+    this.excerptBytes = 0;
+    return item;
+  }
+
+  private isLarge(): boolean {
+    return this.partBytes < 0;
+  }
+
+  private keep(bytes: Buffer): void {
+    if (this.partBytes + bytes.length > this.recordBytes) {
+      this.recordHead = Buffer.from(Buffer.concat([...this.parts, bytes.subarray(0, EXCERPT_BYTES)]).subarray(0, EXCERPT_BYTES));
+      this.parts = [];
+      this.partBytes = -1; // too long to keep: measured only
+      return;
+    }
+    this.parts.push(Buffer.from(bytes));
+    this.partBytes += bytes.length;
+  }
+
+  private keepExcerpt(chunk: Buffer, i: number): void {
+    if (this.excerptBytes >= EXCERPT_BYTES) return;
+    this.excerpt.push(chunk.subarray(i, i + 1));
+    this.excerptBytes++;
+  }
+
+  private excerptText(): string {
+    let text = Buffer.concat(this.excerpt).toString("utf8");
+    if (this.recordStart >= 0) {
+      const head = this.parts.length > 0 ? Buffer.concat(this.parts) : this.recordHead;
+      if (head) text += head.toString("utf8", 0, EXCERPT_BYTES);
+    }
+    return text.length > EXCERPT_BYTES ? `${text.slice(0, EXCERPT_BYTES)}…` : text;
+  }
+
+  private openJunk(at: number, reason: string): void {
+    this.junkStart = Math.min(at, this.itemStart);
+    this.junkReason = reason;
+    this.phase = "data";
+  }
+
+  private closeJunk(at: number, items: ScanItem[]): void {
+    if (this.junkStart < 0) return;
+    items.push({ kind: "malformed", start: this.junkStart, end: at, reason: this.junkReason, raw: this.excerptText() });
+    this.junkStart = -1;
+    this.itemStart = at;
+    this.excerpt = [];
+    this.excerptBytes = 0;
+  }
+}
+
+function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from);
+  return at < 0 ? chunk.length : at;
+}

@@ -1,0 +1,45 @@
+// The record scanner alone (pure): where records are, whatever the pieces the bytes arrive in.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { RecordScanner, type ScanItem } from "../../collector/src/source/recordScanner";
+
+function scan(text: string | Buffer, piece: number, recordBytes = 1 << 20): { items: ScanItem[]; unfinished: boolean; broken: boolean } {
+  const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
+  const scanner = new RecordScanner(0, true, recordBytes);
+  const items: ScanItem[] = [];
+  for (let at = 0; at < bytes.length && !scanner.broken; at += piece) items.push(...scanner.push(bytes.subarray(at, at + piece)));
+  if (scanner.broken) return { items, unfinished: false, broken: true };
+  const finished = scanner.finish();
+  return { items: [...items, ...finished.items], unfinished: finished.unfinished !== undefined, broken: false };
+}
+
+const texts = (items: ScanItem[]) => items.map((item) => item.kind === "record" ? item.bytes.toString() : `${item.kind}:${item.start}-${item.end}`);
+
+test("records come out byte for byte whatever the piece size: strings with brackets, escapes, multi-byte characters", () => {
+  const records = ['{"a":"}]\\"{[","b":[1,{"c":"é€😀"}]}', '{"time":"x","s":"\\\\"}', '{}'];
+  const text = `\ufeff{"records":[${records[0]},\n ${records[1]},${records[2]}]}`;
+  for (let piece = 1; piece <= 12; piece++) {
+    const result = scan(text, piece);
+    assert.deepEqual(texts(result.items), records, `pieces of ${piece} bytes`);
+    assert.equal(result.unfinished, false);
+  }
+});
+
+test("a record longer than the bound is only measured; junk between records and a foreign head are set aside", () => {
+  const long = `{"t":"${"x".repeat(100)}"}`;
+  const result = scan(`{"records":[${long},42,{"k":1}]}`, 7, 50);
+  assert.deepEqual(result.items.map((i) => [i.kind, i.start, i.end]), [["large", 12, 12 + long.length], ["malformed", 12 + long.length, 16 + long.length], ["record", 16 + long.length, 23 + long.length]]);
+  const foreign = scan('{"value":[{"k":1}]}', 4);
+  assert.deepEqual(foreign.items.map((i) => [i.kind, i.start]), [["malformed", 0], ["record", 10]]);
+  assert.match((foreign.items[0] as { reason: string }).reason, /does not start with/);
+});
+
+test("an unclosed record is reported at the end of the data; a mismatched bracket stops the scan at once", () => {
+  const scanner = new RecordScanner(0, true, 1 << 20);
+  scanner.push(Buffer.from('{"records":[{"a":[1,2},{"b":1}]}'));
+  assert.equal(scanner.broken?.end, 22);
+  assert.equal(scanner.broken?.raw, '{"a":[1,2}', "the excerpt holds the broken record");
+  assert.match(scanner.broken?.reason ?? "", /} at offset 21 does not match/);
+  const open = scan('{"records":[{"a":1},{"b":[', 5);
+  assert.deepEqual([open.items.length, open.unfinished], [1, true]);
+});
