@@ -68,8 +68,8 @@ test("every dashboard panel's aggregation returns the numbers counted from the d
   const to = new Date(DATASET_HOUR.getTime() + 3_600_000 - 1).toISOString();
   const panels = panelSearches(world.dataStream, { from, to }, "5m");
   assert.deepEqual(Object.keys(panels).sort(), [
-    "flowlogs-bytes-over-time-by-direction", "flowlogs-denied-flows", "flowlogs-denied-flows-by-rule",
-    "flowlogs-flows-by-resource", "flowlogs-flows-over-time-by-action", "flowlogs-top-destination-ips",
+    "flowlogs-bytes-over-time-by-direction", "flowlogs-connections", "flowlogs-denied-flows", "flowlogs-denied-flows-by-rule",
+    "flowlogs-flows-by-resource", "flowlogs-flows-over-time-by-action", "flowlogs-rule-hits", "flowlogs-top-destination-ips",
     "flowlogs-top-destination-ports", "flowlogs-top-source-ips", "flowlogs-total-flows",
   ], "the dashboards' panels (a new panel needs its expectation here)");
 
@@ -102,4 +102,16 @@ test("every dashboard panel's aggregation returns the numbers counted from the d
   const actual = new Map(byResource.rows.map((row) => [`${row.resource}|${row.action}`, row.flows as number]));
   assert.deepEqual(actual, expected.byResourceAndAction);
   assert.equal(new Set(byResource.rows.map((row) => row.resource)).size, 4, "NSG-LEGACY, NSG-WEB, vnet-app, vnet-data");
+
+  // Rule hits: every (resource, rule) pair written, with its exact allowed and denied flows.
+  const ruleHits = await panelRows(world.es, panels["flowlogs-rule-hits"]);
+  const hits = new Map<string, { allowed: number; denied: number }>();
+  for (const t of dataset.written) {
+    const key = `${t.resourceName.toLowerCase()}|${t.rule}`;
+    const entry = hits.get(key) ?? { allowed: 0, denied: 0 };
+    entry[t.action]++;
+    hits.set(key, entry);
+  }
+  const actualHits = new Map(ruleHits.rows.map((row) => [`${String(row.resource).toLowerCase()}|${row.rule}`, { allowed: row.allowed as number, denied: row.denied as number }]));
+  assert.deepEqual(actualHits, hits);
 });

@@ -109,6 +109,9 @@ test("collector dev: the deployer's Elasticsearch password and Kibana key travel
   assert.deepEqual(kibana.outside, []);
   assert.deepEqual(kibana.inside, [
     "pulumi-nodejs:dynamic/flowlogs:kibana:Connector::elastic-kibana-alert-index.connection",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:DetectionRule::elastic-kibana-host-sweep.connection",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:DetectionRule::elastic-kibana-port-scan.connection",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:Rule::elastic-kibana-brute-force.connection",
     "pulumi-nodejs:dynamic/flowlogs:kibana:Rule::elastic-kibana-denied-flows.connection",
     "pulumi-nodejs:dynamic/flowlogs:kibana:SavedObjects::elastic-kibana-saved-objects.connection",
   ]);

@@ -13,7 +13,10 @@ test("kibana config: defaults for the alert, nothing when the block is absent", 
   assert.deepEqual(read(undefined), { settings: undefined, problems: [] });
   const { settings, problems } = read({ url: "https://kibana.example.com:5601" });
   assert.deepEqual(problems, []);
-  assert.deepEqual(settings!.alert, { deniedThreshold: KIBANA_DEFAULTS.deniedThreshold, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts" });
+  assert.deepEqual(settings!.alert, {
+    deniedThreshold: KIBANA_DEFAULTS.deniedThreshold, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts",
+    bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20,
+  });
   assert.equal(read({ url: "https://k.example.com", alert: { enabled: false } }).settings!.alert, undefined);
 });
 
@@ -40,7 +43,7 @@ test("kibana config: misspelt keys at every level are errors with a did-you-mean
     },
   });
   assert.deepEqual(problems.sort(), [
-    'kibana.alert.deniedTreshold: is not an alert setting (did you mean "kibana.alert.deniedThreshold"?); known: enabled, deniedThreshold, windowMinutes, interval, index, webhook, email',
+    'kibana.alert.deniedTreshold: is not an alert setting (did you mean "kibana.alert.deniedThreshold"?); known: enabled, deniedThreshold, windowMinutes, interval, index, webhook, email, bruteForceFlows, bruteForcePorts, portScanPorts, portScanHosts',
     "kibana.alert.email.secure: must be true (TLS from the start) or false (STARTTLS or none)",
     'kibana.alert.email.users: is not an email setting (did you mean "kibana.alert.email.user"?); known: from, host, port, secure, user, to',
     'kibana.alert.webhook.usr: is not a webhook setting (did you mean "kibana.alert.webhook.user"?); known: url, method, user',
@@ -59,4 +62,17 @@ test("kibana config + secrets -> component arguments, credentials wrapped as sec
   assert.deepEqual(args.alert!.webhook!.config, { url: "https://hooks.example.com", method: "post", hasAuth: true });
   assert.equal(await (pulumi.output(args.alert!.webhook!.secrets!) as any).isSecret, true);
   assert.throws(() => flowlogsKibanaArgs(settings!, {}), /pulumi config set --secret kibanaApiKey/);
+});
+
+test("kibana config: detection thresholds are validated, each problem naming its key and the fix", () => {
+  const { settings, problems } = read({ url: "https://k.example.com", alert: { bruteForceFlows: 0, bruteForcePorts: [22, 70000], portScanPorts: 2.5, portScanHosts: "many" } });
+  assert.deepEqual(problems.map((p) => p.split(":")[0]).sort(), ["kibana.alert.bruteForceFlows", "kibana.alert.bruteForcePorts", "kibana.alert.portScanHosts", "kibana.alert.portScanPorts"]);
+  assert.match(problems.find((p) => p.startsWith("kibana.alert.bruteForcePorts"))!, /list of port numbers 0-65535, e\.g\. \[22, 3389, 1433\].*pulumi config set --path/);
+  assert.match(problems.find((p) => p.startsWith("kibana.alert.bruteForceFlows"))!, /whole number >= 1 \(got 0\); default 30/);
+  assert.ok(settings);
+  const custom = read({ url: "https://k.example.com", alert: { bruteForceFlows: 10, bruteForcePorts: [22, 5432, 22], portScanPorts: 50, portScanHosts: 40 } });
+  assert.deepEqual(custom.problems, []);
+  assert.deepEqual(custom.settings!.alert!.bruteForcePorts, [22, 5432], "duplicates dropped");
+  const args = flowlogsKibanaArgs(custom.settings!, { apiKey: "k" });
+  assert.deepEqual(args.alert!.detections, { bruteForceFlows: 10, bruteForcePorts: [22, 5432], portScanPorts: 50, portScanHosts: 40 });
 });

@@ -107,7 +107,9 @@ describe("saved objects in dashboards/kibana", () => {
       for (const visLayer of visLayers) {
         const layer = layers[visLayer.layerId];
         assert.ok(layer, `${lens.id}: visualization layer ${visLayer.layerId} exists`);
-        const accessors = [visLayer.metricAccessor, visLayer.xAccessor, visLayer.splitAccessor, ...(visLayer.accessors ?? [])].filter(Boolean);
+        // A datatable lists its columns as minimal references ({columnId, isTransposed}); a full column there breaks rendering.
+        for (const column of visLayer.columns ?? []) assert.deepEqual(Object.keys(column).sort(), ["columnId", "isTransposed"], `${lens.id}: datatable column ${column.columnId} is a reference`);
+        const accessors = [visLayer.metricAccessor, visLayer.xAccessor, visLayer.splitAccessor, ...(visLayer.accessors ?? []), ...(visLayer.columns ?? []).map((c: any) => c.columnId)].filter(Boolean);
         assert.ok(accessors.length > 0, `${lens.id}: shows something`);
         for (const accessor of accessors) assert.ok(layer.columns[accessor], `${lens.id}: accessor ${accessor} is a column`);
         // Everything computed is shown.

@@ -7,10 +7,13 @@ import type { KibanaConnection } from "./client";
 import type { FlowlogsKibanaArgs } from "./index";
 import { redactUrlText } from "../../../collector/src/safeText";
 
-export const KIBANA_DEFAULTS = { deniedThreshold: 100, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts" };
+export const KIBANA_DEFAULTS = {
+  deniedThreshold: 100, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts",
+  bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20,
+};
 
 const KEYS = ["url", "space", "caCert", "allowInsecureHttp", "alert"];
-const ALERT_KEYS = ["enabled", "deniedThreshold", "windowMinutes", "interval", "index", "webhook", "email"];
+const ALERT_KEYS = ["enabled", "deniedThreshold", "windowMinutes", "interval", "index", "webhook", "email", "bruteForceFlows", "bruteForcePorts", "portScanPorts", "portScanHosts"];
 const WEBHOOK_KEYS = ["url", "method", "user"];
 const EMAIL_KEYS = ["from", "host", "port", "secure", "user", "to"];
 
@@ -24,6 +27,12 @@ export interface KibanaSettings {
     windowMinutes: number;
     interval: string;
     alertIndex: string;
+    /** Brute force: more than this many flows from one public source to `bruteForcePorts` within the window. */
+    bruteForceFlows: number;
+    bruteForcePorts: number[];
+    /** Port scan / host sweep: one source reaching more than this many distinct ports / hosts within the window. */
+    portScanPorts: number;
+    portScanHosts: number;
     /** `.webhook` (Gold license): { url, method?, user? }; the password is the secret `kibanaWebhookPassword`. */
     webhook?: { url: string; method: "post" | "put"; user?: string };
     /** `.email` (Gold license): the password is the secret `kibanaEmailPassword`. */
@@ -82,7 +91,18 @@ function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
   if (typeof interval !== "string" || !/^[1-9]\d*[smhd]$/.test(interval)) problem("kibana.alert.interval", `must look like "1m" or "30s" (got ${JSON.stringify(interval)})`);
   const alertIndex = value.index ?? KIBANA_DEFAULTS.alertIndex;
   if (typeof alertIndex !== "string" || !/^[a-z0-9][a-z0-9._-]*$/.test(alertIndex)) problem("kibana.alert.index", `must be a lowercase index name without wildcards (got ${JSON.stringify(alertIndex)})`);
-  const alert: NonNullable<KibanaSettings["alert"]> = { deniedThreshold, windowMinutes, interval: String(interval), alertIndex: String(alertIndex) };
+  const bruteForceFlows = number("bruteForceFlows", KIBANA_DEFAULTS.bruteForceFlows, 1, true);
+  const portScanPorts = number("portScanPorts", KIBANA_DEFAULTS.portScanPorts, 1, true);
+  const portScanHosts = number("portScanHosts", KIBANA_DEFAULTS.portScanHosts, 1, true);
+  const ports = value.bruteForcePorts ?? KIBANA_DEFAULTS.bruteForcePorts;
+  const portsOk = Array.isArray(ports) && ports.length > 0 && ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
+  if (!portsOk) {
+    problem("kibana.alert.bruteForcePorts", `must be a non-empty list of port numbers 0-65535, e.g. [22, 3389, 1433] (got ${JSON.stringify(ports)}); \`pulumi config set --path 'kibana.alert.bruteForcePorts[0]' 22\``);
+  }
+  const alert: NonNullable<KibanaSettings["alert"]> = {
+    deniedThreshold, windowMinutes, interval: String(interval), alertIndex: String(alertIndex),
+    bruteForceFlows, bruteForcePorts: portsOk ? [...new Set(ports as number[])] : [], portScanPorts, portScanHosts,
+  };
   const webhook = value.webhook;
   if (isObject(webhook)) reportUnknownKeys(webhook, WEBHOOK_KEYS, "kibana.alert.webhook.", problem, "a webhook setting");
   if (isObject(webhook) && webhook.user !== undefined && (typeof webhook.user !== "string" || webhook.user === "")) {
@@ -146,6 +166,7 @@ export function flowlogsKibanaArgs(settings: KibanaSettings, secrets: KibanaSecr
       windowMinutes: alert.windowMinutes,
       interval: alert.interval,
       alertIndex: alert.alertIndex,
+      detections: { bruteForceFlows: alert.bruteForceFlows, bruteForcePorts: alert.bruteForcePorts, portScanPorts: alert.portScanPorts, portScanHosts: alert.portScanHosts },
       webhook: alert.webhook && {
         config: { url: alert.webhook.url, method: alert.webhook.method, hasAuth: Boolean(alert.webhook.user) },
         secrets: alert.webhook.user ? pulumi.secret(pulumi.output({ user: alert.webhook.user, password: secrets.webhookPassword ?? "" })) : undefined,

@@ -9,12 +9,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { KibanaConnection } from "./client";
 import { indexConnectorArgs, KibanaConnector } from "./connectorResource";
 import { deniedFlowsRuleArgs, KibanaRule, RuleActionArgs } from "./ruleResource";
+import { KibanaDetectionRule } from "./detectionRuleResource";
+import { bruteForceRuleArgs, scanRuleBody, type ScanAction, type ScanKind } from "./detections";
 import { KibanaSavedObjects } from "./savedObjectsResource";
 import { buildImportNdjson, objectKeysOf } from "./savedObjects";
 
 export { KibanaConnection } from "./client";
 export { KibanaConnector, indexConnectorArgs } from "./connectorResource";
 export { KibanaRule, deniedFlowsRuleArgs } from "./ruleResource";
+export { KibanaDetectionRule } from "./detectionRuleResource";
+export { bruteForceRuleArgs, scanRuleBody } from "./detections";
 export { KibanaSavedObjects } from "./savedObjectsResource";
 export { buildImportNdjson, loadSavedObjects } from "./savedObjects";
 export { lensSearches, lensToSearch } from "./lensQuery";
@@ -34,6 +38,8 @@ export interface FlowlogsKibanaArgs {
     interval?: string;
     /** Index the `.index` connector writes alert documents to; default "flowlogs-alerts". */
     alertIndex?: string;
+    /** Thresholds of the attack detections (brute force, port scan, host sweep); omit for none. */
+    detections?: { bruteForceFlows: number; bruteForcePorts: number[]; portScanPorts: number; portScanHosts: number };
     /** Optional `.webhook` connector (Gold license): config such as { url, method }, secrets such as { user, password }. */
     webhook?: { config: Record<string, unknown>; secrets?: pulumi.Input<Record<string, unknown>> };
     /** Optional `.email` connector (Gold license): config such as { from, service, host, port }, and recipients. */
@@ -45,6 +51,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
   readonly savedObjects: KibanaSavedObjects;
   readonly connectors: KibanaConnector[] = [];
   readonly rule?: KibanaRule;
+  readonly detectionRules: Array<KibanaRule | KibanaDetectionRule> = [];
   /** Path of the dashboard under Kibana's base URL and space, with the id Kibana gave it on import. */
   readonly dashboardPath: pulumi.Output<string>;
 
@@ -73,12 +80,19 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
       });
       const actions = [...(ruleArgs.actions as RuleActionArgs[])];
       const message = "{{rule.name}}: {{context.value}} denied flows ({{context.conditions}}) at {{context.date}}";
+      // The same Gold-licence connectors notify the detections; each rule type has its own message variables.
+      const extraEsQueryActions: RuleActionArgs[] = [];
+      const scanActions: Array<pulumi.Output<ScanAction>> = [pulumi.output(indexConnector.connectorId).apply((id): ScanAction => ({ id, actionTypeId: ".index" }))];
+      const detectionMessage = "{{rule.name}}: {{context.value}} flows from {{context.group}} at {{context.date}}";
+      const scanMessage = "{{rule.name}}: {{state.signals_count}} alert(s) at {{date}}";
       if (alert.webhook) {
         const webhook = new KibanaConnector(`${name}-alert-webhook`, {
           connection, name: "Flow-log alerts webhook (Gold license)", connectorTypeId: ".webhook", config: alert.webhook.config, secrets: alert.webhook.secrets,
         }, child);
         this.connectors.push(webhook);
         actions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", value: "{{context.value}}", message }) } });
+        extraEsQueryActions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", source: "{{context.group}}", value: "{{context.value}}", message: detectionMessage }) } });
+        scanActions.push(pulumi.output(webhook.connectorId).apply((id): ScanAction => ({ id, actionTypeId: ".webhook", params: { body: JSON.stringify({ rule: "{{rule.name}}", message: scanMessage }) } })));
       }
       if (alert.email) {
         if (!alert.email.to.length) throw new Error("alert.email.to must list at least one recipient");
@@ -87,9 +101,25 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
         }, child);
         this.connectors.push(email);
         actions.push({ connectorId: email.connectorId, group: "query matched", params: { to: alert.email.to, subject: "{{rule.name}}", message } });
+        extraEsQueryActions.push({ connectorId: email.connectorId, group: "query matched", params: { to: alert.email.to, subject: "{{rule.name}}", message: detectionMessage } });
+        const to = alert.email.to;
+        scanActions.push(pulumi.output(email.connectorId).apply((id): ScanAction => ({ id, actionTypeId: ".email", params: { to, subject: "{{rule.name}}", message: scanMessage } })));
       }
       ruleArgs.actions = actions;
       this.rule = new KibanaRule(`${name}-denied-flows`, ruleArgs, { ...child, dependsOn: [this.savedObjects] });
+      const detections = alert.detections;
+      if (detections) {
+        const bruteForce = bruteForceRuleArgs(connection, {
+          flows: detections.bruteForceFlows, ports: detections.bruteForcePorts, windowMinutes: alert.windowMinutes, interval: alert.interval, connectorIds: [indexConnector.connectorId],
+        });
+        bruteForce.actions = [...(bruteForce.actions as RuleActionArgs[]), ...extraEsQueryActions];
+        this.detectionRules.push(new KibanaRule(`${name}-brute-force`, bruteForce, { ...child, dependsOn: [this.savedObjects] }));
+        const scans: Array<[ScanKind, number]> = [["port_scan", detections.portScanPorts], ["host_sweep", detections.portScanHosts]];
+        for (const [kind, distinct] of scans) {
+          const body = pulumi.all(scanActions).apply((resolved) => scanRuleBody(kind, { distinct, windowMinutes: alert.windowMinutes }, resolved));
+          this.detectionRules.push(new KibanaDetectionRule(`${name}-${kind.replace("_", "-")}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
+        }
+      }
     }
     this.registerOutputs({ savedObjects: this.savedObjects.objects, ruleId: this.rule?.ruleId });
   }

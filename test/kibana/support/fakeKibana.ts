@@ -16,7 +16,15 @@
 // - Connector `config` and `secrets` values may not be empty strings (validateEmptyStrings in
 //   x-pack/platform/plugins/shared/actions/common/routes/connector/apis/create/schemas/v1.ts).
 // - `.es-query` `size` is a required number 0..10000
-//   (x-pack/platform/plugins/shared/stack_alerts/server/rule_types/es_query/rule_type_params.ts).
+//   (x-pack/platform/plugins/shared/stack_alerts/server/rule_types/es_query/rule_type_params.ts), its params an
+//   object without unknown keys; aggType one of count/avg/sum/min/max (triggers_actions_ui builtInAggregationTypes)
+//   with aggField unless count; groupBy all or top (row only for ES|QL), top needing termField and termSize <= 1000
+//   (MAX_GROUPS) (src/platform/packages/shared/response-ops/rule_params/es_query/v1.ts validateParams).
+// - Security detection rules (`/api/detection_engine/rules`, addressed by rule_id): the threshold rule's fields
+//   (common/api/detection_engine/model/rule_schema/specific_attributes/threshold_attributes.gen.ts: threshold.field
+//   a string or up to 5, value an integer >= 1, cardinality [{field, value >= 0}]), risk_score 0..100, severity
+//   low|medium|high|critical, one action group "default" (rule_types/threshold/create_threshold_alert_type.ts, which
+//   also registers minimumLicenseRequired 'basic'); 409 on an existing rule_id, 404 on a missing one.
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -62,14 +70,14 @@ const notFound = (type: string, id: string) => new Answer(404, { statusCode: 404
 
 export class FakeKibana {
   readonly requests: RecordedRequest[] = [];
-  readonly spaces = new Map<string, { objects: Map<string, StoredObject>; connectors: Map<string, any>; rules: Map<string, any> }>();
+  readonly spaces = new Map<string, { objects: Map<string, StoredObject>; connectors: Map<string, any>; rules: Map<string, any>; detectionRules: Map<string, any> }>();
   url = "";
   private versionCounter = 0;
   private server?: ReturnType<typeof createHttpServer>;
 
   constructor(private readonly options: FakeKibanaOptions = {}) {
     for (const space of ["default", ...(options.spaces ?? [])]) {
-      this.spaces.set(space, { objects: new Map(), connectors: new Map(), rules: new Map() });
+      this.spaces.set(space, { objects: new Map(), connectors: new Map(), rules: new Map(), detectionRules: new Map() });
     }
   }
 
@@ -179,7 +187,35 @@ export class FakeKibana {
       if (method === "DELETE") { store.rules.delete(id); return undefined; }
       if (method === "PUT") return this.updateRule(rule, json(), store);
     }
+    if (path === "/api/detection_engine/rules") return this.detectionRule(method, query, method === "GET" || method === "DELETE" ? undefined : json(), store);
     throw new Answer(404, { statusCode: 404, error: "Not Found", message: "Not Found" });
+  }
+
+  // ---- Security detection rules ----
+
+  private detectionRule(method: string, query: URLSearchParams, body: any, store: ReturnType<FakeKibana["space"]>): unknown {
+    const notFoundRule = (ruleId: string) => new Answer(404, { message: `rule_id: "${ruleId}" not found`, status_code: 404 });
+    if (method === "GET" || method === "DELETE") {
+      const ruleId = query.get("rule_id") ?? "";
+      const rule = store.detectionRules.get(ruleId);
+      if (!rule) throw notFoundRule(ruleId);
+      if (method === "DELETE") store.detectionRules.delete(ruleId);
+      return rule;
+    }
+    const problem = thresholdRuleProblem(body, store.connectors);
+    if (problem) throw new Answer(400, { message: problem, status_code: 400 });
+    const existing = store.detectionRules.get(body.rule_id);
+    if (method === "POST" && existing) throw new Answer(409, { message: `rule_id: "${body.rule_id}" already exists`, status_code: 409 });
+    if (method === "PUT" && !existing) throw notFoundRule(body.rule_id);
+    if (method !== "POST" && method !== "PUT") throw new Answer(404, { statusCode: 404, error: "Not Found", message: "Not Found" });
+    // Kibana answers with the defaults filled in (a reader must not take them for drift).
+    const rule = {
+      id: existing?.id ?? randomUUID(), language: "kuery", from: "now-6m", to: "now", interval: "5m", enabled: true, max_signals: 100, tags: [], actions: [],
+      ...body, threshold: { ...body.threshold, field: typeof body.threshold.field === "string" ? [body.threshold.field] : body.threshold.field },
+      immutable: false, version: (existing?.version ?? 0) + 1, updated_at: new Date().toISOString(),
+    };
+    store.detectionRules.set(body.rule_id, rule);
+    return rule;
   }
 
   get version(): string {
@@ -364,9 +400,24 @@ export class FakeKibana {
   }
 }
 
+const ES_QUERY_PARAM_KEYS = ["size", "timeWindowSize", "excludeHitsFromPreviousRun", "timeWindowUnit", "threshold", "thresholdComparator", "aggType", "aggField",
+  "groupBy", "termField", "termSize", "searchType", "timeField", "searchConfiguration", "esQuery", "index", "esqlQuery", "sourceFields"];
+
 /** Validates `.es-query` params as Kibana's rule_type_params.ts schema does (the subset this project uses). */
 export function esQueryParamsProblem(params: any): string | undefined {
   if (!params || typeof params !== "object") return "[params]: expected an object";
+  for (const key of Object.keys(params)) if (!ES_QUERY_PARAM_KEYS.includes(key)) return `[${key}]: definition for this key is missing`;
+  const aggType = params.aggType ?? "count";
+  if (!["count", "avg", "sum", "min", "max"].includes(aggType)) return `[aggType]: invalid aggType: "${aggType}"`;
+  if (aggType !== "count" && !params.aggField) return `[aggField]: must have a value when [aggType] is "${aggType}"`;
+  const groupBy = params.groupBy ?? "all";
+  if (!["all", "top", "row"].includes(groupBy)) return `[groupBy]: invalid groupBy: "${groupBy}"`;
+  if (groupBy === "row") return "[groupBy]: groupBy should be all or top when [searchType] is not esqlQuery";
+  if (groupBy === "top") {
+    if (params.termField == null) return "[termField]: termField required when [groupBy] is top";
+    if (params.termSize == null) return "[termSize]: termSize required when [groupBy] is top";
+    if (params.termSize > 1000) return "[termSize]: must be less than or equal to 1000";
+  }
   if (params.searchType !== undefined && params.searchType !== "esQuery") return `[searchType]: only esQuery is accepted by this double`;
   if (typeof params.esQuery !== "string") return `[esQuery]: expected value of type [string] but got [${Array.isArray(params.esQuery) ? "Array" : typeof params.esQuery}]`;
   let parsed: any;
@@ -382,6 +433,41 @@ export function esQueryParamsProblem(params: any): string | undefined {
   if (typeof params.size !== "number") return `[size]: expected value of type [number] but got [${params.size === undefined ? "undefined" : typeof params.size}]`;
   if (params.size < 0) return `[size]: Value must be equal to or greater than [0].`;
   if (params.size > 10000) return `[size]: Value must be equal to or lower than [10000].`;
+  return undefined;
+}
+
+const THRESHOLD_RULE_KEYS = ["rule_id", "type", "name", "description", "risk_score", "severity", "index", "language", "query", "filters", "threshold",
+  "interval", "from", "to", "enabled", "tags", "actions", "max_signals", "author", "license", "references", "note", "false_positives", "timestamp_override"];
+
+/** The threshold-rule create/update body as Kibana's detection-engine schema checks it (the fields this project uses). */
+export function thresholdRuleProblem(body: any, connectors: Map<string, any>): string | undefined {
+  if (!body || typeof body !== "object") return "expected a JSON object";
+  for (const key of Object.keys(body)) if (!THRESHOLD_RULE_KEYS.includes(key)) return `${key}: unknown field for this double (stricter than Kibana, which drops it)`;
+  for (const key of ["name", "description", "rule_id", "query"]) if (typeof body[key] !== "string" || (key !== "query" && !body[key])) return `${key}: Required`;
+  if (body.type !== "threshold") return `type: Invalid literal value, expected "threshold" (this double serves threshold rules only)`;
+  if (!Number.isInteger(body.risk_score) || body.risk_score < 0 || body.risk_score > 100) return "risk_score: Number must be an integer from 0 to 100";
+  if (!["low", "medium", "high", "critical"].includes(body.severity)) return `severity: Invalid enum value. Expected 'low' | 'medium' | 'high' | 'critical', received '${body.severity}'`;
+  if (body.language !== undefined && !["kuery", "lucene"].includes(body.language)) return `language: Invalid enum value '${body.language}'`;
+  if (body.index !== undefined && (!Array.isArray(body.index) || body.index.some((i: unknown) => typeof i !== "string"))) return "index: Expected array of strings";
+  const t = body.threshold;
+  if (!t || typeof t !== "object") return "threshold: Required";
+  const fieldOk = typeof t.field === "string" || (Array.isArray(t.field) && t.field.length <= 5 && t.field.every((f: unknown) => typeof f === "string"));
+  if (!fieldOk) return "threshold.field: Expected string or array of at most 5 strings";
+  if (!Number.isInteger(t.value) || t.value < 1) return "threshold.value: Number must be an integer greater than or equal to 1";
+  if (t.cardinality !== undefined) {
+    if (!Array.isArray(t.cardinality)) return "threshold.cardinality: Expected array";
+    for (const c of t.cardinality) {
+      if (typeof c?.field !== "string" || !Number.isInteger(c?.value) || c.value < 0) return "threshold.cardinality: each entry needs field (string) and value (integer >= 0)";
+    }
+  }
+  if (body.interval !== undefined && !/^[1-9]\d*[smhd]$/.test(body.interval)) return `interval: Invalid duration "${body.interval}"`;
+  if (body.from !== undefined && !/^now-[1-9]\d*[smhd]$/.test(body.from)) return `from: Invalid date math "${body.from}"`;
+  for (const action of body.actions ?? []) {
+    if (action.group !== "default") return `actions: Invalid action groups: ${action.group}`;
+    const connector = connectors.get(action.id);
+    if (!connector) return `actions: Saved object [action/${action.id}] not found`;
+    if (action.action_type_id !== undefined && action.action_type_id !== connector.connector_type_id) return `actions: action_type_id "${action.action_type_id}" is not the connector's type ${connector.connector_type_id}`;
+  }
   return undefined;
 }
 

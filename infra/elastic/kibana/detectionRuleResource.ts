@@ -1,0 +1,89 @@
+// KibanaDetectionRule: a Security detection rule (`/api/detection_engine/rules`), here the threshold rules of
+// ./detections.ts. The rule is addressed by the `rule_id` the program chooses, so it is stable across updates.
+// PUT replaces the whole rule (its `type` included); DELETE takes the rule_id as a query parameter.
+import * as pulumi from "@pulumi/pulumi";
+import { callKibana, checkConnection, Failure, KibanaConnection, UNKNOWN } from "./client";
+import { sameConnection, spaceKey, stableJson } from "./compare";
+import type { DetectionRuleBody } from "./detections";
+
+export interface DetectionRuleInputs {
+  connection: KibanaConnection;
+  body: DetectionRuleBody;
+}
+
+const PATH = "/api/detection_engine/rules";
+const SEVERITIES = ["low", "medium", "high", "critical"];
+
+/** The threshold-rule fields this project sends, checked as Kibana's detection-engine schema does. */
+export function checkThresholdRuleBody(body: DetectionRuleBody | undefined): Failure[] {
+  const failures: Failure[] = [];
+  const fail = (key: string, reason: string) => failures.push({ property: `body.${key}`, reason });
+  if (!body || (body as unknown) === UNKNOWN) return failures;
+  if (body.type !== "threshold") fail("type", `only threshold rules are declared here (got ${JSON.stringify(body.type)})`);
+  if (typeof body.rule_id !== "string" || !body.rule_id) fail("rule_id", "rule_id is required");
+  if (typeof body.name !== "string" || !body.name) fail("name", "name is required");
+  if (!Number.isInteger(body.risk_score) || body.risk_score < 0 || body.risk_score > 100) fail("risk_score", "risk_score must be a whole number from 0 to 100");
+  if (!SEVERITIES.includes(body.severity)) fail("severity", `severity must be one of ${SEVERITIES.join(", ")}`);
+  const t = body.threshold;
+  if (!t || !Array.isArray(t.field) || t.field.length > 5) fail("threshold.field", "threshold.field must list up to 5 fields");
+  if (!t || !Number.isInteger(t.value) || t.value < 1) fail("threshold.value", "threshold.value must be a whole number >= 1");
+  for (const [i, c] of (t?.cardinality ?? []).entries()) {
+    if (!Number.isInteger(c.value) || c.value < 0) fail(`threshold.cardinality[${i}].value`, "must be a whole number >= 0");
+  }
+  if (!/^[1-9]\d*[smhd]$/.test(body.interval)) fail("interval", `interval "${body.interval}" must look like "5m"`);
+  body.actions?.forEach((a, i) => { if (a.group !== "default") fail(`actions[${i}].group`, `Security rules have one action group, "default" (got "${a.group}")`); });
+  return failures;
+}
+
+export const detectionRuleProvider: pulumi.dynamic.ResourceProvider<DetectionRuleInputs, DetectionRuleInputs & { ruleId: string }> = {
+  async check(_olds, news) {
+    return { inputs: news, failures: [...checkConnection(news.connection), ...checkThresholdRuleBody(news.body)] };
+  },
+
+  async diff(_id, olds, news) {
+    const replaces: string[] = [];
+    if (spaceKey(olds.connection) !== spaceKey(news.connection)) replaces.push("connection");
+    if (olds.body?.rule_id !== news.body?.rule_id) replaces.push("body.rule_id");
+    const changes = replaces.length > 0 || stableJson(olds.body) !== stableJson(news.body) || !sameConnection(olds.connection, news.connection);
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    await callKibana(inputs.connection, { method: "POST", path: PATH, json: inputs.body });
+    return { id: inputs.body.rule_id, outs: { ...inputs, ruleId: inputs.body.rule_id } };
+  },
+
+  async read(id, props) {
+    if (!props) return { id, props };
+    const answer = await callKibana(props.connection, { method: "GET", path: `${PATH}?rule_id=${encodeURIComponent(id)}`, accept: [404] });
+    if (answer.status === 404) return { id: "" };
+    const live = answer.body ?? {};
+    // Kibana answers with every defaulted field; only the fields we send are compared.
+    const body: Record<string, unknown> = {};
+    for (const key of Object.keys(props.body)) body[key] = key in live ? live[key] : (props.body as any)[key];
+    return { id, props: { ...props, body: body as unknown as DetectionRuleBody } };
+  },
+
+  async update(id, _olds, news) {
+    await callKibana(news.connection, { method: "PUT", path: PATH, json: news.body });
+    return { outs: { ...news, ruleId: id } };
+  },
+
+  async delete(id, props) {
+    await callKibana(props.connection, { method: "DELETE", path: `${PATH}?rule_id=${encodeURIComponent(id)}`, accept: [404] });
+  },
+};
+
+export interface KibanaDetectionRuleArgs {
+  connection: pulumi.Input<KibanaConnection>;
+  body: pulumi.Input<DetectionRuleBody>;
+}
+
+export class KibanaDetectionRule extends pulumi.dynamic.Resource {
+  declare readonly ruleId: pulumi.Output<string>;
+
+  constructor(name: string, args: KibanaDetectionRuleArgs, opts?: pulumi.CustomResourceOptions) {
+    super(detectionRuleProvider, name, { connection: pulumi.secret(args.connection), body: args.body, ruleId: undefined },
+      { ...opts, additionalSecretOutputs: ["connection"] }, "flowlogs", "kibana:DetectionRule");
+  }
+}

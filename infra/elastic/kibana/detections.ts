@@ -1,0 +1,161 @@
+// The attack detections the program declares, as the Kibana rule bodies it sends, and what the operator tunes.
+// Each runs on the Basic licence (facts and their elastic/kibana sources in dashboards/kibana/README.md):
+// - brute force: an `.es-query` rule grouped by source.ip (`groupBy: "top"`), counting flows to the watched ports
+//   from public sources; `.es-query` can count per group but has no distinct count (aggType is count, avg, sum,
+//   min or max), so it cannot express a port scan;
+// - port scan and host sweep: the Security app's threshold rule (`siem.thresholdRule`, detection-engine API), whose
+//   `threshold.cardinality` counts distinct destination ports (or hosts) per source.
+import type * as pulumi from "@pulumi/pulumi";
+import type { KibanaConnection } from "./client";
+import type { KibanaRuleArgs, RuleActionArgs } from "./ruleResource";
+
+/** Sources that are not public: RFC 1918, RFC 6598 (carrier-grade NAT), link-local, loopback, IPv6 ULA/link-local/loopback. */
+export const NON_PUBLIC_CIDRS = [
+  "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8",
+  "fc00::/7", "fe80::/10", "::1/128",
+];
+
+export const FLOW_INDEX = ["logs-azure.flowlogs-*"];
+
+export interface BruteForceOptions {
+  /** Alert when one public source makes more than this many flows... */
+  flows: number;
+  /** ...to these destination ports... */
+  ports: number[];
+  /** ...within this many minutes. */
+  windowMinutes: number;
+  interval?: string;
+  index?: string[];
+  connectorIds?: pulumi.Input<string>[];
+}
+
+/** The `.es-query` query of the brute-force rule: flows to the watched ports from public sources, allowed or denied. */
+export function bruteForceEsQuery(ports: number[]): Record<string, unknown> {
+  return {
+    query: {
+      bool: {
+        filter: [{ terms: { "destination.port": ports } }],
+        must_not: [{ terms: { "source.ip": NON_PUBLIC_CIDRS } }],
+      },
+    },
+  };
+}
+
+/** Brute force as `.es-query` rule inputs: one alert per public source above the threshold. */
+export function bruteForceRuleArgs(connection: pulumi.Input<KibanaConnection>, options: BruteForceOptions): KibanaRuleArgs {
+  return {
+    connection,
+    name: `Brute force: more than ${options.flows} flows from one public source to ports ${options.ports.join(", ")} in ${options.windowMinutes} minutes`,
+    interval: options.interval ?? "1m",
+    tags: ["flowlogs", "azure", "detection"],
+    params: {
+      searchType: "esQuery",
+      index: options.index ?? FLOW_INDEX,
+      timeField: "@timestamp",
+      esQuery: JSON.stringify(bruteForceEsQuery(options.ports)),
+      aggType: "count",
+      groupBy: "top",
+      termField: "source.ip",
+      // Sources checked per run; Kibana caps it at 1000 (MAX_GROUPS).
+      termSize: 100,
+      threshold: [options.flows],
+      thresholdComparator: ">",
+      timeWindowSize: options.windowMinutes,
+      timeWindowUnit: "m",
+      size: 10,
+      // With grouping Kibana ignores this; false states what happens: every flow in the window counts on each run.
+      excludeHitsFromPreviousRun: false,
+    },
+    actions: (options.connectorIds ?? []).map((connectorId): RuleActionArgs => ({
+      connectorId,
+      group: "query matched",
+      params: {
+        documents: [{
+          "@timestamp": "{{context.date}}",
+          rule: { id: "{{rule.id}}", name: "{{rule.name}}" },
+          detection: "brute_force",
+          source: { ip: "{{context.group}}" },
+          message: "{{context.message}}",
+          flows: "{{context.value}}",
+        }],
+      },
+    })),
+  };
+}
+
+export interface ScanOptions {
+  /** Alert when one source reaches more than this many distinct destination ports (or hosts)... */
+  distinct: number;
+  /** ...within this many minutes. */
+  windowMinutes: number;
+  index?: string[];
+  connectorIds?: pulumi.Input<string>[];
+}
+
+export type ScanKind = "port_scan" | "host_sweep";
+
+const SCAN_FIELD: Record<ScanKind, string> = { port_scan: "destination.port", host_sweep: "destination.ip" };
+
+/**
+ * A Security threshold rule body (POST /api/detection_engine/rules). Kibana keeps buckets whose distinct count is
+ * `>=` cardinality.value (build_threshold_aggregation.ts), so "more than N" is N + 1.
+ */
+export function scanRuleBody(kind: ScanKind, options: ScanOptions, actions: ScanAction[] = []): DetectionRuleBody {
+  const what = kind === "port_scan" ? "destination ports" : "destination hosts";
+  return {
+    rule_id: `flowlogs-${kind.replace("_", "-")}`,
+    type: "threshold",
+    name: `${kind === "port_scan" ? "Port scan" : "Host sweep"}: one source reaching more than ${options.distinct} ${what} in ${options.windowMinutes} minutes`,
+    description: `Azure flow logs: a source address with flows to more than ${options.distinct} distinct ${what} within ${options.windowMinutes} minutes, allowed or denied.`,
+    risk_score: 47,
+    severity: "medium",
+    index: options.index ?? FLOW_INDEX,
+    language: "kuery",
+    query: `${SCAN_FIELD[kind]} : *`,
+    threshold: { field: ["source.ip"], value: 1, cardinality: [{ field: SCAN_FIELD[kind], value: options.distinct + 1 }] },
+    interval: `${options.windowMinutes}m`,
+    from: `now-${options.windowMinutes}m`,
+    enabled: true,
+    tags: ["flowlogs", "azure", "detection"],
+    actions: actions.map((action) => ({
+      group: "default",
+      id: action.id,
+      action_type_id: action.actionTypeId,
+      params: action.params ?? {
+        documents: [{
+          "@timestamp": "{{date}}",
+          rule: { id: "{{rule.id}}", name: "{{rule.name}}" },
+          detection: kind,
+          alerts: "{{state.signals_count}}",
+        }],
+      },
+      // Security rule actions: one summary per run with alerts (RuleActionFrequency, camelCase notifyWhen).
+      frequency: { summary: true, notifyWhen: "onActiveAlert", throttle: null },
+    })),
+  };
+}
+
+/** A connector the threshold rule notifies; params default to one `.index` document per run with alerts. */
+export interface ScanAction {
+  id: string;
+  actionTypeId: ".index" | ".webhook" | ".email";
+  params?: Record<string, unknown>;
+}
+
+export interface DetectionRuleBody {
+  rule_id: string;
+  type: "threshold";
+  name: string;
+  description: string;
+  risk_score: number;
+  severity: "low" | "medium" | "high" | "critical";
+  index: string[];
+  language: "kuery" | "lucene";
+  query: string;
+  threshold: { field: string[]; value: number; cardinality?: Array<{ field: string; value: number }> };
+  interval: string;
+  from: string;
+  enabled: boolean;
+  tags: string[];
+  actions: Array<{ group: string; id: string; action_type_id: string; params: Record<string, unknown>; frequency?: Record<string, unknown> }>;
+}

@@ -1,0 +1,92 @@
+// The detection rules against the Kibana double, which holds each to Kibana's schema for its rule type (sources
+// in support/fakeKibana.ts): the brute-force `.es-query` rule (grouped by source.ip) through the alerting API, the
+// port-scan and host-sweep threshold rules through the detection-engine API.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { KibanaConnection } from "../../infra/elastic/kibana/client";
+import { connectorProvider } from "../../infra/elastic/kibana/connectorResource";
+import { detectionRuleProvider, DetectionRuleInputs } from "../../infra/elastic/kibana/detectionRuleResource";
+import { bruteForceRuleArgs, scanRuleBody } from "../../infra/elastic/kibana/detections";
+import { ruleProvider, RuleInputs } from "../../infra/elastic/kibana/ruleResource";
+import { esQueryParamsProblem, FakeKibana, thresholdRuleProblem } from "./support/fakeKibana";
+
+const API_KEY = "ZGV0ZWN0OnJ1bGVzLWtleQ==";
+
+describe("detection rules on the Kibana double", () => {
+  let kibana: FakeKibana;
+  let connection: KibanaConnection;
+  let connectorId: string;
+  before(async () => {
+    kibana = await new FakeKibana({ apiKey: API_KEY }).start();
+    connection = { url: kibana.url, apiKey: API_KEY };
+    connectorId = (await connectorProvider.create({ connection, name: "alerts", connectorTypeId: ".index", config: { index: "flowlogs-alerts" }, secrets: {} })).id;
+  });
+  after(() => kibana.stop());
+
+  test("contract: the brute-force .es-query rule (groupBy top on source.ip) is accepted and reads back without drift", async () => {
+    const args = bruteForceRuleArgs(connection, { flows: 30, ports: [22, 3389, 1433], windowMinutes: 5, connectorIds: [connectorId] });
+    const checked = await ruleProvider.check!({} as any, args as unknown as RuleInputs);
+    assert.deepEqual(checked.failures, []);
+    const created = await ruleProvider.create(checked.inputs!);
+    const stored = kibana.space().rules.get(created.id);
+    assert.equal(stored.params.groupBy, "top");
+    assert.equal(stored.params.termField, "source.ip");
+    const read = await ruleProvider.read!(created.id, created.outs!);
+    assert.equal((await ruleProvider.diff!(created.id, created.outs!, read.props as RuleInputs)).changes, false);
+  });
+
+  test("contract: the double refuses what Kibana's .es-query schema refuses for grouping and aggregation", () => {
+    const params = bruteForceRuleArgs(connection, { flows: 30, ports: [22], windowMinutes: 5 }).params as Record<string, any>;
+    assert.equal(esQueryParamsProblem(params), undefined);
+    assert.match(esQueryParamsProblem({ ...params, termSize: undefined })!, /termSize required when \[groupBy\] is top/);
+    assert.match(esQueryParamsProblem({ ...params, termField: undefined })!, /termField required/);
+    assert.match(esQueryParamsProblem({ ...params, termSize: 1001 })!, /less than or equal to 1000/);
+    assert.match(esQueryParamsProblem({ ...params, aggType: "cardinality", aggField: "destination.port" })!, /invalid aggType: "cardinality"/, "no distinct count in .es-query");
+    assert.match(esQueryParamsProblem({ ...params, aggType: "sum" })!, /\[aggField\]: must have a value/);
+    assert.match(esQueryParamsProblem({ ...params, groupBy: "row" })!, /should be all or top/);
+    assert.match(esQueryParamsProblem({ ...params, cardinality: 3 })!, /\[cardinality\]: definition for this key is missing/);
+  });
+
+  test("contract: port-scan threshold rule: create by rule_id, read back without drift, update on a new threshold, delete", async () => {
+    const inputs: DetectionRuleInputs = { connection, body: scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
+    assert.deepEqual((await detectionRuleProvider.check!({} as any, inputs)).failures, []);
+    const before = kibana.requests.length;
+    const created = await detectionRuleProvider.create(inputs);
+    const [call] = kibana.requests.slice(before);
+    assert.equal(call.method, "POST");
+    assert.equal(call.path, "/api/detection_engine/rules");
+    assert.equal(created.id, "flowlogs-port-scan");
+    const stored = kibana.space().detectionRules.get("flowlogs-port-scan");
+    assert.deepEqual(stored.threshold, { field: ["source.ip"], value: 1, cardinality: [{ field: "destination.port", value: 21 }] });
+    assert.equal(stored.max_signals, 100, "Kibana's defaults are filled in");
+
+    await assert.rejects(detectionRuleProvider.create(inputs), /HTTP 409.*already exists/s);
+    const read = await detectionRuleProvider.read!(created.id, created.outs!);
+    assert.equal((await detectionRuleProvider.diff!(created.id, created.outs!, read.props as DetectionRuleInputs)).changes, false);
+
+    const news: DetectionRuleInputs = { connection, body: scanRuleBody("port_scan", { distinct: 50, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
+    const diff = await detectionRuleProvider.diff!(created.id, created.outs!, news);
+    assert.equal(diff.changes, true);
+    assert.deepEqual(diff.replaces, []);
+    await detectionRuleProvider.update!(created.id, created.outs!, news);
+    assert.equal(kibana.space().detectionRules.get("flowlogs-port-scan").threshold.cardinality[0].value, 51);
+
+    kibana.space().detectionRules.delete("flowlogs-port-scan");
+    assert.equal((await detectionRuleProvider.read!(created.id, created.outs!)).id, "", "a rule deleted in Kibana reads as gone");
+    await detectionRuleProvider.delete!(created.id, created.outs!);
+  });
+
+  test("contract: the double refuses threshold bodies Kibana's detection-engine schema refuses; check() names the field", async () => {
+    const connectors = kibana.space().connectors;
+    const body = scanRuleBody("host_sweep", { distinct: 20, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]);
+    assert.equal(thresholdRuleProblem(body, connectors), undefined);
+    assert.match(thresholdRuleProblem({ ...body, threshold: { ...body.threshold, value: 0 } }, connectors)!, /threshold.value/);
+    assert.match(thresholdRuleProblem({ ...body, threshold: { ...body.threshold, cardinality: [{ field: "destination.ip", value: -1 }] } }, connectors)!, /cardinality/);
+    assert.match(thresholdRuleProblem({ ...body, severity: "urgent" }, connectors)!, /severity/);
+    assert.match(thresholdRuleProblem({ ...body, actions: [{ ...body.actions[0], group: "query matched" }] }, connectors)!, /Invalid action groups/);
+    assert.match(thresholdRuleProblem({ ...body, actions: [{ ...body.actions[0], id: "nope" }] }, connectors)!, /not found/);
+    const failures = await detectionRuleProvider.check!({} as any, { connection, body: { ...body, severity: "urgent" as any } });
+    assert.deepEqual(failures.failures!.map((f) => f.property), ["body.severity"]);
+  });
+});
+
