@@ -15,6 +15,7 @@ import { esClient, esClientOptions } from "../test/support/esClient";
 import { FlowLogDataset, datasetSpecs } from "../test/support/dataset";
 import { DEMO_USAGE, DemoUsageError, parseDemoOptions, type DemoOptions } from "./demo/options";
 import { demoSummary } from "./demo/summary";
+import { demoIncidents } from "./demo/incidents";
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const number = (n: number) => n.toLocaleString("en-US");
@@ -68,8 +69,10 @@ async function demo(options: DemoOptions): Promise<void> {
   const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000); // the last full hour
   const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
   for (const name of [NSG_CONTAINER, VNET_CONTAINER]) await service.getContainerClient(name).createIfNotExists();
-  const dataset = new FlowLogDataset(service, { nsgContainer: NSG_CONTAINER, vnetContainer: VNET_CONTAINER, hour, recordsPerMinute: options.recordsPerMinute });
+  const incidents = demoIncidents(options.minutes);
+  const dataset = new FlowLogDataset(service, { nsgContainer: NSG_CONTAINER, vnetContainer: VNET_CONTAINER, hour, recordsPerMinute: options.recordsPerMinute, planted: incidents });
   const nics = describeNics();
+  for (const incident of incidents) progress(`planting a ${incident.what} in minute ${incident.minute + 1}`);
   progress(`writing ${options.minutes} minute(s) of flow logs for ${hour.toISOString().slice(0, 13)}h from ${nics}…`);
   await dataset.appendMinutes(options.minutes, (minute) => {
     if (minute === 1 || minute % 5 === 0 || minute === options.minutes) progress(`wrote minute ${minute}/${options.minutes} (${number(dataset.tuples)} flow tuples so far)`);
@@ -105,7 +108,9 @@ async function demo(options: DemoOptions): Promise<void> {
   const { count } = await es.count({ index: dataStream });
   progress(`indexed ${number(count)} documents in ${collectorSeconds.toFixed(1)} s`);
 
-  const summary = await demoSummary({ es, dataStream, hour, collectorSeconds, tuplesWritten: dataset.tuples, nics });
+  const summary = await demoSummary({ es, dataStream, hour, collectorSeconds, tuplesWritten: dataset.tuples, nics,
+    minutes: options.minutes, plantedSources: [...new Set(incidents.flatMap((i) => i.tuples.map((t) => t.sourceIp)))],
+  });
   process.stdout.write(summary.text);
   process.stdout.write(`\n(demo took ${((Date.now() - started) / 1000).toFixed(1)} s in all)\n`);
 

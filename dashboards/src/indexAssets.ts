@@ -162,6 +162,8 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     pipeline ? { "index.default_pipeline": pipeline } : {});
   indexTemplate(`azure-flowlogs-deadletter-${namespace}`, "index-templates/azure-flowlogs-deadletter.json", DEAD_LETTER_DATASET,
     deadLetterComponents, {});
+  // The alert documents the Kibana rules write (an index, not a data stream: the .index connector bulk-indexes).
+  requests.push({ kind: "index_template", name: "flowlogs-alerts", path: "/_index_template/flowlogs-alerts", body: loadAsset("index-templates/flowlogs-alerts.json") });
 
   return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode };
 }

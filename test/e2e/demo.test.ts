@@ -60,18 +60,55 @@ async function assertExactCount(run: DemoRun): Promise<number> {
   return documents;
 }
 
-test("npm run demo (5 minutes) prints the exact document count and the panels, and stops everything it started", async () => {
-  const run = await startDemo(["--minutes", "5", "--records-per-minute", "2"]);
+/** The lines of one summary section: from its title line to the next blank line. */
+function section(stdout: string, title: string): string[] {
+  const lines = stdout.split("\n");
+  const start = lines.findIndex((line) => line.startsWith(title));
+  assert.ok(start >= 0, `the summary has a section "${title}":\n${stdout}`);
+  const end = lines.findIndex((line, i) => i > start && line === "");
+  return lines.slice(start + 1, end < 0 ? undefined : end);
+}
+
+test("npm run demo (12 minutes, two planted attacks) prints the exact count, the panels and exactly the planted detections, and stops everything it started", async () => {
+  // One record per NIC and minute keeps the normal traffic under every default threshold; the scan (minute 4) and
+  // the brute force (minute 10) are six minutes apart, so no 5-minute window adds their denied flows up.
+  const run = await startDemo(["--minutes", "12", "--records-per-minute", "1"]);
   assert.equal(run.code, 0, run.stderr);
-  assert.ok((await assertExactCount(run)) > 50, "a few minutes of five NICs");
+  const documents = await assertExactCount(run);
+  assert.ok(documents > 50, "a few minutes of five NICs");
   assert.match(run.stderr, /using Elasticsearch at .* \(ES_URL\)/);
   assert.doesNotMatch(run.stderr, /starting Elasticsearch/, "no second cluster");
-  assert.match(run.stderr, /^wrote minute 5\/5 /m);
+  assert.match(run.stderr, /^wrote minute 12\/12 /m);
+  assert.match(run.stderr, /^planting a port scan from 203\.0\.113\.200 .* in minute 4$/m);
+  assert.match(run.stderr, /^planting a brute force from 198\.51\.100\.200 .* in minute 10$/m);
   assert.match(run.stderr, /^indexed [\d,]+ documents in [\d.]+ s$/m);
   for (const title of ["Allowed vs denied per 5 minutes", "Top 10 sources", "Top 10 destinations", "Top 10 destination ports", "Denied flows by rule"]) {
     assert.ok(run.stdout.includes(title), `the summary shows "${title}"`);
   }
   assert.match(run.stdout, /^ {2}throughput +[\d,]+ docs\/s/m);
+
+  // The detections: the two planted attacks with their sources and exact counts, and nothing else.
+  const detectionLines = section(run.stdout, "Detections that would fire");
+  assert.ok(detectionLines.some((line) => /lacks the module/.test(line)), "the header says the pipeline aggregations were applied in code");
+  const detections = detectionLines.map((line) => /^ {2}(port scan|host sweep|brute force|denied spike) +(\S+) +(\d+) (.*)$/.exec(line)).filter((m) => m !== null)
+    .map((m) => ({ rule: m![1], source: m![2], count: Number(m![3]), rest: m![4] }));
+  assert.deepEqual(detections.map(({ rule, source, count }) => ({ rule, source, count })), [
+    { rule: "port scan", source: "203.0.113.200", count: 40 },
+    { rule: "brute force", source: "198.51.100.200", count: 36 },
+  ], run.stdout);
+  // The scan's flows (03:05-03:44 of the hour) are inside the windows ending at minutes 4 to 8: five runs fire.
+  assert.match(detections[0].rest, /^distinct destination ports .*, 5 windows\) {2}\[planted\]$/);
+  // The brute force's (09:02-09:54) in the windows ending at minutes 10 to 14, the last ones after the data ends.
+  assert.match(detections[1].rest, /^flows to ports 22, 3389, 1433 .*, 5 windows\) {2}\[planted\]$/);
+
+  // Rule hits: every flow counted once, under its rule; the brute force's allowed SSH flows on nsg-web.
+  const ruleHits = section(run.stdout, "Rule hits").slice(1).map((line) => line.trim().split(/ +/));
+  const flowsInTable = ruleHits.reduce((sum, cells) => sum + Number(cells[2].replace(/,/g, "")) + Number(cells[3].replace(/,/g, "")), 0);
+  assert.equal(flowsInTable, documents, "allowed + denied over every rule row is every document");
+  assert.ok(ruleHits.some((cells) => cells[0] === "NSG-WEB" && cells[1] === "UserRule_AllowSsh" && Number(cells[2]) >= 12), run.stdout);
+  const connections = section(run.stdout, "Top connections").slice(1);
+  assert.ok(connections.length > 0 && connections.length <= 10, run.stdout);
+
   const port = azuritePort(run.stderr);
   assert.equal(await listening(port), false, "Azurite stopped");
   assert.deepEqual(processesNaming(`--blobPort ${port}`), [], "no Azurite process left");

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { FlowDocument } from "../../collector/src/model";
 import { buildImportNdjson, encodeForImport, ENCODED_ATTRIBUTES, loadSavedObjects, SavedObject } from "../../infra/elastic/kibana/savedObjects";
 import { ATTRIBUTE_SCHEMAS, attributesProblem } from "./support/savedObjectSchemas";
+import { loadAsset } from "../../dashboards/src/indexAssets";
 
 const objects = loadSavedObjects();
 const byKey = new Map(objects.map((o) => [`${o.type}/${o.id}`, o]));
@@ -35,6 +36,19 @@ function leafFields(value: unknown, prefix = ""): string[] {
   return [prefix];
 }
 const documentFields = new Set(leafFields(sample));
+
+/** The alert index's mapped fields (dashboards/elasticsearch/index-templates/flowlogs-alerts.json). */
+function mappedFields(properties: Record<string, any>, prefix = ""): string[] {
+  return Object.entries(properties).flatMap(([key, m]) => (m.properties ? mappedFields(m.properties, `${prefix}${key}.`) : [`${prefix}${key}`]));
+}
+const alertFields = new Set(mappedFields((loadAsset("index-templates/flowlogs-alerts.json") as any).template.mappings.properties));
+const ALERTS_DATA_VIEW = "flowlogs-alerts-data-view";
+
+/** The fields an object may use: the alert index's for objects on the alerts data view, else the collector's. */
+function allowedFields(object: SavedObject): Set<string> {
+  const onAlerts = object.id === ALERTS_DATA_VIEW || object.references.some((r) => r.type === "index-pattern" && r.id === ALERTS_DATA_VIEW);
+  return onAlerts ? alertFields : documentFields;
+}
 
 function layersOf(lens: SavedObject): Record<string, any> {
   return lens.attributes.state.datasourceStates.formBased.layers;
@@ -78,11 +92,13 @@ describe("saved objects in dashboards/kibana", () => {
     }
   });
 
-  test("the data view is logs-azure.flowlogs-* with time field @timestamp", () => {
-    const views = objects.filter((o) => o.type === "index-pattern");
-    assert.equal(views.length, 1);
-    assert.equal(views[0].attributes.title, "logs-azure.flowlogs-*");
-    assert.equal(views[0].attributes.timeFieldName, "@timestamp");
+  test("the data views are logs-azure.flowlogs-* and the alert index flowlogs-alerts*, both on @timestamp", () => {
+    const views = objects.filter((o) => o.type === "index-pattern").map((o) => [o.id, o.attributes.title, o.attributes.timeFieldName]);
+    assert.deepEqual(views.sort(), [
+      [ALERTS_DATA_VIEW, "flowlogs-alerts*", "@timestamp"],
+      ["flowlogs-data-view", "logs-azure.flowlogs-*", "@timestamp"],
+    ]);
+    assert.deepEqual((loadAsset("index-templates/flowlogs-alerts.json") as any).index_patterns, ["flowlogs-alerts*"], "the alert template covers the data view");
   });
 
   test("every reference resolves to an object in the folder", () => {
@@ -118,9 +134,10 @@ describe("saved objects in dashboards/kibana", () => {
     }
   });
 
-  test("every field a visualization, search or data view uses is a field of the collector's FlowDocument", () => {
+  test("every field a visualization, search or data view uses is a field of the collector's FlowDocument (or, on the alerts data view, a mapped alert field)", () => {
     for (const object of objects) {
-      for (const field of fieldsUsed(object)) assert.ok(documentFields.has(field), `${object.type}/${object.id} uses "${field}", which FlowDocument does not have`);
+      const allowed = allowedFields(object);
+      for (const field of fieldsUsed(object)) assert.ok(allowed.has(field), `${object.type}/${object.id} uses "${field}", which ${allowed === alertFields ? "the alert index mapping" : "FlowDocument"} does not have`);
     }
   });
 

@@ -3,7 +3,7 @@
 // recurring addresses and ports. `expectedPanels` computes what each dashboard panel must show from what the
 // writers recorded, with plain counting (never with the collector's parser or mapper).
 import type { BlobServiceClient } from "@azure/storage-blob";
-import { FlowLogBlobWriter, type FlowLogBlobSpec, type TrafficProfile, type WrittenTuple } from "./flowLogWriter";
+import { FlowLogBlobWriter, type FlowLogBlobSpec, type PlantedTuple, type TrafficProfile, type WrittenTuple } from "./flowLogWriter";
 
 export const DATASET_HOUR = new Date("2026-11-20T09:00:00Z");
 
@@ -37,6 +37,14 @@ export interface DatasetOptions {
   hour?: Date;
   /** Records each NIC writes per minute (default 2). Tuples per record are 1–6, from the seed. */
   recordsPerMinute?: number;
+  /** Tuples planted in one NIC's blob (by MAC) in one minute (0-based), e.g. an attack, besides its normal traffic. */
+  planted?: PlantedTraffic[];
+}
+
+export interface PlantedTraffic {
+  minute: number;
+  mac: string;
+  tuples: PlantedTuple[];
 }
 
 /** The NICs of the dataset: one NSG v1 NIC, two NSG v2 NICs, two VNet NICs (two VNets). */
@@ -55,18 +63,28 @@ export class FlowLogDataset {
   readonly writers: FlowLogBlobWriter[];
   minutesWritten = 0;
   private readonly recordsPerMinute: number;
+  private readonly planted: PlantedTraffic[];
 
   constructor(service: BlobServiceClient, options: DatasetOptions) {
     this.recordsPerMinute = options.recordsPerMinute ?? 2;
     this.writers = datasetSpecs(options.hour).map((spec) => new FlowLogBlobWriter(
       service.getContainerClient(spec.kind === "vnet-v4" ? options.vnetContainer : options.nsgContainer), spec));
+    this.planted = options.planted ?? [];
+    for (const p of this.planted) {
+      if (!this.writers.some((w) => w.spec.mac === p.mac)) throw new Error(`planted traffic names MAC ${p.mac}, which is no NIC of the dataset`);
+      if (!Number.isInteger(p.minute) || p.minute < 0 || p.minute > 59) throw new Error(`planted traffic minute ${p.minute} is not 0-59`);
+    }
   }
 
   /** Appends the next `count` minutes to every blob (the NICs of one minute in parallel, as Azure would). */
   async appendMinutes(count: number, onMinute?: (minute: number) => void): Promise<void> {
     for (let i = 0; i < count; i++) {
       if (this.minutesWritten >= 60) throw new Error("a PT1H.json blob covers one hour: at most 60 minutes can be appended");
-      await Promise.all(this.writers.map((writer) => writer.appendMinute({ records: this.recordsPerMinute })));
+      const minute = this.minutesWritten;
+      await Promise.all(this.writers.map((writer) => writer.appendMinute({
+        records: this.recordsPerMinute,
+        planted: this.planted.filter((p) => p.minute === minute && p.mac === writer.spec.mac).flatMap((p) => p.tuples),
+      })));
       this.minutesWritten++;
       onMinute?.(this.minutesWritten);
     }

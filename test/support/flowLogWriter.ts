@@ -77,6 +77,19 @@ export interface AppendOptions {
   records?: number;
   /** Tuples per record (default: 1–6, chosen by the seeded generator). */
   tuplesPerRecord?: number;
+  /** Extra tuples chosen by the caller (e.g. a planted attack), written as one more record of this block. */
+  planted?: PlantedTuple[];
+}
+
+/** A tuple the caller chooses exactly; written in the family's format and recorded in `written` like the others. */
+export interface PlantedTuple {
+  /** Milliseconds after the start of the minute being appended (0–59,999). */
+  offsetMs: number;
+  sourceIp: string;
+  destinationIp: string;
+  destinationPort: number;
+  rule: string;
+  deny: boolean;
 }
 
 export interface AppendResult {
@@ -143,12 +156,16 @@ export class FlowLogBlobWriter {
       records.push(JSON.stringify(this.spec.traffic ? this.profiledRecord(count, this.spec.traffic, written) : this.record(count)));
       tuples += count;
     }
+    if (options.planted?.length) {
+      records.push(JSON.stringify(this.plantedRecord(options.planted, written)));
+      tuples += options.planted.length;
+    }
     const bytes = await this.commitData(records.join(","));
     this.written.push(...written);
     this.tuples += tuples;
-    this.records += recordCount;
+    this.records += recordCount + (options.planted?.length ? 1 : 0);
     this.minute++;
-    return { tuples, records: recordCount, bytes };
+    return { tuples, records: recordCount + (options.planted?.length ? 1 : 0), bytes };
   }
 
   /** Append a block that is not valid JSON (truncated record), as corruption or a bug would. */
@@ -252,22 +269,7 @@ export class FlowLogBlobWriter {
       const state = rule.deny ? "B" : pick(["B", "C", "E"]);
       const sent = { packets: 1 + Math.floor(r() * 90), bytes: 100 + Math.floor(r() * 90_000) };
       const received = { packets: 1 + Math.floor(r() * 90), bytes: 100 + Math.floor(r() * 90_000) };
-      const counters = `${sent.packets},${sent.bytes},${received.packets},${received.bytes}`;
-      const seconds = Math.floor(atMs / 1000);
-      let text: string;
-      let bytes: number | undefined;
-      if (spec.kind === "nsg-v1") {
-        text = `${seconds},${src},${dst},${sport},${dport},${protocol},${direction},${rule.deny ? "D" : "A"}`;
-      } else if (spec.kind === "nsg-v2") {
-        const hasCounters = state !== "B";
-        text = `${seconds},${src},${dst},${sport},${dport},${protocol},${direction},${rule.deny ? "D" : "A"},${state},${hasCounters ? counters : ",,,"}`;
-        bytes = hasCounters ? sent.bytes + received.bytes : undefined;
-      } else {
-        const vnetState = rule.deny ? "D" : state;
-        const hasCounters = vnetState === "C" || vnetState === "E";
-        text = `${atMs},${src},${dst},${sport},${dport},${protocol === "T" ? 6 : 17},${direction},${vnetState},NX,${hasCounters ? counters : "0,0,0,0"}`;
-        bytes = hasCounters ? sent.bytes + received.bytes : 0;
-      }
+      const { text, bytes, seconds } = this.tupleText({ atMs, src, dst, sport, dport, protocol, direction, deny: Boolean(rule.deny), state, sent, received });
       byRule.set(rule.name, [...(byRule.get(rule.name) ?? []), text]);
       written.push({
         kind: spec.kind, timestampMs: spec.kind === "vnet-v4" ? atMs : seconds * 1000, sourceIp: src, destinationIp: dst,
@@ -276,6 +278,52 @@ export class FlowLogBlobWriter {
       });
     }
     return this.envelope(at, [...byRule.entries()]);
+  }
+
+  /** One tuple in the family's format; `bytes` is sent + received where the tuple carries counters. */
+  private tupleText(t: {
+    atMs: number; src: string; dst: string; sport: number; dport: number; protocol: "T" | "U"; direction: "I" | "O";
+    deny: boolean; state: string; sent: { packets: number; bytes: number }; received: { packets: number; bytes: number };
+  }): { text: string; bytes?: number; seconds: number } {
+    const counters = `${t.sent.packets},${t.sent.bytes},${t.received.packets},${t.received.bytes}`;
+    const seconds = Math.floor(t.atMs / 1000);
+    const head = `${t.src},${t.dst},${t.sport},${t.dport}`;
+    if (this.spec.kind === "nsg-v1") return { text: `${seconds},${head},${t.protocol},${t.direction},${t.deny ? "D" : "A"}`, seconds };
+    if (this.spec.kind === "nsg-v2") {
+      const hasCounters = t.state !== "B";
+      return {
+        text: `${seconds},${head},${t.protocol},${t.direction},${t.deny ? "D" : "A"},${t.state},${hasCounters ? counters : ",,,"}`,
+        bytes: hasCounters ? t.sent.bytes + t.received.bytes : undefined, seconds,
+      };
+    }
+    const vnetState = t.deny ? "D" : t.state;
+    const hasCounters = vnetState === "C" || vnetState === "E";
+    return {
+      text: `${t.atMs},${head},${t.protocol === "T" ? 6 : 17},${t.direction},${vnetState},NX,${hasCounters ? counters : "0,0,0,0"}`,
+      bytes: hasCounters ? t.sent.bytes + t.received.bytes : 0, seconds,
+    };
+  }
+
+  /** The caller's tuples as one record at the start of the current minute: inbound TCP, one rule entry per rule. */
+  private plantedRecord(planted: PlantedTuple[], written: WrittenTuple[]): Record<string, unknown> {
+    const spec = this.spec;
+    const minuteStart = spec.hour.getTime() + this.minute * 60_000;
+    const byRule = new Map<string, string[]>();
+    planted.forEach((p, i) => {
+      if (!(p.offsetMs >= 0 && p.offsetMs < 60_000)) throw new Error(`planted tuple ${i}: offsetMs ${p.offsetMs} is not within the minute (0-59999)`);
+      const atMs = minuteStart + p.offsetMs;
+      const { text, bytes, seconds } = this.tupleText({
+        atMs, src: p.sourceIp, dst: p.destinationIp, sport: 40_000 + i, dport: p.destinationPort, protocol: "T", direction: "I",
+        deny: p.deny, state: "B", sent: { packets: 0, bytes: 0 }, received: { packets: 0, bytes: 0 },
+      });
+      byRule.set(p.rule, [...(byRule.get(p.rule) ?? []), text]);
+      written.push({
+        kind: spec.kind, timestampMs: spec.kind === "vnet-v4" ? atMs : seconds * 1000, sourceIp: p.sourceIp, destinationIp: p.destinationIp,
+        destinationPort: p.destinationPort, direction: "inbound", action: p.deny ? "denied" : "allowed", rule: p.rule,
+        ...(bytes === undefined ? {} : { bytes }), resourceName: resourceNameOf(spec), mac: macOf(spec),
+      });
+    });
+    return this.envelope(minuteStart, [...byRule.entries()]);
   }
 
   private tuple(atMs: number): string {
