@@ -163,7 +163,12 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   indexTemplate(`azure-flowlogs-deadletter-${namespace}`, "index-templates/azure-flowlogs-deadletter.json", DEAD_LETTER_DATASET,
     deadLetterComponents, {});
   // The alert documents the Kibana rules write (an index, not a data stream: the .index connector bulk-indexes).
-  requests.push({ kind: "index_template", name: "flowlogs-alerts", path: "/_index_template/flowlogs-alerts", body: loadAsset("index-templates/flowlogs-alerts.json") });
+  // OpenSearch has no Kibana, so nothing would ever write there.
+  if (openSearch) {
+    skipped.push({ asset: "index template flowlogs-alerts", reason: "OpenSearch has no Kibana rules to write alerts" });
+  } else {
+    requests.push({ kind: "index_template", name: "flowlogs-alerts", path: "/_index_template/flowlogs-alerts", body: loadAsset("index-templates/flowlogs-alerts.json") });
+  }
 
   return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode };
 }
