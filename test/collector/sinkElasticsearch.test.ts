@@ -5,7 +5,7 @@ import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ElasticsearchSink, clientOptions } from "../../collector/src/sink/elasticsearch";
-import type { IdentifiedDocument } from "../../collector/src/model";
+import { identifiedDocument } from "../../collector/src/ecs";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
@@ -46,10 +46,7 @@ test("a document the cluster refuses goes to the dead letter with its reason whi
   const sink = new ElasticsearchSink(sinkOptions);
   try {
     const batch = sampleBatch(5, "ok");
-    const bad: IdentifiedDocument = {
-      id: "bad-port",
-      doc: { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } },
-    };
+    const bad = identifiedDocument("bad-port", { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } });
     const result = await sink.write([...batch.slice(0, 2), bad, ...batch.slice(2)], position);
     assert.deepEqual(result, { indexed: 5, duplicates: 0, deadLettered: 1, retries: 0 });
     await client.indices.refresh({ index: [sink.dataStream, sink.deadLetterDataStream] });
