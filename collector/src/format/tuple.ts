@@ -18,6 +18,8 @@ const FIELD_COUNT: Record<TupleLayout, number> = { "nsg-v1": 8, "nsg-v2": 13, "v
 // of strings: at hundreds of thousands of tuples a second those strings were a large share of the collector's
 // garbage. Only addresses and encryption become strings; a field is cut out as text only to report it.
 const commas = new Int32Array(16);
+const start = (i: number): number => (i === 0 ? 0 : commas[i - 1]! + 1);
+const end = (i: number): number => commas[i]!;
 
 export function parseTuple(text: string, layout: TupleLayout): FlowTuple {
   let count = 0;
@@ -29,31 +31,29 @@ export function parseTuple(text: string, layout: TupleLayout): FlowTuple {
   if (count + 1 !== expected) {
     throw new TupleError(`${layout} tuple has ${count + 1} comma-separated fields, expected ${expected}`);
   }
-  const start = (i: number): number => (i === 0 ? 0 : commas[i - 1]! + 1);
-  const end = (i: number): number => (i === expected - 1 ? text.length : commas[i]!);
-  const field = (i: number): string => text.slice(start(i), end(i));
+  commas[expected - 1] = text.length; // the last field ends where the text does
   const vnet = layout === "vnet-v4";
   const tuple: FlowTuple = {
     timestampMs: parseTimestamp(text, start(0), end(0), vnet ? "ms" : "s"),
-    sourceIp: parseIp(field(1), "source IP"),
-    destinationIp: parseIp(field(2), "destination IP"),
+    sourceIp: parseIp(text.slice(start(1), end(1)), "source IP"),
+    destinationIp: parseIp(text.slice(start(2), end(2)), "destination IP"),
     sourcePort: parsePort(text, start(3), end(3), "source port"),
     destinationPort: parsePort(text, start(4), end(4), "destination port"),
-    ianaNumber: vnet ? parseIanaNumber(text, start(5), end(5)) : parseNsgProtocol(field(5)),
-    direction: parseDirection(field(6)),
+    ianaNumber: vnet ? parseIanaNumber(text, start(5), end(5)) : parseNsgProtocol(text.slice(start(5), end(5))),
+    direction: parseDirection(text.slice(start(6), end(6))),
     decision: "allowed",
     counters: {},
   };
   if (vnet) {
-    tuple.state = parseState(field(7), VNET_STATES);
+    tuple.state = parseState(text.slice(start(7), end(7)), VNET_STATES);
     tuple.decision = tuple.state === "deny" ? "denied" : "allowed";
-    if (start(8) !== end(8)) tuple.encryption = parseEncryption(field(8));
-    tuple.counters = parseCounters(text, start(9), end);
+    if (start(8) !== end(8)) tuple.encryption = parseEncryption(text.slice(start(8), end(8)));
+    tuple.counters = parseCounters(text);
   } else {
-    tuple.decision = parseDecision(field(7));
+    tuple.decision = parseDecision(text.slice(start(7), end(7)));
     if (layout === "nsg-v2") {
-      tuple.state = parseState(field(8), NSG_STATES);
-      tuple.counters = parseCounters(text, start(9), end);
+      tuple.state = parseState(text.slice(start(8), end(8)), NSG_STATES);
+      tuple.counters = parseCounters(text);
     }
   }
   return tuple;
@@ -139,10 +139,10 @@ function parseEncryption(field: string): string {
 const COUNTER_NAMES = ["packets sent", "bytes sent", "packets received", "bytes received"] as const;
 const COUNTER_KEYS = ["packetsSent", "bytesSent", "packetsReceived", "bytesReceived"] as const;
 
-function parseCounters(text: string, firstStart: number, end: (i: number) => number): FlowCounters {
+function parseCounters(text: string): FlowCounters {
   const counters: FlowCounters = {};
-  let from = firstStart;
   for (let i = 0; i < 4; i++) {
+    const from = start(9 + i);
     const to = end(9 + i);
     if (to !== from) { // empty = not reported: the field is omitted, never invented as 0
       // Exact below 2^53; anything larger stays at or above it, so it is refused as unsafe either way.
@@ -152,7 +152,6 @@ function parseCounters(text: string, firstStart: number, end: (i: number) => num
       }
       counters[COUNTER_KEYS[i]!] = value;
     }
-    from = to + 1;
   }
   return counters;
 }
