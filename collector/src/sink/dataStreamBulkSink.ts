@@ -97,7 +97,7 @@ export abstract class DataStreamBulkSink implements Sink {
   }
 
   private batches(items: Pending[]): Generator<Pending[]> {
-    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
+    return sizedBatches(items, (item) => item.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
   }
 
   /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { SinkResult } from "../model";
 import { DataStreamBulkSink, type Attempt, type Pending } from "./dataStreamBulkSink";
-import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
+import { bulkBody, retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions {
   /** Cluster URL, e.g. https://my-deployment.es.westeurope.azure.elastic.cloud:443. No credentials in it. */
@@ -85,7 +85,7 @@ export class ElasticsearchSink extends DataStreamBulkSink {
     let response: { items: Array<Record<string, BulkItemResult>> };
     try {
       response = await this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
-        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: items.map((item) => item.lines).join("") },
+        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: bulkBody(items) },
       );
     } catch (error) {
       const status = statusOf(error);
