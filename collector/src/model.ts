@@ -50,10 +50,15 @@ export interface Endpoint {
   bytes?: number;
 }
 
-/** A document with the deterministic id it is written under (the same content always yields the same id). */
+/**
+ * A document with the deterministic id it is written under (the same content always yields the same id). `source`
+ * is the document's JSON text, what every sink sends and dead-letters (always JSON.stringify(doc)); the parser
+ * writes it directly and makes `doc` only when something asks for it (ecs/identified.ts).
+ */
 export interface IdentifiedDocument {
-  id: string;
-  doc: FlowDocument;
+  readonly id: string;
+  readonly source: string;
+  readonly doc: FlowDocument;
 }
 
 /** Input the parser could not turn into documents. It is reported and set aside, never dropped silently. */

@@ -5,7 +5,7 @@ import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ElasticsearchSink, clientOptions } from "../../collector/src/sink/elasticsearch";
-import type { IdentifiedDocument } from "../../collector/src/model";
+import { identifiedDocument } from "../../collector/src/ecs";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
@@ -46,10 +46,7 @@ test("a document the cluster refuses goes to the dead letter with its reason whi
   const sink = new ElasticsearchSink(sinkOptions);
   try {
     const batch = sampleBatch(5, "ok");
-    const bad: IdentifiedDocument = {
-      id: "bad-port",
-      doc: { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } },
-    };
+    const bad = identifiedDocument("bad-port", { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } });
     const result = await sink.write([...batch.slice(0, 2), bad, ...batch.slice(2)], position);
     assert.deepEqual(result, { indexed: 5, duplicates: 0, deadLettered: 1, retries: 0 });
     await client.indices.refresh({ index: [sink.dataStream, sink.deadLetterDataStream] });
@@ -183,6 +180,29 @@ test("rollover: ids are unique per backing index only; dedupeAcrossBackingIndice
   } finally {
     await plain.close();
     await careful.close();
+    await client.close();
+  }
+});
+
+test("bulk answers are filtered to what the sink reads: a few bytes per item, and created, 409 and refused items still told apart", async () => {
+  const { client, sinkOptions } = await setUp("filtered");
+  const proxy = await startFaultyProxy(elasticsearchUrl(), () => "forward");
+  const sink = new ElasticsearchSink({ ...sinkOptions, node: proxy.url });
+  try {
+    const batch = sampleBatch(400, "small");
+    const bad = identifiedDocument("small-bad", { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } });
+    assert.deepEqual(await sink.write([...batch, bad], position), { indexed: 400, duplicates: 0, deadLettered: 1, retries: 0 });
+    assert.deepEqual(await sink.write(batch, position), { indexed: 0, duplicates: 400, deadLettered: 0, retries: 0 });
+    const bulks = proxy.seen.filter((request) => request.path.startsWith("/_bulk"));
+    const created = bulks[0]!.responseBytes;
+    // Unfiltered, a created item answers with index, id, version, result, shards, seq_no and primary term (~230 B).
+    assert.ok(created / 401 < 60, `the first bulk answered ${created} bytes for 401 items`);
+    await client.indices.refresh({ index: sink.deadLetterDataStream });
+    const letters = await client.search<any>({ index: sink.deadLetterDataStream });
+    assert.match(letters.hits.hits[0]!._source!.error.message, /^400 document_parsing_exception: .*\[source\.port\]/);
+  } finally {
+    await sink.close();
+    await proxy.stop();
     await client.close();
   }
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { LOGZIO_MAX_BODY_BYTES, LogzioSink } from "../../collector/src/sink/logzio";
-import type { IdentifiedDocument } from "../../collector/src/model";
+import { identifiedDocument } from "../../collector/src/ecs";
 import { describeConfig, loadConfig } from "../../collector/src/service/config";
 import { createSink } from "../../collector/src/service/sinks";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
@@ -120,7 +120,7 @@ test("contract: a document over the 500,000-byte line limit is dead-lettered wit
   const listener = await startListener();
   const sink = new LogzioSink({ url: listener.url, token: TOKEN, type: "flows" });
   const batch = sampleBatch(3, "lzline");
-  const huge: IdentifiedDocument = { id: "lz-huge", doc: { ...batch[0]!.doc, rule: { name: "r".repeat(600_000) } } };
+  const huge = identifiedDocument("lz-huge", { ...batch[0]!.doc, rule: { name: "r".repeat(600_000) } });
   assert.deepEqual(await sink.write([batch[0]!, huge, batch[1]!, batch[2]!], position), { indexed: 3, duplicates: 0, deadLettered: 1, retries: 0 });
   assert.ok(listener.requests.every((request) => request.status === 200), "nothing sent breaks the contract");
   const flows = listener.accepted.filter(({ type }) => type === "flows");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { OpenSearchSink } from "../../collector/src/sink/opensearch";
 import { describeConfig, loadConfig } from "../../collector/src/service/config";
 import { createSink } from "../../collector/src/service/sinks";
-import type { IdentifiedDocument } from "../../collector/src/model";
+import { identifiedDocument } from "../../collector/src/ecs";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, uniqueNamespace } from "../support/esClient";
@@ -52,10 +52,7 @@ test("a mapping error goes to the dead letter with its reason while the rest lan
   const sink = new OpenSearchSink({ node: elasticsearchUrl(), auth: auth(), namespace });
   try {
     const batch = sampleBatch(4, "osok");
-    const bad: IdentifiedDocument = {
-      id: "os-bad-port",
-      doc: { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } },
-    };
+    const bad = identifiedDocument("os-bad-port", { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } });
     assert.deepEqual(await sink.write([bad, ...batch], position), { indexed: 4, duplicates: 0, deadLettered: 1, retries: 0 });
     await sink.deadLetter([{ reason: "tuple has 9 fields, expected 8 or 13", raw: "1700000000,10.0.0.1", position }]);
     await client.indices.refresh({ index: [sink.dataStream, sink.deadLetterDataStream] });

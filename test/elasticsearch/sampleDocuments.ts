@@ -2,6 +2,7 @@
 // DeepRequired, so a field added to model.ts breaks this file until the sample, and then the mapping, covers it)
 // and one with only the required fields.
 import type { FlowDocument, IdentifiedDocument } from "../../collector/src/model";
+import { identifiedDocument } from "../../collector/src/ecs";
 
 type DeepRequired<T> = T extends Array<infer U> ? Array<DeepRequired<U>>
   : T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;
@@ -49,10 +50,8 @@ export const minimalDocument: FlowDocument = {
 
 /** `count` distinct documents with ids, for sink tests. */
 export function sampleBatch(count: number, prefix: string): IdentifiedDocument[] {
-  return Array.from({ length: count }, (_, i) => ({
-    id: `${prefix}-${i}`,
-    doc: { ...(fullDocument as FlowDocument), source: { ...fullDocument.source, port: 40000 + i } },
-  }));
+  return Array.from({ length: count }, (_, i) =>
+    identifiedDocument(`${prefix}-${i}`, { ...(fullDocument as FlowDocument), source: { ...fullDocument.source, port: 40000 + i } }));
 }
 
 /** Leaf field paths of a JSON value ("a.b.c"); arrays count as their element's path. */

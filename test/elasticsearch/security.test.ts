@@ -12,6 +12,7 @@ import { startElasticsearch, type RunningElasticsearch } from "../support/elasti
 import { uniqueNamespace } from "../support/esClient";
 import { startFaultyProxy } from "../support/faultyProxy";
 import { sampleBatch } from "./sampleDocuments";
+import { identifiedDocument } from "../../collector/src/ecs";
 
 const password = (): string => randomBytes(12).toString("hex");
 const admin = { username: "flowlogs_admin", password: password(), roles: ["superuser"] };
@@ -64,7 +65,7 @@ test("a least-privilege writer (auto_configure + create_doc) writes, sees duplic
     const batch = sampleBatch(6, "least");
     assert.deepEqual(await sink.write(batch), { indexed: 6, duplicates: 0, deadLettered: 0, retries: 0 });
     assert.deepEqual(await sink.write(batch), { indexed: 0, duplicates: 6, deadLettered: 0, retries: 0 });
-    const bad = { id: "least-bad", doc: { ...batch[0]!.doc, destination: { ...batch[0]!.doc.destination, ip: "not-an-ip" } } };
+    const bad = identifiedDocument("least-bad", { ...batch[0]!.doc, destination: { ...batch[0]!.doc.destination, ip: "not-an-ip" } });
     assert.equal((await sink.write([bad])).deadLettered, 1);
     await client.indices.refresh({ index: [sink.dataStream, sink.deadLetterDataStream] });
     assert.equal((await client.count({ index: sink.dataStream })).count, 6);

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OpenSearchSink } from "../../collector/src/sink/opensearch";
-import type { IdentifiedDocument } from "../../collector/src/model";
+import { identifiedDocument } from "../../collector/src/ecs";
 import { runCollector } from "../../collector/src/service/collector";
 import { loadConfig } from "../../collector/src/service/config";
 import { applyOpenSearchIndexAssets } from "../../dashboards/src/applyOpenSearchIndexAssets";
@@ -85,10 +85,8 @@ test("documents the mapping refuses go to the dead-letter stream with OpenSearch
   const namespace = await namespaceWithAssets("osrefused");
   const sink = new OpenSearchSink({ node: opensearchUrl(), namespace });
   const batch = sampleBatch(4, "osok");
-  const badPort: IdentifiedDocument = {
-    id: "os-bad-port", doc: { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } },
-  };
-  const unknownField: IdentifiedDocument = { id: "os-unknown-field", doc: { ...batch[1]!.doc, surprise: 1 } as never };
+  const badPort = identifiedDocument("os-bad-port", { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } });
+  const unknownField = identifiedDocument("os-unknown-field", { ...batch[1]!.doc, surprise: 1 } as never);
   assert.deepEqual(await sink.write([badPort, ...batch, unknownField], position), { indexed: 4, duplicates: 0, deadLettered: 2, retries: 0 });
   assert.equal(await os.count(sink.dataStream), 4);
   assert.equal(await os.count(sink.deadLetterDataStream), 2);

@@ -66,8 +66,9 @@ function summary(source: string, { documents, rejects }: ParseResult): string {
 async function writeDocuments({ documents }: ParseResult, stdout: NodeJS.WritableStream): Promise<void> {
   const CHUNK = 1 << 20;
   let chunk = "";
-  for (const { id, doc } of documents) {
-    chunk += `${JSON.stringify({ _id: id, ...doc })}\n`;
+  for (const { id, source } of documents) {
+    // The document's own JSON text with _id first: the same line JSON.stringify({ _id, ...doc }) gives.
+    chunk += `{"_id":${JSON.stringify(id)},${source.slice(1)}\n`;
     if (chunk.length >= CHUNK) {
       await write(stdout, chunk);
       chunk = "";

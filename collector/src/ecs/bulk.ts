@@ -5,8 +5,8 @@ import type { IdentifiedDocument } from "../model";
 export function toBulkNdjson(documents: IdentifiedDocument[], index: string): string {
   const indexJson = JSON.stringify(index);
   let body = "";
-  for (const { id, doc } of documents) {
-    body += `{"create":{"_index":${indexJson},"_id":${JSON.stringify(id)}}}\n${JSON.stringify(doc)}\n`;
+  for (const { id, source } of documents) {
+    body += `{"create":{"_index":${indexJson},"_id":${JSON.stringify(id)}}}\n${source}\n`;
   }
   return body;
 }

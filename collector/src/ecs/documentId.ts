@@ -42,21 +42,19 @@ function contextText(context: FlowContext): string {
 
 export function documentId(flow: ParsedFlow): string {
   // One-shot hashing straight to text is about 3x cheaper per tuple than a Hash object plus a Buffer.
-  const digest = hash("sha256", contextText(flow.context) + JSON.stringify([flow.indexInGroup, flow.text]), "base64url");
+  // `[${index},${JSON.stringify(text)}]` is JSON.stringify([index, text]) for the whole-number index, without the array.
+  const digest = hash("sha256", `${contextText(flow.context)}[${flow.indexInGroup},${JSON.stringify(flow.text)}]`, "base64url");
   return timePrefix(flow.tuple.timestampMs) + first10Bytes(digest);
 }
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+const timeBytes = Buffer.alloc(6);
+
 /** base64url of the time as 6 bytes big-endian: exactly 8 characters (the parser allows at most 13 digits, < 2^48). */
 function timePrefix(ms: number): string {
-  let text = "";
-  let rest = ms;
-  for (let i = 0; i < 8; i++) {
-    text = BASE64URL[rest % 64] + text;
-    rest = Math.floor(rest / 64);
-  }
-  return text;
+  timeBytes.writeUIntBE(ms, 0, 6);
+  return timeBytes.toString("base64url");
 }
 
 /**

@@ -1,4 +1,6 @@
 export { toFlowDocument } from "./mapper";
+export { flowDocumentJson } from "./documentJson";
+export { identifiedDocument, identifiedFlow } from "./identified";
 export { documentId } from "./documentId";
 export { communityId, type FiveTuple } from "./communityId";
 export { toBulkNdjson } from "./bulk";

@@ -57,7 +57,7 @@ export function toFlowDocument(flow: ParsedFlow): FlowDocument {
   return doc;
 }
 
-interface ResourceFields {
+export interface ResourceFields {
   accountId?: string;
   resource?: NonNullable<FlowDocument["azure"]["resource"]>;
 }
@@ -65,7 +65,7 @@ interface ResourceFields {
 // Every tuple of a rule/group shares one context object, so its resource id is split once, not once per tuple.
 const resourceCache = new WeakMap<FlowContext, ResourceFields>();
 
-function resourceFields(context: FlowContext): ResourceFields {
+export function resourceFields(context: FlowContext): ResourceFields {
   let fields = resourceCache.get(context);
   if (fields) return fields;
   fields = {};

@@ -1,8 +1,7 @@
 // The collector's pure parser: flow-log records in, one identified ECS document per tuple plus rejects out.
 // No I/O, no clock, no randomness. Bad tuples and bad records become rejects; the good data around them is kept.
 import type { IdentifiedDocument, ParseResult, Reject } from "../model";
-import { documentId } from "../ecs/documentId";
-import { toFlowDocument } from "../ecs/mapper";
+import { identifiedFlow } from "../ecs/identified";
 import { NSG_CATEGORY, walkNsgRecord } from "./nsg";
 import { VNET_CATEGORY, walkVnetRecord } from "./vnet";
 import { quote } from "../safeText";
@@ -24,7 +23,7 @@ export function parseRecords(records: readonly unknown[], firstRecordIndex = 0):
     const recordIndex = firstRecordIndex + i;
     const sink: RecordSink = {
       flow(flow) {
-        documents.push({ id: documentId(flow), doc: toFlowDocument(flow) });
+        documents.push(identifiedFlow(flow));
       },
       reject(reason, raw, tuple) {
         const entry: Reject = { record: recordIndex, reason };

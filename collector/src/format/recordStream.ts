@@ -4,8 +4,7 @@
 // parses the rest with the ordinary record walker. Pass 2 (TupleStream) hands out the elements one by one, to be
 // walked with the same tuple walker: the documents and rejects equal those of the whole-record path.
 import type { IdentifiedDocument, Reject } from "../model";
-import { documentId } from "../ecs/documentId";
-import { toFlowDocument } from "../ecs/mapper";
+import { identifiedFlow } from "../ecs/identified";
 import { walkRecord } from "./parse";
 import { StreamedTuples } from "./streamedTuples";
 import { excerpt, walkTuple, type RecordSink } from "./walk";
@@ -240,7 +239,7 @@ export function recordOutput(recordIndex: number): { sink: RecordSink; documents
   const rejects: Reject[] = [];
   const sink: RecordSink = {
     flow(flow) {
-      documents.push({ id: documentId(flow), doc: toFlowDocument(flow) });
+      documents.push(identifiedFlow(flow));
     },
     reject(reason, raw, tuple) {
       const entry: Reject = { record: recordIndex, reason };

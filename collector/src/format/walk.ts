@@ -87,13 +87,16 @@ function plausibleWindow(recordTime: string | undefined): TimeWindow {
 }
 
 function checkPlausible(timestampMs: number, text: string, window: TimeWindow): void {
-  const shown = () => `timestamp ${text.slice(0, text.indexOf(","))} (${new Date(timestampMs).toISOString()})`;
   if (timestampMs < EARLIEST_MS || timestampMs > LATEST_MS) {
-    throw new TupleError(`${shown()} is outside 2010-01-01..2100-01-01`);
+    throw new TupleError(`${shownTime(timestampMs, text)} is outside 2010-01-01..2100-01-01`);
   }
   if (window.recordMs !== undefined && Math.abs(timestampMs - window.recordMs) > DAY_MS) {
-    throw new TupleError(`${shown()} is more than a day from the record's time ${window.recordTime}`);
+    throw new TupleError(`${shownTime(timestampMs, text)} is more than a day from the record's time ${window.recordTime}`);
   }
+}
+
+function shownTime(timestampMs: number, text: string): string {
+  return `timestamp ${text.slice(0, text.indexOf(","))} (${new Date(timestampMs).toISOString()})`;
 }
 
 /**

@@ -40,7 +40,7 @@ export abstract class DataStreamBulkSink implements Sink {
 
   async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
-    const items = documents.map(({ id, doc }) => bulkCreate(this.index, id, JSON.stringify(doc), position));
+    const items = documents.map(({ id, source }) => bulkCreate(this.index, id, source, position));
     const refused: DeadLetter[] = [];
     for (const batch of this.batches(items)) {
       const unknown = await this.withoutIndexed(batch, result);
@@ -97,7 +97,7 @@ export abstract class DataStreamBulkSink implements Sink {
   }
 
   private batches(items: Pending[]): Generator<Pending[]> {
-    return sizedBatches(items, (item) => Buffer.byteLength(item.lines), this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
+    return sizedBatches(items, (item) => item.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
   }
 
   /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */

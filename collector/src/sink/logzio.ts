@@ -82,9 +82,10 @@ export class LogzioSink implements Sink {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     const lines: Line[] = [];
     const refused: DeadLetter[] = [];
-    for (const { id, doc } of documents) {
+    for (const { id, doc, source } of documents) {
+      // Logz.io wants the id inside the document (event.id), so its lines are rebuilt from the object.
       const text = JSON.stringify({ ...doc, event: { ...doc.event, id } });
-      const entry: DeadLetter = { id, reason: "", raw: JSON.stringify(doc), ...(position ? { position } : {}) };
+      const entry: DeadLetter = { id, reason: "", raw: source, ...(position ? { position } : {}) };
       const bytes = Buffer.byteLength(text) + 1;
       // The listener would refuse this line anyway (counted, not named): set it aside here, with the reason.
       if (bytes - 1 > LOGZIO_MAX_LINE_BYTES) refused.push({ ...entry, reason: `document is ${bytes - 1} bytes, over the Logz.io listener's limit of ${LOGZIO_MAX_LINE_BYTES} bytes per line` });

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { DataStreamBulkSink, type Attempt, type Pending } from "./dataStreamBulkSink";
 import {
-  MissingTemplateError, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
+  MissingTemplateError, bulkBody, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
   type BulkItemResult, type Delivery, type DeliveryOptions,
 } from "./httpBulk";
 
@@ -51,7 +51,7 @@ export class OpenSearchSink extends DataStreamBulkSink {
   protected async attempt(items: Pending[], target: string, delivery: Delivery): Promise<Attempt> {
     let answer;
     try {
-      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.map((item) => item.lines).join(""), caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
+      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: bulkBody(items), caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
     } catch (error) {
       if (isTlsVerificationError(error)) {
         throw new Error(`TLS verification of ${target}'s cluster failed (${describeConnectionError(error)}): check tls.caFile (FLOWLOGS_ES_CA_FILE)`);

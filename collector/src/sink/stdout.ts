@@ -28,8 +28,8 @@ export class StdoutSink implements Sink {
   }
 
   async write(documents: IdentifiedDocument[], _position?: SourcePosition): Promise<SinkResult> {
-    for (const { id, doc } of documents) {
-      await this.print(`${JSON.stringify({ create: { _index: this.index, _id: id } })}\n${JSON.stringify(doc)}\n`);
+    for (const { id, source } of documents) {
+      await this.print(`${JSON.stringify({ create: { _index: this.index, _id: id } })}\n${source}\n`);
     }
     return { indexed: documents.length, duplicates: 0, deadLettered: 0, retries: 0 };
   }

@@ -1,0 +1,121 @@
+// The fast path (flowDocumentJson, the JSON text the parser now writes per tuple) against the reference object path
+// (JSON.stringify(toFlowDocument(flow))): the same text, character for character, so escaping, key order and number
+// formatting can never differ. Over every fixture, the bench's generated dataset, all three tuple layouts, and
+// hostile strings in every context field.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { walkRecord } from "../../collector/src/format/parse";
+import { parseFlowLogText, parseRecords, type ParsedFlow } from "../../collector/src/format";
+import { flowDocumentJson, toFlowDocument } from "../../collector/src/ecs";
+import { costDataset } from "../../scripts/bench/costDataset";
+import { mulberry32 } from "../support/flowLogWriter";
+
+const FIXTURES = join(__dirname, "..", "fixtures");
+
+function flowsOf(records: unknown[]): ParsedFlow[] {
+  const flows: ParsedFlow[] = [];
+  const sink = { flow: (flow: ParsedFlow) => flows.push(flow), reject: () => undefined };
+  for (const record of records) walkRecord(record, sink);
+  return flows;
+}
+
+/** Every flow's fast text equals the reference text; returns how many were compared. */
+function assertSameText(flows: ParsedFlow[]): number {
+  for (const flow of flows) {
+    const expected = JSON.stringify(toFlowDocument(flow));
+    const actual = flowDocumentJson(flow);
+    if (actual !== expected) assert.equal(actual, expected, `tuple ${JSON.stringify(flow.text)} of rule ${JSON.stringify(flow.context.rule)}`);
+  }
+  return flows.length;
+}
+
+test("every fixture: the fast JSON text is the reference JSON.stringify(toFlowDocument) text", () => {
+  let compared = 0;
+  for (const name of readdirSync(FIXTURES).filter((n) => n.endsWith(".json"))) {
+    const parsed = JSON.parse(readFileSync(join(FIXTURES, name), "utf8")) as { records?: unknown };
+    if (Array.isArray(parsed.records)) compared += assertSameText(flowsOf(parsed.records));
+  }
+  assert.ok(compared > 20, `compared ${compared} tuples`);
+});
+
+test("the bench's generated dataset (316,800 VNet tuples): the same text for every tuple, and documents carry it", async () => {
+  const dataset = await costDataset();
+  let compared = 0;
+  for (const { blob } of dataset.blobs) {
+    const text = blob.text();
+    compared += assertSameText(flowsOf((JSON.parse(text) as { records: unknown[] }).records));
+  }
+  assert.equal(compared, dataset.tuples);
+  const { documents } = parseFlowLogText(dataset.blobs[0]!.blob.text());
+  for (const document of documents) assert.equal(document.source, JSON.stringify(document.doc));
+});
+
+const HOSTILE = [
+  'quote " and \\ backslash', "control \u0000\u0001\u001f\u007f\b\f\n\r\t", "non-ASCII é ß 日本 😀 \u2028\u2029",
+  "lone surrogates \ud800 and \udfff", "</script><!--", "", " ", "{\"json\":[1]}", "unspecified",
+];
+
+function hostileRecords(): unknown[] {
+  const records: unknown[] = [];
+  HOSTILE.forEach((s, i) => {
+    records.push({
+      time: "2023-11-14T22:13:20.0000000Z", category: "FlowLogFlowEvent", flowLogVersion: 4, macAddress: `00-0D-${s}`,
+      targetResourceID: `/subscriptions/${s}/resourceGroups/${s}/providers/Microsoft.Network/virtualNetworks/${s}`,
+      flowLogResourceID: `/SUBSCRIPTIONS/${s}/FLOWLOGS/${s}`, flowLogGUID: s,
+      flowRecords: { flows: [{ aclID: s, flowGroups: [{ rule: s, flowTuples: [
+        `1700000000${String(i).padStart(3, "0")},10.0.0.1,10.0.0.2,1,2,6,O,B,NX_FALLBACK,1,2,3,4`,
+        "1700000059999,2001:db8::1,2001:db8::1,65535,0,17,I,D,X,,,,",
+        "1700000060000,::ffff:192.0.2.1,fe80::1,0,0,1,I,E,,9007199254740991,9007199254740991,9007199254740991,9007199254740991",
+        "1700000000001,10.0.0.9,10.0.0.3,80,80,250,O,C,,0,,0,",
+      ] }] }] },
+    });
+    records.push({
+      time: s, category: "NetworkSecurityGroupFlowEvent", resourceId: `/SUBSCRIPTIONS/${s}/RESOURCEGROUPS/${s}/PROVIDERS/X/Y/${s}`,
+      macAddress: s,
+      properties: { Version: 2, flows: [{ rule: s, flows: [{ mac: s, flowTuples: [
+        "1700000000,192.0.2.95,10.1.0.4,51529,443,T,I,A,B,,,,", "1700000000,10.1.0.4,192.0.2.95,443,51529,U,O,D,E,1,2,,",
+      ] }] }] },
+    });
+    records.push({
+      category: "NetworkSecurityGroupFlowEvent", resourceId: s,
+      properties: { Version: 1, flows: [{ rule: s, flows: [{ flowTuples: ["1700000000,192.0.2.95,10.1.0.4,51529,443,T,I,A"] }] }] },
+    });
+  });
+  return records;
+}
+
+test("hostile strings in MACs, resource ids, rule names, ACL ids, GUIDs and times: the same text, escaped alike", () => {
+  const flows = flowsOf(hostileRecords());
+  assert.ok(flows.length >= HOSTILE.length * 7, `parsed ${flows.length} flows`);
+  assertSameText(flows);
+  // The parser's documents carry the same text, and their objects read back equal to the reference objects.
+  const { documents } = parseRecords(hostileRecords());
+  assert.equal(documents.length, flows.length);
+  documents.forEach((document, i) => assert.deepEqual(document.doc, toFlowDocument(flows[i]!)));
+});
+
+test("random tuples of every layout, protocol, state and counter mix: the same text", () => {
+  const random = mulberry32(12);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const ips = ["10.0.0.1", "10.0.0.1", "192.0.2.255", "2001:db8::7", "::1", "0.0.0.0", "255.255.255.255"];
+  const counter = () => pick(["", "0", "1", String(Math.floor(random() * 2 ** 40)), "9007199254740991"]);
+  const tuples: string[] = [];
+  const nsgTuples: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const ms = 1_262_304_000_000 + Math.floor(random() * 2_800_000_000_000); // 2010 .. 2098
+    const [src, dst] = [pick(ips), pick(ips)];
+    const port = () => String(Math.floor(random() * 65536));
+    tuples.push([ms, src, dst, port(), port(), pick(["6", "17", "1", "58", "132", "0", "47", "255"]), pick(["I", "O"]),
+      pick(["B", "C", "E", "D"]), pick(["", "X", "NX", "NX_HW_NOT_SUPPORTED"]), counter(), counter(), counter(), counter()].join(","));
+    nsgTuples.push([Math.floor(ms / 1000), src, dst, port(), port(), pick(["T", "U"]), pick(["I", "O"]), pick(["A", "D"]),
+      pick(["B", "C", "E"]), counter(), counter(), counter(), counter()].join(","));
+  }
+  const records = [
+    { category: "FlowLogFlowEvent", flowLogVersion: 4, flowRecords: { flows: [{ flowGroups: [{ flowTuples: tuples }] }] } },
+    { category: "NetworkSecurityGroupFlowEvent", properties: { Version: 2, flows: [{ flows: [{ flowTuples: nsgTuples }] }] } },
+    { category: "NetworkSecurityGroupFlowEvent", properties: { Version: 1, flows: [{ flows: [{ flowTuples: nsgTuples.map((t) => t.split(",").slice(0, 8).join(",")) }] }] } },
+  ];
+  assert.equal(assertSameText(flowsOf(records)), 9000);
+});
