@@ -19,23 +19,30 @@ export class FlowLogFormatError extends Error {
 export function parseRecords(records: readonly unknown[], firstRecordIndex = 0): ParseResult {
   const documents: IdentifiedDocument[] = [];
   const rejects: Reject[] = [];
-  for (let i = 0; i < records.length; i++) {
-    const recordIndex = firstRecordIndex + i;
-    const sink: RecordSink = {
-      flow(flow) {
-        documents.push(identifiedFlow(flow));
-      },
-      reject(reason, raw, tuple) {
-        const entry: Reject = { record: recordIndex, reason };
-        if (tuple !== undefined) entry.tuple = tuple;
-        const text = excerpt(raw);
-        if (text !== undefined) entry.raw = text;
-        rejects.push(entry);
-      },
-    };
-    walkRecord(records[i], sink);
-  }
+  for (let i = 0; i < records.length; i++) walkRecord(records[i], recordOutput(firstRecordIndex + i, documents, rejects).sink);
   return { documents, rejects };
+}
+
+/**
+ * A sink collecting one record's documents and rejects (numbered `recordIndex`) into the given lists: the one
+ * definition of parse output, shared by the whole-record path and the streamed one (recordStream.ts).
+ */
+export function recordOutput(
+  recordIndex: number, documents: IdentifiedDocument[] = [], rejects: Reject[] = [],
+): { sink: RecordSink; documents: IdentifiedDocument[]; rejects: Reject[] } {
+  const sink: RecordSink = {
+    flow(flow) {
+      documents.push(identifiedFlow(flow));
+    },
+    reject(reason, raw, tuple) {
+      const entry: Reject = { record: recordIndex, reason };
+      if (tuple !== undefined) entry.tuple = tuple;
+      const text = excerpt(raw);
+      if (text !== undefined) entry.raw = text;
+      rejects.push(entry);
+    },
+  };
+  return { sink, documents, rejects };
 }
 
 /** Walks one record of either family into `sink` (tuples and rejects); an unknown category is one reject. */

@@ -4,10 +4,9 @@
 // parses the rest with the ordinary record walker. Pass 2 (TupleStream) hands out the elements one by one, to be
 // walked with the same tuple walker: the documents and rejects equal those of the whole-record path.
 import type { IdentifiedDocument, Reject } from "../model";
-import { identifiedFlow } from "../ecs/identified";
-import { walkRecord } from "./parse";
+import { recordOutput, walkRecord } from "./parse";
 import { StreamedTuples } from "./streamedTuples";
-import { excerpt, walkTuple, type RecordSink } from "./walk";
+import { walkTuple, type RecordSink } from "./walk";
 
 /** The record cannot be streamed: not valid JSON, or its metadata or one tuple exceeds the bound. */
 export class RecordStreamError extends Error {}
@@ -231,25 +230,6 @@ export class TupleStream extends TuplesTokenizer {
     this.ready = [];
     return out;
   }
-}
-
-/** Collects documents and rejects exactly as parseRecords does for one record. */
-export function recordOutput(recordIndex: number): { sink: RecordSink; documents: IdentifiedDocument[]; rejects: Reject[] } {
-  const documents: IdentifiedDocument[] = [];
-  const rejects: Reject[] = [];
-  const sink: RecordSink = {
-    flow(flow) {
-      documents.push(identifiedFlow(flow));
-    },
-    reject(reason, raw, tuple) {
-      const entry: Reject = { record: recordIndex, reason };
-      if (tuple !== undefined) entry.tuple = tuple;
-      const text = excerpt(raw);
-      if (text !== undefined) entry.raw = text;
-      rejects.push(entry);
-    },
-  };
-  return { sink, documents, rejects };
 }
 
 /** Walks a skeleton's metadata (pass 1 result) into `sink`, binding its lists. */

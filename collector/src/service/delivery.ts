@@ -2,7 +2,8 @@
 // FLOWLOGS_BATCH_DOCUMENTS, what could not be parsed to the dead letters. A record longer than FLOWLOGS_RECORD_BYTES
 // is streamed in two passes over its byte range. Resolves only when the sink acknowledged everything.
 import type { DeadLetter, IdentifiedDocument, ParseResult, SourcePosition } from "../model";
-import { RecordStreamError, RecordSkeleton, TupleStream, recordOutput, walkSkeleton, walkStreamedElement } from "../format/recordStream";
+import { recordOutput } from "../format/parse";
+import { RecordStreamError, RecordSkeleton, TupleStream, walkSkeleton, walkStreamedElement } from "../format/recordStream";
 import type { LargeRecord, ReadChunk } from "../source/blobReader";
 import type { JobContext } from "./blobJob";
 
