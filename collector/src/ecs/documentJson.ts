@@ -6,6 +6,7 @@
 // readable reference for what a document holds; any field added there must be added here too (the test fails
 // until it is).
 import type { FlowContext, FlowState, ParsedFlow } from "../format/flow";
+import { addressClass, flowLocality } from "./addressClass";
 import { communityId } from "./communityId";
 import { resourceFields } from "./mapper";
 import { transportName } from "./transport";
@@ -111,6 +112,10 @@ export function flowDocumentJson(flow: ParsedFlow): string {
   if (bytesSent !== undefined && bytesReceived !== undefined) text += `,"bytes":${bytesSent + bytesReceived}`;
   text += tuple.sourceIp === tuple.destinationIp ? `},"related":{"ip":[${sourceIp}]}` : `},"related":{"ip":[${sourceIp},${destinationIp}]}`;
   text += middle;
+  const sourceClass = addressClass(tuple.sourceIp);
+  const destinationClass = addressClass(tuple.destinationIp);
+  // Constant strings: no escaping and no per-tuple allocation beyond the pieces.
+  text += `,"source_address_class":"${sourceClass}","destination_address_class":"${destinationClass}","locality":"${flowLocality(sourceClass, destinationClass)}"`;
   if (tuple.state !== undefined) text += `,"state":"${tuple.state}"`;
   if (tuple.encryption !== undefined) text += `,"encryption":${json(tuple.encryption)}`;
   text += tail;
