@@ -7,6 +7,7 @@ import { ipBytes, ipv4Value } from "./communityId";
 
 /** private, azure_platform or public. */
 export type AddressClass = FlowDocument["azure"]["flowlog"]["source_address_class"];
+export const ADDRESS_CLASSES: readonly AddressClass[] = ["private", "azure_platform", "public"];
 /** internal: neither side public; from_internet: public source only; to_internet: public destination only;
  * external: both public (ECS's word for traffic between two hosts outside the perimeter). */
 export type FlowLocality = FlowDocument["azure"]["flowlog"]["locality"];
