@@ -33,6 +33,10 @@ export interface FlowDocument {
     resource?: { id: string; name?: string; group?: string };
     flowlog: {
       version: number;
+      /** Address class of each endpoint and the flow's place relative to the internet (ecs/addressClass.ts). */
+      source_address_class: "private" | "azure_platform" | "public";
+      destination_address_class: "private" | "azure_platform" | "public";
+      locality: "internal" | "from_internet" | "to_internet" | "external";
       state?: "begin" | "continuing" | "end" | "deny";
       encryption?: string;
       mac?: string;

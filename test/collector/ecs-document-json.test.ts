@@ -99,7 +99,8 @@ test("hostile strings in MACs, resource ids, rule names, ACL ids, GUIDs and time
 test("random tuples of every layout, protocol, state and counter mix: the same text", () => {
   const random = mulberry32(12);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const ips = ["10.0.0.1", "10.0.0.1", "192.0.2.255", "2001:db8::7", "::1", "0.0.0.0", "255.255.255.255"];
+  const ips = ["10.0.0.1", "10.0.0.1", "192.0.2.255", "2001:db8::7", "::1", "0.0.0.0", "255.255.255.255",
+    "168.63.129.16", "169.254.169.254", "100.64.0.1", "fd00::1", "fe80::1", "::ffff:10.0.0.1"]; // every address class
   const counter = () => pick(["", "0", "1", String(Math.floor(random() * 2 ** 40)), "9007199254740991"]);
   const tuples: string[] = [];
   const nsgTuples: string[] = [];

@@ -57,7 +57,7 @@ test("NSG v1 allowed TCP tuple maps to the exact ECS document (no state, no coun
     cloud: { provider: "azure", account: { id: "6a5e4c3b-1f2d-4e5a-9b8c-7d6e5f4a3b2c" } },
     azure: {
       resource: { id: NSG_ID, name: "WEB-NSG", group: "RG-WEB" },
-      flowlog: { version: 1, mac: "000D3AF8801A" },
+      flowlog: { version: 1, source_address_class: "public", destination_address_class: "public", locality: "external", mac: "000D3AF8801A" },
     },
   } satisfies FlowDocument);
 });
@@ -70,7 +70,9 @@ test("NSG v2 denied UDP begin tuple: denied/failure, start, state begin, counter
   assert.deepEqual(doc.network, { transport: "udp", iana_number: "17", direction: "outbound", community_id: "1:d/FP5EW3wiY1vCndhwleRRKHowQ=" });
   assert.deepEqual(doc.source, { ip: "8.8.8.8", port: 53 });
   assert.deepEqual(doc.destination, { ip: "192.168.1.52", port: 54585 });
-  assert.deepEqual(doc.azure.flowlog, { version: 2, state: "begin", mac: "000D3AF8801A" });
+  assert.deepEqual(doc.azure.flowlog, {
+    version: 2, source_address_class: "public", destination_address_class: "private", locality: "from_internet", state: "begin", mac: "000D3AF8801A",
+  });
 });
 
 test("NSG v2 continuing and end tuples: counters per direction (sent = source), sums in network.*, end adds \"end\"", () => {
@@ -108,6 +110,9 @@ test("VNet denied (state D) IPv6 TCP tuple maps to the exact ECS document with V
       resource: { id: VNET_ID, name: "vnet-Hub", group: "rg-Net" },
       flowlog: {
         version: 4,
+        source_address_class: "public",
+        destination_address_class: "public",
+        locality: "external",
         state: "deny",
         encryption: "NX_NOT_ACCEPTED",
         mac: "00224871C205",
@@ -156,7 +161,9 @@ test("missing record metadata is omitted, not invented", () => {
   assert.equal("rule" in doc, false);
   assert.deepEqual(doc.cloud, { provider: "azure" });
   assert.equal("resource" in doc.azure, false);
-  assert.deepEqual(doc.azure.flowlog, { version: 4, state: "end", encryption: "NX" });
+  assert.deepEqual(doc.azure.flowlog, {
+    version: 4, source_address_class: "private", destination_address_class: "private", locality: "internal", state: "end", encryption: "NX",
+  });
 });
 
 test("cloud.account.id falls back to the flowLogResourceID subscription when targetResourceID is absent", () => {

@@ -70,6 +70,19 @@ test("the cluster gets logsdb sorted by NIC and time, says so, and every collect
     assert.equal(pivot.count, sameFlow);
     const terms = await client.search({ index: applied.dataStream, size: 0, aggs: { ids: { cardinality: { field: "network.community_id" } } } });
     assert.ok((terms.aggregations!.ids as { value: number }).value > 1);
+    // The address classes and locality are keywords a panel filters and groups on.
+    for (const locality of ["internal", "from_internet", "to_internet"] as const) {
+      const expected = documents.filter(({ doc }) => doc.azure.flowlog.locality === locality).length;
+      assert.ok(expected > 0, locality);
+      const counted = await client.count({ index: applied.dataStream, query: { term: { "azure.flowlog.locality": locality } } });
+      assert.equal(counted.count, expected, locality);
+    }
+    const classes = await client.search({ index: applied.dataStream, size: 0,
+      aggs: { classes: { terms: { field: "azure.flowlog.source_address_class" } } } });
+    const buckets = (classes.aggregations!.classes as { buckets: Array<{ key: string; doc_count: number }> }).buckets;
+    const expectedClasses: Record<string, number> = {};
+    for (const { doc } of documents) expectedClasses[doc.azure.flowlog.source_address_class] = (expectedClasses[doc.azure.flowlog.source_address_class] ?? 0) + 1;
+    assert.deepEqual(Object.fromEntries(buckets.map((b) => [b.key, b.doc_count])), expectedClasses);
   } finally {
     await client.close();
   }

@@ -29,7 +29,7 @@ export const fullDocument: DeepRequired<FlowDocument> = {
       name: "VNET", group: "RG",
     },
     flowlog: {
-      version: 4, state: "begin", encryption: "NX", mac: "00-22-48-7A-1B-2C", acl_id: "00000000-1111-2222-3333-444444444444",
+      version: 4, source_address_class: "private", destination_address_class: "public", locality: "to_internet", state: "begin", encryption: "NX", mac: "00-22-48-7A-1B-2C", acl_id: "00000000-1111-2222-3333-444444444444",
       id: "/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NW/FLOWLOGS/FL",
       guid: "66aa66aa-6666-4aaa-8aaa-66aa66aa66aa",
     },
@@ -45,7 +45,7 @@ export const minimalDocument: FlowDocument = {
   network: { direction: "inbound" },
   related: { ip: ["2001:db8::1", "2001:db8::2"] },
   cloud: { provider: "azure" },
-  azure: { flowlog: { version: 1 } },
+  azure: { flowlog: { version: 1, source_address_class: "public", destination_address_class: "public", locality: "external" } },
 };
 
 /** `count` distinct documents with ids, for sink tests. */

@@ -25,7 +25,10 @@ const sample: FlowDocument = {
   cloud: { provider: "azure", account: { id: "sub" } },
   azure: {
     resource: { id: "/subscriptions/sub/x", name: "nsg-web", group: "rg" },
-    flowlog: { version: 4, state: "deny", encryption: "NX_HW_NOT_SUPPORTED", mac: "00-0D-3A-00-00-01", acl_id: "a", id: "i", guid: "g" },
+    flowlog: {
+      version: 4, source_address_class: "private", destination_address_class: "private", locality: "internal",
+      state: "deny", encryption: "NX_HW_NOT_SUPPORTED", mac: "00-0D-3A-00-00-01", acl_id: "a", id: "i", guid: "g",
+    },
   },
 };
 

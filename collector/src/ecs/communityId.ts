@@ -56,7 +56,7 @@ function writeIp(ip: string, target: Buffer, offset: number): number {
 }
 
 /** A dotted-quad IPv4 address as an unsigned number, without allocating; leading zeros are refused as node:net does. */
-function ipv4Value(ip: string): number | undefined {
+export function ipv4Value(ip: string): number | undefined {
   let value = 0;
   let part = 0;
   let digits = 0;

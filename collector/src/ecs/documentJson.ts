@@ -6,6 +6,7 @@
 // readable reference for what a document holds; any field added there must be added here too (the test fails
 // until it is).
 import type { FlowContext, FlowState, ParsedFlow } from "../format/flow";
+import { ADDRESS_CLASSES, addressClass, flowLocality, type AddressClass } from "./addressClass";
 import { communityId } from "./communityId";
 import { resourceFields } from "./mapper";
 import { transportName } from "./transport";
@@ -74,6 +75,16 @@ function networkHead(ianaNumber: number): string {
   return head;
 }
 
+// `,"source_address_class":…,"locality":…` for each pair of classes, written once: one constant piece per tuple.
+const addressClassJsons = {} as Record<AddressClass, Record<AddressClass, string>>;
+for (const source of ADDRESS_CLASSES) {
+  const row = {} as Record<AddressClass, string>;
+  for (const destination of ADDRESS_CLASSES) {
+    row[destination] = `,"source_address_class":"${source}","destination_address_class":"${destination}","locality":"${flowLocality(source, destination)}"`;
+  }
+  addressClassJsons[source] = row;
+}
+
 // "YYYY-MM-DDTHH:MM:" of the last minute seen: tuples come in time order, so toISOString runs once a minute.
 let cachedMinute = NaN;
 let cachedMinuteText = "";
@@ -111,6 +122,7 @@ export function flowDocumentJson(flow: ParsedFlow): string {
   if (bytesSent !== undefined && bytesReceived !== undefined) text += `,"bytes":${bytesSent + bytesReceived}`;
   text += tuple.sourceIp === tuple.destinationIp ? `},"related":{"ip":[${sourceIp}]}` : `},"related":{"ip":[${sourceIp},${destinationIp}]}`;
   text += middle;
+  text += addressClassJsons[addressClass(tuple.sourceIp)][addressClass(tuple.destinationIp)];
   if (tuple.state !== undefined) text += `,"state":"${tuple.state}"`;
   if (tuple.encryption !== undefined) text += `,"encryption":${json(tuple.encryption)}`;
   text += tail;

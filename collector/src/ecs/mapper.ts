@@ -2,6 +2,7 @@
 // not carry are omitted, never invented.
 import type { FlowDocument } from "../model";
 import type { FlowContext, FlowCounters, ParsedFlow } from "../format/flow";
+import { addressClass, flowLocality } from "./addressClass";
 import { communityId } from "./communityId";
 import { parseResourceId } from "./resourceId";
 import { transportName } from "./transport";
@@ -21,6 +22,8 @@ export function toFlowDocument(flow: ParsedFlow): FlowDocument {
     : { iana_number: ianaNumber, direction: tuple.direction };
   const community = communityId(tuple);
   if (community) network.community_id = community;
+  const sourceClass = addressClass(tuple.sourceIp);
+  const destinationClass = addressClass(tuple.destinationIp);
 
   const doc: FlowDocument = {
     "@timestamp": new Date(tuple.timestampMs).toISOString(),
@@ -38,7 +41,14 @@ export function toFlowDocument(flow: ParsedFlow): FlowDocument {
     network,
     related: { ip: tuple.sourceIp === tuple.destinationIp ? [tuple.sourceIp] : [tuple.sourceIp, tuple.destinationIp] },
     cloud: { provider: "azure" },
-    azure: { flowlog: { version: context.version } },
+    azure: {
+      flowlog: {
+        version: context.version,
+        source_address_class: sourceClass,
+        destination_address_class: destinationClass,
+        locality: flowLocality(sourceClass, destinationClass),
+      },
+    },
   };
   addCounters(doc, tuple.counters);
 
