@@ -30,13 +30,18 @@ export interface JobContext {
   now: () => number;
   /** Shutdown: stop after the current window (its checkpoint is saved). */
   signal?: AbortSignal;
+  /**
+   * Whether a failure may be waited out (a 403 while role assignments are not yet effective: the scheduler's
+   * authorization grace, which announces it once). An excused failure is logged at debug level and not counted.
+   */
+  excuseFailure?: (error: unknown, what: string) => boolean;
 }
 
 export type JobOutcome =
   | { kind: "read" | "unchanged"; checkpoint: BlobCheckpoint }
   | { kind: "busy" | "gone" | "changed" | "dead" }
   /** `sinkUnavailable`: the sink could not take a batch after its own retries; the data and storage are fine. */
-  | { kind: "failed"; sinkUnavailable?: boolean };
+  | { kind: "failed"; sinkUnavailable?: boolean; excused?: boolean; error: string };
 
 export async function runBlobJob(ref: BlobRef, context: JobContext): Promise<JobOutcome> {
   try {
@@ -45,10 +50,7 @@ export async function runBlobJob(ref: BlobRef, context: JobContext): Promise<Job
     return await leasedJob(ref, context);
   } catch (error) {
     // Checkpoint store unreachable (peek, lease): the blob is tried again on the next poll.
-    context.metrics.blobsFailed++;
-    context.metrics.errors++;
-    context.log("error", "blob.failed", { container: ref.container, blob: ref.name, error: describeError(error) });
-    return { kind: "failed" };
+    return failed(ref, error, context);
   }
 }
 
@@ -136,24 +138,34 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       log("info", "blob.changed", { ...where, reason: "changed while being read; read again next time" });
       return { kind: "changed" };
     }
-    metrics.blobsFailed++;
-    metrics.errors++;
-    log("error", "blob.failed", { ...where, error: describeError(error) });
+    const outcome = failed(ref, error, context);
     // A retry can save what the sink could not take: that try is given back. Other failures keep the reason with
     // the try count, for the dead letter if the tries run out.
     if (error instanceof SinkDeliveryError) {
       await giveBack();
-      return { kind: "failed", sinkUnavailable: true };
+      return { ...outcome, sinkUnavailable: true };
     }
     const attempt = held.checkpoint.attempt;
     if (attempt?.offset === held.checkpoint.offset && !held.lost.aborted) {
       await held.save({ ...held.checkpoint, attempt: { ...attempt, error: describeError(error).slice(0, 500) } }).catch(() => undefined);
     }
-    return { kind: "failed" };
+    return outcome;
   } finally {
     if (!forgotten) await held.release();
     log("debug", "blob.lease.released", where);
   }
+}
+
+/** Reports a failed job: an error (counted), or at debug level when the failure may be waited out. */
+function failed(ref: BlobRef, error: unknown, context: JobContext): JobOutcome & { kind: "failed" } {
+  const description = describeError(error);
+  const excused = context.excuseFailure?.(error, `blob ${ref.name}`) ?? false;
+  if (!excused) {
+    context.metrics.blobsFailed++;
+    context.metrics.errors++;
+  }
+  context.log(excused ? "debug" : "error", "blob.failed", { container: ref.container, blob: ref.name, error: description });
+  return { kind: "failed", excused, error: description };
 }
 
 /** A blob that can never be read: set aside once with the reason (the caller stops planning it), not retried. */

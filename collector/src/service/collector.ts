@@ -176,24 +176,18 @@ async function poll(
   await forEachLimited([...candidates.values()], config.concurrency, async (ref) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
     const key = `${ref.container}/${ref.name}`;
-    let excused = false;
-    // A 403 within the grace was announced once (storage.forbidden.waiting): the job's own failure line drops to debug.
-    const log: Logger = (level, event, fields = {}) => {
-      if (event === "blob.failed" && grace.excuse(/^HTTP 403\b/.test(String(fields.error)), `blob ${fields.blob}`, String(fields.error))) {
-        excused = true;
-        return context.log("debug", event, fields);
-      }
-      if (event === "blob.failed") jobs.lastError = `${fields.blob}: ${fields.error}`;
-      context.log(level, event, fields);
-    };
-    const job = { ...context, log, container: service.getContainerClient(ref.container) };
+    // A 403 within the grace was announced once (storage.forbidden.waiting): the job reports it at debug level.
+    const excuseFailure = (error: unknown, what: string): boolean => grace.excuse(isForbidden(error), what, describeError(error));
+    const job = { ...context, excuseFailure, container: service.getContainerClient(ref.container) };
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      excused = false;
       const outcome = await runBlobJob(ref, job);
       if (outcome.kind === "failed") {
         // A sink outage is not this replica's failure: a restart (what /healthz 503 leads to) cannot end it, and
         // every kill while waiting on the sink would count a try on the blobs being read (FLOWLOGS_MAX_ATTEMPTS).
-        if (!excused && !outcome.sinkUnavailable) jobs.failed++;
+        if (!outcome.excused && !outcome.sinkUnavailable) {
+          jobs.failed++;
+          jobs.lastError = `${ref.name}: ${outcome.error}`;
+        }
       } else {
         jobs.succeeded++;
       }
