@@ -8,7 +8,7 @@
 import type { FlowContext, FlowState, ParsedFlow } from "../format/flow";
 import { ADDRESS_CLASSES, addressClass, flowLocality, type AddressClass } from "./addressClass";
 import { communityId } from "./communityId";
-import { resourceFields } from "./mapper";
+import { flowEvent, resourceFields } from "./mapper";
 import { transportName } from "./transport";
 import { ECS_VERSION } from "./version";
 
@@ -50,14 +50,7 @@ const eventIndex = (denied: boolean, state: FlowState | undefined): number => (d
 const eventJsons: string[] = [];
 for (const denied of [false, true]) {
   for (const state of STATES) {
-    const type = ["connection", denied ? "denied" : "allowed"];
-    if (state === "begin") type.push("start");
-    else if (state === "end") type.push("end");
-    const event = {
-      kind: "event", category: ["network"], dataset: "azure.flowlogs", type,
-      action: denied ? "denied" : "allowed", outcome: denied ? "failure" : "success",
-    };
-    eventJsons[eventIndex(denied, state)] = `","ecs":${json({ version: ECS_VERSION })},"event":${json(event)},"source":{"ip":`;
+    eventJsons[eventIndex(denied, state)] = `","ecs":${json({ version: ECS_VERSION })},"event":${json(flowEvent(denied, state))},"source":{"ip":`;
   }
 }
 

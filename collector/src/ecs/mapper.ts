@@ -1,7 +1,7 @@
 // Maps one parsed flow tuple to its ECS document (the FlowDocument contract in ../model). Fields the flow log does
 // not carry are omitted, never invented.
 import type { FlowDocument } from "../model";
-import type { FlowContext, FlowCounters, ParsedFlow } from "../format/flow";
+import type { FlowContext, FlowCounters, FlowState, ParsedFlow } from "../format/flow";
 import { addressClass, flowLocality } from "./addressClass";
 import { communityId } from "./communityId";
 import { parseResourceId } from "./resourceId";
@@ -10,10 +10,6 @@ import { ECS_VERSION } from "./version";
 
 export function toFlowDocument(flow: ParsedFlow): FlowDocument {
   const { context, tuple } = flow;
-  const denied = tuple.decision === "denied";
-  const eventType = ["connection", denied ? "denied" : "allowed"];
-  if (tuple.state === "begin") eventType.push("start");
-  else if (tuple.state === "end") eventType.push("end");
 
   const transport = transportName(tuple.ianaNumber);
   const ianaNumber = String(tuple.ianaNumber);
@@ -28,14 +24,7 @@ export function toFlowDocument(flow: ParsedFlow): FlowDocument {
   const doc: FlowDocument = {
     "@timestamp": new Date(tuple.timestampMs).toISOString(),
     ecs: { version: ECS_VERSION },
-    event: {
-      kind: "event",
-      category: ["network"],
-      dataset: "azure.flowlogs",
-      type: eventType,
-      action: denied ? "denied" : "allowed",
-      outcome: denied ? "failure" : "success",
-    },
+    event: flowEvent(tuple.decision === "denied", tuple.state),
     source: { ip: tuple.sourceIp, port: tuple.sourcePort },
     destination: { ip: tuple.destinationIp, port: tuple.destinationPort },
     network,
@@ -65,6 +54,21 @@ export function toFlowDocument(flow: ParsedFlow): FlowDocument {
   if (context.flowLogId !== undefined) flowlog.id = context.flowLogId;
   if (context.flowLogGuid !== undefined) flowlog.guid = context.flowLogGuid;
   return doc;
+}
+
+/** The `event` object of a tuple with this decision and state (documentJson.ts serializes each one once). */
+export function flowEvent(denied: boolean, state: FlowState | undefined): FlowDocument["event"] {
+  const type = ["connection", denied ? "denied" : "allowed"];
+  if (state === "begin") type.push("start");
+  else if (state === "end") type.push("end");
+  return {
+    kind: "event",
+    category: ["network"],
+    dataset: "azure.flowlogs",
+    type,
+    action: denied ? "denied" : "allowed",
+    outcome: denied ? "failure" : "success",
+  };
 }
 
 export interface ResourceFields {
