@@ -3,10 +3,12 @@
 import type { IdentifiedDocument } from "../model";
 
 export function toBulkNdjson(documents: IdentifiedDocument[], index: string): string {
-  const indexJson = JSON.stringify(index);
   let body = "";
-  for (const { id, source } of documents) {
-    body += `{"create":{"_index":${indexJson},"_id":${JSON.stringify(id)}}}\n${source}\n`;
-  }
+  for (const { id, source } of documents) body += `${createAction(index, id)}${source}\n`;
   return body;
+}
+
+/** The action line (newline included) creating `id` in `index`: JSON.stringify({create: {_index, _id}}), without the objects. */
+export function createAction(index: string, id: string): string {
+  return `{"create":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(id)}}}\n`;
 }

@@ -4,6 +4,7 @@
 import { request as httpsRequest } from "node:https";
 import type { DeadLetter, SinkResult, SourcePosition } from "../model";
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
+import { createAction } from "../ecs/bulk";
 import { retryableStatus, type BulkItemResult } from "./bulkItemClass";
 
 export { classifyBulkItem, retryableStatus, type BulkItemClass, type BulkItemResult } from "./bulkItemClass";
@@ -61,8 +62,7 @@ export interface PendingDocument<Position> {
 
 /** A `create` of `source` under `id` in `index`: refused with 409 if the id exists, never an overwrite. */
 export function bulkCreate(index: string, id: string, source: string, position?: SourcePosition): PendingDocument<SourcePosition> {
-  // The same text as JSON.stringify({ create: { _index: index, _id: id } }), without the objects.
-  const action = `{"create":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(id)}}}\n`;
+  const action = createAction(index, id);
   return { id, action, source, position, bytes: Buffer.byteLength(action) + Buffer.byteLength(source) + 1 };
 }
 

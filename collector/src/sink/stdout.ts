@@ -3,6 +3,7 @@
 // so nothing set aside disappears. Honours back-pressure of the stream it writes to.
 import type { Writable } from "node:stream";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
+import { createAction } from "../ecs/bulk";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 
@@ -28,9 +29,7 @@ export class StdoutSink implements Sink {
   }
 
   async write(documents: IdentifiedDocument[], _position?: SourcePosition): Promise<SinkResult> {
-    for (const { id, source } of documents) {
-      await this.print(`${JSON.stringify({ create: { _index: this.index, _id: id } })}\n${source}\n`);
-    }
+    for (const { id, source } of documents) await this.print(`${createAction(this.index, id)}${source}\n`);
     return { indexed: documents.length, duplicates: 0, deadLettered: 0, retries: 0 };
   }
 
@@ -38,7 +37,7 @@ export class StdoutSink implements Sink {
     const timestamp = this.now().toISOString();
     for (const entry of entries) {
       const doc = deadLetterDocument(entry, timestamp);
-      await this.print(`${JSON.stringify({ create: { _index: this.deadLetterIndex, _id: deadLetterId(entry) } })}\n${JSON.stringify(doc)}\n`);
+      await this.print(`${createAction(this.deadLetterIndex, deadLetterId(entry))}${JSON.stringify(doc)}\n`);
     }
   }
 
