@@ -5,7 +5,7 @@
 // inner flows list.
 import type { FlowContext } from "./flow";
 import { quote } from "../safeText";
-import { badMetadata, describe, isObject, optionalString, walkTuples, type RecordSink, type TupleCounter } from "./walk";
+import { rejectBadMetadata, describe, isObject, optionalString, walkTuples, type RecordSink, type TupleCounter } from "./walk";
 
 export const NSG_CATEGORY = "NetworkSecurityGroupFlowEvent";
 
@@ -25,11 +25,7 @@ export function walkNsgRecord(record: Record<string, unknown>, sink: RecordSink)
     sink.reject(`NSG record: properties.flows is ${describe(rules)}, expected an array`, record);
     return;
   }
-  const badRecord = badMetadata(record, ["time", "resourceId", "macAddress"]);
-  if (badRecord) {
-    sink.reject(`NSG record: ${badRecord.reason}`, badRecord.value);
-    return;
-  }
+  if (rejectBadMetadata(sink, "NSG record", record, ["time", "resourceId", "macAddress"])) return;
   const recordMac = optionalString(record.macAddress);
   const base: FlowContext = {
     family: "nsg",
@@ -46,11 +42,7 @@ export function walkNsgRecord(record: Record<string, unknown>, sink: RecordSink)
       sink.reject(`NSG record: ${what}, expected ${isObject(ruleEntry) ? "an array" : "an object"}`, ruleEntry);
       return;
     }
-    const badRule = badMetadata(ruleEntry, ["rule"], `${rulePath}.`);
-    if (badRule) {
-      sink.reject(`NSG record: ${badRule.reason}`, badRule.value);
-      return;
-    }
+    if (rejectBadMetadata(sink, "NSG record", ruleEntry, ["rule"], `${rulePath}.`)) return;
     const rule = optionalString(ruleEntry.rule);
     ruleEntry.flows.forEach((macEntry: unknown, m) => {
       const macPath = `${rulePath}.flows[${m}]`;
@@ -58,11 +50,7 @@ export function walkNsgRecord(record: Record<string, unknown>, sink: RecordSink)
         sink.reject(`NSG record: ${macPath} is ${describe(macEntry)}, expected an object`, macEntry);
         return;
       }
-      const badMac = badMetadata(macEntry, ["mac"], `${macPath}.`);
-      if (badMac) {
-        sink.reject(`NSG record: ${badMac.reason}`, badMac.value);
-        return;
-      }
+      if (rejectBadMetadata(sink, "NSG record", macEntry, ["mac"], `${macPath}.`)) return;
       const context: FlowContext = { ...base, rule, mac: optionalString(macEntry.mac) ?? recordMac };
       walkTuples(macEntry.flowTuples, `${macPath}.flowTuples`, layout, context, counter, sink);
     });

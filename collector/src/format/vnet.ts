@@ -5,7 +5,7 @@
 // kept as written.
 import type { FlowContext } from "./flow";
 import { quote } from "../safeText";
-import { badMetadata, describe, isObject, optionalString, walkTuples, type RecordSink, type TupleCounter } from "./walk";
+import { rejectBadMetadata, describe, isObject, optionalString, walkTuples, type RecordSink, type TupleCounter } from "./walk";
 
 export const VNET_CATEGORY = "FlowLogFlowEvent";
 
@@ -22,11 +22,7 @@ export function walkVnetRecord(record: Record<string, unknown>, sink: RecordSink
     sink.reject(`VNet record: ${what}, expected ${isObject(flowRecords) ? "an array" : "an object"}`, record);
     return;
   }
-  const badRecord = badMetadata(record, ["time", "targetResourceID", "macAddress", "flowLogResourceID", "flowLogGUID"]);
-  if (badRecord) {
-    sink.reject(`VNet record: ${badRecord.reason}`, badRecord.value);
-    return;
-  }
+  if (rejectBadMetadata(sink, "VNet record", record, ["time", "targetResourceID", "macAddress", "flowLogResourceID", "flowLogGUID"])) return;
   const base: FlowContext = {
     family: "vnet",
     version,
@@ -44,11 +40,7 @@ export function walkVnetRecord(record: Record<string, unknown>, sink: RecordSink
       sink.reject(`VNet record: ${what}, expected ${isObject(acl) ? "an array" : "an object"}`, acl);
       return;
     }
-    const badAcl = badMetadata(acl, ["aclID"], `${aclPath}.`);
-    if (badAcl) {
-      sink.reject(`VNet record: ${badAcl.reason}`, badAcl.value);
-      return;
-    }
+    if (rejectBadMetadata(sink, "VNet record", acl, ["aclID"], `${aclPath}.`)) return;
     const aclId = optionalString(acl.aclID);
     acl.flowGroups.forEach((group: unknown, g) => {
       const groupPath = `${aclPath}.flowGroups[${g}]`;
@@ -56,11 +48,7 @@ export function walkVnetRecord(record: Record<string, unknown>, sink: RecordSink
         sink.reject(`VNet record: ${groupPath} is ${describe(group)}, expected an object`, group);
         return;
       }
-      const badRule = badMetadata(group, ["rule"], `${groupPath}.`);
-      if (badRule) {
-        sink.reject(`VNet record: ${badRule.reason}`, badRule.value);
-        return;
-      }
+      if (rejectBadMetadata(sink, "VNet record", group, ["rule"], `${groupPath}.`)) return;
       const context: FlowContext = { ...base, aclId, rule: optionalString(group.rule) };
       walkTuples(group.flowTuples, `${groupPath}.flowTuples`, "vnet-v4", context, counter, sink);
     });

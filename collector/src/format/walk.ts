@@ -100,17 +100,21 @@ function shownTime(timestampMs: number, text: string): string {
 }
 
 /**
- * The first of `keys` of `entry` holding something other than a string (absent, null and "" are fine: omitted
- * metadata). Such a value is reported, never coerced or dropped: it is part of the document id.
+ * Rejects `entry` (reporting `label: <path><key> is ..., expected a string`) when one of `keys` holds something other
+ * than a string (absent, null and "" are fine: omitted metadata). Such a value is reported, never coerced or
+ * dropped: it is part of the document id. True when rejected: the caller skips the entry.
  */
-export function badMetadata(entry: Record<string, unknown>, keys: readonly string[], path = ""): { reason: string; value: unknown } | undefined {
+export function rejectBadMetadata(
+  sink: RecordSink, label: string, entry: Record<string, unknown>, keys: readonly string[], path = "",
+): boolean {
   for (const key of keys) {
     const value = entry[key];
     if (value !== undefined && value !== null && typeof value !== "string") {
-      return { reason: `${path}${key} is ${describe(value)}, expected a string`, value };
+      sink.reject(`${label}: ${path}${key} is ${describe(value)}, expected a string`, value);
+      return true;
     }
   }
-  return undefined;
+  return false;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {
