@@ -173,11 +173,11 @@ async function poll(
   // A blob that changed mid-read is planned again at once in a one-pass run (its progress is already saved).
   const attempts = once ? 3 : 1;
   const jobs = { succeeded: 0, failed: 0, lastError: "" };
+  // A 403 within the grace was announced once (storage.forbidden.waiting): the job reports it at debug level.
+  const excuseFailure = (error: unknown, what: string): boolean => grace.excuse(isForbidden(error), what, describeError(error));
   await forEachLimited([...candidates.values()], config.concurrency, async (ref) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
     const key = `${ref.container}/${ref.name}`;
-    // A 403 within the grace was announced once (storage.forbidden.waiting): the job reports it at debug level.
-    const excuseFailure = (error: unknown, what: string): boolean => grace.excuse(isForbidden(error), what, describeError(error));
     const job = { ...context, excuseFailure, container: service.getContainerClient(ref.container) };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const outcome = await runBlobJob(ref, job);
