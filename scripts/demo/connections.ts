@@ -15,14 +15,14 @@ export function stateSequence(row: PanelRow): string {
 }
 
 const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
-const megabytes = (bytes: number) => `${(bytes / 1_000_000).toFixed(3)} MB`;
+const number = (n: number) => n.toLocaleString("en-US");
 
 /** The table's lines (header first), the first `limit` rows of the panel. */
 export function connectionLines(rows: PanelRow[], limit = 10): string[] {
-  const lines = [`  ${"community id".padEnd(30)} ${"records".padStart(7)}  ${"first seen".padEnd(8)}  ${"last seen".padEnd(9)} ${"duration".padStart(9)} ${"sent".padStart(10)} ${"received".padStart(10)}  states`];
+  const lines = [`  ${"community id".padEnd(30)} ${"records".padStart(7)}  ${"first seen".padEnd(8)}  ${"last seen".padEnd(9)} ${"duration".padStart(9)} ${"bytes sent".padStart(12)} ${"received".padStart(12)}  states`];
   if (!rows.length) lines.push("  (none)");
   for (const row of rows.slice(0, limit)) {
-    lines.push(`  ${String(row.community_id).padEnd(30)} ${String(row.flows).padStart(7)}  ${hhmmss(row.first_seen as number)}  ${hhmmss(row.last_seen as number).padEnd(9)} ${`${Math.round(Number(row.duration))} s`.padStart(9)} ${megabytes(Number(row.bytes_sent ?? 0)).padStart(10)} ${megabytes(Number(row.bytes_received ?? 0)).padStart(10)}  ${stateSequence(row)}`);
+    lines.push(`  ${String(row.community_id).padEnd(30)} ${String(row.flows).padStart(7)}  ${hhmmss(row.first_seen as number)}  ${hhmmss(row.last_seen as number).padEnd(9)} ${`${Math.round(Number(row.duration))} s`.padStart(9)} ${number(Number(row.bytes_sent ?? 0)).padStart(12)} ${number(Number(row.bytes_received ?? 0)).padStart(12)}  ${stateSequence(row)}`);
   }
   return lines;
 }
