@@ -16,6 +16,7 @@ import { FlowLogDataset, datasetSpecs } from "../test/support/dataset";
 import { DEMO_USAGE, DemoUsageError, parseDemoOptions, type DemoOptions } from "./demo/options";
 import { demoSummary } from "./demo/summary";
 import { demoIncidents } from "./demo/incidents";
+import { demoConversations } from "./demo/conversations";
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const number = (n: number) => n.toLocaleString("en-US");
@@ -70,9 +71,12 @@ async function demo(options: DemoOptions): Promise<void> {
   const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
   for (const name of [NSG_CONTAINER, VNET_CONTAINER]) await service.getContainerClient(name).createIfNotExists();
   const incidents = demoIncidents(options.minutes);
-  const dataset = new FlowLogDataset(service, { nsgContainer: NSG_CONTAINER, vnetContainer: VNET_CONTAINER, hour, recordsPerMinute: options.recordsPerMinute, planted: incidents });
+  const conversations = demoConversations(options.minutes);
+  const planted = [...incidents, ...conversations.flatMap((c) => c.traffic)];
+  const dataset = new FlowLogDataset(service, { nsgContainer: NSG_CONTAINER, vnetContainer: VNET_CONTAINER, hour, recordsPerMinute: options.recordsPerMinute, planted });
   const nics = describeNics();
   for (const incident of incidents) progress(`planting a ${incident.what} in minute ${incident.minute + 1}`);
+  for (const c of conversations) progress(`writing a conversation: ${c.what}, ${c.records} record(s) from minute ${c.traffic[0].minute + 1}, states ${c.states}`);
   progress(`writing ${options.minutes} minute(s) of flow logs for ${hour.toISOString().slice(0, 13)}h from ${nics}…`);
   await dataset.appendMinutes(options.minutes, (minute) => {
     if (minute === 1 || minute % 5 === 0 || minute === options.minutes) progress(`wrote minute ${minute}/${options.minutes} (${number(dataset.tuples)} flow tuples so far)`);

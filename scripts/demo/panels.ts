@@ -4,6 +4,7 @@
 import type { Client } from "@elastic/elasticsearch";
 import { lensSearches, type LensSearch } from "../../infra/elastic/kibana/lensQuery";
 import { loadSavedObjects, type SavedObject } from "../../infra/elastic/kibana/savedObjects";
+import { evaluateFormulas, formulaHelperColumns } from "../../infra/elastic/kibana/lensFormula";
 
 export interface PanelSearch {
   lens: SavedObject;
@@ -26,21 +27,27 @@ export function panelSearches(dataStream: string, timeRange: { from: string; to:
   return result;
 }
 
-/** Runs a panel's search; one row per innermost bucket (bucket keys and metric values by column id). */
+/**
+ * Runs a panel's search; one row per innermost bucket (bucket keys and metric values by column id). Formula columns
+ * are computed from their helper columns as Kibana does, and the hidden helpers left out: a row is what the panel shows.
+ */
 export async function panelRows(es: Client, panel: PanelSearch): Promise<{ total: number; rows: PanelRow[] }> {
   const response = await es.search({ index: panel.search.index, ...panel.search.body } as any) as any;
   const layer: any = Object.values(panel.lens.attributes.state.datasourceStates.formBased.layers)[0];
   const order: string[] = layer.columnOrder;
   const buckets = order.filter((id) => layer.columns[id].isBucketed);
   const metrics = order.filter((id) => !layer.columns[id].isBucketed);
+  const helpers = formulaHelperColumns(layer.columns);
   const rows: PanelRow[] = [];
   const walk = (aggs: any, depth: number, row: PanelRow, docCount: number): void => {
     if (depth === buckets.length) {
       for (const id of metrics) {
         const column = layer.columns[id];
         if (column.operationType === "count") row[id] = column.filter ? aggs[id].doc_count : docCount;
-        else row[id] = (column.filter ? aggs[id].value?.value : aggs[id].value) ?? null;
+        else if (column.operationType !== "formula" && column.operationType !== "math") row[id] = (column.filter ? aggs[id].value?.value : aggs[id].value) ?? null;
       }
+      evaluateFormulas(layer.columns, row, `lens ${panel.lens.id}`);
+      for (const helper of helpers) delete row[helper];
       rows.push(row);
       return;
     }

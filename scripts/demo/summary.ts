@@ -3,6 +3,7 @@
 import type { Client } from "@elastic/elasticsearch";
 import { panelRows, panelSearches, type PanelRow } from "./panels";
 import { detectionsOver } from "./detections";
+import { connectionLines } from "./connections";
 import { KIBANA_DEFAULTS } from "../../infra/elastic/kibana/config";
 
 export interface SummaryInput {
@@ -108,13 +109,8 @@ export async function demoSummary(input: SummaryInput): Promise<DemoSummary> {
   }
 
   out();
-  out("Top connections (per Community ID, by flow records)");
-  out(`  ${"community id".padEnd(30)} ${"records".padStart(7)}  first-last   ${"sent".padStart(9)} ${"received".padStart(9)}  states`);
-  const connections = (await rows("flowlogs-connections")).slice(0, 10);
-  if (!connections.length) out("  (none)");
-  for (const row of connections) {
-    out(`  ${String(row.community_id).padEnd(30)} ${number(row.flows as number).padStart(7)}  ${hhmm(row.first_seen as number)}-${hhmm(row.last_seen as number)}  ${megabytes(Number(row.bytes_sent ?? 0)).padStart(9)} ${megabytes(Number(row.bytes_received ?? 0)).padStart(9)}  ${row.states}`);
-  }
+  out("Top connections (per Community ID, by flow records; duration = last seen - first seen; states in lifecycle order: B begin, C continuing, E end, D denied)");
+  for (const line of connectionLines(await rows("flowlogs-connections"))) out(line);
   return { text: `${lines.join("\n")}\n`, documents };
 }
 

@@ -44,11 +44,16 @@ test("rule hits: every rule per resource with allowed and denied flows, bytes an
   ].map((row) => ({ ...row, bytes: row.bytes ?? 0 })));
 });
 
-test("connections: per Community ID, first and last seen (duration), bytes each way, records and states", async () => {
+test("connections: per Community ID, records, first and last seen, duration (the Lens formula), bytes each way and records per state in lifecycle order", async () => {
   const { rows } = await panelRows(es, panelSearches(dataStream, range, "5m")["flowlogs-connections"]);
   assert.deepEqual(rows, [
-    { community_id: "1:conv-a", flows: 3, first_seen: T0 + 60_000, last_seen: T0 + 180_000, bytes_sent: 1300, bytes_received: 5700, states: 3 },
-    { community_id: "1:conv-b", flows: 1, first_seen: T0 + 200_000, last_seen: T0 + 200_000, bytes_sent: 0, bytes_received: 0, states: 1 },
+    {
+      community_id: "1:conv-a", flows: 3, first_seen: T0 + 60_000, last_seen: T0 + 180_000, duration: 120, bytes_sent: 1300, bytes_received: 5700,
+      state_begin: 1, state_continuing: 1, state_end: 1, state_deny: 0,
+    },
+    {
+      community_id: "1:conv-b", flows: 1, first_seen: T0 + 200_000, last_seen: T0 + 200_000, duration: 0, bytes_sent: 0, bytes_received: 0,
+      state_begin: 0, state_continuing: 0, state_end: 0, state_deny: 1,
+    },
   ]);
-  assert.equal((rows[0].last_seen as number) - (rows[0].first_seen as number), 120_000, "conversation a lasted two minutes");
 });

@@ -1,5 +1,6 @@
-// `npm run demo` end to end, reduced to a few minutes of data, on the runner's Elasticsearch (ES_URL, so only one
-// cluster runs): its summary reports the exact document count Elasticsearch holds, and it leaves nothing running.
+// `npm run demo` end to end with its default settings, on the runner's Elasticsearch (ES_URL, so only one cluster
+// runs): its summary reports the exact document count Elasticsearch holds, only the planted detections and the
+// connections as Elasticsearch holds them, and it leaves nothing running.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -7,6 +8,7 @@ import { connect } from "node:net";
 import { esClient } from "../support/esClient";
 import { elasticsearchUrl } from "../support/env";
 import { ROOT, countDocuments, waitFor } from "./e2eSupport";
+import { demoConversations, type DemoConversation } from "../../scripts/demo/conversations";
 
 interface DemoRun {
   code: number | null;
@@ -60,6 +62,45 @@ async function assertExactCount(run: DemoRun): Promise<number> {
   return documents;
 }
 
+/**
+ * The "Top connections" table: the demo's long conversations first (records, duration and state sequence known by
+ * construction), and every printed row equal to what Elasticsearch's documents of that Community ID say, counted
+ * here from the documents themselves (not through the panel's search).
+ */
+async function assertConnections(run: DemoRun, planted: DemoConversation[]): Promise<void> {
+  const lines = section(run.stdout, "Top connections");
+  assert.match(lines[0], /community id +records +first seen +last seen +duration +bytes sent +received +states/);
+  const rows = lines.slice(1).map((line) => {
+    const m = /^ {2}(\S+) +(\d+) +(\d\d:\d\d:\d\d) +(\d\d:\d\d:\d\d) +(\d+) s +([\d,]+) +([\d,]+) {2}(.+)$/.exec(line);
+    assert.ok(m, `a connection row: ${JSON.stringify(line)}`);
+    const n = (text: string) => Number(text.replace(/,/g, ""));
+    return { communityId: m[1], records: n(m[2]), first: m[3], last: m[4], duration: n(m[5]), sent: n(m[6]), received: n(m[7]), states: m[8] };
+  });
+  assert.equal(rows.length, 10, run.stdout);
+  assert.deepEqual(rows.slice(0, planted.length).map(({ records, duration, states }) => ({ records, duration, states })),
+    planted.map((c) => ({ records: c.records, duration: c.durationSeconds, states: c.states })), run.stdout);
+  const stream = /^ {2}data stream +(logs-azure\.flowlogs-\w+)$/m.exec(run.stdout)![1];
+  const es = esClient(elasticsearchUrl());
+  try {
+    for (const row of rows) {
+      const answer = await es.search({ index: stream, size: 1000, query: { term: { "network.community_id": row.communityId } } });
+      const docs = answer.hits.hits.map((hit) => hit._source as any);
+      const times = docs.map((d) => Date.parse(d["@timestamp"]));
+      const count = (state: string) => docs.filter((d) => d.azure?.flowlog?.state === state).length;
+      const sequence = ([["begin", "B"], ["continuing", "C"], ["end", "E"], ["deny", "D"]] as const)
+        .flatMap(([state, letter]) => (count(state) === 0 ? [] : [count(state) === 1 ? letter : `${letter}×${count(state)}`])).join(" ") || "-";
+      const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+      assert.deepEqual(row, {
+        communityId: row.communityId, records: docs.length, first: hhmmss(Math.min(...times)), last: hhmmss(Math.max(...times)),
+        duration: Math.round((Math.max(...times) - Math.min(...times)) / 1000),
+        sent: docs.reduce((sum, d) => sum + (d.source?.bytes ?? 0), 0), received: docs.reduce((sum, d) => sum + (d.destination?.bytes ?? 0), 0), states: sequence,
+      }, `connection ${row.communityId} as Elasticsearch holds it`);
+    }
+  } finally {
+    await es.close();
+  }
+}
+
 /** The lines of one summary section: from its title line to the next blank line. */
 function section(stdout: string, title: string): string[] {
   const lines = stdout.split("\n");
@@ -69,18 +110,18 @@ function section(stdout: string, title: string): string[] {
   return lines.slice(start + 1, end < 0 ? undefined : end);
 }
 
-test("npm run demo (12 minutes, two planted attacks) prints the exact count, the panels and exactly the planted detections, and stops everything it started", async () => {
-  // One record per NIC and minute keeps the normal traffic under every default threshold; the scan (minute 4) and
-  // the brute force (minute 10) are six minutes apart, so no 5-minute window adds their denied flows up.
-  const run = await startDemo(["--minutes", "12", "--records-per-minute", "1"]);
+test("npm run demo with its default settings prints the exact count, the panels and exactly the planted detections, and stops everything it started", async () => {
+  // No options: the whole simulated hour at the default rate, and the rules' default thresholds. The dataset's
+  // ordinary traffic stays under every threshold; only the planted scan (minute 16) and brute force (minute 46) fire.
+  const run = await startDemo([]);
   assert.equal(run.code, 0, run.stderr);
   const documents = await assertExactCount(run);
-  assert.ok(documents > 50, "a few minutes of five NICs");
+  assert.ok(documents > 1000, "an hour of five NICs");
   assert.match(run.stderr, /using Elasticsearch at .* \(ES_URL\)/);
   assert.doesNotMatch(run.stderr, /starting Elasticsearch/, "no second cluster");
-  assert.match(run.stderr, /^wrote minute 12\/12 /m);
-  assert.match(run.stderr, /^planting a port scan from 203\.0\.113\.200 .* in minute 4$/m);
-  assert.match(run.stderr, /^planting a brute force from 198\.51\.100\.200 .* in minute 10$/m);
+  assert.match(run.stderr, /^wrote minute 60\/60 /m);
+  assert.match(run.stderr, /^planting a port scan from 203\.0\.113\.200 .* in minute 16$/m);
+  assert.match(run.stderr, /^planting a brute force from 198\.51\.100\.200 .* in minute 46$/m);
   assert.match(run.stderr, /^indexed [\d,]+ documents in [\d.]+ s$/m);
   for (const title of ["Allowed vs denied per 5 minutes", "Top 10 sources", "Top 10 destinations", "Top 10 destination ports", "Denied flows by rule"]) {
     assert.ok(run.stdout.includes(title), `the summary shows "${title}"`);
@@ -96,9 +137,9 @@ test("npm run demo (12 minutes, two planted attacks) prints the exact count, the
     { rule: "port scan", source: "203.0.113.200", count: 40 },
     { rule: "brute force", source: "198.51.100.200", count: 36 },
   ], run.stdout);
-  // The scan's flows (03:05-03:44 of the hour) are inside the windows ending at minutes 4 to 8: five runs fire.
+  // The scan's flows (15:05-15:44 of the hour) are inside the windows ending at minutes 16 to 20: five runs fire.
   assert.match(detections[0].rest, /^distinct destination ports .*, 5 windows\) {2}\[planted\]$/);
-  // The brute force's (09:02-09:54) in the windows ending at minutes 10 to 14, the last ones after the data ends.
+  // The brute force's (45:02-45:54) in the windows ending at minutes 46 to 50.
   assert.match(detections[1].rest, /^flows to ports 22, 3389, 1433 .*, 5 windows\) {2}\[planted\]$/);
 
   // Rule hits: every flow counted once, under its rule; the brute force's allowed SSH flows on nsg-web.
@@ -106,8 +147,8 @@ test("npm run demo (12 minutes, two planted attacks) prints the exact count, the
   const flowsInTable = ruleHits.reduce((sum, cells) => sum + Number(cells[2].replace(/,/g, "")) + Number(cells[3].replace(/,/g, "")), 0);
   assert.equal(flowsInTable, documents, "allowed + denied over every rule row is every document");
   assert.ok(ruleHits.some((cells) => cells[0] === "NSG-WEB" && cells[1] === "UserRule_AllowSsh" && Number(cells[2]) >= 12), run.stdout);
-  const connections = section(run.stdout, "Top connections").slice(1);
-  assert.ok(connections.length > 0 && connections.length <= 10, run.stdout);
+
+  await assertConnections(run, demoConversations(60));
 
   const port = azuritePort(run.stderr);
   assert.equal(await listening(port), false, "Azurite stopped");

@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { kqlToQuery, lensSearches, lensToSearch } from "../../infra/elastic/kibana/lensQuery";
 import { loadSavedObjects } from "../../infra/elastic/kibana/savedObjects";
+import { evaluateFormulas, formulaHelperColumns } from "../../infra/elastic/kibana/lensFormula";
 
 const objects = loadSavedObjects();
 const range = { from: "2026-01-01T00:00:00.000Z", to: "2026-01-01T06:00:00.000Z" };
@@ -58,6 +59,34 @@ describe("Lens visualization -> Elasticsearch aggregation request", () => {
     const search = lensToSearch(lens, { dataViews: objects.filter((o) => o.type === "index-pattern") });
     assert.deepEqual(search.body.query, { match_all: {} });
     assert.deepEqual(search.body.aggs.action.aggs.timestamp, { date_histogram: { field: "@timestamp", fixed_interval: "1h" } });
+  });
+
+  test("connections: the duration formula's helpers are max/min of @timestamp, the states are filtered counts; the formula itself adds no aggregation", () => {
+    const aggs = searches["flowlogs-connections"].body.aggs;
+    assert.deepEqual(aggs.community_id.terms, { field: "network.community_id", size: 20, order: { _count: "desc" } });
+    const inner = aggs.community_id.aggs;
+    assert.deepEqual(inner.durationX0, { max: { field: "@timestamp" } });
+    assert.deepEqual(inner.durationX1, { min: { field: "@timestamp" } });
+    assert.equal(inner.duration, undefined);
+    assert.equal(inner.durationX2, undefined);
+    assert.deepEqual(inner.state_begin, { filter: { match_phrase: { "azure.flowlog.state": "begin" } } });
+    assert.deepEqual(inner.state_deny, { filter: { match_phrase: { "azure.flowlog.state": "deny" } } });
+    assert.equal(inner.states, undefined, "no distinct count of states any more");
+  });
+
+  test("formulas are evaluated as Kibana does: the math column over its helpers, null when an operand is missing", () => {
+    const lens = objects.find((o) => o.id === "flowlogs-connections")!;
+    const columns = lens.attributes.state.datasourceStates.formBased.layers.flows.columns;
+    assert.deepEqual([...formulaHelperColumns(columns)].sort(), ["durationX0", "durationX1", "durationX2"]);
+    const row: Record<string, unknown> = { durationX0: Date.parse("2026-01-01T00:02:30.500Z"), durationX1: Date.parse("2026-01-01T00:00:00.000Z") };
+    evaluateFormulas(columns, row);
+    assert.equal(row.duration, 150.5);
+    const empty: Record<string, unknown> = { durationX0: null, durationX1: null };
+    evaluateFormulas(columns, empty);
+    assert.equal(empty.duration, null);
+    const pow = structuredClone(columns);
+    pow.durationX2.params.tinymathAst.name = "pow";
+    assert.throws(() => evaluateFormulas(pow, { ...row }, "lens x"), /lens x: tinymath function "pow" with 2 arguments is not supported/);
   });
 
   test("what cannot be translated faithfully fails with a message naming it", () => {

@@ -2,6 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { FlowDocument } from "../../collector/src/model";
+import { formulaHelperColumns } from "../../infra/elastic/kibana/lensFormula";
 import { buildImportNdjson, encodeForImport, ENCODED_ATTRIBUTES, loadSavedObjects, SavedObject } from "../../infra/elastic/kibana/savedObjects";
 import { ATTRIBUTE_SCHEMAS, attributesProblem } from "./support/savedObjectSchemas";
 import { loadAsset } from "../../dashboards/src/indexAssets";
@@ -120,6 +121,20 @@ describe("saved objects in dashboards/kibana", () => {
         assert.deepEqual([...layer.columnOrder].sort(), Object.keys(layer.columns).sort(), `${where}: columnOrder lists exactly the columns`);
         for (const [id, column] of Object.entries<any>(layer.columns)) {
           if (column.params?.orderBy?.type === "column") assert.ok(layer.columns[column.params.orderBy.columnId], `${where}: ${id} orders by a column that exists`);
+          // A formula as Lens persists it: references [its math column]; the math column's AST names exactly its references.
+          if (column.operationType === "formula") {
+            assert.equal(column.params?.isFormulaBroken, false, `${where}: ${id} is not a broken formula`);
+            assert.equal(typeof column.params?.formula, "string", `${where}: ${id} keeps its formula text`);
+            assert.equal(column.references?.length, 1, `${where}: ${id} references one column`);
+            assert.equal(layer.columns[column.references[0]]?.operationType, "math", `${where}: ${id} references its math column`);
+          }
+          if (column.operationType === "math") {
+            const named = new Set<string>();
+            const walk = (node: any): void => { if (typeof node === "string") named.add(node); else if (node?.args) node.args.forEach(walk); };
+            walk(column.params?.tinymathAst);
+            assert.deepEqual([...named].sort(), [...(column.references ?? [])].sort(), `${where}: ${id}'s tinymath names exactly its references`);
+            for (const ref of column.references ?? []) assert.ok(layer.columns[ref], `${where}: ${id} references ${ref}, a column`);
+          }
         }
       }
       const visLayers: any[] = visualization.layers ?? [visualization];
@@ -131,8 +146,10 @@ describe("saved objects in dashboards/kibana", () => {
         const accessors = [visLayer.metricAccessor, visLayer.xAccessor, visLayer.splitAccessor, ...(visLayer.accessors ?? []), ...(visLayer.columns ?? []).map((c: any) => c.columnId)].filter(Boolean);
         assert.ok(accessors.length > 0, `${lens.id}: shows something`);
         for (const accessor of accessors) assert.ok(layer.columns[accessor], `${lens.id}: accessor ${accessor} is a column`);
-        // Everything computed is shown.
-        assert.deepEqual([...new Set(accessors)].sort(), Object.keys(layer.columns).sort(), `${lens.id}: every column is shown`);
+        // Everything computed is shown, except a formula's "Part of" helper columns, which Lens keeps hidden.
+        const helpers = formulaHelperColumns(layer.columns);
+        for (const accessor of accessors) assert.ok(!helpers.has(accessor), `${lens.id}: formula helper ${accessor} is not shown`);
+        assert.deepEqual([...new Set(accessors)].sort(), Object.keys(layer.columns).filter((id) => !helpers.has(id)).sort(), `${lens.id}: every column is shown`);
       }
     }
   });

@@ -7,27 +7,40 @@ import { FlowLogBlobWriter, type FlowLogBlobSpec, type PlantedTuple, type Traffi
 
 export const DATASET_HOUR = new Date("2026-11-20T09:00:00Z");
 
+// Ordinary traffic, shaped like a real network's so that the declared detections stay quiet on it at their default
+// thresholds: the internet reaches the web ports; SSH, RDP and SQL are used from private and VPN (CGNAT) hosts; the
+// denied flows are internet background noise, many public addresses each probing a few admin ports now and then
+// (about one denied flow a minute per NSG NIC at the demo's default rate), and a little denied east-west SQL.
+// A public address with dozens of flows to 22/3389/1433 in five minutes, or dozens of ports, is an attack, not
+// ordinary traffic: the demo plants those (scripts/demo/incidents.ts).
+const ADMIN_SOURCES = ["10.1.0.5", "10.1.0.6", "100.64.0.9"];
+const BACKGROUND_SCANNERS = [
+  "192.0.2.101", "192.0.2.102", "192.0.2.103", "192.0.2.104", "192.0.2.105", "192.0.2.106", "192.0.2.107", "192.0.2.108",
+  "198.51.100.101", "198.51.100.102", "198.51.100.103", "198.51.100.104", "203.0.113.101", "203.0.113.102", "203.0.113.103", "203.0.113.104",
+];
+
 const NSG_TRAFFIC: TrafficProfile = {
   rules: [
-    { name: "UserRule_AllowWeb", destinationPorts: [443, 443, 80] }, { name: "UserRule_AllowWeb", destinationPorts: [443, 80] },
-    { name: "UserRule_AllowSsh", destinationPorts: [22] }, { name: "UserRule_DenyRdp", deny: true, destinationPorts: [3389] },
-    { name: "DefaultRule_DenyAllInBound", deny: true },
+    { name: "UserRule_AllowWeb", destinationPorts: [443, 443, 80], weight: 24 }, { name: "UserRule_AllowWeb", destinationPorts: [443, 80], weight: 12 },
+    { name: "UserRule_AllowSsh", destinationPorts: [22], sources: ADMIN_SOURCES, weight: 3 },
+    { name: "UserRule_DenyRdp", deny: true, destinationPorts: [3389], sources: BACKGROUND_SCANNERS },
+    { name: "DefaultRule_DenyAllInBound", deny: true, destinationPorts: [22, 23, 445, 1433, 5900, 8080], sources: BACKGROUND_SCANNERS },
   ],
   // Repeats weight the pick, so the top-N views have clear leaders.
   sources: ["203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.23", "198.51.100.23", "10.1.0.4", "10.1.0.5",
     "10.1.0.6", "192.0.2.10", "192.0.2.11", "192.0.2.12", "100.64.0.9"],
   destinations: ["10.1.0.4", "10.1.0.4", "10.1.0.5", "10.1.0.6", "10.1.0.7", "10.1.0.8"],
-  destinationPorts: [443, 443, 443, 80, 80, 22, 3389, 1433],
+  destinationPorts: [443, 443, 443, 80, 80],
 };
 
 const VNET_TRAFFIC: TrafficProfile = {
   rules: [
-    { name: "DefaultRule_AllowInternetOutBound" }, { name: "UserRule_AllowHttps", destinationPorts: [443] },
-    { name: "UserRule_AllowHttps", destinationPorts: [443] }, { name: "UserRule_DenySql", deny: true, destinationPorts: [1433] },
+    { name: "DefaultRule_AllowInternetOutBound", weight: 8 }, { name: "UserRule_AllowHttps", destinationPorts: [443], weight: 16 },
+    { name: "UserRule_DenySql", deny: true, destinationPorts: [1433], sources: ["10.2.0.5", "10.2.1.5"] },
   ],
   sources: ["10.2.0.4", "10.2.0.4", "10.2.0.5", "10.2.1.4", "10.2.1.5", "203.0.113.7", "198.51.100.40"],
   destinations: ["20.50.2.1", "20.50.2.1", "20.50.2.2", "10.2.1.4", "10.2.0.4", "151.101.1.69"],
-  destinationPorts: [443, 443, 443, 53, 1433, 8080],
+  destinationPorts: [443, 443, 443, 53, 8080],
 };
 
 export interface DatasetOptions {

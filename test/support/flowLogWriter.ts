@@ -42,6 +42,10 @@ export interface TrafficRule {
   deny?: boolean;
   /** The destination ports this rule matches (default: the profile's pool). */
   destinationPorts?: number[];
+  /** The sources whose flows this rule carries (default: the profile's pool), e.g. admin ports only from private hosts. */
+  sources?: string[];
+  /** How often this rule is picked relative to the others (default 1). */
+  weight?: number;
 }
 
 export interface TrafficProfile {
@@ -90,6 +94,13 @@ export interface PlantedTuple {
   destinationPort: number;
   rule: string;
   deny: boolean;
+  /** Default 40000 + its index in the record: each planted tuple its own conversation. */
+  sourcePort?: number;
+  /** NSG v2 and VNet flow state (default B); a denied VNet tuple is always D. A conversation is B, C..., E on one port. */
+  state?: "B" | "C" | "E";
+  /** Counters since the last update, written on C and E tuples (default none). */
+  sent?: { packets: number; bytes: number };
+  received?: { packets: number; bytes: number };
 }
 
 export interface AppendResult {
@@ -258,9 +269,9 @@ export class FlowLogBlobWriter {
     const at = spec.hour.getTime() + this.minute * 60_000 + Math.floor(r() * 59_000);
     const byRule = new Map<string, string[]>(); // one entry per rule name, as Azure groups them
     for (let i = 0; i < tupleCount; i++) {
-      const rule = pick(traffic.rules);
+      const rule = pickRule(traffic.rules, r());
       const atMs = at + i;
-      const src = pick(traffic.sources);
+      const src = pick(rule.sources ?? traffic.sources);
       const dst = pick(traffic.destinations);
       const sport = 1024 + Math.floor(r() * 60_000);
       const dport = pick(rule.destinationPorts ?? traffic.destinationPorts);
@@ -313,8 +324,8 @@ export class FlowLogBlobWriter {
       if (!(p.offsetMs >= 0 && p.offsetMs < 60_000)) throw new Error(`planted tuple ${i}: offsetMs ${p.offsetMs} is not within the minute (0-59999)`);
       const atMs = minuteStart + p.offsetMs;
       const { text, bytes, seconds } = this.tupleText({
-        atMs, src: p.sourceIp, dst: p.destinationIp, sport: 40_000 + i, dport: p.destinationPort, protocol: "T", direction: "I",
-        deny: p.deny, state: "B", sent: { packets: 0, bytes: 0 }, received: { packets: 0, bytes: 0 },
+        atMs, src: p.sourceIp, dst: p.destinationIp, sport: p.sourcePort ?? 40_000 + i, dport: p.destinationPort, protocol: "T", direction: "I",
+        deny: p.deny, state: p.state ?? "B", sent: p.sent ?? { packets: 0, bytes: 0 }, received: p.received ?? { packets: 0, bytes: 0 },
       });
       byRule.set(p.rule, [...(byRule.get(p.rule) ?? []), text]);
       written.push({
@@ -383,4 +394,15 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The rule `u` (uniform in [0, 1)) falls on, each rule taking a share of [0, 1) proportional to its weight. */
+function pickRule(rules: TrafficRule[], u: number): TrafficRule {
+  const total = rules.reduce((sum, rule) => sum + (rule.weight ?? 1), 0);
+  let at = u * total;
+  for (const rule of rules) {
+    at -= rule.weight ?? 1;
+    if (at < 0) return rule;
+  }
+  return rules[rules.length - 1];
 }

@@ -19,8 +19,10 @@ export interface LensSearchOptions {
   autoInterval?: string;
 }
 
-interface Column {
+export interface Column {
   operationType: string;
+  /** formula: [its math column]; math: the columns its tinymathAst names. */
+  references?: string[];
   sourceField?: string;
   isBucketed: boolean;
   params?: Record<string, any>;
@@ -92,6 +94,10 @@ function metricAgg(id: string, column: Column, where: string): Record<string, un
   let agg: Record<string, unknown> | undefined;
   if (column.operationType === "count") {
     agg = undefined;
+  } else if (column.operationType === "formula" || column.operationType === "math") {
+    // Computed by Kibana from the other columns' values (lensFormula.ts does the same); no aggregation of its own.
+    if (column.filter?.query) throw new Error(`${where}: ${column.operationType} column "${id}" has a filter, which this translation does not support`);
+    return undefined;
   } else if (column.operationType === "median") {
     agg = { percentiles: { field: field(column, id, where), percents: [50] } };
   } else if (METRIC_AGGS[column.operationType]) {
@@ -129,6 +135,9 @@ function bucketAgg(id: string, columns: Record<string, Column>, where: string, o
     } else if (orderBy.type === "column") {
       const target = columns[orderBy.columnId];
       if (!target) throw new Error(`${where}: column "${id}" is ordered by "${orderBy.columnId}", which is not a column`);
+      if (target.operationType === "formula" || target.operationType === "math") {
+        throw new Error(`${where}: column "${id}" is ordered by the ${target.operationType} column "${orderBy.columnId}", which this translation does not support`);
+      }
       if (target.operationType === "count" && !target.filter) {
         terms.order = { _count: direction };
       } else {
