@@ -13,7 +13,10 @@ import { type RuleSearch, withoutPipelineAggs } from "../../infra/elastic/kibana
 import { AMAZON_US, CHINANET_CN, type ExternalFlow, type Geo, GOOGLE_US, HETZNER_DE, indexExternalFlows, MICROSOFT_NL, OVH_FR } from "./externalFlows";
 
 const WINDOW_A = { from: "2026-11-20T10:00:00.000Z", to: "2026-11-20T10:05:00.000Z" };
-const WINDOW_B = { from: "2026-11-20T10:10:00.000Z", to: "2026-11-20T10:15:00.000Z" };
+// The next run, five minutes on, with the rule's extra minute of look-back (from: now-6m).
+const WINDOW_B = { from: "2026-11-20T10:09:00.000Z", to: "2026-11-20T10:15:00.000Z" };
+/** NSG-WEB's first allowed flow to France, at the very start of the 10:10-10:15 interval. */
+const AT_INTERVAL_START = "2026-11-20T10:10:00.000Z";
 const resourceId = (name: string) => `/SUBSCRIPTIONS/X/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/${name}`;
 const WEB = resourceId("NSG-WEB");
 const APP = resourceId("vnet-app");
@@ -45,8 +48,9 @@ const planted: ExternalFlow[] = [
   out(inWindow(WINDOW_A, 110), "vnet-app", "1.80.0.2", CHINANET_CN),
   out(inWindow(WINDOW_A, 120), "NSG-WEB", "52.0.0.1", AMAZON_US),
 ];
-// Window B repeats the planted destinations: by then they are history, so nothing is new.
-const flows = [...history, ...normal(WINDOW_A), ...planted, ...normal(WINDOW_B), ...planted.map((f, i) => ({ ...f, at: inWindow(WINDOW_B, 200 + i) }))];
+// Window B repeats the planted destinations: by then they are history, so nothing is new but France.
+const flows = [...history, ...normal(WINDOW_A), ...planted, ...normal(WINDOW_B), ...planted.map((f, i) => ({ ...f, at: inWindow(WINDOW_B, 200 + i) })),
+  out(AT_INTERVAL_START, "NSG-WEB", "51.68.0.1", OVH_FR)];
 
 const country = newDestinationRuleBody("country", { historyDays: 14, windowMinutes: 5 });
 const asn = newDestinationRuleBody("asn", { historyDays: 14, windowMinutes: 5 });
@@ -71,7 +75,8 @@ describe("new outbound destination on the real Elasticsearch: planted ones found
       { "azure.resource.id": APP, "destination.geo.country_iso_code": "DE", firstSeen: inWindow(WINDOW_A, 100), dst: "88.99.0.3" },
       { "azure.resource.id": APP, "destination.geo.country_iso_code": "CN", firstSeen: inWindow(WINDOW_A, 110), dst: "1.80.0.2" },
     ], "not NSG-WEB's Germany (10 days old), not the US for either, not France (denied), not the inbound or ungeolocated flows");
-    assert.deepEqual(await found(country, WINDOW_B), [], "the same destinations five minutes later are history");
+    assert.deepEqual(await found(country, WINDOW_B), [{ "azure.resource.id": WEB, "destination.geo.country_iso_code": "FR", firstSeen: AT_INTERVAL_START, dst: "51.68.0.1" }],
+      "the same destinations five minutes later are history; NSG-WEB's first allowed flow to France is new");
   });
 
   test("ASN: vnet-app's Hetzner and Chinanet, and NSG-WEB's Amazon (a new AS in a known country)", async () => {
@@ -80,7 +85,12 @@ describe("new outbound destination on the real Elasticsearch: planted ones found
       { "azure.resource.id": APP, "destination.as.number": 4134, firstSeen: inWindow(WINDOW_A, 110), dst: "1.80.0.2" },
       { "azure.resource.id": WEB, "destination.as.number": 16509, firstSeen: inWindow(WINDOW_A, 120), dst: "52.0.0.1" },
     ]);
-    assert.deepEqual(await found(asn, WINDOW_B), []);
+    assert.deepEqual((await found(asn, WINDOW_B)).map((a) => [a["azure.resource.id"], a["destination.as.number"]]), [[WEB, 16276]]);
+  });
+
+  test("the extra minute of look-back: without it a pair first seen exactly at the interval start is never new (first_seen > start)", async () => {
+    assert.equal(country.from, "now-6m");
+    assert.deepEqual(await found(country, { from: AT_INTERVAL_START, to: WINDOW_B.to }), [], "Kibana's test is strict; the next run sees it as history");
   });
 
   test("a history window reaching back 21 days knows China: only Germany is new", async () => {

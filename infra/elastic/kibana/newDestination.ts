@@ -37,7 +37,10 @@ export function newDestinationRuleBody(kind: NewDestinationKind, options: NewDes
     new_terms_fields: [RESOURCE_FIELD, NEW_DESTINATION_FIELD[kind]],
     history_window_start: `now-${options.historyDays}d`,
     interval: `${options.windowMinutes}m`,
-    from: `now-${options.windowMinutes}m`,
+    // One minute of additional look-back, as Kibana's rule form sets by default: a pair first seen exactly at a window
+    // start (first_seen > start fails) or in a late run's gap would otherwise never alert, since it is history by the
+    // next run. Kibana gives the overlapping run's alert the same id (its first document), so it is not doubled.
+    from: `now-${options.windowMinutes + 1}m`,
     enabled: true,
     tags: ["flowlogs", "azure", "detection"],
     actions: securityRuleActions(`new_destination_${kind}`, actions),
