@@ -3,6 +3,7 @@
 import type { Client } from "@elastic/elasticsearch";
 import { panelRows, panelSearches, type PanelRow } from "./panels";
 import { detectionsOver } from "./detections";
+import { externalTrafficLines } from "./external";
 import { KIBANA_DEFAULTS } from "../../infra/elastic/kibana/config";
 
 export interface SummaryInput {
@@ -115,6 +116,9 @@ export async function demoSummary(input: SummaryInput): Promise<DemoSummary> {
   for (const row of connections) {
     out(`  ${String(row.community_id).padEnd(30)} ${number(row.flows as number).padStart(7)}  ${hhmm(row.first_seen as number)}-${hhmm(row.last_seen as number)}  ${megabytes(Number(row.bytes_sent ?? 0)).padStart(9)} ${megabytes(Number(row.bytes_received ?? 0)).padStart(9)}  ${row.states}`);
   }
+  out();
+  const written = new Date(input.hour.getTime() + input.minutes * 60_000);
+  for (const line of await externalTrafficLines(input.es, input.dataStream, input.hour, written, rows)) out(line);
   return { text: `${lines.join("\n")}\n`, documents };
 }
 

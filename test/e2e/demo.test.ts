@@ -7,6 +7,7 @@ import { connect } from "node:net";
 import { esClient } from "../support/esClient";
 import { elasticsearchUrl } from "../support/env";
 import { ROOT, countDocuments, waitFor } from "./e2eSupport";
+import { checkExternalSection } from "../support/externalSection";
 
 interface DemoRun {
   code: number | null;
@@ -108,6 +109,14 @@ test("npm run demo (12 minutes, two planted attacks) prints the exact count, the
   assert.ok(ruleHits.some((cells) => cells[0] === "NSG-WEB" && cells[1] === "UserRule_AllowSsh" && Number(cells[2]) >= 12), run.stdout);
   const connections = section(run.stdout, "Top connections").slice(1);
   assert.ok(connections.length > 0 && connections.length <= 10, run.stdout);
+  // External traffic: the printed tables and new destinations are Elasticsearch's own aggregations, or, while the
+  // collector writes no geo fields, one line saying so.
+  const external = esClient(elasticsearchUrl());
+  try {
+    await checkExternalSection(run.stdout, external, /^ {2}data stream +(\S+)$/m.exec(run.stdout)![1]);
+  } finally {
+    await external.close();
+  }
 
   const port = azuritePort(run.stderr);
   assert.equal(await listening(port), false, "Azurite stopped");
