@@ -4,6 +4,7 @@ import type { Client } from "@elastic/elasticsearch";
 import { panelRows, panelSearches, type PanelRow } from "./panels";
 import { detectionsOver } from "./detections";
 import { connectionLines } from "./connections";
+import { externalTrafficLines } from "./external";
 import { KIBANA_DEFAULTS } from "../../infra/elastic/kibana/config";
 
 export interface SummaryInput {
@@ -111,6 +112,9 @@ export async function demoSummary(input: SummaryInput): Promise<DemoSummary> {
   out();
   out("Top connections (per Community ID, by flow records; duration = last seen - first seen; states in lifecycle order: B begin, C continuing, E end, D denied)");
   for (const line of connectionLines(await rows("flowlogs-connections"))) out(line);
+  out();
+  const written = new Date(input.hour.getTime() + input.minutes * 60_000);
+  for (const line of await externalTrafficLines(input.es, input.dataStream, input.hour, written, rows)) out(line);
   return { text: `${lines.join("\n")}\n`, documents };
 }
 

@@ -9,6 +9,7 @@ import { esClient } from "../support/esClient";
 import { elasticsearchUrl } from "../support/env";
 import { ROOT, countDocuments, waitFor } from "./e2eSupport";
 import { demoConversations, type DemoConversation } from "../../scripts/demo/conversations";
+import { checkExternalSection } from "../support/externalSection";
 
 interface DemoRun {
   code: number | null;
@@ -149,6 +150,14 @@ test("npm run demo with its default settings prints the exact count, the panels 
   assert.ok(ruleHits.some((cells) => cells[0] === "NSG-WEB" && cells[1] === "UserRule_AllowSsh" && Number(cells[2]) >= 12), run.stdout);
 
   await assertConnections(run, demoConversations(60));
+  // External traffic: the printed tables and new destinations are Elasticsearch's own aggregations, or, while the
+  // collector writes no geo fields, one line saying so.
+  const external = esClient(elasticsearchUrl());
+  try {
+    await checkExternalSection(run.stdout, external, /^ {2}data stream +(\S+)$/m.exec(run.stdout)![1]);
+  } finally {
+    await external.close();
+  }
 
   const port = azuritePort(run.stderr);
   assert.equal(await listening(port), false, "Azurite stopped");

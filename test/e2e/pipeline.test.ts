@@ -7,6 +7,7 @@ import { runCollector } from "../../collector/src/service/collector";
 import { DATASET_HOUR, FlowLogDataset, expectedPanels, type ExpectedPanels } from "../support/dataset";
 import { azuriteConnectionString, elasticsearchUrl } from "../support/env";
 import { assertTopN, createWorld, logEvents, panelRows, panelSearches, spawnCollector, type E2eWorld } from "./e2eSupport";
+import { EXTERNAL_TABLES, externalTableRows } from "../support/externalSection";
 
 let world: E2eWorld;
 let dataset: FlowLogDataset;
@@ -69,7 +70,8 @@ test("every dashboard panel's aggregation returns the numbers counted from the d
   const panels = panelSearches(world.dataStream, { from, to }, "5m");
   assert.deepEqual(Object.keys(panels).sort(), [
     "flowlogs-bytes-over-time-by-direction", "flowlogs-connections", "flowlogs-denied-flows", "flowlogs-denied-flows-by-rule",
-    "flowlogs-flows-by-resource", "flowlogs-flows-over-time-by-action", "flowlogs-rule-hits", "flowlogs-top-destination-ips",
+    "flowlogs-external-inbound-denied-asns", "flowlogs-external-inbound-denied-countries", "flowlogs-external-outbound-allowed-asns",
+    "flowlogs-external-outbound-allowed-countries", "flowlogs-flows-by-resource", "flowlogs-flows-over-time-by-action", "flowlogs-rule-hits", "flowlogs-top-destination-ips",
     "flowlogs-top-destination-ports", "flowlogs-top-source-ips", "flowlogs-total-flows",
   ], "the dashboards' panels (a new panel needs its expectation here)");
 
@@ -114,4 +116,13 @@ test("every dashboard panel's aggregation returns the numbers counted from the d
   }
   const actualHits = new Map(ruleHits.rows.map((row) => [`${String(row.resource).toLowerCase()}|${row.rule}`, { allowed: row.allowed as number, denied: row.denied as number }]));
   assert.deepEqual(actualHits, hits);
+
+  // External traffic: countries and ASNs are the collector's geo/AS enrichment (the dataset records no geo of its
+  // own), so each panel must show what Elasticsearch's own terms aggregation of the same flows gives; with no geo
+  // fields in the documents, nothing.
+  for (const table of EXTERNAL_TABLES) {
+    const rows = (await panelRows(world.es, panels[table.id])).rows
+      .map((row) => ({ key: row.country ?? row.asn, name: row.country_name ?? row.organization, flows: row.flows }));
+    assert.deepEqual(rows, await externalTableRows(world.es, world.dataStream, table, { from, to }), table.id);
+  }
 });

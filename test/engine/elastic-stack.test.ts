@@ -128,7 +128,7 @@ describe("the Elastic side on the real Pulumi engine: real Elasticsearch; Kibana
     assert.ok(space.objects.size > 0, "saved objects imported");
     assert.equal(space.connectors.size, 1);
     assert.equal(space.rules.size, 2, "denied-flows and brute-force .es-query rules");
-    assert.deepEqual([...space.detectionRules.keys()].sort(), ["flowlogs-host-sweep", "flowlogs-port-scan"]);
+    assert.deepEqual([...space.detectionRules.keys()].sort(), ["flowlogs-host-sweep", "flowlogs-new-destination-asn", "flowlogs-new-destination-country", "flowlogs-port-scan"]);
     const [key] = [...keys.keys.values()];
     assert.ok(key && !key.invalidated);
     assert.equal(result.outputs.writerKeyId!.value, key.id);

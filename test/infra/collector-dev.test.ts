@@ -110,6 +110,8 @@ test("collector dev: the deployer's Elasticsearch password and Kibana key travel
   assert.deepEqual(kibana.inside, [
     "pulumi-nodejs:dynamic/flowlogs:kibana:Connector::elastic-kibana-alert-index.connection",
     "pulumi-nodejs:dynamic/flowlogs:kibana:DetectionRule::elastic-kibana-host-sweep.connection",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:DetectionRule::elastic-kibana-new-destination-asn.connection",
+    "pulumi-nodejs:dynamic/flowlogs:kibana:DetectionRule::elastic-kibana-new-destination-country.connection",
     "pulumi-nodejs:dynamic/flowlogs:kibana:DetectionRule::elastic-kibana-port-scan.connection",
     "pulumi-nodejs:dynamic/flowlogs:kibana:Rule::elastic-kibana-brute-force.connection",
     "pulumi-nodejs:dynamic/flowlogs:kibana:Rule::elastic-kibana-denied-flows.connection",

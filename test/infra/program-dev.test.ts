@@ -134,10 +134,10 @@ test("dev: every resource is inside a component except the resource group, and t
     "flowlogs:elastic:Elastic elastic",
   ]);
   // 14 for the Azure side (with the writer's role-assignment wait), 3 for the declared flow-log containers, 16 for
-  // the collector with a built image (with its role-assignment wait), 10 for the Elastic side (component, index
+  // the collector with a built image (with its role-assignment wait), 12 for the Elastic side (component, index
   // assets, writer key, Kibana component, saved objects, alert connector, denied-flows and brute-force rules,
-  // port-scan and host-sweep detection rules).
-  assert.equal(plan.resources.length, 43);
+  // port-scan, host-sweep and new-destination country / ASN detection rules).
+  assert.equal(plan.resources.length, 45);
 });
 
 test("dev: stack outputs give the rest of the system what it needs", () => {

@@ -90,7 +90,7 @@ test("prod: the whole system in one plan: Azure side, collector with identity an
   const collectorRoles = plan.resources.filter((r) => r.parent === "collector-access" && r.type === "azure-native:authorization:RoleAssignment").map((r) => r.name).sort();
   assert.deepEqual(collectorRoles, ["collector-access-acr-pull", "collector-access-checkpoints", "collector-access-read-insights-logs-flowlogflowevent", "collector-access-read-insights-logs-networksecuritygroupflowevent"]);
   const elastic = plan.resources.filter((r) => r.parent === "elastic" || r.parent === "elastic-kibana").map((r) => r.type.replace("pulumi-nodejs:dynamic/flowlogs:", "")).sort();
-  assert.deepEqual(elastic, ["elasticsearch:IndexAssets", "elasticsearch:WriterApiKey", "flowlogs:elastic:Kibana", "kibana:Connector", "kibana:DetectionRule", "kibana:DetectionRule", "kibana:Rule", "kibana:Rule", "kibana:SavedObjects"]);
+  assert.deepEqual(elastic, ["elasticsearch:IndexAssets", "elasticsearch:WriterApiKey", "flowlogs:elastic:Kibana", "kibana:Connector", "kibana:DetectionRule", "kibana:DetectionRule", "kibana:DetectionRule", "kibana:DetectionRule", "kibana:Rule", "kibana:Rule", "kibana:SavedObjects"]);
   const assets = plan.resources.find((r) => r.name === "elastic-index-assets")!;
   assert.deepEqual(assets.inputs.options, { namespace: "prod", retention: "90d" });
   assert.deepEqual(assets.inputs.connection, { url: "https://flowlogs-prod.es.northeurope.azure.elastic-cloud.com", username: "flowlogs_deployer", password: "[secret]" });

@@ -15,7 +15,7 @@ test("kibana config: defaults for the alert, nothing when the block is absent", 
   assert.deepEqual(problems, []);
   assert.deepEqual(settings!.alert, {
     deniedThreshold: KIBANA_DEFAULTS.deniedThreshold, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts",
-    bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20,
+    bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20, newDestinationHistoryDays: 14,
   });
   assert.equal(read({ url: "https://k.example.com", alert: { enabled: false } }).settings!.alert, undefined);
 });
@@ -43,7 +43,7 @@ test("kibana config: misspelt keys at every level are errors with a did-you-mean
     },
   });
   assert.deepEqual(problems.sort(), [
-    'kibana.alert.deniedTreshold: is not an alert setting (did you mean "kibana.alert.deniedThreshold"?); known: enabled, deniedThreshold, windowMinutes, interval, index, webhook, email, bruteForceFlows, bruteForcePorts, portScanPorts, portScanHosts',
+    'kibana.alert.deniedTreshold: is not an alert setting (did you mean "kibana.alert.deniedThreshold"?); known: enabled, deniedThreshold, windowMinutes, interval, index, webhook, email, bruteForceFlows, bruteForcePorts, portScanPorts, portScanHosts, newDestinationHistoryDays',
     "kibana.alert.email.secure: must be true (TLS from the start) or false (STARTTLS or none)",
     'kibana.alert.email.users: is not an email setting (did you mean "kibana.alert.email.user"?); known: from, host, port, secure, user, to',
     'kibana.alert.webhook.usr: is not a webhook setting (did you mean "kibana.alert.webhook.user"?); known: url, method, user',
@@ -74,5 +74,17 @@ test("kibana config: detection thresholds are validated, each problem naming its
   assert.deepEqual(custom.problems, []);
   assert.deepEqual(custom.settings!.alert!.bruteForcePorts, [22, 5432], "duplicates dropped");
   const args = flowlogsKibanaArgs(custom.settings!, { apiKey: "k" });
-  assert.deepEqual(args.alert!.detections, { bruteForceFlows: 10, bruteForcePorts: [22, 5432], portScanPorts: 50, portScanHosts: 40 });
+  assert.deepEqual(args.alert!.detections, { bruteForceFlows: 10, bruteForcePorts: [22, 5432], portScanPorts: 50, portScanHosts: 40, newDestinationHistoryDays: 14 });
+});
+
+test("kibana config: newDestinationHistoryDays is whole days >= 0, longer than the window; 0 declares no new-destination rules", () => {
+  const bad = read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 1.5 } });
+  assert.deepEqual(bad.problems.map((p) => p.split(":")[0]), ["kibana.alert.newDestinationHistoryDays"]);
+  assert.match(bad.problems[0], /whole number >= 0 \(got 1.5\); default 14/);
+  const short = read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 1, windowMinutes: 1440 } });
+  assert.deepEqual(short.problems, ["kibana.alert.newDestinationHistoryDays: must reach back further than kibana.alert.windowMinutes + 1 (1441 minutes, the rules' look-back): raise it above 1, or set 0 to declare no new-destination rules"]);
+  const off = read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 0, windowMinutes: 1440 } });
+  assert.deepEqual(off.problems, []);
+  assert.equal(flowlogsKibanaArgs(off.settings!, { apiKey: "k" }).alert!.detections!.newDestinationHistoryDays, 0);
+  assert.equal(flowlogsKibanaArgs(read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 30 } }).settings!, { apiKey: "k" }).alert!.detections!.newDestinationHistoryDays, 30);
 });

@@ -39,13 +39,17 @@ function leafFields(value: unknown, prefix = ""): string[] {
   }
   return [prefix];
 }
-const documentFields = new Set(leafFields(sample));
 
 /** The alert index's mapped fields (dashboards/elasticsearch/index-templates/flowlogs-alerts.json). */
 function mappedFields(properties: Record<string, any>, prefix = ""): string[] {
   return Object.entries(properties).flatMap(([key, m]) => (m.properties ? mappedFields(m.properties, `${prefix}${key}.`) : [`${prefix}${key}`]));
 }
 const alertFields = new Set(mappedFields((loadAsset("index-templates/flowlogs-alerts.json") as any).template.mappings.properties));
+// Geo and AS fields of public endpoints: the collector's enrichment writes exactly the fields the
+// azure-flowlogs-geo-mappings component maps (ECS source/destination.geo.*, .as.*), so that mapping is their list.
+const geoComponent = loadAsset("component-templates/azure-flowlogs-geo-mappings.json") as any;
+const geoFields = mappedFields(geoComponent.template.mappings.properties).filter((f) => /^(source|destination)\.(geo|as)\./.test(f));
+const documentFields = new Set([...leafFields(sample), ...geoFields]);
 const ALERTS_DATA_VIEW = "flowlogs-alerts-data-view";
 
 /** The fields an object may use: the alert index's for objects on the alerts data view, else the collector's. */
@@ -205,6 +209,17 @@ describe("saved objects in dashboards/kibana", () => {
     const search = shown.find((o) => o.type === "search");
     assert.ok(search && /denied/.test(search.attributes.kibanaSavedObjectMeta.searchSourceJSON.query.query), "saved search of denied flows");
     for (const column of ["source.ip", "destination.ip", "destination.port", "rule.name"]) assert.ok(search!.attributes.columns.includes(column), column);
+  });
+
+  test("the dashboard has the external-traffic panels: countries and ASNs of inbound denied and of outbound allowed flows", () => {
+    const shown = dashboard.references.map((r) => byKey.get(`${r.type}/${r.id}`)!).filter((o) => o.type === "lens");
+    const panelOf = (locality: string, action: string, field: string) => shown.some((o) =>
+      o.attributes.state.query.query === `azure.flowlog.locality : "${locality}" and event.action : "${action}"` &&
+      Object.values<any>(layersOf(o)).some((l) => Object.values<any>(l.columns).some((c) => c.operationType === "terms" && c.sourceField === field && c.params.size === 10)));
+    assert.ok(panelOf("from_internet", "denied", "source.geo.country_iso_code"), "inbound denied by source country");
+    assert.ok(panelOf("from_internet", "denied", "source.as.number"), "inbound denied by source ASN");
+    assert.ok(panelOf("to_internet", "allowed", "destination.geo.country_iso_code"), "outbound allowed by destination country");
+    assert.ok(panelOf("to_internet", "allowed", "destination.as.number"), "outbound allowed by destination ASN");
   });
 
   test("the import NDJSON is stable, one object per line, with JSON-valued attributes as strings", () => {

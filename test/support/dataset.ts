@@ -26,9 +26,10 @@ const NSG_TRAFFIC: TrafficProfile = {
     { name: "UserRule_DenyRdp", deny: true, destinationPorts: [3389], sources: BACKGROUND_SCANNERS },
     { name: "DefaultRule_DenyAllInBound", deny: true, destinationPorts: [22, 23, 445, 1433, 5900, 8080], sources: BACKGROUND_SCANNERS },
   ],
-  // Repeats weight the pick, so the top-N views have clear leaders.
+  // Repeats weight the pick, so the top-N views have clear leaders. 8.8.4.4 (Google), 1.1.1.1 (Cloudflare) and 9.9.9.9
+  // (Quad9) are real addresses of large networks, so a geo/AS database gives the external-traffic views rows.
   sources: ["203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.23", "198.51.100.23", "10.1.0.4", "10.1.0.5",
-    "10.1.0.6", "192.0.2.10", "192.0.2.11", "192.0.2.12", "100.64.0.9"],
+    "10.1.0.6", "8.8.4.4", "1.1.1.1", "9.9.9.9", "100.64.0.9"],
   destinations: ["10.1.0.4", "10.1.0.4", "10.1.0.5", "10.1.0.6", "10.1.0.7", "10.1.0.8"],
   destinationPorts: [443, 443, 443, 80, 80],
 };
@@ -38,7 +39,8 @@ const VNET_TRAFFIC: TrafficProfile = {
     { name: "DefaultRule_AllowInternetOutBound", weight: 8 }, { name: "UserRule_AllowHttps", destinationPorts: [443], weight: 16 },
     { name: "UserRule_DenySql", deny: true, destinationPorts: [1433], sources: ["10.2.0.5", "10.2.1.5"] },
   ],
-  sources: ["10.2.0.4", "10.2.0.4", "10.2.0.5", "10.2.1.4", "10.2.1.5", "203.0.113.7", "198.51.100.40"],
+  sources: ["10.2.0.4", "10.2.0.4", "10.2.0.5", "10.2.1.4", "10.2.1.5", "203.0.113.7", "52.95.110.1"],
+  // Outbound to the internet: Microsoft (20.50.2.x) and Fastly (151.101.1.69), real addresses a geo database knows.
   destinations: ["20.50.2.1", "20.50.2.1", "20.50.2.2", "10.2.1.4", "10.2.0.4", "151.101.1.69"],
   destinationPorts: [443, 443, 443, 53, 8080],
 };

@@ -9,11 +9,11 @@ import { redactUrlText } from "../../../collector/src/safeText";
 
 export const KIBANA_DEFAULTS = {
   deniedThreshold: 100, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts",
-  bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20,
+  bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20, newDestinationHistoryDays: 14,
 };
 
 const KEYS = ["url", "space", "caCert", "allowInsecureHttp", "alert"];
-const ALERT_KEYS = ["enabled", "deniedThreshold", "windowMinutes", "interval", "index", "webhook", "email", "bruteForceFlows", "bruteForcePorts", "portScanPorts", "portScanHosts"];
+const ALERT_KEYS = ["enabled", "deniedThreshold", "windowMinutes", "interval", "index", "webhook", "email", "bruteForceFlows", "bruteForcePorts", "portScanPorts", "portScanHosts", "newDestinationHistoryDays"];
 const WEBHOOK_KEYS = ["url", "method", "user"];
 const EMAIL_KEYS = ["from", "host", "port", "secure", "user", "to"];
 
@@ -33,6 +33,8 @@ export interface KibanaSettings {
     /** Port scan / host sweep: one source reaching more than this many distinct ports / hosts within the window. */
     portScanPorts: number;
     portScanHosts: number;
+    /** New outbound destination country / ASN: a resource's pair not seen in this many days before the window; 0 = no such rules. */
+    newDestinationHistoryDays: number;
     /** `.webhook` (Gold license): { url, method?, user? }; the password is the secret `kibanaWebhookPassword`. */
     webhook?: { url: string; method: "post" | "put"; user?: string };
     /** `.email` (Gold license): the password is the secret `kibanaEmailPassword`. */
@@ -94,6 +96,11 @@ function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
   const bruteForceFlows = number("bruteForceFlows", KIBANA_DEFAULTS.bruteForceFlows, 1, true);
   const portScanPorts = number("portScanPorts", KIBANA_DEFAULTS.portScanPorts, 1, true);
   const portScanHosts = number("portScanHosts", KIBANA_DEFAULTS.portScanHosts, 1, true);
+  const newDestinationHistoryDays = number("newDestinationHistoryDays", KIBANA_DEFAULTS.newDestinationHistoryDays, 0, true);
+  if (newDestinationHistoryDays > 0 && newDestinationHistoryDays * 1440 <= windowMinutes + 1) {
+    // Kibana refuses a new_terms rule whose history_window_start is not earlier than its from (validateHistoryWindowStart).
+    problem("kibana.alert.newDestinationHistoryDays", `must reach back further than kibana.alert.windowMinutes + 1 (${windowMinutes + 1} minutes, the rules' look-back): raise it above ${Math.floor((windowMinutes + 1) / 1440)}, or set 0 to declare no new-destination rules`);
+  }
   const ports = value.bruteForcePorts ?? KIBANA_DEFAULTS.bruteForcePorts;
   const portsOk = Array.isArray(ports) && ports.length > 0 && ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
   if (!portsOk) {
@@ -101,7 +108,7 @@ function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
   }
   const alert: NonNullable<KibanaSettings["alert"]> = {
     deniedThreshold, windowMinutes, interval: String(interval), alertIndex: String(alertIndex),
-    bruteForceFlows, bruteForcePorts: portsOk ? [...new Set(ports as number[])] : [], portScanPorts, portScanHosts,
+    bruteForceFlows, bruteForcePorts: portsOk ? [...new Set(ports as number[])] : [], portScanPorts, portScanHosts, newDestinationHistoryDays,
   };
   const webhook = value.webhook;
   if (isObject(webhook)) reportUnknownKeys(webhook, WEBHOOK_KEYS, "kibana.alert.webhook.", problem, "a webhook setting");
@@ -166,7 +173,10 @@ export function flowlogsKibanaArgs(settings: KibanaSettings, secrets: KibanaSecr
       windowMinutes: alert.windowMinutes,
       interval: alert.interval,
       alertIndex: alert.alertIndex,
-      detections: { bruteForceFlows: alert.bruteForceFlows, bruteForcePorts: alert.bruteForcePorts, portScanPorts: alert.portScanPorts, portScanHosts: alert.portScanHosts },
+      detections: {
+        bruteForceFlows: alert.bruteForceFlows, bruteForcePorts: alert.bruteForcePorts, portScanPorts: alert.portScanPorts, portScanHosts: alert.portScanHosts,
+        newDestinationHistoryDays: alert.newDestinationHistoryDays,
+      },
       webhook: alert.webhook && {
         config: { url: alert.webhook.url, method: alert.webhook.method, hasAuth: Boolean(alert.webhook.user) },
         secrets: alert.webhook.user ? pulumi.secret(pulumi.output({ user: alert.webhook.user, password: secrets.webhookPassword ?? "" })) : undefined,

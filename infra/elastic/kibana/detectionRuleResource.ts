@@ -1,5 +1,6 @@
 // KibanaDetectionRule: a Security detection rule (`/api/detection_engine/rules`), here the threshold rules of
-// ./detections.ts. The rule is addressed by the `rule_id` the program chooses, so it is stable across updates.
+// ./detections.ts and the new_terms rules of ./newDestination.ts. The rule is addressed by the `rule_id` the program
+// chooses, so it is stable across updates.
 // PUT replaces the whole rule (its `type` included); DELETE takes the rule_id as a query parameter.
 import * as pulumi from "@pulumi/pulumi";
 import { callKibana, checkConnection, Failure, KibanaConnection, UNKNOWN } from "./client";
@@ -14,30 +15,50 @@ export interface DetectionRuleInputs {
 const PATH = "/api/detection_engine/rules";
 const SEVERITIES = ["low", "medium", "high", "critical"];
 
-/** The threshold-rule fields this project sends, checked as Kibana's detection-engine schema does. */
-export function checkThresholdRuleBody(body: DetectionRuleBody | undefined): Failure[] {
+/** The detection-rule fields this project sends (threshold and new_terms rules), checked as Kibana's schema does. */
+export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Failure[] {
   const failures: Failure[] = [];
   const fail = (key: string, reason: string) => failures.push({ property: `body.${key}`, reason });
   if (!body || (body as unknown) === UNKNOWN) return failures;
-  if (body.type !== "threshold") fail("type", `only threshold rules are declared here (got ${JSON.stringify(body.type)})`);
   if (typeof body.rule_id !== "string" || !body.rule_id) fail("rule_id", "rule_id is required");
   if (typeof body.name !== "string" || !body.name) fail("name", "name is required");
   if (!Number.isInteger(body.risk_score) || body.risk_score < 0 || body.risk_score > 100) fail("risk_score", "risk_score must be a whole number from 0 to 100");
   if (!SEVERITIES.includes(body.severity)) fail("severity", `severity must be one of ${SEVERITIES.join(", ")}`);
-  const t = body.threshold;
-  if (!t || !Array.isArray(t.field) || t.field.length > 5) fail("threshold.field", "threshold.field must list up to 5 fields");
-  if (!t || !Number.isInteger(t.value) || t.value < 1) fail("threshold.value", "threshold.value must be a whole number >= 1");
-  for (const [i, c] of (t?.cardinality ?? []).entries()) {
-    if (!Number.isInteger(c.value) || c.value < 0) fail(`threshold.cardinality[${i}].value`, "must be a whole number >= 0");
+  if (body.type === "threshold") {
+    const t = body.threshold;
+    if (!t || !Array.isArray(t.field) || t.field.length > 5) fail("threshold.field", "threshold.field must list up to 5 fields");
+    if (!t || !Number.isInteger(t.value) || t.value < 1) fail("threshold.value", "threshold.value must be a whole number >= 1");
+    for (const [i, c] of (t?.cardinality ?? []).entries()) {
+      if (!Number.isInteger(c.value) || c.value < 0) fail(`threshold.cardinality[${i}].value`, "must be a whole number >= 0");
+    }
+  } else if (body.type === "new_terms") {
+    const fields = body.new_terms_fields;
+    if (!Array.isArray(fields) || fields.length < 1 || fields.length > 3 || !fields.every((f) => typeof f === "string" && f)) {
+      fail("new_terms_fields", "new_terms_fields must list 1 to 3 field names");
+    }
+    const history = durationMs(body.history_window_start);
+    const from = durationMs(body.from);
+    if (history === undefined) fail("history_window_start", `history_window_start "${body.history_window_start}" must look like "now-14d"`);
+    else if (from !== undefined && history <= from) fail("history_window_start", `history_window_start "${body.history_window_start}" must be earlier than from "${body.from}" (Kibana refuses a history window no longer than the rule window)`);
+  } else {
+    fail("type", `only threshold and new_terms rules are declared here (got ${JSON.stringify((body as { type?: unknown }).type)})`);
   }
   if (!/^[1-9]\d*[smhd]$/.test(body.interval)) fail("interval", `interval "${body.interval}" must look like "5m"`);
   body.actions?.forEach((a, i) => { if (a.group !== "default") fail(`actions[${i}].group`, `Security rules have one action group, "default" (got "${a.group}")`); });
   return failures;
 }
 
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** How far back `now-<n><unit>` reaches, in ms; undefined for anything else. */
+function durationMs(expression: unknown): number | undefined {
+  const match = typeof expression === "string" ? /^now-([1-9]\d*)([smhdw])$/.exec(expression) : null;
+  return match ? Number(match[1]) * UNIT_MS[match[2]] : undefined;
+}
+
 export const detectionRuleProvider: pulumi.dynamic.ResourceProvider<DetectionRuleInputs, DetectionRuleInputs & { ruleId: string }> = {
   async check(_olds, news) {
-    return { inputs: news, failures: [...checkConnection(news.connection), ...checkThresholdRuleBody(news.body)] };
+    return { inputs: news, failures: [...checkConnection(news.connection), ...checkDetectionRuleBody(news.body)] };
   },
 
   async diff(_id, olds, news) {

@@ -100,7 +100,7 @@ const SCAN_FIELD: Record<ScanKind, string> = { port_scan: "destination.port", ho
  * A Security threshold rule body (POST /api/detection_engine/rules). Kibana keeps buckets whose distinct count is
  * `>=` cardinality.value (build_threshold_aggregation.ts), so "more than N" is N + 1.
  */
-export function scanRuleBody(kind: ScanKind, options: ScanOptions, actions: ScanAction[] = []): DetectionRuleBody {
+export function scanRuleBody(kind: ScanKind, options: ScanOptions, actions: ScanAction[] = []): ThresholdRuleBody {
   const what = kind === "port_scan" ? "destination ports" : "destination hosts";
   return {
     rule_id: `flowlogs-${kind.replace("_", "-")}`,
@@ -117,34 +117,41 @@ export function scanRuleBody(kind: ScanKind, options: ScanOptions, actions: Scan
     from: `now-${options.windowMinutes}m`,
     enabled: true,
     tags: ["flowlogs", "azure", "detection"],
-    actions: actions.map((action) => ({
-      group: "default",
-      id: action.id,
-      action_type_id: action.actionTypeId,
-      params: action.params ?? {
-        documents: [{
-          "@timestamp": "{{date}}",
-          rule: { id: "{{rule.id}}", name: "{{rule.name}}" },
-          detection: kind,
-          alerts: "{{state.signals_count}}",
-        }],
-      },
-      // Security rule actions: one summary per run with alerts (RuleActionFrequency, camelCase notifyWhen).
-      frequency: { summary: true, notifyWhen: "onActiveAlert", throttle: null },
-    })),
+    actions: securityRuleActions(kind, actions),
   };
 }
 
-/** A connector the threshold rule notifies; params default to one `.index` document per run with alerts. */
+/**
+ * A Security rule's actions: one summary per run with alerts (RuleActionFrequency, camelCase notifyWhen) to each
+ * connector; an `.index` connector without params gets one alert document naming the detection.
+ */
+export function securityRuleActions(detection: string, actions: ScanAction[]): DetectionRuleBody["actions"] {
+  return actions.map((action) => ({
+    group: "default",
+    id: action.id,
+    action_type_id: action.actionTypeId,
+    params: action.params ?? {
+      documents: [{
+        "@timestamp": "{{date}}",
+        rule: { id: "{{rule.id}}", name: "{{rule.name}}" },
+        detection,
+        alerts: "{{state.signals_count}}",
+      }],
+    },
+    frequency: { summary: true, notifyWhen: "onActiveAlert", throttle: null },
+  }));
+}
+
+/** A connector a Security rule notifies; params default to one `.index` document per run with alerts. */
 export interface ScanAction {
   id: string;
   actionTypeId: ".index" | ".webhook" | ".email";
   params?: Record<string, unknown>;
 }
 
-export interface DetectionRuleBody {
+/** The fields every Security detection rule this project declares sends (POST /api/detection_engine/rules). */
+export interface SecurityRuleCommon {
   rule_id: string;
-  type: "threshold";
   name: string;
   description: string;
   risk_score: number;
@@ -152,10 +159,24 @@ export interface DetectionRuleBody {
   index: string[];
   language: "kuery" | "lucene";
   query: string;
-  threshold: { field: string[]; value: number; cardinality?: Array<{ field: string; value: number }> };
   interval: string;
   from: string;
   enabled: boolean;
   tags: string[];
   actions: Array<{ group: string; id: string; action_type_id: string; params: Record<string, unknown>; frequency?: Record<string, unknown> }>;
 }
+
+export interface ThresholdRuleBody extends SecurityRuleCommon {
+  type: "threshold";
+  threshold: { field: string[]; value: number; cardinality?: Array<{ field: string; value: number }> };
+}
+
+export interface NewTermsRuleBody extends SecurityRuleCommon {
+  type: "new_terms";
+  /** 1 to 3 fields; a combination of their values not seen since history_window_start alerts. */
+  new_terms_fields: string[];
+  /** Date math, e.g. now-14d; must be earlier than `from`. */
+  history_window_start: string;
+}
+
+export type DetectionRuleBody = ThresholdRuleBody | NewTermsRuleBody;

@@ -11,6 +11,7 @@ import { indexConnectorArgs, KibanaConnector } from "./connectorResource";
 import { deniedFlowsRuleArgs, KibanaRule, RuleActionArgs } from "./ruleResource";
 import { KibanaDetectionRule } from "./detectionRuleResource";
 import { bruteForceRuleArgs, scanRuleBody, type ScanAction, type ScanKind } from "./detections";
+import { newDestinationRuleBody, type NewDestinationKind } from "./newDestination";
 import { KibanaSavedObjects } from "./savedObjectsResource";
 import { buildImportNdjson, objectKeysOf } from "./savedObjects";
 
@@ -19,6 +20,7 @@ export { KibanaConnector, indexConnectorArgs } from "./connectorResource";
 export { KibanaRule, deniedFlowsRuleArgs } from "./ruleResource";
 export { KibanaDetectionRule } from "./detectionRuleResource";
 export { bruteForceRuleArgs, scanRuleBody } from "./detections";
+export { newDestinationRuleBody } from "./newDestination";
 export { KibanaSavedObjects } from "./savedObjectsResource";
 export { buildImportNdjson, loadSavedObjects } from "./savedObjects";
 export { lensSearches, lensToSearch } from "./lensQuery";
@@ -39,7 +41,11 @@ export interface FlowlogsKibanaArgs {
     /** Index the `.index` connector writes alert documents to; default "flowlogs-alerts". */
     alertIndex?: string;
     /** Thresholds of the attack detections (brute force, port scan, host sweep); omit for none. */
-    detections?: { bruteForceFlows: number; bruteForcePorts: number[]; portScanPorts: number; portScanHosts: number };
+    detections?: {
+      bruteForceFlows: number; bruteForcePorts: number[]; portScanPorts: number; portScanHosts: number;
+      /** New outbound destination country / ASN per resource against this many days of history; 0 or absent: none. */
+      newDestinationHistoryDays?: number;
+    };
     /** Optional `.webhook` connector (Gold license): config such as { url, method }, secrets such as { user, password }. */
     webhook?: { config: Record<string, unknown>; secrets?: pulumi.Input<Record<string, unknown>> };
     /** Optional `.email` connector (Gold license): config such as { from, service, host, port }, and recipients. */
@@ -118,6 +124,14 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
         for (const [kind, distinct] of scans) {
           const body = pulumi.all(scanActions).apply((resolved) => scanRuleBody(kind, { distinct, windowMinutes: alert.windowMinutes }, resolved));
           this.detectionRules.push(new KibanaDetectionRule(`${name}-${kind.replace("_", "-")}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
+        }
+        const historyDays = detections.newDestinationHistoryDays ?? 0;
+        if (!Number.isInteger(historyDays) || historyDays < 0) throw new Error(`alert.detections.newDestinationHistoryDays must be a whole number of days >= 0 (got ${historyDays})`);
+        if (historyDays > 0) {
+          for (const kind of ["country", "asn"] as NewDestinationKind[]) {
+            const body = pulumi.all(scanActions).apply((resolved) => newDestinationRuleBody(kind, { historyDays, windowMinutes: alert.windowMinutes }, resolved));
+            this.detectionRules.push(new KibanaDetectionRule(`${name}-new-destination-${kind}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
+          }
         }
       }
     }

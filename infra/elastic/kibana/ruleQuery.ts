@@ -8,7 +8,7 @@
 //   on threshold.field, cardinality_count + cardinality_check `>=`, count_check `>=`) and find_threshold_signals.ts.
 // Alerts: one per group bucket left after the selectors.
 import { kqlToQuery } from "./lensQuery";
-import type { DetectionRuleBody } from "./detections";
+import type { ThresholdRuleBody } from "./detections";
 
 export interface RuleWindow {
   /** Start and end of the rule's look-back window (ISO times). */
@@ -120,7 +120,7 @@ export function withoutPipelineAggs(search: RuleSearch): RuleSearch {
 }
 
 /** The search a Security threshold rule (KQL query, threshold fields, one cardinality) runs over one window. */
-export function thresholdRuleSearch(rule: DetectionRuleBody, window: RuleWindow): RuleSearch {
+export function thresholdRuleSearch(rule: ThresholdRuleBody, window: RuleWindow): RuleSearch {
   if (rule.language !== "kuery") throw new Error(`only KQL threshold rules are rebuilt here (got ${rule.language})`);
   const { field, value, cardinality } = rule.threshold;
   const checks: Record<string, any> = {};
@@ -159,7 +159,7 @@ export function thresholdRuleSearch(rule: DetectionRuleBody, window: RuleWindow)
  * The alerts a threshold rule raises: one per composite bucket meeting count_check and cardinality_check (applied
  * here as well, as for esQueryRuleAlerts). Key joined by "|"; value = the distinct count (or the flow count).
  */
-export function thresholdRuleAlerts(rule: DetectionRuleBody, response: any): RuleAlert[] {
+export function thresholdRuleAlerts(rule: ThresholdRuleBody, response: any): RuleAlert[] {
   const cardinality = rule.threshold.cardinality?.[0];
   return (response.aggregations?.thresholdTerms?.buckets ?? [])
     .filter((b: any) => b.doc_count >= rule.threshold.value && (!cardinality || b.cardinality_count.value >= cardinality.value))

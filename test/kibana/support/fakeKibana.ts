@@ -24,7 +24,11 @@
 //   (common/api/detection_engine/model/rule_schema/specific_attributes/threshold_attributes.gen.ts: threshold.field
 //   a string or up to 5, value an integer >= 1, cardinality [{field, value >= 0}]), risk_score 0..100, severity
 //   low|medium|high|critical, one action group "default" (rule_types/threshold/create_threshold_alert_type.ts, which
-//   also registers minimumLicenseRequired 'basic'); 409 on an existing rule_id, 404 on a missing one.
+//   also registers minimumLicenseRequired 'basic'); 409 on an existing rule_id, 404 on a missing one. The new_terms
+//   rule's fields (specific_attributes/new_terms_attributes.gen.ts: new_terms_fields 1 to 3 strings,
+//   history_window_start a non-empty string) and its params check (rule_types/new_terms/create_new_terms_alert_type.ts
+//   -> new_terms/utils.ts validateHistoryWindowStart: history_window_start earlier than from; minimumLicenseRequired
+//   'basic').
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -202,7 +206,7 @@ export class FakeKibana {
       if (method === "DELETE") store.detectionRules.delete(ruleId);
       return rule;
     }
-    const problem = thresholdRuleProblem(body, store.connectors);
+    const problem = detectionRuleProblem(body, store.connectors);
     if (problem) throw new Answer(400, { message: problem, status_code: 400 });
     const existing = store.detectionRules.get(body.rule_id);
     if (method === "POST" && existing) throw new Answer(409, { message: `rule_id: "${body.rule_id}" already exists`, status_code: 409 });
@@ -211,7 +215,8 @@ export class FakeKibana {
     // Kibana answers with the defaults filled in (a reader must not take them for drift).
     const rule = {
       id: existing?.id ?? randomUUID(), language: "kuery", from: "now-6m", to: "now", interval: "5m", enabled: true, max_signals: 100, tags: [], actions: [],
-      ...body, threshold: { ...body.threshold, field: typeof body.threshold.field === "string" ? [body.threshold.field] : body.threshold.field },
+      ...body,
+      ...(body.threshold ? { threshold: { ...body.threshold, field: typeof body.threshold.field === "string" ? [body.threshold.field] : body.threshold.field } } : {}),
       immutable: false, version: (existing?.version ?? 0) + 1, updated_at: new Date().toISOString(),
     };
     store.detectionRules.set(body.rule_id, rule);
@@ -436,19 +441,41 @@ export function esQueryParamsProblem(params: any): string | undefined {
   return undefined;
 }
 
-const THRESHOLD_RULE_KEYS = ["rule_id", "type", "name", "description", "risk_score", "severity", "index", "language", "query", "filters", "threshold",
+const SECURITY_RULE_KEYS = ["rule_id", "type", "name", "description", "risk_score", "severity", "index", "language", "query", "filters",
   "interval", "from", "to", "enabled", "tags", "actions", "max_signals", "author", "license", "references", "note", "false_positives", "timestamp_override"];
+const THRESHOLD_RULE_KEYS = [...SECURITY_RULE_KEYS, "threshold"];
+const NEW_TERMS_RULE_KEYS = [...SECURITY_RULE_KEYS, "new_terms_fields", "history_window_start", "alert_suppression"];
 
-/** The threshold-rule create/update body as Kibana's detection-engine schema checks it (the fields this project uses). */
-export function thresholdRuleProblem(body: any, connectors: Map<string, any>): string | undefined {
+/** The create/update body of a Security rule (threshold or new_terms) as Kibana's detection-engine schema checks it. */
+export function detectionRuleProblem(body: any, connectors: Map<string, any>): string | undefined {
+  return body?.type === "new_terms" ? newTermsRuleProblem(body, connectors) : thresholdRuleProblem(body, connectors);
+}
+
+/** The fields every Security rule type shares (the ones this project uses). */
+function securityRuleProblem(body: any, keys: string[], connectors: Map<string, any>): string | undefined {
   if (!body || typeof body !== "object") return "expected a JSON object";
-  for (const key of Object.keys(body)) if (!THRESHOLD_RULE_KEYS.includes(key)) return `${key}: unknown field for this double (stricter than Kibana, which drops it)`;
+  for (const key of Object.keys(body)) if (!keys.includes(key)) return `${key}: unknown field for this double (stricter than Kibana, which drops it)`;
   for (const key of ["name", "description", "rule_id", "query"]) if (typeof body[key] !== "string" || (key !== "query" && !body[key])) return `${key}: Required`;
-  if (body.type !== "threshold") return `type: Invalid literal value, expected "threshold" (this double serves threshold rules only)`;
   if (!Number.isInteger(body.risk_score) || body.risk_score < 0 || body.risk_score > 100) return "risk_score: Number must be an integer from 0 to 100";
   if (!["low", "medium", "high", "critical"].includes(body.severity)) return `severity: Invalid enum value. Expected 'low' | 'medium' | 'high' | 'critical', received '${body.severity}'`;
   if (body.language !== undefined && !["kuery", "lucene"].includes(body.language)) return `language: Invalid enum value '${body.language}'`;
   if (body.index !== undefined && (!Array.isArray(body.index) || body.index.some((i: unknown) => typeof i !== "string"))) return "index: Expected array of strings";
+  if (body.interval !== undefined && !/^[1-9]\d*[smhd]$/.test(body.interval)) return `interval: Invalid duration "${body.interval}"`;
+  if (body.from !== undefined && !/^now-[1-9]\d*[smhd]$/.test(body.from)) return `from: Invalid date math "${body.from}"`;
+  for (const action of body.actions ?? []) {
+    if (action.group !== "default") return `actions: Invalid action groups: ${action.group}`;
+    const connector = connectors.get(action.id);
+    if (!connector) return `actions: Saved object [action/${action.id}] not found`;
+    if (action.action_type_id !== undefined && action.action_type_id !== connector.connector_type_id) return `actions: action_type_id "${action.action_type_id}" is not the connector's type ${connector.connector_type_id}`;
+  }
+  return undefined;
+}
+
+/** The threshold-rule create/update body as Kibana's detection-engine schema checks it (the fields this project uses). */
+export function thresholdRuleProblem(body: any, connectors: Map<string, any>): string | undefined {
+  const common = securityRuleProblem(body, THRESHOLD_RULE_KEYS, connectors);
+  if (common) return common;
+  if (body.type !== "threshold") return `type: Invalid literal value, expected "threshold"`;
   const t = body.threshold;
   if (!t || typeof t !== "object") return "threshold: Required";
   const fieldOk = typeof t.field === "string" || (Array.isArray(t.field) && t.field.length <= 5 && t.field.every((f: unknown) => typeof f === "string"));
@@ -460,15 +487,40 @@ export function thresholdRuleProblem(body: any, connectors: Map<string, any>): s
       if (typeof c?.field !== "string" || !Number.isInteger(c?.value) || c.value < 0) return "threshold.cardinality: each entry needs field (string) and value (integer >= 0)";
     }
   }
-  if (body.interval !== undefined && !/^[1-9]\d*[smhd]$/.test(body.interval)) return `interval: Invalid duration "${body.interval}"`;
-  if (body.from !== undefined && !/^now-[1-9]\d*[smhd]$/.test(body.from)) return `from: Invalid date math "${body.from}"`;
-  for (const action of body.actions ?? []) {
-    if (action.group !== "default") return `actions: Invalid action groups: ${action.group}`;
-    const connector = connectors.get(action.id);
-    if (!connector) return `actions: Saved object [action/${action.id}] not found`;
-    if (action.action_type_id !== undefined && action.action_type_id !== connector.connector_type_id) return `actions: action_type_id "${action.action_type_id}" is not the connector's type ${connector.connector_type_id}`;
-  }
   return undefined;
+}
+
+/**
+ * The new_terms create/update body: new_terms_fields an array of 1 to 3 strings, history_window_start a non-empty
+ * string (new_terms_attributes.gen.ts), and the rule type's params check (create_new_terms_alert_type.ts ->
+ * new_terms/utils.ts validateHistoryWindowStart): both dates parse as date math, history strictly before `from`.
+ */
+export function newTermsRuleProblem(body: any, connectors: Map<string, any>): string | undefined {
+  const common = securityRuleProblem(body, NEW_TERMS_RULE_KEYS, connectors);
+  if (common) return common;
+  const fields = body.new_terms_fields;
+  if (!Array.isArray(fields) || fields.some((f: unknown) => typeof f !== "string")) return "new_terms_fields: Expected array of strings";
+  if (fields.length < 1) return "new_terms_fields: Array must contain at least 1 element(s)";
+  if (fields.length > 3) return "new_terms_fields: Array must contain at most 3 element(s)";
+  if (typeof body.history_window_start !== "string" || !body.history_window_start.trim()) return "history_window_start: Required";
+  const now = Date.now();
+  const history = dateMath(body.history_window_start, now);
+  if (history === undefined) return "Failed to parse 'historyWindowStart'";
+  const from = dateMath(body.from ?? "now-6m", now)!;
+  if (history >= from) return "History window size is smaller than rule interval + additional lookback, 'historyWindowStart' must be earlier than 'from'";
+  return undefined;
+}
+
+/** `now`, `now-<n><unit>` (units y M w d h H m s, as @elastic/datemath) or an ISO date; undefined if it does not parse. */
+function dateMath(text: string, now: number): number | undefined {
+  if (text === "now") return now;
+  const match = /^now-([1-9]\d*)([yMwdhHms])$/.exec(text);
+  if (match) {
+    const unit: Record<string, number> = { y: 365 * 86_400_000, M: 30 * 86_400_000, w: 604_800_000, d: 86_400_000, h: 3_600_000, H: 3_600_000, m: 60_000, s: 1000 };
+    return now - Number(match[1]) * unit[match[2]];
+  }
+  const absolute = Date.parse(text);
+  return /^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(absolute) ? absolute : undefined;
 }
 
 function onlyKeys(body: any, allowed: string[], where = "request body"): void {
