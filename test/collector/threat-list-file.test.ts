@@ -1,0 +1,151 @@
+// The threat list file in the service (collector/src/service/threatListFile.ts) and its settings: loaded at start-up
+// (an unusable list stops it with the variable named), reloaded when the file changes (driven by calling refresh,
+// as the poll loop does, on a real file), a bad new version refused with the old list kept and the reason logged once,
+// bad lines warned with their numbers while the good entries work.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, describeConfig, loadConfig } from "../../collector/src/service/config";
+import type { LogEvent, Logger } from "../../collector/src/service/logger";
+import { ThreatListFile } from "../../collector/src/service/threatListFile";
+
+const storage = { FLOWLOGS_STORAGE_ACCOUNT_URL: "https://acct.blob.core.windows.net", FLOWLOGS_SINK: "stdout" };
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), "threat-list-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function recorder(): { log: Logger; events: LogEvent[] } {
+  const events: LogEvent[] = [];
+  const log: Logger = (level, event, fields = {}) => events.push({ time: "", level, event, ...fields });
+  return { log, events };
+}
+
+/** Replaces the file as an editor or a copy tool would, with a modification time that surely differs. */
+let tick = 1_800_000_000;
+function rewrite(file: string, text: string): void {
+  writeFileSync(`${file}.new`, text);
+  renameSync(`${file}.new`, file);
+  tick += 10;
+  utimesSync(file, tick, tick);
+}
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig({ ...storage, ...env });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.message;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+test("settings: the list's path and size bound, shown in collector.start; a missing file or a directory is a ConfigError naming the key", (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "drop.txt");
+  writeFileSync(file, "192.0.2.0/24\n");
+  assert.equal(loadConfig(storage).threatList, undefined);
+  assert.equal(describeConfig(loadConfig(storage)).threatList, "off");
+  assert.deepEqual(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file }).threatList, { file, maxBytes: 8 << 20 });
+  assert.deepEqual(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file, FLOWLOGS_THREAT_LIST_MAX_BYTES: "4096" }).threatList, { file, maxBytes: 4096 });
+  assert.deepEqual(describeConfig(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file })).threatList, { file, maxBytes: 8 << 20 });
+
+  assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: join(dir, "missing.txt") }), /^FLOWLOGS_THREAT_LIST_FILE ".*missing\.txt" does not exist: put the list there .* or unset the variable/);
+  assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: dir }), /^FLOWLOGS_THREAT_LIST_FILE .* is not a file/);
+  assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: file, FLOWLOGS_THREAT_LIST_MAX_BYTES: "12" }), /^FLOWLOGS_THREAT_LIST_MAX_BYTES "12" is not a whole number from 1024 to 268435456/);
+  assert.match(configError({ FLOWLOGS_THREAT_LIST_MAX_BYTES: "4096" }), /^FLOWLOGS_THREAT_LIST_MAX_BYTES applies only with FLOWLOGS_THREAT_LIST_FILE/);
+});
+
+test("start-up: a list with no usable line, too large, or not UTF-8 stops the collector with the key and the first bad line", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "list.txt");
+  const { log } = recorder();
+  const openError = async (text: string | Buffer, maxBytes = 1 << 20): Promise<string> => {
+    writeFileSync(file, text);
+    const error = await ThreatListFile.open({ file, maxBytes }, log).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.message;
+  };
+  assert.match(await openError("# comment\n<html>\n<body>\n"), /^FLOWLOGS_THREAT_LIST_FILE .*list\.txt: no line is an address or CIDR \(2 bad lines; line 2: "<html>" is not an IPv4 or IPv6 address or CIDR .*\); fix the file, or unset the variable/);
+  assert.match(await openError("192.0.2.0/24\n".repeat(200), 1024), /is 2600 bytes, more than FLOWLOGS_THREAT_LIST_MAX_BYTES \(1024\): raise it or shorten the list/);
+  assert.match(await openError(Buffer.from([0x31, 0x2e, 0xff, 0xfe, 0x0a])), /is not UTF-8 text/);
+  // An empty list (or comments only) is a valid list that tags nothing.
+  writeFileSync(file, "; nothing listed yet\n");
+  assert.equal((await ThreatListFile.open({ file, maxBytes: 1024 }, log)).entries, 0);
+});
+
+test("reload: a changed file is used from the next check on; touching it without a change parses nothing", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "drop.txt");
+  rewrite(file, "192.0.2.0/24 ; SBL1\n");
+  const { log, events } = recorder();
+  const list = await ThreatListFile.open({ file, maxBytes: 1 << 20 }, log);
+  assert.deepEqual(events.map((e) => e.event), ["threatlist.loaded"]);
+  assert.equal(events[0]!.entries, 1);
+  assert.equal(list.match("192.0.2.9")?.description, "SBL1");
+  assert.equal(await list.refresh(), false, "unchanged file");
+
+  rewrite(file, "198.51.100.0/24 ; SBL2\n2001:db8::/32\n");
+  assert.equal(await list.refresh(), true);
+  assert.equal(list.match("192.0.2.9"), undefined);
+  assert.equal(list.match("198.51.100.9")?.description, "SBL2");
+  assert.equal(list.entries, 2);
+  assert.deepEqual(events.at(-1), { time: "", level: "info", event: "threatlist.reloaded", file, entries: 2, sha256: events.at(-1)!.sha256, badLines: 0 });
+
+  const before = events.length;
+  tick += 10;
+  utimesSync(file, tick, tick); // touched, same bytes
+  assert.equal(await list.refresh(), false);
+  assert.equal(events.length, before);
+  assert.equal(list.match("198.51.100.9")?.description, "SBL2");
+});
+
+test("reload: a bad new version keeps the old list and is reported once; a fixed version is then taken", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "drop.txt");
+  rewrite(file, "192.0.2.0/24 ; SBL1\n");
+  const { log, events } = recorder();
+  const list = await ThreatListFile.open({ file, maxBytes: 1 << 20 }, log);
+
+  rewrite(file, "{\"not\": \"a list\"}\n");
+  assert.equal(await list.refresh(), false);
+  assert.equal(await list.refresh(), false);
+  const failures = events.filter((e) => e.event === "threatlist.reload.failed");
+  assert.equal(failures.length, 1, "reported once per file version");
+  assert.match(String(failures[0]!.reason), /no line is an address or CIDR \(1 bad lines; line 1: /);
+  assert.match(String(failures[0]!.action), /still using the list loaded before \(1 entries, sha256 [0-9a-f]{16}\)/);
+  assert.equal(list.match("192.0.2.9")?.description, "SBL1");
+
+  rmSync(file);
+  assert.equal(await list.refresh(), false);
+  assert.match(String(events.at(-1)!.reason), /does not exist/);
+  assert.equal(list.match("192.0.2.9")?.description, "SBL1", "a deleted file keeps the list too");
+
+  rewrite(file, "203.0.113.0/24\n");
+  assert.equal(await list.refresh(), true);
+  assert.equal(list.match("192.0.2.9"), undefined);
+  assert.ok(list.match("203.0.113.1"));
+});
+
+test("bad lines: the good entries load, the bad ones are warned with their line numbers", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "mixed.txt");
+  const lines = ["192.0.2.0/24", "1.2.3.4/24", "203.0.113.5", ...Array.from({ length: 30 }, (_, i) => `bad-${i}`)];
+  rewrite(file, lines.join("\n"));
+  const { log, events } = recorder();
+  const list = await ThreatListFile.open({ file, maxBytes: 1 << 20 }, log);
+  assert.equal(list.entries, 2);
+  assert.ok(list.match("192.0.2.1") && list.match("203.0.113.5"));
+  const warning = events.find((e) => e.event === "threatlist.lines.rejected")!;
+  assert.equal(warning.level, "warn");
+  assert.equal(warning.count, 31);
+  const named = warning.lines as Array<{ line: number; reason: string }>;
+  assert.equal(named.length, 20, "the first 20 are named; count has them all");
+  assert.deepEqual(named.slice(0, 2).map((bad) => bad.line), [2, 4]);
+  assert.match(named[0]!.reason, /host bits are set/);
+  assert.match(String(warning.action), /every other entry is in use/);
+});
