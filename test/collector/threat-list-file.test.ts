@@ -4,12 +4,16 @@
 // bad lines warned with their numbers while the good entries work.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ConfigError, describeConfig, loadConfig } from "../../collector/src/service/config";
 import type { LogEvent, Logger } from "../../collector/src/service/logger";
 import { ThreatListFile } from "../../collector/src/service/threatListFile";
+import { mulberry32 } from "../support/flowLogWriter";
+
+const ROOT = resolve(__dirname, "../..");
 
 const storage = { FLOWLOGS_STORAGE_ACCOUNT_URL: "https://acct.blob.core.windows.net", FLOWLOGS_SINK: "stdout" };
 
@@ -50,9 +54,9 @@ test("settings: the list's path and size bound, shown in collector.start; a miss
   writeFileSync(file, "192.0.2.0/24\n");
   assert.equal(loadConfig(storage).threatList, undefined);
   assert.equal(describeConfig(loadConfig(storage)).threatList, "off");
-  assert.deepEqual(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file }).threatList, { file, maxBytes: 8 << 20 });
+  assert.deepEqual(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file }).threatList, { file, maxBytes: 4 << 20 });
   assert.deepEqual(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file, FLOWLOGS_THREAT_LIST_MAX_BYTES: "4096" }).threatList, { file, maxBytes: 4096 });
-  assert.deepEqual(describeConfig(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file })).threatList, { file, maxBytes: 8 << 20 });
+  assert.deepEqual(describeConfig(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file })).threatList, { file, maxBytes: 4 << 20 });
 
   assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: join(dir, "missing.txt") }), /^FLOWLOGS_THREAT_LIST_FILE ".*missing\.txt" does not exist: put the list there .* or unset the variable/);
   assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: dir }), /^FLOWLOGS_THREAT_LIST_FILE .* is not a file/);
@@ -148,4 +152,60 @@ test("bad lines: the good entries load, the bad ones are warned with their line 
   assert.deepEqual(named.slice(0, 2).map((bad) => bad.line), [2, 4]);
   assert.match(named[0]!.reason, /host bits are set/);
   assert.match(String(warning.action), /every other entry is in use/);
+});
+
+/** Runs `node [flags] --import tsx -e code` from the repository root; resolves with exit code and output. */
+function runNode(flags: string[], code: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [...flags, "--import", "tsx", "-e", code], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => { stdout += String(c); });
+    child.stderr.on("data", (c) => { stderr += String(c); });
+    child.once("exit", (exitCode) => done({ code: exitCode, stdout, stderr }));
+  });
+}
+
+test("memory: a list of the default maximum size (4 MiB) loads in a process capped at a 64 MB heap", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "big.txt");
+  const random = mulberry32(21);
+  const lines: string[] = [];
+  let size = 0;
+  while (size < (4 << 20) - 64) {
+    const prefix = 16 + Math.floor(random() * 17);
+    const network = (((random() * 2 ** 32) >>> 0) >>> (32 - prefix) << (32 - prefix)) >>> 0;
+    const line = `${network >>> 24}.${(network >>> 16) & 255}.${(network >>> 8) & 255}.${network & 255}/${prefix} ; SBL${lines.length}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  writeFileSync(file, lines.join("\n"));
+  const run = await runNode(["--max-old-space-size=64"], `
+    const { ThreatListFile } = require("./collector/src/service/threatListFile");
+    ThreatListFile.open({ file: process.env.LIST, maxBytes: 4 << 20 }, () => undefined).then((list) => {
+      console.log(JSON.stringify({ entries: list.entries, heapMb: process.memoryUsage().heapUsed / 1e6 }));
+    });`, { LIST: file });
+  assert.equal(run.code, 0, run.stderr.slice(-1500));
+  const { entries, heapMb } = JSON.parse(run.stdout) as { entries: number; heapMb: number };
+  console.log(`${entries} entries (${size} bytes) under a 64 MB heap cap: ${heapMb.toFixed(0)} MB heap used after loading`);
+  assert.equal(entries, lines.length);
+});
+
+test("run: a list that cannot be used at start-up exits with status 2 and the variable named, before reading any blob", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "list.txt");
+  writeFileSync(file, "<html>\n");
+  const env = {
+    FLOWLOGS_STORAGE_CONNECTION_STRING: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1",
+    FLOWLOGS_SINK: "stdout", FLOWLOGS_METRICS_PORT: "off", FLOWLOGS_THREAT_LIST_FILE: file,
+  };
+  const run = await new Promise<{ code: number | null; stderr: string }>((done) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "collector/src/cli.ts", "run", "--once"], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
+    let stderr = "";
+    child.stderr.on("data", (c) => { stderr += String(c); });
+    child.once("exit", (code) => done({ code, stderr }));
+  });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /run: FLOWLOGS_THREAT_LIST_FILE .*list\.txt: no line is an address or CIDR \(1 bad lines; line 1: "<html>"/);
+  assert.doesNotMatch(run.stderr, /blob\.|poll\./, "no blob was read");
 });

@@ -9,43 +9,37 @@ export interface AddressBlock<T> {
   value: T;
 }
 
-interface Range<T> {
-  first: bigint;
-  last: bigint;
-  value: T;
-}
-
-/** Non-overlapping ranges in address order; where blocks nest, the innermost (longest prefix) wins. */
-function flatten<T>(blocks: readonly AddressBlock<T>[]): Range<T>[] {
-  // Outer blocks before the blocks they contain; among identical blocks the first given stays first.
-  const order = blocks.map((block, index) => ({ block, index }));
-  order.sort((a, b) => (a.block.first < b.block.first ? -1 : a.block.first > b.block.first ? 1
-    : a.block.last > b.block.last ? -1 : a.block.last < b.block.last ? 1 : a.index - b.index));
-  const ranges: Range<T>[] = [];
+/**
+ * Hands out non-overlapping ranges in address order to `emit`; where blocks nest, the innermost (longest prefix)
+ * wins. Nothing per range is allocated here: the tables write them straight into typed arrays.
+ */
+function flatten<T>(blocks: readonly AddressBlock<T>[], emit: (first: bigint, last: bigint, value: T) => void): void {
+  // Outer blocks before the blocks they contain. The sort is stable, so among identical blocks the first given
+  // stays first (and wins: the later copies are skipped).
+  const sorted = blocks.slice().sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.last > b.last ? -1 : a.last < b.last ? 1 : 0));
   const open: AddressBlock<T>[] = [];
   let cursor = 0n;
-  const emit = (last: bigint, block: AddressBlock<T>) => {
-    if (cursor <= last) ranges.push({ first: cursor, last, value: block.value });
+  const close = (last: bigint, block: AddressBlock<T>) => {
+    if (cursor <= last) emit(cursor, last, block.value);
   };
   let previous: AddressBlock<T> | undefined;
-  for (const { block } of order) {
-    if (previous && previous.first === block.first && previous.last === block.last) continue; // a duplicate: the first wins
+  for (const block of sorted) {
+    if (previous && previous.first === block.first && previous.last === block.last) continue;
     previous = block;
     while (open.length > 0 && open.at(-1)!.last < block.first) {
       const done = open.pop()!;
-      emit(done.last, done);
+      close(done.last, done);
       cursor = done.last + 1n;
     }
-    if (open.length > 0) emit(block.first - 1n, open.at(-1)!);
+    if (open.length > 0) close(block.first - 1n, open.at(-1)!);
     open.push(block);
     cursor = block.first;
   }
   while (open.length > 0) {
     const done = open.pop()!;
-    emit(done.last, done);
+    close(done.last, done);
     cursor = done.last + 1n;
   }
-  return ranges;
 }
 
 /**
@@ -60,13 +54,21 @@ export class Ipv4RangeTable<T> {
   private readonly starts = new Uint32Array(65_537);
 
   constructor(blocks: readonly AddressBlock<T>[]) {
-    const ranges = flatten(blocks);
-    this.firsts = Uint32Array.from(ranges, (r) => Number(r.first));
-    this.lasts = Uint32Array.from(ranges, (r) => Number(r.last));
-    this.values = ranges.map((r) => r.value);
+    // n nested or disjoint blocks make at most 2n - 1 ranges.
+    const firsts = new Uint32Array(2 * blocks.length);
+    const lasts = new Uint32Array(2 * blocks.length);
+    const values: T[] = [];
+    flatten(blocks, (first, last, value) => {
+      firsts[values.length] = Number(first);
+      lasts[values.length] = Number(last);
+      values.push(value);
+    });
+    this.firsts = firsts.slice(0, values.length);
+    this.lasts = lasts.slice(0, values.length);
+    this.values = values;
     let index = 0;
     for (let high = 0; high <= 65_536; high++) {
-      while (index < ranges.length && this.firsts[index]! < high * 65_536) index++;
+      while (index < values.length && this.firsts[index]! < high * 65_536) index++;
       this.starts[high] = index;
     }
   }
@@ -97,14 +99,17 @@ export class Ipv6RangeTable<T> {
   private readonly values: T[];
 
   constructor(blocks: readonly AddressBlock<T>[]) {
-    const ranges = flatten(blocks);
-    this.firsts = new Uint32Array(ranges.length * 4);
-    this.lasts = new Uint32Array(ranges.length * 4);
-    ranges.forEach((range, i) => {
-      writeWords(this.firsts, i, range.first);
-      writeWords(this.lasts, i, range.last);
+    const firsts = new Uint32Array(2 * blocks.length * 4);
+    const lasts = new Uint32Array(2 * blocks.length * 4);
+    const values: T[] = [];
+    flatten(blocks, (first, last, value) => {
+      writeWords(firsts, values.length, first);
+      writeWords(lasts, values.length, last);
+      values.push(value);
     });
-    this.values = ranges.map((r) => r.value);
+    this.firsts = firsts.slice(0, values.length * 4);
+    this.lasts = lasts.slice(0, values.length * 4);
+    this.values = values;
   }
 
   get size(): number {

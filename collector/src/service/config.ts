@@ -87,7 +87,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_METRICS_HOST: "Address the endpoint binds to. Default 127.0.0.1; set 0.0.0.0 in a container so probes reach it.",
   FLOWLOGS_LOG_LEVEL: "debug, info (default), warn or error.",
   FLOWLOGS_THREAT_LIST_FILE: "Path of a threat list (optional): IPv4/IPv6 addresses and CIDRs, one per line, comments after # or ; (Spamhaus DROP's text format reads as is). Flows whose source or destination is on it carry threat.enrichments. Must exist at start-up; checked for changes before every poll and reloaded (a bad new version is refused and the old list kept).",
-  FLOWLOGS_THREAT_LIST_MAX_BYTES: "Largest threat list file accepted, 1024 to 268435456. Default 8388608 (8 MiB, about 250,000 entries). Bounds memory.",
+  FLOWLOGS_THREAT_LIST_MAX_BYTES: "Largest threat list file accepted, 1024 to 268435456. Default 4194304 (4 MiB, about 150,000 DROP-style lines, which load within a 64 MB heap). Bounds memory: while a new version loads, the old list is still held.",
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
@@ -192,7 +192,7 @@ function threatListSettings(read: Read): CollectorConfig["threatList"] {
     if (maxText) throw new ConfigError("FLOWLOGS_THREAT_LIST_MAX_BYTES applies only with FLOWLOGS_THREAT_LIST_FILE: set the list's path, or unset it");
     return undefined;
   }
-  const maxBytes = integer("FLOWLOGS_THREAT_LIST_MAX_BYTES", maxText ?? String(8 << 20), 1024, 256 << 20);
+  const maxBytes = integer("FLOWLOGS_THREAT_LIST_MAX_BYTES", maxText ?? String(4 << 20), 1024, 256 << 20);
   let isFile: boolean;
   try {
     isFile = statSync(file).isFile();
