@@ -78,7 +78,7 @@ function isKnownRecord(record: unknown): boolean {
  * text is not one at all: not JSON, no `records` array, or records of which none has a known category/version.
  * An empty `records` array is a valid document with nothing in it.
  */
-export function parseFlowLogText(text: string): ParseResult {
+export function parseFlowLogText(text: string, enrichment?: FlowEnrichment): ParseResult {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -97,5 +97,5 @@ export function parseFlowLogText(text: string): ParseResult {
       `none of the ${records.length} records is a known flow log (NSG ${NSG_CATEGORY} version 1/2, or VNet ${VNET_CATEGORY} flowLogVersion 4)`,
     );
   }
-  return parseRecords(records);
+  return parseRecords(records, 0, enrichment);
 }
