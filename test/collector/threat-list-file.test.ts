@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, describeConfig, loadConfig } from "../../collector/src/service/config";
 import type { LogEvent, Logger } from "../../collector/src/service/logger";
+import { Metrics } from "../../collector/src/service/metrics";
 import { ThreatListFile } from "../../collector/src/service/threatListFile";
 import { mulberry32 } from "../support/flowLogWriter";
 
@@ -91,10 +92,10 @@ test("reload: a changed file is used from the next check on; touching it without
   assert.deepEqual(events.map((e) => e.event), ["threatlist.loaded"]);
   assert.equal(events[0]!.entries, 1);
   assert.equal(list.match("192.0.2.9")?.description, "SBL1");
-  assert.equal(await list.refresh(), false, "unchanged file");
+  assert.equal(await list.refresh(), "unchanged", "unchanged file");
 
   rewrite(file, "198.51.100.0/24 ; SBL2\n2001:db8::/32\n");
-  assert.equal(await list.refresh(), true);
+  assert.equal(await list.refresh(), "reloaded");
   assert.equal(list.match("192.0.2.9"), undefined);
   assert.equal(list.match("198.51.100.9")?.description, "SBL2");
   assert.equal(list.entries, 2);
@@ -103,7 +104,7 @@ test("reload: a changed file is used from the next check on; touching it without
   const before = events.length;
   tick += 10;
   utimesSync(file, tick, tick); // touched, same bytes
-  assert.equal(await list.refresh(), false);
+  assert.equal(await list.refresh(), "unchanged");
   assert.equal(events.length, before);
   assert.equal(list.match("198.51.100.9")?.description, "SBL2");
 });
@@ -116,8 +117,8 @@ test("reload: a bad new version keeps the old list and is reported once; a fixed
   const list = await ThreatListFile.open({ file, maxBytes: 1 << 20 }, log);
 
   rewrite(file, "{\"not\": \"a list\"}\n");
-  assert.equal(await list.refresh(), false);
-  assert.equal(await list.refresh(), false);
+  assert.equal(await list.refresh(), "refused");
+  assert.equal(await list.refresh(), "unchanged", "the same bad version is not reported again");
   const failures = events.filter((e) => e.event === "threatlist.reload.failed");
   assert.equal(failures.length, 1, "reported once per file version");
   assert.match(String(failures[0]!.reason), /no line is an address or CIDR \(1 bad lines; line 1: /);
@@ -125,12 +126,12 @@ test("reload: a bad new version keeps the old list and is reported once; a fixed
   assert.equal(list.match("192.0.2.9")?.description, "SBL1");
 
   rmSync(file);
-  assert.equal(await list.refresh(), false);
+  assert.equal(await list.refresh(), "refused");
   assert.match(String(events.at(-1)!.reason), /does not exist/);
   assert.equal(list.match("192.0.2.9")?.description, "SBL1", "a deleted file keeps the list too");
 
   rewrite(file, "203.0.113.0/24\n");
-  assert.equal(await list.refresh(), true);
+  assert.equal(await list.refresh(), "reloaded");
   assert.equal(list.match("192.0.2.9"), undefined);
   assert.ok(list.match("203.0.113.1"));
 });
@@ -208,4 +209,14 @@ test("run: a list that cannot be used at start-up exits with status 2 and the va
   assert.equal(run.code, 2, run.stderr);
   assert.match(run.stderr, /run: FLOWLOGS_THREAT_LIST_FILE .*list\.txt: no line is an address or CIDR \(1 bad lines; line 1: "<html>"/);
   assert.doesNotMatch(run.stderr, /blob\.|poll\./, "no blob was read");
+});
+
+test("metrics: the list's entries and refused versions, only when a list is configured", () => {
+  const metrics = new Metrics();
+  assert.doesNotMatch(metrics.render(), /threat_list/);
+  metrics.noteThreatList("unchanged", 3);
+  metrics.noteThreatList("refused", 3);
+  metrics.noteThreatList("reloaded", 5);
+  assert.match(metrics.render(), /\n# TYPE flowlogs_threat_list_entries gauge\nflowlogs_threat_list_entries 5\n/);
+  assert.match(metrics.render(), /\n# TYPE flowlogs_threat_list_refused_total counter\nflowlogs_threat_list_refused_total 1\n/);
 });

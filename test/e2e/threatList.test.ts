@@ -97,6 +97,7 @@ test("listed flows carry threat.enrichments, the others nothing; a list replaced
   assert.equal(loaded.entries, 2);
   assert.deepEqual((events.find((e) => e.event === "threatlist.lines.rejected")!.lines as Array<{ line: number }>).map((l) => l.line), [4]);
   assert.equal(events.filter((e) => e.event === "threatlist.reloaded").length, 1);
+  assert.match(summary.metrics.render(), /\nflowlogs_threat_list_entries 1\n[^]*\nflowlogs_threat_list_refused_total 0\n/, "list B in use, nothing refused");
 
   for (const [phase, listing] of [[phaseA, listA], [phaseB, listB!]] as const) {
     const bySource = phase.filter((t) => listing.listed(t.sourceIp)).length;

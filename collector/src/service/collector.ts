@@ -118,7 +118,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     log("info", "checkpoints.listed", { caughtUp: state.caughtUp.size });
     for (;;) {
       let failure: string | undefined;
-      await threats?.refresh(); // never throws: a bad new version is logged and the old list kept
+      if (threats) metrics.noteThreatList(await threats.refresh(), threats.entries); // never throws: a bad version is logged, the old list kept
       try {
         failure = await poll(service, config, context, state, options.once ?? false, grace);
       } catch (error) {

@@ -58,28 +58,32 @@ export class ThreatListFile implements ThreatLookup {
     return this.current.list.entries;
   }
 
-  /** Loads the file again if it changed since last looked at. Resolves true when a new list is in use. */
-  async refresh(): Promise<boolean> {
+  /**
+   * Loads the file again if it changed since last looked at: `reloaded` when a new list is in use, `refused` when a
+   * new version could not be used (reported once per version), else `unchanged`.
+   */
+  async refresh(): Promise<"unchanged" | "reloaded" | "refused"> {
     let version: string;
     try {
       version = await fileVersion(this.settings.file);
     } catch (error) {
       version = `unreadable: ${reason(error)}`;
-      if (version !== this.seen) this.refused(reason(error));
+      if (version === this.seen) return "unchanged";
       this.seen = version;
-      return false;
+      this.refused(reason(error));
+      return "refused";
     }
-    if (version === this.seen) return false;
+    if (version === this.seen) return "unchanged";
     this.seen = version;
     try {
       const loaded = await load(this.settings, this.current.sha256);
-      if (!loaded) return false; // touched, same content
+      if (!loaded) return "unchanged"; // touched, same content
       this.current = loaded;
       this.report(loaded, true);
-      return true;
+      return "reloaded";
     } catch (error) {
       this.refused(reason(error));
-      return false;
+      return "refused";
     }
   }
 
