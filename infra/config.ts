@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
 import { reportUnknownKeys, type Report } from "./configKeys";
 import { readElasticConfig, type ElasticSettings } from "./elastic/config";
+import { readThreatListFile, type ThreatListDeployment } from "./collectorThreatList";
 import { redactUrlText } from "../collector/src/safeText";
 import { RETENTION_TAG } from "./retention";
 
@@ -68,7 +69,7 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   "flowLogs[].adoptExisting": ["flowLogName"],
   trafficAnalytics: ["workspaceResourceId", "create", "intervalMinutes"],
   storage: ["accountName", "sku", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges", "keepDataOnDestroy"],
-  collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch"],
+  collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch", "threatListFile"],
   "collector.registry": ["name", "sku"],
   "collector.elasticsearch": ["url", "namespace"],
 };
@@ -134,6 +135,8 @@ export interface CollectorConfig {
   /** "managed": the writer key minted by this stack's Elastic side; "configured": the `collectorEsApiKey` secret. */
   writerKey: "managed" | "configured";
   containerGroupName: string;
+  /** `collector.threatListFile`, read and checked: mounted into the container (infra/collectorThreatList.ts). */
+  threatList?: ThreatListDeployment;
 }
 
 export class ConfigError extends Error {
@@ -486,6 +489,7 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
     : readCollectorElasticsearch(value.elasticsearch, enabled === true, problem);
 
   const image = readCollectorImage(value, storageAccountName, problem);
+  const threatList = readThreatListFile(value.threatListFile, problem);
   if (enabled !== true) return false;
   return {
     image: image ?? { build: true, registryName: "", registrySku: DEFAULTS.collectorRegistrySku },
@@ -496,6 +500,7 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
     writerKey: elastic ? "managed" : "configured",
     // Container group names: 1-63 lowercase letters, digits and single hyphens.
     containerGroupName: `${context.project}-${context.stack}-collector`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").slice(0, 63).replace(/-+$/, ""),
+    ...(threatList ? { threatList } : {}),
   };
 }
 

@@ -45,6 +45,38 @@ export interface FlowDocument {
       guid?: string;
     };
   };
+  /** Present only when an endpoint is on the user's threat list (ecs/threat.ts; FLOWLOGS_THREAT_LIST_FILE). */
+  threat?: { enrichments: ThreatEnrichment[] };
+}
+
+/** One listed endpoint of a flow: the list entry that covers it and which field matched (ECS threat.enrichments). */
+export interface ThreatEnrichment {
+  indicator: ThreatIndicator;
+  matched: { atomic: string; field: "source.ip" | "destination.ip"; type: "threat_list" };
+}
+
+/** A threat-list entry as documents show it. */
+export interface ThreatIndicator {
+  /** The entry as written in the list: an address or a CIDR. */
+  name: string;
+  type: "ipv4-addr" | "ipv6-addr";
+  /** The entry's comment, e.g. `SBL123` in a Spamhaus DROP line. */
+  description?: string;
+  /** The list's file name. */
+  provider: string;
+}
+
+/** Finds the most specific threat-list entry covering an address (an address as a tuple writes it). */
+export interface ThreatLookup {
+  match(ip: string): ThreatIndicator | undefined;
+}
+
+/**
+ * Lookups the mapping stage consults per tuple. The service loads and reloads them; the parser only reads them, so
+ * it stays free of I/O.
+ */
+export interface FlowEnrichment {
+  threats?: ThreatLookup;
 }
 
 export interface Endpoint {

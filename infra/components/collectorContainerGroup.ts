@@ -9,6 +9,8 @@ export const COLLECTOR_METRICS_PORT = 9464;
 /** A private CA reaches the collector as a file (ACI mounts files only through secret volumes). */
 const CA_MOUNT = "/etc/flowlogs/es-ca";
 const CA_FILE = "ca.pem";
+/** The threat list, the same way (infra/collectorThreatList.ts); a new list is a new deployment of the group. */
+const THREAT_LIST_MOUNT = "/etc/flowlogs/threat-list";
 
 export interface CollectorContainerGroupArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -26,6 +28,8 @@ export interface CollectorContainerGroupArgs {
   checkpointContainer: string;
   /** Where the collector writes; a private CA is mounted as a file, dedupe needs a key that may read. */
   elasticsearch: { url: string; namespace: string; caCert?: string; dedupeAcrossBackingIndices?: boolean };
+  /** A threat list to mount and name in FLOWLOGS_THREAT_LIST_FILE. */
+  threatList?: { fileName: string; content: string };
   /** The writer API key (encoded form). Kept secret: it reaches the container only as `secureValue`. */
   esApiKey: pulumi.Input<string>;
   tags: Record<string, string>;
@@ -49,10 +53,14 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
       FLOWLOGS_ES_NAMESPACE: args.elasticsearch.namespace,
       ...(args.elasticsearch.caCert ? { FLOWLOGS_ES_CA_FILE: `${CA_MOUNT}/${CA_FILE}` } : {}),
       ...(args.elasticsearch.dedupeAcrossBackingIndices ? { FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true" } : {}),
+      ...(args.threatList ? { FLOWLOGS_THREAT_LIST_FILE: `${THREAT_LIST_MOUNT}/${args.threatList.fileName}` } : {}),
       // The probe comes from outside the container's loopback.
       FLOWLOGS_METRICS_HOST: "0.0.0.0",
       FLOWLOGS_METRICS_PORT: String(COLLECTOR_METRICS_PORT),
     };
+    const volumes: Array<{ name: string; secret: Record<string, string>; mountPath: string }> = [];
+    if (args.elasticsearch.caCert) volumes.push({ name: "es-ca", secret: { [CA_FILE]: base64(args.elasticsearch.caCert) }, mountPath: CA_MOUNT });
+    if (args.threatList) volumes.push({ name: "threat-list", secret: { [args.threatList.fileName]: base64(args.threatList.content) }, mountPath: THREAT_LIST_MOUNT });
     this.group = new containerinstance.ContainerGroup(`${name}-group`, {
       resourceGroupName: args.resourceGroupName,
       location: args.location,
@@ -62,15 +70,13 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
       restartPolicy: "Always",
       identity: { type: "UserAssigned", userAssignedIdentities: [args.identityId] },
       imageRegistryCredentials: args.registryLoginServer ? [{ server: args.registryLoginServer, identity: args.identityId }] : undefined,
-      volumes: args.elasticsearch.caCert
-        ? [{ name: "es-ca", secret: { [CA_FILE]: Buffer.from(args.elasticsearch.caCert).toString("base64") } }]
-        : undefined,
+      volumes: volumes.length ? volumes.map(({ name: volumeName, secret }) => ({ name: volumeName, secret })) : undefined,
       containers: [{
         name: "collector",
         image: args.image,
         resources: { requests: { cpu: args.cpu, memoryInGB: args.memoryGb } },
         ports: [{ port: COLLECTOR_METRICS_PORT, protocol: "TCP" }],
-        volumeMounts: args.elasticsearch.caCert ? [{ name: "es-ca", mountPath: CA_MOUNT, readOnly: true }] : undefined,
+        volumeMounts: volumes.length ? volumes.map(({ name: volumeName, mountPath }) => ({ name: volumeName, mountPath, readOnly: true })) : undefined,
         environmentVariables: [
           ...Object.entries(plain).map(([envName, value]) => ({ name: envName, value })),
           { name: "FLOWLOGS_ES_API_KEY", secureValue: pulumi.secret(args.esApiKey) },
@@ -89,4 +95,8 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
     this.name = this.group.name;
     this.registerOutputs({ name: this.name });
   }
+}
+
+function base64(text: string): string {
+  return Buffer.from(text).toString("base64");
 }

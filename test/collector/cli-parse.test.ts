@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { main } from "../../collector/src/cli";
@@ -106,7 +107,7 @@ test("cli --help lists the commands; unknown commands and bad parse arguments ar
   assert.match(noFile.stderr, /^parse: expected exactly one file \(or - for stdin\), got 0/);
   const parseHelp = await inProcess(["parse", "--help"]);
   assert.equal(parseHelp.status, 0);
-  assert.match(parseHelp.stdout, /usage: flowlogs-collector parse <file\|->/);
+  assert.match(parseHelp.stdout, /usage: flowlogs-collector parse \[--threat-list <list>\] <file\|->/);
 });
 
 test("cli parse escapes control characters on stderr: a tuple cannot forge a reject line or clear the terminal", async () => {
@@ -136,4 +137,37 @@ test("cli parse of a document with a 5,000-deep value prints the good documents 
   assert.equal(rejects.length, 1);
   assert.ok(rejects[0].length < 800, `bounded: ${rejects[0].length}`);
   assert.doesNotMatch(run.stderr, /Maximum call stack/);
+});
+
+test("cli parse --threat-list tags the flows of listed addresses, reports bad list lines, ids unchanged", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "parse-threat-"));
+  try {
+    const list = join(dir, "drop.txt");
+    writeFileSync(list, "; test list\n203.0.113.105 ; SBL-cli\n1.2.3.4/24\n");
+    const plain = await cli(["parse", fixturePath("nsg-v2.json")]);
+    const run = await cli(["parse", "--threat-list", list, fixturePath("nsg-v2.json")]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /parse: threat list .*drop\.txt line 3: host bits are set after \/24: write the network's first address \(1\.2\.3\.0\/24\) .*; skipped/);
+    const tagged = lines(run.stdout).map((line) => JSON.parse(line) as Record<string, any>);
+    const untagged = lines(plain.stdout).map((line) => JSON.parse(line) as Record<string, any>);
+    assert.deepEqual(tagged.map((d) => d._id), untagged.map((d) => d._id));
+    let count = 0;
+    tagged.forEach((doc, i) => {
+      const listed = [doc.source.ip, doc.destination.ip].includes("203.0.113.105");
+      assert.equal(doc.threat !== undefined, listed, `document ${i}`);
+      if (!listed) return assert.deepEqual(doc, untagged[i]);
+      count++;
+      assert.equal(doc.threat.enrichments[0].indicator.description, "SBL-cli");
+      assert.equal(doc.threat.enrichments[0].indicator.provider, "drop.txt");
+    });
+    assert.ok(count > 0, "some flows of the fixture are listed");
+
+    writeFileSync(list, "<html>\n");
+    const unusable = await cli(["parse", "--threat-list", list, fixturePath("nsg-v2.json")]);
+    assert.equal(unusable.status, 1);
+    assert.match(unusable.stderr, /threat list .* has no usable line/);
+    assert.equal(unusable.stdout, "");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

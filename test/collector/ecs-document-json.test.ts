@@ -8,7 +8,9 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { walkRecord } from "../../collector/src/format/parse";
 import { parseFlowLogText, parseRecords, type ParsedFlow } from "../../collector/src/format";
-import { flowDocumentJson, toFlowDocument } from "../../collector/src/ecs";
+import { flowDocumentJson, identifiedFlow, toFlowDocument } from "../../collector/src/ecs";
+import { parseThreatList } from "../../collector/src/enrich/threatList";
+import type { FlowEnrichment } from "../../collector/src/model";
 import { costDataset } from "../../scripts/bench/costDataset";
 import { mulberry32 } from "../support/flowLogWriter";
 
@@ -22,10 +24,10 @@ function flowsOf(records: unknown[]): ParsedFlow[] {
 }
 
 /** Every flow's fast text equals the reference text; returns how many were compared. */
-function assertSameText(flows: ParsedFlow[]): number {
+function assertSameText(flows: ParsedFlow[], enrichment?: FlowEnrichment): number {
   for (const flow of flows) {
-    const expected = JSON.stringify(toFlowDocument(flow));
-    const actual = flowDocumentJson(flow);
+    const expected = JSON.stringify(toFlowDocument(flow, enrichment));
+    const actual = flowDocumentJson(flow, enrichment);
     if (actual !== expected) assert.equal(actual, expected, `tuple ${JSON.stringify(flow.text)} of rule ${JSON.stringify(flow.context.rule)}`);
   }
   return flows.length;
@@ -119,4 +121,37 @@ test("random tuples of every layout, protocol, state and counter mix: the same t
     { category: "NetworkSecurityGroupFlowEvent", properties: { Version: 1, flows: [{ flows: [{ flowTuples: nsgTuples.map((t) => t.split(",").slice(0, 8).join(",")) }] }] } },
   ];
   assert.equal(assertSameText(flowsOf(records)), 9000);
+  assert.equal(assertSameText(flowsOf(records), THREATS), 9000);
+});
+
+// A list covering some addresses of the fixtures, the hostile records and the random tuples, in both families and
+// IPv4-mapped form, with comments and a file name that need escaping.
+const THREATS: FlowEnrichment = {
+  threats: parseThreatList([
+    "203.0.113.0/24 ; SBL1", "10.0.0.1 # \"quoted\" \\ back\u0000slash é 😀 \ud800", "2001:db8::/32",
+    "::ffff:192.0.2.0/120 ; mapped", "0.0.0.0", "52.239.184.180", "fe80::/10 ; \u2028line separator",
+  ].join("\n"), 'list "x"\u0001.txt').list,
+};
+
+test("tagged flows (threat list): the same text, threat.enrichments last, the id unchanged", () => {
+  const flows: ParsedFlow[] = [];
+  for (const name of readdirSync(FIXTURES).filter((n) => n.endsWith(".json"))) {
+    const parsed = JSON.parse(readFileSync(join(FIXTURES, name), "utf8")) as { records?: unknown };
+    if (Array.isArray(parsed.records)) flows.push(...flowsOf(parsed.records));
+  }
+  flows.push(...flowsOf(hostileRecords()));
+  assertSameText(flows, THREATS);
+  const counts = [0, 0, 0];
+  for (const flow of flows) {
+    const tagged = identifiedFlow(flow, THREATS);
+    const plain = identifiedFlow(flow);
+    assert.equal(tagged.id, plain.id);
+    const enrichments = tagged.doc.threat?.enrichments ?? [];
+    counts[enrichments.length]!++;
+    // Only gains: the plain document is the tagged one without `threat`.
+    const { threat: _threat, ...rest } = tagged.doc;
+    assert.deepEqual(rest, plain.doc);
+    assert.ok(tagged.source.endsWith(enrichments.length ? "]}}" : plain.source.slice(-3)));
+  }
+  assert.ok(counts[0]! > 0 && counts[1]! > 0 && counts[2]! > 0, `untagged, one side, both sides: ${counts.join(", ")}`);
 });

@@ -34,6 +34,12 @@ export const fullDocument: DeepRequired<FlowDocument> = {
       guid: "66aa66aa-6666-4aaa-8aaa-66aa66aa66aa",
     },
   },
+  threat: {
+    enrichments: [{
+      indicator: { name: "52.239.168.0/22", type: "ipv4-addr", description: "SBL000001", provider: "drop.txt" },
+      matched: { atomic: "52.239.169.4", field: "destination.ip", type: "threat_list" },
+    }],
+  },
 };
 
 export const minimalDocument: FlowDocument = {

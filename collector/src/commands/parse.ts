@@ -2,17 +2,21 @@
 // {"_id": <id>, ...document}. Rejected tuples/records go to stderr with their position and reason, then a summary.
 // Exit 0 when the input is a flow-log document (even with rejects), 1 when it is not one or cannot be read.
 import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { parseThreatList } from "../enrich/threatList";
 import { FlowLogFormatError, parseFlowLogText } from "../format/parse";
-import type { ParseResult, Reject } from "../model";
+import type { FlowEnrichment, ParseResult, Reject } from "../model";
 import { escapeControl } from "../safeText";
 import { EXIT, type Command } from "./command";
 
-const USAGE = `usage: flowlogs-collector parse <file|->
+const USAGE = `usage: flowlogs-collector parse [--threat-list <list>] <file|->
 
 Reads one flow-log document ({"records": [...]}, e.g. a PT1H.json blob; "-" reads stdin) and prints one ECS
 document per flow tuple as NDJSON on stdout: {"_id": "<deterministic id>", ...document}.
 Invalid tuples and records are skipped and reported on stderr (record index, tuple index, reason), followed by a
-summary line. Exit status: 0 parsed (even with rejects), 1 not a flow-log document or unreadable, 2 usage error.`;
+summary line. --threat-list tags the flows of listed addresses as the run service does with FLOWLOGS_THREAT_LIST_FILE
+(its bad lines are reported on stderr and skipped). Exit status: 0 parsed (even with rejects), 1 not a flow-log
+document, unreadable, or a threat list without a usable line, 2 usage error.`;
 
 export const parseCommand: Command = {
   summary: "print the ECS documents of one flow-log file as NDJSON",
@@ -21,6 +25,17 @@ export const parseCommand: Command = {
     if (args.includes("--help") || args.includes("-h")) {
       io.stdout.write(`${USAGE}\n`);
       return EXIT.ok;
+    }
+    let enrichment: FlowEnrichment | undefined;
+    if (args[0] === "--threat-list") {
+      if (args.length < 2) {
+        io.stderr.write(`parse: --threat-list needs the list's path\n${USAGE}\n`);
+        return EXIT.usage;
+      }
+      const loaded = await loadThreatList(args[1]!, io.stderr);
+      if (!loaded) return EXIT.failure;
+      enrichment = { threats: loaded };
+      args = args.slice(2);
     }
     if (args.length !== 1) {
       io.stderr.write(`parse: expected exactly one file (or - for stdin), got ${args.length}\n${USAGE}\n`);
@@ -36,7 +51,7 @@ export const parseCommand: Command = {
     }
     let result: ParseResult;
     try {
-      result = parseFlowLogText(text);
+      result = parseFlowLogText(text, enrichment);
     } catch (error) {
       if (!(error instanceof FlowLogFormatError)) throw error;
       io.stderr.write(`${escapeControl(`parse: ${source}: ${error.message}`)}\n`);
@@ -49,6 +64,24 @@ export const parseCommand: Command = {
     return EXIT.ok;
   },
 };
+
+/** The list, with its bad lines reported; undefined (reported) when it cannot be read or has no usable line. */
+async function loadThreatList(path: string, stderr: NodeJS.WritableStream) {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    stderr.write(`${escapeControl(`parse: cannot read the threat list ${path}: ${(error as Error).message}`)}\n`);
+    return undefined;
+  }
+  const { list, badLines } = parseThreatList(text, basename(path));
+  for (const bad of badLines) stderr.write(`${escapeControl(`parse: threat list ${path} line ${bad.line}: ${bad.reason}; skipped`)}\n`);
+  if (list.entries === 0 && badLines.length > 0) {
+    stderr.write(`${escapeControl(`parse: threat list ${path} has no usable line`)}\n`);
+    return undefined;
+  }
+  return list;
+}
 
 export function formatReject(reject: Reject): string {
   const where = reject.tuple === undefined ? `record ${reject.record}` : `record ${reject.record}, tuple ${reject.tuple}`;

@@ -51,6 +51,11 @@ export const runCommand: Command = {
         writeLog: (line) => io.stderr.write(line),
       });
       return summary.metrics.blobsFailed > 0 || summary.metrics.errors > 0 ? EXIT.failure : EXIT.ok;
+    } catch (error) {
+      // A setting whose target turns out unusable at start-up (the threat list file's content).
+      if (!(error instanceof ConfigError)) throw error;
+      io.stderr.write(`run: ${escapeControl(error.message)}\n`);
+      return EXIT.usage;
     } finally {
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);

@@ -5,10 +5,12 @@
 // serialized once per context, and the per-tuple part is a handful of string pieces. toFlowDocument stays the
 // readable reference for what a document holds; any field added there must be added here too (the test fails
 // until it is).
+import type { FlowEnrichment } from "../model";
 import type { FlowContext, FlowState, ParsedFlow } from "../format/flow";
 import { ADDRESS_CLASSES, addressClass, flowLocality, type AddressClass } from "./addressClass";
 import { communityId } from "./communityId";
 import { flowEvent, resourceFields } from "./mapper";
+import { threatJson } from "./threat";
 import { transportName } from "./transport";
 import { ECS_VERSION } from "./version";
 
@@ -95,7 +97,7 @@ function isoTimestamp(ms: number): string {
 }
 
 /** JSON.stringify(toFlowDocument(flow)), written without the object. */
-export function flowDocumentJson(flow: ParsedFlow): string {
+export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment): string {
   const { context, tuple } = flow;
   const { packetsSent, bytesSent, packetsReceived, bytesReceived } = tuple.counters;
   const { middle, tail } = contextJson(context);
@@ -118,7 +120,8 @@ export function flowDocumentJson(flow: ParsedFlow): string {
   text += addressClassJsons[addressClass(tuple.sourceIp)][addressClass(tuple.destinationIp)];
   if (tuple.state !== undefined) text += `,"state":"${tuple.state}"`;
   if (tuple.encryption !== undefined) text += `,"encryption":${json(tuple.encryption)}`;
-  text += tail;
+  const threat = enrichment?.threats ? threatJson(tuple, enrichment.threats) : "";
+  text += threat === "" ? tail : `${tail.slice(0, -1)}${threat}}`; // the threat object is the document's last key
   text.charCodeAt(0); // flattens the rope of pieces into one string: far less for the GC to trace while batches wait
   return text;
 }

@@ -1,6 +1,6 @@
 // IdentifiedDocument values. The parser's carry only the JSON text and make the object on first use, so the hot
 // path (parse -> bulk body) never builds one; documents made from an object (tests, tools) serialize it once.
-import type { FlowDocument, IdentifiedDocument } from "../model";
+import type { FlowDocument, FlowEnrichment, IdentifiedDocument } from "../model";
 import type { ParsedFlow } from "../format/flow";
 import { documentId } from "./documentId";
 import { flowDocumentJson } from "./documentJson";
@@ -14,9 +14,9 @@ class SerializedDocument implements IdentifiedDocument {
   }
 }
 
-/** The document and id of one parsed tuple. */
-export function identifiedFlow(flow: ParsedFlow): IdentifiedDocument {
-  return new SerializedDocument(documentId(flow), flowDocumentJson(flow));
+/** The document and id of one parsed tuple (the id never depends on the enrichment). */
+export function identifiedFlow(flow: ParsedFlow, enrichment?: FlowEnrichment): IdentifiedDocument {
+  return new SerializedDocument(documentId(flow), flowDocumentJson(flow, enrichment));
 }
 
 /** A document given as an object (tests, tools), with its JSON text. */

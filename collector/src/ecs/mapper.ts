@@ -1,14 +1,15 @@
 // Maps one parsed flow tuple to its ECS document (the FlowDocument contract in ../model). Fields the flow log does
 // not carry are omitted, never invented.
-import type { FlowDocument } from "../model";
+import type { FlowDocument, FlowEnrichment } from "../model";
 import type { FlowContext, FlowCounters, FlowState, ParsedFlow } from "../format/flow";
 import { addressClass, flowLocality } from "./addressClass";
 import { communityId } from "./communityId";
 import { parseResourceId } from "./resourceId";
+import { threatFields } from "./threat";
 import { transportName } from "./transport";
 import { ECS_VERSION } from "./version";
 
-export function toFlowDocument(flow: ParsedFlow): FlowDocument {
+export function toFlowDocument(flow: ParsedFlow, enrichment?: FlowEnrichment): FlowDocument {
   const { context, tuple } = flow;
 
   const transport = transportName(tuple.ianaNumber);
@@ -53,6 +54,8 @@ export function toFlowDocument(flow: ParsedFlow): FlowDocument {
   if (context.aclId !== undefined) flowlog.acl_id = context.aclId;
   if (context.flowLogId !== undefined) flowlog.id = context.flowLogId;
   if (context.flowLogGuid !== undefined) flowlog.guid = context.flowLogGuid;
+  const threat = enrichment?.threats && threatFields(tuple, enrichment.threats);
+  if (threat) doc.threat = threat;
   return doc;
 }
 

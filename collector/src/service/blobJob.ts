@@ -3,7 +3,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { CheckpointStore } from "../checkpoint/store";
 import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
-import type { ParseResult, Sink } from "../model";
+import type { FlowEnrichment, ParseResult, Sink } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
 import { BlobChangedError, BlobGoneError } from "../source/download";
 import { blobHour } from "../source/listing";
@@ -11,13 +11,15 @@ import { SinkDeliveryError, deliver } from "./delivery";
 import { describeError, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
-export type ParseRecords = (records: readonly unknown[], firstRecordIndex?: number) => ParseResult;
+export type ParseRecords = (records: readonly unknown[], firstRecordIndex?: number, enrichment?: FlowEnrichment) => ParseResult;
 
 export interface JobContext {
   container: ContainerClient;
   store: CheckpointStore;
   sink: Sink;
   parse: ParseRecords;
+  /** What documents are enriched with (the threat list; its content may change between polls). */
+  enrichment?: FlowEnrichment;
   metrics: Metrics;
   log: Logger;
   windowBytes: number;

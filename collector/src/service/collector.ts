@@ -14,6 +14,7 @@ import { describeConfig, type CollectorConfig } from "./config";
 import { startStatusServer, type StatusServer } from "./httpServer";
 import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger";
 import { Metrics } from "./metrics";
+import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
 
 export interface RunOptions {
@@ -66,9 +67,10 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       action: "created it again; progress stored in it is lost, so blobs are read again from the start and the document ids absorb the re-read",
     }),
   });
+  log("info", "collector.start", { config: describeConfig(config), once: options.once ?? false });
+  const threats = config.threatList ? await ThreatListFile.open(config.threatList, log) : undefined;
   const sink = options.sink ?? createSink(config.sink, log);
   let status: StatusServer | undefined;
-  log("info", "collector.start", { config: describeConfig(config), once: options.once ?? false });
   const pause = (): Promise<void> => (options.sleep ?? sleep)(config.pollIntervalSeconds * 1000, options.signal);
   try {
     // The probe answers while start-up waits out a 403 (role assignments not yet effective).
@@ -93,6 +95,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       container: service.getContainerClient(config.containers[0]),
       store, sink, metrics, log,
       parse: options.parse ?? parseRecords,
+      enrichment: threats ? { threats } : undefined,
       windowBytes: config.windowBytes,
       recordBytes: Math.min(config.recordBytes, config.windowBytes),
       batchDocuments: config.batchDocuments,
@@ -115,6 +118,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     log("info", "checkpoints.listed", { caughtUp: state.caughtUp.size });
     for (;;) {
       let failure: string | undefined;
+      if (threats) metrics.noteThreatList(await threats.refresh(), threats.entries); // never throws: a bad version is logged, the old list kept
       try {
         failure = await poll(service, config, context, state, options.once ?? false, grace);
       } catch (error) {

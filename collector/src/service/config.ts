@@ -1,5 +1,6 @@
 // The `run` service's settings, all from environment variables. Each variable is described once here (the table
 // in README.md mirrors it) and validated with an error naming the variable and how to fix it.
+import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { redactUrlText } from "../safeText";
 import type { StorageAuth } from "../source/storage";
@@ -35,6 +36,8 @@ export interface CollectorConfig {
   metricsPort?: number;
   metricsHost: string;
   logLevel: Level;
+  /** Undefined: no threat list. */
+  threatList?: { file: string; maxBytes: number };
 }
 
 export type SinkConfig =
@@ -83,6 +86,8 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_METRICS_PORT: "Port of /healthz and /metrics. Default 9464; 'off' disables the endpoint.",
   FLOWLOGS_METRICS_HOST: "Address the endpoint binds to. Default 127.0.0.1; set 0.0.0.0 in a container so probes reach it.",
   FLOWLOGS_LOG_LEVEL: "debug, info (default), warn or error.",
+  FLOWLOGS_THREAT_LIST_FILE: "Path of a threat list (optional): IPv4/IPv6 addresses and CIDRs, one per line, comments after # or ; (Spamhaus DROP's text format reads as is). Flows whose source or destination is on it carry threat.enrichments. Must exist at start-up; checked for changes before every poll and reloaded (a bad new version is refused and the old list kept).",
+  FLOWLOGS_THREAT_LIST_MAX_BYTES: "Largest threat list file accepted, 1024 to 268435456. Default 4194304 (4 MiB, about 150,000 DROP-style lines, which load within a 64 MB heap). Bounds memory: while a new version loads, the old list is still held.",
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
@@ -153,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     throw new ConfigError(`FLOWLOGS_SINK ${JSON.stringify(sinkKind)} is not supported: use elasticsearch, opensearch, logzio or stdout`);
   }
 
+  const threatList = threatListSettings(read);
   const portText = read("FLOWLOGS_METRICS_PORT") ?? "9464";
   const metricsPort = portText === "off" ? undefined : integer("FLOWLOGS_METRICS_PORT", portText, 0, 65535);
 
@@ -175,7 +181,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     metricsPort,
     metricsHost: read("FLOWLOGS_METRICS_HOST") ?? "127.0.0.1",
     logLevel: level(read("FLOWLOGS_LOG_LEVEL") ?? "info"),
+    ...(threatList ? { threatList } : {}),
   };
+}
+
+function threatListSettings(read: Read): CollectorConfig["threatList"] {
+  const maxText = read("FLOWLOGS_THREAT_LIST_MAX_BYTES");
+  const file = read("FLOWLOGS_THREAT_LIST_FILE");
+  if (!file) {
+    if (maxText) throw new ConfigError("FLOWLOGS_THREAT_LIST_MAX_BYTES applies only with FLOWLOGS_THREAT_LIST_FILE: set the list's path, or unset it");
+    return undefined;
+  }
+  const maxBytes = integer("FLOWLOGS_THREAT_LIST_MAX_BYTES", maxText ?? String(4 << 20), 1024, 256 << 20);
+  let isFile: boolean;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    throw new ConfigError(`FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} does not exist: put the list there (in Azure: the threatList share, see infra/README.md), or unset the variable to run without one`);
+  }
+  if (!isFile) throw new ConfigError(`FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} is not a file: give the path of the list itself`);
+  return { file, maxBytes };
 }
 
 type Read = (name: string) => string | undefined;
@@ -282,5 +307,6 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
           ? { kind: "logzio", url: redactUrlText(config.sink.url), type: config.sink.type, token: "(set, redacted)" }
           : config.sink,
     metrics: config.metricsPort === undefined ? "off" : `${config.metricsHost}:${config.metricsPort}`,
+    threatList: config.threatList ?? "off",
   };
 }

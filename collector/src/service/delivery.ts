@@ -92,7 +92,7 @@ export async function deliver(chunk: ReadChunk, context: JobContext): Promise<vo
   }
   // Record by record, and a record's documents in batches: memory is bounded by the record size setting.
   for (let i = 0; i < chunk.records.length; i++) {
-    const parsed = context.parse([chunk.records[i]], chunk.firstRecord + i);
+    const parsed = context.parse([chunk.records[i]], chunk.firstRecord + i, context.enrichment);
     await out.rejects(parsed.rejects);
     await out.documentsOf(parsed.documents);
   }
@@ -122,7 +122,7 @@ async function streamLargeRecord(large: LargeRecord, out: Outbox, context: JobCo
     await out.letter({ position, reason: `record ${large.index}: ${error.message} (${large.end - large.start} bytes at offset ${large.start})`, raw: head.toString("utf8") });
     return;
   }
-  const output = recordOutput(large.index);
+  const output = recordOutput(large.index, [], [], context.enrichment);
   walkSkeleton(parsed.record, output.sink);
   const drain = async () => {
     const { documents, rejects } = output;

@@ -29,6 +29,15 @@ export class Metrics {
   /** Polls in a row that made no progress (see collector.ts `poll`), and why the last one did not. */
   failedPolls = 0;
   lastFailure?: string;
+  /** Entries of the threat list in use; undefined without one (its metrics are then left out). */
+  threatListEntries?: number;
+  /** New versions of the threat list that could not be used (the old list was kept). */
+  threatListRefused = 0;
+
+  noteThreatList(outcome: "unchanged" | "reloaded" | "refused", entries: number): void {
+    this.threatListEntries = entries;
+    if (outcome === "refused") this.threatListRefused++;
+  }
 
   /** Records the outcome of one poll: `failure` says why it made no progress, undefined when it did. */
   notePoll(failure: string | undefined, now = Date.now()): void {
@@ -75,6 +84,10 @@ export class Metrics {
     metric("flowlogs_failed_polls", "gauge", "Polls in a row that made no progress (every blob job or listing failed); 3 make /healthz answer 503.", [["", this.failedPolls]]);
     metric("flowlogs_blobs_pending", "gauge", "Blobs with data not yet read.", [["", this.pendingSince.size]]);
     metric("flowlogs_lag_seconds", "gauge", "Age of the oldest unread data (since first seen changed; a lower bound).", [["", this.lagSeconds(now)]]);
+    if (this.threatListEntries !== undefined) {
+      metric("flowlogs_threat_list_entries", "gauge", "Entries of the threat list in use.", [["", this.threatListEntries]]);
+      metric("flowlogs_threat_list_refused_total", "counter", "New versions of the threat list that could not be used (the list before was kept).", [["", this.threatListRefused]]);
+    }
     return `${lines.join("\n")}\n`;
   }
 }
