@@ -52,6 +52,27 @@ export interface Endpoint {
   port?: number;
   packets?: number;
   bytes?: number;
+  /** Public addresses only, when an enrichment database knows them (ecs/enrichment.ts). */
+  geo?: EndpointGeo;
+  as?: EndpointAs;
+}
+
+/** ECS `geo` of an endpoint; each field only when the database has it. */
+export interface EndpointGeo {
+  continent_code?: string;
+  continent_name?: string;
+  country_iso_code?: string;
+  country_name?: string;
+  region_iso_code?: string;
+  region_name?: string;
+  city_name?: string;
+  location?: { lat: number; lon: number };
+}
+
+/** ECS `as` (autonomous system) of an endpoint. */
+export interface EndpointAs {
+  number?: number;
+  organization?: { name: string };
 }
 
 /**

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { FlowLogFormatError, parseFlowLogText } from "../format/parse";
 import type { ParseResult, Reject } from "../model";
 import { escapeControl } from "../safeText";
+import { ConfigError, loadGeoIpSettings, openEnrichment } from "../service/config";
 import { EXIT, type Command } from "./command";
 
 const USAGE = `usage: flowlogs-collector parse <file|->
@@ -12,7 +13,9 @@ const USAGE = `usage: flowlogs-collector parse <file|->
 Reads one flow-log document ({"records": [...]}, e.g. a PT1H.json blob; "-" reads stdin) and prints one ECS
 document per flow tuple as NDJSON on stdout: {"_id": "<deterministic id>", ...document}.
 Invalid tuples and records are skipped and reported on stderr (record index, tuple index, reason), followed by a
-summary line. Exit status: 0 parsed (even with rejects), 1 not a flow-log document or unreadable, 2 usage error.`;
+summary line. Public endpoints get geo/AS fields as the service gives them, from the same settings:
+FLOWLOGS_GEOIP (on by default, off for none), FLOWLOGS_GEOIP_DATABASE, FLOWLOGS_GEOIP_ASN_DATABASE.
+Exit status: 0 parsed (even with rejects), 1 not a flow-log document or unreadable, 2 usage or settings error.`;
 
 export const parseCommand: Command = {
   summary: "print the ECS documents of one flow-log file as NDJSON",
@@ -26,6 +29,14 @@ export const parseCommand: Command = {
       io.stderr.write(`parse: expected exactly one file (or - for stdin), got ${args.length}\n${USAGE}\n`);
       return EXIT.usage;
     }
+    let enrichment;
+    try {
+      enrichment = openEnrichment(loadGeoIpSettings(process.env));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      io.stderr.write(`${escapeControl(`parse: ${error.message}`)}\n`);
+      return EXIT.usage;
+    }
     const source = args[0];
     let text: string;
     try {
@@ -36,7 +47,7 @@ export const parseCommand: Command = {
     }
     let result: ParseResult;
     try {
-      result = parseFlowLogText(text);
+      result = parseFlowLogText(text, enrichment);
     } catch (error) {
       if (!(error instanceof FlowLogFormatError)) throw error;
       io.stderr.write(`${escapeControl(`parse: ${source}: ${error.message}`)}\n`);

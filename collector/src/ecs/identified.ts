@@ -4,6 +4,7 @@ import type { FlowDocument, IdentifiedDocument } from "../model";
 import type { ParsedFlow } from "../format/flow";
 import { documentId } from "./documentId";
 import { flowDocumentJson } from "./documentJson";
+import type { AddressEnrichment } from "./enrichment";
 
 class SerializedDocument implements IdentifiedDocument {
   constructor(readonly id: string, readonly source: string) {}
@@ -14,9 +15,9 @@ class SerializedDocument implements IdentifiedDocument {
   }
 }
 
-/** The document and id of one parsed tuple. */
-export function identifiedFlow(flow: ParsedFlow): IdentifiedDocument {
-  return new SerializedDocument(documentId(flow), flowDocumentJson(flow));
+/** The document and id of one parsed tuple (the id never depends on the enrichment). */
+export function identifiedFlow(flow: ParsedFlow, enrichment?: AddressEnrichment): IdentifiedDocument {
+  return new SerializedDocument(documentId(flow), flowDocumentJson(flow, enrichment));
 }
 
 /** A document given as an object (tests, tools), with its JSON text. */

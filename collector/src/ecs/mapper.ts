@@ -4,11 +4,13 @@ import type { FlowDocument } from "../model";
 import type { FlowContext, FlowCounters, FlowState, ParsedFlow } from "../format/flow";
 import { addressClass, flowLocality } from "./addressClass";
 import { communityId } from "./communityId";
+import type { AddressEnrichment } from "./enrichment";
 import { parseResourceId } from "./resourceId";
 import { transportName } from "./transport";
 import { ECS_VERSION } from "./version";
 
-export function toFlowDocument(flow: ParsedFlow): FlowDocument {
+/** `enrichment`: geo/AS of public endpoints (ecs/enrichment.ts); without it documents carry none. */
+export function toFlowDocument(flow: ParsedFlow, enrichment?: AddressEnrichment): FlowDocument {
   const { context, tuple } = flow;
 
   const transport = transportName(tuple.ianaNumber);
@@ -40,6 +42,10 @@ export function toFlowDocument(flow: ParsedFlow): FlowDocument {
     },
   };
   addCounters(doc, tuple.counters);
+  if (enrichment) {
+    if (sourceClass === "public") enrich(doc.source, enrichment);
+    if (destinationClass === "public") enrich(doc.destination, enrichment);
+  }
 
   if (context.rule !== undefined) doc.rule = { name: context.rule };
   const resource = resourceFields(context);
@@ -97,6 +103,13 @@ export function resourceFields(context: FlowContext): ResourceFields {
   }
   resourceCache.set(context, fields);
   return fields;
+}
+
+// After the counters, so the keys come in the order documentJson writes them.
+function enrich(endpoint: FlowDocument["source"], enrichment: AddressEnrichment): void {
+  const fields = enrichment.lookup(endpoint.ip);
+  if (fields?.geo) endpoint.geo = fields.geo;
+  if (fields?.as) endpoint.as = fields.as;
 }
 
 // "sent" is source -> destination and "received" destination -> source (Microsoft's field descriptions).

@@ -1,6 +1,7 @@
 // The collector's pure parser: flow-log records in, one identified ECS document per tuple plus rejects out.
 // No I/O, no clock, no randomness. Bad tuples and bad records become rejects; the good data around them is kept.
 import type { IdentifiedDocument, ParseResult, Reject } from "../model";
+import type { AddressEnrichment } from "../ecs/enrichment";
 import { identifiedFlow } from "../ecs/identified";
 import { NSG_CATEGORY, walkNsgRecord } from "./nsg";
 import { VNET_CATEGORY, walkVnetRecord } from "./vnet";
@@ -15,11 +16,12 @@ export class FlowLogFormatError extends Error {
 /**
  * Parses the `records` of a flow-log document (or of a newly read chunk of one). Never throws on bad input.
  * `firstRecordIndex` offsets the record numbers in rejects, so a chunk's rejects point into the whole blob.
+ * `enrichment` (geo/AS of public endpoints) is injected: the lookup is pure here, its database was loaded before.
  */
-export function parseRecords(records: readonly unknown[], firstRecordIndex = 0): ParseResult {
+export function parseRecords(records: readonly unknown[], firstRecordIndex = 0, enrichment?: AddressEnrichment): ParseResult {
   const documents: IdentifiedDocument[] = [];
   const rejects: Reject[] = [];
-  for (let i = 0; i < records.length; i++) walkRecord(records[i], recordOutput(firstRecordIndex + i, documents, rejects).sink);
+  for (let i = 0; i < records.length; i++) walkRecord(records[i], recordOutput(firstRecordIndex + i, documents, rejects, enrichment).sink);
   return { documents, rejects };
 }
 
@@ -28,11 +30,11 @@ export function parseRecords(records: readonly unknown[], firstRecordIndex = 0):
  * definition of parse output, shared by the whole-record path and the streamed one (recordStream.ts).
  */
 export function recordOutput(
-  recordIndex: number, documents: IdentifiedDocument[] = [], rejects: Reject[] = [],
+  recordIndex: number, documents: IdentifiedDocument[] = [], rejects: Reject[] = [], enrichment?: AddressEnrichment,
 ): { sink: RecordSink; documents: IdentifiedDocument[]; rejects: Reject[] } {
   const sink: RecordSink = {
     flow(flow) {
-      documents.push(identifiedFlow(flow));
+      documents.push(identifiedFlow(flow, enrichment));
     },
     reject(reason, raw, tuple) {
       const entry: Reject = { record: recordIndex, reason };
@@ -77,7 +79,7 @@ function isKnownRecord(record: unknown): boolean {
  * text is not one at all: not JSON, no `records` array, or records of which none has a known category/version.
  * An empty `records` array is a valid document with nothing in it.
  */
-export function parseFlowLogText(text: string): ParseResult {
+export function parseFlowLogText(text: string, enrichment?: AddressEnrichment): ParseResult {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -96,5 +98,5 @@ export function parseFlowLogText(text: string): ParseResult {
       `none of the ${records.length} records is a known flow log (NSG ${NSG_CATEGORY} version 1/2, or VNet ${VNET_CATEGORY} flowLogVersion 4)`,
     );
   }
-  return parseRecords(records);
+  return parseRecords(records, 0, enrichment);
 }

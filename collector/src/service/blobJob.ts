@@ -3,6 +3,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { CheckpointStore } from "../checkpoint/store";
 import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
+import type { AddressEnrichment } from "../ecs/enrichment";
 import type { ParseResult, Sink } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
 import { BlobChangedError, BlobGoneError } from "../source/download";
@@ -18,6 +19,8 @@ export interface JobContext {
   store: CheckpointStore;
   sink: Sink;
   parse: ParseRecords;
+  /** Geo/AS of public endpoints, for records too long to go through `parse` (streamed). */
+  enrichment?: AddressEnrichment;
   metrics: Metrics;
   log: Logger;
   windowBytes: number;

@@ -10,7 +10,8 @@ import { ContainerMissingError, flowLogPath, listFlowLogBlobs, recentHourFolders
 import { createBlobService } from "../source/storage";
 import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
 import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
-import { describeConfig, type CollectorConfig } from "./config";
+import type { AddressEnrichment } from "../ecs/enrichment";
+import { describeConfig, openEnrichment, type CollectorConfig } from "./config";
 import { startStatusServer, type StatusServer } from "./httpServer";
 import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger";
 import { Metrics } from "./metrics";
@@ -29,6 +30,8 @@ export interface RunOptions {
   /** Defaults to config.checkpointContainer in blobService (tests: a client holding other rights). */
   checkpointContainer?: ContainerClient;
   parse?: ParseRecords;
+  /** Geo/AS enrichment already opened (null: none); default: opened from config.geoip at start. */
+  enrichment?: AddressEnrichment | null;
   /** Where log lines go (default: stderr, so stdout stays free for the stdout sink). */
   writeLog?: (line: string) => void;
   /** Sees every log event (tests). */
@@ -49,6 +52,7 @@ export interface RunSummary {
 
 export async function runCollector(options: RunOptions): Promise<RunSummary> {
   const { config } = options;
+  const enrichment = options.enrichment === undefined ? openEnrichment(config.geoip) : options.enrichment ?? undefined;
   const logger = jsonLogger(options.writeLog ?? ((line) => process.stderr.write(line)), { replica: config.replicaId }, config.logLevel);
   if (options.onEvent) logger.events(options.onEvent);
   const log = logger.log;
@@ -92,7 +96,8 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     const context: JobContext = {
       container: service.getContainerClient(config.containers[0]),
       store, sink, metrics, log,
-      parse: options.parse ?? parseRecords,
+      parse: options.parse ?? ((records, firstRecordIndex) => parseRecords(records, firstRecordIndex, enrichment)),
+      enrichment,
       windowBytes: config.windowBytes,
       recordBytes: Math.min(config.recordBytes, config.windowBytes),
       batchDocuments: config.batchDocuments,

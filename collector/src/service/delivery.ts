@@ -122,7 +122,7 @@ async function streamLargeRecord(large: LargeRecord, out: Outbox, context: JobCo
     await out.letter({ position, reason: `record ${large.index}: ${error.message} (${large.end - large.start} bytes at offset ${large.start})`, raw: head.toString("utf8") });
     return;
   }
-  const output = recordOutput(large.index);
+  const output = recordOutput(large.index, [], [], context.enrichment);
   walkSkeleton(parsed.record, output.sink);
   const drain = async () => {
     const { documents, rejects } = output;
