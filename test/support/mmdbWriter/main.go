@@ -1,6 +1,6 @@
 // Writes the small .mmdb databases the geo tests read, with MaxMind's own writer (github.com/maxmind/mmdbwriter):
 // a GeoIP2-City-shaped and a GeoLite2-ASN-shaped database (MaxMind's nested record schema) and a flat
-// ip-location-db-shaped city database, all over documentation-free public test networks. Usage: mmdbWriter <dir>.
+// ip-location-db-shaped city database, over a few public networks (test data, not real answers). Usage: go run . <dir>.
 package main
 
 import (
