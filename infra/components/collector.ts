@@ -76,6 +76,7 @@ export class Collector extends pulumi.ComponentResource {
       flowLogContainers: Object.keys(args.flowLogContainerIds),
       checkpointContainer: settings.checkpointContainer,
       elasticsearch: settings.elasticsearch,
+      geoip: settings.geoip,
       esApiKey: args.esApiKey,
       tags,
       // Without its permissions the collector's first polls fail (403) and the image pull is refused; depending on

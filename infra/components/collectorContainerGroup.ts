@@ -26,6 +26,8 @@ export interface CollectorContainerGroupArgs {
   checkpointContainer: string;
   /** Where the collector writes; a private CA is mounted as a file, dedupe needs a key that may read. */
   elasticsearch: { url: string; namespace: string; caCert?: string; dedupeAcrossBackingIndices?: boolean };
+  /** Geo/AS enrichment: off, or the database files inside the image (collector/src/service/README.md, FLOWLOGS_GEOIP*). */
+  geoip: { enabled: boolean; database?: string; asnDatabase?: string };
   /** The writer API key (encoded form). Kept secret: it reaches the container only as `secureValue`. */
   esApiKey: pulumi.Input<string>;
   tags: Record<string, string>;
@@ -49,6 +51,10 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
       FLOWLOGS_ES_NAMESPACE: args.elasticsearch.namespace,
       ...(args.elasticsearch.caCert ? { FLOWLOGS_ES_CA_FILE: `${CA_MOUNT}/${CA_FILE}` } : {}),
       ...(args.elasticsearch.dedupeAcrossBackingIndices ? { FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true" } : {}),
+      // Unset means the collector's default: on, with the country database shipped in the image.
+      ...(args.geoip.enabled ? {} : { FLOWLOGS_GEOIP: "off" }),
+      ...(args.geoip.database ? { FLOWLOGS_GEOIP_DATABASE: args.geoip.database } : {}),
+      ...(args.geoip.asnDatabase ? { FLOWLOGS_GEOIP_ASN_DATABASE: args.geoip.asnDatabase } : {}),
       // The probe comes from outside the container's loopback.
       FLOWLOGS_METRICS_HOST: "0.0.0.0",
       FLOWLOGS_METRICS_PORT: String(COLLECTOR_METRICS_PORT),
