@@ -11,7 +11,7 @@ import { cacheDir } from "./maven";
 const SOURCE = join(__dirname, "mmdbWriter");
 
 export interface TestDatabases {
-  /** GeoIP2-City shape: 20.50.0.0/16 NL/North Holland/Amsterdam with a location, 52.0.0.0/11 US (country only), 2a01:111::/32 IE. */
+  /** GeoIP2-City shape: 20.50.0.0/16 NL/North Holland/Amsterdam with a location, 52.0.0.0/11 US (country only), 2a01:111::/32 IE, 192.0.2.0/24 JP. */
   city: string;
   /** GeoLite2-ASN shape: 20.50.0.0/16 AS8075 MICROSOFT-CORP-MSN-AS-BLOCK, 52.0.0.0/11 AS16509 AMAZON-02, 2a01:111::/32 AS8075 (no name). */
   asn: string;
