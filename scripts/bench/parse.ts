@@ -12,7 +12,7 @@ import { parseFlowLogText, type ParsedFlow } from "../../collector/src/format";
 import { walkRecord } from "../../collector/src/format/parse";
 import { communityId, documentId, toBulkNdjson, toFlowDocument } from "../../collector/src/ecs";
 import type { FlowDocument } from "../../collector/src/model";
-import { openGeoIp } from "../../collector/src/enrich/geoIp";
+import { DEFAULT_GEOIP_CACHE_ENTRIES, openGeoIp } from "../../collector/src/enrich/geoIp";
 import type { AddressEnrichment } from "../../collector/src/ecs";
 import type { CostDataset } from "./costDataset";
 import { median, medianOf, progress, report } from "./stats";
@@ -58,7 +58,7 @@ export async function benchParse(dataset: CostDataset): Promise<void> {
   const { tuples, bytes } = dataset;
   progress(`parse: ${tuples} tuples, ${(bytes / 1e6).toFixed(1)} MB of VNet v4 PT1H.json, ${REPETITIONS} repetitions`);
   // Enrichment as the collector runs it by default: the shipped country database, the default cache size.
-  const enrichment = openGeoIp({ enabled: true, cacheEntries: 16384 })!;
+  const enrichment = openGeoIp({ enabled: true, cacheEntries: DEFAULT_GEOIP_CACHE_ENTRIES })!;
   // One warm-up so both sides are measured with optimized code.
   for (const { text } of inputs) { pipeline(text); pipeline(text, enrichment); baselinePipeline(text); JSON.parse(text); }
   const pipelineTimes: number[] = [];

@@ -132,7 +132,7 @@ test("with geo/AS enrichment (MaxMind City + ASN, and the shipped country databa
   const dbs = testDatabases();
   const enrichments = [
     openGeoIp({ enabled: true, geoDatabase: dbs.city, asnDatabase: dbs.asn, cacheEntries: 100 })!, // a small cache: evictions too
-    openGeoIp({ enabled: true, cacheEntries: 16384 })!,
+    openGeoIp({ enabled: true, cacheEntries: 10_000 })!,
   ];
   // Public addresses the test databases know (20.50/16, 52.0/11, 2a01:111::/32) and do not, beside every class.
   const ips = [...EVERY_CLASS, "20.50.1.2", "52.1.2.3", "8.8.8.8", "2a01:111::5", "81.2.69.1", "::ffff:20.50.1.2"];

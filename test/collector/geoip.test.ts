@@ -113,6 +113,10 @@ test("the cache is bounded (oldest out first) and a repeated address is answered
   assert.deepEqual([geo.hits, geo.misses], [1, 4]);
   assert.strictEqual(geo.lookup("8.8.8.8"), geo.lookup("8.8.8.8"), "the same frozen answer");
   assert.ok(Object.isFrozen(geo.lookup("8.8.8.8")!.geo));
+  // Equal answers are one shared object: a cached address costs little more than its key.
+  const shared = openGeoIp(settings({ geoDatabase: testDatabases().city }))!;
+  assert.strictEqual(shared.lookup("20.50.1.1"), shared.lookup("20.50.200.7"));
+  assert.strictEqual(shared.lookupJson("20.50.1.1"), shared.lookupJson("20.50.200.7"));
 });
 
 const storage = { FLOWLOGS_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true;AccountName=devstoreaccount1", FLOWLOGS_SINK: "stdout" };
@@ -145,7 +149,7 @@ test("config: each unusable database is a start-up error naming the variable and
 
 test("config: on by default with the shipped database, off gives no enrichment, the parse command's settings are the same", () => {
   const defaults = loadConfig(storage).geoip;
-  assert.deepEqual(defaults, { enabled: true, geoDatabase: undefined, asnDatabase: undefined, cacheEntries: 16384 });
+  assert.deepEqual(defaults, { enabled: true, geoDatabase: undefined, asnDatabase: undefined, cacheEntries: 10000 });
   assert.ok(openEnrichment(defaults));
   assert.equal(openEnrichment(loadConfig({ ...storage, FLOWLOGS_GEOIP: "off" }).geoip), undefined);
   const dbs = testDatabases();

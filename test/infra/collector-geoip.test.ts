@@ -32,7 +32,7 @@ test("collector.geoip reaches the container as FLOWLOGS_GEOIP*, and the collecto
   assert.equal(own.FLOWLOGS_GEOIP_DATABASE, "/geoip/GeoLite2-City.mmdb");
   assert.equal(own.FLOWLOGS_GEOIP_ASN_DATABASE, "/geoip/GeoLite2-ASN.mmdb");
   assert.deepEqual(loadConfig({ ...own, FLOWLOGS_ES_API_KEY: "k" }).geoip,
-    { enabled: true, geoDatabase: "/geoip/GeoLite2-City.mmdb", asnDatabase: "/geoip/GeoLite2-ASN.mmdb", cacheEntries: 16384 });
+    { enabled: true, geoDatabase: "/geoip/GeoLite2-City.mmdb", asnDatabase: "/geoip/GeoLite2-ASN.mmdb", cacheEntries: 10000 });
 
   const off = await declaredEnvironment(stack({ enabled: false }));
   assert.equal(off.FLOWLOGS_GEOIP, "off");

