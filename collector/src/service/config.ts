@@ -85,7 +85,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_LOGZIO_TYPE: "Logz.io log type of the documents (no spaces); dead letters go under <type>_deadletter. Default: azure_flowlogs.",
   FLOWLOGS_GEOIP: "on (default) adds source/destination .geo.* and .as.* to public endpoints from .mmdb databases (collector/README.md, Geo and AS enrichment); off leaves documents without them.",
   FLOWLOGS_GEOIP_DATABASE: "A GeoLite2/GeoIP2 City or Country .mmdb file (or an ip-location-db country/city one) to use instead of the shipped country database (ip-location-db geo-whois-asn-country). Checked at start-up.",
-  FLOWLOGS_GEOIP_ASN_DATABASE: "A GeoLite2/GeoIP2 ASN .mmdb file (or ip-location-db's asn.mmdb) for source/destination .as.*. None ships (no redistributable ASN .mmdb is on npm): without it documents carry no AS fields. Checked at start-up.",
+  FLOWLOGS_GEOIP_ASN_DATABASE: "A GeoLite2/GeoIP2 ASN .mmdb file (or ip-location-db's asn.mmdb) for source/destination .as.*. None ships (no ASN .mmdb package is published on npm): without it documents carry no AS fields. Checked at start-up.",
   FLOWLOGS_GEOIP_CACHE_ENTRIES: "Public addresses whose answer is kept in memory (oldest out first). Default 10000. Measured: about 50 bytes per address plus about 1.2 KB per distinct answer, so under 1 MB with the shipped country database and at most about 12 MB with a City + ASN database.",
   FLOWLOGS_METRICS_PORT: "Port of /healthz and /metrics. Default 9464; 'off' disables the endpoint.",
   FLOWLOGS_METRICS_HOST: "Address the endpoint binds to. Default 127.0.0.1; set 0.0.0.0 in a container so probes reach it.",
