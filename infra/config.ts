@@ -69,7 +69,8 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   "flowLogs[].adoptExisting": ["flowLogName"],
   trafficAnalytics: ["workspaceResourceId", "create", "intervalMinutes"],
   storage: ["accountName", "sku", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges", "keepDataOnDestroy"],
-  collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch", "threatListFile"],
+  collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch", "threatListFile", "geoip"],
+  "collector.geoip": ["enabled", "database", "asnDatabase"],
   "collector.registry": ["name", "sku"],
   "collector.elasticsearch": ["url", "namespace"],
 };
@@ -134,6 +135,11 @@ export interface CollectorConfig {
   elasticsearch: { url: string; namespace: string; caCert?: string; dedupeAcrossBackingIndices?: boolean };
   /** "managed": the writer key minted by this stack's Elastic side; "configured": the `collectorEsApiKey` secret. */
   writerKey: "managed" | "configured";
+  /**
+   * Geo/AS enrichment (FLOWLOGS_GEOIP*): on with the shipped country database unless turned off; the paths are files
+   * inside the container (an image built FROM the collector's, named by `collector.image`).
+   */
+  geoip: { enabled: boolean; database?: string; asnDatabase?: string };
   containerGroupName: string;
   /** `collector.threatListFile`, read and checked: mounted into the container (infra/collectorThreatList.ts). */
   threatList?: ThreatListDeployment;
@@ -490,6 +496,7 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
 
   const image = readCollectorImage(value, storageAccountName, problem);
   const threatList = readThreatListFile(value.threatListFile, problem);
+  const geoip = readCollectorGeoIp(value.geoip, problem);
   if (enabled !== true) return false;
   return {
     image: image ?? { build: true, registryName: "", registrySku: DEFAULTS.collectorRegistrySku },
@@ -498,10 +505,37 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
     checkpointContainer: String(checkpointContainer),
     elasticsearch: target,
     writerKey: elastic ? "managed" : "configured",
+    geoip,
     // Container group names: 1-63 lowercase letters, digits and single hyphens.
     containerGroupName: `${context.project}-${context.stack}-collector`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").slice(0, 63).replace(/-+$/, ""),
     ...(threatList ? { threatList } : {}),
   };
+}
+
+/** `collector.geoip`: the collector's FLOWLOGS_GEOIP* settings, the database paths as seen inside the container. */
+function readCollectorGeoIp(value: unknown, problem: Report): CollectorConfig["geoip"] {
+  const geoip = value ?? {};
+  if (!isObject(geoip)) {
+    problem("collector.geoip", `must be an object like { enabled: true, database: "/geoip/GeoLite2-City.mmdb" }, got ${describe(geoip)}`);
+    return { enabled: true };
+  }
+  reportUnknownKeys(geoip, NESTED_KEYS["collector.geoip"]!, "collector.geoip.", problem);
+  const enabled = geoip.enabled ?? true;
+  if (typeof enabled !== "boolean") problem("collector.geoip.enabled", `must be true or false, got ${describe(enabled)}`);
+  const result: CollectorConfig["geoip"] = { enabled: enabled !== false };
+  for (const key of ["database", "asnDatabase"] as const) {
+    const path = geoip[key];
+    if (path === undefined) continue;
+    if (typeof path !== "string" || !/^\/[^\0\n]*\.mmdb$/.test(path)) {
+      problem(`collector.geoip.${key}`, `${describe(path)} is not an absolute path to a .mmdb file inside the container, e.g. "/geoip/${key === "database" ? "GeoLite2-City" : "GeoLite2-ASN"}.mmdb" ` +
+        "(add the file to an image built FROM the collector's and name that image in collector.image)");
+    } else if (enabled === false) {
+      problem(`collector.geoip.${key}`, "is set but collector.geoip.enabled is false: remove it, or turn enrichment on");
+    } else {
+      result[key] = path;
+    }
+  }
+  return result;
 }
 
 /** `collector.elasticsearch` for a stack whose Elastic side is managed elsewhere. */

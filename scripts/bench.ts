@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   progress("generating the cost dataset (16 VNet NICs, 3 hours)");
   const dataset = await costDataset();
   await benchParse(dataset);
+  if (process.argv.includes("--parse-only")) return; // `npm run bench -- --parse-only`: the CPU figures alone
   progress("building the collector as the image does (collector/dist)");
   buildCollector();
   const azurite = await startAzurite();

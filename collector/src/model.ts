@@ -1,5 +1,6 @@
 // The contracts every stage of the collector shares: source (blobs) -> parser/mapper (pure) -> sink.
 // Kept in one small file so each stage can be built and tested alone against it.
+import type { AddressEnrichment } from "./ecs/enrichment";
 
 /** Which flow-log family a record belongs to. NSG covers versions 1 and 2; VNet is flowLogVersion 4. */
 export type FlowLogFamily = "nsg" | "vnet";
@@ -76,6 +77,8 @@ export interface ThreatLookup {
  * it stays free of I/O.
  */
 export interface FlowEnrichment {
+  /** Geo and AS of public endpoints (ecs/enrichment.ts, enrich/geoIp.ts). */
+  addresses?: AddressEnrichment;
   threats?: ThreatLookup;
 }
 
@@ -84,6 +87,27 @@ export interface Endpoint {
   port?: number;
   packets?: number;
   bytes?: number;
+  /** Public addresses only, when an enrichment database knows them (ecs/enrichment.ts). */
+  geo?: EndpointGeo;
+  as?: EndpointAs;
+}
+
+/** ECS `geo` of an endpoint; each field only when the database has it. */
+export interface EndpointGeo {
+  continent_code?: string;
+  continent_name?: string;
+  country_iso_code?: string;
+  country_name?: string;
+  region_iso_code?: string;
+  region_name?: string;
+  city_name?: string;
+  location?: { lat: number; lon: number };
+}
+
+/** ECS `as` (autonomous system) of an endpoint. */
+export interface EndpointAs {
+  number?: number;
+  organization?: { name: string };
 }
 
 /**

@@ -42,7 +42,10 @@ export interface IndexAssetOptions {
   retention?: string;
   /** "auto": ILM where the cluster has it, else the data stream lifecycle. "none": keep forever. */
   retentionMode?: "auto" | "ilm" | "lifecycle" | "none";
-  /** "auto": the GeoIP/ASN pipeline where the cluster has geoip+rename; "off": never; "required": fail without. */
+  /**
+   * The optional ingest-side GeoIP/ASN pipeline. "off" (default): none, the collector enriches; "auto": where the
+   * cluster has geoip+rename; "required": fail without. The geo/as mappings are installed in every case.
+   */
   geoip?: "auto" | "off" | "required";
   /** "auto": `logsdb` where the cluster has it, else standard; "logsdb": fail without it; "standard": never logsdb. */
   indexMode?: "auto" | "logsdb" | "standard";
@@ -93,7 +96,11 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     return name;
   };
 
-  const flowComponents = [component("azure-flowlogs-mappings", "component-templates/azure-flowlogs-mappings.json")];
+  // The geo/as fields are mapped always: the collector writes them itself (FLOWLOGS_GEOIP, on by default).
+  const flowComponents = [
+    component("azure-flowlogs-mappings", "component-templates/azure-flowlogs-mappings.json"),
+    component("azure-flowlogs-geo-mappings", "component-templates/azure-flowlogs-geo-mappings.json"),
+  ];
   const indexMode = chooseIndexMode(options.indexMode ?? "auto", capabilities);
   if (indexMode.mode === "logsdb") {
     flowComponents.push(component("azure-flowlogs-logsdb-settings", "component-templates/azure-flowlogs-logsdb-settings.json"));
@@ -106,10 +113,12 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   }
 
   let pipeline: string | undefined;
-  const geoip = options.geoip ?? "auto";
+  // Off unless asked: the collector enriches already, and a geoip processor that finds an address replaces the
+  // collector's whole source/destination.geo object (double work, and a second database's answer).
+  const geoip = options.geoip ?? "off";
   const missing = GEOIP_PROCESSORS.filter((type) => !capabilities.ingestProcessors.includes(type));
   if (geoip === "off") {
-    skipped.push({ asset: "ingest pipeline azure-flowlogs-geoip", reason: "geoip: off" });
+    skipped.push({ asset: "ingest pipeline azure-flowlogs-geoip", reason: "geoip: off (the default: the collector adds geo/as itself)" });
   } else if (missing.length) {
     if (geoip === "required") {
       throw new Error(`geoip: "required" but the cluster lacks the ingest processors ${missing.join(", ")} ` +
@@ -119,7 +128,6 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   } else {
     pipeline = "azure-flowlogs-geoip";
     requests.push({ kind: "ingest_pipeline", name: pipeline, path: `/_ingest/pipeline/${pipeline}`, body: loadAsset("ingest-pipelines/azure-flowlogs-geoip.json") });
-    flowComponents.push(component("azure-flowlogs-geo-mappings", "component-templates/azure-flowlogs-geo-mappings.json"));
   }
 
   const deadLetterComponents = [component("azure-flowlogs-deadletter-mappings", "component-templates/azure-flowlogs-deadletter-mappings.json")];

@@ -77,6 +77,7 @@ export class Collector extends pulumi.ComponentResource {
       checkpointContainer: settings.checkpointContainer,
       elasticsearch: settings.elasticsearch,
       threatList: settings.threatList,
+      geoip: settings.geoip,
       esApiKey: args.esApiKey,
       tags,
       // Without its permissions the collector's first polls fail (403) and the image pull is refused; depending on

@@ -30,6 +30,8 @@ export interface CollectorContainerGroupArgs {
   elasticsearch: { url: string; namespace: string; caCert?: string; dedupeAcrossBackingIndices?: boolean };
   /** A threat list to mount and name in FLOWLOGS_THREAT_LIST_FILE. */
   threatList?: { fileName: string; content: string };
+  /** Geo/AS enrichment: off, or the database files inside the image (collector/src/service/README.md, FLOWLOGS_GEOIP*). */
+  geoip: { enabled: boolean; database?: string; asnDatabase?: string };
   /** The writer API key (encoded form). Kept secret: it reaches the container only as `secureValue`. */
   esApiKey: pulumi.Input<string>;
   tags: Record<string, string>;
@@ -54,6 +56,10 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
       ...(args.elasticsearch.caCert ? { FLOWLOGS_ES_CA_FILE: `${CA_MOUNT}/${CA_FILE}` } : {}),
       ...(args.elasticsearch.dedupeAcrossBackingIndices ? { FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true" } : {}),
       ...(args.threatList ? { FLOWLOGS_THREAT_LIST_FILE: `${THREAT_LIST_MOUNT}/${args.threatList.fileName}` } : {}),
+      // Unset means the collector's default: on, with the country database shipped in the image.
+      ...(args.geoip.enabled ? {} : { FLOWLOGS_GEOIP: "off" }),
+      ...(args.geoip.database ? { FLOWLOGS_GEOIP_DATABASE: args.geoip.database } : {}),
+      ...(args.geoip.asnDatabase ? { FLOWLOGS_GEOIP_ASN_DATABASE: args.geoip.asnDatabase } : {}),
       // The probe comes from outside the container's loopback.
       FLOWLOGS_METRICS_HOST: "0.0.0.0",
       FLOWLOGS_METRICS_PORT: String(COLLECTOR_METRICS_PORT),

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { main } from "../../collector/src/cli";
 import { parseFlowLogText } from "../../collector/src/format";
+import { openGeoIp } from "../../collector/src/enrich/geoIp";
 
 const root = resolve(__dirname, "..", "..");
 const fixturePath = (name: string): string => join("test", "fixtures", name);
@@ -14,9 +15,9 @@ const fixturePath = (name: string): string => join("test", "fixtures", name);
 interface Run { status: number | null; stdout: string; stderr: string }
 
 /** Runs the real CLI the way `npm run collector -- ...` does. */
-function cli(args: string[], stdin?: string): Promise<Run> {
+function cli(args: string[], stdin?: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "collector/src/cli.ts", ...args], { cwd: root });
+    const child = spawn(process.execPath, ["--import", "tsx", "collector/src/cli.ts", ...args], { cwd: root, env: { ...process.env, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => { stdout += String(chunk); });
@@ -32,7 +33,9 @@ const lines = (text: string): string[] => text.split("\n").filter((line) => line
 test("cli parse <file> prints one {_id, ...document} line per tuple in file order and a summary on stderr", async () => {
   const run = await cli(["parse", fixturePath("nsg-v2.json")]);
   assert.equal(run.status, 0, run.stderr);
-  const expected = parseFlowLogText(readFileSync(join(root, fixturePath("nsg-v2.json")), "utf8")).documents;
+  // The same documents the service writes: geo enrichment on by default, from the shipped database.
+  const enrichment = { addresses: openGeoIp({ enabled: true, cacheEntries: 100 }) };
+  const expected = parseFlowLogText(readFileSync(join(root, fixturePath("nsg-v2.json")), "utf8"), enrichment).documents;
   const printed = lines(run.stdout).map((line) => JSON.parse(line) as Record<string, unknown>);
   assert.equal(printed.length, 6);
   printed.forEach((line, i) => {
@@ -41,6 +44,20 @@ test("cli parse <file> prints one {_id, ...document} line per tuple in file orde
     assert.deepEqual(doc, expected[i].doc);
   });
   assert.deepEqual(lines(run.stderr), [`parse: ${fixturePath("nsg-v2.json")}: 6 documents, 0 rejects (0 tuples, 0 records or groups)`]);
+});
+
+test("cli parse follows the service's FLOWLOGS_GEOIP settings: off prints documents without geo, a bad database exits 2 naming the variable", async () => {
+  const text = readFileSync(join(root, fixturePath("nsg-v2.json")), "utf8");
+  const on = await cli(["parse", fixturePath("nsg-v2.json")]);
+  assert.ok(on.stdout.includes('"geo":'), "public endpoints enriched by default");
+  const off = await cli(["parse", fixturePath("nsg-v2.json")], undefined, { FLOWLOGS_GEOIP: "off" });
+  assert.equal(off.status, 0, off.stderr);
+  assert.deepEqual(lines(off.stdout).map((line) => JSON.parse(line) as { _id: string }).map(({ _id, ...doc }) => [_id, doc]),
+    parseFlowLogText(text).documents.map((d) => [d.id, d.doc]));
+  const bad = await cli(["parse", fixturePath("nsg-v2.json")], undefined, { FLOWLOGS_GEOIP_DATABASE: fixturePath("nsg-v2.json") });
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stdout, "");
+  assert.match(bad.stderr, /^parse: FLOWLOGS_GEOIP_DATABASE: ".*nsg-v2\.json" is not a MaxMind-format \.mmdb database/);
 });
 
 test("cli parse skips invalid tuples and records, reports each with record/tuple index and reason, exits 0", async () => {

@@ -13,6 +13,9 @@ import { parseThreatList } from "../../collector/src/enrich/threatList";
 import type { FlowEnrichment } from "../../collector/src/model";
 import { costDataset } from "../../scripts/bench/costDataset";
 import { mulberry32 } from "../support/flowLogWriter";
+import { openGeoIp } from "../../collector/src/enrich/geoIp";
+import type { AddressEnrichment } from "../../collector/src/ecs";
+import { testDatabases } from "../support/mmdbFixtures";
 
 const FIXTURES = join(__dirname, "..", "fixtures");
 
@@ -98,11 +101,18 @@ test("hostile strings in MACs, resource ids, rule names, ACL ids, GUIDs and time
   documents.forEach((document, i) => assert.deepEqual(document.doc, toFlowDocument(flows[i]!)));
 });
 
+const EVERY_CLASS = ["10.0.0.1", "10.0.0.1", "192.0.2.255", "2001:db8::7", "::1", "0.0.0.0", "255.255.255.255",
+  "168.63.129.16", "169.254.169.254", "100.64.0.1", "fd00::1", "fe80::1", "::ffff:10.0.0.1"]; // every address class
+
 test("random tuples of every layout, protocol, state and counter mix: the same text", () => {
+  const records = randomRecords(EVERY_CLASS);
+  assert.equal(assertSameText(flowsOf(records)), 9000);
+  assert.equal(assertSameText(flowsOf(records), THREATS), 9000);
+});
+
+function randomRecords(ips: string[]): unknown[] {
   const random = mulberry32(12);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const ips = ["10.0.0.1", "10.0.0.1", "192.0.2.255", "2001:db8::7", "::1", "0.0.0.0", "255.255.255.255",
-    "168.63.129.16", "169.254.169.254", "100.64.0.1", "fd00::1", "fe80::1", "::ffff:10.0.0.1"]; // every address class
   const counter = () => pick(["", "0", "1", String(Math.floor(random() * 2 ** 40)), "9007199254740991"]);
   const tuples: string[] = [];
   const nsgTuples: string[] = [];
@@ -115,14 +125,12 @@ test("random tuples of every layout, protocol, state and counter mix: the same t
     nsgTuples.push([Math.floor(ms / 1000), src, dst, port(), port(), pick(["T", "U"]), pick(["I", "O"]), pick(["A", "D"]),
       pick(["B", "C", "E"]), counter(), counter(), counter(), counter()].join(","));
   }
-  const records = [
+  return [
     { category: "FlowLogFlowEvent", flowLogVersion: 4, flowRecords: { flows: [{ flowGroups: [{ flowTuples: tuples }] }] } },
     { category: "NetworkSecurityGroupFlowEvent", properties: { Version: 2, flows: [{ flows: [{ flowTuples: nsgTuples }] }] } },
     { category: "NetworkSecurityGroupFlowEvent", properties: { Version: 1, flows: [{ flows: [{ flowTuples: nsgTuples.map((t) => t.split(",").slice(0, 8).join(",")) }] }] } },
   ];
-  assert.equal(assertSameText(flowsOf(records)), 9000);
-  assert.equal(assertSameText(flowsOf(records), THREATS), 9000);
-});
+}
 
 // A list covering some addresses of the fixtures, the hostile records and the random tuples, in both families and
 // IPv4-mapped form, with comments and a file name that need escaping.
@@ -154,4 +162,34 @@ test("tagged flows (threat list): the same text, threat.enrichments last, the id
     assert.ok(tagged.source.endsWith(enrichments.length ? "]}}" : plain.source.slice(-3)));
   }
   assert.ok(counts[0]! > 0 && counts[1]! > 0 && counts[2]! > 0, `untagged, one side, both sides: ${counts.join(", ")}`);
+});
+
+test("with geo/AS enrichment (MaxMind City + ASN, and the shipped country database): the same text over fixtures, the bench dataset, hostile strings and random tuples", async () => {
+  const dbs = testDatabases();
+  const enrichments: FlowEnrichment[] = [
+    { addresses: openGeoIp({ enabled: true, geoDatabase: dbs.city, asnDatabase: dbs.asn, cacheEntries: 100 })! }, // a small cache: evictions too
+    { addresses: openGeoIp({ enabled: true, cacheEntries: 10_000 })!, threats: THREATS.threats }, // geo and threat list together
+  ];
+  // Public addresses the test databases know (20.50/16, 52.0/11, 2a01:111::/32) and do not, beside every class.
+  const ips = [...EVERY_CLASS, "20.50.1.2", "52.1.2.3", "8.8.8.8", "2a01:111::5", "81.2.69.1", "::ffff:20.50.1.2"];
+  const dataset = await costDataset();
+  for (const enrichment of enrichments) {
+    let enriched = 0;
+    const count = (flows: ParsedFlow[]) => {
+      for (const flow of flows) if (toFlowDocument(flow, enrichment).destination.geo || toFlowDocument(flow, enrichment).source.geo) enriched++;
+      return assertSameText(flows, enrichment);
+    };
+    for (const name of readdirSync(FIXTURES).filter((n) => n.endsWith(".json"))) {
+      const parsed = JSON.parse(readFileSync(join(FIXTURES, name), "utf8")) as { records?: unknown };
+      if (Array.isArray(parsed.records)) count(flowsOf(parsed.records));
+    }
+    for (const { blob } of dataset.blobs.slice(0, 8)) count(flowsOf((JSON.parse(blob.text()) as { records: unknown[] }).records));
+    count(flowsOf(hostileRecords()));
+    assert.equal(count(flowsOf(randomRecords(ips))), 9000);
+    assert.ok(enriched > 5_000, `${enriched} enriched documents compared`);
+    // The parser's documents carry it too.
+    const { documents } = parseFlowLogText(dataset.blobs[0]!.blob.text(), enrichment);
+    const flows = flowsOf((JSON.parse(dataset.blobs[0]!.blob.text()) as { records: unknown[] }).records);
+    documents.forEach((document, i) => assert.equal(document.source, JSON.stringify(toFlowDocument(flows[i]!, enrichment))));
+  }
 });

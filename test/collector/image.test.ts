@@ -29,6 +29,12 @@ test("the collector Dockerfile's steps (run without Docker) build a non-root ima
     const documents = out.trim().split("\n").map((line) => JSON.parse(line));
     assert.ok(documents.length > 0);
     for (const doc of documents) assert.equal(doc.event.dataset, "azure.flowlogs");
+    // The shipped geo database is in the image and the compiled collector enriches with it (on by default).
+    assert.ok(existsSync(join(modules, "@ip-location-db", "geo-whois-asn-country-mmdb", "geo-whois-asn-country.mmdb")), "the shipped geo database");
+    const vnet = execFileSync(process.execPath, [...entry, "parse", join(root, "test", "fixtures", "vnet-v4.json")], {
+      cwd: image.dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
+    }).trim().split("\n").map((line) => JSON.parse(line));
+    assert.ok(vnet.some((doc) => doc.destination.geo?.country_iso_code), "public endpoints carry geo fields");
     const help = execFileSync(process.execPath, [...entry, "--help"], { cwd: image.dir, encoding: "utf8" });
     for (const command of image.cmd) assert.match(help, new RegExp(`\\b${command}\\b`), `the default command "${command}" exists`);
   } finally {

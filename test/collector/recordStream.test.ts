@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseRecords } from "../../collector/src/format";
 import { parseRecordStreaming, RecordStreamError } from "../../collector/src/format/recordStream";
+import { openGeoIp } from "../../collector/src/enrich/geoIp";
+import { testDatabases } from "../support/mmdbFixtures";
 
 const fixture = (name: string) => readFileSync(resolve(__dirname, "../fixtures", name), "utf8");
 const recordsOf = (name: string) => (JSON.parse(fixture(name)) as { records: unknown[] }).records;
@@ -72,4 +74,21 @@ test("a streamed record that is not JSON, or whose metadata exceeds the bound, i
   assert.throws(() => parseRecordStreaming(Buffer.from(text.slice(0, -1)), 0, 1 << 20, 100), RecordStreamError);
   assert.throws(() => parseRecordStreaming(Buffer.from(text.replace('"flowTuples":[', '"flowTuples":[nope,')), 0, 1 << 20, 100), /not valid JSON/);
   assert.throws(() => parseRecordStreaming(Buffer.from(text.replace('"time"', '"pad":"' + "x".repeat(5000) + '","time"')), 0, 4096, 100), /outside its flowTuples/);
+});
+
+test("with geo/AS enrichment, a streamed record's documents equal the whole-record path's (the service hands both the same lookup)", () => {
+  const dbs = testDatabases();
+  const enrichment = { addresses: openGeoIp({ enabled: true, geoDatabase: dbs.city, asnDatabase: dbs.asn, cacheEntries: 100 })! };
+  let enriched = 0;
+  for (const name of ["nsg-v2.json", "vnet-v4.json", "mixed-records.json"]) {
+    for (const record of recordsOf(name)) {
+      if (typeof record !== "object" || record === null || Array.isArray(record)) continue; // not a record to the scanner
+      const text = JSON.stringify(record).replace(/\b52\.239\./g, "20.50."); // addresses the test database knows
+      const whole = parseRecords([JSON.parse(text)], 3, enrichment);
+      const streamed = parseRecordStreaming(Buffer.from(text), 3, 1 << 20, 64, enrichment);
+      assert.deepEqual(streamed.documents.map((d) => [d.id, d.source]), whole.documents.map((d) => [d.id, d.source]), name);
+      enriched += whole.documents.filter((d) => d.source.includes('"geo":')).length;
+    }
+  }
+  assert.ok(enriched > 0, "some documents were enriched");
 });

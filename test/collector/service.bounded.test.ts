@@ -8,7 +8,9 @@ import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
-import { parseRecords } from "../../collector/src/format";
+import { parseFlowLogText, parseRecords } from "../../collector/src/format";
+import { openGeoIp } from "../../collector/src/enrich/geoIp";
+import { testDatabases } from "../support/mmdbFixtures";
 import { loadConfig } from "../../collector/src/service/config";
 import { checkpointBlobName } from "../../collector/src/checkpoint/state";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
@@ -208,6 +210,8 @@ test("records longer than FLOWLOGS_RECORD_BYTES are streamed with the same ids a
       FLOWLOGS_WINDOW_BYTES: String(Math.max(16384, recordBytes)),
       FLOWLOGS_RECORD_BYTES: String(recordBytes),
       FLOWLOGS_BATCH_DOCUMENTS: "50",
+      // Knows the generated destinations (192.0.2.0/24), so the streamed path's enrichment is checked below.
+      FLOWLOGS_GEOIP_DATABASE: testDatabases().city,
     });
     const sink = new RecordingSink();
     let largestWrite = 0;
@@ -215,6 +219,11 @@ test("records longer than FLOWLOGS_RECORD_BYTES are streamed with the same ids a
     const summary = await runCollector({ config, sink, once: true, writeLog: () => {} });
     assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([twin]));
     assert.equal(sink.documents.size, writer.tuples);
+    // Streamed or whole, documents carry the same geo enrichment.
+    const enrichment = { addresses: openGeoIp(config.geoip)! };
+    const reference = parseFlowLogText((await twin.blob.downloadToBuffer()).toString("utf8"), enrichment).documents;
+    for (const document of reference) assert.equal(sink.documents.get(document.id)?.source, document.source, document.id);
+    assert.ok(reference.some((document) => document.source.includes('"geo":')), "public destinations were enriched");
     assert.equal(summary.metrics.duplicates, 0);
     assert.ok(largestWrite <= 50, `largest write ${largestWrite}`);
     assert.equal(sink.deadLetters.length, 1, JSON.stringify(sink.deadLetters.map((l) => l.reason)));

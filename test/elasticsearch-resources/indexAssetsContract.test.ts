@@ -16,7 +16,7 @@ describe("ElasticsearchIndexAssets on a full stack (contract double)", () => {
   let inputs: IndexAssetsInputs;
   before(async () => {
     es = await new FakeElasticsearch({ apiKey: ADMIN_KEY, ilm: true, processors: ["geoip", "rename", "set"] }).start();
-    inputs = { connection: { url: es.url, apiKey: ADMIN_KEY }, options: { namespace: "prod", retentionMode: "lifecycle", retention: "14d" } };
+    inputs = { connection: { url: es.url, apiKey: ADMIN_KEY }, options: { namespace: "prod", retentionMode: "lifecycle", retention: "14d", geoip: "auto" } };
   });
   after(() => es.stop());
 
@@ -41,7 +41,7 @@ describe("ElasticsearchIndexAssets on a full stack (contract double)", () => {
     assert.equal((await p.diff!(created.id, (await p.read!(created.id, outs)).props!, inputs)).changes, false, "no drift although GET adds dates");
   });
 
-  test("contract: drift in the pipeline is seen by read; switching geoip off removes the pipeline and its mappings after the template stops using it", async () => {
+  test("contract: drift in the pipeline is seen by read; switching geoip off removes the pipeline after the template stops using it, and keeps the geo mappings", async () => {
     const created = await p.create(inputs);
     const outs = created.outs as IndexAssetsOutputs;
     es.pipelines.set("azure-flowlogs-geoip", { ...es.pipelines.get("azure-flowlogs-geoip"), processors: [] });
@@ -56,7 +56,7 @@ describe("ElasticsearchIndexAssets on a full stack (contract double)", () => {
     const order = es.requests.slice(before).filter((c) => c.method !== "GET").map((c) => `${c.method} ${c.path}`);
     assert.ok(order.indexOf("PUT /_index_template/azure-flowlogs-prod") < order.indexOf("DELETE /_ingest/pipeline/azure-flowlogs-geoip"), order.join("\n"));
     assert.equal(es.pipelines.has("azure-flowlogs-geoip"), false);
-    assert.equal(es.components.has("azure-flowlogs-geo-mappings"), false);
+    assert.equal(es.components.has("azure-flowlogs-geo-mappings"), true, "the collector writes geo/as: still mapped");
     assert.equal(updated.assets.some((a) => a.kind === "ingest_pipeline"), false);
     await p.delete!(created.id, updated);
     assert.equal(es.indexTemplates.size + es.components.size, 0);

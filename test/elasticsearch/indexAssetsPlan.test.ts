@@ -6,25 +6,31 @@ import { fullDocument, leafPaths, mappedFields } from "./sampleDocuments";
 
 const BARE: ClusterCapabilities = { ilm: false, constantKeyword: false, ingestProcessors: [] };
 
+/** The fields of the two mapping components every flow template is composed of (the collector's documents). */
 function flowMappings(): Record<string, string> {
   const component = loadAsset("component-templates/azure-flowlogs-mappings.json") as any;
-  return mappedFields(component.template.mappings.properties);
+  const geo = loadAsset("component-templates/azure-flowlogs-geo-mappings.json") as any;
+  const fields = { ...mappedFields(component.template.mappings.properties), ...mappedFields(geo.template.mappings.properties) };
+  delete fields.tags; // only the optional ingest pipeline writes tags (on a GeoIP failure)
+  return fields;
 }
 
 test("every leaf field of a fully populated FlowDocument has a mapping, and every mapping a field the collector emits", () => {
-  const emitted = leafPaths(fullDocument).sort();
+  // A geo_point is one mapped field for the document's {lat, lon}.
+  const emitted = [...new Set(leafPaths(fullDocument).map((path) => path.replace(/\.geo\.location\.(lat|lon)$/, ".geo.location")))].sort();
   const mapped = Object.keys(flowMappings()).sort();
   assert.deepEqual(mapped.filter((path) => !emitted.includes(path)), [], "mapped fields the collector never emits");
   assert.deepEqual(emitted.filter((path) => !mapped.includes(path)), [], "emitted fields without a mapping");
 });
 
-test("flow mappings use ip for addresses, long for counters/ports, date for @timestamp, keyword for the rest, strict", () => {
+test("flow mappings use ip for addresses, long for counters/ports/AS numbers, date for @timestamp, geo_point for locations, keyword for the rest, strict", () => {
   const component = loadAsset("component-templates/azure-flowlogs-mappings.json") as any;
   assert.equal(component.template.mappings.dynamic, "strict");
   for (const [path, type] of Object.entries(flowMappings())) {
     const expected = path === "@timestamp" ? "date"
       : /(^|\.)ip$/.test(path) ? "ip"
-      : /\.(port|packets|bytes)$/.test(path) || path === "azure.flowlog.version" ? "long"
+      : /\.(port|packets|bytes)$/.test(path) || /\.as\.number$/.test(path) || path === "azure.flowlog.version" ? "long"
+      : /\.geo\.location$/.test(path) ? "geo_point"
       : "keyword";
     assert.equal(type, expected, path);
   }
@@ -52,8 +58,8 @@ test("the geo mappings cover exactly the fields the GeoIP pipeline writes (after
   }
 });
 
-test("on a full stack the plan uses ILM, constant_keyword data_stream fields and the GeoIP pipeline", () => {
-  const plan = planIndexAssets({ namespace: "prod", retention: "14d" }, FULL_CAPABILITIES);
+test("on a full stack the plan uses ILM, constant_keyword data_stream fields and, when asked, the GeoIP pipeline", () => {
+  const plan = planIndexAssets({ namespace: "prod", retention: "14d", geoip: "auto" }, FULL_CAPABILITIES);
   assert.equal(plan.dataStream, "logs-azure.flowlogs-prod");
   assert.equal(plan.deadLetterDataStream, "logs-azure.flowlogs.deadletter-prod");
   assert.deepEqual(plan.skipped, []);
@@ -63,7 +69,7 @@ test("on a full stack the plan uses ILM, constant_keyword data_stream fields and
   assert.deepEqual((byName["azure-flowlogs-deadletter-prod"]!.body as any).index_patterns, [plan.deadLetterDataStream]);
   assert.ok(template.priority > 100, "must outrank the built-in logs template (100)");
   assert.deepEqual(template.data_stream, {});
-  assert.deepEqual(template.composed_of, ["azure-flowlogs-mappings", "azure-flowlogs-logsdb-settings", "azure-flowlogs-data-stream-prod", "azure-flowlogs-geo-mappings"]);
+  assert.deepEqual(template.composed_of, ["azure-flowlogs-mappings", "azure-flowlogs-geo-mappings", "azure-flowlogs-logsdb-settings", "azure-flowlogs-data-stream-prod"]);
   assert.equal(plan.indexMode.mode, "logsdb");
   assert.equal(template.template.settings["index.lifecycle.name"], "azure-flowlogs-prod");
   assert.equal(template.template.settings["index.default_pipeline"], "azure-flowlogs-geoip");
@@ -86,12 +92,26 @@ test("on a bare cluster the plan falls back to the data stream lifecycle and sta
   assert.deepEqual(template.template.lifecycle, { data_retention: "7d" });
   assert.equal(template.template.settings["index.lifecycle.name"], undefined);
   assert.equal(template.template.settings["index.default_pipeline"], undefined);
-  assert.deepEqual(template.composed_of, ["azure-flowlogs-mappings"]);
+  assert.deepEqual(template.composed_of, ["azure-flowlogs-mappings", "azure-flowlogs-geo-mappings"]);
   const deadLetter = plan.requests.find((request) => request.name === "azure-flowlogs-deadletter-dev")!.body as any;
   assert.deepEqual(deadLetter.template.lifecycle, { data_retention: "7d" });
   assert.deepEqual(plan.requests.filter((r) => r.kind === "ilm_policy" || r.kind === "ingest_pipeline"), []);
   assert.deepEqual(plan.skipped.map((entry) => entry.asset).sort(),
     ["ILM policy", "data_stream.* constant_keyword fields", "ingest pipeline azure-flowlogs-geoip"]);
+});
+
+test("the geo/as mappings are always in the flow template (the collector writes them); the GeoIP pipeline only when asked", () => {
+  for (const capabilities of [FULL_CAPABILITIES, BARE, { ...BARE, distribution: "opensearch" as const }]) {
+    const plan = planIndexAssets({ namespace: "prod" }, capabilities);
+    const template = plan.requests.find((request) => request.kind === "index_template" && request.name === "azure-flowlogs-prod")!.body as any;
+    assert.ok(template.composed_of.includes("azure-flowlogs-geo-mappings"), JSON.stringify(capabilities));
+    assert.equal(template.template.settings["index.default_pipeline"], undefined, "no ingest pipeline by default");
+    assert.deepEqual(plan.requests.filter((r) => r.kind === "ingest_pipeline"), []);
+    assert.match(plan.skipped.find((entry) => entry.asset === "ingest pipeline azure-flowlogs-geoip")?.reason ?? "",
+      /geoip: off|lacks the ingest processors/);
+  }
+  const off = planIndexAssets({ namespace: "prod", geoip: "off" }, FULL_CAPABILITIES);
+  assert.ok((off.requests.find((r) => r.kind === "index_template" && r.name === "azure-flowlogs-prod")!.body as any).composed_of.includes("azure-flowlogs-geo-mappings"));
 });
 
 test("logsdb where the cluster has it, sorted by NIC then newest first; standard elsewhere, each with its reason", () => {
@@ -138,5 +158,5 @@ test("retentionMode none keeps data without any lifecycle and says so", () => {
   const template = plan.requests.find((request) => request.name === "azure-flowlogs-default")!.body as any;
   assert.equal(template.template.lifecycle, undefined);
   assert.equal(template.template.settings["index.lifecycle.name"], undefined);
-  assert.deepEqual(plan.skipped.map((entry) => entry.asset), ["retention"]);
+  assert.deepEqual(plan.skipped.map((entry) => entry.asset), ["ingest pipeline azure-flowlogs-geoip", "retention"]);
 });

@@ -11,11 +11,18 @@ import { parseFlowLogText } from "../../collector/src/format";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, uniqueNamespace } from "../support/esClient";
 import { fullDocument } from "./sampleDocuments";
+import { openGeoIp } from "../../collector/src/enrich/geoIp";
+import { testDatabases } from "../support/mmdbFixtures";
 
 const FIXTURES = ["nsg-v1.json", "nsg-v2.json", "vnet-v4.json", "mixed-records.json", "malformed-tuples.json"];
 
+/** The fixtures' documents with geo/AS on (MaxMind-shaped test City + ASN databases); 52.239.x is rewritten to
+ * 20.50.x, which the test City database locates (city, region, geo_point), so every geo field is exercised. */
 function collectorDocuments() {
-  return FIXTURES.flatMap((name) => parseFlowLogText(readFileSync(join(__dirname, "..", "fixtures", name), "utf8")).documents);
+  const dbs = testDatabases();
+  const enrichment = { addresses: openGeoIp({ enabled: true, geoDatabase: dbs.city, asnDatabase: dbs.asn, cacheEntries: 1000 }) };
+  return FIXTURES.flatMap((name) => parseFlowLogText(
+    readFileSync(join(__dirname, "..", "fixtures", name), "utf8").replace(/\b52\.239\./g, "20.50."), enrichment).documents);
 }
 
 test("the cluster gets logsdb sorted by NIC and time, says so, and every collector document indexes and comes back unchanged", async () => {
@@ -31,6 +38,8 @@ test("the cluster gets logsdb sorted by NIC and time, says so, and every collect
 
     const documents = collectorDocuments();
     assert.ok(documents.length >= 20, `${documents.length} documents`);
+    assert.ok(documents.some(({ doc }) => doc.destination.geo?.location) && documents.some(({ doc }) => doc.source.geo?.country_iso_code),
+      "enriched documents (city, location and country) are among them");
     const response = await client.bulk({
       refresh: true,
       operations: documents.flatMap(({ id, doc }) => [{ create: { _index: applied.dataStream, _id: id } }, doc]),

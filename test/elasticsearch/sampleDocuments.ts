@@ -7,6 +7,14 @@ import { identifiedDocument } from "../../collector/src/ecs";
 type DeepRequired<T> = T extends Array<infer U> ? Array<DeepRequired<U>>
   : T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;
 
+function sampleGeo(country: string): DeepRequired<NonNullable<FlowDocument["source"]["geo"]>> {
+  return {
+    continent_code: country === "NL" ? "EU" : "NA", continent_name: country === "NL" ? "Europe" : "North America",
+    country_iso_code: country, country_name: country === "NL" ? "Netherlands" : "United States",
+    region_iso_code: `${country}-NH`, region_name: "Noord-Holland", city_name: "Amsterdam", location: { lat: 52.374, lon: 4.8897 },
+  };
+}
+
 export const fullDocument: DeepRequired<FlowDocument> = {
   "@timestamp": "2026-11-27T03:15:42.000Z",
   ecs: { version: "8.17.0" },
@@ -14,8 +22,9 @@ export const fullDocument: DeepRequired<FlowDocument> = {
     kind: "event", category: ["network"], dataset: "azure.flowlogs", type: ["connection", "start"],
     action: "allowed", outcome: "success",
   },
-  source: { ip: "10.0.0.4", port: 44931, packets: 12, bytes: 4312 },
-  destination: { ip: "52.239.169.4", port: 443, packets: 10, bytes: 9012 },
+  // Geo/AS on both endpoints only to exercise the mapping: the collector adds them to public addresses alone.
+  source: { ip: "10.0.0.4", port: 44931, packets: 12, bytes: 4312, geo: sampleGeo("NL"), as: { number: 8075, organization: { name: "MICROSOFT-CORP-MSN-AS-BLOCK" } } },
+  destination: { ip: "52.239.169.4", port: 443, packets: 10, bytes: 9012, geo: sampleGeo("US"), as: { number: 8075, organization: { name: "MICROSOFT-CORP-MSN-AS-BLOCK" } } },
   network: {
     transport: "tcp", iana_number: "6", direction: "outbound", community_id: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
     packets: 22, bytes: 13324,

@@ -33,6 +33,7 @@ test("collector config: on, every documented default; the image is built into a 
     checkpointContainer: "flowlogs-checkpoints",
     elasticsearch: { url: "https://es.example.com", namespace: "default" },
     writerKey: "configured",
+    geoip: { enabled: true },
     containerGroupName: "flowlogs-to-elastic-dev-collector",
   });
   assert.deepEqual(collector(on({ registry: { name: "MyRegistry01", sku: "Premium" } })).image, { build: true, registryName: "myregistry01", registrySku: "Premium" });

@@ -12,7 +12,9 @@ import { opensearchUrl } from "../support/env";
 import { openSearchHttp } from "../support/openSearchHttp";
 import { freePort } from "../support/ports";
 import { uniqueNamespace } from "../support/esClient";
-import { sampleBatch } from "../elasticsearch/sampleDocuments";
+import { fullDocument, sampleBatch } from "../elasticsearch/sampleDocuments";
+import { identifiedDocument } from "../../collector/src/ecs";
+import type { FlowDocument } from "../../collector/src/model";
 
 const os = openSearchHttp(opensearchUrl());
 
@@ -32,6 +34,7 @@ test("applied for OpenSearch: templates without lifecycle, retention and pipelin
   const applied = await applyOpenSearchIndexAssets({ node: opensearchUrl() }, { namespace });
   assert.deepEqual(applied.requests.map((request) => `${request.kind} ${request.name}`), [
     "component_template azure-flowlogs-mappings",
+    "component_template azure-flowlogs-geo-mappings",
     `component_template azure-flowlogs-data-stream-${namespace}`,
     "component_template azure-flowlogs-deadletter-mappings",
     `index_template azure-flowlogs-${namespace}`,
@@ -39,11 +42,11 @@ test("applied for OpenSearch: templates without lifecycle, retention and pipelin
   ]);
   const reasons = Object.fromEntries(applied.skipped.map(({ asset, reason }) => [asset, reason]));
   assert.match(reasons["retention"] ?? "", /OpenSearch has no ILM and no data stream lifecycle: .*ISM policy/);
-  assert.match(reasons["ingest pipeline azure-flowlogs-geoip"] ?? "", /lacks the ingest processors geoip, rename/);
+  assert.match(reasons["ingest pipeline azure-flowlogs-geoip"] ?? "", /geoip: off \(the default: the collector adds geo\/as itself\)/);
 
   const flowTemplate = (await os.ok("GET", `/_index_template/azure-flowlogs-${namespace}`)).index_templates[0].index_template;
   assert.deepEqual(flowTemplate.index_patterns, [`logs-azure.flowlogs-${namespace}`]);
-  assert.deepEqual(flowTemplate.composed_of, ["azure-flowlogs-mappings", `azure-flowlogs-data-stream-${namespace}`]);
+  assert.deepEqual(flowTemplate.composed_of, ["azure-flowlogs-mappings", "azure-flowlogs-geo-mappings", `azure-flowlogs-data-stream-${namespace}`]);
   assert.ok(flowTemplate.data_stream, "a data stream template");
   assert.equal(flowTemplate.template.lifecycle, undefined);
   assert.equal(flowTemplate.template.settings.index.lifecycle, undefined);
@@ -68,6 +71,15 @@ test("applied for OpenSearch: templates without lifecycle, retention and pipelin
   const properties = (Object.values(mapping)[0] as any).mappings.properties;
   assert.equal(properties.source.properties.ip.type, "ip");
   assert.equal((Object.values(mapping)[0] as any).mappings.dynamic, "strict");
+  // The collector's geo/as fields are mapped here too: a document carrying all of them is indexed, not refused.
+  assert.equal(properties.destination.properties.geo.properties.location.type, "geo_point");
+  assert.deepEqual(await sink.write([identifiedDocument("enriched-1", fullDocument as FlowDocument)]), { indexed: 1, duplicates: 0, deadLettered: 0, retries: 0 });
+  const country = fullDocument.destination.geo.country_iso_code;
+  const asNumber = fullDocument.source.as.number;
+  assert.equal(await os.count(sink.dataStream, { term: { "destination.geo.country_iso_code": country } }),
+    1 + batch.filter(({ doc }) => doc.destination.geo?.country_iso_code === country).length);
+  assert.equal(await os.count(sink.dataStream, { term: { "source.as.number": asNumber } }),
+    1 + batch.filter(({ doc }) => doc.source.as?.number === asNumber).length);
 });
 
 test("the Elasticsearch-only retention refuses to plan for OpenSearch, naming the fix; the plan it replaces is refused by OpenSearch", async () => {

@@ -7,6 +7,7 @@ import { parseThreatList } from "../enrich/threatList";
 import { FlowLogFormatError, parseFlowLogText } from "../format/parse";
 import type { FlowEnrichment, ParseResult, Reject } from "../model";
 import { escapeControl } from "../safeText";
+import { ConfigError, loadGeoIpSettings, openEnrichment } from "../service/config";
 import { EXIT, type Command } from "./command";
 
 const USAGE = `usage: flowlogs-collector parse [--threat-list <list>] <file|->
@@ -15,8 +16,10 @@ Reads one flow-log document ({"records": [...]}, e.g. a PT1H.json blob; "-" read
 document per flow tuple as NDJSON on stdout: {"_id": "<deterministic id>", ...document}.
 Invalid tuples and records are skipped and reported on stderr (record index, tuple index, reason), followed by a
 summary line. --threat-list tags the flows of listed addresses as the run service does with FLOWLOGS_THREAT_LIST_FILE
-(its bad lines are reported on stderr and skipped). Exit status: 0 parsed (even with rejects), 1 not a flow-log
-document, unreadable, or a threat list without a usable line, 2 usage error.`;
+(its bad lines are reported on stderr and skipped). Public endpoints get geo/AS fields as the service gives them, from
+the same settings: FLOWLOGS_GEOIP (on by default, off for none), FLOWLOGS_GEOIP_DATABASE, FLOWLOGS_GEOIP_ASN_DATABASE.
+Exit status: 0 parsed (even with rejects), 1 not a flow-log document, unreadable, or a threat list without a usable
+line, 2 usage or settings error.`;
 
 export const parseCommand: Command = {
   summary: "print the ECS documents of one flow-log file as NDJSON",
@@ -26,7 +29,7 @@ export const parseCommand: Command = {
       io.stdout.write(`${USAGE}\n`);
       return EXIT.ok;
     }
-    let enrichment: FlowEnrichment | undefined;
+    const enrichment: FlowEnrichment = {};
     if (args[0] === "--threat-list") {
       if (args.length < 2) {
         io.stderr.write(`parse: --threat-list needs the list's path\n${USAGE}\n`);
@@ -34,11 +37,18 @@ export const parseCommand: Command = {
       }
       const loaded = await loadThreatList(args[1]!, io.stderr);
       if (!loaded) return EXIT.failure;
-      enrichment = { threats: loaded };
+      enrichment.threats = loaded;
       args = args.slice(2);
     }
     if (args.length !== 1) {
       io.stderr.write(`parse: expected exactly one file (or - for stdin), got ${args.length}\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    try {
+      enrichment.addresses = openEnrichment(loadGeoIpSettings(process.env));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      io.stderr.write(`${escapeControl(`parse: ${error.message}`)}\n`);
       return EXIT.usage;
     }
     const source = args[0];

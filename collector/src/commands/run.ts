@@ -1,7 +1,7 @@
 // `run [--once]`: the collector service. Reads settings from environment variables (see
 // collector/src/service/README.md), polls the flow-log containers and writes documents to the configured sink until
 // SIGTERM/SIGINT; `--once` does one pass and exits (tests, demos, backfills).
-import { ConfigError, VARIABLES, loadConfig } from "../service/config";
+import { ConfigError, VARIABLES, loadConfig, openEnrichment } from "../service/config";
 import { runCollector } from "../service/collector";
 import { escapeControl } from "../safeText";
 import { EXIT, type Command } from "./command";
@@ -32,8 +32,10 @@ export const runCommand: Command = {
       return EXIT.usage;
     }
     let config;
+    let enrichment;
     try {
       config = loadConfig(process.env);
+      enrichment = openEnrichment(config.geoip); // before any reading: a bad database file stops start-up
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       io.stderr.write(`run: ${escapeControl(error.message)}\nRun \`flowlogs-collector run --help\` for every setting.\n`);
@@ -46,6 +48,7 @@ export const runCommand: Command = {
     try {
       const summary = await runCollector({
         config,
+        enrichment: enrichment ?? null,
         once: args.includes("--once"),
         signal: controller.signal,
         writeLog: (line) => io.stderr.write(line),

@@ -96,20 +96,25 @@ function isoTimestamp(ms: number): string {
   return `${cachedMinuteText}${seconds < 10 ? "0" : ""}${seconds}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
 }
 
-/** JSON.stringify(toFlowDocument(flow)), written without the object. */
+/** JSON.stringify(toFlowDocument(flow, enrichment)), written without the object. */
 export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment): string {
   const { context, tuple } = flow;
   const { packetsSent, bytesSent, packetsReceived, bytesReceived } = tuple.counters;
   const { middle, tail } = contextJson(context);
   const sourceIp = json(tuple.sourceIp);
   const destinationIp = json(tuple.destinationIp);
+  const sourceClass = addressClass(tuple.sourceIp);
+  const destinationClass = addressClass(tuple.destinationIp);
+  const addresses = enrichment?.addresses;
 
   let text = `{"@timestamp":"${isoTimestamp(tuple.timestampMs)}${eventJsons[eventIndex(tuple.decision === "denied", tuple.state)]!}${sourceIp},"port":${tuple.sourcePort}`;
   if (packetsSent !== undefined) text += `,"packets":${packetsSent}`;
   if (bytesSent !== undefined) text += `,"bytes":${bytesSent}`;
+  if (addresses && sourceClass === "public") text += addresses.lookupJson(tuple.sourceIp);
   text += `},"destination":{"ip":${destinationIp},"port":${tuple.destinationPort}`;
   if (packetsReceived !== undefined) text += `,"packets":${packetsReceived}`;
   if (bytesReceived !== undefined) text += `,"bytes":${bytesReceived}`;
+  if (addresses && destinationClass === "public") text += addresses.lookupJson(tuple.destinationIp);
   text += `}${networkHead(tuple.ianaNumber)}${tuple.direction}"`;
   const community = communityId(tuple);
   if (community) text += `,"community_id":${json(community)}`;
@@ -117,7 +122,7 @@ export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment):
   if (bytesSent !== undefined && bytesReceived !== undefined) text += `,"bytes":${bytesSent + bytesReceived}`;
   text += tuple.sourceIp === tuple.destinationIp ? `},"related":{"ip":[${sourceIp}]}` : `},"related":{"ip":[${sourceIp},${destinationIp}]}`;
   text += middle;
-  text += addressClassJsons[addressClass(tuple.sourceIp)][addressClass(tuple.destinationIp)];
+  text += addressClassJsons[sourceClass][destinationClass];
   if (tuple.state !== undefined) text += `,"state":"${tuple.state}"`;
   if (tuple.encryption !== undefined) text += `,"encryption":${json(tuple.encryption)}`;
   const threat = enrichment?.threats ? threatJson(tuple, enrichment.threats) : "";

@@ -2,6 +2,7 @@ export { toFlowDocument } from "./mapper";
 export { flowDocumentJson } from "./documentJson";
 export { identifiedDocument, identifiedFlow } from "./identified";
 export { documentId } from "./documentId";
+export type { AddressEnrichment, EndpointEnrichment } from "./enrichment";
 export { communityId, type FiveTuple } from "./communityId";
 export { toBulkNdjson } from "./bulk";
 export { parseResourceId, type ResourceIdParts } from "./resourceId";

@@ -4,11 +4,13 @@ import type { FlowDocument, FlowEnrichment } from "../model";
 import type { FlowContext, FlowCounters, FlowState, ParsedFlow } from "../format/flow";
 import { addressClass, flowLocality } from "./addressClass";
 import { communityId } from "./communityId";
+import type { AddressEnrichment } from "./enrichment";
 import { parseResourceId } from "./resourceId";
 import { threatFields } from "./threat";
 import { transportName } from "./transport";
 import { ECS_VERSION } from "./version";
 
+/** `enrichment`: geo/AS of public endpoints and the threat list; without it documents carry neither. */
 export function toFlowDocument(flow: ParsedFlow, enrichment?: FlowEnrichment): FlowDocument {
   const { context, tuple } = flow;
 
@@ -41,6 +43,11 @@ export function toFlowDocument(flow: ParsedFlow, enrichment?: FlowEnrichment): F
     },
   };
   addCounters(doc, tuple.counters);
+  const addresses = enrichment?.addresses;
+  if (addresses) {
+    if (sourceClass === "public") enrich(doc.source, addresses);
+    if (destinationClass === "public") enrich(doc.destination, addresses);
+  }
 
   if (context.rule !== undefined) doc.rule = { name: context.rule };
   const resource = resourceFields(context);
@@ -100,6 +107,13 @@ export function resourceFields(context: FlowContext): ResourceFields {
   }
   resourceCache.set(context, fields);
   return fields;
+}
+
+// After the counters, so the keys come in the order documentJson writes them.
+function enrich(endpoint: FlowDocument["source"], enrichment: AddressEnrichment): void {
+  const fields = enrichment.lookup(endpoint.ip);
+  if (fields?.geo) endpoint.geo = fields.geo;
+  if (fields?.as) endpoint.as = fields.as;
 }
 
 // "sent" is source -> destination and "received" destination -> source (Microsoft's field descriptions).

@@ -15,7 +15,8 @@ export class FlowLogFormatError extends Error {
 /**
  * Parses the `records` of a flow-log document (or of a newly read chunk of one). Never throws on bad input.
  * `firstRecordIndex` offsets the record numbers in rejects, so a chunk's rejects point into the whole blob.
- * `enrichment`: lookups the documents consult (a threat list), loaded by the caller.
+ * `enrichment`: lookups the documents consult (geo/AS of public endpoints, a threat list), loaded by the caller:
+ * pure here.
  */
 export function parseRecords(records: readonly unknown[], firstRecordIndex = 0, enrichment?: FlowEnrichment): ParseResult {
   const documents: IdentifiedDocument[] = [];

@@ -3,7 +3,7 @@
 // wherever it sits in key order (JSON allows it after the tuples), counts and validates each array's elements, and
 // parses the rest with the ordinary record walker. Pass 2 (TupleStream) hands out the elements one by one, to be
 // walked with the same tuple walker: the documents and rejects equal those of the whole-record path.
-import type { IdentifiedDocument, Reject } from "../model";
+import type { FlowEnrichment, IdentifiedDocument, Reject } from "../model";
 import { recordOutput, walkRecord } from "./parse";
 import { StreamedTuples } from "./streamedTuples";
 import { walkTuple, type RecordSink } from "./walk";
@@ -248,11 +248,13 @@ export function walkStreamedElement(lists: Map<number, StreamedTuples>, ordinal:
  * The streaming path over one record's bytes fed in pieces of `pieceBytes`, all in memory (the `parse` command and
  * tests; the service drives the same classes over ranged downloads). Throws RecordStreamError like pass 1 does.
  */
-export function parseRecordStreaming(bytes: Buffer, recordIndex: number, limit: number, pieceBytes: number): { documents: IdentifiedDocument[]; rejects: Reject[] } {
+export function parseRecordStreaming(
+  bytes: Buffer, recordIndex: number, limit: number, pieceBytes: number, enrichment?: FlowEnrichment,
+): { documents: IdentifiedDocument[]; rejects: Reject[] } {
   const skeleton = new RecordSkeleton(limit);
   for (let at = 0; at < bytes.length; at += pieceBytes) skeleton.push(bytes.subarray(at, at + pieceBytes));
   const { record, lists } = skeleton.finish();
-  const output = recordOutput(recordIndex);
+  const output = recordOutput(recordIndex, [], [], enrichment);
   walkSkeleton(record, output.sink);
   const tuples = new TupleStream(limit);
   for (let at = 0; at < bytes.length; at += pieceBytes) {

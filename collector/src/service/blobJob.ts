@@ -18,7 +18,8 @@ export interface JobContext {
   store: CheckpointStore;
   sink: Sink;
   parse: ParseRecords;
-  /** What documents are enriched with (the threat list; its content may change between polls). */
+  /** What documents are enriched with: geo/AS of public endpoints, the threat list (whose content may change
+   * between polls). Handed to `parse` and to the streamed path of long records. */
   enrichment?: FlowEnrichment;
   metrics: Metrics;
   log: Logger;

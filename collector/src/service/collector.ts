@@ -10,7 +10,8 @@ import { ContainerMissingError, flowLogPath, listFlowLogBlobs, recentHourFolders
 import { createBlobService } from "../source/storage";
 import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
 import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
-import { describeConfig, type CollectorConfig } from "./config";
+import type { AddressEnrichment } from "../ecs/enrichment";
+import { describeConfig, openEnrichment, type CollectorConfig } from "./config";
 import { startStatusServer, type StatusServer } from "./httpServer";
 import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger";
 import { Metrics } from "./metrics";
@@ -30,6 +31,8 @@ export interface RunOptions {
   /** Defaults to config.checkpointContainer in blobService (tests: a client holding other rights). */
   checkpointContainer?: ContainerClient;
   parse?: ParseRecords;
+  /** Geo/AS enrichment already opened (null: none); default: opened from config.geoip at start. */
+  enrichment?: AddressEnrichment | null;
   /** Where log lines go (default: stderr, so stdout stays free for the stdout sink). */
   writeLog?: (line: string) => void;
   /** Sees every log event (tests). */
@@ -50,6 +53,7 @@ export interface RunSummary {
 
 export async function runCollector(options: RunOptions): Promise<RunSummary> {
   const { config } = options;
+  const addresses = options.enrichment === undefined ? openEnrichment(config.geoip) : options.enrichment ?? undefined;
   const logger = jsonLogger(options.writeLog ?? ((line) => process.stderr.write(line)), { replica: config.replicaId }, config.logLevel);
   if (options.onEvent) logger.events(options.onEvent);
   const log = logger.log;
@@ -95,7 +99,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       container: service.getContainerClient(config.containers[0]),
       store, sink, metrics, log,
       parse: options.parse ?? parseRecords,
-      enrichment: threats ? { threats } : undefined,
+      enrichment: addresses || threats ? { addresses, threats } : undefined,
       windowBytes: config.windowBytes,
       recordBytes: Math.min(config.recordBytes, config.windowBytes),
       batchDocuments: config.batchDocuments,
