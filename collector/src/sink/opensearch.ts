@@ -20,6 +20,11 @@ export interface OpenSearchSinkOptions extends DeliveryOptions {
   namespace?: string;
 }
 
+// filter_path: unfiltered, a created item answers with index, id, version, result, shards, seq_no and primary term
+// (~230 bytes) that must be read and JSON-parsed; the sink reads each item's status, error and, for the data stream
+// check below, `_index` only. Every item has a status, so the filtered items array keeps one entry per document.
+const BULK_ANSWER_FIELDS = "items.*.status,items.*._index,items.*.error.type,items.*.error.reason,items.*.error.caused_by.type,items.*.error.caused_by.reason";
+
 export class OpenSearchSink extends DataStreamBulkSink {
   private readonly bulkUrl: string;
   private readonly headers: Record<string, string>;
@@ -28,7 +33,9 @@ export class OpenSearchSink extends DataStreamBulkSink {
   constructor(options: OpenSearchSinkOptions) {
     super(options.namespace, options);
     const url = clusterUrl(options.node);
-    this.bulkUrl = new URL("_bulk", url.href.endsWith("/") ? url.href : `${url.href}/`).href;
+    const bulkUrl = new URL("_bulk", url.href.endsWith("/") ? url.href : `${url.href}/`);
+    bulkUrl.searchParams.set("filter_path", BULK_ANSWER_FIELDS);
+    this.bulkUrl = bulkUrl.href;
     this.headers = { "content-type": "application/x-ndjson", accept: "application/json", ...authHeader(options.auth) };
     if (options.tls?.caFile) {
       try {
