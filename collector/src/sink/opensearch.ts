@@ -3,9 +3,10 @@
 // deterministic id (409 = already there), 429/5xx/connection errors retried with backoff and jitter, documents
 // refused for good dead-lettered with their reason, `write` resolves only when every document is accounted for.
 import { readFileSync } from "node:fs";
-import { DataStreamBulkSink, type Attempt, type Pending } from "./dataStreamBulkSink";
+import type { BulkRequest } from "./bulkRequest";
+import { DataStreamBulkSink, type Attempt } from "./dataStreamBulkSink";
 import {
-  MissingTemplateError, bulkBody, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
+  MissingTemplateError, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
   type BulkItemResult, type Delivery, type DeliveryOptions,
 } from "./httpBulk";
 
@@ -55,10 +56,10 @@ export class OpenSearchSink extends DataStreamBulkSink {
     checkDataStream(target, outcome);
   }
 
-  protected async attempt(items: Pending[], target: string, delivery: Delivery): Promise<Attempt> {
+  protected async attempt(items: BulkRequest, target: string, delivery: Delivery): Promise<Attempt> {
     let answer;
     try {
-      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: bulkBody(items), caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
+      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.body, caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
     } catch (error) {
       if (isTlsVerificationError(error)) {
         throw new Error(`TLS verification of ${target}'s cluster failed (${describeConnectionError(error)}): check tls.caFile (FLOWLOGS_ES_CA_FILE)`);
