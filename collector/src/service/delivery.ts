@@ -99,6 +99,9 @@ export async function deliver(chunk: ReadChunk, context: JobContext): Promise<vo
   // Record by record, and a record's documents in batches: memory is bounded by the record size setting.
   for (let i = 0; i < chunk.records.length; i++) {
     const parsed = context.parse([chunk.records[i]], chunk.firstRecord + i);
+    // Released once parsed (nothing reads a delivered chunk's records again), so a window's parsed records do not
+    // all stay on the heap, through every wait on the sink, until its last record is delivered.
+    chunk.records[i] = undefined;
     await out.rejects(parsed.rejects);
     await out.documentsOf(parsed.documents);
   }
