@@ -27,12 +27,14 @@ export interface ChildResult {
 
 /**
  * Collects once in a child process. `sink: "count"` counts documents without delivering them (memory figures);
- * `sink: "elasticsearch"` uses the configured Elasticsearch sink (end-to-end figures).
+ * `sink: "elasticsearch"` uses the configured Elasticsearch sink (end-to-end figures). `dist`: another build of the
+ * collector (scripts/bench/collectorCpu.ts compares two); `nodeArgs`: e.g. --cpu-prof, which NODE_OPTIONS refuses.
  */
-export function collectOnceInChild(env: Record<string, string>, sink: "count" | "elasticsearch"): Promise<ChildResult> {
+export function collectOnceInChild(env: Record<string, string>, sink: "count" | "elasticsearch", build: { dist?: string; nodeArgs?: string[] } = {}): Promise<ChildResult> {
+  const dist = build.dist ?? DIST;
   const script = `
-    const { runCollector } = require(${JSON.stringify(join(DIST, "service", "collector.js"))});
-    const { loadConfig } = require(${JSON.stringify(join(DIST, "service", "config.js"))});
+    const { runCollector } = require(${JSON.stringify(join(dist, "service", "collector.js"))});
+    const { loadConfig } = require(${JSON.stringify(join(dist, "service", "config.js"))});
     let documents = 0;
     const counting = {
       async write(batch) { documents += batch.length; return { indexed: batch.length, duplicates: 0, deadLettered: 0, retries: 0 }; },
@@ -50,14 +52,17 @@ export function collectOnceInChild(env: Record<string, string>, sink: "count" | 
       }) + "\\n");
     }, (error) => { console.error(error); process.exit(1); });
   `;
-  const child = spawn(process.execPath, ["-e", script], {
+  const child = spawn(process.execPath, [...(build.nodeArgs ?? []), "-e", script], {
     env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: imageNodeOptions(), FLOWLOGS_METRICS_PORT: "off", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let output = "";
   child.stdout.on("data", (data) => { output += String(data); });
   return new Promise((done, fail) => child.once("exit", (code) => {
-    if (code === 0) done(JSON.parse(output));
+    // The result is the last line; anything before it came from node flags such as --trace-gc.
+    const lines = output.trimEnd().split("\n");
+    if (lines.length > 1) process.stderr.write(`${lines.slice(0, -1).join("\n")}\n`);
+    if (code === 0) done(JSON.parse(lines.at(-1)!));
     else fail(new Error(`collector child exited with ${code}`));
   }));
 }

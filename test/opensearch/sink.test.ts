@@ -15,6 +15,7 @@ import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { expectedIds } from "../collector/serviceRecordingSink";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
+import { startFaultyProxy } from "../support/faultyProxy";
 
 const os = openSearchHttp(opensearchUrl());
 const scratch = scratchContainers(azuriteConnectionString());
@@ -79,6 +80,30 @@ test("the collector run twice over the same blobs on Azurite (checkpoints lost) 
   assert.deepEqual(new Set(ids.hits.hits.map((hit: any) => hit._id)), await expectedIds(writers));
   const letters = await os.call("GET", `/_data_stream/logs-azure.flowlogs.deadletter-${namespace}`);
   assert.equal(letters.status, 404, "no dead letter, so no dead-letter stream was ever created");
+});
+
+test("bulk answers are filtered to what the sink reads: a few bytes per item, and created, 409 and refused items still told apart", async () => {
+  const namespace = await namespaceWithAssets("osfiltered");
+  const proxy = await startFaultyProxy(opensearchUrl(), () => "forward");
+  const sink = new OpenSearchSink({ node: proxy.url, namespace });
+  try {
+    const batch = sampleBatch(400, "osfiltered");
+    const bad = identifiedDocument("os-filtered-bad", { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } });
+    assert.deepEqual(await sink.write([...batch, bad], position), { indexed: 400, duplicates: 0, deadLettered: 1, retries: 0 });
+    assert.deepEqual(await sink.write(batch, position), { indexed: 0, duplicates: 400, deadLettered: 0, retries: 0 });
+    const bulks = proxy.seen.filter((request) => request.path.startsWith("/_bulk"));
+    // Unfiltered, a created item answers with index, id, version, result, shards, seq_no and primary term (225 B
+    // here); filtered, the status and the backing index the data stream check reads (~90 B, most of it the name).
+    // Counted after decompression: OpenSearch gzips its answers, but the sink still reads and parses every byte.
+    const created = bulks[0]!.decodedBytes;
+    assert.ok(created / 401 < 120, `the first bulk answered ${created} bytes (decompressed) for 401 items`);
+    assert.equal(await os.count(sink.dataStream), 400);
+    assert.equal(await os.count(sink.deadLetterDataStream), 1);
+    const letters = await os.ok("POST", `/${sink.deadLetterDataStream}/_search`, {});
+    assert.match(letters.hits.hits[0]!._source.error.message, /^400 mapper_parsing_exception: .*\[source\.port\]/);
+  } finally {
+    await proxy.stop();
+  }
 });
 
 test("documents the mapping refuses go to the dead-letter stream with OpenSearch's reason while the rest lands", async () => {

@@ -3,13 +3,14 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { createGunzip } from "node:zlib";
 
 export type Fault = "forward" | "drop" | { status: number };
 
 export interface FaultyProxy {
   url: string;
   /** Every request seen, in order, with what was done to it. */
-  seen: Array<{ method: string; path: string; fault: Fault; authorization?: string; range?: string; responseBytes: number }>;
+  seen: Array<{ method: string; path: string; fault: Fault; authorization?: string; range?: string; responseBytes: number; decodedBytes: number }>;
   stop(): Promise<void>;
 }
 
@@ -30,7 +31,7 @@ export async function startFaultyProxy(
     const path = incoming.url ?? "/";
     const fault = decide({ method, path, n: seen.length });
     const entry: FaultyProxy["seen"][number] = {
-      method, path, fault, responseBytes: 0,
+      method, path, fault, responseBytes: 0, decodedBytes: 0,
       ...(incoming.headers.authorization ? { authorization: incoming.headers.authorization } : {}),
       ...(typeof incoming.headers["x-ms-range"] === "string" ? { range: incoming.headers["x-ms-range"] } : {}),
     };
@@ -52,6 +53,14 @@ export async function startFaultyProxy(
     }, (response) => {
       outgoing.writeHead(response.statusCode ?? 502, response.headers);
       response.on("data", (chunk: Buffer) => { entry.responseBytes += chunk.length; });
+      // What the client reads after decompression (fetch asks for gzip, and OpenSearch compresses its answers).
+      if (response.headers["content-encoding"] === "gzip") {
+        const gunzip = createGunzip();
+        gunzip.on("data", (chunk: Buffer) => { entry.decodedBytes += chunk.length; });
+        response.pipe(gunzip);
+      } else {
+        response.on("data", (chunk: Buffer) => { entry.decodedBytes += chunk.length; });
+      }
       response.pipe(outgoing);
     });
     forwarded.once("error", () => outgoing.destroy());

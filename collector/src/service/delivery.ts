@@ -5,6 +5,7 @@ import type { DeadLetter, IdentifiedDocument, ParseResult, SourcePosition } from
 import { recordOutput } from "../format/parse";
 import { RecordStreamError, RecordSkeleton, TupleStream, walkSkeleton, walkStreamedElement } from "../format/recordStream";
 import type { LargeRecord, ReadChunk } from "../source/blobReader";
+import { sinkBatch, type SinkBatch } from "../sink/sinkBatch";
 import type { JobContext } from "./blobJob";
 
 /**
@@ -18,14 +19,19 @@ export class SinkDeliveryError extends Error {
   }
 }
 
-/** Documents and dead letters on their way to the sink, written in batches of batchDocuments. */
+/**
+ * Documents and dead letters on their way to the sink, written in batches of batchDocuments. A sink that can encodes
+ * each document as it is added (sinkBatch.ts), so what waits here is bulk bytes, not document strings.
+ */
 class Outbox {
-  private documents: IdentifiedDocument[] = [];
+  private documents: SinkBatch;
   private letters: DeadLetter[] = [];
-  constructor(private readonly context: JobContext, private readonly position: SourcePosition) {}
+  constructor(private readonly context: JobContext, private readonly position: SourcePosition) {
+    this.documents = sinkBatch(context.sink, position);
+  }
 
   async document(document: IdentifiedDocument): Promise<void> {
-    this.documents.push(document);
+    this.documents.add(document);
     if (this.documents.length >= this.context.batchDocuments) await this.flushDocuments();
   }
 
@@ -60,8 +66,8 @@ class Outbox {
     if (this.documents.length === 0) return;
     const { metrics, sink } = this.context;
     const batch = this.documents;
-    this.documents = [];
-    const result = await sink.write(batch, this.position).catch((error: unknown) => { throw new SinkDeliveryError(error); });
+    this.documents = sinkBatch(sink, this.position);
+    const result = await batch.send().catch((error: unknown) => { throw new SinkDeliveryError(error); });
     metrics.indexed += result.indexed;
     metrics.duplicates += result.duplicates;
     metrics.deadLettered += result.deadLettered;
@@ -93,6 +99,9 @@ export async function deliver(chunk: ReadChunk, context: JobContext): Promise<vo
   // Record by record, and a record's documents in batches: memory is bounded by the record size setting.
   for (let i = 0; i < chunk.records.length; i++) {
     const parsed = context.parse([chunk.records[i]], chunk.firstRecord + i, context.enrichment);
+    // Released once parsed (nothing reads a delivered chunk's records again), so a window's parsed records do not
+    // all stay on the heap, through every wait on the sink, until its last record is delivered.
+    chunk.records[i] = undefined;
     await out.rejects(parsed.rejects);
     await out.documentsOf(parsed.documents);
   }

@@ -2,26 +2,30 @@
 // stream in bounded batches; a batch is sent again (with backoff) until every item is created, a duplicate or
 // refused for good; refused documents go to the dead-letter data stream with their reason, and a dead letter that
 // is refused too fails the write. A subclass only knows how to send one `_bulk` request to its kind of cluster.
-import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
+import type { DeadLetter, IdentifiedDocument, SinkResult, SourcePosition } from "../model";
+import { BulkRequest, BulkRequestWriter, type Pending, type RequestSizeHint } from "./bulkRequest";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
 import {
-  MissingTemplateError, backoffDelay, bulkCreate, bulkItemOutcome, bulkItemReason, classifyBulkItem, deadLetterCreates,
+  MissingTemplateError, backoffDelay, bulkItemOutcome, bulkItemReason, classifyBulkItem, deadLetterCreates,
   deliverySettings, failOnRefusedDeadLetters, sizedBatches, tallyDelivery,
-  type BulkItemResult, type Delivery, type DeliveryOptions, type DeliverySettings, type PendingDocument,
+  type BulkItemResult, type Delivery, type DeliveryOptions, type DeliverySettings,
 } from "./httpBulk";
+import type { EncodingSink, SinkBatch } from "./sinkBatch";
 
-export type Pending = PendingDocument<SourcePosition>;
+export type { Pending } from "./bulkRequest";
 
 /** What one `_bulk` request came to: the items to send again (transient failures) and why. */
 export interface Attempt {
-  again: Pending[];
+  /** The whole request again (all of it failed), or the items that failed. */
+  again: BulkRequest | Pending[];
   transient?: string;
 }
 
-export abstract class DataStreamBulkSink implements Sink {
+export abstract class DataStreamBulkSink implements EncodingSink {
   protected readonly index: string;
   protected readonly deadLetterIndex: string;
   protected readonly delivery: DeliverySettings;
+  private readonly requestSize: RequestSizeHint = { bytes: 0 };
 
   constructor(namespace: string | undefined, options: DeliveryOptions) {
     const streamNamespace = namespace ?? DEFAULT_NAMESPACE;
@@ -39,11 +43,28 @@ export abstract class DataStreamBulkSink implements Sink {
   }
 
   async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
+    const batch = this.batch(position);
+    for (const document of documents) batch.add(document);
+    return batch.send();
+  }
+
+  /** A write whose documents are turned into bulk lines as they are added (the collector's outbox uses it). */
+  batch(position?: SourcePosition): SinkBatch {
+    const writer = new BulkRequestWriter(this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes, position, this.index, this.requestSize);
+    return {
+      add: (document) => writer.add(document.id, document.source),
+      get length() {
+        return writer.length;
+      },
+      send: () => this.writeRequests(writer.finish()),
+    };
+  }
+
+  private async writeRequests(requests: BulkRequest[]): Promise<SinkResult> {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
-    const items = documents.map(({ id, source }) => bulkCreate(this.index, id, source, position));
     const refused: DeadLetter[] = [];
-    for (const batch of this.batches(items)) {
-      const unknown = await this.withoutIndexed(batch, result);
+    for (const request of requests) {
+      const unknown = await this.withoutIndexed(request, result);
       if (unknown.length) tallyDelivery(result, await this.deliver(unknown, this.index), refused);
     }
     if (refused.length) {
@@ -60,12 +81,12 @@ export abstract class DataStreamBulkSink implements Sink {
 
   abstract close(): Promise<void>;
 
-  /** One `_bulk` request of `items` to `target`: settles what it can into `delivery`; throws what will not heal. */
-  protected abstract attempt(items: Pending[], target: string, delivery: Delivery): Promise<Attempt>;
+  /** One `_bulk` request to `target`: settles what it can into `delivery`; throws what will not heal. */
+  protected abstract attempt(request: BulkRequest, target: string, delivery: Delivery): Promise<Attempt>;
 
-  /** Drops the batch's documents that are already indexed, counting them in `result`. Default: drops none. */
-  protected async withoutIndexed(batch: Pending[], _result: SinkResult): Promise<Pending[]> {
-    return batch;
+  /** Drops the request's documents that are already indexed, counting them in `result`. Default: drops none. */
+  protected async withoutIndexed(request: BulkRequest, _result: SinkResult): Promise<BulkRequest> {
+    return request;
   }
 
   /** Checks a created item (OpenSearch: that it landed in a data stream). Default: nothing to check. */
@@ -76,11 +97,11 @@ export abstract class DataStreamBulkSink implements Sink {
   }
 
   /** Settles the items of one `_bulk` response into `delivery`; returns those to send again. */
-  protected settle(results: Array<Record<string, BulkItemResult>>, items: Pending[], target: string, delivery: Delivery): Attempt {
+  protected settle(results: Array<Record<string, BulkItemResult>>, request: BulkRequest, target: string, delivery: Delivery): Attempt {
     const again: Pending[] = [];
     let transient: string | undefined;
     results.forEach((entry, i) => {
-      const item = items[i]!;
+      const item = (): Pending => request.item(i);
       const outcome = bulkItemOutcome(entry);
       const kind = classifyBulkItem(outcome);
       if (kind === "missing-template") throw new MissingTemplateError(target, bulkItemReason(outcome));
@@ -89,9 +110,9 @@ export abstract class DataStreamBulkSink implements Sink {
         delivery.created++;
       } else if (kind === "duplicate") delivery.duplicates++;
       else if (kind === "retry") {
-        again.push(item);
+        again.push(item());
         transient ??= `${outcome.status} ${bulkItemReason(outcome)}`;
-      } else delivery.refused.push({ item, reason: `${outcome.status} ${bulkItemReason(outcome)}` });
+      } else delivery.refused.push({ item: item(), reason: `${outcome.status} ${bulkItemReason(outcome)}` });
     });
     return { again, transient };
   }
@@ -100,10 +121,10 @@ export abstract class DataStreamBulkSink implements Sink {
     return sizedBatches(items, (item) => item.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
   }
 
-  /** Sends one batch until every item is created, a duplicate, or refused for good; rejects when retries run out. */
-  private async deliver(batch: Pending[], target: string): Promise<Delivery> {
+  /** Sends one request until every item is created, a duplicate, or refused for good; rejects when retries run out. */
+  private async deliver(request: BulkRequest, target: string): Promise<Delivery> {
     const delivery: Delivery = { created: 0, duplicates: 0, retries: 0, refused: [] };
-    let items = batch;
+    let items = request;
     for (let attempt = 0; ; attempt++) {
       const { again, transient } = await this.attempt(items, target, delivery);
       if (!again.length) return delivery;
@@ -114,14 +135,14 @@ export abstract class DataStreamBulkSink implements Sink {
       this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
       await this.delivery.sleep(wait);
       delivery.retries++;
-      items = again;
+      items = again instanceof BulkRequest ? again : BulkRequest.of(again);
     }
   }
 
   private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
     let retries = 0;
     for (const batch of this.batches(deadLetterCreates(entries, this.deadLetterIndex))) {
-      const outcome = await this.deliver(batch, this.deadLetterIndex);
+      const outcome = await this.deliver(BulkRequest.of(batch), this.deadLetterIndex);
       retries += outcome.retries;
       failOnRefusedDeadLetters(outcome, this.deadLetterIndex);
     }

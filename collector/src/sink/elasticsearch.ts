@@ -5,8 +5,9 @@
 import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { SinkResult } from "../model";
-import { DataStreamBulkSink, type Attempt, type Pending } from "./dataStreamBulkSink";
-import { bulkBody, retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
+import type { BulkRequest } from "./bulkRequest";
+import { DataStreamBulkSink, type Attempt } from "./dataStreamBulkSink";
+import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions {
   /** Cluster URL, e.g. https://my-deployment.es.westeurope.azure.elastic.cloud:443. No credentials in it. */
@@ -52,21 +53,21 @@ export class ElasticsearchSink extends DataStreamBulkSink {
     await this.client.close();
   }
 
-  protected override async withoutIndexed(batch: Pending[], result: SinkResult): Promise<Pending[]> {
-    if (!this.dedupe) return batch;
-    const known = await this.alreadyIndexed(batch);
+  protected override async withoutIndexed(request: BulkRequest, result: SinkResult): Promise<BulkRequest> {
+    if (!this.dedupe) return request;
+    const known = await this.alreadyIndexed(request.ids);
     result.duplicates += known.ids.size;
     result.retries += known.retries;
-    return batch.filter((item) => !known.ids.has(item.id));
+    return request.without(known.ids);
   }
 
-  /** Ids of `batch` already in any backing index of the data stream (older backing indices no longer change). */
-  private async alreadyIndexed(batch: Pending[]): Promise<{ ids: Set<string>; retries: number }> {
+  /** Which of `ids` are already in any backing index of the data stream (older backing indices no longer change). */
+  private async alreadyIndexed(ids: string[]): Promise<{ ids: Set<string>; retries: number }> {
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.client.search({
-          index: this.index, size: batch.length, _source: false, ignore_unavailable: true, allow_no_indices: true,
-          query: { ids: { values: batch.map((item) => item.id) } },
+          index: this.index, size: ids.length, _source: false, ignore_unavailable: true, allow_no_indices: true,
+          query: { ids: { values: ids } },
         });
         return { ids: new Set(response.hits.hits.map((hit) => hit._id!)), retries: attempt };
       } catch (error) {
@@ -81,11 +82,11 @@ export class ElasticsearchSink extends DataStreamBulkSink {
     }
   }
 
-  protected async attempt(items: Pending[], target: string, delivery: Delivery): Promise<Attempt> {
+  protected async attempt(items: BulkRequest, target: string, delivery: Delivery): Promise<Attempt> {
     let response: { items: Array<Record<string, BulkItemResult>> };
     try {
       response = await this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
-        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: bulkBody(items) },
+        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: items.body },
       );
     } catch (error) {
       const status = statusOf(error);

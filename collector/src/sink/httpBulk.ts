@@ -66,25 +66,6 @@ export function bulkCreate(index: string, id: string, source: string, position?:
   return { id, action, source, position, bytes: Buffer.byteLength(action) + Buffer.byteLength(source) + 1 };
 }
 
-/**
- * The `_bulk` body of `items`, written straight into one buffer: no per-document line string and no megabytes-long
- * joined string for the GC to copy and trace (both were a large share of the collector's garbage).
- */
-export function bulkBody(items: ReadonlyArray<PendingDocument<unknown>>): Buffer {
-  let total = 0;
-  for (const item of items) total += item.bytes;
-  const body = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const item of items) {
-    at += body.write(item.action, at);
-    at += body.write(item.source, at);
-    body[at++] = 0x0a;
-  }
-  // Every byte is written; were a size ever off, an uninitialised tail must not be sent.
-  if (at !== total) throw new Error(`bulk body is ${at} bytes, ${total} were counted`);
-  return body;
-}
-
 /** Dead letters as bulk creates under an id derived from their content, so a retried write adds no second copy. */
 export function deadLetterCreates(entries: DeadLetter[], index: string): PendingDocument<SourcePosition>[] {
   const now = new Date().toISOString();

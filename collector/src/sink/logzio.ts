@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
 import { deadLetterDocument } from "./deadLetterDocument";
+import { logzioLine } from "./logzioLine";
 import {
   backoffDelay, describeConnectionError, httpPost, isTlsVerificationError, retryableStatus,
   sizedBatches, type DeliveryOptions,
@@ -82,9 +83,10 @@ export class LogzioSink implements Sink {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     const lines: Line[] = [];
     const refused: DeadLetter[] = [];
-    for (const { id, doc, source } of documents) {
-      // Logz.io wants the id inside the document (event.id), so its lines are rebuilt from the object.
-      const text = JSON.stringify({ ...doc, event: { ...doc.event, id } });
+    for (const document of documents) {
+      // Logz.io wants the id inside the document (event.id): written into the JSON text, not parsed again.
+      const { id, source } = document;
+      const text = logzioLine(document);
       const entry: DeadLetter = { id, reason: "", raw: source, ...(position ? { position } : {}) };
       const bytes = Buffer.byteLength(text) + 1;
       // The listener would refuse this line anyway (counted, not named): set it aside here, with the reason.

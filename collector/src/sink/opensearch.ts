@@ -3,9 +3,10 @@
 // deterministic id (409 = already there), 429/5xx/connection errors retried with backoff and jitter, documents
 // refused for good dead-lettered with their reason, `write` resolves only when every document is accounted for.
 import { readFileSync } from "node:fs";
-import { DataStreamBulkSink, type Attempt, type Pending } from "./dataStreamBulkSink";
+import type { BulkRequest } from "./bulkRequest";
+import { DataStreamBulkSink, type Attempt } from "./dataStreamBulkSink";
 import {
-  MissingTemplateError, bulkBody, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
+  MissingTemplateError, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
   type BulkItemResult, type Delivery, type DeliveryOptions,
 } from "./httpBulk";
 
@@ -20,6 +21,11 @@ export interface OpenSearchSinkOptions extends DeliveryOptions {
   namespace?: string;
 }
 
+// filter_path: unfiltered, a created item answers with index, id, version, result, shards, seq_no and primary term
+// (~230 bytes) that must be read and JSON-parsed; the sink reads each item's status, error and, for the data stream
+// check below, `_index` only. Every item has a status, so the filtered items array keeps one entry per document.
+const BULK_ANSWER_FIELDS = "items.*.status,items.*._index,items.*.error.type,items.*.error.reason,items.*.error.caused_by.type,items.*.error.caused_by.reason";
+
 export class OpenSearchSink extends DataStreamBulkSink {
   private readonly bulkUrl: string;
   private readonly headers: Record<string, string>;
@@ -28,7 +34,9 @@ export class OpenSearchSink extends DataStreamBulkSink {
   constructor(options: OpenSearchSinkOptions) {
     super(options.namespace, options);
     const url = clusterUrl(options.node);
-    this.bulkUrl = new URL("_bulk", url.href.endsWith("/") ? url.href : `${url.href}/`).href;
+    const bulkUrl = new URL("_bulk", url.href.endsWith("/") ? url.href : `${url.href}/`);
+    bulkUrl.searchParams.set("filter_path", BULK_ANSWER_FIELDS);
+    this.bulkUrl = bulkUrl.href;
     this.headers = { "content-type": "application/x-ndjson", accept: "application/json", ...authHeader(options.auth) };
     if (options.tls?.caFile) {
       try {
@@ -48,10 +56,10 @@ export class OpenSearchSink extends DataStreamBulkSink {
     checkDataStream(target, outcome);
   }
 
-  protected async attempt(items: Pending[], target: string, delivery: Delivery): Promise<Attempt> {
+  protected async attempt(items: BulkRequest, target: string, delivery: Delivery): Promise<Attempt> {
     let answer;
     try {
-      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: bulkBody(items), caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
+      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.body, caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
     } catch (error) {
       if (isTlsVerificationError(error)) {
         throw new Error(`TLS verification of ${target}'s cluster failed (${describeConnectionError(error)}): check tls.caFile (FLOWLOGS_ES_CA_FILE)`);

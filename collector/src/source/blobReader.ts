@@ -42,6 +42,7 @@ export interface ReadChunk {
   /** Byte range of the blob this chunk accounts for (from the previous checkpoint to the end of its last item). */
   start: number;
   end: number;
+  /** Parsed records, in order. The reader does not look at them once the chunk is handed over (the handler may drop them). */
   records: unknown[];
   /** Index of `records[0]` (or of `large`) among all records of the blob. */
   firstRecord: number;

@@ -1,0 +1,147 @@
+// `_bulk` requests written as documents arrive: each document's two lines (the `create` action and its source) go
+// straight into the request's buffer, cut into requests by count and bytes exactly as sizedBatches cuts them. The
+// document text then dies young instead of waiting on the JS heap until the batch is sent (the collector's garbage
+// collector was a third of its CPU, mostly copying and promoting such waiting documents). A document's own lines are
+// read back from the buffer only when it needs more than one try or becomes a dead letter.
+import type { SourcePosition } from "../model";
+import { createAction } from "../ecs/bulk";
+import type { PendingDocument } from "./httpBulk";
+
+export type Pending = PendingDocument<SourcePosition>;
+
+/** One `_bulk` request: its body and, for each document in it, where its lines start. */
+export class BulkRequest {
+  private constructor(
+    /** The NDJSON body, every byte of it meant to be sent. */
+    readonly body: Buffer,
+    /** Byte offsets: document i's action line starts at actionStarts[i], its source at sourceStarts[i]; one more entry for the end. */
+    private readonly actionStarts: number[],
+    private readonly sourceStarts: number[],
+    readonly ids: string[],
+    private readonly position: SourcePosition | undefined,
+  ) {}
+
+  /** A request of already built documents (retries, dead letters), in their order. */
+  static of(items: readonly Pending[]): BulkRequest {
+    const writer = new BulkRequestWriter(Infinity, Infinity, items[0]?.position);
+    for (const item of items) writer.addLines(item.id, item.action, item.source);
+    return writer.finish()[0] ?? new BulkRequest(Buffer.alloc(0), [0], [], [], undefined);
+  }
+
+  static build(body: Buffer, actionStarts: number[], sourceStarts: number[], ids: string[], position?: SourcePosition): BulkRequest {
+    return new BulkRequest(body, actionStarts, sourceStarts, ids, position);
+  }
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  /** Document `i` with its lines, read back from the body. */
+  item(i: number): Pending {
+    const action = this.body.toString("utf8", this.actionStarts[i], this.sourceStarts[i]);
+    const source = this.body.toString("utf8", this.sourceStarts[i], this.actionStarts[i + 1]! - 1);
+    return { id: this.ids[i]!, action, source, bytes: this.actionStarts[i + 1]! - this.actionStarts[i]!, ...(this.position ? { position: this.position } : {}) };
+  }
+
+  /** The documents whose ids are not in `drop`, as a request of their own (or this one when none is dropped). */
+  without(drop: ReadonlySet<string>): BulkRequest {
+    if (!this.ids.some((id) => drop.has(id))) return this;
+    const kept: Pending[] = [];
+    for (let i = 0; i < this.length; i++) if (!drop.has(this.ids[i]!)) kept.push(this.item(i));
+    return BulkRequest.of(kept);
+  }
+}
+
+const INITIAL_BYTES = 64 * 1024;
+
+/** The size of the last full request, so the next one is allocated once at about its size instead of grown. */
+export interface RequestSizeHint {
+  bytes: number;
+}
+
+/** Writes documents into requests of at most maxCount documents and maxBytes bytes (a lone larger one goes alone). */
+export class BulkRequestWriter {
+  private readonly done: BulkRequest[] = [];
+  private body = Buffer.allocUnsafe(0);
+  private at = 0;
+  private actionStarts: number[] = [];
+  private sourceStarts: number[] = [];
+  private ids: string[] = [];
+  private total = 0;
+
+  constructor(
+    private readonly maxCount: number,
+    private readonly maxBytes: number,
+    private readonly position?: SourcePosition,
+    private readonly index?: string,
+    private readonly hint: RequestSizeHint = { bytes: INITIAL_BYTES },
+  ) {}
+
+  /** Documents written so far. */
+  get length(): number {
+    return this.total;
+  }
+
+  /** A `create` of `source` under `id` in the writer's index. */
+  add(id: string, source: string): void {
+    this.addLines(id, createAction(this.index!, id), source);
+  }
+
+  addLines(id: string, action: string, source: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    this.reserve(3 * (action.length + source.length) + 1);
+    const start = this.at;
+    this.at += this.body.write(action, this.at);
+    const sourceStart = this.at;
+    this.at += this.body.write(source, this.at);
+    this.body[this.at++] = 0x0a;
+    const size = this.at - start;
+    // sizedBatches' rule: a document that would overflow the request (by count or bytes) starts the next one.
+    if (this.ids.length && (this.ids.length >= this.maxCount || start + size > this.maxBytes)) {
+      const lines = Buffer.from(this.body.subarray(start, this.at));
+      this.at = start;
+      this.hint.bytes = start;
+      this.cut();
+      this.reserve(lines.length);
+      lines.copy(this.body, 0);
+      this.at = lines.length;
+      this.push(id, 0, sourceStart - start);
+    } else {
+      this.push(id, start, sourceStart);
+    }
+    this.total++;
+  }
+
+  /** Every request written, in order; the writer is empty afterwards. */
+  finish(): BulkRequest[] {
+    if (this.ids.length) this.cut();
+    return this.done.splice(0);
+  }
+
+  private push(id: string, actionStart: number, sourceStart: number): void {
+    this.ids.push(id);
+    this.actionStarts.push(actionStart);
+    this.sourceStarts.push(sourceStart);
+  }
+
+  private cut(): void {
+    this.actionStarts.push(this.at);
+    // A body grown by doubling may be mostly empty: keep no more than a quarter unused while it waits to be sent.
+    const body = this.at < this.body.length * 0.75 ? Buffer.from(this.body.subarray(0, this.at)) : this.body.subarray(0, this.at);
+    this.done.push(BulkRequest.build(body, this.actionStarts, this.sourceStarts, this.ids, this.position));
+    this.body = Buffer.allocUnsafe(0);
+    this.at = 0;
+    this.actionStarts = [];
+    this.sourceStarts = [];
+    this.ids = [];
+  }
+
+  /** Room for `bytes` more: a new body is sized by the hint (plus an eighth), a full one grows by doubling. */
+  private reserve(bytes: number): void {
+    if (this.at + bytes <= this.body.length) return;
+    const first = this.body.length === 0 ? Math.ceil(this.hint.bytes * 1.125) : 0;
+    const grown = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, first, this.body.length * 2, this.at + bytes));
+    this.body.copy(grown, 0, 0, this.at);
+    this.body = grown;
+  }
+}

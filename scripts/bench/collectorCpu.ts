@@ -1,0 +1,97 @@
+// The collector's CPU per document on the end-to-end path alone, repeated, for work on collector_cpu_share without
+// the whole `npm run bench`: the cost dataset (316,800 VNet tuples) from Azurite through the built collector
+// (collector/dist, the image's NODE_OPTIONS) into a real Elasticsearch, `--runs` times, each into a new namespace
+// with fresh checkpoints, printing the collector's CPU µs per document (process CPU, not wall clock: the figure
+// that holds on a shared machine) and Elasticsearch's.
+//   node --import tsx scripts/bench/collectorCpu.ts [--runs 3] [--base DIR] [--profile DIR]
+// --args "...": node flags for the current build's runs (e.g. V8 heap flags); --base-args: the same for the base.
+// --base DIR: another build of the collector (e.g. `tsc -p collector/tsconfig.build.json --outDir DIR` at an older
+//   commit, inside this checkout so its node_modules resolve), run alternately with collector/dist in the same
+//   session, so both face the same machine load. --profile DIR: write a --cpu-prof of every run there.
+import { BlobServiceClient } from "@azure/storage-blob";
+import { Client } from "@elastic/elasticsearch";
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
+import { startAzurite } from "../../test/support/azurite";
+import { startElasticsearch } from "../../test/support/elasticsearch";
+import { costDataset } from "./costDataset";
+import { DIST, buildCollector, collectOnceInChild } from "./imageRuntime";
+import { treeCpuSeconds } from "./processCpu";
+import { median, progress, report } from "./stats";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: "string", default: "3" }, base: { type: "string" }, profile: { type: "string" },
+      args: { type: "string", default: "" }, "base-args": { type: "string", default: "" },
+    },
+  });
+  const runs = Number(values.runs);
+  const words = (text: string): string[] => text.split(" ").filter(Boolean);
+  const builds = [
+    { name: "current", dist: DIST, nodeArgs: words(values.args) },
+    ...(values.base || values["base-args"] ? [{ name: "base", dist: values.base ? resolve(values.base) : DIST, nodeArgs: words(values["base-args"]) }] : []),
+  ];
+  progress("generating the cost dataset");
+  const dataset = await costDataset();
+  progress("building the collector (collector/dist)");
+  buildCollector();
+  const azurite = await startAzurite();
+  const es = await startElasticsearch({ log: (line) => progress(`elasticsearch: ${line}`) });
+  const client = new Client({ node: es.url, requestTimeout: 600_000 });
+  try {
+    const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    const source = service.getContainerClient("cpu-source");
+    await source.createIfNotExists();
+    for (const { name, blob } of dataset.blobs) {
+      const blockBlob = source.getBlockBlobClient(name);
+      const ids = blob.blocks().map((_, i) => Buffer.from(`block-${String(i).padStart(8, "0")}`).toString("base64"));
+      for (const [i, block] of blob.blocks().entries()) await blockBlob.stageBlock(ids[i]!, block, block.length);
+      await blockBlob.commitBlockList(ids);
+    }
+    const figures = new Map(builds.map((b) => [b.name, { collector: [] as number[], es: [] as number[] }]));
+    // One unmeasured run first: a node that just started pays for its cold JVM (scripts/bench/ingestCost.ts).
+    const order = ["warm", ...Array.from({ length: runs }, () => builds.map((b) => b.name)).flat()];
+    for (const [i, name] of order.entries()) {
+      const build = builds.find((b) => b.name === name) ?? builds[0]!;
+      const namespace = `cpu${i}`;
+      await applyIndexAssets(client, { namespace });
+      const esBefore = treeCpuSeconds(es.pid!);
+      const result = await collectOnceInChild({
+        FLOWLOGS_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        FLOWLOGS_CONTAINERS: source.containerName,
+        FLOWLOGS_CHECKPOINT_CONTAINER: `cpu-checkpoints-${i}`,
+        FLOWLOGS_SINK: "elasticsearch",
+        FLOWLOGS_ES_URL: es.url,
+        FLOWLOGS_ES_NAMESPACE: namespace,
+      }, "elasticsearch", {
+        dist: build.dist,
+        nodeArgs: [...build.nodeArgs, ...(values.profile && name !== "warm" ? ["--cpu-prof", `--cpu-prof-dir=${resolve(values.profile, name)}`] : [])],
+      });
+      const esCpu = treeCpuSeconds(es.pid!) - esBefore;
+      if (result.documents !== dataset.tuples) throw new Error(`run ${i} (${name}) wrote ${result.documents} of ${dataset.tuples} documents`);
+      const perDoc = { collector: result.cpuSeconds * 1e6 / result.documents, es: esCpu * 1e6 / result.documents };
+      progress(`${name}: collector ${perDoc.collector.toFixed(1)} µs/doc (${result.cpuSeconds.toFixed(1)} CPU s), ` +
+        `Elasticsearch ${perDoc.es.toFixed(1)} µs/doc, ${result.seconds.toFixed(1)} s wall, peak RSS ${result.maxRssMb.toFixed(0)} MB`);
+      if (name !== "warm") {
+        figures.get(name)!.collector.push(perDoc.collector);
+        figures.get(name)!.es.push(perDoc.es);
+      }
+    }
+    for (const [name, f] of figures) {
+      report(`${name}_collector_cpu_us_per_doc`, median(f.collector), 1, `median of ${f.collector.length}: ${f.collector.map((v) => v.toFixed(1)).join(", ")}`);
+      report(`${name}_es_cpu_us_per_doc`, median(f.es), 1);
+      report(`${name}_collector_cpu_share`, median(f.collector) / median(f.es), 3);
+    }
+  } finally {
+    await client.close();
+    await es.stop();
+    await azurite.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+// Bulk requests written as documents arrive (collector/src/sink/bulkRequest.ts) must be the bytes the former path
+// sent: the same requests (sizedBatches' cuts by count and bytes), each body toBulkNdjson of its documents, and each
+// document's lines read back unchanged for retries and dead letters.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseFlowLogText } from "../../collector/src/format";
+import { identifiedDocument, toBulkNdjson } from "../../collector/src/ecs";
+import type { IdentifiedDocument } from "../../collector/src/model";
+import { BulkRequest, BulkRequestWriter } from "../../collector/src/sink/bulkRequest";
+import { bulkCreate, sizedBatches } from "../../collector/src/sink/httpBulk";
+
+const INDEX = "logs-azure.flowlogs-default";
+const position = { container: "c", blob: "b", offset: 7 };
+
+function documents(): IdentifiedDocument[] {
+  const fixtures = ["nsg-v1.json", "nsg-v2.json", "vnet-v4.json"]
+    .flatMap((name) => parseFlowLogText(readFileSync(join(__dirname, "..", "fixtures", name), "utf8")).documents);
+  const [first] = fixtures;
+  // Multi-byte and escaped text: the byte counts must be UTF-8's, not the string lengths.
+  const odd = ["Zürich-ÄÖÜ", "規則_名前", "emoji 🚦 rule", 'quote " and \\ backslash', "line\nbreak\u2028"].map((name, i) =>
+    identifiedDocument(`odd-${i}-ü`, { ...first!.doc, rule: { name } }));
+  return [...fixtures, ...odd, ...fixtures];
+}
+
+function written(docs: IdentifiedDocument[], maxCount: number, maxBytes: number): BulkRequest[] {
+  const writer = new BulkRequestWriter(maxCount, maxBytes, position, INDEX);
+  for (const document of docs) writer.add(document.id, document.source);
+  assert.equal(writer.length, docs.length);
+  return writer.finish();
+}
+
+test("requests written as documents arrive are byte for byte the former batches' bodies, for any count and byte bounds", () => {
+  const docs = documents();
+  const items = docs.map(({ id, source }) => bulkCreate(INDEX, id, source, position));
+  const sizes = items.map((item) => item.bytes);
+  const bounds: Array<[number, number]> = [
+    [1000, 5 * 1024 * 1024], [1, 1 << 30], [7, 1 << 30], [docs.length, 1], [50, Math.max(...sizes)],
+    [50, 3 * Math.max(...sizes) - 1], [3, 2500], [docs.length + 1, sizes.reduce((a, b) => a + b, 0)],
+  ];
+  for (const [maxCount, maxBytes] of bounds) {
+    const expected = [...sizedBatches(items, (item) => item.bytes, maxCount, maxBytes)];
+    const requests = written(docs, maxCount, maxBytes);
+    assert.equal(requests.length, expected.length, `request count at ${maxCount} documents / ${maxBytes} bytes`);
+    let at = 0;
+    requests.forEach((request, r) => {
+      const batch = docs.slice(at, at + expected[r]!.length);
+      at += batch.length;
+      assert.equal(request.length, batch.length);
+      assert.ok(request.body.equals(Buffer.from(toBulkNdjson(batch, INDEX))), `body of request ${r} at ${maxCount} / ${maxBytes}`);
+      assert.deepEqual(request.ids, batch.map((d) => d.id));
+      // Each document's lines as a retry or a dead letter needs them.
+      batch.forEach((document, i) => assert.deepEqual(request.item(i), bulkCreate(INDEX, document.id, document.source, position)));
+    });
+    assert.equal(at, docs.length);
+  }
+});
+
+test("a request rebuilt from some of its documents (retries, known ids dropped) carries exactly their lines", () => {
+  const docs = documents();
+  const [request] = written(docs, Infinity, Infinity);
+  const dropped = new Set(docs.filter((_, i) => i % 3 === 0).map((d) => d.id));
+  const kept = docs.filter((d) => !dropped.has(d.id));
+  const without = request!.without(dropped);
+  assert.ok(without.body.equals(Buffer.from(toBulkNdjson(kept, INDEX))));
+  assert.equal(request!.without(new Set(["no-such-id"])), request, "nothing dropped: the same request, not a copy");
+  const again = BulkRequest.of([request!.item(4), request!.item(1)]);
+  assert.ok(again.body.equals(Buffer.from(toBulkNdjson([docs[4]!, docs[1]!], INDEX))));
+  assert.deepEqual(again.item(0), request!.item(4));
+  assert.equal(BulkRequest.of([]).length, 0);
+});
