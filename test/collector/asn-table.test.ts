@@ -2,6 +2,7 @@
 // the loaded tables against the CSV files themselves (read independently, test/support/shippedAsnRows.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { OrganizationNames, parseAsnCsv, type AsnRows } from "../../collector/src/enrich/asnCsv";
 import { AsnTable, loadAsnTable } from "../../collector/src/enrich/asnTable";
 import { addressText, asnCsvRows, type AsnCsvRow } from "../support/shippedAsnRows";
@@ -135,4 +136,40 @@ test("the shipped files: every sampled row answers its own ASN and name at its f
     }
     assert.ok(checked > 1000 && gaps > 100, `IPv${family}: ${checked} rows, ${gaps} gaps checked`);
   }
+});
+
+test("CSV: 300,000 distinct AS numbers (past the first size of the AS-to-name table) each keep their own name", () => {
+  const lines: string[] = [];
+  const asnOf = (i: number) => (i * 2_654_435_761) % 4_294_967_295; // spread over the whole 32-bit range
+  for (let i = 0; i < 300_000; i++) lines.push(`${i * 16},${i * 16 + 15},${asnOf(i)},Org ${i % 1000}`);
+  for (let i = 0; i < 300_000; i += 7) lines.push(`${(300_000 + i) * 16},${(300_000 + i) * 16 + 15},${asnOf(i)},Org ${i % 1000}`); // repeats: the known-AS path
+  const { table: asn, v4 } = table(lines.join("\n"));
+  assert.equal(v4.badLineCount, 0);
+  assert.equal(asn.sizes.organizations, 1000);
+  for (let i = 0; i < 300_000; i += 131) {
+    const ip = [24, 16, 8, 0].map((shift) => ((i * 16 + 5) >>> shift) & 255).join(".");
+    assert.deepEqual(asn.lookup(ip), { number: asnOf(i), organization: { name: `Org ${i % 1000}` } }, ip);
+  }
+  // 0.73.62.5 = 300,000 * 16 + 5: the first repeated row, AS asnOf(7 * 0) again.
+  assert.deepEqual(asn.lookup("0.73.62.5"), { number: asnOf(0), organization: { name: "Org 0" } });
+  assert.deepEqual(asn.lookup("0.73.62.117"), { number: asnOf(7), organization: { name: "Org 7" } });
+});
+
+test("the shipped data loads within bounds: CPU time and retained memory (heap + array buffers) measured in a fresh process", { timeout: 120_000 }, () => {
+  const script = `
+    const { loadAsnTable } = require(${JSON.stringify(require.resolve("../../collector/src/enrich/asnTable"))});
+    global.gc(); const before = process.memoryUsage(); const cpu = process.cpuUsage();
+    const loaded = loadAsnTable();
+    const used = process.cpuUsage(cpu);
+    global.gc(); const after = process.memoryUsage();
+    process.stdout.write(JSON.stringify({ cpuMs: (used.user + used.system) / 1000, heapMb: (after.heapUsed - before.heapUsed) / 1048576,
+      buffersMb: (after.arrayBuffers - before.arrayBuffers) / 1048576, ranges: loaded.table.sizes.ipv4 }));
+  `;
+  // The image's heap cap: the tables must load under it with room to spare for the collector.
+  const out = execFileSync(process.execPath, ["--expose-gc", "--max-old-space-size=128", "--import", "tsx", "-e", script], { encoding: "utf8" });
+  const measured = JSON.parse(out) as { cpuMs: number; heapMb: number; buffersMb: number; ranges: number };
+  console.log(`shipped ASN data: ${measured.cpuMs.toFixed(0)} ms CPU to load, retains ${measured.heapMb.toFixed(1)} MB heap + ${measured.buffersMb.toFixed(1)} MB array buffers`);
+  assert.ok(measured.ranges > 300_000);
+  assert.ok(measured.heapMb + measured.buffersMb < 32, "retained memory");
+  assert.ok(measured.cpuMs < 10_000, "load CPU time, generous for a loaded machine");
 });
