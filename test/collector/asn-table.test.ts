@@ -158,18 +158,23 @@ test("CSV: 300,000 distinct AS numbers (past the first size of the AS-to-name ta
 test("the shipped data loads within bounds: CPU time and retained memory (heap + array buffers) measured in a fresh process", { timeout: 120_000 }, () => {
   const script = `
     const { loadAsnTable } = require(${JSON.stringify(require.resolve("../../collector/src/enrich/asnTable"))});
+    (async () => {
     global.gc(); const before = process.memoryUsage(); const cpu = process.cpuUsage();
     const loaded = loadAsnTable();
     const used = process.cpuUsage(cpu);
-    global.gc(); const after = process.memoryUsage();
+    // Array buffers are freed after the collection that finds them dead: settle before measuring.
+    for (let i = 0; i < 3; i++) { global.gc(); await new Promise((resolve) => setTimeout(resolve, 50)); }
+    const after = process.memoryUsage();
     process.stdout.write(JSON.stringify({ cpuMs: (used.user + used.system) / 1000, heapMb: (after.heapUsed - before.heapUsed) / 1048576,
       buffersMb: (after.arrayBuffers - before.arrayBuffers) / 1048576, ranges: loaded.table.sizes.ipv4 }));
+    })();
   `;
   // The image's heap cap: the tables must load under it with room to spare for the collector.
   const out = execFileSync(process.execPath, ["--expose-gc", "--max-old-space-size=128", "--import", "tsx", "-e", script], { encoding: "utf8" });
   const measured = JSON.parse(out) as { cpuMs: number; heapMb: number; buffersMb: number; ranges: number };
   console.log(`shipped ASN data: ${measured.cpuMs.toFixed(0)} ms CPU to load, retains ${measured.heapMb.toFixed(1)} MB heap + ${measured.buffersMb.toFixed(1)} MB array buffers`);
   assert.ok(measured.ranges > 300_000);
-  assert.ok(measured.heapMb + measured.buffersMb < 32, "retained memory");
+  // 515,000 ranges of 16 (IPv4) or 40 (IPv6) bytes in typed arrays, plus 81,000 names on the heap: about 15 MB.
+  assert.ok(measured.heapMb + measured.buffersMb < 24, "retained memory");
   assert.ok(measured.cpuMs < 10_000, "load CPU time, generous for a loaded machine");
 });
