@@ -3,6 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { OrganizationNames, parseAsnCsv, type AsnRows } from "../../collector/src/enrich/asnCsv";
 import { AsnTable, loadAsnTable } from "../../collector/src/enrich/asnTable";
 import { addressText, asnCsvRows, type AsnCsvRow } from "../support/shippedAsnRows";
@@ -100,6 +103,19 @@ test("CSV: IPv6 rows as 128-bit decimals; plain, compressed, upper-case and IPv4
   assert.equal(asn.lookup("::ffff:8.8.8.8")!.number, 15169, "IPv4-mapped: the IPv4 table answers");
   assert.equal(asn.lookup("::ffff:808:808")!.number, 15169);
   assert.equal(asn.lookup("not an address"), undefined);
+});
+
+test("loading files: unreadable lines come back with their file and line number, the rest loads", () => {
+  const dir = mkdtempSync(join(tmpdir(), "asn-csv-"));
+  const files = { ipv4: join(dir, "v4.csv"), ipv6: join(dir, "v6.csv") };
+  writeFileSync(files.ipv4, `${ip4("4.0.0.0")},${ip4("4.0.0.255")},3356,Level 3\nnot,a,row\n`);
+  writeFileSync(files.ipv6, `${0x20010db8n << 96n},${(0x20010db8n << 96n) + 255n},64500,Documentation\n`);
+  const loaded = loadAsnTable(files);
+  assert.equal(loaded.badLineCount, 1);
+  assert.deepEqual(loaded.badLines.map((bad) => [bad.file, bad.line]), [[files.ipv4, 2]]);
+  assert.equal(loaded.table.lookup("4.0.0.1")!.number, 3356);
+  assert.equal(loaded.table.lookup("2001:db8::ff")!.number, 64500);
+  assert.throws(() => loadAsnTable({ ipv4: join(dir, "missing.csv"), ipv6: files.ipv6 }), /ENOENT/);
 });
 
 test("the shipped files: every sampled row answers its own ASN and name at its first, last and middle address; gaps answer nothing", () => {

@@ -78,8 +78,12 @@ test("default settings: the shipped ASN data fills source/destination .as.* (num
   try {
     const ownDataset = new FlowLogDataset(own.service, { nsgContainer: own.nsg.containerName, vnetContainer: own.vnet.containerName });
     await ownDataset.appendMinutes(5);
-    const run = await runCollector({ config: own.config({}), once: true });
+    const events: Array<{ event: string }> = [];
+    const run = await runCollector({ config: own.config({}), once: true, onEvent: (event) => events.push(event) });
     assert.equal(run.metrics.indexed, ownDataset.tuples);
+    const loaded = events.find((entry) => entry.event === "geoip.loaded");
+    assert.ok(loaded, "the start-up log says what was loaded");
+    assert.match(JSON.stringify(loaded), /shipped ASN tables \(\d+ IPv4 \+ \d+ IPv6 ranges\)/);
     assert.equal(run.metrics.deadLettered, 0, "no document refused by the strict mapping");
     assert.equal(await own.count(), ownDataset.tuples);
 

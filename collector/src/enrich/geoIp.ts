@@ -75,11 +75,11 @@ export function openDatabase(path: string, setting: string, kind: "geo" | "asn")
 export function openGeoIp(settings: GeoIpSettings): GeoIpEnrichment | undefined {
   if (!settings.enabled) return undefined;
   const geo = openDatabase(settings.geoDatabase ?? SHIPPED_GEO_DATABASE, "FLOWLOGS_GEOIP_DATABASE", "geo");
-  const { asn, type } = openAsn(settings.asnDatabase);
-  return new GeoIpEnrichment(geo.reader, asn, settings.cacheEntries, [geo.type, ...(type ? [type] : [])]);
+  const { asn, type, skippedLines } = openAsn(settings.asnDatabase);
+  return new GeoIpEnrichment(geo.reader, asn, settings.cacheEntries, [geo.type, ...(type ? [type] : [])], skippedLines ?? []);
 }
 
-function openAsn(asnDatabase: string | undefined): { asn?: AsnLookup; type?: string } {
+function openAsn(asnDatabase: string | undefined): { asn?: AsnLookup; type?: string; skippedLines?: string[] } {
   if (asnDatabase === ASN_DATABASE_NONE) return {};
   if (asnDatabase !== undefined) {
     const { reader, type } = openDatabase(asnDatabase, "FLOWLOGS_GEOIP_ASN_DATABASE", "asn");
@@ -88,7 +88,11 @@ function openAsn(asnDatabase: string | undefined): { asn?: AsnLookup; type?: str
   try {
     const loaded = loadAsnTable();
     const { ipv4, ipv6 } = loaded.table.sizes;
-    return { asn: loaded.table, type: `shipped ASN tables (${ipv4} IPv4 + ${ipv6} IPv6 ranges${loaded.badLineCount ? `, ${loaded.badLineCount} unreadable lines skipped` : ""})` };
+    return {
+      asn: loaded.table,
+      type: `shipped ASN tables (${ipv4} IPv4 + ${ipv6} IPv6 ranges${loaded.badLineCount ? `, ${loaded.badLineCount} unreadable lines skipped` : ""})`,
+      skippedLines: loaded.badLines.map((bad) => `${bad.file}:${bad.line}: ${bad.reason}`),
+    };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new GeoDatabaseError("FLOWLOGS_GEOIP_ASN_DATABASE", `FLOWLOGS_GEOIP_ASN_DATABASE: the shipped ASN data (npm @ip-location-db/asn) cannot be loaded (${code ?? (error as Error).message}): reinstall the collector's dependencies, give an ASN .mmdb file, or set it to ${ASN_DATABASE_NONE} to run without AS fields`);
@@ -114,6 +118,8 @@ export class GeoIpEnrichment implements AddressEnrichment {
     private readonly cacheEntries: number,
     /** Database types, for the start-up log line. */
     readonly databaseTypes: string[],
+    /** The first lines of the shipped ASN files that could not be read (logged at start-up; none expected). */
+    readonly skippedLines: readonly string[] = [],
   ) {}
 
   lookup(ip: string): EndpointEnrichment | undefined {
