@@ -136,8 +136,9 @@ export interface CollectorConfig {
   /** "managed": the writer key minted by this stack's Elastic side; "configured": the `collectorEsApiKey` secret. */
   writerKey: "managed" | "configured";
   /**
-   * Geo/AS enrichment (FLOWLOGS_GEOIP*): on with the shipped country database unless turned off; the paths are files
-   * inside the container (an image built FROM the collector's, named by `collector.image`).
+   * Geo/AS enrichment (FLOWLOGS_GEOIP*): on with the shipped country database and ASN tables unless turned off; the
+   * paths are files inside the container (an image built FROM the collector's, named by `collector.image`);
+   * asnDatabase "none" turns the AS fields off alone.
    */
   geoip: { enabled: boolean; database?: string; asnDatabase?: string };
   containerGroupName: string;
@@ -526,13 +527,15 @@ function readCollectorGeoIp(value: unknown, problem: Report): CollectorConfig["g
   for (const key of ["database", "asnDatabase"] as const) {
     const path = geoip[key];
     if (path === undefined) continue;
-    if (typeof path !== "string" || !/^\/[^\0\n]*\.mmdb$/.test(path)) {
+    // "none" turns off the ASN tables shipped in the image alone (FLOWLOGS_GEOIP_ASN_DATABASE=none).
+    const none = key === "asnDatabase" && path === "none";
+    if (!none && (typeof path !== "string" || !/^\/[^\0\n]*\.mmdb$/.test(path))) {
       problem(`collector.geoip.${key}`, `${describe(path)} is not an absolute path to a .mmdb file inside the container, e.g. "/geoip/${key === "database" ? "GeoLite2-City" : "GeoLite2-ASN"}.mmdb" ` +
-        "(add the file to an image built FROM the collector's and name that image in collector.image)");
+        "(add the file to an image built FROM the collector's and name that image in collector.image)" + (key === "asnDatabase" ? `, or "none" for no AS fields` : ""));
     } else if (enabled === false) {
       problem(`collector.geoip.${key}`, "is set but collector.geoip.enabled is false: remove it, or turn enrichment on");
     } else {
-      result[key] = path;
+      result[key] = path as string;
     }
   }
   return result;

@@ -14,6 +14,7 @@ import type { FlowEnrichment } from "../../collector/src/model";
 import { costDataset } from "../../scripts/bench/costDataset";
 import { mulberry32 } from "../support/flowLogWriter";
 import { openGeoIp } from "../../collector/src/enrich/geoIp";
+import { addressText, asnCsvRows } from "../support/shippedAsnRows";
 import type { AddressEnrichment } from "../../collector/src/ecs";
 import { testDatabases } from "../support/mmdbFixtures";
 
@@ -164,19 +165,28 @@ test("tagged flows (threat list): the same text, threat.enrichments last, the id
   assert.ok(counts[0]! > 0 && counts[1]! > 0 && counts[2]! > 0, `untagged, one side, both sides: ${counts.join(", ")}`);
 });
 
-test("with geo/AS enrichment (MaxMind City + ASN, and the shipped country database): the same text over fixtures, the bench dataset, hostile strings and random tuples", async () => {
+test("with geo/AS enrichment (MaxMind City + ASN, and the shipped country + ASN data): the same text over fixtures, the bench dataset, hostile strings and random tuples", async () => {
   const dbs = testDatabases();
   const enrichments: FlowEnrichment[] = [
     { addresses: openGeoIp({ enabled: true, geoDatabase: dbs.city, asnDatabase: dbs.asn, cacheEntries: 100 })! }, // a small cache: evictions too
     { addresses: openGeoIp({ enabled: true, cacheEntries: 10_000 })!, threats: THREATS.threats }, // geo and threat list together
   ];
   // Public addresses the test databases know (20.50/16, 52.0/11, 2a01:111::/32) and do not, beside every class.
-  const ips = [...EVERY_CLASS, "20.50.1.2", "52.1.2.3", "8.8.8.8", "2a01:111::5", "81.2.69.1", "::ffff:20.50.1.2"];
+  // And shipped ASN rows whose names JSON must escape or that are not ASCII.
+  const pick = (pattern: RegExp) => asnCsvRows(4).filter((row) => pattern.test(row.organization)).slice(0, 10).map((row) => addressText(4, row.first));
+  const shippedNames = [...pick(/["\\]/), ...pick(/[^\x20-\x7e]/)];
+  assert.equal(shippedNames.length, 20);
+  const ips = [...EVERY_CLASS, "20.50.1.2", "52.1.2.3", "8.8.8.8", "2a01:111::5", "81.2.69.1", "::ffff:20.50.1.2", "2001:4860:4860::8888", ...shippedNames];
   const dataset = await costDataset();
   for (const enrichment of enrichments) {
     let enriched = 0;
+    let withAs = 0;
     const count = (flows: ParsedFlow[]) => {
-      for (const flow of flows) if (toFlowDocument(flow, enrichment).destination.geo || toFlowDocument(flow, enrichment).source.geo) enriched++;
+      for (const flow of flows) {
+        const doc = toFlowDocument(flow, enrichment);
+        if (doc.destination.geo || doc.source.geo) enriched++;
+        if (doc.destination.as || doc.source.as) withAs++;
+      }
       return assertSameText(flows, enrichment);
     };
     for (const name of readdirSync(FIXTURES).filter((n) => n.endsWith(".json"))) {
@@ -187,6 +197,7 @@ test("with geo/AS enrichment (MaxMind City + ASN, and the shipped country databa
     count(flowsOf(hostileRecords()));
     assert.equal(count(flowsOf(randomRecords(ips))), 9000);
     assert.ok(enriched > 5_000, `${enriched} enriched documents compared`);
+    assert.ok(withAs > 5_000, `${withAs} documents with as.* compared`);
     // The parser's documents carry it too.
     const { documents } = parseFlowLogText(dataset.blobs[0]!.blob.text(), enrichment);
     const flows = flowsOf((JSON.parse(dataset.blobs[0]!.blob.text()) as { records: unknown[] }).records);

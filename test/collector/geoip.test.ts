@@ -9,13 +9,14 @@ import { join } from "node:path";
 import { Reader } from "mmdb-lib";
 import { parseFlowLogText } from "../../collector/src/format";
 import { SHIPPED_GEO_DATABASE, openGeoIp, type GeoIpSettings } from "../../collector/src/enrich/geoIp";
+import { addressText, asnCsvRows } from "../support/shippedAsnRows";
 import { ConfigError, loadConfig, loadGeoIpSettings, openEnrichment } from "../../collector/src/service/config";
 import { testDatabases } from "../support/mmdbFixtures";
 
 const settings = (overrides: Partial<GeoIpSettings> = {}): GeoIpSettings => ({ enabled: true, cacheEntries: 1000, ...overrides });
 
 test("the shipped database (ip-location-db flat country records): ISO code as the file says, English name and continent added", () => {
-  const geo = openGeoIp(settings())!;
+  const geo = openGeoIp(settings({ asnDatabase: "none" }))!;
   const reader = new Reader<Record<string, unknown>>(readFileSync(SHIPPED_GEO_DATABASE));
   assert.match(reader.metadata.databaseType, /country/);
   // 8.8.8.8 is Google's public resolver, registered in the US for as long as it has existed; the expected code is
@@ -27,7 +28,7 @@ test("the shipped database (ip-location-db flat country records): ISO code as th
     assert.equal(fields.geo!.country_iso_code, code, ip);
     assert.equal(fields.geo!.country_name, new Intl.DisplayNames(["en"], { type: "region" }).of(code));
     assert.ok(fields.geo!.continent_code && fields.geo!.continent_name, `continent of ${code}`);
-    assert.equal(fields.as, undefined, "the shipped database has no AS data");
+    assert.equal(fields.as, undefined, "FLOWLOGS_GEOIP_ASN_DATABASE=none: no AS data");
   }
   assert.equal(geo.lookup("8.8.8.8")!.geo!.country_iso_code, "US");
   assert.deepEqual(geo.lookup("8.8.8.8")!.geo, { continent_code: "NA", continent_name: "North America", country_iso_code: "US", country_name: "United States" });
@@ -59,13 +60,59 @@ test("MaxMind-shaped City and ASN databases: every ECS field they carry, English
 });
 
 test("ip-location-db flat city records: city, state1 as the region name, latitude/longitude as the location", () => {
-  const geo = openGeoIp(settings({ geoDatabase: testDatabases().flatCity }))!;
+  const geo = openGeoIp(settings({ geoDatabase: testDatabases().flatCity, asnDatabase: "none" }))!;
   assert.deepEqual(geo.lookup("20.50.9.9"), {
     geo: {
       continent_code: "EU", continent_name: "Europe", country_iso_code: "NL", country_name: "Netherlands",
       region_name: "North Holland", city_name: "Amsterdam", location: { lat: 52.37, lon: 4.89 },
     },
   });
+});
+
+/** The CSV row holding an address, found by a plain scan of the file (not the collector's tables). */
+function csvAs(family: 4 | 6, value: bigint): { number: number; organization: { name: string } } | undefined {
+  const row = asnCsvRows(family).find((candidate) => candidate.first <= value && value <= candidate.last);
+  return row && { number: row.asn, organization: { name: row.organization } };
+}
+
+test("default settings: the shipped ASN data answers as.* for public IPv4, IPv6 and IPv4-mapped addresses, as its CSV rows say", () => {
+  const geo = openGeoIp(settings())!;
+  // Well-known resolvers, looked up in the CSV itself so a data update cannot break this.
+  const cases: [string, 4 | 6, bigint][] = [
+    ["8.8.8.8", 4, 0x08080808n], ["1.1.1.1", 4, 0x01010101n], ["20.50.2.1", 4, (20n << 24n) | (50n << 16n) | (2n << 8n) | 1n],
+    ["2001:4860:4860::8888", 6, 0x20014860486000000000000000008888n], ["::ffff:8.8.8.8", 4, 0x08080808n],
+  ];
+  for (const [ip, family, value] of cases) {
+    const expected = csvAs(family, value);
+    assert.ok(expected, `${ip} is in the shipped CSV`);
+    assert.deepEqual(geo.lookup(ip)!.as, expected, ip);
+    if (!ip.startsWith("::ffff:")) assert.ok(geo.lookup(ip)!.geo?.country_iso_code, `${ip}: geo still from the country database`);
+  }
+  // Rows whose names need care in JSON (quotes, non-ASCII) come through the same JSON pieces.
+  const quoted = asnCsvRows(4).find((row) => row.organization.includes('"'))!;
+  const ip = addressText(4, quoted.first);
+  assert.deepEqual(geo.lookup(ip)!.as, { number: quoted.asn, organization: { name: quoted.organization } });
+  assert.ok(geo.lookupJson(ip).endsWith(`,"as":${JSON.stringify({ number: quoted.asn, organization: { name: quoted.organization } })}`));
+  // A public address in no row (the gap after some row) gets geo at most, never as.
+  const rows = asnCsvRows(4);
+  const gapAfter = rows.find((row, i) => rows[i + 1] && rows[i + 1]!.first > row.last + 1n && row.last > 0x0b000000n)!;
+  const unknown = addressText(4, gapAfter.last + 1n);
+  assert.equal(csvAs(4, gapAfter.last + 1n), undefined);
+  assert.equal(geo.lookup(unknown)?.as, undefined, `${unknown} is in no ASN row`);
+});
+
+test("FLOWLOGS_GEOIP_ASN_DATABASE: none turns off AS alone (geo stays); an ASN .mmdb replaces the shipped data", () => {
+  const none = openGeoIp(settings({ asnDatabase: "none" }))!;
+  assert.equal(none.lookup("8.8.8.8")!.as, undefined);
+  assert.equal(none.lookup("8.8.8.8")!.geo!.country_iso_code, "US");
+  assert.ok(!none.lookupJson("8.8.8.8").includes('"as"'));
+  assert.deepEqual(none.databaseTypes, ["country ipvAll"]);
+  const own = openGeoIp(settings({ asnDatabase: testDatabases().asn }))!;
+  // The test database says MICROSOFT-CORP-MSN-AS-BLOCK for 20.50/16; the shipped data names it otherwise.
+  assert.notDeepEqual(csvAs(4, (20n << 24n) | (50n << 16n) | 1n), { number: 8075, organization: { name: "MICROSOFT-CORP-MSN-AS-BLOCK" } });
+  assert.deepEqual(own.lookup("20.50.0.1")!.as, { number: 8075, organization: { name: "MICROSOFT-CORP-MSN-AS-BLOCK" } });
+  assert.equal(own.lookup("8.8.8.8")!.as, undefined, "only the user's database answers");
+  assert.match(openGeoIp(settings())!.databaseTypes[1]!, /^shipped ASN tables \(\d+ IPv4 \+ \d+ IPv6 ranges\)$/);
 });
 
 test("only public endpoints are enriched; private and Azure platform ones get nothing; ids never change", () => {
@@ -144,6 +191,10 @@ test("config: each unusable database is a start-up error naming the variable and
   assert.match(startUpError({ FLOWLOGS_GEOIP_ASN_DATABASE: SHIPPED_GEO_DATABASE }), /^FLOWLOGS_GEOIP_ASN_DATABASE: .* is a "country ipvAll" database, expected an ASN database/);
   assert.match(startUpError({ FLOWLOGS_GEOIP: "yes" }), /^FLOWLOGS_GEOIP "yes" must be on or off/);
   assert.match(startUpError({ FLOWLOGS_GEOIP: "off", FLOWLOGS_GEOIP_ASN_DATABASE: dbs.asn }), /^FLOWLOGS_GEOIP_ASN_DATABASE is set but FLOWLOGS_GEOIP=off/);
+  for (const off of ["off", "NONE", "false"]) {
+    assert.match(startUpError({ FLOWLOGS_GEOIP_ASN_DATABASE: off }), new RegExp(`^FLOWLOGS_GEOIP_ASN_DATABASE "${off}": to run without AS fields set it to none; otherwise give the path of an ASN \\.mmdb file`));
+  }
+  assert.match(startUpError({ FLOWLOGS_GEOIP_ASN_DATABASE: join(dir, "asn.csv") }), /^FLOWLOGS_GEOIP_ASN_DATABASE: cannot read ".*asn\.csv" \(ENOENT\)/);
   assert.match(startUpError({ FLOWLOGS_GEOIP_CACHE_ENTRIES: "0" }), /^FLOWLOGS_GEOIP_CACHE_ENTRIES "0" is not a whole number from 1/);
 });
 
@@ -152,6 +203,8 @@ test("config: on by default with the shipped database, off gives no enrichment, 
   assert.deepEqual(defaults, { enabled: true, geoDatabase: undefined, asnDatabase: undefined, cacheEntries: 10000 });
   assert.ok(openEnrichment(defaults));
   assert.equal(openEnrichment(loadConfig({ ...storage, FLOWLOGS_GEOIP: "off" }).geoip), undefined);
+  // none with everything off is consistent, not an error.
+  assert.equal(openEnrichment(loadConfig({ ...storage, FLOWLOGS_GEOIP: "off", FLOWLOGS_GEOIP_ASN_DATABASE: "none" }).geoip), undefined);
   const dbs = testDatabases();
   const env = { FLOWLOGS_GEOIP_DATABASE: dbs.city, FLOWLOGS_GEOIP_ASN_DATABASE: dbs.asn, FLOWLOGS_GEOIP_CACHE_ENTRIES: "5" };
   assert.deepEqual(loadGeoIpSettings(env), loadConfig({ ...storage, ...env }).geoip);

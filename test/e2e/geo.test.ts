@@ -72,3 +72,43 @@ test("public endpoints get geo and AS fields, private ones none, with exact coun
   const located = await es.search({ index: world.dataStream, size: 1, query: { geo_distance: { distance: "10km", "destination.geo.location": { lat: 52.3759, lon: 4.8975 } } } });
   assert.equal((located.hits.total as { value: number }).value, expectedCountries.get("NL"));
 });
+
+test("default settings: the shipped ASN data fills source/destination .as.* (number and organization as its CSV says), counts exact", async () => {
+  const own = await createWorld("geo-default");
+  try {
+    const ownDataset = new FlowLogDataset(own.service, { nsgContainer: own.nsg.containerName, vnetContainer: own.vnet.containerName });
+    await ownDataset.appendMinutes(5);
+    const events: Array<{ event: string }> = [];
+    const run = await runCollector({ config: own.config({}), once: true, onEvent: (event) => events.push(event) });
+    assert.equal(run.metrics.indexed, ownDataset.tuples);
+    const loaded = events.find((entry) => entry.event === "geoip.loaded");
+    assert.ok(loaded, "the start-up log says what was loaded");
+    assert.match(JSON.stringify(loaded), /shipped ASN tables \(\d+ IPv4 \+ \d+ IPv6 ranges\)/);
+    assert.equal(run.metrics.deadLettered, 0, "no document refused by the strict mapping");
+    assert.equal(await own.count(), ownDataset.tuples);
+
+    // Expected from the shipped data asked directly (asn-table.test.ts holds those answers to the CSV rows).
+    const lookup = openGeoIp({ enabled: true, cacheEntries: 1000 })!;
+    const asOf = (ip: string) => (addressClass(ip) === "public" ? lookup.lookup(ip)?.as : undefined);
+    const expected = new Map<string, number>();
+    let sourceAs = 0;
+    for (const tuple of ownDataset.written) {
+      if (asOf(tuple.sourceIp)) sourceAs++;
+      const as = asOf(tuple.destinationIp);
+      if (as) expected.set(`${as.number} ${as.organization!.name}`, (expected.get(`${as.number} ${as.organization!.name}`) ?? 0) + 1);
+    }
+    assert.ok(expected.size > 0, "the dataset reaches public addresses the shipped data knows");
+    assert.equal((await own.es.count({ index: own.dataStream, query: { exists: { field: "source.as.number" } } })).count, sourceAs);
+    const all = await own.es.search({ index: own.dataStream, size: 0, aggs: { as: {
+      terms: { field: "destination.as.number", size: 200 }, aggs: { names: { terms: { field: "destination.as.organization.name", size: 10 } } },
+    } } });
+    type Bucket = { key: number | string; doc_count: number };
+    const found = new Map<string, number>();
+    for (const bucket of (all.aggregations!.as as { buckets: Array<Bucket & { names: { buckets: Bucket[] } }> }).buckets) {
+      for (const name of bucket.names.buckets) found.set(`${bucket.key} ${name.key}`, name.doc_count);
+    }
+    assert.deepEqual(found, expected);
+  } finally {
+    await own.cleanup();
+  }
+});

@@ -34,6 +34,11 @@ test("collector.geoip reaches the container as FLOWLOGS_GEOIP*, and the collecto
   assert.deepEqual(loadConfig({ ...own, FLOWLOGS_ES_API_KEY: "k" }).geoip,
     { enabled: true, geoDatabase: "/geoip/GeoLite2-City.mmdb", asnDatabase: "/geoip/GeoLite2-ASN.mmdb", cacheEntries: 10000 });
 
+  // "none": the ASN tables shipped in the image are not loaded; geo stays on.
+  const noAs = await declaredEnvironment(stack({ asnDatabase: "none" }));
+  assert.equal(noAs.FLOWLOGS_GEOIP_ASN_DATABASE, "none");
+  assert.deepEqual(loadConfig({ ...noAs, FLOWLOGS_ES_API_KEY: "k" }).geoip, { enabled: true, geoDatabase: undefined, asnDatabase: "none", cacheEntries: 10000 });
+
   const off = await declaredEnvironment(stack({ enabled: false }));
   assert.equal(off.FLOWLOGS_GEOIP, "off");
   assert.equal(loadConfig({ ...off, FLOWLOGS_ES_API_KEY: "k" }).geoip.enabled, false);
@@ -43,7 +48,9 @@ test("collector.geoip is checked: booleans, absolute .mmdb paths, no paths while
   assert.deepEqual((parseConfig(stack(), CONTEXT).collector as any).geoip, { enabled: true });
   assert.match(only(stack({ enabled: "no" }), "collector.geoip.enabled"), /true or false/);
   assert.match(only(stack({ database: "GeoLite2-City.mmdb" }), "collector.geoip.database"), /absolute path to a \.mmdb file inside the container.*FROM the collector's.*collector\.image/);
-  assert.match(only(stack({ asnDatabase: "/geoip/asn.csv" }), "collector.geoip.asnDatabase"), /absolute path to a \.mmdb file/);
+  assert.match(only(stack({ asnDatabase: "/geoip/asn.csv" }), "collector.geoip.asnDatabase"), /absolute path to a \.mmdb file.*or "none" for no AS fields/);
+  assert.match(only(stack({ asnDatabase: "off" }), "collector.geoip.asnDatabase"), /or "none" for no AS fields/);
+  assert.deepEqual((parseConfig(stack({ asnDatabase: "none" }), CONTEXT).collector as any).geoip, { enabled: true, asnDatabase: "none" });
   assert.match(only(stack({ enabled: false, database: "/geoip/x.mmdb" }), "collector.geoip.database"), /is set but collector\.geoip\.enabled is false/);
   assert.match(only(stack({ databse: "/geoip/x.mmdb" }), "collector.geoip.databse"), /did you mean "collector.geoip.database"/);
   assert.match(only(stack("yes" as never), "collector.geoip"), /must be an object/);

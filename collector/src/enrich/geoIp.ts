@@ -1,11 +1,13 @@
 // Geo and AS enrichment from MaxMind-format (.mmdb) databases, loaded once at start-up (the only I/O here) and
 // then looked up synchronously through a bounded cache. Two record shapes are read: MaxMind's GeoIP2/GeoLite2
 // (nested `country.iso_code`, `city.names.en`, ...) and ip-location-db's flat one (`country_code`, `city`,
-// `state1`, ...); both ASN files use `autonomous_system_number` / `autonomous_system_organization`.
+// `state1`, ...); both ASN files use `autonomous_system_number` / `autonomous_system_organization`. AS answers come
+// from a user's ASN .mmdb or, by default, the shipped ASN CSV tables (asnTable.ts), through the same cache.
 import { readFileSync } from "node:fs";
 import { Reader } from "mmdb-lib";
 import { enrichmentJson, type AddressEnrichment, type EndpointEnrichment } from "../ecs/enrichment";
 import type { EndpointAs, EndpointGeo } from "../model";
+import { loadAsnTable, type AsnLookup } from "./asnTable";
 import { CONTINENT_NAMES, CONTINENT_OF_COUNTRY } from "./continents";
 
 /** The default database, shipped as an npm dependency (CC0 / NRO CC BY 4.0 data, collector/README.md). */
@@ -21,11 +23,14 @@ export interface GeoIpSettings {
   enabled: boolean;
   /** A City or Country database (MaxMind or ip-location-db shape); undefined: the shipped country database. */
   geoDatabase?: string;
-  /** An ASN database; undefined: no `as` fields. */
+  /** An ASN .mmdb database; undefined: the shipped ASN data; ASN_DATABASE_NONE: no `as` fields. */
   asnDatabase?: string;
   /** Addresses whose answer is kept (FIFO beyond that): bounds memory. */
   cacheEntries: number;
 }
+
+/** FLOWLOGS_GEOIP_ASN_DATABASE's value that turns AS enrichment off alone (and saves the shipped tables' memory). */
+export const ASN_DATABASE_NONE = "none";
 
 /** A database that cannot be used; `setting` is the variable that named it (start-up turns this into a ConfigError). */
 export class GeoDatabaseError extends Error {
@@ -70,8 +75,28 @@ export function openDatabase(path: string, setting: string, kind: "geo" | "asn")
 export function openGeoIp(settings: GeoIpSettings): GeoIpEnrichment | undefined {
   if (!settings.enabled) return undefined;
   const geo = openDatabase(settings.geoDatabase ?? SHIPPED_GEO_DATABASE, "FLOWLOGS_GEOIP_DATABASE", "geo");
-  const asn = settings.asnDatabase ? openDatabase(settings.asnDatabase, "FLOWLOGS_GEOIP_ASN_DATABASE", "asn") : undefined;
-  return new GeoIpEnrichment(geo.reader, asn?.reader, settings.cacheEntries, [geo.type, ...(asn ? [asn.type] : [])]);
+  const { asn, type, skippedLines } = openAsn(settings.asnDatabase);
+  return new GeoIpEnrichment(geo.reader, asn, settings.cacheEntries, [geo.type, ...(type ? [type] : [])], skippedLines ?? []);
+}
+
+function openAsn(asnDatabase: string | undefined): { asn?: AsnLookup; type?: string; skippedLines?: string[] } {
+  if (asnDatabase === ASN_DATABASE_NONE) return {};
+  if (asnDatabase !== undefined) {
+    const { reader, type } = openDatabase(asnDatabase, "FLOWLOGS_GEOIP_ASN_DATABASE", "asn");
+    return { asn: { lookup: (ip) => asFields(safeGet(reader, ip)) }, type };
+  }
+  try {
+    const loaded = loadAsnTable();
+    const { ipv4, ipv6 } = loaded.table.sizes;
+    return {
+      asn: loaded.table,
+      type: `shipped ASN tables (${ipv4} IPv4 + ${ipv6} IPv6 ranges${loaded.badLineCount ? `, ${loaded.badLineCount} unreadable lines skipped` : ""})`,
+      skippedLines: loaded.badLines.map((bad) => `${bad.file}:${bad.line}: ${bad.reason}`),
+    };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new GeoDatabaseError("FLOWLOGS_GEOIP_ASN_DATABASE", `FLOWLOGS_GEOIP_ASN_DATABASE: the shipped ASN data (npm @ip-location-db/asn) cannot be loaded (${code ?? (error as Error).message}): reinstall the collector's dependencies, give an ASN .mmdb file, or set it to ${ASN_DATABASE_NONE} to run without AS fields`);
+  }
 }
 
 interface CacheEntry {
@@ -89,10 +114,12 @@ export class GeoIpEnrichment implements AddressEnrichment {
 
   constructor(
     private readonly geo: Reader<DatabaseRecord>,
-    private readonly asn: Reader<DatabaseRecord> | undefined,
+    private readonly asn: AsnLookup | undefined,
     private readonly cacheEntries: number,
     /** Database types, for the start-up log line. */
     readonly databaseTypes: string[],
+    /** The first lines of the shipped ASN files that could not be read (logged at start-up; none expected). */
+    readonly skippedLines: readonly string[] = [],
   ) {}
 
   lookup(ip: string): EndpointEnrichment | undefined {
@@ -130,7 +157,7 @@ export class GeoIpEnrichment implements AddressEnrichment {
 
   private resolve(ip: string): EndpointEnrichment | undefined {
     const geo = geoFields(safeGet(this.geo, ip));
-    const as = this.asn ? asFields(safeGet(this.asn, ip)) : undefined;
+    const as = this.asn?.lookup(ip);
     if (!geo && !as) return undefined;
     const fields: { geo?: EndpointGeo; as?: EndpointAs } = {};
     if (geo) fields.geo = Object.freeze(geo);

@@ -11,6 +11,7 @@ import { createBlobService } from "../source/storage";
 import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
 import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
 import type { AddressEnrichment } from "../ecs/enrichment";
+import { GeoIpEnrichment } from "../enrich/geoIp";
 import { describeConfig, openEnrichment, type CollectorConfig } from "./config";
 import { startStatusServer, type StatusServer } from "./httpServer";
 import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger";
@@ -72,6 +73,10 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     }),
   });
   log("info", "collector.start", { config: describeConfig(config), once: options.once ?? false });
+  if (addresses instanceof GeoIpEnrichment) {
+    const { databaseTypes: databases, skippedLines } = addresses;
+    log(skippedLines.length ? "warn" : "info", "geoip.loaded", { databases, ...(skippedLines.length ? { skippedLines } : {}) });
+  }
   const threats = config.threatList ? await ThreatListFile.open(config.threatList, log) : undefined;
   const sink = options.sink ?? createSink(config.sink, log);
   let status: StatusServer | undefined;

@@ -1,0 +1,74 @@
+// The shipped ASN data (npm @ip-location-db/asn, CC BY 4.0: RouteViews, the five RIRs via NRO, DB-IP; see
+// collector/README.md) as range tables: loaded once at start-up (the file reads are the only I/O here), then
+// answering `as.number` / `as.organization.name` by binary search over typed arrays.
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { EndpointAs } from "../model";
+import { addressWords } from "./addressWords";
+import { OrganizationNames, parseAsnCsv, type AsnBadLine, type AsnRows } from "./asnCsv";
+import { Ipv4Ranges, Ipv6Ranges } from "./ipRangeTable";
+
+/**
+ * The two files loaded: the -num ones (decimal addresses, read without parsing address text). The package's other
+ * two files (the same ranges as address text) are not read, and the image leaves them out (collector/Dockerfile).
+ */
+const SHIPPED_ASN_DIRECTORY = dirname(require.resolve("@ip-location-db/asn/package.json"));
+export const SHIPPED_ASN_FILES = { ipv4: join(SHIPPED_ASN_DIRECTORY, "asn-ipv4-num.csv"), ipv6: join(SHIPPED_ASN_DIRECTORY, "asn-ipv6-num.csv") };
+
+/** Where AS answers come from: the shipped table or a user's ASN .mmdb (geoIp.ts). */
+export interface AsnLookup {
+  /** A fresh object per call (the enrichment's cache keeps and freezes it). */
+  lookup(ip: string): EndpointAs | undefined;
+}
+
+export class AsnTable implements AsnLookup {
+  private readonly words = new Uint32Array(4);
+  private readonly v4: Ipv4Ranges;
+  private readonly v6: Ipv6Ranges;
+
+  constructor(private readonly v4Rows: AsnRows, private readonly v6Rows: AsnRows, private readonly names: readonly string[]) {
+    this.v4 = new Ipv4Ranges(v4Rows.firsts, v4Rows.lasts);
+    this.v6 = new Ipv6Ranges(v6Rows.firsts, v6Rows.lasts);
+  }
+
+  /** Ranges held per family and distinct organization names (start-up log line and tests). */
+  get sizes(): { ipv4: number; ipv6: number; organizations: number } {
+    return { ipv4: this.v4.size, ipv6: this.v6.size, organizations: this.names.length };
+  }
+
+  lookup(ip: string): EndpointAs | undefined {
+    const family = addressWords(ip, this.words);
+    let rows: AsnRows;
+    let index: number;
+    if (family === 4) {
+      rows = this.v4Rows;
+      index = this.v4.indexOf(this.words[3]!);
+    } else if (family === 6) {
+      rows = this.v6Rows;
+      index = this.v6.indexOf(this.words);
+    } else return undefined;
+    if (index < 0) return undefined;
+    return { number: rows.asns[index]!, organization: { name: this.names[rows.organizations[index]!]! } };
+  }
+}
+
+export interface LoadedAsnTable {
+  table: AsnTable;
+  /** Lines of the files that were skipped, for the start-up log (none in the shipped files). */
+  badLines: (AsnBadLine & { file: string })[];
+  badLineCount: number;
+  overlapsResolved: number;
+}
+
+/** Reads and parses the two CSV files; throws the read error (the caller names the setting). */
+export function loadAsnTable(files: { ipv4: string; ipv6: string } = SHIPPED_ASN_FILES): LoadedAsnTable {
+  const names = new OrganizationNames();
+  const v4 = parseAsnCsv(readFileSync(files.ipv4), 4, names);
+  const v6 = parseAsnCsv(readFileSync(files.ipv6), 6, names);
+  return {
+    table: new AsnTable(v4, v6, names.names),
+    badLines: [...v4.badLines.map((bad) => ({ ...bad, file: files.ipv4 })), ...v6.badLines.map((bad) => ({ ...bad, file: files.ipv6 }))],
+    badLineCount: v4.badLineCount + v6.badLineCount,
+    overlapsResolved: v4.overlapsResolved + v6.overlapsResolved,
+  };
+}
