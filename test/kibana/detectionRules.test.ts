@@ -4,11 +4,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { KibanaConnection } from "../../infra/elastic/kibana/client";
-import { connectorProvider } from "../../infra/elastic/kibana/connectorResource";
 import { detectionRuleProvider, DetectionRuleInputs } from "../../infra/elastic/kibana/detectionRuleResource";
 import { bruteForceRuleArgs, scanRuleBody } from "../../infra/elastic/kibana/detections";
 import { ruleProvider, RuleInputs } from "../../infra/elastic/kibana/ruleResource";
 import { esQueryParamsProblem, FakeKibana, thresholdRuleProblem } from "./support/fakeKibana";
+import { startAlertsKibana } from "./support/alertsKibana";
 
 const API_KEY = "ZGV0ZWN0OnJ1bGVzLWtleQ==";
 
@@ -17,9 +17,7 @@ describe("detection rules on the Kibana double", () => {
   let connection: KibanaConnection;
   let connectorId: string;
   before(async () => {
-    kibana = await new FakeKibana({ apiKey: API_KEY }).start();
-    connection = { url: kibana.url, apiKey: API_KEY };
-    connectorId = (await connectorProvider.create({ connection, name: "alerts", connectorTypeId: ".index", config: { index: "flowlogs-alerts" }, secrets: {} })).id;
+    ({ kibana, connection, connectorId } = await startAlertsKibana(API_KEY));
   });
   after(() => kibana.stop());
 

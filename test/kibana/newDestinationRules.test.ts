@@ -3,10 +3,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { KibanaConnection } from "../../infra/elastic/kibana/client";
-import { connectorProvider } from "../../infra/elastic/kibana/connectorResource";
 import { checkDetectionRuleBody, detectionRuleProvider, DetectionRuleInputs } from "../../infra/elastic/kibana/detectionRuleResource";
 import { newDestinationRuleBody } from "../../infra/elastic/kibana/newDestination";
 import { FakeKibana, newTermsRuleProblem } from "./support/fakeKibana";
+import { startAlertsKibana } from "./support/alertsKibana";
 
 const API_KEY = "bmV3OnRlcm1zLWtleQ==";
 
@@ -15,9 +15,7 @@ describe("new-destination rules on the Kibana double", () => {
   let connection: KibanaConnection;
   let connectorId: string;
   before(async () => {
-    kibana = await new FakeKibana({ apiKey: API_KEY }).start();
-    connection = { url: kibana.url, apiKey: API_KEY };
-    connectorId = (await connectorProvider.create({ connection, name: "alerts", connectorTypeId: ".index", config: { index: "flowlogs-alerts" }, secrets: {} })).id;
+    ({ kibana, connection, connectorId } = await startAlertsKibana(API_KEY));
   });
   after(() => kibana.stop());
 

@@ -1,9 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { deniedFlowsRuleArgs, ruleProvider, RuleInputs, RuleOutputs } from "../../infra/elastic/kibana/ruleResource";
-import { connectorProvider } from "../../infra/elastic/kibana/connectorResource";
 import { KibanaConnection, UNKNOWN } from "../../infra/elastic/kibana/client";
 import { esQueryParamsProblem, FakeKibana } from "./support/fakeKibana";
+import { startAlertsKibana } from "./support/alertsKibana";
 
 const p = ruleProvider;
 const API_KEY = "cnVsZXM6a2V5LWZvci10ZXN0cw==";
@@ -14,9 +14,7 @@ describe("KibanaRule provider", () => {
   let connectorId: string;
   let inputs: RuleInputs;
   before(async () => {
-    kibana = await new FakeKibana({ apiKey: API_KEY }).start();
-    connection = { url: kibana.url, apiKey: API_KEY };
-    connectorId = (await connectorProvider.create({ connection, name: "alerts", connectorTypeId: ".index", config: { index: "flowlogs-alerts" }, secrets: {} })).id;
+    ({ kibana, connection, connectorId } = await startAlertsKibana(API_KEY));
     const args = deniedFlowsRuleArgs(connection, { threshold: 50, windowMinutes: 5, connectorIds: [connectorId] });
     const checked = await p.check!({} as any, args as unknown as RuleInputs);
     assert.deepEqual(checked.failures, []);
