@@ -1,11 +1,11 @@
 // The shipped ASN data (npm @ip-location-db/asn, CC BY 4.0: RouteViews, the five RIRs via NRO, DB-IP; see
 // collector/README.md) as range tables: loaded once at start-up (the file reads are the only I/O here), then
 // answering `as.number` / `as.organization.name` by binary search over typed arrays.
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { EndpointAs } from "../model";
 import { addressWords } from "./addressWords";
-import { OrganizationNames, parseAsnCsv, type AsnBadLine, type AsnRows } from "./asnCsv";
+import { AsnCsvParser, OrganizationNames, type AsnBadLine, type AsnRows } from "./asnCsv";
 import { Ipv4Ranges, Ipv6Ranges } from "./ipRangeTable";
 
 /**
@@ -63,12 +63,41 @@ export interface LoadedAsnTable {
 /** Reads and parses the two CSV files; throws the read error (the caller names the setting). */
 export function loadAsnTable(files: { ipv4: string; ipv6: string } = SHIPPED_ASN_FILES): LoadedAsnTable {
   const names = new OrganizationNames();
-  const v4 = parseAsnCsv(readFileSync(files.ipv4), 4, names);
-  const v6 = parseAsnCsv(readFileSync(files.ipv6), 6, names);
+  const v4 = readAsnCsv(files.ipv4, 4, names);
+  const v6 = readAsnCsv(files.ipv6, 6, names);
   return {
     table: new AsnTable(v4, v6, names.names),
     badLines: [...v4.badLines.map((bad) => ({ ...bad, file: files.ipv4 })), ...v6.badLines.map((bad) => ({ ...bad, file: files.ipv6 }))],
     badLineCount: v4.badLineCount + v6.badLineCount,
     overlapsResolved: v4.overlapsResolved + v6.overlapsResolved,
   };
+}
+
+/** Bytes read at a time: the file is never held whole, so start-up memory does not peak with the file's size. */
+export const ASN_READ_BYTES = 1 << 20;
+
+/**
+ * One file through the parser in pieces of `readBytes` in one reused buffer, the unread end of each piece (a line
+ * cut off) moved to the front for the next. A line longer than the buffer doubles it (not in the shipped files).
+ */
+export function readAsnCsv(file: string, family: 4 | 6, names: OrganizationNames, readBytes = ASN_READ_BYTES): AsnRows {
+  const parser = new AsnCsvParser(family, names);
+  const fd = openSync(file, "r");
+  try {
+    let buffer = Buffer.allocUnsafe(readBytes);
+    let held = 0;
+    for (;;) {
+      if (held === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
+      const read = readSync(fd, buffer, held, buffer.length - held, null);
+      const final = read === 0;
+      const length = held + read;
+      const used = parser.parse(buffer.subarray(0, length), final);
+      if (final) break;
+      buffer.copyWithin(0, used, length);
+      held = length - used;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return parser.finish();
 }
