@@ -39,9 +39,12 @@ const TRICKY_V6 = [
 ].join("\r\n");
 const UNCLOSED = `${ip4("3.0.0.0")},${ip4("3.0.0.255")},1,One\n${ip4("3.0.1.0")},${ip4("3.0.1.255")},2,"Never closed\n${ip4("3.0.2.0")},${ip4("3.0.2.255")},3,Three\n`;
 
-/** The parser fed `size`-byte pieces the way a reader does: what it leaves unread goes in front of the next piece. */
+/**
+ * The parser fed `size`-byte pieces the way a reader does: what it leaves unread goes in front of the next piece.
+ * Room for one row to start with, so its arrays grow (double) several times on the way.
+ */
 function parseInPieces(bytes: Buffer, family: 4 | 6, names: OrganizationNames, size: number): AsnRows {
-  const parser = new AsnCsvParser(family, names);
+  const parser = new AsnCsvParser(family, names, 1);
   let rest = Buffer.alloc(0);
   for (let at = 0; at < bytes.length; at += size) {
     const piece = Buffer.concat([rest, bytes.subarray(at, at + size)]);

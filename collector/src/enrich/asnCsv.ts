@@ -100,7 +100,9 @@ const LF = 10;
 
 /** The whole file at once (tests, small files); asnTable.ts feeds the shipped files in chunks to AsnCsvParser. */
 export function parseAsnCsv(bytes: Buffer, family: 4 | 6, names: OrganizationNames): AsnRows {
-  const parser = new AsnCsvParser(family, names);
+  let lines = 1;
+  for (let at = bytes.indexOf(LF); at >= 0; at = bytes.indexOf(LF, at + 1)) lines++;
+  const parser = new AsnCsvParser(family, names, lines);
   parser.parse(bytes, true);
   return parser.finish();
 }
@@ -122,12 +124,14 @@ export class AsnCsvParser {
   private line = 0;
   private closed = false;
 
-  constructor(private readonly family: 4 | 6, private readonly names: OrganizationNames) {
+  /** `rows`: room for that many rows to start with (the file's line count: then the arrays are never copied to grow). */
+  constructor(private readonly family: 4 | 6, private readonly names: OrganizationNames, rows = 4096) {
     this.width = family === 4 ? 1 : 4;
-    this.firsts = new Uint32Array(INITIAL_ROWS * this.width);
-    this.lasts = new Uint32Array(INITIAL_ROWS * this.width);
-    this.asns = new Uint32Array(INITIAL_ROWS);
-    this.organizations = new Uint32Array(INITIAL_ROWS);
+    const capacity = Math.max(1, rows);
+    this.firsts = new Uint32Array(capacity * this.width);
+    this.lasts = new Uint32Array(capacity * this.width);
+    this.asns = new Uint32Array(capacity);
+    this.organizations = new Uint32Array(capacity);
   }
 
   /**
@@ -250,8 +254,6 @@ export class AsnCsvParser {
   }
 }
 
-const INITIAL_ROWS = 4096;
-
 const asnWord = new Uint32Array(1);
 const TWO_32 = 4_294_967_296;
 
@@ -356,9 +358,11 @@ function resolveOverlaps(rows: Rows, width: number): Rows & { overlapsResolved: 
     }
     kept++;
   }
-  // Copies, so the arrays sized for the whole file (and any sort buffers) are released.
+  // Arrays nearly full are kept as they are (a copy would briefly hold them twice); others are copied to their size, so
+  // the room left over (and any sort buffers) is released.
+  const fitted = (array: Uint32Array, length: number) => (array.length - length <= array.length >> 6 ? array.subarray(0, length) : array.slice(0, length));
   return {
-    firsts: firsts.slice(0, kept * width), lasts: lasts.slice(0, kept * width),
-    asns: asns.slice(0, kept), organizations: organizations.slice(0, kept), overlapsResolved,
+    firsts: fitted(firsts, kept * width), lasts: fitted(lasts, kept * width),
+    asns: fitted(asns, kept), organizations: fitted(organizations, kept), overlapsResolved,
   };
 }

@@ -75,20 +75,28 @@ export function loadAsnTable(files: { ipv4: string; ipv6: string } = SHIPPED_ASN
 
 /** Bytes read at a time: the file is never held whole, so start-up memory does not peak with the file's size. */
 export const ASN_READ_BYTES = 1 << 20;
+const LF = 10;
 
 /**
  * One file through the parser in pieces of `readBytes` in one reused buffer, the unread end of each piece (a line
  * cut off) moved to the front for the next. A line longer than the buffer doubles it (not in the shipped files).
  */
 export function readAsnCsv(file: string, family: 4 | 6, names: OrganizationNames, readBytes = ASN_READ_BYTES): AsnRows {
-  const parser = new AsnCsvParser(family, names);
   const fd = openSync(file, "r");
   try {
     let buffer = Buffer.allocUnsafe(readBytes);
+    // A first pass counting lines (cheap next to parsing) sizes the parser's arrays: no copies to grow them.
+    let lines = 1;
+    for (let read: number; (read = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) {
+      for (let at = buffer.indexOf(LF); at >= 0 && at < read; at = buffer.indexOf(LF, at + 1)) lines++;
+    }
+    const parser = new AsnCsvParser(family, names, lines);
+    let position = 0;
     let held = 0;
     for (;;) {
       if (held === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
-      const read = readSync(fd, buffer, held, buffer.length - held, null);
+      const read = readSync(fd, buffer, held, buffer.length - held, position);
+      position += read;
       const final = read === 0;
       const length = held + read;
       const used = parser.parse(buffer.subarray(0, length), final);
@@ -96,8 +104,8 @@ export function readAsnCsv(file: string, family: 4 | 6, names: OrganizationNames
       buffer.copyWithin(0, used, length);
       held = length - used;
     }
+    return parser.finish();
   } finally {
     closeSync(fd);
   }
-  return parser.finish();
 }
