@@ -26,7 +26,10 @@ export class AsnTable implements AsnLookup {
   private readonly v4: Ipv4Ranges;
   private readonly v6: Ipv6Ranges;
 
-  constructor(private readonly v4Rows: AsnRows, private readonly v6Rows: AsnRows, private readonly names: readonly string[]) {
+  private readonly names: PackedNames;
+
+  constructor(private readonly v4Rows: AsnRows, private readonly v6Rows: AsnRows, names: readonly string[]) {
+    this.names = new PackedNames(names);
     this.v4 = new Ipv4Ranges(v4Rows.firsts, v4Rows.lasts);
     this.v6 = new Ipv6Ranges(v6Rows.firsts, v6Rows.lasts);
   }
@@ -48,7 +51,33 @@ export class AsnTable implements AsnLookup {
       index = this.v6.indexOf(this.words);
     } else return undefined;
     if (index < 0) return undefined;
-    return { number: rows.asns[index]!, organization: { name: this.names[rows.organizations[index]!]! } };
+    return { number: rows.asns[index]!, organization: { name: this.names.at(rows.organizations[index]!) } };
+  }
+}
+
+/**
+ * The organization names as one UTF-8 buffer and their offsets: 2.4 MB outside the heap for the shipped 81,000 names
+ * instead of about 4.8 MB of strings on it (start-up and peak memory, #12). A name is decoded per lookup; the
+ * enrichment's cache keeps the answers for repeated addresses.
+ */
+class PackedNames {
+  private readonly bytes: Buffer;
+  private readonly offsets: Uint32Array;
+
+  constructor(names: readonly string[]) {
+    this.offsets = new Uint32Array(names.length + 1);
+    let length = 0;
+    for (let i = 0; i < names.length; i++) this.offsets[i + 1] = length += Buffer.byteLength(names[i]!);
+    this.bytes = Buffer.allocUnsafeSlow(length); // its own memory, not a slice of Node's shared pool
+    for (let i = 0; i < names.length; i++) this.bytes.write(names[i]!, this.offsets[i]!, "utf8");
+  }
+
+  get length(): number {
+    return this.offsets.length - 1;
+  }
+
+  at(index: number): string {
+    return this.bytes.toString("utf8", this.offsets[index]!, this.offsets[index + 1]!);
   }
 }
 
