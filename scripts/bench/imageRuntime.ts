@@ -11,10 +11,14 @@ export function buildCollector(): void {
   execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "collector", "tsconfig.build.json")], { stdio: "inherit" });
 }
 
-/** NODE_OPTIONS as set by the image's `ENV NODE_OPTIONS=...` line (empty if it sets none). */
-export function imageNodeOptions(): string {
-  const line = readFileSync(join(ROOT, "collector", "Dockerfile"), "utf8").split("\n").find((l) => l.startsWith("ENV NODE_OPTIONS="));
-  return line ? line.slice("ENV NODE_OPTIONS=".length).replace(/^"|"$/g, "") : "";
+/** The image's `ENV` lines that shape memory: NODE_OPTIONS and glibc's MALLOC_* tunables (#12). */
+export function imageMemoryEnvironment(): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const line of readFileSync(join(ROOT, "collector", "Dockerfile"), "utf8").split("\n")) {
+    const match = /^ENV ((?:NODE_OPTIONS|MALLOC_[A-Z_]+))=(.*)$/.exec(line);
+    if (match) environment[match[1]!] = match[2]!.replace(/^"|"$/g, "");
+  }
+  return environment;
 }
 
 export interface ChildResult {
@@ -53,7 +57,7 @@ export function collectOnceInChild(env: Record<string, string>, sink: "count" | 
     }, (error) => { console.error(error); process.exit(1); });
   `;
   const child = spawn(process.execPath, [...(build.nodeArgs ?? []), "-e", script], {
-    env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: imageNodeOptions(), FLOWLOGS_METRICS_PORT: "off", ...env },
+    env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: "", ...imageMemoryEnvironment(), FLOWLOGS_METRICS_PORT: "off", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let output = "";

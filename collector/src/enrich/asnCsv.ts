@@ -98,96 +98,160 @@ const QUOTE = 34;
 const CR = 13;
 const LF = 10;
 
+/** The whole file at once (tests, small files); asnTable.ts feeds the shipped files in chunks to AsnCsvParser. */
 export function parseAsnCsv(bytes: Buffer, family: 4 | 6, names: OrganizationNames): AsnRows {
-  const width = family === 4 ? 1 : 4;
-  let capacity = 1;
-  for (let at = bytes.indexOf(LF); at >= 0; at = bytes.indexOf(LF, at + 1)) capacity++;
-  let firsts = new Uint32Array(capacity * width);
-  let lasts = new Uint32Array(capacity * width);
-  const asns = new Uint32Array(capacity);
-  const organizations = new Uint32Array(capacity);
-  const badLines: AsnBadLine[] = [];
-  let badLineCount = 0;
-  let rows = 0;
-  let line = 0;
-  let at = 0;
-  const length = bytes.length;
-  const bad = (reason: string, lineStart: number) => {
-    badLineCount++;
-    if (badLines.length < KEPT_BAD_LINES) {
-      const end = bytes.indexOf(LF, lineStart);
-      badLines.push({ line, reason: `${reason} (line: ${JSON.stringify(bytes.toString("utf8", lineStart, Math.min(end < 0 ? length : end, lineStart + 100)))})` });
-    }
-  };
+  let lines = 1;
+  for (let at = bytes.indexOf(LF); at >= 0; at = bytes.indexOf(LF, at + 1)) lines++;
+  const parser = new AsnCsvParser(family, names, lines);
+  parser.parse(bytes, true);
+  return parser.finish();
+}
 
-  while (at < length) {
-    line++;
-    const lineStart = at;
-    if (bytes[at] === LF || (bytes[at] === CR && bytes[at + 1] === LF)) {
-      at = bytes.indexOf(LF, at) + 1; // a blank line (the file's last, usually)
-      continue;
-    }
-    // first, last: decimal integers of the family's width, written into the arrays in place.
-    let end = readInteger(bytes, at, firsts, rows * width, width);
-    if (end < 0 || bytes[end] !== COMMA) end = -1;
-    else end = readInteger(bytes, end + 1, lasts, rows * width, width);
-    const asnEnd = end < 0 || bytes[end] !== COMMA ? -1 : readInteger(bytes, end + 1, asnWord, 0, 1);
-    if (asnEnd < 0 || bytes[asnEnd] !== COMMA) {
-      bad(`expected first,last,asn,organization with decimal numbers (IPv${family})`, lineStart);
-      const next = bytes.indexOf(LF, lineStart);
-      at = next < 0 ? length : next + 1;
-      continue;
-    }
-    // organization: quoted (commas, "" and line breaks allowed inside) or plain up to the line's end.
-    let nameStart = asnEnd + 1;
-    let nameEnd: number;
-    let escaped = false;
-    let next: number;
-    if (bytes[nameStart] === QUOTE) {
-      nameStart++;
-      let i = nameStart;
-      for (;;) {
-        i = bytes.indexOf(QUOTE, i);
-        if (i < 0 || bytes[i + 1] !== QUOTE) break;
-        escaped = true;
-        i += 2;
-      }
-      if (i < 0) {
-        bad("a quoted organization is never closed", lineStart);
-        break; // it runs to the end of the file: nothing after it can be read as rows
-      }
-      nameEnd = i;
-      next = i + 1;
-      if (bytes[next] === CR) next++;
-      if (next < length && bytes[next] !== LF) {
-        bad("text after a quoted organization", lineStart);
-        const lineEnd = bytes.indexOf(LF, next);
-        at = lineEnd < 0 ? length : lineEnd + 1;
-        continue;
-      }
-      next++;
-    } else {
-      const lineEnd = bytes.indexOf(LF, nameStart);
-      nameEnd = lineEnd < 0 ? length : lineEnd;
-      next = nameEnd + 1;
-      if (nameEnd > nameStart && bytes[nameEnd - 1] === CR) nameEnd--;
-    }
-    if (compareAt(firsts, rows, lasts, rows, width) > 0) {
-      bad("first address after last", lineStart);
-      at = next;
-      continue;
-    }
-    asns[rows] = asnWord[0]!;
-    organizations[rows] = names.indexOf(asnWord[0]!, bytes, nameStart, nameEnd, escaped);
-    rows++;
-    at = next;
+/**
+ * The parser fed in pieces, so a file is never held whole: `parse` reads the complete lines of the bytes given and
+ * returns how many bytes it used; the caller passes the rest again, followed by more of the file (a line, quoted line
+ * breaks included, is only read once all of it is there). The rows are exactly those of one whole-file parse.
+ */
+export class AsnCsvParser {
+  private readonly width: 1 | 4;
+  private firsts: Uint32Array;
+  private lasts: Uint32Array;
+  private asns: Uint32Array;
+  private organizations: Uint32Array;
+  private readonly badLines: AsnBadLine[] = [];
+  private badLineCount = 0;
+  private rows = 0;
+  private line = 0;
+  private closed = false;
+
+  /** `rows`: room for that many rows to start with (the file's line count: then the arrays are never copied to grow). */
+  constructor(private readonly family: 4 | 6, private readonly names: OrganizationNames, rows = 4096) {
+    this.width = family === 4 ? 1 : 4;
+    const capacity = Math.max(1, rows);
+    this.firsts = new Uint32Array(capacity * this.width);
+    this.lasts = new Uint32Array(capacity * this.width);
+    this.asns = new Uint32Array(capacity);
+    this.organizations = new Uint32Array(capacity);
   }
 
-  firsts = firsts.subarray(0, rows * width);
-  lasts = lasts.subarray(0, rows * width);
-  const sorted = orderRows(firsts, lasts, asns.subarray(0, rows), organizations.subarray(0, rows), width);
-  const flat = resolveOverlaps(sorted, width);
-  return { width, ...flat, badLines, badLineCount, unsorted: sorted.unsorted };
+  /**
+   * Reads the lines of `bytes` (which starts at a line start) and returns the index where its unread part starts:
+   * the last, incomplete line unless `final` (the end of the file: every byte is read then, the return is its length).
+   */
+  parse(bytes: Buffer, final: boolean): number {
+    if (this.closed) return bytes.length;
+    const width = this.width;
+    const length = bytes.length;
+    let at = 0;
+    while (at < length) {
+      const lineStart = at;
+      if (bytes[at] === LF || (bytes[at] === CR && bytes[at + 1] === LF)) {
+        this.line++;
+        at = bytes.indexOf(LF, at) + 1; // a blank line (the file's last, usually)
+        continue;
+      }
+      if (!final && bytes[at] === CR && at + 1 === length) return lineStart;
+      if (this.rows === this.asns.length) this.grow();
+      const rows = this.rows;
+      // first, last: decimal integers of the family's width, written into the arrays in place.
+      let end = readInteger(bytes, at, this.firsts, rows * width, width);
+      if (end < 0 || bytes[end] !== COMMA) end = -1;
+      else end = readInteger(bytes, end + 1, this.lasts, rows * width, width);
+      const asnEnd = end < 0 || bytes[end] !== COMMA ? -1 : readInteger(bytes, end + 1, asnWord, 0, 1);
+      if (asnEnd < 0 || bytes[asnEnd] !== COMMA) {
+        // Also where the piece ends inside the numbers: no line end is there yet, so more is asked for.
+        const next = bytes.indexOf(LF, lineStart);
+        if (next < 0 && !final) return lineStart;
+        this.line++;
+        this.bad(`expected first,last,asn,organization with decimal numbers (IPv${this.family})`, bytes, lineStart);
+        at = next < 0 ? length : next + 1;
+        continue;
+      }
+      // organization: quoted (commas, "" and line breaks allowed inside) or plain up to the line's end.
+      let nameStart = asnEnd + 1;
+      let nameEnd: number;
+      let escaped = false;
+      let next: number;
+      if (bytes[nameStart] === QUOTE) {
+        nameStart++;
+        let i = nameStart;
+        for (;;) {
+          i = bytes.indexOf(QUOTE, i);
+          if (i < 0 || bytes[i + 1] !== QUOTE) break;
+          escaped = true;
+          i += 2;
+        }
+        // A closing quote as the piece's last byte may be the first of a "" pair, or have a line end after it.
+        if (!final && (i < 0 || i + 1 >= length || (bytes[i + 1] === CR && i + 2 >= length))) return lineStart;
+        if (i < 0) {
+          this.line++;
+          this.bad("a quoted organization is never closed", bytes, lineStart);
+          this.closed = true; // it runs to the end of the file: nothing after it can be read as rows
+          return length;
+        }
+        nameEnd = i;
+        next = i + 1;
+        if (bytes[next] === CR) next++;
+        if (next < length && bytes[next] !== LF) {
+          const lineEnd = bytes.indexOf(LF, next);
+          if (lineEnd < 0 && !final) return lineStart;
+          this.line++;
+          this.bad("text after a quoted organization", bytes, lineStart);
+          at = lineEnd < 0 ? length : lineEnd + 1;
+          continue;
+        }
+        this.line++;
+        next++;
+      } else {
+        const lineEnd = bytes.indexOf(LF, nameStart);
+        if (lineEnd < 0 && !final) return lineStart;
+        this.line++;
+        nameEnd = lineEnd < 0 ? length : lineEnd;
+        next = nameEnd + 1;
+        if (nameEnd > nameStart && bytes[nameEnd - 1] === CR) nameEnd--;
+      }
+      if (compareAt(this.firsts, rows, this.lasts, rows, width) > 0) {
+        this.bad("first address after last", bytes, lineStart);
+        at = next;
+        continue;
+      }
+      this.asns[rows] = asnWord[0]!;
+      this.organizations[rows] = this.names.indexOf(asnWord[0]!, bytes, nameStart, nameEnd, escaped);
+      this.rows++;
+      at = next;
+    }
+    return length;
+  }
+
+  /** The rows read, sorted and without overlaps, in arrays of their own size. */
+  finish(): AsnRows {
+    const { width, rows } = this;
+    const sorted = orderRows(this.firsts.subarray(0, rows * width), this.lasts.subarray(0, rows * width), this.asns.subarray(0, rows), this.organizations.subarray(0, rows), width);
+    const flat = resolveOverlaps(sorted, width);
+    return { width, ...flat, badLines: this.badLines, badLineCount: this.badLineCount, unsorted: sorted.unsorted };
+  }
+
+  private bad(reason: string, bytes: Buffer, lineStart: number): void {
+    this.badLineCount++;
+    if (this.badLines.length < KEPT_BAD_LINES) {
+      const end = bytes.indexOf(LF, lineStart);
+      const shown = bytes.toString("utf8", lineStart, Math.min(end < 0 ? bytes.length : end, lineStart + 100));
+      this.badLines.push({ line: this.line, reason: `${reason} (line: ${JSON.stringify(shown)})` });
+    }
+  }
+
+  /** Doubles the arrays: a few copies while loading, the final rows trimmed by finish (resolveOverlaps). */
+  private grow(): void {
+    const grown = (array: Uint32Array) => {
+      const bigger = new Uint32Array(array.length * 2);
+      bigger.set(array);
+      return bigger;
+    };
+    this.firsts = grown(this.firsts);
+    this.lasts = grown(this.lasts);
+    this.asns = grown(this.asns);
+    this.organizations = grown(this.organizations);
+  }
 }
 
 const asnWord = new Uint32Array(1);
@@ -294,9 +358,11 @@ function resolveOverlaps(rows: Rows, width: number): Rows & { overlapsResolved: 
     }
     kept++;
   }
-  // Copies, so the arrays sized for the whole file (and any sort buffers) are released.
+  // Arrays nearly full are kept as they are (a copy would briefly hold them twice); others are copied to their size, so
+  // the room left over (and any sort buffers) is released.
+  const fitted = (array: Uint32Array, length: number) => (array.length - length <= array.length >> 6 ? array.subarray(0, length) : array.slice(0, length));
   return {
-    firsts: firsts.slice(0, kept * width), lasts: lasts.slice(0, kept * width),
-    asns: asns.slice(0, kept), organizations: organizations.slice(0, kept), overlapsResolved,
+    firsts: fitted(firsts, kept * width), lasts: fitted(lasts, kept * width),
+    asns: fitted(asns, kept), organizations: fitted(organizations, kept), overlapsResolved,
   };
 }
