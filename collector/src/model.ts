@@ -165,13 +165,22 @@ export interface SinkResult {
   retries: number;
 }
 
+/** What the caller of one write asks of the sink besides delivery. */
+export interface WriteOptions {
+  /**
+   * Called, and awaited, each time the sink is about to wait before sending these documents again (a transient
+   * failure: 429, 5xx, no connection): the destination is in trouble, not the data.
+   */
+  onWaiting?: () => Promise<void> | void;
+}
+
 /**
  * A destination for documents. `write` resolves only once every document is acknowledged (indexed, a duplicate,
  * or dead-lettered); it rejects if delivery could not be completed, and then no checkpoint may advance.
  */
 export interface Sink {
-  write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult>;
+  write(documents: IdentifiedDocument[], position?: SourcePosition, options?: WriteOptions): Promise<SinkResult>;
   /** Store things set aside (parse rejects, refused documents) with their reason. */
-  deadLetter(entries: DeadLetter[]): Promise<void>;
+  deadLetter(entries: DeadLetter[], options?: WriteOptions): Promise<void>;
   close(): Promise<void>;
 }

@@ -163,6 +163,23 @@ test("contract: 429, 503 and a dropped connection are retried with backoff; the 
   assert.ok(logged.every((line) => !line.includes(TOKEN)), logged.join("\n"));
 });
 
+test("contract: the write's onWaiting is awaited before each wait, for documents and for dead letters; not without a wait", async () => {
+  const listener = await startListener();
+  const steps: string[] = [];
+  const sink = new LogzioSink({ url: listener.url, token: TOKEN, random: () => 0.5, sleep: async () => { steps.push("sleep"); } });
+  const onWaiting = async (): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    steps.push("onWaiting");
+  };
+  await sink.write(sampleBatch(2, "lzquiet"), position, { onWaiting });
+  assert.deepEqual(steps, [], "a healthy listener: no call");
+  listener.faults.push({ status: 503 }, { status: 429 });
+  assert.equal((await sink.write(sampleBatch(2, "lzwait"), position, { onWaiting })).indexed, 2);
+  listener.faults.push({ status: 503 });
+  await sink.deadLetter([{ position, reason: "test", raw: "x" }], { onWaiting });
+  assert.deepEqual(steps, ["onWaiting", "sleep", "onWaiting", "sleep", "onWaiting", "sleep"]);
+});
+
 test("contract: a wrong token (401) is not retried; no error ever carries the token", async () => {
   const listener = await startListener();
   const wrong = "WrOnGtOkEnWrOnGtOkEnWrOnGtOkEn12";

@@ -37,6 +37,33 @@ test("429, 503 and a dropped connection are retried and the batch lands exactly 
   }
 });
 
+test("the write's onWaiting is awaited before each wait on a transient failure, and not called without one", async () => {
+  const client = esClient(elasticsearchUrl());
+  const namespace = uniqueNamespace("waiting");
+  await applyIndexAssets(client, { namespace });
+  const faults: Fault[] = [{ status: 503 }, "drop"];
+  const proxy = await startFaultyProxy(elasticsearchUrl(), () => faults.shift() ?? "forward");
+  const steps: string[] = [];
+  const sink = new ElasticsearchSink({
+    ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, maxRetries: 5, sleep: async () => { steps.push("sleep"); },
+  });
+  const onWaiting = async (): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    steps.push("onWaiting");
+  };
+  try {
+    assert.equal((await sink.write(sampleBatch(4, "waited"), undefined, { onWaiting })).indexed, 4);
+    assert.deepEqual(steps, ["onWaiting", "sleep", "onWaiting", "sleep"]);
+    steps.length = 0;
+    assert.equal((await sink.write(sampleBatch(4, "unwaited"), undefined, { onWaiting })).indexed, 4);
+    assert.deepEqual(steps, [], "a healthy cluster: no call");
+  } finally {
+    await sink.close();
+    await proxy.stop();
+    await client.close();
+  }
+});
+
 test("when retries run out, write rejects and nothing is claimed as written", async () => {
   const client = esClient(elasticsearchUrl());
   const namespace = uniqueNamespace("exhaust");

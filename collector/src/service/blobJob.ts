@@ -3,7 +3,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { CheckpointStore } from "../checkpoint/store";
 import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
-import type { FlowEnrichment, ParseResult, Sink } from "../model";
+import type { FlowEnrichment, ParseResult, Sink, WriteOptions } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
 import { BlobChangedError, BlobGoneError } from "../source/download";
 import { blobHour } from "../source/listing";
@@ -98,6 +98,11 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries || held.lost.aborted) return;
       await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }).catch(() => undefined);
     };
+    // The sink waiting out a transient failure (Elasticsearch down) says the records so far parsed fine: the try is
+    // given back before the wait, so restarts during an outage (a deploy, a node drain) do not use the tries up.
+    // One checkpoint write per job (giveBack does nothing once given back); a record of this window that crashes
+    // later is counted again by the next job, which counts its try at its start.
+    const sinkOptions: WriteOptions = { onWaiting: () => giveBack() };
     log("info", "blob.read.start", { ...where, offset: held.checkpoint.offset, ...(tries > 1 ? { try: tries } : {}) });
     const before = { bytes: metrics.bytesRead, tuples: metrics.tuples };
     const result = await readNewData(context.container, ref, held.checkpoint, {
@@ -110,7 +115,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
         metrics.restarts++;
         log("warn", "blob.restart", { ...where, reason });
       },
-    }, (chunk) => deliver(chunk, context), (checkpoint) => held.save(checkpoint));
+    }, (chunk) => deliver(chunk, context, sinkOptions), (checkpoint) => held.save(checkpoint));
     let checkpoint = result.checkpoint;
     if (result.caughtUp && !checkpoint.done && isOver(ref.name, context)) {
       checkpoint = { ...checkpoint, done: true };

@@ -1,7 +1,7 @@
 // Delivery of one read chunk: records to documents (parser), documents to the sink in batches of
 // FLOWLOGS_BATCH_DOCUMENTS, what could not be parsed to the dead letters. A record longer than FLOWLOGS_RECORD_BYTES
 // is streamed in two passes over its byte range. Resolves only when the sink acknowledged everything.
-import type { DeadLetter, IdentifiedDocument, ParseResult, SourcePosition } from "../model";
+import type { DeadLetter, IdentifiedDocument, ParseResult, SourcePosition, WriteOptions } from "../model";
 import { recordOutput } from "../format/parse";
 import { RecordStreamError, RecordSkeleton, TupleStream, walkSkeleton, walkStreamedElement } from "../format/recordStream";
 import type { LargeRecord, ReadChunk } from "../source/blobReader";
@@ -26,8 +26,8 @@ export class SinkDeliveryError extends Error {
 class Outbox {
   private documents: SinkBatch;
   private letters: DeadLetter[] = [];
-  constructor(private readonly context: JobContext, private readonly position: SourcePosition) {
-    this.documents = sinkBatch(context.sink, position);
+  constructor(private readonly context: JobContext, private readonly position: SourcePosition, private readonly options: WriteOptions) {
+    this.documents = sinkBatch(context.sink, position, options);
   }
 
   async document(document: IdentifiedDocument): Promise<void> {
@@ -66,7 +66,7 @@ class Outbox {
     if (this.documents.length === 0) return;
     const { metrics, sink } = this.context;
     const batch = this.documents;
-    this.documents = sinkBatch(sink, this.position);
+    this.documents = sinkBatch(sink, this.position, this.options);
     const result = await batch.send().catch((error: unknown) => { throw new SinkDeliveryError(error); });
     metrics.indexed += result.indexed;
     metrics.duplicates += result.duplicates;
@@ -79,15 +79,18 @@ class Outbox {
     if (this.letters.length === 0) return;
     const letters = this.letters;
     this.letters = [];
-    await this.context.sink.deadLetter(letters).catch((error: unknown) => { throw new SinkDeliveryError(error); });
+    await this.context.sink.deadLetter(letters, this.options).catch((error: unknown) => { throw new SinkDeliveryError(error); });
   }
 }
 
-/** Parse one chunk and deliver it; resolves only when the sink acknowledged every document. */
-export async function deliver(chunk: ReadChunk, context: JobContext): Promise<void> {
+/**
+ * Parse one chunk and deliver it; resolves only when the sink acknowledged every document. `options` go with every
+ * write to the sink (the job learns from them when the sink waits out an outage).
+ */
+export async function deliver(chunk: ReadChunk, context: JobContext, options: WriteOptions = {}): Promise<void> {
   const { metrics } = context;
   const position: SourcePosition = { container: chunk.blob.container, blob: chunk.blob.name, offset: chunk.start };
-  const out = new Outbox(context, position);
+  const out = new Outbox(context, position, options);
   for (const block of chunk.malformed) {
     metrics.malformedBlocks++;
     await out.letter({

@@ -2,7 +2,7 @@
 // stream in bounded batches; a batch is sent again (with backoff) until every item is created, a duplicate or
 // refused for good; refused documents go to the dead-letter data stream with their reason, and a dead letter that
 // is refused too fails the write. A subclass only knows how to send one `_bulk` request to its kind of cluster.
-import type { DeadLetter, IdentifiedDocument, SinkResult, SourcePosition } from "../model";
+import type { DeadLetter, IdentifiedDocument, SinkResult, SourcePosition, WriteOptions } from "../model";
 import { BulkRequest, BulkRequestWriter, type Pending, type RequestSizeHint } from "./bulkRequest";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
 import {
@@ -42,41 +42,41 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     return this.deadLetterIndex;
   }
 
-  async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
-    const batch = this.batch(position);
+  async write(documents: IdentifiedDocument[], position?: SourcePosition, options?: WriteOptions): Promise<SinkResult> {
+    const batch = this.batch(position, options);
     for (const document of documents) batch.add(document);
     return batch.send();
   }
 
   /** A write whose documents are turned into bulk lines as they are added (the collector's outbox uses it). */
-  batch(position?: SourcePosition): SinkBatch {
+  batch(position?: SourcePosition, options?: WriteOptions): SinkBatch {
     const writer = new BulkRequestWriter(this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes, position, this.index, this.requestSize);
     return {
       add: (document) => writer.add(document.id, document.source),
       get length() {
         return writer.length;
       },
-      send: () => this.writeRequests(writer.finish()),
+      send: () => this.writeRequests(writer.finish(), options),
     };
   }
 
-  private async writeRequests(requests: BulkRequest[]): Promise<SinkResult> {
+  private async writeRequests(requests: BulkRequest[], options?: WriteOptions): Promise<SinkResult> {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     const refused: DeadLetter[] = [];
     for (const request of requests) {
-      const unknown = await this.withoutIndexed(request, result);
-      if (unknown.length) tallyDelivery(result, await this.deliver(unknown, this.index), refused);
+      const unknown = await this.withoutIndexed(request, result, options);
+      if (unknown.length) tallyDelivery(result, await this.deliver(unknown, this.index, options), refused);
     }
     if (refused.length) {
       this.delivery.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
-      result.retries += await this.storeDeadLetters(refused);
+      result.retries += await this.storeDeadLetters(refused, options);
       result.deadLettered = refused.length;
     }
     return result;
   }
 
-  async deadLetter(entries: DeadLetter[]): Promise<void> {
-    if (entries.length) await this.storeDeadLetters(entries);
+  async deadLetter(entries: DeadLetter[], options?: WriteOptions): Promise<void> {
+    if (entries.length) await this.storeDeadLetters(entries, options);
   }
 
   abstract close(): Promise<void>;
@@ -85,7 +85,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   protected abstract attempt(request: BulkRequest, target: string, delivery: Delivery): Promise<Attempt>;
 
   /** Drops the request's documents that are already indexed, counting them in `result`. Default: drops none. */
-  protected async withoutIndexed(request: BulkRequest, _result: SinkResult): Promise<BulkRequest> {
+  protected async withoutIndexed(request: BulkRequest, _result: SinkResult, _options?: WriteOptions): Promise<BulkRequest> {
     return request;
   }
 
@@ -122,7 +122,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   }
 
   /** Sends one request until every item is created, a duplicate, or refused for good; rejects when retries run out. */
-  private async deliver(request: BulkRequest, target: string): Promise<Delivery> {
+  private async deliver(request: BulkRequest, target: string, options?: WriteOptions): Promise<Delivery> {
     const delivery: Delivery = { created: 0, duplicates: 0, retries: 0, refused: [] };
     let items = request;
     for (let attempt = 0; ; attempt++) {
@@ -133,16 +133,17 @@ export abstract class DataStreamBulkSink implements EncodingSink {
       }
       const wait = this.backoff(attempt);
       this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
+      await options?.onWaiting?.();
       await this.delivery.sleep(wait);
       delivery.retries++;
       items = again instanceof BulkRequest ? again : BulkRequest.of(again);
     }
   }
 
-  private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
+  private async storeDeadLetters(entries: DeadLetter[], options?: WriteOptions): Promise<number> {
     let retries = 0;
     for (const batch of this.batches(deadLetterCreates(entries, this.deadLetterIndex))) {
-      const outcome = await this.deliver(BulkRequest.of(batch), this.deadLetterIndex);
+      const outcome = await this.deliver(BulkRequest.of(batch), this.deadLetterIndex, options);
       retries += outcome.retries;
       failOnRefusedDeadLetters(outcome, this.deadLetterIndex);
     }

@@ -4,7 +4,7 @@
 // go to the dead-letter data stream with the reason. `write` resolves only when every document is accounted for.
 import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
-import type { SinkResult } from "../model";
+import type { SinkResult, WriteOptions } from "../model";
 import type { BulkRequest } from "./bulkRequest";
 import { DataStreamBulkSink, type Attempt } from "./dataStreamBulkSink";
 import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
@@ -53,16 +53,16 @@ export class ElasticsearchSink extends DataStreamBulkSink {
     await this.client.close();
   }
 
-  protected override async withoutIndexed(request: BulkRequest, result: SinkResult): Promise<BulkRequest> {
+  protected override async withoutIndexed(request: BulkRequest, result: SinkResult, options?: WriteOptions): Promise<BulkRequest> {
     if (!this.dedupe) return request;
-    const known = await this.alreadyIndexed(request.ids);
+    const known = await this.alreadyIndexed(request.ids, options);
     result.duplicates += known.ids.size;
     result.retries += known.retries;
     return request.without(known.ids);
   }
 
   /** Which of `ids` are already in any backing index of the data stream (older backing indices no longer change). */
-  private async alreadyIndexed(ids: string[]): Promise<{ ids: Set<string>; retries: number }> {
+  private async alreadyIndexed(ids: string[], options?: WriteOptions): Promise<{ ids: Set<string>; retries: number }> {
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.client.search({
@@ -77,6 +77,7 @@ export class ElasticsearchSink extends DataStreamBulkSink {
           throw new Error(`could not look up already indexed ids in ${this.index} (${status ? `HTTP ${status}: ` : ""}${describe(error)})` +
             (status === 403 ? ": dedupeAcrossBackingIndices needs the read privilege on the data stream" : ""));
         }
+        await options?.onWaiting?.();
         await this.delivery.sleep(this.backoff(attempt));
       }
     }

@@ -7,7 +7,7 @@
 // The token is part of the URL: every message built here names the listener by origin only, and any text coming
 // from the network layer is scrubbed of the token before it is logged or thrown.
 import { readFileSync } from "node:fs";
-import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition } from "../model";
+import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition, WriteOptions } from "../model";
 import { deadLetterDocument } from "./deadLetterDocument";
 import { logzioLine } from "./logzioLine";
 import {
@@ -79,7 +79,7 @@ export class LogzioSink implements Sink {
     return `${this.listener.origin} (type ${this.type})`;
   }
 
-  async write(documents: IdentifiedDocument[], position?: SourcePosition): Promise<SinkResult> {
+  async write(documents: IdentifiedDocument[], position?: SourcePosition, options?: WriteOptions): Promise<SinkResult> {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     const lines: Line[] = [];
     const refused: DeadLetter[] = [];
@@ -96,7 +96,7 @@ export class LogzioSink implements Sink {
     // After a 400 every line of the batch is kept as a dead letter, but the accepted ones count as indexed only.
     let keptButIndexed = 0;
     for (const batch of sizedBatches(lines, (line) => line.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes)) {
-      const sent = await this.send(batch, this.type);
+      const sent = await this.send(batch, this.type, options);
       result.retries += sent.retries;
       result.indexed += sent.accepted;
       if (sent.partial) {
@@ -106,21 +106,21 @@ export class LogzioSink implements Sink {
     }
     if (refused.length) {
       this.delivery.log(`${refused.length} document(s) not accepted by ${this.target}; writing them as type ${this.deadLetterType}`);
-      result.retries += await this.storeDeadLetters(refused);
+      result.retries += await this.storeDeadLetters(refused, options);
       result.deadLettered = refused.length - keptButIndexed;
     }
     return result;
   }
 
-  async deadLetter(entries: DeadLetter[]): Promise<void> {
-    if (entries.length) await this.storeDeadLetters(entries);
+  async deadLetter(entries: DeadLetter[], options?: WriteOptions): Promise<void> {
+    if (entries.length) await this.storeDeadLetters(entries, options);
   }
 
   async close(): Promise<void> {
     // Nothing held open: each batch is one fetch.
   }
 
-  private async storeDeadLetters(entries: DeadLetter[]): Promise<number> {
+  private async storeDeadLetters(entries: DeadLetter[], options?: WriteOptions): Promise<number> {
     const now = new Date().toISOString();
     const lines = entries.map((entry): Line => {
       const text = fitLine(entry, now);
@@ -128,7 +128,7 @@ export class LogzioSink implements Sink {
     });
     let retries = 0;
     for (const batch of sizedBatches(lines, (line) => line.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes)) {
-      const sent = await this.send(batch, this.deadLetterType);
+      const sent = await this.send(batch, this.deadLetterType, options);
       retries += sent.retries;
       if (sent.partial) throw new Error(`${this.listener.origin} refused dead letters (type ${this.deadLetterType}): ${sent.partial}`);
     }
@@ -136,7 +136,7 @@ export class LogzioSink implements Sink {
   }
 
   /** Sends one batch until the listener answers for it; rejects on a permanent refusal or when retries run out. */
-  private async send(batch: Line[], type: string): Promise<{ accepted: number; retries: number; partial?: string }> {
+  private async send(batch: Line[], type: string, options?: WriteOptions): Promise<{ accepted: number; retries: number; partial?: string }> {
     const url = new URL(this.listener);
     url.searchParams.set("token", this.token);
     url.searchParams.set("type", type);
@@ -167,6 +167,7 @@ export class LogzioSink implements Sink {
       }
       const wait = backoffDelay(attempt, this.delivery.backoff);
       this.delivery.log(`retrying ${batch.length} document(s) in ${wait} ms (${transient})`);
+      await options?.onWaiting?.();
       await this.delivery.sleep(wait);
     }
   }

@@ -1,0 +1,89 @@
+// Tries at a position (FLOWLOGS_MAX_ATTEMPTS) count crashes on the data, not restarts during an Elasticsearch outage:
+// a job killed while the sink waits out 503s, more times than there are tries, still writes every document once
+// and sets nothing aside. Real Azurite (blobs, checkpoints and their leases), real Elasticsearch behind a proxy that
+// answers 503 on cue.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runBlobJob, type JobContext } from "../../collector/src/service/blobJob";
+import { CheckpointStore } from "../../collector/src/checkpoint/store";
+import { ElasticsearchSink } from "../../collector/src/sink/elasticsearch";
+import { deadLetterDataStream, flowDataStream } from "../../collector/src/sink/dataStreams";
+import { parseFlowLogText, parseRecords } from "../../collector/src/format/parse";
+import { listFlowLogBlobs } from "../../collector/src/source/listing";
+import { Metrics } from "../../collector/src/service/metrics";
+import type { LogEvent } from "../../collector/src/service/logger";
+import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
+import { azuriteConnectionString, elasticsearchUrl } from "../support/env";
+import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
+import { startFaultyProxy } from "../support/faultyProxy";
+import { scratchContainers } from "../support/scratchContainers";
+import { FlowLogBlobWriter } from "../support/flowLogWriter";
+
+const scratch = scratchContainers(azuriteConnectionString());
+const MAX_ATTEMPTS = 5;
+
+test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then every document once, none dead-lettered", async (t) => {
+  const client = esClient(elasticsearchUrl());
+  const namespace = uniqueNamespace("tries");
+  await applyIndexAssets(client, { namespace });
+  let down = true;
+  const proxy = await startFaultyProxy(elasticsearchUrl(), () => (down ? { status: 503 } : "forward"));
+  const source = scratch.container("tries-src");
+  await source.create();
+  const checkpoints = scratch.container("tries-cp");
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 47 });
+  for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 3, tuplesPerRecord: 4 });
+  const expected = parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents.map((d) => d.id).sort();
+  const refs = [];
+  for await (const ref of listFlowLogBlobs(scratch.service, source.containerName)) refs.push(ref);
+  assert.equal(refs.length, 1);
+  const events: LogEvent[] = [];
+  const context = (run: number, sink: ElasticsearchSink): JobContext => {
+    const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: `run-${run}` });
+    return {
+      container: source, store, sink, parse: parseRecords, metrics: new Metrics(),
+      log: (level, event, fields) => events.push({ level, event, ...fields } as LogEvent),
+      windowBytes: 1024 * 1024, recordBytes: 1024 * 1024, batchDocuments: 100, maxAttempts: MAX_ATTEMPTS,
+      doneGraceMinutes: 10, now: Date.now,
+    };
+  };
+  const sinkOptions = { ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace };
+  try {
+    await new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "setup" }).ensureContainer();
+    for (let run = 1; run <= MAX_ATTEMPTS + 1; run++) {
+      let waiting!: () => void;
+      const waited = new Promise<void>((resolve) => { waiting = resolve; });
+      // The wait between retries never ends: the job is frozen there, as a killed process is (it writes nothing more).
+      const sink = new ElasticsearchSink({ ...sinkOptions, sleep: () => { waiting(); return new Promise<void>(() => {}); } });
+      const job = runBlobJob(refs[0]!, context(run, sink));
+      await Promise.race([waited, job.then((outcome) => { throw new Error(`run ${run} ended before the sink waited: ${JSON.stringify(outcome)}`); })]);
+      await sink.close();
+      // What a kill leaves: the checkpoint as stored and a lease nobody renews; breaking it stands for its expiry.
+      for await (const blob of checkpoints.listBlobsFlat()) await checkpoints.getBlobClient(blob.name).getBlobLeaseClient().breakLease(0);
+    }
+    const stored = await new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" }).peek(refs[0]!.container, refs[0]!.name);
+    assert.equal(stored?.offset, 0, "the outage let nothing through");
+    assert.equal(stored?.attempt, undefined, "every try given back");
+    down = false;
+    const sink = new ElasticsearchSink({ ...sinkOptions });
+    try {
+      const last = context(MAX_ATTEMPTS + 2, sink);
+      const outcome = await runBlobJob(refs[0]!, last);
+      assert.equal(outcome.kind, "read", JSON.stringify(outcome));
+      assert.deepEqual(events.filter((e) => e.event === "blob.skip"), [], "no record set aside for running out of tries");
+      assert.equal(last.metrics.indexed, expected.length);
+      assert.equal(last.metrics.deadLettered, 0);
+    } finally {
+      await sink.close();
+    }
+    await client.indices.refresh({ index: [flowDataStream(namespace), deadLetterDataStream(namespace)], ignore_unavailable: true, allow_no_indices: true });
+    const found = await client.search({ index: flowDataStream(namespace), size: 1000, _source: false });
+    assert.deepEqual(found.hits.hits.map((hit) => hit._id).sort(), expected, "every document exactly once");
+    const letters = await client.count({ index: deadLetterDataStream(namespace), ignore_unavailable: true, allow_no_indices: true });
+    assert.equal(letters.count, 0, "nothing dead-lettered");
+    t.diagnostic(`${expected.length} documents after ${MAX_ATTEMPTS + 1} kills during the outage; ${proxy.seen.length} requests reached the proxy`);
+  } finally {
+    await proxy.stop();
+    await client.close();
+  }
+});
