@@ -16,7 +16,7 @@ export const EXTERNAL_PANELS = [
   { id: "flowlogs-external-outbound-allowed-asns", title: "outbound allowed to the internet, by destination ASN" },
 ] as const;
 
-export const NO_GEO_LINE = "  (no document has geo/AS fields: the collector's enrichment is off or not yet in this build, so no country or ASN is known)";
+export const NO_GEO_LINE = "  (no document has geo/AS fields: the collector ran with FLOWLOGS_GEOIP=off, or its databases know none of these addresses)";
 
 export interface NewDestination {
   kind: NewDestinationKind;

@@ -3,7 +3,6 @@
 // new-destination detection. Built on plantedFlows' document so the rest of the shape is the collector's.
 import type { Client } from "@elastic/elasticsearch";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
-import { loadAsset } from "../../dashboards/src/indexAssets";
 import { flowDataStream } from "../../collector/src/sink/dataStreams";
 import { flowDocument, type PlantedFlow } from "./plantedFlows";
 
@@ -45,22 +44,13 @@ export const MICROSOFT_NL: Geo = { country: ["NL", "Netherlands"], asn: [8075, "
 export const CHINANET_CN: Geo = { country: ["CN", "China"], asn: [4134, "Chinanet"] };
 export const OVH_FR: Geo = { country: ["FR", "France"], asn: [16276, "OVH SAS"] };
 
-/** Applies the index assets for a fresh namespace and indexes the flows through them; returns the data stream. */
+/**
+ * Applies the index assets for a fresh namespace and indexes the flows through them (the flow template maps the
+ * geo/AS fields, or the strict mapping refuses them here); returns the data stream.
+ */
 export async function indexExternalFlows(es: Client, namespace: string, flows: ExternalFlow[]): Promise<string> {
   await applyIndexAssets(es, { namespace });
   const dataStream = flowDataStream(namespace);
-  // The flow template gets the azure-flowlogs-geo-mappings component only with the GeoIP ingest pipeline, which this
-  // test Elasticsearch lacks; the collector's enrichment makes it part of every flow template (the `geo` change).
-  // Until then this adds that component, as the file defines it, to this namespace's flow template (a no-op after).
-  const name = "azure-flowlogs-geo-mappings";
-  const { index_templates: templates } = await es.indices.getIndexTemplate({ name: "*" });
-  const template = templates.find((t) => ([] as string[]).concat(t.index_template.index_patterns).includes(dataStream));
-  if (!template) throw new Error(`no index template matches ${dataStream}`);
-  if (!template.index_template.composed_of.includes(name)) {
-    await es.cluster.putComponentTemplate({ name, ...(loadAsset(`component-templates/${name}.json`) as any) });
-    const { created_date: _c, created_date_millis: _cm, modified_date: _m, modified_date_millis: _mm, ...body } = template.index_template as any;
-    await es.indices.putIndexTemplate({ name: template.name, ...body, composed_of: [...body.composed_of, name] });
-  }
   const answer = await es.bulk({ operations: flows.flatMap((f) => [{ create: { _index: dataStream } }, externalFlowDocument(f)]), refresh: true });
   if (answer.errors) throw new Error(`bulk refused documents: ${JSON.stringify(answer.items.find((i) => i.create?.error)?.create?.error)}`);
   return dataStream;
