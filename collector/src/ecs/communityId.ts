@@ -25,9 +25,32 @@ export interface FiveTuple {
 const addresses = Buffer.alloc(32);
 const input = Buffer.alloc(2 + 32 + 2 + 4);
 
+// The hash input of an IPv4 flow, with and without ports: written in place and hashed whole, no copies or views.
+const v4WithPorts = Buffer.alloc(2 + 8 + 2 + 4);
+const v4WithoutPorts = Buffer.alloc(2 + 8 + 2);
+
 /** The Community ID v1 string, or undefined when it cannot be computed (ICMP, mixed or invalid addresses). */
 export function communityId(flow: FiveTuple, seed = 0): string | undefined {
   if (ICMP_PROTOCOLS.has(flow.ianaNumber)) return undefined;
+  const source = ipv4Value(flow.sourceIp);
+  if (source !== undefined) {
+    // Most flows are IPv4: the same bytes as below, compared as numbers (big-endian order is numeric order).
+    const destination = ipv4Value(flow.destinationIp);
+    if (destination === undefined) return undefined; // IPv6 or invalid on the other side: no id, as below
+    const withPorts = PORT_PROTOCOLS.has(flow.ianaNumber);
+    const sourceFirst = source < destination || (source === destination && (!withPorts || flow.sourcePort <= flow.destinationPort));
+    const target = withPorts ? v4WithPorts : v4WithoutPorts;
+    target.writeUInt16BE(seed & 0xffff, 0);
+    target.writeUInt32BE(sourceFirst ? source : destination, 2);
+    target.writeUInt32BE(sourceFirst ? destination : source, 6);
+    target[10] = flow.ianaNumber;
+    target[11] = 0;
+    if (withPorts) {
+      target.writeUInt16BE(sourceFirst ? flow.sourcePort : flow.destinationPort, 12);
+      target.writeUInt16BE(sourceFirst ? flow.destinationPort : flow.sourcePort, 14);
+    }
+    return `1:${hash("sha1", target, "base64")}`;
+  }
   const length = writeIp(flow.sourceIp, addresses, 0);
   if (length === 0 || writeIp(flow.destinationIp, addresses, 16) !== length) return undefined;
   const withPorts = PORT_PROTOCOLS.has(flow.ianaNumber);

@@ -24,10 +24,20 @@ interface ContextJson {
 }
 
 const contextJsons = new WeakMap<FlowContext, ContextJson>();
+// Tuples of one group come one after another: the last context answers before the WeakMap is asked.
+let lastContext: FlowContext | undefined;
+let lastParts: ContextJson | undefined;
 
 function contextJson(context: FlowContext): ContextJson {
+  if (context === lastContext) return lastParts!;
   let parts = contextJsons.get(context);
-  if (parts) return parts;
+  if (!parts) parts = newContextJson(context);
+  lastContext = context;
+  lastParts = parts;
+  return parts;
+}
+
+function newContextJson(context: FlowContext): ContextJson {
   const resource = resourceFields(context);
   const cloud = resource.accountId !== undefined ? { provider: "azure", account: { id: resource.accountId } } : { provider: "azure" };
   let tail = "";
@@ -40,7 +50,7 @@ function contextJson(context: FlowContext): ContextJson {
   tail += "}";
   if (context.rule !== undefined) tail += `,"rule":${json({ name: context.rule })}`;
   tail += "}";
-  parts = { middle: `,"cloud":${json(cloud)},"azure":{"flowlog":{"version":${json(context.version)}`, tail };
+  const parts = { middle: `,"cloud":${json(cloud)},"azure":{"flowlog":{"version":${json(context.version)}`, tail };
   contextJsons.set(context, parts);
   return parts;
 }
@@ -101,8 +111,10 @@ export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment):
   const { context, tuple } = flow;
   const { packetsSent, bytesSent, packetsReceived, bytesReceived } = tuple.counters;
   const { middle, tail } = contextJson(context);
-  const sourceIp = json(tuple.sourceIp);
-  const destinationIp = json(tuple.destinationIp);
+  // Addresses the parser accepted (node:net's isIP: hex digits, dots, colons, a zone of [0-9A-Za-z.:-]) and a base64
+  // Community ID have nothing JSON escapes: quoted as they are.
+  const sourceIp = `"${tuple.sourceIp}"`;
+  const destinationIp = `"${tuple.destinationIp}"`;
   const sourceClass = addressClass(tuple.sourceIp);
   const destinationClass = addressClass(tuple.destinationIp);
   const addresses = enrichment?.addresses;
@@ -117,7 +129,7 @@ export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment):
   if (addresses && destinationClass === "public") text += addresses.lookupJson(tuple.destinationIp);
   text += `}${networkHead(tuple.ianaNumber)}${tuple.direction}"`;
   const community = communityId(tuple);
-  if (community) text += `,"community_id":${json(community)}`;
+  if (community) text += `,"community_id":"${community}"`;
   if (packetsSent !== undefined && packetsReceived !== undefined) text += `,"packets":${packetsSent + packetsReceived}`;
   if (bytesSent !== undefined && bytesReceived !== undefined) text += `,"bytes":${bytesSent + bytesReceived}`;
   text += tuple.sourceIp === tuple.destinationIp ? `},"related":{"ip":[${sourceIp}]}` : `},"related":{"ip":[${sourceIp},${destinationIp}]}`;

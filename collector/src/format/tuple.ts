@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import type { Decision, Direction, FlowCounters, FlowState, FlowTuple } from "./flow";
 import { quote } from "../safeText";
+import { ipv4Value } from "../ecs/communityId";
 
 export class TupleError extends Error {}
 
@@ -85,7 +86,7 @@ function parseTimestamp(text: string, from: number, to: number, unit: "s" | "ms"
 }
 
 function parseIp(field: string, what: string): string {
-  if (isIP(field) === 0) throw new TupleError(`${what} ${quote(field)} is not an IPv4 or IPv6 address`);
+  if (ipv4Value(field) === undefined && isIP(field) === 0) throw new TupleError(`${what} ${quote(field)} is not an IPv4 or IPv6 address`);
   return field;
 }
 
