@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { communityId } from "../../collector/src/ecs";
+import { createHash } from "node:crypto";
 import { ipBytes } from "../../collector/src/ecs/communityId";
+import { mulberry32 } from "../support/flowLogWriter";
 
 // Published vectors from the Community ID spec's baseline (corelight/community-id-spec, baseline/baseline_deflt.json,
 // seed 0). Each flow appears in both orderings and must give the same id.
@@ -61,4 +63,34 @@ test("Community ID refuses malformed IPv4 text (out of range, leading zeros, mis
     assert.equal(communityId(flow(bad)), undefined, bad);
   }
   for (const good of ["0.0.0.0", "255.255.255.255", "10.0.0.1"]) assert.match(communityId(flow(good)) ?? "", /^1:[A-Za-z0-9+/]{27}=$/, good);
+});
+
+// The spec's layout written out with node's Hash, byte by byte: the oracle for the collector's IPv4 fast path.
+function referenceCommunityId(ianaNumber: number, source: string, destination: string, sourcePort: number, destinationPort: number, seed: number): string {
+  const bytes = (ip: string) => Buffer.from(ip.split(".").map(Number));
+  const port = (value: number) => Buffer.from([value >> 8, value & 0xff]);
+  const withPorts = [6, 17, 132].includes(ianaNumber);
+  let order: number = Buffer.compare(bytes(source), bytes(destination));
+  if (order === 0 && withPorts) order = Math.sign(sourcePort - destinationPort);
+  const [a, b, pa, pb] = order <= 0 ? [source, destination, sourcePort, destinationPort] : [destination, source, destinationPort, sourcePort];
+  const parts = [port(seed), bytes(a), bytes(b), Buffer.from([ianaNumber, 0]), ...(withPorts ? [port(pa), port(pb)] : [])];
+  return `1:${createHash("sha1").update(Buffer.concat(parts)).digest("base64")}`;
+}
+
+test("IPv4 Community IDs agree with the spec's byte layout over random flows, seeds, equal addresses and equal ports", () => {
+  const random = mulberry32(11);
+  const octet = () => Math.floor(random() * 256);
+  for (let n = 0; n < 5000; n++) {
+    const source = `${octet()}.${octet()}.${octet()}.${octet()}`;
+    const destination = n % 5 === 0 ? source : `${octet()}.${octet()}.${octet()}.${octet()}`;
+    const sourcePort = Math.floor(random() * 65536);
+    const destinationPort = n % 7 === 0 ? sourcePort : Math.floor(random() * 65536);
+    const ianaNumber = [6, 17, 132, 47, 50, 0][n % 6]!;
+    const seed = n % 3 === 0 ? 0 : Math.floor(random() * 65536);
+    assert.equal(
+      communityId({ ianaNumber, sourceIp: source, destinationIp: destination, sourcePort, destinationPort }, seed),
+      referenceCommunityId(ianaNumber, source, destination, sourcePort, destinationPort, seed),
+      `${ianaNumber} ${source}:${sourcePort} -> ${destination}:${destinationPort} seed ${seed}`,
+    );
+  }
 });

@@ -51,3 +51,28 @@ test("comma-scanning tuple parser: same tuples and same error messages as the sp
   }
   assert.ok(good > 3000 && refused > 3000, `${good} parsed, ${refused} refused`);
 });
+
+// The document and id writers quote a parsed tuple's text and addresses as they are (ecs/documentId.ts,
+// ecs/documentJson.ts): that holds only while nothing the parser accepts has a character JSON escapes.
+const ESCAPED = ["\"", "\\", "\u0000", "\n", "\u001f", "\ud800", "é"];
+
+test("nothing the parser accepts needs JSON escaping: its text and addresses are quoted as they are", () => {
+  let accepted = 0;
+  for (const layout of ["nsg-v1", "nsg-v2", "vnet-v4"] as const) {
+    for (let n = 0; n < 4000; n++) {
+      const fields = goodTuple(layout);
+      const at = Math.floor(random() * fields.length);
+      // One character JSON would escape put into, before or after one field (addresses with a zone index too).
+      const odd = pick(ESCAPED);
+      fields[at] = pick([`${odd}${fields[at]}`, `${fields[at]}${odd}`, `fe80::1%${odd}`, `fe80::1%eth0${odd}`, fields[at]!]);
+      const text = fields.join(",");
+      const result = outcome(parseTuple, text, layout) as { ok?: { sourceIp: string; destinationIp: string; encryption?: string } };
+      if (!result.ok) continue;
+      accepted++;
+      for (const value of [text, result.ok.sourceIp, result.ok.destinationIp, result.ok.encryption ?? ""]) {
+        assert.equal(JSON.stringify(value), `"${value}"`, `${layout} ${JSON.stringify(text)}`);
+      }
+    }
+  }
+  assert.ok(accepted > 2000, `${accepted} accepted`);
+});
