@@ -18,36 +18,33 @@ import type { FlowContext, ParsedFlow } from "../format/flow";
 
 export const ID_RECIPE = "flowlogs-id/2";
 
-// All tuples of one rule/group share a context object: its part of the text is built once.
-const contextTexts = new WeakMap<FlowContext, string>();
-// Tuples of one group come one after another: the last context answers before the WeakMap is asked.
+// All tuples of one rule/group share a context object: its part of the text is built once (the last context answers
+// for the tuples that follow it). Its head, up to the MAC, repeats in every record of a NIC: kept by content, a
+// bounded number. JSON.stringify([a, b, ...]) is "[" + JSON(a) + "," + JSON(b) ... + "]", so the pieces join to it.
 let lastContext: FlowContext | undefined;
 let lastText = "";
+const headsByContent = new Map<string, string>();
+const MAX_CACHED_HEADS = 4096;
 
 function contextText(context: FlowContext): string {
   if (context === lastContext) return lastText;
-  lastText = cachedContextText(context);
+  const json = JSON.stringify;
+  lastText = `${contextHead(context)},${json(context.recordTime ?? "")},${json(context.aclId ?? "")},${json(context.rule ?? "")}]`;
   lastContext = context;
   return lastText;
 }
 
-function cachedContextText(context: FlowContext): string {
-  let text = contextTexts.get(context);
-  if (text === undefined) {
-    text = JSON.stringify([
-      ID_RECIPE,
-      context.family,
-      context.version,
-      (context.resourceId ?? "").toLowerCase(),
-      (context.flowLogId ?? "").toLowerCase(),
-      (context.mac ?? "").toUpperCase(),
-      context.recordTime ?? "",
-      context.aclId ?? "",
-      context.rule ?? "",
-    ]);
-    contextTexts.set(context, text);
+/** JSON([ID_RECIPE, family, version, lower(resourceId), lower(flowLogId), upper(mac)]) without its closing bracket. */
+function contextHead(context: FlowContext): string {
+  const { family, version, resourceId = "", flowLogId = "", mac = "" } = context;
+  const key = `${family}${version}|${resourceId.length}:${resourceId}${flowLogId.length}:${flowLogId}${mac}`;
+  let head = headsByContent.get(key);
+  if (head === undefined) {
+    head = JSON.stringify([ID_RECIPE, family, version, resourceId.toLowerCase(), flowLogId.toLowerCase(), mac.toUpperCase()]).slice(0, -1);
+    if (headsByContent.size >= MAX_CACHED_HEADS) headsByContent.clear();
+    headsByContent.set(key, head);
   }
-  return text;
+  return head;
 }
 
 export function documentId(flow: ParsedFlow): string {

@@ -23,18 +23,31 @@ interface ContextJson {
   tail: string;
 }
 
-const contextJsons = new WeakMap<FlowContext, ContextJson>();
-// Tuples of one group come one after another: the last context answers before the WeakMap is asked.
+// Tuples of one group come one after another (the last context answers), and every minute's records repeat the same
+// resource, MAC, flow log and rules in new context objects: parts are kept by content too, a bounded number.
 let lastContext: FlowContext | undefined;
 let lastParts: ContextJson | undefined;
+const partsByContent = new Map<string, ContextJson>();
+const MAX_CACHED_CONTEXTS = 4096;
 
 function contextJson(context: FlowContext): ContextJson {
   if (context === lastContext) return lastParts!;
-  let parts = contextJsons.get(context);
-  if (!parts) parts = newContextJson(context);
+  const key = contentKey(context);
+  let parts = partsByContent.get(key);
+  if (!parts) {
+    if (partsByContent.size >= MAX_CACHED_CONTEXTS) partsByContent.clear();
+    partsByContent.set(key, parts = newContextJson(context));
+  }
   lastContext = context;
   lastParts = parts;
   return parts;
+}
+
+/** Everything the parts depend on, each value length-prefixed so no value can run into the next. */
+function contentKey(context: FlowContext): string {
+  const field = (value: string | undefined) => (value === undefined ? "-" : `${value.length}:${value}`);
+  return `${context.family}${context.version}|${field(context.resourceId)}${field(context.mac)}${field(context.aclId)}` +
+    `${field(context.flowLogId)}${field(context.flowLogGuid)}${field(context.rule)}`;
 }
 
 function newContextJson(context: FlowContext): ContextJson {
@@ -50,9 +63,7 @@ function newContextJson(context: FlowContext): ContextJson {
   tail += "}";
   if (context.rule !== undefined) tail += `,"rule":${json({ name: context.rule })}`;
   tail += "}";
-  const parts = { middle: `,"cloud":${json(cloud)},"azure":{"flowlog":{"version":${json(context.version)}`, tail };
-  contextJsons.set(context, parts);
-  return parts;
+  return { middle: `,"cloud":${json(cloud)},"azure":{"flowlog":{"version":${json(context.version)}`, tail };
 }
 
 // `"ecs":...,"event":{...}` for each decision and state, written once from the same object the mapper builds.

@@ -6,7 +6,15 @@ import { documentId } from "./documentId";
 import { flowDocumentJson } from "./documentJson";
 
 class SerializedDocument implements IdentifiedDocument {
-  constructor(readonly id: string, readonly source: string) {}
+  // Declared, not defined: with ES2022 class fields each instance would run a define per field, a measurable cost at
+  // hundreds of thousands of documents a second; plain assignments in the constructor are what V8 makes cheapest.
+  declare readonly id: string;
+  declare readonly source: string;
+
+  constructor(id: string, source: string) {
+    (this as { id: string }).id = id;
+    (this as { source: string }).source = source;
+  }
 
   /** Parsed on each use (only Logz.io's lines and tests ask): nothing more is kept per document. */
   get doc(): FlowDocument {

@@ -67,23 +67,24 @@ const DAY_MS = 86_400_000;
 const ISO_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,3})\d*)?(Z|[+-]\d{2}:\d{2})$/;
 
 interface TimeWindow {
+  /** The record time the window was made from, as written. */
+  from: string | undefined;
   recordTime?: string;
   recordMs?: number;
 }
 
-// One window per record context (shared by all its tuples, whether walked whole or streamed).
-const windows = new WeakMap<FlowContext, TimeWindow>();
+// The window depends on the record's time alone, which all groups of a record share: the last one is kept.
+let lastWindow: TimeWindow | undefined;
 
 function windowOf(context: FlowContext): TimeWindow {
-  let window = windows.get(context);
-  if (!window) windows.set(context, window = plausibleWindow(context.recordTime));
-  return window;
+  if (lastWindow === undefined || lastWindow.from !== context.recordTime) lastWindow = plausibleWindow(context.recordTime);
+  return lastWindow;
 }
 
 function plausibleWindow(recordTime: string | undefined): TimeWindow {
   const match = recordTime === undefined ? null : ISO_TIME.exec(recordTime);
   const recordMs = match ? Date.parse(`${match[1]}.${(match[2] ?? "").padEnd(3, "0")}${match[3]}`) : NaN;
-  return Number.isFinite(recordMs) ? { recordTime, recordMs } : {};
+  return Number.isFinite(recordMs) ? { from: recordTime, recordTime, recordMs } : { from: recordTime };
 }
 
 function checkPlausible(timestampMs: number, text: string, window: TimeWindow): void {
