@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { parseFlowLogText, parseRecords } from "../../collector/src/format";
+import { parseFlowLogText, parseRecords, type ParsedFlow } from "../../collector/src/format";
+import { walkRecord } from "../../collector/src/format/parse";
+import { toFlowDocument } from "../../collector/src/ecs";
 
 const fixture = (name: string): string => readFileSync(join(__dirname, "..", "fixtures", name), "utf8");
 const records = (name: string): unknown[] => (JSON.parse(fixture(name)) as { records: unknown[] }).records;
@@ -80,6 +82,25 @@ test("the same tuple under NSG v1 and NSG v2 framing, or in another group positi
   assert.notEqual(first, second);
 });
 
+/** A VNet record's ids by the documented flowlogs-id/2 recipe, computed the plain way with a Hash object. */
+function recipeIds(record: Record<string, any>): string[] {
+  const ids: string[] = [];
+  for (const acl of record.flowRecords.flows) {
+    for (const group of acl.flowGroups) {
+      const context = JSON.stringify(["flowlogs-id/2", "vnet", 4, (record.targetResourceID ?? "").toLowerCase(),
+        (record.flowLogResourceID ?? "").toLowerCase(), (record.macAddress ?? "").toUpperCase(), record.time ?? "",
+        acl.aclID ?? "", group.rule ?? ""]);
+      group.flowTuples.forEach((tuple: string, i: number) => {
+        const time = Buffer.alloc(6);
+        time.writeUIntBE(Number(tuple.split(",")[0]), 0, 6);
+        const digest = createHash("sha256").update(context + JSON.stringify([i, tuple])).digest().subarray(0, 10);
+        ids.push(Buffer.concat([time, digest]).toString("base64url"));
+      });
+    }
+  }
+  return ids;
+}
+
 test("ids follow the documented flowlogs-id/2 recipe byte for byte (checked with a Hash object on every fixture tuple)", () => {
   // The recipe from collector/src/ecs/documentId.ts, computed the plain way: a regression here would silently turn
   // every re-read after an upgrade into duplicates, so the ids must never drift.
@@ -87,24 +108,44 @@ test("ids follow the documented flowlogs-id/2 recipe byte for byte (checked with
   let checked = 0;
   for (const record of vnet) {
     const ids = parseRecords([record]).documents.map((d) => d.id);
-    let at = 0;
-    for (const acl of record.flowRecords.flows) {
-      for (const group of acl.flowGroups) {
-        const context = JSON.stringify(["flowlogs-id/2", "vnet", 4, (record.targetResourceID ?? "").toLowerCase(),
-          (record.flowLogResourceID ?? "").toLowerCase(), (record.macAddress ?? "").toUpperCase(), record.time ?? "",
-          acl.aclID ?? "", group.rule ?? ""]);
-        group.flowTuples.forEach((tuple: string, i: number) => {
-          const time = Buffer.alloc(6);
-          time.writeUIntBE(Number(tuple.split(",")[0]), 0, 6);
-          const digest = createHash("sha256").update(context + JSON.stringify([i, tuple])).digest().subarray(0, 10);
-          assert.equal(ids[at++], Buffer.concat([time, digest]).toString("base64url"), tuple);
-          checked++;
-        });
-      }
-    }
-    assert.equal(at, ids.length);
+    assert.deepEqual(ids, recipeIds(record));
+    checked += ids.length;
   }
   assert.ok(checked >= 5, `checked ${checked} tuples`);
+});
+
+test("records differing in one context field each, interleaved, never share cached parts: ids by the recipe, documents by the mapper", () => {
+  // The parser keeps what a context contributes by content across records; values that only differ in where one
+  // field ends and the next begins must still be told apart.
+  const base = {
+    time: "2026-11-20T10:01:00.0000000Z", flowLogVersion: 4, flowLogGUID: "g", macAddress: "00AA", category: "FlowLogFlowEvent",
+    flowLogResourceID: "/SUBSCRIPTIONS/S1/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NW/FLOWLOGS/F",
+    targetResourceID: "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
+  };
+  const record = (changes: Record<string, unknown>, aclID = "acl", rule = "rule") => ({
+    ...base, ...changes,
+    flowRecords: { flows: [{ aclID, flowGroups: [{ rule, flowTuples: ["1795168860000,10.0.0.1,10.0.0.2,1000,443,6,O,B,NX,1,2,3,4"] }] }] },
+  });
+  const variants = [
+    record({}), record({ macAddress: "00AB" }), record({ targetResourceID: `${base.targetResourceID}0` }),
+    record({ targetResourceID: `${base.targetResourceID}0`, macAddress: "0AA" }), record({ flowLogResourceID: base.flowLogResourceID.slice(0, -1) }),
+    record({ flowLogGUID: "h" }), record({ time: "2026-11-20T10:02:00.0000000Z" }), record({}, "acl2"), record({}, "acl", "rule2"),
+    record({}, "aclr", "ule"), record({}, "acl", "rul"), record({ targetResourceID: undefined }), record({ macAddress: "00aa" }),
+  ];
+  const ids = new Set<string>();
+  for (const round of [0, 1]) {
+    for (const variant of round === 0 ? variants : [...variants].reverse()) {
+      const { documents } = parseRecords([variant]);
+      assert.deepEqual(documents.map((d) => d.id), recipeIds(variant), JSON.stringify(variant));
+      const flows: ParsedFlow[] = [];
+      walkRecord(variant, { flow: (flow) => flows.push(flow), reject: () => undefined });
+      assert.deepEqual(documents.map((d) => d.source), flows.map((flow) => JSON.stringify(toFlowDocument(flow))));
+      documents.forEach((d) => ids.add(d.id));
+    }
+  }
+  // The flow log GUID is not part of the id and the MAC's case is not either (the recipe upper-cases it); every other
+  // variant is a distinct flow. (Their documents differ, which the comparison with the mapper above checked.)
+  assert.equal(ids.size, variants.length - 2);
 });
 
 test("an NSG tuple's id leads with its time in milliseconds (epoch seconds scaled), so ids of nearby flows share a prefix", () => {
