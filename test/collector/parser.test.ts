@@ -12,6 +12,8 @@ test("NSG v1 tuple: 8 fields, epoch seconds, T/U, I/O, A/D, no state or counters
     timestampMs: 1_700_000_000_000,
     sourceIp: "192.0.2.95",
     destinationIp: "10.1.0.4",
+    sourceIpv4: 0xc000025f,
+    destinationIpv4: 0x0a010004,
     sourcePort: 51529,
     destinationPort: 443,
     ianaNumber: 6,

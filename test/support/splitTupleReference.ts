@@ -1,7 +1,7 @@
 // The tuple parser as it was before it stopped splitting tuples into arrays of strings (collector/src/format/tuple.ts
 // until #12): kept only as the reference the fast parser is compared against (test/collector/tuple-reference.test.ts),
 // results and error messages alike.
-import { isIP } from "node:net";
+import { isIP, isIPv4 } from "node:net";
 import type { Decision, Direction, FlowCounters, FlowState, FlowTuple } from "../../collector/src/format/flow";
 import { quote } from "../../collector/src/safeText";
 
@@ -10,6 +10,11 @@ class TupleError extends Error {}
 import type { TupleLayout } from "../../collector/src/format/tuple";
 
 const FIELD_COUNT: Record<TupleLayout, number> = { "nsg-v1": 8, "nsg-v2": 13, "vnet-v4": 13 };
+
+/** A dotted quad's 32-bit value, by node:net's rules; undefined for anything else. */
+function ipv4Number(text: string): number | undefined {
+  return isIPv4(text) ? text.split(".").reduce((value, part) => value * 256 + Number(part), 0) : undefined;
+}
 
 export function splitParseTuple(text: string, layout: TupleLayout): FlowTuple {
   const parts = text.split(",");
@@ -22,6 +27,8 @@ export function splitParseTuple(text: string, layout: TupleLayout): FlowTuple {
     timestampMs: vnet ? parseTimestamp(parts[0], "ms") : parseTimestamp(parts[0], "s"),
     sourceIp: parseIp(parts[1], "source IP"),
     destinationIp: parseIp(parts[2], "destination IP"),
+    sourceIpv4: ipv4Number(parts[1]),
+    destinationIpv4: ipv4Number(parts[2]),
     sourcePort: parsePort(parts[3], "source port"),
     destinationPort: parsePort(parts[4], "destination port"),
     ianaNumber: vnet ? parseIanaNumber(parts[5]) : parseNsgProtocol(parts[5]),

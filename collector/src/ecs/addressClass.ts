@@ -28,9 +28,8 @@ export function ipv4Class(value: number): AddressClass {
   return "public";
 }
 
-/** Classifies an IPv4 or IPv6 address as written in a tuple (already validated by the parser). */
-export function addressClass(ip: string): AddressClass {
-  const v4 = ipv4Value(ip);
+/** Classifies an IPv4 or IPv6 address as written in a tuple (already validated by the parser; `v4` its IPv4 value if read). */
+export function addressClass(ip: string, v4 = ipv4Value(ip)): AddressClass {
   if (v4 !== undefined) return ipv4Class(v4);
   const bytes = ipBytes(ip);
   if (!bytes || bytes.length !== 16) return "public";

@@ -15,6 +15,9 @@ const ICMP_PROTOCOLS = new Set([1, 58]);
 export interface FiveTuple {
   sourceIp: string;
   destinationIp: string;
+  /** The addresses' IPv4 values when the parser already read them (else they are read here). */
+  sourceIpv4?: number;
+  destinationIpv4?: number;
   sourcePort: number;
   destinationPort: number;
   ianaNumber: number;
@@ -32,10 +35,10 @@ const v4WithoutPorts = Buffer.alloc(2 + 8 + 2);
 /** The Community ID v1 string, or undefined when it cannot be computed (ICMP, mixed or invalid addresses). */
 export function communityId(flow: FiveTuple, seed = 0): string | undefined {
   if (ICMP_PROTOCOLS.has(flow.ianaNumber)) return undefined;
-  const source = ipv4Value(flow.sourceIp);
+  const source = flow.sourceIpv4 ?? ipv4Value(flow.sourceIp);
   if (source !== undefined) {
     // Most flows are IPv4: the same bytes as below, compared as numbers (big-endian order is numeric order).
-    const destination = ipv4Value(flow.destinationIp);
+    const destination = flow.destinationIpv4 ?? ipv4Value(flow.destinationIp);
     if (destination === undefined) return undefined; // IPv6 or invalid on the other side: no id, as below
     const withPorts = PORT_PROTOCOLS.has(flow.ianaNumber);
     const sourceFirst = source < destination || (source === destination && (!withPorts || flow.sourcePort <= flow.destinationPort));

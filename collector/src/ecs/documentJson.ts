@@ -101,20 +101,29 @@ for (const source of ADDRESS_CLASSES) {
   addressClassJsons[source] = row;
 }
 
-// "YYYY-MM-DDTHH:MM:" of the last minute seen: tuples come in time order, so toISOString runs once a minute.
+// "YYYY-MM-DDTHH:MM:SS" of the last second seen (tuples come in time order, so toISOString runs once a minute and a
+// concatenation once a second), then ".mmmZ" from a table: one concatenation per tuple.
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+const MILLIS_Z = Array.from({ length: 1000 }, (_, i) => `.${String(i).padStart(3, "0")}Z`);
 let cachedMinute = NaN;
 let cachedMinuteText = "";
+let cachedSecond = NaN;
+let cachedSecondText = "";
 
 function isoTimestamp(ms: number): string {
-  const rest = ms % 60_000;
-  const minute = ms - rest;
-  if (minute !== cachedMinute) {
-    cachedMinuteText = new Date(minute).toISOString().slice(0, 17);
-    cachedMinute = minute;
+  const millis = ms % 1000;
+  const second = ms - millis;
+  if (second !== cachedSecond) {
+    const secondOfMinute = second % 60_000;
+    const minute = second - secondOfMinute;
+    if (minute !== cachedMinute) {
+      cachedMinuteText = new Date(minute).toISOString().slice(0, 17);
+      cachedMinute = minute;
+    }
+    cachedSecondText = cachedMinuteText + TWO_DIGITS[secondOfMinute / 1000]!;
+    cachedSecond = second;
   }
-  const seconds = Math.floor(rest / 1000);
-  const millis = rest % 1000;
-  return `${cachedMinuteText}${seconds < 10 ? "0" : ""}${seconds}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+  return cachedSecondText + MILLIS_Z[millis]!;
 }
 
 /** JSON.stringify(toFlowDocument(flow, enrichment)), written without the object. */
@@ -126,8 +135,8 @@ export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment):
   // Community ID have nothing JSON escapes: quoted as they are.
   const sourceIp = `"${tuple.sourceIp}"`;
   const destinationIp = `"${tuple.destinationIp}"`;
-  const sourceClass = addressClass(tuple.sourceIp);
-  const destinationClass = addressClass(tuple.destinationIp);
+  const sourceClass = addressClass(tuple.sourceIp, tuple.sourceIpv4);
+  const destinationClass = addressClass(tuple.destinationIp, tuple.destinationIpv4);
   const addresses = enrichment?.addresses;
 
   let text = `{"@timestamp":"${isoTimestamp(tuple.timestampMs)}${eventJsons[eventIndex(tuple.decision === "denied", tuple.state)]!}${sourceIp},"port":${tuple.sourcePort}`;

@@ -21,8 +21,8 @@ export function toFlowDocument(flow: ParsedFlow, enrichment?: FlowEnrichment): F
     : { iana_number: ianaNumber, direction: tuple.direction };
   const community = communityId(tuple);
   if (community) network.community_id = community;
-  const sourceClass = addressClass(tuple.sourceIp);
-  const destinationClass = addressClass(tuple.destinationIp);
+  const sourceClass = addressClass(tuple.sourceIp, tuple.sourceIpv4);
+  const destinationClass = addressClass(tuple.destinationIp, tuple.destinationIpv4);
 
   const doc: FlowDocument = {
     "@timestamp": new Date(tuple.timestampMs).toISOString(),

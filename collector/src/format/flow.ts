@@ -39,6 +39,9 @@ export interface FlowTuple {
   timestampMs: number;
   sourceIp: string;
   destinationIp: string;
+  /** An IPv4 address's 32-bit value, read once by the parser for the mapper's classification and hashing. */
+  sourceIpv4?: number;
+  destinationIpv4?: number;
   sourcePort: number;
   destinationPort: number;
   /** IANA protocol number (NSG `T`/`U` become 6/17). */

@@ -34,10 +34,16 @@ export function parseTuple(text: string, layout: TupleLayout): FlowTuple {
   }
   commas[expected - 1] = text.length; // the last field ends where the text does
   const vnet = layout === "vnet-v4";
+  const sourceIp = text.slice(start(1), end(1));
+  const destinationIp = text.slice(start(2), end(2));
+  const sourceIpv4 = ipv4Value(sourceIp);
+  const destinationIpv4 = ipv4Value(destinationIp);
   const tuple: FlowTuple = {
     timestampMs: parseTimestamp(text, start(0), end(0), vnet ? "ms" : "s"),
-    sourceIp: parseIp(text.slice(start(1), end(1)), "source IP"),
-    destinationIp: parseIp(text.slice(start(2), end(2)), "destination IP"),
+    sourceIp: sourceIpv4 === undefined ? parseIp(sourceIp, "source IP") : sourceIp,
+    destinationIp: destinationIpv4 === undefined ? parseIp(destinationIp, "destination IP") : destinationIp,
+    sourceIpv4,
+    destinationIpv4,
     sourcePort: parsePort(text, start(3), end(3), "source port"),
     destinationPort: parsePort(text, start(4), end(4), "destination port"),
     ianaNumber: vnet ? parseIanaNumber(text, start(5), end(5)) : parseNsgProtocol(text.slice(start(5), end(5))),
@@ -85,8 +91,9 @@ function parseTimestamp(text: string, from: number, to: number, unit: "s" | "ms"
   return unit === "s" ? value * 1000 : value;
 }
 
+/** An address that is not dotted-quad IPv4: IPv6, or refused. */
 function parseIp(field: string, what: string): string {
-  if (ipv4Value(field) === undefined && isIP(field) === 0) throw new TupleError(`${what} ${quote(field)} is not an IPv4 or IPv6 address`);
+  if (isIP(field) === 0) throw new TupleError(`${what} ${quote(field)} is not an IPv4 or IPv6 address`);
   return field;
 }
 
