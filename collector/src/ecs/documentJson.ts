@@ -73,7 +73,7 @@ const eventIndex = (denied: boolean, state: FlowState | undefined): number => (d
 const eventJsons: string[] = [];
 for (const denied of [false, true]) {
   for (const state of STATES) {
-    eventJsons[eventIndex(denied, state)] = `","ecs":${json({ version: ECS_VERSION })},"event":${json(flowEvent(denied, state))},"source":{"ip":`;
+    eventJsons[eventIndex(denied, state)] = `","ecs":${json({ version: ECS_VERSION })},"event":${json(flowEvent(denied, state))},"source":{"ip":"`;
   }
 }
 
@@ -132,27 +132,26 @@ export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment):
   const { packetsSent, bytesSent, packetsReceived, bytesReceived } = tuple.counters;
   const { middle, tail } = contextJson(context);
   // Addresses the parser accepted (node:net's isIP: hex digits, dots, colons, a zone of [0-9A-Za-z.:-]) and a base64
-  // Community ID have nothing JSON escapes: quoted as they are.
-  const sourceIp = `"${tuple.sourceIp}"`;
-  const destinationIp = `"${tuple.destinationIp}"`;
+  // Community ID have nothing JSON escapes: written between quotes as they are.
+  const { sourceIp, destinationIp } = tuple;
   const sourceClass = addressClass(tuple.sourceIp, tuple.sourceIpv4);
   const destinationClass = addressClass(tuple.destinationIp, tuple.destinationIpv4);
   const addresses = enrichment?.addresses;
 
-  let text = `{"@timestamp":"${isoTimestamp(tuple.timestampMs)}${eventJsons[eventIndex(tuple.decision === "denied", tuple.state)]!}${sourceIp},"port":${tuple.sourcePort}`;
+  let text = `{"@timestamp":"${isoTimestamp(tuple.timestampMs)}${eventJsons[eventIndex(tuple.decision === "denied", tuple.state)]!}${sourceIp}","port":${tuple.sourcePort}`;
   if (packetsSent !== undefined) text += `,"packets":${packetsSent}`;
   if (bytesSent !== undefined) text += `,"bytes":${bytesSent}`;
-  if (addresses && sourceClass === "public") text += addresses.lookupJson(tuple.sourceIp);
-  text += `},"destination":{"ip":${destinationIp},"port":${tuple.destinationPort}`;
+  if (addresses && sourceClass === "public") text += addresses.lookupJson(sourceIp);
+  text += `},"destination":{"ip":"${destinationIp}","port":${tuple.destinationPort}`;
   if (packetsReceived !== undefined) text += `,"packets":${packetsReceived}`;
   if (bytesReceived !== undefined) text += `,"bytes":${bytesReceived}`;
-  if (addresses && destinationClass === "public") text += addresses.lookupJson(tuple.destinationIp);
+  if (addresses && destinationClass === "public") text += addresses.lookupJson(destinationIp);
   text += `}${networkHead(tuple.ianaNumber)}${tuple.direction}"`;
   const community = communityId(tuple);
   if (community) text += `,"community_id":"${community}"`;
   if (packetsSent !== undefined && packetsReceived !== undefined) text += `,"packets":${packetsSent + packetsReceived}`;
   if (bytesSent !== undefined && bytesReceived !== undefined) text += `,"bytes":${bytesSent + bytesReceived}`;
-  text += tuple.sourceIp === tuple.destinationIp ? `},"related":{"ip":[${sourceIp}]}` : `},"related":{"ip":[${sourceIp},${destinationIp}]}`;
+  text += sourceIp === destinationIp ? `},"related":{"ip":["${sourceIp}"]}` : `},"related":{"ip":["${sourceIp}","${destinationIp}"]}`;
   text += middle;
   text += addressClassJsons[sourceClass][destinationClass];
   if (tuple.state !== undefined) text += `,"state":"${tuple.state}"`;
