@@ -43,9 +43,14 @@ function contextJson(context: FlowContext): ContextJson {
   return parts;
 }
 
-/** Everything the parts depend on, each value length-prefixed so no value can run into the next. */
+/** A value of a content key: length-prefixed, so no value can run into the next. */
+function keyField(value: string | undefined): string {
+  return value === undefined ? "-" : `${value.length}:${value}`;
+}
+
+/** Everything the parts depend on. */
 function contentKey(context: FlowContext): string {
-  const field = (value: string | undefined) => (value === undefined ? "-" : `${value.length}:${value}`);
+  const field = keyField;
   return `${context.family}${context.version}|${field(context.resourceId)}${field(context.mac)}${field(context.aclId)}` +
     `${field(context.flowLogId)}${field(context.flowLogGuid)}${field(context.rule)}`;
 }
