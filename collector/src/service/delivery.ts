@@ -30,11 +30,6 @@ class Outbox {
     this.documents = sinkBatch(context.sink, position, options);
   }
 
-  async document(document: IdentifiedDocument): Promise<void> {
-    this.documents.add(document);
-    if (this.documents.length >= this.context.batchDocuments) await this.flushDocuments();
-  }
-
   async letter(letter: DeadLetter): Promise<void> {
     this.letters.push(letter);
     if (this.letters.length >= this.context.batchDocuments) await this.flushLetters();
@@ -54,7 +49,11 @@ class Outbox {
 
   async documentsOf(documents: IdentifiedDocument[]): Promise<void> {
     this.context.metrics.tuples += documents.length;
-    for (const document of documents) await this.document(document);
+    // No promise per document: awaits only where a batch is full and goes to the sink.
+    for (const document of documents) {
+      this.documents.add(document);
+      if (this.documents.length >= this.context.batchDocuments) await this.flushDocuments();
+    }
   }
 
   async flush(): Promise<void> {
