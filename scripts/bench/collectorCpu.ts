@@ -6,7 +6,8 @@
 // so it also pays the one-time start-up (node, modules, the geo/AS databases: measured by a run of the same build on
 // an empty container next to each run); `*_after_startup` figures leave it out, as the long-running service does.
 //   node --import tsx scripts/bench/collectorCpu.ts [--runs 3] [--base DIR] [--profile DIR]
-// --args "...": node flags for the current build's runs (e.g. V8 heap flags); --base-args: the same for the base.
+// --args "...": node flags for the current build's runs (e.g. V8 heap flags), given after the image's own (the
+//   Dockerfile's ENTRYPOINT and NODE_OPTIONS), so a flag named again overrides it; --base-args: the same for the base.
 // --base DIR: another build of the collector (e.g. `tsc -p collector/tsconfig.build.json --outDir DIR` at an older
 //   commit, inside this checkout so its node_modules resolve), run alternately with collector/dist in the same
 //   session, so both face the same machine load. --profile DIR: write a --cpu-prof of every run there.

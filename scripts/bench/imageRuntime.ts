@@ -1,5 +1,6 @@
 // Runs the collector as the image does: the compiled JavaScript (collector/dist) under plain node, with the
-// image's NODE_OPTIONS read from collector/Dockerfile, so memory and CPU figures describe what ships.
+// image's NODE_OPTIONS, malloc settings and ENTRYPOINT node flags read from collector/Dockerfile, so memory and CPU
+// figures describe what ships.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -19,6 +20,18 @@ export function imageMemoryEnvironment(): Record<string, string> {
     if (match) environment[match[1]!] = match[2]!.replace(/^"|"$/g, "");
   }
   return environment;
+}
+
+/**
+ * The node flags the image's ENTRYPOINT passes before the script: V8 flags that NODE_OPTIONS refuses (#12: the
+ * heap growing factor). Given before any other flags of a run, so a later `--flag=...` of the same name wins.
+ */
+export function imageNodeFlags(): string[] {
+  const line = readFileSync(join(ROOT, "collector", "Dockerfile"), "utf8").split("\n").find((l) => l.startsWith("ENTRYPOINT "));
+  if (!line) throw new Error("collector/Dockerfile has no ENTRYPOINT");
+  const [program, ...rest] = JSON.parse(line.slice("ENTRYPOINT ".length)) as string[];
+  if (program !== "node") throw new Error(`the image's ENTRYPOINT starts ${program}, not node`);
+  return rest.filter((word) => word.startsWith("--"));
 }
 
 export interface ChildResult {
@@ -56,7 +69,7 @@ export function collectOnceInChild(env: Record<string, string>, sink: "count" | 
       }) + "\\n");
     }, (error) => { console.error(error); process.exit(1); });
   `;
-  const child = spawn(process.execPath, [...(build.nodeArgs ?? []), "-e", script], {
+  const child = spawn(process.execPath, [...imageNodeFlags(), ...(build.nodeArgs ?? []), "-e", script], {
     env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: "", ...imageMemoryEnvironment(), FLOWLOGS_METRICS_PORT: "off", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
