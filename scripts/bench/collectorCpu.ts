@@ -2,9 +2,12 @@
 // the whole `npm run bench`: the cost dataset (316,800 VNet tuples) from Azurite through the built collector
 // (collector/dist, the image's NODE_OPTIONS) into a real Elasticsearch, `--runs` times, each into a new namespace
 // with fresh checkpoints, printing the collector's CPU µs per document (process CPU, not wall clock: the figure
-// that holds on a shared machine) and Elasticsearch's.
+// that holds on a shared machine) and Elasticsearch's. Each run is a process that starts, collects once and exits,
+// so it also pays the one-time start-up (node, modules, the geo/AS databases: measured by a run of the same build on
+// an empty container next to each run); `*_after_startup` figures leave it out, as the long-running service does.
 //   node --import tsx scripts/bench/collectorCpu.ts [--runs 3] [--base DIR] [--profile DIR]
-// --args "...": node flags for the current build's runs (e.g. V8 heap flags); --base-args: the same for the base.
+// --args "...": node flags for the current build's runs (e.g. V8 heap flags), given after the image's own (the
+//   Dockerfile's ENTRYPOINT and NODE_OPTIONS), so a flag named again overrides it; --base-args: the same for the base.
 // --base DIR: another build of the collector (e.g. `tsc -p collector/tsconfig.build.json --outDir DIR` at an older
 //   commit, inside this checkout so its node_modules resolve), run alternately with collector/dist in the same
 //   session, so both face the same machine load. --profile DIR: write a --cpu-prof of every run there.
@@ -16,7 +19,7 @@ import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { startAzurite } from "../../test/support/azurite";
 import { startElasticsearch } from "../../test/support/elasticsearch";
 import { costDataset } from "./costDataset";
-import { DIST, buildCollector, collectOnceInChild } from "./imageRuntime";
+import { DIST, buildCollector, collectOnceInChild, startupCpuSeconds } from "./imageRuntime";
 import { treeCpuSeconds } from "./processCpu";
 import { median, progress, report } from "./stats";
 
@@ -44,45 +47,59 @@ async function main(): Promise<void> {
     const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
     const source = service.getContainerClient("cpu-source");
     await source.createIfNotExists();
+    const empty = service.getContainerClient("cpu-empty");
+    await empty.createIfNotExists();
     for (const { name, blob } of dataset.blobs) {
       const blockBlob = source.getBlockBlobClient(name);
       const ids = blob.blocks().map((_, i) => Buffer.from(`block-${String(i).padStart(8, "0")}`).toString("base64"));
       for (const [i, block] of blob.blocks().entries()) await blockBlob.stageBlock(ids[i]!, block, block.length);
       await blockBlob.commitBlockList(ids);
     }
-    const figures = new Map(builds.map((b) => [b.name, { collector: [] as number[], es: [] as number[] }]));
+    const figures = new Map(builds.map((b) => [b.name, { collector: [] as number[], es: [] as number[], startup: [] as number[] }]));
     // One unmeasured run first: a node that just started pays for its cold JVM (scripts/bench/ingestCost.ts).
     const order = ["warm", ...Array.from({ length: runs }, () => builds.map((b) => b.name)).flat()];
     for (const [i, name] of order.entries()) {
       const build = builds.find((b) => b.name === name) ?? builds[0]!;
       const namespace = `cpu${i}`;
       await applyIndexAssets(client, { namespace });
-      const esBefore = treeCpuSeconds(es.pid!);
-      const result = await collectOnceInChild({
+      const settings = {
         FLOWLOGS_STORAGE_CONNECTION_STRING: azurite.connectionString,
         FLOWLOGS_CONTAINERS: source.containerName,
         FLOWLOGS_CHECKPOINT_CONTAINER: `cpu-checkpoints-${i}`,
         FLOWLOGS_SINK: "elasticsearch",
         FLOWLOGS_ES_URL: es.url,
         FLOWLOGS_ES_NAMESPACE: namespace,
-      }, "elasticsearch", {
+      };
+      const startup = name === "warm" ? 0 : await startupCpuSeconds(settings, `${empty.containerName}-${i}`, { dist: build.dist, nodeArgs: build.nodeArgs }, 1);
+      const esBefore = treeCpuSeconds(es.pid!);
+      const result = await collectOnceInChild(settings, "elasticsearch", {
         dist: build.dist,
         nodeArgs: [...build.nodeArgs, ...(values.profile && name !== "warm" ? ["--cpu-prof", `--cpu-prof-dir=${resolve(values.profile, name)}`] : [])],
       });
       const esCpu = treeCpuSeconds(es.pid!) - esBefore;
       if (result.documents !== dataset.tuples) throw new Error(`run ${i} (${name}) wrote ${result.documents} of ${dataset.tuples} documents`);
       const perDoc = { collector: result.cpuSeconds * 1e6 / result.documents, es: esCpu * 1e6 / result.documents };
-      progress(`${name}: collector ${perDoc.collector.toFixed(1)} µs/doc (${result.cpuSeconds.toFixed(1)} CPU s), ` +
+      progress(`${name}: collector ${perDoc.collector.toFixed(1)} µs/doc (${result.cpuSeconds.toFixed(1)} CPU s` +
+        `${name === "warm" ? "" : `, start-up on an empty container ${startup.toFixed(2)} CPU s`}), ` +
         `Elasticsearch ${perDoc.es.toFixed(1)} µs/doc, ${result.seconds.toFixed(1)} s wall, peak RSS ${result.maxRssMb.toFixed(0)} MB`);
       if (name !== "warm") {
-        figures.get(name)!.collector.push(perDoc.collector);
+        figures.get(name)!.collector.push(result.cpuSeconds);
         figures.get(name)!.es.push(perDoc.es);
+        figures.get(name)!.startup.push(startup);
       }
     }
+    const perDoc = (seconds: number): number => seconds * 1e6 / dataset.tuples;
     for (const [name, f] of figures) {
-      report(`${name}_collector_cpu_us_per_doc`, median(f.collector), 1, `median of ${f.collector.length}: ${f.collector.map((v) => v.toFixed(1)).join(", ")}`);
+      const raw = f.collector.map(perDoc);
+      const startup = median(f.startup);
+      const afterStartup = f.collector.map((seconds) => perDoc(seconds - startup));
+      report(`${name}_collector_cpu_us_per_doc`, median(raw), 1, `median of ${raw.length}: ${raw.map((v) => v.toFixed(1)).join(", ")}; start-up included`);
+      report(`${name}_collector_startup_cpu_s`, startup, 2, `a run on an empty container, same settings (median of ${f.startup.map((v) => v.toFixed(2)).join(", ")})`);
+      report(`${name}_collector_cpu_us_per_doc_after_startup`, median(afterStartup), 1,
+        `the same runs less the start-up: ${afterStartup.map((v) => v.toFixed(1)).join(", ")}`);
       report(`${name}_es_cpu_us_per_doc`, median(f.es), 1);
-      report(`${name}_collector_cpu_share`, median(f.collector) / median(f.es), 3);
+      report(`${name}_collector_cpu_share`, median(raw) / median(f.es), 3, "start-up included");
+      report(`${name}_collector_cpu_share_after_startup`, median(afterStartup) / median(f.es), 3);
     }
   } finally {
     await client.close();

@@ -1,5 +1,6 @@
 // Runs the collector as the image does: the compiled JavaScript (collector/dist) under plain node, with the
-// image's NODE_OPTIONS read from collector/Dockerfile, so memory and CPU figures describe what ships.
+// image's NODE_OPTIONS, malloc settings and ENTRYPOINT node flags read from collector/Dockerfile, so memory and CPU
+// figures describe what ships.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -19,6 +20,18 @@ export function imageMemoryEnvironment(): Record<string, string> {
     if (match) environment[match[1]!] = match[2]!.replace(/^"|"$/g, "");
   }
   return environment;
+}
+
+/**
+ * The node flags the image's ENTRYPOINT passes before the script: V8 flags that NODE_OPTIONS refuses (#12: the
+ * heap growing factor). Given before any other flags of a run, so a later `--flag=...` of the same name wins.
+ */
+export function imageNodeFlags(): string[] {
+  const line = readFileSync(join(ROOT, "collector", "Dockerfile"), "utf8").split("\n").find((l) => l.startsWith("ENTRYPOINT "));
+  if (!line) throw new Error("collector/Dockerfile has no ENTRYPOINT");
+  const [program, ...rest] = JSON.parse(line.slice("ENTRYPOINT ".length)) as string[];
+  if (program !== "node") throw new Error(`the image's ENTRYPOINT starts ${program}, not node`);
+  return rest.filter((word) => word.startsWith("--"));
 }
 
 export interface ChildResult {
@@ -56,7 +69,7 @@ export function collectOnceInChild(env: Record<string, string>, sink: "count" | 
       }) + "\\n");
     }, (error) => { console.error(error); process.exit(1); });
   `;
-  const child = spawn(process.execPath, [...(build.nodeArgs ?? []), "-e", script], {
+  const child = spawn(process.execPath, [...imageNodeFlags(), ...(build.nodeArgs ?? []), "-e", script], {
     env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: "", ...imageMemoryEnvironment(), FLOWLOGS_METRICS_PORT: "off", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -69,4 +82,24 @@ export function collectOnceInChild(env: Record<string, string>, sink: "count" | 
     if (code === 0) done(JSON.parse(lines.at(-1)!));
     else fail(new Error(`collector child exited with ${code}`));
   }));
+}
+
+/**
+ * The collector's one-time start-up, in CPU seconds: the same one-pass run as `collectOnceInChild`, with the same
+ * settings but an empty source container, so it pays node's start, module loading, the geo/AS databases and the
+ * checkpoint container, and reads nothing. A one-pass run charges this to its documents; the service pays it once
+ * per start and then runs for days, so per-document figures are given with it and without it. Median of `runs`.
+ */
+export async function startupCpuSeconds(
+  env: Record<string, string>, emptyContainer: string, build: { dist?: string; nodeArgs?: string[] } = {}, runs = 3,
+): Promise<number> {
+  const seconds: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const result = await collectOnceInChild({
+      ...env, FLOWLOGS_CONTAINERS: emptyContainer, FLOWLOGS_CHECKPOINT_CONTAINER: `${emptyContainer}-checkpoints-${i}`,
+    }, "elasticsearch", build);
+    if (result.documents !== 0) throw new Error(`the start-up run read ${result.documents} documents from ${emptyContainer}, which should be empty`);
+    seconds.push(result.cpuSeconds);
+  }
+  return seconds.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
 }

@@ -2,7 +2,7 @@
 // (blocks of about 1 MB, as a busy NIC's minutes are).
 import { BlobServiceClient } from "@azure/storage-blob";
 import { FlowLogBlobWriter } from "../../test/support/flowLogWriter";
-import { collectOnceInChild, imageMemoryEnvironment } from "./imageRuntime";
+import { collectOnceInChild, imageMemoryEnvironment, imageNodeFlags } from "./imageRuntime";
 import { progress, report } from "./stats";
 
 const SIZE_MB = Number(process.env.BENCH_BLOB_MB ?? 200);
@@ -16,7 +16,7 @@ export async function benchPeakRss(connectionString: string): Promise<void> {
     await writer.appendMinute({ records: 4, tuplesPerRecord: 2_500 });
     if (writer.dataBlocks % 50 === 0) progress(`peak RSS: wrote ${(writer.length / 1048576).toFixed(0)} MB`);
   }
-  progress(`peak RSS: collecting a ${(writer.length / 1048576).toFixed(1)} MB blob (${writer.tuples} tuples) with the image's ${JSON.stringify(imageMemoryEnvironment())}`);
+  progress(`peak RSS: collecting a ${(writer.length / 1048576).toFixed(1)} MB blob (${writer.tuples} tuples) with the image's ${JSON.stringify(imageMemoryEnvironment())} and node ${imageNodeFlags().join(" ")}`);
   const result = await collectOnceInChild({
     FLOWLOGS_STORAGE_CONNECTION_STRING: connectionString,
     FLOWLOGS_CONTAINERS: source.containerName,

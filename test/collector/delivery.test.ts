@@ -1,38 +1,49 @@
 // Delivery of one read chunk (collector/src/service/delivery.ts): every document of every record reaches the sink,
-// and a record's parsed value is let go once its documents are made, so a window's records do not all stay on the
-// heap through every wait on the sink.
+// and records arrive as bytes and are JSON-parsed one at a time as they are delivered, so a window's records never
+// all sit on the JS heap as parsed objects through the waits on the sink.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseFlowLogText, parseRecords } from "../../collector/src/format";
 import { deliver } from "../../collector/src/service/delivery";
-import type { JobContext } from "../../collector/src/service/blobJob";
+import type { JobContext, ParseRecords } from "../../collector/src/service/blobJob";
 import { Metrics } from "../../collector/src/service/metrics";
-import type { ReadChunk } from "../../collector/src/source/blobReader";
+import type { ReadChunk, RecordBytes } from "../../collector/src/source/blobReader";
 import { RecordingSink } from "./serviceRecordingSink";
 
-test("each record is released once its documents are made; the sink still gets every document", async () => {
+test("records are parsed one at a time as they are delivered; the sink still gets every document", async () => {
   const records = ["nsg-v1.json", "nsg-v2.json", "vnet-v4.json", "mixed-records.json"].flatMap((name) =>
     (JSON.parse(readFileSync(join(__dirname, "..", "fixtures", name), "utf8")) as { records: unknown[] }).records);
   const text = JSON.stringify({ records });
   assert.ok(records.length >= 3, `${records.length} records in the fixture`);
-  const chunk: ReadChunk = {
-    blob: { container: "c", name: "b" }, start: 0, end: text.length, records: [...records], firstRecord: 0, malformed: [],
-  };
+  // Each record's bytes as the reader hands them over: views of one download.
+  const download = Buffer.from(text);
+  const items: RecordBytes[] = [];
+  let at = '{"records":['.length;
+  for (const record of records) {
+    const bytes = Buffer.byteLength(JSON.stringify(record));
+    items.push({ start: at, end: at + bytes, bytes: download.subarray(at, at + bytes) });
+    at += bytes + 1;
+  }
+  const chunk: ReadChunk = { blob: { container: "c", name: "b" }, start: 0, end: download.length, records: items, firstRecord: 0, malformed: [] };
   const sink = new RecordingSink();
-  const heldAtWrite: number[] = [];
-  sink.onWrite = () => { heldAtWrite.push(chunk.records.filter((r) => r !== undefined).length); };
+  let parsedRecords = 0;
+  const parse: ParseRecords = (batch, first, enrichment) => {
+    parsedRecords += batch.length;
+    return parseRecords(batch, first, enrichment);
+  };
+  const parsedAtWrite: number[] = [];
+  sink.onWrite = () => { parsedAtWrite.push(parsedRecords); };
   // Only what deliver reads of a job's context.
   const context = {
-    sink, parse: parseRecords, metrics: new Metrics(), batchDocuments: 1, windowBytes: 1 << 20, recordBytes: 1 << 20,
+    sink, parse, metrics: new Metrics(), batchDocuments: 1, windowBytes: 1 << 20, recordBytes: 1 << 20,
   } as unknown as JobContext;
   await deliver(chunk, context);
   const expected = parseFlowLogText(text).documents;
   assert.deepEqual([...sink.documents.keys()].sort(), expected.map((d) => d.id).sort());
-  assert.ok(heldAtWrite.length >= records.length && heldAtWrite[0]! > 0, `${heldAtWrite.length} writes, first with ${heldAtWrite[0]} records held`);
-  // At each write (one document each), the records already turned into documents are gone.
-  assert.ok(heldAtWrite.at(-1)! === 0, `records still held at the last write: ${heldAtWrite.at(-1)}`);
-  assert.ok(heldAtWrite.every((held, i) => i === 0 || held <= heldAtWrite[i - 1]!), "never more held than before");
-  assert.ok(chunk.records.every((record) => record === undefined));
+  assert.equal(parsedRecords, records.length);
+  // At the first write (one document each), only the first record has been parsed.
+  assert.equal(parsedAtWrite[0], 1, `records parsed at the first write: ${parsedAtWrite[0]}`);
+  assert.ok(parsedAtWrite.every((parsed, i) => i === 0 || parsed >= parsedAtWrite[i - 1]!));
 });

@@ -16,6 +16,9 @@ test("the collector Dockerfile's steps (run without Docker) build a non-root ima
     assert.ok(image.user && image.user !== "root" && image.user !== "0", "runs as a non-root user");
     assert.equal(image.env.NODE_ENV, "production");
     assert.match(image.env.NODE_OPTIONS ?? "", /--max-old-space-size=\d+/, "the heap is capped so memory stays bounded");
+    // Full GCs back to back otherwise (#12): a smaller young generation and a larger old-generation growth step.
+    assert.match(image.env.NODE_OPTIONS ?? "", /--max-semi-space-size=8\b/, "young generation sized for the capped heap");
+    assert.ok(image.entrypoint.includes("--heap-growing-percent=200"), "old generation growth step set on the node command line");
     // glibc (bookworm) keeps large blocks mmapped rather than fragmenting its heap after a large free: peak RSS (#12).
     assert.equal(image.env.MALLOC_MMAP_THRESHOLD_, "131072", "glibc's mmap threshold fixed");
     const modules = join(image.dir, "node_modules");

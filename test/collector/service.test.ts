@@ -156,6 +156,36 @@ test("malformed blocks and rejected tuples go to dead letters with their positio
   assert.match(tuple.raw, /10\.0\.0\.6,bad/);
 });
 
+test("a record whose brackets balance but which is not JSON is set aside; the records after it keep their numbers", async () => {
+  const { vnet, config } = await setup();
+  const writer = new FlowLogBlobWriter(vnet, { kind: "vnet-v4", hour: HOUR, seed: 6 });
+  await writer.appendMinute();
+  const record = JSON.parse((await writer.blob.downloadToBuffer()).toString()).records[0];
+  const badOffset = writer.length - 2; // where the appended block's separator goes (before the `]}` tail)
+  // Record 1: balanced brackets (the scanner takes it as a record), but `nope` is not JSON.
+  await writer.appendMalformedBlock('{"time":"2026-11-20T10:20:00.0000000Z","category":nope}');
+  // Record 2: well-formed, with one bad tuple, in the same window as record 1.
+  record.flowRecords.flows[0].flowGroups[0].flowTuples.push("1663146003606,10.0.0.7,bad");
+  const extra = Buffer.from(`,${JSON.stringify({ ...record, time: "2026-11-20T10:30:00.0000000Z" })}`);
+  const ids = (await writer.blob.getBlockList("committed")).committedBlocks!.map((b) => b.name);
+  const extraId = Buffer.from("extra".padEnd(32, "-")).toString("base64");
+  await writer.blob.stageBlock(extraId, extra, extra.length);
+  await writer.blob.commitBlockList([...ids.slice(0, -1), extraId, ids[ids.length - 1]]);
+
+  const sink = new RecordingSink();
+  const summary = await run(config, sink).done;
+  assert.equal(sink.documents.size, 2 * writer.tuples, "the good tuples of records 0 and 2 (a copy of record 0's)");
+  assert.equal(summary.metrics.malformedBlocks, 1);
+  assert.equal(summary.metrics.rejects, 1);
+  const block = sink.deadLetters.find((d) => /not valid JSON/.test(d.reason));
+  assert.equal(block?.position?.offset, badOffset + 1, "at the record's own `{`, after the separator");
+  assert.match(block.raw, /nope/);
+  const tuple = sink.deadLetters.find((d) => /tuple \d+:/.test(d.reason));
+  assert.match(tuple?.reason ?? "", /^record 2 tuple /, "numbered among all records of the blob, the unreadable one included");
+  assert.equal((await new CheckpointStore(service.getContainerClient(config.checkpointContainer), { leaseSeconds: 15, replicaId: "t" })
+    .peek(vnet.containerName, writer.blobName))?.records, 3);
+});
+
 test("an hourly blob past its hour plus grace is marked done; a late append is still noticed", async () => {
   const { nsg, config } = await setup({ FLOWLOGS_DONE_GRACE_MINUTES: "10" });
   const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 6 });

@@ -4,7 +4,7 @@
 import type { DeadLetter, IdentifiedDocument, ParseResult, SourcePosition, WriteOptions } from "../model";
 import { recordOutput } from "../format/parse";
 import { RecordStreamError, RecordSkeleton, TupleStream, walkSkeleton, walkStreamedElement } from "../format/recordStream";
-import type { LargeRecord, ReadChunk } from "../source/blobReader";
+import { parseRecordBytes, type LargeRecord, type MalformedBlock, type ReadChunk } from "../source/blobReader";
 import { sinkBatch, type SinkBatch } from "../sink/sinkBatch";
 import type { JobContext } from "./blobJob";
 
@@ -30,11 +30,6 @@ class Outbox {
     this.documents = sinkBatch(context.sink, position, options);
   }
 
-  async document(document: IdentifiedDocument): Promise<void> {
-    this.documents.add(document);
-    if (this.documents.length >= this.context.batchDocuments) await this.flushDocuments();
-  }
-
   async letter(letter: DeadLetter): Promise<void> {
     this.letters.push(letter);
     if (this.letters.length >= this.context.batchDocuments) await this.flushLetters();
@@ -54,7 +49,11 @@ class Outbox {
 
   async documentsOf(documents: IdentifiedDocument[]): Promise<void> {
     this.context.metrics.tuples += documents.length;
-    for (const document of documents) await this.document(document);
+    // No promise per document: awaits only where a batch is full and goes to the sink.
+    for (const document of documents) {
+      this.documents.add(document);
+      if (this.documents.length >= this.context.batchDocuments) await this.flushDocuments();
+    }
   }
 
   async flush(): Promise<void> {
@@ -91,20 +90,24 @@ export async function deliver(chunk: ReadChunk, context: JobContext, options: Wr
   const { metrics } = context;
   const position: SourcePosition = { container: chunk.blob.container, blob: chunk.blob.name, offset: chunk.start };
   const out = new Outbox(context, position, options);
-  for (const block of chunk.malformed) {
+  const setAside = (block: MalformedBlock): Promise<void> => {
     metrics.malformedBlocks++;
-    await out.letter({
+    return out.letter({
       position: { ...position, offset: block.offset },
       reason: `${block.reason} (${block.length} bytes at offset ${block.offset})`,
       raw: block.raw,
     });
-  }
-  // Record by record, and a record's documents in batches: memory is bounded by the record size setting.
+  };
+  for (const block of chunk.malformed) await setAside(block);
+  // Record by record, JSON-parsed only now, and a record's documents in batches: only one record's parsed value is
+  // alive at a time (it dies young instead of being promoted), and memory is bounded by the record size setting.
   for (let i = 0; i < chunk.records.length; i++) {
-    const parsed = context.parse([chunk.records[i]], chunk.firstRecord + i, context.enrichment);
-    // Released once parsed (nothing reads a delivered chunk's records again), so a window's parsed records do not
-    // all stay on the heap, through every wait on the sink, until its last record is delivered.
-    chunk.records[i] = undefined;
+    const record = parseRecordBytes(chunk.records[i]!);
+    if (record.malformed) {
+      await setAside(record.malformed);
+      continue;
+    }
+    const parsed = context.parse([record.value], chunk.firstRecord + i, context.enrichment);
     await out.rejects(parsed.rejects);
     await out.documentsOf(parsed.documents);
   }

@@ -36,14 +36,25 @@ export interface LargeRecord {
   read(from: number, to: number): Promise<Buffer>;
 }
 
+/**
+ * One record's exact bytes (a view of the downloaded window) and its range, `start` including any separator before
+ * it. JSON-parsed only when delivered (parseRecordBytes), one record at a time: a window's records then wait as
+ * bytes instead of as parsed objects, which lived long enough on the JS heap to be promoted and cost full GCs.
+ */
+export interface RecordBytes {
+  start: number;
+  end: number;
+  bytes: Buffer;
+}
+
 /** Records read from one window of the blob. */
 export interface ReadChunk {
   blob: BlobRef;
   /** Byte range of the blob this chunk accounts for (from the previous checkpoint to the end of its last item). */
   start: number;
   end: number;
-  /** Parsed records, in order. The reader does not look at them once the chunk is handed over (the handler may drop them). */
-  records: unknown[];
+  /** The records, in order, not yet parsed (parseRecordBytes). The reader does not look at them once the chunk is handed over. */
+  records: RecordBytes[];
   /** Index of `records[0]` (or of `large`) among all records of the blob. */
   firstRecord: number;
   malformed: MalformedBlock[];
@@ -145,15 +156,7 @@ export async function readNewData(
     if (item.kind === "malformed") {
       chunk.malformed.push({ offset: item.start, length: item.end - item.start, reason: item.reason, raw: item.raw });
     } else if (item.kind === "record") {
-      try {
-        chunk.records.push(JSON.parse(item.bytes.toString("utf8")));
-      } catch (error) {
-        const text = item.bytes.toString("utf8", 0, EXCERPT_CHARS + 1);
-        chunk.malformed.push({
-          offset: item.start, length: item.end - item.start, reason: `record is not valid JSON: ${(error as Error).message}`,
-          raw: text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text,
-        });
-      }
+      chunk.records.push({ start: item.start, end: item.end, bytes: item.bytes });
       recordIndex++;
     } else {
       // Deliver what precedes it first, so the checkpoint can sit right before the long record.
@@ -210,6 +213,21 @@ export async function readNewData(
   checkpoint = { ...at(checkpoint.offset, recordIndex), etag, lastModified: list.lastModified?.toISOString() };
   await save(checkpoint);
   return { checkpoint, caughtUp: true, bytes };
+}
+
+/** A record's JSON value, or, when its bytes are not JSON, the malformed block to set aside (with an excerpt). */
+export function parseRecordBytes(record: RecordBytes): { value: unknown; malformed?: undefined } | { malformed: MalformedBlock } {
+  try {
+    return { value: JSON.parse(record.bytes.toString("utf8")) };
+  } catch (error) {
+    const text = record.bytes.toString("utf8", 0, EXCERPT_CHARS + 1);
+    return {
+      malformed: {
+        offset: record.start, length: record.end - record.start, reason: `record is not valid JSON: ${(error as Error).message}`,
+        raw: text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text,
+      },
+    };
+  }
 }
 
 const RECORD_START = Buffer.from('{"time":'); // Azure writes `time` first in every NSG and VNet record

@@ -163,7 +163,8 @@ export class RecordScanner {
     if (end - start > this.recordBytes) item = { kind: "large", start, end };
     else {
       const tail = chunk.subarray(from, to);
-      const bytes = this.parts.length === 0 ? Buffer.from(tail) : Buffer.concat([...this.parts, tail]);
+      // A record within one download is a view of it (no copy): its chunk is delivered before the next download.
+      const bytes = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail]);
       item = { kind: "record", start, end, bytes };
     }
     this.recordStart = -1;
