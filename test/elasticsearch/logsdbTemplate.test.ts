@@ -60,7 +60,7 @@ test("the cluster gets logsdb sorted by NIC, source and time, counters in doc va
     const mapping = Object.values(await client.indices.getMapping({ index: applied.dataStream }))[0]!.mappings as any;
     assert.equal(mapping.dynamic, "strict");
     assert.deepEqual(mapping.properties.network.properties.community_id, { type: "keyword", index: false });
-    // The counters and the source port are kept in doc values only (their points cost 16 B per flow, README Disk).
+    // The counters and the source port are kept in doc values only (their points cost 14 B per flow, README Disk).
     for (const [side, fields] of [["source", ["port", "packets", "bytes"]], ["destination", ["packets", "bytes"]], ["network", ["packets", "bytes"]]] as const) {
       for (const name of fields) assert.deepEqual(mapping.properties[side].properties[name], { type: "long", index: false }, `${side}.${name}`);
     }
