@@ -84,7 +84,13 @@ test("the cluster gets logsdb sorted by NIC, source and time, counters in doc va
     assert.equal(pivot.count, sameFlow);
     const terms = await client.search({ index: applied.dataStream, size: 0, aggs: { ids: { cardinality: { field: "network.community_id" } } } });
     assert.ok((terms.aggregations!.ids as { value: number }).value > 1);
-    // Searches on the doc-values-only counters and source port still answer, exactly: ranges, terms and sums.
+    // Searches on the doc-values-only counters and source port still answer, exactly: ranges, terms and sums. Kibana
+    // decides from _field_caps whether a field can be filtered on and aggregated: both stay true.
+    const caps = await client.fieldCaps({ index: applied.dataStream, fields: ["source.port", "network.bytes", "destination.packets"] });
+    for (const name of ["source.port", "network.bytes", "destination.packets"]) {
+      assert.equal(caps.fields[name]?.long?.searchable, true, `${name} searchable`);
+      assert.equal(caps.fields[name]?.long?.aggregatable, true, `${name} aggregatable`);
+    }
     const big = documents.filter(({ doc }) => (doc.network.bytes ?? 0) >= 1000).length;
     assert.ok(big > 0 && big < documents.length, `${big} of ${documents.length} flows with 1,000 bytes or more`);
     const ranged = await client.count({ index: applied.dataStream, query: { range: { "network.bytes": { gte: 1000 } } } });
