@@ -3,8 +3,11 @@
 // each into its own data stream, force-merges it to one segment and prints `_disk_usage` per field in bytes per tuple.
 // A variant is the shipped plan with extra index settings and mapping parameters in the index template (which wins
 // over the components); a setting the cluster refuses is reported as refused, not measured.
-//   node --import tsx scripts/bench/diskUsage.ts [variant ...]     (no names: all; ES_URL: an existing cluster)
-// Prints numbers, not a verdict; the README's disk table quotes them.
+//   node --import tsx scripts/bench/diskUsage.ts [--skipper-flag] [variant ...]
+// No names: every variant. ES_URL: use that cluster instead of starting one (a scratch one: each variant leaves its
+// data stream `logs-azure.flowlogs-disk<variant><run>` and its component templates behind). --skipper-flag: start a
+// node with the doc-values-skipper feature flag (see main). Prints numbers, not a verdict; the README's disk tables
+// (dashboards/elasticsearch/README.md, Disk) quote them.
 import { Client } from "@elastic/elasticsearch";
 import { detectCapabilities } from "../../dashboards/src/applyIndexAssets";
 import { planIndexAssets } from "../../dashboards/src/indexAssets";
@@ -21,6 +24,7 @@ interface Variant {
   properties?: Record<string, unknown>;
 }
 
+/** `{ a: { properties: { b: mapping } } }` for "a.b". */
 const field = (path: string, mapping: Record<string, unknown>): Record<string, unknown> => {
   const parts = path.split(".");
   let node: Record<string, unknown> = mapping;
@@ -37,7 +41,7 @@ const pointsOn: Record<string, unknown> = {
   network: { properties: { packets: long, bytes: long } },
 };
 
-export const VARIANTS: Record<string, Variant> = {
+const VARIANTS: Record<string, Variant> = {
   shipped: {},
   // What the template was before #12 item 1 was finished, and each half of the change alone.
   former: { settings: sort(["azure.flowlog.mac", "@timestamp"], ["asc", "desc"]), properties: pointsOn },
