@@ -114,13 +114,15 @@ test("the geo/as mappings are always in the flow template (the collector writes 
   assert.ok((off.requests.find((r) => r.kind === "index_template" && r.name === "azure-flowlogs-prod")!.body as any).composed_of.includes("azure-flowlogs-geo-mappings"));
 });
 
-test("logsdb where the cluster has it, sorted by NIC then newest first; standard elsewhere, each with its reason", () => {
+test("logsdb where the cluster has it, sorted by NIC, source, then newest first; standard elsewhere, each with its reason", () => {
   const logsdb = planIndexAssets({}, FULL_CAPABILITIES);
   assert.deepEqual(logsdb.indexMode, { mode: "logsdb", reason: "the cluster has index.mode logsdb (Elasticsearch 8.17+)" });
   const settings = (logsdb.requests.find((r) => r.name === "azure-flowlogs-logsdb-settings")!.body as any).template.settings.index;
-  assert.deepEqual(settings, { mode: "logsdb", mapping: { ignore_malformed: false }, sort: { field: ["azure.flowlog.mac", "@timestamp"], order: ["asc", "desc"] } });
-  // The sort fields are mapped as doc-valued keyword/date (an index sort needs doc values).
+  assert.deepEqual(settings, { mode: "logsdb", mapping: { ignore_malformed: false },
+    sort: { field: ["azure.flowlog.mac", "source.ip", "@timestamp"], order: ["asc", "asc", "desc"] } });
+  // The sort fields are mapped as doc-valued keyword/ip/date (an index sort needs doc values).
   assert.equal(flowMappings()["azure.flowlog.mac"], "keyword");
+  assert.equal(flowMappings()["source.ip"], "ip");
   assert.equal(flowMappings()["@timestamp"], "date");
   // Dead letters stay standard: event.original is kept without doc values, which synthetic _source would re-store.
   const deadLetter = logsdb.requests.find((r) => r.name === "azure-flowlogs-deadletter-default")!.body as any;

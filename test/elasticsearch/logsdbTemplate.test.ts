@@ -25,7 +25,7 @@ function collectorDocuments() {
     readFileSync(join(__dirname, "..", "fixtures", name), "utf8").replace(/\b52\.239\./g, "20.50."), enrichment).documents);
 }
 
-test("the cluster gets logsdb sorted by NIC and time, says so, and every collector document indexes and comes back unchanged", async () => {
+test("the cluster gets logsdb sorted by NIC, source and time, counters in doc values only, says so, and every collector document indexes and comes back unchanged", async () => {
   const client = esClient(elasticsearchUrl());
   try {
     const namespace = uniqueNamespace("logsdb");
@@ -48,8 +48,8 @@ test("the cluster gets logsdb sorted by NIC and time, says so, and every collect
 
     const backing = Object.values(await client.indices.getSettings({ index: applied.dataStream }))[0]!.settings!.index as any;
     assert.equal(backing.mode, "logsdb");
-    assert.deepEqual(backing.sort.field, ["azure.flowlog.mac", "@timestamp"]);
-    assert.deepEqual(backing.sort.order, ["asc", "desc"]);
+    assert.deepEqual(backing.sort.field, ["azure.flowlog.mac", "source.ip", "@timestamp"]);
+    assert.deepEqual(backing.sort.order, ["asc", "asc", "desc"]);
     // logsdb would keep a wrong-typed value half-indexed (ignore_malformed); the template refuses it, so the sink
     // dead-letters the document with the reason, as in the standard mode.
     assert.equal(backing.mapping.ignore_malformed, "false");
@@ -60,6 +60,11 @@ test("the cluster gets logsdb sorted by NIC and time, says so, and every collect
     const mapping = Object.values(await client.indices.getMapping({ index: applied.dataStream }))[0]!.mappings as any;
     assert.equal(mapping.dynamic, "strict");
     assert.deepEqual(mapping.properties.network.properties.community_id, { type: "keyword", index: false });
+    // The counters and the source port are kept in doc values only (their points cost 14 B per flow, README Disk).
+    for (const [side, fields] of [["source", ["port", "packets", "bytes"]], ["destination", ["packets", "bytes"]], ["network", ["packets", "bytes"]]] as const) {
+      for (const name of fields) assert.deepEqual(mapping.properties[side].properties[name], { type: "long", index: false }, `${side}.${name}`);
+    }
+    assert.deepEqual(mapping.properties.destination.properties.port, { type: "long" }, "destination.port stays indexed: the top-ports panel's filter");
 
     // _source is rebuilt from doc values, yet every document comes back as the collector sent it (key order aside).
     const found = await client.search<Record<string, unknown>>({ index: applied.dataStream, size: documents.length, query: { match_all: {} } });
@@ -79,6 +84,24 @@ test("the cluster gets logsdb sorted by NIC and time, says so, and every collect
     assert.equal(pivot.count, sameFlow);
     const terms = await client.search({ index: applied.dataStream, size: 0, aggs: { ids: { cardinality: { field: "network.community_id" } } } });
     assert.ok((terms.aggregations!.ids as { value: number }).value > 1);
+    // Searches on the doc-values-only counters and source port still answer, exactly: ranges, terms and sums. Kibana
+    // decides from _field_caps whether a field can be filtered on and aggregated: both stay true.
+    const caps = await client.fieldCaps({ index: applied.dataStream, fields: ["source.port", "network.bytes", "destination.packets"] });
+    for (const name of ["source.port", "network.bytes", "destination.packets"]) {
+      assert.equal(caps.fields[name]?.long?.searchable, true, `${name} searchable`);
+      assert.equal(caps.fields[name]?.long?.aggregatable, true, `${name} aggregatable`);
+    }
+    const big = documents.filter(({ doc }) => (doc.network.bytes ?? 0) >= 1000).length;
+    assert.ok(big > 0 && big < documents.length, `${big} of ${documents.length} flows with 1,000 bytes or more`);
+    const ranged = await client.count({ index: applied.dataStream, query: { range: { "network.bytes": { gte: 1000 } } } });
+    assert.equal(ranged.count, big);
+    const port = documents.find(({ doc }) => doc.source.port !== undefined)!.doc.source.port!;
+    const fromPort = await client.count({ index: applied.dataStream, query: { term: { "source.port": port } } });
+    assert.equal(fromPort.count, documents.filter(({ doc }) => doc.source.port === port).length);
+    const summed = await client.search({ index: applied.dataStream, size: 0,
+      aggs: { sent: { sum: { field: "source.bytes" } }, packets: { sum: { field: "network.packets" } } } });
+    assert.equal((summed.aggregations!.sent as { value: number }).value, documents.reduce((n, { doc }) => n + (doc.source.bytes ?? 0), 0));
+    assert.equal((summed.aggregations!.packets as { value: number }).value, documents.reduce((n, { doc }) => n + (doc.network.packets ?? 0), 0));
     // The address classes and locality are keywords a panel filters and groups on.
     for (const locality of ["internal", "from_internet", "to_internet"] as const) {
       const expected = documents.filter(({ doc }) => doc.azure.flowlog.locality === locality).length;

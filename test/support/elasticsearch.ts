@@ -23,6 +23,8 @@ export interface ElasticsearchOptions {
   /** JVM heap, e.g. "512m". */
   heap?: string;
   startTimeoutMs?: number;
+  /** Extra JVM options, e.g. `-Des.<name>_feature_flag_enabled=true` to measure a feature a later release turns on. */
+  jvmOptions?: string[];
   /**
    * Security on (plain HTTP on loopback, no TLS) with file-realm users and roles, for tests of authentication and
    * privileges. Off by default. The first user holding the built-in `superuser` role is used for the health check.
@@ -64,6 +66,7 @@ export async function startElasticsearch(options: ElasticsearchOptions = {}): Pr
   ].join("\n"));
   const heap = options.heap ?? "512m";
   writeFileSync(join(paths.config, "jvm.options.d", "heap.options"), `-Xms${heap}\n-Xmx${heap}\n`);
+  if (options.jvmOptions?.length) writeFileSync(join(paths.config, "jvm.options.d", "extra.options"), `${options.jvmOptions.join("\n")}\n`);
   // The shipped jvm.options writes GC logs relative to the working directory; drop that line.
   const jvmOptions = join(paths.config, "jvm.options");
   writeFileSync(jvmOptions, readFileSync(jvmOptions, "utf8").replace(/^-Xlog:gc.*$/m, ""));
