@@ -9,6 +9,7 @@
 // Elasticsearch's CPU comes from /proc (process tree), the figure that stays meaningful on a loaded machine; a
 // warm-up load runs first so neither measured run pays for a cold JVM (its cost is printed too: measuring the
 // collector against a node that just started is what once made the end-to-end path look five times as costly).
+import { availableParallelism } from "node:os";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { Client } from "@elastic/elasticsearch";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
@@ -82,6 +83,13 @@ export async function benchIngestCost(dataset: CostDataset, connectionString: st
       report("collector_cpu_share_after_startup", steady / e2e.esCpuSeconds, 3,
         `collector ${steady.toFixed(1)} CPU s = ${(steady * 1e6 / e2e.documents).toFixed(1)} µs/doc without its start-up ` +
         `(${e2e.startupCpuSeconds.toFixed(2)} CPU s, median of 3 runs on an empty container, same settings)`);
+      // On a machine where Elasticsearch and the collector share the cores, the end-to-end run cannot finish faster
+      // than their CPU seconds spread over every core: what e2e_vs_es_only could at best be here.
+      const cores = availableParallelism();
+      const fastestE2e = (e2e.esCpuSeconds + e2e.collectorCpuSeconds) / cores;
+      report("e2e_vs_es_only_ceiling_here", only.seconds / fastestE2e, 3,
+        `Elasticsearch and the collector on the same ${cores} cores: ${(e2e.esCpuSeconds + e2e.collectorCpuSeconds).toFixed(1)} CPU s end to end take at least ` +
+        `${fastestE2e.toFixed(1)} s against Elasticsearch alone's ${only.seconds.toFixed(1)} s (it used ${(only.esCpuSeconds / only.seconds).toFixed(2)} cores)`);
     } else {
       progress("Elasticsearch CPU figures need the Elasticsearch started here (ES_URL points elsewhere): not measured");
     }
