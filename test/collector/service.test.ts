@@ -125,6 +125,15 @@ function documentsBefore(_writer: FlowLogBlobWriter, records: number): number {
   return records * 10;
 }
 
+/** Commits one more record as its own block just before the blob's closing `]}` block. */
+async function insertBeforeTail(writer: FlowLogBlobWriter, record: unknown): Promise<void> {
+  const extra = Buffer.from(`,${JSON.stringify(record)}`);
+  const ids = (await writer.blob.getBlockList("committed")).committedBlocks!.map((b) => b.name);
+  const extraId = Buffer.from("extra".padEnd(32, "-")).toString("base64");
+  await writer.blob.stageBlock(extraId, extra, extra.length);
+  await writer.blob.commitBlockList([...ids.slice(0, -1), extraId, ids[ids.length - 1]!]);
+}
+
 test("malformed blocks and rejected tuples go to dead letters with their position; neighbours are indexed", async () => {
   const { vnet, config } = await setup();
   const writer = new FlowLogBlobWriter(vnet, { kind: "vnet-v4", hour: HOUR, seed: 5 });
@@ -135,11 +144,7 @@ test("malformed blocks and rejected tuples go to dead letters with their positio
   await writer.appendMalformedBlock();
   await writer.appendMinute();
   record.flowRecords.flows[0].flowGroups[0].flowTuples.push("1663146003606,10.0.0.6,bad");
-  const extra = Buffer.from(`,${JSON.stringify({ ...record, time: "2026-11-20T10:30:00.0000000Z" })}`);
-  const ids = (await writer.blob.getBlockList("committed")).committedBlocks!.map((b) => b.name);
-  const extraId = Buffer.from("extra".padEnd(32, "-")).toString("base64");
-  await writer.blob.stageBlock(extraId, extra, extra.length);
-  await writer.blob.commitBlockList([...ids.slice(0, -1), extraId, ids[ids.length - 1]]);
+  await insertBeforeTail(writer, { ...record, time: "2026-11-20T10:30:00.0000000Z" });
 
   const sink = new RecordingSink();
   const summary = await run(config, sink).done;
@@ -166,11 +171,7 @@ test("a record whose brackets balance but which is not JSON is set aside; the re
   await writer.appendMalformedBlock('{"time":"2026-11-20T10:20:00.0000000Z","category":nope}');
   // Record 2: well-formed, with one bad tuple, in the same window as record 1.
   record.flowRecords.flows[0].flowGroups[0].flowTuples.push("1663146003606,10.0.0.7,bad");
-  const extra = Buffer.from(`,${JSON.stringify({ ...record, time: "2026-11-20T10:30:00.0000000Z" })}`);
-  const ids = (await writer.blob.getBlockList("committed")).committedBlocks!.map((b) => b.name);
-  const extraId = Buffer.from("extra".padEnd(32, "-")).toString("base64");
-  await writer.blob.stageBlock(extraId, extra, extra.length);
-  await writer.blob.commitBlockList([...ids.slice(0, -1), extraId, ids[ids.length - 1]]);
+  await insertBeforeTail(writer, { ...record, time: "2026-11-20T10:30:00.0000000Z" });
 
   const sink = new RecordingSink();
   const summary = await run(config, sink).done;
