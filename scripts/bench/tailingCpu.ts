@@ -7,8 +7,12 @@
 // a round also holds polls that found nothing; their cost (an idle phase measures it per poll) is taken out of the
 // steady-state figure (`_per_doc`), and given with it too (`_raw`). Azure requests are counted by a loopback proxy
 // in front of Azurite that only the collector talks to. Exact counts are checked in Elasticsearch at the end.
-//   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--profile DIR]
-// --profile DIR: --cpu-prof of the service; prints where its CPU went during the measured rounds, by source.
+//   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--warm-up 10] [--dist DIR] [--profile DIR]
+// --warm-up: rounds before the measured ones (JIT and Elasticsearch settle: the first ten cost up to twice as much).
+// --dist DIR: another build of the collector (as in collectorCpu.ts --base), to compare builds run after run.
+// --profile DIR: --cpu-prof of the service; prints where its time went during the measured rounds, by source. V8
+//   samples wall time on the main thread, so a thread descheduled inside a system call (a loopback socket write
+//   waking Azurite on a loaded machine) is charged there: read it with the user/system CPU split printed above it.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -23,14 +27,14 @@ import { FlowLogBlobWriter, VNET_CONTAINER } from "../../test/support/flowLogWri
 import { RECORDS_PER_MINUTE, TUPLES_PER_RECORD, costBlobSpec } from "./costDataset";
 import { profileShares } from "./cpuProfile";
 import { DIST, buildCollector, imageMemoryEnvironment, imageNodeFlags } from "./imageRuntime";
-import { treeCpuSeconds } from "./processCpu";
+import { processCpuSeconds, treeCpuSeconds } from "./processCpu";
 import { median, progress, report } from "./stats";
 
-const WARM_UP_ROUNDS = 3;
 const IDLE_POLLS = 10;
 
 interface Sample {
   collector: number;
+  collectorSystem: number;
   es: number;
   polls: number;
   requests: number;
@@ -38,12 +42,21 @@ interface Sample {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { nics: { type: "string", default: "16" }, rounds: { type: "string", default: "20" }, profile: { type: "string" } } });
+  const { values } = parseArgs({ options: {
+    nics: { type: "string", default: "16" }, rounds: { type: "string", default: "20" }, "warm-up": { type: "string", default: "10" },
+    dist: { type: "string" }, profile: { type: "string" },
+  } });
   const nics = Number(values.nics);
   const rounds = Number(values.rounds);
-  if (!(nics >= 1) || !(rounds >= 1) || rounds + WARM_UP_ROUNDS + 1 > 60) throw new Error("--nics must be at least 1 and --rounds 1-56 (one hour's blob, one minute per round)");
-  progress("building the collector (collector/dist)");
-  buildCollector();
+  const warmUp = Number(values["warm-up"]);
+  if (!(nics >= 1) || !(rounds >= 1) || !(warmUp >= 0) || 1 + warmUp + rounds > 60) {
+    throw new Error("--nics must be at least 1, --rounds at least 1, and 1 + --warm-up + --rounds at most 60 (one hour's blob, one minute per round)");
+  }
+  const dist = values.dist ? resolve(values.dist) : DIST;
+  if (!values.dist) {
+    progress("building the collector (collector/dist)");
+    buildCollector();
+  }
   const azurite = await startAzurite();
   const proxy = await startFaultyProxy(azurite.blobUrl.slice(0, -AZURITE_ACCOUNT.length - 1), () => "forward");
   const es = await startElasticsearch({ log: (line) => progress(`elasticsearch: ${line}`) });
@@ -70,9 +83,9 @@ async function main(): Promise<void> {
       FLOWLOGS_ES_NAMESPACE: namespace,
       FLOWLOGS_POLL_INTERVAL_SECONDS: "1",
       FLOWLOGS_METRICS_PORT: "off",
-    }, values.profile ? resolve(values.profile) : undefined);
+    }, dist, values.profile ? resolve(values.profile) : undefined);
     const sample = (): Sample => ({
-      collector: treeCpuSeconds(service!.pid), es: treeCpuSeconds(es.pid!), polls: service!.polls(), requests: proxy.seen.length,
+      collector: treeCpuSeconds(service!.pid), collectorSystem: processCpuSeconds(service!.pid).system, es: treeCpuSeconds(es.pid!), polls: service!.polls(), requests: proxy.seen.length,
       atUs: Number(process.hrtime.bigint() / 1000n),
     });
     // A round ends with the poll that indexed its last document (it has released its leases by then).
@@ -80,9 +93,9 @@ async function main(): Promise<void> {
       await appendMinute();
       await service!.indexed(written());
     };
-    progress(`start-up and ${WARM_UP_ROUNDS} warm-up rounds (not counted)`);
+    progress(`start-up and ${warmUp} warm-up rounds (not counted)`);
     await service.indexed(written());
-    for (let i = 0; i < WARM_UP_ROUNDS; i++) await round();
+    for (let i = 0; i < warmUp; i++) await round();
 
     // Polls that find nothing new: one listing each. Measured to take them out of the rounds.
     const idleStart = sample();
@@ -111,6 +124,8 @@ async function main(): Promise<void> {
       before = after;
     }
     const measuredTo = sample();
+    progress(`measured window in this process's hrtime: ${measuredFrom.atUs}-${measuredTo.atUs} µs`);
+    const systemShare = (measuredTo.collectorSystem - measuredFrom.collectorSystem) / (measuredTo.collector - measuredFrom.collector);
 
     const documentsPerRound = nics * RECORDS_PER_MINUTE * TUPLES_PER_RECORD;
     const stopped = await service.stop();
@@ -123,9 +138,10 @@ async function main(): Promise<void> {
     const us = (seconds: number) => seconds * 1e6 / documentsPerRound;
     const collector = median(perRound.map((r) => us(r.collector)));
     const esPerDoc = median(perRound.map((r) => us(r.es)));
-    report("tailing_documents", count, 0, `${nics} NICs × ${1 + WARM_UP_ROUNDS + rounds} minutes × ${documentsPerRound / nics} tuples, all in Elasticsearch, none duplicate; ${rounds} rounds measured`);
+    report("tailing_documents", count, 0, `${nics} NICs × ${1 + warmUp + rounds} minutes × ${documentsPerRound / nics} tuples, all in Elasticsearch, none duplicate; ${rounds} rounds measured`);
     report("tailing_collector_cpu_us_per_doc", collector, 1, `median of ${rounds} rounds, idle polls taken out; rounds ${perRound.map((r) => us(r.collector).toFixed(0)).join(", ")}`);
     report("tailing_collector_cpu_us_per_doc_raw", median(perRound.map((r) => us(r.raw))), 1, `with the ${median(perRound.map((r) => r.polls))} polls a round took (median)`);
+    report("tailing_collector_system_cpu_share", systemShare, 2, "of the collector's CPU in the measured rounds, spent in the kernel (system calls)");
     report("tailing_idle_poll_cpu_ms", idlePerPoll * 1e3, 2, `a poll that finds nothing new (${idlePolls} polls)`);
     report("tailing_collector_cpu_ms_per_blob_job", collector * documentsPerRound / nics / 1e3, 2, `one NIC's minute: ${documentsPerRound / nics} documents`);
     report("tailing_azure_requests_per_round", median(perRound.map((r) => r.requests)), 1, `${nics} blob jobs and one listing (idle polls' listings taken out)`);
@@ -135,9 +151,11 @@ async function main(): Promise<void> {
     report("tailing_collector_cpu_share", collector / esPerDoc, 3, "collector CPU / Elasticsearch CPU per document");
     if (values.profile) {
       const file = readdirSync(resolve(values.profile)).filter((f) => f.endsWith(".cpuprofile")).sort().at(-1)!;
-      const { totalUs, shares } = profileShares(join(resolve(values.profile), file), measuredFrom.atUs, measuredTo.atUs);
-      process.stdout.write(`# ${file}: ${(totalUs / 1e6).toFixed(2)} s sampled in the measured rounds, by source (self time):\n`);
-      for (const [name, share] of shares.slice(0, 25)) process.stdout.write(`#   ${(share * 100).toFixed(1).padStart(5)} %  ${name}\n`);
+      for (const byArea of [true, false]) {
+        const { totalUs, shares } = profileShares(join(resolve(values.profile), file), dist, measuredFrom.atUs, measuredTo.atUs, byArea);
+        process.stdout.write(`# ${file}: ${(totalUs / 1e6).toFixed(2)} s sampled in the measured rounds, by ${byArea ? "area (the stack)" : "source (self time)"}:\n`);
+        for (const [name, share] of shares.slice(0, byArea ? 12 : 20)) process.stdout.write(`#   ${(share * 100).toFixed(1).padStart(5)} %  ${name}\n`);
+      }
     }
   } finally {
     await service?.stop().catch(() => undefined);
@@ -157,9 +175,9 @@ function requestKind(seen: { method: string; path: string }): string {
 }
 
 /** The built collector's `run` service in a child, as the image starts it; its JSON log lines tell polls and counts. */
-function startService(env: Record<string, string>, profileDir?: string) {
+function startService(env: Record<string, string>, dist: string, profileDir?: string) {
   const child = spawn(process.execPath, [
-    ...imageNodeFlags(), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(DIST, "cli.js"), "run",
+    ...imageNodeFlags(), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(dist, "cli.js"), "run",
   ], { env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: "", ...imageMemoryEnvironment(), ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let polls = 0;
   let indexed = 0;
