@@ -3,13 +3,13 @@
 // and address pools the size of a small estate. 16 × 3 × 60 minutes × 2 records × 55 tuples = 316,800 tuples.
 import { parseFlowLogText } from "../../collector/src/format";
 import type { IdentifiedDocument } from "../../collector/src/model";
-import { FlowLogBlobWriter, type TrafficProfile } from "../../test/support/flowLogWriter";
+import { FlowLogBlobWriter, type FlowLogBlobSpec, type TrafficProfile } from "../../test/support/flowLogWriter";
 import { memoryContainer, type MemoryBlob } from "./memoryBlobs";
 
 export const COST_NICS = 16;
 export const COST_HOURS = 3;
-const RECORDS_PER_MINUTE = 2;
-const TUPLES_PER_RECORD = 55;
+export const RECORDS_PER_MINUTE = 2;
+export const TUPLES_PER_RECORD = 55;
 
 export interface CostBlob {
   name: string;
@@ -41,16 +41,20 @@ function traffic(nic: number): TrafficProfile {
   };
 }
 
+/** NIC `nic`'s VNet PT1H.json of `hour`: four VNets with one flow log each, the NIC's own MAC and traffic. */
+export function costBlobSpec(nic: number, hour: Date, seed: number): FlowLogBlobSpec {
+  return {
+    kind: "vnet-v4", hour, seed, mac: `000D3AF88${String(100 + nic).padStart(3, "0")}`, vnetName: `vnet-${nic % 4}`,
+    flowLogName: `vnet-${nic % 4}-flowlog`, traffic: traffic(nic),
+  };
+}
+
 export async function costDataset(): Promise<CostDataset> {
   const { container, blobs } = memoryContainer();
   const made: CostBlob[] = [];
   for (let hour = 0; hour < COST_HOURS; hour++) {
     for (let nic = 0; nic < COST_NICS; nic++) {
-      const writer = new FlowLogBlobWriter(container, {
-        kind: "vnet-v4", hour: new Date(Date.UTC(2026, 10, 20, 10 + hour)), seed: 1000 + hour * 100 + nic,
-        mac: `000D3AF88${String(100 + nic).padStart(3, "0")}`, vnetName: `vnet-${nic % 4}`,
-        flowLogName: `vnet-${nic % 4}-flowlog`, traffic: traffic(nic),
-      });
+      const writer = new FlowLogBlobWriter(container, costBlobSpec(nic, new Date(Date.UTC(2026, 10, 20, 10 + hour)), 1000 + hour * 100 + nic));
       for (let minute = 0; minute < 60; minute++) {
         await writer.appendMinute({ records: RECORDS_PER_MINUTE, tuplesPerRecord: TUPLES_PER_RECORD });
       }

@@ -4,6 +4,13 @@ import { readFileSync, readdirSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
+/** CPU seconds used so far by `pid` alone, in user space and in the kernel (system calls: sockets, files). */
+export function processCpuSeconds(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+}
+
 /** CPU seconds used so far by `pid` and all its descendants (utime + stime of each). */
 export function treeCpuSeconds(pid: number): number {
   const children = new Map<number, number[]>();

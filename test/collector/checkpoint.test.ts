@@ -79,6 +79,30 @@ test("forget removes the checkpoint; a damaged checkpoint is reported and replac
   await again.release();
 });
 
+test("a lease taken on the word of a peek (exists) still works when the checkpoint or its container was deleted since", async () => {
+  const recreated: string[] = [];
+  const gone = scratch.container("checkpoints-gone");
+  const a = new CheckpointStore(gone, { leaseSeconds: 15, replicaId: "a", onContainerRecreated: (name) => recreated.push(name) });
+  await a.ensureContainer();
+  const first = await a.tryAcquire(SOURCE, `${BLOB}.7`);
+  assert.ok(first);
+  await first.save({ ...first.checkpoint, offset: 5 });
+  await first.forget(); // deleted between the peek and the lease
+  const again = await a.tryAcquire(SOURCE, `${BLOB}.7`, { exists: true });
+  assert.ok(again, "created again: the lease answered 404");
+  assert.deepEqual(again.checkpoint, emptyCheckpoint(SOURCE, `${BLOB}.7`));
+  await again.save({ ...again.checkpoint, offset: 8 });
+  await again.release();
+  assert.equal((await a.peek(SOURCE, `${BLOB}.7`))?.offset, 8);
+
+  await gone.delete(); // the whole container, between the peek and the lease
+  const afterContainer = await a.tryAcquire(SOURCE, `${BLOB}.7`, { exists: true });
+  assert.ok(afterContainer);
+  assert.deepEqual(recreated, [gone.containerName]);
+  assert.deepEqual(afterContainer.checkpoint, emptyCheckpoint(SOURCE, `${BLOB}.7`));
+  await afterContainer.release();
+});
+
 /** A client for one container that holds only a container SAS: like the deployment's container-scoped role. */
 function containerScopedClient(name: string): ContainerClient {
   const settings = Object.fromEntries(azuriteConnectionString().split(";").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));

@@ -134,6 +134,37 @@ test("windows are bounded; the checkpoint advances window by window", async () =
   assert.deepEqual(saved.slice(0, reader.chunks.length), reader.chunks.map((c) => c.end));
 });
 
+test("one checkpoint write per window; the last window's is the caught-up write, with the ETag", async () => {
+  const container = await freshContainer("vnet-v4");
+  const writer = new FlowLogBlobWriter(container, { kind: "vnet-v4", hour: HOUR, seed: 12 });
+  for (let i = 0; i < 10; i++) await writer.appendMinute({ records: 3, tuplesPerRecord: 20 });
+  const ref = { container: container.containerName, name: writer.blobName };
+  const saved: BlobCheckpoint[] = [];
+  const ends: number[] = [];
+  let tuples = 0;
+  const result = await readNewData(container, ref, emptyCheckpoint(ref.container, ref.name), { windowBytes: 5_000 },
+    async (chunk) => { ends.push(chunk.end); tuples += countTuples(recordValues(chunk)); },
+    async (checkpoint) => { saved.push(checkpoint); });
+  assert.equal(result.caughtUp, true);
+  assert.equal(tuples, writer.tuples);
+  assert.ok(ends.length > 2, `expected several windows, got ${ends.length}`);
+  assert.deepEqual(saved.map((c) => c.offset), ends, "each window saved once, after the sink took it");
+  assert.equal(saved.at(-1)!.etag, result.checkpoint.etag);
+  assert.ok(result.checkpoint.etag, "caught up: the ETag is saved");
+  assert.ok(saved.slice(0, -1).every((c) => c.etag === undefined));
+  assert.deepEqual(result.checkpoint, saved.at(-1));
+
+  // One more minute: one window, one write.
+  await writer.appendMinute({ records: 2 });
+  const more: BlobCheckpoint[] = [];
+  const next = await readNewData(container, ref, result.checkpoint, { windowBytes: 5_000 },
+    async (chunk) => { tuples += countTuples(recordValues(chunk)); }, async (checkpoint) => { more.push(checkpoint); });
+  assert.equal(tuples, writer.tuples);
+  assert.equal(more.length, 1);
+  assert.equal(more[0]!.etag, next.checkpoint.etag);
+  assert.equal(more[0]!.offset, writer.length - 2, "up to the tail block");
+});
+
 test("a malformed block is set aside with its position; good blocks before and after are still read", async () => {
   const container = await freshContainer("nsg-v2");
   const writer = new FlowLogBlobWriter(container, { kind: "nsg-v2", hour: HOUR, seed: 5 });

@@ -119,19 +119,23 @@ export class CheckpointStore {
 
   /**
    * Take the lease for a source blob, or return undefined when another replica holds it. Creates the checkpoint
-   * blob on first use (a lease needs an existing blob).
+   * blob on first use (a lease needs an existing blob). `exists`: the caller has just read the checkpoint (peek),
+   * so the create-if-missing upload is skipped (one request per job of the tailing service); one deleted since is
+   * still created, as the lease then answers 404.
    */
-  async tryAcquire(container: string, blob: string): Promise<LeasedCheckpoint | undefined> {
+  async tryAcquire(container: string, blob: string, { exists = false }: { exists?: boolean } = {}): Promise<LeasedCheckpoint | undefined> {
     const name = checkpointBlobName(container, blob);
     const client = this.container.getBlockBlobClient(name);
     const initial = JSON.stringify(emptyCheckpoint(container, blob));
     const createInitial = () => client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
     try {
-      await createInitial().catch(async (error) => {
-        if (!isContainerNotFound(error)) throw error;
-        await this.recreateContainer();
-        await createInitial();
-      });
+      if (!exists) {
+        await createInitial().catch(async (error) => {
+          if (!isContainerNotFound(error)) throw error;
+          await this.recreateContainer();
+          await createInitial();
+        });
+      }
     } catch (error) {
       // 409 (exists, leased) or 412 (exists): fine, someone created it first.
       if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
@@ -141,7 +145,7 @@ export class CheckpointStore {
       await lease.acquireLease(this.options.leaseSeconds);
     } catch (error) {
       if (statusOf(error) === 409) return undefined; // LeaseAlreadyPresent: another replica works on it
-      if (statusOf(error) === 404) return this.tryAcquire(container, blob); // forgotten meanwhile: recreate
+      if (statusOf(error) === 404) return this.tryAcquire(container, blob); // forgotten meanwhile (or its container): create
       throw error;
     }
     try {

@@ -66,7 +66,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     metrics.blobsUnchanged++;
     return { kind: "unchanged", checkpoint: stored };
   }
-  const held = await context.store.tryAcquire(ref.container, ref.name);
+  const held = await context.store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined });
   if (!held) {
     metrics.blobsBusy++;
     return { kind: "busy" };

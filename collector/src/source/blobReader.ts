@@ -136,14 +136,24 @@ export async function readNewData(
   let recordIndex = checkpoint.records;
   let chunk = emptyChunk(ref, plan.from, recordIndex);
   let lastEnd = plan.from;
-  const deliver = async (end: number): Promise<void> => {
+  // The last window's checkpoint waits for the caught-up write that follows (the same position plus the ETag): one
+  // checkpoint write fewer per job of the tailing service. Anything else that comes first writes it before it starts.
+  let unsaved = false;
+  const saveUnsaved = async (): Promise<void> => {
+    if (unsaved) await save(checkpoint);
+    unsaved = false;
+  };
+  const deliver = async (end: number, lastWindow = false): Promise<void> => {
+    await saveUnsaved();
     chunk.end = end;
     await handle(chunk);
     checkpoint = at(end, recordIndex);
-    await save(checkpoint);
+    if (lastWindow) unsaved = true;
+    else await save(checkpoint);
     chunk = emptyChunk(ref, end, recordIndex);
   };
   const take = async (item: ScanItem): Promise<void> => {
+    await saveUnsaved();
     lastEnd = item.end;
     if (skip !== undefined) {
       const raw = item.kind === "record" ? item.bytes.toString("utf8", 0, EXCERPT_CHARS)
@@ -186,7 +196,7 @@ export async function readNewData(
         last = item.end;
       }
       broken = scanner.broken;
-      if (last !== undefined && (chunk.records.length || chunk.malformed.length)) await deliver(last);
+      if (last !== undefined && (chunk.records.length || chunk.malformed.length)) await deliver(last, position >= plan.dataEnd);
     }
     if (!broken) {
       const finished = scanner.finish();
@@ -194,6 +204,7 @@ export async function readNewData(
       broken = finished.unfinished;
     }
     if (!broken) break;
+    await saveUnsaved();
     // A record that cannot be JSON (unbalanced or mismatched brackets): set aside up to the next plausible record
     // start and scan again from there (its bytes are downloaded again: broken data only).
     const limit = broken.end ?? plan.dataEnd;
