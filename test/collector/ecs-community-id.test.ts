@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { communityId } from "../../collector/src/ecs";
 import { createHash } from "node:crypto";
-import { ipBytes } from "../../collector/src/ecs/communityId";
+import { ipBytes } from "../../collector/src/ipAddress";
 import { mulberry32 } from "../support/flowLogWriter";
 
 // Published vectors from the Community ID spec's baseline (corelight/community-id-spec, baseline/baseline_deflt.json,

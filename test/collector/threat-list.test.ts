@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parseThreatList } from "../../collector/src/enrich/threatList";
-import { ipBytes } from "../../collector/src/ecs/communityId";
+import { ipBytes } from "../../collector/src/ipAddress";
 import { mulberry32 } from "../support/flowLogWriter";
 
 const DROP = [

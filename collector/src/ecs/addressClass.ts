@@ -3,7 +3,7 @@
 // this and its `network.direction` already holds the tuple's own inbound/outbound, so they live under
 // azure.flowlog.* (collector/README.md, mapping table).
 import type { FlowDocument } from "../model";
-import { ipBytes, ipv4Value } from "./communityId";
+import { ipBytes, ipv4Value } from "../ipAddress";
 
 /** private, azure_platform or public. */
 export type AddressClass = FlowDocument["azure"]["flowlog"]["source_address_class"];

@@ -1,6 +1,6 @@
 // An address's text as the range tables look it up, without allocating on the common forms: plain dotted IPv4 and
 // plain hex IPv6. IPv4-mapped IPv6 (::ffff:a.b.c.d) is IPv4, as the tables hold it.
-import { ipBytes, ipv4Value } from "../ecs/communityId";
+import { ipBytes, ipv4Value } from "../ipAddress";
 
 /**
  * Writes the address into `words` (four big-endian 32-bit words; for IPv4 the value is in words[3]) and returns its

@@ -2,7 +2,7 @@
 // (Spamhaus DROP's `1.2.3.0/24 ; SBL123` included: the comment becomes the entry's description); blank lines are
 // skipped. Pure: text in, a lookup and the bad lines out (the service reads the file and reloads it).
 import type { ThreatIndicator, ThreatLookup } from "../model";
-import { ipBytes, ipv4Value } from "../ecs/communityId";
+import { ipBytes, ipv4Value } from "../ipAddress";
 import { quote } from "../safeText";
 import { addressWords } from "./addressWords";
 import { Ipv4RangeTable, Ipv6RangeTable, type AddressBlock } from "./ipRangeTable";

@@ -7,7 +7,7 @@
 import { isIP } from "node:net";
 import type { Decision, Direction, FlowCounters, FlowState, FlowTuple } from "./flow";
 import { quote } from "../safeText";
-import { ipv4Value } from "../ecs/communityId";
+import { ipv4Value } from "../ipAddress";
 
 export class TupleError extends Error {}
 
