@@ -68,8 +68,8 @@ const ISO_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,3})\d*)?(Z|[+
 
 interface TimeWindow {
   /** The record time the window was made from, as written. */
-  from: string | undefined;
-  recordTime?: string;
+  recordTime: string | undefined;
+  /** Its instant, when it is a readable time (else only the fixed bounds apply). */
   recordMs?: number;
 }
 
@@ -77,14 +77,14 @@ interface TimeWindow {
 let lastWindow: TimeWindow | undefined;
 
 function windowOf(context: FlowContext): TimeWindow {
-  if (lastWindow === undefined || lastWindow.from !== context.recordTime) lastWindow = plausibleWindow(context.recordTime);
+  if (lastWindow === undefined || lastWindow.recordTime !== context.recordTime) lastWindow = plausibleWindow(context.recordTime);
   return lastWindow;
 }
 
 function plausibleWindow(recordTime: string | undefined): TimeWindow {
   const match = recordTime === undefined ? null : ISO_TIME.exec(recordTime);
   const recordMs = match ? Date.parse(`${match[1]}.${(match[2] ?? "").padEnd(3, "0")}${match[3]}`) : NaN;
-  return Number.isFinite(recordMs) ? { from: recordTime, recordTime, recordMs } : { from: recordTime };
+  return Number.isFinite(recordMs) ? { recordTime, recordMs } : { recordTime };
 }
 
 function checkPlausible(timestampMs: number, text: string, window: TimeWindow): void {
