@@ -15,16 +15,16 @@
 // purpose, so re-reading from anywhere yields the same ids.
 import { hash } from "node:crypto";
 import type { FlowContext, ParsedFlow } from "../format/flow";
+import { ContentCache, keyField } from "./contentCache";
 
 export const ID_RECIPE = "flowlogs-id/2";
 
 // All tuples of one rule/group share a context object: its part of the text is built once (the last context answers
-// for the tuples that follow it). Its head, up to the MAC, repeats in every record of a NIC: kept by content, a
-// bounded number. JSON.stringify([a, b, ...]) is "[" + JSON(a) + "," + JSON(b) ... + "]", so the pieces join to it.
+// for the tuples that follow it). Its head, up to the MAC, repeats in every record of a NIC: kept by content.
+// JSON.stringify([a, b, ...]) is "[" + JSON(a) + "," + JSON(b) ... + "]", so the pieces join to it.
 let lastContext: FlowContext | undefined;
 let lastText = "";
-const headsByContent = new Map<string, string>();
-const MAX_CACHED_HEADS = 4096;
+const headsByContent = new ContentCache<string>();
 
 function contextText(context: FlowContext): string {
   if (context === lastContext) return lastText;
@@ -37,14 +37,8 @@ function contextText(context: FlowContext): string {
 /** JSON([ID_RECIPE, family, version, lower(resourceId), lower(flowLogId), upper(mac)]) without its closing bracket. */
 function contextHead(context: FlowContext): string {
   const { family, version, resourceId = "", flowLogId = "", mac = "" } = context;
-  const key = `${family}${version}|${resourceId.length}:${resourceId}${flowLogId.length}:${flowLogId}${mac}`;
-  let head = headsByContent.get(key);
-  if (head === undefined) {
-    head = JSON.stringify([ID_RECIPE, family, version, resourceId.toLowerCase(), flowLogId.toLowerCase(), mac.toUpperCase()]).slice(0, -1);
-    if (headsByContent.size >= MAX_CACHED_HEADS) headsByContent.clear();
-    headsByContent.set(key, head);
-  }
-  return head;
+  return headsByContent.get(`${family}${version}|${keyField(resourceId)}${keyField(flowLogId)}${keyField(mac)}`, () =>
+    JSON.stringify([ID_RECIPE, family, version, resourceId.toLowerCase(), flowLogId.toLowerCase(), mac.toUpperCase()]).slice(0, -1));
 }
 
 export function documentId(flow: ParsedFlow): string {

@@ -9,6 +9,7 @@ import type { FlowEnrichment } from "../model";
 import type { FlowContext, FlowState, ParsedFlow } from "../format/flow";
 import { ADDRESS_CLASSES, addressClass, flowLocality, type AddressClass } from "./addressClass";
 import { communityId } from "./communityId";
+import { ContentCache, keyField } from "./contentCache";
 import { flowEvent, resourceFields } from "./mapper";
 import { threatJson } from "./threat";
 import { transportName } from "./transport";
@@ -23,29 +24,16 @@ interface ContextJson {
   tail: string;
 }
 
-// Tuples of one group come one after another (the last context answers), and every minute's records repeat the same
-// resource, MAC, flow log and rules in new context objects: parts are kept by content too, a bounded number.
+// Tuples of one group come one after another: the last context answers before the content cache is asked.
 let lastContext: FlowContext | undefined;
 let lastParts: ContextJson | undefined;
-const partsByContent = new Map<string, ContextJson>();
-const MAX_CACHED_CONTEXTS = 4096;
+const partsByContent = new ContentCache<ContextJson>();
 
 function contextJson(context: FlowContext): ContextJson {
   if (context === lastContext) return lastParts!;
-  const key = contentKey(context);
-  let parts = partsByContent.get(key);
-  if (!parts) {
-    if (partsByContent.size >= MAX_CACHED_CONTEXTS) partsByContent.clear();
-    partsByContent.set(key, parts = newContextJson(context));
-  }
+  lastParts = partsByContent.get(contentKey(context), () => newContextJson(context));
   lastContext = context;
-  lastParts = parts;
-  return parts;
-}
-
-/** A value of a content key: length-prefixed, so no value can run into the next. */
-function keyField(value: string | undefined): string {
-  return value === undefined ? "-" : `${value.length}:${value}`;
+  return lastParts;
 }
 
 /** Everything the parts depend on. */
