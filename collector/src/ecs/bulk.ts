@@ -8,15 +8,7 @@ export function toBulkNdjson(documents: IdentifiedDocument[], index: string): st
   return body;
 }
 
-// A writer uses one index for all its documents: the action's start is serialized once per index, not per document.
-let lastIndex: string | undefined;
-let lastActionStart = "";
-
 /** The action line (newline included) creating `id` in `index`: JSON.stringify({create: {_index, _id}}), without the objects. */
 export function createAction(index: string, id: string): string {
-  if (index !== lastIndex) {
-    lastActionStart = `{"create":{"_index":${JSON.stringify(index)},"_id":`;
-    lastIndex = index;
-  }
-  return `${lastActionStart}${JSON.stringify(id)}}}\n`;
+  return `{"create":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(id)}}}\n`;
 }
