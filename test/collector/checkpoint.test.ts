@@ -177,3 +177,57 @@ test("a huge garbage checkpoint blob is reported as damaged after one bounded ra
 function azuriteBlobEndpoint(): string {
   return /BlobEndpoint=([^;]+)/.exec(azuriteConnectionString())![1]!;
 }
+
+test("a checkpoint this store wrote last is leased on the condition of its ETag and not read again; another replica's write, a lease held elsewhere, a deletion and eviction each end that", async () => {
+  const a = new CheckpointStore(container, { leaseSeconds: 15, replicaId: "a", remember: 2 });
+  const b = store("b");
+  await a.ensureContainer();
+  const name = `${BLOB}.remembered`;
+  assert.equal(await a.tryAcquireRemembered(SOURCE, name), undefined, "nothing remembered yet");
+  const first = await a.tryAcquire(SOURCE, name);
+  assert.ok(first);
+  await first.save({ ...first.checkpoint, offset: 11, records: 1 });
+  await first.release(); // a release leaves the ETag as it is
+  const again = await a.tryAcquireRemembered(SOURCE, name);
+  assert.ok(again && again !== "busy");
+  assert.equal(again.checkpoint.offset, 11);
+  assert.deepEqual(again.checkpoint, await a.peek(SOURCE, name), "what is remembered is what is stored");
+  assert.equal(await b.tryAcquire(SOURCE, name), undefined, "the remembered lease is a real lease");
+  await again.save({ ...again.checkpoint, offset: 12 }); // the conditional save works with the remembered ETag
+  await again.release();
+
+  const other = await b.tryAcquire(SOURCE, name);
+  assert.ok(other);
+  assert.equal(await a.tryAcquireRemembered(SOURCE, name), "busy", "another replica holds the lease");
+  await other.save({ ...other.checkpoint, offset: 20 });
+  await other.release();
+  assert.equal(await a.tryAcquireRemembered(SOURCE, name), undefined, "written by another replica since (412)");
+  assert.equal(await a.tryAcquireRemembered(SOURCE, name), undefined, "and no longer remembered");
+  const read = await a.tryAcquire(SOURCE, name, { exists: true });
+  assert.equal(read?.checkpoint.offset, 20, "the usual path reads the other replica's progress");
+  await read!.release();
+
+  const remembered = await a.tryAcquireRemembered(SOURCE, name);
+  assert.ok(remembered && remembered !== "busy", "a read under the lease is remembered too");
+  await remembered.save({ ...remembered.checkpoint, offset: 21 });
+  await remembered.release();
+  await container.getBlobClient(checkpointBlobName(SOURCE, name)).delete(); // by someone else
+  assert.equal(await a.tryAcquireRemembered(SOURCE, name), undefined, "deleted since (404)");
+  const recreated = await a.tryAcquire(SOURCE, name);
+  assert.deepEqual(recreated?.checkpoint, emptyCheckpoint(SOURCE, name), "and the usual path creates it again");
+  await recreated!.forget();
+  assert.equal(await a.tryAcquireRemembered(SOURCE, name), undefined, "forgotten with the checkpoint");
+
+  for (const n of [1, 2, 3]) {
+    const held = await a.tryAcquire(SOURCE, `${name}.${n}`);
+    await held!.save({ ...held!.checkpoint, offset: n });
+    await held!.release();
+  }
+  assert.equal(await a.tryAcquireRemembered(SOURCE, `${name}.1`), undefined, "the oldest is evicted past `remember`");
+  for (const n of [2, 3]) {
+    const held = await a.tryAcquireRemembered(SOURCE, `${name}.${n}`);
+    assert.ok(held && held !== "busy");
+    assert.equal(held.checkpoint.offset, n);
+    await held.release();
+  }
+});

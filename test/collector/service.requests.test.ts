@@ -11,17 +11,30 @@ import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
 import { loadConfig } from "../../collector/src/service/config";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+import type { LogEvent } from "../../collector/src/service/logger";
 
 const scratch = scratchContainers(azuriteConnectionString());
 
-/** `GET checkpoint blob`, `PUT checkpoint lease`, `GET source blocklist`... */
-function kind(seen: { method: string; path: string }, source: string): string {
+/** `GET checkpoint blob`, `PUT checkpoint lease`, `GET source blocklist`... (`+ If-Match` when conditional). */
+function kind(seen: { method: string; path: string; ifMatch?: string; status?: number }, source: string): string {
   const url = new URL(seen.path, "http://proxy");
   const target = url.pathname.split("/")[2] === source ? "source" : "checkpoint";
-  return `${seen.method} ${target} ${url.searchParams.get("comp") ?? url.searchParams.get("restype") ?? "blob"}`;
+  const what = `${seen.method} ${target} ${url.searchParams.get("comp") ?? url.searchParams.get("restype") ?? "blob"}`;
+  return url.searchParams.get("comp") === "lease" && seen.ifMatch ? `${what} If-Match -> ${seen.status}` : what;
 }
 
-test("a job on a grown blob whose checkpoint exists: lease, read, count the try, block list, one ranged read, one write, release; no create-if-missing upload", async () => {
+function tailingConfig(source: string, checkpoints: string) {
+  return loadConfig({
+    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+    FLOWLOGS_CONTAINERS: source,
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints,
+    FLOWLOGS_SINK: "stdout",
+    FLOWLOGS_METRICS_PORT: "off",
+    FLOWLOGS_REPLICA_ID: "test",
+  });
+}
+
+test("a job on a grown blob whose checkpoint another process wrote: lease, read, count the try, block list, one ranged read, one write, release; no create-if-missing upload", async () => {
   const source = scratch.container("req-src");
   const checkpoints = scratch.container("req-cp");
   await source.create();
@@ -29,14 +42,7 @@ test("a job on a grown blob whose checkpoint exists: lease, read, count the try,
   const proxy = await startFaultyProxy(endpoint.origin, () => "forward");
   try {
     const viaProxy = BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(endpoint.origin, proxy.url));
-    const config = loadConfig({
-      FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-      FLOWLOGS_CONTAINERS: source.containerName,
-      FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-      FLOWLOGS_SINK: "stdout",
-      FLOWLOGS_METRICS_PORT: "off",
-      FLOWLOGS_REPLICA_ID: "test",
-    });
+    const config = tailingConfig(source.containerName, checkpoints.containerName);
     const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 31, mac: "000D3A000031" });
     const sink = new RecordingSink();
     const pass = () => runCollector({ config, sink, once: true, blobService: viaProxy, writeLog: () => {} });
@@ -62,6 +68,78 @@ test("a job on a grown blob whose checkpoint exists: lease, read, count the try,
     assert.equal(sink.documents.size, writer.tuples);
     assert.equal(summary.metrics.duplicates, 0);
     assert.equal(summary.metrics.blobsRead, 1);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test("while the service tails, a blob whose checkpoint it wrote last costs 6 requests: the lease on the condition of that checkpoint's ETag replaces the peek and the read; another replica's write in between is noticed (412) and read", async () => {
+  const source = scratch.container("req-tail-src");
+  const checkpoints = scratch.container("req-tail-cp");
+  await source.create();
+  const endpoint = new URL(scratch.service.url);
+  const proxy = await startFaultyProxy(endpoint.origin, () => "forward");
+  try {
+    const viaProxy = BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(endpoint.origin, proxy.url));
+    const config = tailingConfig(source.containerName, checkpoints.containerName);
+    const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T11:00:00Z"), seed: 32, mac: "000D3A000032" });
+    const sink = new RecordingSink();
+    const controller = new AbortController();
+    const marks: number[] = [];
+    let thirdMinute = -1;
+    const other = new RecordingSink(); // a second replica, straight to Azurite (its requests are not counted)
+    const steps: Array<() => Promise<void>> = [
+      async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
+      async () => {
+        thirdMinute = (await writer.appendMinute({ records: 2 })).tuples;
+        await runCollector({ config: { ...config, replicaId: "other" }, sink: other, once: true, blobService: scratch.service, writeLog: () => {} });
+        marks.push(proxy.seen.length);
+      },
+      async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
+      async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
+      async () => controller.abort(),
+    ];
+    const events: LogEvent[] = [];
+    await writer.appendMinute({ records: 2 });
+    await runCollector({
+      config, sink, blobService: viaProxy, writeLog: () => {}, onEvent: (e) => events.push(e), signal: controller.signal,
+      sleep: () => steps.shift()!(),
+    });
+    marks.push(proxy.seen.length);
+    const poll = (n: number) => proxy.seen.slice(marks[n], marks[n + 1]).map((seen) => kind(seen, source.containerName));
+    const remembered = [
+      "GET source list",
+      "PUT checkpoint lease If-Match -> 201", // acquire, on the condition of the ETag this replica wrote last
+      "PUT checkpoint blob", // the try
+      "GET source blocklist",
+      "GET source blob",
+      "PUT checkpoint blob", // caught up
+      "PUT checkpoint lease", // release
+    ];
+    assert.deepEqual(poll(0), remembered, "the second minute");
+    assert.deepEqual(poll(1), [
+      "GET source list",
+      "PUT checkpoint lease If-Match -> 412", // the other replica wrote since: no lease, nothing read
+      "GET checkpoint blob", // peek: the other replica caught up with this very ETag
+    ], "the third minute, already read by the other replica");
+    assert.deepEqual(poll(2), [
+      "GET source list",
+      "GET checkpoint blob", // peek (nothing remembered any more)
+      "PUT checkpoint lease",
+      "GET checkpoint blob",
+      "PUT checkpoint blob",
+      "GET source blocklist",
+      "GET source blob",
+      "PUT checkpoint blob",
+      "PUT checkpoint lease",
+    ], "the fourth minute: the usual path");
+    assert.deepEqual(poll(3), remembered, "the fifth minute: remembered again");
+    const all = await expectedIds([writer]);
+    const both = new Set([...sink.documents.keys(), ...other.documents.keys()]);
+    assert.deepEqual(both, all, "every tuple, by one replica or the other");
+    assert.equal(sink.documents.size + other.documents.size, writer.tuples, "none twice");
+    assert.equal(other.documents.size, thirdMinute, "the other replica read exactly the third minute");
+    assert.equal(events.filter((e) => e.event === "checkpoint.damaged").length, 0);
   } finally {
     await proxy.stop();
   }

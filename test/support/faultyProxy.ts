@@ -10,7 +10,12 @@ export type Fault = "forward" | "drop" | { status: number };
 export interface FaultyProxy {
   url: string;
   /** Every request seen, in order, with what was done to it. */
-  seen: Array<{ method: string; path: string; fault: Fault; authorization?: string; range?: string; responseBytes: number; decodedBytes: number }>;
+  seen: Array<{
+    method: string; path: string; fault: Fault; authorization?: string; range?: string; ifMatch?: string;
+    /** The upstream's answer (forwarded requests, once it arrived). */
+    status?: number;
+    responseBytes: number; decodedBytes: number;
+  }>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +39,7 @@ export async function startFaultyProxy(
       method, path, fault, responseBytes: 0, decodedBytes: 0,
       ...(incoming.headers.authorization ? { authorization: incoming.headers.authorization } : {}),
       ...(typeof incoming.headers["x-ms-range"] === "string" ? { range: incoming.headers["x-ms-range"] } : {}),
+      ...(typeof incoming.headers["if-match"] === "string" ? { ifMatch: incoming.headers["if-match"] } : {}),
     };
     seen.push(entry);
     if (fault === "drop") {
@@ -51,6 +57,7 @@ export async function startFaultyProxy(
     const forwarded = request({
       host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
     }, (response) => {
+      entry.status = response.statusCode;
       outgoing.writeHead(response.statusCode ?? 502, response.headers);
       response.on("data", (chunk: Buffer) => { entry.responseBytes += chunk.length; });
       // What the client reads after decompression (fetch asks for gzip, and OpenSearch compresses its answers).

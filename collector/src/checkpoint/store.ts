@@ -15,11 +15,20 @@ export const MAX_CHECKPOINT_BYTES = 64 * 1024;
 /** Blob metadata on a checkpoint: the source ETag it caught up with (its `etag` field), readable from a listing. */
 const CAUGHT_UP_METADATA = "caughtupetag";
 
+/**
+ * How many checkpoints a store remembers by default as it last wrote or read them (a few hundred bytes each, so
+ * about 4 MB at most). A tailing replica works on one current blob per flow-log NIC; past this, the oldest memory
+ * goes and that blob takes the usual path.
+ */
+export const REMEMBERED_CHECKPOINTS = 8_192;
+
 export interface CheckpointStoreOptions {
   /** Lease duration in seconds: 15–60 (Azure's limits for a finite lease). */
   leaseSeconds: number;
   /** Who writes (recorded in the checkpoint for operators). */
   replicaId: string;
+  /** How many checkpoints are remembered (default REMEMBERED_CHECKPOINTS). */
+  remember?: number;
   /** Called when a stored checkpoint could not be read and was replaced by an empty one. */
   onDamaged?: (name: string, reason: string) => void;
   /** Called when a renewal fails: the holder must stop working on the blob. */
@@ -42,7 +51,20 @@ export interface LeasedCheckpoint {
   release(): Promise<void>;
 }
 
+/** A checkpoint as this replica last wrote or read it under a lease, with the ETag of that version. */
+interface Remembered {
+  checkpoint: BlobCheckpoint;
+  etag: string;
+}
+
 export class CheckpointStore {
+  /**
+   * By checkpoint blob name. A lease taken on the condition that the checkpoint's ETag is still the remembered one
+   * proves its content is the remembered checkpoint (every write changes the ETag; a lease does not), so a tailing
+   * job skips the peek and the read under the lease: two of its Azure requests.
+   */
+  private readonly remembered = new Map<string, Remembered>();
+
   constructor(readonly container: ContainerClient, readonly options: CheckpointStoreOptions) {
     if (!(options.leaseSeconds >= 15 && options.leaseSeconds <= 60)) {
       throw new Error(`lease duration ${options.leaseSeconds} s is outside Azure's 15–60 s range`);
@@ -106,15 +128,60 @@ export class CheckpointStore {
 
   /** Read a checkpoint without a lease (metrics, tests). */
   async peek(container: string, blob: string): Promise<BlobCheckpoint | undefined> {
-    const client = this.container.getBlockBlobClient(checkpointBlobName(container, blob));
+    const name = checkpointBlobName(container, blob);
+    const client = this.container.getBlockBlobClient(name);
     try {
       const stored = await readCheckpointText(client);
+      // Another replica wrote since: the memory would only cost a refused lease next time.
+      if (stored.etag !== this.remembered.get(name)?.etag) this.remembered.delete(name);
       if (stored.damaged !== undefined) throw new Error(stored.damaged);
       return parseCheckpoint(stored.text, container, blob);
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (statusOf(error) === 404) {
+        this.remembered.delete(name);
+        return undefined;
+      }
       throw error;
     }
+  }
+
+  /**
+   * Take the lease for a source blob whose checkpoint this store remembers, on the condition that the checkpoint is
+   * still the version remembered: then it is not read again. "busy" when another replica holds the lease; undefined
+   * when nothing usable is remembered (never seen, evicted, or written by another replica since: Azure answers 412),
+   * and the caller takes the usual path (peek, `tryAcquire`).
+   */
+  async tryAcquireRemembered(container: string, blob: string): Promise<LeasedCheckpoint | "busy" | undefined> {
+    const name = checkpointBlobName(container, blob);
+    const memory = this.remembered.get(name);
+    if (!memory) return undefined;
+    const client = this.container.getBlockBlobClient(name);
+    const lease = client.getBlobLeaseClient();
+    try {
+      await lease.acquireLease(this.options.leaseSeconds, { conditions: { ifMatch: memory.etag } });
+    } catch (error) {
+      if (statusOf(error) === 409) return "busy"; // LeaseAlreadyPresent
+      // 412: written by another replica since; 404: deleted (or its container). The usual path handles both.
+      if (statusOf(error) === 412 || statusOf(error) === 404) {
+        this.remembered.delete(name);
+        return undefined;
+      }
+      throw error;
+    }
+    return new Held(name, client, lease, memory.checkpoint, memory.etag, this.options, this.memory(name));
+  }
+
+  /** What a held lease reports back: the version it read or wrote (remembered), or that the checkpoint is gone. */
+  private memory(name: string): CheckpointMemory {
+    return {
+      set: (checkpoint, etag) => {
+        this.remembered.delete(name); // re-inserted last: the Map's order is the eviction order
+        if (etag === undefined) return;
+        this.remembered.set(name, { checkpoint, etag });
+        if (this.remembered.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) this.remembered.delete(this.remembered.keys().next().value!);
+      },
+      forget: () => void this.remembered.delete(name),
+    };
   }
 
   /**
@@ -158,12 +225,19 @@ export class CheckpointStore {
         this.options.onDamaged?.(name, (error as Error).message);
         checkpoint = emptyCheckpoint(container, blob);
       }
-      return new Held(name, client, lease, checkpoint, stored.etag, this.options);
+      const memory = this.memory(name);
+      memory.set(checkpoint, stored.etag);
+      return new Held(name, client, lease, checkpoint, stored.etag, this.options, memory);
     } catch (error) {
       await lease.releaseLease().catch(() => undefined);
       throw error;
     }
   }
+}
+
+interface CheckpointMemory {
+  set(checkpoint: BlobCheckpoint, etag: string | undefined): void;
+  forget(): void;
 }
 
 class Held implements LeasedCheckpoint {
@@ -178,6 +252,7 @@ class Held implements LeasedCheckpoint {
     public checkpoint: BlobCheckpoint,
     private etag: string | undefined,
     private readonly options: CheckpointStoreOptions,
+    private readonly memory: CheckpointMemory,
   ) {
     // Renew at a third of the duration so one failed renewal still leaves time for another.
     this.timer = setInterval(() => void this.renew(), (options.leaseSeconds * 1000) / 3);
@@ -215,10 +290,12 @@ class Held implements LeasedCheckpoint {
     });
     this.etag = response.etag;
     this.checkpoint = stamped;
+    this.memory.set(stamped, response.etag);
   }
 
   async forget(): Promise<void> {
     this.stop();
+    this.memory.forget();
     await this.client.delete({ conditions: { leaseId: this.lease.leaseId } }).catch((error) => {
       if (statusOf(error) !== 404) throw error;
     });

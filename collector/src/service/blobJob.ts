@@ -1,7 +1,7 @@
 // One job: one source blob, under its lease. Reads the new windows, turns records into documents (parser), hands
 // them to the sink in bounded batches, sets aside what could not be parsed, and only then advances the checkpoint.
 import type { ContainerClient } from "@azure/storage-blob";
-import type { CheckpointStore } from "../checkpoint/store";
+import type { CheckpointStore, LeasedCheckpoint } from "../checkpoint/store";
 import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
 import type { FlowEnrichment, ParseResult, Sink, WriteOptions } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
@@ -60,16 +60,14 @@ export async function runBlobJob(ref: BlobRef, context: JobContext): Promise<Job
 async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome> {
   const { metrics, log } = context;
   const where = { container: ref.container, blob: ref.name };
-  // Cheap check first (one read, no lease): after a restart most blobs are already caught up.
-  const stored = ref.etag ? await context.store.peek(ref.container, ref.name).catch(() => undefined) : undefined;
-  if (stored?.etag !== undefined && stored.etag === ref.etag) {
-    metrics.blobsUnchanged++;
-    return { kind: "unchanged", checkpoint: stored };
-  }
-  const held = await context.store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined });
-  if (!held) {
+  const held = await acquire(ref, context);
+  if (held === "busy") {
     metrics.blobsBusy++;
     return { kind: "busy" };
+  }
+  if (!("leaseId" in held)) {
+    metrics.blobsUnchanged++;
+    return { kind: "unchanged", checkpoint: held.unchanged };
   }
   let forgotten = false;
   let giveBack = async (): Promise<void> => undefined;
@@ -162,6 +160,19 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     if (!forgotten) await held.release();
     log("debug", "blob.lease.released", where);
   }
+}
+
+/**
+ * The blob's lease and checkpoint. A checkpoint this replica wrote last is taken on the word of its ETag (one
+ * request: the tailing service's usual case); otherwise a cheap read first (no lease): after a restart, or when
+ * another replica got there first, the blob is often caught up already.
+ */
+async function acquire(ref: BlobRef, context: JobContext): Promise<LeasedCheckpoint | "busy" | { unchanged: BlobCheckpoint }> {
+  const remembered = await context.store.tryAcquireRemembered(ref.container, ref.name);
+  if (remembered !== undefined) return remembered;
+  const stored = ref.etag ? await context.store.peek(ref.container, ref.name).catch(() => undefined) : undefined;
+  if (stored?.etag !== undefined && stored.etag === ref.etag) return { unchanged: stored };
+  return (await context.store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined })) ?? "busy";
 }
 
 /** Reports a failed job: an error (counted), or at debug level when the failure may be waited out. */
