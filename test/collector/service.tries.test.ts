@@ -18,6 +18,9 @@ import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient"
 import { startFaultyProxy } from "../support/faultyProxy";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
+import { checkpointBlobName } from "../../collector/src/checkpoint/state";
+import { RecordingSink } from "./serviceRecordingSink";
+import type { ContainerClient } from "@azure/storage-blob";
 
 const scratch = scratchContainers(azuriteConnectionString());
 const MAX_ATTEMPTS = 5;
@@ -86,4 +89,80 @@ test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then ev
     await proxy.stop();
     await client.close();
   }
+});
+
+/** A job context on Azurite with a recording sink, for the tries on a checkpoint a process wrote itself. */
+function recordingContext(source: ContainerClient, store: CheckpointStore, sink: RecordingSink, parse = parseRecords): JobContext {
+  return {
+    container: source, store, sink, parse, metrics: new Metrics(), log: () => {},
+    windowBytes: 1024 * 1024, recordBytes: 1024 * 1024, batchDocuments: 100, maxAttempts: 2, doneGraceMinutes: 10, now: Date.now,
+  };
+}
+
+test("a crash on a checkpoint the process wrote itself is the one try not counted: a record that kills every process is set aside after FLOWLOGS_MAX_ATTEMPTS + 1 crashes", async () => {
+  const source = scratch.container("tries-mem-src");
+  await source.create();
+  const checkpoints = scratch.container("tries-mem-cp");
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 48 });
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 4 });
+  const firstMinute = new Set((await parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8"))).documents.map((d) => d.id));
+  const listed = async () => { for await (const ref of listFlowLogBlobs(scratch.service, source.containerName)) return ref; throw new Error("no blob"); };
+  const sink = new RecordingSink();
+  const tailing = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "tailing" });
+  await tailing.ensureContainer();
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, tailing, sink))).kind, "read");
+  await writer.appendMinute({ records: 1, tuplesPerRecord: 4 }); // the poison: every process dies on it
+  const breakLease = () => checkpoints.getBlobClient(checkpointBlobName(source.containerName, writer.blobName)).getBlobLeaseClient().breakLease(0);
+  let crashes = 0;
+  const crashOn = async (store: CheckpointStore) => {
+    const dying = new RecordingSink(sink);
+    let died!: () => void;
+    const dead = new Promise<void>((resolve) => { died = resolve; });
+    dying.onWrite = () => { died(); return new Promise<void>(() => {}); }; // frozen for good, as a killed process is
+    const job = runBlobJob(await listed(), recordingContext(source, store, dying));
+    await Promise.race([dead, job.then((outcome) => { throw new Error(`the job ended: ${JSON.stringify(outcome)}`); })]);
+    crashes++;
+    await breakLease(); // stands for the dead process's lease expiring
+    return (await new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" }).peek(source.containerName, writer.blobName))?.attempt?.count;
+  };
+  assert.equal(await crashOn(tailing), undefined, "the tailing process's own checkpoint: its first try was not written ahead");
+  assert.equal(await crashOn(new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "restart-1" })), 1, "a new process counts");
+  assert.equal(await crashOn(new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "restart-2" })), 2);
+  const last = recordingContext(source, new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "restart-3" }), sink);
+  assert.equal((await runBlobJob(await listed(), last)).kind, "read");
+  assert.equal(crashes, 3, "FLOWLOGS_MAX_ATTEMPTS (2) + 1 crashes");
+  assert.equal(sink.deadLetters.length, 1);
+  assert.match(sink.deadLetters[0]!.reason, /not processed after 2 tries at offset \d+ \(the process stopped while on it\)/);
+  assert.deepEqual(new Set(sink.documents.keys()), firstMinute, "the first minute once, the poison set aside");
+});
+
+test("a failure in the process on a checkpoint it wrote itself is counted, with its error, up to FLOWLOGS_MAX_ATTEMPTS", async () => {
+  const source = scratch.container("tries-memfail-src");
+  await source.create();
+  const checkpoints = scratch.container("tries-memfail-cp");
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 49 });
+  await writer.appendMinute({ records: 1, tuplesPerRecord: 4 });
+  const listed = async () => { for await (const ref of listFlowLogBlobs(scratch.service, source.containerName)) return ref; throw new Error("no blob"); };
+  const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "tailing" });
+  await store.ensureContainer();
+  const sink = new RecordingSink();
+  let poisoned = false;
+  const parse: typeof parseRecords = (records, first) => {
+    if (poisoned) throw new Error("parser bug on this record");
+    return parseRecords(records, first);
+  };
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, store, sink, parse))).kind, "read");
+  await writer.appendMinute({ records: 1, tuplesPerRecord: 4 });
+  poisoned = true;
+  const check = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" });
+  for (const count of [1, 2]) {
+    const outcome = await runBlobJob(await listed(), recordingContext(source, store, sink, parse));
+    assert.equal(outcome.kind, "failed");
+    const stored = await check.peek(source.containerName, writer.blobName);
+    assert.equal(stored?.attempt?.count, count, `try ${count} counted`);
+    assert.match(stored?.attempt?.error ?? "", /parser bug on this record/);
+  }
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, store, sink, parse))).kind, "read");
+  assert.equal(sink.deadLetters.length, 1);
+  assert.match(sink.deadLetters[0]!.reason, /not processed after 2 tries at offset \d+ \(last error: .*parser bug on this record\)/);
 });

@@ -42,6 +42,11 @@ export interface LeasedCheckpoint {
   readonly name: string;
   /** The Azure lease id (for callers that must act on the checkpoint blob under the same lease). */
   readonly leaseId: string;
+  /**
+   * The checkpoint is the version this process itself last wrote or read, proven by its ETag (`tryAcquireRemembered`):
+   * no process crashed on the blob since, as this one is alive and no other wrote.
+   */
+  readonly remembered: boolean;
   checkpoint: BlobCheckpoint;
   /** Aborted when the lease could not be renewed. */
   readonly lost: AbortSignal;
@@ -168,7 +173,7 @@ export class CheckpointStore {
       }
       throw error;
     }
-    return new Held(name, client, lease, memory.checkpoint, memory.etag, this.options, this.memory(name));
+    return new Held(name, client, lease, memory.checkpoint, memory.etag, this.options, this.memory(name), true);
   }
 
   /** What a held lease reports back: the version it read or wrote (remembered), or that the checkpoint is gone. */
@@ -227,7 +232,7 @@ export class CheckpointStore {
       }
       const memory = this.memory(name);
       memory.set(checkpoint, stored.etag);
-      return new Held(name, client, lease, checkpoint, stored.etag, this.options, memory);
+      return new Held(name, client, lease, checkpoint, stored.etag, this.options, memory, false);
     } catch (error) {
       await lease.releaseLease().catch(() => undefined);
       throw error;
@@ -253,6 +258,7 @@ class Held implements LeasedCheckpoint {
     private etag: string | undefined,
     private readonly options: CheckpointStoreOptions,
     private readonly memory: CheckpointMemory,
+    readonly remembered: boolean,
   ) {
     // Renew at a third of the duration so one failed renewal still leaves time for another.
     this.timer = setInterval(() => void this.renew(), (options.leaseSeconds * 1000) / 3);

@@ -71,24 +71,28 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
   }
   let forgotten = false;
   let giveBack = async (): Promise<void> => undefined;
+  // Count this try before any risky work, so a crash (out of memory, a kill) is counted too; past the limit the
+  // record at the checkpoint is dead-lettered instead of tried again, and the blobs behind it get their turn.
+  const offset = held.checkpoint.offset;
+  const previous = held.checkpoint.attempt;
+  const tries = previous?.offset === offset ? previous.count + 1 : 1;
+  // A first try on a checkpoint this process wrote itself is not written ahead (one Azure request per tailing job):
+  // no crash can hide behind it, and if this one crashes, the next process counts its own tries from the start, so
+  // a record that kills every process is set aside after at most FLOWLOGS_MAX_ATTEMPTS + 1 crashes. A failure in the
+  // process still counts it (below).
+  const countAhead = tries > 1 || !held.remembered;
   try {
     if (held.checkpoint.etag !== undefined && held.checkpoint.etag === ref.etag) {
       metrics.blobsUnchanged++;
       return { kind: "unchanged", checkpoint: held.checkpoint };
     }
-    // Count this try before any risky work, so a crash (out of memory, a kill) is counted too; past the limit the
-    // record at the checkpoint is dead-lettered instead of tried again, and the blobs behind it get their turn.
-    const previous = held.checkpoint.attempt;
-    const tries = previous?.offset === held.checkpoint.offset ? previous.count + 1 : 1;
     let skipFirst: string | undefined;
     if (tries > context.maxAttempts) {
-      skipFirst = `not processed after ${previous!.count} tries at offset ${held.checkpoint.offset}` +
+      skipFirst = `not processed after ${previous!.count} tries at offset ${offset}` +
         `${previous?.error ? ` (last error: ${previous.error})` : " (the process stopped while on it)"}; set aside so the rest of the blob is read`;
-      log("error", "blob.skip", { ...where, offset: held.checkpoint.offset, tries: previous!.count });
-    } else if (tries > 1) {
-      await held.save({ ...held.checkpoint, attempt: { offset: held.checkpoint.offset, count: tries, error: previous?.error } });
-    } else {
-      await held.save({ ...held.checkpoint, attempt: { offset: held.checkpoint.offset, count: 1 } });
+      log("error", "blob.skip", { ...where, offset, tries: previous!.count });
+    } else if (countAhead) {
+      await held.save({ ...held.checkpoint, attempt: { offset, count: tries, ...(tries > 1 ? { error: previous?.error } : {}) } });
     }
     // Outcomes that say nothing about the data (changed mid-read, shutdown, lease lost) give the try back.
     giveBack = async () => {
@@ -152,8 +156,9 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       return { ...outcome, sinkUnavailable: true };
     }
     const attempt = held.checkpoint.attempt;
-    if (attempt?.offset === held.checkpoint.offset && !held.lost.aborted) {
-      await held.save({ ...held.checkpoint, attempt: { ...attempt, error: describeError(error).slice(0, 500) } }).catch(() => undefined);
+    const counted = attempt?.offset === offset ? attempt : countAhead || tries > context.maxAttempts ? undefined : { offset, count: tries };
+    if (counted && held.checkpoint.offset === offset && !held.lost.aborted) {
+      await held.save({ ...held.checkpoint, attempt: { ...counted, error: describeError(error).slice(0, 500) } }).catch(() => undefined);
     }
     return outcome;
   } finally {
