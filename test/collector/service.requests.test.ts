@@ -101,7 +101,7 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
     ];
     const events: LogEvent[] = [];
     await writer.appendMinute({ records: 2 });
-    await runCollector({
+    const summary = await runCollector({
       config, sink, blobService: viaProxy, writeLog: () => {}, onEvent: (e) => events.push(e), signal: controller.signal,
       sleep: () => steps.shift()!(),
     });
@@ -140,6 +140,8 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
     assert.equal(sink.documents.size + other.documents.size, writer.tuples, "none twice");
     assert.equal(other.documents.size, thirdMinute, "the other replica read exactly the third minute");
     assert.equal(events.filter((e) => e.event === "checkpoint.damaged").length, 0);
+    assert.deepEqual(summary.metrics.checkpointLeases, { read: 2, remembered: 2, stale: 1 }, "first and fourth minute read, second and fifth remembered");
+    assert.match(summary.metrics.render(), /flowlogs_checkpoint_leases_total\{checkpoint="stale"\} 1/);
   } finally {
     await proxy.stop();
   }

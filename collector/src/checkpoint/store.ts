@@ -153,10 +153,10 @@ export class CheckpointStore {
   /**
    * Take the lease for a source blob whose checkpoint this store remembers, on the condition that the checkpoint is
    * still the version remembered: then it is not read again. "busy" when another replica holds the lease; undefined
-   * when nothing usable is remembered (never seen, evicted, or written by another replica since: Azure answers 412),
-   * and the caller takes the usual path (peek, `tryAcquire`).
+   * when nothing is remembered (never seen, evicted), "stale" when the memory was out of date (written by another
+   * replica since: Azure answers 412; or deleted); then the caller takes the usual path (peek, `tryAcquire`).
    */
-  async tryAcquireRemembered(container: string, blob: string): Promise<LeasedCheckpoint | "busy" | undefined> {
+  async tryAcquireRemembered(container: string, blob: string): Promise<LeasedCheckpoint | "busy" | "stale" | undefined> {
     const name = checkpointBlobName(container, blob);
     const memory = this.remembered.get(name);
     if (!memory) return undefined;
@@ -169,7 +169,7 @@ export class CheckpointStore {
       // 412: written by another replica since; 404: deleted (or its container). The usual path handles both.
       if (statusOf(error) === 412 || statusOf(error) === 404) {
         this.remembered.delete(name);
-        return undefined;
+        return "stale";
       }
       throw error;
     }

@@ -173,11 +173,19 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
  * another replica got there first, the blob is often caught up already.
  */
 async function acquire(ref: BlobRef, context: JobContext): Promise<LeasedCheckpoint | "busy" | { unchanged: BlobCheckpoint }> {
-  const remembered = await context.store.tryAcquireRemembered(ref.container, ref.name);
-  if (remembered !== undefined) return remembered;
-  const stored = ref.etag ? await context.store.peek(ref.container, ref.name).catch(() => undefined) : undefined;
+  const { store, metrics } = context;
+  const remembered = await store.tryAcquireRemembered(ref.container, ref.name);
+  if (remembered === "stale") metrics.checkpointLeases.stale++;
+  else if (remembered !== undefined) {
+    if (remembered !== "busy") metrics.checkpointLeases.remembered++;
+    return remembered;
+  }
+  const stored = ref.etag ? await store.peek(ref.container, ref.name).catch(() => undefined) : undefined;
   if (stored?.etag !== undefined && stored.etag === ref.etag) return { unchanged: stored };
-  return (await context.store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined })) ?? "busy";
+  const held = await store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined });
+  if (!held) return "busy";
+  metrics.checkpointLeases.read++;
+  return held;
 }
 
 /** Reports a failed job: an error (counted), or at debug level when the failure may be waited out. */
