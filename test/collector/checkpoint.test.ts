@@ -223,7 +223,15 @@ test("a checkpoint this store wrote last is leased on the condition of its ETag 
     await held!.save({ ...held!.checkpoint, offset: n });
     await held!.release();
   }
-  assert.equal(await a.tryAcquireRemembered(SOURCE, `${name}.1`), undefined, "the oldest is evicted past `remember`");
+  assert.equal(await a.tryAcquireRemembered(SOURCE, `${name}.1`), undefined, "the least recently used is evicted past `remember`");
+  const over = await a.tryAcquireRemembered(SOURCE, `${name}.3`);
+  assert.ok(typeof over === "object");
+  await over.save({ ...over.checkpoint, done: true });
+  await over.release();
+  assert.equal(await a.tryAcquireRemembered(SOURCE, `${name}.3`), undefined, "a blob whose hour is over is not remembered");
+  const three = await a.tryAcquire(SOURCE, `${name}.3`, { exists: true });
+  await three!.save({ ...three!.checkpoint, done: undefined, offset: 3 });
+  await three!.release();
   for (const n of [2, 3]) {
     const held = await a.tryAcquireRemembered(SOURCE, `${name}.${n}`);
     assert.ok(typeof held === "object");

@@ -92,7 +92,10 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
       async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
       async () => {
         thirdMinute = (await writer.appendMinute({ records: 2 })).tuples;
-        await runCollector({ config: { ...config, replicaId: "other" }, sink: other, once: true, blobService: scratch.service, writeLog: () => {} });
+        await runCollector({
+          config: { ...config, replicaId: "other" }, sink: other, once: true, blobService: scratch.service, writeLog: () => {},
+          now: () => Date.parse("2026-11-20T11:10:00Z"),
+        });
         marks.push(proxy.seen.length);
       },
       async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
@@ -103,7 +106,7 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
     await writer.appendMinute({ records: 2 });
     const summary = await runCollector({
       config, sink, blobService: viaProxy, writeLog: () => {}, onEvent: (e) => events.push(e), signal: controller.signal,
-      sleep: () => steps.shift()!(),
+      sleep: () => steps.shift()!(), now: () => Date.parse("2026-11-20T11:10:00Z"), // within the blob's hour: tailing
     });
     marks.push(proxy.seen.length);
     const poll = (n: number) => proxy.seen.slice(marks[n], marks[n + 1]).map((seen) => kind(seen, source.containerName));

@@ -95,7 +95,8 @@ test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then ev
 function recordingContext(source: ContainerClient, store: CheckpointStore, sink: RecordingSink, parse = parseRecords): JobContext {
   return {
     container: source, store, sink, parse, metrics: new Metrics(), log: () => {},
-    windowBytes: 1024 * 1024, recordBytes: 1024 * 1024, batchDocuments: 100, maxAttempts: 2, doneGraceMinutes: 10, now: Date.now,
+    windowBytes: 1024 * 1024, recordBytes: 1024 * 1024, batchDocuments: 100, maxAttempts: 2, doneGraceMinutes: 10,
+    now: () => Date.parse("2026-11-20T10:10:00Z"), // within the blobs' hour: a tailed blob, not one whose hour is over
   };
 }
 
