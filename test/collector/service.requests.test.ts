@@ -3,10 +3,10 @@
 // per NIC. The sequence is asserted exactly, with the documents, so a saved request cannot cost correctness.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient } from "@azure/storage-blob";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
-import { startFaultyProxy } from "../support/faultyProxy";
+import { startFaultyProxy, type FaultyProxy } from "../support/faultyProxy";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
 import { loadConfig } from "../../collector/src/service/config";
@@ -34,118 +34,113 @@ function tailingConfig(source: string, checkpoints: string) {
   });
 }
 
-test("a job on a grown blob whose checkpoint another process wrote: lease, read, count the try, block list, one ranged read, one write, release; no create-if-missing upload", async () => {
-  const source = scratch.container("req-src");
-  const checkpoints = scratch.container("req-cp");
+/** Source and checkpoint containers on Azurite, a client that reaches them through a counting proxy, and a config. */
+async function proxiedStorage(name: string, body: (storage: {
+  source: ContainerClient; proxy: FaultyProxy; viaProxy: BlobServiceClient; config: ReturnType<typeof tailingConfig>;
+}) => Promise<void>): Promise<void> {
+  const source = scratch.container(`${name}-src`);
+  const checkpoints = scratch.container(`${name}-cp`);
   await source.create();
   const endpoint = new URL(scratch.service.url);
   const proxy = await startFaultyProxy(endpoint.origin, () => "forward");
   try {
     const viaProxy = BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(endpoint.origin, proxy.url));
-    const config = tailingConfig(source.containerName, checkpoints.containerName);
-    const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 31, mac: "000D3A000031" });
-    const sink = new RecordingSink();
-    const pass = () => runCollector({ config, sink, once: true, blobService: viaProxy, writeLog: () => {} });
-    await writer.appendMinute({ records: 2 });
-    await pass();
-    await writer.appendMinute({ records: 2 });
-    const from = proxy.seen.length;
-    const summary = await pass();
-    assert.deepEqual(proxy.seen.slice(from).map((seen) => kind(seen, source.containerName)), [
-      "PUT checkpoint container", // ensureContainer (start-up)
-      "GET checkpoint list", // caught-up ETags (start-up)
-      "GET source list",
-      "GET checkpoint blob", // peek: the checkpoint exists, its ETag is older than the listed one
-      "PUT checkpoint lease", // acquire
-      "GET checkpoint blob", // the checkpoint under the lease
-      "PUT checkpoint blob", // the try, counted before reading
-      "GET source blocklist",
-      "GET source blob", // the new minute, one ranged read
-      "PUT checkpoint blob", // after the sink took the last (here: only) window, caught up: with the ETag
-      "PUT checkpoint lease", // release
-    ]);
-    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
-    assert.equal(sink.documents.size, writer.tuples);
-    assert.equal(summary.metrics.duplicates, 0);
-    assert.equal(summary.metrics.blobsRead, 1);
+    await body({ source, proxy, viaProxy, config: tailingConfig(source.containerName, checkpoints.containerName) });
   } finally {
     await proxy.stop();
   }
-});
+}
 
-test("while the service tails, a blob whose checkpoint it wrote last costs 5 requests: the lease on the condition of that checkpoint's ETag replaces the peek and the read, and no try is written ahead; another replica's write in between is noticed (412) and read", async () => {
-  const source = scratch.container("req-tail-src");
-  const checkpoints = scratch.container("req-tail-cp");
-  await source.create();
-  const endpoint = new URL(scratch.service.url);
-  const proxy = await startFaultyProxy(endpoint.origin, () => "forward");
-  try {
-    const viaProxy = BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(endpoint.origin, proxy.url));
-    const config = tailingConfig(source.containerName, checkpoints.containerName);
-    const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T11:00:00Z"), seed: 32, mac: "000D3A000032" });
-    const sink = new RecordingSink();
-    const controller = new AbortController();
-    const marks: number[] = [];
-    let thirdMinute = -1;
-    const other = new RecordingSink(); // a second replica, straight to Azurite (its requests are not counted)
-    const steps: Array<() => Promise<void>> = [
-      async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
-      async () => {
-        thirdMinute = (await writer.appendMinute({ records: 2 })).tuples;
-        await runCollector({
-          config: { ...config, replicaId: "other" }, sink: other, once: true, blobService: scratch.service, writeLog: () => {},
-          now: () => Date.parse("2026-11-20T11:10:00Z"),
-        });
-        marks.push(proxy.seen.length);
-      },
-      async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
-      async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
-      async () => controller.abort(),
-    ];
-    const events: LogEvent[] = [];
-    await writer.appendMinute({ records: 2 });
-    const summary = await runCollector({
-      config, sink, blobService: viaProxy, writeLog: () => {}, onEvent: (e) => events.push(e), signal: controller.signal,
-      sleep: () => steps.shift()!(), now: () => Date.parse("2026-11-20T11:10:00Z"), // within the blob's hour: tailing
-    });
-    marks.push(proxy.seen.length);
-    const poll = (n: number) => proxy.seen.slice(marks[n], marks[n + 1]).map((seen) => kind(seen, source.containerName));
-    const remembered = [
-      "GET source list",
-      "PUT checkpoint lease If-Match -> 201", // acquire, on the condition of the ETag this replica wrote last
-      // no try written ahead: no crash can hide behind a checkpoint this process wrote (service.tries.test.ts)
-      "GET source blocklist",
-      "GET source blob",
-      "PUT checkpoint blob", // caught up
-      "PUT checkpoint lease", // release
-    ];
-    assert.deepEqual(poll(0), remembered, "the second minute");
-    assert.deepEqual(poll(1), [
-      "GET source list",
-      "PUT checkpoint lease If-Match -> 412", // the other replica wrote since: no lease, nothing read
-      "GET checkpoint blob", // peek: the other replica caught up with this very ETag
-    ], "the third minute, already read by the other replica");
-    assert.deepEqual(poll(2), [
-      "GET source list",
-      "GET checkpoint blob", // peek (nothing remembered any more)
-      "PUT checkpoint lease",
-      "GET checkpoint blob",
-      "PUT checkpoint blob",
-      "GET source blocklist",
-      "GET source blob",
-      "PUT checkpoint blob",
-      "PUT checkpoint lease",
-    ], "the fourth minute: the usual path");
-    assert.deepEqual(poll(3), remembered, "the fifth minute: remembered again");
-    const all = await expectedIds([writer]);
-    const both = new Set([...sink.documents.keys(), ...other.documents.keys()]);
-    assert.deepEqual(both, all, "every tuple, by one replica or the other");
-    assert.equal(sink.documents.size + other.documents.size, writer.tuples, "none twice");
-    assert.equal(other.documents.size, thirdMinute, "the other replica read exactly the third minute");
-    assert.equal(events.filter((e) => e.event === "checkpoint.damaged").length, 0);
-    assert.deepEqual(summary.metrics.checkpointLeases, { read: 2, remembered: 2, stale: 1 }, "first and fourth minute read, second and fifth remembered");
-    assert.match(summary.metrics.render(), /flowlogs_checkpoint_leases_total\{checkpoint="stale"\} 1/);
-  } finally {
-    await proxy.stop();
-  }
-});
+test("a job on a grown blob whose checkpoint another process wrote: lease, read, count the try, block list, one ranged read, one write, release; no create-if-missing upload", () => proxiedStorage("req", async ({ source, proxy, viaProxy, config }) => {
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 31, mac: "000D3A000031" });
+  const sink = new RecordingSink();
+  const pass = () => runCollector({ config, sink, once: true, blobService: viaProxy, writeLog: () => {} });
+  await writer.appendMinute({ records: 2 });
+  await pass();
+  await writer.appendMinute({ records: 2 });
+  const from = proxy.seen.length;
+  const summary = await pass();
+  assert.deepEqual(proxy.seen.slice(from).map((seen) => kind(seen, source.containerName)), [
+    "PUT checkpoint container", // ensureContainer (start-up)
+    "GET checkpoint list", // caught-up ETags (start-up)
+    "GET source list",
+    "GET checkpoint blob", // peek: the checkpoint exists, its ETag is older than the listed one
+    "PUT checkpoint lease", // acquire
+    "GET checkpoint blob", // the checkpoint under the lease
+    "PUT checkpoint blob", // the try, counted before reading
+    "GET source blocklist",
+    "GET source blob", // the new minute, one ranged read
+    "PUT checkpoint blob", // after the sink took the last (here: only) window, caught up: with the ETag
+    "PUT checkpoint lease", // release
+  ]);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+  assert.equal(sink.documents.size, writer.tuples);
+  assert.equal(summary.metrics.duplicates, 0);
+  assert.equal(summary.metrics.blobsRead, 1);
+}));
+
+test("while the service tails, a blob whose checkpoint it wrote last costs 5 requests: the lease on the condition of that checkpoint's ETag replaces the peek and the read, and no try is written ahead; another replica's write in between is noticed (412) and read", () => proxiedStorage("req-tail", async ({ source, proxy, viaProxy, config }) => {
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T11:00:00Z"), seed: 32, mac: "000D3A000032" });
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  const marks: number[] = [];
+  let thirdMinute = -1;
+  const other = new RecordingSink(); // a second replica, straight to Azurite (its requests are not counted)
+  const steps: Array<() => Promise<void>> = [
+    async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
+    async () => {
+      thirdMinute = (await writer.appendMinute({ records: 2 })).tuples;
+      await runCollector({
+        config: { ...config, replicaId: "other" }, sink: other, once: true, blobService: scratch.service, writeLog: () => {},
+        now: () => Date.parse("2026-11-20T11:10:00Z"),
+      });
+      marks.push(proxy.seen.length);
+    },
+    async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
+    async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
+    async () => controller.abort(),
+  ];
+  const events: LogEvent[] = [];
+  await writer.appendMinute({ records: 2 });
+  const summary = await runCollector({
+    config, sink, blobService: viaProxy, writeLog: () => {}, onEvent: (e) => events.push(e), signal: controller.signal,
+    sleep: () => steps.shift()!(), now: () => Date.parse("2026-11-20T11:10:00Z"), // within the blob's hour: tailing
+  });
+  marks.push(proxy.seen.length);
+  const poll = (n: number) => proxy.seen.slice(marks[n], marks[n + 1]).map((seen) => kind(seen, source.containerName));
+  const remembered = [
+    "GET source list",
+    "PUT checkpoint lease If-Match -> 201", // acquire, on the condition of the ETag this replica wrote last
+    // no try written ahead: no crash can hide behind a checkpoint this process wrote (service.tries.test.ts)
+    "GET source blocklist",
+    "GET source blob",
+    "PUT checkpoint blob", // caught up
+    "PUT checkpoint lease", // release
+  ];
+  assert.deepEqual(poll(0), remembered, "the second minute");
+  assert.deepEqual(poll(1), [
+    "GET source list",
+    "PUT checkpoint lease If-Match -> 412", // the other replica wrote since: no lease, nothing read
+    "GET checkpoint blob", // peek: the other replica caught up with this very ETag
+  ], "the third minute, already read by the other replica");
+  assert.deepEqual(poll(2), [
+    "GET source list",
+    "GET checkpoint blob", // peek (nothing remembered any more)
+    "PUT checkpoint lease",
+    "GET checkpoint blob",
+    "PUT checkpoint blob",
+    "GET source blocklist",
+    "GET source blob",
+    "PUT checkpoint blob",
+    "PUT checkpoint lease",
+  ], "the fourth minute: the usual path");
+  assert.deepEqual(poll(3), remembered, "the fifth minute: remembered again");
+  const all = await expectedIds([writer]);
+  const both = new Set([...sink.documents.keys(), ...other.documents.keys()]);
+  assert.deepEqual(both, all, "every tuple, by one replica or the other");
+  assert.equal(sink.documents.size + other.documents.size, writer.tuples, "none twice");
+  assert.equal(other.documents.size, thirdMinute, "the other replica read exactly the third minute");
+  assert.equal(events.filter((e) => e.event === "checkpoint.damaged").length, 0);
+  assert.deepEqual(summary.metrics.checkpointLeases, { read: 2, remembered: 2, stale: 1 }, "first and fourth minute read, second and fifth remembered");
+  assert.match(summary.metrics.render(), /flowlogs_checkpoint_leases_total\{checkpoint="stale"\} 1/);
+}));

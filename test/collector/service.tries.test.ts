@@ -100,14 +100,20 @@ function recordingContext(source: ContainerClient, store: CheckpointStore, sink:
   };
 }
 
-test("a crash on a checkpoint the process wrote itself is the one try not counted: a record that kills every process is set aside after FLOWLOGS_MAX_ATTEMPTS + 1 crashes", async () => {
-  const source = scratch.container("tries-mem-src");
+/** One tailed blob (its first minute written) with its checkpoint container, and a listing of it. */
+async function tailedBlob(name: string, seed: number, first: { records: number; tuplesPerRecord: number }) {
+  const source = scratch.container(`${name}-src`);
   await source.create();
-  const checkpoints = scratch.container("tries-mem-cp");
-  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 48 });
-  await writer.appendMinute({ records: 2, tuplesPerRecord: 4 });
-  const firstMinute = new Set((await parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8"))).documents.map((d) => d.id));
+  const checkpoints = scratch.container(`${name}-cp`);
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed });
+  await writer.appendMinute(first);
   const listed = async () => { for await (const ref of listFlowLogBlobs(scratch.service, source.containerName)) return ref; throw new Error("no blob"); };
+  return { source, checkpoints, writer, listed };
+}
+
+test("a crash on a checkpoint the process wrote itself is the one try not counted: a record that kills every process is set aside after FLOWLOGS_MAX_ATTEMPTS + 1 crashes", async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-mem", 48, { records: 2, tuplesPerRecord: 4 });
+  const firstMinute = new Set(parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents.map((d) => d.id));
   const sink = new RecordingSink();
   const tailing = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "tailing" });
   await tailing.ensureContainer();
@@ -138,12 +144,7 @@ test("a crash on a checkpoint the process wrote itself is the one try not counte
 });
 
 test("a failure in the process on a checkpoint it wrote itself is counted, with its error, up to FLOWLOGS_MAX_ATTEMPTS", async () => {
-  const source = scratch.container("tries-memfail-src");
-  await source.create();
-  const checkpoints = scratch.container("tries-memfail-cp");
-  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 49 });
-  await writer.appendMinute({ records: 1, tuplesPerRecord: 4 });
-  const listed = async () => { for await (const ref of listFlowLogBlobs(scratch.service, source.containerName)) return ref; throw new Error("no blob"); };
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-memfail", 49, { records: 1, tuplesPerRecord: 4 });
   const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "tailing" });
   await store.ensureContainer();
   const sink = new RecordingSink();
