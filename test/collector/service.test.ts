@@ -276,7 +276,7 @@ test("logs are one JSON object per line and never carry the connection string or
   const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 13 });
   await writer.appendMinute();
   const lines: string[] = [];
-  const withSecret: CollectorConfig = { ...config, sink: { kind: "elasticsearch", url: "https://es.example:9200", apiKey: "c2VjcmV0LWFwaS1rZXk=", namespace: "default", dedupeAcrossBackingIndices: false } };
+  const withSecret: CollectorConfig = { ...config, sink: { kind: "elasticsearch", url: "https://es.example:9200", apiKey: "c2VjcmV0LWFwaS1rZXk=", namespace: "default", dedupeAcrossBackingIndices: false, bulkLingerMs: 20 } };
   await runCollector({ config: withSecret, sink: new RecordingSink(), once: true, blobService: service, writeLog: (l) => lines.push(l) });
   const text = lines.join("");
   assert.ok(lines.length >= 4);
