@@ -144,6 +144,26 @@ for (const kind of KINDS) {
     }
   });
 
+  test(`${kind} sink: a write whose onWaiting fails is failed alone; the retry carries only the other write's documents`, async () => {
+    const faults: Fault[] = [{ status: 503 }];
+    const { client, proxy, sink, stop } = await setUp(kind, "waitfails", () => faults.shift() ?? "forward", {
+      lingerMs: 60_000, writers: 2, maxRetries: 3, sleep: async () => {},
+    });
+    try {
+      const [failing, other] = await Promise.allSettled([
+        sink.write(sampleBatch(3, "f1"), undefined, { onWaiting: () => { throw new Error("checkpoint store unreachable"); } }),
+        sink.write(sampleBatch(4, "f2"), undefined, { onWaiting: () => {} }),
+      ]);
+      assert.equal(failing.status, "rejected");
+      assert.match(String((failing as PromiseRejectedResult).reason), /checkpoint store unreachable/);
+      assert.deepEqual(other, { status: "fulfilled", value: clean(4, { retries: 1 }) });
+      assert.equal(bulkRequests(proxy), 2);
+      assert.equal(await count(client, sink.dataStream), 4, "the failed write's documents were not sent again");
+    } finally {
+      await stop();
+    }
+  });
+
   test(`${kind} sink: when retries run out on a shared request, each write fails with its own count and nothing is claimed`, async () => {
     const { client, sink, stop } = await setUp(kind, "sharedgaveup", () => ({ status: 503 }), {
       lingerMs: 60_000, writers: 2, maxRetries: 2, sleep: async () => {},

@@ -36,7 +36,6 @@ export class BulkCoalescer {
   private timer: NodeJS.Timeout | undefined;
   /** Writes sent and not yet settled: they will add nothing before they are. */
   private inFlight = 0;
-  private readonly deliveries = new Set<Promise<void>>();
 
   constructor(private readonly settings: CoalescerSettings, private readonly deliver: DeliverShared) {}
 
@@ -65,14 +64,8 @@ export class BulkCoalescer {
     });
   }
 
-  /** Sends what waits now and resolves once every request sent is settled (shutdown). */
-  async drain(): Promise<void> {
-    this.flush();
-    while (this.deliveries.size) await Promise.all(this.deliveries);
-  }
-
-  /** Sends what waits now. */
-  private flush(): void {
+  /** Sends what waits now (shutdown: no write is left waiting out the linger). */
+  flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const queued = this.queue;
@@ -89,9 +82,8 @@ export class BulkCoalescer {
       for (const write of writes) write.done(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    const delivered = this.deliver(request, writes).catch((error: unknown) => {
+    this.deliver(request, writes).catch((error: unknown) => {
       for (const write of writes) write.done(error instanceof Error ? error : new Error(String(error)));
-    }).finally(() => this.deliveries.delete(delivered));
-    this.deliveries.add(delivered);
+    });
   }
 }

@@ -83,10 +83,11 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   private async writeRequests(requests: BulkRequest[], options?: WriteOptions): Promise<SinkResult> {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     const refused: DeadLetter[] = [];
-    // One request at a time per write, as without sharing: a write never has more than one request in flight.
-    for (const request of requests) {
-      const unknown = await this.withoutIndexed(request, result, options);
-      if (unknown.length) tallyDelivery(result, await this.shared.write(unknown, options), refused);
+    // One request at a time per write, as without sharing: a write never has more than one request in flight. Each
+    // is let go once handed over, so a shared request's body is the only copy kept while it is sent.
+    while (requests.length) {
+      const delivered = await this.share(requests.shift()!, result, options);
+      if (delivered) tallyDelivery(result, delivered, refused);
     }
     if (refused.length) {
       this.delivery.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
@@ -96,13 +97,21 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     return result;
   }
 
+  private async share(request: BulkRequest, result: SinkResult, options?: WriteOptions): Promise<Delivery | undefined> {
+    const unknown = await this.withoutIndexed(request, result, options);
+    return unknown.length ? this.shared.write(unknown, options) : undefined;
+  }
+
   async deadLetter(entries: DeadLetter[], options?: WriteOptions): Promise<void> {
     if (entries.length) await this.storeDeadLetters(entries, options);
   }
 
-  /** Waits for the requests under way (a write still waiting to be shared is sent now), then disconnects. */
+  /**
+   * Sends a write still waiting to be shared, then disconnects (requests under way are finished by the connection's
+   * own close; a write left waiting out a retry then fails, and no checkpoint moves).
+   */
   async close(): Promise<void> {
-    await this.shared.drain();
+    this.shared.flush();
     await this.closeConnection();
   }
 
@@ -177,11 +186,11 @@ export abstract class DataStreamBulkSink implements EncodingSink {
         const { again, transient } = await this.attempt(items, target, deliveries);
         const waiting = new Map<number, number>();
         for (let i = 0; i < again.length; i++) waiting.set(again.originOf(i), (waiting.get(again.originOf(i)) ?? 0) + 1);
-        for (const k of open) if (!waiting.has(k)) close(k);
+        for (const k of open) if (!waiting.has(k)) finish(k);
         if (!open.size) return;
         if (attempt >= this.delivery.maxRetries) {
           for (const k of open) {
-            close(k, new Error(`gave up writing ${waiting.get(k)} document(s) to ${target} after ${deliveries[k]!.retries} retries: last error ${transient}`));
+            finish(k, new Error(`gave up writing ${waiting.get(k)} document(s) to ${target} after ${deliveries[k]!.retries} retries: last error ${transient}`));
           }
           return;
         }
@@ -191,7 +200,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
           try {
             await writes[k]!.options?.onWaiting?.();
           } catch (error) {
-            close(k, error);
+            finish(k, error);
           }
         }));
         if (!open.size) return;
@@ -200,10 +209,10 @@ export abstract class DataStreamBulkSink implements EncodingSink {
         items = open.size === waiting.size ? again : again.pick([...Array(again.length).keys()].filter((i) => open.has(again.originOf(i))));
       }
     } catch (error) {
-      for (const k of open) close(k, error);
+      for (const k of open) finish(k, error);
     }
 
-    function close(k: number, error?: unknown): void {
+    function finish(k: number, error?: unknown): void {
       open.delete(k);
       writes[k]!.done(error === undefined ? undefined : error instanceof Error ? error : new Error(String(error)));
     }
