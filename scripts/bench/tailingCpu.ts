@@ -105,11 +105,16 @@ async function main(): Promise<void> {
     const idlePolls = idleEnd.polls - idleStart.polls;
     const idlePerPoll = (idleEnd.collector - idleStart.collector) / idlePolls;
     const idleRequestsPerPoll = (idleEnd.requests - idleStart.requests) / idlePolls;
+    // What the node spends with no document coming (its own housekeeping), per second: part of every round's figure.
+    const esIdleMsPerSecond = (idleEnd.es - idleStart.es) * 1e3 / ((idleEnd.atUs - idleStart.atUs) / 1e6);
     progress(`idle: ${(idlePerPoll * 1e3).toFixed(1)} CPU ms and ${idleRequestsPerPoll.toFixed(1)} requests per poll ` +
       `(${[...new Set(proxy.seen.slice(idleRequestsFrom).map(requestKind))].join(", ")})`);
 
-    const perRound: Array<{ collector: number; raw: number; es: number; requests: number; polls: number }> = [];
+    const perRound: Array<{ collector: number; raw: number; es: number; requests: number; polls: number; ms: number }> = [];
     const kinds = new Map<string, number>();
+    // Bulk requests the node took, from its shard-level bulk stats (one primary shard: one operation per request),
+    // read at both ends of the measured rounds only, so the reading costs the node nothing per round.
+    const bulkFrom = await shardBulks(client);
     const measuredFrom = sample();
     let before = measuredFrom;
     for (let i = 0; i < rounds; i++) {
@@ -119,11 +124,12 @@ async function main(): Promise<void> {
       const raw = after.collector - before.collector;
       const idleRequests = (polls - 1) * idleRequestsPerPoll;
       for (const seen of proxy.seen.slice(before.requests)) kinds.set(requestKind(seen), (kinds.get(requestKind(seen)) ?? 0) + 1);
-      perRound.push({ collector: raw - (polls - 1) * idlePerPoll, raw, es: after.es - before.es, requests: after.requests - before.requests - idleRequests, polls });
+      perRound.push({ collector: raw - (polls - 1) * idlePerPoll, raw, es: after.es - before.es, requests: after.requests - before.requests - idleRequests, polls, ms: (after.atUs - before.atUs) / 1e3 });
       progress(`round ${i + 1}: collector ${(raw * 1e3).toFixed(0)} CPU ms over ${polls} polls, Elasticsearch ${((after.es - before.es) * 1e3).toFixed(0)} CPU ms, ${after.requests - before.requests} Azure requests`);
       before = after;
     }
     const measuredTo = sample();
+    const bulksPerRound = (await shardBulks(client) - bulkFrom) / rounds;
     progress(`measured window in this process's hrtime: ${measuredFrom.atUs}-${measuredTo.atUs} µs`);
     const systemShare = (measuredTo.collectorSystem - measuredFrom.collectorSystem) / (measuredTo.collector - measuredFrom.collector);
 
@@ -148,6 +154,9 @@ async function main(): Promise<void> {
     report("tailing_azure_requests_per_blob_job", (median(perRound.map((r) => r.requests)) - idleRequestsPerPoll) / nics, 2);
     process.stdout.write(`# requests in the measured rounds, idle polls included: ${[...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}\n`);
     report("tailing_es_cpu_us_per_doc", esPerDoc, 1, `median of ${rounds} rounds`);
+    report("tailing_es_bulk_requests_per_round", bulksPerRound, 1, `${nics} blob jobs of ${documentsPerRound / nics} documents (node bulk stats, mean of the measured rounds)`);
+    report("tailing_es_idle_cpu_ms_per_s", esIdleMsPerSecond, 1, `Elasticsearch's CPU while the idle polls found nothing (no bulk request)`);
+    report("tailing_round_ms", median(perRound.map((r) => r.ms)), 0, "median wall time of a round: append, then the poll that indexed it (1-second poll interval)");
     report("tailing_collector_cpu_share", collector / esPerDoc, 3, "collector CPU / Elasticsearch CPU per document");
     if (values.profile) {
       const file = readdirSync(resolve(values.profile)).filter((f) => f.endsWith(".cpuprofile")).sort().at(-1)!;
@@ -164,6 +173,12 @@ async function main(): Promise<void> {
     await proxy.stop();
     await azurite.stop();
   }
+}
+
+/** Shard-level bulk operations the node has taken so far. */
+async function shardBulks(client: Client): Promise<number> {
+  const stats = await client.nodes.stats({ metric: "indices", index_metric: "bulk" });
+  return Object.values(stats.nodes).reduce((n, node) => n + (node.indices?.bulk?.total_operations ?? 0), 0);
 }
 
 /** `GET checkpoint`, `PUT source comp=blocklist`, `PUT checkpoint comp=lease`... from the proxy's view of a request. */

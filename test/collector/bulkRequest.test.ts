@@ -70,3 +70,34 @@ test("a request rebuilt from some of its documents (retries, known ids dropped) 
   assert.deepEqual(again.item(0), request!.item(4));
   assert.equal(BulkRequest.of([]).length, 0);
 });
+
+test("writes' requests joined into one keep each document's write and position, through retries and dropped ids", () => {
+  const docs = documents();
+  const positions = [position, { container: "c", blob: "other", offset: 9 }, { container: "d", blob: "third" }];
+  const slices = [docs.slice(0, 3), docs.slice(3, 10), docs.slice(10, 12)];
+  const parts = slices.map((slice, k) => {
+    const writer = new BulkRequestWriter(Infinity, Infinity, positions[k], INDEX);
+    for (const document of slice) writer.add(document.id, document.source);
+    return writer.finish()[0]!;
+  });
+  const shared = BulkRequest.concat(parts);
+  const all = slices.flat();
+  assert.ok(shared.body.equals(Buffer.from(toBulkNdjson(all, INDEX))), "the parts' bodies, in order");
+  assert.deepEqual(shared.ids, all.map((d) => d.id));
+  const origins = slices.flatMap((slice, k) => slice.map(() => k));
+  all.forEach((document, i) => {
+    assert.equal(shared.originOf(i), origins[i]);
+    assert.deepEqual(shared.item(i), bulkCreate(INDEX, document.id, document.source, positions[origins[i]!]));
+  });
+  // Items sent again (settle picks them by index) and known ids dropped keep their write and position.
+  const again = shared.pick([1, 2, 5, 11]);
+  assert.ok(again.body.equals(Buffer.from(toBulkNdjson([all[1]!, all[2]!, all[5]!, all[11]!], INDEX))));
+  assert.deepEqual([0, 1, 2, 3].map((i) => again.originOf(i)), [0, 0, 1, 2]);
+  assert.deepEqual([0, 1, 2, 3].map((i) => again.item(i)), [1, 2, 5, 11].map((i) => shared.item(i)));
+  const kept = again.without(new Set([all[2]!.id]));
+  assert.deepEqual([0, 1, 2].map((i) => kept.originOf(i)), [0, 1, 2]);
+  assert.deepEqual([0, 1, 2].map((i) => kept.item(i)), [1, 5, 11].map((i) => shared.item(i)));
+  assert.equal(shared.pick([...all.keys()]), shared, "all kept: the same request");
+  assert.equal(shared.pick([]).length, 0);
+  assert.equal(BulkRequest.concat([parts[1]!]), parts[1], "one write's request is sent as it is");
+});

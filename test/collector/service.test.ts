@@ -259,7 +259,9 @@ test("configuration errors name the variable and the fix", () => {
   assert.throws(() => loadConfig({ ...es, FLOWLOGS_ES_USERNAME: "u" }), /FLOWLOGS_ES_USERNAME and FLOWLOGS_ES_PASSWORD go together/);
   assert.throws(() => loadConfig({ ...es, FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "yes" }), /must be true or false/);
   const basic = loadConfig({ ...es, FLOWLOGS_ES_USERNAME: "writer", FLOWLOGS_ES_PASSWORD: "s3cret-pw", FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true" });
-  assert.deepEqual(basic.sink, { kind: "elasticsearch", url: "https://es:9200", namespace: "default", apiKey: undefined, basic: { username: "writer", password: "s3cret-pw" }, dedupeAcrossBackingIndices: true, caFingerprint: undefined, caFile: undefined });
+  assert.deepEqual(basic.sink, { kind: "elasticsearch", url: "https://es:9200", namespace: "default", apiKey: undefined, basic: { username: "writer", password: "s3cret-pw" }, dedupeAcrossBackingIndices: true, caFingerprint: undefined, caFile: undefined, bulkLingerMs: 20 });
+  assert.equal((loadConfig({ ...es, FLOWLOGS_ES_BULK_LINGER_MS: "0" }).sink as { bulkLingerMs: number }).bulkLingerMs, 0);
+  assert.throws(() => loadConfig({ ...es, FLOWLOGS_ES_BULK_LINGER_MS: "5000" }), /FLOWLOGS_ES_BULK_LINGER_MS "5000" is not a whole number from 0 to 1000/);
   assert.ok(!JSON.stringify(describeConfig(basic)).includes("s3cret-pw"), "the password is not in the start-up description");
   const config = loadConfig({ ...base, AZURE_CLIENT_ID: "11111111-2222-3333-4444-555555555555" });
   assert.deepEqual(config.storage, { accountUrl: base.FLOWLOGS_STORAGE_ACCOUNT_URL, managedIdentityClientId: "11111111-2222-3333-4444-555555555555" });
@@ -276,7 +278,7 @@ test("logs are one JSON object per line and never carry the connection string or
   const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 13 });
   await writer.appendMinute();
   const lines: string[] = [];
-  const withSecret: CollectorConfig = { ...config, sink: { kind: "elasticsearch", url: "https://es.example:9200", apiKey: "c2VjcmV0LWFwaS1rZXk=", namespace: "default", dedupeAcrossBackingIndices: false } };
+  const withSecret: CollectorConfig = { ...config, sink: { kind: "elasticsearch", url: "https://es.example:9200", apiKey: "c2VjcmV0LWFwaS1rZXk=", namespace: "default", dedupeAcrossBackingIndices: false, bulkLingerMs: 20 } };
   await runCollector({ config: withSecret, sink: new RecordingSink(), once: true, blobService: service, writeLog: (l) => lines.push(l) });
   const text = lines.join("");
   assert.ok(lines.length >= 4);

@@ -144,7 +144,7 @@ test("FLOWLOGS_SINK=opensearch reuses the FLOWLOGS_ES_* settings, builds a sink 
   assert.throws(() => loadConfig({ ...os, FLOWLOGS_ES_USERNAME: "u" }), /FLOWLOGS_ES_USERNAME and FLOWLOGS_ES_PASSWORD go together/);
   assert.throws(() => loadConfig({ ...os, FLOWLOGS_ES_URL: "https://admin:pw@os:9200" }), /FLOWLOGS_ES_URL must not carry credentials/);
   const basic = loadConfig({ ...os, FLOWLOGS_ES_USERNAME: "writer", FLOWLOGS_ES_PASSWORD: "s3cret-pw", FLOWLOGS_ES_NAMESPACE: "prod" });
-  assert.deepEqual(basic.sink, { kind: "opensearch", url: "https://os:9200", namespace: "prod", apiKey: undefined, basic: { username: "writer", password: "s3cret-pw" }, caFile: undefined });
+  assert.deepEqual(basic.sink, { kind: "opensearch", url: "https://os:9200", namespace: "prod", apiKey: undefined, basic: { username: "writer", password: "s3cret-pw" }, caFile: undefined, bulkLingerMs: 20 });
   const described = JSON.stringify(describeConfig(basic));
   assert.ok(!described.includes("s3cret-pw"), described);
   assert.match(described, /"kind":"opensearch".*"auth":"basic \(writer\)"/);

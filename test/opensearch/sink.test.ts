@@ -128,6 +128,37 @@ test("documents the mapping refuses go to the dead-letter stream with OpenSearch
   assert.equal(await os.count(sink.deadLetterDataStream), 2);
 });
 
+test("concurrent writes share one bulk request on OpenSearch; a refused document stays its own write's, with its position", async () => {
+  const namespace = await namespaceWithAssets("osshared");
+  const proxy = await startFaultyProxy(opensearchUrl(), () => "forward");
+  // A linger longer than the test: the request goes because all three writers joined.
+  const sink = new OpenSearchSink({ node: proxy.url, namespace, lingerMs: 60_000, writers: 3 });
+  try {
+    const other = { ...position, blob: "y=2026/m=11/d=27/h=05/m=00/PT1H.json" };
+    const batch = sampleBatch(6, "osshr");
+    const badPort = identifiedDocument("os-shared-bad-port", { ...batch[0]!.doc, source: { ...batch[0]!.doc.source, port: "not-a-port" as unknown as number } });
+    const results = await Promise.all([
+      sink.write(batch.slice(0, 2), position),
+      sink.write([...batch.slice(2, 4), badPort], other),
+      sink.write(batch.slice(4), position),
+    ]);
+    assert.deepEqual(results, [
+      { indexed: 2, duplicates: 0, deadLettered: 0, retries: 0 },
+      { indexed: 2, duplicates: 0, deadLettered: 1, retries: 0 },
+      { indexed: 2, duplicates: 0, deadLettered: 0, retries: 0 },
+    ]);
+    assert.equal(proxy.seen.filter((seen) => seen.path.includes("_bulk")).length, 2, "one shared request, then the dead letter");
+    assert.equal(await os.count(sink.dataStream), 6);
+    assert.equal(await os.count(sink.deadLetterDataStream), 1);
+    const letter = (await os.ok("POST", `/${sink.deadLetterDataStream}/_search`, {})).hits.hits[0]!._source;
+    assert.equal(letter.deadletter.document_id, "os-shared-bad-port");
+    assert.deepEqual({ container: letter.deadletter.container, blob: letter.deadletter.blob, offset: letter.deadletter.offset }, other);
+  } finally {
+    await sink.close();
+    await proxy.stop();
+  }
+});
+
 test("without the index templates the sink stops with a clear error naming the plain index OpenSearch made", async () => {
   const namespace = uniqueNamespace("osnotemplate");
   const sink = new OpenSearchSink({ node: opensearchUrl(), namespace, sleep: async () => {} });

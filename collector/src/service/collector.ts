@@ -78,7 +78,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     log(skippedLines.length ? "warn" : "info", "geoip.loaded", { databases, ...(skippedLines.length ? { skippedLines } : {}) });
   }
   const threats = config.threatList ? await ThreatListFile.open(config.threatList, log) : undefined;
-  const sink = options.sink ?? createSink(config.sink, log);
+  const sink = options.sink ?? createSink(config.sink, log, config.concurrency);
   let status: StatusServer | undefined;
   const pause = (): Promise<void> => (options.sleep ?? sleep)(config.pollIntervalSeconds * 1000, options.signal);
   try {

@@ -7,7 +7,8 @@ import { StdoutSink } from "../sink/stdout";
 import type { SinkConfig } from "./config";
 import type { Logger } from "./logger";
 
-export function createSink(config: SinkConfig, log: Logger): Sink {
+/** `writers`: how many jobs may write at once (FLOWLOGS_CONCURRENCY), so a shared bulk request need not wait longer. */
+export function createSink(config: SinkConfig, log: Logger, writers = 1): Sink {
   const sinkLog = (line: string): void => log("info", "sink", { message: line });
   switch (config.kind) {
     case "stdout":
@@ -18,6 +19,7 @@ export function createSink(config: SinkConfig, log: Logger): Sink {
         auth: config.apiKey ? { apiKey: config.apiKey } : config.basic,
         tls: config.caFile ? { caFile: config.caFile } : undefined,
         namespace: config.namespace,
+        lingerMs: config.bulkLingerMs, writers,
         log: sinkLog,
       });
     case "logzio":
@@ -30,6 +32,7 @@ export function createSink(config: SinkConfig, log: Logger): Sink {
         dedupeAcrossBackingIndices: config.dedupeAcrossBackingIndices,
         tls: config.caFingerprint || config.caFile ? { caFingerprint: config.caFingerprint, caFile: config.caFile } : undefined,
         namespace: config.namespace,
+        lingerMs: config.bulkLingerMs, writers,
         log: sinkLog,
       });
   }

@@ -9,7 +9,18 @@ import type { PendingDocument } from "./httpBulk";
 
 export type Pending = PendingDocument<SourcePosition>;
 
-/** One `_bulk` request: its body and, for each document in it, where its lines start. */
+/**
+ * Which write a run of a request's documents came from (writes share requests: bulkCoalescer.ts): `origin` numbers
+ * the writes of one shared request, `position` is where the documents were read (for dead letters).
+ */
+interface Span {
+  /** Index of the span's first document. */
+  from: number;
+  origin: number;
+  position?: SourcePosition;
+}
+
+/** One `_bulk` request: its body and, for each document in it, where its lines start and which write it is from. */
 export class BulkRequest {
   private constructor(
     /** The NDJSON body, every byte of it meant to be sent. */
@@ -18,37 +29,94 @@ export class BulkRequest {
     private readonly actionStarts: number[],
     private readonly sourceStarts: number[],
     readonly ids: string[],
-    private readonly position: SourcePosition | undefined,
+    /** In document order, the first starting at 0. */
+    private readonly spans: Span[],
   ) {}
 
-  /** A request of already built documents (retries, dead letters), in their order. */
+  /** A request of already built documents (dead letters), in their order, all from one write. */
   static of(items: readonly Pending[]): BulkRequest {
     const writer = new BulkRequestWriter(Infinity, Infinity, items[0]?.position);
     for (const item of items) writer.addLines(item.id, item.action, item.source);
-    return writer.finish()[0] ?? new BulkRequest(Buffer.alloc(0), [0], [], [], undefined);
+    return writer.finish()[0] ?? new BulkRequest(Buffer.alloc(0), [0], [], [], [{ from: 0, origin: 0 }]);
   }
 
   static build(body: Buffer, actionStarts: number[], sourceStarts: number[], ids: string[], position?: SourcePosition): BulkRequest {
-    return new BulkRequest(body, actionStarts, sourceStarts, ids, position);
+    return new BulkRequest(body, actionStarts, sourceStarts, ids, [{ from: 0, origin: 0, ...(position ? { position } : {}) }]);
+  }
+
+  /** One request of several writes' requests, in order: part k's documents get origin k. */
+  static concat(parts: readonly BulkRequest[]): BulkRequest {
+    if (parts.length === 1 && parts[0]!.spans.every((span) => span.origin === 0)) return parts[0]!;
+    const actionStarts: number[] = [];
+    const sourceStarts: number[] = [];
+    const ids: string[] = [];
+    const spans: Span[] = [];
+    let bytes = 0;
+    parts.forEach((part, origin) => {
+      for (const span of part.spans) spans.push({ ...span, from: span.from + ids.length, origin });
+      for (let i = 0; i < part.length; i++) {
+        actionStarts.push(part.actionStarts[i]! + bytes);
+        sourceStarts.push(part.sourceStarts[i]! + bytes);
+      }
+      ids.push(...part.ids);
+      bytes += part.body.length;
+    });
+    actionStarts.push(bytes);
+    return new BulkRequest(Buffer.concat(parts.map((part) => part.body), bytes), actionStarts, sourceStarts, ids, spans);
   }
 
   get length(): number {
     return this.ids.length;
   }
 
+  /** The write document `i` came from (0 unless this request is shared). */
+  originOf(i: number): number {
+    return this.spanOf(i).origin;
+  }
+
   /** Document `i` with its lines, read back from the body. */
   item(i: number): Pending {
     const action = this.body.toString("utf8", this.actionStarts[i], this.sourceStarts[i]);
     const source = this.body.toString("utf8", this.sourceStarts[i], this.actionStarts[i + 1]! - 1);
-    return { id: this.ids[i]!, action, source, bytes: this.actionStarts[i + 1]! - this.actionStarts[i]!, ...(this.position ? { position: this.position } : {}) };
+    const { position } = this.spanOf(i);
+    return { id: this.ids[i]!, action, source, bytes: this.actionStarts[i + 1]! - this.actionStarts[i]!, ...(position ? { position } : {}) };
+  }
+
+  /** Documents `indices` (ascending) as a request of their own, each still from its write; this one when all are kept. */
+  pick(indices: readonly number[]): BulkRequest {
+    if (indices.length === this.length) return this;
+    const actionStarts: number[] = [];
+    const sourceStarts: number[] = [];
+    const ids: string[] = [];
+    const spans: Span[] = [];
+    let bytes = 0;
+    for (const i of indices) bytes += this.actionStarts[i + 1]! - this.actionStarts[i]!;
+    const body = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const i of indices) {
+      const span = this.spanOf(i);
+      const last = spans.at(-1);
+      if (!last || last.origin !== span.origin || last.position !== span.position) spans.push({ ...span, from: ids.length });
+      actionStarts.push(at);
+      sourceStarts.push(at + this.sourceStarts[i]! - this.actionStarts[i]!);
+      ids.push(this.ids[i]!);
+      at += this.body.copy(body, at, this.actionStarts[i]!, this.actionStarts[i + 1]!);
+    }
+    actionStarts.push(at);
+    return new BulkRequest(body, actionStarts, sourceStarts, ids, spans.length ? spans : [{ from: 0, origin: 0 }]);
   }
 
   /** The documents whose ids are not in `drop`, as a request of their own (or this one when none is dropped). */
   without(drop: ReadonlySet<string>): BulkRequest {
-    if (!this.ids.some((id) => drop.has(id))) return this;
-    const kept: Pending[] = [];
-    for (let i = 0; i < this.length; i++) if (!drop.has(this.ids[i]!)) kept.push(this.item(i));
-    return BulkRequest.of(kept);
+    const kept: number[] = [];
+    for (let i = 0; i < this.length; i++) if (!drop.has(this.ids[i]!)) kept.push(i);
+    return this.pick(kept);
+  }
+
+  private spanOf(i: number): Span {
+    // A request holds one span per write it carries (a handful): a scan from the end is enough.
+    for (let s = this.spans.length - 1; s > 0; s--) if (this.spans[s]!.from <= i) return this.spans[s]!;
+    return this.spans[0]!;
   }
 }
 

@@ -1,8 +1,11 @@
 // The write path the Elasticsearch and OpenSearch sinks share: documents become `create` actions into the flow data
 // stream in bounded batches; a batch is sent again (with backoff) until every item is created, a duplicate or
 // refused for good; refused documents go to the dead-letter data stream with their reason, and a dead letter that
-// is refused too fails the write. A subclass only knows how to send one `_bulk` request to its kind of cluster.
+// is refused too fails the write. Concurrent writes may share requests (bulkCoalescer.ts): each bulk item is settled
+// into the write it came from, and a write resolves once its own documents are. A subclass only knows how to send
+// one `_bulk` request to its kind of cluster.
 import type { DeadLetter, IdentifiedDocument, SinkResult, SourcePosition, WriteOptions } from "../model";
+import { BulkCoalescer, type SharedWrite } from "./bulkCoalescer";
 import { BulkRequest, BulkRequestWriter, type Pending, type RequestSizeHint } from "./bulkRequest";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
 import {
@@ -17,8 +20,16 @@ export type { Pending } from "./bulkRequest";
 /** What one `_bulk` request came to: the items to send again (transient failures) and why. */
 export interface Attempt {
   /** The whole request again (all of it failed), or the items that failed. */
-  again: BulkRequest | Pending[];
+  again: BulkRequest;
   transient?: string;
+}
+
+/** Options of the Elasticsearch and OpenSearch sinks besides delivery's: sharing requests between writes. */
+export interface SharedRequestOptions {
+  /** How long a write's request waits for other writes to share it; 0 (default): never waits, never shared. */
+  lingerMs?: number;
+  /** Writes that may be under way at once (the collector's concurrency): once all have joined, the request goes. */
+  writers?: number;
 }
 
 export abstract class DataStreamBulkSink implements EncodingSink {
@@ -26,12 +37,21 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   protected readonly deadLetterIndex: string;
   protected readonly delivery: DeliverySettings;
   private readonly requestSize: RequestSizeHint = { bytes: 0 };
+  private readonly shared: BulkCoalescer;
 
-  constructor(namespace: string | undefined, options: DeliveryOptions) {
+  constructor(namespace: string | undefined, options: DeliveryOptions & SharedRequestOptions) {
     const streamNamespace = namespace ?? DEFAULT_NAMESPACE;
     this.index = flowDataStream(streamNamespace);
     this.deadLetterIndex = deadLetterDataStream(streamNamespace);
     this.delivery = deliverySettings(options, { maxBatchDocuments: 1000, maxBatchBytes: 5 * 1024 * 1024 });
+    const lingerMs = options.lingerMs ?? 0;
+    const writers = options.writers ?? 1;
+    if (!(Number.isFinite(lingerMs) && lingerMs >= 0)) throw new Error(`lingerMs must be 0 or more milliseconds, got ${lingerMs}`);
+    if (!(Number.isInteger(writers) && writers >= 1)) throw new Error(`writers must be a positive whole number, got ${writers}`);
+    this.shared = new BulkCoalescer(
+      { maxDocuments: this.delivery.maxBatchDocuments, maxBytes: this.delivery.maxBatchBytes, lingerMs, writers },
+      (request, writes) => this.deliverShared(request, this.index, writes),
+    );
   }
 
   get dataStream(): string {
@@ -63,9 +83,11 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   private async writeRequests(requests: BulkRequest[], options?: WriteOptions): Promise<SinkResult> {
     const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     const refused: DeadLetter[] = [];
-    for (const request of requests) {
-      const unknown = await this.withoutIndexed(request, result, options);
-      if (unknown.length) tallyDelivery(result, await this.deliver(unknown, this.index, options), refused);
+    // One request at a time per write, as without sharing: a write never has more than one request in flight. Each
+    // is let go once handed over, so a shared request's body is the only copy kept while it is sent.
+    while (requests.length) {
+      const delivered = await this.share(requests.shift()!, result, options);
+      if (delivered) tallyDelivery(result, delivered, refused);
     }
     if (refused.length) {
       this.delivery.log(`${refused.length} document(s) refused by ${this.index}; writing them to ${this.deadLetterIndex}`);
@@ -75,14 +97,32 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     return result;
   }
 
+  private async share(request: BulkRequest, result: SinkResult, options?: WriteOptions): Promise<Delivery | undefined> {
+    const unknown = await this.withoutIndexed(request, result, options);
+    return unknown.length ? this.shared.write(unknown, options) : undefined;
+  }
+
   async deadLetter(entries: DeadLetter[], options?: WriteOptions): Promise<void> {
     if (entries.length) await this.storeDeadLetters(entries, options);
   }
 
-  abstract close(): Promise<void>;
+  /**
+   * Sends a write still waiting to be shared, then disconnects (requests under way are finished by the connection's
+   * own close; a write left waiting out a retry then fails, and no checkpoint moves).
+   */
+  async close(): Promise<void> {
+    this.shared.flush();
+    await this.closeConnection();
+  }
 
-  /** One `_bulk` request to `target`: settles what it can into `delivery`; throws what will not heal. */
-  protected abstract attempt(request: BulkRequest, target: string, delivery: Delivery): Promise<Attempt>;
+  /** Releases the connection to the cluster. */
+  protected abstract closeConnection(): Promise<void>;
+
+  /**
+   * One `_bulk` request to `target`: settles what it can into `deliveries` (document i into that of the write it
+   * came from, deliveries[request.originOf(i)]); throws what will not heal.
+   */
+  protected abstract attempt(request: BulkRequest, target: string, deliveries: Delivery[]): Promise<Attempt>;
 
   /** Drops the request's documents that are already indexed, counting them in `result`. Default: drops none. */
   protected async withoutIndexed(request: BulkRequest, _result: SinkResult, _options?: WriteOptions): Promise<BulkRequest> {
@@ -96,12 +136,13 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     return backoffDelay(attempt, this.delivery.backoff);
   }
 
-  /** Settles the items of one `_bulk` response into `delivery`; returns those to send again. */
-  protected settle(results: Array<Record<string, BulkItemResult>>, request: BulkRequest, target: string, delivery: Delivery): Attempt {
-    const again: Pending[] = [];
+  /** Settles the items of one `_bulk` response into their writes' deliveries; returns those to send again. */
+  protected settle(results: Array<Record<string, BulkItemResult>>, request: BulkRequest, target: string, deliveries: Delivery[]): Attempt {
+    const again: number[] = [];
     let transient: string | undefined;
     results.forEach((entry, i) => {
       const item = (): Pending => request.item(i);
+      const delivery = deliveries[request.originOf(i)]!;
       const outcome = bulkItemOutcome(entry);
       const kind = classifyBulkItem(outcome);
       if (kind === "missing-template") throw new MissingTemplateError(target, bulkItemReason(outcome));
@@ -110,33 +151,70 @@ export abstract class DataStreamBulkSink implements EncodingSink {
         delivery.created++;
       } else if (kind === "duplicate") delivery.duplicates++;
       else if (kind === "retry") {
-        again.push(item());
+        again.push(i);
         transient ??= `${outcome.status} ${bulkItemReason(outcome)}`;
       } else delivery.refused.push({ item: item(), reason: `${outcome.status} ${bulkItemReason(outcome)}` });
     });
-    return { again, transient };
+    return { again: request.pick(again), transient };
   }
 
   private batches(items: Pending[]): Generator<Pending[]> {
     return sizedBatches(items, (item) => item.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
   }
 
-  /** Sends one request until every item is created, a duplicate, or refused for good; rejects when retries run out. */
+  /** Sends one request of one write until every item is created, a duplicate, or refused for good. */
   private async deliver(request: BulkRequest, target: string, options?: WriteOptions): Promise<Delivery> {
     const delivery: Delivery = { created: 0, duplicates: 0, retries: 0, refused: [] };
+    let failure: Error | undefined;
+    await this.deliverShared(request, target, [{ delivery, options, done: (error) => { failure = error; } }]);
+    if (failure) throw failure;
+    return delivery;
+  }
+
+  /**
+   * Sends one request carrying `writes`' documents until every item is created, a duplicate, or refused for good.
+   * A write is done as soon as its own documents are; only those still unsettled wait out a transient failure (each
+   * such write's onWaiting is called), and when retries run out only they fail. A failure no retry heals (refused
+   * credentials, no template) fails every write still in the request. Never rejects: each write is told.
+   */
+  private async deliverShared(request: BulkRequest, target: string, writes: SharedWrite[]): Promise<void> {
+    const deliveries = writes.map((write) => write.delivery);
+    const open = new Set(writes.keys());
     let items = request;
-    for (let attempt = 0; ; attempt++) {
-      const { again, transient } = await this.attempt(items, target, delivery);
-      if (!again.length) return delivery;
-      if (attempt >= this.delivery.maxRetries) {
-        throw new Error(`gave up writing ${again.length} document(s) to ${target} after ${delivery.retries} retries: last error ${transient}`);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const { again, transient } = await this.attempt(items, target, deliveries);
+        const waiting = new Map<number, number>();
+        for (let i = 0; i < again.length; i++) waiting.set(again.originOf(i), (waiting.get(again.originOf(i)) ?? 0) + 1);
+        for (const k of open) if (!waiting.has(k)) finish(k);
+        if (!open.size) return;
+        if (attempt >= this.delivery.maxRetries) {
+          for (const k of open) {
+            finish(k, new Error(`gave up writing ${waiting.get(k)} document(s) to ${target} after ${deliveries[k]!.retries} retries: last error ${transient}`));
+          }
+          return;
+        }
+        const wait = this.backoff(attempt);
+        this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
+        await Promise.all([...open].map(async (k) => {
+          try {
+            await writes[k]!.options?.onWaiting?.();
+          } catch (error) {
+            finish(k, error);
+          }
+        }));
+        if (!open.size) return;
+        await this.delivery.sleep(wait);
+        for (const k of open) deliveries[k]!.retries++;
+        items = open.size === waiting.size ? again : again.pick([...Array(again.length).keys()].filter((i) => open.has(again.originOf(i))));
       }
-      const wait = this.backoff(attempt);
-      this.delivery.log(`retrying ${again.length} document(s) in ${wait} ms (${transient})`);
-      await options?.onWaiting?.();
-      await this.delivery.sleep(wait);
-      delivery.retries++;
-      items = again instanceof BulkRequest ? again : BulkRequest.of(again);
+    } catch (error) {
+      for (const k of open) finish(k, error);
+    }
+
+    function finish(k: number, error?: unknown): void {
+      open.delete(k);
+      writes[k]!.done(error === undefined ? undefined : error instanceof Error ? error : new Error(String(error)));
     }
   }
 

@@ -6,10 +6,10 @@ import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { SinkResult, WriteOptions } from "../model";
 import type { BulkRequest } from "./bulkRequest";
-import { DataStreamBulkSink, type Attempt } from "./dataStreamBulkSink";
+import { DataStreamBulkSink, type Attempt, type SharedRequestOptions } from "./dataStreamBulkSink";
 import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
 
-export interface ElasticsearchSinkOptions extends DeliveryOptions {
+export interface ElasticsearchSinkOptions extends DeliveryOptions, SharedRequestOptions {
   /** Cluster URL, e.g. https://my-deployment.es.westeurope.azure.elastic.cloud:443. No credentials in it. */
   node: string;
   /** Encoded API key (base64 of id:key), or basic auth. */
@@ -49,7 +49,7 @@ export class ElasticsearchSink extends DataStreamBulkSink {
     this.dedupe = options.dedupeAcrossBackingIndices ?? false;
   }
 
-  async close(): Promise<void> {
+  protected async closeConnection(): Promise<void> {
     await this.client.close();
   }
 
@@ -83,7 +83,7 @@ export class ElasticsearchSink extends DataStreamBulkSink {
     }
   }
 
-  protected async attempt(items: BulkRequest, target: string, delivery: Delivery): Promise<Attempt> {
+  protected async attempt(items: BulkRequest, target: string, deliveries: Delivery[]): Promise<Attempt> {
     let response: { items: Array<Record<string, BulkItemResult>> };
     try {
       response = await this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
@@ -107,7 +107,7 @@ export class ElasticsearchSink extends DataStreamBulkSink {
       // Every action is a create under a fixed id, so sending the whole batch again is safe.
       return { again: items, transient: `the bulk response accounts for ${response.items?.length ?? 0} of ${items.length} documents` };
     }
-    return this.settle(response.items, items, target, delivery);
+    return this.settle(response.items, items, target, deliveries);
   }
 }
 

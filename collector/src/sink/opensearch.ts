@@ -4,13 +4,13 @@
 // refused for good dead-lettered with their reason, `write` resolves only when every document is accounted for.
 import { readFileSync } from "node:fs";
 import type { BulkRequest } from "./bulkRequest";
-import { DataStreamBulkSink, type Attempt } from "./dataStreamBulkSink";
+import { DataStreamBulkSink, type Attempt, type SharedRequestOptions } from "./dataStreamBulkSink";
 import {
   MissingTemplateError, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
   type BulkItemResult, type Delivery, type DeliveryOptions,
 } from "./httpBulk";
 
-export interface OpenSearchSinkOptions extends DeliveryOptions {
+export interface OpenSearchSinkOptions extends DeliveryOptions, SharedRequestOptions {
   /** Cluster URL, e.g. https://search-my-domain.eu-west-1.es.amazonaws.com:443. No credentials in it. */
   node: string;
   /** Basic auth (the OpenSearch security plugin), or an encoded API key sent as `Authorization: ApiKey ...`. */
@@ -48,7 +48,7 @@ export class OpenSearchSink extends DataStreamBulkSink {
     }
   }
 
-  async close(): Promise<void> {
+  protected async closeConnection(): Promise<void> {
     // fetch keeps no client state of ours; nothing to release.
   }
 
@@ -56,7 +56,7 @@ export class OpenSearchSink extends DataStreamBulkSink {
     checkDataStream(target, outcome);
   }
 
-  protected async attempt(items: BulkRequest, target: string, delivery: Delivery): Promise<Attempt> {
+  protected async attempt(items: BulkRequest, target: string, deliveries: Delivery[]): Promise<Attempt> {
     let answer;
     try {
       answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.body, caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
@@ -82,7 +82,7 @@ export class OpenSearchSink extends DataStreamBulkSink {
     if (!Array.isArray(results) || results.length !== items.length) {
       throw new Error(`the bulk response accounts for ${Array.isArray(results) ? results.length : 0} of ${items.length} documents`);
     }
-    return this.settle(results, items, target, delivery);
+    return this.settle(results, items, target, deliveries);
   }
 }
 
