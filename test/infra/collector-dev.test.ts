@@ -217,6 +217,7 @@ test("collector dev (contract): the collector's own settings parser accepts the 
   assert.deepEqual(parsed.containers, ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"]);
   assert.equal(parsed.checkpointContainer, "flowlogs-checkpoints");
   assert.deepEqual(parsed.sink, { kind: "elasticsearch", url: "https://flowlogs-dev.es.westeurope.azure.elastic-cloud.com", apiKey: ES_KEY, basic: undefined, namespace: "dev", caFingerprint: undefined, caFile: undefined, dedupeAcrossBackingIndices: false,
+    bulkLingerMs: 20, // shared bulk requests at the collector's default linger
   });
   assert.equal(parsed.metricsHost, "0.0.0.0");
   assert.equal(parsed.metricsPort, 9464);
