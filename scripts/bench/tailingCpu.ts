@@ -7,8 +7,10 @@
 // a round also holds polls that found nothing; their cost (an idle phase measures it per poll) is taken out of the
 // steady-state figure (`_per_doc`), and given with it too (`_raw`). Azure requests are counted by a loopback proxy
 // in front of Azurite that only the collector talks to. Exact counts are checked in Elasticsearch at the end.
-//   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--warm-up 10] [--dist DIR] [--profile DIR]
+//   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--warm-up 10] [--concurrency N] [--dist DIR] [--profile DIR]
 // --warm-up: rounds before the measured ones (JIT and Elasticsearch settle: the first ten cost up to twice as much).
+// --concurrency N: FLOWLOGS_CONCURRENCY of the service (default: the collector's, 4): jobs at once, and so how many
+//   jobs' documents one shared bulk request can carry.
 // --dist DIR: another build of the collector (as in collectorCpu.ts --base), to compare builds run after run.
 // --profile DIR: --cpu-prof of the service; prints where its time went during the measured rounds, by source. V8
 //   samples wall time on the main thread, so a thread descheduled inside a system call (a loopback socket write
@@ -44,7 +46,7 @@ interface Sample {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     nics: { type: "string", default: "16" }, rounds: { type: "string", default: "20" }, "warm-up": { type: "string", default: "10" },
-    dist: { type: "string" }, profile: { type: "string" },
+    dist: { type: "string" }, profile: { type: "string" }, concurrency: { type: "string" },
   } });
   const nics = Number(values.nics);
   const rounds = Number(values.rounds);
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
       FLOWLOGS_ES_NAMESPACE: namespace,
       FLOWLOGS_POLL_INTERVAL_SECONDS: "1",
       FLOWLOGS_METRICS_PORT: "off",
+      ...(values.concurrency ? { FLOWLOGS_CONCURRENCY: values.concurrency } : {}),
     }, dist, values.profile ? resolve(values.profile) : undefined);
     const sample = (): Sample => ({
       collector: treeCpuSeconds(service!.pid), collectorSystem: processCpuSeconds(service!.pid).system, es: treeCpuSeconds(es.pid!), polls: service!.polls(), requests: proxy.seen.length,
