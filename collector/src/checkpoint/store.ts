@@ -184,7 +184,8 @@ export class CheckpointStore {
         this.remembered.delete(name); // re-inserted last: the Map's order is the eviction order
         // A blob whose hour is over is rarely read again (a late write takes the usual path): not worth its memory.
         if (etag === undefined || checkpoint.done) return;
-        this.remembered.set(name, { checkpoint, etag });
+        // Frozen: changed in place, it would no longer be what the ETag proves is stored.
+        this.remembered.set(name, { checkpoint: Object.freeze(checkpoint), etag });
         if (this.remembered.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) this.remembered.delete(this.remembered.keys().next().value!);
       },
       forget: () => void this.remembered.delete(name),
