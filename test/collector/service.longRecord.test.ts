@@ -16,6 +16,7 @@ import type { LogEvent } from "../../collector/src/service/logger";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { parseFlowLogText, parseRecords } from "../../collector/src/format";
 import { listFlowLogBlobs } from "../../collector/src/source/listing";
+import type { BlobRef } from "../../collector/src/source/blobReader";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
@@ -208,7 +209,7 @@ test("a long record whose processing fails is read again from the checkpoint rig
   const others = whole.filter((d) => !longIds.has(d.id)).map((d) => d.id);
   assert.equal(others.length, 12);
 
-  const refs = [];
+  const refs: BlobRef[] = [];
   for await (const listed of listFlowLogBlobs(scratch.service, source.containerName)) refs.push(listed);
   const [ref] = refs;
   const sink = new RecordingSink();
@@ -236,6 +237,52 @@ test("a long record whose processing fails is read again from the checkpoint rig
   for (const id of others) assert.ok(sink.documents.has(id), `document ${id} of the records around it`);
   for (const id of sink.documents.keys()) assert.ok(whole.some((d) => d.id === id), "only documents of the blob");
   assert.equal((await store.peek(ref!.container, ref!.name))?.offset, writer.length - 2, "caught up");
+});
+
+test("the blob appended to, or deleted, while a long record's tuples stream (pass 2): the job ends changed or gone, and the next job reads the record again from the checkpoint before it", async () => {
+  for (const change of ["append", "delete"] as const) {
+    const source = scratch.container(`chg-${change}-src`);
+    const checkpoints = scratch.container(`chg-${change}-cp`);
+    await source.create();
+    const writer = new FlowLogBlobWriter(source, { kind: "nsg-v2", hour: HOUR, seed: 56 });
+    await writer.appendMinute({ records: 2, tuplesPerRecord: 4 });
+    const beforeLong = writer.length - 2; // the end of the records before it
+    await writer.appendMinute({ records: 1, tuplesPerRecord: 700 });
+    await writer.appendMinute({ records: 1, tuplesPerRecord: 4 });
+    const refs: BlobRef[] = [];
+    for await (const listed of listFlowLogBlobs(scratch.service, source.containerName)) refs.push(listed);
+    const longIds = new Set(parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents.slice(8, 708).map((d) => d.id));
+    const sink = new RecordingSink();
+    let changed = false;
+    sink.onWrite = async (documents) => {
+      if (changed || !documents.some((d) => longIds.has(d.id))) return;
+      changed = true; // pass 2 has downloaded its first window of the record: change the blob before the next
+      if (change === "append") await writer.appendMinute({ records: 1, tuplesPerRecord: 4 });
+      else await writer.blob.delete();
+    };
+    const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: change });
+    await store.ensureContainer();
+    const job = () => runBlobJob(refs[0]!, {
+      container: source, store, sink, parse: parseRecords, metrics: new Metrics(), log: () => {},
+      windowBytes: WINDOW_BYTES, recordBytes: RECORD_BYTES, batchDocuments: 100, maxAttempts: 2, doneGraceMinutes: 10,
+      now: () => Date.parse("2026-11-20T10:10:00Z"),
+    });
+    const first = await job();
+    assert.ok(changed, change);
+    assert.ok(sink.documents.size < writer.tuples, `${change}: stopped part-way (${sink.documents.size} documents)`);
+    if (change === "delete") {
+      assert.equal(first.kind, "gone");
+      assert.equal(await store.peek(refs[0]!.container, refs[0]!.name), undefined, "its checkpoint is forgotten");
+      continue;
+    }
+    assert.equal(first.kind, "changed");
+    const stored = await store.peek(refs[0]!.container, refs[0]!.name);
+    assert.equal(stored?.attempt, undefined, "the try was given back");
+    assert.equal(stored?.offset, beforeLong, "the checkpoint stays right before the long record");
+    assert.equal((await job()).kind, "read");
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]), "every document of the grown blob");
+    assert.deepEqual(sink.deadLetters, []);
+  }
 });
 
 /** Where the `n`th (from 0) `pattern` after `from` is. */
