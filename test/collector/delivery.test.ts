@@ -10,6 +10,7 @@ import { deliver } from "../../collector/src/service/delivery";
 import type { JobContext, ParseRecords } from "../../collector/src/service/blobJob";
 import { Metrics } from "../../collector/src/service/metrics";
 import type { ReadChunk, RecordBytes } from "../../collector/src/source/blobReader";
+import type { LongRecordPass1 } from "../../collector/src/service/delivery";
 import { RecordingSink } from "./serviceRecordingSink";
 
 test("records are parsed one at a time as they are delivered; the sink still gets every document", async () => {
@@ -26,7 +27,7 @@ test("records are parsed one at a time as they are delivered; the sink still get
     items.push({ start: at, end: at + bytes, bytes: download.subarray(at, at + bytes) });
     at += bytes + 1;
   }
-  const chunk: ReadChunk = { blob: { container: "c", name: "b" }, start: 0, end: download.length, records: items, firstRecord: 0, malformed: [] };
+  const chunk: ReadChunk<LongRecordPass1> = { blob: { container: "c", name: "b" }, start: 0, end: download.length, records: items, firstRecord: 0, malformed: [] };
   const sink = new RecordingSink();
   let parsedRecords = 0;
   const parse: ParseRecords = (batch, first, enrichment) => {

@@ -7,7 +7,7 @@ import type { FlowEnrichment, ParseResult, Sink, WriteOptions } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
 import { BlobChangedError, BlobGoneError } from "../source/download";
 import { blobHour } from "../source/listing";
-import { SinkDeliveryError, deliver } from "./delivery";
+import { LongRecordPass1, SinkDeliveryError, deliver } from "./delivery";
 import { describeError, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
@@ -110,6 +110,8 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     const result = await readNewData(context.container, ref, held.checkpoint, {
       windowBytes: context.windowBytes,
       recordBytes: context.recordBytes,
+      // Pass 1 of a long record rides on the scan: its range is downloaded once more (pass 2), not twice.
+      observeLongRecord: () => new LongRecordPass1(context.recordBytes),
       skipFirst,
       signal: context.signal ? AbortSignal.any([held.lost, context.signal]) : held.lost,
       onDownload: (bytes) => { metrics.bytesRead += bytes; },

@@ -73,7 +73,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_REPLICA_ID: "Name of this replica in logs and checkpoints. Default: <hostname>-<pid>.",
   FLOWLOGS_CONCURRENCY: "Blobs this replica reads at once. Default 4.",
   FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download. Default 4194304 (4 MiB). Bounds memory.",
-  FLOWLOGS_RECORD_BYTES: "Records up to this size are parsed whole; longer ones are streamed in two passes (their bytes are downloaded three times). Default 1048576 (1 MiB), at most FLOWLOGS_WINDOW_BYTES. Bounds memory.",
+  FLOWLOGS_RECORD_BYTES: "Records up to this size are parsed whole; longer ones are streamed in two passes (their bytes are downloaded twice: pass 1 reads them during the scan). Default 1048576 (1 MiB), at most FLOWLOGS_WINDOW_BYTES. Bounds memory.",
   FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write (also for the tuples of one record). Default 2000.",
   FLOWLOGS_MAX_ATTEMPTS: "Tries at one position of a blob (crashes of the process included; a crash loop is cut after at most this + 1 crashes) before the record there is dead-lettered with the reason and the blob moves on. Default 5.",
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",

@@ -1,10 +1,11 @@
 // Delivery of one read chunk: records to documents (parser), documents to the sink in batches of
 // FLOWLOGS_BATCH_DOCUMENTS, what could not be parsed to the dead letters. A record longer than FLOWLOGS_RECORD_BYTES
-// is streamed in two passes over its byte range. Resolves only when the sink acknowledged everything.
+// is streamed in two passes: pass 1 sees its bytes as the reader scans them (LongRecordPass1), pass 2 downloads its
+// range again. Resolves only when the sink acknowledged everything.
 import type { DeadLetter, IdentifiedDocument, ParseResult, SourcePosition, WriteOptions } from "../model";
 import { recordOutput } from "../format/parse";
 import { RecordStreamError, RecordSkeleton, TupleStream, walkSkeleton, walkStreamedElement } from "../format/recordStream";
-import { parseRecordBytes, type LargeRecord, type MalformedBlock, type ReadChunk } from "../source/blobReader";
+import { parseRecordBytes, type LargeRecord, type LongRecordObserver, type MalformedBlock, type ReadChunk } from "../source/blobReader";
 import { sinkBatch, type SinkBatch } from "../sink/sinkBatch";
 import type { JobContext } from "./blobJob";
 
@@ -82,11 +83,56 @@ class Outbox {
   }
 }
 
+const EXCERPT_BYTES = 2_000;
+
+/**
+ * Pass 1 of a long record (its skeleton: metadata, JSON validity, tuple counts), fed by the reader's scan as the
+ * record's bytes pass, so its range is downloaded once more only (pass 2). Keeps what RecordSkeleton keeps (bounded by
+ * FLOWLOGS_RECORD_BYTES) and the record's first 2,000 bytes for a dead letter's excerpt. A record that cannot be
+ * streamed is only known when delivered: the scan goes on measuring it, and the first problem is kept.
+ */
+export class LongRecordPass1 implements LongRecordObserver {
+  private readonly skeleton: RecordSkeleton;
+  private problem: RecordStreamError | undefined;
+  private head: Buffer[] = [];
+  private headBytes = 0;
+
+  constructor(limit: number) {
+    this.skeleton = new RecordSkeleton(limit);
+  }
+
+  push(bytes: Buffer): void {
+    if (this.headBytes < EXCERPT_BYTES) {
+      const part = Buffer.from(bytes.subarray(0, EXCERPT_BYTES - this.headBytes));
+      this.head.push(part);
+      this.headBytes += part.length;
+    }
+    if (this.problem) return;
+    try {
+      this.skeleton.push(bytes);
+    } catch (error) {
+      if (!(error instanceof RecordStreamError)) throw error;
+      this.problem = error;
+    }
+  }
+
+  /** The parsed skeleton; throws RecordStreamError when the record cannot be streamed. */
+  finish(): ReturnType<RecordSkeleton["finish"]> {
+    if (this.problem) throw this.problem;
+    return this.skeleton.finish();
+  }
+
+  /** The record's first bytes, for the dead letter's excerpt. */
+  excerpt(): string {
+    return Buffer.concat(this.head).toString("utf8");
+  }
+}
+
 /**
  * Parse one chunk and deliver it; resolves only when the sink acknowledged every document. `options` go with every
  * write to the sink (the job learns from them when the sink waits out an outage).
  */
-export async function deliver(chunk: ReadChunk, context: JobContext, options: WriteOptions = {}): Promise<void> {
+export async function deliver(chunk: ReadChunk<LongRecordPass1>, context: JobContext, options: WriteOptions = {}): Promise<void> {
   const { metrics } = context;
   const position: SourcePosition = { container: chunk.blob.container, blob: chunk.blob.name, offset: chunk.start };
   const out = new Outbox(context, position, options);
@@ -116,25 +162,21 @@ export async function deliver(chunk: ReadChunk, context: JobContext, options: Wr
 }
 
 /**
- * A record longer than recordBytes: pass 1 reads its metadata (wherever it sits in key order) and validates it,
- * pass 2 streams its tuples to the sink in batches. Each pass downloads the record's range again.
+ * A record longer than recordBytes: pass 1 (read during the scan) gave its metadata, wherever it sits in key order,
+ * and validated it; pass 2 downloads its range again and streams its tuples to the sink in batches.
  */
-async function streamLargeRecord(large: LargeRecord, out: Outbox, context: JobContext, position: SourcePosition): Promise<void> {
-  const windows = async (consume: (bytes: Buffer) => Promise<void> | void) => {
-    for (let from = large.start; from < large.end; from += context.windowBytes) {
-      await consume(await large.read(from, Math.min(large.end, from + context.windowBytes)));
-    }
-  };
-  const skeleton = new RecordSkeleton(context.recordBytes);
+async function streamLargeRecord(
+  large: LargeRecord<LongRecordPass1>, out: Outbox, context: JobContext, position: SourcePosition,
+): Promise<void> {
+  const pass1 = large.observer;
+  if (!pass1) throw new Error(`record ${large.index} at offset ${large.start}: the reader was not given observeLongRecord`);
   let parsed: ReturnType<RecordSkeleton["finish"]>;
   try {
-    await windows((bytes) => skeleton.push(bytes));
-    parsed = skeleton.finish();
+    parsed = pass1.finish();
   } catch (error) {
     if (!(error instanceof RecordStreamError)) throw error;
     context.metrics.malformedBlocks++;
-    const head = await large.read(large.start, Math.min(large.end, large.start + 2_000));
-    await out.letter({ position, reason: `record ${large.index}: ${error.message} (${large.end - large.start} bytes at offset ${large.start})`, raw: head.toString("utf8") });
+    await out.letter({ position, reason: `record ${large.index}: ${error.message} (${large.end - large.start} bytes at offset ${large.start})`, raw: pass1.excerpt() });
     return;
   }
   const output = recordOutput(large.index, [], [], context.enrichment);
@@ -146,12 +188,12 @@ async function streamLargeRecord(large: LargeRecord, out: Outbox, context: JobCo
   };
   await drain();
   const tuples = new TupleStream(context.recordBytes);
-  await windows(async (bytes) => {
-    tuples.push(bytes);
+  for (let from = large.start; from < large.end; from += context.windowBytes) {
+    tuples.push(await large.read(from, Math.min(large.end, from + context.windowBytes)));
     for (const element of tuples.take()) {
       walkStreamedElement(parsed.lists, element.ordinal, element.index, element.value, output.sink);
       if (output.documents.length + output.rejects.length >= context.batchDocuments) await drain();
     }
-  });
+  }
   await drain();
 }

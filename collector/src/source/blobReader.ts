@@ -6,7 +6,9 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { restartCheckpoint, type BlobCheckpoint } from "../checkpoint/state";
 import { coveringBlocks, planRead, type CommittedBlock } from "./blockPlan";
 import { downloadRange, normalizeEtag, translate } from "./download";
-import { RecordScanner, type ScanItem, type Unfinished } from "./recordScanner";
+import { RecordScanner, type LongRecordObserver, type ScanItem, type Unfinished } from "./recordScanner";
+
+export type { LongRecordObserver };
 
 /** A source blob as seen in the listing. */
 export interface BlobRef {
@@ -26,12 +28,17 @@ export interface MalformedBlock {
   raw: string;
 }
 
-/** A record longer than the whole-record bound: handed over as a byte range to stream through twice. */
-export interface LargeRecord {
+/**
+ * A record longer than the whole-record bound: handed over as a byte range, with the observer (ReadOptions'
+ * observeLongRecord) that saw its bytes while the reader scanned them, for the caller to read once more.
+ */
+export interface LargeRecord<Observer extends LongRecordObserver = LongRecordObserver> {
   /** Index among all records of the blob. */
   index: number;
   start: number;
   end: number;
+  /** The observer that saw all of the record's bytes, in order (absent without observeLongRecord). */
+  observer?: Observer;
   /** Downloads bytes [from, to) of the same blob version. */
   read(from: number, to: number): Promise<Buffer>;
 }
@@ -48,7 +55,7 @@ export interface RecordBytes {
 }
 
 /** Records read from one window of the blob. */
-export interface ReadChunk {
+export interface ReadChunk<Observer extends LongRecordObserver = LongRecordObserver> {
   blob: BlobRef;
   /** Byte range of the blob this chunk accounts for (from the previous checkpoint to the end of its last item). */
   start: number;
@@ -59,14 +66,19 @@ export interface ReadChunk {
   firstRecord: number;
   malformed: MalformedBlock[];
   /** Set on a chunk that carries one record too long to parse whole (then `records` is empty). */
-  large?: LargeRecord;
+  large?: LargeRecord<Observer>;
 }
 
-export interface ReadOptions {
+export interface ReadOptions<Observer extends LongRecordObserver = LongRecordObserver> {
   /** Upper bound of one ranged download. */
   windowBytes: number;
   /** Records up to this many bytes are parsed whole; longer ones are streamed. Default: windowBytes. */
   recordBytes?: number;
+  /**
+   * Makes the observer of one record longer than recordBytes: it sees the record's bytes as the scan passes them
+   * (so its first pass costs no download) and comes with the LargeRecord. One is handed over before the next is made.
+   */
+  observeLongRecord?: () => Observer;
   /** Called with the byte count of every download (metrics, tests). */
   onDownload?: (bytes: number) => void;
   /** Called when reading starts over, with the reason. */
@@ -85,12 +97,12 @@ export interface ReadResult {
 
 const EXCERPT_CHARS = 2_000;
 
-export async function readNewData(
+export async function readNewData<Observer extends LongRecordObserver = LongRecordObserver>(
   container: ContainerClient,
   ref: BlobRef,
   start: BlobCheckpoint,
-  options: ReadOptions,
-  handle: (chunk: ReadChunk) => Promise<void>,
+  options: ReadOptions<Observer>,
+  handle: (chunk: ReadChunk<Observer>) => Promise<void>,
   save: (checkpoint: BlobCheckpoint) => Promise<void>,
 ): Promise<ReadResult> {
   const blob = container.getBlockBlobClient(ref.name);
@@ -134,7 +146,7 @@ export async function readNewData(
   // The position the tries were counted at is gone when reading starts over.
   let skip = checkpoint.offset === start.offset && !plan.restart ? options.skipFirst : undefined;
   let recordIndex = checkpoint.records;
-  let chunk = emptyChunk(ref, plan.from, recordIndex);
+  let chunk = emptyChunk<Observer>(ref, plan.from, recordIndex);
   let lastEnd = plan.from;
   // The last window's checkpoint waits for the caught-up write that follows (the same position plus the ETag): one
   // checkpoint write fewer per job of the tailing service. Anything else that comes first writes it before it starts.
@@ -150,9 +162,9 @@ export async function readNewData(
     checkpoint = at(end, recordIndex);
     if (lastWindow) unsaved = true;
     else await save(checkpoint);
-    chunk = emptyChunk(ref, end, recordIndex);
+    chunk = emptyChunk<Observer>(ref, end, recordIndex);
   };
-  const take = async (item: ScanItem): Promise<void> => {
+  const take = async (item: ScanItem<Observer>): Promise<void> => {
     await saveUnsaved();
     lastEnd = item.end;
     if (skip !== undefined) {
@@ -171,7 +183,7 @@ export async function readNewData(
     } else {
       // Deliver what precedes it first, so the checkpoint can sit right before the long record.
       if (chunk.records.length || chunk.malformed.length) await deliver(item.start);
-      chunk.large = { index: recordIndex, start: item.start, end: item.end, read: fetch };
+      chunk.large = { index: recordIndex, start: item.start, end: item.end, observer: item.observer, read: fetch };
       recordIndex++;
       await deliver(item.end);
     }
@@ -180,7 +192,7 @@ export async function readNewData(
   let from = plan.from;
   let inHead = plan.inHead;
   for (;;) {
-    const scanner = new RecordScanner(from, inHead, recordBytes);
+    const scanner = new RecordScanner(from, inHead, recordBytes, options.observeLongRecord);
     let position = from;
     let broken: Unfinished | undefined;
     while (position < plan.dataEnd && !broken) {
@@ -191,9 +203,14 @@ export async function readNewData(
       if (body.length < to - position) return { checkpoint, caughtUp: false, bytes };
       position = to;
       let last: number | undefined;
-      for (const item of scanner.push(body)) {
-        await take(item);
-        last = item.end;
+      // A long record ends a scan step: it is delivered (its observer done with) before the scan goes on.
+      for (let rest = body; rest.length > 0 && !scanner.broken;) {
+        const scanned = scanner.position;
+        for (const item of scanner.pushUpToLong(rest)) {
+          await take(item);
+          last = item.end;
+        }
+        rest = rest.subarray(scanner.position - scanned);
       }
       broken = scanner.broken;
       if (last !== undefined && (chunk.records.length || chunk.malformed.length)) await deliver(last, position >= plan.dataEnd);
@@ -265,6 +282,6 @@ async function findRecordStart(
   return undefined;
 }
 
-function emptyChunk(blob: BlobRef, start: number, firstRecord: number): ReadChunk {
+function emptyChunk<Observer extends LongRecordObserver>(blob: BlobRef, start: number, firstRecord: number): ReadChunk<Observer> {
   return { blob, start, end: start, records: [], firstRecord, malformed: [] };
 }

@@ -1,17 +1,23 @@
 // Finds record boundaries in the bytes of a PT1H.json, fed in arbitrary pieces (windows cut anywhere, blocks cut
 // anywhere). Tracks only string/escape state and bracket depth, so a record is handed on exactly as its bytes are
-// in the blob. A record up to `recordBytes` is kept whole; a longer one is only measured (its bytes are read again
-// by the streaming path), so memory stays bounded whatever the data.
+// in the blob. A record up to `recordBytes` is kept whole; a longer one is only measured, its bytes shown to an
+// observer as they pass (pass 1 of the streamed path, which then needs no download of its own), and read again
+// only by pass 2: memory stays bounded whatever the data.
 
 const HEAD = Buffer.from('{"records":[');
 const BOM = [0xef, 0xbb, 0xbf];
 const EXCERPT_BYTES = 2_000;
 
-export type ScanItem =
+/** Sees the bytes of one record too long to keep, in order, exactly once, as the scan passes them. */
+export interface LongRecordObserver {
+  push(bytes: Buffer): void;
+}
+
+export type ScanItem<Observer extends LongRecordObserver = LongRecordObserver> =
   /** A record of at most recordBytes: its exact bytes. */
   | { kind: "record"; start: number; end: number; bytes: Buffer }
-  /** A longer record: only its range. */
-  | { kind: "large"; start: number; end: number }
+  /** A longer record: its range, and the observer that saw its bytes (when the scanner was given a factory). */
+  | { kind: "large"; start: number; end: number; observer?: Observer }
   /** Bytes that are not a record (junk between records, a bad head). `start` includes any separator before it. */
   | { kind: "malformed"; start: number; end: number; reason: string; raw: string };
 
@@ -31,7 +37,7 @@ function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
-export class RecordScanner {
+export class RecordScanner<Observer extends LongRecordObserver = LongRecordObserver> {
   private phase: "head" | "data" | "tail" | "end";
   private headMatched = 0;
   /** Brackets open in the current record, innermost last. */
@@ -48,21 +54,40 @@ export class RecordScanner {
   private parts: Buffer[] = [];
   /** The first bytes of an open record too long to keep (for the excerpt if it never closes). */
   private recordHead: Buffer | undefined;
+  /** Sees the open record's bytes once it is too long to keep. */
+  private observer: Observer | undefined;
   private partBytes = 0;
   private excerpt: Buffer[] = [];
   private excerptBytes = 0;
   /** Absolute offset of the next byte. */
   position: number;
 
-  constructor(start: number, inHead: boolean, private readonly recordBytes: number) {
+  constructor(
+    start: number, inHead: boolean, private readonly recordBytes: number, private readonly observe?: () => Observer,
+  ) {
     this.position = start;
     this.itemStart = start;
     this.phase = inHead ? "head" : "data";
   }
 
   /** Feed the next bytes; returns the items completed in them. */
-  push(chunk: Buffer): ScanItem[] {
-    const items: ScanItem[] = [];
+  push(chunk: Buffer): ScanItem<Observer>[] {
+    const items: ScanItem<Observer>[] = [];
+    for (let rest = chunk; rest.length > 0 && !this.broken;) {
+      const from = this.position;
+      items.push(...this.pushUpToLong(rest));
+      rest = rest.subarray(this.position - from);
+    }
+    return items;
+  }
+
+  /**
+   * Like push, but stops right after a record too long to keep (`position` says how far it read; feed the rest
+   * again): the caller finishes with that record's observer before the next long record gets one, so at most one
+   * observer holds bytes at a time.
+   */
+  pushUpToLong(chunk: Buffer): ScanItem<Observer>[] {
+    const items: ScanItem<Observer>[] = [];
     const base = this.position;
     let keptFrom = -1; // index in chunk where the open record's kept bytes start
     let nextBackslash = -1;
@@ -98,8 +123,13 @@ export class RecordScanner {
             return items;
           }
           if (this.open.length === 0) {
-            items.push(this.closeRecord(chunk, keptFrom < 0 ? 0 : keptFrom, i + 1, at + 1));
+            const item = this.closeRecord(chunk, keptFrom < 0 ? 0 : keptFrom, i + 1, at + 1);
+            items.push(item);
             keptFrom = -1;
+            if (item.kind === "large") {
+              this.position = base + i + 1;
+              return items;
+            }
           }
         }
         continue;
@@ -123,15 +153,14 @@ export class RecordScanner {
       else if (this.phase === "tail" && byte === 0x7d) this.phase = "end";
       else this.openJunk(at, this.phase === "data" ? "bytes between records are not a record" : "bytes after the closing ]} of the records array");
     }
-    if (this.recordStart >= 0 && keptFrom >= 0 && !this.isLarge()) this.keep(chunk.subarray(keptFrom));
-    else if (this.recordStart >= 0 && keptFrom < 0 && !this.isLarge()) this.keep(chunk);
+    if (this.recordStart >= 0) this.keep(keptFrom >= 0 ? chunk.subarray(keptFrom) : chunk);
     this.position = base + chunk.length;
     return items;
   }
 
   /** The data ended: closes open junk; reports an open record (the caller resynchronises). */
-  finish(): { items: ScanItem[]; unfinished?: Unfinished } {
-    const items: ScanItem[] = [];
+  finish(): { items: ScanItem<Observer>[]; unfinished?: Unfinished } {
+    const items: ScanItem<Observer>[] = [];
     if (this.recordStart >= 0) {
       return { items, unfinished: { start: this.itemStart, recordStart: this.recordStart, raw: this.excerptText() } };
     }
@@ -157,12 +186,14 @@ export class RecordScanner {
     this.openJunk(this.itemStart, `the blob does not start with ${HEAD.toString()}`);
   }
 
-  private closeRecord(chunk: Buffer, from: number, to: number, end: number): ScanItem {
+  private closeRecord(chunk: Buffer, from: number, to: number, end: number): ScanItem<Observer> {
     const start = this.recordStart;
-    let item: ScanItem;
-    if (end - start > this.recordBytes) item = { kind: "large", start, end };
-    else {
-      const tail = chunk.subarray(from, to);
+    const tail = chunk.subarray(from, to);
+    let item: ScanItem<Observer>;
+    if (end - start > this.recordBytes) {
+      this.keep(tail); // the observer's last bytes (or all of them, for a record within one download)
+      item = { kind: "large", start, end, observer: this.observer };
+    } else {
       // A record within one download is a view of it (no copy): its chunk is delivered before the next download.
       const bytes = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail]);
       item = { kind: "record", start, end, bytes };
@@ -171,6 +202,7 @@ export class RecordScanner {
     this.parts = [];
     this.partBytes = 0;
     this.recordHead = undefined;
+    this.observer = undefined;
     this.inString = false;
     this.escape = false;
     this.itemStart = end;
@@ -183,11 +215,19 @@ export class RecordScanner {
     return this.partBytes < 0;
   }
 
+  /** The open record's next bytes: kept while it fits the bound, then shown to its observer instead. */
   private keep(bytes: Buffer): void {
+    if (this.isLarge()) {
+      this.observer?.push(bytes);
+      return;
+    }
     if (this.partBytes + bytes.length > this.recordBytes) {
       this.recordHead = Buffer.from(Buffer.concat([...this.parts, bytes.subarray(0, EXCERPT_BYTES)]).subarray(0, EXCERPT_BYTES));
+      this.observer = this.observe?.();
+      for (const part of this.parts) this.observer?.push(part);
       this.parts = [];
       this.partBytes = -1; // too long to keep: measured only
+      this.observer?.push(bytes);
       return;
     }
     this.parts.push(Buffer.from(bytes));
