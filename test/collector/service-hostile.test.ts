@@ -7,9 +7,10 @@ import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector, type RunOptions } from "../../collector/src/service/collector";
-import { loadConfig, type CollectorConfig } from "../../collector/src/service/config";
+import type { CollectorConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+import { azuriteCollectorConfig } from "../support/collectorConfig";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
 const scratch = scratchContainers(azuriteConnectionString());
@@ -18,12 +19,7 @@ async function setup() {
   const nsg = scratch.container("hostile-nsg");
   const checkpoints = scratch.container("hostile-cp");
   await nsg.create();
-  const config: CollectorConfig = loadConfig({
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: nsg.containerName,
-    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-    FLOWLOGS_SINK: "stdout",
-    FLOWLOGS_METRICS_PORT: "off",
+  const config: CollectorConfig = azuriteCollectorConfig(nsg.containerName, checkpoints.containerName, {
     FLOWLOGS_REPLICA_ID: "test",
   });
   return { nsg, config };

@@ -11,9 +11,9 @@ import { runCollector } from "../../collector/src/service/collector";
 import { parseFlowLogText, parseRecords } from "../../collector/src/format";
 import { openGeoIp } from "../../collector/src/enrich/geoIp";
 import { testDatabases } from "../support/mmdbFixtures";
-import { loadConfig } from "../../collector/src/service/config";
 import { checkpointBlobName } from "../../collector/src/checkpoint/state";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+import { azuriteCollectorConfig } from "../support/collectorConfig";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
 const scratch = scratchContainers(azuriteConnectionString());
@@ -154,12 +154,7 @@ test("a blob whose processing fails in-process is dead-lettered after FLOWLOGS_M
   const failing = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: HOUR, seed: 43, mac: "000D3A00000C" });
   const healthy = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: HOUR, seed: 44, mac: "000D3A00000D" });
   await failing.appendMinute({ records: 1, tuplesPerRecord: 5 });
-  const config = loadConfig({
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: source.containerName,
-    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-    FLOWLOGS_SINK: "stdout",
-    FLOWLOGS_METRICS_PORT: "off",
+  const config = azuriteCollectorConfig(source.containerName, checkpoints.containerName, {
     FLOWLOGS_CONCURRENCY: "1",
     FLOWLOGS_MAX_ATTEMPTS: "2",
   });
@@ -201,12 +196,7 @@ test("records longer than FLOWLOGS_RECORD_BYTES are streamed with the same ids a
   }
   for (const recordBytes of [4096, 1 << 20]) {
     const checkpoints = scratch.container("stream-cp");
-    const config = loadConfig({
-      FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-      FLOWLOGS_CONTAINERS: source.containerName,
-      FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-      FLOWLOGS_SINK: "stdout",
-      FLOWLOGS_METRICS_PORT: "off",
+    const config = azuriteCollectorConfig(source.containerName, checkpoints.containerName, {
       FLOWLOGS_WINDOW_BYTES: String(Math.max(16384, recordBytes)),
       FLOWLOGS_RECORD_BYTES: String(recordBytes),
       FLOWLOGS_BATCH_DOCUMENTS: "50",

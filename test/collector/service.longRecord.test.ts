@@ -9,7 +9,6 @@ import { scratchContainers } from "../support/scratchContainers";
 import { startFaultyProxy, type FaultyProxy } from "../support/faultyProxy";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
-import { loadConfig } from "../../collector/src/service/config";
 import { runBlobJob } from "../../collector/src/service/blobJob";
 import { Metrics } from "../../collector/src/service/metrics";
 import type { LogEvent } from "../../collector/src/service/logger";
@@ -18,6 +17,7 @@ import { parseFlowLogText, parseRecords } from "../../collector/src/format";
 import { listFlowLogBlobs } from "../../collector/src/source/listing";
 import type { BlobRef } from "../../collector/src/source/blobReader";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+import { azuriteCollectorConfig } from "../support/collectorConfig";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
 const HEAD = '{"records":['.length;
@@ -55,12 +55,7 @@ async function collectThroughProxy(source: ContainerClient, name: string): Promi
   const proxy = await startFaultyProxy(endpoint.origin, () => "forward");
   try {
     const checkpoints = scratch.container(`${name}-cp`);
-    const config = loadConfig({
-      FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-      FLOWLOGS_CONTAINERS: source.containerName,
-      FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-      FLOWLOGS_SINK: "stdout",
-      FLOWLOGS_METRICS_PORT: "off",
+    const config = azuriteCollectorConfig(source.containerName, checkpoints.containerName, {
       FLOWLOGS_WINDOW_BYTES: String(WINDOW_BYTES),
       FLOWLOGS_RECORD_BYTES: String(RECORD_BYTES),
       FLOWLOGS_BATCH_DOCUMENTS: "100",

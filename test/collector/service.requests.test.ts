@@ -9,9 +9,9 @@ import { scratchContainers } from "../support/scratchContainers";
 import { startFaultyProxy, type FaultyProxy } from "../support/faultyProxy";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
-import { loadConfig } from "../../collector/src/service/config";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 import type { LogEvent } from "../../collector/src/service/logger";
+import { azuriteCollectorConfig } from "../support/collectorConfig";
 
 const scratch = scratchContainers(azuriteConnectionString());
 
@@ -24,12 +24,7 @@ function kind(seen: { method: string; path: string; ifMatch?: string; status?: n
 }
 
 function tailingConfig(source: string, checkpoints: string) {
-  return loadConfig({
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: source,
-    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints,
-    FLOWLOGS_SINK: "stdout",
-    FLOWLOGS_METRICS_PORT: "off",
+  return azuriteCollectorConfig(source, checkpoints, {
     FLOWLOGS_REPLICA_ID: "test",
   });
 }
