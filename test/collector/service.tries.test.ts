@@ -18,6 +18,8 @@ import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient"
 import { startFaultyProxy } from "../support/faultyProxy";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
+import { azuriteCollectorConfig } from "../support/collectorConfig";
+import { runCollector } from "../../collector/src/service/collector";
 import { checkpointBlobName } from "../../collector/src/checkpoint/state";
 import { RecordingSink } from "./serviceRecordingSink";
 import type { ContainerClient } from "@azure/storage-blob";
@@ -167,4 +169,57 @@ test("a failure in the process on a checkpoint it wrote itself is counted, with 
   assert.equal((await runBlobJob(await listed(), recordingContext(source, store, sink, parse))).kind, "read");
   assert.equal(sink.deadLetters.length, 1);
   assert.match(sink.deadLetters[0]!.reason, /not processed after 2 tries at offset \d+ \(last error: .*parser bug on this record\)/);
+});
+
+test("tailing on remembered checkpoints through a 503 phase: shared bulk requests wait it out, no try is used, every document once", async () => {
+  const client = esClient(elasticsearchUrl());
+  const namespace = uniqueNamespace("tailout");
+  await applyIndexAssets(client, { namespace });
+  let outage = false;
+  const proxy = await startFaultyProxy(elasticsearchUrl(), () => (outage ? { status: 503 } : "forward"));
+  const source = scratch.container("tailout-src");
+  await source.create();
+  const checkpoints = scratch.container("tailout-cp");
+  const hour = new Date("2026-11-20T10:00:00Z");
+  const writers = [0, 1, 2, 3].map((nic) => new FlowLogBlobWriter(source, { kind: "vnet-v4", hour, seed: 60 + nic, mac: `000D3A0000F${nic}` }));
+  const appendMinute = () => Promise.all(writers.map((writer) => writer.appendMinute({ records: 2, tuplesPerRecord: 5 })));
+  await appendMinute();
+  const controller = new AbortController();
+  const bulk503s = () => proxy.seen.filter((seen) => seen.path.includes("_bulk") && typeof seen.fault === "object").length;
+  let backAfter = 0;
+  const steps: Array<() => Promise<void>> = [
+    async () => {
+      await appendMinute();
+      outage = true;
+      // Back once two bulk requests were refused: the jobs of the poll wait out the outage in the sink.
+      const watch = setInterval(() => { if (bulk503s() >= 2) { backAfter = bulk503s(); outage = false; clearInterval(watch); } }, 20);
+    },
+    async () => { await appendMinute(); },
+    async () => controller.abort(),
+  ];
+  try {
+    const summary = await runCollector({
+      config: azuriteCollectorConfig(source.containerName, checkpoints.containerName, {
+        FLOWLOGS_SINK: "elasticsearch", FLOWLOGS_ES_URL: proxy.url, FLOWLOGS_ES_NAMESPACE: namespace,
+      }),
+      writeLog: () => {}, signal: controller.signal, sleep: () => steps.shift()!(),
+      now: () => Date.parse("2026-11-20T10:10:00Z"), // within the blobs' hour: they are tailed
+    });
+    const tuples = writers.reduce((sum, writer) => sum + writer.tuples, 0);
+    assert.ok(backAfter >= 2, "the outage happened and ended");
+    assert.ok(summary.metrics.retries > 0, "it was waited out");
+    assert.deepEqual(summary.metrics.checkpointLeases, { read: 4, remembered: 8, stale: 0 }, "the minutes after the first on remembered checkpoints");
+    assert.equal(summary.metrics.indexed, tuples, "each tuple newly indexed once");
+    await client.indices.refresh({ index: flowDataStream(namespace) });
+    assert.equal((await client.count({ index: flowDataStream(namespace) })).count, tuples, "exactly the tuples written");
+    const check = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" });
+    for (const writer of writers) {
+      const stored = await check.peek(source.containerName, writer.blobName);
+      assert.equal(stored?.offset, writer.length - 2, "caught up");
+      assert.equal(stored?.attempt, undefined, "no try used by the outage");
+    }
+  } finally {
+    await proxy.stop();
+    await client.close();
+  }
 });
