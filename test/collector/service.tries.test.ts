@@ -15,7 +15,7 @@ import type { LogEvent } from "../../collector/src/service/logger";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { azuriteConnectionString, elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
-import { startFaultyProxy } from "../support/faultyProxy";
+import { startFaultyProxy, type Fault } from "../support/faultyProxy";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { azuriteCollectorConfig } from "../support/collectorConfig";
@@ -27,15 +27,23 @@ import type { ContainerClient } from "@azure/storage-blob";
 const scratch = scratchContainers(azuriteConnectionString());
 const MAX_ATTEMPTS = 5;
 
-test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then every document once, none dead-lettered", async (t) => {
+/**
+ * A namespace with the index assets on the real Elasticsearch, a proxy in front of it that answers 503 while
+ * `outage.on`, and empty source and checkpoint containers on Azurite.
+ */
+async function outageWorld(name: string, down: boolean) {
   const client = esClient(elasticsearchUrl());
-  const namespace = uniqueNamespace("tries");
+  const namespace = uniqueNamespace(name);
   await applyIndexAssets(client, { namespace });
-  let down = true;
-  const proxy = await startFaultyProxy(elasticsearchUrl(), () => (down ? { status: 503 } : "forward"));
-  const source = scratch.container("tries-src");
+  const outage = { on: down };
+  const proxy = await startFaultyProxy(elasticsearchUrl(), (): Fault => (outage.on ? { status: 503 } : "forward"));
+  const source = scratch.container(`${name}-src`);
   await source.create();
-  const checkpoints = scratch.container("tries-cp");
+  return { client, namespace, outage, proxy, source, checkpoints: scratch.container(`${name}-cp`) };
+}
+
+test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then every document once, none dead-lettered", async (t) => {
+  const { client, namespace, outage, proxy, source, checkpoints } = await outageWorld("tries", true);
   const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 47 });
   for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 3, tuplesPerRecord: 4 });
   const expected = parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents.map((d) => d.id).sort();
@@ -69,7 +77,7 @@ test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then ev
     const stored = await new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" }).peek(refs[0]!.container, refs[0]!.name);
     assert.equal(stored?.offset, 0, "the outage let nothing through");
     assert.equal(stored?.attempt, undefined, "every try given back");
-    down = false;
+    outage.on = false;
     const sink = new ElasticsearchSink({ ...sinkOptions });
     try {
       const last = context(MAX_ATTEMPTS + 2, sink);
@@ -172,14 +180,7 @@ test("a failure in the process on a checkpoint it wrote itself is counted, with 
 });
 
 test("tailing on remembered checkpoints through a 503 phase: shared bulk requests wait it out, no try is used, every document once", async () => {
-  const client = esClient(elasticsearchUrl());
-  const namespace = uniqueNamespace("tailout");
-  await applyIndexAssets(client, { namespace });
-  let outage = false;
-  const proxy = await startFaultyProxy(elasticsearchUrl(), () => (outage ? { status: 503 } : "forward"));
-  const source = scratch.container("tailout-src");
-  await source.create();
-  const checkpoints = scratch.container("tailout-cp");
+  const { client, namespace, outage, proxy, source, checkpoints } = await outageWorld("tailout", false);
   const hour = new Date("2026-11-20T10:00:00Z");
   const writers = [0, 1, 2, 3].map((nic) => new FlowLogBlobWriter(source, { kind: "vnet-v4", hour, seed: 60 + nic, mac: `000D3A0000F${nic}` }));
   const appendMinute = () => Promise.all(writers.map((writer) => writer.appendMinute({ records: 2, tuplesPerRecord: 5 })));
@@ -190,9 +191,9 @@ test("tailing on remembered checkpoints through a 503 phase: shared bulk request
   const steps: Array<() => Promise<void>> = [
     async () => {
       await appendMinute();
-      outage = true;
+      outage.on = true;
       // Back once two bulk requests were refused: the jobs of the poll wait out the outage in the sink.
-      const watch = setInterval(() => { if (bulk503s() >= 2) { backAfter = bulk503s(); outage = false; clearInterval(watch); } }, 20);
+      const watch = setInterval(() => { if (bulk503s() >= 2) { backAfter = bulk503s(); outage.on = false; clearInterval(watch); } }, 20);
     },
     async () => { await appendMinute(); },
     async () => controller.abort(),
