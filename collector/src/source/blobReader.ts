@@ -204,13 +204,11 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
       position = to;
       let last: number | undefined;
       // A long record ends a scan step: it is delivered (its observer done with) before the scan goes on.
-      for (let rest = body; rest.length > 0 && !scanner.broken;) {
-        const scanned = scanner.position;
-        for (const item of scanner.pushUpToLong(rest)) {
+      for (const items of scanner.steps(body)) {
+        for (const item of items) {
           await take(item);
           last = item.end;
         }
-        rest = rest.subarray(scanner.position - scanned);
       }
       broken = scanner.broken;
       if (last !== undefined && (chunk.records.length || chunk.malformed.length)) await deliver(last, position >= plan.dataEnd);

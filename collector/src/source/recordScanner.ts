@@ -72,13 +72,20 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
 
   /** Feed the next bytes; returns the items completed in them. */
   push(chunk: Buffer): ScanItem<Observer>[] {
-    const items: ScanItem<Observer>[] = [];
+    return [...this.steps(chunk)].flat();
+  }
+
+  /**
+   * The items completed in the next bytes, one scan step at a time: a step ends right after a record too long to
+   * keep, and the next one runs only when asked for, so a caller that finishes with that record's observer first
+   * (the reader delivers it) never has two observers holding bytes.
+   */
+  *steps(chunk: Buffer): Generator<ScanItem<Observer>[]> {
     for (let rest = chunk; rest.length > 0 && !this.broken;) {
       const from = this.position;
-      items.push(...this.pushUpToLong(rest));
+      yield this.pushUpToLong(rest);
       rest = rest.subarray(this.position - from);
     }
-    return items;
   }
 
   /**
