@@ -83,30 +83,21 @@ class Outbox {
   }
 }
 
-const EXCERPT_BYTES = 2_000;
-
 /**
  * Pass 1 of a long record (its skeleton: metadata, JSON validity, tuple counts), fed by the reader's scan as the
  * record's bytes pass, so its range is downloaded once more only (pass 2). Keeps what RecordSkeleton keeps (bounded by
- * FLOWLOGS_RECORD_BYTES) and the record's first 2,000 bytes for a dead letter's excerpt. A record that cannot be
+ * FLOWLOGS_RECORD_BYTES); the excerpt of a dead letter is the scanner's (LargeRecord.head). A record that cannot be
  * streamed is only known when delivered: the scan goes on measuring it, and the first problem is kept.
  */
 export class LongRecordPass1 implements LongRecordObserver {
   private readonly skeleton: RecordSkeleton;
   private problem: RecordStreamError | undefined;
-  private head: Buffer[] = [];
-  private headBytes = 0;
 
   constructor(limit: number) {
     this.skeleton = new RecordSkeleton(limit);
   }
 
   push(bytes: Buffer): void {
-    if (this.headBytes < EXCERPT_BYTES) {
-      const part = Buffer.from(bytes.subarray(0, EXCERPT_BYTES - this.headBytes));
-      this.head.push(part);
-      this.headBytes += part.length;
-    }
     if (this.problem) return;
     try {
       this.skeleton.push(bytes);
@@ -120,11 +111,6 @@ export class LongRecordPass1 implements LongRecordObserver {
   finish(): ReturnType<RecordSkeleton["finish"]> {
     if (this.problem) throw this.problem;
     return this.skeleton.finish();
-  }
-
-  /** The record's first bytes, for the dead letter's excerpt. */
-  excerpt(): string {
-    return Buffer.concat(this.head).toString("utf8");
   }
 }
 
@@ -176,7 +162,7 @@ async function streamLargeRecord(
   } catch (error) {
     if (!(error instanceof RecordStreamError)) throw error;
     context.metrics.malformedBlocks++;
-    await out.letter({ position, reason: `record ${large.index}: ${error.message} (${large.end - large.start} bytes at offset ${large.start})`, raw: pass1.excerpt() });
+    await out.letter({ position, reason: `record ${large.index}: ${error.message} (${large.end - large.start} bytes at offset ${large.start})`, raw: large.head.toString("utf8") });
     return;
   }
   const output = recordOutput(large.index, [], [], context.enrichment);

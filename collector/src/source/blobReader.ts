@@ -37,6 +37,8 @@ export interface LargeRecord<Observer extends LongRecordObserver = LongRecordObs
   index: number;
   start: number;
   end: number;
+  /** The record's first 2,000 bytes (for a dead letter's excerpt: no download needed). */
+  head: Buffer;
   /** The observer that saw all of the record's bytes, in order (absent without observeLongRecord). */
   observer?: Observer;
   /** Downloads bytes [from, to) of the same blob version. */
@@ -169,7 +171,7 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     lastEnd = item.end;
     if (skip !== undefined) {
       const raw = item.kind === "record" ? item.bytes.toString("utf8", 0, EXCERPT_CHARS)
-        : item.kind === "large" ? (await fetch(item.start, Math.min(item.end, item.start + EXCERPT_CHARS))).toString("utf8") : item.raw;
+        : item.kind === "large" ? item.head.toString("utf8") : item.raw;
       chunk.malformed.push({ offset: item.start, length: item.end - item.start, reason: skip, raw });
       if (item.kind !== "malformed") recordIndex++;
       skip = undefined;
@@ -183,7 +185,7 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     } else {
       // Deliver what precedes it first, so the checkpoint can sit right before the long record.
       if (chunk.records.length || chunk.malformed.length) await deliver(item.start);
-      chunk.large = { index: recordIndex, start: item.start, end: item.end, observer: item.observer, read: fetch };
+      chunk.large = { index: recordIndex, start: item.start, end: item.end, head: item.head, observer: item.observer, read: fetch };
       recordIndex++;
       await deliver(item.end);
     }

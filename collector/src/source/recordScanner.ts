@@ -16,8 +16,11 @@ export interface LongRecordObserver {
 export type ScanItem<Observer extends LongRecordObserver = LongRecordObserver> =
   /** A record of at most recordBytes: its exact bytes. */
   | { kind: "record"; start: number; end: number; bytes: Buffer }
-  /** A longer record: its range, and the observer that saw its bytes (when the scanner was given a factory). */
-  | { kind: "large"; start: number; end: number; observer?: Observer }
+  /**
+   * A longer record: its range, its first EXCERPT_BYTES bytes (for a dead letter's excerpt), and the observer that
+   * saw its bytes (when the scanner was given a factory).
+   */
+  | { kind: "large"; start: number; end: number; head: Buffer; observer?: Observer }
   /** Bytes that are not a record (junk between records, a bad head). `start` includes any separator before it. */
   | { kind: "malformed"; start: number; end: number; reason: string; raw: string };
 
@@ -199,7 +202,7 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
     let item: ScanItem<Observer>;
     if (end - start > this.recordBytes) {
       this.keep(tail); // the observer's last bytes (or all of them, for a record within one download)
-      item = { kind: "large", start, end, observer: this.observer };
+      item = { kind: "large", start, end, head: this.recordHead!, observer: this.observer };
     } else {
       // A record within one download is a view of it (no copy): its chunk is delivered before the next download.
       const bytes = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail]);
