@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
+import { azuriteCollectorEnv } from "../support/collectorConfig";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter, type FlowLogKind } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
@@ -22,16 +23,11 @@ async function setup(): Promise<{ source: ContainerClient; env: Record<string, s
   const source = scratch.container("rep-src");
   await source.create();
   const checkpoints = scratch.container("rep-cp");
-  const env = {
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: source.containerName,
-    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-    FLOWLOGS_SINK: "stdout",
-    FLOWLOGS_METRICS_PORT: "off",
+  const env = azuriteCollectorEnv(source.containerName, checkpoints.containerName, {
     FLOWLOGS_LEASE_SECONDS: "15",
     FLOWLOGS_WINDOW_BYTES: "8192",
     FLOWLOGS_BATCH_DOCUMENTS: "40",
-  };
+  });
   return { source, env, config: (replica) => loadConfig({ ...env, FLOWLOGS_REPLICA_ID: replica }) };
 }
 

@@ -10,7 +10,7 @@ import { OpenSearchSink } from "../../collector/src/sink/opensearch";
 import { identifiedDocument } from "../../collector/src/ecs";
 import type { IdentifiedDocument, SinkResult, SourcePosition } from "../../collector/src/model";
 import { runCollector } from "../../collector/src/service/collector";
-import { loadConfig } from "../../collector/src/service/config";
+import { azuriteCollectorConfig } from "../support/collectorConfig";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { azuriteConnectionString, elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
@@ -188,24 +188,21 @@ test("the service tailing several blobs at once sends their documents in shared 
   const source = scratch.container("shr-src");
   await source.create();
   const checkpoints = scratch.container("shr-cp");
-  const env = {
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: source.containerName,
-    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+  const config = azuriteCollectorConfig(source.containerName, checkpoints.containerName, {
+    FLOWLOGS_SINK: "elasticsearch",
     FLOWLOGS_ES_URL: proxy.url,
     FLOWLOGS_ES_NAMESPACE: namespace,
-    FLOWLOGS_METRICS_PORT: "off",
     FLOWLOGS_CONCURRENCY: "4",
     // Long enough that on a loaded machine the jobs of a round still meet; each request goes when four have joined.
     FLOWLOGS_ES_BULK_LINGER_MS: "1000",
-  };
+  });
   const writers = Array.from({ length: 8 }, (_, nic) => new FlowLogBlobWriter(source, {
     kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 40 + nic, mac: `000D3AF88${String(200 + nic)}`,
   }));
   try {
     for (const writer of writers) await writer.appendMinute({ records: 2, tuplesPerRecord: 55 });
     const tuples = writers.reduce((n, w) => n + w.tuples, 0);
-    const { metrics } = await runCollector({ config: loadConfig(env), once: true, writeLog: () => {} });
+    const { metrics } = await runCollector({ config, once: true, writeLog: () => {} });
     assert.equal(metrics.indexed, tuples);
     assert.equal(metrics.duplicates, 0);
     assert.equal(metrics.blobsRead, 8);
