@@ -44,7 +44,7 @@ test("an unclosed record is reported at the end of the data; a mismatched bracke
   assert.deepEqual([open.items.length, open.unfinished], [1, true]);
 });
 
-test("a long record's observer sees exactly its bytes, in order, whatever the pieces; pushUpToLong stops after it, so one observer at a time", () => {
+test("a long record's observer sees exactly its bytes, in order, whatever the pieces; a scan step ends after it, so one observer at a time", () => {
   const longs = [`{"t":["${"x".repeat(120)}","}]\\""]}`, `{"u":"${"é".repeat(80)}"}`];
   const text = Buffer.from(`{"records":[{"k":1},${longs[0]},{"k":2},${longs[1]}]}`);
   for (let piece = 1; piece <= 200; piece += 7) {
@@ -57,19 +57,18 @@ test("a long record's observer sees exactly its bytes, in order, whatever the pi
     });
     const items: ScanItem[] = [];
     for (let at = 0; at < text.length; at += piece) {
-      for (let rest = text.subarray(at, at + piece); rest.length > 0;) {
-        const from = scanner.position;
-        for (const item of scanner.pushUpToLong(rest)) {
+      for (const step of scanner.steps(text.subarray(at, at + piece))) {
+        for (const item of step) {
           items.push(item);
           if (item.kind === "large") (item.observer as unknown as { handedOver: boolean }).handedOver = true;
         }
-        rest = rest.subarray(scanner.position - from);
       }
     }
     items.push(...scanner.finish().items);
     assert.deepEqual(items.map((i) => i.kind), ["record", "large", "record", "large"], `pieces of ${piece}`);
     assert.deepEqual(observers.map((o) => Buffer.concat(o.bytes).toString()), longs, `pieces of ${piece}`);
     assert.deepEqual(items.flatMap((i) => i.kind === "large" ? [i.observer] : []), observers);
+    assert.deepEqual(items.flatMap((i) => i.kind === "large" ? [i.head.toString()] : []), longs, "the head of a record under 2,000 bytes is all of it");
   }
   // Without a factory, a long record is only measured.
   assert.equal((scan(text, 9, 50).items[1] as { observer?: unknown }).observer, undefined);

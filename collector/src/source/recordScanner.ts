@@ -91,12 +91,8 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
     }
   }
 
-  /**
-   * Like push, but stops right after a record too long to keep (`position` says how far it read; feed the rest
-   * again): the caller finishes with that record's observer before the next long record gets one, so at most one
-   * observer holds bytes at a time.
-   */
-  pushUpToLong(chunk: Buffer): ScanItem<Observer>[] {
+  /** One scan step: like push, but stops right after a record too long to keep (`position` says how far it read). */
+  private pushUpToLong(chunk: Buffer): ScanItem<Observer>[] {
     const items: ScanItem<Observer>[] = [];
     const base = this.position;
     let keptFrom = -1; // index in chunk where the open record's kept bytes start
@@ -228,6 +224,9 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
   /** The open record's next bytes: kept while it fits the bound, then shown to its observer instead. */
   private keep(bytes: Buffer): void {
     if (this.isLarge()) {
+      // The head grows to its full length even when the record outgrew the bound in small pieces.
+      const missing = EXCERPT_BYTES - this.recordHead!.length;
+      if (missing > 0) this.recordHead = Buffer.concat([this.recordHead!, bytes.subarray(0, missing)]);
       this.observer?.push(bytes);
       return;
     }
