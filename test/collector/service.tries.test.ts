@@ -22,6 +22,7 @@ import { azuriteCollectorConfig } from "../support/collectorConfig";
 import { runCollector } from "../../collector/src/service/collector";
 import { checkpointBlobName } from "../../collector/src/checkpoint/state";
 import { RecordingSink } from "./serviceRecordingSink";
+import type { Sink } from "../../collector/src/model";
 import type { ContainerClient } from "@azure/storage-blob";
 
 const scratch = scratchContainers(azuriteConnectionString());
@@ -53,12 +54,9 @@ test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then ev
   const events: LogEvent[] = [];
   const context = (run: number, sink: ElasticsearchSink): JobContext => {
     const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: `run-${run}` });
-    return {
-      container: source, store, sink, parse: parseRecords, metrics: new Metrics(),
-      log: (level, event, fields) => events.push({ level, event, ...fields } as LogEvent),
-      windowBytes: 1024 * 1024, recordBytes: 1024 * 1024, batchDocuments: 100, maxAttempts: MAX_ATTEMPTS,
-      doneGraceMinutes: 10, now: Date.now,
-    };
+    return jobContext(source, store, sink, {
+      log: (level, event, fields) => events.push({ level, event, ...fields } as LogEvent), maxAttempts: MAX_ATTEMPTS, now: Date.now,
+    });
   };
   const sinkOptions = { ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace };
   try {
@@ -101,13 +99,22 @@ test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then ev
   }
 });
 
+/**
+ * A job's context on Azurite: 1 MiB windows and records, writes of 100, 2 tries, and a clock within the blobs' hour
+ * (2026-11-20T10:00Z), so they are tailed, not over; `overrides` set anything else.
+ */
+function jobContext(source: ContainerClient, store: CheckpointStore, sink: Sink, overrides: Partial<JobContext> = {}): JobContext {
+  return {
+    container: source, store, sink, parse: parseRecords, metrics: new Metrics(), log: () => {},
+    windowBytes: 1024 * 1024, recordBytes: 1024 * 1024, batchDocuments: 100, maxAttempts: 2, doneGraceMinutes: 10,
+    now: () => Date.parse("2026-11-20T10:10:00Z"),
+    ...overrides,
+  };
+}
+
 /** A job context on Azurite with a recording sink, for the tries on a checkpoint a process wrote itself. */
 function recordingContext(source: ContainerClient, store: CheckpointStore, sink: RecordingSink, parse = parseRecords): JobContext {
-  return {
-    container: source, store, sink, parse, metrics: new Metrics(), log: () => {},
-    windowBytes: 1024 * 1024, recordBytes: 1024 * 1024, batchDocuments: 100, maxAttempts: 2, doneGraceMinutes: 10,
-    now: () => Date.parse("2026-11-20T10:10:00Z"), // within the blobs' hour: a tailed blob, not one whose hour is over
-  };
+  return jobContext(source, store, sink, { parse });
 }
 
 /** One tailed blob (its first minute written) with its checkpoint container, and a listing of it. */
