@@ -110,15 +110,24 @@ export interface EndpointAs {
   organization?: { name: string };
 }
 
+/** Room to write bytes into: after `reserve(n)`, `bytes` has at least n bytes free from `at`. */
+export interface ByteOut {
+  bytes: Buffer;
+  at: number;
+  reserve(count: number): void;
+}
+
 /**
  * A document with the deterministic id it is written under (the same content always yields the same id). `source`
- * is the document's JSON text, what every sink sends and dead-letters (always JSON.stringify(doc)); the parser
- * writes it directly and makes `doc` only when something asks for it (ecs/identified.ts).
+ * is the document's JSON text, what every sink sends and dead-letters (always JSON.stringify(doc)); the parser's
+ * documents make it, and `doc`, only when something asks for them (ecs/identified.ts).
  */
 export interface IdentifiedDocument {
   readonly id: string;
   readonly source: string;
   readonly doc: FlowDocument;
+  /** Writes `source`'s UTF-8 bytes at `out.at` and moves `at` past them, without making the string (bulk bodies). */
+  writeSource?(out: ByteOut): void;
 }
 
 /** Input the parser could not turn into documents. It is reported and set aside, never dropped silently. */

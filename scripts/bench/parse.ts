@@ -38,8 +38,8 @@ function pipeline(text: string, enrichment?: AddressEnrichment): void {
   for (let i = 0; i < records.length; i++) {
     const { documents } = parseRecords([records[i]], i, enrichment && { addresses: enrichment });
     records[i] = undefined;
-    for (const { id, source } of documents) {
-      writer.add(id, source);
+    for (const document of documents) {
+      writer.addDocument(document);
       if (writer.length >= WRITE_DOCUMENTS) { writer.finish(); writer = requestWriter(); }
     }
   }

@@ -26,7 +26,8 @@ function documents(): IdentifiedDocument[] {
 
 function written(docs: IdentifiedDocument[], maxCount: number, maxBytes: number): BulkRequest[] {
   const writer = new BulkRequestWriter(maxCount, maxBytes, position, INDEX);
-  for (const document of docs) writer.add(document.id, document.source);
+  // The sink's path: the parser's documents write their own bytes, the others go as text.
+  for (const document of docs) writer.addDocument(document);
   assert.equal(writer.length, docs.length);
   return writer.finish();
 }
@@ -77,7 +78,7 @@ test("writes' requests joined into one keep each document's write and position, 
   const slices = [docs.slice(0, 3), docs.slice(3, 10), docs.slice(10, 12)];
   const parts = slices.map((slice, k) => {
     const writer = new BulkRequestWriter(Infinity, Infinity, positions[k], INDEX);
-    for (const document of slice) writer.add(document.id, document.source);
+    for (const document of slice) writer.addDocument(document);
     return writer.finish()[0]!;
   });
   const shared = BulkRequest.concat(parts);
@@ -100,4 +101,24 @@ test("writes' requests joined into one keep each document's write and position, 
   assert.equal(shared.pick([...all.keys()]), shared, "all kept: the same request");
   assert.equal(shared.pick([]).length, 0);
   assert.equal(BulkRequest.concat([parts[1]!]), parts[1], "one write's request is sent as it is");
+});
+
+test("a document that fails while writing its own bytes leaves no part of its lines in the request", () => {
+  const docs = documents().slice(0, 4);
+  const writer = new BulkRequestWriter(Infinity, Infinity, position, INDEX);
+  writer.addDocument(docs[0]!);
+  const failing: IdentifiedDocument = {
+    id: docs[1]!.id, source: docs[1]!.source, doc: docs[1]!.doc,
+    writeSource(out) {
+      out.reserve(3);
+      out.bytes.write('{"p', out.at);
+      out.at += 3;
+      throw new Error("broken enrichment");
+    },
+  };
+  assert.throws(() => writer.addDocument(failing), /broken enrichment/);
+  for (const document of docs.slice(2)) writer.addDocument(document);
+  assert.equal(writer.length, 3);
+  const [request] = writer.finish();
+  assert.ok(request!.body.equals(Buffer.from(toBulkNdjson([docs[0]!, ...docs.slice(2)], INDEX))));
 });

@@ -1,27 +1,29 @@
-// The ECS document of one flow tuple written straight as JSON text: exactly the text JSON.stringify(toFlowDocument(flow))
-// gives, same keys, same order, same escaping (test/collector/ecs-document-json.test.ts compares the two over every
-// fixture, the bench dataset and hostile strings). Building a nested object per tuple and stringifying it was most
-// of the collector's CPU and garbage; here everything constant for a rule/group (resource, MAC, rule, ...) is
-// serialized once per context, and the per-tuple part is a handful of string pieces. toFlowDocument stays the
-// readable reference for what a document holds; any field added there must be added here too (the test fails
-// until it is).
-import type { FlowEnrichment } from "../model";
+// The ECS document of one flow tuple written straight as JSON text: exactly the UTF-8 of JSON.stringify(toFlowDocument(flow))
+// (test/collector/ecs-document-json.test.ts compares the two over every fixture, the bench dataset and hostile
+// strings): same keys, same order, same escaping. Building a nested object per tuple and stringifying it was most of
+// the collector's CPU and garbage; here everything constant for a rule/group (resource, MAC, rule, ...) is serialized
+// and encoded once per context, and the per-tuple part is written byte by byte into the bulk request's body
+// (jsonBytes.ts), with no string per document. toFlowDocument stays the readable reference for what a document
+// holds; any field added there must be added here too (the test fails until it is).
+import type { ByteOut, FlowEnrichment } from "../model";
 import type { FlowContext, FlowState, ParsedFlow } from "../format/flow";
 import { ADDRESS_CLASSES, addressClass, flowLocality, type AddressClass } from "./addressClass";
 import { communityId } from "./communityId";
 import { ContentCache, keyField } from "./contentCache";
+import { putAscii, putBytes, putText, putWholeNumber, ScratchBytes } from "./jsonBytes";
 import { flowEvent, resourceFields } from "./mapper";
 import { threatJson } from "./threat";
 import { transportName } from "./transport";
 import { ECS_VERSION } from "./version";
 
 const json = JSON.stringify as (value: unknown) => string;
+const utf8 = (text: string): Buffer => Buffer.from(text, "utf8");
 
 interface ContextJson {
   /** From `,"cloud"` to the flowlog version, inclusive. */
-  middle: string;
+  middle: Buffer;
   /** From the flowlog fields after state/encryption to the end of the document. */
-  tail: string;
+  tail: Buffer;
 }
 
 // Tuples of one group come one after another: the last context answers before the content cache is asked.
@@ -56,46 +58,69 @@ function newContextJson(context: FlowContext): ContextJson {
   tail += "}";
   if (context.rule !== undefined) tail += `,"rule":${json({ name: context.rule })}`;
   tail += "}";
-  return { middle: `,"cloud":${json(cloud)},"azure":{"flowlog":{"version":${json(context.version)}`, tail };
+  // JSON.stringify escapes lone surrogates, so its text is well-formed UTF-16 and its UTF-8 decodes back to it.
+  return { middle: utf8(`,"cloud":${json(cloud)},"azure":{"flowlog":{"version":${json(context.version)}`), tail: utf8(tail) };
 }
 
-// `"ecs":...,"event":{...}` for each decision and state, written once from the same object the mapper builds.
+// `","ecs":...,"event":{...},"source":{"ip":"` for each decision and state, written once from the same object the
+// mapper builds.
 const STATES: Array<FlowState | undefined> = [undefined, "begin", "continuing", "end", "deny"];
 const STATE_INDEX: Record<FlowState, number> = { begin: 1, continuing: 2, end: 3, deny: 4 };
 const eventIndex = (denied: boolean, state: FlowState | undefined): number => (denied ? 5 : 0) + (state === undefined ? 0 : STATE_INDEX[state]);
-const eventJsons: string[] = [];
+const eventJsons: Buffer[] = [];
 for (const denied of [false, true]) {
   for (const state of STATES) {
-    eventJsons[eventIndex(denied, state)] = `","ecs":${json({ version: ECS_VERSION })},"event":${json(flowEvent(denied, state))},"source":{"ip":"`;
+    eventJsons[eventIndex(denied, state)] = utf8(`","ecs":${json({ version: ECS_VERSION })},"event":${json(flowEvent(denied, state))},"source":{"ip":"`);
   }
 }
+const stateJsons = new Map(STATES.filter((state) => state !== undefined).map((state) => [state, utf8(`,"state":"${state}"`)]));
 
-// `"network":{"transport":...,"iana_number":...,"direction":"` per protocol number (0-255).
-const networkHeads = new Map<number, string>();
+// `},"network":{"transport":...,"iana_number":...,"direction":"` per protocol number (0-255).
+const networkHeads = new Map<number, Buffer>();
 
-function networkHead(ianaNumber: number): string {
+function networkHead(ianaNumber: number): Buffer {
   let head = networkHeads.get(ianaNumber);
   if (head === undefined) {
     const transport = transportName(ianaNumber);
     const iana_number = String(ianaNumber);
     const fields = json(transport ? { transport, iana_number } : { iana_number });
-    networkHeads.set(ianaNumber, head = `,"network":${fields.slice(0, -1)},"direction":"`);
+    networkHeads.set(ianaNumber, head = utf8(`},"network":${fields.slice(0, -1)},"direction":"`));
   }
   return head;
 }
 
 // `,"source_address_class":…,"locality":…` for each pair of classes, written once: one constant piece per tuple.
-const addressClassJsons = {} as Record<AddressClass, Record<AddressClass, string>>;
+const addressClassJsons = {} as Record<AddressClass, Record<AddressClass, Buffer>>;
 for (const source of ADDRESS_CLASSES) {
-  const row = {} as Record<AddressClass, string>;
+  const row = {} as Record<AddressClass, Buffer>;
   for (const destination of ADDRESS_CLASSES) {
-    row[destination] = `,"source_address_class":"${source}","destination_address_class":"${destination}","locality":"${flowLocality(source, destination)}"`;
+    row[destination] = utf8(`,"source_address_class":"${source}","destination_address_class":"${destination}","locality":"${flowLocality(source, destination)}"`);
   }
   addressClassJsons[source] = row;
 }
 
+const TIMESTAMP_HEAD = utf8('{"@timestamp":"');
+const PORT = utf8('","port":');
+const PACKETS = utf8(',"packets":');
+const BYTES = utf8(',"bytes":');
+const DESTINATION_HEAD = utf8('},"destination":{"ip":"');
+const COMMUNITY_ID = utf8(',"community_id":"');
+const RELATED_HEAD = utf8('},"related":{"ip":["');
+const RELATED_NEXT = utf8('","');
+const RELATED_END = utf8('"]}');
+const ENCRYPTION_HEAD = utf8(',"encryption":"');
+const QUOTE = 0x22;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Bytes a document may need beyond its variable-length pieces (context parts, enrichment answers, addresses, threat
+ * text, encryption word): the longest fixed pieces, plus 512 for the short constants, numbers, time and Community ID.
+ */
+const FIXED_MAX_BYTES = 512 + Math.max(...eventJsons.map((piece) => piece.length)) +
+  Math.max(...ADDRESS_CLASSES.flatMap((source) => ADDRESS_CLASSES.map((destination) => addressClassJsons[source][destination].length))) + 128;
+
 // "YYYY-MM-DDTHH:MM:SS" of the last second seen (tuples come in time order, so toISOString runs once a minute and a
-// concatenation once a second), then ".mmmZ" from a table: one concatenation per tuple.
+// concatenation once a second), then ".mmmZ" from a table.
 const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
 const MILLIS_Z = Array.from({ length: 1000 }, (_, i) => `.${String(i).padStart(3, "0")}Z`);
 let cachedMinute = NaN;
@@ -103,7 +128,7 @@ let cachedMinuteText = "";
 let cachedSecond = NaN;
 let cachedSecondText = "";
 
-function isoTimestamp(ms: number): string {
+function putTimestamp(out: Uint8Array, at: number, ms: number): number {
   const millis = ms % 1000;
   const second = ms - millis;
   if (second !== cachedSecond) {
@@ -116,41 +141,76 @@ function isoTimestamp(ms: number): string {
     cachedSecondText = cachedMinuteText + TWO_DIGITS[secondOfMinute / 1000]!;
     cachedSecond = second;
   }
-  return cachedSecondText + MILLIS_Z[millis]!;
+  return putAscii(out, putAscii(out, at, cachedSecondText), MILLIS_Z[millis]!);
 }
 
-/** JSON.stringify(toFlowDocument(flow, enrichment)), written without the object. */
-export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment): string {
+const NO_BYTES = Buffer.alloc(0);
+
+/** Writes JSON.stringify(toFlowDocument(flow, enrichment)) as UTF-8 at `out.at`, without the object or a string. */
+export function writeFlowDocument(out: ByteOut, flow: ParsedFlow, enrichment?: FlowEnrichment): void {
   const { context, tuple } = flow;
   const { packetsSent, bytesSent, packetsReceived, bytesReceived } = tuple.counters;
   const { middle, tail } = contextJson(context);
-  // Addresses the parser accepted (node:net's isIP: hex digits, dots, colons, a zone of [0-9A-Za-z.:-]) and a base64
-  // Community ID have nothing JSON escapes: written between quotes as they are.
-  const { sourceIp, destinationIp } = tuple;
-  const sourceClass = addressClass(tuple.sourceIp, tuple.sourceIpv4);
-  const destinationClass = addressClass(tuple.destinationIp, tuple.destinationIpv4);
+  // Addresses the parser accepted (node:net's isIP: hex digits, dots, colons, a zone of [0-9A-Za-z.:-]), an
+  // encryption word it accepted ([A-Za-z0-9_]), a base64 Community ID and the state names are ASCII with nothing
+  // JSON escapes: written between quotes as they are.
+  const { sourceIp, destinationIp, encryption, state } = tuple;
+  const sourceClass = addressClass(sourceIp, tuple.sourceIpv4);
+  const destinationClass = addressClass(destinationIp, tuple.destinationIpv4);
   const addresses = enrichment?.addresses;
-
-  let text = `{"@timestamp":"${isoTimestamp(tuple.timestampMs)}${eventJsons[eventIndex(tuple.decision === "denied", tuple.state)]!}${sourceIp}","port":${tuple.sourcePort}`;
-  if (packetsSent !== undefined) text += `,"packets":${packetsSent}`;
-  if (bytesSent !== undefined) text += `,"bytes":${bytesSent}`;
-  if (addresses && sourceClass === "public") text += addresses.lookupJson(sourceIp);
-  text += `},"destination":{"ip":"${destinationIp}","port":${tuple.destinationPort}`;
-  if (packetsReceived !== undefined) text += `,"packets":${packetsReceived}`;
-  if (bytesReceived !== undefined) text += `,"bytes":${bytesReceived}`;
-  if (addresses && destinationClass === "public") text += addresses.lookupJson(destinationIp);
-  text += `}${networkHead(tuple.ianaNumber)}${tuple.direction}"`;
-  const community = communityId(tuple);
-  if (community) text += `,"community_id":"${community}"`;
-  if (packetsSent !== undefined && packetsReceived !== undefined) text += `,"packets":${packetsSent + packetsReceived}`;
-  if (bytesSent !== undefined && bytesReceived !== undefined) text += `,"bytes":${bytesSent + bytesReceived}`;
-  text += sourceIp === destinationIp ? `},"related":{"ip":["${sourceIp}"]}` : `},"related":{"ip":["${sourceIp}","${destinationIp}"]}`;
-  text += middle;
-  text += addressClassJsons[sourceClass][destinationClass];
-  if (tuple.state !== undefined) text += `,"state":"${tuple.state}"`;
-  if (tuple.encryption !== undefined) text += `,"encryption":${json(tuple.encryption)}`;
+  const sourceAnswer = addresses && sourceClass === "public" ? addresses.lookupBytes(sourceIp) : NO_BYTES;
+  const destinationAnswer = addresses && destinationClass === "public" ? addresses.lookupBytes(destinationIp) : NO_BYTES;
   const threat = enrichment?.threats ? threatJson(tuple, enrichment.threats) : "";
-  text += threat === "" ? tail : `${tail.slice(0, -1)}${threat}}`; // the threat object is the document's last key
-  text.charCodeAt(0); // flattens the rope of pieces into one string: far less for the GC to trace while batches wait
-  return text;
+  out.reserve(FIXED_MAX_BYTES + middle.length + tail.length + 2 * (sourceIp.length + destinationIp.length) +
+    sourceAnswer.length + destinationAnswer.length + 3 * threat.length + (encryption?.length ?? 0));
+  const bytes = out.bytes;
+  let at = putBytes(bytes, out.at, TIMESTAMP_HEAD);
+  at = putTimestamp(bytes, at, tuple.timestampMs);
+  at = putBytes(bytes, at, eventJsons[eventIndex(tuple.decision === "denied", state)]!);
+  at = putAscii(bytes, at, sourceIp);
+  at = putWholeNumber(bytes, putBytes(bytes, at, PORT), tuple.sourcePort);
+  if (packetsSent !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, PACKETS), packetsSent);
+  if (bytesSent !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, BYTES), bytesSent);
+  at = putBytes(bytes, at, sourceAnswer);
+  at = putAscii(bytes, putBytes(bytes, at, DESTINATION_HEAD), destinationIp);
+  at = putWholeNumber(bytes, putBytes(bytes, at, PORT), tuple.destinationPort);
+  if (packetsReceived !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, PACKETS), packetsReceived);
+  if (bytesReceived !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, BYTES), bytesReceived);
+  at = putBytes(bytes, at, destinationAnswer);
+  at = putAscii(bytes, putBytes(bytes, at, networkHead(tuple.ianaNumber)), tuple.direction);
+  bytes[at++] = QUOTE;
+  const community = communityId(tuple);
+  if (community) {
+    at = putAscii(bytes, putBytes(bytes, at, COMMUNITY_ID), community);
+    bytes[at++] = QUOTE;
+  }
+  if (packetsSent !== undefined && packetsReceived !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, PACKETS), packetsSent + packetsReceived);
+  if (bytesSent !== undefined && bytesReceived !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, BYTES), bytesSent + bytesReceived);
+  at = putAscii(bytes, putBytes(bytes, at, RELATED_HEAD), sourceIp);
+  if (sourceIp !== destinationIp) at = putAscii(bytes, putBytes(bytes, at, RELATED_NEXT), destinationIp);
+  at = putBytes(bytes, at, RELATED_END);
+  at = putBytes(bytes, at, middle);
+  at = putBytes(bytes, at, addressClassJsons[sourceClass][destinationClass]);
+  if (state !== undefined) at = putBytes(bytes, at, stateJsons.get(state)!);
+  if (encryption !== undefined) {
+    at = putAscii(bytes, putBytes(bytes, at, ENCRYPTION_HEAD), encryption);
+    bytes[at++] = QUOTE;
+  }
+  if (threat === "") {
+    at = putBytes(bytes, at, tail);
+  } else { // the threat object is the document's last key
+    at = putBytes(bytes, at, tail.subarray(0, -1));
+    at = putText(bytes, at, threat);
+    bytes[at++] = CLOSE_BRACE;
+  }
+  out.at = at;
+}
+
+const scratch = new ScratchBytes();
+
+/** JSON.stringify(toFlowDocument(flow, enrichment)), written without the object (for sinks that send text). */
+export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment): string {
+  scratch.at = 0;
+  writeFlowDocument(scratch, flow, enrichment);
+  return scratch.take();
 }

@@ -16,6 +16,8 @@ export interface AddressEnrichment {
    * them after the endpoint's other keys), or "" when nothing is known: one cache hit per address on the hot path.
    */
   lookupJson(ip: string): string;
+  /** lookupJson's text as UTF-8 (what documentJson writes into bulk bodies), encoded once per answer. */
+  lookupBytes(ip: string): Uint8Array;
 }
 
 /** The JSON tail documentJson appends inside an endpoint object for these fields. */

@@ -102,6 +102,7 @@ function openAsn(asnDatabase: string | undefined): { asn?: AsnLookup; type?: str
 interface CacheEntry {
   fields: EndpointEnrichment | undefined;
   json: string;
+  bytes: Buffer;
 }
 
 export class GeoIpEnrichment implements AddressEnrichment {
@@ -130,6 +131,10 @@ export class GeoIpEnrichment implements AddressEnrichment {
     return this.entry(ip).json;
   }
 
+  lookupBytes(ip: string): Uint8Array {
+    return this.entry(ip).bytes;
+  }
+
   get cacheSize(): number {
     return this.cache.size;
   }
@@ -146,7 +151,7 @@ export class GeoIpEnrichment implements AddressEnrichment {
     entry = this.answers.get(json);
     if (!entry) {
       if (this.answers.size >= this.cacheEntries) this.answers.clear(); // bounded too (a city database has many)
-      entry = { fields, json };
+      entry = { fields, json, bytes: Buffer.from(json, "utf8") };
       this.answers.set(json, entry);
     }
     // Oldest out first: flow logs revisit the same peers, so a plain FIFO keeps the working set at a fixed bound.

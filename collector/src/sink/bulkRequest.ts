@@ -3,7 +3,7 @@
 // document text then dies young instead of waiting on the JS heap until the batch is sent (the collector's garbage
 // collector was a third of its CPU, mostly copying and promoting such waiting documents). A document's own lines are
 // read back from the buffer only when it needs more than one try or becomes a dead letter.
-import type { SourcePosition } from "../model";
+import type { ByteOut, IdentifiedDocument, SourcePosition } from "../model";
 import { createAction } from "../ecs/bulk";
 import type { PendingDocument } from "./httpBulk";
 
@@ -135,10 +135,11 @@ export interface RequestSizeHint {
 }
 
 /** Writes documents into requests of at most maxCount documents and maxBytes bytes (a lone larger one goes alone). */
-export class BulkRequestWriter {
+export class BulkRequestWriter implements ByteOut {
   private readonly done: BulkRequest[] = [];
-  private body = Buffer.allocUnsafe(0);
-  private at = 0;
+  // ByteOut, for documents that write their own bytes (IdentifiedDocument.writeSource): the body being written.
+  bytes = Buffer.allocUnsafe(0);
+  at = 0;
   private actionStarts: number[] = [];
   private sourceStarts: number[] = [];
   private ids: string[] = [];
@@ -158,47 +159,77 @@ export class BulkRequestWriter {
     return this.total;
   }
 
+  /** A `create` of the document under its id in the writer's index; its source written by itself when it can. */
+  addDocument(document: IdentifiedDocument): void {
+    if (!document.writeSource) return this.add(document.id, document.source);
+    const start = this.at;
+    if (!this.addAction(document.id, 0)) return this.addLines(document.id, createAction(this.index!, document.id), document.source);
+    const sourceStart = this.at;
+    try {
+      document.writeSource(this);
+    } catch (error) {
+      this.at = start; // no action line without its source in the body
+      throw error;
+    }
+    this.reserve(1);
+    this.endSource(document.id, start, sourceStart);
+  }
+
   /** A `create` of `source` under `id` in the writer's index. */
   add(id: string, source: string): void {
-    // The action line is createAction's text. For the collector's ids (base64url: nothing to escape) its bytes are
-    // written directly, a fixed head, the id, a fixed end, with no action string built per document.
-    const head = (this.actionHead ??= Buffer.from(createAction(this.index!, "").slice(0, -ACTION_END.length)));
-    this.reserve(head.length + id.length + ACTION_END.length + 3 * source.length + 1);
     const start = this.at;
-    this.body.set(head, start);
+    if (!this.addAction(id, 3 * source.length + 1)) return this.addLines(id, createAction(this.index!, id), source);
+    this.addSource(id, start, source);
+  }
+
+  /**
+   * The action line of `id` with room for `sourceBytes` after it, when the id needs no escape (false: nothing
+   * written). It is createAction's text; for the collector's ids (base64url) its bytes are written directly, a fixed
+   * head, the id, a fixed end, with no action string built per document.
+   */
+  private addAction(id: string, sourceBytes: number): boolean {
+    const head = (this.actionHead ??= Buffer.from(createAction(this.index!, "").slice(0, -ACTION_END.length)));
+    this.reserve(head.length + id.length + ACTION_END.length + sourceBytes);
+    const start = this.at;
+    this.bytes.set(head, start);
     let at = start + head.length;
     for (let i = 0; i < id.length; i++) {
       const code = id.charCodeAt(i);
-      if (!PLAIN_ID_BYTE[code]) return this.addLines(id, createAction(this.index!, id), source);
-      this.body[at++] = code;
+      if (!PLAIN_ID_BYTE[code]) return false;
+      this.bytes[at++] = code;
     }
-    this.body.set(ACTION_END, at);
+    this.bytes.set(ACTION_END, at);
     this.at = at + ACTION_END.length;
-    this.addSource(id, start, source);
+    return true;
   }
 
   addLines(id: string, action: string, source: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     this.reserve(3 * (action.length + source.length) + 1);
     const start = this.at;
-    this.at += this.body.write(action, this.at);
+    this.at += this.bytes.write(action, this.at);
     this.addSource(id, start, source);
   }
 
   /** Writes the source line after the action line that starts at `start`, and cuts a request when it is full. */
   private addSource(id: string, start: number, source: string): void {
     const sourceStart = this.at;
-    this.at += this.body.write(source, this.at);
-    this.body[this.at++] = 0x0a;
+    this.at += this.bytes.write(source, this.at);
+    this.endSource(id, start, sourceStart);
+  }
+
+  /** Ends the source line that starts at `sourceStart` (its action at `start`), and cuts a request when it is full. */
+  private endSource(id: string, start: number, sourceStart: number): void {
+    this.bytes[this.at++] = 0x0a;
     const size = this.at - start;
     // sizedBatches' rule: a document that would overflow the request (by count or bytes) starts the next one.
     if (this.ids.length && (this.ids.length >= this.maxCount || start + size > this.maxBytes)) {
-      const lines = Buffer.from(this.body.subarray(start, this.at));
+      const lines = Buffer.from(this.bytes.subarray(start, this.at));
       this.at = start;
       this.hint.bytes = start;
       this.cut();
       this.reserve(lines.length);
-      lines.copy(this.body, 0);
+      lines.copy(this.bytes, 0);
       this.at = lines.length;
       this.push(id, 0, sourceStart - start);
     } else {
@@ -222,9 +253,9 @@ export class BulkRequestWriter {
   private cut(): void {
     this.actionStarts.push(this.at);
     // A body grown by doubling may be mostly empty: keep no more than a quarter unused while it waits to be sent.
-    const body = this.at < this.body.length * 0.75 ? Buffer.from(this.body.subarray(0, this.at)) : this.body.subarray(0, this.at);
+    const body = this.at < this.bytes.length * 0.75 ? Buffer.from(this.bytes.subarray(0, this.at)) : this.bytes.subarray(0, this.at);
     this.done.push(BulkRequest.build(body, this.actionStarts, this.sourceStarts, this.ids, this.position));
-    this.body = Buffer.allocUnsafe(0);
+    this.bytes = Buffer.allocUnsafe(0);
     this.at = 0;
     this.actionStarts = [];
     this.sourceStarts = [];
@@ -232,11 +263,11 @@ export class BulkRequestWriter {
   }
 
   /** Room for `bytes` more: a new body is sized by the hint (plus an eighth), a full one grows by doubling. */
-  private reserve(bytes: number): void {
-    if (this.at + bytes <= this.body.length) return;
-    const first = this.body.length === 0 ? Math.ceil(this.hint.bytes * 1.125) : 0;
-    const grown = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, first, this.body.length * 2, this.at + bytes));
-    this.body.copy(grown, 0, 0, this.at);
-    this.body = grown;
+  reserve(bytes: number): void {
+    if (this.at + bytes <= this.bytes.length) return;
+    const first = this.bytes.length === 0 ? Math.ceil(this.hint.bytes * 1.125) : 0;
+    const grown = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, first, this.bytes.length * 2, this.at + bytes));
+    this.bytes.copy(grown, 0, 0, this.at);
+    this.bytes = grown;
   }
 }

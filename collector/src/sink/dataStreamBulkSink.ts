@@ -72,7 +72,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   batch(position?: SourcePosition, options?: WriteOptions): SinkBatch {
     const writer = new BulkRequestWriter(this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes, position, this.index, this.requestSize);
     return {
-      add: (document) => writer.add(document.id, document.source),
+      add: (document) => writer.addDocument(document),
       get length() {
         return writer.length;
       },
