@@ -34,6 +34,15 @@ const v4WithoutPorts = Buffer.alloc(2 + 8 + 2);
 
 /** The Community ID v1 string, or undefined when it cannot be computed (ICMP, mixed or invalid addresses). */
 export function communityId(flow: FiveTuple, seed = 0): string | undefined {
+  const digest = communityIdDigest(flow, seed);
+  return digest === undefined ? undefined : `${COMMUNITY_ID_VERSION}${digest}`;
+}
+
+/** The version prefix of a Community ID v1. */
+export const COMMUNITY_ID_VERSION = "1:";
+
+/** The Community ID without its version prefix (the base64 of the hash), for writers that put the prefix themselves. */
+export function communityIdDigest(flow: FiveTuple, seed = 0): string | undefined {
   if (ICMP_PROTOCOLS.has(flow.ianaNumber)) return undefined;
   const source = flow.sourceIpv4 ?? ipv4Value(flow.sourceIp);
   if (source !== undefined) {
@@ -52,7 +61,7 @@ export function communityId(flow: FiveTuple, seed = 0): string | undefined {
       target.writeUInt16BE(sourceFirst ? flow.sourcePort : flow.destinationPort, 12);
       target.writeUInt16BE(sourceFirst ? flow.destinationPort : flow.sourcePort, 14);
     }
-    return `1:${hash("sha1", target, "base64")}`;
+    return hash("sha1", target, "base64");
   }
   const length = writeIp(flow.sourceIp, addresses, 0);
   if (length === 0 || writeIp(flow.destinationIp, addresses, 16) !== length) return undefined;
@@ -70,7 +79,7 @@ export function communityId(flow: FiveTuple, seed = 0): string | undefined {
     at = input.writeUInt16BE(sourceFirst ? flow.sourcePort : flow.destinationPort, at);
     at = input.writeUInt16BE(sourceFirst ? flow.destinationPort : flow.sourcePort, at);
   }
-  return `1:${hash("sha1", input.subarray(0, at), "base64")}`;
+  return hash("sha1", input.subarray(0, at), "base64");
 }
 
 /** Writes an address's network-order bytes at `offset`; returns how many (4 or 16), or 0 when it is not an IP. */

@@ -6,9 +6,10 @@
 // (jsonBytes.ts), with no string per document. toFlowDocument stays the readable reference for what a document
 // holds; any field added there must be added here too (the test fails until it is).
 import type { ByteOut, FlowEnrichment } from "../model";
-import type { FlowContext, FlowState, ParsedFlow } from "../format/flow";
+import type { FlowContext, FlowState, FlowTuple, ParsedFlow } from "../format/flow";
 import { ADDRESS_CLASSES, addressClass, flowLocality, type AddressClass } from "./addressClass";
-import { communityId } from "./communityId";
+import { COMMUNITY_ID_VERSION, communityIdDigest } from "./communityId";
+import type { AddressEnrichment } from "./enrichment";
 import { ContentCache, keyField } from "./contentCache";
 import { putAscii, putBytes, putText, putWholeNumber, ScratchBytes } from "./jsonBytes";
 import { flowEvent, resourceFields } from "./mapper";
@@ -104,7 +105,7 @@ const PORT = utf8('","port":');
 const PACKETS = utf8(',"packets":');
 const BYTES = utf8(',"bytes":');
 const DESTINATION_HEAD = utf8('},"destination":{"ip":"');
-const COMMUNITY_ID = utf8(',"community_id":"');
+const COMMUNITY_ID = utf8(`,"community_id":"${COMMUNITY_ID_VERSION}`);
 const RELATED_HEAD = utf8('},"related":{"ip":["');
 const RELATED_NEXT = utf8('","');
 const RELATED_END = utf8('"]}');
@@ -146,8 +147,37 @@ function putTimestamp(out: Uint8Array, at: number, ms: number): number {
 
 const NO_BYTES = Buffer.alloc(0);
 
+/**
+ * What a document's text takes from the enrichment, looked up when its tuple is parsed: a lookup that fails then
+ * fails the record's parse (a try of the job, never taken for a sink failure), and a threat list reloaded before the
+ * document is written does not change it.
+ */
+export interface EnrichmentParts {
+  /** The source's `,"geo":…,"as":…` as UTF-8 (empty when none). */
+  sourceAnswer: Uint8Array;
+  destinationAnswer: Uint8Array;
+  /** `,"threat":{…}` or "". */
+  threat: string;
+}
+
+export function enrichmentParts(tuple: FlowTuple, enrichment: FlowEnrichment | undefined): EnrichmentParts {
+  return {
+    sourceAnswer: endpointAnswer(enrichment?.addresses, tuple.sourceIp, tuple.sourceIpv4),
+    destinationAnswer: endpointAnswer(enrichment?.addresses, tuple.destinationIp, tuple.destinationIpv4),
+    threat: enrichment?.threats ? threatJson(tuple, enrichment.threats) : "",
+  };
+}
+
+/** An endpoint's geo/AS answer as UTF-8: only public addresses are looked up. */
+export function endpointAnswer(addresses: AddressEnrichment | undefined, ip: string, ipv4: number | undefined): Uint8Array {
+  return addresses && addressClass(ip, ipv4) === "public" ? addresses.lookupBytes(ip) : NO_BYTES;
+}
+
+/** The parts of a document without enrichment. */
+export const NO_ENRICHMENT: EnrichmentParts = Object.freeze({ sourceAnswer: NO_BYTES, destinationAnswer: NO_BYTES, threat: "" });
+
 /** Writes JSON.stringify(toFlowDocument(flow, enrichment)) as UTF-8 at `out.at`, without the object or a string. */
-export function writeFlowDocument(out: ByteOut, flow: ParsedFlow, enrichment?: FlowEnrichment): void {
+export function writeFlowDocument(out: ByteOut, flow: ParsedFlow, parts: EnrichmentParts): void {
   const { context, tuple } = flow;
   const { packetsSent, bytesSent, packetsReceived, bytesReceived } = tuple.counters;
   const { middle, tail } = contextJson(context);
@@ -157,10 +187,7 @@ export function writeFlowDocument(out: ByteOut, flow: ParsedFlow, enrichment?: F
   const { sourceIp, destinationIp, encryption, state } = tuple;
   const sourceClass = addressClass(sourceIp, tuple.sourceIpv4);
   const destinationClass = addressClass(destinationIp, tuple.destinationIpv4);
-  const addresses = enrichment?.addresses;
-  const sourceAnswer = addresses && sourceClass === "public" ? addresses.lookupBytes(sourceIp) : NO_BYTES;
-  const destinationAnswer = addresses && destinationClass === "public" ? addresses.lookupBytes(destinationIp) : NO_BYTES;
-  const threat = enrichment?.threats ? threatJson(tuple, enrichment.threats) : "";
+  const { sourceAnswer, destinationAnswer, threat } = parts;
   out.reserve(FIXED_MAX_BYTES + middle.length + tail.length + 2 * (sourceIp.length + destinationIp.length) +
     sourceAnswer.length + destinationAnswer.length + 3 * threat.length + (encryption?.length ?? 0));
   const bytes = out.bytes;
@@ -179,8 +206,8 @@ export function writeFlowDocument(out: ByteOut, flow: ParsedFlow, enrichment?: F
   at = putBytes(bytes, at, destinationAnswer);
   at = putAscii(bytes, putBytes(bytes, at, networkHead(tuple.ianaNumber)), tuple.direction);
   bytes[at++] = QUOTE;
-  const community = communityId(tuple);
-  if (community) {
+  const community = communityIdDigest(tuple);
+  if (community !== undefined) {
     at = putAscii(bytes, putBytes(bytes, at, COMMUNITY_ID), community);
     bytes[at++] = QUOTE;
   }
@@ -208,9 +235,14 @@ export function writeFlowDocument(out: ByteOut, flow: ParsedFlow, enrichment?: F
 
 const scratch = new ScratchBytes();
 
-/** JSON.stringify(toFlowDocument(flow, enrichment)), written without the object (for sinks that send text). */
+/** JSON.stringify(toFlowDocument(flow, enrichment)), written without the object. */
 export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment): string {
+  return flowDocumentText(flow, enrichment ? enrichmentParts(flow.tuple, enrichment) : NO_ENRICHMENT);
+}
+
+/** writeFlowDocument's bytes as a string (for sinks that send text). */
+export function flowDocumentText(flow: ParsedFlow, parts: EnrichmentParts): string {
   scratch.at = 0;
-  writeFlowDocument(scratch, flow, enrichment);
+  writeFlowDocument(scratch, flow, parts);
   return scratch.take();
 }

@@ -1,28 +1,36 @@
-// IdentifiedDocument values. The parser's keep the parsed flow and write their JSON only where it goes: as bytes
-// straight into a bulk request's body (writeSource), or as text for sinks and tools that ask for `source`. The hot
-// path (parse -> bulk body) builds neither an object nor a string per document; documents made from an object
-// (tests, tools) serialize it once.
+// IdentifiedDocument values. The parser's keep the parsed flow and what the enrichment answered for it, and write
+// their JSON only where it goes: as bytes straight into a bulk request's body (writeSource), or as text for sinks and
+// tools that ask for `source`. The hot path (parse -> bulk body) builds neither an object nor a string per document;
+// documents made from an object (tests, tools) serialize it once.
 import type { ByteOut, FlowDocument, FlowEnrichment, IdentifiedDocument } from "../model";
 import type { ParsedFlow } from "../format/flow";
 import { documentId } from "./documentId";
-import { flowDocumentJson, writeFlowDocument } from "./documentJson";
+import { endpointAnswer, flowDocumentText, writeFlowDocument, type EnrichmentParts } from "./documentJson";
+import { threatJson } from "./threat";
 
-class ParsedFlowDocument implements IdentifiedDocument {
+class ParsedFlowDocument implements IdentifiedDocument, EnrichmentParts {
   // Declared, not defined: with ES2022 class fields each instance would run a define per field, a measurable cost at
   // hundreds of thousands of documents a second; plain assignments in the constructor are what V8 makes cheapest.
   declare readonly id: string;
-  declare private readonly flow: ParsedFlow;
-  declare private readonly enrichment: FlowEnrichment | undefined;
+  declare readonly flow: ParsedFlow;
+  declare readonly sourceAnswer: Uint8Array;
+  declare readonly destinationAnswer: Uint8Array;
+  declare readonly threat: string;
 
   constructor(flow: ParsedFlow, enrichment: FlowEnrichment | undefined) {
-    (this as { id: string }).id = documentId(flow);
-    (this as unknown as { flow: ParsedFlow }).flow = flow;
-    (this as unknown as { enrichment?: FlowEnrichment }).enrichment = enrichment;
+    const { tuple } = flow;
+    const self = this as { -readonly [K in keyof ParsedFlowDocument]: ParsedFlowDocument[K] };
+    self.id = documentId(flow);
+    self.flow = flow;
+    // Looked up now (documentJson.ts, EnrichmentParts: why): the document itself is written later.
+    self.sourceAnswer = endpointAnswer(enrichment?.addresses, tuple.sourceIp, tuple.sourceIpv4);
+    self.destinationAnswer = endpointAnswer(enrichment?.addresses, tuple.destinationIp, tuple.destinationIpv4);
+    self.threat = enrichment?.threats ? threatJson(tuple, enrichment.threats) : "";
   }
 
-  /** Written on each use (sinks that send text, dead letters, tests): nothing but the flow is kept per document. */
+  /** Written on each use (sinks that send text, dead letters, tests): no text is kept per document. */
   get source(): string {
-    return flowDocumentJson(this.flow, this.enrichment);
+    return flowDocumentText(this.flow, this);
   }
 
   /** Parsed from `source` on each use (only Logz.io's lines and tests ask). */
@@ -31,14 +39,11 @@ class ParsedFlowDocument implements IdentifiedDocument {
   }
 
   writeSource(out: ByteOut): void {
-    writeFlowDocument(out, this.flow, this.enrichment);
+    writeFlowDocument(out, this.flow, this);
   }
 }
 
-/**
- * The document and id of one parsed tuple (the id never depends on the enrichment). Its text is written when it is
- * used, with the enrichment as it is then: a threat list reloaded in between tags it by the new list.
- */
+/** The document and id of one parsed tuple (the id never depends on the enrichment). */
 export function identifiedFlow(flow: ParsedFlow, enrichment?: FlowEnrichment): IdentifiedDocument {
   return new ParsedFlowDocument(flow, enrichment);
 }
