@@ -46,31 +46,30 @@ export function documentId(flow: ParsedFlow): string {
   // `[${index},"${text}"]` is JSON.stringify([index, text]) for the whole-number index and a tuple the parser accepted:
   // every field of one is digits, an address, a letter code or a [A-Za-z0-9_] word, so JSON has nothing to escape.
   const digest = hash("sha256", `${contextText(flow.context)}[${flow.indexInGroup},"${flow.text}"]`, "base64url");
-  return idText(flow.tuple.timestampMs, digest);
+  return timePrefix(flow.tuple.timestampMs) + first10Bytes(digest);
 }
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const BASE64URL_CODES = Uint8Array.from(BASE64URL, (c) => c.charCodeAt(0));
-/** The 6-bit value of each base64url character, by character code. */
-const BASE64URL_VALUES = new Uint8Array(128);
-BASE64URL_CODES.forEach((code, value) => { BASE64URL_VALUES[code] = value; });
 
 /**
- * The id's 22 characters, made as one flat string (pieces joined would be flattened again when the id is written):
- * - base64url of the time as 6 bytes big-endian: exactly 8 characters of 6 bits each, most significant first (the
- *   parser allows at most 13 digits, < 2^48), read straight off the number;
- * - base64url of the digest's first 10 bytes, from the base64url of the whole digest: 13 characters carry 78 bits;
- *   the 14th carries bits 78-79 followed by four zero bits, where the full text has bits 78-83.
+ * base64url of the time as 6 bytes big-endian: exactly 8 characters of 6 bits each, most significant first (the
+ * parser allows at most 13 digits, < 2^48). Read straight off the number: no Buffer, one string.
  */
-function idText(ms: number, digest: string): string {
+function timePrefix(ms: number): string {
   const high = Math.floor(ms / 0x1000000); // top 24 bits
   const low = ms % 0x1000000; // bottom 24 bits
-  const codes = BASE64URL_CODES;
-  const at = (i: number): number => digest.charCodeAt(i);
   return String.fromCharCode(
-    codes[(high >>> 18) & 63]!, codes[(high >>> 12) & 63]!, codes[(high >>> 6) & 63]!, codes[high & 63]!,
-    codes[(low >>> 18) & 63]!, codes[(low >>> 12) & 63]!, codes[(low >>> 6) & 63]!, codes[low & 63]!,
-    at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), at(8), at(9), at(10), at(11), at(12),
-    codes[BASE64URL_VALUES[at(13)]! & 0b110000]!,
+    BASE64URL_CODES[(high >>> 18) & 63]!, BASE64URL_CODES[(high >>> 12) & 63]!, BASE64URL_CODES[(high >>> 6) & 63]!, BASE64URL_CODES[high & 63]!,
+    BASE64URL_CODES[(low >>> 18) & 63]!, BASE64URL_CODES[(low >>> 12) & 63]!, BASE64URL_CODES[(low >>> 6) & 63]!, BASE64URL_CODES[low & 63]!,
   );
+}
+
+const BASE64URL_CODES = Uint8Array.from(BASE64URL, (c) => c.charCodeAt(0));
+
+/**
+ * base64url of the first 10 bytes of a digest, from the base64url of the whole digest: 13 characters carry 78
+ * bits; the 14th carries bits 78-79 followed by four zero bits, where the full text has bits 78-83.
+ */
+function first10Bytes(fullDigest: string): string {
+  return fullDigest.slice(0, 13) + BASE64URL[BASE64URL.indexOf(fullDigest[13]) & 0b110000];
 }
