@@ -18,14 +18,15 @@ interface CpuProfile {
 }
 
 /**
- * Areas a sample is charged to, by the frames on its stack, the first that matches winning: the Azure SDK's requests
- * (its packages, and node's http client, which only it uses here: Elasticsearch's client runs on undici), the
- * Elasticsearch client, the collector's stages. Stacks start at the callback that resumed them, so the area is
- * where the work happened, not which job awaited it.
+ * Areas a sample is charged to: walking its stack from the running frame outwards, the first frame that belongs to
+ * an area decides (GC first). The Azure SDK's requests are its packages and node's http client, which only it uses
+ * here (Elasticsearch's client runs on undici); node's own helpers (crypto, buffers) belong to whoever called them,
+ * so the document ids' hashes count as parse + map and request signing as the Azure SDK. Stacks start at the
+ * callback that resumed them, so the area is where the work happened, not which job awaited it.
  */
 const AREAS: Array<[area: string, test: RegExp]> = [
   ["garbage collector", /^\(garbage collector\)$/],
-  ["Azure SDK requests (@azure/*, node http client, XML, request signing)", /@azure\/|@typespec\/|fast-xml-parser|node:_http_|node:internal\/crypto/],
+  ["Azure SDK requests (@azure/*, node http client, XML, request signing)", /@azure\/|@typespec\/|fast-xml-parser|node:_http_/],
   ["Elasticsearch client (undici, @elastic/*)", /undici|@elastic\//],
   ["parse + map (collector/format, ecs, enrich)", /collector\/(format|ecs|enrich)\//],
   ["reader (collector/source)", /collector\/source\//],
@@ -48,7 +49,11 @@ export function profileShares(file: string, dist: string, fromUs: number, toUs: 
       const frame = nodeOf.get(at)!.callFrame;
       stack.push(frame.url || frame.functionName);
     }
-    return AREAS.find(([, test]) => stack.some((frame) => test.test(frame)))?.[0] ?? `other: ${sourceName(nodeOf.get(id)!.callFrame)}`;
+    for (const frame of stack) {
+      const area = AREAS.find(([, test]) => test.test(frame));
+      if (area) return area[0];
+    }
+    return `other: ${sourceName(nodeOf.get(id)!.callFrame)}`;
   };
   const sourceOf = new Map(profile.nodes.map((node) => [node.id, sourceName(node.callFrame) === "(idle)" ? "(idle)" : byArea ? areaOf(node.id) : sourceName(node.callFrame)]));
   const byName = new Map<string, number>();
