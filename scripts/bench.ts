@@ -15,7 +15,7 @@ import { progress } from "./bench/stats";
 async function main(): Promise<void> {
   progress("generating the cost dataset (16 VNet NICs, 3 hours)");
   const dataset = await costDataset();
-  await benchParse(dataset);
+  const parse = await benchParse(dataset);
   if (process.argv.includes("--parse-only")) return; // `npm run bench -- --parse-only`: the CPU figures alone
   progress("building the collector as the image does (collector/dist)");
   buildCollector();
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     await benchReadAmplification(azurite.connectionString);
     await benchListing(azurite.connectionString);
     await benchPeakRss(azurite.connectionString);
-    await benchIngestCost(dataset, azurite.connectionString, process.env.ES_URL ?? es!.url, es?.pid);
+    await benchIngestCost(dataset, azurite.connectionString, process.env.ES_URL ?? es!.url, es?.pid, parse);
   } finally {
     await es?.stop();
     await azurite.stop();

@@ -1,8 +1,9 @@
 // What a flow costs Elasticsearch, on one generated dataset (scripts/bench/costDataset.ts, 316,800 VNet tuples):
 // - disk_bytes_per_tuple: force-merged store ÷ documents, for the templates the cluster gets (logsdb where it has
 //   it), and disk_bytes_per_tuple_standard for the same documents in the standard index mode;
-// - es_only_*: the ceiling, pre-built `_bulk` bodies (2,000 creates per request, 2 in flight) straight into the
-//   data stream;
+// - es_only_*: the ceiling, pre-built `_bulk` bodies (2,000 creates per request, 2 in flight, answers filtered as the
+//   collector filters them) straight into the data stream, and what that loader itself spent (the sending part of
+//   collector_cpu_share_floor);
 // - e2e_*: the same blobs from Azurite through the shipped collector with its default settings;
 // - collector_cpu_share: the collector's CPU over Elasticsearch's for those blobs, as measured (a process that
 //   starts, collects once and exits) and `_after_startup`, less a run of the same settings on an empty container.
@@ -17,6 +18,7 @@ import type { IndexAssetOptions } from "../../dashboards/src/indexAssets";
 import { parseFlowLogText } from "../../collector/src/format";
 import { toBulkNdjson } from "../../collector/src/ecs";
 import type { CostDataset } from "./costDataset";
+import type { ParseFigures } from "./parse";
 import { collectOnceInChild, startupCpuSeconds } from "./imageRuntime";
 import { treeCpuSeconds } from "./processCpu";
 import { progress, report } from "./stats";
@@ -29,9 +31,11 @@ interface Load {
   documents: number;
   seconds: number;
   esCpuSeconds: number;
+  /** This process's CPU for the load: sending the bodies and reading the answers, as any loader must. */
+  loaderCpuSeconds: number;
 }
 
-export async function benchIngestCost(dataset: CostDataset, connectionString: string, esUrl: string, esPid: number | undefined): Promise<void> {
+export async function benchIngestCost(dataset: CostDataset, connectionString: string, esUrl: string, esPid: number | undefined, parse: ParseFigures): Promise<void> {
   const client = new Client({ node: esUrl, requestTimeout: 600_000 });
   const cpu = (): number => (esPid ? treeCpuSeconds(esPid) : NaN);
   try {
@@ -83,6 +87,15 @@ export async function benchIngestCost(dataset: CostDataset, connectionString: st
       report("collector_cpu_share_after_startup", steady / e2e.esCpuSeconds, 3,
         `collector ${steady.toFixed(1)} CPU s = ${(steady * 1e6 / e2e.documents).toFixed(1)} µs/doc without its start-up ` +
         `(${e2e.startupCpuSeconds.toFixed(2)} CPU s, median of 3 runs on an empty container, same settings)`);
+      // The least any collector emitting these documents spends: the pipeline (parse, map, ids, bulk lines; parse
+      // bench, enriched) plus what the loader above spent sending the finished bodies and reading the answers.
+      // Reading blobs, checkpoints and the garbage collector's share of those come on top of it.
+      const loaderUsPerDoc = only.loaderCpuSeconds * 1e6 / only.documents;
+      const floorUsPerDoc = parse.enrichedCpuUsPerTuple + loaderUsPerDoc;
+      report("es_only_loader_cpu_us_per_doc", loaderUsPerDoc, 2, "this process's CPU sending the pre-built bodies and reading the (filtered) answers");
+      report("collector_cpu_share_floor", floorUsPerDoc * e2e.documents / 1e6 / e2e.esCpuSeconds, 3,
+        `pipeline ${parse.enrichedCpuUsPerTuple.toFixed(1)} µs/tuple (enriched) + sending ${loaderUsPerDoc.toFixed(1)} µs/doc = ${floorUsPerDoc.toFixed(1)} µs/doc, ` +
+        `over Elasticsearch's end-to-end CPU: what collector_cpu_share_after_startup could at best be with no blob reading at all`);
       // On a machine where Elasticsearch and the collector share the cores, the end-to-end run cannot finish faster
       // than their CPU seconds spread over every core: what e2e_vs_es_only could at best be here.
       const cores = availableParallelism();
@@ -122,21 +135,24 @@ function bulkBodies(dataset: CostDataset, dataStream: string): Buffer[] {
 
 async function load(client: Client, bodies: Buffer[], cpu: () => number): Promise<Load> {
   const cpuBefore = cpu();
+  const loaderBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   let next = 0;
   let documents = 0;
   const worker = async (): Promise<void> => {
     while (next < bodies.length) {
       const body = bodies[next++]!;
-      const response = await client.transport.request<{ errors: boolean; items: Array<Record<string, { status: number; error?: unknown }>> }>(
-        { method: "POST", path: "/_bulk", querystring: { require_data_stream: "true" }, bulkBody: body });
+      // Answers filtered to each item's status and error, as the collector asks for them (sink/elasticsearch.ts).
+      const response = await client.transport.request<{ items: Array<Record<string, { status: number; error?: unknown }>> }>(
+        { method: "POST", path: "/_bulk", querystring: { require_data_stream: "true", filter_path: "items.*.status,items.*.error" }, bulkBody: body });
       const failed = response.items.find((item) => Object.values(item)[0]!.status >= 300);
       if (failed) throw new Error(`bulk item refused: ${JSON.stringify(failed)}`);
       documents += response.items.length;
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  return { documents, seconds: Number(process.hrtime.bigint() - started) / 1e9, esCpuSeconds: cpu() - cpuBefore };
+  const loader = process.cpuUsage(loaderBefore);
+  return { documents, seconds: Number(process.hrtime.bigint() - started) / 1e9, esCpuSeconds: cpu() - cpuBefore, loaderCpuSeconds: (loader.user + loader.system) / 1e6 };
 }
 
 async function collectEndToEnd(dataset: CostDataset, connectionString: string, esUrl: string, cpu: () => number) {
