@@ -20,7 +20,11 @@ interface Span {
   position?: SourcePosition;
 }
 
-/** One `_bulk` request: its body and, for each document in it, where its lines start and which write it is from. */
+/**
+ * One `_bulk` request: its body and, for each document in it, where its lines start and which write it is from. Ids
+ * are read back from the action lines when asked for (retries, dead letters, the dedupe lookup): an id string kept
+ * per waiting document was most of what survived the collector's young-generation collections.
+ */
 export class BulkRequest {
   private constructor(
     /** The NDJSON body, every byte of it meant to be sent. */
@@ -28,7 +32,8 @@ export class BulkRequest {
     /** Byte offsets: document i's action line starts at actionStarts[i], its source at sourceStarts[i]; one more entry for the end. */
     private readonly actionStarts: number[],
     private readonly sourceStarts: number[],
-    readonly ids: string[],
+    /** The ids of documents whose action line was given as text (it may escape them), by index; the others are read back. */
+    private readonly textIds: ReadonlyMap<number, string>,
     /** In document order, the first starting at 0. */
     private readonly spans: Span[],
   ) {}
@@ -37,11 +42,11 @@ export class BulkRequest {
   static of(items: readonly Pending[]): BulkRequest {
     const writer = new BulkRequestWriter(Infinity, Infinity, items[0]?.position);
     for (const item of items) writer.addLines(item.id, item.action, item.source);
-    return writer.finish()[0] ?? new BulkRequest(Buffer.alloc(0), [0], [], [], [{ from: 0, origin: 0 }]);
+    return writer.finish()[0] ?? new BulkRequest(Buffer.alloc(0), [0], [], new Map(), [{ from: 0, origin: 0 }]);
   }
 
-  static build(body: Buffer, actionStarts: number[], sourceStarts: number[], ids: string[], position?: SourcePosition): BulkRequest {
-    return new BulkRequest(body, actionStarts, sourceStarts, ids, [{ from: 0, origin: 0, ...(position ? { position } : {}) }]);
+  static build(body: Buffer, actionStarts: number[], sourceStarts: number[], textIds: ReadonlyMap<number, string>, position?: SourcePosition): BulkRequest {
+    return new BulkRequest(body, actionStarts, sourceStarts, textIds, [{ from: 0, origin: 0, ...(position ? { position } : {}) }]);
   }
 
   /** One request of several writes' requests, in order: part k's documents get origin k. */
@@ -49,24 +54,40 @@ export class BulkRequest {
     if (parts.length === 1 && parts[0]!.spans.every((span) => span.origin === 0)) return parts[0]!;
     const actionStarts: number[] = [];
     const sourceStarts: number[] = [];
-    const ids: string[] = [];
+    const textIds = new Map<number, string>();
     const spans: Span[] = [];
     let bytes = 0;
     parts.forEach((part, origin) => {
-      for (const span of part.spans) spans.push({ ...span, from: span.from + ids.length, origin });
+      const first = sourceStarts.length;
+      for (const span of part.spans) spans.push({ ...span, from: span.from + first, origin });
       for (let i = 0; i < part.length; i++) {
         actionStarts.push(part.actionStarts[i]! + bytes);
         sourceStarts.push(part.sourceStarts[i]! + bytes);
       }
-      ids.push(...part.ids);
+      for (const [i, id] of part.textIds) textIds.set(first + i, id);
       bytes += part.body.length;
     });
     actionStarts.push(bytes);
-    return new BulkRequest(Buffer.concat(parts.map((part) => part.body), bytes), actionStarts, sourceStarts, ids, spans);
+    return new BulkRequest(Buffer.concat(parts.map((part) => part.body), bytes), actionStarts, sourceStarts, textIds, spans);
   }
 
   get length(): number {
-    return this.ids.length;
+    return this.sourceStarts.length;
+  }
+
+  /** Every document's id, in order. */
+  get ids(): string[] {
+    return Array.from({ length: this.length }, (_, i) => this.idOf(i));
+  }
+
+  /** Document `i`'s id: given as text, or read back from its action line, which ends `<id>"}}` and a newline. */
+  idOf(i: number): string {
+    const given = this.textIds.get(i);
+    if (given !== undefined) return given;
+    const end = this.sourceStarts[i]! - ACTION_END.length;
+    let open = end - 1;
+    while (this.body[open] !== QUOTE) open--;
+    return this.body.toString("latin1", open + 1, end);
   }
 
   /** The write document `i` came from (0 unless this request is shared). */
@@ -79,7 +100,7 @@ export class BulkRequest {
     const action = this.body.toString("utf8", this.actionStarts[i], this.sourceStarts[i]);
     const source = this.body.toString("utf8", this.sourceStarts[i], this.actionStarts[i + 1]! - 1);
     const { position } = this.spanOf(i);
-    return { id: this.ids[i]!, action, source, bytes: this.actionStarts[i + 1]! - this.actionStarts[i]!, ...(position ? { position } : {}) };
+    return { id: this.idOf(i), action, source, bytes: this.actionStarts[i + 1]! - this.actionStarts[i]!, ...(position ? { position } : {}) };
   }
 
   /** Documents `indices` (ascending) as a request of their own, each still from its write; this one when all are kept. */
@@ -87,7 +108,7 @@ export class BulkRequest {
     if (indices.length === this.length) return this;
     const actionStarts: number[] = [];
     const sourceStarts: number[] = [];
-    const ids: string[] = [];
+    const textIds = new Map<number, string>();
     const spans: Span[] = [];
     let bytes = 0;
     for (const i of indices) bytes += this.actionStarts[i + 1]! - this.actionStarts[i]!;
@@ -96,20 +117,22 @@ export class BulkRequest {
     for (const i of indices) {
       const span = this.spanOf(i);
       const last = spans.at(-1);
-      if (!last || last.origin !== span.origin || last.position !== span.position) spans.push({ ...span, from: ids.length });
+      const k = sourceStarts.length;
+      if (!last || last.origin !== span.origin || last.position !== span.position) spans.push({ ...span, from: k });
       actionStarts.push(at);
       sourceStarts.push(at + this.sourceStarts[i]! - this.actionStarts[i]!);
-      ids.push(this.ids[i]!);
+      const given = this.textIds.get(i);
+      if (given !== undefined) textIds.set(k, given);
       at += this.body.copy(body, at, this.actionStarts[i]!, this.actionStarts[i + 1]!);
     }
     actionStarts.push(at);
-    return new BulkRequest(body, actionStarts, sourceStarts, ids, spans.length ? spans : [{ from: 0, origin: 0 }]);
+    return new BulkRequest(body, actionStarts, sourceStarts, textIds, spans.length ? spans : [{ from: 0, origin: 0 }]);
   }
 
   /** The documents whose ids are not in `drop`, as a request of their own (or this one when none is dropped). */
   without(drop: ReadonlySet<string>): BulkRequest {
     const kept: number[] = [];
-    for (let i = 0; i < this.length; i++) if (!drop.has(this.ids[i]!)) kept.push(i);
+    for (let i = 0; i < this.length; i++) if (!drop.has(this.idOf(i))) kept.push(i);
     return this.pick(kept);
   }
 
@@ -124,6 +147,7 @@ const INITIAL_BYTES = 64 * 1024;
 
 /** The end of an action line after its id: `"}}` and the newline. */
 const ACTION_END = Buffer.from('"}}\n');
+const QUOTE = 0x22;
 
 /** Character codes an id may be written with as they are (base64url's alphabet: JSON needs no escape for them). */
 const PLAIN_ID_BYTE = new Uint8Array(128);
@@ -142,7 +166,9 @@ export class BulkRequestWriter implements ByteOut {
   at = 0;
   private actionStarts: number[] = [];
   private sourceStarts: number[] = [];
-  private ids: string[] = [];
+  /** Documents in the request being written, and the ids given as text among them. */
+  private count = 0;
+  private textIds = new Map<number, string>();
   private total = 0;
   private actionHead: Buffer | undefined;
 
@@ -172,14 +198,14 @@ export class BulkRequestWriter implements ByteOut {
       throw error;
     }
     this.reserve(1);
-    this.endSource(document.id, start, sourceStart);
+    this.endSource(undefined, start, sourceStart);
   }
 
   /** A `create` of `source` under `id` in the writer's index. */
   add(id: string, source: string): void {
     const start = this.at;
     if (!this.addAction(id, 3 * source.length + 1)) return this.addLines(id, createAction(this.index!, id), source);
-    this.addSource(id, start, source);
+    this.addSource(undefined, start, source);
   }
 
   /**
@@ -211,19 +237,22 @@ export class BulkRequestWriter implements ByteOut {
     this.addSource(id, start, source);
   }
 
-  /** Writes the source line after the action line that starts at `start`, and cuts a request when it is full. */
-  private addSource(id: string, start: number, source: string): void {
+  /**
+   * Writes the source line after the action line that starts at `start`, and cuts a request when it is full.
+   * `textId`: the id, when the action line was given as text (else it is read back from the body).
+   */
+  private addSource(textId: string | undefined, start: number, source: string): void {
     const sourceStart = this.at;
     this.at += this.bytes.write(source, this.at);
-    this.endSource(id, start, sourceStart);
+    this.endSource(textId, start, sourceStart);
   }
 
   /** Ends the source line that starts at `sourceStart` (its action at `start`), and cuts a request when it is full. */
-  private endSource(id: string, start: number, sourceStart: number): void {
+  private endSource(textId: string | undefined, start: number, sourceStart: number): void {
     this.bytes[this.at++] = 0x0a;
     const size = this.at - start;
     // sizedBatches' rule: a document that would overflow the request (by count or bytes) starts the next one.
-    if (this.ids.length && (this.ids.length >= this.maxCount || start + size > this.maxBytes)) {
+    if (this.count && (this.count >= this.maxCount || start + size > this.maxBytes)) {
       const lines = Buffer.from(this.bytes.subarray(start, this.at));
       this.at = start;
       this.hint.bytes = start;
@@ -231,21 +260,22 @@ export class BulkRequestWriter implements ByteOut {
       this.reserve(lines.length);
       lines.copy(this.bytes, 0);
       this.at = lines.length;
-      this.push(id, 0, sourceStart - start);
+      this.push(textId, 0, sourceStart - start);
     } else {
-      this.push(id, start, sourceStart);
+      this.push(textId, start, sourceStart);
     }
     this.total++;
   }
 
   /** Every request written, in order; the writer is empty afterwards. */
   finish(): BulkRequest[] {
-    if (this.ids.length) this.cut();
+    if (this.count) this.cut();
     return this.done.splice(0);
   }
 
-  private push(id: string, actionStart: number, sourceStart: number): void {
-    this.ids.push(id);
+  private push(textId: string | undefined, actionStart: number, sourceStart: number): void {
+    if (textId !== undefined) this.textIds.set(this.count, textId);
+    this.count++;
     this.actionStarts.push(actionStart);
     this.sourceStarts.push(sourceStart);
   }
@@ -254,12 +284,13 @@ export class BulkRequestWriter implements ByteOut {
     this.actionStarts.push(this.at);
     // A body grown by doubling may be mostly empty: keep no more than a quarter unused while it waits to be sent.
     const body = this.at < this.bytes.length * 0.75 ? Buffer.from(this.bytes.subarray(0, this.at)) : this.bytes.subarray(0, this.at);
-    this.done.push(BulkRequest.build(body, this.actionStarts, this.sourceStarts, this.ids, this.position));
+    this.done.push(BulkRequest.build(body, this.actionStarts, this.sourceStarts, this.textIds, this.position));
     this.bytes = Buffer.allocUnsafe(0);
     this.at = 0;
     this.actionStarts = [];
     this.sourceStarts = [];
-    this.ids = [];
+    this.count = 0;
+    this.textIds = new Map();
   }
 
   /** Room for `bytes` more: a new body is sized by the hint (plus an eighth), a full one grows by doubling. */
