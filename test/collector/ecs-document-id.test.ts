@@ -148,6 +148,25 @@ test("records differing in one context field each, interleaved, never share cach
   assert.equal(ids.size, variants.length - 2);
 });
 
+test("contexts of any length and script, one after another: ids by the recipe whether the hash input fits the id buffer (8 KB) or not", () => {
+  const record = (rule: string, aclID = "acl") => ({
+    time: "2026-11-20T10:01:00.0000000Z", flowLogVersion: 4, macAddress: "00AA", category: "FlowLogFlowEvent",
+    targetResourceID: "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
+    flowRecords: { flows: [{ aclID, flowGroups: [{ rule, flowTuples: [
+      "1795168860000,10.0.0.1,10.0.0.2,1000,443,6,O,B,NX,1,2,3,4", "1795168860001,2001:db8::1,fe80::1%eth0,0,0,17,I,D,X,,,,",
+    ] }] }] },
+  });
+  // Plain, multi-byte, lone surrogates (escaped by JSON), and sizes around the buffer's: a prefix of 3 bytes per
+  // character that still fits, one that fits with no room for the tuple, and ones far over it.
+  const rules = ["r", "Zürich 規則 🚦", "lone \ud800", "x".repeat(2_700), "日".repeat(2_700), "x".repeat(8_100), "y".repeat(8_150), "z".repeat(20_000), "r"];
+  for (const round of [0, 1]) {
+    for (const rule of round === 0 ? rules : [...rules].reverse()) {
+      const variant = record(rule);
+      assert.deepEqual(parseRecords([variant]).documents.map((d) => d.id), recipeIds(variant), `rule of ${rule.length} characters`);
+    }
+  }
+});
+
 test("an NSG tuple's id leads with its time in milliseconds (epoch seconds scaled), so ids of nearby flows share a prefix", () => {
   const record = (tuples: string[]) => ({
     time: "t", category: "NetworkSecurityGroupFlowEvent", resourceId: "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N",
