@@ -154,11 +154,13 @@ test("contexts of any length and script, one after another: ids by the recipe wh
     targetResourceID: "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
     flowRecords: { flows: [{ aclID, flowGroups: [{ rule, flowTuples: [
       "1795168860000,10.0.0.1,10.0.0.2,1000,443,6,O,B,NX,1,2,3,4", "1795168860001,2001:db8::1,fe80::1%eth0,0,0,17,I,D,X,,,,",
+      // An IPv6 zone has no length limit (node:net's isIP): a tuple alone can be longer than the buffer.
+      `1795168860002,fe80::2%${"z".repeat(9_000)},2001:db8::2,0,0,17,I,D,X,,,,`,
     ] }] }] },
   });
-  // Plain, multi-byte, lone surrogates (escaped by JSON), and sizes around the buffer's: a prefix of 3 bytes per
-  // character that still fits, one that fits with no room for the tuple, and ones far over it.
-  const rules = ["r", "Zürich 規則 🚦", "lone \ud800", "x".repeat(2_700), "日".repeat(2_700), "x".repeat(8_100), "y".repeat(8_150), "z".repeat(20_000), "r"];
+  // Plain, multi-byte, lone surrogates (escaped by JSON), and sizes around the buffer's: prefixes that fit with room
+  // for the short tuples but not for the long one, and ones over it.
+  const rules = ["r", "Zürich 規則 🚦", "lone \ud800", "x".repeat(2_400), "日".repeat(2_400), "x".repeat(8_100), "z".repeat(20_000), "r"];
   for (const round of [0, 1]) {
     for (const rule of round === 0 ? rules : [...rules].reverse()) {
       const variant = record(rule);
