@@ -8,6 +8,8 @@
 //   node --import tsx scripts/bench/collectorCpu.ts [--runs 3] [--base DIR] [--profile DIR]
 // --args "...": node flags for the current build's runs (e.g. V8 heap flags), given after the image's own (the
 //   Dockerfile's ENTRYPOINT and NODE_OPTIONS), so a flag named again overrides it; --base-args: the same for the base.
+// --env "K=V ...": environment for the current build's runs over the image's (e.g. MALLOC_MMAP_THRESHOLD_=2097152);
+//   --base-env: the same for the base.
 // --base DIR: another build of the collector (e.g. `tsc -p collector/tsconfig.build.json --outDir DIR` at an older
 //   commit, inside this checkout so its node_modules resolve), run alternately with collector/dist in the same
 //   session, so both face the same machine load. --profile DIR: write a --cpu-prof of every run there.
@@ -28,13 +30,16 @@ async function main(): Promise<void> {
     options: {
       runs: { type: "string", default: "3" }, base: { type: "string" }, profile: { type: "string" },
       args: { type: "string", default: "" }, "base-args": { type: "string", default: "" },
+      env: { type: "string", default: "" }, "base-env": { type: "string", default: "" },
     },
   });
   const runs = Number(values.runs);
   const words = (text: string): string[] => text.split(" ").filter(Boolean);
   const builds = [
-    { name: "current", dist: DIST, nodeArgs: words(values.args) },
-    ...(values.base || values["base-args"] ? [{ name: "base", dist: values.base ? resolve(values.base) : DIST, nodeArgs: words(values["base-args"]) }] : []),
+    { name: "current", dist: DIST, nodeArgs: words(values.args), env: environment(values.env) },
+    ...(values.base || values["base-args"] || values["base-env"]
+      ? [{ name: "base", dist: values.base ? resolve(values.base) : DIST, nodeArgs: words(values["base-args"]), env: environment(values["base-env"]) }]
+      : []),
   ];
   progress("generating the cost dataset");
   const dataset = await costDataset();
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
         FLOWLOGS_SINK: "elasticsearch",
         FLOWLOGS_ES_URL: es.url,
         FLOWLOGS_ES_NAMESPACE: namespace,
+        ...build.env,
       };
       const startup = name === "warm" ? 0 : await startupCpuSeconds(settings, `${empty.containerName}-${i}`, { dist: build.dist, nodeArgs: build.nodeArgs }, 1);
       const esBefore = treeCpuSeconds(es.pid!);
@@ -106,6 +112,15 @@ async function main(): Promise<void> {
     await es.stop();
     await azurite.stop();
   }
+}
+
+/** "K=V K2=V2" as an environment. */
+function environment(text: string): Record<string, string> {
+  return Object.fromEntries(text.split(" ").filter(Boolean).map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new Error(`--env/--base-env: ${pair} is not NAME=value`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
 }
 
 main().catch((error) => {
