@@ -75,6 +75,8 @@ function hostileRecords(): unknown[] {
         "1700000059999,2001:db8::1,2001:db8::1,65535,0,17,I,D,X,,,,",
         "1700000060000,::ffff:192.0.2.1,fe80::1,0,0,1,I,E,,9007199254740991,9007199254740991,9007199254740991,9007199254740991",
         "1700000000001,10.0.0.9,10.0.0.3,80,80,250,O,C,,0,,0,",
+        // An IPv6 zone has no length limit (node:net's isIP): a document longer than the writer's first buffer.
+        `1700000000002,fe80::2%${"z".repeat(9_000)},fe80::3%${"y".repeat(5_000)},1,2,6,O,B,NX,1,2,3,4`,
       ] }] }] },
     });
     records.push({
