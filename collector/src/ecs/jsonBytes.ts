@@ -66,10 +66,11 @@ export class ScratchBytes implements ByteOut {
     this.bytes = grown;
   }
 
-  /** What was written, as a string; the writer is emptied. */
+  /** What was written, as a string; the writer is emptied (and shrunk, if one huge document grew it). */
   take(): string {
     const text = this.bytes.toString("utf8", 0, this.at);
     this.at = 0;
+    if (this.bytes.length > 65536) this.bytes = Buffer.allocUnsafe(4096);
     return text;
   }
 }
