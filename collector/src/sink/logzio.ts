@@ -85,8 +85,9 @@ export class LogzioSink implements Sink {
     const refused: DeadLetter[] = [];
     for (const document of documents) {
       // Logz.io wants the id inside the document (event.id): written into the JSON text, not parsed again.
+      // `source` read once: a parsed document writes its text on each read.
       const { id, source } = document;
-      const text = logzioLine(document);
+      const text = logzioLine({ id, source, get doc() { return document.doc; } });
       const entry: DeadLetter = { id, reason: "", raw: source, ...(position ? { position } : {}) };
       const bytes = Buffer.byteLength(text) + 1;
       // The listener would refuse this line anyway (counted, not named): set it aside here, with the reason.
