@@ -160,16 +160,18 @@ export interface EnrichmentParts {
   threat: string;
 }
 
-export function enrichmentParts(tuple: FlowTuple, enrichment: FlowEnrichment | undefined): EnrichmentParts {
-  return {
-    sourceAnswer: endpointAnswer(enrichment?.addresses, tuple.sourceIp, tuple.sourceIpv4),
-    destinationAnswer: endpointAnswer(enrichment?.addresses, tuple.destinationIp, tuple.destinationIpv4),
-    threat: enrichment?.threats ? threatJson(tuple, enrichment.threats) : "",
-  };
+/**
+ * Looks the parts of `tuple`'s document up into `target`: the parser's documents keep them as fields of their own
+ * (no object per tuple), flowDocumentJson in a fresh object.
+ */
+export function lookUpEnrichmentParts(target: EnrichmentParts, tuple: FlowTuple, enrichment: FlowEnrichment | undefined): void {
+  target.sourceAnswer = endpointAnswer(enrichment?.addresses, tuple.sourceIp, tuple.sourceIpv4);
+  target.destinationAnswer = endpointAnswer(enrichment?.addresses, tuple.destinationIp, tuple.destinationIpv4);
+  target.threat = enrichment?.threats ? threatJson(tuple, enrichment.threats) : "";
 }
 
 /** An endpoint's geo/AS answer as UTF-8: only public addresses are looked up. */
-export function endpointAnswer(addresses: AddressEnrichment | undefined, ip: string, ipv4: number | undefined): Uint8Array {
+function endpointAnswer(addresses: AddressEnrichment | undefined, ip: string, ipv4: number | undefined): Uint8Array {
   return addresses && addressClass(ip, ipv4) === "public" ? addresses.lookupBytes(ip) : NO_BYTES;
 }
 
@@ -237,7 +239,10 @@ const scratch = new ScratchBytes();
 
 /** JSON.stringify(toFlowDocument(flow, enrichment)), written without the object. */
 export function flowDocumentJson(flow: ParsedFlow, enrichment?: FlowEnrichment): string {
-  return flowDocumentText(flow, enrichment ? enrichmentParts(flow.tuple, enrichment) : NO_ENRICHMENT);
+  if (!enrichment) return flowDocumentText(flow, NO_ENRICHMENT);
+  const parts: EnrichmentParts = { ...NO_ENRICHMENT };
+  lookUpEnrichmentParts(parts, flow.tuple, enrichment);
+  return flowDocumentText(flow, parts);
 }
 
 /** writeFlowDocument's bytes as a string (for sinks that send text). */

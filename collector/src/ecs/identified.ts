@@ -5,8 +5,7 @@
 import type { ByteOut, FlowDocument, FlowEnrichment, IdentifiedDocument } from "../model";
 import type { ParsedFlow } from "../format/flow";
 import { documentId } from "./documentId";
-import { endpointAnswer, flowDocumentText, writeFlowDocument, type EnrichmentParts } from "./documentJson";
-import { threatJson } from "./threat";
+import { flowDocumentText, lookUpEnrichmentParts, writeFlowDocument, type EnrichmentParts } from "./documentJson";
 
 class ParsedFlowDocument implements IdentifiedDocument, EnrichmentParts {
   // Declared, not defined: with ES2022 class fields each instance would run a define per field, a measurable cost at
@@ -18,14 +17,11 @@ class ParsedFlowDocument implements IdentifiedDocument, EnrichmentParts {
   declare readonly threat: string;
 
   constructor(flow: ParsedFlow, enrichment: FlowEnrichment | undefined) {
-    const { tuple } = flow;
     const self = this as { -readonly [K in keyof ParsedFlowDocument]: ParsedFlowDocument[K] };
     self.id = documentId(flow);
     self.flow = flow;
     // Looked up now (documentJson.ts, EnrichmentParts: why): the document itself is written later.
-    self.sourceAnswer = endpointAnswer(enrichment?.addresses, tuple.sourceIp, tuple.sourceIpv4);
-    self.destinationAnswer = endpointAnswer(enrichment?.addresses, tuple.destinationIp, tuple.destinationIpv4);
-    self.threat = enrichment?.threats ? threatJson(tuple, enrichment.threats) : "";
+    lookUpEnrichmentParts(self, flow.tuple, enrichment);
   }
 
   /** Written on each use (sinks that send text, dead letters, tests): no text is kept per document. */
