@@ -166,8 +166,7 @@ export class BulkRequestWriter implements ByteOut {
   at = 0;
   private actionStarts: number[] = [];
   private sourceStarts: number[] = [];
-  /** Documents in the request being written, and the ids given as text among them. */
-  private count = 0;
+  /** The ids given as text among the documents of the request being written, by index. */
   private textIds = new Map<number, string>();
   private total = 0;
   private actionHead: Buffer | undefined;
@@ -252,7 +251,8 @@ export class BulkRequestWriter implements ByteOut {
     this.bytes[this.at++] = 0x0a;
     const size = this.at - start;
     // sizedBatches' rule: a document that would overflow the request (by count or bytes) starts the next one.
-    if (this.count && (this.count >= this.maxCount || start + size > this.maxBytes)) {
+    const count = this.sourceStarts.length;
+    if (count && (count >= this.maxCount || start + size > this.maxBytes)) {
       const lines = Buffer.from(this.bytes.subarray(start, this.at));
       this.at = start;
       this.hint.bytes = start;
@@ -269,13 +269,12 @@ export class BulkRequestWriter implements ByteOut {
 
   /** Every request written, in order; the writer is empty afterwards. */
   finish(): BulkRequest[] {
-    if (this.count) this.cut();
+    if (this.sourceStarts.length) this.cut();
     return this.done.splice(0);
   }
 
   private push(textId: string | undefined, actionStart: number, sourceStart: number): void {
-    if (textId !== undefined) this.textIds.set(this.count, textId);
-    this.count++;
+    if (textId !== undefined) this.textIds.set(this.sourceStarts.length, textId);
     this.actionStarts.push(actionStart);
     this.sourceStarts.push(sourceStart);
   }
@@ -289,7 +288,6 @@ export class BulkRequestWriter implements ByteOut {
     this.at = 0;
     this.actionStarts = [];
     this.sourceStarts = [];
-    this.count = 0;
     this.textIds = new Map();
   }
 
