@@ -13,10 +13,9 @@ export interface AddressEnrichment {
   lookup(ip: string): EndpointEnrichment | undefined;
   /**
    * The same fields as the tail of an endpoint object, `,"geo":{…},"as":{…}` (what JSON.stringify writes for
-   * them after the endpoint's other keys), or "" when nothing is known: one cache hit per address on the hot path.
+   * them after the endpoint's other keys), as UTF-8 encoded once per answer, or empty when nothing is known: one
+   * cache hit per address on the hot path (documentJson copies it into bulk bodies).
    */
-  lookupJson(ip: string): string;
-  /** lookupJson's text as UTF-8 (what documentJson writes into bulk bodies), encoded once per answer. */
   lookupBytes(ip: string): Uint8Array;
 }
 

@@ -127,6 +127,7 @@ export class GeoIpEnrichment implements AddressEnrichment {
     return this.entry(ip).fields;
   }
 
+  /** lookupBytes' text (tests, tools). */
   lookupJson(ip: string): string {
     return this.entry(ip).json;
   }
