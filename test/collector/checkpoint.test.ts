@@ -239,3 +239,53 @@ test("a checkpoint this store wrote last is leased on the condition of its ETag 
     await held.release();
   }
 });
+
+test("a checkpoint this store creates is leased on the condition of the ETag the create answered and not read; another replica's write between the create and the lease is noticed (412), and it is leased and read", async () => {
+  const endpoint = new URL(scratch.service.url);
+  const other = store("other");
+  await other.ensureContainer();
+  let race: (() => Promise<void>) | undefined;
+  const proxy = await startFaultyProxy(endpoint.origin, ({ method, path }) => {
+    if (!race || method !== "PUT" || !path.includes("comp=lease")) return "forward";
+    const write = race;
+    race = undefined;
+    return { forwardAfter: write() };
+  });
+  const requests = (from: number) => proxy.seen.slice(from).map((seen) =>
+    `${seen.method} ${new URL(seen.path, "http://proxy").searchParams.get("comp") ?? "blob"}${seen.ifMatch ? " If-Match" : ""} -> ${seen.status}`);
+  try {
+    const viaProxy = BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(endpoint.origin, proxy.url))
+      .getContainerClient(container.containerName);
+    const a = new CheckpointStore(viaProxy, { leaseSeconds: 15, replicaId: "a" });
+    const created = `${BLOB}.created`;
+    let from = proxy.seen.length;
+    const held = await a.tryAcquire(SOURCE, created);
+    assert.ok(held);
+    assert.deepEqual(requests(from), ["PUT blob -> 201", "PUT lease If-Match -> 201"], "created, leased on its ETag, not read");
+    assert.equal(held.remembered, true, "no try is written ahead on it (blobJob.ts)");
+    assert.deepEqual(held.checkpoint, emptyCheckpoint(SOURCE, created));
+    await held.save({ ...held.checkpoint, offset: 3 }); // conditioned on the create's ETag: it holds
+    await held.release();
+    assert.equal((await other.peek(SOURCE, created))?.offset, 3);
+
+    const raced = `${BLOB}.raced`;
+    race = async () => {
+      const theirs = await other.tryAcquire(SOURCE, raced, { exists: true });
+      assert.ok(theirs);
+      await theirs.save({ ...theirs.checkpoint, offset: 9 });
+      await theirs.release();
+    };
+    from = proxy.seen.length;
+    const late = await a.tryAcquire(SOURCE, raced);
+    assert.ok(late);
+    assert.equal(race, undefined, "the other replica wrote between the create and the lease");
+    assert.deepEqual(requests(from), ["PUT blob -> 201", "PUT lease If-Match -> 412", "PUT lease -> 201", "GET blob -> 206"]);
+    assert.equal(late.remembered, false);
+    assert.equal(late.checkpoint.offset, 9, "the other replica's progress, read under the lease");
+    await late.save({ ...late.checkpoint, offset: 12 });
+    await late.release();
+    assert.equal((await other.peek(SOURCE, raced))?.offset, 12);
+  } finally {
+    await proxy.stop();
+  }
+});

@@ -12,6 +12,7 @@ import { runCollector } from "../../collector/src/service/collector";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 import type { LogEvent } from "../../collector/src/service/logger";
 import { azuriteCollectorConfig } from "../support/collectorConfig";
+import { CheckpointStore } from "../../collector/src/checkpoint/store";
 
 const scratch = scratchContainers(azuriteConnectionString());
 
@@ -72,6 +73,40 @@ test("a job on a grown blob whose checkpoint another process wrote: lease, read,
   assert.equal(sink.documents.size, writer.tuples);
   assert.equal(summary.metrics.duplicates, 0);
   assert.equal(summary.metrics.blobsRead, 1);
+}));
+
+test("a blob's first job costs 7 requests: the lease on the condition of the ETag the checkpoint's create answered replaces the read under it, no try is written ahead, and a blob whose hour is over is marked done by the caught-up write", () => proxiedStorage("req-first", async ({ source, proxy, viaProxy, config }) => {
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T09:00:00Z"), seed: 33, mac: "000D3A000033" });
+  await writer.appendMinute({ records: 2 });
+  await writer.appendMinute({ records: 2 });
+  const sink = new RecordingSink();
+  const summary = await runCollector({
+    config, sink, once: true, blobService: viaProxy, writeLog: () => {},
+    now: () => Date.parse("2026-11-20T12:00:00Z"), // past the hour and its grace: Azure appends no more
+  });
+  assert.deepEqual(proxy.seen.map((seen) => kind(seen, source.containerName)), [
+    "PUT checkpoint container", // ensureContainer (start-up)
+    "GET checkpoint list", // caught-up ETags (start-up)
+    "GET source list",
+    "GET checkpoint blob", // peek: no checkpoint yet (404)
+    "PUT checkpoint blob", // created, If-None-Match: *
+    "PUT checkpoint lease If-Match -> 201", // on the condition of the ETag the create answered: not read again
+    // no try written ahead: this live process wrote the checkpoint (service.tries.test.ts)
+    "GET source blocklist",
+    "GET source blob",
+    "PUT checkpoint blob", // caught up, with the ETag, and done: one write
+    "PUT checkpoint lease", // release
+  ]);
+  assert.equal(proxy.seen[3]!.status, 404);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+  assert.equal(sink.documents.size, writer.tuples);
+  assert.deepEqual(summary.metrics.checkpointLeases, { created: 1, read: 0, remembered: 0, stale: 0 });
+  assert.equal(summary.metrics.blobsDone, 1);
+  const stored = await new CheckpointStore(scratch.service.getContainerClient(config.checkpointContainer), { leaseSeconds: 15, replicaId: "check" })
+    .peek(source.containerName, writer.blobName);
+  assert.equal(stored?.done, true);
+  assert.equal(stored?.offset, writer.length - 2, "up to the tail `]}`");
+  assert.equal(stored?.etag, (await source.getBlockBlobClient(writer.blobName).getProperties()).etag?.replace(/"/g, ""));
 }));
 
 test("while the service tails, a blob whose checkpoint it wrote last costs 5 requests: the lease on the condition of that checkpoint's ETag replaces the peek and the read, and no try is written ahead; another replica's write in between is noticed (412) and read", () => proxiedStorage("req-tail", async ({ source, proxy, viaProxy, config }) => {
@@ -136,6 +171,6 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
   assert.equal(sink.documents.size + other.documents.size, writer.tuples, "none twice");
   assert.equal(other.documents.size, thirdMinute, "the other replica read exactly the third minute");
   assert.equal(events.filter((e) => e.event === "checkpoint.damaged").length, 0);
-  assert.deepEqual(summary.metrics.checkpointLeases, { read: 2, remembered: 2, stale: 1 }, "first and fourth minute read, second and fifth remembered");
+  assert.deepEqual(summary.metrics.checkpointLeases, { created: 1, read: 1, remembered: 2, stale: 1 }, "first minute on the checkpoint it created, fourth read, second and fifth remembered");
   assert.match(summary.metrics.render(), /flowlogs_checkpoint_leases_total\{checkpoint="stale"\} 1/);
 }));

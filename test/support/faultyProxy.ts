@@ -5,7 +5,8 @@ import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { createGunzip } from "node:zlib";
 
-export type Fault = "forward" | "drop" | { status: number };
+/** `forwardAfter`: forwarded once the promise settles (another client's request can be made to come first). */
+export type Fault = "forward" | "drop" | { status: number } | { forwardAfter: Promise<unknown> };
 
 export interface FaultyProxy {
   url: string;
@@ -46,7 +47,7 @@ export async function startFaultyProxy(
       incoming.socket.destroy();
       return;
     }
-    if (fault !== "forward") {
+    if (typeof fault === "object" && "status" in fault) {
       incoming.resume();
       incoming.once("end", () => {
         outgoing.writeHead(fault.status, { "content-type": "application/json" });
@@ -54,24 +55,28 @@ export async function startFaultyProxy(
       });
       return;
     }
-    const forwarded = request({
-      host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
-    }, (response) => {
-      entry.status = response.statusCode;
-      outgoing.writeHead(response.statusCode ?? 502, response.headers);
-      response.on("data", (chunk: Buffer) => { entry.responseBytes += chunk.length; });
-      // What the client reads after decompression (fetch asks for gzip, and OpenSearch compresses its answers).
-      if (response.headers["content-encoding"] === "gzip") {
-        const gunzip = createGunzip();
-        gunzip.on("data", (chunk: Buffer) => { entry.decodedBytes += chunk.length; });
-        response.pipe(gunzip);
-      } else {
-        response.on("data", (chunk: Buffer) => { entry.decodedBytes += chunk.length; });
-      }
-      response.pipe(outgoing);
-    });
-    forwarded.once("error", () => outgoing.destroy());
-    incoming.pipe(forwarded);
+    if (typeof fault === "object") void fault.forwardAfter.then(forward, forward);
+    else forward();
+    function forward(): void {
+      const forwarded = request({
+        host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
+      }, (response) => {
+        entry.status = response.statusCode;
+        outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        response.on("data", (chunk: Buffer) => { entry.responseBytes += chunk.length; });
+        // What the client reads after decompression (fetch asks for gzip, and OpenSearch compresses its answers).
+        if (response.headers["content-encoding"] === "gzip") {
+          const gunzip = createGunzip();
+          gunzip.on("data", (chunk: Buffer) => { entry.decodedBytes += chunk.length; });
+          response.pipe(gunzip);
+        } else {
+          response.on("data", (chunk: Buffer) => { entry.decodedBytes += chunk.length; });
+        }
+        response.pipe(outgoing);
+      });
+      forwarded.once("error", () => outgoing.destroy());
+      incoming.pipe(forwarded);
+    }
   };
   const server = tls ? createTlsServer(tls, handle) : createServer(handle);
   server.on(tls ? "secureConnection" : "connection", (socket) => {

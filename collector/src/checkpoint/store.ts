@@ -44,7 +44,7 @@ export interface LeasedCheckpoint {
   /** The Azure lease id (for callers that must act on the checkpoint blob under the same lease). */
   readonly leaseId: string;
   /**
-   * The checkpoint is the version this process itself last wrote or read, proven by its ETag (`tryAcquireRemembered`):
+   * The checkpoint is the version this process itself last wrote or read, or just created, proven by its ETag:
    * no process crashed on the blob since, as this one is alive and no other wrote.
    */
   readonly remembered: boolean;
@@ -203,13 +203,16 @@ export class CheckpointStore {
     const client = this.container.getBlockBlobClient(name);
     const initial = JSON.stringify(emptyCheckpoint(container, blob));
     const createInitial = () => client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
+    // The ETag of the checkpoint this call created, if it did: then it need not be read under the lease.
+    let created: string | undefined;
     try {
       if (!exists) {
-        await createInitial().catch(async (error) => {
+        const response = await createInitial().catch(async (error) => {
           if (!isContainerNotFound(error)) throw error;
           await this.recreateContainer();
-          await createInitial();
+          return createInitial();
         });
+        created = response.etag;
       }
     } catch (error) {
       // 409 (exists, leased) or 412 (exists): fine, someone created it first.
@@ -217,11 +220,22 @@ export class CheckpointStore {
     }
     const lease = client.getBlobLeaseClient();
     try {
-      await lease.acquireLease(this.options.leaseSeconds);
+      await lease.acquireLease(this.options.leaseSeconds, created ? { conditions: { ifMatch: created } } : {});
     } catch (error) {
       if (statusOf(error) === 409) return undefined; // LeaseAlreadyPresent: another replica works on it
       if (statusOf(error) === 404) return this.tryAcquire(container, blob); // forgotten meanwhile (or its container): create
+      // Written by another replica since this call created it: lease and read it as usual.
+      if (statusOf(error) === 412 && created) return this.tryAcquire(container, blob, { exists: true });
       throw error;
+    }
+    if (created) {
+      // A lease on the condition of the ETag this call's create answered proves the checkpoint is still the one it
+      // wrote, as for a remembered one: it is not read, and no try is written ahead (blobJob.ts), two requests
+      // fewer on a blob's first job.
+      const checkpoint = parseCheckpoint(initial, container, blob);
+      const memory = this.memory(name);
+      memory.set(checkpoint, created);
+      return new Held(name, client, lease, checkpoint, created, this.options, memory, true);
     }
     try {
       const stored = await readCheckpointText(client, lease.leaseId);

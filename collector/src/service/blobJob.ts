@@ -107,12 +107,14 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     const sinkOptions: WriteOptions = { onWaiting: () => giveBack() };
     log("info", "blob.read.start", { ...where, offset: held.checkpoint.offset, ...(tries > 1 ? { try: tries } : {}) });
     const before = { bytes: metrics.bytesRead, tuples: metrics.tuples };
+    const wasDone = held.checkpoint.done === true;
     const result = await readNewData(context.container, ref, held.checkpoint, {
       windowBytes: context.windowBytes,
       recordBytes: context.recordBytes,
       // Pass 1 of a long record rides on the scan: its range is downloaded once more (pass 2), not twice.
       observeLongRecord: () => new LongRecordPass1(context.recordBytes),
       skipFirst,
+      doneWhenCaughtUp: isOver(ref.name, context),
       signal: context.signal ? AbortSignal.any([held.lost, context.signal]) : held.lost,
       onDownload: (bytes) => { metrics.bytesRead += bytes; },
       onRestart: (reason) => {
@@ -121,11 +123,12 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       },
     }, (chunk) => deliver(chunk, context, sinkOptions), (checkpoint) => held.save(checkpoint));
     let checkpoint = result.checkpoint;
+    // Caught up with nothing new to write (the ETag matched), or the hour ended during the read: marked done here.
     if (result.caughtUp && !checkpoint.done && isOver(ref.name, context)) {
       checkpoint = { ...checkpoint, done: true };
       await held.save(checkpoint);
-      metrics.blobsDone++;
     }
+    if (checkpoint.done && !wasDone) metrics.blobsDone++;
     metrics.blobsRead++;
     log("info", "blob.read.end", {
       ...where, offset: checkpoint.offset, caughtUp: result.caughtUp, done: checkpoint.done ?? false,
@@ -186,7 +189,8 @@ async function acquire(ref: BlobRef, context: JobContext): Promise<LeasedCheckpo
   if (stored?.etag !== undefined && stored.etag === ref.etag) return { unchanged: stored };
   const held = await store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined });
   if (!held) return "busy";
-  metrics.checkpointLeases.read++;
+  // remembered here: the checkpoint was just created by this process (not read).
+  metrics.checkpointLeases[held.remembered ? "created" : "read"]++;
   return held;
 }
 

@@ -23,7 +23,7 @@ export class Metrics {
   errors = 0;
   /** Checkpoint leases by how the checkpoint was known: remembered (its ETag held), read under the lease, or a
    * memory found stale (another replica wrote since: one refused lease, then read). */
-  readonly checkpointLeases = { remembered: 0, read: 0, stale: 0 };
+  readonly checkpointLeases = { remembered: 0, created: 0, read: 0, stale: 0 };
   /** Source blob key -> when its oldest unread data was first seen (epoch ms). */
   readonly pendingSince = new Map<string, number>();
   lastPollEnd?: number;
@@ -83,9 +83,9 @@ export class Metrics {
     metric("flowlogs_malformed_blocks_total", "counter", "Records or byte ranges that were not valid JSON (or not processed after FLOWLOGS_MAX_ATTEMPTS tries), set aside.", [["", this.malformedBlocks]]);
     metric("flowlogs_dead_letters_total", "counter", "Documents the sink refused for good.", [["", this.deadLettered]]);
     metric("flowlogs_retries_total", "counter", "Retries (sink retries and blobs re-planned after changing mid-read).", [["", this.retries]]);
-    metric("flowlogs_checkpoint_leases_total", "counter", "Checkpoint leases taken: on the ETag this process remembered (the checkpoint is not read), or with the checkpoint read; stale: a remembered ETag refused because another replica wrote since.", [
-      ['{checkpoint="remembered"}', this.checkpointLeases.remembered], ['{checkpoint="read"}', this.checkpointLeases.read],
-      ['{checkpoint="stale"}', this.checkpointLeases.stale],
+    metric("flowlogs_checkpoint_leases_total", "counter", "Checkpoint leases taken: on the ETag this process remembered, or on that of the checkpoint it just created (neither is read), or with the checkpoint read; stale: a remembered ETag refused because another replica wrote since.", [
+      ['{checkpoint="remembered"}', this.checkpointLeases.remembered], ['{checkpoint="created"}', this.checkpointLeases.created],
+      ['{checkpoint="read"}', this.checkpointLeases.read], ['{checkpoint="stale"}', this.checkpointLeases.stale],
     ]);
     metric("flowlogs_errors_total", "counter", "Blob jobs or polls that failed with an error.", [["", this.errors]]);
     metric("flowlogs_failed_polls", "gauge", "Polls in a row that made no progress (every blob job or listing failed); 3 make /healthz answer 503.", [["", this.failedPolls]]);

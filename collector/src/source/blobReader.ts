@@ -87,6 +87,11 @@ export interface ReadOptions<Observer extends LongRecordObserver = LongRecordObs
   onRestart?: (reason: string) => void;
   /** Dead-letter the first item at the checkpoint with this reason instead of processing it (bounded tries). */
   skipFirst?: string;
+  /**
+   * The blob's hour is over (no more appends expected): the caught-up write marks the checkpoint done as well, so
+   * the last job on a blob writes its checkpoint once, not twice.
+   */
+  doneWhenCaughtUp?: boolean;
   signal?: AbortSignal;
 }
 
@@ -237,8 +242,11 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     inHead = false;
   }
   if (chunk.records.length || chunk.malformed.length) await deliver(lastEnd);
-  // Caught up: one write records the ETag too.
-  checkpoint = { ...at(checkpoint.offset, recordIndex), etag, lastModified: list.lastModified?.toISOString() };
+  // Caught up: one write records the ETag too (and that the blob is done, when its hour is over).
+  checkpoint = {
+    ...at(checkpoint.offset, recordIndex), etag, lastModified: list.lastModified?.toISOString(),
+    ...(options.doneWhenCaughtUp ? { done: true } : {}),
+  };
   await save(checkpoint);
   return { checkpoint, caughtUp: true, bytes };
 }
