@@ -7,6 +7,8 @@
 // - e2e_*: the same blobs from Azurite through the shipped collector with its default settings;
 // - collector_cpu_share: the collector's CPU over Elasticsearch's for those blobs, as measured (a process that
 //   starts, collects once and exits) and `_after_startup`, less a run of the same settings on an empty container.
+// - collector_cpu_share_floor(_with_storage): what the share could at best be, for the pipeline and sending alone,
+//   then with the collector's own Azure requests for these blobs (storageFloor.ts).
 // Elasticsearch's CPU comes from /proc (process tree), the figure that stays meaningful on a loaded machine; a
 // warm-up load runs first so neither measured run pays for a cold JVM (its cost is printed too: measuring the
 // collector against a node that just started is what once made the end-to-end path look five times as costly).
@@ -20,6 +22,7 @@ import { toBulkNdjson } from "../../collector/src/ecs";
 import type { CostDataset } from "./costDataset";
 import type { ParseFigures } from "./parse";
 import { collectOnceInChild, startupCpuSeconds } from "./imageRuntime";
+import { storageRequestsCpu } from "./storageFloor";
 import { treeCpuSeconds } from "./processCpu";
 import { progress, report } from "./stats";
 
@@ -96,6 +99,15 @@ export async function benchIngestCost(dataset: CostDataset, connectionString: st
       report("collector_cpu_share_floor", floorUsPerDoc * e2e.documents / 1e6 / e2e.esCpuSeconds, 3,
         `pipeline ${parse.enrichedCpuUsPerTuple.toFixed(1)} µs/tuple (enriched) + sending ${loaderUsPerDoc.toFixed(1)} µs/doc = ${floorUsPerDoc.toFixed(1)} µs/doc, ` +
         `over Elasticsearch's end-to-end CPU: what collector_cpu_share_after_startup could at best be with no blob reading at all`);
+      // The same with the collector's own storage requests for these blobs (storageFloor.ts): the least a collector
+      // on the Azure SDK that checkpoints each blob once could spend, before any garbage collection of its own.
+      const { storage } = e2e;
+      const storageUsPerDoc = storage.readsUsPerDoc + storage.checkpointsUsPerDoc;
+      report("storage_requests_cpu_us_per_doc", storageUsPerDoc, 2,
+        `${storage.requestsPerBlob} Azure requests per blob (${dataset.tuples / dataset.blobs.length} documents): reads ${storage.readsUsPerDoc.toFixed(2)} µs/doc ` +
+        `(block list, one ranged download), checkpoints ${storage.checkpointsUsPerDoc.toFixed(2)} (peek, create, lease, write, release); median of 3, SDK warm`);
+      report("collector_cpu_share_floor_with_storage", (floorUsPerDoc + storageUsPerDoc) * e2e.documents / 1e6 / e2e.esCpuSeconds, 3,
+        `${(floorUsPerDoc + storageUsPerDoc).toFixed(1)} µs/doc: collector_cpu_share_floor plus the storage requests, over Elasticsearch's end-to-end CPU`);
       // On a machine where Elasticsearch and the collector share the cores, the end-to-end run cannot finish faster
       // than their CPU seconds spread over every core: what e2e_vs_es_only could at best be here.
       const cores = availableParallelism();
@@ -186,10 +198,11 @@ async function collectEndToEnd(dataset: CostDataset, connectionString: string, e
   const empty = service.getContainerClient("bench-cost-empty");
   await empty.createIfNotExists();
   const startup = await startupCpuSeconds(settings, empty.containerName);
+  const storage = await storageRequestsCpu(source, (run) => service.getContainerClient(`bench-cost-floor-${run}`), dataset.tuples);
   await source.deleteIfExists();
   await checkpoints.deleteIfExists();
   await empty.deleteIfExists();
-  return { documents: result.documents, seconds: result.seconds, esCpuSeconds, collectorCpuSeconds: result.cpuSeconds, startupCpuSeconds: startup };
+  return { documents: result.documents, seconds: result.seconds, esCpuSeconds, collectorCpuSeconds: result.cpuSeconds, startupCpuSeconds: startup, storage };
 }
 
 async function expectCount(client: Client, dataStream: string, expected: number): Promise<void> {
