@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Client } from "@elastic/elasticsearch";
 import { ElasticsearchSink } from "../../collector/src/sink/elasticsearch";
 import { OpenSearchSink } from "../../collector/src/sink/opensearch";
-import { classifyBulkItem } from "../../collector/src/sink/httpBulk";
+import { MAX_ITEM_REASON_CHARS, bulkItemReason, classifyBulkItem } from "../../collector/src/sink/httpBulk";
 import { runCollector } from "../../collector/src/service/collector";
 import { loadConfig } from "../../collector/src/service/config";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
@@ -136,4 +136,18 @@ test("classification: index- and cluster-level refusals are retried, only docume
   assert.equal(classifyBulkItem(item(400, "strict_dynamic_mapping_exception")), "refused");
   assert.equal(classifyBulkItem({ status: 409 }), "duplicate");
   assert.equal(classifyBulkItem({ status: 201 }), "created");
+});
+
+test("an item's reason is kept whole up to MAX_ITEM_REASON_CHARS, then cut with its length, never inside a surrogate pair", () => {
+  const short = { status: 400, error: { type: "document_parsing_exception", reason: "failed to parse", caused_by: { type: "illegal_argument_exception", reason: "bad ip" } } };
+  assert.equal(bulkItemReason(short), "document_parsing_exception: failed to parse (illegal_argument_exception: bad ip)");
+  const head = "script_exception: runtime error (illegal_argument_exception: ";
+  const long = { status: 400, error: { type: "script_exception", reason: "runtime error", caused_by: { type: "illegal_argument_exception", reason: "r".repeat(10_000) } } };
+  const bounded = bulkItemReason(long);
+  assert.equal(bounded, `${head}${"r".repeat(MAX_ITEM_REASON_CHARS - head.length)}… (${head.length + 10_001} characters)`);
+  // A pair straddling the cut goes whole to the part left out.
+  const emoji = { status: 400, error: { type: "x", reason: `${"a".repeat(MAX_ITEM_REASON_CHARS - 4)}\u{1F600}${"b".repeat(50)}` } };
+  const cut = bulkItemReason(emoji);
+  assert.equal(cut, `x: ${"a".repeat(MAX_ITEM_REASON_CHARS - 4)}… (${MAX_ITEM_REASON_CHARS + 51} characters)`);
+  assert.ok(!cut.includes("\ud83d"), "no lone surrogate");
 });

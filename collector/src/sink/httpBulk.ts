@@ -138,11 +138,23 @@ export function bulkItemOutcome(entry: Record<string, BulkItemResult>): BulkItem
   return entry.create ?? Object.values(entry)[0] ?? { status: 0, error: { type: "empty_item", reason: "the bulk item carries no result" } };
 }
 
+/**
+ * The longest item reason kept (it becomes a dead letter's error.message). A cluster may answer each of a request's
+ * thousand items with a long one (a user's ingest script that throws with a long message), and a write keeps the
+ * reasons of its refused documents until their dead letters are written: bounded, so they fit the heap.
+ */
+export const MAX_ITEM_REASON_CHARS = 1_000;
+
 export function bulkItemReason(outcome: BulkItemResult): string {
   const error = outcome.error;
   if (!error) return "no reason given";
   const cause = error.caused_by ? ` (${error.caused_by.type}: ${error.caused_by.reason})` : "";
-  return `${error.type}: ${error.reason}${cause}`;
+  const reason = `${error.type}: ${error.reason}${cause}`;
+  if (reason.length <= MAX_ITEM_REASON_CHARS) return reason;
+  // Not between the two halves of a surrogate pair: a lone one is not text a cluster need accept.
+  const last = reason.charCodeAt(MAX_ITEM_REASON_CHARS - 1);
+  const cut = last >= 0xd800 && last <= 0xdbff ? MAX_ITEM_REASON_CHARS - 1 : MAX_ITEM_REASON_CHARS;
+  return `${reason.slice(0, cut)}… (${reason.length} characters)`;
 }
 
 /** A set-up mistake that no retry or dead letter can fix: the target matches no data stream template. */
