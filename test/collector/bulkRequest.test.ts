@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseFlowLogText } from "../../collector/src/format";
 import { identifiedDocument, toBulkNdjson } from "../../collector/src/ecs";
 import type { IdentifiedDocument } from "../../collector/src/model";
-import { BulkRequest, BulkRequestWriter } from "../../collector/src/sink/bulkRequest";
+import { BulkRequest, BulkRequestWriter, reusedBodies } from "../../collector/src/sink/bulkRequest";
 import { bulkCreate, sizedBatches } from "../../collector/src/sink/httpBulk";
 
 const INDEX = "logs-azure.flowlogs-default";
@@ -121,4 +121,38 @@ test("a document that fails while writing its own bytes leaves no part of its li
   assert.equal(writer.length, 3);
   const [request] = writer.finish();
   assert.ok(request!.body.equals(Buffer.from(toBulkNdjson([docs[0]!, ...docs.slice(2)], INDEX))));
+});
+
+test("a released request's memory is written into again by the next request, once, and the released body can no longer be read", () => {
+  const docs = Array.from({ length: 12 }, documents).flat();
+  const expected = Buffer.from(toBulkNdjson(docs, INDEX));
+  assert.ok(expected.length > 64 * 1024, "over the smallest body kept for reuse");
+  // Sized by the hint (an eighth over the sink's last request): no growth, and the request keeps the memory as it is.
+  const hint = { bytes: expected.length };
+  reusedBodies.clear(); // earlier tests' bodies out of the way
+  const write = (batch: IdentifiedDocument[]): BulkRequest => {
+    const writer = new BulkRequestWriter(Infinity, Infinity, position, INDEX, hint);
+    for (const document of batch) writer.addDocument(document);
+    return writer.finish()[0]!;
+  };
+  const sent = write(docs);
+  assert.ok(sent.body.equals(expected));
+  const memory = sent.body.buffer;
+  sent.release();
+  sent.release(); // a second release gives nothing back a second time
+  assert.throws(() => sent.body, /used after its release/);
+  const reversed = [...docs].reverse();
+  const next = write(reversed);
+  assert.ok(next.body.buffer === memory, "the released memory is written into again");
+  assert.ok(next.body.equals(Buffer.from(toBulkNdjson(reversed, INDEX))), "with exactly the new documents' bytes");
+  assert.deepEqual(next.ids, reversed.map((document) => document.id));
+  const third = write(docs);
+  assert.ok(third.body.buffer !== memory, "handed out once: the request holding it still owns it");
+  assert.ok(third.body.equals(expected));
+  // A shared request is copied into reused memory where some fits: the same bytes either way.
+  next.release();
+  const half = write(docs.slice(0, 10));
+  const shared = BulkRequest.concat([half, third]);
+  assert.ok(shared.body.equals(Buffer.concat([Buffer.from(toBulkNdjson(docs.slice(0, 10), INDEX)), expected])));
+  for (const request of [half, third, shared]) request.release();
 });

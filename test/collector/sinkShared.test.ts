@@ -18,6 +18,7 @@ import { startFaultyProxy, type Fault, type FaultyProxy } from "../support/fault
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
+import { parseFlowLogText } from "../../collector/src/format";
 
 const scratch = scratchContainers(azuriteConnectionString());
 const KINDS = ["elasticsearch", "opensearch"] as const;
@@ -209,6 +210,47 @@ test("the service tailing several blobs at once sends their documents in shared 
     const requests = bulkRequests(proxy);
     assert.ok(requests <= 4, `8 jobs' documents went in ${requests} bulk requests, expected at most 4`);
     assert.equal(await count(client, `logs-azure.flowlogs-${namespace}`), tuples);
+  } finally {
+    await proxy.stop();
+    await client.close();
+  }
+});
+
+test("bodies written into reused memory, under retried and shared requests: every document stored is exactly the one parsed from its blob", async () => {
+  const client = esClient(elasticsearchUrl());
+  const namespace = uniqueNamespace("svcreuse");
+  await applyIndexAssets(client, { namespace });
+  let bulks = 0;
+  // Every third bulk request refused whole (503): the same body is sent again, later, while others are written.
+  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.includes("_bulk") && bulks++ % 3 === 1 ? { status: 503 } : "forward"));
+  const source = scratch.container("reuse-src");
+  await source.create();
+  const checkpoints = scratch.container("reuse-cp");
+  const config = azuriteCollectorConfig(source.containerName, checkpoints.containerName, {
+    FLOWLOGS_SINK: "elasticsearch",
+    FLOWLOGS_ES_URL: proxy.url,
+    FLOWLOGS_ES_NAMESPACE: namespace,
+    FLOWLOGS_CONCURRENCY: "4",
+  });
+  // Twelve blobs for four jobs at a time: later jobs write into the memory of requests sent before them.
+  const writers = Array.from({ length: 12 }, (_, nic) => new FlowLogBlobWriter(source, {
+    kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 140 + nic, mac: `000D3AF99${String(200 + nic)}`,
+  }));
+  try {
+    for (const writer of writers) await writer.appendMinute({ records: 3, tuplesPerRecord: 250 });
+    const expected = new Map<string, unknown>();
+    for (const writer of writers) {
+      const { documents } = parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8"));
+      for (const document of documents) expected.set(document.id, JSON.parse(document.source));
+    }
+    const { metrics } = await runCollector({ config, once: true, writeLog: () => {}, enrichment: null });
+    assert.equal(metrics.indexed, expected.size);
+    assert.equal(metrics.deadLettered, 0);
+    assert.ok(metrics.retries > 0, "requests were sent again");
+    await client.indices.refresh({ index: `logs-azure.flowlogs-${namespace}` });
+    const stored = await client.search<Record<string, unknown>>({ index: `logs-azure.flowlogs-${namespace}`, size: 10_000, query: { match_all: {} } });
+    assert.equal(stored.hits.hits.length, expected.size);
+    for (const hit of stored.hits.hits) assert.deepStrictEqual(hit._source, expected.get(hit._id!), `document ${hit._id}`);
   } finally {
     await proxy.stop();
     await client.close();

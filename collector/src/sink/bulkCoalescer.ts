@@ -77,7 +77,10 @@ export class BulkCoalescer {
     const writes = queued.map((entry) => entry.write);
     let request: BulkRequest;
     try {
-      request = BulkRequest.concat(queued.map((entry) => entry.request));
+      const parts = queued.map((entry) => entry.request);
+      request = BulkRequest.concat(parts);
+      // Copied into the shared request: nothing reads the parts again (each write awaits only its delivery).
+      for (const part of parts) if (part !== request) part.release();
     } catch (error) {
       for (const write of writes) write.done(error instanceof Error ? error : new Error(String(error)));
       return;

@@ -26,9 +26,10 @@ interface Span {
  * per waiting document was most of what survived the collector's young-generation collections.
  */
 export class BulkRequest {
+  private released = false;
+
   private constructor(
-    /** The NDJSON body, every byte of it meant to be sent. */
-    readonly body: Buffer,
+    private readonly bytes: Buffer,
     /** Byte offsets: document i's action line starts at actionStarts[i], its source at sourceStarts[i]; one more entry for the end. */
     private readonly actionStarts: number[],
     private readonly sourceStarts: number[],
@@ -68,7 +69,26 @@ export class BulkRequest {
       bytes += part.body.length;
     });
     actionStarts.push(bytes);
-    return new BulkRequest(Buffer.concat(parts.map((part) => part.body), bytes), actionStarts, sourceStarts, textIds, spans);
+    const body = reusedBodies.take(bytes) ?? Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const part of parts) at += part.body.copy(body, at);
+    return new BulkRequest(body.subarray(0, bytes), actionStarts, sourceStarts, textIds, spans);
+  }
+
+  /** The NDJSON body, every byte of it meant to be sent. Throws once released: nothing may read reused memory. */
+  get body(): Buffer {
+    if (this.released) throw new Error("a bulk request's body was used after its release");
+    return this.bytes;
+  }
+
+  /**
+   * Gives the body's memory back for the next request to be written into (reusedBodies). Only its sender calls it,
+   * once no try of it can be under way and nothing will read it again; any later use of `body` throws.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    reusedBodies.give(this.bytes);
   }
 
   get length(): number {
@@ -145,6 +165,44 @@ export class BulkRequest {
 
 const INITIAL_BYTES = 64 * 1024;
 
+/**
+ * Memory of sent bodies, written into again (#12). A body (about 1.5 MB for 1,000 documents) often outlives two
+ * young collections while it is written, waits and is sent, so it is promoted and only a full collection frees it;
+ * V8 counts such memory against the old generation's limit, so fresh bodies started most of the collector's full
+ * collections. Bodies are given back by their senders only (BulkRequest.release); a few are kept.
+ */
+class ReusedBodies {
+  private readonly free: ArrayBuffer[] = [];
+
+  constructor(private readonly keep: number, private readonly largest: number) {}
+
+  /** The smallest memory kept that holds `bytes` (and at most `most`), or undefined when none does. */
+  take(bytes: number, most = Infinity): Buffer | undefined {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const size = this.free[i]!.byteLength;
+      if (size >= bytes && size <= most && (best < 0 || size < this.free[best]!.byteLength)) best = i;
+    }
+    return best < 0 ? undefined : Buffer.from(this.free.splice(best, 1)[0]!);
+  }
+
+  /** Keeps `body`'s memory when it is the whole of an ArrayBuffer of its own (not a slice of Node's shared pool). */
+  give(body: Buffer): void {
+    const memory = body.buffer as ArrayBuffer;
+    if (body.byteOffset !== 0 || memory.byteLength < INITIAL_BYTES || memory.byteLength > this.largest) return;
+    if (this.free.includes(memory)) return;
+    if (this.free.length >= this.keep) this.free.shift();
+    this.free.push(memory);
+  }
+
+  /** Keeps nothing (tests start from no kept memory). */
+  clear(): void {
+    this.free.length = 0;
+  }
+}
+
+export const reusedBodies = new ReusedBodies(8, 16 * 1024 * 1024);
+
 /** The end of an action line after its id: `"}}` and the newline. */
 const ACTION_END = Buffer.from('"}}\n');
 const QUOTE = 0x22;
@@ -162,7 +220,7 @@ export interface RequestSizeHint {
 export class BulkRequestWriter implements ByteOut {
   private readonly done: BulkRequest[] = [];
   // ByteOut, for documents that write their own bytes (IdentifiedDocument.writeSource): the body being written.
-  bytes = Buffer.allocUnsafe(0);
+  bytes: Buffer = Buffer.allocUnsafe(0);
   at = 0;
   private actionStarts: number[] = [];
   private sourceStarts: number[] = [];
@@ -281,8 +339,14 @@ export class BulkRequestWriter implements ByteOut {
 
   private cut(): void {
     this.actionStarts.push(this.at);
-    // A body grown by doubling may be mostly empty: keep no more than a quarter unused while it waits to be sent.
-    const body = this.at < this.bytes.length * 0.75 ? Buffer.from(this.bytes.subarray(0, this.at)) : this.bytes.subarray(0, this.at);
+    // A body grown by doubling may be mostly empty: keep no more than a quarter unused while it waits to be sent (in
+    // reused memory when some fits; the writer's own memory, which only it held, is kept for reuse).
+    let body = this.bytes.subarray(0, this.at);
+    if (this.at < this.bytes.length * 0.75) {
+      body = (reusedBodies.take(this.at, this.at / 0.75) ?? Buffer.allocUnsafe(this.at)).subarray(0, this.at);
+      this.bytes.copy(body, 0, 0, this.at);
+      reusedBodies.give(this.bytes);
+    }
     this.done.push(BulkRequest.build(body, this.actionStarts, this.sourceStarts, this.textIds, this.position));
     this.bytes = Buffer.allocUnsafe(0);
     this.at = 0;
@@ -295,8 +359,10 @@ export class BulkRequestWriter implements ByteOut {
   reserve(bytes: number): void {
     if (this.at + bytes <= this.bytes.length) return;
     const first = this.bytes.length === 0 ? Math.ceil(this.hint.bytes * 1.125) : 0;
-    const grown = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, first, this.bytes.length * 2, this.at + bytes));
+    const size = Math.max(INITIAL_BYTES, first, this.bytes.length * 2, this.at + bytes);
+    const grown = reusedBodies.take(size) ?? Buffer.allocUnsafe(size);
     this.bytes.copy(grown, 0, 0, this.at);
+    reusedBodies.give(this.bytes); // outgrown: only this writer held it
     this.bytes = grown;
   }
 }

@@ -180,10 +180,13 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   private async deliverShared(request: BulkRequest, target: string, writes: SharedWrite[]): Promise<void> {
     const deliveries = writes.map((write) => write.delivery);
     const open = new Set(writes.keys());
+    // This request and those made from it for retries: released once no try of them can be under way.
+    const made = new Set([request]);
     let items = request;
     try {
       for (let attempt = 0; ; attempt++) {
         const { again, transient } = await this.attempt(items, target, deliveries);
+        made.add(again);
         const waiting = new Map<number, number>();
         for (let i = 0; i < again.length; i++) waiting.set(again.originOf(i), (waiting.get(again.originOf(i)) ?? 0) + 1);
         for (const k of open) if (!waiting.has(k)) finish(k);
@@ -207,9 +210,12 @@ export abstract class DataStreamBulkSink implements EncodingSink {
         await this.delivery.sleep(wait);
         for (const k of open) deliveries[k]!.retries++;
         items = open.size === waiting.size ? again : again.pick([...Array(again.length).keys()].filter((i) => open.has(again.originOf(i))));
+        made.add(items);
       }
     } catch (error) {
       for (const k of open) finish(k, error);
+    } finally {
+      for (const sent of made) sent.release();
     }
 
     function finish(k: number, error?: unknown): void {
