@@ -105,7 +105,7 @@ export async function benchIngestCost(dataset: CostDataset, connectionString: st
       const storageUsPerDoc = storage.readsUsPerDoc + storage.checkpointsUsPerDoc;
       report("storage_requests_cpu_us_per_doc", storageUsPerDoc, 2,
         `${storage.requestsPerBlob} Azure requests per blob (${dataset.tuples / dataset.blobs.length} documents): reads ${storage.readsUsPerDoc.toFixed(2)} µs/doc ` +
-        `(block list, one ranged download), checkpoints ${storage.checkpointsUsPerDoc.toFixed(2)} (peek, create, lease, write, release); median of 3, SDK warm`);
+        `(block list, one ranged download), checkpoints ${storage.checkpointsUsPerDoc.toFixed(2)} (peek, create, lease, try, write, release); median of 3, SDK warm`);
       report("collector_cpu_share_floor_with_storage", (floorUsPerDoc + storageUsPerDoc) * e2e.documents / 1e6 / e2e.esCpuSeconds, 3,
         `${(floorUsPerDoc + storageUsPerDoc).toFixed(1)} µs/doc: collector_cpu_share_floor plus the storage requests, over Elasticsearch's end-to-end CPU`);
       // On a machine where Elasticsearch and the collector share the cores, the end-to-end run cannot finish faster

@@ -1,9 +1,10 @@
 // What the collector's own Azure Storage requests cost for the cost dataset, and nothing else (#12): for each blob,
-// its first job's checkpoint protocol (the collector's CheckpointStore: peek, create, lease, the caught-up write,
-// release) and its reads (the committed block list and one ranged download, as collector/src/source makes them),
-// `concurrency` blobs at a time as the collector works, from this process with the Azure SDK loaded and warm. No
-// parsing and no sending: added to collector_cpu_share_floor's pipeline and sending, it gives the least a collector
-// built on the Azure SDK could spend per document (collector_cpu_share_floor_with_storage in ingestCost.ts).
+// its first job's checkpoint protocol (the collector's CheckpointStore: peek, create, lease, the try counted ahead,
+// the caught-up write, release) and its reads (the committed block list and one ranged download, as
+// collector/src/source makes them), `concurrency` blobs at a time as the collector works, from this process with the
+// Azure SDK loaded and warm. No parsing and no sending: added to collector_cpu_share_floor's pipeline and sending, it
+// gives the least a collector built on the Azure SDK could spend per document (collector_cpu_share_floor_with_storage
+// in ingestCost.ts).
 import type { ContainerClient } from "@azure/storage-blob";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { downloadRange } from "../../collector/src/source/download";
@@ -34,9 +35,10 @@ export async function storageRequestsCpu(
       if (await store.peek(source.containerName, name)) throw new Error(`${name}: a fresh checkpoint container holds a checkpoint`);
       const held = await store.tryAcquire(source.containerName, name);
       if (!held) throw new Error(`${name}: its checkpoint is leased by someone else`);
+      await held.save({ ...held.checkpoint, attempt: { offset: 0, count: 1 } }); // the try, counted ahead (blobJob.ts)
       await held.save({ ...held.checkpoint, offset: 1, etag: "caught-up", done: true });
       await held.release();
-      if (run === 0) requests += 5; // peek, create, lease, write, release
+      if (run === 0) requests += 6; // peek, create, lease, try, caught-up write, release
     }));
     reads.push(await cpuSecondsOf(names, concurrency, async (name) => {
       const blob = source.getBlockBlobClient(name);

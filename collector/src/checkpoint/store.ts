@@ -44,10 +44,12 @@ export interface LeasedCheckpoint {
   /** The Azure lease id (for callers that must act on the checkpoint blob under the same lease). */
   readonly leaseId: string;
   /**
-   * The checkpoint is the version this process itself last wrote or read, or just created, proven by its ETag:
+   * The checkpoint is the version this process itself last wrote or read, proven by its ETag (`tryAcquireRemembered`):
    * no process crashed on the blob since, as this one is alive and no other wrote.
    */
   readonly remembered: boolean;
+  /** This call created the checkpoint and took the lease on the ETag its create answered: it was not read. */
+  readonly created: boolean;
   checkpoint: BlobCheckpoint;
   /** Aborted when the lease could not be renewed. */
   readonly lost: AbortSignal;
@@ -174,7 +176,7 @@ export class CheckpointStore {
       }
       throw error;
     }
-    return new Held(name, client, lease, memory.checkpoint, memory.etag, this.options, this.memory(name), true);
+    return new Held(name, client, lease, memory.checkpoint, memory.etag, this.options, this.memory(name), true, false);
   }
 
   /** What a held lease reports back: the version it read or wrote (remembered), or that the checkpoint is gone. */
@@ -230,12 +232,13 @@ export class CheckpointStore {
     }
     if (created) {
       // A lease on the condition of the ETag this call's create answered proves the checkpoint is still the one it
-      // wrote, as for a remembered one: it is not read, and no try is written ahead (blobJob.ts), two requests
-      // fewer on a blob's first job.
+      // wrote: it is not read (a request fewer on a blob's first job). It is not `remembered`: the job still counts
+      // its try ahead, so a record that kills every process is set aside after FLOWLOGS_MAX_ATTEMPTS crashes from
+      // the blob's very first job (service.bounded.test.ts).
       const checkpoint = parseCheckpoint(initial, container, blob);
       const memory = this.memory(name);
       memory.set(checkpoint, created);
-      return new Held(name, client, lease, checkpoint, created, this.options, memory, true);
+      return new Held(name, client, lease, checkpoint, created, this.options, memory, false, true);
     }
     try {
       const stored = await readCheckpointText(client, lease.leaseId);
@@ -249,7 +252,7 @@ export class CheckpointStore {
       }
       const memory = this.memory(name);
       memory.set(checkpoint, stored.etag);
-      return new Held(name, client, lease, checkpoint, stored.etag, this.options, memory, false);
+      return new Held(name, client, lease, checkpoint, stored.etag, this.options, memory, false, false);
     } catch (error) {
       await lease.releaseLease().catch(() => undefined);
       throw error;
@@ -276,6 +279,7 @@ class Held implements LeasedCheckpoint {
     private readonly options: CheckpointStoreOptions,
     private readonly memory: CheckpointMemory,
     readonly remembered: boolean,
+    readonly created: boolean,
   ) {
     // Renew at a third of the duration so one failed renewal still leaves time for another.
     this.timer = setInterval(() => void this.renew(), (options.leaseSeconds * 1000) / 3);

@@ -189,8 +189,7 @@ async function acquire(ref: BlobRef, context: JobContext): Promise<LeasedCheckpo
   if (stored?.etag !== undefined && stored.etag === ref.etag) return { unchanged: stored };
   const held = await store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined });
   if (!held) return "busy";
-  // remembered here: the checkpoint was just created by this process (not read).
-  metrics.checkpointLeases[held.remembered ? "created" : "read"]++;
+  metrics.checkpointLeases[held.created ? "created" : "read"]++;
   return held;
 }
 
