@@ -181,19 +181,26 @@ for (const kind of KINDS) {
   });
 }
 
-test("the service tailing several blobs at once sends their documents in shared bulk requests, with exact counts", async () => {
+/**
+ * A fresh namespace, a proxy in front of Elasticsearch deciding each request, a source container, and the service's
+ * settings (Elasticsearch through the proxy, four jobs at a time, plus `settings`).
+ */
+async function serviceThroughProxy(label: string, decide: Parameters<typeof startFaultyProxy>[1], settings: Record<string, string> = {}) {
   const client = esClient(elasticsearchUrl());
-  const namespace = uniqueNamespace("svcshared");
+  const namespace = uniqueNamespace(`svc${label}`);
   await applyIndexAssets(client, { namespace });
-  const proxy = await startFaultyProxy(elasticsearchUrl(), () => "forward");
-  const source = scratch.container("shr-src");
+  const proxy = await startFaultyProxy(elasticsearchUrl(), decide);
+  const source = scratch.container(`${label}-src`);
   await source.create();
-  const checkpoints = scratch.container("shr-cp");
+  const checkpoints = scratch.container(`${label}-cp`);
   const config = azuriteCollectorConfig(source.containerName, checkpoints.containerName, {
-    FLOWLOGS_SINK: "elasticsearch",
-    FLOWLOGS_ES_URL: proxy.url,
-    FLOWLOGS_ES_NAMESPACE: namespace,
-    FLOWLOGS_CONCURRENCY: "4",
+    FLOWLOGS_SINK: "elasticsearch", FLOWLOGS_ES_URL: proxy.url, FLOWLOGS_ES_NAMESPACE: namespace, FLOWLOGS_CONCURRENCY: "4", ...settings,
+  });
+  return { client, namespace, proxy, source, config };
+}
+
+test("the service tailing several blobs at once sends their documents in shared bulk requests, with exact counts", async () => {
+  const { client, namespace, proxy, source, config } = await serviceThroughProxy("shared", () => "forward", {
     // Long enough that on a loaded machine the jobs of a round still meet; each request goes when four have joined.
     FLOWLOGS_ES_BULK_LINGER_MS: "1000",
   });
@@ -217,21 +224,10 @@ test("the service tailing several blobs at once sends their documents in shared 
 });
 
 test("bodies written into reused memory, under retried and shared requests: every document stored is exactly the one parsed from its blob", async () => {
-  const client = esClient(elasticsearchUrl());
-  const namespace = uniqueNamespace("svcreuse");
-  await applyIndexAssets(client, { namespace });
   let bulks = 0;
   // Every third bulk request refused whole (503): the same body is sent again, later, while others are written.
-  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.includes("_bulk") && bulks++ % 3 === 1 ? { status: 503 } : "forward"));
-  const source = scratch.container("reuse-src");
-  await source.create();
-  const checkpoints = scratch.container("reuse-cp");
-  const config = azuriteCollectorConfig(source.containerName, checkpoints.containerName, {
-    FLOWLOGS_SINK: "elasticsearch",
-    FLOWLOGS_ES_URL: proxy.url,
-    FLOWLOGS_ES_NAMESPACE: namespace,
-    FLOWLOGS_CONCURRENCY: "4",
-  });
+  const { client, namespace, proxy, source, config } = await serviceThroughProxy("reuse",
+    ({ path }) => (path.includes("_bulk") && bulks++ % 3 === 1 ? { status: 503 } : "forward"));
   // Twelve blobs for four jobs at a time: later jobs write into the memory of requests sent before them.
   const writers = Array.from({ length: 12 }, (_, nic) => new FlowLogBlobWriter(source, {
     kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 140 + nic, mac: `000D3AF99${String(200 + nic)}`,
