@@ -21,7 +21,7 @@ import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { startAzurite } from "../../test/support/azurite";
 import { startElasticsearch } from "../../test/support/elasticsearch";
 import { costDataset } from "./costDataset";
-import { DIST, buildCollector, collectOnceInChild, startupCpuSeconds } from "./imageRuntime";
+import { DIST, buildCollector, collectOnceInChild, startupCost } from "./imageRuntime";
 import { treeCpuSeconds } from "./processCpu";
 import { median, progress, report } from "./stats";
 
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         FLOWLOGS_ES_NAMESPACE: namespace,
         ...build.env,
       };
-      const startup = name === "warm" ? 0 : await startupCpuSeconds(settings, `${empty.containerName}-${i}`, { dist: build.dist, nodeArgs: build.nodeArgs }, 1);
+      const startup = name === "warm" ? 0 : (await startupCost(settings, `${empty.containerName}-${i}`, { dist: build.dist, nodeArgs: build.nodeArgs }, 1)).cpuSeconds;
       const esBefore = treeCpuSeconds(es.pid!);
       const result = await collectOnceInChild(settings, "elasticsearch", {
         dist: build.dist,

@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { median } from "./stats";
 
 const ROOT = resolve(__dirname, "..", "..");
 export const DIST = join(ROOT, "collector", "dist");
@@ -103,18 +104,11 @@ export function collectOnceInChild(env: Record<string, string>, sink: "count" | 
 }
 
 /**
- * The collector's one-time start-up, in CPU seconds: the same one-pass run as `collectOnceInChild`, with the same
- * settings but an empty source container, so it pays node's start, module loading, the geo/AS databases and the
- * checkpoint container, and reads nothing. A one-pass run charges this to its documents; the service pays it once
- * per start and then runs for days, so per-document figures are given with it and without it. Median of `runs`.
+ * The collector's one-time start-up: the same one-pass run as `collectOnceInChild`, with the same settings but an
+ * empty source container, so it pays node's start, module loading, the geo/AS databases and the checkpoint container,
+ * and reads nothing. A one-pass run charges this to its documents; the service pays it once per start and then runs
+ * for days, so per-document figures are given with it and without it. CPU and wall seconds, each the median of `runs`.
  */
-export async function startupCpuSeconds(
-  env: Record<string, string>, emptyContainer: string, build: { dist?: string; nodeArgs?: string[] } = {}, runs = 3,
-): Promise<number> {
-  return (await startupCost(env, emptyContainer, build, runs)).cpuSeconds;
-}
-
-/** startupCpuSeconds with the wall time the same runs measured (as `collectOnceInChild` measures it), each a median. */
 export async function startupCost(
   env: Record<string, string>, emptyContainer: string, build: { dist?: string; nodeArgs?: string[] } = {}, runs = 3,
 ): Promise<{ cpuSeconds: number; seconds: number }> {
@@ -128,6 +122,5 @@ export async function startupCost(
     cpu.push(result.cpuSeconds);
     wall.push(result.seconds);
   }
-  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
   return { cpuSeconds: median(cpu), seconds: median(wall) };
 }

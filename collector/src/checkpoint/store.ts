@@ -203,7 +203,8 @@ export class CheckpointStore {
   async tryAcquire(container: string, blob: string, { exists = false }: { exists?: boolean } = {}): Promise<LeasedCheckpoint | undefined> {
     const name = checkpointBlobName(container, blob);
     const client = this.container.getBlockBlobClient(name);
-    const initial = JSON.stringify(emptyCheckpoint(container, blob));
+    const empty = emptyCheckpoint(container, blob);
+    const initial = JSON.stringify(empty);
     const createInitial = () => client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
     // The ETag of the checkpoint this call created, if it did: then it need not be read under the lease.
     let created: string | undefined;
@@ -235,10 +236,9 @@ export class CheckpointStore {
       // wrote: it is not read (a request fewer on a blob's first job). It is not `remembered`: the job still counts
       // its try ahead, so a record that kills every process is set aside after FLOWLOGS_MAX_ATTEMPTS crashes from
       // the blob's very first job (service.bounded.test.ts).
-      const checkpoint = parseCheckpoint(initial, container, blob);
       const memory = this.memory(name);
-      memory.set(checkpoint, created);
-      return new Held(name, client, lease, checkpoint, created, this.options, memory, false, true);
+      memory.set(empty, created);
+      return new Held(name, client, lease, empty, created, this.options, memory, false, true);
     }
     try {
       const stored = await readCheckpointText(client, lease.leaseId);
