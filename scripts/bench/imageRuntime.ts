@@ -9,8 +9,9 @@ import { median } from "./stats";
 const ROOT = resolve(__dirname, "..", "..");
 export const DIST = join(ROOT, "collector", "dist");
 
+/** The collector's build as the image makes it (`npm run build` in the collector workspace: tsc, then the pre-parsed ASN tables). */
 export function buildCollector(): void {
-  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "collector", "tsconfig.build.json")], { stdio: "inherit" });
+  execFileSync("npm", ["run", "--silent", "build", "--workspace", "collector"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
 }
 
 /** The image's `ENV` lines that shape memory: NODE_OPTIONS and glibc's MALLOC_* tunables (#12). */

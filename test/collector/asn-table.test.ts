@@ -1,5 +1,6 @@
 // The shipped ASN data (enrich/asnCsv.ts, enrich/asnTable.ts): the byte parser against RFC 4180 and bad input, and
-// the loaded tables against the CSV files themselves (read independently, test/support/shippedAsnRows.ts).
+// the loaded tables against the CSV files themselves (read independently, test/support/shippedAsnRows.ts); the
+// build's pre-parsed form of them (enrich/asnPacked.ts) against the parsed tables.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -8,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OrganizationNames, parseAsnCsv, type AsnRows } from "../../collector/src/enrich/asnCsv";
 import { AsnTable, loadAsnTable } from "../../collector/src/enrich/asnTable";
+import { loadShippedAsnTable, packAsnTable, shippedAsnVersion, unpackAsnTable } from "../../collector/src/enrich/asnPacked";
 import { addressText, asnCsvRows, type AsnCsvRow } from "../support/shippedAsnRows";
 
 function table(v4Text: string, v6Text = ""): { table: AsnTable; v4: AsnRows; v6: AsnRows } {
@@ -195,4 +197,78 @@ test("the shipped data loads within bounds: CPU time and retained memory (heap +
   // The 81,000 names are packed in one buffer (2.4 MB), not kept as strings on the heap (4.8 MB): #12.
   assert.ok(measured.heapMb < 2, `heap retained: ${measured.heapMb.toFixed(1)} MB`);
   assert.ok(measured.cpuMs < 10_000, "load CPU time, generous for a loaded machine");
+});
+
+test("pre-parsed tables (the build's asn-tables.bin): the shipped tables packed and read back hold the same arrays and answer the same", () => {
+  const parsed = loadAsnTable();
+  const file = packAsnTable(parsed, "9.9.9");
+  const unpacked = unpackAsnTable(file, "9.9.9");
+  assert.ok(!("unusable" in unpacked), "usable");
+  const [a, b] = [parsed.table.parts, unpacked.table.parts];
+  for (const family of ["v4", "v6"] as const) {
+    for (const array of ["firsts", "lasts", "asns", "organizations"] as const) {
+      assert.ok(Buffer.from(a[family][array].buffer, a[family][array].byteOffset, a[family][array].byteLength)
+        .equals(Buffer.from(b[family][array].buffer, b[family][array].byteOffset, b[family][array].byteLength)), `${family}.${array}`);
+    }
+  }
+  assert.ok(a.names.bytes.equals(b.names.bytes), "organization names, byte for byte");
+  assert.deepEqual([...b.names.offsets], [...a.names.offsets]);
+  assert.deepEqual(unpacked.table.sizes, parsed.table.sizes);
+  assert.equal(unpacked.overlapsResolved, parsed.overlapsResolved);
+  // Lookups through the whole path (the /16 index is rebuilt from the arrays): every 997th range's ends, both families.
+  for (const family of [4, 6] as const) {
+    const rows = asnCsvRows(family);
+    for (let i = 0; i < rows.length; i += 997) {
+      for (const value of [rows[i]!.first, rows[i]!.last]) {
+        const ip = addressText(family, value);
+        assert.deepEqual(unpacked.table.lookup(ip), parsed.table.lookup(ip), ip);
+      }
+    }
+  }
+});
+
+test("pre-parsed tables are used only when they fit: another package version, format or byte order, a cut file or trailing bytes fall back to the CSV with the reason", () => {
+  const { table: small } = table(`${ip4("4.0.0.0")},${ip4("4.0.0.255")},3356,"Level 3, ""Parent"" Ñ"\n`, `${0x20010db8n << 96n},${(0x20010db8n << 96n) + 255n},64500,Documentation\n`);
+  const loaded = { table: small, badLines: [], badLineCount: 0, overlapsResolved: 0 };
+  const file = packAsnTable(loaded, "1.2.3");
+  const back = unpackAsnTable(file, "1.2.3");
+  assert.ok(!("unusable" in back));
+  assert.deepEqual(back.table.lookup("4.0.0.7"), { number: 3356, organization: { name: 'Level 3, "Parent" Ñ' } });
+  assert.deepEqual(back.table.lookup("2001:db8::1"), { number: 64500, organization: { name: "Documentation" } });
+  // Read at an offset that is not a multiple of 4 (a slice of a larger buffer): copied, not misread.
+  const shifted = Buffer.concat([Buffer.alloc(1), file]).subarray(1);
+  const fromShifted = unpackAsnTable(shifted, "1.2.3");
+  assert.ok(!("unusable" in fromShifted));
+  assert.equal(fromShifted.table.lookup("4.0.0.7")!.number, 3356);
+  const unusable = (bytes: Buffer, version = "1.2.3") => {
+    const result = unpackAsnTable(bytes, version);
+    return "unusable" in result ? result.unusable : "usable";
+  };
+  assert.match(unusable(file, "1.2.4"), /made from @ip-location-db\/asn 1\.2\.3, installed 1\.2\.4/);
+  assert.match(unusable(file.subarray(0, file.length - 4)), /cut short in names\.bytes/);
+  assert.match(unusable(Buffer.concat([file, Buffer.alloc(4)])), /4 bytes after its arrays/);
+  assert.match(unusable(file.subarray(0, 2)), /shorter than its header/);
+  const headerLength = file.readUInt32LE(0);
+  const header = JSON.parse(file.toString("utf8", 4, 4 + headerLength));
+  const withHeader = (changed: object) => {
+    const json = Buffer.from(JSON.stringify({ ...header, ...changed }));
+    const copy = Buffer.from(file);
+    assert.equal(json.length, headerLength, "same length, so the arrays stay where they are");
+    json.copy(copy, 4);
+    return copy;
+  };
+  assert.match(unusable(withHeader({ endianness: header.endianness === "LE" ? "BE" : "LE" })), /byte order/);
+  assert.match(unusable(withHeader({ format: "flowlogs-asn-tables/0" })), /format "flowlogs-asn-tables\/0"/);
+  // The loader: a packed file for the installed package is used; a missing one falls back to the CSV, saying why.
+  const dir = mkdtempSync(join(tmpdir(), "asn-packed-"));
+  const path = join(dir, "asn-tables.bin");
+  const missing = loadShippedAsnTable(path);
+  assert.equal(missing.source, "csv");
+  assert.match(missing.packedUnusable!, /not read \(ENOENT\)/);
+  writeFileSync(path, packAsnTable(loaded, shippedAsnVersion()));
+  const packed = loadShippedAsnTable(path);
+  assert.equal(packed.source, "packed");
+  assert.equal(packed.table.lookup("4.0.0.7")!.number, 3356, "the file's tables, not the shipped CSV's");
+  writeFileSync(path, packAsnTable(loaded, `${shippedAsnVersion()}-other`));
+  assert.equal(loadShippedAsnTable(path).source, "csv");
 });

@@ -41,10 +41,12 @@ test("the collector Dockerfile's steps (run without Docker) build a non-root ima
       cwd: image.dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
     }).trim().split("\n").map((line) => JSON.parse(line));
     assert.ok(vnet.some((doc) => doc.destination.geo?.country_iso_code), "public endpoints carry geo fields");
-    // The shipped ASN data: the two files the collector loads are in the image, the two it does not read are left out.
+    // The shipped ASN data: pre-parsed by the build stage; the package's CSV files are left out, its licences stay. So
+    // the AS fields below can only come from the pre-parsed tables.
     const asn = join(modules, "@ip-location-db", "asn");
-    for (const file of ["asn-ipv4-num.csv", "asn-ipv6-num.csv", "README.md", "DBIP-LICENSE", "ROUTEVIEWS-LICENSE", "NRO_LICENSE"]) assert.ok(existsSync(join(asn, file)), file);
-    for (const file of ["asn-ipv4.csv", "asn-ipv6.csv"]) assert.ok(!existsSync(join(asn, file)), `${file} left out`);
+    assert.ok(existsSync(join(image.dir, "collector", "dist", "enrich", "asn-tables.bin")), "the pre-parsed ASN tables");
+    for (const file of ["README.md", "DBIP-LICENSE", "ROUTEVIEWS-LICENSE", "NRO_LICENSE", "package.json"]) assert.ok(existsSync(join(asn, file)), file);
+    for (const file of ["asn-ipv4-num.csv", "asn-ipv6-num.csv", "asn-ipv4.csv", "asn-ipv6.csv"]) assert.ok(!existsSync(join(asn, file)), `${file} left out`);
     assert.ok(vnet.some((doc) => Number.isInteger(doc.destination.as?.number) && doc.destination.as?.organization?.name), "public endpoints carry AS fields");
     const help = execFileSync(process.execPath, [...entry, "--help"], { cwd: image.dir, encoding: "utf8" });
     for (const command of image.cmd) assert.match(help, new RegExp(`\\b${command}\\b`), `the default command "${command}" exists`);

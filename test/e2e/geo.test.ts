@@ -83,7 +83,7 @@ test("default settings: the shipped ASN data fills source/destination .as.* (num
     assert.equal(run.metrics.indexed, ownDataset.tuples);
     const loaded = events.find((entry) => entry.event === "geoip.loaded");
     assert.ok(loaded, "the start-up log says what was loaded");
-    assert.match(JSON.stringify(loaded), /shipped ASN tables \(\d+ IPv4 \+ \d+ IPv6 ranges\)/);
+    assert.match(JSON.stringify(loaded), /shipped ASN tables \(\d+ IPv4 \+ \d+ IPv6 ranges, (pre-parsed by the build|parsed from CSV; no pre-parsed tables: [^)]+)\)/);
     assert.equal(run.metrics.deadLettered, 0, "no document refused by the strict mapping");
     assert.equal(await own.count(), ownDataset.tuples);
 

@@ -28,10 +28,16 @@ export class AsnTable implements AsnLookup {
 
   private readonly names: PackedNames;
 
-  constructor(private readonly v4Rows: AsnRows, private readonly v6Rows: AsnRows, names: readonly string[]) {
-    this.names = new PackedNames(names);
+  /** `names`: the organization names the rows index, as parsed or already packed (asnPacked.ts). */
+  constructor(private readonly v4Rows: AsnRows, private readonly v6Rows: AsnRows, names: readonly string[] | PackedNames) {
+    this.names = names instanceof PackedNames ? names : PackedNames.of(names);
     this.v4 = new Ipv4Ranges(v4Rows.firsts, v4Rows.lasts);
     this.v6 = new Ipv6Ranges(v6Rows.firsts, v6Rows.lasts);
+  }
+
+  /** What the table is made of, for packing it (asnPacked.ts). */
+  get parts(): { v4: AsnRows; v6: AsnRows; names: PackedNames } {
+    return { v4: this.v4Rows, v6: this.v6Rows, names: this.names };
   }
 
   /** Ranges held per family and distinct organization names (start-up log line and tests). */
@@ -60,16 +66,17 @@ export class AsnTable implements AsnLookup {
  * instead of about 4.8 MB of strings on it (start-up and peak memory, #12). A name is decoded per lookup; the
  * enrichment's cache keeps the answers for repeated addresses.
  */
-class PackedNames {
-  private readonly bytes: Buffer;
-  private readonly offsets: Uint32Array;
+export class PackedNames {
+  /** Name i is bytes[offsets[i], offsets[i + 1]). */
+  constructor(readonly bytes: Buffer, readonly offsets: Uint32Array) {}
 
-  constructor(names: readonly string[]) {
-    this.offsets = new Uint32Array(names.length + 1);
+  static of(names: readonly string[]): PackedNames {
+    const offsets = new Uint32Array(names.length + 1);
     let length = 0;
-    for (let i = 0; i < names.length; i++) this.offsets[i + 1] = length += Buffer.byteLength(names[i]!);
-    this.bytes = Buffer.allocUnsafeSlow(length); // its own memory, not a slice of Node's shared pool
-    for (let i = 0; i < names.length; i++) this.bytes.write(names[i]!, this.offsets[i]!, "utf8");
+    for (let i = 0; i < names.length; i++) offsets[i + 1] = length += Buffer.byteLength(names[i]!);
+    const bytes = Buffer.allocUnsafeSlow(length); // its own memory, not a slice of Node's shared pool
+    for (let i = 0; i < names.length; i++) bytes.write(names[i]!, offsets[i]!, "utf8");
+    return new PackedNames(bytes, offsets);
   }
 
   get length(): number {

@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { Reader } from "mmdb-lib";
 import { enrichmentJson, type AddressEnrichment, type EndpointEnrichment } from "../ecs/enrichment";
 import type { EndpointAs, EndpointGeo } from "../model";
-import { loadAsnTable, type AsnLookup } from "./asnTable";
+import type { AsnLookup } from "./asnTable";
+import { loadShippedAsnTable } from "./asnPacked";
 import { CONTINENT_NAMES, CONTINENT_OF_COUNTRY } from "./continents";
 
 /** The default database, shipped as an npm dependency (CC0 / NRO CC BY 4.0 data, collector/README.md). */
@@ -86,11 +87,12 @@ function openAsn(asnDatabase: string | undefined): { asn?: AsnLookup; type?: str
     return { asn: { lookup: (ip) => asFields(safeGet(reader, ip)) }, type };
   }
   try {
-    const loaded = loadAsnTable();
+    const loaded = loadShippedAsnTable();
     const { ipv4, ipv6 } = loaded.table.sizes;
+    const source = loaded.source === "packed" ? "pre-parsed by the build" : `parsed from CSV; no pre-parsed tables: ${loaded.packedUnusable}`;
     return {
       asn: loaded.table,
-      type: `shipped ASN tables (${ipv4} IPv4 + ${ipv6} IPv6 ranges${loaded.badLineCount ? `, ${loaded.badLineCount} unreadable lines skipped` : ""})`,
+      type: `shipped ASN tables (${ipv4} IPv4 + ${ipv6} IPv6 ranges, ${source}${loaded.badLineCount ? `, ${loaded.badLineCount} unreadable lines skipped` : ""})`,
       skippedLines: loaded.badLines.map((bad) => `${bad.file}:${bad.line}: ${bad.reason}`),
     };
   } catch (error) {

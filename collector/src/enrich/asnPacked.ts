@@ -1,0 +1,141 @@
+// The shipped ASN tables pre-parsed (#12). Parsing the package's 32 MB of CSV took about 0.4 s of wall time and 0.5 s
+// of CPU on every start, most of the collector's start-up. The collector's build (`npm run build`, which the image
+// runs) parses them once and writes the parsed tables as one file next to the compiled asnTable.js; start-up reads it
+// into typed arrays in a few milliseconds. A file made from another version of the package, or missing (a run from
+// the sources), is not used: the CSV files are parsed as before.
+//
+// Layout: a uint32 (little-endian) header length, the header as JSON, zero padding to a multiple of 4, then uint32
+// arrays in the header's `arrays` order, each as long as the header says. Typed arrays use the machine's byte order,
+// so the header records it and another order is refused.
+import { readFileSync, writeFileSync } from "node:fs";
+import { endianness } from "node:os";
+import { join } from "node:path";
+import type { AsnRows } from "./asnCsv";
+import { AsnTable, PackedNames, loadAsnTable, type LoadedAsnTable } from "./asnTable";
+
+export const PACKED_FORMAT = "flowlogs-asn-tables/1";
+/** Where the build writes the packed tables and start-up looks for them: beside the compiled code. */
+export const PACKED_ASN_FILE = join(__dirname, "asn-tables.bin");
+
+interface PackedHeader {
+  format: string;
+  /** The version of npm @ip-location-db/asn the tables were parsed from. */
+  asnPackage: string;
+  endianness: "LE" | "BE";
+  /** Array names and lengths (uint32 elements), in file order. */
+  arrays: Array<[string, number]>;
+  badLines: LoadedAsnTable["badLines"];
+  badLineCount: number;
+  overlapsResolved: number;
+}
+
+/** The version of the installed ASN package: packed tables are used only when made from it. */
+export function shippedAsnVersion(): string {
+  return (JSON.parse(readFileSync(require.resolve("@ip-location-db/asn/package.json"), "utf8")) as { version: string }).version;
+}
+
+/** The packed form of a loaded table, tied to `asnPackage` (the version its CSV files came from). */
+export function packAsnTable(loaded: LoadedAsnTable, asnPackage: string): Buffer {
+  const { v4, v6, names } = loaded.table.parts;
+  const arrays: Array<[string, Uint32Array]> = [
+    ["v4.firsts", v4.firsts], ["v4.lasts", v4.lasts], ["v4.asns", v4.asns], ["v4.organizations", v4.organizations],
+    ["v6.firsts", v6.firsts], ["v6.lasts", v6.lasts], ["v6.asns", v6.asns], ["v6.organizations", v6.organizations],
+    ["names.offsets", names.offsets], ["names.bytes", bytesAsWords(names.bytes)],
+  ];
+  const header: PackedHeader = {
+    format: PACKED_FORMAT, asnPackage, endianness: endianness(), arrays: arrays.map(([name, array]) => [name, array.length]),
+    badLines: loaded.badLines, badLineCount: loaded.badLineCount, overlapsResolved: loaded.overlapsResolved,
+  };
+  const json = Buffer.from(JSON.stringify({ ...header, nameBytes: names.bytes.length }), "utf8");
+  const start = align4(4 + json.length);
+  const total = arrays.reduce((at, [, array]) => at + array.byteLength, start);
+  const file = Buffer.alloc(total);
+  file.writeUInt32LE(json.length, 0);
+  json.copy(file, 4);
+  let at = start;
+  for (const [, array] of arrays) {
+    file.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), at);
+    at += array.byteLength;
+  }
+  return file;
+}
+
+/**
+ * The table from packed bytes, or why they cannot be used (another package version, byte order or format; cut short).
+ * The arrays are views of `file`, not copies.
+ */
+export function unpackAsnTable(file: Buffer, asnPackage: string): LoadedAsnTable | { unusable: string } {
+  if (file.length < 4) return { unusable: "shorter than its header" };
+  const headerLength = file.readUInt32LE(0);
+  if (4 + headerLength > file.length) return { unusable: "shorter than its header" };
+  let header: PackedHeader & { nameBytes: number };
+  try {
+    header = JSON.parse(file.toString("utf8", 4, 4 + headerLength)) as PackedHeader & { nameBytes: number };
+  } catch {
+    return { unusable: "its header is not JSON" };
+  }
+  if (header.format !== PACKED_FORMAT) return { unusable: `format ${JSON.stringify(header.format)}, expected ${PACKED_FORMAT}` };
+  if (header.asnPackage !== asnPackage) return { unusable: `made from @ip-location-db/asn ${header.asnPackage}, installed ${asnPackage}` };
+  if (header.endianness !== endianness()) return { unusable: `${header.endianness} byte order, this machine is ${endianness()}` };
+  // Views need 4-byte alignment: a file read whole has its own memory at offset 0, but a copy is made if not.
+  const words = file.byteOffset % 4 === 0 ? file : Buffer.from(file);
+  const views = new Map<string, Uint32Array>();
+  let at = align4(4 + headerLength);
+  for (const [name, length] of header.arrays) {
+    if (at + 4 * length > words.length) return { unusable: `cut short in ${name}` };
+    views.set(name, new Uint32Array(words.buffer, words.byteOffset + at, length));
+    at += 4 * length;
+  }
+  if (at !== words.length) return { unusable: `${words.length - at} bytes after its arrays` };
+  const view = (name: string): Uint32Array => views.get(name) ?? new Uint32Array(0);
+  const rows = (family: "v4" | "v6", width: 1 | 4): AsnRows => ({
+    width, firsts: view(`${family}.firsts`), lasts: view(`${family}.lasts`), asns: view(`${family}.asns`),
+    organizations: view(`${family}.organizations`), badLines: [], badLineCount: 0, unsorted: false, overlapsResolved: 0,
+  });
+  const nameWords = view("names.bytes");
+  const names = new PackedNames(
+    Buffer.from(nameWords.buffer, nameWords.byteOffset, Math.min(header.nameBytes, nameWords.byteLength)), view("names.offsets"));
+  return {
+    table: new AsnTable(rows("v4", 1), rows("v6", 4), names),
+    badLines: header.badLines, badLineCount: header.badLineCount, overlapsResolved: header.overlapsResolved,
+  };
+}
+
+/** The packed shipped tables, if the build wrote them for the installed package; else why not. */
+export function readPackedShippedAsn(path = PACKED_ASN_FILE): LoadedAsnTable | { unusable: string } {
+  let file: Buffer;
+  try {
+    file = readFileSync(path);
+  } catch (error) {
+    return { unusable: `not read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  }
+  return unpackAsnTable(file, shippedAsnVersion());
+}
+
+/** Writes the shipped tables, parsed from the CSV files, packed at `path` (the build step). */
+export function writePackedShippedAsn(loaded: LoadedAsnTable, path = PACKED_ASN_FILE): number {
+  const file = packAsnTable(loaded, shippedAsnVersion());
+  writeFileSync(path, file);
+  return file.length;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** `bytes` as uint32 words, zero-padded to a multiple of 4 (the header keeps the true length). */
+function bytesAsWords(bytes: Buffer): Uint32Array {
+  const padded = new Uint8Array(align4(bytes.length));
+  padded.set(bytes);
+  return new Uint32Array(padded.buffer);
+}
+
+/**
+ * The shipped ASN tables: packed by the build when it made them for the installed package (`source: "packed"`),
+ * otherwise parsed from the package's CSV files, with why the packed file was not used.
+ */
+export function loadShippedAsnTable(path = PACKED_ASN_FILE): LoadedAsnTable & { source: "packed" | "csv"; packedUnusable?: string } {
+  const packed = readPackedShippedAsn(path);
+  if (!("unusable" in packed)) return { ...packed, source: "packed" };
+  return { ...loadAsnTable(), source: "csv", packedUnusable: packed.unusable };
+}
