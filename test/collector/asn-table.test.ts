@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OrganizationNames, parseAsnCsv, type AsnRows } from "../../collector/src/enrich/asnCsv";
-import { AsnTable, loadAsnTable } from "../../collector/src/enrich/asnTable";
+import { AsnTable, PackedNames, loadAsnTable } from "../../collector/src/enrich/asnTable";
 import { loadShippedAsnTable, packAsnTable, shippedAsnVersion, unpackAsnTable } from "../../collector/src/enrich/asnPacked";
 import { addressText, asnCsvRows, type AsnCsvRow } from "../support/shippedAsnRows";
 
@@ -259,6 +259,21 @@ test("pre-parsed tables are used only when they fit: another package version, fo
   };
   assert.match(unusable(withHeader({ endianness: header.endianness === "LE" ? "BE" : "LE" })), /byte order/);
   assert.match(unusable(withHeader({ format: "flowlogs-asn-tables/0" })), /format "flowlogs-asn-tables\/0"/);
+  // Damaged contents behind a sound header: refused too, not searched (the lookups assume sorted, disjoint ranges).
+  const rows = (firsts: number[], lasts: number[], organizations: number[]): AsnRows => ({
+    width: 1, firsts: Uint32Array.from(firsts), lasts: Uint32Array.from(lasts), asns: Uint32Array.from(firsts, () => 64500),
+    organizations: Uint32Array.from(organizations), badLines: [], badLineCount: 0, unsorted: false, overlapsResolved: 0,
+  });
+  const noV6 = { ...rows([], [], []), width: 4 as const };
+  const damaged = (v4: AsnRows, names: readonly string[] | PackedNames = ["A", "B"]) =>
+    unusable(packAsnTable({ table: new AsnTable(v4, noV6, names), badLines: [], badLineCount: 0, overlapsResolved: 0 }, "1.2.3"));
+  assert.equal(damaged(rows([1, 10], [5, 20], [0, 1])), "usable");
+  assert.match(damaged(rows([10, 1], [20, 5], [0, 1])), /IPv4 rows 0 and 1 overlap or are out of order/);
+  assert.match(damaged(rows([1, 5], [5, 20], [0, 1])), /IPv4 rows 0 and 1 overlap/);
+  assert.match(damaged(rows([1, 10], [0, 20], [0, 1])), /IPv4 row 0 ends before it starts/);
+  assert.match(damaged(rows([1, 10], [5, 20], [0, 2])), /IPv4 row 1 names organization 2 of 2/);
+  assert.match(damaged(rows([1], [5], [0]), new PackedNames(Buffer.from("AB"), Uint32Array.from([0, 1]))), /name offsets do not span the names/);
+  assert.match(damaged(rows([1], [5], [0]), new PackedNames(Buffer.from("AB"), Uint32Array.from([0, 2, 1, 2]))), /name offsets out of order at 2/);
   // The loader: a packed file for the installed package is used; a missing one falls back to the CSV, saying why.
   const dir = mkdtempSync(join(tmpdir(), "asn-packed-"));
   const path = join(dir, "asn-tables.bin");
@@ -271,4 +286,7 @@ test("pre-parsed tables are used only when they fit: another package version, fo
   assert.equal(packed.table.lookup("4.0.0.7")!.number, 3356, "the file's tables, not the shipped CSV's");
   writeFileSync(path, packAsnTable(loaded, `${shippedAsnVersion()}-other`));
   assert.equal(loadShippedAsnTable(path).source, "csv");
+  // Neither (the image ships no CSV): both reasons in the error, so the start-up error says what to fix.
+  assert.throws(() => loadShippedAsnTable(path, { ipv4: join(dir, "missing-v4.csv"), ipv6: join(dir, "missing-v6.csv") }),
+    /pre-parsed tables .* made from @ip-location-db\/asn .*-other, installed .*, and the CSV files cannot be read \(ENOENT\)/);
 });

@@ -1,7 +1,7 @@
 // The shipped ASN tables pre-parsed (#12). Parsing the package's 32 MB of CSV took about 0.4 s of wall time and 0.5 s
 // of CPU on every start, most of the collector's start-up. The collector's build (`npm run build`, which the image
 // runs) parses them once and writes the parsed tables as one file next to the compiled asnTable.js; start-up reads it
-// into typed arrays in a few milliseconds. A file made from another version of the package, or missing (a run from
+// into typed arrays and checks them in 30-40 ms. A file made from another version of the package, or missing (a run from
 // the sources), is not used: the CSV files are parsed as before.
 //
 // Layout: a uint32 (little-endian) header length, the header as JSON, zero padding to a multiple of 4, then uint32
@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
 import type { AsnRows } from "./asnCsv";
-import { AsnTable, PackedNames, loadAsnTable, type LoadedAsnTable } from "./asnTable";
+import { AsnTable, PackedNames, SHIPPED_ASN_FILES, loadAsnTable, type LoadedAsnTable } from "./asnTable";
 
 export const PACKED_FORMAT = "flowlogs-asn-tables/1";
 /** Where the build writes the packed tables and start-up looks for them: beside the compiled code. */
@@ -93,10 +93,15 @@ export function unpackAsnTable(file: Buffer, asnPackage: string): LoadedAsnTable
     organizations: view(`${family}.organizations`), badLines: [], badLineCount: 0, unsorted: false, overlapsResolved: 0,
   });
   const nameWords = view("names.bytes");
-  const names = new PackedNames(
-    Buffer.from(nameWords.buffer, nameWords.byteOffset, Math.min(header.nameBytes, nameWords.byteLength)), view("names.offsets"));
+  if (!(Number.isInteger(header.nameBytes) && header.nameBytes >= 0 && header.nameBytes <= nameWords.byteLength)) {
+    return { unusable: `names hold ${nameWords.byteLength} bytes, the header says ${header.nameBytes}` };
+  }
+  const names = new PackedNames(Buffer.from(nameWords.buffer, nameWords.byteOffset, header.nameBytes), view("names.offsets"));
+  const [v4, v6] = [rows("v4", 1), rows("v6", 4)];
+  const wrong = checkRows(v4, names) ?? checkRows(v6, names) ?? checkNames(names);
+  if (wrong) return { unusable: wrong };
   return {
-    table: new AsnTable(rows("v4", 1), rows("v6", 4), names),
+    table: new AsnTable(v4, v6, names),
     badLines: header.badLines, badLineCount: header.badLineCount, overlapsResolved: header.overlapsResolved,
   };
 }
@@ -119,6 +124,50 @@ export function writePackedShippedAsn(loaded: LoadedAsnTable, path = PACKED_ASN_
   return file.length;
 }
 
+/**
+ * What makes rows unfit for the lookups (asnCsv.ts guarantees it for parsed rows; a file could be damaged): arrays of
+ * matching lengths, names that exist, and ranges that are in order and do not overlap, as the binary search assumes.
+ * About 3 ms for the shipped tables.
+ */
+function checkRows(rows: AsnRows, names: PackedNames): string | undefined {
+  const { width, firsts, lasts, asns, organizations } = rows;
+  const family = width === 1 ? "IPv4" : "IPv6";
+  const count = asns.length;
+  if (organizations.length !== count || firsts.length !== count * width || lasts.length !== count * width) {
+    return `${family} arrays of different lengths`;
+  }
+  const nameCount = names.length;
+  for (let i = 0; i < count; i++) {
+    if (organizations[i]! >= nameCount) return `${family} row ${i} names organization ${organizations[i]} of ${nameCount}`;
+  }
+  let previousLast = -1;
+  for (let i = 0; i < count; i++) {
+    // IPv4 rows are one word each, compared directly (412,000 of them); IPv6 rows four.
+    if (width === 1 ? firsts[i]! > lasts[i]! : compare(firsts, i, lasts, i, width) > 0) return `${family} row ${i} ends before it starts`;
+    if (i > 0 && (width === 1 ? previousLast >= firsts[i]! : compare(lasts, i - 1, firsts, i, width) >= 0)) {
+      return `${family} rows ${i - 1} and ${i} overlap or are out of order`;
+    }
+    if (width === 1) previousLast = lasts[i]!;
+  }
+  return undefined;
+}
+
+function checkNames(names: PackedNames): string | undefined {
+  const { offsets, bytes } = names;
+  if (offsets.length === 0 || offsets[0] !== 0 || offsets[offsets.length - 1] !== bytes.length) return "name offsets do not span the names";
+  for (let i = 1; i < offsets.length; i++) if (offsets[i]! < offsets[i - 1]!) return `name offsets out of order at ${i}`;
+  return undefined;
+}
+
+/** a[i] against b[j], `width` big-endian words each. */
+function compare(a: Uint32Array, i: number, b: Uint32Array, j: number, width: number): number {
+  for (let k = 0; k < width; k++) {
+    const difference = a[i * width + k]! - b[j * width + k]!;
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
 function align4(n: number): number {
   return (n + 3) & ~3;
 }
@@ -134,8 +183,16 @@ function bytesAsWords(bytes: Buffer): Uint32Array {
  * The shipped ASN tables: packed by the build when it made them for the installed package (`source: "packed"`),
  * otherwise parsed from the package's CSV files, with why the packed file was not used.
  */
-export function loadShippedAsnTable(path = PACKED_ASN_FILE): LoadedAsnTable & { source: "packed" | "csv"; packedUnusable?: string } {
+export function loadShippedAsnTable(
+  path = PACKED_ASN_FILE, csvFiles = SHIPPED_ASN_FILES,
+): LoadedAsnTable & { source: "packed" | "csv"; packedUnusable?: string } {
   const packed = readPackedShippedAsn(path);
   if (!("unusable" in packed)) return { ...packed, source: "packed" };
-  return { ...loadAsnTable(), source: "csv", packedUnusable: packed.unusable };
+  try {
+    return { ...loadAsnTable(csvFiles), source: "csv", packedUnusable: packed.unusable };
+  } catch (error) {
+    // The image ships no CSV: say why the pre-parsed tables were not used as well.
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`pre-parsed tables ${path} ${packed.unusable}, and the CSV files cannot be read (${reason})`);
+  }
 }
