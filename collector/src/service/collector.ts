@@ -18,6 +18,7 @@ import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger"
 import { Metrics } from "./metrics";
 import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
+import { forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
 
 export interface RunOptions {
   config: CollectorConfig;
@@ -78,7 +79,9 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     log(skippedLines.length ? "warn" : "info", "geoip.loaded", { databases, ...(skippedLines.length ? { skippedLines } : {}) });
   }
   const threats = config.threatList ? await ThreatListFile.open(config.threatList, log) : undefined;
-  const sink = options.sink ?? createSink(config.sink, log, config.concurrency);
+  // Jobs under way (service/jobBudget.ts): a shared bulk request waits for as many writers, at most its linger.
+  const jobs = { count: 0 };
+  const sink = options.sink ?? createSink(config.sink, log, () => Math.max(1, jobs.count));
   let status: StatusServer | undefined;
   const pause = (): Promise<void> => (options.sleep ?? sleep)(config.pollIntervalSeconds * 1000, options.signal);
   try {
@@ -121,6 +124,8 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
         return new Map<string, string>();
       }),
       pending: new Map(),
+      caughtUpAt: new Map(),
+      jobs,
       flowLogPaths: new Map(),
       fullListingBelowBlobs: options.fullListingBelowBlobs ?? 5_000,
     };
@@ -154,6 +159,10 @@ interface PollState {
   caughtUp: Map<string, string>;
   /** Blobs seen with unread data and not caught up since (failed, busy, changed mid-read): tried every poll. */
   pending: Map<string, BlobRef>;
+  /** Where this process last caught each blob up: a tailing job's new data is known from it and the listed length. */
+  caughtUpAt: Map<string, CaughtUpAt>;
+  /** Jobs under way. */
+  jobs: { count: number };
   /** Per container, the flow logs' paths seen in the last full listing: where recent hours are listed. */
   flowLogPaths: Map<string, Set<string>>;
   lastFullListing?: number;
@@ -188,7 +197,9 @@ async function poll(
   const jobs = { succeeded: 0, failed: 0, lastError: "" };
   // A 403 within the grace was announced once (storage.forbidden.waiting): the job reports it at debug level.
   const excuseFailure = (error: unknown, what: string): boolean => grace.excuse(isForbidden(error), what, describeError(error));
-  await forEachLimited([...candidates.values()], config.concurrency, async (ref) => {
+  // FLOWLOGS_CONCURRENCY jobs of unknown or large new data at once; tailing jobs with little new data, more.
+  const reservation = (ref: BlobRef): number => jobReservation(ref, state.caughtUpAt.get(`${ref.container}/${ref.name}`), config.windowBytes);
+  await forEachWithinBudget([...candidates.values()], config.concurrency * config.windowBytes, config.concurrency * SMALL_JOBS_PER_SLOT, reservation, async (ref) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
     const key = `${ref.container}/${ref.name}`;
     const job = { ...context, excuseFailure, container: service.getContainerClient(ref.container) };
@@ -206,6 +217,7 @@ async function poll(
       }
       if (outcome.kind === "read" || outcome.kind === "unchanged") {
         if (outcome.checkpoint.etag) caughtUp.set(key, outcome.checkpoint.etag);
+        state.caughtUpAt.set(key, { offset: outcome.checkpoint.offset, createdOn: outcome.checkpoint.createdOn });
         // Caught up with the listed version, or (ETag unknown) with whatever version the job found.
         if (outcome.checkpoint.etag !== undefined && (ref.etag === undefined || outcome.checkpoint.etag === ref.etag)) {
           metrics.pendingSince.delete(key);
@@ -213,6 +225,7 @@ async function poll(
         }
         return;
       }
+      if (outcome.kind === "dead" || outcome.kind === "gone") state.caughtUpAt.delete(key);
       if (outcome.kind === "dead") {
         // Reported once: this version is never planned again (a new ETag would be reported again).
         if (ref.etag) caughtUp.set(key, ref.etag);
@@ -230,7 +243,7 @@ async function poll(
       if (outcome.kind !== "changed" || context.signal?.aborted) return;
       ref = { ...ref, etag: undefined };
     }
-  });
+  }, state.jobs);
   metrics.polls++;
   metrics.lastPollEnd = Date.now();
   log("info", "poll.end", { listing: full ? "full" : "recent", listed, candidates: candidates.size, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
@@ -304,7 +317,7 @@ async function listChanged(
     state.lastFullListing = startedAt;
     state.lastFullListed = listed;
     // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
-    for (const map of [state.caughtUp, metrics.pendingSince, state.pending]) for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
+    for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
   }
   // No progress when no container could be listed (some listing errors alone leave the others' blobs moving).
   const listingFailure = listingErrors > 0 && listingErrors === config.containers.length ? listingError : undefined;

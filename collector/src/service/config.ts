@@ -71,7 +71,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_POLL_INTERVAL_SECONDS: "Seconds between polls. Default 60 (Azure appends about once a minute).",
   FLOWLOGS_LEASE_SECONDS: "Lease held on a blob's checkpoint while reading it, 15–60. Default 30. A dead replica's blobs are taken over after this.",
   FLOWLOGS_REPLICA_ID: "Name of this replica in logs and checkpoints. Default: <hostname>-<pid>.",
-  FLOWLOGS_CONCURRENCY: "Blobs this replica reads at once. Default 4.",
+  FLOWLOGS_CONCURRENCY: "Blobs this replica reads at once whose new data is unknown or large (each may hold a window and a write: this bounds memory). Blobs this process caught up that grew by a little since (tailing) reserve what their data needs from the same budget, so up to 4 times as many of those run at once. Default 4.",
   FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download. Default 4194304 (4 MiB). Bounds memory.",
   FLOWLOGS_RECORD_BYTES: "Records up to this size are parsed whole; longer ones are streamed in two passes (their bytes are downloaded twice: pass 1 reads them during the scan). Default 1048576 (1 MiB), at most FLOWLOGS_WINDOW_BYTES. Bounds memory.",
   FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write (also for the tuples of one record). Default 2000.",

@@ -7,8 +7,8 @@ import { StdoutSink } from "../sink/stdout";
 import type { SinkConfig } from "./config";
 import type { Logger } from "./logger";
 
-/** `writers`: how many jobs may write at once (FLOWLOGS_CONCURRENCY), so a shared bulk request need not wait longer. */
-export function createSink(config: SinkConfig, log: Logger, writers = 1): Sink {
+/** `writers`: how many jobs may write at once (the jobs under way, asked at each write), so a shared bulk request need not wait longer. */
+export function createSink(config: SinkConfig, log: Logger, writers: number | (() => number) = 1): Sink {
   const sinkLog = (line: string): void => log("info", "sink", { message: line });
   switch (config.kind) {
     case "stdout":

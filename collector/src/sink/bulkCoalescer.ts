@@ -22,8 +22,11 @@ export interface CoalescerSettings {
   maxBytes: number;
   /** How long a request waits for others to join it; 0 sends each write's request at once (no sharing). */
   lingerMs: number;
-  /** Writers that may write at once (the collector's job concurrency): when all have joined, waiting is over. */
-  writers: number;
+  /**
+   * Writers that may write at once: when all have joined, waiting is over. A number, or asked at each write (the
+   * collector's jobs under way, which vary with their size: service/jobBudget.ts).
+   */
+  writers: number | (() => number);
 }
 
 /** Delivers one request carrying `writes` (document origin k is writes[k]); settles every write, never rejects. */
@@ -54,7 +57,8 @@ export class BulkCoalescer {
           else resolve(delivery);
         },
       };
-      const { maxDocuments, maxBytes, lingerMs, writers } = this.settings;
+      const { maxDocuments, maxBytes, lingerMs } = this.settings;
+      const writers = typeof this.settings.writers === "function" ? this.settings.writers() : this.settings.writers;
       if (this.queue.length && (this.documents + request.length > maxDocuments || this.bytes + request.body.length > maxBytes)) this.flush();
       this.queue.push({ request, write });
       this.documents += request.length;

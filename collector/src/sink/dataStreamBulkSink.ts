@@ -28,8 +28,8 @@ export interface Attempt {
 export interface SharedRequestOptions {
   /** How long a write's request waits for other writes to share it; 0 (default): never waits, never shared. */
   lingerMs?: number;
-  /** Writes that may be under way at once (the collector's concurrency): once all have joined, the request goes. */
-  writers?: number;
+  /** Writes that may be under way at once (the collector's jobs under way, asked at each write): once all have joined, the request goes. */
+  writers?: number | (() => number);
 }
 
 export abstract class DataStreamBulkSink implements EncodingSink {
@@ -47,7 +47,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     const lingerMs = options.lingerMs ?? 0;
     const writers = options.writers ?? 1;
     if (!(Number.isFinite(lingerMs) && lingerMs >= 0)) throw new Error(`lingerMs must be 0 or more milliseconds, got ${lingerMs}`);
-    if (!(Number.isInteger(writers) && writers >= 1)) throw new Error(`writers must be a positive whole number, got ${writers}`);
+    if (typeof writers !== "function" && !(Number.isInteger(writers) && writers >= 1)) throw new Error(`writers must be a positive whole number, got ${writers}`);
     this.shared = new BulkCoalescer(
       { maxDocuments: this.delivery.maxBatchDocuments, maxBytes: this.delivery.maxBatchBytes, lingerMs, writers },
       (request, writes) => this.deliverShared(request, this.index, writes),
