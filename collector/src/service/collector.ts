@@ -80,8 +80,8 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   }
   const threats = config.threatList ? await ThreatListFile.open(config.threatList, log) : undefined;
   // Jobs under way (service/jobBudget.ts): a shared bulk request waits for as many writers, at most its linger.
-  const jobs = { count: 0 };
-  const sink = options.sink ?? createSink(config.sink, log, () => Math.max(1, jobs.count));
+  const underway = { count: 0 };
+  const sink = options.sink ?? createSink(config.sink, log, () => Math.max(1, underway.count));
   let status: StatusServer | undefined;
   const pause = (): Promise<void> => (options.sleep ?? sleep)(config.pollIntervalSeconds * 1000, options.signal);
   try {
@@ -125,7 +125,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       }),
       pending: new Map(),
       caughtUpAt: new Map(),
-      jobs,
+      underway,
       flowLogPaths: new Map(),
       fullListingBelowBlobs: options.fullListingBelowBlobs ?? 5_000,
     };
@@ -161,8 +161,8 @@ interface PollState {
   pending: Map<string, BlobRef>;
   /** Where this process last caught each blob up: a tailing job's new data is known from it and the listed length. */
   caughtUpAt: Map<string, CaughtUpAt>;
-  /** Jobs under way. */
-  jobs: { count: number };
+  /** Blob jobs under way now. */
+  underway: { count: number };
   /** Per container, the flow logs' paths seen in the last full listing: where recent hours are listed. */
   flowLogPaths: Map<string, Set<string>>;
   lastFullListing?: number;
@@ -243,7 +243,7 @@ async function poll(
       if (outcome.kind !== "changed" || context.signal?.aborted) return;
       ref = { ...ref, etag: undefined };
     }
-  }, state.jobs);
+  }, state.underway);
   metrics.polls++;
   metrics.lastPollEnd = Date.now();
   log("info", "poll.end", { listing: full ? "full" : "recent", listed, candidates: candidates.size, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
