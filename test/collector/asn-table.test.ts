@@ -259,6 +259,16 @@ test("pre-parsed tables are used only when they fit: another package version, fo
   };
   assert.match(unusable(withHeader({ endianness: header.endianness === "LE" ? "BE" : "LE" })), /byte order/);
   assert.match(unusable(withHeader({ format: "flowlogs-asn-tables/0" })), /format "flowlogs-asn-tables\/0"/);
+  // A header that parses but is damaged (any length: only the header is read before its arrays are refused).
+  const withAnyHeader = (json: string) => {
+    const text = Buffer.from(json);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(text.length, 0);
+    return Buffer.concat([length, text]);
+  };
+  assert.match(unusable(withAnyHeader("null")), /its header is not an object/);
+  assert.match(unusable(withAnyHeader(JSON.stringify({ ...header, arrays: null }))), /does not list its arrays as \[name, length\] pairs/);
+  assert.match(unusable(withAnyHeader(JSON.stringify({ ...header, arrays: [["v4.firsts", 1.5]] }))), /does not list its arrays/);
   // Damaged contents behind a sound header: refused too, not searched (the lookups assume sorted, disjoint ranges).
   const rows = (firsts: number[], lasts: number[], organizations: number[]): AsnRows => ({
     width: 1, firsts: Uint32Array.from(firsts), lasts: Uint32Array.from(lasts), asns: Uint32Array.from(firsts, () => 64500),
