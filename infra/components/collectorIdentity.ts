@@ -1,6 +1,12 @@
 // The collector's user-assigned managed identity and the least it may do: read the flow-log containers, write its
 // own checkpoint container (leases and checkpoint blobs), pull its image. Every assignment is scoped to a single
 // container or registry, never to the account or the resource group.
+//
+// The image pull gets two roles because a registry honours one or the other, by its role assignment mode (ACR docs,
+// container-registry-rbac-abac-repository-permissions.md): the default "RBAC Registry Permissions" mode only AcrPull
+// (the repository roles have no effect there), "RBAC Registry + ABAC Repository Permissions" only the repository
+// roles (AcrPull is not honoured). ACR says the ABAC mode will become the default, and azure-native's registry API
+// version cannot state the mode; both roles only read, so the pull works in either mode without asking which.
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
@@ -9,6 +15,8 @@ import { RoleAssignmentPropagation } from "./roleAssignmentPropagation";
 export const STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
 export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 export const ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+/** "Container Registry Repository Reader": pull (repository content and metadata read) in ABAC-mode registries. */
+export const ACR_REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
 
 export interface CollectorIdentityArgs {
   resourceGroupName: pulumi.Input<string>;
@@ -55,7 +63,11 @@ export class CollectorIdentity extends pulumi.ComponentResource {
       ...Object.entries(args.readContainerIds).map(([container, id]) =>
         assign(`read-${container}`, id, STORAGE_BLOB_DATA_READER, `The flow-log collector reads ${container}`)),
       assign("checkpoints", args.checkpointContainerId, STORAGE_BLOB_DATA_CONTRIBUTOR, "The flow-log collector keeps its checkpoints and leases here"),
-      ...(args.registryId ? [assign("acr-pull", args.registryId, ACR_PULL, "The flow-log collector's container group pulls its image")] : []),
+      ...(args.registryId ? [
+        assign("acr-pull", args.registryId, ACR_PULL, "The flow-log collector's container group pulls its image"),
+        assign("acr-repository-read", args.registryId, ACR_REPOSITORY_READER,
+          "The flow-log collector's container group pulls its image (registries in ABAC repository-permissions mode)"),
+      ] : []),
     ];
     this.propagation = new RoleAssignmentPropagation(`${name}-propagation`, {
       assignmentIds: this.roleAssignments.map((assignment) => assignment.id),

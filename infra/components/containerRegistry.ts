@@ -83,7 +83,8 @@ export async function exchangeForAcrRefreshToken(request: TokenExchange, fetchIm
   const text = await response.text();
   if (!response.ok) {
     throw new Error(`ACR token exchange at ${url} answered HTTP ${response.status} (${text.slice(0, 300)}); the identity running ` +
-      "pulumi up needs AcrPush, Contributor or Owner on the registry");
+      "pulumi up needs AcrPush, Contributor or Owner on the registry (Container Registry Repository Writer if the registry is in " +
+      "ABAC repository-permissions mode)");
   }
   let refreshToken: unknown;
   try {

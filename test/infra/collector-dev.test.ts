@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { MOCK_ACR_REFRESH_TOKEN, MOCK_SUBSCRIPTION_ID, MOCK_WRITER_API_KEY, runProgramUnderMocks, type PlanResult, type PlannedResource } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { loadConfig } from "../../collector/src/service/config";
-import { ACR_PULL, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../infra/components/collectorIdentity";
+import { ACR_PULL, ACR_REPOSITORY_READER, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../infra/components/collectorIdentity";
 import { PROJECT, ROOT, ofType, one } from "./planHelpers";
 
 const ES_KEY = MOCK_WRITER_API_KEY;
@@ -44,6 +44,8 @@ test("collector dev: every role assignment has the expected scope, role and prin
   }));
   assert.deepEqual(assignments, [
     { name: "collector-access-acr-pull", scope: REGISTRY, roleDefinitionId: role(ACR_PULL), principalType: "ServicePrincipal" },
+    // The same pull for a registry in ABAC repository-permissions mode, where AcrPull is not honoured.
+    { name: "collector-access-acr-repository-read", scope: REGISTRY, roleDefinitionId: role(ACR_REPOSITORY_READER), principalType: "ServicePrincipal" },
     { name: "collector-access-checkpoints", scope: `${ACCOUNT}/blobServices/default/containers/flowlogs-checkpoints`, roleDefinitionId: role(STORAGE_BLOB_DATA_CONTRIBUTOR), principalType: "ServicePrincipal" },
     { name: "collector-access-read-insights-logs-flowlogflowevent", scope: `${ACCOUNT}/blobServices/default/containers/insights-logs-flowlogflowevent`, roleDefinitionId: role(STORAGE_BLOB_DATA_READER), principalType: "ServicePrincipal" },
     { name: "collector-access-read-insights-logs-networksecuritygroupflowevent", scope: `${ACCOUNT}/blobServices/default/containers/insights-logs-networksecuritygroupflowevent`, roleDefinitionId: role(STORAGE_BLOB_DATA_READER), principalType: "ServicePrincipal" },

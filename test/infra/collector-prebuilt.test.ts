@@ -4,7 +4,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { MOCK_SUBSCRIPTION_ID, runProgramUnderMocks, type PlanResult } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
-import { ACR_PULL } from "../../infra/components/collectorIdentity";
+import { ACR_PULL, ACR_REPOSITORY_READER } from "../../infra/components/collectorIdentity";
 import { ROOT, SUB, ofType, one } from "./planHelpers";
 
 const PLATFORM_REGISTRY = `/subscriptions/${SUB}/resourceGroups/rg-platform-prod/providers/Microsoft.ContainerRegistry/registries/crplatformprod`;
@@ -21,7 +21,7 @@ test("collector prebuilt: no image build, no registry, no token exchange", () =>
   assert.deepEqual(plan.invokes.filter((i) => i.token === "azure-native:authorization:getClientToken"), []);
 });
 
-test("collector prebuilt: the group runs the configured reference, pulled with the identity, which has AcrPull on that registry only", () => {
+test("collector prebuilt: the group runs the configured reference, pulled with the identity, which may pull from that registry only, in either role assignment mode", () => {
   const group = one(plan.resources, "azure-native:containerinstance:ContainerGroup");
   const container = (group.inputs.containers as Array<Record<string, any>>)[0]!;
   assert.equal(container.image, "crplatformprod.azurecr.io/flowlogs-collector:1.0.0");
@@ -31,6 +31,10 @@ test("collector prebuilt: the group runs the configured reference, pulled with t
   assert.equal(pull.inputs.scope, PLATFORM_REGISTRY);
   assert.equal(pull.inputs.roleDefinitionId, `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL}`, "the role definition of the registry's subscription");
   assert.equal(pull.inputs.principalType, "ServicePrincipal");
+  // An ABAC-mode registry honours only the repository roles; a default-mode one only AcrPull. Both, same scope.
+  const repositoryRead = one(plan.resources.filter((r) => r.name === "collector-access-acr-repository-read"), "azure-native:authorization:RoleAssignment");
+  assert.deepEqual([repositoryRead.inputs.scope, repositoryRead.inputs.roleDefinitionId, repositoryRead.inputs.principalType, repositoryRead.inputs.principalId],
+    [PLATFORM_REGISTRY, `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${ACR_REPOSITORY_READER}`, "ServicePrincipal", pull.inputs.principalId]);
   assert.deepEqual(container.resources, { requests: { cpu: 1, memoryInGB: 2 } });
   assert.equal(plan.outputs.collectorImage, "crplatformprod.azurecr.io/flowlogs-collector:1.0.0");
 });

@@ -33,6 +33,7 @@ test("registry token exchange: a refusal names the registry and the missing role
   await assert.rejects(refusal, (error: Error) => {
     assert.match(error.message, /myacr\.azurecr\.io\/oauth2\/exchange answered HTTP 401/);
     assert.match(error.message, /AcrPush, Contributor or Owner/);
+    assert.match(error.message, /Container Registry Repository Writer if the registry is in ABAC/, "the role for the other mode too");
     assert.ok(!error.message.includes(AAD_TOKEN));
     return true;
   });

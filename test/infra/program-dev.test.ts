@@ -133,11 +133,11 @@ test("dev: every resource is inside a component except the resource group, and t
     "flowlogs:azure:NetworkWatcherReference network-watcher",
     "flowlogs:elastic:Elastic elastic",
   ]);
-  // 14 for the Azure side (with the writer's role-assignment wait), 3 for the declared flow-log containers, 16 for
+  // 14 for the Azure side (with the writer's role-assignment wait), 3 for the declared flow-log containers, 17 for
   // the collector with a built image (with its role-assignment wait), 12 for the Elastic side (component, index
   // assets, writer key, Kibana component, saved objects, alert connector, denied-flows and brute-force rules,
   // port-scan, host-sweep and new-destination country / ASN detection rules).
-  assert.equal(plan.resources.length, 45);
+  assert.equal(plan.resources.length, 46);
 });
 
 test("dev: stack outputs give the rest of the system what it needs", () => {

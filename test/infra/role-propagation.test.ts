@@ -26,9 +26,9 @@ test("prod: the container group is created only after the collector's role assig
   assert.equal(wait.type, PROPAGATION);
   assert.equal(wait.parent, "collector-access");
   const assignments = ofType(prod, "azure-native:authorization:RoleAssignment").filter((r) => r.parent === "collector-access").map((r) => r.name).sort();
-  assert.equal(assignments.length, 4, "two flow-log containers, the checkpoints, AcrPull on the platform registry");
+  assert.equal(assignments.length, 5, "two flow-log containers, the checkpoints, AcrPull and Repository Reader on the platform registry");
   assert.deepEqual(wait.options?.dependencies?.filter((d) => assignments.includes(d)).sort(), assignments);
-  assert.equal((wait.inputs.assignmentIds as string[]).length, 4);
+  assert.equal((wait.inputs.assignmentIds as string[]).length, 5);
   assert.equal(wait.inputs.waitSeconds, DOCUMENTED_PROPAGATION_SECONDS);
   const group = ofType(prod, "azure-native:containerinstance:ContainerGroup")[0]!;
   assert.ok(group.options?.dependencies?.includes("collector-access-propagation"), JSON.stringify(group.options?.dependencies));
