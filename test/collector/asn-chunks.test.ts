@@ -2,11 +2,11 @@
 // the rows, names, bad lines and their line numbers are exactly those of the whole-file parse.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AsnCsvParser, OrganizationNames, parseAsnCsv, type AsnRows } from "../../collector/src/enrich/asnCsv";
 import { SHIPPED_ASN_FILES, readAsnCsv } from "../../collector/src/enrich/asnTable";
+import { scratchDir } from "../support/scratchDir";
 
 const ip4 = (text: string) => text.split(".").reduce((value, part) => value * 256 + Number(part), 0);
 
@@ -85,8 +85,8 @@ test("CSV in pieces: a piece that ends inside a number, a quoted name, a \"\" pa
   assert.equal(parser.parse(Buffer.from(line + line.slice(0, 9)), false), line.length, "a whole line is read, the cut one left");
 });
 
-test("reading files in pieces (readAsnCsv): 1- and 7-byte reads, and the shipped files in odd-sized reads, equal the whole-file parse", { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "asn-chunks-"));
+test("reading files in pieces (readAsnCsv): 1- and 7-byte reads, and the shipped files in odd-sized reads, equal the whole-file parse", { timeout: 120_000 }, (t) => {
+  const dir = scratchDir(t, "asn-chunks-");
   const files = { ipv4: join(dir, "v4.csv"), ipv6: join(dir, "v6.csv") };
   writeFileSync(files.ipv4, TRICKY_V4);
   writeFileSync(files.ipv6, TRICKY_V6);

@@ -4,13 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OrganizationNames, parseAsnCsv, type AsnRows } from "../../collector/src/enrich/asnCsv";
 import { AsnTable, PackedNames, loadAsnTable } from "../../collector/src/enrich/asnTable";
 import { loadShippedAsnTable, packAsnTable, shippedAsnVersion, unpackAsnTable } from "../../collector/src/enrich/asnPacked";
 import { addressText, asnCsvRows, type AsnCsvRow } from "../support/shippedAsnRows";
+import { scratchDir } from "../support/scratchDir";
 
 function table(v4Text: string, v6Text = ""): { table: AsnTable; v4: AsnRows; v6: AsnRows } {
   const names = new OrganizationNames();
@@ -107,8 +107,8 @@ test("CSV: IPv6 rows as 128-bit decimals; plain, compressed, upper-case and IPv4
   assert.equal(asn.lookup("not an address"), undefined);
 });
 
-test("loading files: unreadable lines come back with their file and line number, the rest loads", () => {
-  const dir = mkdtempSync(join(tmpdir(), "asn-csv-"));
+test("loading files: unreadable lines come back with their file and line number, the rest loads", (t) => {
+  const dir = scratchDir(t, "asn-csv-");
   const files = { ipv4: join(dir, "v4.csv"), ipv6: join(dir, "v6.csv") };
   writeFileSync(files.ipv4, `${ip4("4.0.0.0")},${ip4("4.0.0.255")},3356,Level 3\nnot,a,row\n`);
   writeFileSync(files.ipv6, `${0x20010db8n << 96n},${(0x20010db8n << 96n) + 255n},64500,Documentation\n`);
@@ -227,7 +227,7 @@ test("pre-parsed tables (the build's asn-tables.bin): the shipped tables packed 
   }
 });
 
-test("pre-parsed tables are used only when they fit: another package version, format or byte order, a cut file or trailing bytes fall back to the CSV with the reason", () => {
+test("pre-parsed tables are used only when they fit: another package version, format or byte order, a cut file or trailing bytes fall back to the CSV with the reason", (t) => {
   const { table: small } = table(`${ip4("4.0.0.0")},${ip4("4.0.0.255")},3356,"Level 3, ""Parent"" Ñ"\n`, `${0x20010db8n << 96n},${(0x20010db8n << 96n) + 255n},64500,Documentation\n`);
   const loaded = { table: small, badLines: [], badLineCount: 0, overlapsResolved: 0 };
   const file = packAsnTable(loaded, "1.2.3");
@@ -285,7 +285,7 @@ test("pre-parsed tables are used only when they fit: another package version, fo
   assert.match(damaged(rows([1], [5], [0]), new PackedNames(Buffer.from("AB"), Uint32Array.from([0, 1]))), /name offsets do not span the names/);
   assert.match(damaged(rows([1], [5], [0]), new PackedNames(Buffer.from("AB"), Uint32Array.from([0, 2, 1, 2]))), /name offsets out of order at 2/);
   // The loader: a packed file for the installed package is used; a missing one falls back to the CSV, saying why.
-  const dir = mkdtempSync(join(tmpdir(), "asn-packed-"));
+  const dir = scratchDir(t, "asn-packed-");
   const path = join(dir, "asn-tables.bin");
   const missing = loadShippedAsnTable(path);
   assert.equal(missing.source, "csv");

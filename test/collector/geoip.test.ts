@@ -3,8 +3,7 @@
 // public endpoints enriched, ids unchanged, the cache bounded, and every bad database a start-up ConfigError.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Reader } from "mmdb-lib";
 import { parseFlowLogText } from "../../collector/src/format";
@@ -12,6 +11,7 @@ import { SHIPPED_GEO_DATABASE, openGeoIp, type GeoIpSettings } from "../../colle
 import { addressText, asnCsvRows } from "../support/shippedAsnRows";
 import { ConfigError, loadConfig, loadGeoIpSettings, openEnrichment } from "../../collector/src/service/config";
 import { testDatabases } from "../support/mmdbFixtures";
+import { scratchDir } from "../support/scratchDir";
 
 const settings = (overrides: Partial<GeoIpSettings> = {}): GeoIpSettings => ({ enabled: true, cacheEntries: 1000, ...overrides });
 
@@ -178,9 +178,9 @@ function startUpError(env: Record<string, string>): string {
   assert.fail("expected a ConfigError");
 }
 
-test("config: each unusable database is a start-up error naming the variable and the fix", () => {
+test("config: each unusable database is a start-up error naming the variable and the fix", (t) => {
   const dbs = testDatabases();
-  const dir = mkdtempSync(join(tmpdir(), "geoip-config-"));
+  const dir = scratchDir(t, "geoip-config-");
   const notMmdb = join(dir, "GeoLite2-City.csv");
   writeFileSync(notMmdb, "network,geoname_id\n1.0.0.0/24,2077456\n");
   assert.match(startUpError({ FLOWLOGS_GEOIP_DATABASE: join(dir, "missing.mmdb") }),
