@@ -14,7 +14,7 @@ export function quote(value: unknown, limit = 100): string {
   let next: { value: unknown } | undefined = { value };
   while (out.length <= limit) {
     if (next) {
-      const current = next.value;
+      const current = asJson(next.value);
       next = undefined;
       if (Array.isArray(current)) {
         out += "[";
@@ -46,6 +46,15 @@ export function quote(value: unknown, limit = 100): string {
     top.index++;
   }
   return out.length > limit ? `${out.slice(0, limit)}…` : out;
+}
+
+/**
+ * What JSON.stringify would write for `value`: its toJSON() result where it has one (a streamed tuple list stands in
+ * for an array; JSON.parse never makes a function, so input data is never called).
+ */
+export function asJson(value: unknown): unknown {
+  const toJSON = typeof value === "object" && value !== null ? (value as { toJSON?: unknown }).toJSON : undefined;
+  return typeof toJSON === "function" ? (toJSON as () => unknown).call(value) : value;
 }
 
 function scalar(value: unknown, limit: number): string {

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseFlowLogText, parseRecords } from "../../collector/src/format";
 import { quote } from "../../collector/src/safeText";
+import { StreamedTuples } from "../../collector/src/format/streamedTuples";
 import { parseCheckpoint } from "../../collector/src/checkpoint/state";
 
 const DEPTH = 5_000;
@@ -71,6 +72,10 @@ test("quote renders any JSON value like JSON.stringify when short, and cuts long
   assert.equal(quote(deep(), 8), "[[[[[[[[…");
   const huge = { records: Array.from({ length: 200_000 }, (_, i) => ({ i })) };
   assert.equal(quote(huge, 20), '{"records":[{"i":0},…');
+  // As JSON.stringify does, a value's toJSON() is what is shown: a streamed tuple list is a list, not its fields.
+  const streamed = { flowTuples: new StreamedTuples(0, 3), mac: "M" };
+  assert.equal(quote(streamed), JSON.stringify(streamed));
+  assert.equal(quote(streamed), '{"flowTuples":["(3 tuples, streamed)"],"mac":"M"}');
 });
 
 test("metadata of the wrong type rejects the entry it belongs to, naming the path and the type; nothing is invented", () => {

@@ -3,7 +3,7 @@
 import type { FlowContext, ParsedFlow } from "./flow";
 import { StreamedTuples } from "./streamedTuples";
 import { parseTuple, TupleError, type TupleLayout } from "./tuple";
-import { quote } from "../safeText";
+import { asJson, quote } from "../safeText";
 
 /** Longest excerpt of offending input kept in a reject. */
 export const RAW_LIMIT = 300;
@@ -127,7 +127,8 @@ export function optionalString(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-export function describe(value: unknown): string {
+export function describe(raw: unknown): string {
+  const value = asJson(raw); // a streamed list is an array, as it was in the record
   if (value === undefined) return "missing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
