@@ -84,3 +84,11 @@ function slots(value: unknown, out: Array<{ parent: any; key: string | number }>
   else if (typeof value === "object" && value !== null) for (const key of Object.keys(value)) { out.push({ parent: value, key }); slots((value as any)[key], out); }
   return out;
 }
+
+/** Runs `check` for `perSeed` cases of each seed, each case with the seed's mutator and a label naming the case. */
+export function forEachCase(seeds: readonly number[], perSeed: number, check: (mutate: Mutator, label: string) => void): void {
+  for (const seed of seeds) {
+    const mutate = new Mutator(random(seed));
+    for (let i = 0; i < perSeed; i++) check(mutate, `seed ${seed} case ${i}`);
+  }
+}
