@@ -1,15 +1,5 @@
 // Seeded mutation of flow-log records and JSON text, for the fuzz tests: the same seed gives the same cases.
-
-/** mulberry32: a small PRNG, so every run makes the same cases. */
-export function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./flowLogWriter";
 
 export class Mutator {
   constructor(readonly next: () => number) {}
@@ -88,7 +78,7 @@ function slots(value: unknown, out: Array<{ parent: any; key: string | number }>
 /** Runs `check` for `perSeed` cases of each seed, each case with the seed's mutator and a label naming the case. */
 export function forEachCase(seeds: readonly number[], perSeed: number, check: (mutate: Mutator, label: string) => void): void {
   for (const seed of seeds) {
-    const mutate = new Mutator(random(seed));
+    const mutate = new Mutator(mulberry32(seed));
     for (let i = 0; i < perSeed; i++) check(mutate, `seed ${seed} case ${i}`);
   }
 }
