@@ -53,12 +53,13 @@ export async function benchIngestCost(dataset: CostDataset, connectionString: st
     progress(`ingest: warming Elasticsearch up with ${WARM_UP_DOCUMENTS} documents (not counted in the figures below)`);
     const warm = await load(client, bodies(streams.warm.dataStream).slice(0, WARM_UP_DOCUMENTS / DOCUMENTS_PER_REQUEST), cpu);
 
+    await untilMergesSettle(client);
     progress(`ingest: Elasticsearch alone, ${dataset.tuples} documents as pre-built bulk bodies into ${streams.only.dataStream}`);
     const only = await load(client, bodies(streams.only.dataStream), cpu);
     await expectCount(client, streams.only.dataStream, dataset.tuples);
 
     progress(`ingest: end to end, ${dataset.blobs.length} blobs from Azurite through the collector into ${streams.e2e.dataStream}`);
-    const e2e = await collectEndToEnd(dataset, connectionString, esUrl, cpu);
+    const e2e = await collectEndToEnd(dataset, connectionString, esUrl, cpu, () => untilMergesSettle(client));
     await expectCount(client, streams.e2e.dataStream, dataset.tuples);
 
     progress(`ingest: the same documents in the standard index mode, for the disk comparison`);
@@ -171,7 +172,7 @@ async function load(client: Client, bodies: Buffer[], cpu: () => number): Promis
   return { documents, seconds: Number(process.hrtime.bigint() - started) / 1e9, esCpuSeconds: cpu() - cpuBefore, loaderCpuSeconds: (loader.user + loader.system) / 1e6 };
 }
 
-async function collectEndToEnd(dataset: CostDataset, connectionString: string, esUrl: string, cpu: () => number) {
+async function collectEndToEnd(dataset: CostDataset, connectionString: string, esUrl: string, cpu: () => number, settle: () => Promise<void>) {
   const service = BlobServiceClient.fromConnectionString(connectionString);
   const source = service.getContainerClient("bench-cost");
   const checkpoints = service.getContainerClient("bench-cost-checkpoints");
@@ -188,6 +189,7 @@ async function collectEndToEnd(dataset: CostDataset, connectionString: string, e
     }
   };
   await Promise.all(Array.from({ length: 6 }, upload));
+  await settle();
   const cpuBefore = cpu();
   const settings = {
     FLOWLOGS_STORAGE_CONNECTION_STRING: connectionString,
@@ -207,6 +209,23 @@ async function collectEndToEnd(dataset: CostDataset, connectionString: string, e
   await checkpoints.deleteIfExists();
   await empty.deleteIfExists();
   return { documents: result.documents, seconds: result.seconds, esCpuSeconds, collectorCpuSeconds: result.cpuSeconds, startupCpuSeconds: startup.cpuSeconds, startupSeconds: startup.seconds, storage };
+}
+
+/**
+ * Waits until no merge runs on the node (seen twice, 250 ms apart; at most 2 minutes), so a load's background
+ * merging is never charged to the load measured after it and both measured loads start on a node in the same state.
+ * (In the tenth session's runs no merge was running by then: the wait took 0.3 s.)
+ */
+async function untilMergesSettle(client: Client): Promise<void> {
+  const started = Date.now();
+  let quiet = 0;
+  while (quiet < 2 && Date.now() - started < 120_000) {
+    const stats = await client.nodes.stats({ metric: "indices", index_metric: "merge" });
+    const running = Object.values(stats.nodes).reduce((sum, node) => sum + (node.indices?.merges?.current ?? 0), 0);
+    quiet = running === 0 ? quiet + 1 : 0;
+    if (quiet < 2) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  progress(`ingest: ${quiet >= 2 ? "no merge running" : "merges still running after 2 minutes"} (waited ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 async function expectCount(client: Client, dataStream: string, expected: number): Promise<void> {
