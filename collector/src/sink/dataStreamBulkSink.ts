@@ -43,7 +43,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     const streamNamespace = namespace ?? DEFAULT_NAMESPACE;
     this.index = flowDataStream(streamNamespace);
     this.deadLetterIndex = deadLetterDataStream(streamNamespace);
-    this.delivery = deliverySettings(options, { maxBatchDocuments: 1000, maxBatchBytes: 5 * 1024 * 1024 });
+    this.delivery = deliverySettings(options, { maxBatchDocuments: 2000, maxBatchBytes: 5 * 1024 * 1024 });
     const lingerMs = options.lingerMs ?? 0;
     const writers = options.writers ?? 1;
     if (!(Number.isFinite(lingerMs) && lingerMs >= 0)) throw new Error(`lingerMs must be 0 or more milliseconds, got ${lingerMs}`);
