@@ -166,7 +166,7 @@ export class BulkRequest {
 const INITIAL_BYTES = 64 * 1024;
 
 /**
- * Memory of sent bodies, written into again (#12). A body (about 1.5 MB for 1,000 documents) often outlives two
+ * Memory of sent bodies, written into again (#12). A body (about 1.5 MB per 1,000 documents) often outlives two
  * young collections while it is written, waits and is sent, so it is promoted and only a full collection frees it;
  * V8 counts such memory against the old generation's limit, so fresh bodies started most of the collector's full
  * collections. Bodies are given back by their senders only (BulkRequest.release); a few are kept.
