@@ -82,3 +82,11 @@ export function forEachCase(seeds: readonly number[], perSeed: number, check: (m
     for (let i = 0; i < perSeed; i++) check(mutate, `seed ${seed} case ${i}`);
   }
 }
+
+/** forEachCase for checks that wait (services, storage): the cases run one after the other. */
+export async function forEachCaseAsync(seeds: readonly number[], perSeed: number, check: (mutate: Mutator, label: string) => Promise<void>): Promise<void> {
+  for (const seed of seeds) {
+    const mutate = new Mutator(mulberry32(seed));
+    for (let i = 0; i < perSeed; i++) await check(mutate, `seed ${seed} case ${i}`);
+  }
+}
