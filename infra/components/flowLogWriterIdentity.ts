@@ -4,8 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import { RoleAssignmentPropagation } from "./roleAssignmentPropagation";
-
-export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+import { STORAGE_BLOB_DATA_CONTRIBUTOR } from "./builtInRoles";
 
 export interface FlowLogWriterIdentityArgs {
   resourceGroupName: pulumi.Input<string>;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { MOCK_ACR_REFRESH_TOKEN, MOCK_SUBSCRIPTION_ID, MOCK_WRITER_API_KEY, runProgramUnderMocks, type PlanResult, type PlannedResource } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { loadConfig } from "../../collector/src/service/config";
-import { ACR_PULL, ACR_REPOSITORY_READER, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../infra/components/collectorIdentity";
+import { ACR_PULL, ACR_REPOSITORY_READER, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../infra/components/builtInRoles";
 import { PROJECT, ROOT, ofType, one } from "./planHelpers";
 
 const ES_KEY = MOCK_WRITER_API_KEY;

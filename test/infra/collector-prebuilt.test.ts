@@ -4,7 +4,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { MOCK_SUBSCRIPTION_ID, runProgramUnderMocks, type PlanResult } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
-import { ACR_PULL, ACR_REPOSITORY_READER } from "../../infra/components/collectorIdentity";
+import { ACR_PULL, ACR_REPOSITORY_READER } from "../../infra/components/builtInRoles";
 import { ROOT, SUB, ofType, one } from "./planHelpers";
 
 const PLATFORM_REGISTRY = `/subscriptions/${SUB}/resourceGroups/rg-platform-prod/providers/Microsoft.ContainerRegistry/registries/crplatformprod`;

@@ -4,7 +4,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { runProgramUnderMocks, type PlanResult } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
-import { STORAGE_BLOB_DATA_CONTRIBUTOR } from "../../infra/components/flowLogWriterIdentity";
+import { STORAGE_BLOB_DATA_CONTRIBUTOR } from "../../infra/components/builtInRoles";
 import { ROOT, ofType, one } from "./planHelpers";
 
 let plan: PlanResult;

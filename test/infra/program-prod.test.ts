@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { runProgramUnderMocks, type PlanResult, type PlannedResource } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { ROOT, SUB, ofType } from "./planHelpers";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 let plan: PlanResult;
 let flowLogs: Map<string, PlannedResource>;
@@ -109,4 +111,12 @@ test("prod: the whole system in one plan: Azure side, collector with identity an
     "logs-azure.flowlogs-prod", "logs-azure.flowlogs.deadletter-prod", "[secret]",
     "https://flowlogs-prod.kb.northeurope.azure.elastic-cloud.com/s/netops/app/dashboards#/view/flowlogs-overview",
   ]);
+});
+
+test("prod: every role the stack assigns is named by id in infra/README.md, where a condition on the deployer's role-assignment right must list it", () => {
+  const readme = readFileSync(join(ROOT, "infra", "README.md"), "utf8");
+  const roles = new Set(ofType(plan.resources, "azure-native:authorization:RoleAssignment")
+    .map((r) => String(r.inputs.roleDefinitionId).split("/").pop()!));
+  assert.equal(roles.size, 4, [...roles].join(", "));
+  for (const role of roles) assert.ok(readme.includes(`\`${role}\``), `infra/README.md names role ${role}`);
 });
