@@ -18,7 +18,7 @@ import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger"
 import { Metrics } from "./metrics";
 import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
-import { forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
+import { forEachLimited, forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
 
 export interface RunOptions {
   config: CollectorConfig;
@@ -322,14 +322,6 @@ async function listChanged(
   // No progress when no container could be listed (some listing errors alone leave the others' blobs moving).
   const listingFailure = listingErrors > 0 && listingErrors === config.containers.length ? listingError : undefined;
   return { candidates, listed, listingFailure };
-}
-
-async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -67,3 +67,8 @@ export async function forEachWithinBudget<T>(
   await Promise.all(underway);
   if (failure) throw failure.error;
 }
+
+/** At most `limit` items' `work` at once, started in order: forEachWithinBudget with nothing reserved. */
+export function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  return forEachWithinBudget(items, Infinity, limit, () => 0, work);
+}
