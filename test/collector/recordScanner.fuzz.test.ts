@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { RecordScanner, type ScanItem } from "../../collector/src/source/recordScanner";
-import { forEachCase } from "../support/fuzz";
+import { cases } from "../support/fuzz";
 
 const RECORD_TEXTS = ["nsg-v1.json", "nsg-v2.json", "vnet-v4.json"].flatMap((name) =>
   (JSON.parse(readFileSync(resolve(__dirname, "../fixtures", name), "utf8")) as { records: unknown[] }).records)
@@ -28,7 +28,7 @@ function scan(bytes: Buffer, piece: number, recordBytes: number): { items: unkno
 test("fuzz: 3 × 400 damaged PT1H.json texts scan the same whole and in pieces of 1, 3, 64 and random bytes", () => {
   const kinds = new Map<string, number>();
   const count = (kind: string) => kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-  forEachCase([21, 22, 23], 400, (mutate, caseLabel) => {
+  for (const { mutate, label: caseLabel } of cases([21, 22, 23], 400)) {
     const records = Array.from({ length: 1 + mutate.int(6) }, () => mutate.pick(RECORD_TEXTS));
     let text = `${mutate.next() < 0.1 ? "\ufeff" : ""}{"records":[${records.join(mutate.pick([",", ",\n", " , "]))}]}`;
     if (mutate.next() < 0.8) text = mutate.json(text);
@@ -51,7 +51,7 @@ test("fuzz: 3 × 400 damaged PT1H.json texts scan the same whole and in pieces o
     }
     if (whole.broken) count("broken");
     if (whole.unfinished) count("unfinished");
-  });
+  }
   // Every outcome must occur, or the comparison proves little.
   for (const kind of ["record", "large", "malformed", "broken", "unfinished"]) assert.ok((kinds.get(kind) ?? 0) >= 20, `${kind}: ${kinds.get(kind)}`);
 });

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseRecords } from "../../collector/src/format";
 import { parseRecordStreaming, RecordStreamError } from "../../collector/src/format/recordStream";
 import type { Reject } from "../../collector/src/model";
-import { forEachCase } from "../support/fuzz";
+import { cases } from "../support/fuzz";
 
 const FIXTURES = ["nsg-v1.json", "nsg-v2.json", "vnet-v4.json", "mixed-records.json", "malformed-tuples.json"];
 const RECORDS: unknown[] = FIXTURES.flatMap((name) =>
@@ -32,7 +32,7 @@ function comparable(rejects: readonly Reject[], streamed: readonly Reject[]): st
 test("fuzz: 3 × 1,500 damaged records (values, keys, tuple text) give the same documents and rejects streamed in any pieces as parsed whole", () => {
   let documents = 0;
   let rejects = 0;
-  forEachCase([1, 2, 3], 1_500, (mutate, label) => {
+  for (const { mutate, label } of cases([1, 2, 3], 1_500)) {
     const record = mutate.record(mutate.pick(RECORDS));
     const text = JSON.stringify(record, null, mutate.next() < 0.3 ? 1 : undefined);
     const whole = parseRecords([JSON.parse(text)], 3);
@@ -44,7 +44,7 @@ test("fuzz: 3 × 1,500 damaged records (values, keys, tuple text) give the same 
       assert.deepEqual(streamed.documents, whole.documents, shown);
       assert.deepEqual(comparable(streamed.rejects, streamed.rejects), comparable(whole.rejects, streamed.rejects), shown);
     }
-  });
+  }
   // The cases must exercise both outcomes, or the comparison proves little.
   assert.ok(documents > 3_000 && rejects > 5_000, `${documents} documents, ${rejects} rejects`);
 });
@@ -52,7 +52,7 @@ test("fuzz: 3 × 1,500 damaged records (values, keys, tuple text) give the same 
 test("fuzz: 3 × 1,500 records with broken JSON text are refused whole by the streamed path exactly when JSON.parse refuses them", () => {
   let refused = 0;
   let read = 0;
-  forEachCase([11, 12, 13], 1_500, (mutate, caseLabel) => {
+  for (const { mutate, label: caseLabel } of cases([11, 12, 13], 1_500)) {
     const text = mutate.json(JSON.stringify(mutate.pick(RECORDS), null, mutate.next() < 0.3 ? 1 : undefined));
     let parsed: unknown;
     let isJson = true;
@@ -77,6 +77,6 @@ test("fuzz: 3 × 1,500 records with broken JSON text are refused whole by the st
       assert.deepEqual(streamed.documents, parseRecords([parsed], 0).documents, label);
       read++;
     }
-  });
+  }
   assert.ok(refused > 1_000 && read > 1_000, `${refused} refused, ${read} read`);
 });

@@ -12,7 +12,7 @@ import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter, type FlowLogKind } from "../support/flowLogWriter";
 import { azuriteCollectorConfig } from "../support/collectorConfig";
-import { forEachCaseAsync } from "../support/fuzz";
+import { cases } from "../support/fuzz";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 import { parseRecords } from "../../collector/src/format";
 import { runCollector } from "../../collector/src/service/collector";
@@ -40,7 +40,7 @@ const DAMAGE = [
 test("fuzz: 6 growing blobs with seeded damage blocks, polled at random points through 4-64 KiB windows: every good tuple exactly once", { timeout: 240_000 }, async () => {
   let damaged = 0;
   let embedded = 0;
-  await forEachCaseAsync([31, 32, 33, 34, 35, 36], 1, async (mutate, label) => {
+  for (const { mutate, label } of cases([31, 32, 33, 34, 35, 36], 1)) {
     const kind = mutate.pick<FlowLogKind>(["nsg-v1", "nsg-v2", "vnet-v4"]);
     const source = scratch.container("damage-src");
     const shadow = scratch.container("damage-shadow");
@@ -89,6 +89,6 @@ test("fuzz: 6 growing blobs with seeded damage blocks, polled at random points t
     if (damage > 0) assert.ok(sink.deadLetters.length > 0, `${shown}: damage is dead-lettered`);
     for (const letter of sink.deadLetters) assert.equal(letter.position?.blob, writer.blobName, shown);
     damaged += damage;
-  });
+  }
   assert.ok(damaged >= 10 && embedded >= 3, `${damaged} damage blocks, ${embedded} with a good record after the damage`);
 });

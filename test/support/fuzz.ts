@@ -75,18 +75,10 @@ function slots(value: unknown, out: Array<{ parent: any; key: string | number }>
   return out;
 }
 
-/** Runs `check` for `perSeed` cases of each seed, each case with the seed's mutator and a label naming the case. */
-export function forEachCase(seeds: readonly number[], perSeed: number, check: (mutate: Mutator, label: string) => void): void {
+/** `perSeed` cases of each seed, in order: each with the seed's mutator and a label naming the case. */
+export function* cases(seeds: readonly number[], perSeed: number): Generator<{ mutate: Mutator; label: string }> {
   for (const seed of seeds) {
     const mutate = new Mutator(mulberry32(seed));
-    for (let i = 0; i < perSeed; i++) check(mutate, `seed ${seed} case ${i}`);
-  }
-}
-
-/** forEachCase for checks that wait (services, storage): the cases run one after the other. */
-export async function forEachCaseAsync(seeds: readonly number[], perSeed: number, check: (mutate: Mutator, label: string) => Promise<void>): Promise<void> {
-  for (const seed of seeds) {
-    const mutate = new Mutator(mulberry32(seed));
-    for (let i = 0; i < perSeed; i++) await check(mutate, `seed ${seed} case ${i}`);
+    for (let i = 0; i < perSeed; i++) yield { mutate, label: `seed ${seed} case ${i}` };
   }
 }
