@@ -11,6 +11,7 @@ import { benchParse } from "./bench/parse";
 import { benchPeakRss } from "./bench/peakRss";
 import { benchReadAmplification } from "./bench/readAmplification";
 import { progress } from "./bench/stats";
+import { ensureImageNode, imageNodeVersion } from "./image-node";
 
 async function main(): Promise<void> {
   progress("generating the cost dataset (16 VNet NICs, 3 hours)");
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   if (process.argv.includes("--parse-only")) return; // `npm run bench -- --parse-only`: the CPU figures alone
   progress("building the collector as the image does (collector/dist)");
   buildCollector();
+  // The collector's own figures (memory, CPU) are taken on the image's Node.js, which may not be this process's.
+  progress(`the collector runs on Node.js ${imageNodeVersion()} (collector/Dockerfile): ${await ensureImageNode({ log: progress })}`);
   const azurite = await startAzurite();
   const es = process.env.ES_URL ? undefined : await startElasticsearch({ log: (line) => progress(`elasticsearch: ${line}`) });
   try {

@@ -8,6 +8,7 @@ import { startAzurite } from "./support/azurite";
 import { startElasticsearch } from "./support/elasticsearch";
 import { startOpenSearch } from "./support/opensearch";
 import { ensurePulumiCli } from "../scripts/pulumi-cli";
+import { ensureImageNode } from "../scripts/image-node";
 
 const root = resolve(__dirname, "..");
 
@@ -43,6 +44,10 @@ async function main(): Promise<number> {
     // before the services start, so they do not idle meanwhile.
     if (/\bpulumiCli\(/.test(sources) && !process.env.PULUMI_CLI) {
       env.PULUMI_CLI = await ensurePulumiCli({ log: (line) => console.log(`pulumi cli: ${line}`) });
+    }
+    // The collector image's Node.js (collector/Dockerfile), fetched once per machine from the npm registry.
+    if (/imageNode\(/.test(sources)) {
+      env.IMAGE_NODE = await ensureImageNode({ log: (line) => console.log(`image node: ${line}`) });
     }
     if (/azuriteConnectionString\(/.test(sources)) {
       const azurite = await startAzurite();

@@ -1,10 +1,11 @@
-// Runs the collector as the image does: the compiled JavaScript (collector/dist) under plain node, with the
-// image's NODE_OPTIONS, malloc settings and ENTRYPOINT node flags read from collector/Dockerfile, so memory and CPU
-// figures describe what ships.
+// Runs the collector as the image does: the compiled JavaScript (collector/dist) under the image's Node.js version
+// (scripts/image-node.ts), with the image's NODE_OPTIONS, malloc settings and ENTRYPOINT node flags read from
+// collector/Dockerfile, so memory and CPU figures describe what ships.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { median } from "./stats";
+import { ensureImageNode } from "../image-node";
 
 const ROOT = resolve(__dirname, "..", "..");
 export const DIST = join(ROOT, "collector", "dist");
@@ -51,7 +52,7 @@ export interface ChildResult {
  * `sink: "elasticsearch"` uses the configured Elasticsearch sink (end-to-end figures). `dist`: another build of the
  * collector (scripts/bench/collectorCpu.ts compares two); `nodeArgs`: e.g. --cpu-prof, which NODE_OPTIONS refuses.
  */
-export function collectOnceInChild(env: Record<string, string>, sink: "count" | "elasticsearch", build: { dist?: string; nodeArgs?: string[] } = {}): Promise<ChildResult> {
+export async function collectOnceInChild(env: Record<string, string>, sink: "count" | "elasticsearch", build: { dist?: string; nodeArgs?: string[] } = {}): Promise<ChildResult> {
   const dist = build.dist ?? DIST;
   const script = `
     const { runCollector } = require(${JSON.stringify(join(dist, "service", "collector.js"))});
@@ -89,7 +90,7 @@ export function collectOnceInChild(env: Record<string, string>, sink: "count" | 
       }) + "\\n");
     }, (error) => { console.error(error); process.exit(1); });
   `;
-  const child = spawn(process.execPath, [...imageNodeFlags(), ...(build.nodeArgs ?? []), "-e", script], {
+  const child = spawn(await ensureImageNode(), [...imageNodeFlags(), ...(build.nodeArgs ?? []), "-e", script], {
     env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: "", ...imageMemoryEnvironment(), FLOWLOGS_METRICS_PORT: "off", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -29,6 +29,7 @@ import { FlowLogBlobWriter, VNET_CONTAINER } from "../../test/support/flowLogWri
 import { RECORDS_PER_MINUTE, TUPLES_PER_RECORD, costBlobSpec } from "./costDataset";
 import { profileShares } from "./cpuProfile";
 import { DIST, buildCollector, imageMemoryEnvironment, imageNodeFlags } from "./imageRuntime";
+import { ensureImageNode } from "../image-node";
 import { processCpuSeconds, treeCpuSeconds } from "./processCpu";
 import { median, progress, report } from "./stats";
 
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     const written = () => writers.reduce((n, w) => n + w.tuples, 0);
     await appendMinute();
 
-    service = startService({
+    service = startService(await ensureImageNode(), {
       FLOWLOGS_STORAGE_CONNECTION_STRING: azurite.connectionString.replace(azurite.blobUrl, `${proxy.url}/${AZURITE_ACCOUNT}`),
       FLOWLOGS_CONTAINERS: VNET_CONTAINER,
       FLOWLOGS_CHECKPOINT_CONTAINER: "tailing-checkpoints",
@@ -192,9 +193,9 @@ function requestKind(seen: { method: string; path: string }): string {
   return `${seen.method} ${target}${what ? ` ${what}` : ""}`;
 }
 
-/** The built collector's `run` service in a child, as the image starts it; its JSON log lines tell polls and counts. */
-function startService(env: Record<string, string>, dist: string, profileDir?: string) {
-  const child = spawn(process.execPath, [
+/** The built collector's `run` service in a child, as the image starts it (its Node.js version and flags); its JSON log lines tell polls and counts. */
+function startService(node: string, env: Record<string, string>, dist: string, profileDir?: string) {
+  const child = spawn(node, [
     ...imageNodeFlags(), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(dist, "cli.js"), "run",
   ], { env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: "", ...imageMemoryEnvironment(), ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let polls = 0;

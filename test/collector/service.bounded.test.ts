@@ -1,10 +1,10 @@
 // Memory bounded by the settings whatever the data, and a blob that cannot be processed does not hold up the
-// others (issue 13, item 2). Child processes run the collector under the shipped image's heap cap, on Azurite.
+// others (issue 13, item 2). Child processes run the collector on the image's Node.js under its heap cap, on Azurite.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { azuriteConnectionString } from "../support/env";
+import { azuriteConnectionString, imageNode } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
@@ -58,7 +58,7 @@ async function runChild(env: Record<string, string>, options: { heapMb?: number;
         maxRssMb: process.resourceUsage().maxRSS / 1024 }) + "\\n");
     });
   `;
-  const child = spawn(process.execPath, ["--import", "tsx", "-e", script], {
+  const child = spawn(imageNode(), ["--import", "tsx", "-e", script], {
     env: {
       ...process.env,
       FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),

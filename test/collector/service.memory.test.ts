@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { azuriteConnectionString } from "../support/env";
+import { azuriteConnectionString, imageNode } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 
@@ -36,7 +36,7 @@ test(`a ${SIZE_MB} MB PT1H.json is collected in bounded memory (window-sized dow
       }) + "\\n");
     });
   `;
-  const child = spawn(process.execPath, ["--import", "tsx", "-e", script], {
+  const child = spawn(imageNode(), ["--import", "tsx", "-e", script], {
     env: {
       ...process.env,
       FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),

@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, delimiter, dirname, join } from "node:path";
 
 export interface Stage {
   name?: string;
@@ -19,7 +19,13 @@ export interface Stage {
   cmd: string[];
 }
 
-export function runDockerfile(dockerfile: string, context: string, log: (line: string) => void = () => {}): Stage[] {
+/**
+ * `node`: the Node.js binary of the base images (scripts/image-node.ts), first on the PATH of every RUN, as in the
+ * image (npm runs on whatever `node` the PATH gives it).
+ */
+export function runDockerfile(dockerfile: string, context: string, options: { node?: string; log?: (line: string) => void } = {}): Stage[] {
+  const log = options.log ?? (() => {});
+  const path = options.node ? `${dirname(options.node)}${delimiter}${process.env.PATH ?? ""}` : process.env.PATH;
   const lines = readFileSync(dockerfile, "utf8").split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
   const stages: Stage[] = [];
   let stage: Stage | undefined;
@@ -42,7 +48,7 @@ export function runDockerfile(dockerfile: string, context: string, log: (line: s
         break;
       case "ENV": {
         const at = args.indexOf("=");
-        inStage().env[args.slice(0, at)] = args.slice(at + 1);
+        inStage().env[args.slice(0, at)] = args.slice(at + 1).replace(/^"(.*)"$/, "$1"); // ENV K="v w": the value is v w
         break;
       }
       case "COPY": {
@@ -61,7 +67,7 @@ export function runDockerfile(dockerfile: string, context: string, log: (line: s
       }
       case "RUN":
         log(`RUN ${args}`);
-        execFileSync("sh", ["-c", args], { cwd: inStage().dir, env: { ...process.env, ...inStage().env }, stdio: "pipe" });
+        execFileSync("sh", ["-c", args], { cwd: inStage().dir, env: { ...process.env, PATH: path, ...inStage().env }, stdio: "pipe" });
         break;
       case "USER":
         inStage().user = args;

@@ -18,6 +18,11 @@ export function pulumiCli(): string {
   return required("PULUMI_CLI", "the Pulumi CLI build");
 }
 
+/** A `node` binary of the version collector/Dockerfile pins (scripts/image-node.ts): memory and the image's steps run on it. */
+export function imageNode(): string {
+  return required("IMAGE_NODE", "the image's Node.js");
+}
+
 function required(name: string, service: string): string {
   const value = process.env[name];
   if (!value) {
