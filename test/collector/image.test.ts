@@ -24,7 +24,7 @@ test("the collector Dockerfile's steps (run without Docker, on the image's Node.
     assert.match(image.env.NODE_OPTIONS ?? "", /--max-old-space-size=\d+/, "the heap is capped so memory stays bounded");
     // Full GCs back to back otherwise (#12): a smaller young generation and a larger old-generation growth step.
     assert.match(image.env.NODE_OPTIONS ?? "", /--max-semi-space-size=8\b/, "young generation sized for the capped heap");
-    assert.ok(image.entrypoint.includes("--heap-growing-percent=200"), "old generation growth step set on the node command line");
+    assert.ok(image.entrypoint.includes("--heap-growing-percent=100"), "old generation growth step set on the node command line");
     // glibc (bookworm) keeps blocks of 4 MiB and more (download windows) mmapped rather than fragmenting its heap
     // after a large free, and bulk bodies below it come from the heap, not fresh pages: peak RSS and CPU (#12).
     assert.equal(image.env.MALLOC_MMAP_THRESHOLD_, "4194304", "glibc's mmap threshold fixed");
