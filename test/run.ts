@@ -1,9 +1,10 @@
 // `npm test`: starts the real services the selected tests need (Azurite, Elasticsearch, OpenSearch) once for the whole run,
-// runs every *.test.ts file with node's test runner (one process per file, so Pulumi mocks never leak), and stops
-// everything it started, whatever the outcome. Arguments narrow the run to files or folders under test/.
+// runs every *.test.ts file with node's test runner (one process per file, so Pulumi mocks never leak; the collector's
+// on the image's Node.js), and stops everything it started, whatever the outcome. Arguments narrow the run to files
+// or folders under test/.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { startAzurite } from "./support/azurite";
 import { startElasticsearch } from "./support/elasticsearch";
 import { startOpenSearch } from "./support/opensearch";
@@ -23,6 +24,11 @@ function testFiles(paths: string[]): string[] {
   };
   for (const path of paths.length ? paths : [join(root, "test")]) walk(resolve(path));
   return found;
+}
+
+/** The collector's tests: on the image's Node.js (IMAGE_NODE). */
+function onImageNode(file: string): boolean {
+  return /^test\/(collector|e2e)\//.test(relative(root, file).split(sep).join("/"));
 }
 
 async function main(): Promise<number> {
@@ -46,7 +52,7 @@ async function main(): Promise<number> {
       env.PULUMI_CLI = await ensurePulumiCli({ log: (line) => console.log(`pulumi cli: ${line}`) });
     }
     // The collector image's Node.js (collector/Dockerfile), fetched once per machine from the npm registry.
-    if (/imageNode\(/.test(sources)) {
+    if (/imageNode\(/.test(sources) || files.some(onImageNode)) {
       env.IMAGE_NODE = await ensureImageNode({ log: (line) => console.log(`image node: ${line}`) });
     }
     if (/azuriteConnectionString\(/.test(sources)) {
@@ -66,11 +72,19 @@ async function main(): Promise<number> {
       stops.push(os.stop);
       env.OPENSEARCH_URL = os.url;
     }
-    const args = ["--import", "tsx", "--test", "--test-concurrency=2", ...files.map((f) => relative(root, f))];
-    const code = await new Promise<number>((done) => {
-      const child = spawn(process.execPath, args, { cwd: root, env, stdio: "inherit" });
-      child.once("exit", (status, signal) => done(status ?? (signal ? 1 : 0)));
-    });
+    // The collector's own tests run on the Node.js its image pins, as the collector does in production; the rest (the
+    // Pulumi program, index assets, Kibana objects, scripts) on the Node.js running `npm test`, as `pulumi up` does.
+    let code = 0;
+    for (const [node, group] of [[process.execPath, files.filter((f) => !onImageNode(f))], [env.IMAGE_NODE, files.filter(onImageNode)]] as const) {
+      if (group.length === 0) continue;
+      if (node !== process.execPath) console.log(`image node: ${group.length} collector test files on ${node}`);
+      const args = ["--import", "tsx", "--test", "--test-concurrency=2", ...group.map((f) => relative(root, f))];
+      const status = await new Promise<number>((done) => {
+        const child = spawn(node!, args, { cwd: root, env, stdio: "inherit" });
+        child.once("exit", (status, signal) => done(status ?? (signal ? 1 : 0)));
+      });
+      code ||= status;
+    }
     return code;
   } finally {
     await stopAll();
