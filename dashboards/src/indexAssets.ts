@@ -73,6 +73,12 @@ export interface IndexAssetPlan {
 
 const GEOIP_PROCESSORS = ["geoip", "rename"];
 
+/**
+ * The index template of the alert documents the Kibana rules write: one per cluster, not per namespace, so every
+ * namespace's stack puts the same one and only the last one destroyed removes it.
+ */
+export const ALERTS_INDEX_TEMPLATE = "flowlogs-alerts";
+
 /** Reads one asset file, substituting `{{namespace}}`, `{{dataset}}` and `{{retention}}`. */
 export function loadAsset(relativePath: string, values: Record<string, string> = {}): Record<string, unknown> {
   const text = readFileSync(join(ASSETS_DIR, relativePath), "utf8").replace(/\{\{(\w+)\}\}/g, (token, key: string) => {
@@ -173,9 +179,9 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   // The alert documents the Kibana rules write (an index, not a data stream: the .index connector bulk-indexes).
   // OpenSearch has no Kibana, so nothing would ever write there.
   if (openSearch) {
-    skipped.push({ asset: "index template flowlogs-alerts", reason: "OpenSearch has no Kibana rules to write alerts" });
+    skipped.push({ asset: `index template ${ALERTS_INDEX_TEMPLATE}`, reason: "OpenSearch has no Kibana rules to write alerts" });
   } else {
-    requests.push({ kind: "index_template", name: "flowlogs-alerts", path: "/_index_template/flowlogs-alerts", body: loadAsset("index-templates/flowlogs-alerts.json") });
+    requests.push({ kind: "index_template", name: ALERTS_INDEX_TEMPLATE, path: `/_index_template/${ALERTS_INDEX_TEMPLATE}`, body: loadAsset("index-templates/flowlogs-alerts.json") });
   }
 
   return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode };

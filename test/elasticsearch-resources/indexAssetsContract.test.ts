@@ -2,7 +2,7 @@
 // against the loopback double that enforces Elasticsearch's documented contract.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { planIndexAssets, FULL_CAPABILITIES } from "../../dashboards/src/indexAssets";
+import { ALERTS_INDEX_TEMPLATE, planIndexAssets, FULL_CAPABILITIES } from "../../dashboards/src/indexAssets";
 import { indexAssetsProvider, IndexAssetsInputs, IndexAssetsOutputs } from "../../infra/elastic/elasticsearch/indexAssetsResource";
 import { deleteAsset, fingerprint, readAsset } from "../../infra/elastic/elasticsearch/assets";
 import { callElasticsearch } from "../../infra/elastic/elasticsearch/client";
@@ -74,6 +74,15 @@ describe("ElasticsearchIndexAssets on a full stack (contract double)", () => {
     }
     await p.delete!(created.id, created.outs!);
     assert.equal(es.pipelines.size + es.indexTemplates.size + es.components.size, 0);
+  });
+
+  test("contract: the shared alerts template stays while another namespace's stack is on the cluster; the last destroy removes it", async () => {
+    const prod = await p.create(inputs);
+    const dev = await p.create({ ...inputs, options: { ...inputs.options, namespace: "dev" } });
+    await p.delete!(dev.id, dev.outs!);
+    assert.deepEqual([...es.indexTemplates.keys()].sort(), ["azure-flowlogs-deadletter-prod", "azure-flowlogs-prod", ALERTS_INDEX_TEMPLATE]);
+    await p.delete!(prod.id, prod.outs!);
+    assert.equal(es.indexTemplates.size + es.components.size + es.pipelines.size, 0, "the last namespace removes the alerts template too");
   });
 
   test("contract: ILM read-back ignores the version and date Elasticsearch bumps on each PUT, sees a changed policy, and a policy in use is not deleted", async () => {

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Client } from "@elastic/elasticsearch";
-import { planIndexAssets } from "../../dashboards/src/indexAssets";
+import { ALERTS_INDEX_TEMPLATE, planIndexAssets } from "../../dashboards/src/indexAssets";
 import { detectCapabilities } from "../../dashboards/src/applyIndexAssets";
 import { indexAssetsProvider, IndexAssetsInputs, IndexAssetsOutputs } from "../../infra/elastic/elasticsearch/indexAssetsResource";
 import { ElasticsearchConnection } from "../../infra/elastic/elasticsearch/client";
@@ -118,15 +118,20 @@ describe("ElasticsearchIndexAssets on the real engine", () => {
     await p.delete!(id, updated);
   });
 
-  test("delete removes the namespace's templates but keeps shared components another namespace still uses", async () => {
+  test("delete removes the namespace's templates but keeps shared components and the alerts template another namespace still uses", async () => {
     const first = await created({ connection, options: { namespace: uniqueNamespace("dela") } });
     const secondNamespace = uniqueNamespace("delb");
     const second = await created({ connection, options: { namespace: secondNamespace } });
     await p.delete!(first.id, first.outs);
-    for (const asset of first.outs.assets.filter((a) => a.kind === "index_template")) {
+    for (const asset of first.outs.assets.filter((a) => a.kind === "index_template" && a.name !== ALERTS_INDEX_TEMPLATE)) {
       assert.equal(await exists(client, "index", asset.name), false, `${asset.name} deleted`);
     }
     assert.equal(await exists(client, "component", "azure-flowlogs-mappings"), true, "still used by the second namespace");
+    assert.equal(await exists(client, "index", ALERTS_INDEX_TEMPLATE), true, "the second namespace's rules still write alerts");
+    // What the delete relies on (and the contract double copies): a wildcard matching nothing is a 404 with an empty list.
+    const none = await client.indices.getIndexTemplate({ name: `${secondNamespace}-matches-nothing-*` }, { ignore: [404], meta: true });
+    assert.equal(none.statusCode, 404);
+    assert.deepEqual(none.body, { index_templates: [] });
     assert.equal(await exists(client, "index", `azure-flowlogs-${secondNamespace}`), true);
     await p.delete!(second.id, second.outs);
     // Deleting twice is fine: gone is gone.

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { detectCapabilities } from "../../../dashboards/src/applyIndexAssets";
 import {
-  ClusterCapabilities, IndexAssetKind, IndexAssetOptions, planIndexAssets,
+  ALERTS_INDEX_TEMPLATE, ClusterCapabilities, IndexAssetKind, IndexAssetOptions, planIndexAssets,
 } from "../../../dashboards/src/indexAssets";
 import { sameJson } from "../kibana/compare";
 import { deleteAsset, fingerprint, readAsset } from "./assets";
@@ -141,6 +141,17 @@ async function removeAssets(connection: ElasticsearchConnection, assets: Applied
   return problems;
 }
 
+/**
+ * Whether another namespace's stack has its flow-log templates on the cluster (dev and prod side by side): its Kibana
+ * rules still write to the alerts index, so the shared alerts template is not this destroy's to remove. Elasticsearch
+ * answers a wildcard that matches nothing with a 404 whose body is the empty list.
+ */
+async function otherNamespaceOnCluster(connection: ElasticsearchConnection, ours: AppliedAsset[]): Promise<boolean> {
+  const answer = await callElasticsearch(connection, { method: "GET", path: "/_index_template/azure-flowlogs-*", accept: [404] });
+  const own = new Set(ours.map((a) => a.name));
+  return ((answer.body?.index_templates ?? []) as Array<{ name: string }>).some((t) => !own.has(t.name));
+}
+
 /** Planned requests keyed by path, for the per-asset comparison. */
 function byPath(requests: Array<{ path: string; body: unknown }>): Map<string, unknown> {
   return new Map(requests.map((r) => [r.path, r.body]));
@@ -196,7 +207,11 @@ export const indexAssetsProvider: pulumi.dynamic.ResourceProvider<IndexAssetsInp
   },
 
   async delete(_id, props) {
-    const problems = await removeAssets(props.connection, [...props.assets].reverse(), Boolean(props.keepTemplatesWithData));
+    let assets = [...props.assets].reverse();
+    if (assets.some((a) => a.name === ALERTS_INDEX_TEMPLATE) && await otherNamespaceOnCluster(props.connection, props.assets)) {
+      assets = assets.filter((a) => a.name !== ALERTS_INDEX_TEMPLATE);
+    }
+    const problems = await removeAssets(props.connection, assets, Boolean(props.keepTemplatesWithData));
     if (problems.length) {
       throw new Error(`some index assets are still used by data streams, so Elasticsearch keeps them (the documents are untouched):\n  ${problems.join("\n  ")}\n` +
         "To drop the data too: DELETE /_data_stream/<name> for each data stream named above (this deletes its documents), then destroy again. " +

@@ -153,6 +153,14 @@ export class FakeElasticsearch {
       this.indexTemplates.set(name, { ...body, created_date_millis: Date.now() });
       return undefined;
     }
+    if (method === "GET" && name.includes("*")) {
+      // A wildcard answers the templates it matches; matching none, a 404 whose body is the empty list (what the real
+      // test cluster answers: indexAssetsProvider.test.ts).
+      const pattern = new RegExp(`^${name.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+      const matches = [...this.indexTemplates].filter(([n]) => pattern.test(n)).map(([n, t]) => ({ name: n, index_template: t }));
+      if (matches.length === 0) throw new Answer(404, { index_templates: [] });
+      return { index_templates: matches };
+    }
     const stored = this.indexTemplates.get(name);
     if (!stored) throw missing("resource_not_found_exception", `index template matching [${name}] not found`);
     if (method === "GET") return { index_templates: [{ name, index_template: { ...stored, modified_date_millis: Date.now() } }] };
