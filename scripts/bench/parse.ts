@@ -10,6 +10,7 @@
 // and AS enrichment the collector runs by default (shipped country database and ASN tables), timed in the same alternation; enrichment_cost_ratio is its CPU cost.
 import { parseFlowLogText, parseRecords, type ParsedFlow } from "../../collector/src/format";
 import { BulkRequestWriter, type RequestSizeHint } from "../../collector/src/sink/bulkRequest";
+import { BULK_REQUEST_LIMITS } from "../../collector/src/sink/dataStreamBulkSink";
 import { walkRecord } from "../../collector/src/format/parse";
 import { communityId, documentId, toFlowDocument } from "../../collector/src/ecs";
 import type { FlowDocument } from "../../collector/src/model";
@@ -23,14 +24,14 @@ const REPETITIONS = 5;
 // The collector's defaults: documents per sink write (FLOWLOGS_BATCH_DOCUMENTS) and the Elasticsearch sink's request
 // limits (DataStreamBulkSink), whose writers share one size hint so a new request is allocated at about its size.
 const WRITE_DOCUMENTS = 2000;
-const REQUEST_DOCUMENTS = 1000;
-const REQUEST_BYTES = 5 * 1024 * 1024;
 const requestSize: RequestSizeHint = { bytes: 0 };
-const requestWriter = () => new BulkRequestWriter(REQUEST_DOCUMENTS, REQUEST_BYTES, undefined, "logs-azure.flowlogs-default", requestSize);
+const requestWriter = () => new BulkRequestWriter(
+  BULK_REQUEST_LIMITS.maxBatchDocuments, BULK_REQUEST_LIMITS.maxBatchBytes, undefined, "logs-azure.flowlogs-default", requestSize);
 
 /**
  * The pipeline as the collector runs it (service/delivery.ts, sink/dataStreamBulkSink.ts): records parsed one at a
- * time, each document's bulk lines written into its request's buffer as it comes, so no document waits as a string.
+ * time, each document's bulk lines written into its request's buffer as it comes, so no document waits as a string;
+ * requests of the sink's size, written into the memory of requests already delivered.
  */
 function pipeline(text: string, enrichment?: AddressEnrichment): void {
   const records = (JSON.parse(text) as { records: unknown[] }).records;
@@ -40,10 +41,15 @@ function pipeline(text: string, enrichment?: AddressEnrichment): void {
     records[i] = undefined;
     for (const document of documents) {
       writer.addDocument(document);
-      if (writer.length >= WRITE_DOCUMENTS) { writer.finish(); writer = requestWriter(); }
+      if (writer.length >= WRITE_DOCUMENTS) { sent(writer); writer = requestWriter(); }
     }
   }
-  writer.finish();
+  sent(writer);
+}
+
+/** The requests' memory goes back for reuse once they are delivered (here: at once), as the sink gives it back. */
+function sent(writer: BulkRequestWriter): void {
+  for (const request of writer.finish()) request.release();
 }
 
 /** The recipe before #12: an object per document, built by the mapper and JSON.stringify-ed into the bulk body. */

@@ -32,6 +32,9 @@ export interface SharedRequestOptions {
   writers?: number | (() => number);
 }
 
+/** Documents and bytes per `_bulk` request by default (the bench's pipeline writes requests of the same size). */
+export const BULK_REQUEST_LIMITS = Object.freeze({ maxBatchDocuments: 2000, maxBatchBytes: 5 * 1024 * 1024 });
+
 export abstract class DataStreamBulkSink implements EncodingSink {
   protected readonly index: string;
   protected readonly deadLetterIndex: string;
@@ -43,7 +46,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     const streamNamespace = namespace ?? DEFAULT_NAMESPACE;
     this.index = flowDataStream(streamNamespace);
     this.deadLetterIndex = deadLetterDataStream(streamNamespace);
-    this.delivery = deliverySettings(options, { maxBatchDocuments: 2000, maxBatchBytes: 5 * 1024 * 1024 });
+    this.delivery = deliverySettings(options, BULK_REQUEST_LIMITS);
     const lingerMs = options.lingerMs ?? 0;
     const writers = options.writers ?? 1;
     if (!(Number.isFinite(lingerMs) && lingerMs >= 0)) throw new Error(`lingerMs must be 0 or more milliseconds, got ${lingerMs}`);
