@@ -55,6 +55,8 @@ export async function ensureImageNode(options: { version?: string; log?: (line: 
       await run("tar", ["-xzf", tarball], scratch, "`tar` is needed to unpack it");
       const unpacked = join(scratch, "package");
       checkVersion(join(unpacked, "bin", "node"), version);
+      // Only the binary is used: the C headers and docs (60 MB) are not kept.
+      for (const unused of ["include", "share"]) rmSync(join(unpacked, unused), { recursive: true, force: true });
       try {
         renameSync(unpacked, dir);
       } catch (error) {
