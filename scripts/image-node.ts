@@ -7,9 +7,9 @@
 //
 //   node --import tsx scripts/image-node.ts     prints the binary's path (fetching it first when it is missing)
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { cacheDir } from "../test/support/maven";
 
 const root = resolve(__dirname, "..");
 
@@ -39,11 +39,10 @@ export async function ensureImageNode(options: { version?: string; log?: (line: 
   }
   if (process.version === `v${version}`) return process.execPath;
   const pkg = `node-${process.platform}-${process.arch}`;
-  const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "flowlogs-to-elastic");
+  const cache = cacheDir();
   const dir = join(cache, `node-${version}-${process.platform}-${process.arch}`);
   const binary = join(dir, "bin", "node");
   if (!existsSync(binary)) {
-    mkdirSync(cache, { recursive: true });
     options.log?.(`fetching ${pkg}@${version} from the npm registry into ${dir}`);
     // Unpacked in a scratch folder and renamed into place once it runs, so a killed fetch leaves nothing later runs trust.
     const scratch = mkdtempSync(join(cache, `.node-${version}-`));
