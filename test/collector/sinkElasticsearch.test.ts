@@ -5,6 +5,7 @@ import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ElasticsearchSink, clientOptions } from "../../collector/src/sink/elasticsearch";
+import { allCreatedItems, BulkAnswerSerializer } from "../../collector/src/sink/bulkAnswer";
 import { identifiedDocument } from "../../collector/src/ecs";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
@@ -203,6 +204,28 @@ test("bulk answers are filtered to what the sink reads: a few bytes per item, an
   } finally {
     await sink.close();
     await proxy.stop();
+    await client.close();
+  }
+});
+
+test("contract with the real engine: an all-created bulk answer is exactly the text the sink reads without parsing", async () => {
+  const { client, sinkOptions } = await setUp("answers");
+  const sink = new ElasticsearchSink({ ...sinkOptions, maxBatchDocuments: 300 });
+  const bodies: string[] = [];
+  const deserialize = BulkAnswerSerializer.prototype.deserialize;
+  BulkAnswerSerializer.prototype.deserialize = function <T>(this: BulkAnswerSerializer, json: string): T {
+    if (json.includes('"items"')) bodies.push(json);
+    return deserialize.call(this, json) as T;
+  };
+  try {
+    const batch = sampleBatch(700, "answers");
+    assert.deepEqual(await sink.write(batch, position), { indexed: 700, duplicates: 0, deadLettered: 0, retries: 0 });
+    assert.deepEqual(await sink.write(batch.slice(0, 10), position), { indexed: 0, duplicates: 10, deadLettered: 0, retries: 0 });
+    assert.deepEqual(bodies.map((body) => allCreatedItems(body)?.length), [300, 300, 100, undefined]);
+    for (const body of bodies.slice(0, 3)) assert.deepEqual(allCreatedItems(body), JSON.parse(body).items);
+  } finally {
+    BulkAnswerSerializer.prototype.deserialize = deserialize;
+    await sink.close();
     await client.close();
   }
 });

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { SinkResult, WriteOptions } from "../model";
+import { BulkAnswerSerializer } from "./bulkAnswer";
 import type { BulkRequest } from "./bulkRequest";
 import { DataStreamBulkSink, type Attempt, type SharedRequestOptions } from "./dataStreamBulkSink";
 import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
@@ -146,6 +147,7 @@ export function clientOptions(options: ElasticsearchSinkOptions): ClientOptions 
     maxRetries: 0, // retries are ours: counted, backed off and bounded per batch
     requestTimeout: options.requestTimeoutMs ?? 60_000,
     compression: false,
+    Serializer: BulkAnswerSerializer, // all-created bulk answers read without parsing (bulkAnswer.ts)
   };
 }
 
