@@ -1,6 +1,6 @@
 // The OpenSearch sink's `_bulk` wire protocol against the Elasticsearch engine the runner starts (shared with
 // OpenSearch): retries, options, config. The same behaviour on a real OpenSearch, with the index assets planned for
-// it, is proven in test/opensearch/sink.test.ts.
+// it, is proven in test/collector/sinkOpenSearchEngine.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OpenSearchSink } from "../../collector/src/sink/opensearch";
