@@ -9,6 +9,7 @@
 // in front of Azurite that only the collector talks to. Exact counts are checked in Elasticsearch at the end.
 //   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--warm-up 10] [--concurrency N] [--dist DIR] [--profile DIR]
 // --warm-up: rounds before the measured ones (JIT and Elasticsearch settle: the first ten cost up to twice as much).
+// --keep-leases on|off|auto: FLOWLOGS_KEEP_LEASES of the service (default on: what production's polls 60 s apart get).
 // --concurrency N: FLOWLOGS_CONCURRENCY of the service (default: the collector's, 4): jobs at once, and so how many
 //   jobs' documents one shared bulk request can carry.
 // --dist DIR: another build of the collector (as in collectorCpu.ts --base), to compare builds run after run.
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     nics: { type: "string", default: "16" }, rounds: { type: "string", default: "20" }, "warm-up": { type: "string", default: "10" },
     dist: { type: "string" }, profile: { type: "string" }, concurrency: { type: "string" },
+    "keep-leases": { type: "string", default: "on" },
   } });
   const nics = Number(values.nics);
   const rounds = Number(values.rounds);
@@ -85,6 +87,9 @@ async function main(): Promise<void> {
       FLOWLOGS_ES_URL: es.url,
       FLOWLOGS_ES_NAMESPACE: namespace,
       FLOWLOGS_POLL_INTERVAL_SECONDS: "1",
+      // In production polls come every 60 s and 30 s leases run out in between, so finished jobs keep their leases
+      // (FLOWLOGS_KEEP_LEASES=auto). Polls every second would turn that off: on, as there.
+      FLOWLOGS_KEEP_LEASES: values["keep-leases"],
       FLOWLOGS_METRICS_PORT: "off",
       ...(values.concurrency ? { FLOWLOGS_CONCURRENCY: values.concurrency } : {}),
     }, dist, values.profile ? resolve(values.profile) : undefined);
@@ -92,7 +97,7 @@ async function main(): Promise<void> {
       collector: treeCpuSeconds(service!.pid), collectorSystem: processCpuSeconds(service!.pid).system, es: treeCpuSeconds(es.pid!), polls: service!.polls(), requests: proxy.seen.length,
       atUs: Number(process.hrtime.bigint() / 1000n),
     });
-    // A round ends with the poll that indexed its last document (it has released its leases by then).
+    // A round ends with the poll that indexed its last document (its jobs are over by then).
     const round = async (): Promise<void> => {
       await appendMinute();
       await service!.indexed(written());

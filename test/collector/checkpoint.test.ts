@@ -289,3 +289,52 @@ test("a checkpoint this store creates is leased on the condition of the ETag the
     await proxy.stop();
   }
 });
+
+test("a finished job's lease is kept without a request: the same store takes it again under the same id, another finds it busy, releaseKept frees it", async () => {
+  const a = store("a");
+  const b = store("b");
+  await a.ensureContainer();
+  const name = `${BLOB}.kept`;
+  const raw = container.getBlockBlobClient(checkpointBlobName(SOURCE, name));
+  const held = await a.tryAcquire(SOURCE, name);
+  assert.ok(held);
+  await held.save({ ...held.checkpoint, offset: 10, blocks: 1, records: 1 });
+  held.keep();
+  assert.equal((await raw.getProperties()).leaseState, "leased", "kept: still leased");
+  assert.equal(await b.tryAcquire(SOURCE, name), undefined, "another replica finds it busy");
+  const again = await a.tryAcquireRemembered(SOURCE, name);
+  assert.ok(again && typeof again === "object");
+  assert.equal(again.leaseId, held.leaseId, "taken again under the same id while it is still held");
+  await again.save({ ...again.checkpoint, offset: 20, blocks: 2, records: 2 });
+  again.keep();
+  await a.releaseKept();
+  assert.equal((await raw.getProperties()).leaseState, "available", "released at the stop");
+  const theirs = await b.tryAcquire(SOURCE, name);
+  assert.ok(theirs);
+  assert.equal(theirs.checkpoint.offset, 20);
+  await theirs.release();
+  await a.releaseKept(); // nothing kept any more: no request, no error
+});
+
+test("a kept lease that ran out and was taken by another replica is not taken back, and its write is noticed", async () => {
+  const a = store("a");
+  const b = store("b");
+  await a.ensureContainer();
+  const name = `${BLOB}.lapsed`;
+  const held = await a.tryAcquire(SOURCE, name);
+  assert.ok(held);
+  await held.save({ ...held.checkpoint, offset: 10, blocks: 1, records: 1 });
+  held.keep();
+  // As if the lease had run out (Azure's clock is not ours to move): broken at once.
+  await container.getBlockBlobClient(checkpointBlobName(SOURCE, name)).getBlobLeaseClient().breakLease(0);
+  const theirs = await b.tryAcquire(SOURCE, name);
+  assert.ok(theirs);
+  assert.equal(await a.tryAcquireRemembered(SOURCE, name), "busy", "the other replica holds it now");
+  await theirs.save({ ...theirs.checkpoint, offset: 99, blocks: 3, records: 5 });
+  await theirs.release();
+  assert.equal(await a.tryAcquireRemembered(SOURCE, name), "stale", "written by the other replica since");
+  const mine = await a.tryAcquire(SOURCE, name, { exists: true });
+  assert.ok(mine);
+  assert.equal(mine.checkpoint.offset, 99);
+  await mine.release();
+});

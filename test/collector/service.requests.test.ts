@@ -13,6 +13,7 @@ import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 import type { LogEvent } from "../../collector/src/service/logger";
 import { azuriteCollectorConfig } from "../support/collectorConfig";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
+import { checkpointBlobName } from "../../collector/src/checkpoint/state";
 
 const scratch = scratchContainers(azuriteConnectionString());
 
@@ -109,7 +110,7 @@ test("a blob's first job costs 8 requests: the lease on the condition of the ETa
   assert.equal(stored?.etag, (await source.getBlockBlobClient(writer.blobName).getProperties()).etag?.replace(/"/g, ""));
 }));
 
-test("while the service tails, a blob whose checkpoint it wrote last costs 5 requests: the lease on the condition of that checkpoint's ETag replaces the peek and the read, and no try is written ahead; another replica's write in between is noticed (412) and read", () => proxiedStorage("req-tail", async ({ source, proxy, viaProxy, config }) => {
+test("while the service tails, a blob whose checkpoint it wrote last costs 4 requests: the lease on the condition of that checkpoint's ETag replaces the peek and the read, no try is written ahead, and the lease is kept for the next job, not released; another replica's write in between is noticed (412) and read", () => proxiedStorage("req-tail", async ({ source, proxy, viaProxy, config }) => {
   const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T11:00:00Z"), seed: 32, mac: "000D3A000032" });
   const sink = new RecordingSink();
   const controller = new AbortController();
@@ -120,10 +121,17 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
     async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
     async () => {
       thirdMinute = (await writer.appendMinute({ records: 2 })).tuples;
-      await runCollector({
+      const otherReplica = () => runCollector({
         config: { ...config, replicaId: "other" }, sink: other, once: true, blobService: scratch.service, writeLog: () => {},
         now: () => Date.parse("2026-11-20T11:10:00Z"),
       });
+      // The lease this replica kept after its job still holds the blob: the other replica finds it busy.
+      assert.equal((await otherReplica()).metrics.blobsBusy, 1);
+      assert.equal(other.documents.size, 0);
+      // As if the kept lease had run out (at most FLOWLOGS_LEASE_SECONDS after the job): the other replica reads.
+      await scratch.service.getContainerClient(config.checkpointContainer)
+        .getBlockBlobClient(checkpointBlobName(source.containerName, writer.blobName)).getBlobLeaseClient().breakLease(0);
+      await otherReplica();
       marks.push(proxy.seen.length);
     },
     async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
@@ -145,7 +153,7 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
     "GET source blocklist",
     "GET source blob",
     "PUT checkpoint blob", // caught up
-    "PUT checkpoint lease", // release
+    // no release: the lease is kept, and the next job takes it again under the same id (checkpoint/store.ts)
   ];
   assert.deepEqual(poll(0), remembered, "the second minute");
   assert.deepEqual(poll(1), [
@@ -162,9 +170,8 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
     "GET source blocklist",
     "GET source blob",
     "PUT checkpoint blob",
-    "PUT checkpoint lease",
-  ], "the fourth minute: the usual path");
-  assert.deepEqual(poll(3), remembered, "the fifth minute: remembered again");
+  ], "the fourth minute: the usual path, the lease kept");
+  assert.deepEqual(poll(3), [...remembered, "PUT checkpoint lease"], "the fifth minute: remembered again; the stop releases the kept lease");
   const all = await expectedIds([writer]);
   const both = new Set([...sink.documents.keys(), ...other.documents.keys()]);
   assert.deepEqual(both, all, "every tuple, by one replica or the other");
@@ -174,3 +181,30 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 5 req
   assert.deepEqual(summary.metrics.checkpointLeases, { created: 1, read: 1, remembered: 2, stale: 1 }, "first minute on the checkpoint it created, fourth read, second and fifth remembered");
   assert.match(summary.metrics.render(), /flowlogs_checkpoint_leases_total\{checkpoint="stale"\} 1/);
 }));
+
+test("a finished job releases its lease when leases outlast the wait between polls (FLOWLOGS_KEEP_LEASES=auto), or when told to (off)", async () => {
+  for (const label of ["auto", "off"] as const) {
+    await proxiedStorage(`req-rel-${label}`, async ({ source, proxy, viaProxy, config }) => {
+      const settings = label === "auto" ? { pollIntervalSeconds: config.leaseSeconds } : { keepLeases: label };
+      const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T11:00:00Z"), seed: 34, mac: "000D3A000034" });
+      await writer.appendMinute({ records: 2 });
+      const controller = new AbortController();
+      const marks: number[] = [];
+      const steps = [
+        async () => { await writer.appendMinute({ records: 2 }); marks.push(proxy.seen.length); },
+        async () => { marks.push(proxy.seen.length); controller.abort(); },
+      ];
+      const events: LogEvent[] = [];
+      const sink = new RecordingSink();
+      await runCollector({
+        config: { ...config, ...settings }, sink, blobService: viaProxy, writeLog: () => {}, onEvent: (e) => events.push(e),
+        signal: controller.signal, sleep: () => steps.shift()!(), now: () => Date.parse("2026-11-20T11:10:00Z"),
+      });
+      const second = proxy.seen.slice(marks[0], marks[1]).map((seen) => kind(seen, source.containerName));
+      assert.deepEqual(second.slice(-1), ["PUT checkpoint lease"], `${label}: the tailing job ends with the release`);
+      assert.equal(second.length, 6, `${label}: listing and 5 requests`);
+      assert.equal(events.filter((e) => e.event === "blob.lease.kept").length, 0, label);
+      assert.equal(sink.documents.size, writer.tuples, label);
+    });
+  }
+});

@@ -249,6 +249,8 @@ test("configuration errors name the variable and the fix", () => {
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_STORAGE_ACCOUNT_URL: "http://acct.blob.core.windows.net" }), /FLOWLOGS_STORAGE_ACCOUNT_URL must use https/);
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_LEASE_SECONDS: "90" }), /FLOWLOGS_LEASE_SECONDS "90" is not a whole number from 15 to 60/);
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_POLL_INTERVAL_SECONDS: "soon" }), /FLOWLOGS_POLL_INTERVAL_SECONDS/);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_KEEP_LEASES: "yes" }), /FLOWLOGS_KEEP_LEASES "yes" must be one of auto, on, off/);
+  assert.equal(loadConfig(base).keepLeases, "auto");
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_CONTAINERS: "Bad_Name" }), /FLOWLOGS_CONTAINERS: "Bad_Name" is not a valid container name/);
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_SINK: "kafka" }), /FLOWLOGS_SINK "kafka" is not supported/);
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_SINK: "elasticsearch" }), /FLOWLOGS_ES_URL is required/);

@@ -1,7 +1,8 @@
 // Checkpoints in Azure Storage: one small JSON blob per source blob in a container of its own. A replica takes a
 // blob lease on the checkpoint blob before reading the source blob, renews it while working, and writes the
 // checkpoint with that lease and the ETag it last saw, so a replica that lost its lease (or a stale writer) fails
-// instead of overwriting newer progress.
+// instead of overwriting newer progress. A job that ends keeps its lease rather than releasing it: the blob's next
+// job (the next poll) takes it again under the same lease id, and the stop releases what is still held.
 import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { CHECKPOINT_SUFFIX, checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
 
@@ -22,6 +23,9 @@ const CAUGHT_UP_METADATA = "caughtupetag";
  * takes the usual path.
  */
 export const REMEMBERED_CHECKPOINTS = 4_096;
+
+/** Kept leases released at once when the collector stops (CheckpointStore.releaseKept). */
+const RELEASES_AT_ONCE = 16;
 
 export interface CheckpointStoreOptions {
   /** Lease duration in seconds: 15–60 (Azure's limits for a finite lease). */
@@ -56,6 +60,12 @@ export interface LeasedCheckpoint {
   save(checkpoint: BlobCheckpoint): Promise<void>;
   /** Remove the checkpoint (the source blob is gone). Releases the lease with it. */
   forget(): Promise<void>;
+  /**
+   * Done with the blob for now, without a request: the lease is left to run out (at most the lease duration) and
+   * this store's next lease on the blob is asked under the same id, which Azure grants while it is still held.
+   * Another replica meanwhile finds the blob busy, as it would during the job. `releaseKept` releases them all.
+   */
+  keep(): void;
   release(): Promise<void>;
 }
 
@@ -65,6 +75,12 @@ interface Remembered {
   etag: string;
 }
 
+/** A lease a finished job kept (LeasedCheckpoint.keep): its id, and when it runs out at the latest. */
+interface KeptLease {
+  leaseId: string;
+  until: number;
+}
+
 export class CheckpointStore {
   /**
    * By checkpoint blob name. A lease taken on the condition that the checkpoint's ETag is still the remembered one
@@ -72,6 +88,12 @@ export class CheckpointStore {
    * job skips the peek and the read under the lease: two of its Azure requests.
    */
   private readonly remembered = new Map<string, Remembered>();
+  /**
+   * By checkpoint blob name: leases kept after their jobs (#12). Releasing one costs a request per tailing job; a
+   * lease taken again under its own id costs nothing more than a new one, so about a fifth of a tailing job's Azure
+   * requests (lease, block list, download, checkpoint write, release) go.
+   */
+  private readonly kept = new Map<string, KeptLease>();
 
   constructor(readonly container: ContainerClient, readonly options: CheckpointStoreOptions) {
     if (!(options.leaseSeconds >= 15 && options.leaseSeconds <= 60)) {
@@ -164,7 +186,8 @@ export class CheckpointStore {
     const memory = this.remembered.get(name);
     if (!memory) return undefined;
     const client = this.container.getBlockBlobClient(name);
-    const lease = client.getBlobLeaseClient();
+    const lease = this.leaseClient(name, client);
+    const asked = Date.now();
     try {
       await lease.acquireLease(this.options.leaseSeconds, { conditions: { ifMatch: memory.etag } });
     } catch (error) {
@@ -176,7 +199,39 @@ export class CheckpointStore {
       }
       throw error;
     }
-    return new Held(name, client, lease, memory.checkpoint, memory.etag, this.options, this.memory(name), true, false);
+    return new Held(name, client, lease, asked, memory.checkpoint, memory.etag, this.options, this.memory(name), true, false, this.keeper(name));
+  }
+
+  /** A lease client for the checkpoint `name`: under the id of a lease kept for it, if any, else a new one. */
+  private leaseClient(name: string, client: BlockBlobClient): BlobLeaseClient {
+    const kept = this.kept.get(name);
+    this.kept.delete(name); // held again, or lost to another replica: either way no longer kept
+    return client.getBlobLeaseClient(kept?.leaseId);
+  }
+
+  /**
+   * Releases the leases finished jobs kept and that have not run out yet, a few requests at a time (the collector's
+   * stop: a replica starting now, e.g. in a rolling deploy, need not wait for them). Failures are ignored: such a
+   * lease runs out by itself within the lease duration.
+   */
+  async releaseKept(): Promise<void> {
+    const now = Date.now();
+    const live = [...this.kept].filter(([, lease]) => lease.until > now);
+    this.kept.clear();
+    for (let i = 0; i < live.length; i += RELEASES_AT_ONCE) {
+      await Promise.all(live.slice(i, i + RELEASES_AT_ONCE).map(([name, { leaseId }]) =>
+        this.container.getBlockBlobClient(name).getBlobLeaseClient(leaseId).releaseLease().catch(() => undefined)));
+    }
+  }
+
+  /** What a held lease reports when its job keeps it. */
+  private keeper(name: string): (lease: KeptLease) => void {
+    return (lease) => {
+      this.kept.delete(name); // re-inserted last: the Map's order is the eviction order
+      this.kept.set(name, lease);
+      // Bounded as the memory of checkpoints: a lease dropped here simply runs out.
+      if (this.kept.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) this.kept.delete(this.kept.keys().next().value!);
+    };
   }
 
   /** What a held lease reports back: the version it read or wrote (remembered), or that the checkpoint is gone. */
@@ -221,7 +276,8 @@ export class CheckpointStore {
       // 409 (exists, leased) or 412 (exists): fine, someone created it first.
       if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
     }
-    const lease = client.getBlobLeaseClient();
+    const lease = this.leaseClient(name, client);
+    const asked = Date.now();
     try {
       await lease.acquireLease(this.options.leaseSeconds, created ? { conditions: { ifMatch: created } } : {});
     } catch (error) {
@@ -238,7 +294,7 @@ export class CheckpointStore {
       // the blob's very first job (service.bounded.test.ts).
       const memory = this.memory(name);
       memory.set(empty, created);
-      return new Held(name, client, lease, empty, created, this.options, memory, false, true);
+      return new Held(name, client, lease, asked, empty, created, this.options, memory, false, true, this.keeper(name));
     }
     try {
       const stored = await readCheckpointText(client, lease.leaseId);
@@ -252,7 +308,7 @@ export class CheckpointStore {
       }
       const memory = this.memory(name);
       memory.set(checkpoint, stored.etag);
-      return new Held(name, client, lease, checkpoint, stored.etag, this.options, memory, false, false);
+      return new Held(name, client, lease, asked, checkpoint, stored.etag, this.options, memory, false, false, this.keeper(name));
     } catch (error) {
       await lease.releaseLease().catch(() => undefined);
       throw error;
@@ -274,12 +330,15 @@ class Held implements LeasedCheckpoint {
     readonly name: string,
     private readonly client: BlockBlobClient,
     private readonly lease: BlobLeaseClient,
+    /** When the lease's clock last started at the latest: the acquire or renewal was sent then (Date.now()). */
+    private renewedAt: number,
     public checkpoint: BlobCheckpoint,
     private etag: string | undefined,
     private readonly options: CheckpointStoreOptions,
     private readonly memory: CheckpointMemory,
     readonly remembered: boolean,
     readonly created: boolean,
+    private readonly onKept: (lease: KeptLease) => void,
   ) {
     // Renew at a third of the duration so one failed renewal still leaves time for another.
     this.timer = setInterval(() => void this.renew(), (options.leaseSeconds * 1000) / 3);
@@ -296,8 +355,10 @@ class Held implements LeasedCheckpoint {
 
   private async renew(): Promise<void> {
     if (this.released) return;
+    const asked = Date.now();
     try {
       await this.lease.renewLease();
+      this.renewedAt = asked;
     } catch (error) {
       if (this.released) return;
       this.controller.abort();
@@ -332,6 +393,13 @@ class Held implements LeasedCheckpoint {
     if (this.released) return;
     this.stop();
     await this.lease.releaseLease().catch(() => undefined); // expired or already gone: nothing to release
+  }
+
+  keep(): void {
+    if (this.released) return;
+    this.stop();
+    if (this.controller.signal.aborted) return; // lost: not this replica's to take again
+    this.onKept({ leaseId: this.lease.leaseId, until: this.renewedAt + this.options.leaseSeconds * 1000 });
   }
 
   private stop(): void {

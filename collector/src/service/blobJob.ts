@@ -33,6 +33,8 @@ export interface JobContext {
   now: () => number;
   /** Shutdown: stop after the current window (its checkpoint is saved). */
   signal?: AbortSignal;
+  /** A finished job keeps its lease for the blob's next job instead of releasing it (LeasedCheckpoint.keep). */
+  keepLeases?: boolean;
   /**
    * Whether a failure may be waited out (a 403 while role assignments are not yet effective: the scheduler's
    * authorization grace, which announces it once). An excused failure is logged at debug level and not counted.
@@ -167,8 +169,14 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     }
     return outcome;
   } finally {
-    if (!forgotten) await held.release();
-    log("debug", "blob.lease.released", where);
+    if (forgotten) log("debug", "blob.lease.released", where);
+    else if (context.keepLeases) {
+      held.keep(); // a request fewer per tailing job (checkpoint/store.ts)
+      log("debug", "blob.lease.kept", where);
+    } else {
+      await held.release();
+      log("debug", "blob.lease.released", where);
+    }
   }
 }
 
@@ -181,12 +189,14 @@ async function acquire(ref: BlobRef, context: JobContext): Promise<LeasedCheckpo
   const { store, metrics } = context;
   const remembered = await store.tryAcquireRemembered(ref.container, ref.name);
   if (remembered === "stale") metrics.checkpointLeases.stale++;
-  else if (remembered !== undefined) {
-    if (remembered !== "busy") metrics.checkpointLeases.remembered++;
+  else if (remembered !== undefined && remembered !== "busy") {
+    metrics.checkpointLeases.remembered++;
     return remembered;
   }
   const stored = ref.etag ? await store.peek(ref.container, ref.name).catch(() => undefined) : undefined;
   if (stored?.etag !== undefined && stored.etag === ref.etag) return { unchanged: stored };
+  // Held by another replica (reading it, or keeping its lease after reading it): the peek above may show it caught up.
+  if (remembered === "busy") return "busy";
   const held = await store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined });
   if (!held) return "busy";
   metrics.checkpointLeases[held.created ? "created" : "read"]++;

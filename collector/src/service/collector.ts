@@ -115,6 +115,9 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       doneGraceMinutes: config.doneGraceMinutes,
       now: options.now ?? Date.now,
       signal: options.signal,
+      // By default kept only where it runs out before this replica's next poll: then no replica holds a blob from one
+      // poll to the next, and others find it busy no longer than if the job had taken the lease duration longer.
+      keepLeases: !options.once && (config.keepLeases === "on" || (config.keepLeases === "auto" && config.leaseSeconds < config.pollIntervalSeconds)),
     };
     const state: PollState = {
       // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded
@@ -148,6 +151,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     }
     return { polls: metrics.polls, metrics };
   } finally {
+    await store.releaseKept(); // a replica starting now need not wait for the leases this one kept to run out
     await status?.close();
     if (!options.sink) await sink.close();
     log("info", "collector.stop", { polls: metrics.polls, indexed: metrics.indexed, duplicates: metrics.duplicates });

@@ -15,6 +15,8 @@ export interface CollectorConfig {
   checkpointContainer: string;
   pollIntervalSeconds: number;
   leaseSeconds: number;
+  /** Whether finished jobs keep their leases for the blob's next job (FLOWLOGS_KEEP_LEASES). */
+  keepLeases: "auto" | "on" | "off";
   replicaId: string;
   /** Blobs worked on at once by this replica. */
   concurrency: number;
@@ -70,6 +72,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_CHECKPOINT_CONTAINER: "Container for checkpoints and leases, created if missing when the identity may create containers (rights scoped to the container itself may not: then it must exist). Default: flowlogs-checkpoints.",
   FLOWLOGS_POLL_INTERVAL_SECONDS: "Seconds between polls. Default 60 (Azure appends about once a minute).",
   FLOWLOGS_LEASE_SECONDS: "Lease held on a blob's checkpoint while reading it, 15–60. Default 30. A dead replica's blobs are taken over after this.",
+  FLOWLOGS_KEEP_LEASES: "auto (default): a finished job keeps its lease, unreleased, when leases run out before the next poll (FLOWLOGS_LEASE_SECONDS below FLOWLOGS_POLL_INTERVAL_SECONDS, as by default); the blob's next job takes it again under the same id, so a tailing job costs 4 Azure requests instead of 5, and other replicas find the blob busy for at most the lease duration after a job. on: always (with leases outlasting polls, a blob stays with the replica that read it, and other replicas count it as pending). off: released after every job. A one-pass run (--once) releases every lease as it goes.",
   FLOWLOGS_REPLICA_ID: "Name of this replica in logs and checkpoints. Default: <hostname>-<pid>.",
   FLOWLOGS_CONCURRENCY: "Blobs this replica reads at once whose new data is unknown or large (each may hold a window and a write: this bounds memory). Blobs this process caught up that grew by a little since (tailing) reserve what their data needs from the same budget, so up to 4 times as many of those run at once. Default 4.",
   FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download. Default 4194304 (4 MiB). Bounds memory.",
@@ -188,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     checkpointContainer,
     pollIntervalSeconds: integer("FLOWLOGS_POLL_INTERVAL_SECONDS", read("FLOWLOGS_POLL_INTERVAL_SECONDS") ?? "60", 1, 3600),
     leaseSeconds: integer("FLOWLOGS_LEASE_SECONDS", read("FLOWLOGS_LEASE_SECONDS") ?? "30", 15, 60),
+    keepLeases: oneOf("FLOWLOGS_KEEP_LEASES", read("FLOWLOGS_KEEP_LEASES") ?? "auto", ["auto", "on", "off"] as const),
     replicaId: read("FLOWLOGS_REPLICA_ID") ?? `${hostname()}-${process.pid}`,
     concurrency: integer("FLOWLOGS_CONCURRENCY", read("FLOWLOGS_CONCURRENCY") ?? "4", 1, 64),
     windowBytes: integer("FLOWLOGS_WINDOW_BYTES", read("FLOWLOGS_WINDOW_BYTES") ?? String(4 << 20), 4096, 256 << 20),
@@ -336,6 +340,11 @@ function integer(name: string, text: string, min: number, max: number): number {
   return value;
 }
 
+function oneOf<T extends string>(name: string, text: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(text)) throw new ConfigError(`${name} ${JSON.stringify(text)} must be one of ${choices.join(", ")}`);
+  return text as T;
+}
+
 function checkContainerName(variable: string, name: string): string {
   if (!/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) {
     throw new ConfigError(`${variable}: ${JSON.stringify(name)} is not a valid container name (3–63 of a-z, 0-9 and single hyphens)`);
@@ -351,6 +360,7 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     checkpointContainer: config.checkpointContainer,
     pollIntervalSeconds: config.pollIntervalSeconds,
     leaseSeconds: config.leaseSeconds,
+    keepLeases: config.keepLeases,
     replicaId: config.replicaId,
     concurrency: config.concurrency,
     windowBytes: config.windowBytes,
