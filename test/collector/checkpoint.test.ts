@@ -338,3 +338,33 @@ test("a kept lease that ran out and was taken by another replica is not taken ba
   assert.equal(mine.checkpoint.offset, 99);
   await mine.release();
 });
+
+test("the stop's release of kept leases is bounded: with storage answering 503, it gives up after its time and the leases run out by themselves", async () => {
+  let failing = false;
+  const proxy = await startFaultyProxy(new URL(azuriteBlobEndpoint()).origin, ({ method, path }) =>
+    failing && method === "PUT" && path.includes("comp=lease") ? { status: 503 } : "forward");
+  try {
+    const throughProxy = BlobServiceClient.fromConnectionString(
+      azuriteConnectionString().replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=${proxy.url}`),
+    ).getContainerClient(container.containerName);
+    const a = new CheckpointStore(throughProxy, { leaseSeconds: 15, replicaId: "a" });
+    await a.ensureContainer();
+    for (let i = 0; i < 3; i++) {
+      const held = await a.tryAcquire(SOURCE, `${BLOB}.bounded-${i}`);
+      assert.ok(held);
+      held.keep();
+    }
+    failing = true;
+    const started = Date.now();
+    await a.releaseKept(1_000);
+    const took = Date.now() - started;
+    // Unbounded, the SDK's retries (backing off 4 s, then 8 s...) would take 28 s or more.
+    assert.ok(took < 3_000, `gave up after ${took} ms`);
+    const refused = proxy.seen.filter((request) => request.path.includes("comp=lease") && request.fault !== "forward");
+    assert.ok(refused.length >= 3, "each kept lease was asked to be released");
+    const raw = container.getBlockBlobClient(checkpointBlobName(SOURCE, `${BLOB}.bounded-0`));
+    assert.equal((await raw.getProperties()).leaseState, "leased", "not released: left to run out");
+  } finally {
+    await proxy.stop();
+  }
+});

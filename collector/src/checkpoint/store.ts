@@ -27,6 +27,12 @@ export const REMEMBERED_CHECKPOINTS = 4_096;
 /** Kept leases released at once when the collector stops (CheckpointStore.releaseKept). */
 const RELEASES_AT_ONCE = 16;
 
+/**
+ * The longest the stop spends releasing kept leases: each runs out by itself anyway, and with storage unreachable the
+ * SDK's retries (4 tries, backing off from 4 s) would hold a stopping container for minutes.
+ */
+export const RELEASE_KEPT_MS = 5_000;
+
 export interface CheckpointStoreOptions {
   /** Lease duration in seconds: 15–60 (Azure's limits for a finite lease). */
   leaseSeconds: number;
@@ -211,16 +217,17 @@ export class CheckpointStore {
 
   /**
    * Releases the leases finished jobs kept and that have not run out yet, a few requests at a time (the collector's
-   * stop: a replica starting now, e.g. in a rolling deploy, need not wait for them). Failures are ignored: such a
-   * lease runs out by itself within the lease duration.
+   * stop: a replica starting now, e.g. in a rolling deploy, need not wait for them), for at most `withinMs`. Failures
+   * are ignored: such a lease runs out by itself within the lease duration.
    */
-  async releaseKept(): Promise<void> {
+  async releaseKept(withinMs = RELEASE_KEPT_MS): Promise<void> {
     const now = Date.now();
     const live = [...this.kept].filter(([, lease]) => lease.until > now);
     this.kept.clear();
-    for (let i = 0; i < live.length; i += RELEASES_AT_ONCE) {
+    const abortSignal = AbortSignal.timeout(withinMs);
+    for (let i = 0; i < live.length && !abortSignal.aborted; i += RELEASES_AT_ONCE) {
       await Promise.all(live.slice(i, i + RELEASES_AT_ONCE).map(([name, { leaseId }]) =>
-        this.container.getBlockBlobClient(name).getBlobLeaseClient(leaseId).releaseLease().catch(() => undefined)));
+        this.container.getBlockBlobClient(name).getBlobLeaseClient(leaseId).releaseLease({ abortSignal }).catch(() => undefined)));
     }
   }
 
