@@ -15,7 +15,7 @@
 // purpose, so re-reading from anywhere yields the same ids.
 import { hash } from "node:crypto";
 import type { FlowContext, ParsedFlow } from "../format/flow";
-import { ContentCache, keyField } from "./contentCache";
+import { ContentCache, keyField, sameRecordFields } from "./contentCache";
 import { putAscii, putWholeNumber } from "./jsonBytes";
 
 export const ID_RECIPE = "flowlogs-id/2";
@@ -35,11 +35,19 @@ function contextText(context: FlowContext): string {
   return lastText;
 }
 
+// The head depends on record-level fields only: the last one answers while they stay the same (every group of a
+// record, and the records of one blob), before a key is built.
+let headOf: FlowContext | undefined;
+let lastHead = "";
+
 /** JSON([ID_RECIPE, family, version, lower(resourceId), lower(flowLogId), upper(mac)]) without its closing bracket. */
 function contextHead(context: FlowContext): string {
+  if (headOf !== undefined && sameRecordFields(headOf, context)) return lastHead;
   const { family, version, resourceId = "", flowLogId = "", mac = "" } = context;
-  return headsByContent.get(`${family}${version}|${keyField(resourceId)}${keyField(flowLogId)}${keyField(mac)}`, () =>
+  lastHead = headsByContent.get(`${family}${version}|${keyField(resourceId)}${keyField(flowLogId)}${keyField(mac)}`, () =>
     JSON.stringify([ID_RECIPE, family, version, resourceId.toLowerCase(), flowLogId.toLowerCase(), mac.toUpperCase()]).slice(0, -1));
+  headOf = context;
+  return lastHead;
 }
 
 export function documentId(flow: ParsedFlow): string {

@@ -10,7 +10,7 @@ import type { FlowContext, FlowState, FlowTuple, ParsedFlow } from "../format/fl
 import { ADDRESS_CLASSES, addressClass, flowLocality, type AddressClass } from "./addressClass";
 import { COMMUNITY_ID_VERSION, communityIdDigest } from "./communityId";
 import type { AddressEnrichment } from "./enrichment";
-import { ContentCache, keyField } from "./contentCache";
+import { ContentCache, keyField, recordFieldsKey, sameRecordFields } from "./contentCache";
 import { putAscii, putBytes, putText, putWholeNumber, ScratchBytes } from "./jsonBytes";
 import { flowEvent, resourceFields } from "./mapper";
 import { threatJson } from "./threat";
@@ -39,11 +39,21 @@ function contextJson(context: FlowContext): ContextJson {
   return lastParts;
 }
 
+// The record-level fields of the last context keyed, under a number of their own: a key per group is then that number
+// and the group's fields, short, and a record's content is keyed (built and hashed) once, not once per group. Numbers
+// are never reused, so a key made before recordIds started over cannot name other content.
+let recordOf: FlowContext | undefined;
+let recordId = 0;
+let lastRecordId = 0;
+const recordIds = new ContentCache<number>();
+
 /** Everything the parts depend on. */
 function contentKey(context: FlowContext): string {
-  const field = keyField;
-  return `${context.family}${context.version}|${field(context.resourceId)}${field(context.mac)}${field(context.aclId)}` +
-    `${field(context.flowLogId)}${field(context.flowLogGuid)}${field(context.rule)}`;
+  if (recordOf === undefined || !sameRecordFields(recordOf, context)) {
+    recordId = recordIds.get(recordFieldsKey(context), () => ++lastRecordId);
+    recordOf = context;
+  }
+  return `${recordId}|${keyField(context.aclId)}${keyField(context.rule)}`;
 }
 
 function newContextJson(context: FlowContext): ContextJson {
