@@ -15,7 +15,7 @@
 // purpose, so re-reading from anywhere yields the same ids.
 import { hash } from "node:crypto";
 import type { FlowContext, ParsedFlow } from "../format/flow";
-import { ContentCache, keyField, sameRecordFields } from "./contentCache";
+import { ContentCache, recordFieldsKey, sameRecordFields } from "./contentCache";
 import { putAscii, putWholeNumber } from "./jsonBytes";
 
 export const ID_RECIPE = "flowlogs-id/2";
@@ -44,7 +44,7 @@ let lastHead = "";
 function contextHead(context: FlowContext): string {
   if (headOf !== undefined && sameRecordFields(headOf, context)) return lastHead;
   const { family, version, resourceId = "", flowLogId = "", mac = "" } = context;
-  lastHead = headsByContent.get(`${family}${version}|${keyField(resourceId)}${keyField(flowLogId)}${keyField(mac)}`, () =>
+  lastHead = headsByContent.get(recordFieldsKey(context), () =>
     JSON.stringify([ID_RECIPE, family, version, resourceId.toLowerCase(), flowLogId.toLowerCase(), mac.toUpperCase()]).slice(0, -1));
   headOf = context;
   return lastHead;
