@@ -205,7 +205,7 @@ export class CheckpointStore {
       }
       throw error;
     }
-    return new Held(name, client, lease, asked, memory.checkpoint, memory.etag, this.options, this.memory(name), true, false, this.keeper(name));
+    return new Held(name, client, lease, asked, memory.checkpoint, memory.etag, this.options, this.memory(name), true, false);
   }
 
   /** A lease client for the checkpoint `name`: under the id of a lease kept for it, if any, else a new one. */
@@ -231,17 +231,10 @@ export class CheckpointStore {
     }
   }
 
-  /** What a held lease reports when its job keeps it. */
-  private keeper(name: string): (lease: KeptLease) => void {
-    return (lease) => {
-      this.kept.delete(name); // re-inserted last: the Map's order is the eviction order
-      this.kept.set(name, lease);
-      // Bounded as the memory of checkpoints: a lease dropped here simply runs out.
-      if (this.kept.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) this.kept.delete(this.kept.keys().next().value!);
-    };
-  }
-
-  /** What a held lease reports back: the version it read or wrote (remembered), or that the checkpoint is gone. */
+  /**
+   * What a held lease reports back: the version it read or wrote (remembered), that the checkpoint is gone, or that
+   * its job kept the lease.
+   */
   private memory(name: string): CheckpointMemory {
     return {
       set: (checkpoint, etag) => {
@@ -253,6 +246,12 @@ export class CheckpointStore {
         if (this.remembered.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) this.remembered.delete(this.remembered.keys().next().value!);
       },
       forget: () => void this.remembered.delete(name),
+      keep: (lease) => {
+        this.kept.delete(name); // re-inserted last, as above
+        this.kept.set(name, lease);
+        // Bounded as the remembered checkpoints: a lease dropped here simply runs out.
+        if (this.kept.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) this.kept.delete(this.kept.keys().next().value!);
+      },
     };
   }
 
@@ -301,7 +300,7 @@ export class CheckpointStore {
       // the blob's very first job (service.bounded.test.ts).
       const memory = this.memory(name);
       memory.set(empty, created);
-      return new Held(name, client, lease, asked, empty, created, this.options, memory, false, true, this.keeper(name));
+      return new Held(name, client, lease, asked, empty, created, this.options, memory, false, true);
     }
     try {
       const stored = await readCheckpointText(client, lease.leaseId);
@@ -315,7 +314,7 @@ export class CheckpointStore {
       }
       const memory = this.memory(name);
       memory.set(checkpoint, stored.etag);
-      return new Held(name, client, lease, asked, checkpoint, stored.etag, this.options, memory, false, false, this.keeper(name));
+      return new Held(name, client, lease, asked, checkpoint, stored.etag, this.options, memory, false, false);
     } catch (error) {
       await lease.releaseLease().catch(() => undefined);
       throw error;
@@ -326,6 +325,7 @@ export class CheckpointStore {
 interface CheckpointMemory {
   set(checkpoint: BlobCheckpoint, etag: string | undefined): void;
   forget(): void;
+  keep(lease: KeptLease): void;
 }
 
 class Held implements LeasedCheckpoint {
@@ -345,7 +345,6 @@ class Held implements LeasedCheckpoint {
     private readonly memory: CheckpointMemory,
     readonly remembered: boolean,
     readonly created: boolean,
-    private readonly onKept: (lease: KeptLease) => void,
   ) {
     // Renew at a third of the duration so one failed renewal still leaves time for another.
     this.timer = setInterval(() => void this.renew(), (options.leaseSeconds * 1000) / 3);
@@ -406,7 +405,7 @@ class Held implements LeasedCheckpoint {
     if (this.released) return;
     this.stop();
     if (this.controller.signal.aborted) return; // lost: not this replica's to take again
-    this.onKept({ leaseId: this.lease.leaseId, until: this.renewedAt + this.options.leaseSeconds * 1000 });
+    this.memory.keep({ leaseId: this.lease.leaseId, until: this.renewedAt + this.options.leaseSeconds * 1000 });
   }
 
   private stop(): void {
