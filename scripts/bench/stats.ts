@@ -1,9 +1,13 @@
-// Small helpers for benchmarks: medians over repetitions, and printing `name: value` lines.
+// Small helpers for benchmarks: medians (and means) over repetitions, and printing `name: value` lines.
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 /** Runs `fn` `times` times and returns the median of what it returns (e.g. a rate). */

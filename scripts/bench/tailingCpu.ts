@@ -32,7 +32,7 @@ import { profileShares } from "./cpuProfile";
 import { DIST, buildCollector, imageMemoryEnvironment, imageNodeFlags } from "./imageRuntime";
 import { ensureImageNode } from "../image-node";
 import { processCpuSeconds, treeCpuSeconds } from "./processCpu";
-import { median, progress, report } from "./stats";
+import { mean, median, progress, report } from "./stats";
 
 const IDLE_POLLS = 10;
 
@@ -157,7 +157,6 @@ async function main(): Promise<void> {
     report("tailing_collector_cpu_us_per_doc", collector, 1, `median of ${rounds} rounds, idle polls taken out; rounds ${perRound.map((r) => us(r.collector).toFixed(0)).join(", ")}`);
     // /proc counts CPU in 10 ms ticks, about 5.7 µs per document of a 1,760-document round: a round's figure is
     // coarse, their mean is not.
-    const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
     report("tailing_collector_cpu_us_per_doc_mean", mean(perRound.map((r) => us(r.collector))), 1,
       `mean of the same rounds: finer than the median of ${rounds} figures counted in ${(us(0.01)).toFixed(1)} µs steps (10 ms ticks)`);
     report("tailing_collector_cpu_us_per_doc_raw", median(perRound.map((r) => us(r.raw))), 1, `with the ${median(perRound.map((r) => r.polls))} polls a round took (median)`);
