@@ -6,7 +6,7 @@
 // (jsonBytes.ts), with no string per document. toFlowDocument stays the readable reference for what a document
 // holds; any field added there must be added here too (the test fails until it is).
 import type { ByteOut, FlowEnrichment } from "../model";
-import type { FlowContext, FlowState, FlowTuple, ParsedFlow } from "../format/flow";
+import type { Direction, FlowContext, FlowState, FlowTuple, ParsedFlow } from "../format/flow";
 import { ADDRESS_CLASSES, addressClass, flowLocality, type AddressClass } from "./addressClass";
 import { COMMUNITY_ID_VERSION, communityIdDigest } from "./communityId";
 import type { AddressEnrichment } from "./enrichment";
@@ -25,6 +25,8 @@ interface ContextJson {
   middle: Buffer;
   /** From the flowlog fields after state/encryption to the end of the document. */
   tail: Buffer;
+  /** relatedToEncryption's pieces of this context, by relatedPieceIndex, made when first needed. */
+  relatedPieces: Array<Buffer | undefined>;
 }
 
 // Tuples of one group come one after another: the last context answers before the content cache is asked.
@@ -70,7 +72,7 @@ function newContextJson(context: FlowContext): ContextJson {
   if (context.rule !== undefined) tail += `,"rule":${json({ name: context.rule })}`;
   tail += "}";
   // JSON.stringify escapes lone surrogates, so its text is well-formed UTF-16 and its UTF-8 decodes back to it.
-  return { middle: utf8(`,"cloud":${json(cloud)},"azure":{"flowlog":{"version":${json(context.version)}`), tail: utf8(tail) };
+  return { middle: utf8(`,"cloud":${json(cloud)},"azure":{"flowlog":{"version":${json(context.version)}`), tail: utf8(tail), relatedPieces: [] };
 }
 
 // `","ecs":...,"event":{...},"source":{"ip":"` for each decision and state, written once from the same object the
@@ -84,20 +86,23 @@ for (const denied of [false, true]) {
     eventJsons[eventIndex(denied, state)] = utf8(`","ecs":${json({ version: ECS_VERSION })},"event":${json(flowEvent(denied, state))},"source":{"ip":"`);
   }
 }
-const stateJsons = new Map(STATES.filter((state) => state !== undefined).map((state) => [state, utf8(`,"state":"${state}"`)]));
 
-// `},"network":{"transport":...,"iana_number":...,"direction":"` per protocol number (0-255).
-const networkHeads = new Map<number, Buffer>();
+// `},"network":{"transport":...,"iana_number":...,"direction":"inbound"` and, when the flow has one, the head of its
+// Community ID (`,"community_id":"1:`): one piece per protocol number (0-255), direction and whether there is an id,
+// made when first needed. Joined pieces are fewer copies per document (each costs about as much as a short loop).
+const networkPieces: Array<Buffer | undefined> = [];
 
-function networkHead(ianaNumber: number): Buffer {
-  let head = networkHeads.get(ianaNumber);
-  if (head === undefined) {
+function networkPiece(ianaNumber: number, direction: Direction, withCommunityId: boolean): Buffer {
+  const index = ianaNumber * 4 + (direction === "inbound" ? 0 : 2) + (withCommunityId ? 1 : 0);
+  let piece = networkPieces[index];
+  if (piece === undefined) {
     const transport = transportName(ianaNumber);
     const iana_number = String(ianaNumber);
     const fields = json(transport ? { transport, iana_number } : { iana_number });
-    networkHeads.set(ianaNumber, head = utf8(`},"network":${fields.slice(0, -1)},"direction":"`));
+    const communityHead = withCommunityId ? `,"community_id":"${COMMUNITY_ID_VERSION}` : "";
+    networkPieces[index] = piece = utf8(`},"network":${fields.slice(0, -1)},"direction":"${direction}"${communityHead}`);
   }
-  return head;
+  return piece;
 }
 
 // `,"source_address_class":…,"locality":…` for each pair of classes, written once: one constant piece per tuple.
@@ -115,11 +120,29 @@ const PORT = utf8('","port":');
 const PACKETS = utf8(',"packets":');
 const BYTES = utf8(',"bytes":');
 const DESTINATION_HEAD = utf8('},"destination":{"ip":"');
-const COMMUNITY_ID = utf8(`,"community_id":"${COMMUNITY_ID_VERSION}`);
 const RELATED_HEAD = utf8('},"related":{"ip":["');
 const RELATED_NEXT = utf8('","');
-const RELATED_END = utf8('"]}');
-const ENCRYPTION_HEAD = utf8(',"encryption":"');
+
+/**
+ * From the end of `related` to the head of the encryption word (or to where the tail starts when there is none):
+ * `"]}`, the context's middle, the address classes and locality, the state. One piece per context, class pair, state
+ * and whether there is an encryption word, made when first needed.
+ */
+function relatedToEncryption(
+  parts: ContextJson, sourceClass: AddressClass, destinationClass: AddressClass, state: FlowState | undefined, encrypted: boolean,
+): Buffer {
+  const stateIndex = state === undefined ? 0 : STATE_INDEX[state];
+  const index = ((CLASS_INDEX[sourceClass] * 3 + CLASS_INDEX[destinationClass]) * STATES.length + stateIndex) * 2 + (encrypted ? 1 : 0);
+  let piece = parts.relatedPieces[index];
+  if (piece === undefined) {
+    const stateText = state === undefined ? "" : `,"state":"${state}"`;
+    piece = Buffer.concat([utf8('"]}'), parts.middle, addressClassJsons[sourceClass][destinationClass], utf8(stateText), utf8(encrypted ? ',"encryption":"' : "")]);
+    parts.relatedPieces[index] = piece;
+  }
+  return piece;
+}
+
+const CLASS_INDEX: Record<AddressClass, number> = { private: 0, azure_platform: 1, public: 2 };
 const QUOTE = 0x22;
 const CLOSE_BRACE = 0x7d;
 
@@ -192,7 +215,8 @@ export const NO_ENRICHMENT: EnrichmentParts = Object.freeze({ sourceAnswer: NO_B
 export function writeFlowDocument(out: ByteOut, flow: ParsedFlow, parts: EnrichmentParts): void {
   const { context, tuple } = flow;
   const { packetsSent, bytesSent, packetsReceived, bytesReceived } = tuple.counters;
-  const { middle, tail } = contextJson(context);
+  const contextParts = contextJson(context);
+  const { middle, tail } = contextParts;
   // Addresses the parser accepted (node:net's isIP: hex digits, dots, colons, a zone of [0-9A-Za-z.:-]), an
   // encryption word it accepted ([A-Za-z0-9_]), a base64 Community ID and the state names are ASCII with nothing
   // JSON escapes: written between quotes as they are.
@@ -216,23 +240,19 @@ export function writeFlowDocument(out: ByteOut, flow: ParsedFlow, parts: Enrichm
   if (packetsReceived !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, PACKETS), packetsReceived);
   if (bytesReceived !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, BYTES), bytesReceived);
   at = putBytes(bytes, at, destinationAnswer);
-  at = putAscii(bytes, putBytes(bytes, at, networkHead(tuple.ianaNumber)), tuple.direction);
-  bytes[at++] = QUOTE;
   const community = communityIdDigest(tuple);
+  at = putBytes(bytes, at, networkPiece(tuple.ianaNumber, tuple.direction, community !== undefined));
   if (community !== undefined) {
-    at = putAscii(bytes, putBytes(bytes, at, COMMUNITY_ID), community);
+    at = putAscii(bytes, at, community);
     bytes[at++] = QUOTE;
   }
   if (packetsSent !== undefined && packetsReceived !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, PACKETS), packetsSent + packetsReceived);
   if (bytesSent !== undefined && bytesReceived !== undefined) at = putWholeNumber(bytes, putBytes(bytes, at, BYTES), bytesSent + bytesReceived);
   at = putAscii(bytes, putBytes(bytes, at, RELATED_HEAD), sourceIp);
   if (sourceIp !== destinationIp) at = putAscii(bytes, putBytes(bytes, at, RELATED_NEXT), destinationIp);
-  at = putBytes(bytes, at, RELATED_END);
-  at = putBytes(bytes, at, middle);
-  at = putBytes(bytes, at, addressClassJsons[sourceClass][destinationClass]);
-  if (state !== undefined) at = putBytes(bytes, at, stateJsons.get(state)!);
+  at = putBytes(bytes, at, relatedToEncryption(contextParts, sourceClass, destinationClass, state, encryption !== undefined));
   if (encryption !== undefined) {
-    at = putAscii(bytes, putBytes(bytes, at, ENCRYPTION_HEAD), encryption);
+    at = putAscii(bytes, at, encryption);
     bytes[at++] = QUOTE;
   }
   if (threat === "") {
