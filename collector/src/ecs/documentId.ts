@@ -83,7 +83,7 @@ function hashInput(flow: ParsedFlow): Uint8Array | undefined {
   at = putWholeNumber(INPUT, at, flow.indexInGroup);
   INPUT[at++] = 0x2c; // ,
   INPUT[at++] = 0x22; // "
-  at = putAscii(INPUT, at, text);
+  at += INPUT.write(text, at, "latin1"); // ASCII (above): its latin1 bytes are its UTF-8
   INPUT[at++] = 0x22;
   INPUT[at++] = 0x5d; // ]
   return (inputViews[at] ??= INPUT.subarray(0, at));
