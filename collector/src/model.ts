@@ -128,6 +128,11 @@ export interface IdentifiedDocument {
   readonly doc: FlowDocument;
   /** Writes `source`'s UTF-8 bytes at `out.at` and moves `at` past them, without making the string (bulk bodies). */
   writeSource?(out: ByteOut): void;
+  /**
+   * Writes `id` at `at` when it is DOCUMENT_ID_LENGTH base64url characters (nothing JSON escapes), without making the
+   * string; returns the end.
+   */
+  writeId?(out: Uint8Array, at: number): number;
 }
 
 /** Input the parser could not turn into documents. It is reported and set aside, never dropped silently. */

@@ -180,3 +180,32 @@ test("an NSG tuple's id leads with its time in milliseconds (epoch seconds scale
   for (const id of ids) assert.equal(Buffer.from(id, "base64url").subarray(0, 6).toString("hex"), time.toString("hex"));
   assert.notEqual(ids[0], ids[1]);
 });
+
+test("a parsed document writes its id's bytes (into a bulk action line) exactly as its id reads, for any time and digest", () => {
+  // writeIdOfDigest and idOfDigest each turn the time and digest into the id; they must never disagree.
+  let state = 7;
+  const next = (limit: number) => (state = (state * 1103515245 + 12345) % 2 ** 31) % limit;
+  const vnet: string[] = [];
+  const nsg: string[] = [];
+  for (let i = 0; i < 4000; i++) {
+    const ms = 1_262_304_000_000 + next(2 ** 31) * 1300 + next(1000); // 2010 .. 2098, any millisecond
+    const ports = `${next(65536)},${next(65536)}`;
+    vnet.push(`${ms},10.0.${next(256)}.${next(256)},203.0.113.${next(256)},${ports},6,O,B,NX,1,2,3,4`);
+    nsg.push(`${Math.floor(ms / 1000)},10.0.0.${next(256)},2001:db8::${next(65536).toString(16)},${ports},T,I,A,B,1,2,3,4`);
+  }
+  const documents = parseRecords([
+    { category: "FlowLogFlowEvent", flowLogVersion: 4, flowRecords: { flows: [{ flowGroups: [{ flowTuples: vnet }] }] } },
+    { category: "NetworkSecurityGroupFlowEvent", properties: { Version: 2, flows: [{ flows: [{ flowTuples: nsg }] }] } },
+  ]).documents;
+  assert.equal(documents.length, 8000);
+  const out = Buffer.alloc(40, 0x2e);
+  const lastCharacters = new Set<string>();
+  for (const document of documents) {
+    const end = document.writeId!(out, 5);
+    const { id } = document;
+    if (out.toString("latin1", 5, end) !== id) assert.equal(out.toString("latin1", 5, end), id);
+    assert.ok(out[4] === 0x2e && out[end] === 0x2e, "nothing written outside the id");
+    lastCharacters.add(id[21]!);
+  }
+  assert.deepEqual([...lastCharacters].sort(), ["A", "Q", "g", "w"]); // the 14th digest character's top two bits, all four
+});

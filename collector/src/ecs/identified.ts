@@ -4,13 +4,14 @@
 // documents made from an object (tests, tools) serialize it once.
 import type { ByteOut, FlowDocument, FlowEnrichment, IdentifiedDocument } from "../model";
 import type { ParsedFlow } from "../format/flow";
-import { documentId } from "./documentId";
+import { documentDigest, idOfDigest, writeIdOfDigest } from "./documentId";
 import { flowDocumentText, lookUpEnrichmentParts, writeFlowDocument, type EnrichmentParts } from "./documentJson";
 
 class ParsedFlowDocument implements IdentifiedDocument, EnrichmentParts {
   // Declared, not defined: with ES2022 class fields each instance would run a define per field, a measurable cost at
   // hundreds of thousands of documents a second; plain assignments in the constructor are what V8 makes cheapest.
-  declare readonly id: string;
+  /** What the id is made from: the id itself is written into the bulk body from it (writeId), made only when asked. */
+  declare readonly digest: string;
   declare readonly flow: ParsedFlow;
   declare readonly sourceAnswer: Uint8Array;
   declare readonly destinationAnswer: Uint8Array;
@@ -18,10 +19,18 @@ class ParsedFlowDocument implements IdentifiedDocument, EnrichmentParts {
 
   constructor(flow: ParsedFlow, enrichment: FlowEnrichment | undefined) {
     const self = this as { -readonly [K in keyof ParsedFlowDocument]: ParsedFlowDocument[K] };
-    self.id = documentId(flow);
+    self.digest = documentDigest(flow);
     self.flow = flow;
     // Looked up now (documentJson.ts, EnrichmentParts: why): the document itself is written later.
     lookUpEnrichmentParts(self, flow.tuple, enrichment);
+  }
+
+  get id(): string {
+    return idOfDigest(this.flow.tuple.timestampMs, this.digest);
+  }
+
+  writeId(out: Uint8Array, at: number): number {
+    return writeIdOfDigest(out, at, this.flow.tuple.timestampMs, this.digest);
   }
 
   /** Written on each use (sinks that send text, dead letters, tests): no text is kept per document. */

@@ -5,6 +5,7 @@
 // read back from the buffer only when it needs more than one try or becomes a dead letter.
 import type { ByteOut, IdentifiedDocument, SourcePosition } from "../model";
 import { createAction } from "../ecs/bulk";
+import { DOCUMENT_ID_LENGTH } from "../ecs/documentId";
 import type { PendingDocument } from "./httpBulk";
 
 export type Pending = PendingDocument<SourcePosition>;
@@ -246,7 +247,8 @@ export class BulkRequestWriter implements ByteOut {
   addDocument(document: IdentifiedDocument): void {
     if (!document.writeSource) return this.add(document.id, document.source);
     const start = this.at;
-    if (!this.addAction(document.id, 0)) return this.addLines(document.id, createAction(this.index!, document.id), document.source);
+    if (document.writeId) this.addWrittenAction(document as Required<Pick<IdentifiedDocument, "writeId">>);
+    else if (!this.addAction(document.id, 0)) return this.addLines(document.id, createAction(this.index!, document.id), document.source);
     const sourceStart = this.at;
     try {
       document.writeSource(this);
@@ -271,7 +273,7 @@ export class BulkRequestWriter implements ByteOut {
    * head, the id, a fixed end, with no action string built per document.
    */
   private addAction(id: string, sourceBytes: number): boolean {
-    const head = (this.actionHead ??= Buffer.from(createAction(this.index!, "").slice(0, -ACTION_END.length)));
+    const head = this.actionHeadBytes();
     this.reserve(head.length + id.length + ACTION_END.length + sourceBytes);
     const start = this.at;
     this.bytes.set(head, start);
@@ -284,6 +286,22 @@ export class BulkRequestWriter implements ByteOut {
     this.bytes.set(ACTION_END, at);
     this.at = at + ACTION_END.length;
     return true;
+  }
+
+  /** The action line of a document that writes its own id (IdentifiedDocument.writeId): no id string is made. */
+  private addWrittenAction(document: Required<Pick<IdentifiedDocument, "writeId">>): void {
+    const head = this.actionHeadBytes();
+    this.reserve(head.length + DOCUMENT_ID_LENGTH + ACTION_END.length);
+    const bytes = this.bytes;
+    bytes.set(head, this.at);
+    let at = document.writeId(bytes, this.at + head.length);
+    for (let i = 0; i < ACTION_END.length; i++) bytes[at++] = ACTION_END[i]!; // fewer bytes than a copy pays off for
+    this.at = at;
+  }
+
+  /** createAction's text up to the id, as bytes. */
+  private actionHeadBytes(): Buffer {
+    return (this.actionHead ??= Buffer.from(createAction(this.index!, "").slice(0, -ACTION_END.length)));
   }
 
   addLines(id: string, action: string, source: string): void {
