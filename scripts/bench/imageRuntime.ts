@@ -97,11 +97,15 @@ export async function collectOnceInChild(env: Record<string, string>, sink: "cou
   let output = "";
   child.stdout.on("data", (data) => { output += String(data); });
   return new Promise((done, fail) => child.once("exit", (code) => {
-    // The result is the last line; anything before it came from node flags such as --trace-gc.
+    // The result is the last line that starts with "{"; the others came from node flags such as --trace-gc (whose
+    // lines can also come after it, from a collection at exit).
     const lines = output.trimEnd().split("\n");
-    if (lines.length > 1) process.stderr.write(`${lines.slice(0, -1).join("\n")}\n`);
-    if (code === 0) done(JSON.parse(lines.at(-1)!));
-    else fail(new Error(`collector child exited with ${code}`));
+    let result = lines.length - 1;
+    while (result >= 0 && !lines[result]!.startsWith("{")) result--;
+    const others = lines.filter((_, i) => i !== result);
+    if (others.length) process.stderr.write(`${others.join("\n")}\n`);
+    if (code === 0 && result >= 0) done(JSON.parse(lines[result]!));
+    else fail(new Error(`collector child exited with ${code}${result < 0 ? " and no result line" : ""}`));
   }));
 }
 
