@@ -58,6 +58,28 @@ test("requests written as documents arrive are byte for byte the former batches'
   }
 });
 
+test("one writer's requests of hundreds of documents each, sized by the request before: every line where it belongs", () => {
+  // Where the lines start is kept in arrays grown as documents come and sized by the writer's last request.
+  const fixtures = documents();
+  const docs = Array.from({ length: 1500 }, (_, i) => fixtures[i % fixtures.length]!);
+  const requests = written(docs, 700, 1 << 30);
+  assert.deepEqual(requests.map((request) => request.length), [700, 700, 100]);
+  let at = 0;
+  for (const request of requests) {
+    const batch = docs.slice(at, at + request.length);
+    assert.ok(request.body.equals(Buffer.from(toBulkNdjson(batch, INDEX))));
+    assert.deepEqual(request.ids, batch.map((d) => d.id));
+    for (const i of [0, 63, 64, 65, 127, 128, request.length - 1]) {
+      if (i < request.length) assert.deepEqual(request.item(i), bulkCreate(INDEX, batch[i]!.id, batch[i]!.source, position));
+    }
+    at += batch.length;
+  }
+  const shared = BulkRequest.concat(requests);
+  assert.ok(shared.body.equals(Buffer.from(toBulkNdjson(docs, INDEX))));
+  assert.deepEqual(shared.item(1499), bulkCreate(INDEX, docs[1499]!.id, docs[1499]!.source, position));
+  assert.equal(shared.originOf(1400), 2);
+});
+
 test("a request rebuilt from some of its documents (retries, known ids dropped) carries exactly their lines", () => {
   const docs = documents();
   const [request] = written(docs, Infinity, Infinity);

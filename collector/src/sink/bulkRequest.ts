@@ -32,8 +32,8 @@ export class BulkRequest {
   private constructor(
     private readonly bytes: Buffer,
     /** Byte offsets: document i's action line starts at actionStarts[i], its source at sourceStarts[i]; one more entry for the end. */
-    private readonly actionStarts: number[],
-    private readonly sourceStarts: number[],
+    private readonly actionStarts: Float64Array,
+    private readonly sourceStarts: Float64Array,
     /** The ids of documents whose action line was given as text (it may escape them), by index; the others are read back. */
     private readonly textIds: ReadonlyMap<number, string>,
     /** In document order, the first starting at 0. */
@@ -44,32 +44,34 @@ export class BulkRequest {
   static of(items: readonly Pending[]): BulkRequest {
     const writer = new BulkRequestWriter(Infinity, Infinity, items[0]?.position);
     for (const item of items) writer.addLines(item.id, item.action, item.source);
-    return writer.finish()[0] ?? new BulkRequest(Buffer.alloc(0), [0], [], new Map(), [{ from: 0, origin: 0 }]);
+    return writer.finish()[0] ?? new BulkRequest(Buffer.alloc(0), Float64Array.of(0), new Float64Array(0), new Map(), [{ from: 0, origin: 0 }]);
   }
 
-  static build(body: Buffer, actionStarts: number[], sourceStarts: number[], textIds: ReadonlyMap<number, string>, position?: SourcePosition): BulkRequest {
+  static build(body: Buffer, actionStarts: Float64Array, sourceStarts: Float64Array, textIds: ReadonlyMap<number, string>, position?: SourcePosition): BulkRequest {
     return new BulkRequest(body, actionStarts, sourceStarts, textIds, [{ from: 0, origin: 0, ...(position ? { position } : {}) }]);
   }
 
   /** One request of several writes' requests, in order: part k's documents get origin k. */
   static concat(parts: readonly BulkRequest[]): BulkRequest {
     if (parts.length === 1 && parts[0]!.spans.every((span) => span.origin === 0)) return parts[0]!;
-    const actionStarts: number[] = [];
-    const sourceStarts: number[] = [];
+    const count = parts.reduce((sum, part) => sum + part.length, 0);
+    const actionStarts = new Float64Array(count + 1);
+    const sourceStarts = new Float64Array(count);
     const textIds = new Map<number, string>();
     const spans: Span[] = [];
     let bytes = 0;
+    let first = 0;
     parts.forEach((part, origin) => {
-      const first = sourceStarts.length;
       for (const span of part.spans) spans.push({ ...span, from: span.from + first, origin });
       for (let i = 0; i < part.length; i++) {
-        actionStarts.push(part.actionStarts[i]! + bytes);
-        sourceStarts.push(part.sourceStarts[i]! + bytes);
+        actionStarts[first + i] = part.actionStarts[i]! + bytes;
+        sourceStarts[first + i] = part.sourceStarts[i]! + bytes;
       }
       for (const [i, id] of part.textIds) textIds.set(first + i, id);
       bytes += part.body.length;
+      first += part.length;
     });
-    actionStarts.push(bytes);
+    actionStarts[count] = bytes;
     const body = reusedBodies.take(bytes) ?? Buffer.allocUnsafe(bytes);
     let at = 0;
     for (const part of parts) at += part.body.copy(body, at);
@@ -127,26 +129,26 @@ export class BulkRequest {
   /** Documents `indices` (ascending) as a request of their own, each still from its write; this one when all are kept. */
   pick(indices: readonly number[]): BulkRequest {
     if (indices.length === this.length) return this;
-    const actionStarts: number[] = [];
-    const sourceStarts: number[] = [];
+    const actionStarts = new Float64Array(indices.length + 1);
+    const sourceStarts = new Float64Array(indices.length);
     const textIds = new Map<number, string>();
     const spans: Span[] = [];
     let bytes = 0;
     for (const i of indices) bytes += this.actionStarts[i + 1]! - this.actionStarts[i]!;
     const body = Buffer.allocUnsafe(bytes);
     let at = 0;
-    for (const i of indices) {
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k]!;
       const span = this.spanOf(i);
       const last = spans.at(-1);
-      const k = sourceStarts.length;
       if (!last || last.origin !== span.origin || last.position !== span.position) spans.push({ ...span, from: k });
-      actionStarts.push(at);
-      sourceStarts.push(at + this.sourceStarts[i]! - this.actionStarts[i]!);
+      actionStarts[k] = at;
+      sourceStarts[k] = at + this.sourceStarts[i]! - this.actionStarts[i]!;
       const given = this.textIds.get(i);
       if (given !== undefined) textIds.set(k, given);
       at += this.body.copy(body, at, this.actionStarts[i]!, this.actionStarts[i + 1]!);
     }
-    actionStarts.push(at);
+    actionStarts[indices.length] = at;
     return new BulkRequest(body, actionStarts, sourceStarts, textIds, spans.length ? spans : [{ from: 0, origin: 0 }]);
   }
 
@@ -212,6 +214,45 @@ const QUOTE = 0x22;
 const PLAIN_ID_BYTE = new Uint8Array(128);
 for (const char of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") PLAIN_ID_BYTE[char.charCodeAt(0)] = 1;
 
+/**
+ * Where each document's lines start in the request being written, in typed arrays: their memory is outside the JS
+ * heap, where a number[] per request (grown by copies, alive until the request is sent) was promoted with it and
+ * left for full collections to free.
+ */
+const MIN_STARTS = 64;
+
+class DocumentStarts {
+  private actions: Float64Array;
+  private sources: Float64Array;
+  length = 0;
+
+  /** `capacity`: documents expected (the last request's count), so the arrays rarely grow. */
+  constructor(capacity = MIN_STARTS) {
+    this.actions = new Float64Array(capacity + 1);
+    this.sources = new Float64Array(capacity);
+  }
+
+  push(actionStart: number, sourceStart: number): void {
+    if (this.length === this.sources.length) {
+      const capacity = Math.max(MIN_STARTS, 2 * this.length);
+      const actions = new Float64Array(capacity + 1);
+      const sources = new Float64Array(capacity);
+      actions.set(this.actions);
+      sources.set(this.sources);
+      this.actions = actions;
+      this.sources = sources;
+    }
+    this.actions[this.length] = actionStart;
+    this.sources[this.length++] = sourceStart;
+  }
+
+  /** The starts written, and `end` after the last document's lines, as exact views. */
+  finish(end: number): { actionStarts: Float64Array; sourceStarts: Float64Array } {
+    this.actions[this.length] = end;
+    return { actionStarts: this.actions.subarray(0, this.length + 1), sourceStarts: this.sources.subarray(0, this.length) };
+  }
+}
+
 /** The size of the last full request, so the next one is allocated once at about its size instead of grown. */
 export interface RequestSizeHint {
   bytes: number;
@@ -223,8 +264,7 @@ export class BulkRequestWriter implements ByteOut {
   // ByteOut, for documents that write their own bytes (IdentifiedDocument.writeSource): the body being written.
   bytes: Buffer = Buffer.allocUnsafe(0);
   at = 0;
-  private actionStarts: number[] = [];
-  private sourceStarts: number[] = [];
+  private starts = new DocumentStarts();
   /** The ids given as text among the documents of the request being written, by index. */
   private textIds = new Map<number, string>();
   private total = 0;
@@ -327,7 +367,7 @@ export class BulkRequestWriter implements ByteOut {
     this.bytes[this.at++] = 0x0a;
     const size = this.at - start;
     // sizedBatches' rule: a document that would overflow the request (by count or bytes) starts the next one.
-    const count = this.sourceStarts.length;
+    const count = this.starts.length;
     if (count && (count >= this.maxCount || start + size > this.maxBytes)) {
       const lines = Buffer.from(this.bytes.subarray(start, this.at));
       this.at = start;
@@ -345,18 +385,16 @@ export class BulkRequestWriter implements ByteOut {
 
   /** Every request written, in order; the writer is empty afterwards. */
   finish(): BulkRequest[] {
-    if (this.sourceStarts.length) this.cut();
+    if (this.starts.length) this.cut();
     return this.done.splice(0);
   }
 
   private push(textId: string | undefined, actionStart: number, sourceStart: number): void {
-    if (textId !== undefined) this.textIds.set(this.sourceStarts.length, textId);
-    this.actionStarts.push(actionStart);
-    this.sourceStarts.push(sourceStart);
+    if (textId !== undefined) this.textIds.set(this.starts.length, textId);
+    this.starts.push(actionStart, sourceStart);
   }
 
   private cut(): void {
-    this.actionStarts.push(this.at);
     // A body grown by doubling may be mostly empty: keep no more than a quarter unused while it waits to be sent (in
     // reused memory when some fits; the writer's own memory, which only it held, is kept for reuse).
     let body = this.bytes.subarray(0, this.at);
@@ -365,11 +403,11 @@ export class BulkRequestWriter implements ByteOut {
       this.bytes.copy(body, 0, 0, this.at);
       reusedBodies.give(this.bytes);
     }
-    this.done.push(BulkRequest.build(body, this.actionStarts, this.sourceStarts, this.textIds, this.position));
+    const { actionStarts, sourceStarts } = this.starts.finish(this.at);
+    this.done.push(BulkRequest.build(body, actionStarts, sourceStarts, this.textIds, this.position));
     this.bytes = Buffer.allocUnsafe(0);
     this.at = 0;
-    this.actionStarts = [];
-    this.sourceStarts = [];
+    this.starts = new DocumentStarts(Math.max(MIN_STARTS, this.starts.length));
     this.textIds = new Map();
   }
 
