@@ -25,7 +25,7 @@ interface ContextJson {
   middle: Buffer;
   /** From the flowlog fields after state/encryption to the end of the document. */
   tail: Buffer;
-  /** relatedToEncryption's pieces of this context, by relatedPieceIndex, made when first needed. */
+  /** relatedToEncryption's pieces of this context, by the index it computes, made when first needed. */
   relatedPieces: Array<Buffer | undefined>;
 }
 
