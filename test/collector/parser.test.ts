@@ -54,6 +54,16 @@ test("VNet tuple: epoch milliseconds, IANA protocol, state D means denied, encry
     assert.equal(tuple.encryption, "NX_FALLBACK");
     assert.deepEqual(tuple.counters, { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0 });
   }
+  // An encryption word is 1-64 characters of [A-Za-z0-9_].
+  const vnetWith = (encryption: string) => parseTuple(`1700000100123,10.0.0.6,10.0.0.9,1,2,6,O,B,${encryption},0,0,0,0`, "vnet-v4");
+  assert.equal(vnetWith(`Az09_${"w".repeat(59)}`).encryption, `Az09_${"w".repeat(59)}`);
+  for (const bad of ["w".repeat(65), "NX-1", "NX é", "NX\u{1F600}", "N\u0000"]) {
+    assert.throws(() => vnetWith(bad), /is not a word like X, NX or NX_FALLBACK/, JSON.stringify(bad));
+  }
+  // Counters: all four reported, some not reported (omitted, never 0), or one not a whole number (refused).
+  assert.deepEqual(vnetWith("X").counters, { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0 });
+  assert.deepEqual(parseTuple("1700000100123,10.0.0.6,10.0.0.9,1,2,6,O,C,X,3,,5,", "vnet-v4").counters, { packetsSent: 3, packetsReceived: 5 });
+  assert.throws(() => parseTuple("1700000100123,10.0.0.6,10.0.0.9,1,2,6,O,C,X,3,4,5,9007199254740992", "vnet-v4"), /bytes received/);
   const ipv6 = parseTuple("1700000102000,2001:db8:10::6,2001:db8:ff::53,40123,53,17,O,E,X,1,72,1,120", "vnet-v4");
   assert.equal(ipv6.sourceIp, "2001:db8:10::6");
   assert.equal(ipv6.destinationIp, "2001:db8:ff::53");

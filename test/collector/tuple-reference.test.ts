@@ -19,7 +19,8 @@ const random = mulberry32(7);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const ODD = ["", "0", "00", "-1", "+1", " 1", "1 ", "1.5", "1e3", "0x1F", "٣", "１", "65535", "65536", "255", "256", "999999", "000443", "0000255",
   "9007199254740991", "9007199254740992", "000000000000000000001", "1".repeat(400), "NaN", "Infinity", "\u0000", "\"", "I", "O",
-  "A", "D", "B", "C", "E", "T", "U", "X", "NX_FALLBACK", "nx!", "10.0.0.1", "::1", "1700000000", "1700000000000"];
+  "A", "D", "B", "C", "E", "T", "U", "X", "NX_FALLBACK", "nx!", "10.0.0.1", "::1", "1700000000", "1700000000000",
+  "W".repeat(64), "W".repeat(65), "NX\u00e9", "NX\u{1F600}", "Z_z9"];
 
 function goodTuple(layout: TupleLayout): string[] {
   const ip = () => pick(["10.0.0.1", "192.0.2.9", "2001:db8::1", "::ffff:10.0.0.1"]);
