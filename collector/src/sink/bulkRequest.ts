@@ -6,6 +6,7 @@
 import type { ByteOut, IdentifiedDocument, SourcePosition } from "../model";
 import { createAction } from "../ecs/bulk";
 import { DOCUMENT_ID_LENGTH } from "../ecs/documentId";
+import { putBytes } from "../ecs/jsonBytes";
 import type { PendingDocument } from "./httpBulk";
 
 export type Pending = PendingDocument<SourcePosition>;
@@ -315,16 +316,13 @@ export class BulkRequestWriter implements ByteOut {
   private addAction(id: string, sourceBytes: number): boolean {
     const head = this.actionHeadBytes();
     this.reserve(head.length + id.length + ACTION_END.length + sourceBytes);
-    const start = this.at;
-    this.bytes.set(head, start);
-    let at = start + head.length;
+    let at = putBytes(this.bytes, this.at, head);
     for (let i = 0; i < id.length; i++) {
       const code = id.charCodeAt(i);
       if (!PLAIN_ID_BYTE[code]) return false;
       this.bytes[at++] = code;
     }
-    this.bytes.set(ACTION_END, at);
-    this.at = at + ACTION_END.length;
+    this.at = putBytes(this.bytes, at, ACTION_END);
     return true;
   }
 
@@ -333,10 +331,7 @@ export class BulkRequestWriter implements ByteOut {
     const head = this.actionHeadBytes();
     this.reserve(head.length + DOCUMENT_ID_LENGTH + ACTION_END.length);
     const bytes = this.bytes;
-    bytes.set(head, this.at);
-    let at = document.writeId(bytes, this.at + head.length);
-    for (let i = 0; i < ACTION_END.length; i++) bytes[at++] = ACTION_END[i]!; // fewer bytes than a copy pays off for
-    this.at = at;
+    this.at = putBytes(bytes, document.writeId(bytes, putBytes(bytes, this.at, head)), ACTION_END);
   }
 
   /** createAction's text up to the id, as bytes. */
