@@ -238,21 +238,26 @@ export class CheckpointStore {
   private memory(name: string): CheckpointMemory {
     return {
       set: (checkpoint, etag) => {
-        this.remembered.delete(name); // re-inserted last: the Map's order is the eviction order
+        this.remembered.delete(name); // set again below (last, by setBounded) unless not worth keeping
         // A blob whose hour is over is rarely read again (a late write takes the usual path): not worth its memory.
         if (etag === undefined || checkpoint.done) return;
         // Frozen: changed in place, it would no longer be what the ETag proves is stored.
-        this.remembered.set(name, { checkpoint: Object.freeze(checkpoint), etag });
-        if (this.remembered.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) this.remembered.delete(this.remembered.keys().next().value!);
+        this.setBounded(this.remembered, name, { checkpoint: Object.freeze(checkpoint), etag });
       },
       forget: () => void this.remembered.delete(name),
-      keep: (lease) => {
-        this.kept.delete(name); // re-inserted last, as above
-        this.kept.set(name, lease);
-        // Bounded as the remembered checkpoints: a lease dropped here simply runs out.
-        if (this.kept.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) this.kept.delete(this.kept.keys().next().value!);
-      },
+      // Bounded as the remembered checkpoints: a lease dropped here simply runs out.
+      keep: (lease) => this.setBounded(this.kept, name, lease),
     };
+  }
+
+  /**
+   * Sets `name` last in `map` (a Map's order is its eviction order) and drops the oldest entry beyond the number of
+   * checkpoints remembered.
+   */
+  private setBounded<T>(map: Map<string, T>, name: string, value: T): void {
+    map.delete(name);
+    map.set(name, value);
+    if (map.size > (this.options.remember ?? REMEMBERED_CHECKPOINTS)) map.delete(map.keys().next().value!);
   }
 
   /**
