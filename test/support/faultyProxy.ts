@@ -5,8 +5,12 @@ import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { createGunzip } from "node:zlib";
 
-/** `forwardAfter`: forwarded once the promise settles (another client's request can be made to come first). */
-export type Fault = "forward" | "drop" | { status: number } | { forwardAfter: Promise<unknown> };
+/**
+ * `forwardAfter`: forwarded once the promise settles (another client's request can be made to come first).
+ * `rewriteBody`: forwarded, and the upstream's answer body replaced by what the function makes of it.
+ * `cutBody`: forwarded, and the connection dropped after the answer's head and half of its body.
+ */
+export type Fault = "forward" | "drop" | "cutBody" | { status: number } | { forwardAfter: Promise<unknown> } | { rewriteBody: (body: string) => string };
 
 export interface FaultyProxy {
   url: string;
@@ -47,6 +51,10 @@ export async function startFaultyProxy(
       incoming.socket.destroy();
       return;
     }
+    if (fault === "cutBody" || (typeof fault === "object" && "rewriteBody" in fault)) {
+      forwardWhole(fault === "cutBody" ? undefined : fault.rewriteBody);
+      return;
+    }
     if (typeof fault === "object" && "status" in fault) {
       incoming.resume();
       incoming.once("end", () => {
@@ -73,6 +81,28 @@ export async function startFaultyProxy(
           response.on("data", (chunk: Buffer) => { entry.decodedBytes += chunk.length; });
         }
         response.pipe(outgoing);
+      });
+      forwarded.once("error", () => outgoing.destroy());
+      incoming.pipe(forwarded);
+    }
+    /** Forwards, waits for the whole answer, then sends it rewritten (`rewrite`) or cut after half its body. */
+    function forwardWhole(rewrite?: (body: string) => string): void {
+      const forwarded = request({
+        host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
+      }, (response) => {
+        entry.status = response.statusCode;
+        const parts: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => parts.push(chunk));
+        response.once("end", () => {
+          const original = Buffer.concat(parts);
+          const body = rewrite ? Buffer.from(rewrite(original.toString("utf8"))) : original;
+          const headers = { ...response.headers, "content-length": String(body.length) };
+          delete headers["transfer-encoding"];
+          outgoing.writeHead(response.statusCode ?? 502, headers);
+          entry.responseBytes = entry.decodedBytes = rewrite ? body.length : body.length >> 1;
+          if (rewrite) outgoing.end(body);
+          else outgoing.write(body.subarray(0, body.length >> 1), () => incoming.socket.destroy());
+        });
       });
       forwarded.once("error", () => outgoing.destroy());
       incoming.pipe(forwarded);

@@ -4,7 +4,8 @@
 // it; it lies at the end of the last record handled, with a digest of the blocks before it.
 import type { ContainerClient } from "@azure/storage-blob";
 import { restartCheckpoint, type BlobCheckpoint } from "../checkpoint/state";
-import { coveringBlocks, planRead, type CommittedBlock } from "./blockPlan";
+import { getCommittedBlocks } from "./blockList";
+import { coveringBlocks, planRead } from "./blockPlan";
 import { downloadRange, normalizeEtag, translate } from "./download";
 import { RecordScanner, type LongRecordObserver, type ScanItem, type Unfinished } from "./recordScanner";
 
@@ -118,9 +119,8 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     options.onRestart?.(`blob was re-created (created ${ref.createdOn.toISOString()}, checkpoint says ${checkpoint.createdOn})`);
     checkpoint = restartCheckpoint(checkpoint);
   }
-  const list = await blob.getBlockList("committed").catch((error) => translate(error, ref.name));
-  const blocks: CommittedBlock[] = (list.committedBlocks ?? []).map((block) => ({ id: block.name, size: block.size }));
-  const length = list.blobContentLength ?? blocks.reduce((total, block) => total + block.size, 0);
+  const list = await getCommittedBlocks(blob).catch((error) => translate(error, ref.name));
+  const { blocks, length } = list;
   // Conditions use the header form; the checkpoint keeps the normalized one (listings return it unquoted).
   const conditionEtag = list.etag;
   const etag = normalizeEtag(list.etag);
