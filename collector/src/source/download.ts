@@ -1,6 +1,7 @@
 // Ranged downloads with the end-of-blob and change cases made explicit. Azure answers 416 for a range that starts
 // at the end of the blob; Azurite answers 206 with an empty body (Azure/Azurite#318): both mean "nothing there".
 import type { BlobClient } from "@azure/storage-blob";
+import { protocolClientOf, readStreamed, sendGet, storageError } from "./protocolRequest";
 
 /** The blob disappeared (404). */
 export class BlobGoneError extends Error {
@@ -35,20 +36,36 @@ export function translate(error: unknown, blob: string): never {
  */
 export async function downloadRange(client: BlobClient, start: number, end: number, etag: string | undefined): Promise<Buffer> {
   if (end <= start) return Buffer.alloc(0);
+  // Through the client's pipeline, the bytes as they come; a body cut off is downloaded again by the SDK below, whose
+  // stream resumes by itself.
+  const protocol = protocolClientOf(client);
+  if (protocol) {
+    const response = await sendGet(protocol, client.url, { "x-ms-range": `bytes=${start}-${end - 1}`, ...(etag ? { "if-match": etag } : {}) }, BODY);
+    if (!BODY.has(response.status)) return failed(client, storageError(response, `a download of ${client.name}`));
+    const body = await readStreamed(response);
+    if (body) return body;
+  }
   let response;
   try {
     response = await client.download(start, end - start, { conditions: etag ? { ifMatch: etag } : undefined });
   } catch (error) {
-    if (statusOf(error) === 416) return Buffer.alloc(0);
-    // If-Match on a deleted blob answers 412 (Azurite) or 404: tell "gone" from "changed".
-    if (statusOf(error) === 412 && !(await client.exists())) throw new BlobGoneError(client.name);
-    translate(error, client.name);
+    return failed(client, error);
   }
   const stream = response.readableStreamBody;
   if (!stream) return Buffer.alloc(0);
   const parts: Buffer[] = [];
   for await (const part of stream) parts.push(part as Buffer);
   return Buffer.concat(parts);
+}
+
+const BODY = new Set([200, 206]);
+
+/** A failed download's meaning: nothing there (416), the blob gone or changed, else the error itself. */
+async function failed(client: BlobClient, error: unknown): Promise<Buffer> {
+  if (statusOf(error) === 416) return Buffer.alloc(0);
+  // If-Match on a deleted blob answers 412 (Azurite) or 404: tell "gone" from "changed".
+  if (statusOf(error) === 412 && !(await client.exists())) throw new BlobGoneError(client.name);
+  translate(error, client.name);
 }
 
 /** ETags come quoted in response headers and unquoted in listings; compare them in one form. */

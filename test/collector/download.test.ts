@@ -1,0 +1,87 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BlobServiceClient, type BlockBlobClient } from "@azure/storage-blob";
+import { azuriteConnectionString } from "../support/env";
+import { scratchContainers } from "../support/scratchContainers";
+import { startFaultyProxy, type Fault } from "../support/faultyProxy";
+import { BlobChangedError, BlobGoneError, downloadRange } from "../../collector/src/source/download";
+import { protocolClientOf } from "../../collector/src/source/protocolRequest";
+
+const scratch = scratchContainers(azuriteConnectionString());
+
+function azuriteEndpoint(): URL {
+  return new URL(/BlobEndpoint=([^;]+)/.exec(azuriteConnectionString())![1]!);
+}
+
+function viaProxy(proxyUrl: string, blob: BlockBlobClient): BlockBlobClient {
+  return BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=${proxyUrl}`))
+    .getContainerClient(blob.containerName).getBlockBlobClient(blob.name);
+}
+
+async function uploaded(name: string, size: number): Promise<{ blob: BlockBlobClient; bytes: Buffer; etag: string }> {
+  const container = scratch.container("download");
+  await container.create();
+  const blob = container.getBlockBlobClient(name);
+  const bytes = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7919) % 251));
+  const { etag } = await blob.upload(bytes, bytes.length);
+  return { blob, bytes, etag: etag! };
+}
+
+test("contract with the pinned SDK: ranged downloads go through the client's pipeline, one request each, and give the blob's exact bytes", async () => {
+  const { blob, bytes, etag } = await uploaded("flows/PT1H.json", 3 * 1024 * 1024 + 17);
+  assert.ok(protocolClientOf(blob), "the storage client carries the pipeline downloadRange sends through");
+  const proxy = await startFaultyProxy(azuriteEndpoint().origin, () => "forward");
+  try {
+    const client = viaProxy(proxy.url, blob);
+    const ranges: Array<[number, number]> = [[0, 1], [0, 12], [5, 2_005], [1_000_000, bytes.length], [0, bytes.length], [bytes.length - 3, bytes.length + 100]];
+    for (const [start, end] of ranges) {
+      const before = proxy.seen.length;
+      assert.ok((await downloadRange(client, start, end, etag)).equals(bytes.subarray(start, end)), `[${start}, ${end})`);
+      assert.equal(proxy.seen.length - before, 1, `[${start}, ${end}): one request`);
+      assert.equal(proxy.seen.at(-1)!.range, `bytes=${start}-${end - 1}`);
+      assert.equal(proxy.seen.at(-1)!.ifMatch, etag);
+    }
+    assert.equal((await downloadRange(client, bytes.length, bytes.length + 10, etag)).length, 0, "a range at the end: nothing there");
+    assert.equal((await downloadRange(client, 10, 10, etag)).length, 0);
+    assert.ok((await downloadRange(client, 3, 9, undefined)).equals(bytes.subarray(3, 9)), "no condition without an ETag");
+    assert.equal(proxy.seen.at(-1)!.ifMatch, undefined);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test("a download through the pipeline tells a changed blob from a gone one, takes 416 as nothing there, and passes other errors on", async () => {
+  const { blob, etag } = await uploaded("changing/PT1H.json", 1_000);
+  await assert.rejects(downloadRange(blob, 0, 100, '"0x1234"'), (error) => error instanceof BlobChangedError);
+  let status = 416;
+  const proxy = await startFaultyProxy(azuriteEndpoint().origin, ({ method }) => (method === "GET" ? { status } : "forward"));
+  try {
+    const client = viaProxy(proxy.url, blob);
+    assert.equal((await downloadRange(client, 1_000, 1_010, etag)).length, 0);
+    status = 503;
+    await assert.rejects(downloadRange(client, 0, 10, etag), (error: { statusCode?: number }) => error.statusCode === 503);
+  } finally {
+    await proxy.stop();
+  }
+  await blob.delete();
+  await assert.rejects(downloadRange(blob, 0, 100, etag), (error) => error instanceof BlobGoneError);
+  await assert.rejects(downloadRange(blob, 0, 100, undefined), (error) => error instanceof BlobGoneError);
+});
+
+test("a download cut off mid-body is downloaded again by the SDK: the same bytes", async () => {
+  const { blob, bytes, etag } = await uploaded("cut/PT1H.json", 200_000);
+  let first = true;
+  const faults: Fault[] = [];
+  const proxy = await startFaultyProxy(azuriteEndpoint().origin, ({ method }) => {
+    const fault: Fault = method === "GET" && first ? "cutBody" : "forward";
+    if (method === "GET") first = false;
+    faults.push(fault);
+    return fault;
+  });
+  try {
+    assert.ok((await downloadRange(viaProxy(proxy.url, blob), 100, 150_100, etag)).equals(bytes.subarray(100, 150_100)));
+    assert.deepEqual(proxy.seen.map((request) => [request.fault, request.range]), [["cutBody", "bytes=100-150099"], ["forward", "bytes=100-150099"]]);
+  } finally {
+    await proxy.stop();
+  }
+});
