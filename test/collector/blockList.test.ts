@@ -7,6 +7,7 @@ import { scratchContainers } from "../support/scratchContainers";
 import { startFaultyProxy, type Fault } from "../support/faultyProxy";
 import { getCommittedBlocks, parseCommittedBlocks, readsBlockListItself } from "../../collector/src/source/blockList";
 import type { CommittedBlock } from "../../collector/src/source/blockPlan";
+import { downloadRange } from "../../collector/src/source/download";
 
 const scratch = scratchContainers(azuriteConnectionString());
 let sequence = 0;
@@ -176,4 +177,18 @@ test("an answer in another XML form, or cut off while streaming, is read again b
       await proxy.stop();
     }
   }
+});
+
+test("block lists and downloads go through the client's credential policy: a token over plain http is refused as for the SDK's own calls", async () => {
+  const container = scratch.container("blocklist-token");
+  await container.create();
+  const blob = await blockBlob(container, [12, 40, 2]);
+  // What a managed identity gives the collector in Azure (storage.ts); the bearer policy refuses it over http.
+  const credential = { getToken: async () => ({ token: "not-a-real-token", expiresOnTimestamp: Date.now() + 3_600_000 }) };
+  const withToken = new BlobServiceClient(azuriteEndpoint().href, credential).getContainerClient(container.containerName).getBlockBlobClient(blob.name);
+  assert.ok(readsBlockListItself(withToken));
+  const refusal = await withToken.getBlockList("committed").then(() => assert.fail("the SDK sent a token over http"), (error: Error) => error.message);
+  assert.match(refusal, /https|TLS/i);
+  await assert.rejects(getCommittedBlocks(withToken), (error: Error) => error.message === refusal);
+  await assert.rejects(downloadRange(withToken, 0, 10, undefined), (error: Error) => error.message === refusal);
 });
