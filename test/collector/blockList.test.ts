@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient, type BlockBlobClient, type ContainerClient } from "@azure/storage-blob";
+import { BlobServiceClient, ContainerClient, ContainerSASPermissions, type BlockBlobClient } from "@azure/storage-blob";
 import { parseXML } from "@azure/core-xml";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
@@ -191,4 +191,23 @@ test("block lists and downloads go through the client's credential policy: a tok
   assert.match(refusal, /https|TLS/i);
   await assert.rejects(getCommittedBlocks(withToken), (error: Error) => error.message === refusal);
   await assert.rejects(downloadRange(withToken, 0, 10, undefined), (error: Error) => error.message === refusal);
+});
+
+test("with a SAS in the client's URL (a SharedAccessSignature connection string), block lists and downloads keep it and add their own query", async () => {
+  const container = scratch.container("blocklist-sas");
+  await container.create();
+  const blob = await blockBlob(container, [12, 70, 90, 2]);
+  const sasUrl = await container.generateSasUrl({ permissions: ContainerSASPermissions.parse("rl"), expiresOn: new Date(Date.now() + 3_600_000) });
+  const proxy = await startFaultyProxy(azuriteEndpoint().origin, () => "forward");
+  try {
+    const withSas = new ContainerClient(sasUrl.replace(azuriteEndpoint().origin, proxy.url)).getBlockBlobClient(blob.name);
+    assert.match(withSas.url, /\?.*sig=/);
+    assert.deepEqual(await getCommittedBlocks(withSas), await bySdk(blob));
+    const bytes = await downloadRange(withSas, 12, 172, undefined);
+    assert.deepEqual([bytes.length, bytes.every((byte) => byte === 0x61)], [160, true]);
+    assert.deepEqual(proxy.seen.map((request) => [request.status, /[?&]sig=/.test(request.path), /comp=blocklist/.test(request.path)]),
+      [[200, true, true], [206, true, false]], "one request each, the SAS kept, Azurite's answer a success");
+  } finally {
+    await proxy.stop();
+  }
 });
