@@ -178,3 +178,42 @@ test("a released request's memory is written into again by the next request, onc
   assert.ok(shared.body.equals(Buffer.concat([Buffer.from(toBulkNdjson(docs.slice(0, 10), INDEX)), expected])));
   for (const request of [half, third, shared]) request.release();
 });
+
+test("a write that ends just full sizes the next: its body is written once into memory of about its size, neither grown nor copied when cut", () => {
+  const docs = Array.from({ length: 8 }, documents).flat();
+  const expected = Buffer.from(toBulkNdjson(docs, INDEX));
+  const hint = { bytes: 0 };
+  reusedBodies.clear();
+  // Kept memory far larger than a request: a body sized by the hint must not take it (the request would be copied out).
+  const oversized = Buffer.allocUnsafe(4 * expected.length);
+  reusedBodies.give(oversized);
+  const write = (): BulkRequest => {
+    // The delivery's batches: exactly maxCount documents per write, so each ends just full (finish, no overflow).
+    const writer = new BulkRequestWriter(docs.length, Infinity, position, INDEX, hint);
+    for (const document of docs) writer.addDocument(document);
+    const requests = writer.finish();
+    assert.equal(requests.length, 1);
+    return requests[0]!;
+  };
+  const first = write();
+  assert.equal(hint.bytes, expected.length, "a write that ended full is the next one's size");
+  const second = write();
+  assert.ok(second.body.equals(expected));
+  const memory = second.body.buffer.byteLength;
+  assert.equal(memory, Math.ceil(expected.length * 1.125), "allocated once at the hint's size plus an eighth: not grown by doubling");
+  assert.ok(second.body.buffer !== oversized.buffer, "not the oversized kept memory");
+  assert.equal(second.body.byteOffset, 0, "sent in the memory it was written into: not copied when cut");
+  // Sent and released, its memory is what the next full write takes, again without a copy.
+  const secondMemory = second.body.buffer;
+  second.release();
+  const third = write();
+  assert.ok(third.body.buffer === secondMemory, "the released memory, taken again");
+  assert.ok(third.body.equals(expected));
+  // A write that ends short of full leaves the hint as it was.
+  const writer = new BulkRequestWriter(docs.length, Infinity, position, INDEX, hint);
+  for (const document of docs.slice(0, 5)) writer.addDocument(document);
+  writer.finish()[0]!.release();
+  assert.equal(hint.bytes, expected.length);
+  for (const request of [first, third]) request.release();
+  reusedBodies.clear();
+});

@@ -168,6 +168,8 @@ export class BulkRequest {
 }
 
 const INITIAL_BYTES = 64 * 1024;
+/** A request is sent in its body's memory when it fills at least this much of it; else copied into a fitting one. */
+const LEAST_FILL = 0.75;
 
 /**
  * Memory of sent bodies, written into again (#12). A body (about 1.5 MB per 1,000 documents) often outlives two
@@ -366,8 +368,7 @@ export class BulkRequestWriter implements ByteOut {
     if (count && (count >= this.maxCount || start + size > this.maxBytes)) {
       const lines = Buffer.from(this.bytes.subarray(start, this.at));
       this.at = start;
-      this.hint.bytes = start;
-      this.cut();
+      this.cut(true);
       this.reserve(lines.length);
       lines.copy(this.bytes, 0);
       this.at = lines.length;
@@ -380,7 +381,7 @@ export class BulkRequestWriter implements ByteOut {
 
   /** Every request written, in order; the writer is empty afterwards. */
   finish(): BulkRequest[] {
-    if (this.starts.length) this.cut();
+    if (this.starts.length) this.cut(this.starts.length >= this.maxCount);
     return this.done.splice(0);
   }
 
@@ -389,12 +390,16 @@ export class BulkRequestWriter implements ByteOut {
     this.starts.push(actionStart, sourceStart);
   }
 
-  private cut(): void {
+  /** `full`: no other document fits (by count or bytes), so the next request will be about this size (the hint). */
+  private cut(full: boolean): void {
+    // Also when a write ends just full, as the delivery's batches of maxBatchDocuments do: else every next body
+    // would start small and grow by doubling, each step a copy (about 1 GB copied per 316,800 documents).
+    if (full) this.hint.bytes = this.at;
     // A body grown by doubling may be mostly empty: keep no more than a quarter unused while it waits to be sent (in
     // reused memory when some fits; the writer's own memory, which only it held, is kept for reuse).
     let body = this.bytes.subarray(0, this.at);
-    if (this.at < this.bytes.length * 0.75) {
-      body = (reusedBodies.take(this.at, this.at / 0.75) ?? Buffer.allocUnsafe(this.at)).subarray(0, this.at);
+    if (this.at < this.bytes.length * LEAST_FILL) {
+      body = (reusedBodies.take(this.at, this.at / LEAST_FILL) ?? Buffer.allocUnsafe(this.at)).subarray(0, this.at);
       this.bytes.copy(body, 0, 0, this.at);
       reusedBodies.give(this.bytes);
     }
@@ -411,7 +416,10 @@ export class BulkRequestWriter implements ByteOut {
     if (this.at + bytes <= this.bytes.length) return;
     const first = this.bytes.length === 0 ? Math.ceil(this.hint.bytes * 1.125) : 0;
     const size = Math.max(INITIAL_BYTES, first, this.bytes.length * 2, this.at + bytes);
-    const grown = reusedBodies.take(size) ?? Buffer.allocUnsafe(size);
+    // A body sized by the hint takes kept memory only as large as cut() sends as it is for a request of the hint's
+    // size: a larger one would have the request copied out of it.
+    const most = size === first ? this.hint.bytes / LEAST_FILL : Infinity;
+    const grown = reusedBodies.take(size, most) ?? Buffer.allocUnsafe(size);
     this.bytes.copy(grown, 0, 0, this.at);
     reusedBodies.give(this.bytes); // outgrown: only this writer held it
     this.bytes = grown;
