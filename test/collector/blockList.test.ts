@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BlobServiceClient, ContainerClient, ContainerSASPermissions, type BlockBlobClient } from "@azure/storage-blob";
 import { parseXML } from "@azure/core-xml";
+import { azuriteBlobEndpoint, blobViaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { startFaultyProxy, type Fault } from "../support/faultyProxy";
@@ -115,10 +116,10 @@ test("contract with the pinned SDK: getCommittedBlocks reads the answer itself a
   const stagedOnly = container.getBlockBlobClient("staged/PT1H.json");
   await stagedOnly.stageBlock(Buffer.from("s").toString("base64"), "xy", 2);
   // Through a counting proxy: one request per call shows Azurite's answer was read here, not handed back to the SDK.
-  const proxy = await startFaultyProxy(azuriteEndpoint().origin, () => "forward");
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, () => "forward");
   try {
     for (const blob of [grown, single, stagedOnly]) {
-      const throughProxy = viaProxy(proxy.url, container, blob.name);
+      const throughProxy = blobViaProxy(azuriteConnectionString(), proxy.url, container.containerName, blob.name);
       assert.ok(readsBlockListItself(throughProxy), "the storage client carries the pipeline getCommittedBlocks sends through");
       const before = proxy.seen.length;
       const ours = await getCommittedBlocks(throughProxy);
@@ -132,14 +133,7 @@ test("contract with the pinned SDK: getCommittedBlocks reads the answer itself a
   assert.equal((await getCommittedBlocks(grown)).length, 12 + 2 + Array.from({ length: 60 }, (_, i) => 2_000 + i * 37).reduce((a, b) => a + b, 0));
 });
 
-function azuriteEndpoint(): URL {
-  return new URL(/BlobEndpoint=([^;]+)/.exec(azuriteConnectionString())![1]!);
-}
 
-function viaProxy(proxyUrl: string, container: ContainerClient, name: string): BlockBlobClient {
-  return BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=${proxyUrl}`))
-    .getContainerClient(container.containerName).getBlockBlobClient(name);
-}
 
 test("getCommittedBlocks fails as the SDK does: a RestError with Azure's status, code and message", async () => {
   const container = scratch.container("blocklist-missing");
@@ -165,13 +159,13 @@ test("an answer in another XML form, or cut off while streaming, is read again b
   const faults: Fault[] = [{ rewriteBody: (xml) => xml.replace("<CommittedBlocks>", "<CommittedBlocks><!-- from a proxy -->") }, "cutBody"];
   for (const fault of faults) {
     let first = true;
-    const proxy = await startFaultyProxy(azuriteEndpoint().origin, ({ path }) => {
+    const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ path }) => {
       if (!path.includes("comp=blocklist") || !first) return "forward";
       first = false;
       return fault;
     });
     try {
-      assert.deepEqual(await getCommittedBlocks(viaProxy(proxy.url, container, blob.name)), expected);
+      assert.deepEqual(await getCommittedBlocks(blobViaProxy(azuriteConnectionString(), proxy.url, container.containerName, blob.name)), expected);
       assert.deepEqual(proxy.seen.filter((request) => request.path.includes("comp=blocklist")).map((request) => request.fault), [fault, "forward"]);
     } finally {
       await proxy.stop();
@@ -185,7 +179,7 @@ test("block lists and downloads go through the client's credential policy: a tok
   const blob = await blockBlob(container, [12, 40, 2]);
   // What a managed identity gives the collector in Azure (storage.ts); the bearer policy refuses it over http.
   const credential = { getToken: async () => ({ token: "not-a-real-token", expiresOnTimestamp: Date.now() + 3_600_000 }) };
-  const withToken = new BlobServiceClient(azuriteEndpoint().href, credential).getContainerClient(container.containerName).getBlockBlobClient(blob.name);
+  const withToken = new BlobServiceClient(azuriteBlobEndpoint(azuriteConnectionString()).href, credential).getContainerClient(container.containerName).getBlockBlobClient(blob.name);
   assert.ok(readsBlockListItself(withToken));
   const refusal = await withToken.getBlockList("committed").then(() => assert.fail("the SDK sent a token over http"), (error: Error) => error.message);
   assert.match(refusal, /https|TLS/i);
@@ -198,9 +192,9 @@ test("with a SAS in the client's URL (a SharedAccessSignature connection string)
   await container.create();
   const blob = await blockBlob(container, [12, 70, 90, 2]);
   const sasUrl = await container.generateSasUrl({ permissions: ContainerSASPermissions.parse("rl"), expiresOn: new Date(Date.now() + 3_600_000) });
-  const proxy = await startFaultyProxy(azuriteEndpoint().origin, () => "forward");
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, () => "forward");
   try {
-    const withSas = new ContainerClient(sasUrl.replace(azuriteEndpoint().origin, proxy.url)).getBlockBlobClient(blob.name);
+    const withSas = new ContainerClient(sasUrl.replace(azuriteBlobEndpoint(azuriteConnectionString()).origin, proxy.url)).getBlockBlobClient(blob.name);
     assert.match(withSas.url, /\?.*sig=/);
     assert.deepEqual(await getCommittedBlocks(withSas), await bySdk(blob));
     const bytes = await downloadRange(withSas, 12, 172, undefined);

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BlobServiceClient, ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { CheckpointStore, MAX_CHECKPOINT_BYTES } from "../../collector/src/checkpoint/store";
@@ -148,10 +149,10 @@ test("a huge garbage checkpoint blob is reported as damaged after one bounded ra
   const empty = `${BLOB}.empty`;
   await container.getBlockBlobClient(checkpointBlobName(SOURCE, empty)).upload("", 0);
   // The store reaches Azurite through a counting proxy: every byte it downloads is seen.
-  const proxy = await startFaultyProxy(new URL(azuriteBlobEndpoint()).origin, () => "forward");
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, () => "forward");
   try {
     const throughProxy = BlobServiceClient.fromConnectionString(
-      azuriteConnectionString().replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=${proxy.url}`),
+      viaProxy(azuriteConnectionString(), proxy.url),
     ).getContainerClient(container.containerName);
     const damaged: string[] = [];
     const a = new CheckpointStore(throughProxy, { leaseSeconds: 15, replicaId: "a", onDamaged: (_name, reason) => damaged.push(reason) });
@@ -172,11 +173,6 @@ test("a huge garbage checkpoint blob is reported as damaged after one bounded ra
     await proxy.stop();
   }
 });
-
-/** Azurite's blob endpoint, from the connection string the runner set. */
-function azuriteBlobEndpoint(): string {
-  return /BlobEndpoint=([^;]+)/.exec(azuriteConnectionString())![1]!;
-}
 
 test("a checkpoint this store wrote last is leased on the condition of its ETag and not read again; another replica's write, a lease held elsewhere, a deletion and eviction each end that", async () => {
   const a = new CheckpointStore(container, { leaseSeconds: 15, replicaId: "a", remember: 2 });
@@ -254,9 +250,9 @@ test("a checkpoint this store creates is leased on the condition of the ETag the
   const requests = (from: number) => proxy.seen.slice(from).map((seen) =>
     `${seen.method} ${new URL(seen.path, "http://proxy").searchParams.get("comp") ?? "blob"}${seen.ifMatch ? " If-Match" : ""} -> ${seen.status}`);
   try {
-    const viaProxy = BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(endpoint.origin, proxy.url))
+    const throughProxy = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url))
       .getContainerClient(container.containerName);
-    const a = new CheckpointStore(viaProxy, { leaseSeconds: 15, replicaId: "a" });
+    const a = new CheckpointStore(throughProxy, { leaseSeconds: 15, replicaId: "a" });
     const created = `${BLOB}.created`;
     let from = proxy.seen.length;
     const held = await a.tryAcquire(SOURCE, created);
@@ -341,11 +337,11 @@ test("a kept lease that ran out and was taken by another replica is not taken ba
 
 test("the stop's release of kept leases is bounded: with storage answering 503, it gives up after its time and the leases run out by themselves", async () => {
   let failing = false;
-  const proxy = await startFaultyProxy(new URL(azuriteBlobEndpoint()).origin, ({ method, path }) =>
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
     failing && method === "PUT" && path.includes("comp=lease") ? { status: 503 } : "forward");
   try {
     const throughProxy = BlobServiceClient.fromConnectionString(
-      azuriteConnectionString().replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=${proxy.url}`),
+      viaProxy(azuriteConnectionString(), proxy.url),
     ).getContainerClient(container.containerName);
     const a = new CheckpointStore(throughProxy, { leaseSeconds: 15, replicaId: "a" });
     await a.ensureContainer();

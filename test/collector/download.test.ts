@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BlobServiceClient, type BlockBlobClient } from "@azure/storage-blob";
+import { azuriteBlobEndpoint, blobViaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { startFaultyProxy, type Fault } from "../support/faultyProxy";
@@ -9,14 +10,7 @@ import { protocolClientOf } from "../../collector/src/source/protocolRequest";
 
 const scratch = scratchContainers(azuriteConnectionString());
 
-function azuriteEndpoint(): URL {
-  return new URL(/BlobEndpoint=([^;]+)/.exec(azuriteConnectionString())![1]!);
-}
 
-function viaProxy(proxyUrl: string, blob: BlockBlobClient): BlockBlobClient {
-  return BlobServiceClient.fromConnectionString(azuriteConnectionString().replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=${proxyUrl}`))
-    .getContainerClient(blob.containerName).getBlockBlobClient(blob.name);
-}
 
 async function uploaded(name: string, size: number): Promise<{ blob: BlockBlobClient; bytes: Buffer; etag: string }> {
   const container = scratch.container("download");
@@ -30,9 +24,9 @@ async function uploaded(name: string, size: number): Promise<{ blob: BlockBlobCl
 test("contract with the pinned SDK: ranged downloads go through the client's pipeline, one request each, and give the blob's exact bytes", async () => {
   const { blob, bytes, etag } = await uploaded("flows/PT1H.json", 3 * 1024 * 1024 + 17);
   assert.ok(protocolClientOf(blob), "the storage client carries the pipeline downloadRange sends through");
-  const proxy = await startFaultyProxy(azuriteEndpoint().origin, () => "forward");
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, () => "forward");
   try {
-    const client = viaProxy(proxy.url, blob);
+    const client = blobViaProxy(azuriteConnectionString(), proxy.url, blob.containerName, blob.name);
     const ranges: Array<[number, number]> = [[0, 1], [0, 12], [5, 2_005], [1_000_000, bytes.length], [0, bytes.length], [bytes.length - 3, bytes.length + 100]];
     for (const [start, end] of ranges) {
       const before = proxy.seen.length;
@@ -54,9 +48,9 @@ test("a download through the pipeline tells a changed blob from a gone one, take
   const { blob, etag } = await uploaded("changing/PT1H.json", 1_000);
   await assert.rejects(downloadRange(blob, 0, 100, '"0x1234"'), (error) => error instanceof BlobChangedError);
   let status = 416;
-  const proxy = await startFaultyProxy(azuriteEndpoint().origin, ({ method }) => (method === "GET" ? { status } : "forward"));
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method }) => (method === "GET" ? { status } : "forward"));
   try {
-    const client = viaProxy(proxy.url, blob);
+    const client = blobViaProxy(azuriteConnectionString(), proxy.url, blob.containerName, blob.name);
     assert.equal((await downloadRange(client, 1_000, 1_010, etag)).length, 0);
     status = 503;
     await assert.rejects(downloadRange(client, 0, 10, etag), (error: { statusCode?: number }) => error.statusCode === 503);
@@ -72,14 +66,14 @@ test("a download cut off mid-body is downloaded again by the SDK: the same bytes
   const { blob, bytes, etag } = await uploaded("cut/PT1H.json", 200_000);
   let first = true;
   const faults: Fault[] = [];
-  const proxy = await startFaultyProxy(azuriteEndpoint().origin, ({ method }) => {
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method }) => {
     const fault: Fault = method === "GET" && first ? "cutBody" : "forward";
     if (method === "GET") first = false;
     faults.push(fault);
     return fault;
   });
   try {
-    assert.ok((await downloadRange(viaProxy(proxy.url, blob), 100, 150_100, etag)).equals(bytes.subarray(100, 150_100)));
+    assert.ok((await downloadRange(blobViaProxy(azuriteConnectionString(), proxy.url, blob.containerName, blob.name), 100, 150_100, etag)).equals(bytes.subarray(100, 150_100)));
     assert.deepEqual(proxy.seen.map((request) => [request.fault, request.range]), [["cutBody", "bytes=100-150099"], ["forward", "bytes=100-150099"]]);
   } finally {
     await proxy.stop();

@@ -1,5 +1,6 @@
 // Starts Microsoft's Azure Storage emulator (npm `azurite`) on loopback, in memory, telemetry off.
 import { spawn, type ChildProcess } from "node:child_process";
+import { BlobServiceClient, type BlockBlobClient } from "@azure/storage-blob";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { freePort, waitForPort } from "./ports";
@@ -52,4 +53,19 @@ export async function startAzurite(): Promise<RunningAzurite> {
       clearTimeout(timer);
     },
   };
+}
+
+/** The blob endpoint of an Azurite connection string (`http://127.0.0.1:<port>/devstoreaccount1`). */
+export function azuriteBlobEndpoint(connectionString: string): URL {
+  return new URL(/BlobEndpoint=([^;]+)/.exec(connectionString)![1]!);
+}
+
+/** The same connection string reaching Azurite through `proxyUrl` (a faultyProxy in front of its blob endpoint). */
+export function viaProxy(connectionString: string, proxyUrl: string): string {
+  return connectionString.replace(/BlobEndpoint=http:\/\/[^/;]+/, `BlobEndpoint=${proxyUrl}`);
+}
+
+/** A client for blob `name` of `container` that reaches Azurite through `proxyUrl` (viaProxy). */
+export function blobViaProxy(connectionString: string, proxyUrl: string, container: string, name: string): BlockBlobClient {
+  return BlobServiceClient.fromConnectionString(viaProxy(connectionString, proxyUrl)).getContainerClient(container).getBlockBlobClient(name);
 }
