@@ -1,14 +1,16 @@
 // Faults of the storage side while the service runs (in-process, real Azurite): the checkpoint container
 // disappearing (recreated when the identity may; otherwise reported, and /healthz answers 503 so the platform
 // restarts the replica), and 403s right after a first deploy (role assignments not yet effective) waited out for
-// a bounded time with one clear line.
+// a bounded time with one clear line, and source answers cut off mid-body (read again within the job).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AccountSASPermissions, BlobServiceClient, ContainerClient, ContainerSASPermissions, generateAccountSASQueryParameters,
   generateBlobSASQueryParameters, StorageSharedKeyCredential,
 } from "@azure/storage-blob";
+import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
+import { startFaultyProxy } from "../support/faultyProxy";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector, type RunOptions } from "../../collector/src/service/collector";
@@ -214,5 +216,32 @@ test("a sink that refuses every write for several polls is no reason for a resta
     assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
   } finally {
     await service.stop();
+  }
+});
+
+test("block list and download answers cut off mid-body while the service tails are each read again: exact documents, none twice, no job failed", async () => {
+  const { source, config, writer } = await setUp();
+  // Every other read of a source blob (block list or ranged download) is cut after half its body.
+  let reads = 0;
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) => {
+    const sourceRead = method === "GET" && path.includes(`/${source.containerName}/`) && !path.includes("comp=list");
+    return sourceRead && reads++ % 2 === 0 ? "cutBody" : "forward";
+  });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService: BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url)) });
+  try {
+    for (let minute = 0; minute < 4; minute++) {
+      await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+      await until(`minute ${minute} indexed`, () => sink.documents.size === writer.tuples);
+    }
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+    assert.equal(sink.duplicates, 0);
+    const cut = proxy.seen.filter((request) => request.fault === "cutBody");
+    assert.ok(cut.some((request) => request.path.includes("comp=blocklist")), "block lists were cut");
+    assert.ok(cut.some((request) => request.range !== undefined), "downloads were cut");
+    assert.deepEqual(service.events.filter((event) => event.event === "blob.failed"), [], "each cut answer was read again within its job");
+  } finally {
+    await service.stop();
+    await proxy.stop();
   }
 });
