@@ -6,7 +6,8 @@ import { azuriteBlobEndpoint, blobViaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { startFaultyProxy, type Fault } from "../support/faultyProxy";
-import { getCommittedBlocks, parseCommittedBlocks, readsBlockListItself } from "../../collector/src/source/blockList";
+import { getCommittedBlocks, parseCommittedBlocks } from "../../collector/src/source/blockList";
+import { protocolClientOf } from "../../collector/src/source/protocolRequest";
 import type { CommittedBlock } from "../../collector/src/source/blockPlan";
 import { downloadRange } from "../../collector/src/source/download";
 
@@ -120,7 +121,7 @@ test("contract with the pinned SDK: getCommittedBlocks reads the answer itself a
   try {
     for (const blob of [grown, single, stagedOnly]) {
       const throughProxy = blobViaProxy(azuriteConnectionString(), proxy.url, container.containerName, blob.name);
-      assert.ok(readsBlockListItself(throughProxy), "the storage client carries the pipeline getCommittedBlocks sends through");
+      assert.ok(protocolClientOf(throughProxy), "the storage client carries the pipeline getCommittedBlocks sends through");
       const before = proxy.seen.length;
       const ours = await getCommittedBlocks(throughProxy);
       assert.equal(proxy.seen.length - before, 1, `${blob.name}: one request`);
@@ -180,7 +181,7 @@ test("block lists and downloads go through the client's credential policy: a tok
   // What a managed identity gives the collector in Azure (storage.ts); the bearer policy refuses it over http.
   const credential = { getToken: async () => ({ token: "not-a-real-token", expiresOnTimestamp: Date.now() + 3_600_000 }) };
   const withToken = new BlobServiceClient(azuriteBlobEndpoint(azuriteConnectionString()).href, credential).getContainerClient(container.containerName).getBlockBlobClient(blob.name);
-  assert.ok(readsBlockListItself(withToken));
+  assert.ok(protocolClientOf(withToken));
   const refusal = await withToken.getBlockList("committed").then(() => assert.fail("the SDK sent a token over http"), (error: Error) => error.message);
   assert.match(refusal, /https|TLS/i);
   await assert.rejects(getCommittedBlocks(withToken), (error: Error) => error.message === refusal);

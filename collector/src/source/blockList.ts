@@ -19,11 +19,6 @@ export interface CommittedBlockList {
 
 const OK = new Set([200]);
 
-/** Whether getCommittedBlocks reads the answer itself for this client (false: it calls the SDK's getBlockList). */
-export function readsBlockListItself(blob: BlockBlobClient): boolean {
-  return protocolClientOf(blob) !== undefined;
-}
-
 /** The committed blocks, length and version of a blob. Errors are the SDK's: RestError with statusCode and code. */
 export async function getCommittedBlocks(blob: BlockBlobClient): Promise<CommittedBlockList> {
   const client = protocolClientOf(blob);

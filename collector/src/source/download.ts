@@ -1,7 +1,7 @@
 // Ranged downloads with the end-of-blob and change cases made explicit. Azure answers 416 for a range that starts
 // at the end of the blob; Azurite answers 206 with an empty body (Azure/Azurite#318): both mean "nothing there".
 import type { BlobClient } from "@azure/storage-blob";
-import { protocolClientOf, readStreamed, sendGet, storageError } from "./protocolRequest";
+import { bytesOf, protocolClientOf, readStreamed, sendGet, storageError } from "./protocolRequest";
 
 /** The blob disappeared (404). */
 export class BlobGoneError extends Error {
@@ -51,11 +51,7 @@ export async function downloadRange(client: BlobClient, start: number, end: numb
   } catch (error) {
     return failed(client, error);
   }
-  const stream = response.readableStreamBody;
-  if (!stream) return Buffer.alloc(0);
-  const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts);
+  return bytesOf(response.readableStreamBody);
 }
 
 const BODY = new Set([200, 206]);

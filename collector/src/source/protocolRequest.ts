@@ -20,16 +20,17 @@ export function protocolClientOf(blob: BlobClient): ProtocolClient | undefined {
 
 /**
  * GET `url` with the SDK's version header. Answers with a status in `streamed` come as a stream (the pipeline does not
- * parse them); any other comes with its error body parsed, for storageError.
+ * parse them); any other comes with its error body parsed, for storageError. `streamed` is only read (a constant of
+ * the caller's, not copied per request).
  */
-export function sendGet(client: ProtocolClient, url: string, headers: Record<string, string>, streamed: ReadonlySet<number>): Promise<PipelineResponse> {
+export function sendGet(client: ProtocolClient, url: string, headers: Record<string, string>, streamed: Set<number>): Promise<PipelineResponse> {
   return client.sendRequest(createPipelineRequest({
     url,
     method: "GET",
     headers: createHttpHeaders({ "x-ms-version": client.version, ...headers }),
     // The storage SDK allows http itself (Azurite, development); its credential policies refuse tokens over http.
     allowInsecureConnection: true,
-    streamResponseStatusCodes: new Set(streamed),
+    streamResponseStatusCodes: streamed,
   }));
 }
 
@@ -43,14 +44,14 @@ export function storageError(response: PipelineResponse, what: string): RestErro
 }
 
 /** A streamed answer's bytes; undefined when the stream fails (cut off), for the caller to ask the SDK instead. */
-export async function readStreamed(response: PipelineResponse): Promise<Buffer | undefined> {
-  const stream = response.readableStreamBody;
+export function readStreamed(response: PipelineResponse): Promise<Buffer | undefined> {
+  return bytesOf(response.readableStreamBody).catch(() => undefined);
+}
+
+/** All of a response body's bytes (none without a body); rejects as the stream does. */
+export async function bytesOf(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
   if (!stream) return Buffer.alloc(0);
   const parts: Buffer[] = [];
-  try {
-    for await (const part of stream) parts.push(part as Buffer);
-  } catch {
-    return undefined;
-  }
+  for await (const part of stream) parts.push(part as Buffer);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
