@@ -65,11 +65,19 @@ export async function startFaultyProxy(
     }
     if (typeof fault === "object") void fault.forwardAfter.then(forward, forward);
     else forward();
-    function forward(): void {
+    /** Sends the request on to the upstream; `answered` gets its answer. */
+    function toUpstream(answered: (response: IncomingMessage) => void): void {
       const forwarded = request({
         host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
       }, (response) => {
         entry.status = response.statusCode;
+        answered(response);
+      });
+      forwarded.once("error", () => outgoing.destroy());
+      incoming.pipe(forwarded);
+    }
+    function forward(): void {
+      toUpstream((response) => {
         outgoing.writeHead(response.statusCode ?? 502, response.headers);
         response.on("data", (chunk: Buffer) => { entry.responseBytes += chunk.length; });
         // What the client reads after decompression (fetch asks for gzip, and OpenSearch compresses its answers).
@@ -82,15 +90,10 @@ export async function startFaultyProxy(
         }
         response.pipe(outgoing);
       });
-      forwarded.once("error", () => outgoing.destroy());
-      incoming.pipe(forwarded);
     }
     /** Forwards, waits for the whole answer, then sends it rewritten (`rewrite`) or cut after half its body. */
     function forwardWhole(rewrite?: (body: string) => string): void {
-      const forwarded = request({
-        host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
-      }, (response) => {
-        entry.status = response.statusCode;
+      toUpstream((response) => {
         const parts: Buffer[] = [];
         response.on("data", (chunk: Buffer) => parts.push(chunk));
         response.once("end", () => {
@@ -104,8 +107,6 @@ export async function startFaultyProxy(
           else outgoing.write(body.subarray(0, body.length >> 1), () => incoming.socket.destroy());
         });
       });
-      forwarded.once("error", () => outgoing.destroy());
-      incoming.pipe(forwarded);
     }
   };
   const server = tls ? createTlsServer(tls, handle) : createServer(handle);
