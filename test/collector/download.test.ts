@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient, type BlockBlobClient } from "@azure/storage-blob";
+import { BlobServiceClient, ContainerClient, ContainerSASPermissions, type BlockBlobClient } from "@azure/storage-blob";
 import { azuriteBlobEndpoint, blobViaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { startFaultyProxy, type Fault } from "../support/faultyProxy";
-import { BlobChangedError, BlobGoneError, downloadRange } from "../../collector/src/source/download";
+import { BlobChangedError, BlobGoneError, downloadRange, offsetOfRange } from "../../collector/src/source/download";
 import { protocolClientOf } from "../../collector/src/source/protocolRequest";
 
 const scratch = scratchContainers(azuriteConnectionString());
@@ -75,6 +75,57 @@ test("a download cut off mid-body is downloaded again by the SDK: the same bytes
   try {
     assert.ok((await downloadRange(blobViaProxy(azuriteConnectionString(), proxy.url, blob.containerName, blob.name), 100, 150_100, etag)).equals(bytes.subarray(100, 150_100)));
     assert.deepEqual(proxy.seen.map((request) => [request.fault, request.range]), [["cutBody", "bytes=100-150099"], ["forward", "bytes=100-150099"]]);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test("an answer that is not the range asked for is cut to it when it holds the range within the limit, and refused otherwise", () => {
+  const offset = (status: number, contentRange: string | undefined, contentLength: number, start: number, end: number, limit = end - start): number =>
+    offsetOfRange({ status, contentRange, contentLength }, start, end, limit, "b");
+  assert.equal(offset(206, "bytes 4-7/16", 4, 4, 8), 0, "the range asked for");
+  assert.equal(offset(206, undefined, 4, 4, 8), 0, "a 206 without Content-Range starts where asked");
+  assert.equal(offset(206, "bytes 4-15/*", NaN, 4, 8), 0, "no Content-Length");
+  assert.equal(offset(206, "bytes */16", 0, 16, 20), 0, "an empty answer: nothing there");
+  assert.equal(offset(200, undefined, 16, 4, 8, 16), 4, "the whole blob within the limit: cut to the range");
+  assert.equal(offset(200, undefined, 16, 20, 40, 16), 20, "the whole blob, ending before the range");
+  assert.equal(offset(206, "bytes 2-9/16", 8, 4, 8, 8), 2, "more than asked for, on both sides, within the limit");
+  const refused = /not that range, so not taken; it will be read again on the next poll/;
+  assert.throws(() => offset(200, undefined, 16, 4, 8), refused, "the whole blob beyond the limit");
+  assert.throws(() => offset(206, "bytes 4-15/16", 12, 4, 8), refused, "more than asked for, beyond the limit");
+  for (const contentRange of ["bytes 5-7/16", "bytes */16", "4-7/16", "bytes 4-7"]) {
+    assert.throws(() => offset(206, contentRange, 3, 4, 8, 100), refused, contentRange);
+  }
+});
+
+test("a ranged download answered with the whole blob (a hop dropped the range) gives the range's exact bytes within the limit, through the pipeline and the SDK, and fails beyond it", async () => {
+  const { blob, bytes } = await uploaded("whole/PT1H.json", 300_000);
+  const container = BlobServiceClient.fromConnectionString(azuriteConnectionString()).getContainerClient(blob.containerName);
+  // A SAS signs no header, so Azurite serves the request the proxy sends without x-ms-range (shared key would refuse it).
+  const sasUrl = await container.generateSasUrl({ permissions: ContainerSASPermissions.parse("r"), expiresOn: new Date(Date.now() + 3_600_000) });
+  let cutFirst = false;
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method }) => {
+    if (method !== "GET") return "forward";
+    if (cutFirst) {
+      cutFirst = false;
+      return "cutBody";
+    }
+    return "dropRange";
+  });
+  try {
+    const client = new ContainerClient(sasUrl.replace(azuriteBlobEndpoint(azuriteConnectionString()).origin, proxy.url)).getBlockBlobClient(blob.name);
+    for (const viaSdk of [false, true]) {
+      // At the end Azurite answers an empty 206 (nothing to cut off): through the pipeline only.
+      for (const [start, end] of [[0, 10], [1_000, 151_000], [299_990, 300_100], ...(viaSdk ? [] : [[300_000, 300_010]])] as Array<[number, number]>) {
+        cutFirst = viaSdk;
+        const before = proxy.seen.length;
+        assert.ok((await downloadRange(client, start, end, undefined, 300_000)).equals(bytes.subarray(start, end)), `[${start}, ${end})${viaSdk ? " via the SDK" : ""}`);
+        assert.deepEqual(proxy.seen.slice(before).map((request) => [request.fault, request.status]),
+          [...(viaSdk ? [["cutBody", 206]] : []), ["dropRange", 200]], "Azurite answered the dropped range with the whole blob");
+      }
+      cutFirst = viaSdk;
+      await assert.rejects(downloadRange(client, 1_000, 151_000, undefined, 299_999), /300000 bytes \(status 200\): not that range/);
+    }
   } finally {
     await proxy.stop();
   }

@@ -9,8 +9,9 @@ import { createGunzip } from "node:zlib";
  * `forwardAfter`: forwarded once the promise settles (another client's request can be made to come first).
  * `rewriteBody`: forwarded, and the upstream's answer body replaced by what the function makes of it.
  * `cutBody`: forwarded, and the connection dropped after the answer's head and half of its body.
+ * `dropRange`: forwarded without its `x-ms-range` header (a hop that drops it): the upstream answers with the whole blob.
  */
-export type Fault = "forward" | "drop" | "cutBody" | { status: number } | { forwardAfter: Promise<unknown> } | { rewriteBody: (body: string) => string };
+export type Fault = "forward" | "drop" | "cutBody" | "dropRange" | { status: number } | { forwardAfter: Promise<unknown> } | { rewriteBody: (body: string) => string };
 
 export interface FaultyProxy {
   url: string;
@@ -67,9 +68,9 @@ export async function startFaultyProxy(
     else forward();
     /** Sends the request on to the upstream; `answered` gets its answer. */
     function toUpstream(answered: (response: IncomingMessage) => void): void {
-      const forwarded = request({
-        host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host },
-      }, (response) => {
+      const headers: Record<string, string | string[] | undefined> = { ...incoming.headers, host: upstream.host };
+      if (fault === "dropRange") delete headers["x-ms-range"];
+      const forwarded = request({ host: upstream.hostname, port: upstream.port, method, path, headers }, (response) => {
         entry.status = response.statusCode;
         answered(response);
       });

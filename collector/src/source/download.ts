@@ -32,9 +32,11 @@ export function translate(error: unknown, blob: string): never {
 
 /**
  * Bytes [start, end) of the blob, only if its ETag is still `etag`. Returns fewer bytes (possibly none) when the
- * blob ends earlier; an empty buffer for 416 / empty 206.
+ * blob ends earlier; an empty buffer for 416 / empty 206. An answer that is not the range asked for (a 200 with the
+ * whole blob, where something on the way dropped the range) is cut to it when it holds the range in at most
+ * `answerLimit` bytes (the reader's window: what it may hold), and refused before its body is read otherwise.
  */
-export async function downloadRange(client: BlobClient, start: number, end: number, etag: string | undefined): Promise<Buffer> {
+export async function downloadRange(client: BlobClient, start: number, end: number, etag: string | undefined, answerLimit = end - start): Promise<Buffer> {
   if (end <= start) return Buffer.alloc(0);
   // Through the client's pipeline, the bytes as they come; a body cut off is downloaded again by the SDK below, whose
   // stream resumes by itself.
@@ -42,8 +44,10 @@ export async function downloadRange(client: BlobClient, start: number, end: numb
   if (protocol) {
     const response = await sendGet(protocol, client.url, { "x-ms-range": `bytes=${start}-${end - 1}`, ...(etag ? { "if-match": etag } : {}) }, BODY);
     if (!BODY.has(response.status)) return failed(client, storageError(response, `a download of ${client.name}`));
+    const answer = { status: response.status, contentRange: response.headers.get("content-range"), contentLength: Number(response.headers.get("content-length") ?? NaN) };
+    const from = offsetOfRange(answer, start, end, answerLimit, client.name, response.readableStreamBody);
     const body = await readStreamed(response);
-    if (body) return body;
+    if (body) return cut(body, from, end - start);
   }
   let response;
   try {
@@ -51,10 +55,41 @@ export async function downloadRange(client: BlobClient, start: number, end: numb
   } catch (error) {
     return failed(client, error);
   }
-  return bytesOf(response.readableStreamBody);
+  const answer = { status: response._response.status, contentRange: response.contentRange, contentLength: response.contentLength ?? NaN };
+  const from = offsetOfRange(answer, start, end, answerLimit, client.name, response.readableStreamBody);
+  return cut(await bytesOf(response.readableStreamBody), from, end - start);
 }
 
 const BODY = new Set([200, 206]);
+
+interface RangeAnswer {
+  status: number;
+  contentRange: string | undefined;
+  /** Declared body bytes; NaN when not declared. */
+  contentLength: number;
+}
+
+/**
+ * Where the range [start, end) begins in an answer's body, checked before the body is read. The body's first byte is
+ * Content-Range's (`bytes a-b/size`); a 206 without one starts at `start`, a 200 without one is the whole blob. An
+ * answer that starts after `start` would shift every byte after it; one larger than the range and than `limit` would
+ * take more memory than the reader allows: both are refused (their stream destroyed), and read again on the next poll.
+ */
+export function offsetOfRange(answer: RangeAnswer, start: number, end: number, limit: number, blob: string, stream?: NodeJS.ReadableStream): number {
+  const { status, contentRange, contentLength } = answer;
+  if (contentLength === 0) return 0; // nothing there, whatever its Content-Range says
+  const first = contentRange === undefined ? (status === 200 ? 0 : start) : Number(/^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(contentRange)?.[1] ?? NaN);
+  const exact = first === start && !(contentLength > end - start);
+  if (exact || (first <= start && contentLength <= limit)) return start - first;
+  (stream as { destroy?: () => void } | undefined)?.destroy?.();
+  throw new Error(`Azure Storage answered a download of ${blob} bytes ${start}-${end - 1} with ${contentRange === undefined ? "no Content-Range" : `Content-Range "${contentRange}"`}, ` +
+    `${Number.isNaN(contentLength) ? "no Content-Length" : `${contentLength} bytes`} (status ${status}): not that range, so not taken; it will be read again on the next poll`);
+}
+
+/** `length` bytes of `body` from `from`, or what there is. */
+function cut(body: Buffer, from: number, length: number): Buffer {
+  return from === 0 && body.length <= length ? body : body.subarray(from, Math.min(body.length, from + length));
+}
 
 /** A failed download's meaning: nothing there (416), the blob gone or changed, else the error itself. */
 async function failed(client: BlobClient, error: unknown): Promise<Buffer> {
