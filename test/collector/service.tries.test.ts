@@ -23,7 +23,8 @@ import { runCollector } from "../../collector/src/service/collector";
 import { checkpointBlobName } from "../../collector/src/checkpoint/state";
 import { RecordingSink } from "./serviceRecordingSink";
 import type { Sink } from "../../collector/src/model";
-import type { ContainerClient } from "@azure/storage-blob";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 
 const scratch = scratchContainers(azuriteConnectionString());
 const MAX_ATTEMPTS = 5;
@@ -184,6 +185,37 @@ test("a failure in the process on a checkpoint it wrote itself is counted, with 
   assert.equal((await runBlobJob(await listed(), recordingContext(source, store, sink, parse))).kind, "read");
   assert.equal(sink.deadLetters.length, 1);
   assert.match(sink.deadLetters[0]!.reason, /not processed after 2 tries at offset \d+ \(last error: .*parser bug on this record\)/);
+});
+
+test("source reads Azure Storage does not answer (503s to block lists and downloads, for more jobs than the tries) use no try: then every document once, nothing set aside", async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-source503", 53, { records: 1, tuplesPerRecord: 4 });
+  const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "tailing" });
+  await store.ensureContainer();
+  const sink = new RecordingSink();
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, store, sink))).kind, "read");
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 4 });
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
+    (method === "GET" && path.includes(`/${source.containerName}/`) ? { status: 503 } : "forward"));
+  try {
+    const unanswered = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url), { retryOptions: { maxTries: 1 } })
+      .getContainerClient(source.containerName);
+    const check = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" });
+    // The tailing replica's remembered checkpoint (no try written ahead) and other replicas' (a try written ahead,
+    // then given back), more jobs than jobContext's 2 tries.
+    for (const [job, replica] of ["tailing", "other-1", "tailing", "other-2", "other-3"].entries()) {
+      const jobStore = replica === "tailing" ? store : new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: replica });
+      const outcome = await runBlobJob(await listed(), recordingContext(unanswered, jobStore, sink));
+      assert.equal(outcome.kind, "failed", `job ${job}`);
+      assert.match((outcome as { error: string }).error, /^HTTP 503/, `job ${job}: the status leads the error`);
+      assert.equal((await check.peek(source.containerName, writer.blobName))?.attempt, undefined, `job ${job}: no try used`);
+    }
+    assert.ok(proxy.seen.filter((seen) => seen.status === undefined && seen.method === "GET").length >= 5, "the reads were refused");
+  } finally {
+    await proxy.stop();
+  }
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, store, sink))).kind, "read");
+  assert.equal(sink.documents.size, writer.tuples, "every tuple once");
+  assert.deepEqual(sink.deadLetters, [], "nothing set aside");
 });
 
 test("tailing on remembered checkpoints through a 503 phase: shared bulk requests wait it out, no try is used, every document once", async () => {

@@ -134,7 +134,7 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
   const recordBytes = Math.min(options.recordBytes ?? options.windowBytes, options.windowBytes);
   let bytes = 0;
   const fetch = async (from: number, to: number): Promise<Buffer> => {
-    const body = await downloadRange(blob, from, to, conditionEtag, options.windowBytes);
+    const body = await downloadRange(blob, from, to, conditionEtag, options.windowBytes).catch((error) => translate(error, ref.name));
     bytes += body.length;
     options.onDownload?.(body.length);
     return body;

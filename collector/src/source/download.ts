@@ -22,12 +22,30 @@ export function statusOf(error: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
-/** Translate storage errors that have a meaning for the reader; rethrow the rest. */
+/**
+ * A source read (block list, download) that Azure Storage, or the way to it, did not answer as asked: a failure that
+ * says nothing about the data, so the job gives its try back (blobJob.ts), as it does for the sink. It keeps the
+ * status and code of what it wraps, for the logs and the 403 grace.
+ */
+export class SourceReadError extends Error {
+  readonly statusCode?: number;
+  readonly code?: string;
+  constructor(readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = cause instanceof Error ? cause.name : "SourceReadError";
+    this.statusCode = statusOf(cause);
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    if (typeof code === "string") this.code = code;
+  }
+}
+
+/** Translate storage errors that have a meaning for the reader; the rest become SourceReadErrors. */
 export function translate(error: unknown, blob: string): never {
+  if (error instanceof BlobGoneError || error instanceof BlobChangedError || error instanceof SourceReadError) throw error;
   const status = statusOf(error);
   if (status === 404) throw new BlobGoneError(blob);
   if (status === 412) throw new BlobChangedError(blob);
-  throw error;
+  throw new SourceReadError(error);
 }
 
 /**
