@@ -218,6 +218,32 @@ test("source reads Azure Storage does not answer (503s to block lists and downlo
   assert.deepEqual(sink.deadLetters, [], "nothing set aside");
 });
 
+test("jobs from a listing older than the checkpoint (another replica caught the blob up) use no try: the next good record is read, not set aside", async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-stale", 54, { records: 1, tuplesPerRecord: 3 });
+  const stale = await listed(); // a replica lists here ...
+  await writer.appendMinute({ records: 1, tuplesPerRecord: 3 }); // ... Azure appends ...
+  const sink = new RecordingSink();
+  const first = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "first" });
+  await first.ensureContainer();
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, first, sink))).kind, "read"); // ... another catches up
+  const check = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" });
+  const caughtUp = await check.peek(source.containerName, writer.blobName);
+  // More stale jobs than jobContext's 2 tries, from other replicas (a try written ahead): with the listing's ETag,
+  // and without one (a blob planned again on its own).
+  for (const [job, ref] of [stale, { ...stale, etag: undefined }, stale, { ...stale, etag: undefined }].entries()) {
+    const replica = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: `stale-${job}` });
+    assert.equal((await runBlobJob(ref, recordingContext(source, replica, sink))).kind, "read", `stale job ${job}`);
+    const stored = await check.peek(source.containerName, writer.blobName);
+    assert.equal(stored?.attempt, undefined, `stale job ${job}: no try left counted`);
+    assert.equal(stored?.offset, caughtUp?.offset);
+  }
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 3 });
+  const next = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "next" });
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, next, sink))).kind, "read");
+  assert.deepEqual(sink.deadLetters, [], "nothing set aside");
+  assert.equal(sink.documents.size, writer.tuples, "every tuple once");
+});
+
 test("tailing on remembered checkpoints through a 503 phase: shared bulk requests wait it out, no try is used, every document once", async () => {
   const { client, namespace, outage, proxy, source, checkpoints } = await outageWorld("tailout", false);
   const hour = new Date("2026-11-20T10:00:00Z");

@@ -124,7 +124,11 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
         log("warn", "blob.restart", { ...where, reason });
       },
     }, (chunk) => deliver(chunk, context, sinkOptions), (checkpoint) => held.save(checkpoint));
-    let checkpoint = result.checkpoint;
+    // Nothing to read (the blob's ETag is the checkpoint's: another replica, or an earlier job, caught it up after the
+    // listing this job came from): the try counted for it says nothing about the data, and left counted it would add
+    // up to the tries that set the next good record aside.
+    if (result.unchanged) await giveBack();
+    let checkpoint = result.unchanged ? held.checkpoint : result.checkpoint;
     // Caught up with nothing new to write (the ETag matched), or the hour ended during the read: marked done here.
     if (result.caughtUp && !checkpoint.done && isOver(ref.name, context)) {
       checkpoint = { ...checkpoint, done: true };

@@ -101,6 +101,8 @@ export interface ReadResult {
   /** True when every committed record was consumed (the checkpoint carries the ETag). */
   caughtUp: boolean;
   bytes: number;
+  /** The blob's ETag was already the checkpoint's: nothing read, the checkpoint returned as it came. */
+  unchanged?: true;
 }
 
 const EXCERPT_CHARS = 2_000;
@@ -124,7 +126,7 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
   // Conditions use the header form; the checkpoint keeps the normalized one (listings return it unquoted).
   const conditionEtag = list.etag;
   const etag = normalizeEtag(list.etag);
-  if (etag !== undefined && checkpoint.etag === etag) return { checkpoint, caughtUp: true, bytes: 0 };
+  if (etag !== undefined && checkpoint.etag === etag) return { checkpoint, caughtUp: true, bytes: 0, unchanged: true };
   const plan = planRead(blocks, length, checkpoint, etag);
   if (plan.restart) {
     options.onRestart?.(plan.restart);
