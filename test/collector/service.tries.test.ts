@@ -187,6 +187,32 @@ test("a failure in the process on a checkpoint it wrote itself is counted, with 
   assert.match(sink.deadLetters[0]!.reason, /not processed after 2 tries at offset \d+ \(last error: .*parser bug on this record\)/);
 });
 
+test("a failure on a record that is not the first of its window: after one failed try the job goes record by record, and only that record is set aside", async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-culprit", 55, { records: 1, tuplesPerRecord: 3 });
+  const sink = new RecordingSink();
+  const first = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "first" });
+  await first.ensureContainer();
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, first, sink))).kind, "read");
+  const before = sink.documents.size;
+  await writer.appendMinute({ records: 4, tuplesPerRecord: 3 }); // records 1-4 of the blob, in one window
+  const parse: typeof parseRecords = (records, firstRecord, enrichment) => {
+    if (firstRecord === 4) throw new Error("parser bug on record 4");
+    return parseRecords(records, firstRecord, enrichment);
+  };
+  // Each job on another replica's checkpoint: its try is written ahead, as after a crash.
+  for (let job = 0; job < 8 && sink.deadLetters.length === 0; job++) {
+    const replica = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: `replica-${job}` });
+    await runBlobJob(await listed(), recordingContext(source, replica, sink, parse));
+  }
+  assert.equal(sink.deadLetters.length, 1, "one record set aside");
+  assert.match(sink.deadLetters[0]!.reason, /not processed after 2 tries at offset \d+ \(last error: .*parser bug on record 4\)/);
+  const letter = JSON.parse(sink.deadLetters[0]!.raw) as { time: string };
+  assert.ok(letter.time, "the dead letter holds the whole record");
+  assert.equal(sink.documents.size - before, 9, "records 1-3 indexed, each tuple once");
+  const check = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" });
+  assert.equal((await check.peek(source.containerName, writer.blobName))?.offset, writer.length - 2, "caught up");
+});
+
 test("source reads Azure Storage does not answer (503s to block lists and downloads, for more jobs than the tries) use no try: then every document once, nothing set aside", async () => {
   const { source, checkpoints, writer, listed } = await tailedBlob("tries-source503", 53, { records: 1, tuplesPerRecord: 4 });
   const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "tailing" });

@@ -116,6 +116,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       // Pass 1 of a long record rides on the scan: its range is downloaded once more (pass 2), not twice.
       observeLongRecord: () => new LongRecordPass1(context.recordBytes),
       skipFirst,
+      recordByRecord: tries > 1,
       doneWhenCaughtUp: isOver(ref.name, context),
       signal: context.signal ? AbortSignal.any([held.lost, context.signal]) : held.lost,
       onDownload: (bytes) => { metrics.bytesRead += bytes; },

@@ -89,6 +89,11 @@ export interface ReadOptions<Observer extends LongRecordObserver = LongRecordObs
   /** Dead-letter the first item at the checkpoint with this reason instead of processing it (bounded tries). */
   skipFirst?: string;
   /**
+   * A try at this position failed before: hand over and checkpoint every record alone, so a failure on a record that
+   * is not the window's first is counted at that record, and it is the one set aside once the tries run out.
+   */
+  recordByRecord?: boolean;
+  /**
    * The blob's hour is over (no more appends expected): the caught-up write marks the checkpoint done as well, so
    * the last job on a blob writes its checkpoint once, not twice.
    */
@@ -186,9 +191,11 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     }
     if (item.kind === "malformed") {
       chunk.malformed.push({ offset: item.start, length: item.end - item.start, reason: item.reason, raw: item.raw });
+      if (options.recordByRecord) await deliver(item.end);
     } else if (item.kind === "record") {
       chunk.records.push({ start: item.start, end: item.end, bytes: item.bytes });
       recordIndex++;
+      if (options.recordByRecord) await deliver(item.end);
     } else {
       // Deliver what precedes it first, so the checkpoint can sit right before the long record.
       if (chunk.records.length || chunk.malformed.length) await deliver(item.start);
