@@ -244,6 +244,35 @@ test("source reads Azure Storage does not answer (503s to block lists and downlo
   assert.deepEqual(sink.deadLetters, [], "nothing set aside");
 });
 
+test("a checkpoint write Azure Storage does not take (503) gives the try back when the give-back gets through: then every document once, nothing set aside", async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-cp503", 56, { records: 1, tuplesPerRecord: 3 });
+  await new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "setup" }).ensureContainer();
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 3 });
+  const container = encodeURIComponent(checkpoints.containerName);
+  let uploads = 0;
+  // Per job: the try written ahead gets through, the progress write is answered 503, the give-back gets through.
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
+    (method === "PUT" && path.includes(`/${container}/`) && !path.includes("comp=") && uploads++ === 1 ? { status: 503 } : "forward"));
+  const sink = new RecordingSink();
+  const check = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "check" });
+  try {
+    const flaky = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url), { retryOptions: { maxTries: 1 } })
+      .getContainerClient(checkpoints.containerName);
+    for (let job = 0; job < 3; job++) { // more than jobContext's 2 tries
+      uploads = 0;
+      const outcome = await runBlobJob(await listed(), recordingContext(source, new CheckpointStore(flaky, { leaseSeconds: 15, replicaId: `flaky-${job}` }), sink));
+      assert.equal(outcome.kind, "failed", `job ${job}`);
+      assert.match((outcome as { error: string }).error, /^HTTP 503/);
+      assert.equal((await check.peek(source.containerName, writer.blobName))?.attempt, undefined, `job ${job}: the try given back`);
+    }
+  } finally {
+    await proxy.stop();
+  }
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "healthy" }), sink))).kind, "read");
+  assert.deepEqual(sink.deadLetters, [], "nothing set aside");
+  assert.equal(sink.documents.size, writer.tuples, "every tuple once");
+});
+
 test("jobs from a listing older than the checkpoint (another replica caught the blob up) use no try: the next good record is read, not set aside", async () => {
   const { source, checkpoints, writer, listed } = await tailedBlob("tries-stale", 54, { records: 1, tuplesPerRecord: 3 });
   const stale = await listed(); // a replica lists here ...

@@ -4,6 +4,7 @@
 // instead of overwriting newer progress. A job that ends keeps its lease rather than releasing it: the blob's next
 // job (the next poll) takes it again under the same lease id, and the stop releases what is still held.
 import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
+import { StorageFailure } from "../storageFailure";
 import { CHECKPOINT_SUFFIX, checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
 
 /**
@@ -32,6 +33,9 @@ const RELEASES_AT_ONCE = 16;
  * SDK's retries (4 tries, backing off from 4 s) would hold a stopping container for minutes.
  */
 export const RELEASE_KEPT_MS = 5_000;
+
+/** A checkpoint write Azure Storage did not take (503s, timeouts, a condition not met): nothing about the data. */
+export class CheckpointWriteError extends StorageFailure {}
 
 export interface CheckpointStoreOptions {
   /** Lease duration in seconds: 15–60 (Azure's limits for a finite lease). */
@@ -386,7 +390,7 @@ class Held implements LeasedCheckpoint {
       conditions: { leaseId: this.lease.leaseId, ifMatch: this.etag },
       blobHTTPHeaders: { blobContentType: "application/json" },
       metadata: checkpoint.etag ? { [CAUGHT_UP_METADATA]: checkpoint.etag } : undefined,
-    });
+    }).catch((error: unknown) => { throw new CheckpointWriteError(error); });
     this.etag = response.etag;
     this.checkpoint = stamped;
     this.memory.set(stamped, response.etag);

@@ -5,7 +5,8 @@ import type { CheckpointStore, LeasedCheckpoint } from "../checkpoint/store";
 import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
 import type { FlowEnrichment, ParseResult, Sink, WriteOptions } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
-import { BlobChangedError, BlobGoneError, SourceReadError } from "../source/download";
+import { BlobChangedError, BlobGoneError } from "../source/download";
+import { StorageFailure } from "../storageFailure";
 import { blobHour } from "../source/listing";
 import { LongRecordPass1, SinkDeliveryError, deliver } from "./delivery";
 import { describeError, type Logger } from "./logger";
@@ -161,14 +162,14 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       return { kind: "changed" };
     }
     const outcome = failed(ref, error, context);
-    // A retry can save what the sink could not take, or what Azure Storage did not answer (503s, timeouts, a reset
-    // connection): those tries are given back, or a storage incident longer than the tries would set good records
-    // aside. Other failures keep the reason with the try count, for the dead letter if the tries run out.
+    // A retry can save what the sink could not take, or what Azure Storage did not answer (source reads, checkpoint
+    // writes: 503s, timeouts, a reset connection): those tries are given back, or a storage incident longer than the
+    // tries would set good records aside. Other failures keep the reason with the try count, for the dead letter if the tries run out.
     if (error instanceof SinkDeliveryError) {
       await giveBack();
       return { ...outcome, sinkUnavailable: true };
     }
-    if (error instanceof SourceReadError) {
+    if (error instanceof StorageFailure) {
       await giveBack();
       return outcome;
     }

@@ -1,6 +1,7 @@
 // Ranged downloads with the end-of-blob and change cases made explicit. Azure answers 416 for a range that starts
 // at the end of the blob; Azurite answers 206 with an empty body (Azure/Azurite#318): both mean "nothing there".
 import type { BlobClient } from "@azure/storage-blob";
+import { StorageFailure } from "../storageFailure";
 import { bytesOf, protocolClientOf, readStreamed, sendGet, storageError } from "./protocolRequest";
 
 /** The blob disappeared (404). */
@@ -22,22 +23,8 @@ export function statusOf(error: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
-/**
- * A source read (block list, download) that Azure Storage, or the way to it, did not answer as asked: a failure that
- * says nothing about the data, so the job gives its try back (blobJob.ts), as it does for the sink. It keeps the
- * status and code of what it wraps, for the logs and the 403 grace.
- */
-export class SourceReadError extends Error {
-  readonly statusCode?: number;
-  readonly code?: string;
-  constructor(readonly cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause));
-    this.name = cause instanceof Error ? cause.name : "SourceReadError";
-    this.statusCode = statusOf(cause);
-    const code = (cause as { code?: unknown } | undefined)?.code;
-    if (typeof code === "string") this.code = code;
-  }
-}
+/** A source read (block list, download) that Azure Storage, or the way to it, did not answer as asked. */
+export class SourceReadError extends StorageFailure {}
 
 /** Translate storage errors that have a meaning for the reader; the rest become SourceReadErrors. */
 export function translate(error: unknown, blob: string): never {
