@@ -10,8 +10,11 @@ import { createGunzip } from "node:zlib";
  * `rewriteBody`: forwarded, and the upstream's answer body replaced by what the function makes of it.
  * `cutBody`: forwarded, and the connection dropped after the answer's head and half of its body.
  * `dropRange`: forwarded without its `x-ms-range` header (a hop that drops it): the upstream answers with the whole blob.
+ * `dropHeaders`: forwarded, and these answer headers removed when `when` (given the answer's body) says so, or always:
+ * to answer as Azure documents where Azurite says more.
  */
-export type Fault = "forward" | "drop" | "cutBody" | "dropRange" | { status: number } | { forwardAfter: Promise<unknown> } | { rewriteBody: (body: string) => string };
+export type Fault = "forward" | "drop" | "cutBody" | "dropRange" | { status: number } | { forwardAfter: Promise<unknown> } | { rewriteBody: (body: string) => string }
+  | { dropHeaders: string[]; when?: (body: string) => boolean };
 
 export interface FaultyProxy {
   url: string;
@@ -56,6 +59,10 @@ export async function startFaultyProxy(
       forwardWhole(fault === "cutBody" ? undefined : fault.rewriteBody);
       return;
     }
+    if (typeof fault === "object" && "dropHeaders" in fault) {
+      forwardWhole((body) => body, (body) => ((fault.when?.(body) ?? true) ? fault.dropHeaders : []));
+      return;
+    }
     if (typeof fault === "object" && "status" in fault) {
       incoming.resume();
       incoming.once("end", () => {
@@ -92,16 +99,20 @@ export async function startFaultyProxy(
         response.pipe(outgoing);
       });
     }
-    /** Forwards, waits for the whole answer, then sends it rewritten (`rewrite`) or cut after half its body. */
-    function forwardWhole(rewrite?: (body: string) => string): void {
+    /**
+     * Forwards, waits for the whole answer, then sends it rewritten (`rewrite`) or cut after half its body, without
+     * the headers `dropped` names.
+     */
+    function forwardWhole(rewrite?: (body: string) => string, dropped?: (body: string) => string[]): void {
       toUpstream((response) => {
         const parts: Buffer[] = [];
         response.on("data", (chunk: Buffer) => parts.push(chunk));
         response.once("end", () => {
           const original = Buffer.concat(parts);
           const body = rewrite ? Buffer.from(rewrite(original.toString("utf8"))) : original;
-          const headers = { ...response.headers, "content-length": String(body.length) };
+          const headers: Record<string, string | string[] | undefined> = { ...response.headers, "content-length": String(body.length) };
           delete headers["transfer-encoding"];
+          for (const name of dropped?.(original.toString("utf8")) ?? []) delete headers[name.toLowerCase()];
           outgoing.writeHead(response.statusCode ?? 502, headers);
           entry.responseBytes = entry.decodedBytes = rewrite ? body.length : body.length >> 1;
           if (rewrite) outgoing.end(body);
