@@ -21,6 +21,22 @@ const OK = new Set([200]);
 
 /** The committed blocks, length and version of a blob. Errors are the SDK's: RestError with statusCode and code. */
 export async function getCommittedBlocks(blob: BlockBlobClient): Promise<CommittedBlockList> {
+  const list = await blockList(blob);
+  return list.etag === undefined ? withVersion(blob, list) : list;
+}
+
+/**
+ * Azure sends Get Block List's ETag and Last-Modified "only if the blob has committed blocks": a blob written by one
+ * Put Blob has none. Without its version, downloads would go without If-Match and a part-way checkpoint could not
+ * tell a re-upload from the blob it was taken on; so such a blob (and only such a blob: Azure's own flow logs have
+ * blocks) costs one more request, whose ETag and length describe the same version.
+ */
+async function withVersion(blob: BlockBlobClient, list: CommittedBlockList): Promise<CommittedBlockList> {
+  const properties = await blob.getProperties();
+  return { ...list, length: properties.contentLength ?? list.length, etag: properties.etag, lastModified: properties.lastModified };
+}
+
+async function blockList(blob: BlockBlobClient): Promise<CommittedBlockList> {
   const client = protocolClientOf(blob);
   if (client) {
     const url = `${blob.url}${blob.url.includes("?") ? "&" : "?"}comp=blocklist&blocklisttype=committed`;
