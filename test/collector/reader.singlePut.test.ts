@@ -122,3 +122,29 @@ test("contract: Get Block List without an ETag (a single-Put blob, as Azure answ
   assert.equal(requests.filter((r) => r.path.includes("comp=blocklist")).length, 1);
   assert.deepEqual(requests.filter((r) => r.method !== "GET"), [], "no properties request");
 });
+
+test("a checkpoint taken on a single-Put blob is not resumed once the blob was re-written with committed blocks: read again from the start", async () => {
+  const container = scratch.container("single-put-rewritten");
+  await container.create();
+  const v1 = await donor(container, 303, 3);
+  const v2 = await donor(container, 404, 6);
+  const name = "sp2/PT1H.json";
+  const blob = container.getBlockBlobClient(name);
+  await blob.upload(v1, v1.length);
+  const first = await read(container, name, emptyCheckpoint(container.containerName, name));
+  assert.equal(first.checkpoint.blocks, 0);
+  assert.equal(first.checkpoint.offset, v1.length - 2);
+  // Re-written with Put Block List (1,000-byte blocks), other content.
+  const ids: string[] = [];
+  for (let at = 0; at < v2.length; at += 1000) {
+    const id = Buffer.from(`b${String(ids.length).padStart(6, "0")}`).toString("base64");
+    await blob.stageBlock(id, v2.subarray(at, at + 1000), Math.min(1000, v2.length - at));
+    ids.push(id);
+  }
+  await blob.commitBlockList(ids);
+  const again = await read(container, name, withoutCreation(first.result!.checkpoint));
+  assert.equal(again.restarts.length, 1);
+  assert.match(again.restarts[0], /now has committed blocks/);
+  assert.deepEqual(again.malformed, []);
+  assert.deepEqual(documents(again.records), parseFlowLogText(v2.toString()).documents);
+});

@@ -48,6 +48,8 @@ export function planRead(blocks: readonly CommittedBlock[], length: number, chec
     position += block.size;
   }
   const consumed = checkpoint.blocks;
+  // Taken on a single Put (offset but no blocks): nothing tells whether the blocks now hold the same bytes.
+  if (!restart && consumed === 0 && checkpoint.offset > 0) restart = "blob read as one Put now has committed blocks (re-written)";
   if (!restart && consumed > 0) {
     if (consumed > blocks.length) restart = `blob has ${blocks.length} blocks, fewer than the ${consumed} already read`;
     else if (checkpoint.blockDigest !== undefined) {
