@@ -60,7 +60,11 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
   /** Sees the open record's bytes once it is too long to keep. */
   private observer: Observer | undefined;
   private partBytes = 0;
-  private excerpt: Buffer[] = [];
+  /**
+   * Separators and junk before the current item, for its excerpt: copied byte by byte, since a view would keep the
+   * whole downloaded window alive after its records were handed over.
+   */
+  private readonly excerpt = Buffer.allocUnsafe(EXCERPT_BYTES);
   private excerptBytes = 0;
   /** Absolute offset of the next byte. */
   position: number;
@@ -182,7 +186,6 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
       if (++this.headMatched === HEAD.length) {
         this.phase = "data";
         this.itemStart = at + 1;
-        this.excerpt = [];
         this.excerptBytes = 0;
       }
       return;
@@ -212,7 +215,6 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
     this.inString = false;
     this.escape = false;
     this.itemStart = end;
-    this.excerpt = [];
     this.excerptBytes = 0;
     return item;
   }
@@ -245,12 +247,11 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
 
   private keepExcerpt(chunk: Buffer, i: number): void {
     if (this.excerptBytes >= EXCERPT_BYTES) return;
-    this.excerpt.push(chunk.subarray(i, i + 1));
-    this.excerptBytes++;
+    this.excerpt[this.excerptBytes++] = chunk[i];
   }
 
   private excerptText(): string {
-    let text = Buffer.concat(this.excerpt).toString("utf8");
+    let text = this.excerpt.toString("utf8", 0, this.excerptBytes);
     if (this.recordStart >= 0) {
       const head = this.parts.length > 0 ? Buffer.concat(this.parts) : this.recordHead;
       if (head) text += head.toString("utf8", 0, EXCERPT_BYTES);
@@ -269,7 +270,6 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
     items.push({ kind: "malformed", start: this.junkStart, end: at, reason: this.junkReason, raw: this.excerptText() });
     this.junkStart = -1;
     this.itemStart = at;
-    this.excerpt = [];
     this.excerptBytes = 0;
   }
 }
