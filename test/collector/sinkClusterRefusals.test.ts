@@ -1,6 +1,7 @@
 // Refusals of the index or the cluster, not of the document, on the real Elasticsearch: a write-blocked or closed
-// backing index must not send the documents to the dead-letter stream. The write is retried, then fails, so the
-// blob's checkpoint stays where it was; once the block is lifted the same data lands with exact counts.
+// backing index, a missing default pipeline or a rollover over the shard limit must not send the documents to the
+// dead-letter stream. The write is retried, then fails, so the blob's checkpoint stays where it was; once the block
+// is lifted the same data lands with exact counts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Client } from "@elastic/elasticsearch";
@@ -33,19 +34,47 @@ async function count(client: Client, index: string): Promise<number> {
   return (await client.count({ index, ignore_unavailable: true, allow_no_indices: true })).count;
 }
 
-type Fault = { name: string; apply(client: Client, backing: string): Promise<unknown>; lift(client: Client, backing: string): Promise<unknown>; error: RegExp };
+/** Breaks the data stream (its backing index, or the data stream itself); resolves to what mends it. */
+type Fault = { name: string; apply(client: Client, backing: string, dataStream: string): Promise<() => Promise<unknown>>; error: RegExp };
 const faults: Fault[] = [
   {
     name: "index.blocks.write",
-    apply: (client, backing) => client.indices.putSettings({ index: backing, settings: { "index.blocks.write": true } }),
-    lift: (client, backing) => client.indices.putSettings({ index: backing, settings: { "index.blocks.write": false } }),
+    apply: async (client, backing) => {
+      await client.indices.putSettings({ index: backing, settings: { "index.blocks.write": true } });
+      return () => client.indices.putSettings({ index: backing, settings: { "index.blocks.write": false } });
+    },
     error: /403 cluster_block_exception/,
   },
   {
     name: "a closed backing index",
-    apply: (client, backing) => client.indices.close({ index: backing }),
-    lift: (client, backing) => client.indices.open({ index: backing, wait_for_active_shards: 1 }),
+    apply: async (client, backing) => {
+      await client.indices.close({ index: backing });
+      return () => client.indices.open({ index: backing, wait_for_active_shards: 1 });
+    },
     error: /400 index_closed_exception/,
+  },
+  {
+    // A 400 illegal_argument_exception like a bad field value's, but about the index's settings.
+    name: "a default pipeline that does not exist",
+    apply: async (client, backing) => {
+      const settings = await client.indices.getSettings({ index: backing, name: "index.default_pipeline" });
+      const pipeline = settings[backing]?.settings?.index?.default_pipeline;
+      await client.indices.putSettings({ index: backing, settings: { "index.default_pipeline": "azure-flowlogs-deleted" } });
+      return () => client.indices.putSettings({ index: backing, settings: { "index.default_pipeline": pipeline ?? null } });
+    },
+    error: /400 illegal_argument_exception: pipeline with id \[azure-flowlogs-deleted\] does not exist/,
+  },
+  {
+    // The write index is due for a rollover the cluster has no room for. The limit is cluster-wide: held only for
+    // the write, so other test files' indices are not refused for long.
+    name: "a lazy rollover over cluster.max_shards_per_node",
+    apply: async (client, _backing, dataStream) => {
+      await client.transport.request({ method: "POST", path: `/${dataStream}/_rollover`, querystring: { lazy: "true" } });
+      const health = await client.cluster.health();
+      await client.cluster.putSettings({ persistent: { "cluster.max_shards_per_node": health.active_shards + health.unassigned_shards } });
+      return () => client.cluster.putSettings({ persistent: { "cluster.max_shards_per_node": null } });
+    },
+    error: /400 validation_exception: Validation Failed: 1: this action would add \[\d+\] shards, .* maximum normal shards open/,
   },
 ];
 
@@ -58,22 +87,27 @@ for (const kind of ["elasticsearch", "opensearch"] as const) {
       const waits: number[] = [];
       const options = { ...esClientOptions(elasticsearchUrl()), namespace, maxRetries: 3, sleep: async (ms: number) => { waits.push(ms); } };
       const sink = kind === "elasticsearch" ? new ElasticsearchSink(options) : new OpenSearchSink(options);
+      let lift: (() => Promise<unknown>) | undefined;
       try {
         const backing = await dataStreamWithBackingIndex(client, sink);
-        await fault.apply(client, backing);
+        lift = await fault.apply(client, backing, sink.dataStream);
         const batch = sampleBatch(500, "blocked");
-        await assert.rejects(sink.write(batch), (error: Error) => {
+        const written = sink.write(batch);
+        await written.catch(() => undefined);
+        await lift();
+        lift = undefined;
+        await assert.rejects(written, (error: Error) => {
           assert.match(error.message, /gave up writing 500 document\(s\) to logs-azure\.flowlogs-block\w+ after 3 retries/);
           assert.match(error.message, fault.error);
           return true;
         });
         assert.equal(waits.length, 3, "backed off between the tries");
         assert.equal(await count(client, sink.deadLetterDataStream), 0, "no dead letter");
-        await fault.lift(client, backing);
         assert.deepEqual(await sink.write(batch), { indexed: 500, duplicates: 0, deadLettered: 0, retries: 0 });
         assert.equal(await count(client, sink.dataStream), 501);
         assert.equal(await count(client, sink.deadLetterDataStream), 0);
       } finally {
+        await lift?.().catch(() => undefined);
         await sink.close();
         await client.close();
       }
@@ -134,6 +168,19 @@ test("classification: index- and cluster-level refusals are retried, only docume
   assert.equal(classifyBulkItem(item(400, "document_parsing_exception", "illegal_argument_exception")), "refused");
   assert.equal(classifyBulkItem(item(400, "mapper_parsing_exception")), "refused");
   assert.equal(classifyBulkItem(item(400, "strict_dynamic_mapping_exception")), "refused");
+  // Types shared by the document's own faults and the set-up's: told apart by the reason.
+  const said = (status: number, type: string, reason: string, cause?: { type: string; reason: string }) =>
+    classifyBulkItem({ status, error: { type, reason, ...(cause ? { caused_by: cause } : {}) } });
+  assert.equal(said(400, "illegal_argument_exception", "pipeline with id [geoip] does not exist"), "retry");
+  assert.equal(said(400, "illegal_state_exception", "pipeline with id [geoip] could not be loaded, caused by [no enrich index]"), "retry");
+  assert.equal(said(400, "illegal_state_exception", "Pipeline processor configured for non-existent pipeline [inner]"), "retry");
+  assert.equal(said(400, "validation_exception", "Validation Failed: 1: this action would add [2] shards, but this cluster currently has [8]/[8] maximum normal shards open;"), "retry");
+  assert.equal(said(400, "ingest_processor_exception", "wrapped", { type: "illegal_argument_exception", reason: "pipeline with id [x] does not exist" }), "retry");
+  assert.equal(said(400, "illegal_argument_exception", "field [source.port] of type [long] cannot be [not-a-port]"), "refused");
+  assert.equal(said(400, "illegal_argument_exception", "field [source.ip] not present as part of path [source.ip]"), "refused");
+  assert.equal(said(400, "illegal_state_exception", "the field [message] does not exist, pipeline with id [x] does not exist"), "refused");
+  assert.equal(said(400, "validation_exception", "Validation Failed: 1: id is too long, must be no longer than 512 bytes"), "refused");
+  assert.equal(said(400, "document_parsing_exception", "failed to parse", { type: "illegal_argument_exception", reason: "this action would add [2] shards" }), "refused");
   assert.equal(classifyBulkItem({ status: 409 }), "duplicate");
   assert.equal(classifyBulkItem({ status: 201 }), "created");
 });

@@ -1,7 +1,8 @@
 // What one `_bulk` item result means for the document: written, already there, worth sending again, or refused for
 // good. Only a refusal of the document itself (it does not fit the mapping, cannot be parsed, fails the pipeline)
 // is dead-lettered. A refusal of the index or the cluster (a write block, a closed or missing index, missing
-// privileges, unassigned shards, a node going away) says nothing about the document: it is retried with backoff,
+// privileges, unassigned shards, a node going away, an ingest pipeline that is not there, a rollover over the shard
+// limit) says nothing about the document: it is retried with backoff,
 // and when the retries run out the write fails, so the blob's checkpoint does not move and the next poll tries again.
 
 /** One entry of a `_bulk` response's `items`. */
@@ -55,6 +56,39 @@ const INDEX_OR_CLUSTER_ERRORS = new Set([
 ]);
 
 /**
+ * Refusals whose type is also used for a document's own faults (a field value `illegal_argument_exception`, a
+ * processor's `illegal_state_exception`...), told apart by the reason Elasticsearch (and OpenSearch) raises them with:
+ * - `pipeline with id [x] does not exist` (illegal_argument): IngestService.executePipelines, when the index's
+ *   default/final pipeline (or the request's) is not defined; raised before any processor sees the document.
+ * - `pipeline with id [x] could not be loaded, caused by [...]` (illegal_state): IngestService.substitutePipeline, a
+ *   stored pipeline this node cannot build (missing plugin, enrich index...); every document fails alike.
+ * - `Pipeline processor configured for non-existent pipeline [x]` (illegal_state; illegal_argument in older
+ *   versions): PipelineProcessor, a `pipeline` processor naming a pipeline that is not defined.
+ * - `this action would add [n] shards, but this cluster currently has [a]/[b] maximum <group> shards open`
+ *   (validation_exception): ShardLimitValidator, when the (lazy) rollover or the index creation behind the write
+ *   would pass `cluster.max_shards_per_node`.
+ * Field-level faults (document_parsing_exception, mapper_parsing_exception, an illegal_argument_exception about a
+ * value, a processor failing on the document) match none of these and stay refusals of the document.
+ */
+const SETUP_REFUSALS: ReadonlyArray<{ types: ReadonlySet<string>; reason: RegExp }> = [
+  { types: new Set(["illegal_argument_exception"]), reason: /^pipeline with id \[.*\] does not exist$/ },
+  { types: new Set(["illegal_state_exception"]), reason: /^pipeline with id \[.*\] could not be loaded, caused by \[/ },
+  {
+    types: new Set(["illegal_state_exception", "illegal_argument_exception"]),
+    reason: /^Pipeline processor configured for non-existent pipeline \[/,
+  },
+  {
+    types: new Set(["validation_exception"]),
+    reason: /this action would add \[\d+\] shards, but this cluster currently has \[\d+\]\/\[\d+\] maximum \w+ shards open/,
+  },
+];
+
+function setupRefusal(error: { type?: string; reason?: string } | undefined): boolean {
+  if (error?.type === undefined || error.reason === undefined) return false;
+  return SETUP_REFUSALS.some((rule) => rule.types.has(error.type!) && rule.reason.test(error.reason!));
+}
+
+/**
  * Statuses that never describe a document: 401/403 (authentication, authorization, write blocks), 404 (the index
  * is gone), 408 (timed out), besides the transient 429/5xx.
  */
@@ -69,6 +103,7 @@ export function classifyBulkItem(outcome: BulkItemResult): BulkItemClass {
   if (indexOrClusterStatus(outcome.status)) return "retry";
   const types = [outcome.error?.type, outcome.error?.caused_by?.type];
   if (types.some((type) => type !== undefined && INDEX_OR_CLUSTER_ERRORS.has(type))) return "retry";
+  if (setupRefusal(outcome.error) || setupRefusal(outcome.error?.caused_by)) return "retry";
   // An empty item (no status) cannot be blamed on the document either.
   if (!outcome.status) return "retry";
   return "refused";
