@@ -10,6 +10,8 @@ export interface BulkItemResult {
   status: number;
   _index?: string;
   error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
+  /** `used`: the document was refused and Elasticsearch kept it in the data stream's failure store (status 201). */
+  failure_store?: string;
 }
 
 /**
@@ -97,7 +99,8 @@ function indexOrClusterStatus(status: number): boolean {
 }
 
 export function classifyBulkItem(outcome: BulkItemResult): BulkItemClass {
-  if (outcome.status === 201 || outcome.status === 200) return "created";
+  // A document put in the failure store is not in the data stream: refused like one the stream answers 400 for.
+  if (outcome.status === 201 || outcome.status === 200) return outcome.failure_store === "used" ? "refused" : "created";
   if (outcome.error?.type === "index_not_found_exception") return "missing-template";
   if (outcome.status === 409) return "duplicate";
   if (indexOrClusterStatus(outcome.status)) return "retry";

@@ -156,7 +156,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
       else if (kind === "retry") {
         again.push(i);
         transient ??= `${outcome.status} ${bulkItemReason(outcome)}`;
-      } else delivery.refused.push({ item: item(), reason: `${outcome.status} ${bulkItemReason(outcome)}` });
+      } else delivery.refused.push({ item: item(), reason: `${outcome.status} ${bulkItemReason(outcome, target)}` });
     });
     return { again: request.pick(again), transient };
   }

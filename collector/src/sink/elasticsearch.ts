@@ -33,11 +33,13 @@ export interface ElasticsearchSinkOptions extends DeliveryOptions, SharedRequest
 
 // require_data_stream: without our template the cluster would invent a plain index with guessed mappings.
 // filter_path: an unfiltered answer spends ~230 bytes per created item (index, id, version, shards, seq_no...) that
-// the client must read and parse; the sink reads only each item's status and error (bulkItemClass.ts, settle()).
-// Every item has a status, so the filtered items array keeps one entry per document, in order.
+// the client must read and parse; the sink reads only each item's status, error and failure_store (bulkItemClass.ts,
+// settle()): a 201 with failure_store "used" is a document refused into the failure store. Every item has a status,
+// so the filtered items array keeps one entry per document, in order.
 const BULK_QUERY = {
   require_data_stream: "true",
-  filter_path: "items.*.status,items.*.error.type,items.*.error.reason,items.*.error.caused_by.type,items.*.error.caused_by.reason",
+  filter_path: "items.*.status,items.*.failure_store,items.*.error.type,items.*.error.reason,items.*.error.caused_by.type," +
+    "items.*.error.caused_by.reason",
 };
 
 export class ElasticsearchSink extends DataStreamBulkSink {

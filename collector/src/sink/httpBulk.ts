@@ -145,7 +145,12 @@ export function bulkItemOutcome(entry: Record<string, BulkItemResult>): BulkItem
  */
 export const MAX_ITEM_REASON_CHARS = 1_000;
 
-export function bulkItemReason(outcome: BulkItemResult): string {
+/** Why the item was not created; `target`: the data stream it was sent to (named where the failure store holds it). */
+export function bulkItemReason(outcome: BulkItemResult, target = "<data stream>"): string {
+  if (outcome.failure_store === "used") {
+    return `failure_store used: ${target} refused the document and Elasticsearch kept it in the data stream's failure store ` +
+      `(${target}::failures), not in the data stream`;
+  }
   const error = outcome.error;
   if (!error) return "no reason given";
   const cause = error.caused_by ? ` (${error.caused_by.type}: ${error.caused_by.reason})` : "";
