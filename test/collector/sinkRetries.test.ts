@@ -1,4 +1,4 @@
-// Retries of the Elasticsearch sink: a proxy in front of the real engine answers 429/503 or drops connections.
+// Retries of the Elasticsearch sink: a proxy in front of the real engine answers 429/503, drops connections or cuts answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ElasticsearchSink } from "../../collector/src/sink/elasticsearch";
@@ -97,5 +97,37 @@ test("an authentication failure is not retried and its error carries no secret",
   } finally {
     await sink.close();
     await proxy.stop();
+  }
+});
+
+test("dedupeAcrossBackingIndices: an answer lost after the cluster applied it, a rollover, then the resend adds nothing", async () => {
+  const client = esClient(elasticsearchUrl());
+  const namespace = uniqueNamespace("lostroll");
+  await applyIndexAssets(client, { namespace });
+  let bulks = 0;
+  // The second bulk (the batch's) reaches the cluster, but its answer is cut off.
+  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.startsWith("/_bulk") && bulks++ === 1 ? "cutBody" : "forward"));
+  const sink: ElasticsearchSink = new ElasticsearchSink({
+    ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, dedupeAcrossBackingIndices: true, maxRetries: 3,
+    // While the sink waits to retry the data stream rolls over, and the wait outlasts the refresh interval.
+    sleep: async () => {
+      await client.indices.rollover({ alias: sink.dataStream });
+      await client.indices.refresh({ index: sink.dataStream });
+    },
+  });
+  try {
+    assert.deepEqual(await sink.write(sampleBatch(1, "seed")), { indexed: 1, duplicates: 0, deadLettered: 0, retries: 0 });
+    assert.deepEqual(await sink.write(sampleBatch(5, "lost")), { indexed: 0, duplicates: 5, deadLettered: 0, retries: 1 });
+    assert.deepEqual(proxy.seen.map((request) => `${request.path.split("?")[0]} ${JSON.stringify(request.fault)}`), [
+      '/logs-azure.flowlogs-' + namespace + '/_search "forward"', '/_bulk "forward"',
+      '/logs-azure.flowlogs-' + namespace + '/_search "forward"', '/_bulk "cutBody"',
+      '/logs-azure.flowlogs-' + namespace + '/_search "forward"',
+    ], "looked up again before the resend, which then had nothing left to send");
+    await client.indices.refresh({ index: sink.dataStream });
+    assert.equal((await client.count({ index: sink.dataStream })).count, 6);
+  } finally {
+    await sink.close();
+    await proxy.stop();
+    await client.close();
   }
 });

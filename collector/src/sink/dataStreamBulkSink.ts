@@ -17,6 +17,12 @@ import type { EncodingSink, SinkBatch } from "./sinkBatch";
 
 export type { Pending } from "./bulkRequest";
 
+/** Ids found already indexed, and the retries the look-up took. */
+export interface IndexedIds {
+  ids: ReadonlySet<string>;
+  retries: number;
+}
+
 /** What one `_bulk` request came to: the items to send again (transient failures) and why. */
 export interface Attempt {
   /** The whole request again (all of it failed), or the items that failed. */
@@ -132,6 +138,15 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     return request;
   }
 
+  /**
+   * Of a request about to be sent again to `target`, the ids already indexed and the look-up's own retries: the
+   * previous try may have been applied with its answer lost, and a rollover since would let a create land again in
+   * the new write index. Default: none looked up (undefined).
+   */
+  protected async indexedBeforeResend(_request: BulkRequest, _target: string, _options?: WriteOptions): Promise<IndexedIds | undefined> {
+    return undefined;
+  }
+
   /** Checks a created item (OpenSearch: that it landed in a data stream). Default: nothing to check. */
   protected checkCreated(_target: string, _outcome: BulkItemResult): void {}
 
@@ -214,6 +229,14 @@ export abstract class DataStreamBulkSink implements EncodingSink {
         for (const k of open) deliveries[k]!.retries++;
         items = open.size === waiting.size ? again : again.pick([...Array(again.length).keys()].filter((i) => open.has(again.originOf(i))));
         made.add(items);
+        const unknown = await this.withoutIndexedAgain(items, target, writes, open);
+        if (unknown !== items) {
+          // A write whose documents were all found is done.
+          made.add(items = unknown);
+          const left = new Set(Array.from({ length: items.length }, (_, i) => items.originOf(i)));
+          for (const k of open) if (!left.has(k)) finish(k);
+          if (!open.size) return;
+        }
       }
     } catch (error) {
       for (const k of open) finish(k, error);
@@ -225,6 +248,24 @@ export abstract class DataStreamBulkSink implements EncodingSink {
       open.delete(k);
       writes[k]!.done(error === undefined ? undefined : error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** `request` less the documents already indexed (indexedBeforeResend), each counted a duplicate of its write. */
+  private async withoutIndexedAgain(request: BulkRequest, target: string, writes: SharedWrite[], open: ReadonlySet<number>): Promise<BulkRequest> {
+    // The look-up's waits are every waiting write's waits.
+    const onWaiting = async (): Promise<void> => {
+      await Promise.all([...open].map((k) => writes[k]!.options?.onWaiting?.()));
+    };
+    const known = await this.indexedBeforeResend(request, target, { onWaiting });
+    if (!known) return request;
+    for (const k of open) writes[k]!.delivery.retries += known.retries;
+    if (!known.ids.size) return request;
+    const kept: number[] = [];
+    for (let i = 0; i < request.length; i++) {
+      if (known.ids.has(request.idOf(i))) writes[request.originOf(i)]!.delivery.duplicates++;
+      else kept.push(i);
+    }
+    return request.pick(kept);
   }
 
   private async storeDeadLetters(entries: DeadLetter[], options?: WriteOptions): Promise<number> {

@@ -7,7 +7,7 @@ import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { SinkResult, WriteOptions } from "../model";
 import { BulkAnswerSerializer } from "./bulkAnswer";
 import type { BulkRequest } from "./bulkRequest";
-import { DataStreamBulkSink, type Attempt, type SharedRequestOptions } from "./dataStreamBulkSink";
+import { DataStreamBulkSink, type Attempt, type IndexedIds, type SharedRequestOptions } from "./dataStreamBulkSink";
 import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions, SharedRequestOptions {
@@ -26,7 +26,10 @@ export interface ElasticsearchSinkOptions extends DeliveryOptions, SharedRequest
   /**
    * `_id` uniqueness holds per backing index only: after a rollover, a re-sent document would be created again in
    * the new write index. When on, each batch first looks its ids up across the whole data stream (one `ids` search)
-   * and counts the ones found as duplicates. Needs the `read` privilege on the data stream besides `create_doc`.
+   * and counts the ones found as duplicates, and looks up again the documents about to be resent after a transient
+   * failure (an answer lost after the cluster applied the request, then a rollover). The look-up is a search: it sees
+   * only refreshed documents (index.refresh_interval, 1 s by default). Needs the `read` privilege on the data stream
+   * besides `create_doc`.
    */
   dedupeAcrossBackingIndices?: boolean;
 }
@@ -62,6 +65,10 @@ export class ElasticsearchSink extends DataStreamBulkSink {
     result.duplicates += known.ids.size;
     result.retries += known.retries;
     return request.without(known.ids);
+  }
+
+  protected override async indexedBeforeResend(request: BulkRequest, target: string, options?: WriteOptions): Promise<IndexedIds | undefined> {
+    return this.dedupe && target === this.index ? this.alreadyIndexed(request.ids, options) : undefined;
   }
 
   /** Which of `ids` are already in any backing index of the data stream (older backing indices no longer change). */
