@@ -97,7 +97,14 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
         },
       }],
       tags: args.tags,
-    }, { parent: this, dependsOn: args.dependsOn });
+    }, {
+      parent: this,
+      dependsOn: args.dependsOn,
+      // Azure Container Instances refuses to update these in place (InvalidContainerGroupUpdate: delete the group, then
+      // create it): a new group instead, the old one deleted first since the name is fixed.
+      replaceOnChanges: ["containers[*].resources", "restartPolicy", "osType"],
+      deleteBeforeReplace: true,
+    });
     this.name = this.group.name;
     this.registerOutputs({ name: this.name });
   }

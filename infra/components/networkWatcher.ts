@@ -31,7 +31,9 @@ export class NetworkWatcherReference extends pulumi.ComponentResource {
         networkWatcherName: args.name,
         location: args.location,
         tags: args.tags,
-      }, { parent: this });
+        // Kept on destroy: the region's only watcher parents every flow log in it, other stacks' and teams' too, and
+        // deleting it would delete theirs.
+      }, { parent: this, retainOnDelete: true });
       this.name = this.watcher.name;
       this.id = this.watcher.id;
     } else {

@@ -57,6 +57,11 @@ test("collector dev: every role assignment has the expected scope, role and prin
   assert.match(String(collectorPrincipal[0]), /^[0-9a-f-]{36}$/);
 });
 
+test("collector dev: changes Azure Container Instances cannot make in place replace the group, the old one deleted first", () => {
+  assert.deepEqual(group().options?.replaceOnChanges, ["containers[*].resources", "restartPolicy", "osType"]);
+  assert.equal(group().options?.deleteBeforeReplace, true, "the group's name is fixed: two cannot exist at once");
+});
+
 test("collector dev: the flow-log and checkpoint containers are declared private blob containers on the flow-log account", () => {
   const containers = ofType(plan.resources, "azure-native:storage:BlobContainer").map((r) => [r.parent, r.inputs.containerName, r.inputs.accountName, r.inputs.publicAccess]);
   assert.deepEqual(containers, [

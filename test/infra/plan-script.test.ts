@@ -96,6 +96,7 @@ test("networkWatcher.create: one NetworkWatcher is declared in the stack's group
     networkWatcherName: "NetworkWatcher_swedencentral", resourceGroupName: "flowlogs-to-elastic-test", location: "swedencentral", tags: undefined,
   });
   assert.equal(watcher.parent, "network-watcher");
+  assert.equal(watcher.options?.retainOnDelete, true, "kept on destroy: the region's only watcher parents other stacks' flow logs");
   const flowLogs = ofType(resources, "azure-native:network:FlowLog");
   assert.equal(flowLogs.length, 2, "the demo VNet and vnet1");
   for (const flowLog of flowLogs) {
