@@ -100,6 +100,34 @@ test("killed FLOWLOGS_MAX_ATTEMPTS+1 times while the sink waits on 503s, then ev
   }
 });
 
+test("a job waiting out a sink outage keeps /healthz's sign of life fresh at every wait, so a long outage is not taken for a hung loop", async () => {
+  const { client, namespace, proxy, source, checkpoints } = await outageWorld("alive", true);
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 57 });
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 3 });
+  const refs = [];
+  for await (const ref of listFlowLogBlobs(scratch.service, source.containerName)) refs.push(ref);
+  const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "alive" });
+  await store.ensureContainer();
+  const signs: Array<number | undefined> = [];
+  const metrics = new Metrics();
+  // Each wait between retries: what the sign of life said when it began.
+  const sink = new ElasticsearchSink({
+    ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, maxRetries: 3,
+    sleep: async () => { signs.push(metrics.lastProgress); metrics.lastProgress = undefined; },
+  });
+  try {
+    const outcome = await runBlobJob(refs[0]!, jobContext(source, store, sink, { metrics, now: Date.now }));
+    assert.equal(outcome.kind, "failed");
+    assert.equal((outcome as { sinkUnavailable?: boolean }).sinkUnavailable, true);
+    assert.equal(signs.length, 3, "three waits");
+    for (const sign of signs) assert.ok(sign !== undefined && Date.now() - sign < 60_000, "each wait refreshed it");
+  } finally {
+    await sink.close();
+    await proxy.stop();
+    await client.close();
+  }
+});
+
 /**
  * A job's context on Azurite: 1 MiB windows and records, writes of 100, 2 tries, and a clock within the blobs' hour
  * (2026-11-20T10:00Z), so they are tailed, not over; `overrides` set anything else.

@@ -107,7 +107,14 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     // given back before the wait, so restarts during an outage (a deploy, a node drain) do not use the tries up.
     // One checkpoint write per job (giveBack does nothing once given back); a record of this window that crashes
     // later is counted again by the next job, which counts its try at its start.
-    const sinkOptions: WriteOptions = { onWaiting: () => giveBack() };
+    // Each wait is also a sign of life for /healthz: the loop runs, and a restart cannot end the sink's outage (jobs
+    // of a poll can wait the sink's whole retry budget each, longer than three poll intervals in all).
+    const sinkOptions: WriteOptions = {
+      onWaiting: () => {
+        metrics.lastProgress = Date.now();
+        return giveBack();
+      },
+    };
     log("info", "blob.read.start", { ...where, offset: held.checkpoint.offset, ...(tries > 1 ? { try: tries } : {}) });
     const before = { bytes: metrics.bytesRead, tuples: metrics.tuples };
     const wasDone = held.checkpoint.done === true;

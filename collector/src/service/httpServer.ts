@@ -1,5 +1,5 @@
-// /healthz and /metrics. Healthy while the loop makes progress (a poll makes progress or the sink acknowledges a
-// batch). 503, so the platform restarts the replica, when three polls in a row made none (every blob job or every
+// /healthz and /metrics. Healthy while the loop makes progress (a poll makes progress, the sink acknowledges a
+// batch, or it waits out an outage). 503, so the platform restarts the replica, when three polls in a row made none (every blob job or every
 // listing failed: e.g. the checkpoint container is gone and may not be recreated), or when nothing made progress
 // for three poll intervals (at least two minutes: a hung loop).
 import { createServer, type Server } from "node:http";

@@ -27,7 +27,10 @@ export class Metrics {
   /** Source blob key -> when its oldest unread data was first seen (epoch ms). */
   readonly pendingSince = new Map<string, number>();
   lastPollEnd?: number;
-  /** Last sign of progress: a poll made progress or a batch was acknowledged (a long first backfill is not a stall). */
+  /**
+   * Last sign of progress: a poll made progress, a batch was acknowledged (a long first backfill is not a stall), or
+   * a job's sink started waiting out an outage (the loop is alive, and a restart cannot end the outage).
+   */
   lastProgress?: number;
   /** Polls in a row that made no progress (see collector.ts `poll`), and why the last one did not. */
   failedPolls = 0;
