@@ -364,3 +364,18 @@ test("the stop's release of kept leases is bounded: with storage answering 503, 
     await proxy.stop();
   }
 });
+
+test("the caught-up ETags of every checkpoint come from one listing, which says each checkpoint it lists (a sign of life at start-up)", async () => {
+  const checkpoints = scratch.container("caughtup-listing");
+  const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "a" });
+  await store.ensureContainer();
+  for (const [i, name] of ["x/PT1H.json", "y/PT1H.json", "z/PT1H.json"].entries()) {
+    const held = (await store.tryAcquire("src", name))!;
+    await held.save({ ...held.checkpoint, offset: 10 + i, ...(i < 2 ? { etag: `0x${i}` } : {}) });
+    await held.release();
+  }
+  let listed = 0;
+  const etags = await store.caughtUpEtags(() => { listed++; });
+  assert.equal(listed, 3);
+  assert.deepEqual([...etags].sort(), [["src/x/PT1H.json", "0x0"], ["src/y/PT1H.json", "0x1"]], "only caught-up ones carry an ETag");
+});

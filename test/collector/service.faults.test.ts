@@ -14,6 +14,7 @@ import { startFaultyProxy } from "../support/faultyProxy";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector, type RunOptions } from "../../collector/src/service/collector";
+import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { loadConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
@@ -244,4 +245,42 @@ test("block list and download answers cut off mid-body while the service tails a
     await service.stop();
     await proxy.stop();
   }
+});
+
+test("a container of FLOWLOGS_CONTAINERS that does not exist (VNet logs only) still lets polls list only the recent hours and forget deleted blobs", async () => {
+  const source = scratch.container("missing-one-src");
+  const absent = scratch.container("missing-one-nsg"); // never created
+  const checkpoints = scratch.container("missing-one-cp");
+  await source.create();
+  const hour = new Date("2026-11-20T10:00:00Z");
+  const writers = [1, 2].map((seed) => new FlowLogBlobWriter(source, { kind: "vnet-v4", hour, seed, mac: `000D3A0000C${seed}` }));
+  for (const writer of writers) await writer.appendMinute({ records: 1, tuplesPerRecord: 2 });
+  await new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "setup" }).ensureContainer();
+  // Another replica holds the second blob's checkpoint: it stays pending here until retention deletes it.
+  const holder = await new CheckpointStore(checkpoints, { leaseSeconds: 60, replicaId: "other" }).tryAcquire(source.containerName, writers[1]!.blobName);
+  assert.ok(holder);
+  let clock = hour.getTime() + 10 * 60_000;
+  const controller = new AbortController();
+  const steps: Array<() => Promise<void>> = [
+    async () => { await writers[1]!.blob.delete(); clock += 60_000; }, // retention deletes a blob
+    async () => { clock += 31 * 60_000; }, // the next full listing is due
+    async () => { clock += 60_000; },
+    async () => controller.abort(),
+  ];
+  const events: LogEvent[] = [];
+  const summary = await runCollector({
+    config: loadConfig({
+      FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+      FLOWLOGS_CONTAINERS: `${source.containerName},${absent.containerName}`,
+      FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+      FLOWLOGS_SINK: "stdout", FLOWLOGS_METRICS_PORT: "off", FLOWLOGS_FULL_LISTING_MINUTES: "30",
+    }),
+    sink: new RecordingSink(), blobService: scratch.service, writeLog: () => {}, onEvent: (event) => events.push(event),
+    now: () => clock, signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
+  });
+  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => e.listing), ["full", "recent", "full", "recent"]);
+  assert.equal(events.filter((e) => e.event === "container.missing").length, 2, "said at each full listing");
+  await holder.release();
+  assert.equal(summary.metrics.indexed, writers[0]!.tuples);
+  assert.equal(summary.metrics.pendingSince.size, 0, "the deleted blob forgotten");
 });

@@ -122,7 +122,8 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     const state: PollState = {
       // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded
       // from the checkpoints' metadata, so a restart does not read every checkpoint before reaching new data.
-      caughtUp: await store.caughtUpEtags().catch((error) => {
+      // Listing every checkpoint of a large estate takes minutes: each one listed is a sign of life for /healthz.
+      caughtUp: await store.caughtUpEtags(() => { metrics.lastProgress = Date.now(); }).catch((error) => {
         log("warn", "checkpoints.list.failed", { error: describeError(error), action: "reading each checkpoint instead" });
         return new Map<string, string>();
       }),
@@ -278,6 +279,8 @@ async function listChanged(
       .flatMap((path) => folders.map((folder) => path + folder));
     const note = (ref: BlobRef): void => {
       listed++;
+      // A full listing of a large estate takes minutes before any job: not a hung loop.
+      metrics.lastProgress = Date.now();
       const key = `${ref.container}/${ref.name}`;
       seen.add(key);
       const path = flowLogPath(ref.name);
@@ -305,9 +308,16 @@ async function listChanged(
       grace.succeeded();
       if (scope === "full") state.flowLogPaths.set(container, paths);
     } catch (error) {
+      if (error instanceof ContainerMissingError) {
+        // Nothing listed is nothing there: the full listing still counts, so the others' blobs are forgotten once
+        // retention deletes them, and polls go on listing only the recent hours. A container made later (Network
+        // Watcher creates its own on its first write) is found by the next full listing.
+        log("warn", "container.missing", { container, reason: error.message });
+        if (scope === "full") state.flowLogPaths.set(container, paths);
+        continue;
+      }
       failedListing = true;
-      if (error instanceof ContainerMissingError) log("warn", "container.missing", { container, reason: error.message });
-      else if (grace.excuse(isForbidden(error), `listing container ${container}`, describeError(error))) {
+      if (grace.excuse(isForbidden(error), `listing container ${container}`, describeError(error))) {
         log("debug", "list.failed", { container, error: describeError(error) });
       } else {
         metrics.errors++;
