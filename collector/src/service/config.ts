@@ -87,7 +87,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_ES_API_KEY: "Elasticsearch API key (encoded form). Secret: never logged.",
   FLOWLOGS_ES_USERNAME: "Basic-auth user, instead of an API key (self-managed clusters, OpenSearch-style setups).",
   FLOWLOGS_ES_PASSWORD: "Basic-auth password, with FLOWLOGS_ES_USERNAME. Secret: never logged.",
-  FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true to look each batch's ids up across the whole data stream before writing, so a re-read after a rollover adds no duplicate (needs the read privilege). Default false.",
+  FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true to look each batch's ids up across the whole data stream before writing and again before each resend, so a re-read or a retry after a rollover adds no duplicate (needs the read privilege). Default false.",
   FLOWLOGS_ES_NAMESPACE: "Data stream namespace: documents go to logs-azure.flowlogs-<namespace> (also named in the stdout sink's bulk lines). Default: default.",
   FLOWLOGS_ES_CA_FINGERPRINT: "SHA-256 fingerprint of the cluster's CA certificate, to pin it (optional; elasticsearch sink only).",
   FLOWLOGS_ES_CA_FILE: "PEM file of the cluster's CA certificate (optional).",
