@@ -156,14 +156,15 @@ export class CheckpointStore {
    * The source ETag each stored checkpoint caught up with, keyed `<container>/<blob>`, from one listing of the
    * checkpoint container (5,000 per page) rather than one read per checkpoint: after a restart, the blobs already
    * read cost nothing. Checkpoints written before this metadata existed are simply absent (they are peeked).
-   * `listed` is called for each checkpoint listed.
+   * `listed` is called for each checkpoint listed; `key` makes the map's key of a source blob's `<container>/<name>`.
    */
-  async caughtUpEtags(listed?: () => void): Promise<Map<string, string>> {
+  async caughtUpEtags(listed?: () => void, key: (path: string) => string = (path) => path): Promise<Map<string, string>> {
     const etags = new Map<string, string>();
     for await (const item of this.container.listBlobsFlat({ includeMetadata: true })) {
       listed?.();
       const etag = item.metadata?.[CAUGHT_UP_METADATA];
-      if (etag && item.name.endsWith(CHECKPOINT_SUFFIX)) etags.set(item.name.slice(0, -CHECKPOINT_SUFFIX.length), etag);
+      // An own copy: the listing's substring would keep its whole page alive.
+      if (etag && item.name.endsWith(CHECKPOINT_SUFFIX)) etags.set(key(item.name.slice(0, -CHECKPOINT_SUFFIX.length)), Buffer.from(etag).toString());
     }
     return etags;
   }

@@ -19,6 +19,7 @@ import { Metrics } from "./metrics";
 import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
 import { forEachLimited, forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
+import { blobKey, ownCopy } from "./blobKey";
 
 export interface RunOptions {
   config: CollectorConfig;
@@ -123,7 +124,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded
       // from the checkpoints' metadata, so a restart does not read every checkpoint before reaching new data.
       // Listing every checkpoint of a large estate takes minutes: each one listed is a sign of life for /healthz.
-      caughtUp: await store.caughtUpEtags(() => { metrics.lastProgress = Date.now(); }).catch((error) => {
+      caughtUp: await store.caughtUpEtags(() => { metrics.lastProgress = Date.now(); }, blobKey).catch((error) => {
         log("warn", "checkpoints.list.failed", { error: describeError(error), action: "reading each checkpoint instead" });
         return new Map<string, string>();
       }),
@@ -203,10 +204,10 @@ async function poll(
   // A 403 within the grace was announced once (storage.forbidden.waiting): the job reports it at debug level.
   const excuseFailure = (error: unknown, what: string): boolean => grace.excuse(isForbidden(error), what, describeError(error));
   // FLOWLOGS_CONCURRENCY jobs of unknown or large new data at once; tailing jobs with little new data, more.
-  const reservation = (ref: BlobRef): number => jobReservation(ref, state.caughtUpAt.get(`${ref.container}/${ref.name}`), config.windowBytes);
+  const reservation = (ref: BlobRef): number => jobReservation(ref, state.caughtUpAt.get(blobKey(`${ref.container}/${ref.name}`)), config.windowBytes);
   await forEachWithinBudget([...candidates.values()], config.concurrency * config.windowBytes, config.concurrency * SMALL_JOBS_PER_SLOT, reservation, async (ref) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
-    const key = `${ref.container}/${ref.name}`;
+    const key = blobKey(`${ref.container}/${ref.name}`);
     const job = { ...context, excuseFailure, container: service.getContainerClient(ref.container) };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const outcome = await runBlobJob(ref, job);
@@ -221,8 +222,10 @@ async function poll(
         jobs.succeeded++;
       }
       if (outcome.kind === "read" || outcome.kind === "unchanged") {
-        if (outcome.checkpoint.etag) caughtUp.set(key, outcome.checkpoint.etag);
-        state.caughtUpAt.set(key, { offset: outcome.checkpoint.offset, createdOn: outcome.checkpoint.createdOn });
+        if (outcome.checkpoint.etag) caughtUp.set(key, ownCopy(outcome.checkpoint.etag));
+        // Kept while the blob may still grow (its job's size): a done blob's entry would only cost memory.
+        if (outcome.checkpoint.done) state.caughtUpAt.delete(key);
+        else state.caughtUpAt.set(key, { offset: outcome.checkpoint.offset, createdOn: outcome.checkpoint.createdOn });
         // Caught up with the listed version, or (ETag unknown) with whatever version the job found.
         if (outcome.checkpoint.etag !== undefined && (ref.etag === undefined || outcome.checkpoint.etag === ref.etag)) {
           metrics.pendingSince.delete(key);
@@ -233,7 +236,7 @@ async function poll(
       if (outcome.kind === "dead" || outcome.kind === "gone") state.caughtUpAt.delete(key);
       if (outcome.kind === "dead") {
         // Reported once: this version is never planned again (a new ETag would be reported again).
-        if (ref.etag) caughtUp.set(key, ref.etag);
+        if (ref.etag) caughtUp.set(key, ownCopy(ref.etag));
         metrics.pendingSince.delete(key);
         pending.delete(key);
         return;
@@ -281,7 +284,7 @@ async function listChanged(
       listed++;
       // A full listing of a large estate takes minutes before any job: not a hung loop.
       metrics.lastProgress = Date.now();
-      const key = `${ref.container}/${ref.name}`;
+      const key = blobKey(`${ref.container}/${ref.name}`);
       seen.add(key);
       const path = flowLogPath(ref.name);
       if (path !== undefined) paths.add(path);
