@@ -117,3 +117,24 @@ describe("ElasticsearchWriterApiKey (contract double)", () => {
     assert.equal(es.keys.get(created.id)!.invalidated, true);
   });
 });
+
+describe("ElasticsearchWriterApiKey with a deployer holding only manage_own_api_key (contract double)", () => {
+  let es: FakeElasticsearch;
+  before(async () => { es = await new FakeElasticsearch({ basic: USER, ownKeysOnly: true }).start(); });
+  after(() => es.stop());
+
+  test("contract: refresh and destroy reach the key as its owner (owner=true) once Elasticsearch refuses them by id alone", async () => {
+    const inputs: WriterApiKeyInputs = { connection: { url: es.url, ...USER }, name: "flowlogs-collector-dev", namespace: "dev" };
+    const checked = await p.check!({} as WriterApiKeyInputs, inputs);
+    const created = await p.create(checked.inputs!);
+    const outs = created.outs as WriterApiKeyOutputs;
+    const read = await p.read!(created.id, outs);
+    assert.equal(read.id, created.id, "still there, seen as its owner");
+    const before = es.requests.length;
+    await p.delete!(created.id, outs);
+    assert.equal(es.keys.get(created.id)!.invalidated, true, "invalidated");
+    const calls = es.requests.slice(before).map((r) => `${r.method} ${r.query.get("owner") ?? JSON.parse(r.body || "{}").owner ?? "-"}`);
+    assert.deepEqual(calls, ["DELETE -", "DELETE true"], "refused by id alone, then done as its owner");
+    assert.equal((await p.read!(created.id, outs)).id, "", "gone for the next up");
+  });
+});

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkNamespace, deadLetterDataStream, flowDataStream } from "../../../collector/src/sink/dataStreams";
 import { sameJson } from "../kibana/compare";
-import { callElasticsearch, checkConnection, ElasticsearchConnection, Failure, UNKNOWN } from "./client";
+import { callElasticsearch, checkConnection, ElasticsearchConnection, ElasticsearchError, Failure, UNKNOWN } from "./client";
 
 export interface WriterApiKeyInputs {
   connection: ElasticsearchConnection;
@@ -43,6 +43,20 @@ export function writerRoleDescriptors(namespace: string, dedupeAcrossBackingIndi
       indices: [{ names: [flowDataStream(namespace), deadLetterDataStream(namespace)], privileges }],
     },
   };
+}
+
+/**
+ * A key call as any key's manager first, then, when Elasticsearch refuses it (403), as the key's owner (`owner: true`):
+ * a deployer with only `manage_own_api_key` may get or invalidate keys by id only that way
+ * (ManageOwnApiKeyClusterPrivilege), while one with `manage_api_key` also reaches a key another user minted.
+ */
+async function asOwnerIfRefused<T>(call: (owner: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await call(false);
+  } catch (error) {
+    if (error instanceof ElasticsearchError && error.status === 403) return call(true);
+    throw error;
+  }
 }
 
 function checkInputs(news: WriterApiKeyInputs): Failure[] {
@@ -119,7 +133,9 @@ export const writerApiKeyProvider: pulumi.dynamic.ResourceProvider<WriterApiKeyI
 
   async read(id, props) {
     if (!props) return { id, props };
-    const answer = await callElasticsearch(props.connection, { method: "GET", path: `/_security/api_key?id=${encodeURIComponent(id)}`, accept: [404] });
+    const answer = await asOwnerIfRefused((owner) => callElasticsearch(props.connection, {
+      method: "GET", path: `/_security/api_key?id=${encodeURIComponent(id)}${owner ? "&owner=true" : ""}`, accept: [404],
+    }));
     const key = answer.status === 404 ? undefined : (answer.body?.api_keys ?? []).find((k: any) => k.id === id);
     const expired = key?.expiration && Number(key.expiration) <= Date.now();
     // Invalidated, expired or deleted: the key is gone for the collector; the next `up` mints a new one.
@@ -134,7 +150,9 @@ export const writerApiKeyProvider: pulumi.dynamic.ResourceProvider<WriterApiKeyI
 
   async delete(id, props) {
     // Invalidate, so a leaked or replaced key stops working at once. An unknown id is already gone.
-    const answer = await callElasticsearch(props.connection, { method: "DELETE", path: "/_security/api_key", json: { ids: [id] }, accept: [404] });
+    const answer = await asOwnerIfRefused((owner) => callElasticsearch(props.connection, {
+      method: "DELETE", path: "/_security/api_key", json: { ids: [id], ...(owner ? { owner: true } : {}) }, accept: [404],
+    }));
     const errors = answer.body?.error_details ?? [];
     if (answer.status !== 404 && answer.body?.error_count > 0 && !(answer.body?.invalidated_api_keys ?? []).includes(id) &&
       !errors.every((e: any) => /not found|does not exist/i.test(String(e?.reason)))) {

@@ -19,12 +19,21 @@ export interface FakeElasticsearchOptions {
   processors?: string[];
   /** Serve https with this key and certificate. */
   tls?: { key: string; cert: string };
+  /**
+   * The user holds `manage_own_api_key`, not `manage_api_key`: as Elasticsearch's ManageOwnApiKeyClusterPrivilege
+   * rules, getting or invalidating keys by id is allowed only with `owner: true` (or the user's own name and realm),
+   * and then only the user's own keys are seen.
+   */
+  ownKeysOnly?: boolean;
 }
 
 class Answer extends Error {
   constructor(readonly status: number, readonly body: unknown) { super(`HTTP ${status}`); }
 }
 
+const forbidden = (action: string, username: string) => new Answer(403, {
+  error: { type: "security_exception", reason: `action [${action}] is unauthorized for user [${username}] with effective roles [flowlogs_deployer]` }, status: 403,
+});
 const bad = (type: string, reason: string) => new Answer(400, { error: { root_cause: [{ type, reason }], type, reason }, status: 400 });
 const missing = (type: string, reason: string) => new Answer(404, { error: { root_cause: [{ type, reason }], type, reason }, status: 404 });
 
@@ -265,15 +274,19 @@ export class FakeElasticsearch {
       this.keys.set(id, key);
       return { id, name: body.name, api_key: apiKey, encoded: Buffer.from(`${id}:${apiKey}`).toString("base64"), ...(key.expiration ? { expiration: key.expiration } : {}) };
     }
+    const username = auth.kind === "user" ? auth.username : "api-key";
     if (method === "GET") {
       const id = query.get("id");
-      const found = [...this.keys.values()].filter((k) => !id || k.id === id);
+      const owner = query.get("owner") === "true";
+      if (this.options.ownKeysOnly && !owner) throw forbidden("cluster:admin/xpack/security/api_key/get", username);
+      const found = [...this.keys.values()].filter((k) => (!id || k.id === id) && (!owner || k.username === username));
       if (id && !found.length) throw missing("resource_not_found_exception", `api key [${id}] not found`);
       return { api_keys: found.map((k) => ({ id: k.id, name: k.name, creation: k.creation, ...(k.expiration ? { expiration: k.expiration } : {}), invalidated: k.invalidated, username: k.username, realm: "file", metadata: k.metadata })) };
     }
     if (method === "DELETE") {
       const body = json();
       onlyKeys(body, ["ids", "id", "name", "owner", "realm_name", "username"], "invalidate_api_key_request");
+      if (this.options.ownKeysOnly && body.owner !== true) throw forbidden("cluster:admin/xpack/security/api_key/invalidate", username);
       if (body.ids !== undefined && (!Array.isArray(body.ids) || !body.ids.length)) throw bad("action_request_validation_exception", "Validation Failed: 1: Field [ids] cannot be an empty array;");
       const ids: string[] = body.ids ?? (body.id ? [body.id] : []);
       if (!ids.length) throw bad("action_request_validation_exception", "Validation Failed: 1: One of [api key id, api key name, username, realm name] must be specified if [owner] flag is false;");
@@ -281,7 +294,7 @@ export class FakeElasticsearch {
       const previously: string[] = [];
       for (const id of ids) {
         const key = this.keys.get(id);
-        if (!key) continue;
+        if (!key || (body.owner === true && key.username !== username)) continue;
         (key.invalidated ? previously : invalidated).push(id);
         key.invalidated = true;
       }
