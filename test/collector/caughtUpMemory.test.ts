@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { ContainerClient } from "@azure/storage-blob";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
-import { blobKey } from "../../collector/src/service/blobKey";
+import { blobKey } from "../../collector/src/blobKey";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

@@ -4,6 +4,7 @@
 // instead of overwriting newer progress. A job that ends keeps its lease rather than releasing it: the blob's next
 // job (the next poll) takes it again under the same lease id, and the stop releases what is still held.
 import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
+import { ownCopy } from "../blobKey";
 import { StorageFailure } from "../storageFailure";
 import { CHECKPOINT_SUFFIX, checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
 
@@ -163,8 +164,7 @@ export class CheckpointStore {
     for await (const item of this.container.listBlobsFlat({ includeMetadata: true })) {
       listed?.();
       const etag = item.metadata?.[CAUGHT_UP_METADATA];
-      // An own copy: the listing's substring would keep its whole page alive.
-      if (etag && item.name.endsWith(CHECKPOINT_SUFFIX)) etags.set(key(item.name.slice(0, -CHECKPOINT_SUFFIX.length)), Buffer.from(etag).toString());
+      if (etag && item.name.endsWith(CHECKPOINT_SUFFIX)) etags.set(key(item.name.slice(0, -CHECKPOINT_SUFFIX.length)), ownCopy(etag));
     }
     return etags;
   }

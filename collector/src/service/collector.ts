@@ -19,7 +19,7 @@ import { Metrics } from "./metrics";
 import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
 import { forEachLimited, forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
-import { blobKey, ownCopy } from "./blobKey";
+import { blobKey, blobRefKey, ownCopy } from "../blobKey";
 
 export interface RunOptions {
   config: CollectorConfig;
@@ -204,10 +204,10 @@ async function poll(
   // A 403 within the grace was announced once (storage.forbidden.waiting): the job reports it at debug level.
   const excuseFailure = (error: unknown, what: string): boolean => grace.excuse(isForbidden(error), what, describeError(error));
   // FLOWLOGS_CONCURRENCY jobs of unknown or large new data at once; tailing jobs with little new data, more.
-  const reservation = (ref: BlobRef): number => jobReservation(ref, state.caughtUpAt.get(blobKey(`${ref.container}/${ref.name}`)), config.windowBytes);
+  const reservation = (ref: BlobRef): number => jobReservation(ref, state.caughtUpAt.get(blobRefKey(ref)), config.windowBytes);
   await forEachWithinBudget([...candidates.values()], config.concurrency * config.windowBytes, config.concurrency * SMALL_JOBS_PER_SLOT, reservation, async (ref) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
-    const key = blobKey(`${ref.container}/${ref.name}`);
+    const key = blobRefKey(ref);
     const job = { ...context, excuseFailure, container: service.getContainerClient(ref.container) };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const outcome = await runBlobJob(ref, job);
@@ -284,7 +284,7 @@ async function listChanged(
       listed++;
       // A full listing of a large estate takes minutes before any job: not a hung loop.
       metrics.lastProgress = Date.now();
-      const key = blobKey(`${ref.container}/${ref.name}`);
+      const key = blobRefKey(ref);
       seen.add(key);
       const path = flowLogPath(ref.name);
       if (path !== undefined) paths.add(path);

@@ -260,12 +260,8 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     if (!known) return request;
     for (const k of open) writes[k]!.delivery.retries += known.retries;
     if (!known.ids.size) return request;
-    const kept: number[] = [];
-    for (let i = 0; i < request.length; i++) {
-      if (known.ids.has(request.idOf(i))) writes[request.originOf(i)]!.delivery.duplicates++;
-      else kept.push(i);
-    }
-    return request.pick(kept);
+    for (let i = 0; i < request.length; i++) if (known.ids.has(request.idOf(i))) writes[request.originOf(i)]!.delivery.duplicates++;
+    return request.without(known.ids);
   }
 
   private async storeDeadLetters(entries: DeadLetter[], options?: WriteOptions): Promise<number> {

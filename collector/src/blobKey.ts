@@ -10,6 +10,11 @@ export function blobKey(path: string): string {
   return hash("sha1", path, "base64url");
 }
 
+/** The key of a listed blob (blobKey of `<container>/<name>`). */
+export function blobRefKey(ref: { container: string; name: string }): string {
+  return blobKey(`${ref.container}/${ref.name}`);
+}
+
 /** `text` as a string of its own: a substring would keep the string it was cut from (a listing page) alive. */
 export function ownCopy(text: string): string {
   return Buffer.from(text, "utf8").toString("utf8");
