@@ -1,8 +1,8 @@
-// poll_listing_ms_full / poll_listing_ms_recent: what one poll's listing costs once a container holds days of
-// hourly blobs: everything (a full listing) against the recent hour folders under each flow log (the polls in
-// between). Same functions the scheduler calls; blob contents do not matter to a listing, so they are tiny.
+// poll_listing_ms_full / _wide / _recent: what one poll's listing costs once a container holds days of hourly blobs:
+// everything (a full listing: start-up, daily), the folder walk plus the last 48 hours' days (a wide listing, every
+// 30 minutes) and the recent hour folders under each flow log (the polls in between). Same functions the scheduler calls; blob contents do not matter to a listing, so they are tiny.
 import { BlobServiceClient } from "@azure/storage-blob";
-import { flowLogPath, listFlowLogBlobs, recentHourFolders } from "../../collector/src/source/listing";
+import { discoverFlowLogPaths, flowLogPath, horizonDayFolders, listFlowLogBlobs, recentHourFolders } from "../../collector/src/source/listing";
 import { flowLogBlobName } from "../../test/support/flowLogWriter";
 import { median, progress, report } from "./stats";
 
@@ -34,17 +34,27 @@ export async function benchListing(connectionString: string): Promise<void> {
     for (const prefix of prefixList) for await (const _ of listFlowLogBlobs(service, container.containerName, prefix)) listed++;
     return { ms: Number(process.hrtime.bigint() - started) / 1e6, listed };
   };
+  const wideListing = async (): Promise<{ ms: number; listed: number }> => {
+    const started = process.hrtime.bigint();
+    const found = await discoverFlowLogPaths(service, container.containerName);
+    const days = await timed([...found].flatMap((path) => horizonDayFolders(now, 48).map((folder) => path + folder)));
+    return { ms: Number(process.hrtime.bigint() - started) / 1e6, listed: days.listed };
+  };
   const full: number[] = [];
+  const wide: number[] = [];
   const recent: number[] = [];
-  let counts = { full: 0, recent: 0 };
+  let counts = { full: 0, wide: 0, recent: 0 };
   for (let i = 0; i < REPETITIONS; i++) {
     const f = await timed([undefined]);
+    const w = await wideListing();
     const r = await timed(prefixes);
     full.push(f.ms);
+    wide.push(w.ms);
     recent.push(r.ms);
-    counts = { full: f.listed, recent: r.listed };
+    counts = { full: f.listed, wide: w.listed, recent: r.listed };
   }
   report("poll_listing_ms_full", median(full), 0, `${counts.full} blobs listed, Azurite on loopback`);
+  report("poll_listing_ms_wide", median(wide), 0, `${counts.wide} blobs listed: the folder walk to ${paths.length} flow log(s), then 48 hours' days`);
   report("poll_listing_ms_recent", median(recent), 0, `${counts.recent} blobs listed under ${prefixes.length} recent hour folders`);
   await container.deleteIfExists();
 }

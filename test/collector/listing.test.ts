@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { blobHour, flowLogPath, recentHourFolders } from "../../collector/src/source/listing";
+import { blobHour, dayPrefix, flowLogPath, horizonDayFolders, recentHourFolders } from "../../collector/src/source/listing";
 
 const NSG = "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG-WEB/";
 const VNET = "flowLogResourceID=/S_NETWORKWATCHERRG/NETWORKWATCHER_WESTEUROPE_FL/";
@@ -19,4 +19,15 @@ test("recent hour folders: the current and previous hour, plus older ones still 
   assert.deepEqual(recentHourFolders(Date.UTC(2026, 0, 1, 0, 0), 0), ["y=2026/m=01/d=01/h=00/", "y=2025/m=12/d=31/h=23/"]);
   // The longest grace the config allows (24 h): hours from 10:00 yesterday (ends 11:00, +24 h > 10:30) to 10:00 today.
   assert.equal(recentHourFolders(Date.UTC(2026, 10, 27, 10, 30), 24 * 60).length, 25);
+});
+
+test("a wide listing's day folders cover every hour of the horizon, across month and year ends; a name's day prefix is its flow log's path and day", () => {
+  assert.deepEqual(horizonDayFolders(Date.UTC(2026, 10, 27, 10, 5), 0), ["y=2026/m=11/d=27/"]);
+  assert.deepEqual(horizonDayFolders(Date.UTC(2026, 10, 27, 10, 5), 10), ["y=2026/m=11/d=27/"]);
+  assert.deepEqual(horizonDayFolders(Date.UTC(2026, 10, 27, 10, 5), 11), ["y=2026/m=11/d=27/", "y=2026/m=11/d=26/"]);
+  assert.deepEqual(horizonDayFolders(Date.UTC(2026, 0, 1, 0, 30), 48), ["y=2026/m=01/d=01/", "y=2025/m=12/d=31/", "y=2025/m=12/d=30/"]);
+  assert.deepEqual(horizonDayFolders(Date.UTC(2026, 2, 1, 12), 24), ["y=2026/m=03/d=01/", "y=2026/m=02/d=28/"]);
+  assert.equal(dayPrefix(`${NSG}y=2026/m=11/d=20/h=10/m=00/macAddress=000D3A000001/PT1H.json`), `${NSG}y=2026/m=11/d=20/`);
+  assert.equal(dayPrefix("y=2026/m=11/d=20/h=10/m=00/PT1H.json"), "y=2026/m=11/d=20/");
+  assert.equal(dayPrefix("exports/flows.json"), undefined);
 });

@@ -146,7 +146,7 @@ test("three replicas in service mode, listing only the recent hours between full
     onEvent: (e) => events.push(e), now: () => clock, signal: controller.signal, fullListingBelowBlobs: 0, sleep: barrier,
   })));
   const listings = new Set(events.filter((e) => e.event === "poll.end").map((e) => e.listing));
-  assert.deepEqual(listings, new Set(["full", "recent"]), "both kinds of poll ran");
+  assert.deepEqual(listings, new Set(["full", "recent", "wide"]), "every kind of poll ran");
   assert.ok(events.some((e) => e.event === "blob.lease.kept"), "finished jobs kept their leases (polls 60 s apart, leases 15 s)");
   assert.deepEqual(new Set(destination.documents.keys()), await expectedIds([...current, ...old]));
   assert.equal(destination.duplicates, 0, "no block was delivered twice");

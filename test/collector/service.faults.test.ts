@@ -263,7 +263,7 @@ test("a container of FLOWLOGS_CONTAINERS that does not exist (VNet logs only) st
   const controller = new AbortController();
   const steps: Array<() => Promise<void>> = [
     async () => { await writers[1]!.blob.delete(); clock += 60_000; }, // retention deletes a blob
-    async () => { clock += 31 * 60_000; }, // the next full listing is due
+    async () => { clock += 31 * 60_000; }, // the next wide listing is due
     async () => { clock += 60_000; },
     async () => controller.abort(),
   ];
@@ -278,8 +278,8 @@ test("a container of FLOWLOGS_CONTAINERS that does not exist (VNet logs only) st
     sink: new RecordingSink(), blobService: scratch.service, writeLog: () => {}, onEvent: (event) => events.push(event),
     now: () => clock, signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
   });
-  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => e.listing), ["full", "recent", "full", "recent"]);
-  assert.equal(events.filter((e) => e.event === "container.missing").length, 2, "said at each full listing");
+  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => e.listing), ["full", "recent", "wide", "recent"]);
+  assert.equal(events.filter((e) => e.event === "container.missing").length, 2, "said at each full and wide listing");
   await holder.release();
   assert.equal(summary.metrics.indexed, writers[0]!.tuples);
   assert.equal(summary.metrics.pendingSince.size, 0, "the deleted blob forgotten");

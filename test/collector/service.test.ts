@@ -342,7 +342,7 @@ test("a restart lists the checkpoints once: caught-up blobs are not even peeked,
   assert.equal(summary.metrics.duplicates, 0);
 });
 
-test("between full listings only the recent hour folders of known flow logs are listed; a late write to an old hour waits for the next full listing", async () => {
+test("between wide listings only the recent hour folders of known flow logs are listed; a late write to an old hour waits for the next wide listing", async () => {
   const { nsg, config } = await setup({ FLOWLOGS_FULL_LISTING_MINUTES: "30" });
   const OLD = new Date(HOUR.getTime() - 5 * 3_600_000);
   const old = [1, 2, 3].map((i) => new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: OLD, seed: 30 + i, mac: `000D3A00003${i}` }));
@@ -374,10 +374,55 @@ test("between full listings only the recent hour folders of known flow logs are 
     signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
   });
   const polls = events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.candidates]);
-  assert.deepEqual(polls, [["full", 4, 4], ["recent", 1, 1], ["full", 4, 1]]);
+  assert.deepEqual(polls, [["full", 4, 4], ["recent", 1, 1], ["wide", 4, 1]]);
   const all = await expectedIds([...old, current]);
   assert.equal(afterRecentPoll?.size, all.size - lateTuples, "the recent poll read the current hour, not the late write");
-  assert.deepEqual(new Set(sink.documents.keys()), all, "the next full listing found the late write");
+  assert.deepEqual(new Set(sink.documents.keys()), all, "the next wide listing found the late write");
+});
+
+test("a wide listing walks the folders to new flow logs and lists the horizon's days only; older late writes wait for the daily full listing", async () => {
+  const { nsg, vnet, config } = await setup({ FLOWLOGS_FULL_LISTING_MINUTES: "30", FLOWLOGS_LISTING_HORIZON_HOURS: "24" });
+  const hoursBack = (hours: number) => new Date(HOUR.getTime() - hours * 3_600_000);
+  // One flow log (NSG-A) with an hour in each of the last five days: the horizon's day folders hold two of them.
+  const days = [0, 20, 40, 60, 80].map((back, i) => new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: hoursBack(back), seed: 80 + i, nsgName: "NSG-A", mac: `000D3A00008${i}` }));
+  for (const w of days) await w.appendMinute({ records: 1 });
+  let clock = HOUR.getTime() + 10 * 60_000;
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  // Written after the first (full) listing: two new flow logs, one NSG (9 folders down) and one VNet; a late write
+  // within the horizon (20 hours back) and one before it (60 hours back).
+  const newNsg = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 90, nsgName: "NSG-B", resourceGroup: "RG-OTHER", mac: "000D3A000090" });
+  const newVnet = new FlowLogBlobWriter(vnet, { kind: "vnet-v4", hour: hoursBack(1), seed: 91, flowLogName: "NEW-FLOWLOG", mac: "000D3A000091" });
+  let lateBeforeHorizon = 0;
+  const afterPoll: number[] = [];
+  const steps: Array<() => Promise<void>> = [
+    async () => {
+      afterPoll.push(sink.documents.size);
+      await newNsg.appendMinute({ records: 1 });
+      await newVnet.appendMinute({ records: 1 });
+      await days[1]!.appendMinute({ records: 1 });
+      const before = days[3]!.tuples;
+      await days[3]!.appendMinute({ records: 1 });
+      lateBeforeHorizon = days[3]!.tuples - before;
+      clock += 31 * 60_000;
+    },
+    async () => {
+      afterPoll.push(sink.documents.size);
+      clock += 24 * 3_600_000;
+    },
+    async () => controller.abort(),
+  ];
+  const events: LogEvent[] = [];
+  await runCollector({
+    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => clock,
+    signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
+  });
+  const polls = events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.candidates]);
+  // Wide: NSG-A's two days in the horizon (today, yesterday: 0 and 20 hours back) and the two new flow logs.
+  assert.deepEqual(polls, [["full", 5, 5], ["wide", 4, 3], ["full", 7, 1]]);
+  const all = await expectedIds([...days, newNsg, newVnet]);
+  assert.equal(afterPoll[1], all.size - lateBeforeHorizon, "the wide listing read the new flow logs and the late write within the horizon, not the one before it");
+  assert.deepEqual(new Set(sink.documents.keys()), all, "the daily full listing found the late write before the horizon");
 });
 
 test("while the containers hold few blobs every poll lists in full, so a new flow log is found at once", async () => {

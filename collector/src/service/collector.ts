@@ -6,7 +6,7 @@ import { CheckpointStore } from "../checkpoint/store";
 import { parseRecords } from "../format";
 import type { Sink } from "../model";
 import type { BlobRef } from "../source/blobReader";
-import { ContainerMissingError, flowLogPath, listFlowLogBlobs, recentHourFolders } from "../source/listing";
+import { ContainerMissingError, dayPrefix, discoverFlowLogPaths, flowLogPath, horizonDayFolders, listFlowLogBlobs, recentHourFolders } from "../source/listing";
 import { createBlobService } from "../source/storage";
 import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
 import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
@@ -169,9 +169,11 @@ interface PollState {
   caughtUpAt: Map<string, CaughtUpAt>;
   /** Blob jobs under way now. */
   underway: { count: number };
-  /** Per container, the flow logs' paths seen in the last full listing: where recent hours are listed. */
+  /** Per container, the flow logs' paths seen in the last full or wide listing: where recent hours are listed. */
   flowLogPaths: Map<string, Set<string>>;
   lastFullListing?: number;
+  /** When the last wide or full listing started. */
+  lastWideListing?: number;
   /** Blobs the last full listing saw: while few, listing everything costs about one page and finds new flow logs at once. */
   lastFullListed?: number;
   fullListingBelowBlobs: number;
@@ -188,11 +190,8 @@ async function poll(
   const { metrics, log } = context;
   const { caughtUp, pending } = state;
   const now = context.now();
-  // A full listing finds everything (new flow logs, late writes to old hours); in between, only the hours still
-  // being written are listed under each known flow log, so a poll's cost does not grow with retention.
-  const full = once || config.fullListingMinutes === 0 || state.lastFullListing === undefined ||
-    (state.lastFullListed ?? 0) < state.fullListingBelowBlobs || now - state.lastFullListing >= config.fullListingMinutes * 60_000;
-  const { candidates, listed, listingFailure } = await listChanged(service, config, context, state, full ? "full" : now, grace);
+  const scope = listingScope(config, state, once, now);
+  const { candidates, listed, listingFailure } = await listChanged(service, config, context, state, scope, now, grace);
   metrics.blobsListed = listed;
   // Blobs left unfinished by earlier polls are tried again even when outside the recent hours. Their listed ETag
   // is stale, so it is dropped: the job then reads whatever is new.
@@ -254,7 +253,7 @@ async function poll(
   }, state.underway);
   metrics.polls++;
   metrics.lastPollEnd = Date.now();
-  log("info", "poll.end", { listing: full ? "full" : "recent", listed, candidates: candidates.size, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
+  log("info", "poll.end", { listing: scope, listed, candidates: candidates.size, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
   if (jobs.succeeded > 0) grace.succeeded();
   if (listingFailure) return listingFailure;
   if (jobs.failed > 0 && jobs.succeeded === 0) return `every blob job failed (${jobs.failed}), e.g. ${jobs.lastError}`.slice(0, 600);
@@ -262,10 +261,27 @@ async function poll(
 }
 
 const LISTINGS_AT_ONCE = 8;
+const FULL_LISTING_EVERY_MS = 24 * 3_600_000;
 
-/** Lists everything (`"full"`) or the recent hour folders at a time, and returns the blobs not caught up. */
+type ListingScope = "full" | "wide" | "recent";
+
+/**
+ * A full listing finds everything (new flow logs, late writes to any hour) and lets deleted blobs be forgotten, but
+ * pages through the whole retention period: it runs at start-up, every 24 hours, and every poll while the
+ * containers hold few blobs (about one page). A wide listing, every FLOWLOGS_FULL_LISTING_MINUTES, walks the folders
+ * to find the flow logs and lists each one's last FLOWLOGS_LISTING_HORIZON_HOURS. Other polls list only the hours
+ * still being written under each known flow log, so a poll's cost does not grow with retention.
+ */
+function listingScope(config: CollectorConfig, state: PollState, once: boolean, now: number): ListingScope {
+  if (once || config.fullListingMinutes === 0 || state.lastFullListing === undefined || state.lastWideListing === undefined ||
+    (state.lastFullListed ?? 0) < state.fullListingBelowBlobs || now - state.lastFullListing >= FULL_LISTING_EVERY_MS) return "full";
+  if (now - state.lastWideListing < config.fullListingMinutes * 60_000) return "recent";
+  return config.listingHorizonHours === 0 ? "full" : "wide";
+}
+
+/** Lists in the scope's extent (listingScope) and returns the blobs not caught up. */
 async function listChanged(
-  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: "full" | number, grace: AuthorizationGrace,
+  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: ListingScope, now: number, grace: AuthorizationGrace,
 ): Promise<{ candidates: Map<string, BlobRef>; listed: number; listingFailure?: string }> {
   const { metrics, log } = context;
   const startedAt = context.now();
@@ -275,11 +291,16 @@ async function listChanged(
   let listingErrors = 0;
   let listingError = "";
   let listed = 0;
-  const folders = scope === "full" ? [] : recentHourFolders(scope, config.doneGraceMinutes);
+  const folders = scope === "full" ? [] : scope === "wide" ? horizonDayFolders(now, config.listingHorizonHours) : recentHourFolders(now, config.doneGraceMinutes);
+  // What a wide listing covered, as `<container>/<prefix>`: a pending blob in it that was not listed is gone.
+  const covered = new Set<string>();
+  const listingsAtOnce = (prefixes: string[], work: (prefix: string) => Promise<void>) => forEachLimited(prefixes, LISTINGS_AT_ONCE, work);
   for (const container of config.containers) {
     const paths = new Set<string>();
-    const prefixes = scope === "full" ? [undefined] : [...(state.flowLogPaths.get(container) ?? [])]
-      .flatMap((path) => folders.map((folder) => path + folder));
+    const known = async (): Promise<Set<string>> => scope === "wide"
+      // A folder listed is a sign of life, as a blob listed is (below).
+      ? discoverFlowLogPaths(service, container, { forEach: listingsAtOnce, onFolder: () => { metrics.lastProgress = Date.now(); } })
+      : state.flowLogPaths.get(container) ?? new Set();
     const note = (ref: BlobRef): void => {
       listed++;
       // A full listing of a large estate takes minutes before any job: not a hung loop.
@@ -298,6 +319,11 @@ async function listChanged(
       candidates.set(key, ref);
     };
     try {
+      const searched = await known();
+      // Every flow log found stays known, the ones with no blob in the horizon too (they may start writing).
+      if (scope === "wide") for (const path of searched) paths.add(path);
+      const prefixes = scope === "full" ? [undefined] : [...searched].flatMap((path) => folders.map((folder) => path + folder));
+      if (scope === "wide") for (const prefix of prefixes) covered.add(`${container}/${prefix}`);
       // Many flow logs mean many small listings: a few at a time keeps a poll's wall time short.
       let failure: { error: unknown } | undefined;
       await forEachLimited(prefixes, LISTINGS_AT_ONCE, async (prefix) => {
@@ -309,14 +335,14 @@ async function listChanged(
       });
       if (failure) throw failure.error;
       grace.succeeded();
-      if (scope === "full") state.flowLogPaths.set(container, paths);
+      if (scope !== "recent") state.flowLogPaths.set(container, paths);
     } catch (error) {
       if (error instanceof ContainerMissingError) {
-        // Nothing listed is nothing there: the full listing still counts, so the others' blobs are forgotten once
-        // retention deletes them, and polls go on listing only the recent hours. A container made later (Network
-        // Watcher creates its own on its first write) is found by the next full listing.
+        // Nothing listed is nothing there: the full or wide listing still counts, so the others' blobs are forgotten
+        // once retention deletes them, and polls go on listing only the recent hours. A container made later (Network
+        // Watcher creates its own on its first write) is found by the next full or wide listing.
         log("warn", "container.missing", { container, reason: error.message });
-        if (scope === "full") state.flowLogPaths.set(container, paths);
+        if (scope !== "recent") state.flowLogPaths.set(container, new Set());
         continue;
       }
       failedListing = true;
@@ -328,6 +354,14 @@ async function listChanged(
         listingError = `listing ${container} failed: ${describeError(error)}`;
         log("error", "list.failed", { container, error: describeError(error) });
       }
+    }
+  }
+  if (scope !== "recent" && !failedListing) state.lastWideListing = startedAt;
+  if (scope === "wide" && !failedListing) {
+    // Blobs tried every poll that retention deleted: forgotten here rather than at the next full listing.
+    for (const [key, ref] of state.pending) {
+      if (seen.has(key) || !covered.has(`${ref.container}/${dayPrefix(ref.name)}`)) continue;
+      for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) map.delete(key);
     }
   }
   if (scope === "full" && !failedListing) {

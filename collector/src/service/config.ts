@@ -30,8 +30,10 @@ export interface CollectorConfig {
   maxAttempts: number;
   /** Minutes after the end of a blob's hour before it is marked done. */
   doneGraceMinutes: number;
-  /** Minutes between full listings of the flow-log containers; 0: every poll. */
+  /** Minutes between wide listings (each flow log's last listingHorizonHours, or everything); 0: full every poll. */
   fullListingMinutes: number;
+  /** Hours back a wide listing reaches under each flow log; 0: wide listings are full ones. */
+  listingHorizonHours: number;
   /** Minutes from start-up during which a 403 from storage is waited out (role assignments not yet effective). */
   authorizationGraceMinutes: number;
   sink: SinkConfig;
@@ -80,7 +82,8 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write (also for the tuples of one record). Default 2000.",
   FLOWLOGS_MAX_ATTEMPTS: "Tries at one position of a blob (crashes of the process included; a crash loop is cut after at most this + 1 crashes) before the record there is dead-lettered with the reason and the blob moves on. Default 5.",
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",
-  FLOWLOGS_FULL_LISTING_MINUTES: "Minutes between full listings of the flow-log containers once they hold more than 5,000 blobs. In between, polls list only the current and previous hour (and any still within the grace) under each flow log seen, plus blobs not yet caught up; a new flow log or a late write to an older hour waits for the next full listing. Default 30; 0 lists everything on every poll.",
+  FLOWLOGS_FULL_LISTING_MINUTES: "Minutes between wide listings of the flow-log containers once they hold more than 5,000 blobs: the flow logs are found by walking the folders, and the last FLOWLOGS_LISTING_HORIZON_HOURS of each are listed. In between, polls list only the current and previous hour (and any still within the grace) under each flow log known, plus blobs not yet caught up; a new flow log or a late write to an older hour waits for the next wide listing. Default 30; 0 lists everything on every poll.",
+  FLOWLOGS_LISTING_HORIZON_HOURS: "Hours back a wide listing reaches under each flow log (whole UTC days). The containers are listed in full at start-up and every 24 hours, which finds later writes to older hours and forgets deleted blobs; the wide listings in between cost a few requests per flow log and day instead of paging through the whole retention period. Default 48; 0 makes every wide listing a full one.",
   FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "Minutes from start-up during which Azure Storage answering 403 is waited out and retried (with one warning line) instead of failing: right after a first deploy the identity's role assignments can take minutes to take effect. Default 10; 0 fails at once, as does run --once.",
   FLOWLOGS_SINK: "elasticsearch (default), opensearch (the same _bulk API over plain HTTP, set with the FLOWLOGS_ES_* variables), logzio (the Logz.io bulk listener, at-least-once) or stdout (NDJSON documents on stdout, for demos and debugging).",
   FLOWLOGS_ES_URL: "Elasticsearch or OpenSearch URL (required for the elasticsearch and opensearch sinks).",
@@ -200,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     maxAttempts: integer("FLOWLOGS_MAX_ATTEMPTS", read("FLOWLOGS_MAX_ATTEMPTS") ?? "5", 1, 1000),
     doneGraceMinutes: integer("FLOWLOGS_DONE_GRACE_MINUTES", read("FLOWLOGS_DONE_GRACE_MINUTES") ?? "15", 0, 24 * 60),
     fullListingMinutes: integer("FLOWLOGS_FULL_LISTING_MINUTES", read("FLOWLOGS_FULL_LISTING_MINUTES") ?? "30", 0, 24 * 60),
+    listingHorizonHours: integer("FLOWLOGS_LISTING_HORIZON_HOURS", read("FLOWLOGS_LISTING_HORIZON_HOURS") ?? "48", 0, 24 * 366),
     authorizationGraceMinutes: integer("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES", read("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES") ?? "10", 0, 24 * 60),
     sink,
     geoip,
@@ -367,6 +371,7 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     recordBytes: config.recordBytes,
     maxAttempts: config.maxAttempts,
     fullListingMinutes: config.fullListingMinutes,
+    listingHorizonHours: config.listingHorizonHours,
     sink: config.sink.kind === "elasticsearch"
       ? {
         kind: "elasticsearch", url: redactUrlText(config.sink.url), namespace: config.sink.namespace,

@@ -33,6 +33,49 @@ export async function* listFlowLogBlobs(service: BlobServiceClient, container: s
   }
 }
 
+/**
+ * The flow logs' paths (what `flowLogPath` gives, e.g. `flowLogResourceID=/<SUB>_<RG>/<WATCHER>_<NAME>/`), found by
+ * walking the folders down to the first that holds `y=<year>/` folders: a few listings per flow log, however many
+ * hours the containers keep, where a flat listing pages through every blob of the retention period. Folders deeper
+ * than `maxDepth` are not walked (flow logs are at most 9 folders down: NSG ones under their resource id).
+ */
+export async function discoverFlowLogPaths(service: BlobServiceClient, container: string, options: {
+  maxDepth?: number;
+  /** Runs the listings of one level (default: one after another); a failure fails the walk. */
+  forEach?: (prefixes: string[], work: (prefix: string) => Promise<void>) => Promise<void>;
+  onFolder?: () => void;
+} = {}): Promise<Set<string>> {
+  const client = service.getContainerClient(container);
+  const paths = new Set<string>();
+  const maxDepth = options.maxDepth ?? 12;
+  let level: string[] = [""];
+  for (let depth = 0; depth <= maxDepth && level.length > 0; depth++) {
+    const next: string[] = [];
+    await (options.forEach ?? oneAfterAnother)(level, async (prefix) => {
+      const children: string[] = [];
+      try {
+        for await (const item of client.listBlobsByHierarchy("/", prefix ? { prefix } : {})) {
+          if (item.kind === "prefix") children.push(item.name);
+        }
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) throw new ContainerMissingError(container);
+        throw error;
+      }
+      options.onFolder?.();
+      if (children.some((child) => YEAR_FOLDER.test(child.slice(prefix.length)))) paths.add(prefix);
+      else next.push(...children);
+    });
+    level = next;
+  }
+  return paths;
+}
+
+const YEAR_FOLDER = /^y=\d{4}\/$/;
+
+async function oneAfterAnother(prefixes: string[], work: (prefix: string) => Promise<void>): Promise<void> {
+  for (const prefix of prefixes) await work(prefix);
+}
+
 const HOUR_PATH = /(?:^|\/)y=(\d{4})\/m=(\d{2})\/d=(\d{2})\/h=(\d{2})\//;
 const HOUR_MS = 3_600_000;
 
@@ -44,11 +87,31 @@ export function blobHour(name: string): Date | undefined {
   return new Date(Date.UTC(Number(y), Number(m) - 1, Number(d), Number(h)));
 }
 
+const DAY_PATH = /(?:^|\/)y=\d{4}\/m=\d{2}\/d=\d{2}\//;
+
+/** The name up to its day folder (`<flow log's path>y=YYYY/m=MM/d=DD/`): the prefix a wide listing lists it under. */
+export function dayPrefix(name: string): string | undefined {
+  const match = DAY_PATH.exec(name);
+  return match ? name.slice(0, match.index + match[0].length) : undefined;
+}
+
 /** The flow log's own path, before `y=` (e.g. `resourceId=/SUBSCRIPTIONS/…/NSG-WEB/`); undefined if no hour path. */
 export function flowLogPath(name: string): string | undefined {
   const match = HOUR_PATH.exec(name);
   if (!match) return undefined;
   return name.slice(0, match.index + (match[0].startsWith("/") ? 1 : 0));
+}
+
+/** The day folders (`y=YYYY/m=MM/d=DD/`, UTC) of every hour from `hours` hours before `now` up to `now`. */
+export function horizonDayFolders(now: number, hours: number): string[] {
+  const two = (n: number) => String(n).padStart(2, "0");
+  const folders: string[] = [];
+  const DAY_MS = 24 * HOUR_MS;
+  for (let day = Math.floor(now / DAY_MS) * DAY_MS; day + DAY_MS > now - hours * HOUR_MS; day -= DAY_MS) {
+    const t = new Date(day);
+    folders.push(`y=${t.getUTCFullYear()}/m=${two(t.getUTCMonth() + 1)}/d=${two(t.getUTCDate())}/`);
+  }
+  return folders;
 }
 
 /**
