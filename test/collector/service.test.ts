@@ -43,6 +43,26 @@ function run(config: CollectorConfig, sink: RecordingSink, more: Partial<RunOpti
   return { events, done };
 }
 
+/**
+ * The service with listings as a large estate gets them (fullListingBelowBlobs 0), each wait between polls one of
+ * `steps` (the story's writes and clock moves); it stops once they are used up. Returns each poll's listing, blobs
+ * listed and candidates.
+ */
+async function stepThrough(config: CollectorConfig, sink: RecordingSink, now: () => number, steps: Array<() => Promise<void>>) {
+  const controller = new AbortController();
+  const events: LogEvent[] = [];
+  const summary = await runCollector({
+    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now, signal: controller.signal, fullListingBelowBlobs: 0,
+    sleep: async () => {
+      const step = steps.shift();
+      if (step) await step();
+      else controller.abort();
+    },
+  });
+  const polls = events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.candidates]);
+  return { summary, events, polls };
+}
+
 test("one pass over NSG v1/v2 and VNet blobs indexes exactly one document per tuple", async () => {
   const { nsg, vnet, config } = await setup();
   const writers = [
@@ -350,7 +370,6 @@ test("between wide listings only the recent hour folders of known flow logs are 
   for (const w of [...old, current]) await w.appendMinute({ records: 1 });
   let clock = HOUR.getTime() + 30 * 60_000;
   const sink = new RecordingSink();
-  const controller = new AbortController();
   let lateTuples = 0;
   let afterRecentPoll: Set<string> | undefined;
   // Each "sleep" between polls is a step of the story; the clock only moves here.
@@ -366,14 +385,8 @@ test("between wide listings only the recent hour folders of known flow logs are 
       afterRecentPoll = new Set(sink.documents.keys());
       clock += 30 * 60_000;
     },
-    async () => controller.abort(),
   ];
-  const events: LogEvent[] = [];
-  await runCollector({
-    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => clock,
-    signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
-  });
-  const polls = events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.candidates]);
+  const { polls } = await stepThrough(config, sink, () => clock, steps);
   assert.deepEqual(polls, [["full", 4, 4], ["recent", 1, 1], ["wide", 4, 1]]);
   const all = await expectedIds([...old, current]);
   assert.equal(afterRecentPoll?.size, all.size - lateTuples, "the recent poll read the current hour, not the late write");
@@ -388,7 +401,6 @@ test("a wide listing walks the folders to new flow logs and lists the horizon's 
   for (const w of days) await w.appendMinute({ records: 1 });
   let clock = HOUR.getTime() + 10 * 60_000;
   const sink = new RecordingSink();
-  const controller = new AbortController();
   // Written after the first (full) listing: two new flow logs, one NSG (9 folders down) and one VNet; a late write
   // within the horizon (20 hours back) and one before it (60 hours back).
   const newNsg = new FlowLogBlobWriter(nsg, { kind: "nsg-v1", hour: HOUR, seed: 90, nsgName: "NSG-B", resourceGroup: "RG-OTHER", mac: "000D3A000090" });
@@ -410,14 +422,8 @@ test("a wide listing walks the folders to new flow logs and lists the horizon's 
       afterPoll.push(sink.documents.size);
       clock += 24 * 3_600_000;
     },
-    async () => controller.abort(),
   ];
-  const events: LogEvent[] = [];
-  await runCollector({
-    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => clock,
-    signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
-  });
-  const polls = events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.candidates]);
+  const { polls } = await stepThrough(config, sink, () => clock, steps);
   // Wide: NSG-A's two days in the horizon (today, yesterday: 0 and 20 hours back) and the two new flow logs.
   assert.deepEqual(polls, [["full", 5, 5], ["wide", 4, 3], ["full", 7, 1]]);
   const all = await expectedIds([...days, newNsg, newVnet]);
@@ -449,14 +455,8 @@ test("a blob left unfinished outside the recent hours is tried again on the next
   for (let minute = 0; minute < 10; minute++) await backlog.appendMinute({ records: 2, tuplesPerRecord: 10 });
   const sink = new RecordingSink();
   sink.failAfter = 50; // the destination fails mid-blob during the first poll
-  const controller = new AbortController();
-  const steps: Array<() => Promise<void>> = [async () => { sink.failAfter = undefined; }, async () => controller.abort()];
-  const events: LogEvent[] = [];
-  const summary = await runCollector({
-    config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => HOUR.getTime() + 60_000,
-    signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
-  });
-  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.candidates]), [["full", 1, 1], ["recent", 0, 1]]);
+  const { summary, polls } = await stepThrough(config, sink, () => HOUR.getTime() + 60_000, [async () => { sink.failAfter = undefined; }]);
+  assert.deepEqual(polls, [["full", 1, 1], ["recent", 0, 1]]);
   assert.equal(summary.metrics.blobsFailed, 1);
   assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([backlog]));
   assert.equal(summary.metrics.pendingSince.size, 0, "nothing left pending");
