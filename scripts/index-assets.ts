@@ -57,6 +57,7 @@ async function main(): Promise<number> {
     for (const { asset, reason } of applied.skipped) console.log(`left out ${asset}: ${reason}`);
     console.log(`index mode ${applied.indexMode.mode}: ${applied.indexMode.reason}` +
       (applied.source ? `; _source ${applied.source}${applied.indexMode.mode === "logsdb" && applied.source === "stored" ? " (synthetic _source needs an Enterprise licence)" : ""}` : ""));
+    console.log(`dead letters index mode ${applied.deadLetterIndexMode.mode}: ${applied.deadLetterIndexMode.reason}`);
     console.log(`the collector can now write to ${applied.dataStream} (dead letters: ${applied.deadLetterDataStream})`);
     return 0;
   } catch (error) {

@@ -51,12 +51,16 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
   let constantKeyword = true;
   let ingestProcessors = ["geoip", "rename"];
   let logsdb = true;
+  let implicitLogsdb = true;
   try {
     const nodes = await client.nodes.info({ metric: ["plugins", "ingest"] });
     const all = Object.values(nodes.nodes);
     // logsdb is server code (not a module) and generally available from 8.17; the x-pack logsdb plugin only adds
     // the licence rules, which _simulate_index reports after the templates are put.
     logsdb = all.length > 0 && all.every((node) => atLeast(node.version, 8, 17));
+    // From 8.16 the logsdb plugin may turn logs-*-* data streams logsdb unasked (ClusterCapabilities.implicitLogsdb);
+    // counted by version, not by the plugin: a template that names its mode is right with or without it.
+    implicitLogsdb = all.length > 0 && all.every((node) => atLeast(node.version, 8, 16));
     constantKeyword = all.every((node) => [...(node.modules ?? []), ...(node.plugins ?? [])]
       .some((plugin) => plugin.name === "constant-keyword" || /constantkeyword/i.test(plugin.classname ?? "")));
     const perNode = all.map((node) => new Set((node.ingest?.processors ?? []).map((processor) => processor.type)));
@@ -66,7 +70,7 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
       throw new Error(`could not list the cluster's modules: ${describe(error)}`);
     }
   }
-  return { ilm, constantKeyword, ingestProcessors, logsdb };
+  return { ilm, constantKeyword, ingestProcessors, logsdb, implicitLogsdb };
 }
 
 function atLeast(version: string | undefined, major: number, minor: number): boolean {

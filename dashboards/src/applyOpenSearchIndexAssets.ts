@@ -50,7 +50,7 @@ export async function detectOpenSearchCapabilities(connection: OpenSearchConnect
   const ingestProcessors = [...(perNode[0] ?? [])].filter((type) => perNode.every((set) => set.has(type))).sort();
   // constant_keyword is core server code since OpenSearch 2.14 (no module to look for); ILM never exists there.
   const [major, minor] = identity.version.split(".").map(Number) as [number, number];
-  return { distribution: "opensearch", ilm: false, logsdb: false, constantKeyword: major > 2 || (major === 2 && minor >= 14), ingestProcessors };
+  return { distribution: "opensearch", ilm: false, logsdb: false, implicitLogsdb: false, constantKeyword: major > 2 || (major === 2 && minor >= 14), ingestProcessors };
 }
 
 interface NodeInfo {

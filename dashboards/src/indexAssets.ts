@@ -28,11 +28,19 @@ export interface ClusterCapabilities {
    * (e.g. capabilities pinned before this field), so the plan stays on the standard mode.
    */
   logsdb?: boolean;
+  /**
+   * Elasticsearch 8.16+, where the x-pack logsdb plugin makes a `logs-*-*` data stream logsdb by itself when
+   * `cluster.logsdb.enabled` is on (the default of a 9.x cluster that had no `logs-*-*` data streams on 8.x) and its
+   * template names no `index.mode` (LogsdbIndexModeSettingsProvider). Where this or `logsdb` is true, a stream planned
+   * standard gets an explicit `index.mode: standard`, which the plugin leaves alone. Absent: not known, so nothing
+   * is stated (Elasticsearch before 8.5 and OpenSearch refuse `index.mode` as an unknown setting).
+   */
+  implicitLogsdb?: boolean;
 }
 
 /** A full Elastic stack (default distribution, Elastic Cloud): what a plan made without a cluster assumes. */
 export const FULL_CAPABILITIES: ClusterCapabilities = {
-  ilm: true, constantKeyword: true, ingestProcessors: ["geoip", "rename"], logsdb: true,
+  ilm: true, constantKeyword: true, ingestProcessors: ["geoip", "rename"], logsdb: true, implicitLogsdb: true,
 };
 
 export interface IndexAssetOptions {
@@ -69,6 +77,8 @@ export interface IndexAssetPlan {
   deadLetterDataStream: string;
   /** The flow data stream's index mode and why it was chosen. */
   indexMode: { mode: "logsdb" | "standard"; reason: string };
+  /** The dead-letter data stream's index mode (always standard) and whether the template states it. */
+  deadLetterIndexMode: { mode: "standard"; reason: string };
 }
 
 const GEOIP_PROCESSORS = ["geoip", "rename"];
@@ -108,6 +118,7 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     component("azure-flowlogs-geo-mappings", "component-templates/azure-flowlogs-geo-mappings.json"),
   ];
   const indexMode = chooseIndexMode(options.indexMode ?? "auto", capabilities);
+  const statedStandard: Record<string, unknown> = statesStandardMode(capabilities) ? { "index.mode": "standard" } : {};
   if (indexMode.mode === "logsdb") {
     flowComponents.push(component("azure-flowlogs-logsdb-settings", "component-templates/azure-flowlogs-logsdb-settings.json"));
   }
@@ -173,9 +184,11 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     requests.push({ kind: "index_template", name, path: `/_index_template/${name}`, body });
   };
   indexTemplate(`azure-flowlogs-${namespace}`, "index-templates/azure-flowlogs.json", FLOW_DATASET, flowComponents,
-    pipeline ? { "index.default_pipeline": pipeline } : {});
+    { ...(pipeline ? { "index.default_pipeline": pipeline } : {}), ...(indexMode.mode === "standard" ? statedStandard : {}) });
+  // Dead letters stay standard everywhere: stored _source gives back the bytes set aside as they were sent, where
+  // logsdb's synthetic _source rebuilds them (keys reordered), and they are too few for logsdb's savings to matter.
   indexTemplate(`azure-flowlogs-deadletter-${namespace}`, "index-templates/azure-flowlogs-deadletter.json", DEAD_LETTER_DATASET,
-    deadLetterComponents, {});
+    deadLetterComponents, statedStandard);
   // The alert documents the Kibana rules write (an index, not a data stream: the .index connector bulk-indexes).
   // OpenSearch has no Kibana, so nothing would ever write there.
   if (openSearch) {
@@ -184,19 +197,37 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     requests.push({ kind: "index_template", name: ALERTS_INDEX_TEMPLATE, path: `/_index_template/${ALERTS_INDEX_TEMPLATE}`, body: loadAsset("index-templates/flowlogs-alerts.json") });
   }
 
-  return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode };
+  const deadLetterIndexMode = { mode: "standard" as const, reason: `dead letters come back as they were sent (stored _source)${standardNote(capabilities)}` };
+  return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode, deadLetterIndexMode };
 }
 
 /** logsdb roughly halves the bytes per tuple (dashboards/elasticsearch/README.md, Disk); standard where it is absent. */
 function chooseIndexMode(wanted: "auto" | "logsdb" | "standard", capabilities: ClusterCapabilities): IndexAssetPlan["indexMode"] {
-  if (wanted === "standard") return { mode: "standard", reason: "indexMode: standard" };
+  if (wanted === "standard") return { mode: "standard", reason: `indexMode: standard${standardNote(capabilities)}` };
   const why = capabilities.distribution === "opensearch" ? "OpenSearch has no index.mode logsdb"
     : capabilities.logsdb === undefined ? "the capabilities do not say whether the cluster has index.mode logsdb (Elasticsearch 8.17+)"
     : "the cluster has no index.mode logsdb (it needs Elasticsearch 8.17+ on every node)";
   const has = capabilities.logsdb === true && capabilities.distribution !== "opensearch";
   if (!has && wanted === "logsdb") throw new Error(`indexMode "logsdb" but ${why}: use indexMode "auto" or "standard"`);
-  if (!has) return { mode: "standard", reason: why };
+  if (!has) return { mode: "standard", reason: `${why}${standardNote(capabilities)}` };
   return { mode: "logsdb", reason: wanted === "logsdb" ? "indexMode: logsdb" : "the cluster has index.mode logsdb (Elasticsearch 8.17+)" };
+}
+
+/** Where the cluster may make a `logs-*-*` stream logsdb by itself, and accepts the setting that stops it. */
+function statesStandardMode(capabilities: ClusterCapabilities): boolean {
+  return capabilities.distribution !== "opensearch" && (capabilities.implicitLogsdb === true || capabilities.logsdb === true);
+}
+
+/** What a standard reason adds: that the template states the mode, or that it cannot and what may happen then. */
+function standardNote(capabilities: ClusterCapabilities): string {
+  if (statesStandardMode(capabilities)) {
+    return "; stated as index.mode: standard, so the logsdb plugin (cluster.logsdb.enabled, the Elasticsearch 9.x default) leaves it standard";
+  }
+  if (capabilities.distribution !== "opensearch" && capabilities.implicitLogsdb === undefined) {
+    return "; index.mode is not stated (the capabilities do not say whether the cluster accepts it), so on Elasticsearch 8.16+ " +
+      "with cluster.logsdb.enabled (the 9.x default) the data stream becomes logsdb all the same";
+  }
+  return "";
 }
 
 function checkRetention(retention: string): string {
