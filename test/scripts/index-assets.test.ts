@@ -16,6 +16,7 @@ test("npm run index-assets puts the templates into the cluster at ES_URL, so the
   assert.match(result.stdout, new RegExp(`put index_template azure-flowlogs-${namespace}`));
   assert.match(result.stdout, new RegExp(`can now write to logs-azure\\.flowlogs-${namespace}`));
   assert.match(result.stdout, /index mode logsdb: the cluster has index\.mode logsdb \(Elasticsearch 8\.17\+\); _source synthetic/);
+  assert.match(result.stdout, /dead letters index mode standard: .*stated as index\.mode: standard/);
   const client = esClient(elasticsearchUrl());
   const { index_templates } = await client.indices.getIndexTemplate({ name: `azure-flowlogs-${namespace}` });
   assert.deepEqual(index_templates[0].index_template.index_patterns, [`logs-azure.flowlogs-${namespace}`]);
