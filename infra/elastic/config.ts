@@ -95,7 +95,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
     capabilities,
     keepTemplatesWithData: value.keepTemplatesWithData === true,
     writerKey,
-    kibana: readKibanaConfig(kibana, problem),
+    kibana: readKibanaConfig(kibana, problem, assets.namespace),
   };
 }
 

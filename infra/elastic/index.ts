@@ -29,8 +29,11 @@ export interface FlowlogsElasticArgs {
   /** Keep templates a data stream still uses when destroying (default: the destroy fails and names them). */
   keepTemplatesWithData?: boolean;
   writerKey?: { name?: string; expiration?: string; rotation?: string; dedupeAcrossBackingIndices?: boolean };
-  /** The Kibana side; its plain `url` and `space` give the dashboard URL output. Omit for no Kibana objects. */
-  kibana?: FlowlogsKibanaArgs & { url: string; space?: string };
+  /**
+   * The Kibana side; its plain `url` and `space` give the dashboard URL output. Omit for no Kibana objects. Its
+   * namespace is the assets' one: the objects read the data stream this stack writes.
+   */
+  kibana?: Omit<FlowlogsKibanaArgs, "namespace"> & { url: string; space?: string };
 }
 
 export class FlowlogsElastic extends pulumi.ComponentResource {
@@ -71,7 +74,7 @@ export class FlowlogsElastic extends pulumi.ComponentResource {
     this.writerApiKey = pulumi.secret(this.writerKey.encoded);
     this.writerKeyId = this.writerKey.keyId;
     if (args.kibana) {
-      this.kibana = new FlowlogsKibana(`${name}-kibana`, args.kibana, { ...child, dependsOn: [this.indexAssets] });
+      this.kibana = new FlowlogsKibana(`${name}-kibana`, { ...args.kibana, namespace }, { ...child, dependsOn: [this.indexAssets] });
       const base = args.kibana.url.replace(/\/+$/, "");
       const space = args.kibana.space && args.kibana.space !== "default" ? `/s/${args.kibana.space}` : "";
       this.dashboardUrl = pulumi.interpolate`${base}${space}${this.kibana.dashboardPath}`;

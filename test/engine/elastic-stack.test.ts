@@ -128,7 +128,10 @@ describe("the Elastic side on the real Pulumi engine: real Elasticsearch; Kibana
     assert.ok(space.objects.size > 0, "saved objects imported");
     assert.equal(space.connectors.size, 1);
     assert.equal(space.rules.size, 2, "denied-flows and brute-force .es-query rules");
-    assert.deepEqual([...space.detectionRules.keys()].sort(), ["flowlogs-host-sweep", "flowlogs-new-destination-asn", "flowlogs-new-destination-country", "flowlogs-port-scan"]);
+    // The stack's namespace is in every rule_id, and its data view reads that namespace only.
+    assert.deepEqual([...space.detectionRules.keys()].sort(), ["flowlogs-host-sweep", "flowlogs-new-destination-asn", "flowlogs-new-destination-country", "flowlogs-port-scan"].map((id) => `${id}-${NAMESPACE}`));
+    assert.equal(space.objects.get(`index-pattern/flowlogs-data-view-${NAMESPACE}`)?.attributes.title, `logs-azure.flowlogs-${NAMESPACE}`);
+    assert.equal(result.outputs.dashboardUrl!.value, `${kibana.url}/app/dashboards#/view/flowlogs-overview-${NAMESPACE}`);
     const [key] = [...keys.keys.values()];
     assert.ok(key && !key.invalidated);
     assert.equal(result.outputs.writerKeyId!.value, key.id);

@@ -160,7 +160,7 @@ test("dev: stack outputs give the rest of the system what it needs", () => {
     elasticWriterKeyId: "mock-key-id-elastic-writer-key",
     dataStream: "logs-azure.flowlogs-dev",
     deadLetterDataStream: "logs-azure.flowlogs.deadletter-dev",
-    dashboardUrl: "https://flowlogs-dev.kb.westeurope.azure.elastic-cloud.com/app/dashboards#/view/flowlogs-overview",
+    dashboardUrl: "https://flowlogs-dev.kb.westeurope.azure.elastic-cloud.com/app/dashboards#/view/flowlogs-overview-dev",
   });
   assert.match(String(plan.outputs.collectorIdentityClientId), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.match(String(plan.outputs.collectorImage), /^flowlogsdev4711acr\.azurecr\.io\/flowlogs-collector@sha256:[0-9a-f]{64}$/);

@@ -99,7 +99,9 @@ test("prod: the whole system in one plan: Azure side, collector with identity an
   const key = plan.resources.find((r) => r.name === "elastic-writer-key")!;
   assert.deepEqual([key.inputs.namespace, key.inputs.expiration, key.inputs.rotation], ["prod", "180d", "2026-11"]);
   const rule = plan.resources.find((r) => r.name === "elastic-kibana-denied-flows")!;
-  assert.equal(rule.inputs.name, "Denied flows above 500 in 10 minutes");
+  // Namespace prod's own rule, reading only prod's data stream (another stack may share the Kibana space).
+  assert.equal(rule.inputs.name, "Denied flows above 500 in 10 minutes [prod]");
+  assert.deepEqual((rule.inputs.params as Record<string, unknown>).index, ["logs-azure.flowlogs-prod"]);
   // The collector writes where the templates and its key were made.
   const group = ofType(plan.resources, "azure-native:containerinstance:ContainerGroup")[0]!;
   const env = new Map(((group.inputs.containers as Array<Record<string, any>>)[0]!.environmentVariables as Array<Record<string, unknown>>).map((v) => [v.name, v.value ?? v.secureValue]));
@@ -109,7 +111,7 @@ test("prod: the whole system in one plan: Azure side, collector with identity an
   assert.ok(group.options?.dependencies?.includes("elastic-index-assets"), "the collector starts after the templates exist");
   assert.deepEqual([plan.outputs.dataStream, plan.outputs.deadLetterDataStream, plan.outputs.elasticWriterApiKey, plan.outputs.dashboardUrl], [
     "logs-azure.flowlogs-prod", "logs-azure.flowlogs.deadletter-prod", "[secret]",
-    "https://flowlogs-prod.kb.northeurope.azure.elastic-cloud.com/s/netops/app/dashboards#/view/flowlogs-overview",
+    "https://flowlogs-prod.kb.northeurope.azure.elastic-cloud.com/s/netops/app/dashboards#/view/flowlogs-overview-prod",
   ]);
 });
 

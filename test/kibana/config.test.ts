@@ -20,6 +20,13 @@ test("kibana config: defaults for the alert, nothing when the block is absent", 
   assert.equal(read({ url: "https://k.example.com", alert: { enabled: false } }).settings!.alert, undefined);
 });
 
+test("kibana config: another namespace's alerts go to its own index by default; a configured index is kept", () => {
+  const forNamespace = (value: unknown, namespace: string) => readKibanaConfig(value, () => assert.fail("no problem expected"), namespace)!.alert!.alertIndex;
+  assert.equal(forNamespace({ url: "https://k.example.com" }, "default"), "flowlogs-alerts");
+  assert.equal(forNamespace({ url: "https://k.example.com" }, "prod_weu"), "flowlogs-alerts-prod_weu");
+  assert.equal(forNamespace({ url: "https://k.example.com", alert: { index: "flowlogs-alerts" } }, "dev"), "flowlogs-alerts");
+});
+
 test("kibana config: every problem names its key and the fix", () => {
   const { problems } = read({
     url: "kibana", space: "Net Ops", caCert: "x", colour: "red",

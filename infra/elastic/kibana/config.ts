@@ -6,9 +6,12 @@ import { reportUnknownKeys, type Report } from "../../configKeys";
 import type { KibanaConnection } from "./client";
 import type { FlowlogsKibanaArgs } from "./index";
 import { redactUrlText } from "../../../collector/src/safeText";
+import { DEFAULT_NAMESPACE } from "../../../collector/src/sink/dataStreams";
+import { DEFAULT_ALERT_INDEX, defaultAlertIndex } from "./namespace";
 
 export const KIBANA_DEFAULTS = {
-  deniedThreshold: 100, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts",
+  // alertIndex: of namespace `default`; another namespace's is flowlogs-alerts-<namespace> (./namespace.ts).
+  deniedThreshold: 100, windowMinutes: 5, interval: "1m", alertIndex: DEFAULT_ALERT_INDEX,
   bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20, newDestinationHistoryDays: 14,
 };
 
@@ -44,8 +47,8 @@ export interface KibanaSettings {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Reads `kibana` (undefined = no Kibana side). */
-export function readKibanaConfig(value: unknown, problem: Report): KibanaSettings | undefined {
+/** Reads `kibana` (undefined = no Kibana side) for the stack's data stream namespace (elasticsearch.namespace). */
+export function readKibanaConfig(value: unknown, problem: Report, namespace: string = DEFAULT_NAMESPACE): KibanaSettings | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) {
     problem("kibana", "must be an object, e.g. `pulumi config set --path kibana.url https://kibana.example.com:5601`");
@@ -71,11 +74,11 @@ export function readKibanaConfig(value: unknown, problem: Report): KibanaSetting
     space: typeof space === "string" ? space : undefined,
     caCert: typeof caCert === "string" ? caCert : undefined,
     allowInsecureHttp: value.allowInsecureHttp === true,
-    alert: readAlert(value.alert, problem),
+    alert: readAlert(value.alert, problem, namespace),
   };
 }
 
-function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
+function readAlert(value: unknown, problem: Report, namespace: string): KibanaSettings["alert"] {
   if (value === undefined) value = {};
   if (!isObject(value)) { problem("kibana.alert", "must be an object"); return undefined; }
   reportUnknownKeys(value, ALERT_KEYS, "kibana.alert.", problem, "an alert setting");
@@ -91,7 +94,7 @@ function readAlert(value: unknown, problem: Report): KibanaSettings["alert"] {
   const windowMinutes = number("windowMinutes", KIBANA_DEFAULTS.windowMinutes, 1, true);
   const interval = value.interval ?? KIBANA_DEFAULTS.interval;
   if (typeof interval !== "string" || !/^[1-9]\d*[smhd]$/.test(interval)) problem("kibana.alert.interval", `must look like "1m" or "30s" (got ${JSON.stringify(interval)})`);
-  const alertIndex = value.index ?? KIBANA_DEFAULTS.alertIndex;
+  const alertIndex = value.index ?? defaultAlertIndex(namespace);
   if (typeof alertIndex !== "string" || !/^[a-z0-9][a-z0-9._-]*$/.test(alertIndex)) problem("kibana.alert.index", `must be a lowercase index name without wildcards (got ${JSON.stringify(alertIndex)})`);
   const bruteForceFlows = number("bruteForceFlows", KIBANA_DEFAULTS.bruteForceFlows, 1, true);
   const portScanPorts = number("portScanPorts", KIBANA_DEFAULTS.portScanPorts, 1, true);

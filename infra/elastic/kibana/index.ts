@@ -2,6 +2,9 @@
 // dashboard), an `.index` connector that writes alerts to an index (Basic license), optional Gold-license
 // connectors, and the "denied flows above N in M minutes" rule that notifies them.
 //
+// Several stacks may share one Kibana space: each stack's objects carry its data stream namespace in their ids,
+// rule_ids and names, and read only that namespace (./namespace.ts; `default` keeps the names it always had).
+//
 // Wiring: infra/config.ts validates the `kibana` block (readKibanaConfig in ./config) with the rest of the
 // config; FlowlogsElastic (../index.ts) creates this component from flowlogsElasticArgs, once the index assets
 // exist, with the Kibana secrets the program read (kibanaApiKey, or kibanaUsername + kibanaPassword).
@@ -10,10 +13,12 @@ import { KibanaConnection } from "./client";
 import { indexConnectorArgs, KibanaConnector } from "./connectorResource";
 import { deniedFlowsRuleArgs, KibanaRule, RuleActionArgs } from "./ruleResource";
 import { KibanaDetectionRule } from "./detectionRuleResource";
-import { bruteForceRuleArgs, scanRuleBody, type ScanAction, type ScanKind } from "./detections";
+import { bruteForceRuleArgs, scanRuleBody, type DetectionRuleBody, type ScanAction, type ScanKind } from "./detections";
 import { newDestinationRuleBody, type NewDestinationKind } from "./newDestination";
 import { KibanaSavedObjects } from "./savedObjectsResource";
-import { buildImportNdjson, objectKeysOf } from "./savedObjects";
+import { objectKeysOf } from "./savedObjects";
+import { defaultAlertIndex, flowIndexOf, namespacedId, namespacedImportNdjson, namespacedName } from "./namespace";
+import { checkNamespace, DEFAULT_NAMESPACE } from "../../../collector/src/sink/dataStreams";
 
 export { KibanaConnection } from "./client";
 export { KibanaConnector, indexConnectorArgs } from "./connectorResource";
@@ -24,11 +29,17 @@ export { newDestinationRuleBody } from "./newDestination";
 export { KibanaSavedObjects } from "./savedObjectsResource";
 export { buildImportNdjson, loadSavedObjects } from "./savedObjects";
 export { lensSearches, lensToSearch } from "./lensQuery";
+export { namespacedImportNdjson, namespaceSavedObjects, namespacedId, namespacedName } from "./namespace";
 
 export interface FlowlogsKibanaArgs {
   /** Kibana URL, credentials (secret), space and CA. */
   connection: pulumi.Input<KibanaConnection>;
-  /** Import NDJSON; default: built from dashboards/kibana. */
+  /**
+   * The data stream namespace this stack writes (elasticsearch.namespace), default "default". Outside `default` the
+   * objects' ids, rule_ids and names carry it, and they read only `logs-azure.flowlogs-<namespace>`.
+   */
+  namespace?: string;
+  /** Import NDJSON, taken as it is (its ids are the caller's); default: dashboards/kibana for the namespace. */
   ndjson?: string;
   /** The denied-flows alert; omit to create no rule and no connector. */
   alert?: {
@@ -38,7 +49,7 @@ export interface FlowlogsKibanaArgs {
     windowMinutes: number;
     /** How often the rule runs; default "1m". */
     interval?: string;
-    /** Index the `.index` connector writes alert documents to; default "flowlogs-alerts". */
+    /** Index the `.index` connector writes alert documents to; default "flowlogs-alerts", `flowlogs-alerts-<namespace>` outside `default`. */
     alertIndex?: string;
     /** Thresholds of the attack detections (brute force, port scan, host sweep); omit for none. */
     detections?: {
@@ -62,28 +73,29 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
   readonly dashboardPath: pulumi.Output<string>;
 
   constructor(name: string, args: FlowlogsKibanaArgs, opts?: pulumi.ComponentResourceOptions) {
+    const namespace = checkArgs(args);
     super("flowlogs:elastic:Kibana", name, {}, opts);
     const child = { parent: this };
     const connection = pulumi.secret(args.connection);
-    const ndjson = args.ndjson ?? buildImportNdjson();
+    const alertIndex = args.alert?.alertIndex ?? defaultAlertIndex(namespace);
+    const ndjson = args.ndjson ?? namespacedImportNdjson({ namespace, alertIndex });
+    const index = flowIndexOf(namespace);
+    const named = (text: string) => namespacedName(text, namespace);
     this.savedObjects = new KibanaSavedObjects(`${name}-saved-objects`, { connection, ndjson }, child);
     this.dashboardPath = dashboardPathOf(this.savedObjects.idMap, ndjson);
     const alert = args.alert;
     if (alert) {
-      if (!Number.isFinite(alert.deniedThreshold) || alert.deniedThreshold < 0) {
-        throw new Error(`alert.deniedThreshold must be a number >= 0 (got ${alert.deniedThreshold})`);
-      }
-      if (!Number.isInteger(alert.windowMinutes) || alert.windowMinutes < 1) {
-        throw new Error(`alert.windowMinutes must be a whole number of minutes >= 1 (got ${alert.windowMinutes})`);
-      }
-      const indexConnector = new KibanaConnector(`${name}-alert-index`, indexConnectorArgs(connection, alert.alertIndex ?? "flowlogs-alerts"), child);
+      const alertIndexArgs = indexConnectorArgs(connection, alertIndex);
+      const indexConnector = new KibanaConnector(`${name}-alert-index`, { ...alertIndexArgs, name: named(alertIndexArgs.name as string) }, child);
       this.connectors.push(indexConnector);
       const ruleArgs = deniedFlowsRuleArgs(connection, {
         threshold: alert.deniedThreshold,
         windowMinutes: alert.windowMinutes,
         interval: alert.interval,
+        index,
         connectorIds: [indexConnector.connectorId],
       });
+      ruleArgs.name = named(ruleArgs.name as string);
       const actions = [...(ruleArgs.actions as RuleActionArgs[])];
       const message = "{{rule.name}}: {{context.value}} denied flows ({{context.conditions}}) at {{context.date}}";
       // The same Gold-licence connectors notify the detections; each rule type has its own message variables.
@@ -93,7 +105,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
       const scanMessage = "{{rule.name}}: {{state.signals_count}} alert(s) at {{date}}";
       if (alert.webhook) {
         const webhook = new KibanaConnector(`${name}-alert-webhook`, {
-          connection, name: "Flow-log alerts webhook (Gold license)", connectorTypeId: ".webhook", config: alert.webhook.config, secrets: alert.webhook.secrets,
+          connection, name: named("Flow-log alerts webhook (Gold license)"), connectorTypeId: ".webhook", config: alert.webhook.config, secrets: alert.webhook.secrets,
         }, child);
         this.connectors.push(webhook);
         actions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", value: "{{context.value}}", message }) } });
@@ -101,9 +113,8 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
         scanActions.push(pulumi.output(webhook.connectorId).apply((id): ScanAction => ({ id, actionTypeId: ".webhook", params: { body: JSON.stringify({ rule: "{{rule.name}}", message: scanMessage }) } })));
       }
       if (alert.email) {
-        if (!alert.email.to.length) throw new Error("alert.email.to must list at least one recipient");
         const email = new KibanaConnector(`${name}-alert-email`, {
-          connection, name: "Flow-log alerts email (Gold license)", connectorTypeId: ".email", config: alert.email.config, secrets: alert.email.secrets,
+          connection, name: named("Flow-log alerts email (Gold license)"), connectorTypeId: ".email", config: alert.email.config, secrets: alert.email.secrets,
         }, child);
         this.connectors.push(email);
         actions.push({ connectorId: email.connectorId, group: "query matched", params: { to: alert.email.to, subject: "{{rule.name}}", message } });
@@ -116,20 +127,20 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
       const detections = alert.detections;
       if (detections) {
         const bruteForce = bruteForceRuleArgs(connection, {
-          flows: detections.bruteForceFlows, ports: detections.bruteForcePorts, windowMinutes: alert.windowMinutes, interval: alert.interval, connectorIds: [indexConnector.connectorId],
+          flows: detections.bruteForceFlows, ports: detections.bruteForcePorts, windowMinutes: alert.windowMinutes, interval: alert.interval, index, connectorIds: [indexConnector.connectorId],
         });
+        bruteForce.name = named(bruteForce.name as string);
         bruteForce.actions = [...(bruteForce.actions as RuleActionArgs[]), ...extraEsQueryActions];
         this.detectionRules.push(new KibanaRule(`${name}-brute-force`, bruteForce, { ...child, dependsOn: [this.savedObjects] }));
         const scans: Array<[ScanKind, number]> = [["port_scan", detections.portScanPorts], ["host_sweep", detections.portScanHosts]];
         for (const [kind, distinct] of scans) {
-          const body = pulumi.all(scanActions).apply((resolved) => scanRuleBody(kind, { distinct, windowMinutes: alert.windowMinutes }, resolved));
+          const body = pulumi.all(scanActions).apply((resolved) => ownRule(scanRuleBody(kind, { distinct, windowMinutes: alert.windowMinutes, index }, resolved), namespace));
           this.detectionRules.push(new KibanaDetectionRule(`${name}-${kind.replace("_", "-")}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
         }
         const historyDays = detections.newDestinationHistoryDays ?? 0;
-        if (!Number.isInteger(historyDays) || historyDays < 0) throw new Error(`alert.detections.newDestinationHistoryDays must be a whole number of days >= 0 (got ${historyDays})`);
         if (historyDays > 0) {
           for (const kind of ["country", "asn"] as NewDestinationKind[]) {
-            const body = pulumi.all(scanActions).apply((resolved) => newDestinationRuleBody(kind, { historyDays, windowMinutes: alert.windowMinutes }, resolved));
+            const body = pulumi.all(scanActions).apply((resolved) => ownRule(newDestinationRuleBody(kind, { historyDays, windowMinutes: alert.windowMinutes, index }, resolved), namespace));
             this.detectionRules.push(new KibanaDetectionRule(`${name}-new-destination-${kind}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
           }
         }
@@ -137,6 +148,33 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
     }
     this.registerOutputs({ savedObjects: this.savedObjects.objects, ruleId: this.rule?.ruleId });
   }
+}
+
+/** The arguments' problems, thrown before anything is declared; the namespace the objects are for. */
+function checkArgs(args: FlowlogsKibanaArgs): string {
+  let namespace: string;
+  try {
+    namespace = checkNamespace(args.namespace ?? DEFAULT_NAMESPACE);
+  } catch (error) {
+    throw new Error(`namespace (elasticsearch.namespace): ${(error as Error).message}`);
+  }
+  const alert = args.alert;
+  if (!alert) return namespace;
+  if (!Number.isFinite(alert.deniedThreshold) || alert.deniedThreshold < 0) {
+    throw new Error(`alert.deniedThreshold must be a number >= 0 (got ${alert.deniedThreshold})`);
+  }
+  if (!Number.isInteger(alert.windowMinutes) || alert.windowMinutes < 1) {
+    throw new Error(`alert.windowMinutes must be a whole number of minutes >= 1 (got ${alert.windowMinutes})`);
+  }
+  if (alert.email && !alert.email.to.length) throw new Error("alert.email.to must list at least one recipient");
+  const historyDays = alert.detections?.newDestinationHistoryDays ?? 0;
+  if (!Number.isInteger(historyDays) || historyDays < 0) throw new Error(`alert.detections.newDestinationHistoryDays must be a whole number of days >= 0 (got ${historyDays})`);
+  return namespace;
+}
+
+/** A detection rule of this namespace: its rule_id (unique per space in Kibana) and name carry the namespace. */
+function ownRule<T extends DetectionRuleBody>(body: T, namespace: string): T {
+  return { ...body, rule_id: namespacedId(body.rule_id, namespace), name: namespacedName(body.name, namespace) };
 }
 
 /**
