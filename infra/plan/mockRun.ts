@@ -140,11 +140,20 @@ function readableInputs(type: string, inputs: Record<string, unknown>): Record<s
   const { __provider: provider, ...rest } = inputs;
   const readable: Record<string, unknown> = { ...rest };
   if (provider !== undefined) readable.__provider = "[dynamic provider: serialized code]";
-  if (typeof rest.ndjson === "string") {
-    const lines = rest.ndjson.split("\n").filter((line) => line.trim() !== "").length;
-    readable.ndjson = `[${lines} saved objects, sha256 ${createHash("sha256").update(rest.ndjson).digest("hex").slice(0, 16)}]`;
-  }
+  if (typeof rest.ndjson === "string") readable.ndjson = ndjsonSummary(rest.ndjson);
   return readable;
+}
+
+/**
+ * `[<n> saved objects, sha256 <prefix>; dashboard <id>; data views <pattern>, ...]`: which dashboard the stack
+ * imports and what its data views read, the two things another stack in the same Kibana space must not share.
+ */
+function ndjsonSummary(ndjson: string): string {
+  const objects = ndjson.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
+  const dashboards = objects.filter((o) => o.type === "dashboard").map((o) => o.id);
+  const dataViews = objects.filter((o) => o.type === "index-pattern").map((o) => o.attributes?.title);
+  return `[${objects.length} saved objects, sha256 ${createHash("sha256").update(ndjson).digest("hex").slice(0, 16)}` +
+    `; dashboard ${dashboards.join(", ") || "none"}; data views ${dataViews.join(", ") || "none"}]`;
 }
 
 /** Answers `POST https://<registry>.azurecr.io/oauth2/exchange` like ACR does; refuses everything else. */

@@ -82,7 +82,8 @@ test("plan without --json prints a readable tree with inputs, lookups and output
   // Dynamic resources of the Elastic side: provider code and NDJSON named, credentials hidden.
   assert.match(run.stdout, /\n {2}\+ pulumi-nodejs:dynamic\/flowlogs:elasticsearch:IndexAssets {2}elastic-index-assets\n/);
   assert.match(run.stdout, / {6}__provider: "\[dynamic provider: serialized code\]"\n/);
-  assert.match(run.stdout, / {8}ndjson: "\[\d+ saved objects, sha256 [0-9a-f]{16}\]"\n/);
+  // ...and which dashboard the stack imports and what its data views read: namespace dev's own.
+  assert.match(run.stdout, / {8}ndjson: "\[\d+ saved objects, sha256 [0-9a-f]{16}; dashboard flowlogs-overview-dev; data views flowlogs-alerts-dev, logs-azure\.flowlogs-dev\]"\n/);
   assert.match(run.stdout, / {8}password: "\[secret\]"\n {8}url: "https:\/\/flowlogs-dev\.es\.westeurope\.azure\.elastic-cloud\.com"\n {8}username: "flowlogs_deployer"\n/);
   assert.match(run.stdout, /\n {2}elasticWriterApiKey: "\[secret\]"\n/);
   assert.ok(run.stdout.split("\n").every((line) => line.length < 4000), "no line carries serialized code or a whole NDJSON");
