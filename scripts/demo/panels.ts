@@ -4,6 +4,8 @@
 import type { Client } from "@elastic/elasticsearch";
 import { lensSearches, type LensSearch } from "../../infra/elastic/kibana/lensQuery";
 import { loadSavedObjects, type SavedObject } from "../../infra/elastic/kibana/savedObjects";
+import { ALL_FLOW_DATA_STREAMS, namespaceSavedObjects } from "../../infra/elastic/kibana/namespace";
+import { DEFAULT_NAMESPACE, FLOW_DATASET, flowDataStream } from "../../collector/src/sink/dataStreams";
 import { evaluateFormulas, formulaHelperColumns } from "../../infra/elastic/kibana/lensFormula";
 
 export interface PanelSearch {
@@ -13,16 +15,27 @@ export interface PanelSearch {
 
 export type PanelRow = Record<string, string | number | null>;
 
-/** Every Lens panel's search, aimed at `dataStream` instead of the data view's `logs-azure.flowlogs-*`. */
+/**
+ * Every Lens panel's search as the dashboard of `dataStream`'s namespace runs it, keyed by the panel's id in
+ * dashboards/kibana. Outside `default` that is the namespace's own data view, which must read exactly `dataStream`;
+ * the `default` data view reads every namespace (`logs-azure.flowlogs-*`), so there the search is aimed at `dataStream`.
+ */
 export function panelSearches(dataStream: string, timeRange: { from: string; to: string }, autoInterval: string): Record<string, PanelSearch> {
-  const objects = loadSavedObjects();
+  const namespace = dataStream.slice(`logs-${FLOW_DATASET}-`.length);
+  if (!/^[a-z0-9_]{1,100}$/.test(namespace) || dataStream !== flowDataStream(namespace)) {
+    throw new Error(`${dataStream} is not a flow-log data stream (logs-${FLOW_DATASET}-<namespace>)`);
+  }
+  const files = loadSavedObjects();
+  const objects = namespaceSavedObjects(files, { namespace });
   const result: Record<string, PanelSearch> = {};
   for (const [id, search] of Object.entries(lensSearches(objects, { timeRange, autoInterval }))) {
-    if (!search.index.startsWith("logs-azure.flowlogs-")) {
-      throw new Error(`panel ${id} reads ${search.index}, not the flow-log data view: its numbers would not be flow logs`);
+    const expected = namespace === DEFAULT_NAMESPACE ? ALL_FLOW_DATA_STREAMS : dataStream;
+    if (search.index !== expected) {
+      throw new Error(`panel ${id} reads ${search.index}, not ${expected} (the flow-log data view of namespace ${namespace}): its numbers would not be this stack's flow logs`);
     }
     const lens = objects.find((o) => o.type === "lens" && o.id === id)!;
-    result[id] = { lens, search: { ...search, index: dataStream } };
+    const fileId = files[objects.indexOf(lens)].id; // namespaceSavedObjects keeps the order
+    result[fileId] = { lens, search: { ...search, index: dataStream } };
   }
   return result;
 }
