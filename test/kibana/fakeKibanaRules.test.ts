@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { callKibana, KibanaConnection } from "../../infra/elastic/kibana/client";
 import { buildImportNdjson } from "../../infra/elastic/kibana/savedObjects";
+import { scanRuleBody } from "../../infra/elastic/kibana/detections";
 import { FakeKibana } from "./support/fakeKibana";
 
 const API_KEY = "cnVsZXM6ZG91YmxlLXJ1bGVz";
@@ -112,6 +113,21 @@ describe("Kibana double: Kibana's own rules", () => {
       assert.equal(JSON.parse(String(typeof exported.body === "string" ? exported.body : JSON.stringify(exported.body))).id, "flowlogs-overview");
     } finally {
       await serverless.stop();
+    }
+  });
+
+  test("contract: a detection rule_id the space already has is refused with 409, as Kibana's create route does; another space may have it", async () => {
+    const spaced = await new FakeKibana({ apiKey: API_KEY, spaces: ["dev"] }).start();
+    const inDefault = { url: spaced.url, apiKey: API_KEY };
+    const inDev = { ...inDefault, space: "dev" };
+    const create = (conn: KibanaConnection) => callKibana(conn, { method: "POST", path: "/api/detection_engine/rules", json: scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5 }), accept: [409] });
+    try {
+      assert.equal((await create(inDefault)).status, 200);
+      const again = await create(inDefault);
+      assert.deepEqual([again.status, again.body], [409, { message: 'rule_id: "flowlogs-port-scan" already exists', status_code: 409 }]);
+      assert.equal((await create(inDev)).status, 200, "readRules looks in the request's space only");
+    } finally {
+      await spaced.stop();
     }
   });
 });

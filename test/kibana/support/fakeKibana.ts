@@ -24,7 +24,9 @@
 //   (common/api/detection_engine/model/rule_schema/specific_attributes/threshold_attributes.gen.ts: threshold.field
 //   a string or up to 5, value an integer >= 1, cardinality [{field, value >= 0}]), risk_score 0..100, severity
 //   low|medium|high|critical, one action group "default" (rule_types/threshold/create_threshold_alert_type.ts, which
-//   also registers minimumLicenseRequired 'basic'); 409 on an existing rule_id, 404 on a missing one. The new_terms
+//   also registers minimumLicenseRequired 'basic'); 409 `rule_id: "<id>" already exists` when the request's space
+//   has the rule_id (rule_management/api/rules/create_rule/route.ts: readRules, then siemResponse.error 409), 404 on
+//   a missing one. The new_terms
 //   rule's fields (specific_attributes/new_terms_attributes.gen.ts: new_terms_fields 1 to 3 strings,
 //   history_window_start a non-empty string) and its params check (rule_types/new_terms/create_new_terms_alert_type.ts
 //   -> new_terms/utils.ts validateHistoryWindowStart: history_window_start earlier than from; minimumLicenseRequired
