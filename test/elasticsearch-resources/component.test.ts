@@ -37,7 +37,8 @@ test("FlowlogsElastic declares index assets, the writer key and the Kibana side;
   assert.equal(await resolved(elastic.writerKeyId), "minted-id");
   assert.equal(await resolved(elastic.dataStream), "logs-azure.flowlogs-prod");
   assert.equal(await resolved(elastic.deadLetterDataStream), "logs-azure.flowlogs.deadletter-prod");
-  assert.equal(await resolved(elastic.dashboardUrl), "https://kibana.example.com/s/netops/app/dashboards#/view/flowlogs-overview");
+  // The Kibana side is the assets' namespace's: its dashboard is prod's own.
+  assert.equal(await resolved(elastic.dashboardUrl), "https://kibana.example.com/s/netops/app/dashboards#/view/flowlogs-overview-prod");
   await resolved(elastic.kibana!.savedObjects.objects);
 
   const types = registered.map((r) => r.type).sort();
