@@ -48,6 +48,9 @@ export interface KibanaAnswer {
 export class KibanaError extends Error {
   constructor(message: string, readonly status: number) {
     super(message);
+    // Set again for the dynamic providers: Pulumi serializes their code, and its copy of this class calls Error as a
+    // function, which sets nothing on \`this\`; the engine then reports the failure as "error: undefined".
+    this.message = message;
     this.name = "KibanaError";
   }
 }
