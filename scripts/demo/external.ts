@@ -7,6 +7,7 @@ import type { PanelRow } from "./panels";
 import { newDestinationRuleBody, RESOURCE_FIELD, NEW_DESTINATION_FIELD, type NewDestinationKind } from "../../infra/elastic/kibana/newDestination";
 import { runNewTermsRule } from "../../infra/elastic/kibana/newTermsQuery";
 import { withoutPipelineAggs, type RuleSearch } from "../../infra/elastic/kibana/ruleQuery";
+import { runTimes, securityRuleWindow } from "../../infra/elastic/kibana/ruleReplay";
 import { KIBANA_DEFAULTS } from "../../infra/elastic/kibana/config";
 
 export const EXTERNAL_PANELS = [
@@ -34,19 +35,19 @@ export async function documentsWithGeo(es: Client, dataStream: string): Promise<
 
 /**
  * Every new (resource, country) and (resource, AS) pair the new-destination rules would report over [from, to):
- * a run every windowMinutes with the declared look-back (one minute more), the history being whatever the data
- * stream holds before each window. A pair found again by the overlapping run is one alert (Kibana's alert id is
- * its first document), kept once here.
+ * a run every windowMinutes over the window the declared body gives it (ruleReplay.ts: from/to resolved against the
+ * run), the history being whatever the data stream holds before each window. A pair found again by the
+ * overlapping run is one alert (Kibana's alert id is its first document), kept once here.
  */
-export async function newDestinationsOver(es: Client, dataStream: string, from: Date, to: Date, windowMinutes = KIBANA_DEFAULTS.windowMinutes, historyDays = KIBANA_DEFAULTS.newDestinationHistoryDays): Promise<NewDestination[]> {
+export async function newDestinationsOver(es: Client, dataStream: string, from: Date, to: Date, windowMinutes = KIBANA_DEFAULTS.windowMinutes, historyDays = KIBANA_DEFAULTS.newDestinationHistoryDays, lateArrivalMinutes = KIBANA_DEFAULTS.lateArrivalMinutes): Promise<NewDestination[]> {
   const search = (request: RuleSearch) => es.search({ index: dataStream, ...withoutPipelineAggs(request).body } as any);
   const found: NewDestination[] = [];
   for (const kind of ["country", "asn"] as NewDestinationKind[]) {
-    const rule = newDestinationRuleBody(kind, { historyDays, windowMinutes });
-    const lookBackMs = (windowMinutes + 1) * 60_000;
+    const rule = newDestinationRuleBody(kind, { historyDays, windowMinutes, lateArrivalMinutes });
     const seen = new Set<string>();
-    for (let end = from.getTime() + windowMinutes * 60_000; end - windowMinutes * 60_000 < to.getTime(); end += windowMinutes * 60_000) {
-      const window = { from: new Date(end - lookBackMs).toISOString(), to: new Date(end).toISOString() };
+    // Runs until the window has passed `to` (it ends lateArrivalMinutes before its run).
+    for (const runAt of runTimes(rule.interval, from, new Date(to.getTime() + (lateArrivalMinutes + windowMinutes) * 60_000))) {
+      const window = securityRuleWindow(rule, runAt);
       for (const alert of await runNewTermsRule(rule, window, search)) {
         const value = alert.terms[NEW_DESTINATION_FIELD[kind]]!;
         const resource = String(alert.terms[RESOURCE_FIELD]);

@@ -6,6 +6,7 @@ import { detectionsOver } from "./detections";
 import { connectionLines } from "./connections";
 import { externalTrafficLines } from "./external";
 import { KIBANA_DEFAULTS } from "../../infra/elastic/kibana/config";
+import { countedMinutes } from "../../infra/elastic/kibana/schedule";
 
 export interface SummaryInput {
   es: Client;
@@ -92,14 +93,14 @@ export async function demoSummary(input: SummaryInput): Promise<DemoSummary> {
 
   const t = KIBANA_DEFAULTS;
   out();
-  out(`Detections that would fire (the declared rules' own searches, a ${t.windowMinutes}-minute look-back every minute, default thresholds;`);
+  out(`Detections that would fire (the declared rules' own searches every ${t.interval}, each over ${countedMinutes(t)} minutes ending ${t.lateArrivalMinutes} minutes before the run, default thresholds;`);
   out("  bucket_selector/stats_bucket left out of each search and their conditions applied to the buckets in code, as the test");
   out("  Elasticsearch lacks the module that provides them: the same alerts)");
   const detections = await detectionsOver(input.es, input.dataStream, input.hour, new Date(input.hour.getTime() + input.minutes * 60_000));
   if (!detections.length) out("  (none)");
   for (const d of detections) {
     const planted = input.plantedSources.includes(d.group) ? "  [planted]" : "";
-    out(`  ${d.rule.padEnd(12)} ${d.group.padEnd(16)} ${String(d.peak).padStart(6)} ${d.unit}  (first at ${hhmm(d.firstMs)}Z, ${d.windows} window${d.windows === 1 ? "" : "s"})${planted}`);
+    out(`  ${d.rule.padEnd(12)} ${d.group.padEnd(16)} ${String(d.peak).padStart(6)} ${d.unit}  (first at ${hhmm(d.firstMs)}Z, ${d.alerts} alert${d.alerts === 1 ? "" : "s"}, found by ${d.runs} run${d.runs === 1 ? "" : "s"})${planted}`);
   }
 
   out();

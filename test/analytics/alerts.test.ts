@@ -29,9 +29,9 @@ function render(value: unknown, context: Record<string, unknown>): unknown {
 
 const connection = { url: "https://kibana.invalid", apiKey: "x" };
 const connectorIds = ["index-connector"];
-const bruteForce = bruteForceRuleArgs(connection, { flows: 30, ports: [22, 3389, 1433], windowMinutes: 5, connectorIds });
-const denied = deniedFlowsRuleArgs(connection, { threshold: 100, windowMinutes: 5, connectorIds });
-const portScan = scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5 }, [{ id: "index-connector", actionTypeId: ".index" }]);
+const bruteForce = bruteForceRuleArgs(connection, { flows: 30, ports: [22, 3389, 1433], windowMinutes: 5, lateArrivalMinutes: 5, connectorIds });
+const denied = deniedFlowsRuleArgs(connection, { threshold: 100, windowMinutes: 5, lateArrivalMinutes: 5, connectorIds });
+const portScan = scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: "index-connector", actionTypeId: ".index" }]);
 const documentsOf = (params: any) => params.documents as Array<Record<string, unknown>>;
 const alertIndex = `flowlogs-alerts-test-${Date.now().toString(36)}`;
 let es: Client;

@@ -10,10 +10,12 @@ import { esClient, uniqueNamespace } from "../support/esClient";
 import { newDestinationRuleBody } from "../../infra/elastic/kibana/newDestination";
 import { newTermsSearch, recentTermsSearch, resolveDateMath, runNewTermsRule, termBatches, type TermsKey } from "../../infra/elastic/kibana/newTermsQuery";
 import { type RuleSearch, withoutPipelineAggs } from "../../infra/elastic/kibana/ruleQuery";
+import { securityRuleWindow } from "../../infra/elastic/kibana/ruleReplay";
 import { AMAZON_US, CHINANET_CN, type ExternalFlow, type Geo, GOOGLE_US, HETZNER_DE, indexExternalFlows, MICROSOFT_NL, OVH_FR } from "./externalFlows";
 
 const WINDOW_A = { from: "2026-11-20T10:00:00.000Z", to: "2026-11-20T10:05:00.000Z" };
-// The next run, five minutes on, with the rule's extra minute of look-back (from: now-6m).
+// The next window, five minutes on, with the rule's extra minute of look-back (from: now-11m, to: now-5m: the run at
+// 10:20 counts it, late flows in; lateArrival.test.ts replays a first flow arriving late).
 const WINDOW_B = { from: "2026-11-20T10:09:00.000Z", to: "2026-11-20T10:15:00.000Z" };
 /** NSG-WEB's first allowed flow to France, at the very start of the 10:10-10:15 interval. */
 const AT_INTERVAL_START = "2026-11-20T10:10:00.000Z";
@@ -52,8 +54,8 @@ const planted: ExternalFlow[] = [
 const flows = [...history, ...normal(WINDOW_A), ...planted, ...normal(WINDOW_B), ...planted.map((f, i) => ({ ...f, at: inWindow(WINDOW_B, 200 + i) })),
   out(AT_INTERVAL_START, "NSG-WEB", "51.68.0.1", OVH_FR)];
 
-const country = newDestinationRuleBody("country", { historyDays: 14, windowMinutes: 5 });
-const asn = newDestinationRuleBody("asn", { historyDays: 14, windowMinutes: 5 });
+const country = newDestinationRuleBody("country", { historyDays: 14, windowMinutes: 5, lateArrivalMinutes: 5 });
+const asn = newDestinationRuleBody("asn", { historyDays: 14, windowMinutes: 5, lateArrivalMinutes: 5 });
 
 let es: Client;
 let dataStream: string;
@@ -89,12 +91,13 @@ describe("new outbound destination on the real Elasticsearch: planted ones found
   });
 
   test("the extra minute of look-back: without it a pair first seen exactly at the interval start is never new (first_seen > start)", async () => {
-    assert.equal(country.from, "now-6m");
+    assert.deepEqual([country.interval, country.from, country.to], ["5m", "now-11m", "now-5m"]);
+    assert.deepEqual(securityRuleWindow(country, new Date("2026-11-20T10:20:00.000Z")), WINDOW_B, "window B is the 10:20 run's");
     assert.deepEqual(await found(country, { from: AT_INTERVAL_START, to: WINDOW_B.to }), [], "Kibana's test is strict; the next run sees it as history");
   });
 
   test("a history window reaching back 21 days knows China: only Germany is new", async () => {
-    const longer = newDestinationRuleBody("country", { historyDays: 21, windowMinutes: 5 });
+    const longer = newDestinationRuleBody("country", { historyDays: 21, windowMinutes: 5, lateArrivalMinutes: 5 });
     assert.deepEqual((await found(longer, WINDOW_A)).map((a) => a["destination.geo.country_iso_code"]), ["DE"]);
   });
 });

@@ -24,7 +24,13 @@ export interface PlantedFlow {
 }
 
 /** Thresholds the proof uses (the rules' defaults are in infra/elastic/kibana/config.ts). */
-export const PROOF = { bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, hostSweepHosts: 20, deniedThreshold: 100, windowMinutes: 5 };
+export const PROOF = { bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, hostSweepHosts: 20, deniedThreshold: 100, windowMinutes: 5, lateArrivalMinutes: 5, interval: "1m" };
+
+/**
+ * The run that counts a window's flows: lateArrivalMinutes after it ends (each declared rule's window ends that long
+ * before its run, infra/elastic/kibana/schedule.ts).
+ */
+export const runCounting = (window: { to: string }) => new Date(Date.parse(window.to) + PROOF.lateArrivalMinutes * 60_000);
 
 const at = (window: { from: string }, i: number) => new Date(Date.parse(window.from) + 1000 + (i % 290) * 1000).toISOString();
 

@@ -109,9 +109,9 @@ test("elastic config: problems inside the blocks are listed with the rest, each 
   const found = problems({
     ...base, retentionDays: -1, collector: { enabled: true },
     elasticsearch: { url: "https://es.example.com", namespace: "Prod-1", writerKey: { expiration: "soon" } }, ...creds,
-    kibana: { url: "kibana", alert: { windowMinutes: 0 } }, kibanaApiKey: "[secret]",
+    kibana: { url: "kibana", alert: { windowMinutes: 0, lateArrivalMinutes: -1 } }, kibanaApiKey: "[secret]",
   });
-  assert.deepEqual(keysOf(found), ["elasticsearch.namespace", "elasticsearch.writerKey.expiration", "kibana.alert.windowMinutes", "kibana.url", "retentionDays"]);
+  assert.deepEqual(keysOf(found), ["elasticsearch.namespace", "elasticsearch.writerKey.expiration", "kibana.alert.lateArrivalMinutes", "kibana.alert.windowMinutes", "kibana.url", "retentionDays"]);
 });
 
 test("elastic config: the offline plan stands in only the secrets the chosen setup needs", () => {

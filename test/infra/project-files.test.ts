@@ -53,7 +53,7 @@ test("every top-level key is declared or documented in Pulumi.yaml, and has a ro
   for (const key of ELASTICSEARCH_KEYS) assert.ok(readme.includes(`| \`elasticsearch.${key}`), `README table: elasticsearch.${key}`);
   for (const key of WRITER_KEY_KEYS) assert.ok(readme.includes(`| \`elasticsearch.writerKey.${key}\``), `README table: elasticsearch.writerKey.${key}`);
   for (const key of ["url", "space", "caCert", "allowInsecureHttp", "alert.enabled", "alert.deniedThreshold", "alert.windowMinutes",
-    "alert.interval", "alert.index", "alert.webhook", "alert.email"]) {
+    "alert.lateArrivalMinutes", "alert.interval", "alert.index", "alert.webhook", "alert.email"]) {
     assert.ok(readme.includes(`| \`kibana.${key}\``), `README table: kibana.${key}`);
   }
   for (const key of SECRET_KEYS) assert.match(readme, new RegExp(`\\| \`${key}\` \\| secret string \\|`), `README: ${key} is a secret string`);

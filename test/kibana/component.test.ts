@@ -50,10 +50,11 @@ test("FlowlogsKibana declares saved objects, the .index connector, an optional w
   const rule = byType(":Rule")[0].inputs;
   assert.equal(rule.name, "Denied flows above 100 in 5 minutes");
   assert.deepEqual(rule.params.threshold, [100]);
-  assert.equal(rule.params.timeWindowSize, 5);
+  assert.equal(rule.params.timeWindowSize, 12, "5 minutes, +1 interval, +1 margin, ending lateArrivalMinutes (default 5) before the run");
   assert.deepEqual(rule.actions.map((a: any) => a.connectorId).sort(), ["kibana-alert-index-id", "kibana-alert-webhook-id"]);
   assert.ok(rule.actions.every((a: any) => a.group === "query matched"));
   assert.throws(() => new FlowlogsKibana("bad", { connection: { url: "https://k", apiKey: "k" }, alert: { deniedThreshold: 1, windowMinutes: 0 } }), /windowMinutes must be a whole number of minutes >= 1/);
+  assert.throws(() => new FlowlogsKibana("bad", { connection: { url: "https://k", apiKey: "k" }, alert: { deniedThreshold: 1, windowMinutes: 5, lateArrivalMinutes: -1 } }), /lateArrivalMinutes must be a whole number of minutes >= 0/);
 });
 
 test("the dashboard path uses the id Kibana's import returned (destinationId), not the declared one", async () => {

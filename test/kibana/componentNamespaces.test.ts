@@ -43,15 +43,15 @@ test("namespace default: the NDJSON is the builder's byte for byte, every other 
   const index = indexConnectorArgs(connection);
   assert.deepEqual([declared["alert-index"].name, declared["alert-index"].config], [index.name, index.config]);
   assert.equal(declared["alert-webhook"].name, "Flow-log alerts webhook (Gold license)");
-  assert.deepEqual(ruleOf(declared["denied-flows"]), ruleOf(deniedFlowsRuleArgs(connection, { threshold: 100, windowMinutes: 5 })));
-  assert.deepEqual(ruleOf(declared["brute-force"]), ruleOf(bruteForceRuleArgs(connection, { flows: 30, ports: [22, 3389], windowMinutes: 5 })));
+  assert.deepEqual(ruleOf(declared["denied-flows"]), ruleOf(deniedFlowsRuleArgs(connection, { threshold: 100, windowMinutes: 5, lateArrivalMinutes: 5 })));
+  assert.deepEqual(ruleOf(declared["brute-force"]), ruleOf(bruteForceRuleArgs(connection, { flows: 30, ports: [22, 3389], windowMinutes: 5, lateArrivalMinutes: 5 })));
   const actions = [{ id: "kibana-alert-index-id", actionTypeId: ".index" as const }];
   const webhook = declared["port-scan"].body.actions[1];
   const withWebhook = (body: any) => ({ ...body, actions: [...body.actions, webhook] });
-  assert.deepEqual(declared["port-scan"].body, withWebhook(scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5 }, actions)));
-  assert.deepEqual(declared["host-sweep"].body, withWebhook(scanRuleBody("host_sweep", { distinct: 25, windowMinutes: 5 }, actions)));
+  assert.deepEqual(declared["port-scan"].body, withWebhook(scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, actions)));
+  assert.deepEqual(declared["host-sweep"].body, withWebhook(scanRuleBody("host_sweep", { distinct: 25, windowMinutes: 5, lateArrivalMinutes: 5 }, actions)));
   for (const kind of ["country", "asn"] as const) {
-    const built = withWebhook(newDestinationRuleBody(kind, { historyDays: 14, windowMinutes: 5 }, actions));
+    const built = withWebhook(newDestinationRuleBody(kind, { historyDays: 14, windowMinutes: 5, lateArrivalMinutes: 5 }, actions));
     assert.deepEqual(declared[`new-destination-${kind}`].body, built);
   }
   // The identities Kibana keys them by, spelled out: these must never move for namespace default.

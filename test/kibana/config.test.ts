@@ -14,7 +14,7 @@ test("kibana config: defaults for the alert, nothing when the block is absent", 
   const { settings, problems } = read({ url: "https://kibana.example.com:5601" });
   assert.deepEqual(problems, []);
   assert.deepEqual(settings!.alert, {
-    deniedThreshold: KIBANA_DEFAULTS.deniedThreshold, windowMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts",
+    deniedThreshold: KIBANA_DEFAULTS.deniedThreshold, windowMinutes: 5, lateArrivalMinutes: 5, interval: "1m", alertIndex: "flowlogs-alerts",
     bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20, newDestinationHistoryDays: 14,
   });
   assert.equal(read({ url: "https://k.example.com", alert: { enabled: false } }).settings!.alert, undefined);
@@ -50,7 +50,7 @@ test("kibana config: misspelt keys at every level are errors with a did-you-mean
     },
   });
   assert.deepEqual(problems.sort(), [
-    'kibana.alert.deniedTreshold: is not an alert setting (did you mean "kibana.alert.deniedThreshold"?); known: enabled, deniedThreshold, windowMinutes, interval, index, webhook, email, bruteForceFlows, bruteForcePorts, portScanPorts, portScanHosts, newDestinationHistoryDays',
+    'kibana.alert.deniedTreshold: is not an alert setting (did you mean "kibana.alert.deniedThreshold"?); known: enabled, deniedThreshold, windowMinutes, lateArrivalMinutes, interval, index, webhook, email, bruteForceFlows, bruteForcePorts, portScanPorts, portScanHosts, newDestinationHistoryDays',
     "kibana.alert.email.secure: must be true (TLS from the start) or false (STARTTLS or none)",
     'kibana.alert.email.users: is not an email setting (did you mean "kibana.alert.email.user"?); known: from, host, port, secure, user, to',
     'kibana.alert.webhook.usr: is not a webhook setting (did you mean "kibana.alert.webhook.user"?); known: url, method, user',
@@ -89,9 +89,26 @@ test("kibana config: newDestinationHistoryDays is whole days >= 0, longer than t
   assert.deepEqual(bad.problems.map((p) => p.split(":")[0]), ["kibana.alert.newDestinationHistoryDays"]);
   assert.match(bad.problems[0], /whole number >= 0 \(got 1.5\); default 14/);
   const short = read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 1, windowMinutes: 1440 } });
-  assert.deepEqual(short.problems, ["kibana.alert.newDestinationHistoryDays: must reach back further than kibana.alert.windowMinutes + 1 (1441 minutes, the rules' look-back): raise it above 1, or set 0 to declare no new-destination rules"]);
+  assert.deepEqual(short.problems, ["kibana.alert.newDestinationHistoryDays: must reach back further than kibana.alert.lateArrivalMinutes + windowMinutes + 1 (1446 minutes, the rules' look-back): raise it above 1, or set 0 to declare no new-destination rules"]);
+  // The late-arrival allowance counts: 1 day of history reaches further than 5 + 1433 + 1 minutes, not than 5 + 1434 + 1.
+  assert.deepEqual(read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 1, windowMinutes: 1433 } }).problems, []);
+  assert.deepEqual(read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 1, windowMinutes: 1434 } }).problems.map((p) => p.split(":")[0]), ["kibana.alert.newDestinationHistoryDays"]);
   const off = read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 0, windowMinutes: 1440 } });
   assert.deepEqual(off.problems, []);
   assert.equal(flowlogsKibanaArgs(off.settings!, { apiKey: "k" }).alert!.detections!.newDestinationHistoryDays, 0);
   assert.equal(flowlogsKibanaArgs(read({ url: "https://k.example.com", alert: { newDestinationHistoryDays: 30 } }).settings!, { apiKey: "k" }).alert!.detections!.newDestinationHistoryDays, 30);
+});
+
+test("kibana config: lateArrivalMinutes is whole minutes from 0 to a day, default 5, and reaches the component", () => {
+  for (const bad of [-1, 2.5, "5m"]) {
+    const found = read({ url: "https://k.example.com", alert: { lateArrivalMinutes: bad } }).problems;
+    assert.deepEqual(found, [`kibana.alert.lateArrivalMinutes: must be a whole number >= 0 (got ${JSON.stringify(bad)}); default 5`]);
+  }
+  const long = read({ url: "https://k.example.com", alert: { lateArrivalMinutes: 1441 } }).problems;
+  assert.equal(long.length, 1);
+  assert.match(long[0], /^kibana\.alert\.lateArrivalMinutes: must be at most 1440 .*every alert waits that long.*flowlogs_lag_seconds.*run the Security rules manually/);
+  const zero = read({ url: "https://k.example.com", alert: { lateArrivalMinutes: 0 } });
+  assert.deepEqual(zero.problems, []);
+  assert.equal(flowlogsKibanaArgs(zero.settings!, { apiKey: "k" }).alert!.lateArrivalMinutes, 0);
+  assert.equal(flowlogsKibanaArgs(read({ url: "https://k.example.com" }).settings!, { apiKey: "k" }).alert!.lateArrivalMinutes, 5);
 });

@@ -22,7 +22,7 @@ describe("detection rules on the Kibana double", () => {
   after(() => kibana.stop());
 
   test("contract: the brute-force .es-query rule (groupBy top on source.ip) is accepted and reads back without drift", async () => {
-    const args = bruteForceRuleArgs(connection, { flows: 30, ports: [22, 3389, 1433], windowMinutes: 5, connectorIds: [connectorId] });
+    const args = bruteForceRuleArgs(connection, { flows: 30, ports: [22, 3389, 1433], windowMinutes: 5, lateArrivalMinutes: 5, connectorIds: [connectorId] });
     const checked = await ruleProvider.check!({} as any, args as unknown as RuleInputs);
     assert.deepEqual(checked.failures, []);
     const created = await ruleProvider.create(checked.inputs!);
@@ -34,7 +34,7 @@ describe("detection rules on the Kibana double", () => {
   });
 
   test("contract: the double refuses what Kibana's .es-query schema refuses for grouping and aggregation", () => {
-    const params = bruteForceRuleArgs(connection, { flows: 30, ports: [22], windowMinutes: 5 }).params as Record<string, any>;
+    const params = bruteForceRuleArgs(connection, { flows: 30, ports: [22], windowMinutes: 5, lateArrivalMinutes: 5 }).params as Record<string, any>;
     assert.equal(esQueryParamsProblem(params), undefined);
     assert.match(esQueryParamsProblem({ ...params, termSize: undefined })!, /termSize required when \[groupBy\] is top/);
     assert.match(esQueryParamsProblem({ ...params, termField: undefined })!, /termField required/);
@@ -46,7 +46,7 @@ describe("detection rules on the Kibana double", () => {
   });
 
   test("contract: port-scan threshold rule: create by rule_id, read back without drift, update on a new threshold, delete", async () => {
-    const inputs: DetectionRuleInputs = { connection, body: scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
+    const inputs: DetectionRuleInputs = { connection, body: scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
     assert.deepEqual((await detectionRuleProvider.check!({} as any, inputs)).failures, []);
     const before = kibana.requests.length;
     const created = await detectionRuleProvider.create(inputs);
@@ -62,7 +62,7 @@ describe("detection rules on the Kibana double", () => {
     const read = await detectionRuleProvider.read!(created.id, created.outs!);
     assert.equal((await detectionRuleProvider.diff!(created.id, created.outs!, read.props as DetectionRuleInputs)).changes, false);
 
-    const news: DetectionRuleInputs = { connection, body: scanRuleBody("port_scan", { distinct: 50, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
+    const news: DetectionRuleInputs = { connection, body: scanRuleBody("port_scan", { distinct: 50, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
     const diff = await detectionRuleProvider.diff!(created.id, created.outs!, news);
     assert.equal(diff.changes, true);
     assert.deepEqual(diff.replaces, []);
@@ -76,7 +76,7 @@ describe("detection rules on the Kibana double", () => {
 
   test("contract: the double refuses threshold bodies Kibana's detection-engine schema refuses; check() names the field", async () => {
     const connectors = kibana.space().connectors;
-    const body = scanRuleBody("host_sweep", { distinct: 20, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]);
+    const body = scanRuleBody("host_sweep", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]);
     assert.equal(thresholdRuleProblem(body, connectors), undefined);
     assert.match(thresholdRuleProblem({ ...body, threshold: { ...body.threshold, value: 0 } }, connectors)!, /threshold.value/);
     assert.match(thresholdRuleProblem({ ...body, threshold: { ...body.threshold, cardinality: [{ field: "destination.ip", value: -1 }] } }, connectors)!, /cardinality/);

@@ -120,7 +120,7 @@ describe("Kibana double: Kibana's own rules", () => {
     const spaced = await new FakeKibana({ apiKey: API_KEY, spaces: ["dev"] }).start();
     const inDefault = { url: spaced.url, apiKey: API_KEY };
     const inDev = { ...inDefault, space: "dev" };
-    const create = (conn: KibanaConnection) => callKibana(conn, { method: "POST", path: "/api/detection_engine/rules", json: scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5 }), accept: [409] });
+    const create = (conn: KibanaConnection) => callKibana(conn, { method: "POST", path: "/api/detection_engine/rules", json: scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }), accept: [409] });
     try {
       assert.equal((await create(inDefault)).status, 200);
       const again = await create(inDefault);

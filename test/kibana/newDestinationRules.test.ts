@@ -21,7 +21,7 @@ describe("new-destination rules on the Kibana double", () => {
 
   test("contract: the country and ASN new_terms rules are created by rule_id, read back without drift, updated on a new history window, deleted", async () => {
     for (const kind of ["country", "asn"] as const) {
-      const inputs: DetectionRuleInputs = { connection, body: newDestinationRuleBody(kind, { historyDays: 14, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
+      const inputs: DetectionRuleInputs = { connection, body: newDestinationRuleBody(kind, { historyDays: 14, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
       assert.deepEqual((await detectionRuleProvider.check!({} as any, inputs)).failures, []);
       const created = await detectionRuleProvider.create(inputs);
       assert.equal(created.id, `flowlogs-new-destination-${kind}`);
@@ -34,7 +34,7 @@ describe("new-destination rules on the Kibana double", () => {
       const read = await detectionRuleProvider.read!(created.id, created.outs!);
       assert.equal((await detectionRuleProvider.diff!(created.id, created.outs!, read.props as DetectionRuleInputs)).changes, false);
 
-      const news: DetectionRuleInputs = { connection, body: newDestinationRuleBody(kind, { historyDays: 30, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
+      const news: DetectionRuleInputs = { connection, body: newDestinationRuleBody(kind, { historyDays: 30, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
       assert.equal((await detectionRuleProvider.diff!(created.id, created.outs!, news)).changes, true);
       await detectionRuleProvider.update!(created.id, created.outs!, news);
       assert.equal(kibana.space().detectionRules.get(created.id).history_window_start, "now-30d");
@@ -45,7 +45,7 @@ describe("new-destination rules on the Kibana double", () => {
 
   test("contract: the double refuses what Kibana's new_terms schema and params check refuse", () => {
     const connectors = kibana.space().connectors;
-    const body = newDestinationRuleBody("country", { historyDays: 14, windowMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]);
+    const body = newDestinationRuleBody("country", { historyDays: 14, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]);
     assert.equal(newTermsRuleProblem(body, connectors), undefined);
     assert.match(newTermsRuleProblem({ ...body, new_terms_fields: [] }, connectors)!, /at least 1/);
     assert.match(newTermsRuleProblem({ ...body, new_terms_fields: ["a", "b", "c", "d"] }, connectors)!, /at most 3/);
@@ -57,12 +57,12 @@ describe("new-destination rules on the Kibana double", () => {
   });
 
   test("check() names the field Kibana would refuse, before any call", () => {
-    const body = newDestinationRuleBody("asn", { historyDays: 14, windowMinutes: 5 });
+    const body = newDestinationRuleBody("asn", { historyDays: 14, windowMinutes: 5, lateArrivalMinutes: 5 });
     assert.deepEqual(checkDetectionRuleBody(body), []);
     assert.deepEqual(checkDetectionRuleBody({ ...body, new_terms_fields: ["a", "b", "c", "d"] }).map((f) => f.property), ["body.new_terms_fields"]);
     const tooShort = checkDetectionRuleBody({ ...body, history_window_start: "now-5m" });
     assert.deepEqual(tooShort.map((f) => f.property), ["body.history_window_start"]);
-    assert.match(tooShort[0].reason, /earlier than from "now-6m"/);
+    assert.match(tooShort[0].reason, /earlier than from "now-11m"/);
     assert.deepEqual(checkDetectionRuleBody({ ...body, history_window_start: "last week" }).map((f) => f.property), ["body.history_window_start"]);
   });
 });

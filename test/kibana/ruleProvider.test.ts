@@ -15,14 +15,14 @@ describe("KibanaRule provider", () => {
   let inputs: RuleInputs;
   before(async () => {
     ({ kibana, connection, connectorId } = await startAlertsKibana(API_KEY));
-    const args = deniedFlowsRuleArgs(connection, { threshold: 50, windowMinutes: 5, connectorIds: [connectorId] });
+    const args = deniedFlowsRuleArgs(connection, { threshold: 50, windowMinutes: 5, lateArrivalMinutes: 5, connectorIds: [connectorId] });
     const checked = await p.check!({} as any, args as unknown as RuleInputs);
     assert.deepEqual(checked.failures, []);
     inputs = checked.inputs!;
   });
   after(() => kibana.stop());
 
-  test("contract: create POSTs an .es-query rule whose esQuery is a JSON string with `query`, threshold [N] over M minutes", async () => {
+  test("contract: create POSTs an .es-query rule whose esQuery is a JSON string with `query`, threshold [N], its window ending 5 minutes before the run", async () => {
     const before = kibana.requests.length;
     const created = await p.create(inputs);
     const [call] = kibana.requests.slice(before);
@@ -37,12 +37,13 @@ describe("KibanaRule provider", () => {
     assert.deepEqual(body.schedule, { interval: "1m" });
     assert.equal(esQueryParamsProblem(body.params), undefined);
     assert.equal(typeof body.params.esQuery, "string");
-    assert.deepEqual(JSON.parse(body.params.esQuery).query, { bool: { filter: [{ term: { "event.action": "denied" } }] } });
+    // Kibana's window is the last 12 minutes (5 late + 5 window + 1 interval + 1 margin); the query's range ends it 5 minutes ago.
+    assert.deepEqual(JSON.parse(body.params.esQuery).query, { bool: { filter: [{ term: { "event.action": "denied" } }, { range: { "@timestamp": { lte: "now-5m" } } }] } });
     assert.deepEqual(body.params.index, ["logs-azure.flowlogs-*"]);
     assert.equal(body.params.timeField, "@timestamp");
     assert.deepEqual(body.params.threshold, [50]);
     assert.equal(body.params.thresholdComparator, ">");
-    assert.equal(body.params.timeWindowSize, 5);
+    assert.equal(body.params.timeWindowSize, 12);
     assert.equal(body.params.timeWindowUnit, "m");
     assert.equal(body.actions.length, 1);
     assert.equal(body.actions[0].id, connectorId);

@@ -27,7 +27,7 @@ after(() => alerts.kibana.stop());
 
 test("contract: a Kibana refusal keeps its message in the serialized provider (a second create of one rule_id: 409)", async () => {
   const provider = await asTheEngineRunsIt(detectionRuleProvider);
-  const inputs = { connection: alerts.connection, body: scanRuleBody("port_scan", { distinct: 25, windowMinutes: 5 }, [{ id: alerts.connectorId, actionTypeId: ".index" }]) };
+  const inputs = { connection: alerts.connection, body: scanRuleBody("port_scan", { distinct: 25, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: alerts.connectorId, actionTypeId: ".index" }]) };
   await provider.create(inputs);
   const error = await provider.create(inputs).then(() => undefined, (e: Error) => e);
   assert.ok(error, "the second create is refused");

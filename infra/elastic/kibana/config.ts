@@ -8,15 +8,19 @@ import type { FlowlogsKibanaArgs } from "./index";
 import { redactUrlText } from "../../../collector/src/safeText";
 import { DEFAULT_NAMESPACE } from "../../../collector/src/sink/dataStreams";
 import { DEFAULT_ALERT_INDEX, defaultAlertIndex } from "./namespace";
+import { LATE_ARRIVAL_DEFAULT_MINUTES, LATE_RUN_MARGIN_MINUTES } from "./schedule";
 
 export const KIBANA_DEFAULTS = {
   // alertIndex: of namespace `default`; another namespace's is flowlogs-alerts-<namespace> (./namespace.ts).
-  deniedThreshold: 100, windowMinutes: 5, interval: "1m", alertIndex: DEFAULT_ALERT_INDEX,
+  deniedThreshold: 100, windowMinutes: 5, lateArrivalMinutes: LATE_ARRIVAL_DEFAULT_MINUTES, interval: "1m", alertIndex: DEFAULT_ALERT_INDEX,
   bruteForceFlows: 30, bruteForcePorts: [22, 3389, 1433], portScanPorts: 20, portScanHosts: 20, newDestinationHistoryDays: 14,
 };
 
+/** Longest late-arrival allowance: a day. Longer outages are for Kibana's manual rule runs (README, Detections). */
+export const LATE_ARRIVAL_MAX_MINUTES = 1440;
+
 const KEYS = ["url", "space", "caCert", "allowInsecureHttp", "alert"];
-const ALERT_KEYS = ["enabled", "deniedThreshold", "windowMinutes", "interval", "index", "webhook", "email", "bruteForceFlows", "bruteForcePorts", "portScanPorts", "portScanHosts", "newDestinationHistoryDays"];
+const ALERT_KEYS = ["enabled", "deniedThreshold", "windowMinutes", "lateArrivalMinutes", "interval", "index", "webhook", "email", "bruteForceFlows", "bruteForcePorts", "portScanPorts", "portScanHosts", "newDestinationHistoryDays"];
 const WEBHOOK_KEYS = ["url", "method", "user"];
 const EMAIL_KEYS = ["from", "host", "port", "secure", "user", "to"];
 
@@ -28,6 +32,8 @@ export interface KibanaSettings {
   alert?: {
     deniedThreshold: number;
     windowMinutes: number;
+    /** How long after its @timestamp a flow may reach Elasticsearch and still be counted (each rule's window ends that long before its run). */
+    lateArrivalMinutes: number;
     interval: string;
     alertIndex: string;
     /** Brute force: more than this many flows from one public source to `bruteForcePorts` within the window. */
@@ -92,6 +98,10 @@ function readAlert(value: unknown, problem: Report, namespace: string): KibanaSe
   };
   const deniedThreshold = number("deniedThreshold", KIBANA_DEFAULTS.deniedThreshold, 0, false);
   const windowMinutes = number("windowMinutes", KIBANA_DEFAULTS.windowMinutes, 1, true);
+  const lateArrivalMinutes = number("lateArrivalMinutes", KIBANA_DEFAULTS.lateArrivalMinutes, 0, true);
+  if (lateArrivalMinutes > LATE_ARRIVAL_MAX_MINUTES) {
+    problem("kibana.alert.lateArrivalMinutes", `must be at most ${LATE_ARRIVAL_MAX_MINUTES} (a day; got ${lateArrivalMinutes}): every alert waits that long. Set the delay flows usually have (the collector's flowlogs_lag_seconds plus Azure's minutes), and after a longer outage run the Security rules manually over it`);
+  }
   const interval = value.interval ?? KIBANA_DEFAULTS.interval;
   if (typeof interval !== "string" || !/^[1-9]\d*[smhd]$/.test(interval)) problem("kibana.alert.interval", `must look like "1m" or "30s" (got ${JSON.stringify(interval)})`);
   const alertIndex = value.index ?? defaultAlertIndex(namespace);
@@ -100,9 +110,10 @@ function readAlert(value: unknown, problem: Report, namespace: string): KibanaSe
   const portScanPorts = number("portScanPorts", KIBANA_DEFAULTS.portScanPorts, 1, true);
   const portScanHosts = number("portScanHosts", KIBANA_DEFAULTS.portScanHosts, 1, true);
   const newDestinationHistoryDays = number("newDestinationHistoryDays", KIBANA_DEFAULTS.newDestinationHistoryDays, 0, true);
-  if (newDestinationHistoryDays > 0 && newDestinationHistoryDays * 1440 <= windowMinutes + 1) {
+  const newTermsLookBack = lateArrivalMinutes + windowMinutes + LATE_RUN_MARGIN_MINUTES;
+  if (newDestinationHistoryDays > 0 && newDestinationHistoryDays * 1440 <= newTermsLookBack) {
     // Kibana refuses a new_terms rule whose history_window_start is not earlier than its from (validateHistoryWindowStart).
-    problem("kibana.alert.newDestinationHistoryDays", `must reach back further than kibana.alert.windowMinutes + 1 (${windowMinutes + 1} minutes, the rules' look-back): raise it above ${Math.floor((windowMinutes + 1) / 1440)}, or set 0 to declare no new-destination rules`);
+    problem("kibana.alert.newDestinationHistoryDays", `must reach back further than kibana.alert.lateArrivalMinutes + windowMinutes + 1 (${newTermsLookBack} minutes, the rules' look-back): raise it above ${Math.floor(newTermsLookBack / 1440)}, or set 0 to declare no new-destination rules`);
   }
   const ports = value.bruteForcePorts ?? KIBANA_DEFAULTS.bruteForcePorts;
   const portsOk = Array.isArray(ports) && ports.length > 0 && ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
@@ -110,7 +121,7 @@ function readAlert(value: unknown, problem: Report, namespace: string): KibanaSe
     problem("kibana.alert.bruteForcePorts", `must be a non-empty list of port numbers 0-65535, e.g. [22, 3389, 1433] (got ${JSON.stringify(ports)}); \`pulumi config set --path 'kibana.alert.bruteForcePorts[0]' 22\``);
   }
   const alert: NonNullable<KibanaSettings["alert"]> = {
-    deniedThreshold, windowMinutes, interval: String(interval), alertIndex: String(alertIndex),
+    deniedThreshold, windowMinutes, lateArrivalMinutes, interval: String(interval), alertIndex: String(alertIndex),
     bruteForceFlows, bruteForcePorts: portsOk ? [...new Set(ports as number[])] : [], portScanPorts, portScanHosts, newDestinationHistoryDays,
   };
   const webhook = value.webhook;
@@ -174,6 +185,7 @@ export function flowlogsKibanaArgs(settings: KibanaSettings, secrets: KibanaSecr
     alert: alert && {
       deniedThreshold: alert.deniedThreshold,
       windowMinutes: alert.windowMinutes,
+      lateArrivalMinutes: alert.lateArrivalMinutes,
       interval: alert.interval,
       alertIndex: alert.alertIndex,
       detections: {

@@ -39,7 +39,7 @@ export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Fai
     const history = durationMs(body.history_window_start);
     const from = durationMs(body.from);
     if (history === undefined) fail("history_window_start", `history_window_start "${body.history_window_start}" must look like "now-14d"`);
-    else if (from !== undefined && history <= from) fail("history_window_start", `history_window_start "${body.history_window_start}" must be earlier than from "${body.from}" (Kibana refuses a history window no longer than the rule window)`);
+    else if (from !== undefined && history <= from) fail("history_window_start", `history_window_start "${body.history_window_start}" must be earlier than from "${body.from}" (Kibana refuses a history window no longer than the rule's look-back)`);
   } else {
     fail("type", `only threshold and new_terms rules are declared here (got ${JSON.stringify((body as { type?: unknown }).type)})`);
   }

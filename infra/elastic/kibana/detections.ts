@@ -5,9 +5,11 @@
 //   min or max), so it cannot express a port scan;
 // - port scan and host sweep: the Security app's threshold rule (`siem.thresholdRule`, detection-engine API), whose
 //   `threshold.cardinality` counts distinct destination ports (or hosts) per source.
+// When they run and which flows a run counts (late-arriving flows): ./schedule.ts.
 import type * as pulumi from "@pulumi/pulumi";
 import type { KibanaConnection } from "./client";
 import type { KibanaRuleArgs, RuleActionArgs } from "./ruleResource";
+import { countedWindowText, esQueryWindow, thresholdSchedule, type DetectionTiming } from "./schedule";
 
 /** Sources that are not public: RFC 1918, RFC 6598 (carrier-grade NAT), link-local, loopback, IPv6 ULA/link-local/loopback. */
 export const NON_PUBLIC_CIDRS = [
@@ -17,24 +19,30 @@ export const NON_PUBLIC_CIDRS = [
 
 export const FLOW_INDEX = ["logs-azure.flowlogs-*"];
 
-export interface BruteForceOptions {
+/** What every rule builder takes: the window (windowMinutes), the late-arrival allowance, the run interval (default "1m"). */
+export type TimingOptions = Omit<DetectionTiming, "interval"> & { interval?: string };
+
+export const timingOf = (options: TimingOptions): DetectionTiming =>
+  ({ windowMinutes: options.windowMinutes, lateArrivalMinutes: options.lateArrivalMinutes, interval: options.interval ?? "1m" });
+
+export interface BruteForceOptions extends TimingOptions {
   /** Alert when one public source makes more than this many flows... */
   flows: number;
-  /** ...to these destination ports... */
+  /** ...to these destination ports within windowMinutes. */
   ports: number[];
-  /** ...within this many minutes. */
-  windowMinutes: number;
-  interval?: string;
   index?: string[];
   connectorIds?: pulumi.Input<string>[];
 }
 
-/** The `.es-query` query of the brute-force rule: flows to the watched ports from public sources, allowed or denied. */
-export function bruteForceEsQuery(ports: number[]): Record<string, unknown> {
+/**
+ * The `.es-query` query of the brute-force rule: flows to the watched ports from public sources, allowed or denied,
+ * up to `upTo` (the range that ends the rule's window lateArrivalMinutes before the run, ./schedule.ts).
+ */
+export function bruteForceEsQuery(ports: number[], upTo?: Record<string, unknown>): Record<string, unknown> {
   return {
     query: {
       bool: {
-        filter: [{ terms: { "destination.port": ports } }],
+        filter: [{ terms: { "destination.port": ports } }, ...(upTo ? [upTo] : [])],
         must_not: [{ terms: { "source.ip": NON_PUBLIC_CIDRS } }],
       },
     },
@@ -43,16 +51,18 @@ export function bruteForceEsQuery(ports: number[]): Record<string, unknown> {
 
 /** Brute force as `.es-query` rule inputs: one alert per public source above the threshold. */
 export function bruteForceRuleArgs(connection: pulumi.Input<KibanaConnection>, options: BruteForceOptions): KibanaRuleArgs {
+  const timing = timingOf(options);
+  const { upTo, ...window } = esQueryWindow(timing);
   return {
     connection,
     name: `Brute force: more than ${options.flows} flows from one public source to ports ${options.ports.join(", ")} in ${options.windowMinutes} minutes`,
-    interval: options.interval ?? "1m",
+    interval: timing.interval,
     tags: ["flowlogs", "azure", "detection"],
     params: {
       searchType: "esQuery",
       index: options.index ?? FLOW_INDEX,
       timeField: "@timestamp",
-      esQuery: JSON.stringify(bruteForceEsQuery(options.ports)),
+      esQuery: JSON.stringify(bruteForceEsQuery(options.ports, upTo)),
       aggType: "count",
       groupBy: "top",
       termField: "source.ip",
@@ -60,8 +70,7 @@ export function bruteForceRuleArgs(connection: pulumi.Input<KibanaConnection>, o
       termSize: 100,
       threshold: [options.flows],
       thresholdComparator: ">",
-      timeWindowSize: options.windowMinutes,
-      timeWindowUnit: "m",
+      ...window,
       size: 10,
       // With grouping Kibana ignores this; false states what happens: every flow in the window counts on each run.
       excludeHitsFromPreviousRun: false,
@@ -83,13 +92,10 @@ export function bruteForceRuleArgs(connection: pulumi.Input<KibanaConnection>, o
   };
 }
 
-export interface ScanOptions {
-  /** Alert when one source reaches more than this many distinct destination ports (or hosts)... */
+export interface ScanOptions extends TimingOptions {
+  /** Alert when one source reaches more than this many distinct destination ports (or hosts) within windowMinutes. */
   distinct: number;
-  /** ...within this many minutes. */
-  windowMinutes: number;
   index?: string[];
-  connectorIds?: pulumi.Input<string>[];
 }
 
 export type ScanKind = "port_scan" | "host_sweep";
@@ -102,19 +108,20 @@ const SCAN_FIELD: Record<ScanKind, string> = { port_scan: "destination.port", ho
  */
 export function scanRuleBody(kind: ScanKind, options: ScanOptions, actions: ScanAction[] = []): ThresholdRuleBody {
   const what = kind === "port_scan" ? "destination ports" : "destination hosts";
+  const timing = timingOf(options);
   return {
     rule_id: `flowlogs-${kind.replace("_", "-")}`,
     type: "threshold",
     name: `${kind === "port_scan" ? "Port scan" : "Host sweep"}: one source reaching more than ${options.distinct} ${what} in ${options.windowMinutes} minutes`,
-    description: `Azure flow logs: a source address with flows to more than ${options.distinct} distinct ${what} within ${options.windowMinutes} minutes, allowed or denied.`,
+    description: `Azure flow logs: a source address with flows to more than ${options.distinct} distinct ${what} within ${options.windowMinutes} minutes, allowed or denied. ${countedWindowText(timing)}`,
     risk_score: 47,
     severity: "medium",
     index: options.index ?? FLOW_INDEX,
     language: "kuery",
     query: `${SCAN_FIELD[kind]} : *`,
     threshold: { field: ["source.ip"], value: 1, cardinality: [{ field: SCAN_FIELD[kind], value: options.distinct + 1 }] },
-    interval: `${options.windowMinutes}m`,
-    from: `now-${options.windowMinutes}m`,
+    // Every interval, over the window ending lateArrivalMinutes ago; Kibana's signal history keeps one burst one alert.
+    ...thresholdSchedule(timing),
     enabled: true,
     tags: ["flowlogs", "azure", "detection"],
     actions: securityRuleActions(kind, actions),
@@ -161,6 +168,8 @@ export interface SecurityRuleCommon {
   query: string;
   interval: string;
   from: string;
+  /** Date math like `from`; `now-5m` ends each run's window five minutes before the run (Kibana's default: now). */
+  to: string;
   enabled: boolean;
   tags: string[];
   actions: Array<{ group: string; id: string; action_type_id: string; params: Record<string, unknown>; frequency?: Record<string, unknown> }>;

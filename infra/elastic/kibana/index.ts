@@ -15,6 +15,7 @@ import { deniedFlowsRuleArgs, KibanaRule, RuleActionArgs } from "./ruleResource"
 import { KibanaDetectionRule } from "./detectionRuleResource";
 import { bruteForceRuleArgs, scanRuleBody, type DetectionRuleBody, type ScanAction, type ScanKind } from "./detections";
 import { newDestinationRuleBody, type NewDestinationKind } from "./newDestination";
+import { LATE_ARRIVAL_DEFAULT_MINUTES } from "./schedule";
 import { KibanaSavedObjects } from "./savedObjectsResource";
 import { objectKeysOf } from "./savedObjects";
 import { defaultAlertIndex, flowIndexOf, namespacedId, namespacedImportNdjson, namespacedName } from "./namespace";
@@ -45,9 +46,11 @@ export interface FlowlogsKibanaArgs {
   alert?: {
     /** Alert when more than this many denied flows... */
     deniedThreshold: number;
-    /** ...arrive within this many minutes. */
+    /** ...happen within this many minutes (the window of every detection). */
     windowMinutes: number;
-    /** How often the rule runs; default "1m". */
+    /** How late a flow may reach Elasticsearch and still be counted; default 5 (./schedule.ts). */
+    lateArrivalMinutes?: number;
+    /** How often the rules run; default "1m". */
     interval?: string;
     /** Index the `.index` connector writes alert documents to; default "flowlogs-alerts", `flowlogs-alerts-<namespace>` outside `default`. */
     alertIndex?: string;
@@ -85,16 +88,11 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
     this.dashboardPath = dashboardPathOf(this.savedObjects.idMap, ndjson);
     const alert = args.alert;
     if (alert) {
+      const timing = { windowMinutes: alert.windowMinutes, lateArrivalMinutes: alert.lateArrivalMinutes ?? LATE_ARRIVAL_DEFAULT_MINUTES, interval: alert.interval };
       const alertIndexArgs = indexConnectorArgs(connection, alertIndex);
       const indexConnector = new KibanaConnector(`${name}-alert-index`, { ...alertIndexArgs, name: named(alertIndexArgs.name as string) }, child);
       this.connectors.push(indexConnector);
-      const ruleArgs = deniedFlowsRuleArgs(connection, {
-        threshold: alert.deniedThreshold,
-        windowMinutes: alert.windowMinutes,
-        interval: alert.interval,
-        index,
-        connectorIds: [indexConnector.connectorId],
-      });
+      const ruleArgs = deniedFlowsRuleArgs(connection, { threshold: alert.deniedThreshold, ...timing, index, connectorIds: [indexConnector.connectorId] });
       ruleArgs.name = named(ruleArgs.name as string);
       const actions = [...(ruleArgs.actions as RuleActionArgs[])];
       const message = "{{rule.name}}: {{context.value}} denied flows ({{context.conditions}}) at {{context.date}}";
@@ -127,20 +125,20 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
       const detections = alert.detections;
       if (detections) {
         const bruteForce = bruteForceRuleArgs(connection, {
-          flows: detections.bruteForceFlows, ports: detections.bruteForcePorts, windowMinutes: alert.windowMinutes, interval: alert.interval, index, connectorIds: [indexConnector.connectorId],
+          flows: detections.bruteForceFlows, ports: detections.bruteForcePorts, ...timing, index, connectorIds: [indexConnector.connectorId],
         });
         bruteForce.name = named(bruteForce.name as string);
         bruteForce.actions = [...(bruteForce.actions as RuleActionArgs[]), ...extraEsQueryActions];
         this.detectionRules.push(new KibanaRule(`${name}-brute-force`, bruteForce, { ...child, dependsOn: [this.savedObjects] }));
         const scans: Array<[ScanKind, number]> = [["port_scan", detections.portScanPorts], ["host_sweep", detections.portScanHosts]];
         for (const [kind, distinct] of scans) {
-          const body = pulumi.all(scanActions).apply((resolved) => ownRule(scanRuleBody(kind, { distinct, windowMinutes: alert.windowMinutes, index }, resolved), namespace));
+          const body = pulumi.all(scanActions).apply((resolved) => ownRule(scanRuleBody(kind, { distinct, ...timing, index }, resolved), namespace));
           this.detectionRules.push(new KibanaDetectionRule(`${name}-${kind.replace("_", "-")}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
         }
         const historyDays = detections.newDestinationHistoryDays ?? 0;
         if (historyDays > 0) {
           for (const kind of ["country", "asn"] as NewDestinationKind[]) {
-            const body = pulumi.all(scanActions).apply((resolved) => ownRule(newDestinationRuleBody(kind, { historyDays, windowMinutes: alert.windowMinutes, index }, resolved), namespace));
+            const body = pulumi.all(scanActions).apply((resolved) => ownRule(newDestinationRuleBody(kind, { historyDays, windowMinutes: timing.windowMinutes, lateArrivalMinutes: timing.lateArrivalMinutes, index }, resolved), namespace));
             this.detectionRules.push(new KibanaDetectionRule(`${name}-new-destination-${kind}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
           }
         }
@@ -165,6 +163,10 @@ function checkArgs(args: FlowlogsKibanaArgs): string {
   }
   if (!Number.isInteger(alert.windowMinutes) || alert.windowMinutes < 1) {
     throw new Error(`alert.windowMinutes must be a whole number of minutes >= 1 (got ${alert.windowMinutes})`);
+  }
+  const lateArrivalMinutes = alert.lateArrivalMinutes ?? LATE_ARRIVAL_DEFAULT_MINUTES;
+  if (!Number.isInteger(lateArrivalMinutes) || lateArrivalMinutes < 0) {
+    throw new Error(`alert.lateArrivalMinutes must be a whole number of minutes >= 0 (got ${lateArrivalMinutes})`);
   }
   if (alert.email && !alert.email.to.length) throw new Error("alert.email.to must list at least one recipient");
   const historyDays = alert.detections?.newDestinationHistoryDays ?? 0;

@@ -5,6 +5,7 @@
 // because a new (country, AS) pair of a known AS in a known country would be neither a new country nor a new AS.
 // Facts and their sources: dashboards/kibana/README.md (Detections); the searches: ./newTermsQuery.ts.
 import { FLOW_INDEX, securityRuleActions, type NewTermsRuleBody, type ScanAction } from "./detections";
+import { newTermsSchedule } from "./schedule";
 
 export type NewDestinationKind = "country" | "asn";
 
@@ -19,6 +20,8 @@ export interface NewDestinationOptions {
   historyDays: number;
   /** The rule window (and run interval), as for the other detections. */
   windowMinutes: number;
+  /** How late a flow may reach Elasticsearch and still be seen (./schedule.ts). */
+  lateArrivalMinutes: number;
   index?: string[];
 }
 
@@ -36,11 +39,12 @@ export function newDestinationRuleBody(kind: NewDestinationKind, options: NewDes
     query: OUTBOUND_ALLOWED_QUERY,
     new_terms_fields: [RESOURCE_FIELD, NEW_DESTINATION_FIELD[kind]],
     history_window_start: `now-${options.historyDays}d`,
-    interval: `${options.windowMinutes}m`,
-    // One minute of additional look-back, as Kibana's rule form sets by default: a pair first seen exactly at a window
-    // start (first_seen > start fails) or in a late run's gap would otherwise never alert, since it is history by the
-    // next run. Kibana gives the overlapping run's alert the same id (its first document), so it is not doubled.
-    from: `now-${options.windowMinutes + 1}m`,
+    // Every windowMinutes over [now - late - window - 1m, now - late]. The window ends lateArrivalMinutes ago: a first
+    // flow that reaches Elasticsearch after the run that covered its time would be history by the next run, never
+    // new. The minute of additional look-back, as Kibana's rule form sets by default: a pair first seen exactly at a
+    // window start (first_seen > start fails) or in a late run's gap would otherwise never alert either. Kibana gives
+    // the overlapping run's alert the same id (its first document), so it is not doubled.
+    ...newTermsSchedule(options),
     enabled: true,
     tags: ["flowlogs", "azure", "detection"],
     actions: securityRuleActions(`new_destination_${kind}`, actions),

@@ -5,7 +5,9 @@
 //   range and sort), triggers_actions_ui/common/data/lib/build_agg.ts (groupAgg terms of termSize, capped at the
 //   alert limit + 1, with a bucket_selector `params.compareValue <comparator> <threshold>` on _count).
 // - Security threshold rule: detection_engine/rule_types/threshold/build_threshold_aggregation.ts (composite terms
-//   on threshold.field, cardinality_count + cardinality_check `>=`, count_check `>=`) and find_threshold_signals.ts.
+//   on threshold.field, cardinality_count + cardinality_check `>=`, count_check `>=`) and find_threshold_signals.ts;
+//   the signal history (threshold.ts, get_threshold_bucket_filters.ts) leaves out, per term set already alerted on,
+//   the events up to the newest one that alert counted.
 // Alerts: one per group bucket left after the selectors.
 import { kqlToQuery } from "./lensQuery";
 import type { ThresholdRuleBody } from "./detections";
@@ -34,11 +36,28 @@ export interface RuleSearch {
   body: Record<string, any>;
 }
 
-/** The search an `.es-query` rule (esQuery, count, groupBy all|top) runs over one window. */
+/**
+ * The query as Elasticsearch reads it when the rule runs at `runAt`: each range bound in date math from `now` (the
+ * rules' own `lte: now-5m`, ./schedule.ts) anchored at the run, `<runAt>||-5m`, so a replay gets the answer the run got.
+ */
+export function atRunTime(query: unknown, runAt: string): unknown {
+  if (Array.isArray(query)) return query.map((q) => atRunTime(q, runAt));
+  if (!query || typeof query !== "object") return query;
+  const anchor = (bound: unknown) => (typeof bound === "string" && bound.startsWith("now") ? (bound === "now" ? runAt : `${runAt}||${bound.slice(3)}`) : bound);
+  return Object.fromEntries(Object.entries(query).map(([key, value]): [string, unknown] => {
+    if (key !== "range" || !value || typeof value !== "object") return [key, atRunTime(value, runAt)];
+    return [key, Object.fromEntries(Object.entries(value).map(([field, bounds]) => [field, Object.fromEntries(Object.entries(bounds as object).map(([b, v]) => [b, anchor(v)]))]))];
+  }));
+}
+
+/**
+ * The search an `.es-query` rule (esQuery, count, groupBy all|top) runs over one window. Kibana's window ends at the
+ * run, so `now` in the rule's query is anchored at window.to (atRunTime).
+ */
 export function esQueryRuleSearch(params: Record<string, any>, window: RuleWindow, alertLimit = DEFAULT_ALERT_LIMIT): RuleSearch {
   if ((params.searchType ?? "esQuery") !== "esQuery") throw new Error(`only searchType esQuery is rebuilt here (got ${params.searchType})`);
   if ((params.aggType ?? "count") !== "count") throw new Error(`only aggType count is rebuilt here (got ${params.aggType})`);
-  const { query } = JSON.parse(params.esQuery);
+  const query = atRunTime(JSON.parse(params.esQuery).query, window.to);
   const grouped = params.groupBy === "top" && Boolean(params.termField);
   const range = { range: { [params.timeField]: { lte: window.to, gte: window.from, format: "strict_date_optional_time" } } };
   const aggs: Record<string, any> = {};
@@ -72,6 +91,9 @@ export interface RuleAlert {
   /** The group (e.g. the source IP), or "all" for an ungrouped rule. */
   group: string;
   value: number;
+  /** Threshold rules: the bucket's terms and its newest event (ms), what the signal history keeps. */
+  terms?: SignalHistoryEntry["terms"];
+  lastEventMs?: number;
 }
 
 /**
@@ -119,8 +141,36 @@ export function withoutPipelineAggs(search: RuleSearch): RuleSearch {
   return { ...search, body: search.body.aggs ? { ...search.body, aggs: strip(search.body.aggs) } : search.body };
 }
 
-/** The search a Security threshold rule (KQL query, threshold fields, one cardinality) runs over one window. */
-export function thresholdRuleSearch(rule: ThresholdRuleBody, window: RuleWindow): RuleSearch {
+/** Kibana's threshold signal history entry: the term values of an alert and the newest event it counted (ms). */
+export interface SignalHistoryEntry {
+  terms: Array<{ field: string; value: string | number }>;
+  lastSignalMs: number;
+}
+
+/**
+ * The filter the signal history adds (get_threshold_bucket_filters.ts): leave out, per term set already alerted on,
+ * every event up to the newest one that alert counted.
+ */
+export function signalHistoryFilter(history: SignalHistoryEntry[]): Record<string, unknown> {
+  return {
+    bool: {
+      must_not: history.map((entry) => ({
+        bool: {
+          filter: [
+            { range: { "@timestamp": { lte: new Date(entry.lastSignalMs).toISOString() } } },
+            ...entry.terms.map((term) => ({ term: { [term.field]: `${term.value}` } })),
+          ],
+        },
+      })),
+    },
+  };
+}
+
+/**
+ * The search a Security threshold rule (KQL query, threshold fields, one cardinality) runs over one window, with
+ * the signal history of the runs before it (none for a first run).
+ */
+export function thresholdRuleSearch(rule: ThresholdRuleBody, window: RuleWindow, history: SignalHistoryEntry[] = []): RuleSearch {
   if (rule.language !== "kuery") throw new Error(`only KQL threshold rules are rebuilt here (got ${rule.language})`);
   const { field, value, cardinality } = rule.threshold;
   const checks: Record<string, any> = {};
@@ -136,6 +186,7 @@ export function thresholdRuleSearch(rule: ThresholdRuleBody, window: RuleWindow)
         bool: {
           filter: [
             kqlToQuery(rule.query, `rule ${rule.rule_id}`),
+            ...(history.length ? [signalHistoryFilter(history)] : []),
             { range: { "@timestamp": { gte: window.from, lte: window.to, format: "strict_date_optional_time" } } },
           ],
         },
@@ -164,7 +215,9 @@ export function thresholdRuleAlerts(rule: ThresholdRuleBody, response: any): Rul
   return (response.aggregations?.thresholdTerms?.buckets ?? [])
     .filter((b: any) => b.doc_count >= rule.threshold.value && (!cardinality || b.cardinality_count.value >= cardinality.value))
     .map((b: any) => ({
-    group: Object.values(b.key).map(String).join("|"),
-    value: b.cardinality_count?.value ?? b.doc_count,
-  }));
+      group: Object.values(b.key).map(String).join("|"),
+      value: b.cardinality_count?.value ?? b.doc_count,
+      terms: Object.entries(b.key).map(([field, value]) => ({ field, value: value as string | number })),
+      lastEventMs: b.max_timestamp.value,
+    }));
 }

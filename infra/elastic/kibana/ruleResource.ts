@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { callKibana, checkConnection, Failure, KibanaConnection, UNKNOWN } from "./client";
 import { sameConnection, spaceKey, stableJson } from "./compare";
+import { esQueryWindow } from "./schedule";
 
 export interface RuleAction {
   /** Connector id (KibanaConnector.connectorId). */
@@ -231,10 +232,11 @@ export class KibanaRule extends pulumi.dynamic.Resource {
 }
 
 export interface DeniedFlowsRuleOptions {
-  /** Alert when more than this many denied flows... */
+  /** Alert when more than this many denied flows happen within windowMinutes. */
   threshold: number;
-  /** ...arrive within this many minutes. */
   windowMinutes: number;
+  /** How late a flow may reach Elasticsearch and still be counted (./schedule.ts). */
+  lateArrivalMinutes: number;
   /** How often the rule runs (default: every minute). */
   interval?: string;
   index?: string[];
@@ -244,20 +246,22 @@ export interface DeniedFlowsRuleOptions {
 
 /** "Denied flows above N in M minutes" as `.es-query` rule inputs. */
 export function deniedFlowsRuleArgs(connection: pulumi.Input<KibanaConnection>, options: DeniedFlowsRuleOptions): KibanaRuleArgs {
+  const interval = options.interval ?? "1m";
+  // Kibana's window ends at the run; the query's own range ends it lateArrivalMinutes earlier (./schedule.ts).
+  const { upTo, ...window } = esQueryWindow({ windowMinutes: options.windowMinutes, lateArrivalMinutes: options.lateArrivalMinutes, interval });
   return {
     connection,
     name: `Denied flows above ${options.threshold} in ${options.windowMinutes} minutes`,
-    interval: options.interval ?? "1m",
+    interval,
     tags: ["flowlogs", "azure"],
     params: {
       searchType: "esQuery",
       index: options.index ?? ["logs-azure.flowlogs-*"],
       timeField: "@timestamp",
-      esQuery: JSON.stringify({ query: { bool: { filter: [{ term: { "event.action": "denied" } }] } } }),
+      esQuery: JSON.stringify({ query: { bool: { filter: [{ term: { "event.action": "denied" } }, ...(upTo ? [upTo] : [])] } } }),
       threshold: [options.threshold],
       thresholdComparator: ">",
-      timeWindowSize: options.windowMinutes,
-      timeWindowUnit: "m",
+      ...window,
       size: 10,
       // Count every denied flow in the whole window on each run (runs overlap when the window exceeds the interval).
       excludeHitsFromPreviousRun: false,
