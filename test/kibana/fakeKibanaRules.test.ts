@@ -77,6 +77,16 @@ describe("Kibana double: Kibana's own rules", () => {
     assert.equal((await create({ size: 0 })).status, 200);
   });
 
+  test("contract: a rule action's frequency is Kibana's: notify_when one of its three, summary a boolean", async () => {
+    const connector = await callKibana(connection, { method: "POST", path: "/api/actions/connector", json: { name: "c", connector_type_id: ".index", config: { index: "alerts" }, secrets: {} } });
+    const create = (frequency: unknown) => callKibana(connection, { method: "POST", path: "/api/alerting/rule", json: {
+      ...esQueryRule({ size: 0 }), actions: [{ id: connector.body.id, group: "query matched", params: { documents: [{}] }, frequency }],
+    } });
+    await assert.rejects(create({ summary: false, notify_when: "onEveryRun", throttle: null }), /HTTP 400.*\[request body\.actions\.0\.frequency\.notify_when\]/);
+    await assert.rejects(create({ summary: "no", notify_when: "onActionGroupChange", throttle: null }), /frequency\.summary\]: expected value of type \[boolean\]/);
+    assert.equal((await create({ summary: false, notify_when: "onActionGroupChange", throttle: null })).status, 200);
+  });
+
   test("contract: a connector config or secret value that is an empty string is refused", async () => {
     const create = (body: Record<string, unknown>) => callKibana(connection, { method: "POST", path: "/api/actions/connector", json: { name: "c", ...body } });
     await assert.rejects(create({ connector_type_id: ".index", config: { index: "" }, secrets: {} }), /HTTP 400.*\[request body\.config\.index\]: value '' is not valid/);

@@ -46,6 +46,7 @@ describe("KibanaRule provider", () => {
     assert.equal(body.params.timeWindowSize, 12);
     assert.equal(body.params.timeWindowUnit, "m");
     assert.equal(body.actions.length, 1);
+    assert.deepEqual(body.actions[0].frequency, { summary: false, notify_when: "onActionGroupChange", throttle: null }, "once per alert, not once per overlapping run");
     assert.equal(body.actions[0].id, connectorId);
     assert.equal(body.actions[0].group, "query matched");
     assert.equal(body.actions[0].params.documents[0].denied_flows, "{{context.value}}");

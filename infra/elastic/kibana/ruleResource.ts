@@ -112,7 +112,9 @@ function ruleBody(inputs: RuleInputs) {
       id: a.connectorId,
       group: a.group,
       params: a.params,
-      frequency: { summary: false, notify_when: "onActiveAlert", throttle: null },
+      // Once per alert, when it becomes active: runs overlap (./schedule.ts), and a burst stays one active alert
+      // (its group) over every run that still counts it; onActiveAlert would notify once per such run.
+      frequency: { summary: false, notify_when: "onActionGroupChange", throttle: null },
     })),
   };
 }

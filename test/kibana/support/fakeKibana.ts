@@ -31,6 +31,8 @@
 //   history_window_start a non-empty string) and its params check (rule_types/new_terms/create_new_terms_alert_type.ts
 //   -> new_terms/utils.ts validateHistoryWindowStart: history_window_start earlier than from; minimumLicenseRequired
 //   'basic').
+// - A rule action's `frequency` (alerting common/routes/rule/apis/create/schemas/v1.ts actionsSchema): summary a
+//   boolean, notify_when one of onActionGroupChange, onActiveAlert, onThrottleInterval, throttle a string or null.
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -397,6 +399,8 @@ export class FakeKibana {
     const actions = body.actions ?? [];
     for (const action of actions) {
       onlyKeys(action, ["id", "group", "params", "frequency", "uuid"], "request body.actions");
+      const frequencyProblem = actionFrequencyProblem(action.frequency);
+      if (frequencyProblem) throw bad(frequencyProblem);
       if (!store.connectors.has(action.id)) throw bad(`Failed to validate actions due to the following error: Saved object [action/${action.id}] not found`);
       if (!["query matched", "recovered"].includes(action.group)) throw bad(`Invalid action groups: ${action.group}`);
       if (typeof action.params !== "object" || action.params === null) throw bad("[request body.actions.0.params]: expected value of type [object]");
@@ -405,6 +409,20 @@ export class FakeKibana {
     const params = { searchType: "esQuery", aggType: "count", groupBy: "all", excludeHitsFromPreviousRun: true, size: 100, ...body.params };
     return { name: body.name, tags: body.tags ?? [], schedule: body.schedule, params, actions: actions.map((a: any) => ({ ...a, uuid: a.uuid ?? randomUUID(), connector_type_id: store.connectors.get(a.id).connector_type_id })), updated_at: new Date().toISOString() };
   }
+}
+
+/** An action's `frequency` as Kibana's actionsSchema checks it: Kibana's 400 message, or undefined. */
+export function actionFrequencyProblem(frequency: any): string | undefined {
+  const at = "[request body.actions.0.frequency";
+  if (frequency === undefined) return undefined;
+  if (!frequency || typeof frequency !== "object") return `${at}]: expected a plain object value`;
+  onlyKeys(frequency, ["summary", "notify_when", "throttle"], "request body.actions.0.frequency");
+  if (typeof frequency.summary !== "boolean") return `${at}.summary]: expected value of type [boolean] but got [${typeof frequency.summary}]`;
+  if (!["onActionGroupChange", "onActiveAlert", "onThrottleInterval"].includes(frequency.notify_when)) {
+    return `${at}.notify_when]: types that failed validation: expected onActionGroupChange, onActiveAlert or onThrottleInterval, got "${frequency.notify_when}"`;
+  }
+  if (frequency.throttle !== null && typeof frequency.throttle !== "string") return `${at}.throttle]: expected value of type [string] but got [${typeof frequency.throttle}]`;
+  return undefined;
 }
 
 const ES_QUERY_PARAM_KEYS = ["size", "timeWindowSize", "excludeHitsFromPreviousRun", "timeWindowUnit", "threshold", "thresholdComparator", "aggType", "aggField",
