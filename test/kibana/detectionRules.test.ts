@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { KibanaConnection } from "../../infra/elastic/kibana/client";
-import { detectionRuleProvider, DetectionRuleInputs } from "../../infra/elastic/kibana/detectionRuleResource";
+import { checkDetectionRuleBody, detectionRuleProvider, DetectionRuleInputs } from "../../infra/elastic/kibana/detectionRuleResource";
 import { bruteForceRuleArgs, scanRuleBody } from "../../infra/elastic/kibana/detections";
 import { ruleProvider, RuleInputs } from "../../infra/elastic/kibana/ruleResource";
 import { esQueryParamsProblem, FakeKibana, thresholdRuleProblem } from "./support/fakeKibana";
@@ -72,6 +72,35 @@ describe("detection rules on the Kibana double", () => {
     kibana.space().detectionRules.delete("flowlogs-port-scan");
     assert.equal((await detectionRuleProvider.read!(created.id, created.outs!)).id, "", "a rule deleted in Kibana reads as gone");
     await detectionRuleProvider.delete!(created.id, created.outs!);
+  });
+
+  test("contract: the scan rules' schedule (every 1m over now-12m..now-5m) is accepted and reads back without drift; Kibana's rule form writing to: now is drift", async () => {
+    const inputs: DetectionRuleInputs = { connection, body: scanRuleBody("host_sweep", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
+    assert.deepEqual((await detectionRuleProvider.check!({} as any, inputs)).failures, []);
+    const created = await detectionRuleProvider.create(inputs);
+    const stored = kibana.space().detectionRules.get("flowlogs-host-sweep");
+    assert.deepEqual([stored.interval, stored.from, stored.to], ["1m", "now-12m", "now-5m"]);
+    const read = await detectionRuleProvider.read!(created.id, created.outs!);
+    assert.equal((await detectionRuleProvider.diff!(created.id, created.outs!, read.props as DetectionRuleInputs)).changes, false);
+    // Saving the schedule in Kibana's rule form rewrites from and to (formatScheduleStepData: now-<seconds>s, to: now),
+    // dropping the late-arrival offset: the next read shows it, and `pulumi up` puts it back.
+    Object.assign(stored, { from: "now-420s", to: "now" });
+    const edited = await detectionRuleProvider.read!(created.id, created.outs!);
+    assert.equal((await detectionRuleProvider.diff!(created.id, { ...(edited.props as DetectionRuleInputs), ruleId: created.id }, inputs)).changes, true);
+    await detectionRuleProvider.delete!(created.id, created.outs!);
+  });
+
+  test("contract: a `to` that is not date math is refused (Kibana parses it only when the rule runs, and fails every run); check() names from/to and a window that leaves minutes unsearched", () => {
+    const connectors = kibana.space().connectors;
+    const body = scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]);
+    assert.equal(thresholdRuleProblem({ ...body, to: "now" }, connectors), undefined);
+    assert.match(thresholdRuleProblem({ ...body, to: "5 minutes ago" }, connectors)!, /Failed to parse date math of rule.from or rule.to/);
+    assert.deepEqual(checkDetectionRuleBody(body), []);
+    assert.deepEqual(checkDetectionRuleBody({ ...body, to: "5 minutes ago" }).map((f) => f.property), ["body.to"]);
+    // Kibana takes a window shorter than the interval (elastic/kibana#154963); the minutes between runs would go unsearched.
+    const gap = checkDetectionRuleBody({ ...body, interval: "10m" });
+    assert.deepEqual(gap.map((f) => f.property), ["body.from"]);
+    assert.match(gap[0].reason, /from "now-12m" to "now-5m" is shorter than the interval 10m/);
   });
 
   test("contract: the double refuses threshold bodies Kibana's detection-engine schema refuses; check() names the field", async () => {

@@ -24,6 +24,7 @@ export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Fai
   if (typeof body.name !== "string" || !body.name) fail("name", "name is required");
   if (!Number.isInteger(body.risk_score) || body.risk_score < 0 || body.risk_score > 100) fail("risk_score", "risk_score must be a whole number from 0 to 100");
   if (!SEVERITIES.includes(body.severity)) fail("severity", `severity must be one of ${SEVERITIES.join(", ")}`);
+  const from = durationMs(body.from);
   if (body.type === "threshold") {
     const t = body.threshold;
     if (!t || !Array.isArray(t.field) || t.field.length > 5) fail("threshold.field", "threshold.field must list up to 5 fields");
@@ -37,13 +38,21 @@ export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Fai
       fail("new_terms_fields", "new_terms_fields must list 1 to 3 field names");
     }
     const history = durationMs(body.history_window_start);
-    const from = durationMs(body.from);
     if (history === undefined) fail("history_window_start", `history_window_start "${body.history_window_start}" must look like "now-14d"`);
     else if (from !== undefined && history <= from) fail("history_window_start", `history_window_start "${body.history_window_start}" must be earlier than from "${body.from}" (Kibana refuses a history window no longer than the rule's look-back)`);
   } else {
     fail("type", `only threshold and new_terms rules are declared here (got ${JSON.stringify((body as { type?: unknown }).type)})`);
   }
   if (!/^[1-9]\d*[smhd]$/.test(body.interval)) fail("interval", `interval "${body.interval}" must look like "5m"`);
+  // Kibana takes any string for from/to and parses them only when the rule runs ('Failed to parse date math of
+  // rule.from or rule.to'), and does not check that they cover the interval (elastic/kibana#154963): both here.
+  const to = body.to === "now" ? 0 : durationMs(body.to);
+  if (from === undefined) fail("from", `from "${body.from}" must look like "now-6m"`);
+  if (to === undefined) fail("to", `to "${body.to}" must be "now" or look like "now-5m"`);
+  const interval = durationMs(`now-${body.interval}`);
+  if (from !== undefined && to !== undefined && interval !== undefined && from - to < interval) {
+    fail("from", `from "${body.from}" to "${body.to}" is shorter than the interval ${body.interval}: the minutes between would never be searched`);
+  }
   body.actions?.forEach((a, i) => { if (a.group !== "default") fail(`actions[${i}].group`, `Security rules have one action group, "default" (got "${a.group}")`); });
   return failures;
 }

@@ -30,7 +30,9 @@
 //   rule's fields (specific_attributes/new_terms_attributes.gen.ts: new_terms_fields 1 to 3 strings,
 //   history_window_start a non-empty string) and its params check (rule_types/new_terms/create_new_terms_alert_type.ts
 //   -> new_terms/utils.ts validateHistoryWindowStart: history_window_start earlier than from; minimumLicenseRequired
-//   'basic').
+//   'basic'). `from` and `to` are plain strings in the schema (common_attributes.gen.ts RuleIntervalFrom/To) that
+//   Kibana parses as date math only when the rule runs (rule_types/utils/utils.ts getRuleRangeTuples: "Failed to
+//   parse date math of rule.from or rule.to"): the double refuses at create what would fail every run.
 // - A rule action's `frequency` (alerting common/routes/rule/apis/create/schemas/v1.ts actionsSchema): summary a
 //   boolean, notify_when one of onActionGroupChange, onActiveAlert, onThrottleInterval, throttle a string or null.
 import { randomUUID } from "node:crypto";
@@ -482,6 +484,7 @@ function securityRuleProblem(body: any, keys: string[], connectors: Map<string, 
   if (body.index !== undefined && (!Array.isArray(body.index) || body.index.some((i: unknown) => typeof i !== "string"))) return "index: Expected array of strings";
   if (body.interval !== undefined && !/^[1-9]\d*[smhd]$/.test(body.interval)) return `interval: Invalid duration "${body.interval}"`;
   if (body.from !== undefined && !/^now-[1-9]\d*[smhd]$/.test(body.from)) return `from: Invalid date math "${body.from}"`;
+  if (body.to !== undefined && dateMath(body.to, Date.now()) === undefined) return "Failed to parse date math of rule.from or rule.to";
   for (const action of body.actions ?? []) {
     if (action.group !== "default") return `actions: Invalid action groups: ${action.group}`;
     const connector = connectors.get(action.id);
