@@ -1,5 +1,6 @@
-// A loopback HTTP proxy in front of the real Elasticsearch (or Azurite) that misbehaves on cue (answers 429/503, or drops the
-// connection) and otherwise forwards, so retry logic is tested against the real engine, not a mock.
+// A loopback HTTP proxy in front of the real Elasticsearch (or Azurite) that misbehaves on cue (answers 429/503, drops the
+// connection, or stops sending without closing it) and otherwise forwards, so retry logic is tested against the real
+// engine, not a mock.
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
@@ -12,9 +13,12 @@ import { createGunzip } from "node:zlib";
  * `dropRange`: forwarded without its `x-ms-range` header (a hop that drops it): the upstream answers with the whole blob.
  * `dropHeaders`: forwarded, and these answer headers removed when `when` (given the answer's body) says so, or always:
  * to answer as Azure documents where Azurite says more.
+ * `stallHead`: read, never forwarded nor answered; the connection stays open (a peer that stopped answering).
+ * `stallBody`: forwarded, and the answer's head and half of its body sent, then nothing more; the connection stays
+ * open (a peer or middlebox that stopped sending mid-body). Both last until the client gives up or the proxy stops.
  */
-export type Fault = "forward" | "drop" | "cutBody" | "dropRange" | { status: number } | { forwardAfter: Promise<unknown> } | { rewriteBody: (body: string) => string }
-  | { dropHeaders: string[]; when?: (body: string) => boolean };
+export type Fault = "forward" | "drop" | "cutBody" | "dropRange" | "stallHead" | "stallBody" | { status: number } | { forwardAfter: Promise<unknown> }
+  | { rewriteBody: (body: string) => string } | { dropHeaders: string[]; when?: (body: string) => boolean };
 
 export interface FaultyProxy {
   url: string;
@@ -23,6 +27,8 @@ export interface FaultyProxy {
     method: string; path: string; fault: Fault; authorization?: string; range?: string; ifMatch?: string;
     /** The upstream's answer (forwarded requests, once it arrived). */
     status?: number;
+    /** Milliseconds from the request's arrival until its answer ended or its connection closed (a stalled one: the client gave up). */
+    closedAfterMs?: number;
     responseBytes: number; decodedBytes: number;
   }>;
   stop(): Promise<void>;
@@ -51,12 +57,18 @@ export async function startFaultyProxy(
       ...(typeof incoming.headers["if-match"] === "string" ? { ifMatch: incoming.headers["if-match"] } : {}),
     };
     seen.push(entry);
+    const arrived = Date.now();
+    outgoing.once("close", () => { entry.closedAfterMs = Date.now() - arrived; });
     if (fault === "drop") {
       incoming.socket.destroy();
       return;
     }
-    if (fault === "cutBody" || (typeof fault === "object" && "rewriteBody" in fault)) {
-      forwardWhole(fault === "cutBody" ? undefined : fault.rewriteBody);
+    if (fault === "stallHead") {
+      incoming.resume();
+      return;
+    }
+    if (fault === "cutBody" || fault === "stallBody" || (typeof fault === "object" && "rewriteBody" in fault)) {
+      forwardWhole(typeof fault === "object" ? fault.rewriteBody : undefined);
       return;
     }
     if (typeof fault === "object" && "dropHeaders" in fault) {
@@ -100,8 +112,8 @@ export async function startFaultyProxy(
       });
     }
     /**
-     * Forwards, waits for the whole answer, then sends it rewritten (`rewrite`) or cut after half its body, without
-     * the headers `dropped` names.
+     * Forwards, waits for the whole answer, then sends it rewritten (`rewrite`) or only half its body (then the
+     * connection is dropped, or left open with `stallBody`), without the headers `dropped` names.
      */
     function forwardWhole(rewrite?: (body: string) => string, dropped?: (body: string) => string[]): void {
       toUpstream((response) => {
@@ -116,7 +128,7 @@ export async function startFaultyProxy(
           outgoing.writeHead(response.statusCode ?? 502, headers);
           entry.responseBytes = entry.decodedBytes = rewrite ? body.length : body.length >> 1;
           if (rewrite) outgoing.end(body);
-          else outgoing.write(body.subarray(0, body.length >> 1), () => incoming.socket.destroy());
+          else outgoing.write(body.subarray(0, body.length >> 1), () => { if (fault === "cutBody") incoming.socket.destroy(); });
         });
       });
     }
