@@ -8,6 +8,7 @@ import type { Sink } from "../model";
 import type { BlobRef } from "../source/blobReader";
 import { ContainerMissingError, dayPrefix, discoverFlowLogPaths, flowLogPath, horizonDayFolders, listFlowLogBlobs, recentHourFolders } from "../source/listing";
 import { createBlobService } from "../source/storage";
+import { withRequestDeadline } from "../source/requestDeadline";
 import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
 import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
 import type { AddressEnrichment } from "../ecs/enrichment";
@@ -29,9 +30,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Defaults to the sink named by the config. */
   sink?: Sink;
-  /** Defaults to a client built from config.storage. */
+  /**
+   * Defaults to a client built from config.storage. Its pipeline, which the clients made from it share, gets the
+   * request deadline of config.storageTimeoutMs (replacing one put there before).
+   */
   blobService?: BlobServiceClient;
-  /** Defaults to config.checkpointContainer in blobService (tests: a client holding other rights). */
+  /** Defaults to config.checkpointContainer in blobService (tests: a client holding other rights). Gets the deadline too. */
   checkpointContainer?: ContainerClient;
   parse?: ParseRecords;
   /** Geo/AS enrichment already opened (null: none); default: opened from config.geoip at start. */
@@ -63,8 +67,10 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   const metrics = new Metrics();
   // One pass (`--once`: tests, backfills) fails at once rather than waiting out a 403 nobody is watching.
   const grace = new AuthorizationGrace(Date.now(), options.once ? 0 : config.authorizationGraceMinutes, log);
-  const service = options.blobService ?? createBlobService(config.storage);
-  const store = new CheckpointStore(options.checkpointContainer ?? service.getContainerClient(config.checkpointContainer), {
+  // Every storage request has a deadline per try: a peer that stops sending must not hold a job, and its poll, for ever.
+  const service = withRequestDeadline(options.blobService ?? createBlobService(config.storage), config.storageTimeoutMs);
+  const checkpointContainer = options.checkpointContainer ? withRequestDeadline(options.checkpointContainer, config.storageTimeoutMs) : undefined;
+  const store = new CheckpointStore(checkpointContainer ?? service.getContainerClient(config.checkpointContainer), {
     leaseSeconds: config.leaseSeconds,
     replicaId: config.replicaId,
     onDamaged: (name, reason) => log("warn", "checkpoint.damaged", { checkpoint: name, reason, action: "reading the blob again from the start" }),

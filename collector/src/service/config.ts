@@ -36,6 +36,8 @@ export interface CollectorConfig {
   listingHorizonHours: number;
   /** Minutes from start-up during which a 403 from storage is waited out (role assignments not yet effective). */
   authorizationGraceMinutes: number;
+  /** A try of a storage request is aborted after this long without its answer's headers or without body bytes. */
+  storageTimeoutMs: number;
   sink: SinkConfig;
   /** Geo/AS enrichment of public endpoints (databases opened by openEnrichment at start-up). */
   geoip: GeoIpSettings;
@@ -84,6 +86,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",
   FLOWLOGS_FULL_LISTING_MINUTES: "Minutes between wide listings of the flow-log containers once they hold more than 5,000 blobs: the flow logs are found by walking the folders, and the last FLOWLOGS_LISTING_HORIZON_HOURS of each are listed. In between, polls list only the current and previous hour (and any still within the grace) under each flow log known, plus blobs not yet caught up; a new flow log or a late write to an older hour waits for the next wide listing. Default 30; 0 lists everything on every poll.",
   FLOWLOGS_LISTING_HORIZON_HOURS: "Hours back a wide listing reaches under each flow log (whole UTC days). The containers are listed in full at start-up and every 24 hours, which finds later writes to older hours and forgets deleted blobs; the wide listings in between cost a few requests per flow log and day instead of paging through the whole retention period. Default 48; 0 makes every wide listing a full one.",
+  FLOWLOGS_STORAGE_TIMEOUT_MS: "Milliseconds a try of an Azure Storage request (listing, block list, download, checkpoint read or write, lease) may wait for its answer's headers, or for the next bytes of its body, before the collector aborts it: a peer or middlebox that stops sending would otherwise hold its job, and the whole poll, until TCP keepalive notices (minutes) or for ever. Body bytes that keep coming restart it, so a large range on a slow link is not cut. An aborted try is retried by the Azure SDK (4 tries, the next after 0, 4 and 12 s; a download body resumes where it stopped); a request whose tries all stall fails its job as a storage failure, which gives the job's try back, and the blob is read on the next poll. 100 to 600000. Default 30000: a request that never answers fails after about 2.3 minutes (4 tries of 30 s and the 16 s between them).",
   FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "Minutes from start-up during which Azure Storage answering 403 is waited out and retried (with one warning line) instead of failing: right after a first deploy the identity's role assignments can take minutes to take effect. Default 10; 0 fails at once, as does run --once.",
   FLOWLOGS_SINK: "elasticsearch (default), opensearch (the same _bulk API over plain HTTP, set with the FLOWLOGS_ES_* variables), logzio (the Logz.io bulk listener, at-least-once) or stdout (NDJSON documents on stdout, for demos and debugging).",
   FLOWLOGS_ES_URL: "Elasticsearch or OpenSearch URL (required for the elasticsearch and opensearch sinks).",
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     fullListingMinutes: integer("FLOWLOGS_FULL_LISTING_MINUTES", read("FLOWLOGS_FULL_LISTING_MINUTES") ?? "30", 0, 24 * 60),
     listingHorizonHours: integer("FLOWLOGS_LISTING_HORIZON_HOURS", read("FLOWLOGS_LISTING_HORIZON_HOURS") ?? "48", 0, 24 * 366),
     authorizationGraceMinutes: integer("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES", read("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES") ?? "10", 0, 24 * 60),
+    storageTimeoutMs: integer("FLOWLOGS_STORAGE_TIMEOUT_MS", read("FLOWLOGS_STORAGE_TIMEOUT_MS") ?? "30000", 100, 600_000),
     sink,
     geoip,
     metricsPort,
@@ -372,6 +376,7 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     maxAttempts: config.maxAttempts,
     fullListingMinutes: config.fullListingMinutes,
     listingHorizonHours: config.listingHorizonHours,
+    storageTimeoutMs: config.storageTimeoutMs,
     sink: config.sink.kind === "elasticsearch"
       ? {
         kind: "elasticsearch", url: redactUrlText(config.sink.url), namespace: config.sink.namespace,

@@ -1,0 +1,160 @@
+// A client-side deadline on every try of every Azure Storage request the collector makes. The SDK has none of its
+// own: the retry policy's tryTimeoutInMs only sets the server's `timeout` parameter, and the pipeline's
+// request.timeout (0 by default) stops at the response headers and ends in an AbortError no retry policy retries.
+// A peer that stops sending (a live one, or a middlebox) would hold a job, and so its whole poll, for as long as TCP
+// keepalive takes to notice (about 11 minutes at Linux defaults) or forever.
+//
+// The policy sits under the SDK's retry policy, so it times each try: no response headers within `ms`, or no body
+// bytes for `ms` while the body arrives (a stall, not a total: a large range on a slow link is fine while bytes
+// come), and the try is aborted, its socket closed, with a RestError ETIMEDOUT, which storageRetryPolicy retries like
+// a socket timeout. A body handed to the caller as a stream is destroyed with that error: the SDK's download stream
+// asks for the rest again, the reader's own requests fall back to the SDK (protocolRequest.ts).
+import { Transform, pipeline as pipeStreams } from "node:stream";
+import { RestError, type PipelinePolicy, type PipelineRequest, type PipelineResponse } from "@azure/core-rest-pipeline";
+
+export const REQUEST_DEADLINE_POLICY = "flowlogsRequestDeadline";
+
+/** The core pipeline of a storage client (core-client's ServiceClient.pipeline), which its derived clients share. */
+interface CorePipeline {
+  addPolicy(policy: PipelinePolicy, options?: { phase?: "Sign" }): void;
+  removePolicy(options: { name: string }): unknown;
+}
+
+/**
+ * Puts the deadline on `client`'s pipeline, which the clients made from it (getContainerClient, getBlockBlobClient...)
+ * share, replacing one put there before. Throws when the client has no such pipeline (another SDK version): the
+ * collector does not run without a deadline.
+ */
+export function withRequestDeadline<T extends object>(client: T, ms: number): T {
+  const pipeline = (client as { storageClientContext?: { pipeline?: Partial<CorePipeline> } }).storageClientContext?.pipeline;
+  if (typeof pipeline?.addPolicy !== "function" || typeof pipeline.removePolicy !== "function") {
+    throw new Error("this @azure/storage-blob client has no pipeline to put the request deadline on (storageClientContext.pipeline)");
+  }
+  pipeline.removePolicy({ name: REQUEST_DEADLINE_POLICY });
+  // Last of the Sign phase, after the credential's policy: each try is timed from just before it is sent.
+  pipeline.addPolicy(requestDeadlinePolicy(ms), { phase: "Sign" });
+  return client;
+}
+
+/** Every response body is read here (or watched, when the caller streams it), so a stall in it is seen. */
+const EVERY_STATUS = new Set([Number.POSITIVE_INFINITY]);
+
+export function requestDeadlinePolicy(ms: number): PipelinePolicy {
+  return {
+    name: REQUEST_DEADLINE_POLICY,
+    async sendRequest(request: PipelineRequest, next): Promise<PipelineResponse> {
+      const { abortSignal: outer, streamResponseStatusCodes: streamed } = request;
+      const attempt = new Attempt(request, ms, outer);
+      request.abortSignal = attempt.signal;
+      request.streamResponseStatusCodes = EVERY_STATUS;
+      let response: PipelineResponse;
+      try {
+        response = await next(request);
+      } catch (error) {
+        attempt.finish();
+        throw attempt.expired ?? error;
+      } finally {
+        // The retry policy sends the same request object again.
+        request.abortSignal = outer;
+        request.streamResponseStatusCodes = streamed;
+      }
+      const body = response.readableStreamBody;
+      if (attempt.expired) {
+        // The deadline passed as the headers came: the socket is closed already.
+        (body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw attempt.expired;
+      }
+      if (!body) {
+        attempt.finish();
+        return response;
+      }
+      if (streamed?.has(Number.POSITIVE_INFINITY) || streamed?.has(response.status)) {
+        response.readableStreamBody = attempt.watch(body);
+        return response;
+      }
+      delete response.readableStreamBody;
+      response.bodyAsText = await attempt.readText(body);
+      return response;
+    },
+  };
+}
+
+/** One try: its abort signal (the caller's, or the deadline's), and the timer that progress restarts. */
+class Attempt {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly stopOuter: () => void = () => undefined;
+  /** The error the try ended with when the deadline passed. */
+  expired?: RestError;
+  /** Destroys the body being read or streamed, once there is one. */
+  private onExpiry: (error: RestError) => void = () => undefined;
+
+  constructor(private readonly request: PipelineRequest, private readonly ms: number, outer: PipelineRequest["abortSignal"]) {
+    if (outer) {
+      const abort = (): void => this.controller.abort((outer as { reason?: unknown }).reason);
+      if (outer.aborted) abort();
+      else {
+        outer.addEventListener("abort", abort);
+        this.stopOuter = () => outer.removeEventListener("abort", abort);
+      }
+    }
+    this.timer = setTimeout(() => this.expire(), ms);
+    this.timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  finish(): void {
+    clearTimeout(this.timer);
+    this.stopOuter();
+  }
+
+  /** The body as the caller's stream: each chunk restarts the timer; errors (a cut connection) pass through. */
+  watch(body: NodeJS.ReadableStream): NodeJS.ReadableStream {
+    const timer = this.timer;
+    const watched = new Transform({
+      transform(chunk, _encoding, done) {
+        timer.refresh();
+        done(null, chunk);
+      },
+    });
+    this.onExpiry = (error) => watched.destroy(error);
+    pipeStreams(body as NodeJS.ReadableStream & { destroy(): void }, watched, () => this.finish());
+    return watched;
+  }
+
+  /** The body as text, as the HTTP client would have read it, with the timer restarted by each chunk. */
+  readText(body: NodeJS.ReadableStream): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      this.onExpiry = (error) => (body as { destroy?: (error: Error) => void }).destroy?.(error);
+      body.on("data", (chunk: Buffer | string) => {
+        this.timer.refresh();
+        parts.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+      });
+      body.once("end", () => {
+        this.finish();
+        resolve(Buffer.concat(parts).toString("utf8"));
+      });
+      body.once("error", (error: Error) => {
+        this.finish();
+        // As the HTTP client reports a body it could not read (a cut connection), unless the deadline cut it.
+        reject(this.expired ?? (error.name === "AbortError" ? error : new RestError(`Error reading response as text: ${error.message}`, { code: RestError.PARSE_ERROR })));
+      });
+    });
+  }
+
+  private expire(): void {
+    const url = new URL(this.request.url);
+    this.expired = new RestError(
+      `no bytes came from Azure Storage for ${this.ms} ms (FLOWLOGS_STORAGE_TIMEOUT_MS) while waiting for the answer to ` +
+        `${this.request.method} ${url.origin}${url.pathname}: the request was aborted`,
+      { code: "ETIMEDOUT", request: this.request },
+    );
+    this.onExpiry(this.expired);
+    this.controller.abort(this.expired);
+    this.stopOuter();
+  }
+}

@@ -1,0 +1,221 @@
+// Azure Storage that stops sending, mid-answer or before it, while the service runs (in-process, real Azurite behind
+// a proxy that stalls on cue without closing the connection). Every storage request has a client-side deadline
+// (FLOWLOGS_STORAGE_TIMEOUT_MS, here 400 ms): a stalled try is aborted after it and retried by the SDK; a request
+// whose tries all stall fails its listing or its job as a storage failure, which gives the job's try back; the
+// service keeps polling and, once the stall clears, collects every document exactly once. Without the deadline
+// these tests fail on their `until` timeouts (the stalled job, and so its poll, never ends), not by hanging: the
+// proxy is stopped first, which ends the stalled connections.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
+import { azuriteConnectionString } from "../support/env";
+import { startFaultyProxy, type Fault, type FaultyProxy } from "../support/faultyProxy";
+import { scratchContainers } from "../support/scratchContainers";
+import { FlowLogBlobWriter } from "../support/flowLogWriter";
+import { runCollector, type RunOptions } from "../../collector/src/service/collector";
+import { ConfigError, loadConfig } from "../../collector/src/service/config";
+import type { LogEvent } from "../../collector/src/service/logger";
+import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+
+const DEADLINE_MS = 400;
+/** How much later than the deadline a stalled try may end on a busy 2-core machine; far below TCP keepalive. */
+const SLACK_MS = 1_500;
+const TEST_TIMEOUT_MS = 90_000;
+const HOUR = new Date("2026-11-20T10:00:00Z");
+const scratch = scratchContainers(azuriteConnectionString());
+const account = azuriteBlobEndpoint(azuriteConnectionString()).pathname; // "/devstoreaccount1"
+
+type RequestKind = "listing" | "blockList" | "download" | "checkpointRead" | "checkpointWrite" | "lease" | "other";
+
+/** What a request through the proxy is, from its method and path. */
+function requestKind(method: string, path: string, source: string, checkpoints: string): RequestKind {
+  const query = path.includes("?") ? path.slice(path.indexOf("?")) : "";
+  if (path.startsWith(`${account}/${source}?`) && query.includes("comp=list")) return "listing";
+  if (path.startsWith(`${account}/${source}/`) && method === "GET") return query.includes("comp=blocklist") ? "blockList" : query.includes("comp=") ? "other" : "download";
+  if (path.startsWith(`${account}/${checkpoints}/`)) {
+    if (query.includes("comp=lease")) return "lease";
+    if (method === "GET" && !query.includes("comp=")) return "checkpointRead";
+    if (method === "PUT" && !query.includes("comp=")) return "checkpointWrite";
+  }
+  return "other";
+}
+
+/**
+ * Source and checkpoint containers, a writer, and the service's client reaching Azurite through a proxy that stalls
+ * the requests `stall` picks. The SDK's retries are its own (4 tries), only their delays shortened to keep tests fast.
+ */
+async function stallWorld(label: string, stall: (kind: RequestKind) => Fault | undefined, hour = HOUR) {
+  const source = scratch.container(`${label}-src`);
+  await source.create();
+  const checkpoints = scratch.container(`${label}-cp`);
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
+    stall(requestKind(method, path, source.containerName, checkpoints.containerName)) ?? "forward");
+  const blobService = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url), {
+    retryOptions: { retryDelayInMs: 20, maxRetryDelayInMs: 50 },
+  });
+  const config = loadConfig({
+    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+    FLOWLOGS_CONTAINERS: source.containerName,
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+    FLOWLOGS_SINK: "stdout",
+    FLOWLOGS_METRICS_PORT: "off",
+    FLOWLOGS_POLL_INTERVAL_SECONDS: "1",
+    FLOWLOGS_MAX_ATTEMPTS: "2",
+    FLOWLOGS_STORAGE_TIMEOUT_MS: String(DEADLINE_MS),
+    FLOWLOGS_REPLICA_ID: "stall",
+  });
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour, seed: 53 });
+  return { source, checkpoints, proxy, blobService, config, writer };
+}
+
+/** Runs the service loop until `stop()`, collecting its events. */
+function serve(options: Omit<RunOptions, "signal" | "onEvent" | "writeLog">) {
+  const events: LogEvent[] = [];
+  const controller = new AbortController();
+  const done = runCollector({ ...options, signal: controller.signal, writeLog: () => {}, onEvent: (e) => events.push(e) });
+  return { events, stop: async () => { controller.abort(); return done; } };
+}
+
+/** Stops the proxy first: without the deadline, that is what ends a stalled request, so the service can stop. */
+async function stopAll(proxy: FaultyProxy, service: { stop(): Promise<unknown> }): Promise<void> {
+  await proxy.stop();
+  await service.stop();
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The stalled requests the proxy saw, each closed by the client about the deadline after it arrived. */
+function assertAbortedAtDeadline(proxy: FaultyProxy, expected: number): void {
+  const stalled = proxy.seen.filter((r) => r.fault === "stallHead" || r.fault === "stallBody");
+  assert.equal(stalled.length, expected, `stalled requests: ${JSON.stringify(stalled.map((r) => [r.method, r.path]))}`);
+  for (const request of stalled) {
+    assert.ok(request.closedAfterMs !== undefined, `${request.method} ${request.path} still open`);
+    assert.ok(request.closedAfterMs >= DEADLINE_MS - 100 && request.closedAfterMs <= DEADLINE_MS + SLACK_MS,
+      `${request.method} ${request.path} closed after ${request.closedAfterMs} ms, not about ${DEADLINE_MS}`);
+  }
+}
+
+const TIMED_OUT = new RegExp(`no bytes came from Azure Storage for ${DEADLINE_MS} ms \\(FLOWLOGS_STORAGE_TIMEOUT_MS\\)`);
+
+test("one stalled try of each kind of storage request (lease, checkpoint read, block list, download body) is aborted at the deadline and tried again within the job: exact documents, no job failed", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The first request of each kind stalls: before its headers, or after half of its body.
+  const firsts = new Map<RequestKind, Fault>([["lease", "stallHead"], ["checkpointRead", "stallBody"], ["blockList", "stallHead"], ["download", "stallBody"]]);
+  const { proxy, blobService, config, writer } = await stallWorld("stall-once", (kind) => {
+    const fault = firsts.get(kind);
+    firsts.delete(kind);
+    return fault;
+  });
+  for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 3, tuplesPerRecord: 4 });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService });
+  try {
+    await until("the blob collected", () => sink.documents.size === writer.tuples);
+    assert.equal(firsts.size, 0, "every kind was stalled once");
+    assertAbortedAtDeadline(proxy, 4);
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+    assert.equal(sink.duplicates, 0);
+    assert.deepEqual(service.events.filter((e) => e.event === "blob.failed"), [], "each stalled try was retried within its job");
+  } finally {
+    await stopAll(proxy, service);
+  }
+});
+
+test("a listing whose every try stalls mid-body fails that poll's listing; the service keeps polling and then collects the blob once", { timeout: TEST_TIMEOUT_MS }, async () => {
+  let stalledListings = 0;
+  const tries = 4; // the SDK's default maxTries: one listing request, all of its tries
+  const { proxy, blobService, config, writer } = await stallWorld("stall-list", (kind) =>
+    kind === "listing" && stalledListings++ < tries ? "stallBody" : undefined);
+  for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 3, tuplesPerRecord: 4 });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService });
+  try {
+    await until("the blob collected", () => sink.documents.size === writer.tuples);
+    const failed = service.events.filter((e) => e.event === "list.failed");
+    assert.equal(failed.length, 1);
+    assert.match(String(failed[0]!.error), TIMED_OUT);
+    assertAbortedAtDeadline(proxy, tries);
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+    assert.equal(sink.duplicates, 0);
+    assert.deepEqual(service.events.filter((e) => e.event === "blob.failed"), []);
+  } finally {
+    await stopAll(proxy, service);
+  }
+});
+
+test("downloads that never answer fail each job as a storage failure with its try given back, more times than FLOWLOGS_MAX_ATTEMPTS; once they answer, every document once and nothing set aside", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const stalling = { on: true };
+  const { proxy, blobService, config, writer } = await stallWorld("stall-job", (kind) => (kind === "download" && stalling.on ? "stallHead" : undefined));
+  for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 3, tuplesPerRecord: 4 });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService });
+  try {
+    const failures = () => service.events.filter((e) => e.event === "blob.failed");
+    await until("three jobs failed (FLOWLOGS_MAX_ATTEMPTS is 2)", () => failures().length >= 3);
+    stalling.on = false;
+    const failed = failures().length;
+    for (const failure of failures()) assert.match(String(failure.error), TIMED_OUT);
+    await until("the blob collected", () => sink.documents.size === writer.tuples);
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+    assert.equal(sink.duplicates, 0, "nothing was delivered before the downloads answered");
+    assert.deepEqual(sink.deadLetters, [], "no record set aside: the stalled tries were not counted");
+    const starts = service.events.filter((e) => e.event === "blob.read.start");
+    assert.ok(starts.length > failed);
+    assert.deepEqual(starts.filter((e) => e.try !== undefined).map((e) => e.try), [], "every job read as a first try");
+    assert.ok(service.events.filter((e) => e.event === "poll.end").length > failed, "the service kept polling");
+    // Four tries of one download per failed job, each aborted at the deadline (the last one's close may still be under way).
+    await until("the last stalled connection closed", () => proxy.seen.every((r) => r.fault !== "stallHead" || r.closedAfterMs !== undefined), 5_000);
+    assertAbortedAtDeadline(proxy, proxy.seen.filter((r) => r.fault === "stallHead").length);
+    assert.ok(proxy.seen.filter((r) => r.fault === "stallHead").length >= failed * 4);
+  } finally {
+    await stopAll(proxy, service);
+  }
+});
+
+test("checkpoint writes that never answer fail the job as a storage failure; the minute is read again once they answer, with the same documents", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const stalling = { on: false };
+  // The current hour: its checkpoint is remembered (not done), so the next job counts no try ahead and the write that
+  // stalls is the one after the second minute was delivered.
+  const { proxy, blobService, config, writer } = await stallWorld("stall-cp", (kind) => (kind === "checkpointWrite" && stalling.on ? "stallHead" : undefined), new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000));
+  await writer.appendMinute({ records: 3, tuplesPerRecord: 4 });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService });
+  try {
+    await until("the first minute collected", () => sink.documents.size === writer.tuples);
+    await until("its job ended", () => service.events.some((e) => e.event === "blob.read.end"));
+    const firstMinute = writer.tuples;
+    stalling.on = true;
+    await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+    const failures = () => service.events.filter((e) => e.event === "blob.failed");
+    await until("two jobs failed on their checkpoint write", () => failures().length >= 2);
+    stalling.on = false;
+    await until("the second minute collected and checkpointed", () =>
+      sink.documents.size === writer.tuples && service.events.filter((e) => e.event === "blob.read.end").length === 2);
+    // A job under way when the stall cleared may have failed too: counted once the minute is checkpointed.
+    const failed = failures().length;
+    for (const failure of failures()) assert.match(String(failure.error), TIMED_OUT);
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+    // Each failed job had delivered the second minute before its checkpoint write stalled; the ids absorb the re-reads.
+    assert.equal(sink.duplicates, failed * (writer.tuples - firstMinute));
+    assert.deepEqual(sink.deadLetters, []);
+    assert.deepEqual(service.events.filter((e) => e.event === "blob.read.start" && e.try !== undefined), [], "no try counted");
+  } finally {
+    await stopAll(proxy, service);
+  }
+});
+
+test("FLOWLOGS_STORAGE_TIMEOUT_MS: 30000 by default; a value that is not a whole number of 100 to 600000 ms is refused by name", () => {
+  const base = { FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(), FLOWLOGS_SINK: "stdout" };
+  assert.equal(loadConfig(base).storageTimeoutMs, 30_000);
+  assert.equal(loadConfig({ ...base, FLOWLOGS_STORAGE_TIMEOUT_MS: "100" }).storageTimeoutMs, 100);
+  for (const bad of ["0", "99", "600001", "30s", "1.5", "-1"]) {
+    assert.throws(() => loadConfig({ ...base, FLOWLOGS_STORAGE_TIMEOUT_MS: bad }),
+      (error: Error) => error instanceof ConfigError && error.message === `FLOWLOGS_STORAGE_TIMEOUT_MS "${bad}" is not a whole number from 100 to 600000`);
+  }
+});
