@@ -205,6 +205,9 @@ test("checkpoint writes that never answer fail the job as a storage failure; the
     assert.equal(sink.duplicates, failed * (writer.tuples - firstMinute));
     assert.deepEqual(sink.deadLetters, []);
     assert.deepEqual(service.events.filter((e) => e.event === "blob.read.start" && e.try !== undefined), [], "no try counted");
+    // Four tries of the one checkpoint write per failed job, each aborted at the deadline.
+    await until("the last stalled connection closed", () => proxy.seen.every((r) => r.fault !== "stallHead" || r.closedAfterMs !== undefined), 5_000);
+    assertAbortedAtDeadline(proxy, failed * 4);
   } finally {
     await stopAll(proxy, service);
   }
