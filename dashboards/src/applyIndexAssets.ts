@@ -1,7 +1,7 @@
 // Puts the planned index assets into a cluster: detects what the cluster can do first, then PUTs every request in
 // order (components before the index templates that use them). Idempotent: PUT overwrites.
 import type { Client } from "@elastic/elasticsearch";
-import { type ClusterCapabilities, type IndexAssetOptions, type IndexAssetPlan, planIndexAssets } from "./indexAssets";
+import { type ClusterCapabilities, type IndexAssetOptions, type IndexAssetPlan, planIndexAssets, SERVERLESS_CAPABILITIES } from "./indexAssets";
 
 export interface AppliedIndexAssets extends IndexAssetPlan {
   capabilities: ClusterCapabilities;
@@ -42,8 +42,12 @@ async function resolvedSourceMode(client: Client, plan: IndexAssetPlan): Promise
   return (settings.mode ?? "standard") === "standard" ? "stored" : "synthetic";
 }
 
-/** Asks the cluster which optional features it has. A node listing we may not read counts as a full stack. */
+/**
+ * Asks the cluster which optional features it has. A node listing we may not read counts as a full stack.
+ * Serverless first: it says so on `GET /`, and the calls after it are not available there.
+ */
 export async function detectCapabilities(client: Client): Promise<ClusterCapabilities> {
+  if (await buildFlavor(client) === "serverless") return SERVERLESS_CAPABILITIES;
   const ilm = await client.ilm.getStatus().then(() => true, (error: unknown) => {
     if (statusOf(error) === 400 || statusOf(error) === 404 || statusOf(error) === 410) return false; // no such endpoint
     throw new Error(`could not ask the cluster whether it has ILM: ${describe(error)}`);
@@ -66,11 +70,27 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
     const perNode = all.map((node) => new Set((node.ingest?.processors ?? []).map((processor) => processor.type)));
     ingestProcessors = [...(perNode[0] ?? [])].filter((type) => perNode.every((set) => set.has(type))).sort();
   } catch (error) {
+    // Only Serverless answers api_not_available_exception (410): it is Serverless although GET / was refused.
+    if (statusOf(error) === 410 && errorType(error) === "api_not_available_exception") return SERVERLESS_CAPABILITIES;
     if (statusOf(error) !== 403 && statusOf(error) !== 404 && statusOf(error) !== 410) {
       throw new Error(`could not list the cluster's modules: ${describe(error)}`);
     }
   }
   return { ilm, constantKeyword, ingestProcessors, logsdb, implicitLogsdb };
+}
+
+/**
+ * `version.build_flavor` of `GET /`: "serverless" on Elastic Cloud Serverless, the documented way to tell
+ * (elastic/elasticsearch-specification specification/_global/info/RootNodeInfoRequest.ts); "default" elsewhere.
+ * Undefined where GET / is refused (it needs the `monitor` cluster privilege): the 410 above still tells.
+ */
+async function buildFlavor(client: Client): Promise<string | undefined> {
+  try {
+    return (await client.info()).version?.build_flavor;
+  } catch (error) {
+    if (statusOf(error) === 403 || statusOf(error) === 404) return undefined;
+    throw new Error(`could not ask the cluster what it is (GET /): ${describe(error)}`);
+  }
 }
 
 function atLeast(version: string | undefined, major: number, minor: number): boolean {
@@ -80,6 +100,10 @@ function atLeast(version: string | undefined, major: number, minor: number): boo
 
 function statusOf(error: unknown): number | undefined {
   return (error as { meta?: { statusCode?: number } }).meta?.statusCode;
+}
+
+function errorType(error: unknown): string | undefined {
+  return (error as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type;
 }
 
 function describe(error: unknown): string {

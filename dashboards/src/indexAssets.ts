@@ -6,6 +6,7 @@ import { join } from "node:path";
 import {
   DEAD_LETTER_DATASET, DEFAULT_NAMESPACE, FLOW_DATASET, checkNamespace, deadLetterDataStream, flowDataStream,
 } from "../../collector/src/sink/dataStreams";
+import { serverlessSettings } from "./serverlessSettings";
 
 export const ASSETS_DIR = join(__dirname, "..", "elasticsearch");
 
@@ -36,7 +37,24 @@ export interface ClusterCapabilities {
    * is stated (Elasticsearch before 8.5 and OpenSearch refuse `index.mode` as an unknown setting).
    */
   implicitLogsdb?: boolean;
+  /**
+   * Elastic Cloud Serverless (`GET /` answers `version.build_flavor: "serverless"`): no ILM (the data stream
+   * lifecycle only), and only the index settings it publishes may be set (./serverlessSettings.ts), so the plan
+   * leaves the others out. Absent: not Serverless, and the plan is what it always was.
+   */
+  serverless?: boolean;
 }
+
+/**
+ * Elastic Cloud Serverless as detected. ILM is "not available, in favor of data stream lifecycle" and LogsDB is on
+ * by default for logs (elastic/docs-content, differences-from-other-elasticsearch-offerings.md). `_nodes` is
+ * internal there (RestNodesInfoAction is `@ServerlessScope(Scope.INTERNAL)`), so modules and processors cannot be
+ * listed: constant_keyword, geoip and rename are taken to be there, as on Elastic Cloud (Elastic's own integrations
+ * rely on all three on Serverless).
+ */
+export const SERVERLESS_CAPABILITIES: ClusterCapabilities = {
+  ilm: false, constantKeyword: true, ingestProcessors: ["geoip", "rename"], logsdb: true, implicitLogsdb: true, serverless: true,
+};
 
 /** A full Elastic stack (default distribution, Elastic Cloud): what a plan made without a cluster assumes. */
 export const FULL_CAPABILITIES: ClusterCapabilities = {
@@ -157,7 +175,8 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
       `use "auto" or "none" and keep the retention with an ISM policy (dashboards/elasticsearch/README.md, OpenSearch)`);
   }
   if (mode === "ilm" && !capabilities.ilm) {
-    throw new Error(`retentionMode "ilm" but the cluster has no ILM (x-pack ilm module): use "lifecycle" or "auto"`);
+    const why = capabilities.serverless ? "the cluster is Elastic Cloud Serverless, which has no ILM" : "the cluster has no ILM (x-pack ilm module)";
+    throw new Error(`retentionMode "ilm" but ${why}: use "lifecycle" or "auto"`);
   }
   const retentionTemplate: Record<string, unknown> = {};
   const retentionSettings: Record<string, unknown> = {};
@@ -171,7 +190,8 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     skipped.push({ asset: "retention", reason: `OpenSearch has no ILM and no data stream lifecycle: data is kept until an ISM policy ` +
       `(index-management plugin) deletes it; attach one to ${flowDataStream(namespace)} and ${deadLetterDataStream(namespace)} (see dashboards/elasticsearch/README.md)` });
   } else {
-    if (mode === "auto") skipped.push({ asset: "ILM policy", reason: "the cluster has no ILM: the data stream lifecycle keeps the retention instead" });
+    const noIlm = capabilities.serverless ? "Elastic Cloud Serverless has no ILM" : "the cluster has no ILM";
+    if (mode === "auto") skipped.push({ asset: "ILM policy", reason: `${noIlm}: the data stream lifecycle keeps the retention instead` });
     retentionTemplate.lifecycle = loadAsset("retention/data-stream-lifecycle.json", { retention });
   }
 
@@ -197,8 +217,33 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     requests.push({ kind: "index_template", name: ALERTS_INDEX_TEMPLATE, path: `/_index_template/${ALERTS_INDEX_TEMPLATE}`, body: loadAsset("index-templates/flowlogs-alerts.json") });
   }
 
+  if (capabilities.serverless) leaveOutServerlessRefusedSettings(requests, skipped);
+
   const deadLetterIndexMode = { mode: "standard" as const, reason: `dead letters come back as they were sent (stored _source)${standardNote(capabilities)}` };
   return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode, deadLetterIndexMode };
+}
+
+/**
+ * Serverless refuses a whole template for one setting it does not publish (`index.number_of_shards`: it places
+ * shards itself), so those settings are left out of every template, each named once in `skipped`.
+ */
+function leaveOutServerlessRefusedSettings(requests: IndexAssetRequest[], skipped: IndexAssetPlan["skipped"]): void {
+  const droppedFrom = new Map<string, string[]>();
+  for (const request of requests) {
+    if (request.kind !== "component_template" && request.kind !== "index_template") continue;
+    const template = request.body.template as Record<string, unknown> | undefined;
+    if (!template?.settings) continue;
+    const { settings, dropped } = serverlessSettings(template.settings as Record<string, unknown>);
+    if (dropped.length === 0) continue;
+    // Rebuilt in the same key order; no `settings` at all when nothing is left.
+    const entries = Object.entries(template).flatMap(([key, value]): Array<[string, unknown]> =>
+      key !== "settings" ? [[key, value]] : Object.keys(settings).length > 0 ? [[key, settings]] : []);
+    request.body = { ...request.body, template: Object.fromEntries(entries) };
+    for (const key of dropped) droppedFrom.set(key, [...(droppedFrom.get(key) ?? []), request.name]);
+  }
+  for (const [key, names] of droppedFrom) {
+    skipped.push({ asset: `${key} in ${names.join(", ")}`, reason: "Elastic Cloud Serverless refuses it (not one of its published index settings): it manages shards and replicas itself" });
+  }
 }
 
 /** logsdb roughly halves the bytes per tuple (dashboards/elasticsearch/README.md, Disk); standard where it is absent. */

@@ -84,7 +84,7 @@ function hint(status: number): string {
 }
 
 /**
- * The two calls `detectCapabilities` (dashboards/src/applyIndexAssets.ts) makes, answered over this module's HTTP, so
+ * The calls `detectCapabilities` (dashboards/src/applyIndexAssets.ts) makes, answered over this module's HTTP, so
  * the providers reuse that one detection without shipping a client inside the serialized provider. Errors carry
  * `meta.statusCode` and `meta.body` like the client's.
  */
@@ -98,6 +98,7 @@ export function capabilityClient(connection: ElasticsearchConnection): Client {
     }
   };
   const shim = {
+    info: () => get("/"),
     ilm: { getStatus: () => get("/_ilm/status") },
     nodes: { info: () => get("/_nodes/plugins,ingest") },
   };
