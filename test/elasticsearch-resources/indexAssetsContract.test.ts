@@ -20,12 +20,12 @@ describe("ElasticsearchIndexAssets on a full stack (contract double)", () => {
   });
   after(() => es.stop());
 
-  test("contract: capabilities are detected with GET _ilm/status and GET _nodes/plugins,ingest; the pipeline and geo mappings are put before the template that uses them, with ApiKey auth", async () => {
+  test("contract: capabilities are detected with GET / (not Serverless), GET _ilm/status and GET _nodes/plugins,ingest; the pipeline and geo mappings are put before the template that uses them, with ApiKey auth", async () => {
     const before = es.requests.length;
     const created = await p.create(inputs);
     const outs = created.outs as IndexAssetsOutputs;
     const calls = es.requests.slice(before);
-    assert.deepEqual(calls.slice(0, 2).map((c) => `${c.method} ${c.path}`), ["GET /_ilm/status", "GET /_nodes/plugins,ingest"]);
+    assert.deepEqual(calls.slice(0, 3).map((c) => `${c.method} ${c.path}`), ["GET /", "GET /_ilm/status", "GET /_nodes/plugins,ingest"]);
     assert.ok(calls.every((c) => c.headers.authorization === `ApiKey ${ADMIN_KEY}`));
     const puts = calls.filter((c) => c.method === "PUT").map((c) => c.path);
     const plan = planIndexAssets(inputs.options, outs.planned);

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { AddressInfo } from "node:net";
+import { refusedSettings, SERVERLESS_ROOT, unavailableApi } from "./serverlessRules";
 
 export interface RecordedRequest { method: string; path: string; query: URLSearchParams; headers: IncomingMessage["headers"]; body: string }
 export interface StoredKey { id: string; name: string; apiKey: string; roleDescriptors: any; metadata: any; expiration?: number; invalidated: boolean; creation: number; username: string }
@@ -25,6 +26,14 @@ export interface FakeElasticsearchOptions {
    * and then only the user's own keys are seen.
    */
   ownKeysOnly?: boolean;
+  /**
+   * Behave as Elastic Cloud Serverless (./serverlessRules.ts): GET / says `build_flavor: "serverless"`, ILM and the
+   * internal APIs are refused as Serverless refuses them, and so are templates with settings it does not publish.
+   * Give it no `basic` user: Serverless projects authenticate API keys only.
+   */
+  serverless?: boolean;
+  /** GET / refused (403), as for an identity without the `monitor` cluster privilege. */
+  rootForbidden?: boolean;
 }
 
 class Answer extends Error {
@@ -36,6 +45,13 @@ const forbidden = (action: string, username: string) => new Answer(403, {
 });
 const bad = (type: string, reason: string) => new Answer(400, { error: { root_cause: [{ type, reason }], type, reason }, status: 400 });
 const missing = (type: string, reason: string) => new Answer(404, { error: { root_cause: [{ type, reason }], type, reason }, status: 404 });
+
+/** GET / of a stateful cluster (the specification's RootNodeInfoResponseExample1, "Stack response"). */
+const STATEFUL_ROOT = {
+  name: "instance-0000000000", cluster_name: "my_test_cluster", cluster_uuid: "zk-HjQtYQGyL3NFSSu7InA",
+  version: { number: "9.1.0", build_flavor: "default", build_type: "docker", build_hash: "00000000", build_date: "2025-07-09T22:10:13.578182715Z", build_snapshot: false, lucene_version: "10.2.2", minimum_wire_compatibility_version: "8.19.0", minimum_index_compatibility_version: "8.0.0" },
+  tagline: "You Know, for Search",
+};
 
 const ILM_PHASES = ["hot", "warm", "cold", "frozen", "delete"];
 const DURATION = /^\d+(d|h|m|s|ms|micros|nanos)$/;
@@ -112,6 +128,12 @@ export class FakeElasticsearch {
     };
     const { method, path } = req;
     let m: RegExpExecArray | null;
+    if (method === "GET" && path === "/") {
+      if (this.options.rootForbidden) throw forbidden("cluster:monitor/main", auth.kind === "user" ? auth.username : "api-key");
+      return this.options.serverless ? SERVERLESS_ROOT : STATEFUL_ROOT;
+    }
+    const unavailable = this.options.serverless ? unavailableApi(method, path) : undefined;
+    if (unavailable) throw new Answer(unavailable.status, unavailable.body);
     if (method === "GET" && path === "/_ilm/status") {
       if (!this.options.ilm) throw bad("illegal_argument_exception", "no handler found for uri [/_ilm/status] and method [GET]");
       return { operation_mode: "RUNNING" };
@@ -132,6 +154,7 @@ export class FakeElasticsearch {
     if (method === "PUT") {
       const body = json();
       onlyKeys(body, ["template", "version", "_meta", "deprecated"], "component_template");
+      this.refuseServerlessSettings(body);
       this.components.set(name, body);
       return undefined;
     }
@@ -152,6 +175,7 @@ export class FakeElasticsearch {
       const body = json();
       onlyKeys(body, ["index_patterns", "composed_of", "template", "data_stream", "priority", "version", "_meta", "allow_auto_create", "ignore_missing_component_templates", "deprecated"], "index_template");
       if (!Array.isArray(body.index_patterns) || !body.index_patterns.length) throw bad("action_request_validation_exception", "Validation Failed: 1: index patterns are missing;");
+      this.refuseServerlessSettings(body);
       const absent = (body.composed_of ?? []).filter((c: string) => !this.components.has(c));
       if (absent.length) throw bad("invalid_index_template_exception", `index_template [${name}] invalid, cause [index template [${name}] specifies component templates ${JSON.stringify(absent)} that do not exist]`);
       const pipeline = body.template?.settings?.["index.default_pipeline"] ?? body.template?.settings?.index?.default_pipeline;
@@ -180,6 +204,11 @@ export class FakeElasticsearch {
       return undefined;
     }
     throw bad("illegal_argument_exception", `no handler for ${method}`);
+  }
+
+  private refuseServerlessSettings(body: any): void {
+    const refusal = this.options.serverless ? refusedSettings(body.template?.settings) : undefined;
+    if (refusal) throw new Answer(refusal.status, refusal.body);
   }
 
   private pipeline(method: string, name: string, json: () => any): unknown {
