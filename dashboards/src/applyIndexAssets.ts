@@ -82,13 +82,14 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
 /**
  * `version.build_flavor` of `GET /`: "serverless" on Elastic Cloud Serverless, the documented way to tell
  * (elastic/elasticsearch-specification specification/_global/info/RootNodeInfoRequest.ts); "default" elsewhere.
- * Undefined where GET / is refused (it needs the `monitor` cluster privilege): the 410 above still tells.
+ * Undefined where GET / is refused (403: it needs the `monitor` cluster privilege) or not served (the rest-root
+ * module is absent, as in the integ-test distribution the tests run, which answers 405): the 410 above still tells.
  */
 async function buildFlavor(client: Client): Promise<string | undefined> {
   try {
     return (await client.info()).version?.build_flavor;
   } catch (error) {
-    if (statusOf(error) === 403 || statusOf(error) === 404) return undefined;
+    if ([400, 403, 404, 405].includes(statusOf(error) ?? 0)) return undefined;
     throw new Error(`could not ask the cluster what it is (GET /): ${describe(error)}`);
   }
 }
@@ -107,7 +108,8 @@ function errorType(error: unknown): string | undefined {
 }
 
 function describe(error: unknown): string {
-  const body = (error as { meta?: { body?: { error?: { reason?: string; type?: string } } } }).meta?.body;
+  const body = (error as { meta?: { body?: { error?: { reason?: string; type?: string } | string } } }).meta?.body;
+  if (typeof body?.error === "string") return body.error; // RestController's "no handler found for uri [...]"
   if (body?.error) return `${body.error.type}: ${body.error.reason}`;
   return error instanceof Error ? error.message : String(error);
 }
