@@ -480,6 +480,11 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
       "logs-azure.flowlogs-* and run `pulumi config set --secret collectorEsApiKey <encoded key>`, or set `elasticsearch` so that this stack " +
       "manages the Elastic side and mints the key itself");
   }
+  if (enabled === true && elastic?.writerKey.external && !apiKeyIsSet) {
+    problem("collectorEsApiKey", "is required with elasticsearch.writerKey.external while the collector is on: create the writer key as yourself " +
+      "(Kibana > API keys, or Dev Tools) with the request `npm run writer-key -- --stack <stack>` prints (infra/README.md, \"A writer key " +
+      "you make\"), then `pulumi config set --secret collectorEsApiKey <its encoded value>`");
+  }
   const cpu = readNumber(value.cpu, DEFAULTS.collectorCpu, 0.1, 4, "collector.cpu", "CPU cores", problem);
   const memoryGb = readNumber(value.memoryGb, DEFAULTS.collectorMemoryGb, 0.1, 16, "collector.memoryGb", "GB of memory", problem);
 
@@ -505,7 +510,7 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
     memoryGb,
     checkpointContainer: String(checkpointContainer),
     elasticsearch: target,
-    writerKey: elastic ? "managed" : "configured",
+    writerKey: elastic && !elastic.writerKey.external ? "managed" : "configured",
     geoip,
     // Container group names: 1-63 lowercase letters, digits and single hyphens.
     containerGroupName: `${context.project}-${context.stack}-collector`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").slice(0, 63).replace(/-+$/, ""),
@@ -624,18 +629,10 @@ function readCredentials(raw: Raw, elastic: ElasticSettings | undefined, context
     }
     return;
   }
-  if (isSet("collectorEsApiKey")) {
-    problem("collectorEsApiKey", "is set, but this stack manages the Elastic side (`elasticsearch`) and mints the collector's writer key itself: " +
-      "remove it (`pulumi config rm collectorEsApiKey`), or remove `elasticsearch` if the Elastic side is managed elsewhere");
-  }
-  // Elasticsearch gives a key minted with an API key no privileges, so the writer key needs a user.
-  if (!isSet("elasticsearchUsername")) {
-    problem("elasticsearchUsername", "is required with `elasticsearch`: the user (with manage_own_api_key) that mints the collector's writer key, " +
-      "`pulumi config set elasticsearchUsername <user>`");
-  }
-  if (!isSet("elasticsearchPassword")) {
-    problem("elasticsearchPassword", "is required with `elasticsearch`: `pulumi config set --secret elasticsearchPassword <password>` " +
-      "(elasticsearchApiKey alone cannot mint the writer key)");
+  if (elastic.writerKey.external) {
+    readExternalKeyCredentials(isSet, problem);
+  } else {
+    readMintingCredentials(isSet, problem);
   }
   const kibana = elastic.kibana;
   if (!kibana) {
@@ -655,9 +652,40 @@ function readCredentials(raw: Raw, elastic: ElasticSettings | undefined, context
   }
 }
 
+/** The stack mints the writer key: that needs a user (Elasticsearch gives a key minted with an API key no privileges). */
+function readMintingCredentials(isSet: (key: string) => boolean, problem: Report): void {
+  const byHand = "; where no user can mint it (Elastic Cloud Serverless), make the key yourself and set elasticsearch.writerKey.external: true (infra/README.md)";
+  if (isSet("collectorEsApiKey")) {
+    problem("collectorEsApiKey", "is set, but this stack manages the Elastic side (`elasticsearch`) and mints the collector's writer key itself: " +
+      "remove it (`pulumi config rm collectorEsApiKey`), or remove `elasticsearch` if the Elastic side is managed elsewhere, or, if you made " +
+      "this key for this stack, say so with `pulumi config set --path elasticsearch.writerKey.external true`");
+  }
+  if (!isSet("elasticsearchUsername")) {
+    problem("elasticsearchUsername", "is required with `elasticsearch`: the user (with manage_own_api_key) that mints the collector's writer key, " +
+      `\`pulumi config set elasticsearchUsername <user>\`${byHand}`);
+  }
+  if (!isSet("elasticsearchPassword")) {
+    problem("elasticsearchPassword", "is required with `elasticsearch`: `pulumi config set --secret elasticsearchPassword <password>` " +
+      `(elasticsearchApiKey alone cannot mint the writer key)${byHand}`);
+  }
+}
+
+/** writerKey.external: nothing is minted, so any identity that may put index templates will do, an API key included. */
+function readExternalKeyCredentials(isSet: (key: string) => boolean, problem: Report): void {
+  const user = isSet("elasticsearchUsername");
+  const password = isSet("elasticsearchPassword");
+  if (user && !password) problem("elasticsearchPassword", "is required with elasticsearchUsername: `pulumi config set --secret elasticsearchPassword <password>`");
+  if (password && !user) problem("elasticsearchUsername", "is required with elasticsearchPassword: `pulumi config set elasticsearchUsername <user>`");
+  if (!isSet("elasticsearchApiKey") && !user && !password) {
+    problem("elasticsearchApiKey", "is required with `elasticsearch` (or elasticsearchUsername + the secret elasticsearchPassword): the identity that puts " +
+      "the index templates, `pulumi config set --secret elasticsearchApiKey <encoded key>` (on Serverless: a project API key with " +
+      "manage_index_templates, and manage_pipeline for the GeoIP pipeline)");
+  }
+}
+
 /**
  * The secret keys this configuration needs, for the offline plan's stand-ins: committed stack files hold no
- * secrets, and standing in for a key the setup must NOT have (collectorEsApiKey next to `elasticsearch`) would
+ * secrets, and standing in for a key the setup must NOT have (collectorEsApiKey next to a minting `elasticsearch`) would
  * turn a valid stack into an error.
  */
 export function neededSecretKeys(raw: Raw): SecretKey[] {
@@ -667,7 +695,14 @@ export function neededSecretKeys(raw: Raw): SecretKey[] {
     if (isObject(collector) && collector.enabled === true) needed.push("collectorEsApiKey");
     return needed;
   }
-  needed.push("elasticsearchPassword");
+  const writerKey = isObject(raw.elasticsearch) && isObject(raw.elasticsearch.writerKey) ? raw.elasticsearch.writerKey : {};
+  if (writerKey.external === true) {
+    // The key made by hand, and an admin identity that may be an API key alone.
+    needed.push(raw.elasticsearchUsername === undefined ? "elasticsearchApiKey" : "elasticsearchPassword");
+    if (isObject(raw.collector) && raw.collector.enabled === true) needed.push("collectorEsApiKey");
+  } else {
+    needed.push("elasticsearchPassword");
+  }
   const kibana = raw.kibana;
   if (isObject(kibana)) {
     if (raw.kibanaUsername === undefined) needed.push("kibanaApiKey");

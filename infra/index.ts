@@ -103,6 +103,7 @@ const elastic = config.elastic && new FlowlogsElastic("elastic", flowlogsElastic
   username: stackSettings.get("elasticsearchUsername"),
   password: stackSettings.getSecret("elasticsearchPassword"),
   apiKey: stackSettings.getSecret("elasticsearchApiKey"),
+  collectorEsApiKey: config.elastic.writerKey.external ? stackSettings.getSecret("collectorEsApiKey") : undefined,
   kibana: config.elastic.kibana && {
     apiKey: stackSettings.getSecret("kibanaApiKey"),
     username: stackSettings.get("kibanaUsername"),
@@ -112,10 +113,11 @@ const elastic = config.elastic && new FlowlogsElastic("elastic", flowlogsElastic
   },
 }));
 
-// The writer key: minted here, or (Elastic side managed elsewhere) the collectorEsApiKey secret; the config check
-// allows exactly one. The minted key's output also carries the index assets as a dependency, so the container
-// group is created only after the templates exist (the sink refuses to write without them).
-const collectorEsApiKey = elastic
+// The writer key: minted here, or the collectorEsApiKey secret (Elastic side managed elsewhere, or
+// elasticsearch.writerKey.external); the config check allows exactly one. With the Elastic side here the key's
+// output also carries the index assets as a dependency, so the container group is created only after the
+// templates exist (the sink refuses to write without them).
+const collectorEsApiKey = elastic && elastic.writerApiKey
   ? pulumi.all([elastic.writerApiKey, elastic.indexAssets.urn]).apply(([key]) => key)
   : config.collector ? stackSettings.requireSecret("collectorEsApiKey") : undefined;
 

@@ -2,7 +2,8 @@
 // `kibana` block, validated in the style of infra/config.ts: pure, every problem names its key and the fix.
 // Credentials are never in these blocks: they are separate secret keys, read by the program with
 // `config.getSecret(...)`: elasticsearchUsername + secret elasticsearchPassword (needed for the writer key), or
-// secret elasticsearchApiKey (enough for the index assets only).
+// secret elasticsearchApiKey (enough for the index assets only). With `writerKey.external` the stack mints no key:
+// the secret collectorEsApiKey is the writer key, made by a person (Elastic Cloud Serverless has no users to mint it).
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterCapabilities, IndexAssetOptions } from "../../dashboards/src/indexAssets";
 import { checkNamespace } from "../../collector/src/sink/dataStreams";
@@ -13,7 +14,7 @@ import type { FlowlogsElasticArgs } from "./index";
 import { redactUrlText } from "../../collector/src/safeText";
 
 export const ELASTICSEARCH_KEYS = ["url", "caCert", "allowInsecureHttp", "namespace", "retention", "retentionMode", "geoip", "capabilities", "keepTemplatesWithData", "writerKey"];
-export const WRITER_KEY_KEYS = ["name", "expiration", "rotation", "dedupeAcrossBackingIndices"];
+export const WRITER_KEY_KEYS = ["name", "expiration", "rotation", "dedupeAcrossBackingIndices", "external"];
 const KEYS = ELASTICSEARCH_KEYS;
 const WRITER_KEYS = WRITER_KEY_KEYS;
 
@@ -24,7 +25,8 @@ export interface ElasticSettings {
   assets: IndexAssetOptions;
   capabilities?: ClusterCapabilities;
   keepTemplatesWithData: boolean;
-  writerKey: { name?: string; expiration?: string; rotation?: string; dedupeAcrossBackingIndices: boolean };
+  /** `external`: made outside the stack and given as the secret collectorEsApiKey; present only when true. */
+  writerKey: { name?: string; expiration?: string; rotation?: string; dedupeAcrossBackingIndices: boolean; external?: true };
   kibana?: KibanaSettings;
 }
 
@@ -79,10 +81,11 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
   const caps = value.capabilities;
   if (caps !== undefined) {
     if (!isObject(caps) || typeof caps.ilm !== "boolean" || typeof caps.constantKeyword !== "boolean" ||
-      !Array.isArray(caps.ingestProcessors) || !caps.ingestProcessors.every((p) => typeof p === "string")) {
-      problem("elasticsearch.capabilities", "must be { ilm: bool, constantKeyword: bool, ingestProcessors: [names] }, or left out to ask the cluster");
+      !Array.isArray(caps.ingestProcessors) || !caps.ingestProcessors.every((p) => typeof p === "string") ||
+      (caps.serverless !== undefined && typeof caps.serverless !== "boolean")) {
+      problem("elasticsearch.capabilities", "must be { ilm: bool, constantKeyword: bool, ingestProcessors: [names], serverless?: bool }, or left out to ask the cluster");
     } else {
-      capabilities = { ilm: caps.ilm, constantKeyword: caps.constantKeyword, ingestProcessors: caps.ingestProcessors as string[] };
+      capabilities = { ilm: caps.ilm, constantKeyword: caps.constantKeyword, ingestProcessors: caps.ingestProcessors as string[], ...(caps.serverless === true ? { serverless: true } : {}) };
     }
   }
   if (value.keepTemplatesWithData !== undefined && typeof value.keepTemplatesWithData !== "boolean") problem("elasticsearch.keepTemplatesWithData", "must be true or false");
@@ -101,7 +104,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
 
 function readWriterKey(value: unknown, problem: Report): ElasticSettings["writerKey"] {
   if (value === undefined) return { dedupeAcrossBackingIndices: false };
-  if (!isObject(value)) { problem("elasticsearch.writerKey", "must be an object { expiration?, rotation?, dedupeAcrossBackingIndices?, name? }"); return { dedupeAcrossBackingIndices: false }; }
+  if (!isObject(value)) { problem("elasticsearch.writerKey", "must be an object { expiration?, rotation?, dedupeAcrossBackingIndices?, name?, external? }"); return { dedupeAcrossBackingIndices: false }; }
   reportUnknownKeys(value, WRITER_KEYS, "elasticsearch.writerKey.", problem, "a writer-key setting");
   const text = (key: string): string | undefined => {
     const v = value[key];
@@ -116,7 +119,18 @@ function readWriterKey(value: unknown, problem: Report): ElasticSettings["writer
   if (value.dedupeAcrossBackingIndices !== undefined && typeof value.dedupeAcrossBackingIndices !== "boolean") {
     problem("elasticsearch.writerKey.dedupeAcrossBackingIndices", "must be true or false (true adds the `read` privilege the sink's dedupeAcrossBackingIndices needs)");
   }
-  return { name: text("name"), expiration, rotation: text("rotation"), dedupeAcrossBackingIndices: value.dedupeAcrossBackingIndices === true };
+  if (value.external !== undefined && typeof value.external !== "boolean") {
+    problem("elasticsearch.writerKey.external", "must be true or false (true: you make the writer key, e.g. on Elastic Cloud Serverless, and give it as the secret collectorEsApiKey)");
+  }
+  const external = value.external === true;
+  // A key made by hand is minted with its name and lifetime by that person: settings here would change nothing.
+  for (const key of external ? ["name", "expiration", "rotation"] : []) {
+    if (value[key] !== undefined) {
+      problem(`elasticsearch.writerKey.${key}`, `applies only to a key this stack mints, and writerKey.external says you make it: give it its ${key} when you ` +
+        `create it, and remove this (\`pulumi config rm --path elasticsearch.writerKey.${key}\`)`);
+    }
+  }
+  return { name: text("name"), expiration, rotation: text("rotation"), dedupeAcrossBackingIndices: value.dedupeAcrossBackingIndices === true, ...(external ? { external: true as const } : {}) };
 }
 
 export interface ElasticSecrets {
@@ -126,29 +140,38 @@ export interface ElasticSecrets {
   password?: pulumi.Input<string>;
   /** Secret `elasticsearchApiKey`: enough for the index assets, not for minting the writer key. */
   apiKey?: pulumi.Input<string>;
+  /** Secret `collectorEsApiKey`: with `writerKey.external`, the writer key itself. */
+  collectorEsApiKey?: pulumi.Input<string>;
   kibana?: KibanaSecrets;
 }
 
 /** The FlowlogsElastic arguments from validated settings and the secret config values. */
 export function flowlogsElasticArgs(settings: ElasticSettings, secrets: ElasticSecrets): FlowlogsElasticArgs {
   const hasBasic = Boolean(secrets.username && secrets.password);
+  const external = settings.writerKey.external === true;
   if (!hasBasic && !secrets.apiKey) {
-    throw new Error("Elasticsearch credentials are missing: `pulumi config set elasticsearchUsername <user>` and " +
-      "`pulumi config set --secret elasticsearchPassword <password>` (the writer key must be minted by a user, not an API key)");
+    throw new Error(external
+      ? "Elasticsearch credentials are missing: `pulumi config set --secret elasticsearchApiKey <encoded key>` (an API key that may put index templates)"
+      : "Elasticsearch credentials are missing: `pulumi config set elasticsearchUsername <user>` and " +
+        "`pulumi config set --secret elasticsearchPassword <password>` (the writer key must be minted by a user, not an API key)");
   }
-  if (!hasBasic) {
+  if (!hasBasic && !external) {
     throw new Error("elasticsearchApiKey alone cannot mint the collector's writer key (a key made with an API key gets no privileges): " +
-      "also set elasticsearchUsername and the secret elasticsearchPassword for a user with manage_own_api_key");
+      "also set elasticsearchUsername and the secret elasticsearchPassword for a user with manage_own_api_key, " +
+      "or make the key yourself and set elasticsearch.writerKey.external: true with the secret collectorEsApiKey (infra/README.md)");
   }
   const base = { url: settings.url, caCert: settings.caCert, allowInsecureHttp: settings.allowInsecureHttp || undefined };
-  const userConnection = pulumi.secret(pulumi.output({ ...base, username: secrets.username, password: secrets.password }) as pulumi.Output<ElasticsearchConnection>);
-  // Admin operations prefer the API key when one is given; the writer key always uses the user.
+  const userConnection = hasBasic
+    ? pulumi.secret(pulumi.output({ ...base, username: secrets.username, password: secrets.password }) as pulumi.Output<ElasticsearchConnection>)
+    : undefined;
+  // Admin operations prefer the API key when one is given; a minted writer key always uses the user.
   const adminConnection = secrets.apiKey
     ? pulumi.secret(pulumi.output({ ...base, apiKey: secrets.apiKey }) as pulumi.Output<ElasticsearchConnection>)
-    : userConnection;
+    : userConnection!;
   return {
     connection: adminConnection,
-    writerConnection: userConnection,
+    writerConnection: external ? undefined : userConnection,
+    externalWriterApiKey: external ? secrets.collectorEsApiKey : undefined,
     assets: settings.assets,
     capabilities: settings.capabilities,
     keepTemplatesWithData: settings.keepTemplatesWithData,

@@ -28,7 +28,10 @@ export interface FlowlogsElasticArgs {
   capabilities?: ClusterCapabilities;
   /** Keep templates a data stream still uses when destroying (default: the destroy fails and names them). */
   keepTemplatesWithData?: boolean;
-  writerKey?: { name?: string; expiration?: string; rotation?: string; dedupeAcrossBackingIndices?: boolean };
+  /** `external`: no key is minted; `externalWriterApiKey` (made by a person, e.g. on Serverless) is passed through. */
+  writerKey?: { name?: string; expiration?: string; rotation?: string; dedupeAcrossBackingIndices?: boolean; external?: boolean };
+  /** With `writerKey.external`: the collector's key (secret), or undefined when no collector needs one. */
+  externalWriterApiKey?: pulumi.Input<string>;
   /**
    * The Kibana side; its plain `url` and `space` give the dashboard URL output. Omit for no Kibana objects. Its
    * namespace is the assets' one: the objects read the data stream this stack writes.
@@ -38,11 +41,12 @@ export interface FlowlogsElasticArgs {
 
 export class FlowlogsElastic extends pulumi.ComponentResource {
   readonly indexAssets: ElasticsearchIndexAssets;
-  readonly writerKey: ElasticsearchWriterApiKey;
+  /** The minted key; undefined with `writerKey.external`. */
+  readonly writerKey?: ElasticsearchWriterApiKey;
   readonly kibana?: FlowlogsKibana;
-  /** Secret: the collector's `Authorization: ApiKey` value. */
-  readonly writerApiKey: pulumi.Output<string>;
-  readonly writerKeyId: pulumi.Output<string>;
+  /** Secret: the collector's `Authorization: ApiKey` value (minted, or the external one when given). */
+  readonly writerApiKey?: pulumi.Output<string>;
+  readonly writerKeyId?: pulumi.Output<string>;
   readonly dataStream: pulumi.Output<string>;
   readonly deadLetterDataStream: pulumi.Output<string>;
   /** The flow-log dashboard in Kibana, or undefined without Kibana. */
@@ -63,16 +67,21 @@ export class FlowlogsElastic extends pulumi.ComponentResource {
       keepTemplatesWithData: args.keepTemplatesWithData ?? false,
     }, child);
     const key = args.writerKey ?? {};
-    this.writerKey = new ElasticsearchWriterApiKey(`${name}-writer-key`, {
-      connection: pulumi.secret(args.writerConnection ?? args.connection),
-      namespace,
-      name: key.name,
-      expiration: key.expiration,
-      rotation: key.rotation,
-      dedupeAcrossBackingIndices: key.dedupeAcrossBackingIndices ?? false,
-    }, { ...child, dependsOn: [this.indexAssets] }); // a key is useless before the templates exist (require_data_stream)
-    this.writerApiKey = pulumi.secret(this.writerKey.encoded);
-    this.writerKeyId = this.writerKey.keyId;
+    if (key.external) {
+      // Made by a person with writerRoleDescriptors' privileges: where no user can mint it (Elastic Cloud Serverless).
+      if (args.externalWriterApiKey !== undefined) this.writerApiKey = pulumi.secret(args.externalWriterApiKey);
+    } else {
+      this.writerKey = new ElasticsearchWriterApiKey(`${name}-writer-key`, {
+        connection: pulumi.secret(args.writerConnection ?? args.connection),
+        namespace,
+        name: key.name,
+        expiration: key.expiration,
+        rotation: key.rotation,
+        dedupeAcrossBackingIndices: key.dedupeAcrossBackingIndices ?? false,
+      }, { ...child, dependsOn: [this.indexAssets] }); // a key is useless before the templates exist (require_data_stream)
+      this.writerApiKey = pulumi.secret(this.writerKey.encoded);
+      this.writerKeyId = this.writerKey.keyId;
+    }
     if (args.kibana) {
       this.kibana = new FlowlogsKibana(`${name}-kibana`, { ...args.kibana, namespace }, { ...child, dependsOn: [this.indexAssets] });
       const base = args.kibana.url.replace(/\/+$/, "");

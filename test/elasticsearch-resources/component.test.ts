@@ -32,9 +32,9 @@ test("FlowlogsElastic declares index assets, the writer key and the Kibana side;
     writerKey: { expiration: "90d", rotation: "2026-11", dedupeAcrossBackingIndices: true },
     kibana: { connection: { url: "https://kibana.example.com", apiKey: KIBANA_KEY, space: "netops" }, url: "https://kibana.example.com/", space: "netops" },
   });
-  assert.equal(await resolved(elastic.writerApiKey), MINTED);
+  assert.equal(await resolved(elastic.writerApiKey!), MINTED);
   assert.equal(await (elastic.writerApiKey as any).isSecret, true, "the writer key output is secret");
-  assert.equal(await resolved(elastic.writerKeyId), "minted-id");
+  assert.equal(await resolved(elastic.writerKeyId!), "minted-id");
   assert.equal(await resolved(elastic.dataStream), "logs-azure.flowlogs-prod");
   assert.equal(await resolved(elastic.deadLetterDataStream), "logs-azure.flowlogs.deadletter-prod");
   // The Kibana side is the assets' namespace's: its dashboard is prod's own.
@@ -58,4 +58,26 @@ test("FlowlogsElastic declares index assets, the writer key and the Kibana side;
   assert.equal(key.connection.value.username, "flowlogs_admin", "the writer key is minted by the user");
   assert.deepEqual([key.name, key.namespace, key.expiration, key.rotation, key.dedupeAcrossBackingIndices], ["flowlogs-collector-prod", "prod", "90d", "2026-11", true]);
   assert.throws(() => new FlowlogsElastic("bad", { connection: { url: "https://es", apiKey: "k" }, assets: { namespace: "Prod-1" } }), /invalid data stream namespace "Prod-1"/);
+});
+
+test("FlowlogsElastic with writerKey.external mints nothing: an API key alone manages the assets and the given key comes out secret", async () => {
+  const given = "Z2l2ZW4taWQ6Z2l2ZW4tc2VjcmV0";
+  const before = registered.length;
+  const elastic = new FlowlogsElastic("serverless", {
+    connection: { url: "https://project.es.example.com", apiKey: ES_API_KEY },
+    assets: { namespace: "prod" },
+    writerKey: { external: true, dedupeAcrossBackingIndices: true },
+    externalWriterApiKey: pulumi.output(given),
+  });
+  assert.equal(await resolved(elastic.writerApiKey!), given);
+  assert.equal(await (elastic.writerApiKey as any).isSecret, true, "the given key stays secret");
+  assert.equal(elastic.writerKey, undefined);
+  assert.equal(elastic.writerKeyId, undefined);
+  await resolved(elastic.indexAssets.dataStream);
+  const types = registered.slice(before).map((r) => r.type);
+  assert.ok(types.includes("pulumi-nodejs:dynamic/flowlogs:elasticsearch:IndexAssets"));
+  assert.equal(types.some((type) => type.endsWith(":WriterApiKey")), false, "no key is minted");
+  // Without a collector there is no key to pass on.
+  const bare = new FlowlogsElastic("bare", { connection: { url: "https://project.es.example.com", apiKey: ES_API_KEY }, writerKey: { external: true } });
+  assert.equal(bare.writerApiKey, undefined);
 });

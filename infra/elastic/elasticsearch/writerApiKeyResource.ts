@@ -46,6 +46,19 @@ export function writerRoleDescriptors(namespace: string, dedupeAcrossBackingIndi
 }
 
 /**
+ * The `POST /_security/api_key` body of the writer key: what this resource sends, and what a person sends where the
+ * stack cannot mint it (`npm run writer-key`, for elasticsearch.writerKey.external).
+ */
+export function writerKeyRequest(key: { name: string; namespace: string; expiration?: string; dedupeAcrossBackingIndices?: boolean; metadata?: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    name: key.name,
+    ...(key.expiration ? { expiration: key.expiration } : {}),
+    role_descriptors: writerRoleDescriptors(key.namespace, key.dedupeAcrossBackingIndices),
+    metadata: { purpose: "flowlogs-to-elastic collector writer", namespace: key.namespace, ...key.metadata },
+  };
+}
+
+/**
  * A key call as any key's manager first, then, when Elasticsearch refuses it (403), as the key's owner (`owner: true`):
  * a deployer with only `manage_own_api_key` may get or invalidate keys by id only that way
  * (ManageOwnApiKeyClusterPrivilege), while one with `manage_api_key` also reaches a key another user minted.
@@ -109,17 +122,9 @@ export const writerApiKeyProvider: pulumi.dynamic.ResourceProvider<WriterApiKeyI
   },
 
   async create(inputs) {
-    const roleDescriptors = writerRoleDescriptors(inputs.namespace, inputs.dedupeAcrossBackingIndices);
-    const answer = await callElasticsearch(inputs.connection, {
-      method: "POST",
-      path: "/_security/api_key",
-      json: {
-        name: inputs.name,
-        ...(inputs.expiration ? { expiration: inputs.expiration } : {}),
-        role_descriptors: roleDescriptors,
-        metadata: { managed_by: "pulumi", purpose: "flowlogs-to-elastic collector writer", namespace: inputs.namespace, rotation: inputs.rotation ?? null },
-      },
-    });
+    const request = writerKeyRequest({ ...inputs, metadata: { managed_by: "pulumi", rotation: inputs.rotation ?? null } });
+    const roleDescriptors = request.role_descriptors as Record<string, unknown>;
+    const answer = await callElasticsearch(inputs.connection, { method: "POST", path: "/_security/api_key", json: request });
     const body = answer.body ?? {};
     const encoded = typeof body.encoded === "string" && body.encoded
       ? body.encoded
