@@ -49,8 +49,8 @@ export interface ClusterCapabilities {
  * Elastic Cloud Serverless as detected. ILM is "not available, in favor of data stream lifecycle" and LogsDB is on
  * by default for logs (elastic/docs-content, differences-from-other-elasticsearch-offerings.md). `_nodes` is
  * internal there (RestNodesInfoAction is `@ServerlessScope(Scope.INTERNAL)`), so modules and processors cannot be
- * listed: constant_keyword, geoip and rename are taken to be there, as on Elastic Cloud (Elastic's own integrations
- * rely on all three on Serverless).
+ * listed: constant_keyword, geoip and rename are taken to be there, as on Elastic Cloud (an assumption, not checked:
+ * dashboards/elasticsearch/README.md, Elastic Cloud Serverless).
  */
 export const SERVERLESS_CAPABILITIES: ClusterCapabilities = {
   ilm: false, constantKeyword: true, ingestProcessors: ["geoip", "rename"], logsdb: true, implicitLogsdb: true, serverless: true,
