@@ -30,9 +30,10 @@ test("the Serverless plan's templates are accepted by the real engine, resolve a
       assert.equal(simulated.template.settings.index.number_of_shards, undefined, `${stream}: no template asks for a shard count`);
       assert.equal(simulated.template.lifecycle?.data_retention, "7d", stream);
     }
-    const alerts = plan.requests.find((r) => r.name === ALERTS_INDEX_TEMPLATE)!;
+    // Under a pattern of its own: one overlapping the shared template at the same priority would be refused.
+    const alerts = { ...plan.requests.find((r) => r.name === ALERTS_INDEX_TEMPLATE)!.body, index_patterns: [`scratch-serverless-alerts-${namespace}*`] };
     const simulatedAlerts = await client.transport.request<{ template: { mappings: { properties: Record<string, unknown> } } }>(
-      { method: "POST", path: "/_index_template/_simulate", body: alerts.body });
+      { method: "POST", path: "/_index_template/_simulate", body: alerts });
     assert.ok(simulatedAlerts.template.mappings.properties.detection, "the alerts template without settings is a valid template");
 
     const letter = deadLetterDocument({ reason: "unterminated record", raw: "{\"records\":[", position: { container: "c", blob: "b", offset: 0 } }, "2026-11-02T10:05:00.000Z");
