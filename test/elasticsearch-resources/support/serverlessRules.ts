@@ -54,7 +54,7 @@ const isPublic = (key: string): boolean =>
  * A component or index template whose settings name one Serverless does not publish: 400 illegal_argument_exception,
  * "Settings [a,b] are not available when running in serverless mode" (elastic/docs-content
  * deploy-manage/deploy/elastic-cloud/differences-from-other-elasticsearch-offerings.md, "Available Elasticsearch
- * settings", which shows that body; Kibana's kbn-storage-adapter tests quote the comma-joined list).
+ * settings", which shows that body; a Kibana StorageIndexAdapter test quotes the comma-joined list).
  */
 export function refusedSettings(settings: unknown): Refusal | undefined {
   const refused = flatKeys(settings).filter((key) => !isPublic(key)).sort();
