@@ -95,8 +95,8 @@ export interface IndexAssetPlan {
   deadLetterDataStream: string;
   /** The flow data stream's index mode and why it was chosen. */
   indexMode: { mode: "logsdb" | "standard"; reason: string };
-  /** The dead-letter data stream's index mode (always standard) and whether the template states it. */
-  deadLetterIndexMode: { mode: "standard"; reason: string };
+  /** The dead-letter data stream's index mode (standard but on Serverless) and whether the template states it. */
+  deadLetterIndexMode: { mode: "logsdb" | "standard"; reason: string };
 }
 
 const GEOIP_PROCESSORS = ["geoip", "rename"];
@@ -205,10 +205,12 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   };
   indexTemplate(`azure-flowlogs-${namespace}`, "index-templates/azure-flowlogs.json", FLOW_DATASET, flowComponents,
     { ...(pipeline ? { "index.default_pipeline": pipeline } : {}), ...(indexMode.mode === "standard" ? statedStandard : {}) });
-  // Dead letters stay standard everywhere: stored _source gives back the bytes set aside as they were sent, where
-  // logsdb's synthetic _source rebuilds them (keys reordered), and they are too few for logsdb's savings to matter.
+  // Dead letters stay standard: stored _source gives back the bytes set aside as they were sent, where logsdb's
+  // synthetic _source rebuilds them (keys reordered), and they are too few for logsdb's savings to matter. Not on
+  // Serverless, which makes every logs-*-* stream logsdb: a stated standard there risks a refused template (a first
+  // up that fails) for the sake of key order.
   indexTemplate(`azure-flowlogs-deadletter-${namespace}`, "index-templates/azure-flowlogs-deadletter.json", DEAD_LETTER_DATASET,
-    deadLetterComponents, statedStandard);
+    deadLetterComponents, capabilities.serverless ? {} : statedStandard);
   // The alert documents the Kibana rules write (an index, not a data stream: the .index connector bulk-indexes).
   // OpenSearch has no Kibana, so nothing would ever write there.
   if (openSearch) {
@@ -219,7 +221,9 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
 
   if (capabilities.serverless) leaveOutServerlessRefusedSettings(requests, skipped);
 
-  const deadLetterIndexMode = { mode: "standard" as const, reason: `dead letters come back as they were sent (stored _source)${standardNote(capabilities)}` };
+  const deadLetterIndexMode: IndexAssetPlan["deadLetterIndexMode"] = capabilities.serverless
+    ? { mode: "logsdb", reason: "Elastic Cloud Serverless makes every logs-*-* data stream logsdb; not stated standard there, so a project that keeps logsdb on does not refuse the template (a dead letter's fields come back reordered, their values as sent)" }
+    : { mode: "standard", reason: `dead letters come back as they were sent (stored _source)${standardNote(capabilities)}` };
   return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode, deadLetterIndexMode };
 }
 

@@ -81,7 +81,7 @@ describe("Elastic Cloud Serverless (contract double)", () => {
     assert.deepEqual(outs.assets.map((a) => a.path), planIndexAssets(inputs.options, SERVERLESS_CAPABILITIES).requests.map((r) => r.path));
     assert.deepEqual(es.indexTemplates.get("azure-flowlogs-prod").template.lifecycle, { data_retention: "14d" });
     assert.equal(es.indexTemplates.get("azure-flowlogs-prod").template.settings, undefined, "the shard count was its only setting");
-    assert.deepEqual(es.indexTemplates.get("azure-flowlogs-deadletter-prod").template.settings, { "index.mode": "standard" });
+    assert.equal(es.indexTemplates.get("azure-flowlogs-deadletter-prod").template.settings, undefined, "no stated mode: Serverless makes it logsdb");
     assert.equal(es.components.get("azure-flowlogs-logsdb-settings").template.settings.index.mode, "logsdb");
     const read = (await p.read!(created.id, outs)).props as IndexAssetsOutputs;
     assert.ok(read.assets.every((a) => a.drift === undefined));
