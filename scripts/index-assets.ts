@@ -3,7 +3,7 @@
 // into the cluster at ES_URL, for clusters whose Elastic side is not managed by a Pulumi stack (the collector
 // refuses to write until they exist). An OpenSearch cluster is recognised (`GET /`) and gets its own variant.
 // Credentials come from the environment: ES_API_KEY or ES_USERNAME/ES_PASSWORD.
-import { parseArgs } from "node:util";
+import { readCommandLine } from "./commandLine";
 import { Client } from "@elastic/elasticsearch";
 import { applyIndexAssets, type AppliedIndexAssets } from "../dashboards/src/applyIndexAssets";
 import { applyOpenSearchIndexAssets, identifyCluster } from "../dashboards/src/applyOpenSearchIndexAssets";
@@ -13,22 +13,10 @@ const USAGE = "usage: ES_URL=https://... [ES_API_KEY=... | ES_USERNAME=... ES_PA
   "[--namespace NS] [--retention 30d] [--retention-mode auto|ilm|lifecycle|none] [--geoip auto|off|required]";
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        namespace: { type: "string" }, retention: { type: "string" }, "retention-mode": { type: "string" },
-        geoip: { type: "string" }, help: { type: "boolean" },
-      },
-    }));
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = readCommandLine({
+    namespace: { type: "string" }, retention: { type: "string" }, "retention-mode": { type: "string" }, geoip: { type: "string" }, help: { type: "boolean" },
+  }, USAGE);
+  if (typeof values === "number") return values;
   const { ES_URL: url, ES_API_KEY: apiKey, ES_USERNAME: username, ES_PASSWORD: password } = process.env;
   if (!url) {
     console.error(`ES_URL is not set: the Elasticsearch endpoint to put the index assets into\n${USAGE}`);

@@ -2,33 +2,17 @@
 // Offline plan: runs the Pulumi program under mocks with the stack's config and prints every resource it would
 // declare. No cloud, no Pulumi CLI. With --json, stdout carries exactly one JSON array and nothing else.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { readCommandLine } from "./commandLine";
 import { runProgramUnderMocks, type PlanResult, type PlannedResource } from "../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../infra/plan/stackFile";
 
 const usage = "usage: npm run plan -- --stack <name> [--json] [--dir <folder with Pulumi.yaml>] [--config-file <Pulumi.<stack>.yaml>]";
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        stack: { type: "string" },
-        json: { type: "boolean", default: false },
-        dir: { type: "string" },
-        "config-file": { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const values = readCommandLine({
+    stack: { type: "string" }, json: { type: "boolean", default: false }, dir: { type: "string" }, "config-file": { type: "string" }, help: { type: "boolean" },
+  }, usage);
+  if (typeof values === "number") return values;
   if (!values.stack) {
     console.error(`--stack is required\n${usage}`);
     return 2;

@@ -4,7 +4,7 @@
 // it). The body comes from writerKeyRequest, the same one the WriterApiKey resource sends. With --stack, the
 // namespace and dedupe setting are read from Pulumi.<stack>.yaml. --json prints the body alone.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { readCommandLine } from "./commandLine";
 import { readElasticConfig } from "../infra/elastic/config";
 import { writerKeyRequest } from "../infra/elastic/elasticsearch/writerApiKeyResource";
 import { loadStackConfigFiles } from "../infra/plan/stackFile";
@@ -23,23 +23,11 @@ function fromStack(stack: string, dir: string): { namespace: string; dedupe: boo
 }
 
 function main(): number {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        stack: { type: "string" }, dir: { type: "string" }, namespace: { type: "string" },
-        "dedupe-across-backing-indices": { type: "boolean", default: false }, json: { type: "boolean", default: false }, help: { type: "boolean" },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = readCommandLine({
+    stack: { type: "string" }, dir: { type: "string" }, namespace: { type: "string" },
+    "dedupe-across-backing-indices": { type: "boolean", default: false }, json: { type: "boolean", default: false }, help: { type: "boolean" },
+  }, USAGE);
+  if (typeof values === "number") return values;
   if (Boolean(values.stack) === Boolean(values.namespace)) {
     console.error(`give exactly one of --stack and --namespace\n${USAGE}`);
     return 2;
