@@ -17,6 +17,7 @@ import { runCollector, type RunOptions } from "../../collector/src/service/colle
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { loadConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
@@ -127,23 +128,45 @@ test("a checkpoint container that disappeared and may not be created again: name
   }
 });
 
-/** A service client whose account SAS only becomes valid at `from`: storage answers 403 until then, like RBAC not yet applied. */
-function notYetAuthorized(from: Date): BlobServiceClient {
-  const sas = generateAccountSASQueryParameters({
-    startsOn: from, expiresOn: new Date(Date.now() + 3_600_000), permissions: AccountSASPermissions.parse("racwdl"),
-    resourceTypes: "sco", services: "b",
-  }, credential);
-  return new BlobServiceClient(`${settings.BlobEndpoint}?${sas}`);
+/**
+ * A service client refused with 403 (a real one: Azurite checks an account SAS that is not valid yet) until the test
+ * calls `authorize()`, like a role assignment that takes effect while the service waits. Told by the test, not by
+ * the clock, so a slow start-up cannot let the service miss the 403s.
+ */
+function authorizedLater(): { client: BlobServiceClient; authorize: () => void } {
+  const sasFrom = (startsOn: Date) => generateAccountSASQueryParameters({
+    startsOn, expiresOn: new Date(Date.now() + 3_600_000), permissions: AccountSASPermissions.parse("racwdl"), resourceTypes: "sco", services: "b",
+  }, credential).toString();
+  let sas = sasFrom(new Date(Date.now() + 3_600_000));
+  const client = new BlobServiceClient(settings.BlobEndpoint!);
+  (client as unknown as { storageClientContext: { pipeline: { addPolicy(policy: PipelinePolicy, options: { phase: "Sign" }): void } } })
+    .storageClientContext.pipeline.addPolicy({
+      name: "testAccountSas",
+      sendRequest(request, next) {
+        const url = new URL(request.url);
+        for (const [key, value] of new URLSearchParams(sas)) url.searchParams.set(key, value);
+        request.url = url.toString();
+        return next(request);
+      },
+    }, { phase: "Sign" });
+  return { client, authorize: () => { sas = sasFrom(new Date(Date.now() - 60_000)); } };
+}
+
+async function authorizeOnceWaiting(service: { events: LogEvent[] }, authorize: () => void): Promise<void> {
+  await until("the 403s waited out", () => service.events.some((e) => e.event === "storage.forbidden.waiting"));
+  authorize();
 }
 
 test("403s right after start-up are waited out within the grace, with one clear line; then the data flows", async () => {
   const { config, writer } = await setUp();
   for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
   const sink = new RecordingSink();
-  const service = serve({ config, sink, blobService: notYetAuthorized(new Date(Date.now() + 5_000)) });
+  const storage = authorizedLater();
+  const service = serve({ config, sink, blobService: storage.client });
   try {
     const url = await service.url();
     assert.equal((await fetch(`${url}/healthz`)).status, 200, "the probe answers while start-up waits");
+    await authorizeOnceWaiting(service, storage.authorize);
     await until("the data indexed once authorized", () => sink.documents.size === writer.tuples);
     const waiting = service.events.filter((e) => e.event === "storage.forbidden.waiting");
     assert.equal(waiting.length, 1, "one line");
@@ -164,11 +187,11 @@ test("listings refused with 403 within the grace are waited out too (no list.fai
   await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
   const sink = new RecordingSink();
   // The checkpoint container's role is effective, the flow-log containers' not yet.
-  const service = serve({
-    config, sink, blobService: notYetAuthorized(new Date(Date.now() + 4_000)), checkpointContainer: scratch.service.getContainerClient(checkpoints.containerName),
-  });
+  const storage = authorizedLater();
+  const service = serve({ config, sink, blobService: storage.client, checkpointContainer: scratch.service.getContainerClient(checkpoints.containerName) });
   try {
     const url = await service.url();
+    await authorizeOnceWaiting(service, storage.authorize);
     await until("the data indexed once authorized", () => sink.documents.size === writer.tuples);
     const waiting = service.events.filter((e) => e.event === "storage.forbidden.waiting");
     assert.equal(waiting.length, 1);
@@ -185,13 +208,13 @@ test("after the grace (here 0 minutes), and in a one-pass run, a 403 at start-up
   const { config } = await setUp({ FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "0", FLOWLOGS_METRICS_PORT: "off" });
   const events: LogEvent[] = [];
   await assert.rejects(
-    runCollector({ config, sink: new RecordingSink(), blobService: notYetAuthorized(new Date(Date.now() + 600_000)), writeLog: () => {}, onEvent: (e) => events.push(e) }),
+    runCollector({ config, sink: new RecordingSink(), blobService: authorizedLater().client, writeLog: () => {}, onEvent: (e) => events.push(e) }),
     (error: { statusCode?: number }) => error.statusCode === 403,
   );
   const { config: defaults } = await setUp({ FLOWLOGS_METRICS_PORT: "off" });
   assert.equal(defaults.authorizationGraceMinutes, 10);
   await assert.rejects(
-    runCollector({ config: defaults, sink: new RecordingSink(), once: true, blobService: notYetAuthorized(new Date(Date.now() + 600_000)), writeLog: () => {}, onEvent: (e) => events.push(e) }),
+    runCollector({ config: defaults, sink: new RecordingSink(), once: true, blobService: authorizedLater().client, writeLog: () => {}, onEvent: (e) => events.push(e) }),
     (error: { statusCode?: number }) => error.statusCode === 403,
   );
   assert.equal(events.filter((e) => e.event === "storage.forbidden.waiting").length, 0);
