@@ -138,3 +138,29 @@ describe("ElasticsearchWriterApiKey with a deployer holding only manage_own_api_
     assert.equal((await p.read!(created.id, outs)).id, "", "gone for the next up");
   });
 });
+
+describe("ElasticsearchWriterApiKey after the deployer user changed, each holding only manage_own_api_key (contract double)", () => {
+  const OTHER = { username: "flowlogs_deployer_2", password: "another-secret" };
+  let es: FakeElasticsearch;
+  before(async () => { es = await new FakeElasticsearch({ basic: USER, otherUsers: [OTHER], ownKeysOnly: true }).start(); });
+  after(() => es.stop());
+
+  test("contract: refresh and destroy as a user who did not mint the key fail, naming both users, and the key stays valid", async () => {
+    const created = await p.create((await p.check!({} as WriterApiKeyInputs, { connection: { url: es.url, ...USER }, name: "flowlogs-collector-dev", namespace: "dev" })).inputs!);
+    const outs = created.outs as WriterApiKeyOutputs;
+    assert.equal(outs.mintedBy, USER.username);
+    // A changed elasticsearchUsername/Password is an update (same cluster, same key), which keeps who minted it.
+    const news = { ...outs, connection: { url: es.url, ...OTHER } };
+    assert.deepEqual((await p.diff!(created.id, outs, news)).replaces, []);
+    const updated = (await p.update!(created.id, outs, news)).outs as WriterApiKeyOutputs;
+    const whose = new RegExp(`\\(${OTHER.username}\\) did not mint it \\(${USER.username} did\\).*manage_api_key`);
+    await assert.rejects(p.read!(created.id, updated), whose, "refresh must not drop a key it cannot see");
+    await assert.rejects(p.delete!(created.id, updated), whose, "destroy must not report a key it could not invalidate");
+    assert.equal(es.keys.get(created.id)!.invalidated, false, "still valid: nothing claimed otherwise");
+    // Back as the user who minted it, both work as before.
+    const back = (await p.update!(created.id, updated, { ...updated, connection: { url: es.url, ...USER } })).outs as WriterApiKeyOutputs;
+    assert.equal((await p.read!(created.id, back)).id, created.id);
+    await p.delete!(created.id, back);
+    assert.equal(es.keys.get(created.id)!.invalidated, true);
+  });
+});

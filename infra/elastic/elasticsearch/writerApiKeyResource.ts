@@ -32,6 +32,8 @@ export interface WriterApiKeyOutputs extends WriterApiKeyInputs {
   expiresAt: number;
   /** The role descriptors the key was minted with (no secret in them). */
   roleDescriptors: Record<string, unknown>;
+  /** The user who minted it (absent in state written before this was recorded). */
+  mintedBy?: string;
 }
 
 /** The one role of the writer key: least privilege on exactly the namespace's data streams. */
@@ -63,13 +65,27 @@ export function writerKeyRequest(key: { name: string; namespace: string; expirat
  * a deployer with only `manage_own_api_key` may get or invalidate keys by id only that way
  * (ManageOwnApiKeyClusterPrivilege), while one with `manage_api_key` also reaches a key another user minted.
  */
-async function asOwnerIfRefused<T>(call: (owner: boolean) => Promise<T>): Promise<T> {
+async function asOwnerIfRefused<T>(call: (owner: boolean) => Promise<T>): Promise<{ answer: T; asOwner: boolean }> {
   try {
-    return await call(false);
+    return { answer: await call(false), asOwner: false };
   } catch (error) {
-    if (error instanceof ElasticsearchError && error.status === 403) return call(true);
+    if (error instanceof ElasticsearchError && error.status === 403) return { answer: await call(true), asOwner: true };
     throw error;
   }
+}
+
+/**
+ * Asked as its owner, Elasticsearch answers for the caller's own keys only: "not found" is the truth only when the
+ * caller is the user who minted the key. Another deployer user (a changed `elasticsearchUsername`) would otherwise
+ * drop a live key from the state or "invalidate" nothing, and the key would stay valid.
+ */
+function notFoundAsOwner(id: string, props: WriterApiKeyOutputs, doing: string): void {
+  const user = props.connection?.username;
+  if (props.mintedBy !== undefined && props.mintedBy === user) return;
+  throw new Error(`cannot ${doing} the collector's writer API key ${id}: the user this stack authenticates as (${user ?? "?"}) ` +
+    `${props.mintedBy ? `did not mint it (${props.mintedBy} did)` : "may not be the user who minted it"}, and with only ` +
+    "manage_own_api_key Elasticsearch shows a user its own keys alone, so the key may still be valid. Authenticate as the " +
+    "user who minted it (elasticsearchUsername/elasticsearchPassword), or give this user manage_api_key, and run again");
 }
 
 function checkInputs(news: WriterApiKeyInputs): Failure[] {
@@ -132,16 +148,17 @@ export const writerApiKeyProvider: pulumi.dynamic.ResourceProvider<WriterApiKeyI
     if (!body.id || !encoded) throw new Error("Elasticsearch created an API key but its answer has no id/encoded key");
     return {
       id: String(body.id),
-      outs: { ...inputs, keyId: String(body.id), encoded, expiresAt: Number(body.expiration ?? 0), roleDescriptors },
+      outs: { ...inputs, keyId: String(body.id), encoded, expiresAt: Number(body.expiration ?? 0), roleDescriptors, mintedBy: inputs.connection.username },
     };
   },
 
   async read(id, props) {
     if (!props) return { id, props };
-    const answer = await asOwnerIfRefused((owner) => callElasticsearch(props.connection, {
+    const { answer, asOwner } = await asOwnerIfRefused((owner) => callElasticsearch(props.connection, {
       method: "GET", path: `/_security/api_key?id=${encodeURIComponent(id)}${owner ? "&owner=true" : ""}`, accept: [404],
     }));
     const key = answer.status === 404 ? undefined : (answer.body?.api_keys ?? []).find((k: any) => k.id === id);
+    if (!key && asOwner) notFoundAsOwner(id, props as WriterApiKeyOutputs, "refresh");
     const expired = key?.expiration && Number(key.expiration) <= Date.now();
     // Invalidated, expired or deleted: the key is gone for the collector; the next `up` mints a new one.
     if (!key || key.invalidated === true || expired) return { id: "" };
@@ -155,9 +172,11 @@ export const writerApiKeyProvider: pulumi.dynamic.ResourceProvider<WriterApiKeyI
 
   async delete(id, props) {
     // Invalidate, so a leaked or replaced key stops working at once. An unknown id is already gone.
-    const answer = await asOwnerIfRefused((owner) => callElasticsearch(props.connection, {
+    const { answer, asOwner } = await asOwnerIfRefused((owner) => callElasticsearch(props.connection, {
       method: "DELETE", path: "/_security/api_key", json: { ids: [id], ...(owner ? { owner: true } : {}) }, accept: [404],
     }));
+    const matched = [...(answer.body?.invalidated_api_keys ?? []), ...(answer.body?.previously_invalidated_api_keys ?? [])].includes(id);
+    if (asOwner && !matched) notFoundAsOwner(id, props as WriterApiKeyOutputs, "invalidate");
     const errors = answer.body?.error_details ?? [];
     if (answer.status !== 404 && answer.body?.error_count > 0 && !(answer.body?.invalidated_api_keys ?? []).includes(id) &&
       !errors.every((e: any) => /not found|does not exist/i.test(String(e?.reason)))) {

@@ -14,6 +14,8 @@ export interface StoredKey { id: string; name: string; apiKey: string; roleDescr
 
 export interface FakeElasticsearchOptions {
   basic?: { username: string; password: string };
+  /** More users with the same roles as `basic` (a deployer changed: each sees only its own keys with `ownKeysOnly`). */
+  otherUsers?: Array<{ username: string; password: string }>;
   /** An API key (encoded) the double accepts for admin calls; a key it minted is accepted too. */
   apiKey?: string;
   ilm?: boolean;
@@ -110,7 +112,8 @@ export class FakeElasticsearch {
     const [scheme, value] = header.split(" ");
     if (scheme === "Basic" && this.options.basic) {
       const [username, ...rest] = Buffer.from(value ?? "", "base64").toString("utf8").split(":");
-      if (username === this.options.basic.username && rest.join(":") === this.options.basic.password) return { kind: "user", username };
+      const users = [this.options.basic, ...(this.options.otherUsers ?? [])];
+      if (users.some((user) => username === user.username && rest.join(":") === user.password)) return { kind: "user", username: username! };
     }
     if (scheme === "ApiKey") {
       if (value === this.options.apiKey) return { kind: "apiKey", id: "admin-key" };
