@@ -269,6 +269,9 @@ function statesStandardMode(capabilities: ClusterCapabilities): boolean {
 
 /** What a standard reason adds: that the template states the mode, or that it cannot and what may happen then. */
 function standardNote(capabilities: ClusterCapabilities): string {
+  if (capabilities.serverless) {
+    return "; stated as index.mode: standard, which Elastic Cloud Serverless (logsdb on every logs-*-* stream) may refuse: not checked on a real project";
+  }
   if (statesStandardMode(capabilities)) {
     return "; stated as index.mode: standard, so the logsdb plugin (cluster.logsdb.enabled, the Elasticsearch 9.x default) leaves it standard";
   }

@@ -5,7 +5,7 @@
 // secret elasticsearchApiKey (enough for the index assets only). With `writerKey.external` the stack mints no key:
 // the secret collectorEsApiKey is the writer key, made by a person (Elastic Cloud Serverless has no users to mint it).
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterCapabilities, IndexAssetOptions } from "../../dashboards/src/indexAssets";
+import { SERVERLESS_CAPABILITIES, type ClusterCapabilities, type IndexAssetOptions } from "../../dashboards/src/indexAssets";
 import { checkNamespace } from "../../collector/src/sink/dataStreams";
 import { reportUnknownKeys, type Report } from "../configKeys";
 import type { ElasticsearchConnection } from "./elasticsearch/client";
@@ -77,17 +77,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
   if (retentionMode) assets.retentionMode = retentionMode;
   const geoip = oneOf("geoip", ["auto", "off", "required"]);
   if (geoip) assets.geoip = geoip;
-  let capabilities: ClusterCapabilities | undefined;
-  const caps = value.capabilities;
-  if (caps !== undefined) {
-    if (!isObject(caps) || typeof caps.ilm !== "boolean" || typeof caps.constantKeyword !== "boolean" ||
-      !Array.isArray(caps.ingestProcessors) || !caps.ingestProcessors.every((p) => typeof p === "string") ||
-      (caps.serverless !== undefined && typeof caps.serverless !== "boolean")) {
-      problem("elasticsearch.capabilities", "must be { ilm: bool, constantKeyword: bool, ingestProcessors: [names], serverless?: bool }, or left out to ask the cluster");
-    } else {
-      capabilities = { ilm: caps.ilm, constantKeyword: caps.constantKeyword, ingestProcessors: caps.ingestProcessors as string[], ...(caps.serverless === true ? { serverless: true } : {}) };
-    }
-  }
+  const capabilities = value.capabilities === undefined ? undefined : readPinnedCapabilities(value.capabilities, problem);
   if (value.keepTemplatesWithData !== undefined && typeof value.keepTemplatesWithData !== "boolean") problem("elasticsearch.keepTemplatesWithData", "must be true or false");
   const writerKey = readWriterKey(value.writerKey, problem);
   return {
@@ -99,6 +89,45 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
     keepTemplatesWithData: value.keepTemplatesWithData === true,
     writerKey,
     kibana: readKibanaConfig(kibana, problem, assets.namespace),
+  };
+}
+
+const CAPABILITIES_SHAPE = "{ ilm: bool, constantKeyword: bool, ingestProcessors: [names], logsdb?: bool, implicitLogsdb?: bool, serverless?: bool }";
+
+/**
+ * Pinned capabilities, each key read (none silently dropped). `serverless: true` is Serverless's own set
+ * (SERVERLESS_CAPABILITIES: logsdb, no ILM) with the given constantKeyword and processors, so a pinned plan is the
+ * one detection would make; `ilm: true` next to it is refused, as Serverless has no ILM.
+ */
+function readPinnedCapabilities(caps: unknown, problem: Report): ClusterCapabilities | undefined {
+  const optionalFlags = ["logsdb", "implicitLogsdb", "serverless"] as const;
+  if (!isObject(caps) || typeof caps.ilm !== "boolean" || typeof caps.constantKeyword !== "boolean" ||
+    !Array.isArray(caps.ingestProcessors) || !caps.ingestProcessors.every((p) => typeof p === "string") ||
+    optionalFlags.some((flag) => caps[flag] !== undefined && typeof caps[flag] !== "boolean")) {
+    problem("elasticsearch.capabilities", `must be ${CAPABILITIES_SHAPE}, or left out to ask the cluster`);
+    return undefined;
+  }
+  const unknown = Object.keys(caps).filter((key) => !["ilm", "constantKeyword", "ingestProcessors", ...optionalFlags].includes(key));
+  if (unknown.length) {
+    problem("elasticsearch.capabilities", `has no key ${unknown.join(", ")}: it is ${CAPABILITIES_SHAPE}`);
+    return undefined;
+  }
+  const given = { constantKeyword: caps.constantKeyword, ingestProcessors: caps.ingestProcessors as string[] };
+  if (caps.serverless === true) {
+    if (caps.ilm) {
+      problem("elasticsearch.capabilities", "ilm: true with serverless: true: Elastic Cloud Serverless has no ILM; set ilm: false");
+      return undefined;
+    }
+    if (caps.logsdb === false || caps.implicitLogsdb === false) {
+      problem("elasticsearch.capabilities", "logsdb/implicitLogsdb false with serverless: true: Serverless makes every logs-*-* stream logsdb; leave them out");
+      return undefined;
+    }
+    return { ...SERVERLESS_CAPABILITIES, ...given };
+  }
+  return {
+    ilm: caps.ilm, ...given,
+    ...(typeof caps.logsdb === "boolean" ? { logsdb: caps.logsdb } : {}),
+    ...(typeof caps.implicitLogsdb === "boolean" ? { implicitLogsdb: caps.implicitLogsdb } : {}),
   };
 }
 

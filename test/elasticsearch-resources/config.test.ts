@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { flowlogsElasticArgs, readElasticConfig } from "../../infra/elastic/config";
+import { planIndexAssets, SERVERLESS_CAPABILITIES } from "../../dashboards/src/indexAssets";
 
 function read(value: unknown, kibana?: unknown) {
   const problems: string[] = [];
@@ -42,6 +43,21 @@ test("elasticsearch config: every problem names its key and the fix", () => {
   assert.match(read({ url: "https://u:p@es.example.com" }).problems[0]!, /must not carry credentials/);
   assert.match(read(undefined, { url: "https://k" }).problems[0]!, /^kibana: .*configure elasticsearch.url/);
   assert.deepEqual(read({ url: "http://127.0.0.1:9200" }).problems, [], "plain http on loopback is fine");
+});
+
+test("elasticsearch.capabilities pinned: every key read, Serverless pinned as detection would see it, contradictions refused", () => {
+  const pinned = (capabilities: unknown) => read({ url: "https://es.example.com", capabilities });
+  assert.deepEqual(pinned({ ilm: true, constantKeyword: true, ingestProcessors: ["geoip"], logsdb: true, implicitLogsdb: true }).settings!.capabilities,
+    { ilm: true, constantKeyword: true, ingestProcessors: ["geoip"], logsdb: true, implicitLogsdb: true }, "logsdb and implicitLogsdb are kept, not dropped");
+  const serverless = pinned({ ilm: false, constantKeyword: true, ingestProcessors: ["geoip", "rename"], serverless: true }).settings!.capabilities!;
+  assert.deepEqual(serverless, SERVERLESS_CAPABILITIES);
+  assert.deepEqual(planIndexAssets({ namespace: "prod" }, serverless), planIndexAssets({ namespace: "prod" }, SERVERLESS_CAPABILITIES), "the plan detection would make");
+  assert.equal(planIndexAssets({ namespace: "prod" }, serverless).indexMode.mode, "logsdb");
+  const problem = (capabilities: unknown) => pinned(capabilities).problems.join("\n");
+  assert.match(problem({ ilm: true, constantKeyword: true, ingestProcessors: [], serverless: true }), /^elasticsearch.capabilities: ilm: true with serverless: true: .*set ilm: false/);
+  assert.match(problem({ ilm: false, constantKeyword: true, ingestProcessors: [], serverless: true, logsdb: false }), /^elasticsearch.capabilities: .*leave them out/);
+  assert.match(problem({ ilm: false, constantKeyword: true, ingestProcessors: [], logsDb: true }), /^elasticsearch.capabilities: has no key logsDb: it is \{ ilm: bool/);
+  assert.match(problem({ ilm: false, constantKeyword: true, ingestProcessors: [], implicitLogsdb: "yes" }), /^elasticsearch.capabilities: must be \{/);
 });
 
 test("config + secrets -> component arguments: connections secret, admin via API key when given, writer key always via the user", async () => {
