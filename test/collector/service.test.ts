@@ -1,9 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ContainerClient } from "@azure/storage-blob";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
-import { FlowLogBlobWriter } from "../support/flowLogWriter";
+import { FlowLogBlobWriter, flowLogBlobName } from "../support/flowLogWriter";
+import { startFaultyProxy } from "../support/faultyProxy";
+import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
+import { forEachLimited } from "../../collector/src/service/jobBudget";
 import { runCollector, type RunOptions } from "../../collector/src/service/collector";
 import { describeConfig, loadConfig, type CollectorConfig } from "../../collector/src/service/config";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
@@ -429,6 +432,44 @@ test("a wide listing walks the folders to new flow logs and lists the horizon's 
   const all = await expectedIds([...days, newNsg, newVnet]);
   assert.equal(afterPoll[1], all.size - lateBeforeHorizon, "the wide listing read the new flow logs and the late write within the horizon, not the one before it");
   assert.deepEqual(new Set(sink.documents.keys()), all, "the daily full listing found the late write before the horizon");
+});
+
+test("listings page small enough for the heap: 1,000 blobs a page in full, 250 under a prefix, and a wide listing's day folders two at a time", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_FULL_LISTING_MINUTES: "30", FLOWLOGS_LISTING_HORIZON_HOURS: "48" });
+  // Three flow logs with a day folder each for the three days of the horizon (nine prefixes), one of them 300 blobs.
+  const day = (back: number) => new Date(HOUR.getTime() - back * 24 * 3_600_000);
+  const writers = ["NSG-P", "NSG-Q", "NSG-R"].flatMap((nsgName, i) => [0, 1, 2].map((back) =>
+    new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: day(back), seed: 300 + i * 3 + back, nsgName, mac: `000D3A0003${i}${back}` })));
+  for (const w of writers) await w.appendMinute({ records: 1 });
+  const bulk = Array.from({ length: 300 }, (_, n) => flowLogBlobName({ kind: "nsg-v2", hour: day(1), nsgName: "NSG-P", mac: `000D3A01${String(n).padStart(4, "0")}` }));
+  await forEachLimited(bulk, 16, async (name) => { await nsg.getBlockBlobClient(name).upload("{}", 2); });
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, () => "forward");
+  try {
+    const blobService = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url));
+    let clock = HOUR.getTime() + 10 * 60_000;
+    const controller = new AbortController();
+    const steps = [async () => { clock += 31 * 60_000; }, async () => controller.abort()];
+    const events: LogEvent[] = [];
+    await runCollector({
+      config, sink: new RecordingSink(), blobService, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => clock,
+      signal: controller.signal, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
+    });
+    assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed]), [["full", 309], ["wide", 309]]);
+    const listings = proxy.seen.filter((r) => r.method === "GET" && /[?&]comp=list/.test(r.path) && r.path.includes(nsg.containerName));
+    const flat = listings.filter((r) => !/[?&]delimiter=/.test(r.path));
+    const pageSize = (r: { path: string }) => Number(new URL(r.path, "http://x").searchParams.get("maxresults"));
+    const full = flat.filter((r) => !/[?&]prefix=/.test(r.path));
+    const days = flat.filter((r) => /[?&]prefix=/.test(r.path));
+    assert.deepEqual([...new Set(full.map(pageSize))], [1000]);
+    assert.deepEqual([...new Set(days.map(pageSize))], [250]);
+    assert.equal(days.length, 10, "nine day folders, the 301-blob one in two pages");
+    // In flight when each one arrived: the requests from their arrival to their answer's end.
+    assert.ok(days.every((r) => r.closedAfterMs !== undefined));
+    const inFlightAtMost = Math.max(...days.map((r) => days.filter((o) => o.arrivedAt <= r.arrivedAt && r.arrivedAt < o.arrivedAt + o.closedAfterMs!).length));
+    assert.ok(inFlightAtMost <= 2, `at most two day folders listed at once (saw ${inFlightAtMost})`);
+  } finally {
+    await proxy.stop();
+  }
 });
 
 test("while the containers hold few blobs every poll lists in full, so a new flow log is found at once", async () => {

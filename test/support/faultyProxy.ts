@@ -27,6 +27,8 @@ export interface FaultyProxy {
     method: string; path: string; fault: Fault; authorization?: string; range?: string; ifMatch?: string;
     /** The upstream's answer (forwarded requests, once it arrived). */
     status?: number;
+    /** When the request arrived (epoch milliseconds). */
+    arrivedAt: number;
     /** Milliseconds from the request's arrival until its answer ended or its connection closed (a stalled one: the client gave up). */
     closedAfterMs?: number;
     responseBytes: number; decodedBytes: number;
@@ -50,14 +52,14 @@ export async function startFaultyProxy(
     const method = incoming.method ?? "GET";
     const path = incoming.url ?? "/";
     const fault = decide({ method, path, n: seen.length });
+    const arrived = Date.now();
     const entry: FaultyProxy["seen"][number] = {
-      method, path, fault, responseBytes: 0, decodedBytes: 0,
+      method, path, fault, arrivedAt: arrived, responseBytes: 0, decodedBytes: 0,
       ...(incoming.headers.authorization ? { authorization: incoming.headers.authorization } : {}),
       ...(typeof incoming.headers["x-ms-range"] === "string" ? { range: incoming.headers["x-ms-range"] } : {}),
       ...(typeof incoming.headers["if-match"] === "string" ? { ifMatch: incoming.headers["if-match"] } : {}),
     };
     seen.push(entry);
-    const arrived = Date.now();
     outgoing.once("close", () => { entry.closedAfterMs = Date.now() - arrived; });
     if (fault === "drop") {
       incoming.socket.destroy();

@@ -267,6 +267,11 @@ async function poll(
 }
 
 const LISTINGS_AT_ONCE = 8;
+/**
+ * A wide listing's day folders, each several pages of PREFIX_LISTING_PAGE_BLOBS for a large flow log: two at once bounds the
+ * pages in flight (memory) where an hour folder, a recent listing's, is rarely more than a page.
+ */
+const DAY_LISTINGS_AT_ONCE = 2;
 const FULL_LISTING_EVERY_MS = 24 * 3_600_000;
 
 type ListingScope = "full" | "wide" | "recent";
@@ -332,7 +337,7 @@ async function listChanged(
       if (scope === "wide") for (const prefix of prefixes) covered.add(`${container}/${prefix}`);
       // Many flow logs mean many small listings: a few at a time keeps a poll's wall time short.
       let failure: { error: unknown } | undefined;
-      await forEachLimited(prefixes, LISTINGS_AT_ONCE, async (prefix) => {
+      await forEachLimited(prefixes, scope === "wide" ? DAY_LISTINGS_AT_ONCE : LISTINGS_AT_ONCE, async (prefix) => {
         try {
           for await (const ref of listFlowLogBlobs(service, container, prefix)) note(ref);
         } catch (error) {

@@ -13,19 +13,31 @@ export class ContainerMissingError extends Error {
 
 const JSON_NAME = /\.json$/i;
 
+/**
+ * Blobs per listing page. Azure's default (5,000) makes a page in flight cost tens of MB of XML and parsed objects
+ * (about 10 KB per blob until collected); a wide listing's day folders (24 blobs per NIC), a few at once, then ran
+ * the image's 128 MB heap out next to the scheduler's state. Listings under a prefix run several at once: small
+ * pages. The full listing runs alone and pages through all of retention: larger pages, fewer round trips.
+ */
+export const PREFIX_LISTING_PAGE_BLOBS = 250;
+export const FULL_LISTING_PAGE_BLOBS = 1_000;
+
 export async function* listFlowLogBlobs(service: BlobServiceClient, container: string, prefix?: string): AsyncGenerator<BlobRef> {
   const client = service.getContainerClient(container);
   try {
-    for await (const item of client.listBlobsFlat(prefix ? { prefix } : {})) {
-      if (!JSON_NAME.test(item.name)) continue;
-      yield {
-        container,
-        name: item.name,
-        etag: normalizeEtag(item.properties.etag),
-        createdOn: item.properties.createdOn,
-        lastModified: item.properties.lastModified,
-        contentLength: item.properties.contentLength,
-      };
+    const maxPageSize = prefix ? PREFIX_LISTING_PAGE_BLOBS : FULL_LISTING_PAGE_BLOBS;
+    for await (const page of client.listBlobsFlat(prefix ? { prefix } : {}).byPage({ maxPageSize })) {
+      for (const item of page.segment.blobItems) {
+        if (!JSON_NAME.test(item.name)) continue;
+        yield {
+          container,
+          name: item.name,
+          etag: normalizeEtag(item.properties.etag),
+          createdOn: item.properties.createdOn,
+          lastModified: item.properties.lastModified,
+          contentLength: item.properties.contentLength,
+        };
+      }
     }
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) throw new ContainerMissingError(container);
