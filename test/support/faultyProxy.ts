@@ -16,9 +16,12 @@ import { createGunzip } from "node:zlib";
  * `stallHead`: read, never forwarded nor answered; the connection stays open (a peer that stopped answering).
  * `stallBody`: forwarded, and the answer's head and half of its body sent, then nothing more; the connection stays
  * open (a peer or middlebox that stopped sending mid-body). Both last until the client gives up or the proxy stops.
+ * `loseAnswerIf`: forwarded whole (the upstream applies it), and its answer never sent when the function, given the
+ * request's body and the answer's status, says so; the connection stays open (an answer lost on the way back).
  */
 export type Fault = "forward" | "drop" | "cutBody" | "dropRange" | "stallHead" | "stallBody" | { status: number } | { forwardAfter: Promise<unknown> }
-  | { rewriteBody: (body: string) => string } | { dropHeaders: string[]; when?: (body: string) => boolean };
+  | { rewriteBody: (body: string) => string } | { dropHeaders: string[]; when?: (body: string) => boolean }
+  | { loseAnswerIf: (requestBody: string, status: number) => boolean };
 
 export interface FaultyProxy {
   url: string;
@@ -27,6 +30,8 @@ export interface FaultyProxy {
     method: string; path: string; fault: Fault; authorization?: string; range?: string; ifMatch?: string;
     /** The upstream's answer (forwarded requests, once it arrived). */
     status?: number;
+    /** `loseAnswerIf` kept the upstream's answer from the client. */
+    answerLost?: boolean;
     /** When the request arrived (epoch milliseconds). */
     arrivedAt: number;
     /** Milliseconds from the request's arrival until its answer ended or its connection closed (a stalled one: the client gave up). */
@@ -77,6 +82,26 @@ export async function startFaultyProxy(
       forwardWhole((body) => body, (body) => ((fault.when?.(body) ?? true) ? fault.dropHeaders : []));
       return;
     }
+    if (typeof fault === "object" && "loseAnswerIf" in fault) {
+      const parts: Buffer[] = [];
+      incoming.on("data", (chunk: Buffer) => parts.push(chunk));
+      incoming.once("end", () => {
+        const body = Buffer.concat(parts);
+        const forwarded = request({ host: upstream.hostname, port: upstream.port, method, path, headers: { ...incoming.headers, host: upstream.host } }, (response) => {
+          entry.status = response.statusCode;
+          if (fault.loseAnswerIf(body.toString("utf8"), response.statusCode ?? 0)) {
+            entry.answerLost = true;
+            response.resume();
+            return;
+          }
+          outgoing.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(outgoing);
+        });
+        forwarded.once("error", () => outgoing.destroy());
+        forwarded.end(body);
+      });
+      return;
+    }
     if (typeof fault === "object" && "status" in fault) {
       incoming.resume();
       incoming.once("end", () => {
@@ -85,7 +110,7 @@ export async function startFaultyProxy(
       });
       return;
     }
-    if (typeof fault === "object") void fault.forwardAfter.then(forward, forward);
+    if (typeof fault === "object" && "forwardAfter" in fault) void fault.forwardAfter.then(forward, forward);
     else forward();
     /** Sends the request on to the upstream; `answered` gets its answer. */
     function toUpstream(answered: (response: IncomingMessage) => void): void {

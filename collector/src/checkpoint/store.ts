@@ -389,14 +389,23 @@ class Held implements LeasedCheckpoint {
     if (this.controller.signal.aborted) throw new Error(`lease on ${this.name} was lost; checkpoint not written`);
     const stamped: BlobCheckpoint = { ...checkpoint, updatedBy: this.options.replicaId, updatedAt: new Date().toISOString() };
     const text = JSON.stringify(stamped);
-    const response = await this.client.upload(text, Buffer.byteLength(text), {
+    const etag = await this.client.upload(text, Buffer.byteLength(text), {
       conditions: { leaseId: this.lease.leaseId, ifMatch: this.etag },
       blobHTTPHeaders: { blobContentType: "application/json" },
       metadata: checkpoint.etag ? { [CAUGHT_UP_METADATA]: checkpoint.etag } : undefined,
-    }).catch((error: unknown) => { throw new CheckpointWriteError(error); });
-    this.etag = response.etag;
+    }).then((response) => response.etag, async (error: unknown) => {
+      // A try Azure applied whose answer was lost (a timeout, a cut connection) is sent again by the SDK with the old
+      // If-Match, and refused 412: this write is in the blob all the same when the blob holds exactly its text
+      // (stamped with this replica and the millisecond). Taken as not written, a count-ahead try would stay counted.
+      if (statusOf(error) === 412) {
+        const written = await readCheckpointText(this.client, this.lease.leaseId).catch(() => undefined);
+        if (written?.text === text && written.etag) return written.etag;
+      }
+      throw new CheckpointWriteError(error);
+    });
+    this.etag = etag;
     this.checkpoint = stamped;
-    this.memory.set(stamped, response.etag);
+    this.memory.set(stamped, etag);
   }
 
   async forget(): Promise<void> {

@@ -73,7 +73,6 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     return { kind: "unchanged", checkpoint: held.unchanged };
   }
   let forgotten = false;
-  let giveBack = async (): Promise<void> => undefined;
   // Count this try before any risky work, so a crash (out of memory, a kill) is counted too; past the limit the
   // record at the checkpoint is dead-lettered instead of tried again, and the blobs behind it get their turn.
   const offset = held.checkpoint.offset;
@@ -84,6 +83,13 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
   // a record that kills every process is set aside after at most FLOWLOGS_MAX_ATTEMPTS + 1 crashes. A failure in the
   // process still counts it (below).
   const countAhead = tries > 1 || !held.remembered;
+  // Outcomes that say nothing about the data (changed mid-read, shutdown, lease lost, storage failures) give the try
+  // back; defined before the count-ahead write, whose own failure gives back nothing it did not write.
+  const giveBack = async (): Promise<void> => {
+    const attempt = held.checkpoint.attempt;
+    if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries || held.lost.aborted) return;
+    await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }).catch(() => undefined);
+  };
   try {
     if (held.checkpoint.etag !== undefined && held.checkpoint.etag === ref.etag) {
       metrics.blobsUnchanged++;
@@ -97,12 +103,6 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     } else if (countAhead) {
       await held.save({ ...held.checkpoint, attempt: { offset, count: tries, ...(tries > 1 ? { error: previous?.error } : {}) } });
     }
-    // Outcomes that say nothing about the data (changed mid-read, shutdown, lease lost) give the try back.
-    giveBack = async () => {
-      const attempt = held.checkpoint.attempt;
-      if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries || held.lost.aborted) return;
-      await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }).catch(() => undefined);
-    };
     // The sink waiting out a transient failure (Elasticsearch down) says the records so far parsed fine: the try is
     // given back before the wait, so restarts during an outage (a deploy, a node drain) do not use the tries up.
     // One checkpoint write per job (giveBack does nothing once given back); a record of this window that crashes
