@@ -274,6 +274,8 @@ test("configuration errors name the variable and the fix", () => {
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_POLL_INTERVAL_SECONDS: "soon" }), /FLOWLOGS_POLL_INTERVAL_SECONDS/);
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_KEEP_LEASES: "yes" }), /FLOWLOGS_KEEP_LEASES "yes" must be one of auto, on, off/);
   assert.equal(loadConfig(base).keepLeases, "auto");
+  assert.equal(loadConfig(base).listingHorizonHours, 48);
+  assert.throws(() => loadConfig({ ...base, FLOWLOGS_LISTING_HORIZON_HOURS: "169" }), /FLOWLOGS_LISTING_HORIZON_HOURS "169" is not a whole number from 0 to 168/);
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_CONTAINERS: "Bad_Name" }), /FLOWLOGS_CONTAINERS: "Bad_Name" is not a valid container name/);
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_SINK: "kafka" }), /FLOWLOGS_SINK "kafka" is not supported/);
   assert.throws(() => loadConfig({ ...base, FLOWLOGS_SINK: "elasticsearch" }), /FLOWLOGS_ES_URL is required/);
@@ -432,6 +434,21 @@ test("a wide listing walks the folders to new flow logs and lists the horizon's 
   const all = await expectedIds([...days, newNsg, newVnet]);
   assert.equal(afterPoll[1], all.size - lateBeforeHorizon, "the wide listing read the new flow logs and the late write within the horizon, not the one before it");
   assert.deepEqual(new Set(sink.documents.keys()), all, "the daily full listing found the late write before the horizon");
+});
+
+test("a flow log deeper than the folder walk reaches, known from the full listing, is still listed between wide listings", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_FULL_LISTING_MINUTES: "30" });
+  // Five folders more than an NSG's nine: 14 down, beyond the walk's 12.
+  const deep = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 320, resourceGroup: "RG/A/B/C/D/E", mac: "000D3A000320" });
+  await deep.appendMinute({ records: 1 });
+  let clock = HOUR.getTime() + 10 * 60_000;
+  const sink = new RecordingSink();
+  const { polls } = await stepThrough(config, sink, () => clock, [
+    async () => { clock += 31 * 60_000; },
+    async () => { await deep.appendMinute({ records: 1 }); clock += 60_000; },
+  ]);
+  assert.deepEqual(polls, [["full", 1, 1], ["wide", 0, 0], ["recent", 1, 1]]);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([deep]));
 });
 
 test("listings page small enough for the heap: 1,000 blobs a page in full, 250 under a prefix, and a wide listing's day folders two at a time", async () => {

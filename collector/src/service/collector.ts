@@ -331,8 +331,9 @@ async function listChanged(
     };
     try {
       const searched = await known();
-      // Every flow log found stays known, the ones with no blob in the horizon too (they may start writing).
-      if (scope === "wide") for (const path of searched) paths.add(path);
+      // Every flow log found stays known, the ones with no blob in the horizon too (they may start writing), and so
+      // do the ones the last full listing saw that the walk cannot reach (deeper than it goes): until the next full one.
+      if (scope === "wide") for (const path of [...searched, ...(state.flowLogPaths.get(container) ?? [])]) paths.add(path);
       const prefixes = scope === "full" ? [undefined] : [...searched].flatMap((path) => folders.map((folder) => path + folder));
       if (scope === "wide") for (const prefix of prefixes) covered.add(`${container}/${prefix}`);
       // Many flow logs mean many small listings: a few at a time keeps a poll's wall time short.
