@@ -85,6 +85,12 @@ describe("Kibana double: Kibana's own rules", () => {
     await assert.rejects(create({ summary: false, notify_when: "onEveryRun", throttle: null }), /HTTP 400.*\[request body\.actions\.0\.frequency\.notify_when\]/);
     await assert.rejects(create({ summary: "no", notify_when: "onActionGroupChange", throttle: null }), /frequency\.summary\]: expected value of type \[boolean\]/);
     assert.equal((await create({ summary: false, notify_when: "onActionGroupChange", throttle: null })).status, 200);
+    // validate_actions.ts: without a rule-level notify_when or throttle, an action without frequency is refused.
+    await assert.rejects(create(undefined), /HTTP 400.*Actions missing frequency parameters/);
+    const ruleLevel = await callKibana(connection, { method: "POST", path: "/api/alerting/rule", json: {
+      ...esQueryRule({ size: 0 }), notify_when: "onActiveAlert", actions: [{ id: connector.body.id, group: "query matched", params: { documents: [{}] } }],
+    } });
+    assert.equal(ruleLevel.status, 200);
   });
 
   test("contract: a connector config or secret value that is an empty string is refused", async () => {

@@ -62,6 +62,16 @@ describe("KibanaRule provider", () => {
     const drifted = await p.read!(created.id, created.outs as RuleOutputs);
     assert.deepEqual(drifted.props!.params.threshold, [5000]);
     assert.equal((await p.diff!(created.id, drifted.props!, inputs)).changes, true);
+    kibana.space().rules.get(created.id).params.threshold = inputs.params.threshold;
+    assert.equal((await p.diff!(created.id, (await p.read!(created.id, created.outs as RuleOutputs)).props!, inputs)).changes, false);
+    // The notification frequency changed in Kibana's rule form (back to once per run): drift, and the update restores it.
+    const action = kibana.space().rules.get(created.id).actions[0];
+    action.frequency = { ...action.frequency, notify_when: "onActiveAlert" };
+    const edited = await p.read!(created.id, created.outs as RuleOutputs);
+    assert.equal(edited.props!.actions[0]!.frequency?.notify_when, "onActiveAlert");
+    assert.equal((await p.diff!(created.id, edited.props!, inputs)).changes, true);
+    await p.update!(created.id, edited.props as RuleOutputs, inputs);
+    assert.equal(kibana.space().rules.get(created.id).actions[0].frequency.notify_when, "onActionGroupChange");
     kibana.space().rules.get(created.id).enabled = false;
     assert.equal((await p.read!(created.id, created.outs as RuleOutputs)).props!.enabled, false);
     kibana.space().rules.delete(created.id);

@@ -12,7 +12,15 @@ export interface RuleAction {
   /** `query matched` for .es-query (or `recovered`). */
   group: string;
   params: Record<string, unknown>;
+  /** Never declared (ACTION_FREQUENCY is sent); set by `read` only when Kibana holds another one: drift. */
+  frequency?: { summary: boolean; notify_when: string; throttle: string | null };
 }
+
+/**
+ * Once per alert, when it becomes active: runs overlap (./schedule.ts), and a burst stays one active alert (its
+ * group) over every run that still counts it; onActiveAlert would notify once per such run.
+ */
+const ACTION_FREQUENCY = { summary: false, notify_when: "onActionGroupChange", throttle: null };
 
 export interface RuleInputs {
   connection: KibanaConnection;
@@ -112,11 +120,16 @@ function ruleBody(inputs: RuleInputs) {
       id: a.connectorId,
       group: a.group,
       params: a.params,
-      // Once per alert, when it becomes active: runs overlap (./schedule.ts), and a burst stays one active alert
-      // (its group) over every run that still counts it; onActiveAlert would notify once per such run.
-      frequency: { summary: false, notify_when: "onActionGroupChange", throttle: null },
+      frequency: a.frequency ?? ACTION_FREQUENCY,
     })),
   };
+}
+
+/** An action's frequency as Kibana holds it, when it is not the one declared (an edit in the rule's UI): drift. */
+function liveFrequency(frequency: any): Pick<RuleAction, "frequency"> {
+  const live = { summary: frequency?.summary === true, notify_when: String(frequency?.notify_when ?? ""), throttle: frequency?.throttle ?? null };
+  const declared = live.summary === ACTION_FREQUENCY.summary && live.notify_when === ACTION_FREQUENCY.notify_when && live.throttle === ACTION_FREQUENCY.throttle;
+  return declared ? {} : { frequency: live };
 }
 
 function canonicalEsQuery(esQuery: string): string {
@@ -176,7 +189,7 @@ export const ruleProvider: pulumi.dynamic.ResourceProvider<RuleInputs, RuleOutpu
         tags: live.tags ?? props.tags,
         params,
         actions: Array.isArray(live.actions)
-          ? live.actions.map((a: any) => ({ connectorId: a.id, group: a.group, params: a.params }))
+          ? live.actions.map((a: any) => ({ connectorId: a.id, group: a.group, params: a.params, ...liveFrequency(a.frequency) }))
           : props.actions,
       },
     };

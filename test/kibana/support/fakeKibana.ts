@@ -399,6 +399,11 @@ export class FakeKibana {
     const problem = esQueryParamsProblem(body.params);
     if (problem) throw bad(`params invalid: ${problem}`);
     const actions = body.actions ?? [];
+    // validate_actions.ts: without a rule-level notify_when or throttle, every action must say its frequency.
+    const withoutFrequency = actions.filter((a: any) => a.frequency === undefined);
+    if (body.notify_when === undefined && body.throttle === undefined && withoutFrequency.length) {
+      throw bad(`Failed to validate actions due to the following error: Actions missing frequency parameters: ${withoutFrequency.map((a: any) => a.uuid ?? a.id).join(", ")}`);
+    }
     for (const action of actions) {
       onlyKeys(action, ["id", "group", "params", "frequency", "uuid"], "request body.actions");
       const frequencyProblem = actionFrequencyProblem(action.frequency);
