@@ -308,10 +308,6 @@ async function listChanged(
   const listingsAtOnce = (prefixes: string[], work: (prefix: string) => Promise<void>) => forEachLimited(prefixes, LISTINGS_AT_ONCE, work);
   for (const container of config.containers) {
     const paths = new Set<string>();
-    const known = async (): Promise<Set<string>> => scope === "wide"
-      // A folder listed is a sign of life, as a blob listed is (below).
-      ? discoverFlowLogPaths(service, container, { forEach: listingsAtOnce, onFolder: () => { metrics.lastProgress = Date.now(); } })
-      : state.flowLogPaths.get(container) ?? new Set();
     const note = (ref: BlobRef): void => {
       listed++;
       // A full listing of a large estate takes minutes before any job: not a hung loop.
@@ -330,7 +326,10 @@ async function listChanged(
       candidates.set(key, ref);
     };
     try {
-      const searched = await known();
+      const searched = scope === "wide"
+        // A folder listed is a sign of life, as a blob listed is (below).
+        ? await discoverFlowLogPaths(service, container, { forEach: listingsAtOnce, onFolder: () => { metrics.lastProgress = Date.now(); } })
+        : state.flowLogPaths.get(container) ?? new Set<string>();
       // Every flow log found stays known, the ones with no blob in the horizon too (they may start writing), and so
       // do the ones the last full listing saw that the walk cannot reach (deeper than it goes): until the next full one.
       if (scope === "wide") for (const path of [...searched, ...(state.flowLogPaths.get(container) ?? [])]) paths.add(path);

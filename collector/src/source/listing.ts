@@ -40,9 +40,13 @@ export async function* listFlowLogBlobs(service: BlobServiceClient, container: s
       }
     }
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) throw new ContainerMissingError(container);
-    throw error;
+    throw asContainerMissing(error, container);
   }
+}
+
+/** A 404 from a listing is the container missing; any other error as it is. */
+function asContainerMissing(error: unknown, container: string): unknown {
+  return (error as { statusCode?: number }).statusCode === 404 ? new ContainerMissingError(container) : error;
 }
 
 /**
@@ -70,8 +74,7 @@ export async function discoverFlowLogPaths(service: BlobServiceClient, container
           if (item.kind === "prefix") children.push(item.name);
         }
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) throw new ContainerMissingError(container);
-        throw error;
+        throw asContainerMissing(error, container);
       }
       options.onFolder?.();
       if (children.some((child) => YEAR_FOLDER.test(child.slice(prefix.length)))) paths.add(prefix);
@@ -116,14 +119,17 @@ export function flowLogPath(name: string): string | undefined {
 
 /** The day folders (`y=YYYY/m=MM/d=DD/`, UTC) of every hour from `hours` hours before `now` up to `now`. */
 export function horizonDayFolders(now: number, hours: number): string[] {
-  const two = (n: number) => String(n).padStart(2, "0");
   const folders: string[] = [];
   const DAY_MS = 24 * HOUR_MS;
-  for (let day = Math.floor(now / DAY_MS) * DAY_MS; day + DAY_MS > now - hours * HOUR_MS; day -= DAY_MS) {
-    const t = new Date(day);
-    folders.push(`y=${t.getUTCFullYear()}/m=${two(t.getUTCMonth() + 1)}/d=${two(t.getUTCDate())}/`);
-  }
+  for (let day = Math.floor(now / DAY_MS) * DAY_MS; day + DAY_MS > now - hours * HOUR_MS; day -= DAY_MS) folders.push(dayFolder(new Date(day)));
   return folders;
+}
+
+const two = (n: number): string => String(n).padStart(2, "0");
+
+/** `y=YYYY/m=MM/d=DD/` of a UTC time, as Azure names the folders. */
+function dayFolder(t: Date): string {
+  return `y=${t.getUTCFullYear()}/m=${two(t.getUTCMonth() + 1)}/d=${two(t.getUTCDate())}/`;
 }
 
 /**
@@ -131,12 +137,11 @@ export function horizonDayFolders(now: number, hours: number): string[] {
  * ended less than `graceMinutes` ago (Azure's last append for an hour lands a little after it ends).
  */
 export function recentHourFolders(now: number, graceMinutes: number): string[] {
-  const two = (n: number) => String(n).padStart(2, "0");
   const folders: string[] = [];
   const current = Math.floor(now / HOUR_MS) * HOUR_MS;
   for (let start = current; start >= current - HOUR_MS || start + HOUR_MS + graceMinutes * 60_000 > now; start -= HOUR_MS) {
     const t = new Date(start);
-    folders.push(`y=${t.getUTCFullYear()}/m=${two(t.getUTCMonth() + 1)}/d=${two(t.getUTCDate())}/h=${two(t.getUTCHours())}/`);
+    folders.push(`${dayFolder(t)}h=${two(t.getUTCHours())}/`);
   }
   return folders;
 }

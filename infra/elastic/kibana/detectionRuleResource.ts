@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { callKibana, checkConnection, Failure, KibanaConnection, UNKNOWN } from "./client";
 import { sameConnection, spaceKey, stableJson } from "./compare";
 import type { DetectionRuleBody } from "./detections";
+import { dateMathBackMs } from "./schedule";
 
 export interface DetectionRuleInputs {
   connection: KibanaConnection;
@@ -24,7 +25,7 @@ export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Fai
   if (typeof body.name !== "string" || !body.name) fail("name", "name is required");
   if (!Number.isInteger(body.risk_score) || body.risk_score < 0 || body.risk_score > 100) fail("risk_score", "risk_score must be a whole number from 0 to 100");
   if (!SEVERITIES.includes(body.severity)) fail("severity", `severity must be one of ${SEVERITIES.join(", ")}`);
-  const from = durationMs(body.from);
+  const from = dateMathBackMs(body.from);
   if (body.type === "threshold") {
     const t = body.threshold;
     if (!t || !Array.isArray(t.field) || t.field.length > 5) fail("threshold.field", "threshold.field must list up to 5 fields");
@@ -37,7 +38,7 @@ export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Fai
     if (!Array.isArray(fields) || fields.length < 1 || fields.length > 3 || !fields.every((f) => typeof f === "string" && f)) {
       fail("new_terms_fields", "new_terms_fields must list 1 to 3 field names");
     }
-    const history = durationMs(body.history_window_start);
+    const history = dateMathBackMs(body.history_window_start);
     if (history === undefined) fail("history_window_start", `history_window_start "${body.history_window_start}" must look like "now-14d"`);
     else if (from !== undefined && history <= from) fail("history_window_start", `history_window_start "${body.history_window_start}" must be earlier than from "${body.from}" (Kibana refuses a history window no longer than the rule's look-back)`);
   } else {
@@ -46,10 +47,10 @@ export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Fai
   if (!/^[1-9]\d*[smhd]$/.test(body.interval)) fail("interval", `interval "${body.interval}" must look like "5m"`);
   // Kibana takes any string for from/to and parses them only when the rule runs ('Failed to parse date math of
   // rule.from or rule.to'), and does not check that they cover the interval (elastic/kibana#154963): both here.
-  const to = body.to === "now" ? 0 : durationMs(body.to);
+  const to = body.to === "now" ? 0 : dateMathBackMs(body.to);
   if (from === undefined) fail("from", `from "${body.from}" must look like "now-6m"`);
   if (to === undefined) fail("to", `to "${body.to}" must be "now" or look like "now-5m"`);
-  const interval = durationMs(`now-${body.interval}`);
+  const interval = dateMathBackMs(`now-${body.interval}`);
   if (from !== undefined && to !== undefined && interval !== undefined && from - to < interval) {
     fail("from", `from "${body.from}" to "${body.to}" is shorter than the interval ${body.interval}: the minutes between would never be searched`);
   }
@@ -57,13 +58,6 @@ export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Fai
   return failures;
 }
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** How far back `now-<n><unit>` reaches, in ms; undefined for anything else. */
-function durationMs(expression: unknown): number | undefined {
-  const match = typeof expression === "string" ? /^now-([1-9]\d*)([smhdw])$/.exec(expression) : null;
-  return match ? Number(match[1]) * UNIT_MS[match[2]] : undefined;
-}
 
 export const detectionRuleProvider: pulumi.dynamic.ResourceProvider<DetectionRuleInputs, DetectionRuleInputs & { ruleId: string }> = {
   async check(_olds, news) {

@@ -76,7 +76,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
   readonly dashboardPath: pulumi.Output<string>;
 
   constructor(name: string, args: FlowlogsKibanaArgs, opts?: pulumi.ComponentResourceOptions) {
-    const namespace = checkArgs(args);
+    const { namespace, lateArrivalMinutes } = checkArgs(args);
     super("flowlogs:elastic:Kibana", name, {}, opts);
     const child = { parent: this };
     const connection = pulumi.secret(args.connection);
@@ -88,7 +88,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
     this.dashboardPath = dashboardPathOf(this.savedObjects.idMap, ndjson);
     const alert = args.alert;
     if (alert) {
-      const timing = { windowMinutes: alert.windowMinutes, lateArrivalMinutes: alert.lateArrivalMinutes ?? LATE_ARRIVAL_DEFAULT_MINUTES, interval: alert.interval };
+      const timing = { windowMinutes: alert.windowMinutes, lateArrivalMinutes, interval: alert.interval };
       const alertIndexArgs = indexConnectorArgs(connection, alertIndex);
       const indexConnector = new KibanaConnector(`${name}-alert-index`, { ...alertIndexArgs, name: named(alertIndexArgs.name as string) }, child);
       this.connectors.push(indexConnector);
@@ -149,7 +149,8 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
 }
 
 /** The arguments' problems, thrown before anything is declared; the namespace the objects are for. */
-function checkArgs(args: FlowlogsKibanaArgs): string {
+/** The arguments' namespace and late-arrival allowance (defaulted), once every argument was checked. */
+function checkArgs(args: FlowlogsKibanaArgs): { namespace: string; lateArrivalMinutes: number } {
   let namespace: string;
   try {
     namespace = checkNamespace(args.namespace ?? DEFAULT_NAMESPACE);
@@ -157,7 +158,7 @@ function checkArgs(args: FlowlogsKibanaArgs): string {
     throw new Error(`namespace (elasticsearch.namespace): ${(error as Error).message}`);
   }
   const alert = args.alert;
-  if (!alert) return namespace;
+  if (!alert) return { namespace, lateArrivalMinutes: LATE_ARRIVAL_DEFAULT_MINUTES };
   if (!Number.isFinite(alert.deniedThreshold) || alert.deniedThreshold < 0) {
     throw new Error(`alert.deniedThreshold must be a number >= 0 (got ${alert.deniedThreshold})`);
   }
@@ -171,7 +172,7 @@ function checkArgs(args: FlowlogsKibanaArgs): string {
   if (alert.email && !alert.email.to.length) throw new Error("alert.email.to must list at least one recipient");
   const historyDays = alert.detections?.newDestinationHistoryDays ?? 0;
   if (!Number.isInteger(historyDays) || historyDays < 0) throw new Error(`alert.detections.newDestinationHistoryDays must be a whole number of days >= 0 (got ${historyDays})`);
-  return namespace;
+  return { namespace, lateArrivalMinutes };
 }
 
 /** A detection rule of this namespace: its rule_id (unique per space in Kibana) and name carry the namespace. */

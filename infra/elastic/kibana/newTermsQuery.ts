@@ -13,20 +13,19 @@
 import { kqlToQuery } from "./lensQuery";
 import type { NewTermsRuleBody } from "./detections";
 import type { RuleSearch, RuleWindow } from "./ruleQuery";
+import { dateMathBackMs } from "./schedule";
 
 const PAGE_SIZE = 10000;
 const BATCH_SIZE = 500;
 
 export type TermsKey = Record<string, string | number | null>;
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 /** `now` or `now-<n><s|m|h|d|w>` resolved against `now` (the date math this project writes; anything else fails). */
 export function resolveDateMath(expression: string, now: string): string {
   if (expression === "now") return new Date(Date.parse(now)).toISOString();
-  const match = /^now-([1-9]\d*)([smhdw])$/.exec(expression);
-  if (!match) throw new Error(`date math "${expression}" is not "now" or of the form now-<n><s|m|h|d|w>`);
-  return new Date(Date.parse(now) - Number(match[1]) * UNIT_MS[match[2]]).toISOString();
+  const back = dateMathBackMs(expression);
+  if (back === undefined) throw new Error(`date math "${expression}" is not "now" or of the form now-<n><s|m|h|d|w>`);
+  return new Date(Date.parse(now) - back).toISOString();
 }
 
 function eventsSearch(rule: NewTermsRuleBody, from: string, to: string, extraFilter: Record<string, unknown> | undefined, aggs: Record<string, unknown>): RuleSearch {

@@ -8,7 +8,7 @@
 // - `.es-query`: es_query/executor.ts (dateStart = dateEnd - timeWindowSize, dateEnd the run; one alert per group,
 //   the same alert while the group keeps matching run after run, recovered when it stops).
 import type { ThresholdRuleBody } from "./detections";
-import { intervalMinutes } from "./schedule";
+import { intervalMinutes, UNIT_MS } from "./schedule";
 import { resolveDateMath } from "./newTermsQuery";
 import {
   esQueryRuleAlerts, esQueryRuleSearch, thresholdRuleAlerts, thresholdRuleSearch,
@@ -16,8 +16,6 @@ import {
 } from "./ruleQuery";
 
 export type Search = (request: RuleSearch) => Promise<any>;
-
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** The window a Security rule run at `runAt` searches: its from and to resolved against the run. */
 export function securityRuleWindow(rule: { from: string; to: string }, runAt: Date): RuleWindow {

@@ -22,13 +22,20 @@ export interface DetectionTiming {
   interval: string;
 }
 
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+/** Milliseconds of the units in the intervals and date math the rules use. */
+export const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** How far back `now-<n><s|m|h|d|w>` reaches, in ms; undefined for anything else (`now` included). */
+export function dateMathBackMs(expression: unknown): number | undefined {
+  const match = typeof expression === "string" ? /^now-([1-9]\d*)([smhdw])$/.exec(expression) : null;
+  return match ? Number(match[1]) * UNIT_MS[match[2]] : undefined;
+}
 
 /** An interval such as "30s" or "1h" in whole minutes, rounded up (a run every 30 s still has minute windows). */
 export function intervalMinutes(interval: string): number {
   const match = /^([1-9]\d*)([smhd])$/.exec(interval);
   if (!match) throw new Error(`interval "${interval}" must look like "1m", "30s", "1h"`);
-  return Math.ceil((Number(match[1]) * UNIT_SECONDS[match[2]]) / 60);
+  return Math.ceil((Number(match[1]) * UNIT_MS[match[2]]) / 60_000);
 }
 
 /** Minutes a counting rule's run counts: the burst, one interval, the late-run margin. */
