@@ -287,3 +287,67 @@ test("a first block that carries the head and records, and a blob with no separa
   assert.equal(reader.tuples, donor.tuples);
   assert.equal(reader.chunks.flatMap((c) => c.malformed).length, 0);
 });
+
+/** Reads `writer`'s blob from the start in small windows, calling `during` once, after the first window was handled. */
+async function readWhileWritten(writer: FlowLogBlobWriter, during: () => Promise<void>, options: { recordBytes?: number; onLarge?: (chunk: ReadChunk) => Promise<void> } = {}) {
+  const ref = { container: writer.container.containerName, name: writer.blobName };
+  let tuples = 0;
+  let records = 0;
+  let handled = 0;
+  const result = await readNewData(writer.container, ref, emptyCheckpoint(ref.container, ref.name), { windowBytes: 1_500, recordBytes: options.recordBytes },
+    async (chunk) => {
+      const values = recordValues(chunk);
+      tuples += countTuples(values);
+      records += values.length;
+      if (chunk.large) await options.onLarge?.(chunk);
+      if (++handled === 1) await during();
+    }, async () => undefined);
+  return { result, tuples, records };
+}
+
+test("Azure's next minute appended during a read does not end it: the planned bytes are read, the new minute by the next read", async () => {
+  const container = await freshContainer("vnet-v4");
+  const writer = new FlowLogBlobWriter(container, { kind: "vnet-v4", hour: HOUR, seed: 23 });
+  for (let i = 0; i < 6; i++) await writer.appendMinute({ records: 2, tuplesPerRecord: 10 });
+  const planned = { tuples: writer.tuples, records: writer.records };
+  const etagBefore = (await writer.blob.getProperties()).etag!.replace(/"/g, "");
+  const { result, tuples, records } = await readWhileWritten(writer, () => writer.appendMinute({ records: 1, tuplesPerRecord: 7 }).then(() => undefined));
+  assert.equal(result.caughtUp, true);
+  assert.deepEqual({ tuples, records }, planned, "exactly what the block list planned, nothing of the appended minute");
+  assert.equal(result.checkpoint.etag, etagBefore, "caught up with the planned version, not the one it followed");
+  // The next read sees a newer ETag and takes exactly the appended minute.
+  let more = 0;
+  const next = await readNewData(container, { container: container.containerName, name: writer.blobName }, result.checkpoint, { windowBytes: 1_500 },
+    async (chunk) => { more += countTuples(recordValues(chunk)); }, async () => undefined);
+  assert.equal(next.caughtUp, true);
+  assert.equal(more, 7);
+});
+
+test("a long record's second read survives an append; a rewrite of the planned blocks still ends the read 'changed'", async () => {
+  const container = await freshContainer("nsg-v2");
+  const writer = new FlowLogBlobWriter(container, { kind: "nsg-v2", hour: HOUR, seed: 29 });
+  await writer.appendMinute({ records: 1, tuplesPerRecord: 5 });
+  await writer.appendMinute({ records: 1, tuplesPerRecord: 400 }); // longer than recordBytes below: a long record
+  const whole = await writer.blob.downloadToBuffer();
+  let secondRead: Buffer | undefined;
+  await readWhileWritten(writer, async () => undefined, {
+    recordBytes: 1_000,
+    onLarge: async (chunk) => {
+      await writer.appendMinute({ records: 1, tuplesPerRecord: 3 });
+      secondRead = await chunk.large!.read(chunk.large!.start, chunk.large!.end);
+      assert.deepEqual(secondRead, whole.subarray(chunk.large!.start, chunk.large!.end), "the same bytes, byte for byte");
+    },
+  });
+  assert.ok(secondRead, "the long record was handed over");
+
+  // A rewritten block under the planned bytes is a different blob: the read stops, as before.
+  const rewritten = new FlowLogBlobWriter(container, { kind: "nsg-v2", hour: new Date("2026-11-20T11:00:00Z"), seed: 31 });
+  for (let i = 0; i < 6; i++) await rewritten.appendMinute({ records: 2, tuplesPerRecord: 10 });
+  const ids = (await rewritten.blob.getBlockList("committed")).committedBlocks!.map((block) => block.name!);
+  const other = Buffer.from(',{"time":"2026-11-20T11:00:00Z","rewritten":true}');
+  const otherId = Buffer.from("rewritten-block".padEnd(32, "-")).toString("base64"); // ids of one blob are all one length on Azure
+  await assert.rejects(readWhileWritten(rewritten, async () => {
+    await rewritten.blob.stageBlock(otherId, other, other.length);
+    await rewritten.blob.commitBlockList([...ids.slice(0, 3), otherId, ...ids.slice(4)]);
+  }), { message: /changed while being read/ });
+});

@@ -234,16 +234,16 @@ test("a long record whose processing fails is read again from the checkpoint rig
   assert.equal((await store.peek(ref!.container, ref!.name))?.offset, writer.length - 2, "caught up");
 });
 
-test("the blob appended to, or deleted, while a long record's tuples stream (pass 2): the job ends changed or gone, and the next job reads the record again from the checkpoint before it", async () => {
+test("the blob appended to while a long record's tuples stream (pass 2): the job finishes what it planned and the next job reads the new minute; deleted: the job ends gone", async () => {
   for (const change of ["append", "delete"] as const) {
     const source = scratch.container(`chg-${change}-src`);
     const checkpoints = scratch.container(`chg-${change}-cp`);
     await source.create();
     const writer = new FlowLogBlobWriter(source, { kind: "nsg-v2", hour: HOUR, seed: 56 });
     await writer.appendMinute({ records: 2, tuplesPerRecord: 4 });
-    const beforeLong = writer.length - 2; // the end of the records before it
     await writer.appendMinute({ records: 1, tuplesPerRecord: 700 });
     await writer.appendMinute({ records: 1, tuplesPerRecord: 4 });
+    const plannedEnd = writer.length - 2; // the tail's offset when the job reads the block list
     const refs: BlobRef[] = [];
     for await (const listed of listFlowLogBlobs(scratch.service, source.containerName)) refs.push(listed);
     const longIds = new Set(parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents.slice(8, 708).map((d) => d.id));
@@ -264,16 +264,20 @@ test("the blob appended to, or deleted, while a long record's tuples stream (pas
     });
     const first = await job();
     assert.ok(changed, change);
-    assert.ok(sink.documents.size < writer.tuples, `${change}: stopped part-way (${sink.documents.size} documents)`);
     if (change === "delete") {
+      assert.ok(sink.documents.size < writer.tuples, `${change}: stopped part-way (${sink.documents.size} documents)`);
       assert.equal(first.kind, "gone");
       assert.equal(await store.peek(refs[0]!.container, refs[0]!.name), undefined, "its checkpoint is forgotten");
       continue;
     }
-    assert.equal(first.kind, "changed");
+    // Azure's append commits the blocks before it again: pass 2 goes on under the new ETag (blobReader.ts).
+    assert.equal(first.kind, "read");
+    assert.equal(sink.documents.size, writer.tuples - 4, "every document planned, none of the minute appended during the job");
     const stored = await store.peek(refs[0]!.container, refs[0]!.name);
-    assert.equal(stored?.attempt, undefined, "the try was given back");
-    assert.equal(stored?.offset, beforeLong, "the checkpoint stays right before the long record");
+    assert.equal(stored?.attempt, undefined);
+    assert.equal(stored?.offset, plannedEnd, "caught up with what was planned: up to the appended block");
+    refs.length = 0; // the next poll's listing has the appended version's ETag
+    for await (const listed of listFlowLogBlobs(scratch.service, source.containerName)) refs.push(listed);
     assert.equal((await job()).kind, "read");
     assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]), "every document of the grown blob");
     assert.deepEqual(sink.deadLetters, []);

@@ -5,8 +5,8 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { restartCheckpoint, type BlobCheckpoint } from "../checkpoint/state";
 import { getCommittedBlocks } from "./blockList";
-import { coveringBlocks, planRead } from "./blockPlan";
-import { downloadRange, normalizeEtag, translate } from "./download";
+import { blocksDigest, coveringBlocks, planRead } from "./blockPlan";
+import { BlobChangedError, downloadRange, normalizeEtag, translate } from "./download";
 import { RecordScanner, type LongRecordObserver, type ScanItem, type Unfinished } from "./recordScanner";
 
 export type { LongRecordObserver };
@@ -111,6 +111,8 @@ export interface ReadResult {
 }
 
 const EXCERPT_CHARS = 2_000;
+/** A blob that changes again between each block list and download (not Azure's minute) ends the job "changed". */
+const MAX_FOLLOWS_PER_DOWNLOAD = 3;
 
 export async function readNewData<Observer extends LongRecordObserver = LongRecordObserver>(
   container: ContainerClient,
@@ -129,7 +131,7 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
   const list = await getCommittedBlocks(blob).catch((error) => translate(error, ref.name));
   const { blocks, length } = list;
   // Conditions use the header form; the checkpoint keeps the normalized one (listings return it unquoted).
-  const conditionEtag = list.etag;
+  let conditionEtag = list.etag;
   const etag = normalizeEtag(list.etag);
   if (etag !== undefined && checkpoint.etag === etag) return { checkpoint, caughtUp: true, bytes: 0, unchanged: true };
   const plan = planRead(blocks, length, checkpoint, etag);
@@ -140,8 +142,31 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
   const identity = { createdOn: ref.createdOn?.toISOString() ?? checkpoint.createdOn };
   const recordBytes = Math.min(options.recordBytes ?? options.windowBytes, options.windowBytes);
   let bytes = 0;
+  // Azure appends by committing the blocks it wrote before again, with the new ones ahead of the tail. A download
+  // refused (412) for such an append is asked again under the new ETag when the blocks under the planned bytes are
+  // still the same (ids and sizes: what a checkpoint's digest trusts). Without this, every job longer than a minute
+  // (a catch-up, a long record's second pass) ended "changed" at the next append, and a long record that takes more
+  // than a minute to send was never finished while its hour lasted. The caught-up checkpoint keeps the planned ETag,
+  // so what came later is read by the next job.
+  const planned = plan.kind === "blocks" ? coveringBlocks(blocks, plan.dataEnd) : undefined;
+  const follow = async (refused: unknown): Promise<void> => {
+    if (!(refused instanceof BlobChangedError) || !planned) throw refused;
+    const now = await getCommittedBlocks(blob).catch((error) => translate(error, ref.name));
+    if (now.etag === undefined || now.blocks.length < planned.blocks || blocksDigest(now.blocks, planned.blocks) !== planned.blockDigest) throw refused;
+    conditionEtag = now.etag;
+  };
+  const download = async (from: number, to: number): Promise<Buffer> => {
+    for (let follows = 0; ; follows++) {
+      try {
+        return await downloadRange(blob, from, to, conditionEtag, options.windowBytes);
+      } catch (error) {
+        if (follows === MAX_FOLLOWS_PER_DOWNLOAD) translate(error, ref.name);
+        await follow(error).catch((cause) => translate(cause, ref.name));
+      }
+    }
+  };
   const fetch = async (from: number, to: number): Promise<Buffer> => {
-    const body = await downloadRange(blob, from, to, conditionEtag, options.windowBytes).catch((error) => translate(error, ref.name));
+    const body = await download(from, to);
     bytes += body.length;
     options.onDownload?.(body.length);
     return body;
