@@ -68,7 +68,7 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   "flowLogs[]": ["targetResourceId", "name", "adoptExisting"],
   "flowLogs[].adoptExisting": ["flowLogName"],
   trafficAnalytics: ["workspaceResourceId", "create", "intervalMinutes"],
-  storage: ["accountName", "sku", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges", "keepDataOnDestroy"],
+  storage: ["accountName", "sku", "skuConvertedTo", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges", "keepDataOnDestroy"],
   collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch", "threatListFile", "geoip"],
   "collector.geoip": ["enabled", "database", "asnDatabase"],
   "collector.registry": ["name", "sku"],
@@ -105,6 +105,8 @@ export interface InfraConfig {
   storage: {
     accountName: string;
     sku: StorageSku;
+    /** A zone-redundancy conversion to `sku` finished in Azure: the SKU guard records it (infra/storageSku.ts). */
+    skuConvertedTo?: StorageSku;
     allowSharedKeyAccess: boolean;
     networkDefaultAction: "Allow" | "Deny";
     allowedIpRanges: string[];
@@ -781,7 +783,7 @@ function readStorage(value: unknown, problem: Report): InfraConfig["storage"] | 
   if (!isObject(value)) {
     return void problem("storage", value === undefined
       ? "is required with at least `accountName`: `pulumi config set --path storage.accountName <3-24 lowercase letters and digits, globally unique>`"
-      : `must be an object { accountName, sku?, allowSharedKeyAccess?, networkDefaultAction?, allowedIpRanges?, keepDataOnDestroy? }, got ${describe(value)}`);
+      : `must be an object { accountName, sku?, skuConvertedTo?, allowSharedKeyAccess?, networkDefaultAction?, allowedIpRanges?, keepDataOnDestroy? }, got ${describe(value)}`);
   }
   reportUnknownKeys(value, NESTED_KEYS.storage!, "storage.", problem);
   const { accountName } = value;
@@ -794,6 +796,11 @@ function readStorage(value: unknown, problem: Report): InfraConfig["storage"] | 
     problem("storage.sku", `"${sku}" is a Premium SKU, which flow logs do not support; use a Standard SKU such as Standard_LRS`);
   } else if (!(STANDARD_SKUS as readonly unknown[]).includes(sku)) {
     problem("storage.sku", `${describe(sku)} is not supported; use one of ${STANDARD_SKUS.join(", ")}`);
+  }
+  const { skuConvertedTo } = value;
+  if (skuConvertedTo !== undefined && skuConvertedTo !== sku) {
+    problem("storage.skuConvertedTo", `is ${describe(skuConvertedTo)} but storage.sku is ${describe(sku)}: it only records a finished ` +
+      "zone-redundancy conversion TO storage.sku; set it to the SKU Azure now reports, or remove it once `pulumi up` recorded the conversion");
   }
   const allowSharedKeyAccess = value.allowSharedKeyAccess ?? DEFAULTS.storageAllowSharedKeyAccess;
   if (typeof allowSharedKeyAccess !== "boolean") problem("storage.allowSharedKeyAccess", `must be true or false, got ${describe(allowSharedKeyAccess)}`);
@@ -809,6 +816,7 @@ function readStorage(value: unknown, problem: Report): InfraConfig["storage"] | 
   return {
     accountName: String(accountName),
     sku: sku as StorageSku,
+    ...(skuConvertedTo === undefined ? {} : { skuConvertedTo: skuConvertedTo as StorageSku }),
     allowSharedKeyAccess: allowSharedKeyAccess === true,
     networkDefaultAction: networkDefaultAction === "Allow" ? "Allow" : "Deny",
     allowedIpRanges,

@@ -1,36 +1,21 @@
 // The Pulumi program (package.json "main"): reads the validated config and composes one component per concern.
 // The logic lives in ./config.ts (validation, naming), ./components/* (Azure side) and ./elastic (Elastic side).
 import * as pulumi from "@pulumi/pulumi";
-import * as resources from "@pulumi/azure-native/resources";
 import { Collector } from "./components/collector";
 import { BlobContainers } from "./components/collectorBlobContainers";
-import { DemoNetwork } from "./components/demoNetwork";
 import { FlowLogs } from "./components/flowLogs";
-import { FlowLogStorage } from "./components/flowLogStorage";
 import { FlowLogWriterIdentity } from "./components/flowLogWriterIdentity";
-import { NetworkWatcherReference } from "./components/networkWatcher";
 import { TrafficAnalyticsWorkspace } from "./components/trafficAnalyticsWorkspace";
 import { FlowlogsElastic } from "./elastic";
 import { flowlogsElasticArgs } from "./elastic/config";
+import { declareFoundation, declareWatcher } from "./foundation";
 import { FLOW_LOG_CONTAINERS } from "./retention";
 import { loadStackConfig } from "./stackConfig";
 
 const config = loadStackConfig();
 const { location, tags } = config;
 
-// With storage.keepDataOnDestroy (the default), `pulumi destroy` leaves the stored flow logs: the group (deleting
-// it in Azure would take the account with it), the account, its retention policy and the flow-log containers.
-const keepData = config.storage.keepDataOnDestroy || undefined;
-const resourceGroup = new resources.ResourceGroup("resource-group", { resourceGroupName: config.resourceGroupName, location, tags }, { retainOnDelete: keepData });
-
-const flowLogStorage = new FlowLogStorage("flowlog-storage", {
-  resourceGroupName: resourceGroup.name,
-  location,
-  ...config.storage,
-  retentionDays: config.retentionDays,
-  checkpointContainer: config.collector ? config.collector.checkpointContainer : undefined,
-  tags,
-});
+const { skuGuard, resourceGroup, flowLogStorage, keepData } = declareFoundation(config);
 
 // Declared so that the collector's container-scoped role assignments have a scope; Network Watcher writes into
 // an existing container just as into one it creates on first write.
@@ -49,26 +34,7 @@ const writer = config.storage.allowSharedKeyAccess ? undefined : new FlowLogWrit
   tags,
 });
 
-// Ordering matters because Azure auto-creates NetworkWatcher_<region> when the region's first VNet appears:
-// a watcher we create must exist BEFORE the demo VNet; the existing one is looked up AFTER it.
-const watcherArgs = {
-  ...config.networkWatcher,
-  // A created watcher in the stack's own group must wait for that group.
-  resourceGroupName: config.networkWatcher.resourceGroupName === config.resourceGroupName ? resourceGroup.name : config.networkWatcher.resourceGroupName,
-  location,
-  tags,
-};
-const createdWatcher = config.networkWatcher.create ? new NetworkWatcherReference("network-watcher", watcherArgs) : undefined;
-
-const demoNetwork = config.demoNetwork && new DemoNetwork("demo-network", {
-  resourceGroupName: resourceGroup.name,
-  location,
-  virtualNetworkName: config.demoNetwork.virtualNetworkName,
-  tags,
-  vnetAfter: createdWatcher?.watcher ? [createdWatcher.watcher] : [],
-});
-
-const watcher = createdWatcher ?? new NetworkWatcherReference("network-watcher", { ...watcherArgs, lookupAfter: demoNetwork ? [demoNetwork] : [] });
+const { watcher, demoNetwork } = declareWatcher(config, { resourceGroup, skuGuard });
 
 const analytics = config.trafficAnalytics && new TrafficAnalyticsWorkspace("traffic-analytics", config.trafficAnalytics.workspace.create
   ? { create: true, resourceGroupName: resourceGroup.name, workspaceName: config.trafficAnalytics.workspace.name, location, tags }

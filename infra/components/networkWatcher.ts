@@ -2,6 +2,12 @@
 // it itself (NetworkWatcher_<region> in NetworkWatcherRG) when a VNet appears; declaring a second one fails with
 // NetworkWatcherCountLimitReached. So by default this only LOOKS UP the existing watcher, and declares one only
 // with `create: true` (for subscriptions where Azure's auto-creation is switched off).
+//
+// Azure's auto-creation runs in the background after the VNet that triggers it (MicrosoftDocs azure-docs
+// network-watcher-create.md: "enabled automatically" when a VNet is created; no completion bound is documented):
+// a lookup right after the demo VNet is created can come before the watcher exists and fail the first `up`
+// (ResourceNotFound, or ResourceGroupNotFound for a NetworkWatcherRG not made yet). So after a VNet this stack
+// created, the lookup is retried until the watcher appears, up to a bound, and then fails naming the fix.
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 
@@ -11,8 +17,21 @@ export interface NetworkWatcherReferenceArgs {
   resourceGroupName: pulumi.Input<string>;
   location: string;
   tags: Record<string, string>;
-  /** Resources the lookup waits for, e.g. a VNet whose creation makes Azure create the watcher. */
-  lookupAfter?: pulumi.Resource[];
+  /** With `create: true`: what the new watcher waits for (the storage SKU guard). */
+  createAfter?: pulumi.Resource[];
+  /** The id of a VNet this stack creates: Azure creates the watcher after it, so the lookup waits for it. */
+  appearsAfterVnetId?: pulumi.Input<string>;
+  /** How long a lookup after `appearsAfterVnetId` retries a missing watcher (default WATCHER_APPEARANCE_SECONDS). */
+  appearanceWaitSeconds?: number;
+}
+
+/** A bound on the wait for Azure's auto-created watcher: generous, as Microsoft documents none. */
+export const WATCHER_APPEARANCE_SECONDS = 300;
+const RETRY_SECONDS = 5;
+
+/** ARM's answers for a watcher (or its group) that does not exist yet. */
+function isNotFound(error: unknown): boolean {
+  return /ResourceNotFound|ResourceGroupNotFound|\b404\b|not found/i.test(error instanceof Error ? error.message : String(error));
 }
 
 export class NetworkWatcherReference extends pulumi.ComponentResource {
@@ -33,17 +52,37 @@ export class NetworkWatcherReference extends pulumi.ComponentResource {
         tags: args.tags,
         // Kept on destroy: the region's only watcher parents every flow log in it, other stacks' and teams' too, and
         // deleting it would delete theirs.
-      }, { parent: this, retainOnDelete: true });
+      }, { parent: this, retainOnDelete: true, dependsOn: args.createAfter ?? [] });
       this.name = this.watcher.name;
       this.id = this.watcher.id;
     } else {
-      const existing = network.getNetworkWatcherOutput(
-        { networkWatcherName: args.name, resourceGroupName: args.resourceGroupName },
-        { parent: this, dependsOn: args.lookupAfter ?? [] },
-      );
-      this.name = existing.name;
+      const lookup = { networkWatcherName: args.name, resourceGroupName: args.resourceGroupName };
+      // Without a VNet of our own nothing will create the watcher while we wait: one lookup.
+      const waitSeconds = args.appearsAfterVnetId === undefined ? 0 : args.appearanceWaitSeconds ?? WATCHER_APPEARANCE_SECONDS;
+      const existing = pulumi.all([args.appearsAfterVnetId ?? "", args.resourceGroupName]).apply(async ([, resourceGroupName]) => {
+        const deadline = Date.now() + waitSeconds * 1000;
+        for (;;) {
+          try {
+            return await network.getNetworkWatcher({ ...lookup, resourceGroupName }, { parent: this });
+          } catch (error) {
+            if (!isNotFound(error)) throw error;
+            if (Date.now() >= deadline) throw new pulumi.RunError(notFoundMessage(args.name, resourceGroupName, waitSeconds, error));
+            await new Promise((done) => setTimeout(done, RETRY_SECONDS * 1000));
+          }
+        }
+      });
+      this.name = existing.apply((w) => w.name ?? args.name);
       this.id = existing.apply((w) => w.id ?? "");
     }
     this.registerOutputs({ name: this.name, resourceGroupName: this.resourceGroupName, id: this.id });
   }
+}
+
+function notFoundMessage(name: string, resourceGroupName: string, waitedSeconds: number, error: unknown): string {
+  const waited = waitedSeconds > 0 ? ` within ${waitedSeconds} s after this stack created its demo VNet` : "";
+  return `networkWatcher: the Network Watcher "${name}" in resource group "${resourceGroupName}" does not exist${waited}. ` +
+    "Azure creates NetworkWatcher_<region> in NetworkWatcherRG when a region's first VNet appears, unless automatic creation is " +
+    "switched off (feature DisableNetworkWatcherAutocreation): then set `networkWatcher.create: true`; if the region's watcher " +
+    "has another name or group, set networkWatcher.name / networkWatcher.resourceGroupName. " +
+    `(Azure answered: ${error instanceof Error ? error.message : String(error)})`;
 }

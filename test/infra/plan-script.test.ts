@@ -56,7 +56,7 @@ test("plan --json prints ONE JSON array of {type, name, parent, inputs} on stdou
   assert.ok(Array.isArray(resources));
   // 14 for the Azure side, 3 for the declared flow-log containers, 16 for the collector (built image) of the dev
   // stack (each side's identity with its role-assignment wait), 12 for its Elastic side (program-dev.test.ts).
-  assert.equal(resources.length, 46);
+  assert.equal(resources.length, 47);
   for (const r of resources) {
     assert.deepEqual(Object.keys(r).filter((k) => k !== "options"), ["type", "name", "parent", "inputs"]);
     assert.equal(typeof r.type, "string");
@@ -70,7 +70,7 @@ test("plan --json prints ONE JSON array of {type, name, parent, inputs} on stdou
 test("plan without --json prints a readable tree with inputs, lookups and outputs", async () => {
   const run = await result<PlanRun>("devText");
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stdout, /^Offline plan for stack "dev": 46 resources/);
+  assert.match(run.stdout, /^Offline plan for stack "dev": 47 resources/);
   assert.match(run.stdout, /\n\+ flowlogs:azure:FlowLogs {2}flow-logs\n {2}\+ azure-native:network:FlowLog {2}flowlogs-to-elastic-dev-demo-vnet-flowlog\n/);
   assert.match(run.stdout, /\(replaceOnChanges: \["targetResourceId"\]\)/);
   assert.match(run.stdout, / {6}minimumTlsVersion: "TLS1_2"\n/);

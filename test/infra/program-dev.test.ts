@@ -120,6 +120,13 @@ test("dev: the demo network is a VNet with one subnet behind an NSG with an allo
   assert.ok(vnetAt >= 0 && lookupAt > vnetAt, plan.events.join("\n"));
 });
 
+test("dev: the resource group, so everything in it, waits for the storage SKU guard (a refused SKU change stops up before Azure changes)", () => {
+  assert.deepEqual(one(plan.resources, "azure-native:resources:ResourceGroup").options?.dependencies, ["flowlog-storage-sku"]);
+  assert.ok(one(plan.resources, "azure-native:storage:StorageAccount").options?.dependencies?.includes("resource-group"));
+  const guard = plan.resources.find((r) => r.name === "flowlog-storage-sku")!;
+  assert.deepEqual([guard.inputs.accountName, guard.inputs.sku], ["flowlogsdev4711", "Standard_LRS"]);
+});
+
 test("dev: every resource is inside a component except the resource group, and the components are the expected ones", () => {
   const roots = plan.resources.filter((r) => r.parent === null).map((r) => `${r.type} ${r.name}`).sort();
   assert.deepEqual(roots, [
@@ -132,12 +139,13 @@ test("dev: every resource is inside a component except the resource group, and t
     "flowlogs:azure:FlowLogs flow-logs",
     "flowlogs:azure:NetworkWatcherReference network-watcher",
     "flowlogs:elastic:Elastic elastic",
+    "pulumi-nodejs:dynamic/flowlogs:azure:StorageSkuGuard flowlog-storage-sku",
   ]);
-  // 14 for the Azure side (with the writer's role-assignment wait), 3 for the declared flow-log containers, 17 for
+  // 15 for the Azure side (with the storage SKU guard and the writer's role-assignment wait), 3 for the declared flow-log containers, 17 for
   // the collector with a built image (with its role-assignment wait), 12 for the Elastic side (component, index
   // assets, writer key, Kibana component, saved objects, alert connector, denied-flows and brute-force rules,
   // port-scan, host-sweep and new-destination country / ASN detection rules).
-  assert.equal(plan.resources.length, 46);
+  assert.equal(plan.resources.length, 47);
 });
 
 test("dev: stack outputs give the rest of the system what it needs", () => {

@@ -88,7 +88,7 @@ test("prod: storage is zone-redundant, open to the collector (Entra ID only), ex
 
 test("prod: the whole system in one plan: Azure side, collector with identity and roles, and the Elastic side feeding it", () => {
   const roots = plan.resources.filter((r) => r.parent === null).map((r) => r.name).sort();
-  assert.deepEqual(roots, ["collector", "elastic", "flow-logs", "flowlog-containers", "flowlog-storage", "flowlog-writer", "network-watcher", "resource-group", "traffic-analytics"]);
+  assert.deepEqual(roots, ["collector", "elastic", "flow-logs", "flowlog-containers", "flowlog-storage", "flowlog-storage-sku", "flowlog-writer", "network-watcher", "resource-group", "traffic-analytics"]);
   const collectorRoles = plan.resources.filter((r) => r.parent === "collector-access" && r.type === "azure-native:authorization:RoleAssignment").map((r) => r.name).sort();
   assert.deepEqual(collectorRoles, ["collector-access-acr-pull", "collector-access-acr-repository-read", "collector-access-checkpoints", "collector-access-read-insights-logs-flowlogflowevent", "collector-access-read-insights-logs-networksecuritygroupflowevent"]);
   const elastic = plan.resources.filter((r) => r.parent === "elastic" || r.parent === "elastic-kibana").map((r) => r.type.replace("pulumi-nodejs:dynamic/flowlogs:", "")).sort();

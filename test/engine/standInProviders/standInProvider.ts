@@ -6,10 +6,14 @@
 // What it does: echoes inputs as outputs, makes ARM-shaped ids, answers the invokes the program makes (a network
 // watcher, a workspace, the deploying identity), and implements `read` so that an `import` can be previewed.
 // Anything else (an invoke it does not know) is an error, so a new call the program starts making is noticed.
+// With STAND_IN_ARM_STATE (a JSON file path) it also keeps what "Azure" holds in that file, across the engine's
+// operations, and answers as ARM does by the documented rules of ./armRules.ts: refused storage SKU updates, the
+// watcher Azure creates in the background after a VNet (after STAND_IN_WATCHER_DELAY_MS), the one-watcher limit.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { armRefusesSkuUpdate, autoCreatedWatcher } from "./armRules";
 
 const STAND_IN_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa";
 
@@ -79,10 +83,82 @@ function azureCreate(type: string, urn: string, inputs: Record<string, any>): { 
   return { id, outs: { ...outs, id } };
 }
 
+/** What the ARM double holds: resources by lower-cased id, and watchers Azure is still creating. */
+interface ArmState {
+  resources: Record<string, { type: string; inputs: Record<string, any> }>;
+  pendingWatchers: Array<{ id: string; region: string; readyAt: number }>;
+}
+
+const armStateFile = process.env.STAND_IN_ARM_STATE;
+
+function withArmState<T>(change: (state: ArmState) => T): T {
+  const state: ArmState = armStateFile && existsSync(armStateFile)
+    ? JSON.parse(readFileSync(armStateFile, "utf8"))
+    : { resources: {}, pendingWatchers: [] };
+  // Azure's background creation finishes on its own time.
+  for (const pending of state.pendingWatchers.filter((w) => w.readyAt <= Date.now())) {
+    state.resources[pending.id] = { type: "azure-native:network:NetworkWatcher", inputs: { location: pending.region } };
+  }
+  state.pendingWatchers = state.pendingWatchers.filter((w) => w.readyAt > Date.now());
+  const result = change(state);
+  writeFileSync(armStateFile!, JSON.stringify(state, null, 2));
+  return result;
+}
+
+function armError(status: number, code: string, message: string): Error {
+  return new Error(`Status=${status} Code="${code}" Message="${message}"`);
+}
+
+function watcherId(resourceGroupName: string, name: string): string {
+  return `/subscriptions/${STAND_IN_SUBSCRIPTION}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/networkWatchers/${name}`.toLowerCase();
+}
+
+function watcherInRegion(state: ArmState, region: string): string | undefined {
+  const pending = state.pendingWatchers.find((w) => w.region === region.toLowerCase());
+  if (pending) return pending.id;
+  return Object.entries(state.resources)
+    .find(([, r]) => r.type === "azure-native:network:NetworkWatcher" && String(r.inputs.location).toLowerCase() === region.toLowerCase())?.[0];
+}
+
+/** ARM's side of a create or update, or its refusal. */
+function armWrite(type: string, id: string, inputs: Record<string, any>, state: ArmState): void {
+  const existing = state.resources[id.toLowerCase()];
+  if (type === "azure-native:storage:StorageAccount" && existing) {
+    const [from, to] = [existing.inputs.sku?.name, inputs.sku?.name];
+    if (armRefusesSkuUpdate(from, to)) {
+      throw armError(400, "StorageAccountTypeConversionNotAllowed", `Storage account type cannot be changed from ${from} to ${to}.`);
+    }
+  }
+  if (type === "azure-native:network:NetworkWatcher" && !existing) {
+    const other = watcherInRegion(state, inputs.location);
+    if (other && other !== id.toLowerCase()) {
+      throw armError(400, "NetworkWatcherCountLimitReached", "Cannot create more than 1 network watchers for this subscription in this region.");
+    }
+  }
+  state.resources[id.toLowerCase()] = { type, inputs };
+  if (type === "azure-native:network:VirtualNetwork" && !watcherInRegion(state, inputs.location)) {
+    const auto = autoCreatedWatcher(inputs.location);
+    const delay = Number(process.env.STAND_IN_WATCHER_DELAY_MS ?? "3000");
+    state.pendingWatchers.push({ id: watcherId(auto.resourceGroupName, auto.name), region: String(inputs.location).toLowerCase(), readyAt: Date.now() + delay });
+  }
+}
+
+function armGetWatcher(args: Record<string, any>): Record<string, unknown> {
+  return withArmState((state) => {
+    const id = watcherId(args.resourceGroupName, args.networkWatcherName);
+    const found = state.resources[id];
+    if (!found) {
+      throw armError(404, "ResourceNotFound", `The Resource 'Microsoft.Network/networkWatchers/${args.networkWatcherName}' under resource group '${args.resourceGroupName}' was not found.`);
+    }
+    return { id: `/subscriptions/${STAND_IN_SUBSCRIPTION}/resourceGroups/${args.resourceGroupName}/providers/Microsoft.Network/networkWatchers/${args.networkWatcherName}`, name: args.networkWatcherName, location: found.inputs.location, provisioningState: "Succeeded" };
+  });
+}
+
 function azureInvoke(token: string, args: Record<string, any>): Record<string, unknown> {
   const group = `/subscriptions/${STAND_IN_SUBSCRIPTION}/resourceGroups/${args.resourceGroupName}`;
   switch (token) {
     case "azure-native:network:getNetworkWatcher":
+      if (armStateFile) return armGetWatcher(args);
       return { id: `${group}/providers/Microsoft.Network/networkWatchers/${args.networkWatcherName}`, name: args.networkWatcherName, location: "stand-in", provisioningState: "Succeeded" };
     case "azure-native:operationalinsights:getWorkspace":
       return { id: `${group}/providers/Microsoft.OperationalInsights/workspaces/${args.workspaceName}`, name: args.workspaceName, customerId: guid(`workspace:${args.workspaceName}`), location: "stand-in" };
@@ -109,7 +185,9 @@ const provider: pulumi.provider.Provider = {
       const digest = createHash("sha256").update(urn).digest("hex");
       return { id: `stand-in-image-${digest.slice(0, 12)}`, outs: { ...inputs, repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${digest}` } };
     }
-    return azureCreate(type, urn, inputs);
+    const created = azureCreate(type, urn, inputs);
+    if (armStateFile) withArmState((state) => armWrite(type, created.id, inputs, state));
+    return created;
   },
   // An `import` reads the existing resource by id with no properties, and the engine needs inputs back (without
   // them it answers "provider does not support importing"): answer with what the ARM id says.
@@ -122,7 +200,9 @@ const provider: pulumi.provider.Provider = {
     }
     return { id, props: { ...inputs, id, name: id.slice(id.lastIndexOf("/") + 1) }, inputs };
   },
-  async update(_id, _urn, olds, news) {
+  async update(id, urn, olds, news) {
+    const type = urn.split("::")[2]!.split("$").pop()!;
+    if (armStateFile && packageName === "azure-native") withArmState((state) => armWrite(type, id, news, state));
     return { outs: { ...olds, ...news } };
   },
   async delete() {},

@@ -23,6 +23,8 @@ export interface EngineStackOptions {
   copyIn?: Record<string, string>;
   /** Folders put on PATH ahead of everything else, e.g. STAND_IN_PROVIDERS. */
   pathDirs?: string[];
+  /** More environment for the CLI and the plugins it starts, e.g. the stand-in's STAND_IN_ARM_STATE. */
+  env?: Record<string, string>;
 }
 
 export interface EngineStack {
@@ -54,6 +56,7 @@ export async function engineStack(options: EngineStackOptions): Promise<EngineSt
     // directory, the temp workspace: point Node at the project's packages.
     NODE_PATH: join(root, "node_modules"),
     PATH: [...(options.pathDirs ?? []), dirname(cli), dynamicProviderHost, process.env.PATH ?? ""].join(":"),
+    ...options.env,
   };
   try {
     // PulumiCommand.get expects <root>/bin/pulumi, the layout scripts/pulumi-cli.ts installs.

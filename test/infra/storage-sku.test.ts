@@ -1,0 +1,54 @@
+// Contract: the program's rule for SKU changes of an existing flow-log account (infra/storageSku.ts, which the SKU
+// guard applies at preview) against the ARM double's table, written from Microsoft's redundancy-migration doc
+// (test/engine/standInProviders/armRules.ts): whatever Azure applies in place passes, whatever it refuses is
+// refused with a message naming the key, both values and the fix. And the config key that records a conversion.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../../infra/config";
+import { skuChangeRefusal } from "../../infra/storageSku";
+import { skuGuardProvider } from "../../infra/components/storageSkuGuard";
+import { IN_PLACE_SKU_CHANGES, armRefusesSkuUpdate } from "../engine/standInProviders/armRules";
+import { CONTEXT, only } from "./configProblems";
+import { vnetId } from "./planHelpers";
+
+const SKUS = Object.keys(IN_PLACE_SKU_CHANGES);
+
+test("contract: every SKU change is refused exactly when ARM refuses it as an update, by Microsoft's table", () => {
+  for (const from of SKUS) {
+    for (const to of SKUS) {
+      const refusal = skuChangeRefusal(from, to);
+      assert.equal(refusal !== undefined, armRefusesSkuUpdate(from, to), `${from} -> ${to}: ${refusal ?? "applied in place"}`);
+      if (refusal) assert.ok(refusal.includes(from) && refusal.includes(to), `names both values: ${refusal}`);
+    }
+  }
+});
+
+test("contract: a refused zone-redundancy change names the conversion to start and the one-step target, two steps when needed", () => {
+  const oneStep = skuChangeRefusal("Standard_LRS", "Standard_ZRS")!;
+  assert.match(oneStep, /az storage account migration start .*--sku Standard_ZRS/);
+  assert.match(oneStep, /storage\.skuConvertedTo "Standard_ZRS"/);
+  assert.doesNotMatch(oneStep, /then change storage\.sku/);
+  // LRS -> GZRS: a conversion to ZRS, then the in-place ZRS -> GZRS; the doc allows the two steps in either order.
+  const twoSteps = skuChangeRefusal("Standard_LRS", "Standard_GZRS")!;
+  assert.match(twoSteps, /--sku Standard_ZRS/);
+  assert.equal(armRefusesSkuUpdate("Standard_ZRS", "Standard_GZRS"), false, "the second step is an in-place change");
+  assert.match(twoSteps, /then change storage\.sku to "Standard_GZRS"/);
+  assert.match(skuChangeRefusal("Standard_RAGZRS", "Standard_LRS")!, /--sku Standard_RAGRS/);
+});
+
+test("the SKU guard's check fails a refused change naming storage.sku, accepts allowed ones, a recorded conversion, and a first run", async () => {
+  const check = (olds: any, news: any) => skuGuardProvider.check!(olds, news);
+  const refused = await check({ accountName: "a", sku: "Standard_GRS" }, { accountName: "a", sku: "Standard_ZRS" });
+  assert.equal(refused.failures?.length, 1);
+  assert.match(refused.failures![0]!.reason, /^storage\.sku: .*"Standard_GRS" -> "Standard_ZRS"/);
+  assert.equal((await check({ accountName: "a", sku: "Standard_LRS" }, { accountName: "a", sku: "Standard_RAGRS" })).failures, undefined);
+  assert.equal((await check({ accountName: "a", sku: "Standard_LRS" }, { accountName: "a", sku: "Standard_ZRS", convertedTo: "Standard_ZRS" })).failures, undefined);
+  assert.equal((await check(undefined, { accountName: "a", sku: "Standard_ZRS" })).failures, undefined, "nothing recorded yet");
+});
+
+test("storage.skuConvertedTo must name storage.sku", () => {
+  const base = { location: "westeurope", flowLogs: [vnetId("vnet1")] };
+  assert.equal(parseConfig({ ...base, storage: { accountName: "flowlogs001", sku: "Standard_ZRS", skuConvertedTo: "Standard_ZRS" } }, CONTEXT).storage.skuConvertedTo, "Standard_ZRS");
+  assert.match(only({ ...base, storage: { accountName: "flowlogs001", sku: "Standard_GZRS", skuConvertedTo: "Standard_ZRS" } }, "storage.skuConvertedTo"),
+    /"Standard_ZRS" but storage\.sku is "Standard_GZRS"/);
+});
