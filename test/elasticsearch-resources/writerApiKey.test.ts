@@ -50,11 +50,23 @@ describe("ElasticsearchWriterApiKey (contract double)", () => {
     await callElasticsearch({ url: es.url, apiKey: outs.encoded }, { method: "GET", path: "/_security/api_key?id=" + id });
   });
 
-  test("dedupeAcrossBackingIndices adds read and nothing else; no expiration means none is sent", async () => {
+  test("dedupeAcrossBackingIndices adds read on the flow data stream only (never the dead letters); no expiration means none is sent", async () => {
     const { id } = await create({ ...inputs, expiration: undefined, dedupeAcrossBackingIndices: true });
     const key = es.keys.get(id)!;
-    assert.deepEqual(key.roleDescriptors.flowlogs_writer.indices[0].privileges, ["auto_configure", "create_doc", "read"]);
+    assert.deepEqual(key.roleDescriptors.flowlogs_writer.indices, [
+      { names: ["logs-azure.flowlogs-prod", "logs-azure.flowlogs.deadletter-prod"], privileges: ["auto_configure", "create_doc"] },
+      { names: ["logs-azure.flowlogs-prod"], privileges: ["read"] },
+    ]);
     assert.equal(key.expiration, undefined);
+  });
+
+  test("diff: a key minted with an older role (read on the dead letters too) is replaced, new key first, with the inputs unchanged", async () => {
+    const { id, outs } = await create({ ...inputs, dedupeAcrossBackingIndices: true });
+    const names = ["logs-azure.flowlogs-prod", "logs-azure.flowlogs.deadletter-prod"];
+    const older = { flowlogs_writer: { cluster: [], indices: [{ names, privileges: ["auto_configure", "create_doc", "read"] }] } };
+    assert.deepEqual(await p.diff!(id, { ...outs, roleDescriptors: older }, { ...inputs, dedupeAcrossBackingIndices: true }),
+      { changes: true, replaces: ["roleDescriptors"], deleteBeforeReplace: false });
+    assert.deepEqual(await p.diff!(id, outs, { ...inputs, dedupeAcrossBackingIndices: true }), { changes: false, replaces: [], deleteBeforeReplace: false });
   });
 
   test("check refuses an API-key connection and says why; the contract shows Elasticsearch would refuse the privileges too", async () => {

@@ -1,8 +1,9 @@
 // ElasticsearchWriterApiKey: the collector's API key, `POST /_security/api_key` with one role limited to
-// `auto_configure` + `create_doc` on the namespace's two data streams (flows and dead letters), plus `read` only when
-// the sink's `dedupeAcrossBackingIndices` is on. It must be minted with USER credentials: Elasticsearch gives a key
-// made with an API key no privileges at all, so `check` refuses an API-key connection.
-// Rotation: any change of expiration, rotation, name or privileges REPLACES the key. Pulumi's default order
+// `auto_configure` + `create_doc` on the namespace's two data streams (flows and dead letters), plus `read` on the
+// flow data stream only when the sink's `dedupeAcrossBackingIndices` is on. It must be minted with USER credentials:
+// Elasticsearch gives a key made with an API key no privileges at all, so `check` refuses an API-key connection.
+// Rotation: any change of expiration, rotation, name or privileges (including a role this code now defines
+// differently from the one the key was minted with) REPLACES the key. Pulumi's default order
 // (deleteBeforeReplace: false) creates the new key, updates what depends on it (the collector), then deletes the
 // old resource, whose `delete` invalidates the old key: the collector never holds an invalidated key.
 import * as pulumi from "@pulumi/pulumi";
@@ -38,11 +39,16 @@ export interface WriterApiKeyOutputs extends WriterApiKeyInputs {
 
 /** The one role of the writer key: least privilege on exactly the namespace's data streams. */
 export function writerRoleDescriptors(namespace: string, dedupeAcrossBackingIndices = false): Record<string, unknown> {
-  const privileges = ["auto_configure", "create_doc", ...(dedupeAcrossBackingIndices ? ["read"] : [])];
+  const flows = flowDataStream(namespace);
   return {
     flowlogs_writer: {
       cluster: [],
-      indices: [{ names: [flowDataStream(namespace), deadLetterDataStream(namespace)], privileges }],
+      indices: [
+        { names: [flows, deadLetterDataStream(namespace)], privileges: ["auto_configure", "create_doc"] },
+        // The sink's one read is the dedupe look-up, a search of the flow data stream (ElasticsearchSink.alreadyIndexed):
+        // dead letters are written, never read back, so the key cannot read them.
+        ...(dedupeAcrossBackingIndices ? [{ names: [flows], privileges: ["read"] }] : []),
+      ],
     },
   };
 }
@@ -130,6 +136,11 @@ export const writerApiKeyProvider: pulumi.dynamic.ResourceProvider<WriterApiKeyI
     const replaces: string[] = MINTED.filter((key) => (olds[key] ?? null) !== (news[key] ?? null) && news[key] !== UNKNOWN);
     if ((news.connection as unknown) === UNKNOWN || news.connection?.url === UNKNOWN) {
       return { changes: true, replaces, deleteBeforeReplace: false };
+    }
+    // A key minted with other privileges (an older release's role) is replaced: create-before-delete, as above.
+    if (replaces.length === 0 && news.namespace !== UNKNOWN && (news.dedupeAcrossBackingIndices as unknown) !== UNKNOWN &&
+      !sameJson(olds.roleDescriptors, writerRoleDescriptors(news.namespace, news.dedupeAcrossBackingIndices))) {
+      replaces.push("roleDescriptors");
     }
     // Another cluster means another key; new credentials for the same cluster do not.
     if (olds.connection?.url.replace(/\/+$/, "") !== news.connection?.url.replace(/\/+$/, "")) replaces.push("connection");
