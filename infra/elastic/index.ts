@@ -12,10 +12,11 @@ import type { ClusterCapabilities, IndexAssetOptions } from "../../dashboards/sr
 import type { ElasticsearchConnection } from "./elasticsearch/client";
 import { ElasticsearchIndexAssets } from "./elasticsearch/indexAssetsResource";
 import { ElasticsearchWriterApiKey } from "./elasticsearch/writerApiKeyResource";
+import { ElasticsearchWriterKeyCheck } from "./elasticsearch/writerKeyCheckResource";
 import { FlowlogsKibana, FlowlogsKibanaArgs } from "./kibana";
 
 export { readElasticConfig, flowlogsElasticArgs } from "./config";
-export { ElasticsearchIndexAssets, ElasticsearchWriterApiKey } from "./elasticsearch";
+export { ElasticsearchIndexAssets, ElasticsearchWriterApiKey, ElasticsearchWriterKeyCheck } from "./elasticsearch";
 
 export interface FlowlogsElasticArgs {
   /** Admin connection for templates, pipeline and retention: an API key or a user (secret). */
@@ -43,6 +44,8 @@ export class FlowlogsElastic extends pulumi.ComponentResource {
   readonly indexAssets: ElasticsearchIndexAssets;
   /** The minted key; undefined with `writerKey.external`. */
   readonly writerKey?: ElasticsearchWriterApiKey;
+  /** With `writerKey.external` and a given key: the check that it holds the writer role's privileges. */
+  readonly writerKeyCheck?: ElasticsearchWriterKeyCheck;
   readonly kibana?: FlowlogsKibana;
   /** Secret: the collector's `Authorization: ApiKey` value (minted, or the external one when given). */
   readonly writerApiKey?: pulumi.Output<string>;
@@ -69,7 +72,16 @@ export class FlowlogsElastic extends pulumi.ComponentResource {
     const key = args.writerKey ?? {};
     if (key.external) {
       // Made by a person with writerRoleDescriptors' privileges: where no user can mint it (Elastic Cloud Serverless).
-      if (args.externalWriterApiKey !== undefined) this.writerApiKey = pulumi.secret(args.externalWriterApiKey);
+      // It reaches the collector only through the check, so a key lacking a privilege stops the up before the collector.
+      if (args.externalWriterApiKey !== undefined) {
+        const given = args.externalWriterApiKey;
+        this.writerKeyCheck = new ElasticsearchWriterKeyCheck(`${name}-writer-key-check`, {
+          connection: pulumi.all([args.connection, given]).apply(([admin, apiKey]) => ({ ...clusterOf(admin), apiKey })),
+          namespace,
+          dedupeAcrossBackingIndices: key.dedupeAcrossBackingIndices ?? false,
+        }, child);
+        this.writerApiKey = pulumi.secret(pulumi.all([this.writerKeyCheck.verdict, given]).apply(([, apiKey]) => apiKey));
+      }
     } else {
       this.writerKey = new ElasticsearchWriterApiKey(`${name}-writer-key`, {
         connection: pulumi.secret(args.writerConnection ?? args.connection),
@@ -98,4 +110,10 @@ export class FlowlogsElastic extends pulumi.ComponentResource {
       dashboardUrl: this.dashboardUrl,
     });
   }
+}
+
+/** The connection's cluster (URL, CA, plain-http consent) without its credentials. */
+function clusterOf(connection: ElasticsearchConnection): ElasticsearchConnection {
+  const { apiKey: _apiKey, username: _username, password: _password, ...cluster } = connection;
+  return cluster;
 }

@@ -77,6 +77,12 @@ test("FlowlogsElastic with writerKey.external mints nothing: an API key alone ma
   const types = registered.slice(before).map((r) => r.type);
   assert.ok(types.includes("pulumi-nodejs:dynamic/flowlogs:elasticsearch:IndexAssets"));
   assert.equal(types.some((type) => type.endsWith(":WriterApiKey")), false, "no key is minted");
+  // The given key is checked as itself (not with the admin key), on the admin connection's cluster.
+  const check = registered.slice(before).find((r) => r.type === "pulumi-nodejs:dynamic/flowlogs:elasticsearch:WriterKeyCheck")!;
+  assert.deepEqual([check.inputs.connection.value, check.inputs.namespace, check.inputs.dedupeAcrossBackingIndices],
+    [{ url: "https://project.es.example.com", apiKey: given }, "prod", true]);
+  assert.notEqual(check.inputs.connection[SECRET_SIG], undefined, "the key goes to the check as a secret");
+  assert.ok(!JSON.stringify({ ...check.inputs, connection: undefined }).includes(given), "and nowhere else");
   // Without a collector there is no key to pass on.
   const bare = new FlowlogsElastic("bare", { connection: { url: "https://project.es.example.com", apiKey: ES_API_KEY }, writerKey: { external: true } });
   assert.equal(bare.writerApiKey, undefined);

@@ -83,10 +83,11 @@ before(async () => {
   planned = await planJson({ ...base, elasticsearch: external, collector: { enabled: true, image: "ghcr.io/acme/flowlogs-collector:2.0.0" } });
 });
 
-test("external writer key: npm run plan works for such a stack: index assets, no WriterApiKey, the collector with the given key", () => {
+test("external writer key: npm run plan works for such a stack: index assets, no WriterApiKey, its check, the collector with the given key", () => {
   const types = planned.map((r) => r.type);
   assert.ok(types.includes("pulumi-nodejs:dynamic/flowlogs:elasticsearch:IndexAssets"));
   assert.equal(types.includes("pulumi-nodejs:dynamic/flowlogs:elasticsearch:WriterApiKey"), false);
+  assert.ok(types.includes("pulumi-nodejs:dynamic/flowlogs:elasticsearch:WriterKeyCheck"), "the given key's privileges are checked");
   const group = planned.find((r) => r.type === "azure-native:containerinstance:ContainerGroup")!;
   const env = (group.inputs.containers as any[])[0].environmentVariables as Array<{ name: string; value?: string; secureValue?: string }>;
   assert.equal(env.find((v) => v.name === "FLOWLOGS_ES_URL")!.value, external.url);
