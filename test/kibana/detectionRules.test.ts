@@ -74,6 +74,19 @@ describe("detection rules on the Kibana double", () => {
     await detectionRuleProvider.delete!(created.id, created.outs!);
   });
 
+  test("contract: Kibana gives every detection-rule action a uuid of its own: a read is no drift, an action edited in Kibana still is", async () => {
+    const inputs: DetectionRuleInputs = { connection, body: scanRuleBody("port_scan", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
+    const created = await detectionRuleProvider.create(inputs);
+    const [stored] = kibana.space().detectionRules.get("flowlogs-port-scan").actions;
+    assert.match(stored.uuid, /^[0-9a-f-]{36}$/, "the double answers as Kibana does");
+    const read = await detectionRuleProvider.read!(created.id, created.outs!);
+    assert.equal((await detectionRuleProvider.diff!(created.id, created.outs!, read.props as DetectionRuleInputs)).changes, false);
+    stored.params = { documents: [{ edited: "in Kibana" }] };
+    const edited = await detectionRuleProvider.read!(created.id, created.outs!);
+    assert.equal((await detectionRuleProvider.diff!(created.id, { ...(edited.props as DetectionRuleInputs), ruleId: created.id }, inputs)).changes, true);
+    await detectionRuleProvider.delete!(created.id, created.outs!);
+  });
+
   test("contract: the scan rules' schedule (every 1m over now-12m..now-5m) is accepted and reads back without drift; Kibana's rule form writing to: now is drift", async () => {
     const inputs: DetectionRuleInputs = { connection, body: scanRuleBody("host_sweep", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, [{ id: connectorId, actionTypeId: ".index" }]) };
     assert.deepEqual((await detectionRuleProvider.check!({} as any, inputs)).failures, []);

@@ -59,6 +59,17 @@ export function checkDetectionRuleBody(body: DetectionRuleBody | undefined): Fai
 }
 
 
+/**
+ * An action as this project declares it: Kibana gives every action it stores a `uuid` of its own (alerting's
+ * addGeneratedActionValues) and the detection-engine answer carries it (transformAlertToRuleAction); read as drift,
+ * it would make every refresh differ and every `up` update the rule.
+ */
+function withoutServerFields(action: unknown): unknown {
+  if (!action || typeof action !== "object") return action;
+  const { uuid: _assignedByKibana, ...declared } = action as Record<string, unknown>;
+  return declared;
+}
+
 export const detectionRuleProvider: pulumi.dynamic.ResourceProvider<DetectionRuleInputs, DetectionRuleInputs & { ruleId: string }> = {
   async check(_olds, news) {
     return { inputs: news, failures: [...checkConnection(news.connection), ...checkDetectionRuleBody(news.body)] };
@@ -85,6 +96,7 @@ export const detectionRuleProvider: pulumi.dynamic.ResourceProvider<DetectionRul
     // Kibana answers with every defaulted field; only the fields we send are compared.
     const body: Record<string, unknown> = {};
     for (const key of Object.keys(props.body)) body[key] = key in live ? live[key] : (props.body as any)[key];
+    if (Array.isArray(body.actions)) body.actions = body.actions.map(withoutServerFields);
     return { id, props: { ...props, body: body as unknown as DetectionRuleBody } };
   },
 

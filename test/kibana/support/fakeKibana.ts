@@ -220,8 +220,11 @@ export class FakeKibana {
     if (method !== "POST" && method !== "PUT") throw new Answer(404, { statusCode: 404, error: "Not Found", message: "Not Found" });
     // Kibana answers with the defaults filled in (a reader must not take them for drift).
     const rule = {
-      id: existing?.id ?? randomUUID(), language: "kuery", from: "now-6m", to: "now", interval: "5m", enabled: true, max_signals: 100, tags: [], actions: [],
+      id: existing?.id ?? randomUUID(), language: "kuery", from: "now-6m", to: "now", interval: "5m", enabled: true, max_signals: 100, tags: [],
       ...body,
+      // Each stored action gets a uuid (alerting addGeneratedActionValues: `uuid || v4()`) and its connector's type,
+      // both in the answer (security_solution common/detection_engine/transform_actions.ts transformAlertToRuleAction).
+      actions: (body.actions ?? []).map((a: any) => ({ ...a, action_type_id: store.connectors.get(a.id).connector_type_id, uuid: a.uuid ?? randomUUID() })),
       ...(body.threshold ? { threshold: { ...body.threshold, field: typeof body.threshold.field === "string" ? [body.threshold.field] : body.threshold.field } } : {}),
       immutable: false, version: (existing?.version ?? 0) + 1, updated_at: new Date().toISOString(),
     };
