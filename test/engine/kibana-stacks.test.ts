@@ -109,6 +109,26 @@ describe("two stacks on one Kibana space under the real Pulumi engine (Kibana by
     }
   });
 
+  test("contract: moving prod to dev's namespace stops before anything changes, naming the namespace and the fix; prod keeps every rule", { timeout: TIMEOUT }, async () => {
+    const contents = () => JSON.stringify([space().objects, space().connectors, space().rules, space().detectionRules].map((m) => [...m.entries()]));
+    const before = contents();
+    const prod = stacks.get("prod")!;
+    await prod.stack.setConfig("namespace", { value: "dev" });
+    try {
+      await assert.rejects(prod.stack.up({ signal: prod.signal }), (error: Error) => {
+        assert.match(error.message, /saved objects \S+-dev, .* already exist and this stack did not import them, so nothing was imported or deleted; their owner is the stack that writes namespace "dev" in Kibana space "netops"/);
+        assert.match(error.message, /Fix: set elasticsearch\.namespace to a namespace no other stack in this Kibana space uses, or destroy that stack first/);
+        return true;
+      });
+      assert.equal(contents(), before, "no object, connector or rule of either stack was changed or deleted");
+      assert.equal(own("prod").detectionRules.length, 4, "prod keeps its detection rules");
+    } finally {
+      await prod.stack.setConfig("namespace", { value: "prod" });
+    }
+    // Back on its own namespace, prod's state and Kibana agree: nothing to do.
+    await prod.stack.preview({ expectNoChanges: true, signal: prod.signal });
+  });
+
   /** What a stack's state says it has in Kibana, as keys of the double's space; present() says which are there. */
   async function inState(namespace: Namespace): Promise<string[]> {
     const state = await stacks.get(namespace)!.stack.exportStack();

@@ -58,7 +58,7 @@ describe("detection rules on the Kibana double", () => {
     assert.deepEqual(stored.threshold, { field: ["source.ip"], value: 1, cardinality: [{ field: "destination.port", value: 21 }] });
     assert.equal(stored.max_signals, 100, "Kibana's defaults are filled in");
 
-    await assert.rejects(detectionRuleProvider.create(inputs), /HTTP 409.*already exists/s);
+    await assert.rejects(detectionRuleProvider.create(inputs), /rule_id "flowlogs-port-scan" already exists \(Kibana answered HTTP 409\) and this stack did not create it/);
     const read = await detectionRuleProvider.read!(created.id, created.outs!);
     assert.equal((await detectionRuleProvider.diff!(created.id, created.outs!, read.props as DetectionRuleInputs)).changes, false);
 
@@ -85,6 +85,27 @@ describe("detection rules on the Kibana double", () => {
     const edited = await detectionRuleProvider.read!(created.id, created.outs!);
     assert.equal((await detectionRuleProvider.diff!(created.id, { ...(edited.props as DetectionRuleInputs), ruleId: created.id }, inputs)).changes, true);
     await detectionRuleProvider.delete!(created.id, created.outs!);
+  });
+
+  test("contract: a new rule_id another stack already has: the replacement is created first, Kibana's 409 stops it naming the namespace and the fix, the old rule stays", async () => {
+    const action = [{ id: connectorId, actionTypeId: ".index" as const }];
+    const inNamespace = (namespace: string): DetectionRuleInputs => {
+      const body = scanRuleBody("host_sweep", { distinct: 20, windowMinutes: 5, lateArrivalMinutes: 5 }, action);
+      return { connection, namespace, body: { ...body, rule_id: `${body.rule_id}-${namespace}` } };
+    };
+    const dev = await detectionRuleProvider.create(inNamespace("dev"));
+    const prod = await detectionRuleProvider.create(inNamespace("prod"));
+    const moved = inNamespace("dev");
+    const diff = await detectionRuleProvider.diff!(prod.id, prod.outs!, moved);
+    assert.deepEqual(diff.replaces, ["body.rule_id"]);
+    assert.equal(diff.deleteBeforeReplace, false, "the engine creates the replacement before it deletes the old rule");
+    await assert.rejects(detectionRuleProvider.create(moved), (error: Error) => {
+      assert.match(error.message, /detection rule_id "flowlogs-host-sweep-dev" already exists \(Kibana answered HTTP 409\) and this stack did not create it, so it was left as it is/);
+      assert.match(error.message, /their owner is the stack that writes namespace "dev" in Kibana space "default"\. Fix: set elasticsearch\.namespace to a namespace no other stack/);
+      return true;
+    });
+    assert.deepEqual([...kibana.space().detectionRules.keys()].filter((id) => id.startsWith("flowlogs-host-sweep")).sort(), ["flowlogs-host-sweep-dev", "flowlogs-host-sweep-prod"]);
+    for (const created of [dev, prod]) await detectionRuleProvider.delete!(created.id, created.outs!);
   });
 
   test("contract: the scan rules' schedule (every 1m over now-12m..now-5m) is accepted and reads back without drift; Kibana's rule form writing to: now is drift", async () => {

@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { savedObjectsProvider, SavedObjectsOutputs } from "../../infra/elastic/kibana/savedObjectsResource";
 import { buildImportNdjson, loadSavedObjects } from "../../infra/elastic/kibana/savedObjects";
+import { namespacedImportNdjson } from "../../infra/elastic/kibana/namespace";
 import { KibanaConnection } from "../../infra/elastic/kibana/client";
 import { multipartFile } from "../../infra/elastic/http";
 import { FakeKibana, multipartField } from "./support/fakeKibana";
@@ -84,6 +85,26 @@ describe("KibanaSavedObjects provider", () => {
     const moved = await p.diff!("x", olds, { connection: { ...connection, space: "netops" }, ndjson });
     assert.deepEqual(moved.replaces, ["connection"]);
     assert.equal((await p.diff!("x", olds, { connection: { ...connection, space: "default" }, ndjson })).changes, false);
+  });
+
+  test("contract: an update to ids another stack's objects already have (a namespace change) refuses before importing or deleting, naming the namespace and the fix", async () => {
+    const [dev, prod] = ["dev", "prod"].map((namespace) => namespacedImportNdjson({ namespace }));
+    const devObjects = (await p.create({ connection, ndjson: dev, namespace: "dev" })).outs as SavedObjectsOutputs;
+    const prodObjects = (await p.create({ connection, ndjson: prod, namespace: "prod" })).outs as SavedObjectsOutputs;
+    const versions = () => [...kibana.space().objects.values()].map((o) => `${o.type}/${o.id}@${o.version}`).sort();
+    const before = versions();
+    const imports = () => kibana.requests.filter((r) => r.path === "/api/saved_objects/_import").length;
+    const importsBefore = imports();
+    await assert.rejects(p.update!("x", prodObjects, { connection, ndjson: dev, namespace: "dev" }), (error: Error) => {
+      assert.match(error.message, /^saved objects \S+-dev, \S+-dev, \S+-dev and 17 more already exist and this stack did not import them, so nothing was imported or deleted; their owner is the stack that writes namespace "dev" in Kibana space "default"\. Fix: set elasticsearch\.namespace/);
+      return true;
+    });
+    assert.equal(imports(), importsBefore, "no import was sent");
+    assert.deepEqual(versions(), before, "neither stack's objects changed or went");
+    // Its own objects, and new ones no one has, an update still imports.
+    const added = `${prod.trimEnd()}\n${JSON.stringify({ ...JSON.parse(prod.split("\n")[0]), id: "flowlogs-new-object-prod" })}\n`;
+    const updated = (await p.update!("x", prodObjects, { connection, ndjson: added, namespace: "prod" })).outs as SavedObjectsOutputs;
+    for (const outs of [updated, devObjects]) await p.delete!("x", outs);
   });
 
   test("read reports drift when an object was edited or deleted in Kibana, and none otherwise", async () => {

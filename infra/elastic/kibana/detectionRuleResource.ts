@@ -2,15 +2,20 @@
 // ./detections.ts and the new_terms rules of ./newDestination.ts. The rule is addressed by the `rule_id` the program
 // chooses, so it is stable across updates.
 // PUT replaces the whole rule (its `type` included); DELETE takes the rule_id as a query parameter.
+// A replacement (new rule_id or space) creates the new rule before deleting the old one: when the new rule_id is
+// taken (Kibana answers 409), the update stops with the old rule still in place.
 import * as pulumi from "@pulumi/pulumi";
 import { callKibana, checkConnection, Failure, KibanaConnection, UNKNOWN } from "./client";
 import { sameConnection, spaceKey, stableJson } from "./compare";
 import type { DetectionRuleBody } from "./detections";
 import { dateMathBackMs } from "./schedule";
+import { takenByAnotherStack } from "./ownership";
 
 export interface DetectionRuleInputs {
   connection: KibanaConnection;
   body: DetectionRuleBody;
+  /** The data stream namespace the rule_id carries; only named in errors. */
+  namespace?: string;
 }
 
 const PATH = "/api/detection_engine/rules";
@@ -80,11 +85,14 @@ export const detectionRuleProvider: pulumi.dynamic.ResourceProvider<DetectionRul
     if (spaceKey(olds.connection) !== spaceKey(news.connection)) replaces.push("connection");
     if (olds.body?.rule_id !== news.body?.rule_id) replaces.push("body.rule_id");
     const changes = replaces.length > 0 || stableJson(olds.body) !== stableJson(news.body) || !sameConnection(olds.connection, news.connection);
-    return { changes, replaces, deleteBeforeReplace: true };
+    return { changes, replaces, deleteBeforeReplace: false };
   },
 
   async create(inputs) {
-    await callKibana(inputs.connection, { method: "POST", path: PATH, json: inputs.body });
+    const answer = await callKibana(inputs.connection, { method: "POST", path: PATH, json: inputs.body, accept: [409] });
+    if (answer.status === 409) {
+      throw new Error(`detection rule_id "${inputs.body.rule_id}" already exists (Kibana answered HTTP 409) and this stack did not create it, so it was left as it is (a rule this stack replaces is deleted only once its replacement exists); ${takenByAnotherStack(inputs.namespace, spaceKey(inputs.connection))}`);
+    }
     return { id: inputs.body.rule_id, outs: { ...inputs, ruleId: inputs.body.rule_id } };
   },
 
@@ -113,13 +121,14 @@ export const detectionRuleProvider: pulumi.dynamic.ResourceProvider<DetectionRul
 export interface KibanaDetectionRuleArgs {
   connection: pulumi.Input<KibanaConnection>;
   body: pulumi.Input<DetectionRuleBody>;
+  namespace?: string;
 }
 
 export class KibanaDetectionRule extends pulumi.dynamic.Resource {
   declare readonly ruleId: pulumi.Output<string>;
 
   constructor(name: string, args: KibanaDetectionRuleArgs, opts?: pulumi.CustomResourceOptions) {
-    super(detectionRuleProvider, name, { connection: pulumi.secret(args.connection), body: args.body, ruleId: undefined },
+    super(detectionRuleProvider, name, { connection: pulumi.secret(args.connection), body: args.body, namespace: args.namespace, ruleId: undefined },
       { ...opts, additionalSecretOutputs: ["connection"] }, "flowlogs", "kibana:DetectionRule");
   }
 }

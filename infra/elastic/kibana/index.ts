@@ -84,13 +84,16 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
     const ndjson = args.ndjson ?? namespacedImportNdjson({ namespace, alertIndex });
     const index = flowIndexOf(namespace);
     const named = (text: string) => namespacedName(text, namespace);
-    this.savedObjects = new KibanaSavedObjects(`${name}-saved-objects`, { connection, ndjson }, child);
+    this.savedObjects = new KibanaSavedObjects(`${name}-saved-objects`, { connection, ndjson, namespace }, child);
     this.dashboardPath = dashboardPathOf(this.savedObjects.idMap, ndjson);
+    // Everything else waits for the saved objects: their update is where a namespace another stack already uses is
+    // refused, so such an `up` stops before any connector or rule changes.
+    const afterSavedObjects = { ...child, dependsOn: [this.savedObjects] };
     const alert = args.alert;
     if (alert) {
       const timing = { windowMinutes: alert.windowMinutes, lateArrivalMinutes, interval: alert.interval };
       const alertIndexArgs = indexConnectorArgs(connection, alertIndex);
-      const indexConnector = new KibanaConnector(`${name}-alert-index`, { ...alertIndexArgs, name: named(alertIndexArgs.name as string) }, child);
+      const indexConnector = new KibanaConnector(`${name}-alert-index`, { ...alertIndexArgs, name: named(alertIndexArgs.name as string) }, afterSavedObjects);
       this.connectors.push(indexConnector);
       const ruleArgs = deniedFlowsRuleArgs(connection, { threshold: alert.deniedThreshold, ...timing, index, connectorIds: [indexConnector.connectorId] });
       ruleArgs.name = named(ruleArgs.name as string);
@@ -104,7 +107,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
       if (alert.webhook) {
         const webhook = new KibanaConnector(`${name}-alert-webhook`, {
           connection, name: named("Flow-log alerts webhook (Gold license)"), connectorTypeId: ".webhook", config: alert.webhook.config, secrets: alert.webhook.secrets,
-        }, child);
+        }, afterSavedObjects);
         this.connectors.push(webhook);
         actions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", value: "{{context.value}}", message }) } });
         extraEsQueryActions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", source: "{{context.group}}", value: "{{context.value}}", message: detectionMessage }) } });
@@ -113,7 +116,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
       if (alert.email) {
         const email = new KibanaConnector(`${name}-alert-email`, {
           connection, name: named("Flow-log alerts email (Gold license)"), connectorTypeId: ".email", config: alert.email.config, secrets: alert.email.secrets,
-        }, child);
+        }, afterSavedObjects);
         this.connectors.push(email);
         actions.push({ connectorId: email.connectorId, group: "query matched", params: { to: alert.email.to, subject: "{{rule.name}}", message } });
         extraEsQueryActions.push({ connectorId: email.connectorId, group: "query matched", params: { to: alert.email.to, subject: "{{rule.name}}", message: detectionMessage } });
@@ -121,7 +124,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
         scanActions.push(pulumi.output(email.connectorId).apply((id): ScanAction => ({ id, actionTypeId: ".email", params: { to, subject: "{{rule.name}}", message: scanMessage } })));
       }
       ruleArgs.actions = actions;
-      this.rule = new KibanaRule(`${name}-denied-flows`, ruleArgs, { ...child, dependsOn: [this.savedObjects] });
+      this.rule = new KibanaRule(`${name}-denied-flows`, ruleArgs, afterSavedObjects);
       const detections = alert.detections;
       if (detections) {
         const bruteForce = bruteForceRuleArgs(connection, {
@@ -129,17 +132,17 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
         });
         bruteForce.name = named(bruteForce.name as string);
         bruteForce.actions = [...(bruteForce.actions as RuleActionArgs[]), ...extraEsQueryActions];
-        this.detectionRules.push(new KibanaRule(`${name}-brute-force`, bruteForce, { ...child, dependsOn: [this.savedObjects] }));
+        this.detectionRules.push(new KibanaRule(`${name}-brute-force`, bruteForce, afterSavedObjects));
         const scans: Array<[ScanKind, number]> = [["port_scan", detections.portScanPorts], ["host_sweep", detections.portScanHosts]];
         for (const [kind, distinct] of scans) {
           const body = pulumi.all(scanActions).apply((resolved) => ownRule(scanRuleBody(kind, { distinct, ...timing, index }, resolved), namespace));
-          this.detectionRules.push(new KibanaDetectionRule(`${name}-${kind.replace("_", "-")}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
+          this.detectionRules.push(new KibanaDetectionRule(`${name}-${kind.replace("_", "-")}`, { connection, body, namespace }, afterSavedObjects));
         }
         const historyDays = detections.newDestinationHistoryDays ?? 0;
         if (historyDays > 0) {
           for (const kind of ["country", "asn"] as NewDestinationKind[]) {
             const body = pulumi.all(scanActions).apply((resolved) => ownRule(newDestinationRuleBody(kind, { historyDays, windowMinutes: timing.windowMinutes, lateArrivalMinutes: timing.lateArrivalMinutes, index }, resolved), namespace));
-            this.detectionRules.push(new KibanaDetectionRule(`${name}-new-destination-${kind}`, { connection, body }, { ...child, dependsOn: [this.savedObjects] }));
+            this.detectionRules.push(new KibanaDetectionRule(`${name}-new-destination-${kind}`, { connection, body, namespace }, afterSavedObjects));
           }
         }
       }

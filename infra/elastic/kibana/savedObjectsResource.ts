@@ -8,11 +8,14 @@ import { callKibana, checkConnection, KibanaConnection, UNKNOWN } from "./client
 import { sameConnection, sha256, spaceKey } from "./compare";
 import { buildImportNdjson, objectKeysOf } from "./savedObjects";
 import { deleteObjects, exportVersions, requireKibanaVersion } from "./savedObjectsApi";
+import { takenByAnotherStack } from "./ownership";
 
 export interface SavedObjectsInputs {
   connection: KibanaConnection;
   /** NDJSON import file (one saved object per line). */
   ndjson: string;
+  /** The data stream namespace the objects' ids carry; only named in errors. */
+  namespace?: string;
 }
 
 export interface SavedObjectsOutputs extends SavedObjectsInputs {
@@ -29,10 +32,14 @@ export interface SavedObjectsOutputs extends SavedObjectsInputs {
   versions: Record<string, string>;
 }
 
-/** `rollBack`: on a failed import, delete what it newly created (a create must leave nothing behind). */
-async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean): Promise<SavedObjectsOutputs> {
+/**
+ * `rollBack`: on a failed import, delete what it newly created (a create must leave nothing behind). `olds`: an
+ * update's state, whose objects alone it may overwrite (refuseTakeOver).
+ */
+async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean, olds?: SavedObjectsOutputs): Promise<SavedObjectsOutputs> {
   const keys = objectKeysOf(inputs.ndjson);
   await requireKibanaVersion(inputs.connection, inputs.ndjson);
+  if (olds) await refuseTakeOver(olds, inputs);
   const answer = await callKibana(inputs.connection, {
     method: "POST",
     path: "/api/saved_objects/_import?overwrite=true",
@@ -73,11 +80,27 @@ async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean): Pro
   return {
     connection: inputs.connection,
     ndjson: inputs.ndjson,
+    ...(inputs.namespace === undefined ? {} : { namespace: inputs.namespace }),
     objects: Object.values(idMap),
     idMap,
     contentHash: sha256(inputs.ndjson),
     versions,
   };
+}
+
+/**
+ * An update that declares objects this resource never imported (a namespace change gives every object a new id) must
+ * not overwrite ones already in the space: they are another stack's, and this update's delete of the objects it
+ * drops, or a later destroy, would take them away from it. Checked before anything is imported or deleted.
+ */
+async function refuseTakeOver(olds: SavedObjectsOutputs, news: SavedObjectsInputs): Promise<void> {
+  const own = new Set([...Object.keys(olds.idMap ?? {}), ...(olds.objects ?? [])]);
+  const fresh = objectKeysOf(news.ndjson).map((key) => `${key.type}/${key.id}`).filter((key) => !own.has(key));
+  const { versions } = await exportVersions(news.connection, fresh);
+  const taken = Object.keys(versions);
+  if (taken.length === 0) return;
+  const listed = taken.length > 3 ? `${taken.slice(0, 3).join(", ")} and ${taken.length - 3} more` : taken.join(", ");
+  throw new Error(`saved objects ${listed} already exist and this stack did not import them, so nothing was imported or deleted; ${takenByAnotherStack(news.namespace, spaceKey(news.connection))}`);
 }
 
 export const savedObjectsProvider: pulumi.dynamic.ResourceProvider<SavedObjectsInputs, SavedObjectsOutputs> = {
@@ -131,7 +154,7 @@ export const savedObjectsProvider: pulumi.dynamic.ResourceProvider<SavedObjectsI
   },
 
   async update(_id, olds, news) {
-    const outs = await importObjects(news, false);
+    const outs = await importObjects(news, false, olds);
     const removed = Object.entries(olds.idMap ?? {})
       .filter(([declared]) => !(declared in outs.idMap))
       .map(([, actual]) => actual);
@@ -148,6 +171,8 @@ export interface KibanaSavedObjectsArgs {
   connection: pulumi.Input<KibanaConnection>;
   /** Defaults to the objects in dashboards/kibana/. */
   ndjson?: pulumi.Input<string>;
+  /** The data stream namespace the objects' ids carry (named when another stack already has them). */
+  namespace?: string;
 }
 
 export class KibanaSavedObjects extends pulumi.dynamic.Resource {
@@ -160,6 +185,7 @@ export class KibanaSavedObjects extends pulumi.dynamic.Resource {
     super(savedObjectsProvider, name, {
       connection: pulumi.secret(args.connection),
       ndjson: args.ndjson ?? buildImportNdjson(),
+      namespace: args.namespace,
       objects: undefined,
       contentHash: undefined,
       versions: undefined,
