@@ -99,4 +99,18 @@ describe("saved objects per namespace", () => {
     assert.throws(() => namespaceSavedObjects([adHoc], { namespace: "dev" }), new RegExp(`lens/${lens.id} names logs-azure\\.flowlogs-\\* itself: read it through the data view`));
     assert.doesNotThrow(() => namespaceSavedObjects([adHoc], { namespace: "default" }), "default keeps the files as they are");
   });
+
+  test("a data view id in an object's attributes (JSON-encoded or not), or a reference to a data view the files do not declare, is refused, naming it and the fix", () => {
+    const dataView = files.find((o) => o.id === "flowlogs-data-view")!;
+    const dashboard = files.find((o) => o.type === "dashboard")!;
+    const controls = { ...dashboard, attributes: { ...dashboard.attributes, controlGroupInput: { panelsJSON: JSON.stringify({ c1: { explicitInput: { dataViewId: dataView.id } } }) } } };
+    assert.throws(() => namespaceSavedObjects([dataView, controls], { namespace: "dev" }), new RegExp(`dashboard/${dashboard.id} names data view flowlogs-data-view in its attributes: refer to it through references`));
+    const lens = files.find((o) => o.type === "lens")!;
+    const inline = { ...lens, attributes: { ...lens.attributes, state: { ...lens.attributes.state, dataViewId: dataView.id } } };
+    assert.throws(() => namespaceSavedObjects([dataView, inline], { namespace: "dev" }), /names data view flowlogs-data-view in its attributes/);
+    const foreign = { ...lens, references: [{ type: "index-pattern", id: "security-solution-default", name: "indexpattern-datasource-layer-x" }] };
+    assert.throws(() => namespaceSavedObjects([dataView, foreign], { namespace: "dev" }), new RegExp(`lens/${lens.id} refers to data view security-solution-default, which dashboards/kibana does not declare: every namespace would read it`));
+    assert.doesNotThrow(() => namespaceSavedObjects([dataView, controls, inline, foreign], { namespace: "default" }), "default keeps the files as they are");
+    assert.doesNotThrow(() => namespaceSavedObjects(files, { namespace: "dev" }), "the files hold none");
+  });
 });

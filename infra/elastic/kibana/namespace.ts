@@ -49,6 +49,7 @@ export function namespaceSavedObjects(objects: SavedObject[], options: Namespace
   const namespace = options.namespace;
   if (isDefault(namespace)) return objects;
   const declared = new Set(objects.map((o) => `${o.type}/${o.id}`));
+  const dataViewIds = new Set(objects.filter((o) => o.type === "index-pattern").map((o) => o.id));
   return objects.map((object) => {
     const attributes = structuredClone(object.attributes);
     if (object.type === "index-pattern") {
@@ -59,11 +60,31 @@ export function namespaceSavedObjects(objects: SavedObject[], options: Namespace
       if (JSON.stringify(attributes).includes(ALL_FLOW_DATA_STREAMS)) {
         throw new Error(`${object.type}/${object.id} names ${ALL_FLOW_DATA_STREAMS} itself: read it through the data view (a reference) so each namespace reads its own`);
       }
+      // Only references get the namespace: a data view id written in the attributes would read another namespace's.
+      const named = stringsIn(attributes).find((text) => dataViewIds.has(text));
+      if (named !== undefined) {
+        throw new Error(`${object.type}/${object.id} names data view ${named} in its attributes: refer to it through references (type index-pattern) so each namespace reads its own`);
+      }
       if (typeof attributes.title === "string") attributes.title = namespacedName(attributes.title, namespace);
+    }
+    const foreign = object.references.find((r) => r.type === "index-pattern" && !declared.has(`${r.type}/${r.id}`));
+    if (foreign) {
+      throw new Error(`${object.type}/${object.id} refers to data view ${foreign.id}, which dashboards/kibana does not declare: every namespace would read it; add that data view to dashboards/kibana/index-pattern/`);
     }
     const references = object.references.map((r) => (declared.has(`${r.type}/${r.id}`) ? { ...r, id: namespacedId(r.id, namespace) } : r));
     return { ...object, id: namespacedId(object.id, namespace), attributes, references };
   });
+}
+
+/** Every string in a value, JSON-encoded attribute strings (Kibana's panelsJSON, searchSourceJSON...) opened too. */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === "string") {
+    if (!/^\s*[[{]/.test(value)) return [value];
+    try { return [value, ...stringsIn(JSON.parse(value))]; } catch { return [value]; }
+  }
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value && typeof value === "object") return Object.values(value).flatMap(stringsIn);
+  return [];
 }
 
 function dataViewPattern(dataView: SavedObject, options: NamespaceOptions): string {
