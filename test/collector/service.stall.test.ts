@@ -1,6 +1,6 @@
 // Azure Storage that stops sending, mid-answer or before it, while the service runs (in-process, real Azurite behind
 // a proxy that stalls on cue without closing the connection). Every storage request has a client-side deadline
-// (FLOWLOGS_STORAGE_TIMEOUT_MS, here 400 ms): a stalled try is aborted after it and retried by the SDK; a request
+// (FLOWLOGS_STORAGE_TIMEOUT_MS, here its minimum, 1 s): a stalled try is aborted after it and retried by the SDK; a request
 // whose tries all stall fails its listing or its job as a storage failure, which gives the job's try back; the
 // service keeps polling and, once the stall clears, collects every document exactly once. Without the deadline
 // these tests fail on their `until` timeouts (the stalled job, and so its poll, never ends), not by hanging: the
@@ -14,11 +14,11 @@ import { startFaultyProxy, type Fault, type FaultyProxy } from "../support/fault
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector, type RunOptions } from "../../collector/src/service/collector";
-import { ConfigError, loadConfig } from "../../collector/src/service/config";
+import { ConfigError, MIN_STORAGE_TIMEOUT_MS, loadConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 
-const DEADLINE_MS = 400;
+const DEADLINE_MS = MIN_STORAGE_TIMEOUT_MS;
 /** How much later than the deadline a stalled try may end on a busy 2-core machine; far below TCP keepalive. */
 const SLACK_MS = 1_500;
 const TEST_TIMEOUT_MS = 90_000;
@@ -236,12 +236,17 @@ test("a checkpoint write Azure applied whose answer was lost (the count-ahead tr
   }
 });
 
-test("FLOWLOGS_STORAGE_TIMEOUT_MS: 45000 by default (above Azure's own 30 s); a value that is not a whole number of 100 to 600000 ms is refused by name", () => {
+test("FLOWLOGS_STORAGE_TIMEOUT_MS: 45000 by default (above Azure's own 30 s); below 1000 ms it is refused as too short, with the fix; a value that is not a whole number up to 600000 is refused by name", () => {
   const base = { FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(), FLOWLOGS_SINK: "stdout" };
   assert.equal(loadConfig(base).storageTimeoutMs, 45_000);
-  assert.equal(loadConfig({ ...base, FLOWLOGS_STORAGE_TIMEOUT_MS: "100" }).storageTimeoutMs, 100);
-  for (const bad of ["0", "99", "600001", "30s", "1.5", "-1"]) {
+  assert.equal(loadConfig({ ...base, FLOWLOGS_STORAGE_TIMEOUT_MS: "1000" }).storageTimeoutMs, 1000);
+  for (const short of ["999", "100", "0"]) {
+    assert.throws(() => loadConfig({ ...base, FLOWLOGS_STORAGE_TIMEOUT_MS: short }),
+      (error: Error) => error instanceof ConfigError && error.message.startsWith(`FLOWLOGS_STORAGE_TIMEOUT_MS "${short}" is too short: below 1000 ms `) &&
+        error.message.endsWith("set 1000 to 600000, or unset it for the default 45000"));
+  }
+  for (const bad of ["600001", "30s", "1.5", "-1"]) {
     assert.throws(() => loadConfig({ ...base, FLOWLOGS_STORAGE_TIMEOUT_MS: bad }),
-      (error: Error) => error instanceof ConfigError && error.message === `FLOWLOGS_STORAGE_TIMEOUT_MS "${bad}" is not a whole number from 100 to 600000`);
+      (error: Error) => error instanceof ConfigError && error.message === `FLOWLOGS_STORAGE_TIMEOUT_MS "${bad}" is not a whole number from 1000 to 600000`);
   }
 });

@@ -86,7 +86,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",
   FLOWLOGS_FULL_LISTING_MINUTES: "Minutes between wide listings of the flow-log containers once they hold more than 5,000 blobs: the flow logs are found by walking the folders, and the last FLOWLOGS_LISTING_HORIZON_HOURS of each are listed. In between, polls list only the current and previous hour (and any still within the grace) under each flow log known, plus blobs not yet caught up; a new flow log or a late write to an older hour waits for the next wide listing. Default 30; 0 lists everything on every poll.",
   FLOWLOGS_LISTING_HORIZON_HOURS: "Hours back a wide listing reaches under each flow log (whole UTC days). The containers are listed in full at start-up and every 24 hours, which finds later writes to older hours and forgets deleted blobs; the wide listings in between cost a few requests per flow log and day instead of paging through the whole retention period. Default 48, at most 168 (a wide listing costs a request per flow log and day, so a long horizon over many flow logs costs more than the full listing it stands in for); 0 makes every wide listing a full one.",
-  FLOWLOGS_STORAGE_TIMEOUT_MS: "Milliseconds a try of an Azure Storage request (listing, block list, download, checkpoint read or write, lease) may wait for its answer's headers, or for the next bytes of its body, before the collector aborts it: a peer or middlebox that stops sending would otherwise hold its job, and the whole poll, until TCP keepalive notices (minutes) or for ever. Body bytes that keep coming restart it, so a large range on a slow link is not cut. An aborted try is retried by the Azure SDK (4 tries, the next after 0, 4 and 12 s; a download body resumes where it stopped); a request whose tries all stall fails its job as a storage failure, which gives the job's try back, and the blob is read on the next poll. 100 to 600000. Default 45000, above the 30 s Azure allows itself for most operations (a slow answer Azure does give must not lose the race): a request that never answers fails after about 3.3 minutes (4 tries of 45 s and the 16 s between them).",
+  FLOWLOGS_STORAGE_TIMEOUT_MS: "Milliseconds a try of an Azure Storage request (listing, block list, download, checkpoint read or write, lease) may wait for its answer's headers, or for the next bytes of its body, before the collector aborts it: a peer or middlebox that stops sending would otherwise hold its job, and the whole poll, until TCP keepalive notices (minutes) or for ever. Body bytes that keep coming restart it, so a large range on a slow link is not cut. An aborted try is retried by the Azure SDK (4 tries, the next after 0, 4 and 12 s; a download body resumes where it stopped); a request whose tries all stall fails its job as a storage failure, which gives the job's try back, and the blob is read on the next poll. 1000 to 600000 (below a second, a pause of the collector's own, such as garbage collection, would abort answers on their way). Default 45000, above the 30 s Azure allows itself for most operations (a slow answer Azure does give must not lose the race): a request that never answers fails after about 3.3 minutes (4 tries of 45 s and the 16 s between them).",
   FLOWLOGS_AUTHORIZATION_GRACE_MINUTES: "Minutes from start-up during which Azure Storage answering 403 is waited out and retried (with one warning line) instead of failing: right after a first deploy the identity's role assignments can take minutes to take effect. Default 10; 0 fails at once, as does run --once.",
   FLOWLOGS_SINK: "elasticsearch (default), opensearch (the same _bulk API over plain HTTP, set with the FLOWLOGS_ES_* variables), logzio (the Logz.io bulk listener, at-least-once) or stdout (NDJSON documents on stdout, for demos and debugging).",
   FLOWLOGS_ES_URL: "Elasticsearch or OpenSearch URL (required for the elasticsearch and opensearch sinks).",
@@ -208,7 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     fullListingMinutes: integer("FLOWLOGS_FULL_LISTING_MINUTES", read("FLOWLOGS_FULL_LISTING_MINUTES") ?? "30", 0, 24 * 60),
     listingHorizonHours: integer("FLOWLOGS_LISTING_HORIZON_HOURS", read("FLOWLOGS_LISTING_HORIZON_HOURS") ?? "48", 0, 24 * 7),
     authorizationGraceMinutes: integer("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES", read("FLOWLOGS_AUTHORIZATION_GRACE_MINUTES") ?? "10", 0, 24 * 60),
-    storageTimeoutMs: integer("FLOWLOGS_STORAGE_TIMEOUT_MS", read("FLOWLOGS_STORAGE_TIMEOUT_MS") ?? "45000", 100, 600_000),
+    storageTimeoutMs: storageTimeoutMs(read("FLOWLOGS_STORAGE_TIMEOUT_MS") ?? "45000"),
     sink,
     geoip,
     metricsPort,
@@ -346,6 +346,20 @@ function integer(name: string, text: string, min: number, max: number): number {
     throw new ConfigError(`${name} ${JSON.stringify(text)} is not a whole number from ${min} to ${max}`);
   }
   return value;
+}
+
+/**
+ * Below a second the deadline would race the collector's own pauses, not Azure: a blocked event loop (a garbage
+ * collection, parsing a 4 MiB window) delays the body's data events and would abort answers already on their way.
+ */
+export const MIN_STORAGE_TIMEOUT_MS = 1000;
+
+function storageTimeoutMs(text: string): number {
+  if (/^\d+$/.test(text) && Number(text) < MIN_STORAGE_TIMEOUT_MS) {
+    throw new ConfigError(`FLOWLOGS_STORAGE_TIMEOUT_MS ${JSON.stringify(text)} is too short: below ${MIN_STORAGE_TIMEOUT_MS} ms a pause of the ` +
+      `collector's own (garbage collection, parsing a window) would abort answers on their way; set ${MIN_STORAGE_TIMEOUT_MS} to 600000, or unset it for the default 45000`);
+  }
+  return integer("FLOWLOGS_STORAGE_TIMEOUT_MS", text, MIN_STORAGE_TIMEOUT_MS, 600_000);
 }
 
 function oneOf<T extends string>(name: string, text: string, choices: readonly T[]): T {
