@@ -127,6 +127,32 @@ test("one stalled try of each kind of storage request (lease, checkpoint read, b
   }
 });
 
+test("a listing and a checkpoint read whose answers trickle a byte every half deadline are aborted at the body's total limit and tried again: exact documents, nothing failed", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Each byte comes inside the stall deadline, so only the total limit ends these tries (a few hundred bytes would
+  // take minutes to trickle in).
+  const firsts = new Set<RequestKind>(["listing", "checkpointRead"]);
+  const { proxy, blobService, config, writer } = await stallWorld("trickle", (kind) =>
+    firsts.delete(kind) ? { trickleEveryMs: DEADLINE_MS / 2 } : undefined);
+  for (let minute = 0; minute < 2; minute++) await writer.appendMinute({ records: 3, tuplesPerRecord: 4 });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService });
+  try {
+    await until("the blob collected", () => sink.documents.size === writer.tuples);
+    const trickled = proxy.seen.filter((r) => typeof r.fault === "object" && "trickleEveryMs" in r.fault);
+    assert.equal(trickled.length, 2);
+    for (const request of trickled) {
+      // The limit: the deadline, then the body's length at 64 KiB/s (a few ms for these answers), from the headers.
+      assert.ok(request.closedAfterMs !== undefined && request.closedAfterMs >= DEADLINE_MS && request.closedAfterMs <= DEADLINE_MS + SLACK_MS,
+        `${request.method} ${request.path} closed after ${request.closedAfterMs} ms, not about ${DEADLINE_MS}`);
+    }
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+    assert.equal(sink.duplicates, 0);
+    assert.deepEqual(service.events.filter((e) => e.event === "list.failed" || e.event === "blob.failed"), [], "each trickled try was retried");
+  } finally {
+    await stopAll(proxy, service);
+  }
+});
+
 test("a listing whose every try stalls mid-body fails that poll's listing; the service keeps polling and then collects the blob once", { timeout: TEST_TIMEOUT_MS }, async () => {
   let stalledListings = 0;
   const tries = 4; // the SDK's default maxTries: one listing request, all of its tries

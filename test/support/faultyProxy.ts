@@ -16,12 +16,14 @@ import { createGunzip } from "node:zlib";
  * `stallHead`: read, never forwarded nor answered; the connection stays open (a peer that stopped answering).
  * `stallBody`: forwarded, and the answer's head and half of its body sent, then nothing more; the connection stays
  * open (a peer or middlebox that stopped sending mid-body). Both last until the client gives up or the proxy stops.
+ * `trickleEveryMs`: forwarded, and the answer's head sent, then its body one byte per `trickleEveryMs` (a peer that
+ * sends just enough to keep a stall deadline from firing, which would hold a client with no total limit for ever).
  * `loseAnswerIf`: forwarded whole (the upstream applies it), and its answer never sent when the function, given the
  * request's body and the answer's status, says so; the connection stays open (an answer lost on the way back).
  */
 export type Fault = "forward" | "drop" | "cutBody" | "dropRange" | "stallHead" | "stallBody" | { status: number } | { forwardAfter: Promise<unknown> }
   | { rewriteBody: (body: string) => string } | { dropHeaders: string[]; when?: (body: string) => boolean }
-  | { loseAnswerIf: (requestBody: string, status: number) => boolean };
+  | { loseAnswerIf: (requestBody: string, status: number) => boolean } | { trickleEveryMs: number };
 
 export interface FaultyProxy {
   url: string;
@@ -74,8 +76,8 @@ export async function startFaultyProxy(
       incoming.resume();
       return;
     }
-    if (fault === "cutBody" || fault === "stallBody" || (typeof fault === "object" && "rewriteBody" in fault)) {
-      forwardWhole(typeof fault === "object" ? fault.rewriteBody : undefined);
+    if (fault === "cutBody" || fault === "stallBody" || (typeof fault === "object" && ("rewriteBody" in fault || "trickleEveryMs" in fault))) {
+      forwardWhole(typeof fault === "object" && "rewriteBody" in fault ? fault.rewriteBody : undefined);
       return;
     }
     if (typeof fault === "object" && "dropHeaders" in fault) {
@@ -139,8 +141,9 @@ export async function startFaultyProxy(
       });
     }
     /**
-     * Forwards, waits for the whole answer, then sends it rewritten (`rewrite`) or only half its body (then the
-     * connection is dropped, or left open with `stallBody`), without the headers `dropped` names.
+     * Forwards, waits for the whole answer, then sends it rewritten (`rewrite`), a byte at a time (`trickleEveryMs`)
+     * or only half its body (then the connection is dropped, or left open with `stallBody`), without the headers
+     * `dropped` names.
      */
     function forwardWhole(rewrite?: (body: string) => string, dropped?: (body: string) => string[]): void {
       toUpstream((response) => {
@@ -155,9 +158,23 @@ export async function startFaultyProxy(
           outgoing.writeHead(response.statusCode ?? 502, headers);
           entry.responseBytes = entry.decodedBytes = rewrite ? body.length : body.length >> 1;
           if (rewrite) outgoing.end(body);
+          else if (typeof fault === "object" && "trickleEveryMs" in fault) trickle(body, fault.trickleEveryMs);
           else outgoing.write(body.subarray(0, body.length >> 1), () => { if (fault === "cutBody") incoming.socket.destroy(); });
         });
       });
+    }
+    function trickle(body: Buffer, everyMs: number): void {
+      entry.responseBytes = entry.decodedBytes = 0;
+      const timer = setInterval(() => {
+        if (entry.responseBytes === body.length) {
+          clearInterval(timer);
+          outgoing.end();
+          return;
+        }
+        outgoing.write(body.subarray(entry.responseBytes, ++entry.responseBytes));
+        entry.decodedBytes = entry.responseBytes;
+      }, everyMs);
+      outgoing.once("close", () => clearInterval(timer));
     }
   };
   const server = tls ? createTlsServer(tls, handle) : createServer(handle);

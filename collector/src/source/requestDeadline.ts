@@ -9,6 +9,9 @@
 // come), and the try is aborted, its socket closed, with a RestError ETIMEDOUT, which storageRetryPolicy retries like
 // a socket timeout. A body handed to the caller as a stream is destroyed with that error: the SDK's download stream
 // asks for the rest again, the reader's own requests fall back to the SDK (protocolRequest.ts).
+// A stall deadline alone is held for ever by a peer that trickles a byte just inside it, so the body also has a
+// total limit, counted from the headers: the stall deadline again plus its length at a throughput no legitimate link
+// falls below (bodyLimitMs).
 import { Transform } from "node:stream";
 import { RestError, type PipelinePolicy, type PipelineRequest, type PipelineResponse } from "@azure/core-rest-pipeline";
 
@@ -34,6 +37,32 @@ export function withRequestDeadline<T extends object>(client: T, ms: number): T 
   // Last of the Sign phase, after the credential's policy: each try is timed from just before it is sent.
   pipeline.addPolicy(requestDeadlinePolicy(ms), { phase: "Sign" });
   return client;
+}
+
+/**
+ * The slowest a legitimate answer comes: Azure Storage in the collector's region gives tens of MB/s; 64 KiB/s is a
+ * few hundred times less, and still reads the default 4 MiB window in 64 s.
+ */
+export const MIN_BODY_BYTES_PER_SECOND = 64 << 10;
+/** The longest answer the collector asks for: a ranged download of the largest FLOWLOGS_WINDOW_BYTES (256 MiB). */
+const LONGEST_ANSWER_BYTES = 256 << 20;
+/**
+ * An answer without a Content-Length (chunked) is a listing page (at most 1,000 blobs) or a block list (at most
+ * Azure's 50,000 committed blocks): a few MB at the most, counted as 16 MiB.
+ */
+const UNSIZED_ANSWER_BYTES = 16 << 20;
+
+/**
+ * The bytes a body's total limit counts: its Content-Length, at most the longest range the collector asks for (a
+ * larger one is no answer it asked for); without one, UNSIZED_ANSWER_BYTES.
+ */
+export function countedBodyBytes(contentLength: string | undefined): number {
+  return contentLength !== undefined && /^\d+$/.test(contentLength) ? Math.min(Number(contentLength), LONGEST_ANSWER_BYTES) : UNSIZED_ANSWER_BYTES;
+}
+
+/** How long a body may take from its headers to its last byte: the stall deadline (its first bytes), then its length at the slowest legitimate throughput. */
+export function bodyLimitMs(stallMs: number, bytes: number): number {
+  return stallMs + Math.ceil((bytes * 1000) / MIN_BODY_BYTES_PER_SECOND);
 }
 
 /** Every response body is read here (or watched, when the caller streams it), so a stall in it is seen. */
@@ -68,6 +97,7 @@ export function requestDeadlinePolicy(ms: number): PipelinePolicy {
         attempt.finish();
         return response;
       }
+      attempt.limitBody(response.headers.get("content-length"));
       if (streamed?.has(Number.POSITIVE_INFINITY) || streamed?.has(response.status)) {
         response.readableStreamBody = attempt.watch(body);
         return response;
@@ -83,6 +113,8 @@ export function requestDeadlinePolicy(ms: number): PipelinePolicy {
 class Attempt {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
+  /** The body's total limit (limitBody), once the headers came. */
+  private limit?: NodeJS.Timeout;
   private readonly stopOuter: () => void = () => undefined;
   /** The error the try ended with when the deadline passed. */
   expired?: RestError;
@@ -98,7 +130,7 @@ class Attempt {
         this.stopOuter = () => outer.removeEventListener("abort", abort);
       }
     }
-    this.timer = setTimeout(() => this.expire(), ms);
+    this.timer = setTimeout(() => this.expire(`no bytes came from Azure Storage for ${ms} ms (FLOWLOGS_STORAGE_TIMEOUT_MS) while waiting for the answer to ${this.where()}`), ms);
     this.timer.unref();
   }
 
@@ -108,7 +140,17 @@ class Attempt {
 
   finish(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.limit);
     this.stopOuter();
+  }
+
+  /** Starts the body's total limit (bodyLimitMs), which progress does not restart. */
+  limitBody(contentLength: string | undefined): void {
+    const bytes = countedBodyBytes(contentLength);
+    const ms = bodyLimitMs(this.ms, bytes);
+    this.limit = setTimeout(() => this.expire(`the body of the answer to ${this.where()} did not end within ${ms} ms of its headers ` +
+      `(FLOWLOGS_STORAGE_TIMEOUT_MS, then ${bytes} bytes at ${MIN_BODY_BYTES_PER_SECOND} bytes/s): its bytes trickled`), ms);
+    this.limit.unref();
   }
 
   /**
@@ -167,13 +209,14 @@ class Attempt {
     });
   }
 
-  private expire(): void {
+  /** The request, without its query (a SAS would be in it). */
+  private where(): string {
     const url = new URL(this.request.url);
-    this.expired = new RestError(
-      `no bytes came from Azure Storage for ${this.ms} ms (FLOWLOGS_STORAGE_TIMEOUT_MS) while waiting for the answer to ` +
-        `${this.request.method} ${url.origin}${url.pathname}: the request was aborted`,
-      { code: "ETIMEDOUT", request: this.request },
-    );
+    return `${this.request.method} ${url.origin}${url.pathname}`;
+  }
+
+  private expire(why: string): void {
+    this.expired = new RestError(`${why}: the request was aborted`, { code: "ETIMEDOUT", request: this.request });
     this.onExpiry(this.expired);
     this.controller.abort(this.expired);
     this.stopOuter();
