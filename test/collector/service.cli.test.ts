@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { runCommand } from "../../collector/src/commands/run";
 import { VARIABLES } from "../../collector/src/service/config";
 import { createBlobService } from "../../collector/src/source/storage";
+import { TokenDeadlineCredential } from "../../collector/src/source/tokenDeadline";
 import { startStatusServer } from "../../collector/src/service/httpServer";
 import { Metrics } from "../../collector/src/service/metrics";
 
@@ -53,10 +54,12 @@ test("the service README documents every environment variable the configuration 
   for (const [name, text] of Object.entries(VARIABLES)) assert.ok(readme.includes(`| \`${name}\` | ${text.replace(/\|/g, "\\|")} |`), `${name} is missing or stale in the README table`);
 });
 
-test("contract: with an account URL the collector authenticates with DefaultAzureCredential, never a key", () => {
-  const client = createBlobService({ accountUrl: "https://acct.blob.core.windows.net", managedIdentityClientId: "11111111-2222-3333-4444-555555555555" });
+test("contract: with an account URL the collector authenticates with DefaultAzureCredential, never a key, its tokens under the storage deadline", () => {
+  const client = createBlobService({ accountUrl: "https://acct.blob.core.windows.net", managedIdentityClientId: "11111111-2222-3333-4444-555555555555" }, 45_000);
   assert.equal(client.url, "https://acct.blob.core.windows.net/");
-  assert.ok(client.credential instanceof DefaultAzureCredential);
+  assert.ok(client.credential instanceof TokenDeadlineCredential);
+  assert.ok(client.credential.credential instanceof DefaultAzureCredential);
+  assert.equal(client.credential.ms, 45_000);
   assert.equal(client.accountName, "acct");
 });
 

@@ -17,6 +17,7 @@ import { runCollector, type RunOptions } from "../../collector/src/service/colle
 import { ConfigError, MIN_STORAGE_TIMEOUT_MS, loadConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+import { createBlobService } from "../../collector/src/source/storage";
 
 const DEADLINE_MS = MIN_STORAGE_TIMEOUT_MS;
 /** How much later than the deadline a stalled try may end on a busy 2-core machine; far below TCP keepalive. */
@@ -259,6 +260,66 @@ test("a checkpoint write Azure applied whose answer was lost (the count-ahead tr
     assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
   } finally {
     await stopAll(proxy, service);
+  }
+});
+
+/** Sets (or, with undefined, removes) environment variables; returns what puts them back. */
+function withEnv(values: Record<string, string | undefined>): () => void {
+  const before = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+  const apply = (next: Record<string, string | undefined>): void => {
+    for (const [name, value] of Object.entries(next)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  apply(values);
+  return () => apply(before);
+}
+
+test("a managed-identity token endpoint that never answers: each try's token is given up at the deadline and its connection closed, the listing fails as a storage failure saying so, and the service keeps polling", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The endpoint reads each request and never answers (a proxy whose every request stalls before its headers). The
+  // collector's own credential (createBlobService: DefaultAzureCredential, a user-assigned identity) reaches it the way
+  // Container Apps and App Service give it: IDENTITY_ENDPOINT and IDENTITY_HEADER.
+  const endpoint = await startFaultyProxy("http://127.0.0.1:9", () => "stallHead");
+  const restoreEnv = withEnv({
+    IDENTITY_ENDPOINT: `${endpoint.url}/msi/token`, IDENTITY_HEADER: "local-test-header",
+    AZURE_CLIENT_ID: undefined, AZURE_TENANT_ID: undefined, AZURE_CLIENT_SECRET: undefined, AZURE_FEDERATED_TOKEN_FILE: undefined,
+    MSI_ENDPOINT: undefined, MSI_SECRET: undefined, IMDS_ENDPOINT: undefined, AZURE_TOKEN_CREDENTIALS: undefined,
+  });
+  const clientId = "11111111-2222-3333-4444-555555555555";
+  // No storage request is sent without a token, so the account needs no server; the checkpoints are on Azurite.
+  const blobService = createBlobService({ accountUrl: "https://127.0.0.1:9/devstoreaccount1", managedIdentityClientId: clientId }, DEADLINE_MS, {
+    retryOptions: { retryDelayInMs: 20, maxRetryDelayInMs: 50 },
+  });
+  const checkpoints = scratch.container("token-cp");
+  const config = loadConfig({
+    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
+    FLOWLOGS_CONTAINERS: "token-src",
+    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
+    FLOWLOGS_SINK: "stdout",
+    FLOWLOGS_METRICS_PORT: "off",
+    FLOWLOGS_POLL_INTERVAL_SECONDS: "1",
+    FLOWLOGS_STORAGE_TIMEOUT_MS: String(DEADLINE_MS),
+  });
+  const service = serve({ config, sink: new RecordingSink(), blobService, checkpointContainer: checkpoints });
+  try {
+    // The poll ended, and the next one asked for a token again.
+    await until("a listing failed, its poll ended and the next poll began", () => service.events.some((e) => e.event === "list.failed") &&
+      service.events.some((e) => e.event === "poll.end") && endpoint.seen.length > 4);
+    const failed = service.events.find((e) => e.event === "list.failed")!;
+    assert.match(String(failed.error), new RegExp(`no access token came from the storage credential \\(DefaultAzureCredential: .*\\) for ${DEADLINE_MS} ms \\(FLOWLOGS_STORAGE_TIMEOUT_MS\\)`));
+    // The SDK's four tries of the listing, each waiting for a token of its own, from the collector's identity.
+    const first = endpoint.seen.filter((r) => r.arrivedAt <= Date.parse(failed.time));
+    assert.equal(first.length, 4, JSON.stringify(first.map((r) => r.path)));
+    for (const request of first) assert.match(request.path, new RegExp(`^/msi/token\\?.*client_id=${clientId}`));
+    await until("the last stalled token request closed", () => first.every((r) => r.closedAfterMs !== undefined), 5_000);
+    for (const request of first) {
+      assert.ok(request.closedAfterMs! >= DEADLINE_MS - 100 && request.closedAfterMs! <= DEADLINE_MS + SLACK_MS,
+        `token request closed after ${request.closedAfterMs} ms, not about ${DEADLINE_MS}`);
+    }
+  } finally {
+    await stopAll(endpoint, service);
+    restoreEnv();
   }
 });
 

@@ -68,7 +68,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   // One pass (`--once`: tests, backfills) fails at once rather than waiting out a 403 nobody is watching.
   const grace = new AuthorizationGrace(Date.now(), options.once ? 0 : config.authorizationGraceMinutes, log);
   // Every storage request has a deadline per try: a peer that stops sending must not hold a job, and its poll, for ever.
-  const service = withRequestDeadline(options.blobService ?? createBlobService(config.storage), config.storageTimeoutMs);
+  const service = withRequestDeadline(options.blobService ?? createBlobService(config.storage, config.storageTimeoutMs), config.storageTimeoutMs);
   const checkpointContainer = options.checkpointContainer ? withRequestDeadline(options.checkpointContainer, config.storageTimeoutMs) : undefined;
   const store = new CheckpointStore(checkpointContainer ?? service.getContainerClient(config.checkpointContainer), {
     leaseSeconds: config.leaseSeconds,

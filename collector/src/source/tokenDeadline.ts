@@ -1,0 +1,69 @@
+// A deadline on getting the Entra ID token a storage request is signed with. The storage pipeline's bearer-token
+// policy asks the credential before each try is sent, above the request deadline (requestDeadline.ts), and
+// @azure/identity sets no limit of its own: ManagedIdentityCredential gives MSAL no abort signal (it ignores the
+// caller's), its HTTP requests have no timeout (only DefaultAzureCredential's IMDS probe has one, 1 s to the headers),
+// and the token cycler shares one pending refresh among all requests. A token endpoint that stops answering would hold
+// every storage request, so every job and the poll, for ever.
+//
+// Two parts, both of FLOWLOGS_STORAGE_TIMEOUT_MS: getToken fails with a RestError ETIMEDOUT, which the storage SDK's
+// retry policy retries like a socket timeout (a request whose tries all fail is a storage failure: a listing fails
+// its poll, a job gives its try back); and each HTTP request of the credential's own is aborted, so a stalled
+// connection to the token endpoint is closed rather than left open behind the given-up getToken.
+import { createDefaultHttpClient, RestError, type HttpClient } from "@azure/core-rest-pipeline";
+import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
+
+export class TokenDeadlineCredential implements TokenCredential {
+  constructor(readonly credential: TokenCredential, readonly ms: number) {}
+
+  getToken(scopes: string | string[], options: GetTokenOptions = {}): Promise<AccessToken | null> {
+    return new Promise((resolve, reject) => {
+      const controller = new AbortController();
+      const outer = options.abortSignal;
+      const fail = (error: unknown): void => {
+        controller.abort(error);
+        reject(error);
+      };
+      const timer = setTimeout(() => fail(new RestError(
+        `no access token came from the storage credential (${this.credential.constructor.name}: managed identity or Microsoft Entra ID) ` +
+          `for ${this.ms} ms (FLOWLOGS_STORAGE_TIMEOUT_MS): the storage request was not sent`,
+        { code: "ETIMEDOUT" },
+      )), this.ms);
+      timer.unref();
+      // A stopping job need not wait for a credential that ignores its signal.
+      const onOuterAbort = (): void => fail((outer as { reason?: unknown } | undefined)?.reason ?? new Error("the token request was aborted"));
+      outer?.addEventListener("abort", onOuterAbort);
+      const done = (): void => {
+        clearTimeout(timer);
+        outer?.removeEventListener("abort", onOuterAbort);
+      };
+      if (outer?.aborted) onOuterAbort();
+      this.credential.getToken(scopes, { ...options, abortSignal: controller.signal }).then(
+        (token) => { done(); resolve(token); },
+        (error: unknown) => { done(); reject(error); },
+      );
+    });
+  }
+}
+
+/** An HTTP client for a credential's own requests that aborts each after `ms`, its body included (token answers are small). */
+export function httpClientWithDeadline(ms: number, client: HttpClient = createDefaultHttpClient()): HttpClient {
+  return {
+    async sendRequest(request) {
+      const outer = request.abortSignal;
+      const controller = new AbortController();
+      const abort = (): void => controller.abort();
+      const timer = setTimeout(abort, ms);
+      timer.unref();
+      outer?.addEventListener("abort", abort);
+      if (outer?.aborted) abort();
+      request.abortSignal = controller.signal;
+      try {
+        return await client.sendRequest(request);
+      } finally {
+        clearTimeout(timer);
+        outer?.removeEventListener("abort", abort);
+        request.abortSignal = outer;
+      }
+    },
+  };
+}
