@@ -7,90 +7,22 @@
 // proxy is stopped first, which ends the stalled connections.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient } from "@azure/storage-blob";
-import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
-import { azuriteConnectionString } from "../support/env";
 import { startFaultyProxy, type Fault, type FaultyProxy } from "../support/faultyProxy";
 import { scratchContainers } from "../support/scratchContainers";
-import { FlowLogBlobWriter } from "../support/flowLogWriter";
-import { runCollector, type RunOptions } from "../../collector/src/service/collector";
+import { azuriteConnectionString } from "../support/env";
 import { ConfigError, MIN_STORAGE_TIMEOUT_MS, loadConfig } from "../../collector/src/service/config";
-import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+import { serve, stallWorld as stallWorldOf, stopAll, until, type RequestKind } from "./storageStall";
 import { createBlobService } from "../../collector/src/source/storage";
 
 const DEADLINE_MS = MIN_STORAGE_TIMEOUT_MS;
 /** How much later than the deadline a stalled try may end on a busy 2-core machine; far below TCP keepalive. */
 const SLACK_MS = 1_500;
 const TEST_TIMEOUT_MS = 90_000;
-const HOUR = new Date("2026-11-20T10:00:00Z");
 const scratch = scratchContainers(azuriteConnectionString());
-const account = azuriteBlobEndpoint(azuriteConnectionString()).pathname; // "/devstoreaccount1"
 
-type RequestKind = "listing" | "blockList" | "download" | "checkpointRead" | "checkpointWrite" | "lease" | "other";
-
-/** What a request through the proxy is, from its method and path. */
-function requestKind(method: string, path: string, source: string, checkpoints: string): RequestKind {
-  const query = path.includes("?") ? path.slice(path.indexOf("?")) : "";
-  if (path.startsWith(`${account}/${source}?`) && query.includes("comp=list")) return "listing";
-  if (path.startsWith(`${account}/${source}/`) && method === "GET") return query.includes("comp=blocklist") ? "blockList" : query.includes("comp=") ? "other" : "download";
-  if (path.startsWith(`${account}/${checkpoints}/`)) {
-    if (query.includes("comp=lease")) return "lease";
-    if (method === "GET" && !query.includes("comp=")) return "checkpointRead";
-    if (method === "PUT" && !query.includes("comp=")) return "checkpointWrite";
-  }
-  return "other";
-}
-
-/**
- * Source and checkpoint containers, a writer, and the service's client reaching Azurite through a proxy that stalls
- * the requests `stall` picks. The SDK's retries are its own (4 tries), only their delays shortened to keep tests fast.
- */
-async function stallWorld(label: string, stall: (kind: RequestKind) => Fault | undefined, hour = HOUR) {
-  const source = scratch.container(`${label}-src`);
-  await source.create();
-  const checkpoints = scratch.container(`${label}-cp`);
-  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
-    stall(requestKind(method, path, source.containerName, checkpoints.containerName)) ?? "forward");
-  const blobService = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url), {
-    retryOptions: { retryDelayInMs: 20, maxRetryDelayInMs: 50 },
-  });
-  const config = loadConfig({
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: source.containerName,
-    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-    FLOWLOGS_SINK: "stdout",
-    FLOWLOGS_METRICS_PORT: "off",
-    FLOWLOGS_POLL_INTERVAL_SECONDS: "1",
-    FLOWLOGS_MAX_ATTEMPTS: "2",
-    FLOWLOGS_STORAGE_TIMEOUT_MS: String(DEADLINE_MS),
-    FLOWLOGS_REPLICA_ID: "stall",
-  });
-  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour, seed: 53 });
-  return { source, checkpoints, proxy, blobService, config, writer };
-}
-
-/** Runs the service loop until `stop()`, collecting its events. */
-function serve(options: Omit<RunOptions, "signal" | "onEvent" | "writeLog">) {
-  const events: LogEvent[] = [];
-  const controller = new AbortController();
-  const done = runCollector({ ...options, signal: controller.signal, writeLog: () => {}, onEvent: (e) => events.push(e) });
-  return { events, stop: async () => { controller.abort(); return done; } };
-}
-
-/** Stops the proxy first: without the deadline, that is what ends a stalled request, so the service can stop. */
-async function stopAll(proxy: FaultyProxy, service: { stop(): Promise<unknown> }): Promise<void> {
-  await proxy.stop();
-  await service.stop();
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const stallWorld = (label: string, stall: (kind: RequestKind) => Fault | undefined, hour?: Date) =>
+  stallWorldOf(scratch, label, stall, { hour, deadlineMs: DEADLINE_MS });
 
 /** The stalled requests the proxy saw, each closed by the client about the deadline after it arrived. */
 function assertAbortedAtDeadline(proxy: FaultyProxy, expected: number): void {

@@ -30,8 +30,8 @@ export const REMEMBERED_CHECKPOINTS = 4_096;
 const RELEASES_AT_ONCE = 16;
 
 /**
- * The longest the stop spends releasing kept leases: each runs out by itself anyway, and with storage unreachable the
- * SDK's retries (4 tries, backing off from 4 s) would hold a stopping container for minutes.
+ * The longest the stop spends releasing kept leases, and a job its lease: each runs out by itself anyway, and with
+ * storage unreachable the SDK's retries (4 tries, backing off from 4 s) would hold a stopping container for minutes.
  */
 export const RELEASE_KEPT_MS = 5_000;
 
@@ -68,15 +68,17 @@ export interface LeasedCheckpoint {
   checkpoint: BlobCheckpoint;
   /** Aborted when the lease could not be renewed. */
   readonly lost: AbortSignal;
-  save(checkpoint: BlobCheckpoint): Promise<void>;
+  /** Writes the checkpoint under the lease, if it is still the version last read or written; `abortSignal` ends the write. */
+  save(checkpoint: BlobCheckpoint, abortSignal?: AbortSignal): Promise<void>;
   /** Remove the checkpoint (the source blob is gone). Releases the lease with it. */
-  forget(): Promise<void>;
+  forget(abortSignal?: AbortSignal): Promise<void>;
   /**
    * Done with the blob for now, without a request: the lease is left to run out (at most the lease duration) and
    * this store's next lease on the blob is asked under the same id, which Azure grants while it is still held.
    * Another replica meanwhile finds the blob busy, as it would during the job. `releaseKept` releases them all.
    */
   keep(): void;
+  /** Releases the lease, waiting at most RELEASE_KEPT_MS (it runs out by itself anyway): not ended by a stop. */
   release(): Promise<void>;
 }
 
@@ -139,9 +141,9 @@ export class CheckpointStore {
    * The checkpoint container disappeared while the service ran (deleted, storage account recreated): every blob's
    * progress is gone with it. Create it again when this identity may; otherwise say exactly that, with the fix.
    */
-  private async recreateContainer(): Promise<void> {
+  private async recreateContainer(abortSignal?: AbortSignal): Promise<void> {
     try {
-      const created = await this.container.createIfNotExists();
+      const created = await this.container.createIfNotExists({ abortSignal });
       if (created.succeeded) this.options.onContainerRecreated?.(this.container.containerName);
     } catch (error) {
       if (statusOf(error) !== 403) throw error;
@@ -159,9 +161,9 @@ export class CheckpointStore {
    * read cost nothing. Checkpoints written before this metadata existed are simply absent (they are peeked).
    * `listed` is called for each checkpoint listed; `key` makes the map's key of a source blob's `<container>/<name>`.
    */
-  async caughtUpEtags(listed?: () => void, key: (path: string) => string = (path) => path): Promise<Map<string, string>> {
+  async caughtUpEtags(listed?: () => void, key: (path: string) => string = (path) => path, abortSignal?: AbortSignal): Promise<Map<string, string>> {
     const etags = new Map<string, string>();
-    for await (const item of this.container.listBlobsFlat({ includeMetadata: true })) {
+    for await (const item of this.container.listBlobsFlat({ includeMetadata: true, abortSignal })) {
       listed?.();
       const etag = item.metadata?.[CAUGHT_UP_METADATA];
       if (etag && item.name.endsWith(CHECKPOINT_SUFFIX)) etags.set(key(item.name.slice(0, -CHECKPOINT_SUFFIX.length)), ownCopy(etag));
@@ -170,11 +172,11 @@ export class CheckpointStore {
   }
 
   /** Read a checkpoint without a lease (metrics, tests). */
-  async peek(container: string, blob: string): Promise<BlobCheckpoint | undefined> {
+  async peek(container: string, blob: string, abortSignal?: AbortSignal): Promise<BlobCheckpoint | undefined> {
     const name = checkpointBlobName(container, blob);
     const client = this.container.getBlockBlobClient(name);
     try {
-      const stored = await readCheckpointText(client);
+      const stored = await readCheckpointText(client, undefined, abortSignal);
       // Another replica wrote since: the memory would only cost a refused lease next time.
       if (stored.etag !== this.remembered.get(name)?.etag) this.remembered.delete(name);
       if (stored.damaged !== undefined) throw new Error(stored.damaged);
@@ -194,7 +196,7 @@ export class CheckpointStore {
    * when nothing is remembered (never seen, evicted), "stale" when the memory was out of date (written by another
    * replica since: Azure answers 412; or deleted); then the caller takes the usual path (peek, `tryAcquire`).
    */
-  async tryAcquireRemembered(container: string, blob: string): Promise<LeasedCheckpoint | "busy" | "stale" | undefined> {
+  async tryAcquireRemembered(container: string, blob: string, abortSignal?: AbortSignal): Promise<LeasedCheckpoint | "busy" | "stale" | undefined> {
     const name = checkpointBlobName(container, blob);
     const memory = this.remembered.get(name);
     if (!memory) return undefined;
@@ -202,7 +204,7 @@ export class CheckpointStore {
     const lease = this.leaseClient(name, client);
     const asked = Date.now();
     try {
-      await lease.acquireLease(this.options.leaseSeconds, { conditions: { ifMatch: memory.etag } });
+      await lease.acquireLease(this.options.leaseSeconds, { conditions: { ifMatch: memory.etag }, abortSignal });
     } catch (error) {
       if (statusOf(error) === 409) return "busy"; // LeaseAlreadyPresent
       // 412: written by another replica since; 404: deleted (or its container). The usual path handles both.
@@ -271,21 +273,25 @@ export class CheckpointStore {
    * Take the lease for a source blob, or return undefined when another replica holds it. Creates the checkpoint
    * blob on first use (a lease needs an existing blob). `exists`: the caller has just read the checkpoint (peek),
    * so the create-if-missing upload is skipped (one request per job of the tailing service); one deleted since is
-   * still created, as the lease then answers 404.
+   * still created, as the lease then answers 404. `abortSignal` ends its requests (the collector's stop).
    */
-  async tryAcquire(container: string, blob: string, { exists = false }: { exists?: boolean } = {}): Promise<LeasedCheckpoint | undefined> {
+  async tryAcquire(
+    container: string, blob: string, { exists = false, abortSignal }: { exists?: boolean; abortSignal?: AbortSignal } = {},
+  ): Promise<LeasedCheckpoint | undefined> {
     const name = checkpointBlobName(container, blob);
     const client = this.container.getBlockBlobClient(name);
     const empty = emptyCheckpoint(container, blob);
     const initial = JSON.stringify(empty);
-    const createInitial = () => client.upload(initial, Buffer.byteLength(initial), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
+    const createInitial = () => client.upload(initial, Buffer.byteLength(initial), {
+      conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" }, abortSignal,
+    });
     // The ETag of the checkpoint this call created, if it did: then it need not be read under the lease.
     let created: string | undefined;
     try {
       if (!exists) {
         const response = await createInitial().catch(async (error) => {
           if (!isContainerNotFound(error)) throw error;
-          await this.recreateContainer();
+          await this.recreateContainer(abortSignal);
           return createInitial();
         });
         created = response.etag;
@@ -297,12 +303,12 @@ export class CheckpointStore {
     const lease = this.leaseClient(name, client);
     const asked = Date.now();
     try {
-      await lease.acquireLease(this.options.leaseSeconds, created ? { conditions: { ifMatch: created } } : {});
+      await lease.acquireLease(this.options.leaseSeconds, { conditions: created ? { ifMatch: created } : undefined, abortSignal });
     } catch (error) {
       if (statusOf(error) === 409) return undefined; // LeaseAlreadyPresent: another replica works on it
-      if (statusOf(error) === 404) return this.tryAcquire(container, blob); // forgotten meanwhile (or its container): create
+      if (statusOf(error) === 404) return this.tryAcquire(container, blob, { abortSignal }); // forgotten meanwhile (or its container): create
       // Written by another replica since this call created it: lease and read it as usual.
-      if (statusOf(error) === 412 && created) return this.tryAcquire(container, blob, { exists: true });
+      if (statusOf(error) === 412 && created) return this.tryAcquire(container, blob, { exists: true, abortSignal });
       throw error;
     }
     if (created) {
@@ -315,7 +321,7 @@ export class CheckpointStore {
       return new Held(name, client, lease, asked, empty, created, this.options, memory, false, true);
     }
     try {
-      const stored = await readCheckpointText(client, lease.leaseId);
+      const stored = await readCheckpointText(client, lease.leaseId, abortSignal);
       let checkpoint: BlobCheckpoint;
       try {
         if (stored.damaged !== undefined) throw new Error(stored.damaged);
@@ -328,7 +334,7 @@ export class CheckpointStore {
       memory.set(checkpoint, stored.etag);
       return new Held(name, client, lease, asked, checkpoint, stored.etag, this.options, memory, false, false);
     } catch (error) {
-      await lease.releaseLease().catch(() => undefined);
+      await lease.releaseLease({ abortSignal: AbortSignal.timeout(RELEASE_KEPT_MS) }).catch(() => undefined);
       throw error;
     }
   }
@@ -385,7 +391,7 @@ class Held implements LeasedCheckpoint {
     }
   }
 
-  async save(checkpoint: BlobCheckpoint): Promise<void> {
+  async save(checkpoint: BlobCheckpoint, abortSignal?: AbortSignal): Promise<void> {
     if (this.controller.signal.aborted) throw new Error(`lease on ${this.name} was lost; checkpoint not written`);
     const stamped: BlobCheckpoint = { ...checkpoint, updatedBy: this.options.replicaId, updatedAt: new Date().toISOString() };
     const text = JSON.stringify(stamped);
@@ -393,12 +399,13 @@ class Held implements LeasedCheckpoint {
       conditions: { leaseId: this.lease.leaseId, ifMatch: this.etag },
       blobHTTPHeaders: { blobContentType: "application/json" },
       metadata: checkpoint.etag ? { [CAUGHT_UP_METADATA]: checkpoint.etag } : undefined,
+      abortSignal,
     }).then((response) => response.etag, async (error: unknown) => {
       // A try Azure applied whose answer was lost (a timeout, a cut connection) is sent again by the SDK with the old
       // If-Match, and refused 412: this write is in the blob all the same when the blob holds exactly its text
       // (stamped with this replica and the millisecond). Taken as not written, a count-ahead try would stay counted.
       if (statusOf(error) === 412) {
-        const written = await readCheckpointText(this.client, this.lease.leaseId).catch(() => undefined);
+        const written = await readCheckpointText(this.client, this.lease.leaseId, abortSignal).catch(() => undefined);
         if (written?.text === text && written.etag) return written.etag;
       }
       throw new CheckpointWriteError(error);
@@ -408,10 +415,10 @@ class Held implements LeasedCheckpoint {
     this.memory.set(stamped, etag);
   }
 
-  async forget(): Promise<void> {
+  async forget(abortSignal?: AbortSignal): Promise<void> {
     this.stop();
     this.memory.forget();
-    await this.client.delete({ conditions: { leaseId: this.lease.leaseId } }).catch((error) => {
+    await this.client.delete({ conditions: { leaseId: this.lease.leaseId }, abortSignal }).catch((error) => {
       if (statusOf(error) !== 404) throw error;
     });
   }
@@ -419,7 +426,8 @@ class Held implements LeasedCheckpoint {
   async release(): Promise<void> {
     if (this.released) return;
     this.stop();
-    await this.lease.releaseLease().catch(() => undefined); // expired or already gone: nothing to release
+    // Expired or already gone: nothing to release; storage unreachable: it runs out by itself.
+    await this.lease.releaseLease({ abortSignal: AbortSignal.timeout(RELEASE_KEPT_MS) }).catch(() => undefined);
   }
 
   keep(): void {
@@ -448,10 +456,12 @@ function statusOf(error: unknown): number | undefined {
  * The checkpoint's text, downloading at most MAX_CHECKPOINT_BYTES + 1 bytes (one ranged GET), or why the blob cannot
  * be a checkpoint (too large, empty), with the ETag of the version read (for the conditional save).
  */
-async function readCheckpointText(client: BlockBlobClient, leaseId?: string): Promise<{ etag?: string; text: string; damaged?: string }> {
+async function readCheckpointText(
+  client: BlockBlobClient, leaseId?: string, abortSignal?: AbortSignal,
+): Promise<{ etag?: string; text: string; damaged?: string }> {
   let download;
   try {
-    download = await client.download(0, MAX_CHECKPOINT_BYTES + 1, leaseId ? { conditions: { leaseId } } : {});
+    download = await client.download(0, MAX_CHECKPOINT_BYTES + 1, { conditions: leaseId ? { leaseId } : undefined, abortSignal });
   } catch (error) {
     // A range on an empty blob: Azure answers 416.
     if (statusOf(error) === 416) return { text: "", damaged: "checkpoint blob is empty" };

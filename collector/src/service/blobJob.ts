@@ -12,6 +12,12 @@ import { LongRecordPass1, SinkDeliveryError, deliver } from "./delivery";
 import { describeError, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
+/**
+ * The longest a job spends giving its try back: at a stop (the container's kill grace is short), or with storage
+ * unreachable (the try then stays counted, as after a kill).
+ */
+export const GIVE_BACK_MS = 5_000;
+
 export type ParseRecords = (records: readonly unknown[], firstRecordIndex?: number, enrichment?: FlowEnrichment) => ParseResult;
 
 export interface JobContext {
@@ -32,7 +38,10 @@ export interface JobContext {
   maxAttempts: number;
   doneGraceMinutes: number;
   now: () => number;
-  /** Shutdown: stop after the current window (its checkpoint is saved). */
+  /**
+   * Shutdown: ends the job's storage requests under way (lease, checkpoint, block list, download), or stops it after
+   * the window the sink is taking; the job gives its try back and releases its lease.
+   */
   signal?: AbortSignal;
   /** A finished job keeps its lease for the blob's next job instead of releasing it (LeasedCheckpoint.keep). */
   keepLeases?: boolean;
@@ -46,6 +55,8 @@ export interface JobContext {
 export type JobOutcome =
   | { kind: "read" | "unchanged"; checkpoint: BlobCheckpoint }
   | { kind: "busy" | "gone" | "changed" | "dead" }
+  /** Cut short by the shutdown signal: not a failure, the blob is read by the next start. */
+  | { kind: "stopped" }
   /** `sinkUnavailable`: the sink could not take a batch after its own retries; the data and storage are fine. */
   | { kind: "failed"; sinkUnavailable?: boolean; excused?: boolean; error: string };
 
@@ -55,6 +66,7 @@ export async function runBlobJob(ref: BlobRef, context: JobContext): Promise<Job
     if (unreadable) return await deadBlob(ref, unreadable, context);
     return await leasedJob(ref, context);
   } catch (error) {
+    if (context.signal?.aborted) return { kind: "stopped" };
     // Checkpoint store unreachable (peek, lease): the blob is tried again on the next poll.
     return failed(ref, error, context);
   }
@@ -73,6 +85,8 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     return { kind: "unchanged", checkpoint: held.unchanged };
   }
   let forgotten = false;
+  // Every storage request of the job ends at the stop or when the lease is lost; the give-back and the release do not.
+  const signal = context.signal ? AbortSignal.any([held.lost, context.signal]) : held.lost;
   // Count this try before any risky work, so a crash (out of memory, a kill) is counted too; past the limit the
   // record at the checkpoint is dead-lettered instead of tried again, and the blobs behind it get their turn.
   const offset = held.checkpoint.offset;
@@ -88,7 +102,8 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
   const giveBack = async (): Promise<void> => {
     const attempt = held.checkpoint.attempt;
     if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries || held.lost.aborted) return;
-    await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }).catch(() => undefined);
+    await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, AbortSignal.timeout(GIVE_BACK_MS))
+      .catch(() => undefined);
   };
   try {
     if (held.checkpoint.etag !== undefined && held.checkpoint.etag === ref.etag) {
@@ -101,7 +116,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
         `${previous?.error ? ` (last error: ${previous.error})` : " (the process stopped while on it)"}; set aside so the rest of the blob is read`;
       log("error", "blob.skip", { ...where, offset, tries: previous!.count });
     } else if (countAhead) {
-      await held.save({ ...held.checkpoint, attempt: { offset, count: tries, ...(tries > 1 ? { error: previous?.error } : {}) } });
+      await held.save({ ...held.checkpoint, attempt: { offset, count: tries, ...(tries > 1 ? { error: previous?.error } : {}) } }, signal);
     }
     // The sink waiting out a transient failure (Elasticsearch down) says the records so far parsed fine: the try is
     // given back before the wait, so restarts during an outage (a deploy, a node drain) do not use the tries up.
@@ -126,13 +141,13 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       skipFirst,
       recordByRecord: tries > 1,
       doneWhenCaughtUp: isOver(ref.name, context),
-      signal: context.signal ? AbortSignal.any([held.lost, context.signal]) : held.lost,
+      signal,
       onDownload: (bytes) => { metrics.bytesRead += bytes; },
       onRestart: (reason) => {
         metrics.restarts++;
         log("warn", "blob.restart", { ...where, reason });
       },
-    }, (chunk) => deliver(chunk, context, sinkOptions), (checkpoint) => held.save(checkpoint));
+    }, (chunk) => deliver(chunk, context, sinkOptions), (checkpoint) => held.save(checkpoint, signal));
     // Nothing to read (the blob's ETag is the checkpoint's: another replica, or an earlier job, caught it up after the
     // listing this job came from): the try counted for it says nothing about the data, and left counted it would add
     // up to the tries that set the next good record aside.
@@ -141,7 +156,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     // Caught up with nothing new to write (the ETag matched), or the hour ended during the read: marked done here.
     if (result.caughtUp && !checkpoint.done && isOver(ref.name, context)) {
       checkpoint = { ...checkpoint, done: true };
-      await held.save(checkpoint);
+      await held.save(checkpoint, signal);
     }
     if (checkpoint.done && !wasDone) metrics.blobsDone++;
     metrics.blobsRead++;
@@ -155,10 +170,16 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     }
     return { kind: "read", checkpoint };
   } catch (error) {
+    if (context.signal?.aborted) {
+      // The stop cut a request short: nothing about the data.
+      await giveBack();
+      log("info", "blob.stopped", { ...where, offset: held.checkpoint.offset });
+      return { kind: "stopped" };
+    }
     if (error instanceof BlobGoneError) {
       metrics.blobsGone++;
       log("warn", "blob.gone", { ...where, reason: "deleted while being read; its checkpoint is forgotten" });
-      await held.forget().catch((e) => log("warn", "checkpoint.forget.failed", { ...where, error: describeError(e) }));
+      await held.forget(signal).catch((e) => log("warn", "checkpoint.forget.failed", { ...where, error: describeError(e) }));
       forgotten = true;
       return { kind: "gone" };
     }
@@ -205,17 +226,18 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
  */
 async function acquire(ref: BlobRef, context: JobContext): Promise<LeasedCheckpoint | "busy" | { unchanged: BlobCheckpoint }> {
   const { store, metrics } = context;
-  const remembered = await store.tryAcquireRemembered(ref.container, ref.name);
+  const remembered = await store.tryAcquireRemembered(ref.container, ref.name, context.signal);
   if (remembered === "stale") metrics.checkpointLeases.stale++;
   else if (remembered !== undefined && remembered !== "busy") {
     metrics.checkpointLeases.remembered++;
     return remembered;
   }
-  const stored = ref.etag ? await store.peek(ref.container, ref.name).catch(() => undefined) : undefined;
+  // A peek cut short by the stop is not "no checkpoint": the acquire below then ends at once too.
+  const stored = ref.etag ? await store.peek(ref.container, ref.name, context.signal).catch(() => undefined) : undefined;
   if (stored?.etag !== undefined && stored.etag === ref.etag) return { unchanged: stored };
   // Held by another replica (reading it, or keeping its lease after reading it): the peek above may show it caught up.
   if (remembered === "busy") return "busy";
-  const held = await store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined });
+  const held = await store.tryAcquire(ref.container, ref.name, { exists: stored !== undefined, abortSignal: context.signal });
   if (!held) return "busy";
   metrics.checkpointLeases[held.created ? "created" : "read"]++;
   return held;

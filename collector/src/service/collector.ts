@@ -130,7 +130,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded
       // from the checkpoints' metadata, so a restart does not read every checkpoint before reaching new data.
       // Listing every checkpoint of a large estate takes minutes: each one listed is a sign of life for /healthz.
-      caughtUp: await store.caughtUpEtags(() => { metrics.lastProgress = Date.now(); }, blobKey).catch((error) => {
+      caughtUp: await store.caughtUpEtags(() => { metrics.lastProgress = Date.now(); }, blobKey, options.signal).catch((error) => {
         log("warn", "checkpoints.list.failed", { error: describeError(error), action: "reading each checkpoint instead" });
         return new Map<string, string>();
       }),
@@ -223,7 +223,7 @@ async function poll(
           jobs.failed++;
           jobs.lastError = `${ref.name}: ${outcome.error}`;
         }
-      } else {
+      } else if (outcome.kind !== "stopped") {
         jobs.succeeded++;
       }
       if (outcome.kind === "read" || outcome.kind === "unchanged") {
@@ -328,7 +328,9 @@ async function listChanged(
     try {
       const searched = scope === "wide"
         // A folder listed is a sign of life, as a blob listed is (below).
-        ? await discoverFlowLogPaths(service, container, { forEach: listingsAtOnce, onFolder: () => { metrics.lastProgress = Date.now(); } })
+        ? await discoverFlowLogPaths(service, container, {
+          forEach: listingsAtOnce, onFolder: () => { metrics.lastProgress = Date.now(); }, abortSignal: context.signal,
+        })
         : state.flowLogPaths.get(container) ?? new Set<string>();
       // Every flow log found stays known, the ones with no blob in the horizon too (they may start writing), and so
       // do the ones the last full listing saw that the walk cannot reach (deeper than it goes): until the next full one.
@@ -339,7 +341,7 @@ async function listChanged(
       let failure: { error: unknown } | undefined;
       await forEachLimited(prefixes, scope === "wide" ? DAY_LISTINGS_AT_ONCE : LISTINGS_AT_ONCE, async (prefix) => {
         try {
-          for await (const ref of listFlowLogBlobs(service, container, prefix)) note(ref);
+          for await (const ref of listFlowLogBlobs(service, container, prefix, context.signal)) note(ref);
         } catch (error) {
           failure ??= { error };
         }
@@ -357,6 +359,7 @@ async function listChanged(
         continue;
       }
       failedListing = true;
+      if (context.signal?.aborted) break; // stopping: the listing was cut short, not failed
       if (grace.excuse(isForbidden(error), `listing container ${container}`, describeError(error))) {
         log("debug", "list.failed", { container, error: describeError(error) });
       } else {

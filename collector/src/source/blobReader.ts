@@ -98,6 +98,7 @@ export interface ReadOptions<Observer extends LongRecordObserver = LongRecordObs
    * the last job on a blob writes its checkpoint once, not twice.
    */
   doneWhenCaughtUp?: boolean;
+  /** Ends the reading: between windows, and the block list or download under way (the stop, a lost lease). */
   signal?: AbortSignal;
 }
 
@@ -128,7 +129,7 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     options.onRestart?.(`blob was re-created (created ${ref.createdOn.toISOString()}, checkpoint says ${checkpoint.createdOn})`);
     checkpoint = restartCheckpoint(checkpoint);
   }
-  const list = await getCommittedBlocks(blob).catch((error) => translate(error, ref.name));
+  const list = await getCommittedBlocks(blob, options.signal).catch((error) => translate(error, ref.name));
   const { blocks, length } = list;
   // Conditions use the header form; the checkpoint keeps the normalized one (listings return it unquoted).
   let conditionEtag = list.etag;
@@ -151,14 +152,14 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
   const planned = plan.kind === "blocks" ? coveringBlocks(blocks, plan.dataEnd) : undefined;
   const follow = async (refused: unknown): Promise<void> => {
     if (!(refused instanceof BlobChangedError) || !planned) throw refused;
-    const now = await getCommittedBlocks(blob).catch((error) => translate(error, ref.name));
+    const now = await getCommittedBlocks(blob, options.signal).catch((error) => translate(error, ref.name));
     if (now.etag === undefined || now.blocks.length < planned.blocks || blocksDigest(now.blocks, planned.blocks) !== planned.blockDigest) throw refused;
     conditionEtag = now.etag;
   };
   const download = async (from: number, to: number): Promise<Buffer> => {
     for (let follows = 0; ; follows++) {
       try {
-        return await downloadRange(blob, from, to, conditionEtag, options.windowBytes);
+        return await downloadRange(blob, from, to, conditionEtag, options.windowBytes, options.signal);
       } catch (error) {
         if (follows === MAX_FOLLOWS_PER_DOWNLOAD) translate(error, ref.name);
         await follow(error).catch((cause) => translate(cause, ref.name));

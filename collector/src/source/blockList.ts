@@ -19,10 +19,13 @@ export interface CommittedBlockList {
 
 const OK = new Set([200]);
 
-/** The committed blocks, length and version of a blob. Errors are the SDK's: RestError with statusCode and code. */
-export async function getCommittedBlocks(blob: BlockBlobClient): Promise<CommittedBlockList> {
-  const list = await blockList(blob);
-  return list.etag === undefined ? withVersion(blob, list) : list;
+/**
+ * The committed blocks, length and version of a blob. Errors are the SDK's: RestError with statusCode and code;
+ * an AbortError once `abortSignal` is aborted.
+ */
+export async function getCommittedBlocks(blob: BlockBlobClient, abortSignal?: AbortSignal): Promise<CommittedBlockList> {
+  const list = await blockList(blob, abortSignal);
+  return list.etag === undefined ? withVersion(blob, list, abortSignal) : list;
 }
 
 /**
@@ -31,23 +34,23 @@ export async function getCommittedBlocks(blob: BlockBlobClient): Promise<Committ
  * tell a re-upload from the blob it was taken on; so such a blob (and only such a blob: Azure's own flow logs have
  * blocks) costs one more request, whose ETag and length describe the same version.
  */
-async function withVersion(blob: BlockBlobClient, list: CommittedBlockList): Promise<CommittedBlockList> {
-  const properties = await blob.getProperties();
+async function withVersion(blob: BlockBlobClient, list: CommittedBlockList, abortSignal?: AbortSignal): Promise<CommittedBlockList> {
+  const properties = await blob.getProperties({ abortSignal });
   return { ...list, length: properties.contentLength ?? list.length, etag: properties.etag, lastModified: properties.lastModified };
 }
 
-async function blockList(blob: BlockBlobClient): Promise<CommittedBlockList> {
+async function blockList(blob: BlockBlobClient, abortSignal?: AbortSignal): Promise<CommittedBlockList> {
   const client = protocolClientOf(blob);
   if (client) {
     const url = `${blob.url}${blob.url.includes("?") ? "&" : "?"}comp=blocklist&blocklisttype=committed`;
-    const response = await sendGet(client, url, { accept: "application/xml" }, OK);
+    const response = await sendGet(client, url, { accept: "application/xml" }, OK, abortSignal);
     if (response.status !== 200) throw storageError(response, "a block list request");
     // An answer cut off while streaming is asked for again below, as the pipeline's retries would have done.
     const body = await readStreamed(response);
     const blocks = body && parseCommittedBlocks(body.toString("utf8"));
     if (blocks) return answer(blocks, response.headers.get("x-ms-blob-content-length"), response.headers.get("etag"), response.headers.get("last-modified"));
   }
-  const list = await blob.getBlockList("committed");
+  const list = await blob.getBlockList("committed", { abortSignal });
   const blocks = (list.committedBlocks ?? []).map((block) => ({ id: block.name, size: block.size }));
   return { blocks, length: list.blobContentLength ?? sumOfSizes(blocks), etag: list.etag, lastModified: list.lastModified };
 }

@@ -40,15 +40,18 @@ export function translate(error: unknown, blob: string): never {
  * blob ends earlier; an empty buffer for 416 / empty 206. An answer that is not the range asked for (a 200 with the
  * whole blob, where something on the way dropped the range) is cut to it when it holds the range in at most
  * `answerLimit` bytes (the reader's window: what it may hold), and refused before its body is read otherwise.
+ * `abortSignal` ends the download and its retries (the collector's stop, a lost lease).
  */
-export async function downloadRange(client: BlobClient, start: number, end: number, etag: string | undefined, answerLimit = end - start): Promise<Buffer> {
+export async function downloadRange(
+  client: BlobClient, start: number, end: number, etag: string | undefined, answerLimit = end - start, abortSignal?: AbortSignal,
+): Promise<Buffer> {
   if (end <= start) return Buffer.alloc(0);
   // Through the client's pipeline, the bytes as they come; a body cut off is downloaded again by the SDK below, whose
   // stream resumes by itself.
   const protocol = protocolClientOf(client);
   if (protocol) {
-    const response = await sendGet(protocol, client.url, { "x-ms-range": `bytes=${start}-${end - 1}`, ...(etag ? { "if-match": etag } : {}) }, BODY);
-    if (!BODY.has(response.status)) return failed(client, storageError(response, `a download of ${client.name}`));
+    const response = await sendGet(protocol, client.url, { "x-ms-range": `bytes=${start}-${end - 1}`, ...(etag ? { "if-match": etag } : {}) }, BODY, abortSignal);
+    if (!BODY.has(response.status)) return failed(client, storageError(response, `a download of ${client.name}`), abortSignal);
     const answer = { status: response.status, contentRange: response.headers.get("content-range"), contentLength: Number(response.headers.get("content-length") ?? NaN) };
     const from = offsetOfRange(answer, start, end, answerLimit, client.name, response.readableStreamBody);
     const body = await readStreamed(response);
@@ -56,9 +59,9 @@ export async function downloadRange(client: BlobClient, start: number, end: numb
   }
   let response;
   try {
-    response = await client.download(start, end - start, { conditions: etag ? { ifMatch: etag } : undefined });
+    response = await client.download(start, end - start, { conditions: etag ? { ifMatch: etag } : undefined, abortSignal });
   } catch (error) {
-    return failed(client, error);
+    return failed(client, error, abortSignal);
   }
   const answer = { status: response._response.status, contentRange: response.contentRange, contentLength: response.contentLength ?? NaN };
   const from = offsetOfRange(answer, start, end, answerLimit, client.name, response.readableStreamBody);
@@ -97,10 +100,10 @@ function cut(body: Buffer, from: number, length: number): Buffer {
 }
 
 /** A failed download's meaning: nothing there (416), the blob gone or changed, else the error itself. */
-async function failed(client: BlobClient, error: unknown): Promise<Buffer> {
+async function failed(client: BlobClient, error: unknown, abortSignal?: AbortSignal): Promise<Buffer> {
   if (statusOf(error) === 416) return Buffer.alloc(0);
   // If-Match on a deleted blob answers 412 (Azurite) or 404: tell "gone" from "changed".
-  if (statusOf(error) === 412 && !(await client.exists())) throw new BlobGoneError(client.name);
+  if (statusOf(error) === 412 && !(await client.exists({ abortSignal }))) throw new BlobGoneError(client.name);
   translate(error, client.name);
 }
 

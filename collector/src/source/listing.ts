@@ -22,11 +22,12 @@ const JSON_NAME = /\.json$/i;
 export const PREFIX_LISTING_PAGE_BLOBS = 250;
 export const FULL_LISTING_PAGE_BLOBS = 1_000;
 
-export async function* listFlowLogBlobs(service: BlobServiceClient, container: string, prefix?: string): AsyncGenerator<BlobRef> {
+/** The .json blobs of `container` (under `prefix`); `abortSignal` ends the listing (the collector's stop). */
+export async function* listFlowLogBlobs(service: BlobServiceClient, container: string, prefix?: string, abortSignal?: AbortSignal): AsyncGenerator<BlobRef> {
   const client = service.getContainerClient(container);
   try {
     const maxPageSize = prefix ? PREFIX_LISTING_PAGE_BLOBS : FULL_LISTING_PAGE_BLOBS;
-    for await (const page of client.listBlobsFlat(prefix ? { prefix } : {}).byPage({ maxPageSize })) {
+    for await (const page of client.listBlobsFlat({ prefix, abortSignal }).byPage({ maxPageSize })) {
       for (const item of page.segment.blobItems) {
         if (!JSON_NAME.test(item.name)) continue;
         yield {
@@ -60,6 +61,8 @@ export async function discoverFlowLogPaths(service: BlobServiceClient, container
   /** Runs the listings of one level (default: one after another); a failure fails the walk. */
   forEach?: (prefixes: string[], work: (prefix: string) => Promise<void>) => Promise<void>;
   onFolder?: () => void;
+  /** Ends the walk (the collector's stop). */
+  abortSignal?: AbortSignal;
 } = {}): Promise<Set<string>> {
   const client = service.getContainerClient(container);
   const paths = new Set<string>();
@@ -70,7 +73,7 @@ export async function discoverFlowLogPaths(service: BlobServiceClient, container
     await (options.forEach ?? oneAfterAnother)(level, async (prefix) => {
       const children: string[] = [];
       try {
-        for await (const item of client.listBlobsByHierarchy("/", prefix ? { prefix } : {})) {
+        for await (const item of client.listBlobsByHierarchy("/", { prefix: prefix || undefined, abortSignal: options.abortSignal })) {
           if (item.kind === "prefix") children.push(item.name);
         }
       } catch (error) {

@@ -21,10 +21,13 @@ export function protocolClientOf(blob: BlobClient): ProtocolClient | undefined {
 /**
  * GET `url` with the SDK's version header. Answers with a status in `streamed` come as a stream (the pipeline does not
  * parse them); any other comes with its error body parsed, for storageError. `streamed` is only read (a constant of
- * the caller's, not copied per request).
+ * the caller's, not copied per request). `abortSignal` ends the request and its retries (the collector's stop).
  */
-export function sendGet(client: ProtocolClient, url: string, headers: Record<string, string>, streamed: Set<number>): Promise<PipelineResponse> {
+export function sendGet(
+  client: ProtocolClient, url: string, headers: Record<string, string>, streamed: Set<number>, abortSignal?: AbortSignal,
+): Promise<PipelineResponse> {
   return client.sendRequest(createPipelineRequest({
+    abortSignal,
     url,
     method: "GET",
     headers: createHttpHeaders({ "x-ms-version": client.version, ...headers }),
