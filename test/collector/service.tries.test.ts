@@ -22,12 +22,14 @@ import { azuriteCollectorConfig } from "../support/collectorConfig";
 import { runCollector } from "../../collector/src/service/collector";
 import { checkpointBlobName } from "../../collector/src/checkpoint/state";
 import { RecordingSink } from "./serviceRecordingSink";
+import { jobContext, recordingContext, tailedBlobOf } from "./blobJobWorld";
 import type { Sink } from "../../collector/src/model";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 
 const scratch = scratchContainers(azuriteConnectionString());
 const MAX_ATTEMPTS = 5;
+const tailedBlob = (name: string, seed: number, first: { records: number; tuplesPerRecord: number }) => tailedBlobOf(scratch, name, seed, first);
 
 /**
  * A namespace with the index assets on the real Elasticsearch, a proxy in front of it that answers 503 while
@@ -127,35 +129,6 @@ test("a job waiting out a sink outage keeps /healthz's sign of life fresh at eve
     await client.close();
   }
 });
-
-/**
- * A job's context on Azurite: 1 MiB windows and records, writes of 100, 2 tries, and a clock within the blobs' hour
- * (2026-11-20T10:00Z), so they are tailed, not over; `overrides` set anything else.
- */
-function jobContext(source: ContainerClient, store: CheckpointStore, sink: Sink, overrides: Partial<JobContext> = {}): JobContext {
-  return {
-    container: source, store, sink, parse: parseRecords, metrics: new Metrics(), log: () => {},
-    windowBytes: 1024 * 1024, recordBytes: 1024 * 1024, batchDocuments: 100, maxAttempts: 2, doneGraceMinutes: 10,
-    now: () => Date.parse("2026-11-20T10:10:00Z"),
-    ...overrides,
-  };
-}
-
-/** A job context on Azurite with a recording sink, for the tries on a checkpoint a process wrote itself. */
-function recordingContext(source: ContainerClient, store: CheckpointStore, sink: RecordingSink, parse = parseRecords): JobContext {
-  return jobContext(source, store, sink, { parse });
-}
-
-/** One tailed blob (its first minute written) with its checkpoint container, and a listing of it. */
-async function tailedBlob(name: string, seed: number, first: { records: number; tuplesPerRecord: number }) {
-  const source = scratch.container(`${name}-src`);
-  await source.create();
-  const checkpoints = scratch.container(`${name}-cp`);
-  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed });
-  await writer.appendMinute(first);
-  const listed = async () => { for await (const ref of listFlowLogBlobs(scratch.service, source.containerName)) return ref; throw new Error("no blob"); };
-  return { source, checkpoints, writer, listed };
-}
 
 test("a crash on a checkpoint the process wrote itself is the one try not counted: a record that kills every process is set aside after FLOWLOGS_MAX_ATTEMPTS + 1 crashes", async () => {
   const { source, checkpoints, writer, listed } = await tailedBlob("tries-mem", 48, { records: 2, tuplesPerRecord: 4 });

@@ -80,6 +80,12 @@ export interface LeasedCheckpoint {
   keep(): void;
   /** Releases the lease, waiting at most RELEASE_KEPT_MS (it runs out by itself anyway): not ended by a stop. */
   release(): Promise<void>;
+  /**
+   * Takes a lost lease back under its id, for one last write (a try given back). Azure renews an expired lease only
+   * while nobody has leased or written the blob since, so on true the checkpoint is still the one this holder last
+   * read or wrote; false when another replica holds it (it owns the checkpoint now) or storage did not answer.
+   */
+  reclaim(abortSignal?: AbortSignal): Promise<boolean>;
 }
 
 /** A checkpoint as this replica last wrote or read it under a lease, with the ETag of that version. */
@@ -350,6 +356,8 @@ class Held implements LeasedCheckpoint {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private released = false;
+  /** A lost lease taken back (reclaim): it may be written under again. */
+  private reclaimed = false;
 
   constructor(
     readonly name: string,
@@ -392,7 +400,7 @@ class Held implements LeasedCheckpoint {
   }
 
   async save(checkpoint: BlobCheckpoint, abortSignal?: AbortSignal): Promise<void> {
-    if (this.controller.signal.aborted) throw new Error(`lease on ${this.name} was lost; checkpoint not written`);
+    if (this.controller.signal.aborted && !this.reclaimed) throw new Error(`lease on ${this.name} was lost; checkpoint not written`);
     const stamped: BlobCheckpoint = { ...checkpoint, updatedBy: this.options.replicaId, updatedAt: new Date().toISOString() };
     const text = JSON.stringify(stamped);
     const etag = await this.client.upload(text, Buffer.byteLength(text), {
@@ -413,6 +421,20 @@ class Held implements LeasedCheckpoint {
     this.etag = etag;
     this.checkpoint = stamped;
     this.memory.set(stamped, etag);
+  }
+
+  async reclaim(abortSignal?: AbortSignal): Promise<boolean> {
+    if (!this.controller.signal.aborted || this.reclaimed) return true;
+    if (this.released) return false;
+    const asked = Date.now();
+    try {
+      await this.lease.renewLease({ abortSignal });
+    } catch {
+      return false;
+    }
+    this.renewedAt = asked;
+    this.reclaimed = true;
+    return true;
   }
 
   async forget(abortSignal?: AbortSignal): Promise<void> {

@@ -99,11 +99,14 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
   const countAhead = tries > 1 || !held.remembered;
   // Outcomes that say nothing about the data (changed mid-read, shutdown, lease lost, storage failures) give the try
   // back; defined before the count-ahead write, whose own failure gives back nothing it did not write.
+  // A lost lease is taken back first: Azure grants it only while no other replica has leased or written the
+  // checkpoint since (then it is this job's to write); one that did owns the checkpoint, and its try count with it.
   const giveBack = async (): Promise<void> => {
     const attempt = held.checkpoint.attempt;
-    if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries || held.lost.aborted) return;
-    await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, AbortSignal.timeout(GIVE_BACK_MS))
-      .catch(() => undefined);
+    if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries) return;
+    const deadline = AbortSignal.timeout(GIVE_BACK_MS);
+    if (!(await held.reclaim(deadline))) return;
+    await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, deadline).catch(() => undefined);
   };
   try {
     if (held.checkpoint.etag !== undefined && held.checkpoint.etag === ref.etag) {
@@ -190,6 +193,11 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       return { kind: "changed" };
     }
     const outcome = failed(ref, error, context);
+    if (held.lost.aborted) {
+      // Whatever the job was doing when its lease was lost (a write refused, a request cut short): not the data.
+      await giveBack();
+      return outcome;
+    }
     // A retry can save what the sink could not take, or what Azure Storage did not answer (source reads, checkpoint
     // writes: 503s, timeouts, a reset connection): those tries are given back, or a storage incident longer than the
     // tries would set good records aside. Other failures keep the reason with the try count, for the dead letter if the tries run out.
@@ -209,7 +217,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     return outcome;
   } finally {
     if (forgotten) log("debug", "blob.lease.released", where);
-    else if (context.keepLeases) {
+    else if (context.keepLeases && !held.lost.aborted) {
       held.keep(); // a request fewer per tailing job (checkpoint/store.ts)
       log("debug", "blob.lease.kept", where);
     } else {
