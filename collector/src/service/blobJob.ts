@@ -3,12 +3,12 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { CheckpointStore, LeasedCheckpoint } from "../checkpoint/store";
 import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
-import type { FlowEnrichment, ParseResult, Sink, WriteOptions } from "../model";
+import type { FlowEnrichment, ParseResult, Sink } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
 import { BlobChangedError, BlobGoneError } from "../source/download";
 import { StorageFailure } from "../storageFailure";
 import { blobHour } from "../source/listing";
-import { LongRecordPass1, SinkDeliveryError, deliver } from "./delivery";
+import { LongRecordPass1, SinkDeliveryError, deliver, type DeliveryOptions } from "./delivery";
 import { describeError, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
@@ -101,13 +101,15 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
   // back; defined before the count-ahead write, whose own failure gives back nothing it did not write.
   // A lost lease is taken back first: Azure grants it only while no other replica has leased or written the
   // checkpoint since (then it is this job's to write); one that did owns the checkpoint, and its try count with it.
-  const giveBack = async (): Promise<void> => {
+  // Resolves true when the try was given back.
+  const giveBack = async (): Promise<boolean> => {
     const attempt = held.checkpoint.attempt;
-    if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries) return;
+    if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries) return false;
     const deadline = AbortSignal.timeout(GIVE_BACK_MS);
-    if (!(await held.reclaim(deadline))) return;
-    await held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, deadline).catch(() => undefined);
+    if (!(await held.reclaim(deadline))) return false;
+    return held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, deadline).then(() => true, () => false);
   };
+  const counted = { offset, count: tries, ...(tries > 1 ? { error: previous?.error } : {}) };
   try {
     if (held.checkpoint.etag !== undefined && held.checkpoint.etag === ref.etag) {
       metrics.blobsUnchanged++;
@@ -119,18 +121,25 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
         `${previous?.error ? ` (last error: ${previous.error})` : " (the process stopped while on it)"}; set aside so the rest of the blob is read`;
       log("error", "blob.skip", { ...where, offset, tries: previous!.count });
     } else if (countAhead) {
-      await held.save({ ...held.checkpoint, attempt: { offset, count: tries, ...(tries > 1 ? { error: previous?.error } : {}) } }, signal);
+      await held.save({ ...held.checkpoint, attempt: counted }, signal);
     }
-    // The sink waiting out a transient failure (Elasticsearch down) says the records so far parsed fine: the try is
-    // given back before the wait, so restarts during an outage (a deploy, a node drain) do not use the tries up.
-    // One checkpoint write per job (giveBack does nothing once given back); a record of this window that crashes
-    // later is counted again by the next job, which counts its try at its start.
+    // The sink waiting out a transient failure (Elasticsearch down, throttling) says the records so far parsed fine:
+    // the try is given back before the wait, so restarts during an outage (a deploy, a node drain) do not use the
+    // tries up, and counted again once the sink took the write it waited on, before the next record is parsed: a
+    // record that crashes the process after a wait is counted, or under sustained throttling it would crash-loop
+    // uncounted for ever. Two checkpoint writes per wait that ends, only while the sink waits.
     // Each wait is also a sign of life for /healthz: the loop runs, and a restart cannot end the sink's outage (jobs
     // of a poll can wait the sink's whole retry budget each, longer than three poll intervals in all).
-    const sinkOptions: WriteOptions = {
-      onWaiting: () => {
+    let givenBackForWait = false;
+    const sinkOptions: DeliveryOptions = {
+      onWaiting: async () => {
         metrics.lastProgress = Date.now();
-        return giveBack();
+        if (await giveBack()) givenBackForWait = true;
+      },
+      afterWrite: async () => {
+        if (!givenBackForWait) return;
+        givenBackForWait = false;
+        if (held.checkpoint.offset === offset) await held.save({ ...held.checkpoint, attempt: counted }, signal);
       },
     };
     log("info", "blob.read.start", { ...where, offset: held.checkpoint.offset, ...(tries > 1 ? { try: tries } : {}) });
@@ -210,9 +219,9 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       return outcome;
     }
     const attempt = held.checkpoint.attempt;
-    const counted = attempt?.offset === offset ? attempt : countAhead || tries > context.maxAttempts ? undefined : { offset, count: tries };
-    if (counted && held.checkpoint.offset === offset && !held.lost.aborted) {
-      await held.save({ ...held.checkpoint, attempt: { ...counted, error: describeError(error).slice(0, 500) } }).catch(() => undefined);
+    const failedTry = attempt?.offset === offset ? attempt : countAhead || tries > context.maxAttempts ? undefined : { offset, count: tries };
+    if (failedTry && held.checkpoint.offset === offset && !held.lost.aborted) {
+      await held.save({ ...held.checkpoint, attempt: { ...failedTry, error: describeError(error).slice(0, 500) } }).catch(() => undefined);
     }
     return outcome;
   } finally {

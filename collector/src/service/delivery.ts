@@ -20,6 +20,12 @@ export class SinkDeliveryError extends Error {
   }
 }
 
+/** What goes with every write to the sink, and what the job does once the sink took one. */
+export interface DeliveryOptions extends WriteOptions {
+  /** Awaited after each write the sink acknowledged, before the next record is parsed. */
+  afterWrite?: () => Promise<void>;
+}
+
 /**
  * Documents and dead letters on their way to the sink, written in batches of batchDocuments. A sink that can encodes
  * each document as it is added (sinkBatch.ts), so what waits here is bulk bytes, not document strings.
@@ -27,7 +33,7 @@ export class SinkDeliveryError extends Error {
 class Outbox {
   private documents: SinkBatch;
   private letters: DeadLetter[] = [];
-  constructor(private readonly context: JobContext, private readonly position: SourcePosition, private readonly options: WriteOptions) {
+  constructor(private readonly context: JobContext, private readonly position: SourcePosition, private readonly options: DeliveryOptions) {
     this.documents = sinkBatch(context.sink, position, options);
   }
 
@@ -73,6 +79,7 @@ class Outbox {
     metrics.deadLettered += result.deadLettered;
     metrics.retries += result.retries;
     metrics.lastProgress = Date.now();
+    await this.options.afterWrite?.();
   }
 
   private async flushLetters(): Promise<void> {
@@ -80,6 +87,7 @@ class Outbox {
     const letters = this.letters;
     this.letters = [];
     await this.context.sink.deadLetter(letters, this.options).catch((error: unknown) => { throw new SinkDeliveryError(error); });
+    await this.options.afterWrite?.();
   }
 }
 
@@ -118,7 +126,7 @@ export class LongRecordPass1 implements LongRecordObserver {
  * Parse one chunk and deliver it; resolves only when the sink acknowledged every document. `options` go with every
  * write to the sink (the job learns from them when the sink waits out an outage).
  */
-export async function deliver(chunk: ReadChunk<LongRecordPass1>, context: JobContext, options: WriteOptions = {}): Promise<void> {
+export async function deliver(chunk: ReadChunk<LongRecordPass1>, context: JobContext, options: DeliveryOptions = {}): Promise<void> {
   const { metrics } = context;
   const position: SourcePosition = { container: chunk.blob.container, blob: chunk.blob.name, offset: chunk.start };
   const out = new Outbox(context, position, options);
