@@ -28,32 +28,35 @@ describe("two stacks on one Kibana space under the real Pulumi engine (Kibana by
   const stacks = new Map<Namespace, EngineStack>();
   const destroyed = new Set<Namespace>();
 
+  /** A stack of this project whose program is FlowlogsKibana in `namespace`, on the double's space. */
+  async function kibanaStack(stackName: string, namespace: string): Promise<EngineStack> {
+    const engine = await engineStack({
+      projectName: "flowlogs-to-elastic",
+      stackName,
+      program: async () => {
+        const config = new pulumi.Config();
+        const problems: string[] = [];
+        const ns = config.require("namespace");
+        const settings = readKibanaConfig(config.requireObject("kibana"), (key, text) => problems.push(`${key}: ${text}`), ns);
+        if (!settings || problems.length) throw new Error(`config problems:\n${problems.join("\n")}`);
+        const args = flowlogsKibanaArgs(settings, { apiKey: config.requireSecret("kibanaApiKey") });
+        const component = new FlowlogsKibana("elastic-kibana", { ...args, namespace: ns });
+        return { dashboardPath: component.dashboardPath };
+      },
+    });
+    await engine.stack.setAllConfig({
+      namespace: { value: namespace },
+      "kibana.url": { value: kibana.url },
+      "kibana.space": { value: SPACE },
+      kibanaApiKey: { value: API_KEY, secret: true },
+    }, true);
+    return engine;
+  }
+
   before(async () => {
     pulumiCli();
     kibana = await new FakeKibana({ apiKey: API_KEY, spaces: [SPACE] }).start();
-    for (const namespace of NAMESPACES) {
-      const engine = await engineStack({
-        projectName: "flowlogs-to-elastic",
-        stackName: namespace,
-        program: async () => {
-          const config = new pulumi.Config();
-          const problems: string[] = [];
-          const ns = config.require("namespace");
-          const settings = readKibanaConfig(config.requireObject("kibana"), (key, text) => problems.push(`${key}: ${text}`), ns);
-          if (!settings || problems.length) throw new Error(`config problems:\n${problems.join("\n")}`);
-          const args = flowlogsKibanaArgs(settings, { apiKey: config.requireSecret("kibanaApiKey") });
-          const component = new FlowlogsKibana("elastic-kibana", { ...args, namespace: ns });
-          return { dashboardPath: component.dashboardPath };
-        },
-      });
-      await engine.stack.setAllConfig({
-        namespace: { value: namespace },
-        "kibana.url": { value: kibana.url },
-        "kibana.space": { value: SPACE },
-        kibanaApiKey: { value: API_KEY, secret: true },
-      }, true);
-      stacks.set(namespace, engine);
-    }
+    for (const namespace of NAMESPACES) stacks.set(namespace, await kibanaStack(namespace, namespace));
   });
 
   after(async () => {
@@ -109,17 +112,38 @@ describe("two stacks on one Kibana space under the real Pulumi engine (Kibana by
     }
   });
 
-  test("contract: moving prod to dev's namespace stops before anything changes, naming the namespace and the fix; prod keeps every rule", { timeout: TIMEOUT }, async () => {
-    const contents = () => JSON.stringify([space().objects, space().connectors, space().rules, space().detectionRules].map((m) => [...m.entries()]));
+  const contents = () => JSON.stringify([space().objects, space().connectors, space().rules, space().detectionRules].map((m) => [...m.entries()]));
+  /** The refusal a stack gets for taking dev's namespace: at preview, and at up before anything changes. */
+  const devIsTaken = (error: Error) => {
+    assert.match(error.message, /saved objects \S+-dev, .* already exist and this stack did not import them, so this stack stops before importing them; their owner is the stack that writes namespace "dev" in Kibana space "netops"/);
+    assert.match(error.message, /Fix: set elasticsearch\.namespace to a namespace no other stack in this Kibana space uses, or destroy that stack first/);
+    return true;
+  };
+
+  test("contract: a brand-new stack on dev's namespace fails its preview, and its up changes nothing, naming the namespace and the fix", { timeout: TIMEOUT }, async () => {
+    const before = contents();
+    const staging = await kibanaStack("staging", "dev");
+    try {
+      await assert.rejects(staging.stack.preview({ signal: staging.signal }), devIsTaken);
+      await assert.rejects(staging.stack.up({ signal: staging.signal }), devIsTaken);
+      assert.equal(contents(), before, "no object, connector or rule of dev (or prod) was changed or deleted");
+      const kept = ((await staging.stack.exportStack()).deployment.resources ?? []).filter((r: any) => /:kibana:/.test(r.type));
+      assert.deepEqual(kept, [], "the new stack holds none of dev's objects, connectors or rules");
+    } finally {
+      await staging.close();
+    }
+    // dev still sees its objects as it left them.
+    const dev = stacks.get("dev")!;
+    await dev.stack.refresh({ expectNoChanges: true, signal: dev.signal });
+  });
+
+  test("contract: moving prod to dev's namespace fails at preview and stops before anything changes, naming the namespace and the fix; prod keeps every rule", { timeout: TIMEOUT }, async () => {
     const before = contents();
     const prod = stacks.get("prod")!;
     await prod.stack.setConfig("namespace", { value: "dev" });
     try {
-      await assert.rejects(prod.stack.up({ signal: prod.signal }), (error: Error) => {
-        assert.match(error.message, /saved objects \S+-dev, .* already exist and this stack did not import them, so nothing was imported or deleted; their owner is the stack that writes namespace "dev" in Kibana space "netops"/);
-        assert.match(error.message, /Fix: set elasticsearch\.namespace to a namespace no other stack in this Kibana space uses, or destroy that stack first/);
-        return true;
-      });
+      await assert.rejects(prod.stack.preview({ signal: prod.signal }), devIsTaken);
+      await assert.rejects(prod.stack.up({ signal: prod.signal }), devIsTaken);
       assert.equal(contents(), before, "no object, connector or rule of either stack was changed or deleted");
       assert.equal(own("prod").detectionRules.length, 4, "prod keeps its detection rules");
     } finally {

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from "node:test";
+import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { savedObjectsProvider, SavedObjectsOutputs } from "../../infra/elastic/kibana/savedObjectsResource";
 import { buildImportNdjson, loadSavedObjects } from "../../infra/elastic/kibana/savedObjects";
@@ -18,6 +18,10 @@ describe("KibanaSavedObjects provider", () => {
     connection = { url: kibana.url, apiKey: API_KEY };
   });
   after(() => kibana.stop());
+  // Each test is a new stack on an empty Kibana: a create refuses objects it finds there (another stack's).
+  beforeEach(() => {
+    for (const space of kibana.spaces.values()) space.objects.clear();
+  });
 
   test("contract: create imports every object with one multipart POST carrying kbn-xsrf, ApiKey auth and a `file` part of NDJSON", async () => {
     const ndjson = buildImportNdjson();
@@ -105,6 +109,52 @@ describe("KibanaSavedObjects provider", () => {
     const added = `${prod.trimEnd()}\n${JSON.stringify({ ...JSON.parse(prod.split("\n")[0]), id: "flowlogs-new-object-prod" })}\n`;
     const updated = (await p.update!("x", prodObjects, { connection, ndjson: added, namespace: "prod" })).outs as SavedObjectsOutputs;
     for (const outs of [updated, devObjects]) await p.delete!("x", outs);
+  });
+
+  test("contract: a new stack on ids another stack's objects have is refused at preview (check) and at create, naming the namespace and the fix; its own ids are not", async () => {
+    const [dev, prod] = ["dev", "prod"].map((namespace) => namespacedImportNdjson({ namespace }));
+    const devObjects = (await p.create({ connection, ndjson: dev, namespace: "dev" })).outs as SavedObjectsOutputs;
+    const versions = () => [...kibana.space().objects.values()].map((o) => `${o.type}/${o.id}@${o.version}`).sort();
+    const before = versions();
+    const imports = () => kibana.requests.filter((r) => r.path === "/api/saved_objects/_import").length;
+    const importsBefore = imports();
+    const owner = /their owner is the stack that writes namespace "dev" in Kibana space "default"\. Fix: set elasticsearch\.namespace to a namespace no other stack in this Kibana space uses/;
+    // Preview: check, for a resource not in the state yet (no old inputs).
+    const preview = await p.check!({} as any, { connection, ndjson: dev, namespace: "dev" });
+    assert.deepEqual(preview.failures!.map((f) => f.property), ["namespace"]);
+    assert.match(preview.failures![0].reason, /^saved objects \S+-dev, \S+-dev, \S+-dev and 17 more already exist and this stack did not import them, so this stack stops before importing them; /);
+    assert.match(preview.failures![0].reason, owner);
+    // Preview of a stack moved to dev (old inputs in prod) is refused the same way; dev's own preview is not.
+    assert.equal((await p.check!({ connection, ndjson: prod, namespace: "prod" }, { connection, ndjson: dev, namespace: "dev" })).failures!.length, 1);
+    assert.deepEqual((await p.check!({ connection, ndjson: dev, namespace: "dev" }, { connection, ndjson: dev, namespace: "dev" })).failures, []);
+    // Up: the create stops before importing.
+    await assert.rejects(p.create({ connection, ndjson: dev, namespace: "dev" }), (error: Error) => {
+      assert.match(error.message, /^saved objects \S+-dev, \S+-dev, \S+-dev and 17 more already exist and this stack did not import them, so nothing was imported or deleted; /);
+      assert.match(error.message, owner);
+      return true;
+    });
+    assert.equal(imports(), importsBefore, "no import was sent");
+    assert.deepEqual(versions(), before, "dev's objects are untouched");
+    // A namespace no one has is free, at preview and at create.
+    assert.deepEqual((await p.check!({} as any, { connection, ndjson: prod, namespace: "prod" })).failures, []);
+    const prodObjects = (await p.create({ connection, ndjson: prod, namespace: "prod" })).outs as SavedObjectsOutputs;
+    for (const outs of [prodObjects, devObjects]) await p.delete!("x", outs);
+  });
+
+  test("contract: a preview that cannot reach Kibana warns that the ownership check did not run (up checks again) instead of failing", async () => {
+    const gone = await new FakeKibana({ apiKey: API_KEY }).start();
+    await gone.stop();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => { warnings.push(args.join(" ")); };
+    try {
+      const checked = await p.check!({} as any, { connection: { url: gone.url, apiKey: API_KEY }, ndjson: buildImportNdjson() });
+      assert.deepEqual(checked.failures, []);
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0], /Could not ask Kibana whether another stack already has these saved objects \(.*\), so it was not checked here; `pulumi up` checks again before importing and stops, changing nothing, if one does/);
   });
 
   test("read reports drift when an object was edited or deleted in Kibana, and none otherwise", async () => {

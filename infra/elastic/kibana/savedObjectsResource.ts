@@ -4,11 +4,11 @@
 // (./savedObjectsApi.ts says why these calls). Kibana answers 200 even when an import fails, so the `success`
 // flag and `errors` are checked.
 import * as pulumi from "@pulumi/pulumi";
-import { callKibana, checkConnection, KibanaConnection, UNKNOWN } from "./client";
+import { callKibana, checkConnection, Failure, KibanaConnection, UNKNOWN } from "./client";
 import { sameConnection, sha256, spaceKey } from "./compare";
 import { buildImportNdjson, objectKeysOf } from "./savedObjects";
 import { deleteObjects, exportVersions, requireKibanaVersion } from "./savedObjectsApi";
-import { takenByAnotherStack } from "./ownership";
+import { knownForLookup, objectsTakenInSpace, takenObjectsMessage } from "./savedObjectsOwnership";
 
 export interface SavedObjectsInputs {
   connection: KibanaConnection;
@@ -33,13 +33,14 @@ export interface SavedObjectsOutputs extends SavedObjectsInputs {
 }
 
 /**
- * `rollBack`: on a failed import, delete what it newly created (a create must leave nothing behind). `olds`: an
- * update's state, whose objects alone it may overwrite (refuseTakeOver).
+ * `rollBack`: on a failed import, delete what it newly created (a create must leave nothing behind). `own`: the
+ * objects the resource's state has, the only ones already in the space it may overwrite (./savedObjectsOwnership.ts).
  */
-async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean, olds?: SavedObjectsOutputs): Promise<SavedObjectsOutputs> {
+async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean, own: Set<string>): Promise<SavedObjectsOutputs> {
   const keys = objectKeysOf(inputs.ndjson);
   await requireKibanaVersion(inputs.connection, inputs.ndjson);
-  if (olds) await refuseTakeOver(olds, inputs);
+  const taken = await objectsTakenInSpace(inputs.connection, inputs.ndjson, own);
+  if (taken.length) throw new Error(takenObjectsMessage(taken, inputs.namespace, inputs.connection, "nothing was imported or deleted"));
   const answer = await callKibana(inputs.connection, {
     method: "POST",
     path: "/api/saved_objects/_import?overwrite=true",
@@ -88,23 +89,33 @@ async function importObjects(inputs: SavedObjectsInputs, rollBack: boolean, olds
   };
 }
 
+/** An update's own objects: what it declared and where Kibana put them. */
+function ownObjects(olds: SavedObjectsOutputs): Set<string> {
+  return new Set([...Object.keys(olds.idMap ?? {}), ...(olds.objects ?? [])]);
+}
+
 /**
- * An update that declares objects this resource never imported (a namespace change gives every object a new id) must
- * not overwrite ones already in the space: they are another stack's, and this update's delete of the objects it
- * drops, or a later destroy, would take them away from it. Checked before anything is imported or deleted.
+ * At preview (and again at up) a new resource, or one whose ids change, is refused when another stack has its
+ * objects. Kibana out of reach is a warning, not a failure: the import checks again before writing anything.
  */
-async function refuseTakeOver(olds: SavedObjectsOutputs, news: SavedObjectsInputs): Promise<void> {
-  const own = new Set([...Object.keys(olds.idMap ?? {}), ...(olds.objects ?? [])]);
-  const fresh = objectKeysOf(news.ndjson).map((key) => `${key.type}/${key.id}`).filter((key) => !own.has(key));
-  const { versions } = await exportVersions(news.connection, fresh);
-  const taken = Object.keys(versions);
-  if (taken.length === 0) return;
-  const listed = taken.length > 3 ? `${taken.slice(0, 3).join(", ")} and ${taken.length - 3} more` : taken.join(", ");
-  throw new Error(`saved objects ${listed} already exist and this stack did not import them, so nothing was imported or deleted; ${takenByAnotherStack(news.namespace, spaceKey(news.connection))}`);
+async function takeOverFailures(olds: Partial<SavedObjectsInputs>, news: SavedObjectsInputs): Promise<Failure[]> {
+  if (!knownForLookup(news.connection, news.ndjson)) return [];
+  const own = new Set(typeof olds.ndjson === "string" && olds.ndjson !== UNKNOWN && spaceKey(olds.connection) === spaceKey(news.connection)
+    ? objectKeysOf(olds.ndjson).map((key) => `${key.type}/${key.id}`) : []);
+  try {
+    const taken = await objectsTakenInSpace(news.connection, news.ndjson, own);
+    return taken.length ? [{ property: "namespace", reason: takenObjectsMessage(taken, news.namespace, news.connection, "this stack stops before importing them") }] : [];
+  } catch (error) {
+    // Required here, not imported: a captured @pulumi/pulumi would carry the stack's config into the state.
+    const { log }: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
+    await log.warn(`Could not ask Kibana whether another stack already has these saved objects (${(error as Error).message}), so it was not checked here; ` +
+      "`pulumi up` checks again before importing and stops, changing nothing, if one does.");
+    return [];
+  }
 }
 
 export const savedObjectsProvider: pulumi.dynamic.ResourceProvider<SavedObjectsInputs, SavedObjectsOutputs> = {
-  async check(_olds, news) {
+  async check(olds, news) {
     const failures = checkConnection(news.connection);
     if (news.ndjson !== UNKNOWN) {
       if (typeof news.ndjson !== "string" || !news.ndjson.trim()) {
@@ -129,6 +140,7 @@ export const savedObjectsProvider: pulumi.dynamic.ResourceProvider<SavedObjectsI
         }
       }
     }
+    if (failures.length === 0) failures.push(...await takeOverFailures(olds ?? {}, news));
     return { inputs: news, failures };
   },
 
@@ -140,7 +152,7 @@ export const savedObjectsProvider: pulumi.dynamic.ResourceProvider<SavedObjectsI
   },
 
   async create(inputs) {
-    const outs = await importObjects(inputs, true);
+    const outs = await importObjects(inputs, true, new Set());
     return { id: `saved-objects:${spaceKey(inputs.connection)}:${sha256(outs.objects.join(",")).slice(0, 16)}`, outs };
   },
 
@@ -154,7 +166,7 @@ export const savedObjectsProvider: pulumi.dynamic.ResourceProvider<SavedObjectsI
   },
 
   async update(_id, olds, news) {
-    const outs = await importObjects(news, false, olds);
+    const outs = await importObjects(news, false, ownObjects(olds));
     const removed = Object.entries(olds.idMap ?? {})
       .filter(([declared]) => !(declared in outs.idMap))
       .map(([, actual]) => actual);
