@@ -141,6 +141,26 @@ describe("KibanaSavedObjects provider", () => {
     for (const outs of [prodObjects, devObjects]) await p.delete!("x", outs);
   });
 
+  test("contract: a new stack in a space where another stack's objects are Kibana's copies (new ids, originId) is refused at preview and at create", async () => {
+    const ndjson = namespacedImportNdjson({ namespace: "dev" });
+    const spaced = { ...connection, space: "netops" };
+    const original = (await p.create({ connection, ndjson, namespace: "dev" })).outs as SavedObjectsOutputs;
+    const copies = (await p.create({ connection: spaced, ndjson, namespace: "dev" })).outs as SavedObjectsOutputs;
+    assert.notEqual(copies.idMap["dashboard/flowlogs-overview-dev"], "dashboard/flowlogs-overview-dev", "Kibana gave the second space's objects new ids");
+    const versions = () => [...kibana.space("netops").objects.values()].map((o) => `${o.type}/${o.id}@${o.version}`).sort();
+    const before = versions();
+    const copyOf = /^saved objects \S+ \(copy of \S+-dev\), \S+ \(copy of \S+-dev\), \S+ \(copy of \S+-dev\) and 17 more already exist and this stack did not import them/;
+    const preview = await p.check!({} as any, { connection: spaced, ndjson, namespace: "dev" });
+    assert.match(preview.failures!.map((f) => f.reason).join("\n"), copyOf);
+    await assert.rejects(p.create({ connection: spaced, ndjson, namespace: "dev" }), (error: Error) => {
+      assert.match(error.message, copyOf);
+      assert.match(error.message, /so nothing was imported or deleted; their owner is the stack that writes namespace "dev" in Kibana space "netops"/);
+      return true;
+    });
+    assert.deepEqual(versions(), before, "the copies are untouched");
+    for (const outs of [copies, original]) await p.delete!("x", outs);
+  });
+
   test("contract: a preview that cannot reach Kibana warns that the ownership check did not run (up checks again) instead of failing", async () => {
     const gone = await new FakeKibana({ apiKey: API_KEY }).start();
     await gone.stop();

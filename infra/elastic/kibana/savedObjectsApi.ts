@@ -95,7 +95,8 @@ export async function exportVersions(connection: KibanaConnection, keys: string[
   return { versions, missing: keys.filter((key) => !(key in versions)) };
 }
 
-const INTERNAL_ROUTE = /exists but is not available with the current configuration/;
+/** Kibana's 400 for a route that is internal on this deployment (Serverless). */
+export const INTERNAL_ROUTE = /exists but is not available with the current configuration/;
 
 /** Deletes in reverse import order (the dashboard before what it shows); returns what could not be deleted. */
 export async function deleteObjects(connection: KibanaConnection, keys: string[]): Promise<string[]> {

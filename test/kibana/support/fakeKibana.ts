@@ -7,6 +7,10 @@
 // - `_import` takes only a file named *.ndjson (src/core/packages/saved-objects/server-internal/src/routes/import.ts);
 //   `_export` with an `objects` list answers NDJSON, or 400 "Error fetching objects to export" listing the objects it
 //   could not get (routes/export.ts; import-export-server-internal/src/export/saved_objects_exporter.ts).
+// - An import finds an object already in the space by its id or, for a copy Kibana made with a new id, by its
+//   originId, and overwrites it (import/lib/check_origin_conflicts.ts). `_find` takes a KQL `filter` whose keys are
+//   `<type>.<root field>` of a requested type (api-server-internal filter_utils.ts; originId is a root field); it is
+//   internal on Serverless like the per-object routes (routes/index.ts).
 // - An object whose typeMigrationVersion is newer than this Kibana is refused with "belongs to a more recent version
 //   of Kibana" (core-saved-objects-migration-server-internal document migrator).
 // - Attributes are checked against the type's schema (./savedObjectSchemas.ts).
@@ -160,6 +164,10 @@ export class FakeKibana {
     if (method === "GET" && path === "/api/status") return this.status();
     if (method === "POST" && path === "/api/saved_objects/_import") return this.importObjects(query, contentType, raw, store);
     if (method === "POST" && path === "/api/saved_objects/_export") return this.exportObjects(json(), store);
+    if (method === "GET" && path === "/api/saved_objects/_find") {
+      if (this.options.serverless) throw bad(`uri [${path}] with method [get] exists but is not available with the current configuration`);
+      return this.findObjects(query, store);
+    }
     if ((m = /^\/api\/saved_objects\/([^/]+)\/([^/]+)$/.exec(path))) {
       if (this.options.serverless && (method === "GET" || method === "DELETE")) {
         throw bad(`uri [${path}] with method [${method.toLowerCase()}] exists but is not available with the current configuration`);
@@ -265,6 +273,35 @@ export class FakeKibana {
     const lines = found.map((o) => JSON.stringify({ ...o, originId: o.originId, managed: false, updated_at: new Date().toISOString() }));
     if (body.excludeExportDetails !== true) lines.push(JSON.stringify({ excludedObjects: [], excludedObjectsCount: 0, exportedCount: found.length, missingRefCount: 0, missingReferences: [] }));
     return new RawBody(lines.join("\n"), "application/ndjson");
+  }
+
+  /**
+   * `_find` as far as the ownership check uses it: `type` (repeatable), `per_page`, `fields`, and a KQL `filter` on
+   * the root field originId, `<type>.originId:("<id>" or ...)` clauses joined by `or`; anything else is refused.
+   */
+  private findObjects(query: URLSearchParams, store: ReturnType<FakeKibana["space"]>): unknown {
+    for (const key of query.keys()) if (!["type", "per_page", "fields", "filter"].includes(key)) throw bad(`this double does not take [${key}] on _find`);
+    const types = query.getAll("type");
+    if (types.length === 0) throw bad("[request query.type]: expected value of type [string] but got [undefined]");
+    const perPage = Number(query.get("per_page") ?? 20);
+    if (!Number.isInteger(perPage) || perPage < 0) throw bad("[request query.per_page]: expected value of type [number]");
+    const wanted = new Map<string, Set<string>>();
+    for (const clause of (query.get("filter") ?? "").split(/\s+or\s+(?=[\w-]+\.originId:)/)) {
+      const match = /^([\w-]+)\.originId:\(("(?:[^"\\]|\\.)*"(?:\s+or\s+"(?:[^"\\]|\\.)*")*)\)$/.exec(clause.trim());
+      if (!match) throw bad(`this double understands only <type>.originId:("<id>" or ...) filters, not ${JSON.stringify(clause)}`);
+      // Kibana's filter validation: every key's type must be one of the requested types.
+      if (!types.includes(match[1])) throw bad(`This type ${match[1]} is not allowed: Bad Request`);
+      wanted.set(match[1], new Set(match[2].split(/\s+or\s+/).map((quoted) => JSON.parse(quoted))));
+    }
+    const found = [...store.objects.values()].filter((o) => o.originId !== undefined && wanted.get(o.type)?.has(o.originId));
+    const fields = query.get("fields");
+    return {
+      page: 1, per_page: perPage, total: found.length,
+      saved_objects: found.slice(0, perPage).map((o) => ({
+        type: o.type, id: o.id, originId: o.originId, version: o.version, references: o.references, namespaces: ["default"], score: 0,
+        attributes: fields ? { [fields]: o.attributes?.[fields] } : o.attributes, updated_at: new Date().toISOString(),
+      })),
+    };
   }
 
   private importObjects(query: URLSearchParams, contentType: string, raw: Buffer, store: ReturnType<FakeKibana["space"]>): unknown {
