@@ -2,8 +2,12 @@
 // stack asks Elasticsearch, authenticated AS that key, whether it holds every privilege a minted key would get
 // (`_has_privileges` for writerRoleDescriptors). A missing privilege would otherwise surface only in the running
 // collector. The call changes nothing, so it runs in `check`: at preview and at every up, even with no input changed.
+// A preview may run where the cluster is out of reach (a CI runner outside its IP filter, no route to a private
+// endpoint): that says nothing about the key, so `check` then records "not checked yet" and the preview goes on,
+// and `create`/`update` (which run at up only, and before the collector gets the key) ask again and fail if they
+// still cannot ask.
 import * as pulumi from "@pulumi/pulumi";
-import { callElasticsearch, checkConnection, describeError, ElasticsearchConnection, Failure, UNKNOWN } from "./client";
+import { callElasticsearch, checkConnection, describeError, ElasticsearchConnection, ElasticsearchError, Failure, UNKNOWN } from "./client";
 import { writerRoleDescriptors } from "./writerApiKeyResource";
 import { checkNamespace } from "../../../collector/src/sink/dataStreams";
 
@@ -61,6 +65,16 @@ export async function checkWriterKeyPrivileges(inputs: WriterKeyCheckInputs): Pr
     `${dedupe ? " or dedupe look-up" : ""}. ${fix}.` };
 }
 
+/** The start of the verdict of a check that could not reach the cluster; the diff then differs, so `up` asks again. */
+export const NOT_REACHED = "not checked yet: Elasticsearch could not be reached";
+
+/** The verdict at up: the key must hold the privileges, and the cluster must answer. */
+async function requireWriterKeyPrivileges(inputs: WriterKeyCheckInputs): Promise<WriterKeyCheckInputs> {
+  const result = await checkWriterKeyPrivileges(inputs);
+  if ("problem" in result) throw new Error(result.problem);
+  return { ...inputs, verdict: result.verdict };
+}
+
 export const writerKeyCheckProvider: pulumi.dynamic.ResourceProvider<WriterKeyCheckInputs, WriterKeyCheckInputs> = {
   async check(_olds, news) {
     const failures: Failure[] = checkConnection(news.connection);
@@ -73,7 +87,18 @@ export const writerKeyCheckProvider: pulumi.dynamic.ResourceProvider<WriterKeyCh
       news.dedupeAcrossBackingIndices === (UNKNOWN as unknown)) {
       return { inputs: news, failures };
     }
-    const result = await checkWriterKeyPrivileges(news);
+    let result;
+    try {
+      result = await checkWriterKeyPrivileges(news);
+    } catch (error) {
+      // Status 0: no HTTP answer at all (refused, unresolvable, timed out); any answer is still a finding.
+      if (!(error instanceof ElasticsearchError) || error.status !== 0) throw error;
+      const verdict = `${NOT_REACHED} here (${error.message}); \`pulumi up\` checks the key before the collector gets it`;
+      // Required here, not imported: a captured @pulumi/pulumi module would carry the stack's config into the state.
+      const { log }: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
+      await log.warn(`collectorEsApiKey: ${verdict}`);
+      return { inputs: { ...news, verdict }, failures: [] };
+    }
     if ("problem" in result) return { inputs: news, failures: [{ property: "connection", reason: result.problem }] };
     return { inputs: { ...news, verdict: result.verdict }, failures: [] };
   },
@@ -85,11 +110,11 @@ export const writerKeyCheckProvider: pulumi.dynamic.ResourceProvider<WriterKeyCh
   },
 
   async create(inputs) {
-    return { id: `writer-key-check-${inputs.namespace}`, outs: inputs };
+    return { id: `writer-key-check-${inputs.namespace}`, outs: await requireWriterKeyPrivileges(inputs) };
   },
 
   async update(_id, _olds, news) {
-    return { outs: news };
+    return { outs: await requireWriterKeyPrivileges(news) };
   },
 
   // Nothing to delete: the key belongs to whoever made it; the stack only looked at it.
