@@ -22,6 +22,8 @@ export const skuGuardProvider: pulumi.dynamic.ResourceProvider<SkuGuardInputs, S
     const from = olds?.sku;
     const to = news.sku;
     if (typeof from !== "string" || typeof to !== "string" || to === UNKNOWN) return { inputs: news };
+    // Another storage.accountName is a new account (the old one is replaced or kept): Azure creates it with any SKU.
+    if (olds.accountName !== news.accountName) return { inputs: news };
     const refusal = skuChangeRefusal(from, to);
     if (!refusal || news.convertedTo === to) return { inputs: news };
     return { inputs: news, failures: [{ property: "sku", reason: `storage.sku: ${refusal}` }] };

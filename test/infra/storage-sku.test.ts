@@ -46,6 +46,11 @@ test("the SKU guard's check fails a refused change naming storage.sku, accepts a
   assert.equal((await check(undefined, { accountName: "a", sku: "Standard_ZRS" })).failures, undefined, "nothing recorded yet");
 });
 
+test("a new storage.accountName is a new account, which Azure creates with any SKU: the guard does not compare with the old one's", async () => {
+  const renamed = await skuGuardProvider.check!({ accountName: "a", sku: "Standard_GRS" }, { accountName: "b", sku: "Standard_ZRS" });
+  assert.equal(renamed.failures, undefined);
+});
+
 test("storage.skuConvertedTo must name storage.sku", () => {
   const base = { location: "westeurope", flowLogs: [vnetId("vnet1")] };
   assert.equal(parseConfig({ ...base, storage: { accountName: "flowlogs001", sku: "Standard_ZRS", skuConvertedTo: "Standard_ZRS" } }, CONTEXT).storage.skuConvertedTo, "Standard_ZRS");
