@@ -29,6 +29,15 @@ export interface NetworkWatcherReferenceArgs {
 export const WATCHER_APPEARANCE_SECONDS = 300;
 const RETRY_SECONDS = 5;
 
+/**
+ * How long the lookup retries a missing watcher. Only an update that created a VNet of this stack can make Azure
+ * create one while we wait: without such a VNet, or in a preview (which creates nothing, e.g. an existing stack whose
+ * watcher was deleted), waiting would only hold the preview for minutes before the same error.
+ */
+export function watcherWaitSeconds(afterOwnVnet: boolean, configuredSeconds: number | undefined, preview: boolean): number {
+  return afterOwnVnet && !preview ? configuredSeconds ?? WATCHER_APPEARANCE_SECONDS : 0;
+}
+
 /** ARM's answers for a watcher (or its group) that does not exist yet. */
 function isNotFound(error: unknown): boolean {
   return /ResourceNotFound|ResourceGroupNotFound|\b404\b|not found/i.test(error instanceof Error ? error.message : String(error));
@@ -57,8 +66,7 @@ export class NetworkWatcherReference extends pulumi.ComponentResource {
       this.id = this.watcher.id;
     } else {
       const lookup = { networkWatcherName: args.name, resourceGroupName: args.resourceGroupName };
-      // Without a VNet of our own nothing will create the watcher while we wait: one lookup.
-      const waitSeconds = args.appearsAfterVnetId === undefined ? 0 : args.appearanceWaitSeconds ?? WATCHER_APPEARANCE_SECONDS;
+      const waitSeconds = watcherWaitSeconds(args.appearsAfterVnetId !== undefined, args.appearanceWaitSeconds, pulumi.runtime.isDryRun());
       const existing = pulumi.all([args.appearsAfterVnetId ?? "", args.resourceGroupName]).apply(async ([, resourceGroupName]) => {
         const deadline = Date.now() + waitSeconds * 1000;
         for (;;) {
