@@ -43,20 +43,38 @@ export interface ChildResult {
   seconds: number;
   maxRssMb: number;
   cpuSeconds: number;
+  /** With `warmUp`: documents delivered by the unmeasured first pass (the other figures are the second pass's). */
+  warmUpDocuments?: number;
 }
+
+/**
+ * A first, unmeasured pass of the same child over the same blobs (`env` over the run's settings: its own namespace
+ * and checkpoint container), so the measured pass runs on code V8 has already compiled, as the long-running service
+ * does after its first blobs. `beforeMeasuredPass` runs in this process between the two passes, while the child waits.
+ */
+export interface WarmUpPass {
+  env: Record<string, string>;
+  beforeMeasuredPass: () => Promise<void> | void;
+}
+
+type ChildBuild = { dist?: string; nodeArgs?: string[]; warmUp?: WarmUpPass };
 
 /**
  * Collects once in a child process. `sink: "count"` counts documents without delivering them (memory figures), after
  * writing each one's JSON into one reused buffer, as a sink writes it into a request (a parsed document is only
  * written where it goes: counted unwritten, the figure would leave that work out);
  * `sink: "elasticsearch"` uses the configured Elasticsearch sink (end-to-end figures). `dist`: another build of the
- * collector (scripts/bench/collectorCpu.ts compares two); `nodeArgs`: e.g. --cpu-prof, which NODE_OPTIONS refuses.
+ * collector (scripts/bench/collectorCpu.ts compares two); `nodeArgs`: e.g. --cpu-prof, which NODE_OPTIONS refuses;
+ * `warmUp`: collect twice and measure the second pass only (`collectWarmInChild`).
  */
-export async function collectOnceInChild(env: Record<string, string>, sink: "count" | "elasticsearch", build: { dist?: string; nodeArgs?: string[] } = {}): Promise<ChildResult> {
+export async function collectOnceInChild(env: Record<string, string>, sink: "count" | "elasticsearch", build: ChildBuild = {}): Promise<ChildResult> {
   const dist = build.dist ?? DIST;
+  // Modules named without extension, so the collector's sources can stand in for a build (under tsx: the tests).
   const script = `
-    const { runCollector } = require(${JSON.stringify(join(dist, "service", "collector.js"))});
-    const { loadConfig } = require(${JSON.stringify(join(dist, "service", "config.js"))});
+    const { runCollector } = require(${JSON.stringify(join(dist, "service", "collector"))});
+    const { loadConfig, openEnrichment } = require(${JSON.stringify(join(dist, "service", "config"))});
+    const { createBlobService } = require(${JSON.stringify(join(dist, "source", "storage"))});
+    const warmUpEnv = ${JSON.stringify(build.warmUp?.env ?? null)};
     let documents = 0;
     const out = {
       bytes: Buffer.allocUnsafe(65536), at: 0,
@@ -78,25 +96,52 @@ export async function collectOnceInChild(env: Record<string, string>, sink: "cou
       },
       async deadLetter() {}, async close() {},
     };
-    const started = Date.now();
-    runCollector({ config: loadConfig(process.env), once: true, writeLog: () => {}, ${sink === "count" ? "sink: counting," : ""} }).then((summary) => {
+    const delivered = (summary) => ${sink === "count" ? "documents" : "summary.metrics.indexed + summary.metrics.duplicates"};
+    const collect = (config, shared) => runCollector({ config, once: true, writeLog: () => {}, ${sink === "count" ? "sink: counting," : ""} ...shared });
+    // The service opens its geo/AS tables and its storage client once: the warm passes share them.
+    async function warmUp(config) {
+      const shared = { enrichment: openEnrichment(config.geoip) ?? null, blobService: createBlobService(config.storage, config.storageTimeoutMs) };
+      const summary = await collect(loadConfig({ ...process.env, ...warmUpEnv }), shared);
+      const warmUpDocuments = delivered(summary);
+      documents = 0;
+      await new Promise((go) => { process.once("message", go); process.send({ warmUpDocuments }); });
+      process.disconnect();
+      return { shared, warmUpDocuments };
+    }
+    (async () => {
+      let started = Date.now();
+      const config = loadConfig(process.env);
+      const warm = warmUpEnv ? await warmUp(config) : undefined;
+      const cpuBefore = process.cpuUsage();
+      if (warm) started = Date.now();
+      const summary = await collect(config, warm ? warm.shared : {});
       const usage = process.resourceUsage();
+      // cpuUsage, like resourceUsage, counts every thread of the process (V8's compiler and GC threads too).
+      const cpu = warm ? process.cpuUsage(cpuBefore) : { user: usage.userCPUTime, system: usage.systemCPUTime };
       process.stdout.write(JSON.stringify({
-        documents: ${sink === "count" ? "documents" : "summary.metrics.indexed + summary.metrics.duplicates"},
+        documents: delivered(summary),
         bytesRead: summary.metrics.bytesRead,
         seconds: (Date.now() - started) / 1000,
         maxRssMb: usage.maxRSS / 1024,
-        cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        ...(warm ? { warmUpDocuments: warm.warmUpDocuments } : {}),
       }) + "\\n");
-    }, (error) => { console.error(error); process.exit(1); });
+    })().catch((error) => { console.error(error); process.exit(1); });
   `;
   const child = spawn(await ensureImageNode(), [...imageNodeFlags(), ...(build.nodeArgs ?? []), "-e", script], {
     env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: "", ...imageMemoryEnvironment(), FLOWLOGS_METRICS_PORT: "off", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "inherit", ...(build.warmUp ? ["ipc" as const] : [])],
   });
   let output = "";
-  child.stdout.on("data", (data) => { output += String(data); });
+  child.stdout!.on("data", (data) => { output += String(data); });
+  // The child tells when its warm-up pass is done and waits for the word to start the measured one.
+  let betweenPassesFailed: unknown;
+  const { warmUp } = build;
+  if (warmUp) child.once("message", () => {
+    Promise.resolve().then(warmUp.beforeMeasuredPass).then(() => { child.send("measure"); }, (error) => { betweenPassesFailed = error; child.kill(); });
+  });
   return new Promise((done, fail) => child.once("exit", (code) => {
+    if (betweenPassesFailed) return fail(betweenPassesFailed);
     // The result is the last line that starts with "{"; the others came from node flags such as --trace-gc (whose
     // lines can also come after it, from a collection at exit).
     const lines = output.trimEnd().split("\n");
@@ -129,4 +174,19 @@ export async function startupCost(
     wall.push(result.seconds);
   }
   return { cpuSeconds: median(cpu), seconds: median(wall) };
+}
+
+/**
+ * The collector as the long-running service pays for it, without V8's warm-up: one child collects the blobs of
+ * `env` into `warmUp.env`'s namespace first (unmeasured), then again into `env`'s, with fresh checkpoints; its
+ * figures are the second pass's (CPU of every thread, sampled by the child after `warmUp.beforeMeasuredPass`). A
+ * one-pass run pays node's start, module loading and compiling the hot code on every run; the service pays them once
+ * after it starts. Each pass must deliver `documents`.
+ */
+export async function collectWarmInChild(env: Record<string, string>, warmUp: WarmUpPass, documents: number, build: { dist?: string; nodeArgs?: string[] } = {}): Promise<ChildResult> {
+  const result = await collectOnceInChild(env, "elasticsearch", { ...build, warmUp });
+  if (result.warmUpDocuments !== documents || result.documents !== documents) {
+    throw new Error(`the warm collector delivered ${result.warmUpDocuments} documents in its warm-up pass and ${result.documents} in its measured pass, ${documents} expected in each`);
+  }
+  return result;
 }
