@@ -5,6 +5,9 @@
 // that holds on a shared machine) and Elasticsearch's. Each run is a process that starts, collects once and exits,
 // so it also pays the one-time start-up (node, modules, the geo/AS databases: measured by a run of the same build on
 // an empty container next to each run); `*_after_startup` figures leave it out, as the long-running service does.
+// Next to each run, `*_warm` figures: one process collects the dataset twice, measured on the second pass only, so
+// they also leave out V8 compiling the hot code, which the service pays once after it starts and a one-pass run pays
+// every time. Elasticsearch's merges settle before every measured pass.
 //   node --import tsx scripts/bench/collectorCpu.ts [--runs 3] [--base DIR] [--profile DIR]
 // --args "...": node flags for the current build's runs (e.g. V8 heap flags), given after the image's own (the
 //   Dockerfile's ENTRYPOINT and NODE_OPTIONS), so a flag named again overrides it; --base-args: the same for the base.
@@ -21,7 +24,8 @@ import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { startAzurite } from "../../test/support/azurite";
 import { startElasticsearch } from "../../test/support/elasticsearch";
 import { costDataset } from "./costDataset";
-import { DIST, buildCollector, collectOnceInChild, startupCost } from "./imageRuntime";
+import { DIST, buildCollector, collectOnceInChild, collectWarmInChild, startupCost } from "./imageRuntime";
+import { untilMergesSettle } from "./elasticsearchMerges";
 import { treeCpuSeconds } from "./processCpu";
 import { median, progress, report } from "./stats";
 
@@ -60,9 +64,12 @@ async function main(): Promise<void> {
       for (const [i, block] of blob.blocks().entries()) await blockBlob.stageBlock(ids[i]!, block, block.length);
       await blockBlob.commitBlockList(ids);
     }
-    const figures = new Map(builds.map((b) => [b.name, { collector: [] as number[], es: [] as number[], startup: [] as number[] }]));
+    const figures = new Map(builds.map((b) => [b.name, {
+      collector: [] as number[], es: [] as number[], startup: [] as number[], warmCollector: [] as number[], warmEs: [] as number[],
+    }]));
     // One unmeasured run first: a node that just started pays for its cold JVM (scripts/bench/ingestCost.ts).
-    const order = ["warm", ...Array.from({ length: runs }, () => builds.map((b) => b.name)).flat()];
+    const ES_WARM_UP = "es-warm-up";
+    const order = [ES_WARM_UP, ...Array.from({ length: runs }, () => builds.map((b) => b.name)).flat()];
     for (const [i, name] of order.entries()) {
       const build = builds.find((b) => b.name === name) ?? builds[0]!;
       const namespace = `cpu${i}`;
@@ -76,23 +83,29 @@ async function main(): Promise<void> {
         FLOWLOGS_ES_NAMESPACE: namespace,
         ...build.env,
       };
-      const startup = name === "warm" ? 0 : (await startupCost(settings, `${empty.containerName}-${i}`, { dist: build.dist, nodeArgs: build.nodeArgs }, 1)).cpuSeconds;
+      const startup = name === ES_WARM_UP ? 0 : (await startupCost(settings, `${empty.containerName}-${i}`, { dist: build.dist, nodeArgs: build.nodeArgs }, 1)).cpuSeconds;
+      await untilMergesSettle(client);
       const esBefore = treeCpuSeconds(es.pid!);
       const result = await collectOnceInChild(settings, "elasticsearch", {
         dist: build.dist,
-        nodeArgs: [...build.nodeArgs, ...(values.profile && name !== "warm" ? ["--cpu-prof", `--cpu-prof-dir=${resolve(values.profile, name)}`] : [])],
+        nodeArgs: [...build.nodeArgs, ...(values.profile && name !== ES_WARM_UP ? ["--cpu-prof", `--cpu-prof-dir=${resolve(values.profile, name)}`] : [])],
       });
       const esCpu = treeCpuSeconds(es.pid!) - esBefore;
       if (result.documents !== dataset.tuples) throw new Error(`run ${i} (${name}) wrote ${result.documents} of ${dataset.tuples} documents`);
       const perDoc = { collector: result.cpuSeconds * 1e6 / result.documents, es: esCpu * 1e6 / result.documents };
       progress(`${name}: collector ${perDoc.collector.toFixed(1)} µs/doc (${result.cpuSeconds.toFixed(1)} CPU s` +
-        `${name === "warm" ? "" : `, start-up on an empty container ${startup.toFixed(2)} CPU s`}), ` +
+        `${name === ES_WARM_UP ? "" : `, start-up on an empty container ${startup.toFixed(2)} CPU s`}), ` +
         `Elasticsearch ${perDoc.es.toFixed(1)} µs/doc, ${result.seconds.toFixed(1)} s wall, peak RSS ${result.maxRssMb.toFixed(0)} MB`);
-      if (name !== "warm") {
-        figures.get(name)!.collector.push(result.cpuSeconds);
-        figures.get(name)!.es.push(perDoc.es);
-        figures.get(name)!.startup.push(startup);
-      }
+      if (name === ES_WARM_UP) continue;
+      const f = figures.get(name)!;
+      f.collector.push(result.cpuSeconds);
+      f.es.push(perDoc.es);
+      f.startup.push(startup);
+      const warm = await collectWarm(client, es.pid!, settings, i, dataset.tuples, build);
+      f.warmCollector.push(warm.collectorCpuSeconds);
+      f.warmEs.push(warm.esUsPerDoc);
+      progress(`${name}, warm process: collector ${perDoc.collector.toFixed(1)} → ${(warm.collectorCpuSeconds * 1e6 / dataset.tuples).toFixed(1)} µs/doc ` +
+        `on its second pass (${warm.collectorCpuSeconds.toFixed(1)} CPU s), Elasticsearch ${warm.esUsPerDoc.toFixed(1)} µs/doc`);
     }
     const perDoc = (seconds: number): number => seconds * 1e6 / dataset.tuples;
     for (const [name, f] of figures) {
@@ -106,12 +119,40 @@ async function main(): Promise<void> {
       report(`${name}_es_cpu_us_per_doc`, median(f.es), 1);
       report(`${name}_collector_cpu_share`, median(raw) / median(f.es), 3, "start-up included");
       report(`${name}_collector_cpu_share_after_startup`, median(afterStartup) / median(f.es), 3);
+      const warm = f.warmCollector.map(perDoc);
+      report(`${name}_collector_cpu_us_per_doc_warm`, median(warm), 1,
+        `second pass of a process that collected the dataset once before: ${warm.map((v) => v.toFixed(1)).join(", ")}`);
+      report(`${name}_es_cpu_us_per_doc_warm`, median(f.warmEs), 1, `over those second passes: ${f.warmEs.map((v) => v.toFixed(1)).join(", ")}`);
+      report(`${name}_collector_cpu_share_warm`, median(warm) / median(f.warmEs), 3,
+        `per run: ${warm.map((v, k) => (v / f.warmEs[k]!).toFixed(3)).join(", ")}`);
     }
   } finally {
     await client.close();
     await es.stop();
     await azurite.stop();
   }
+}
+
+/**
+ * One warm process (collectWarmInChild) over the run's settings: its warm-up pass into namespace cpu<run>warmup,
+ * its measured pass into cpu<run>warm, each with checkpoints of its own. Elasticsearch's CPU over the measured pass.
+ */
+async function collectWarm(
+  client: Client, esPid: number, settings: Record<string, string>, run: number, documents: number, build: { dist: string; nodeArgs: string[] },
+): Promise<{ collectorCpuSeconds: number; esUsPerDoc: number }> {
+  const namespace = { warmUp: `cpu${run}warmup`, measured: `cpu${run}warm` };
+  await applyIndexAssets(client, { namespace: namespace.warmUp });
+  await applyIndexAssets(client, { namespace: namespace.measured });
+  let esBefore = NaN;
+  const result = await collectWarmInChild(
+    { ...settings, FLOWLOGS_ES_NAMESPACE: namespace.measured, FLOWLOGS_CHECKPOINT_CONTAINER: `cpu-checkpoints-${run}-warm` },
+    {
+      env: { FLOWLOGS_ES_NAMESPACE: namespace.warmUp, FLOWLOGS_CHECKPOINT_CONTAINER: `cpu-checkpoints-${run}-warm-up` },
+      beforeMeasuredPass: async () => { await untilMergesSettle(client); esBefore = treeCpuSeconds(esPid); },
+    },
+    documents, { dist: build.dist, nodeArgs: build.nodeArgs },
+  );
+  return { collectorCpuSeconds: result.cpuSeconds, esUsPerDoc: (treeCpuSeconds(esPid) - esBefore) * 1e6 / result.documents };
 }
 
 /** "K=V K2=V2" as an environment. */

@@ -6,7 +6,9 @@
 //   collector_cpu_share_floor);
 // - e2e_*: the same blobs from Azurite through the shipped collector with its default settings;
 // - collector_cpu_share: the collector's CPU over Elasticsearch's for those blobs, as measured (a process that
-//   starts, collects once and exits) and `_after_startup`, less a run of the same settings on an empty container.
+//   starts, collects once and exits) and `_after_startup`, less a run of the same settings on an empty container;
+//   `_warm`: the second pass of one process that collects the blobs twice (first into a warm-up namespace), as the
+//   service runs once V8 has compiled its hot code.
 // - collector_cpu_share_floor(_with_storage, _with_startup): what the share could at best be, for the pipeline and
 //   sending alone, then with the collector's own Azure requests for these blobs (storageFloor.ts), then with its
 //   start-up too, as collector_cpu_share has it.
@@ -22,9 +24,10 @@ import { parseFlowLogText } from "../../collector/src/format";
 import { toBulkNdjson } from "../../collector/src/ecs";
 import type { CostDataset } from "./costDataset";
 import type { ParseFigures } from "./parse";
-import { collectOnceInChild, startupCost } from "./imageRuntime";
+import { collectOnceInChild, collectWarmInChild, startupCost } from "./imageRuntime";
 import { storageRequestsCpu } from "./storageFloor";
 import { treeCpuSeconds } from "./processCpu";
+import { untilMergesSettle } from "./elasticsearchMerges";
 import { progress, report } from "./stats";
 
 const DOCUMENTS_PER_REQUEST = 2000;
@@ -47,6 +50,8 @@ export async function benchIngestCost(dataset: CostDataset, connectionString: st
       warm: await assets(client, { namespace: "costwarm" }),
       only: await assets(client, { namespace: "costonly" }),
       e2e: await assets(client, { namespace: "coste2e" }),
+      e2eWarmUp: await assets(client, { namespace: "coste2ewarmup" }),
+      e2eWarm: await assets(client, { namespace: "coste2ewarm" }),
       standard: await assets(client, { namespace: "coststd", indexMode: "standard" }),
     };
     const bodies = (dataStream: string): Buffer[] => bulkBodies(dataset, dataStream);
@@ -62,6 +67,7 @@ export async function benchIngestCost(dataset: CostDataset, connectionString: st
     progress(`ingest: end to end, ${dataset.blobs.length} blobs from Azurite through the collector into ${streams.e2e.dataStream}`);
     const e2e = await collectEndToEnd(dataset, connectionString, esUrl, cpu, () => untilMergesSettle(client));
     await expectCount(client, streams.e2e.dataStream, dataset.tuples);
+    await expectCount(client, streams.e2eWarm.dataStream, dataset.tuples);
 
     progress(`ingest: the same documents in the standard index mode, for the disk comparison`);
     await load(client, bodies(streams.standard.dataStream), cpu);
@@ -96,6 +102,10 @@ export async function benchIngestCost(dataset: CostDataset, connectionString: st
       report("collector_cpu_share_after_startup", steady / e2e.esCpuSeconds, 3,
         `collector ${steady.toFixed(1)} CPU s = ${(steady * 1e6 / e2e.documents).toFixed(1)} µs/doc without its start-up ` +
         `(${e2e.startupCpuSeconds.toFixed(2)} CPU s, median of 3 runs on an empty container, same settings)`);
+      report("collector_cpu_share_warm", e2e.warm.collectorCpuSeconds / e2e.warm.esCpuSeconds, 3,
+        `collector ${e2e.warm.collectorCpuSeconds.toFixed(1)} CPU s = ${(e2e.warm.collectorCpuSeconds * 1e6 / dataset.tuples).toFixed(1)} µs/doc, ` +
+        `Elasticsearch ${e2e.warm.esCpuSeconds.toFixed(1)} CPU s = ${(e2e.warm.esCpuSeconds * 1e6 / dataset.tuples).toFixed(1)} µs/doc, on the second pass ` +
+        `of one process over the same blobs: the service's cost once V8 has compiled its hot code (a one-pass run pays that every time)`);
       // The least any collector emitting these documents spends: the pipeline (parse, map, ids, bulk lines; parse
       // bench, enriched) plus what the loader above spent sending the finished bodies and reading the answers.
       // Reading blobs, checkpoints and the garbage collector's share of those come on top of it.
@@ -210,28 +220,25 @@ async function collectEndToEnd(dataset: CostDataset, connectionString: string, e
   const empty = service.getContainerClient("bench-cost-empty");
   await empty.createIfNotExists();
   const startup = await startupCost(settings, empty.containerName);
+  // The same blobs collected twice by one process (fresh checkpoints each pass), measured on the second pass.
+  progress("ingest: the same blobs twice through one collector process, into coste2ewarmup then coste2ewarm (measured)");
+  let warmEsBefore = NaN;
+  const warmRun = await collectWarmInChild(
+    { ...settings, FLOWLOGS_ES_NAMESPACE: "coste2ewarm", FLOWLOGS_CHECKPOINT_CONTAINER: `${checkpoints.containerName}-warm` },
+    {
+      env: { FLOWLOGS_ES_NAMESPACE: "coste2ewarmup", FLOWLOGS_CHECKPOINT_CONTAINER: `${checkpoints.containerName}-warm-up` },
+      beforeMeasuredPass: async () => { await settle(); warmEsBefore = cpu(); },
+    },
+    dataset.tuples,
+  );
+  const warm = { collectorCpuSeconds: warmRun.cpuSeconds, esCpuSeconds: cpu() - warmEsBefore };
+  await service.getContainerClient(`${checkpoints.containerName}-warm`).deleteIfExists();
+  await service.getContainerClient(`${checkpoints.containerName}-warm-up`).deleteIfExists();
   const storage = await storageRequestsCpu(source, (run) => service.getContainerClient(`bench-cost-floor-${run}`), dataset.tuples);
   await source.deleteIfExists();
   await checkpoints.deleteIfExists();
   await empty.deleteIfExists();
-  return { documents: result.documents, seconds: result.seconds, esCpuSeconds, collectorCpuSeconds: result.cpuSeconds, startupCpuSeconds: startup.cpuSeconds, startupSeconds: startup.seconds, storage };
-}
-
-/**
- * Waits until no merge runs on the node (seen twice, 250 ms apart; at most 2 minutes), so a load's background
- * merging is never charged to the load measured after it and both measured loads start on a node in the same state.
- * (In the tenth session's runs no merge was running by then: the wait took 0.3 s.)
- */
-async function untilMergesSettle(client: Client): Promise<void> {
-  const started = Date.now();
-  let quiet = 0;
-  while (quiet < 2 && Date.now() - started < 120_000) {
-    const stats = await client.nodes.stats({ metric: "indices", index_metric: "merge" });
-    const running = Object.values(stats.nodes).reduce((sum, node) => sum + (node.indices?.merges?.current ?? 0), 0);
-    quiet = running === 0 ? quiet + 1 : 0;
-    if (quiet < 2) await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  progress(`ingest: ${quiet >= 2 ? "no merge running" : "merges still running after 2 minutes"} (waited ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  return { documents: result.documents, seconds: result.seconds, esCpuSeconds, collectorCpuSeconds: result.cpuSeconds, startupCpuSeconds: startup.cpuSeconds, startupSeconds: startup.seconds, storage, warm };
 }
 
 async function expectCount(client: Client, dataStream: string, expected: number): Promise<void> {
