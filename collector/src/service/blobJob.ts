@@ -9,6 +9,7 @@ import { BlobChangedError, BlobGoneError } from "../source/download";
 import { StorageFailure } from "../storageFailure";
 import { blobHour } from "../source/listing";
 import { LongRecordPass1, SinkDeliveryError, deliver, type DeliveryOptions } from "./delivery";
+import { jobSignal } from "./jobSignal";
 import { describeError, type Logger } from "./logger";
 import type { Metrics } from "./metrics";
 
@@ -86,7 +87,8 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
   }
   let forgotten = false;
   // Every storage request of the job ends at the stop or when the lease is lost; the give-back and the release do not.
-  const signal = context.signal ? AbortSignal.any([held.lost, context.signal]) : held.lost;
+  const linked = jobSignal([held.lost, context.signal]);
+  const { signal } = linked;
   // Count this try before any risky work, so a crash (out of memory, a kill) is counted too; past the limit the
   // record at the checkpoint is dead-lettered instead of tried again, and the blobs behind it get their turn.
   const offset = held.checkpoint.offset;
@@ -225,6 +227,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     }
     return outcome;
   } finally {
+    linked.dispose();
     if (forgotten) log("debug", "blob.lease.released", where);
     else if (context.keepLeases && !held.lost.aborted) {
       held.keep(); // a request fewer per tailing job (checkpoint/store.ts)
