@@ -186,6 +186,12 @@ export interface WriteOptions {
    * failure: 429, 5xx, no connection): the destination is in trouble, not the data.
    */
   onWaiting?: () => Promise<void> | void;
+  /**
+   * Ends the write at once (the collector's stop, a lost lease): its waits between retries and its request in flight
+   * end, and it rejects with StoppedWriteError. What the cluster may have taken meanwhile is created again as
+   * duplicates only (ids are content-derived), so the caller moves no checkpoint.
+   */
+  signal?: AbortSignal;
 }
 
 /**

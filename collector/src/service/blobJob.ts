@@ -134,6 +134,9 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     // of a poll can wait the sink's whole retry budget each, longer than three poll intervals in all).
     let givenBackForWait = false;
     const sinkOptions: DeliveryOptions = {
+      // The stop and a lost lease end the sink's waits and its request in flight too, as they end storage requests:
+      // nothing unacknowledged moves the checkpoint, and what the cluster took meanwhile comes back as duplicates.
+      signal,
       onWaiting: async () => {
         metrics.lastProgress = Date.now();
         if (await giveBack()) givenBackForWait = true;

@@ -21,6 +21,7 @@ import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
 import { forEachLimited, forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
 import { blobKey, blobRefKey, ownCopy } from "../blobKey";
+import { sleep } from "../sleep";
 
 export interface RunOptions {
   config: CollectorConfig;
@@ -387,18 +388,6 @@ async function listChanged(
   // No progress when no container could be listed (some listing errors alone leave the others' blobs moving).
   const listingFailure = listingErrors > 0 && listingErrors === config.containers.length ? listingError : undefined;
   return { candidates, listed, listingFailure };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 export type { Logger };

@@ -14,6 +14,7 @@ import {
   type BulkItemResult, type Delivery, type DeliveryOptions, type DeliverySettings,
 } from "./httpBulk";
 import type { EncodingSink, SinkBatch } from "./sinkBatch";
+import { StoppedWriteError, onStop } from "./stoppedWrite";
 
 export type { Pending } from "./bulkRequest";
 
@@ -107,6 +108,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   }
 
   private async share(request: BulkRequest, result: SinkResult, options?: WriteOptions): Promise<Delivery | undefined> {
+    if (options?.signal?.aborted) throw new StoppedWriteError(options.signal);
     const unknown = await this.withoutIndexed(request, result, options);
     return unknown.length ? this.shared.write(unknown, options) : undefined;
   }
@@ -129,9 +131,10 @@ export abstract class DataStreamBulkSink implements EncodingSink {
 
   /**
    * One `_bulk` request to `target`: settles what it can into `deliveries` (document i into that of the write it
-   * came from, deliveries[request.originOf(i)]); throws what will not heal.
+   * came from, deliveries[request.originOf(i)]); throws what will not heal. `signal`: every write in the request was
+   * stopped, so nobody waits for its answer.
    */
-  protected abstract attempt(request: BulkRequest, target: string, deliveries: Delivery[]): Promise<Attempt>;
+  protected abstract attempt(request: BulkRequest, target: string, deliveries: Delivery[], signal?: AbortSignal): Promise<Attempt>;
 
   /** Drops the request's documents that are already indexed, counting them in `result`. Default: drops none. */
   protected async withoutIndexed(request: BulkRequest, _result: SinkResult, _options?: WriteOptions): Promise<BulkRequest> {
@@ -194,6 +197,8 @@ export abstract class DataStreamBulkSink implements EncodingSink {
    * A write is done as soon as its own documents are; only those still unsettled wait out a transient failure (each
    * such write's onWaiting is called), and when retries run out only they fail. A failure no retry heals (refused
    * credentials, no template) fails every write still in the request. Never rejects: each write is told.
+   * A write whose signal aborts fails at once (StoppedWriteError); the others go on, and once none is left the
+   * request in flight, or the wait before the next, is cut short.
    */
   private async deliverShared(request: BulkRequest, target: string, writes: SharedWrite[]): Promise<void> {
     const deliveries = writes.map((write) => write.delivery);
@@ -201,9 +206,17 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     // This request and those made from it for retries: released once no try of them can be under way.
     const made = new Set([request]);
     let items = request;
+    const unwanted = new AbortController();
+    const listeners = writes.map((write, k) => onStop(write.options?.signal, () => {
+      if (!open.has(k)) return;
+      finish(k, new StoppedWriteError(write.options!.signal!));
+      if (!open.size) unwanted.abort();
+    }));
     try {
       for (let attempt = 0; ; attempt++) {
-        const { again, transient } = await this.attempt(items, target, deliveries);
+        if (!open.size) return;
+        const { again, transient } = await this.attempt(items, target, deliveries, unwanted.signal);
+        if (!open.size) return;
         made.add(again);
         const waiting = new Map<number, number>();
         for (let i = 0; i < again.length; i++) waiting.set(again.originOf(i), (waiting.get(again.originOf(i)) ?? 0) + 1);
@@ -225,11 +238,12 @@ export abstract class DataStreamBulkSink implements EncodingSink {
           }
         }));
         if (!open.size) return;
-        await this.delivery.sleep(wait);
+        await this.delivery.sleep(wait, unwanted.signal);
+        if (!open.size) return;
         for (const k of open) deliveries[k]!.retries++;
         items = open.size === waiting.size ? again : again.pick([...Array(again.length).keys()].filter((i) => open.has(again.originOf(i))));
         made.add(items);
-        const unknown = await this.withoutIndexedAgain(items, target, writes, open);
+        const unknown = await this.withoutIndexedAgain(items, target, writes, open, unwanted.signal);
         if (unknown !== items) {
           // A write whose documents were all found is done.
           made.add(items = unknown);
@@ -241,6 +255,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     } catch (error) {
       for (const k of open) finish(k, error);
     } finally {
+      for (const remove of listeners) remove();
       for (const sent of made) sent.release();
     }
 
@@ -251,12 +266,14 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   }
 
   /** `request` less the documents already indexed (indexedBeforeResend), each counted a duplicate of its write. */
-  private async withoutIndexedAgain(request: BulkRequest, target: string, writes: SharedWrite[], open: ReadonlySet<number>): Promise<BulkRequest> {
-    // The look-up's waits are every waiting write's waits.
+  private async withoutIndexedAgain(
+    request: BulkRequest, target: string, writes: SharedWrite[], open: ReadonlySet<number>, signal: AbortSignal,
+  ): Promise<BulkRequest> {
+    // The look-up's waits are every waiting write's waits; it is unwanted once they have all stopped.
     const onWaiting = async (): Promise<void> => {
       await Promise.all([...open].map((k) => writes[k]!.options?.onWaiting?.()));
     };
-    const known = await this.indexedBeforeResend(request, target, { onWaiting });
+    const known = await this.indexedBeforeResend(request, target, { onWaiting, signal });
     if (!known) return request;
     for (const k of open) writes[k]!.delivery.retries += known.retries;
     if (!known.ids.size) return request;

@@ -9,6 +9,7 @@ import { BulkAnswerSerializer } from "./bulkAnswer";
 import type { BulkRequest } from "./bulkRequest";
 import { DataStreamBulkSink, type Attempt, type IndexedIds, type SharedRequestOptions } from "./dataStreamBulkSink";
 import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
+import { StoppedWriteError } from "./stoppedWrite";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions, SharedRequestOptions {
   /** Cluster URL, e.g. https://my-deployment.es.westeurope.azure.elastic.cloud:443. No credentials in it. */
@@ -78,9 +79,10 @@ export class ElasticsearchSink extends DataStreamBulkSink {
         const response = await this.client.search({
           index: this.index, size: ids.length, _source: false, ignore_unavailable: true, allow_no_indices: true,
           query: { ids: { values: ids } },
-        });
+        }, { signal: options?.signal });
         return { ids: new Set(response.hits.hits.map((hit) => hit._id!)), retries: attempt };
       } catch (error) {
+        if (options?.signal?.aborted) throw new StoppedWriteError(options.signal);
         const status = statusOf(error);
         if (status === 404) return { ids: new Set(), retries: attempt }; // no data stream yet: nothing indexed
         if ((status !== undefined && !retryableStatus(status)) || attempt >= this.delivery.maxRetries) {
@@ -88,18 +90,21 @@ export class ElasticsearchSink extends DataStreamBulkSink {
             (status === 403 ? ": dedupeAcrossBackingIndices needs the read privilege on the data stream" : ""));
         }
         await options?.onWaiting?.();
-        await this.delivery.sleep(this.backoff(attempt));
+        await this.delivery.sleep(this.backoff(attempt), options?.signal);
+        if (options?.signal?.aborted) throw new StoppedWriteError(options.signal);
       }
     }
   }
 
-  protected async attempt(items: BulkRequest, target: string, deliveries: Delivery[]): Promise<Attempt> {
+  protected async attempt(items: BulkRequest, target: string, deliveries: Delivery[], signal?: AbortSignal): Promise<Attempt> {
     let response: { items: Array<Record<string, BulkItemResult>> };
     try {
       response = await this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
-        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: items.body },
+        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: items.body }, { signal },
       );
     } catch (error) {
+      // Nobody waits for the answer any more (every write in the request stopped): the caller sees that, not a failure.
+      if (signal?.aborted) return { again: items, transient: "stopped" };
       const status = statusOf(error);
       const message = error instanceof Error ? error.message : String(error);
       if (status === undefined && /certificate|fingerprint|self[- ]signed|SSL|TLS/i.test(message)) {

@@ -6,6 +6,7 @@ import type { DeadLetter, SinkResult, SourcePosition } from "../model";
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
 import { createAction } from "../ecs/bulk";
 import { retryableStatus, type BulkItemResult } from "./bulkItemClass";
+import { sleep } from "../sleep";
 
 export { classifyBulkItem, retryableStatus, type BulkItemClass, type BulkItemResult } from "./bulkItemClass";
 
@@ -20,9 +21,9 @@ export interface DeliveryOptions {
   maxBackoffMs?: number;
   requestTimeoutMs?: number;
   log?: (line: string) => void;
-  /** For tests: the jitter source and the wait between retries. */
+  /** For tests: the jitter source and the wait between retries (`signal`: the writes waiting have all stopped). */
   random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** DeliveryOptions with every default filled in and checked, the same for every sink but its batch bounds. */
@@ -33,7 +34,7 @@ export interface DeliverySettings {
   backoff: BackoffOptions;
   timeoutMs: number;
   log: (line: string) => void;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export function deliverySettings(options: DeliveryOptions, batchDefaults: { maxBatchDocuments: number; maxBatchBytes: number }): DeliverySettings {
@@ -44,7 +45,7 @@ export function deliverySettings(options: DeliveryOptions, batchDefaults: { maxB
     backoff: { initialBackoffMs: options.initialBackoffMs ?? 250, maxBackoffMs: options.maxBackoffMs ?? 30_000, random: options.random ?? Math.random },
     timeoutMs: options.requestTimeoutMs ?? 60_000,
     log: options.log ?? (() => {}),
-    sleep: options.sleep ?? defaultSleep,
+    sleep: options.sleep ?? sleep,
   };
 }
 
@@ -108,8 +109,6 @@ export function backoffDelay(attempt: number, options: BackoffOptions): number {
   const cap = Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** attempt);
   return Math.round(cap / 2 + (options.random() * cap) / 2);
 }
-
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Splits `items` into batches of at most `maxCount` items and `maxBytes` bytes (a lone larger item goes alone). */
 export function* sizedBatches<T>(items: T[], sizeOf: (item: T) => number, maxCount: number, maxBytes: number): Generator<T[]> {
