@@ -19,6 +19,8 @@ import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 import { parseFlowLogText } from "../../collector/src/format";
+import { StoppedWriteError } from "../../collector/src/sink/stoppedWrite";
+import { until } from "./storageStall";
 
 const scratch = scratchContainers(azuriteConnectionString());
 const KINDS = ["elasticsearch", "opensearch"] as const;
@@ -165,6 +167,47 @@ for (const kind of KINDS) {
     }
   });
 
+  test(`${kind} sink: a write stopped while its shared request waits to be retried fails alone at once; the retry carries only the other write's documents`, async () => {
+    const faults: Fault[] = [{ status: 429 }];
+    let waiting!: () => void;
+    const waited = new Promise<void>((resolve) => { waiting = resolve; });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const { client, proxy, sink, stop } = await setUp(kind, "stopwait", () => faults.shift() ?? "forward", {
+      lingerMs: 60_000, writers: 2, maxRetries: 3, sleep: () => { waiting(); return released; },
+    });
+    try {
+      const stopping = new AbortController();
+      const stopped = sink.write(sampleBatch(3, "s1"), undefined, { signal: stopping.signal });
+      const other = sink.write(sampleBatch(4, "s2"));
+      await waited;
+      stopping.abort();
+      await assert.rejects(stopped, StoppedWriteError, "the stopped write ends during the wait");
+      release();
+      assert.deepEqual(await other, clean(4, { retries: 1 }));
+      assert.equal(bulkRequests(proxy), 2);
+      assert.equal(await count(client, sink.dataStream), 4, "the stopped write's documents were not sent again");
+    } finally {
+      release();
+      await stop();
+    }
+  });
+
+  test(`${kind} sink: a write stopped with its request in flight ends at once, and the request is closed`, async () => {
+    const { proxy, sink, stop } = await setUp(kind, "stophang", () => "stallHead", { lingerMs: 60_000, writers: 1, maxRetries: 3 });
+    try {
+      const stopping = new AbortController();
+      const stopped = sink.write(sampleBatch(3, "h1"), undefined, { signal: stopping.signal });
+      await until("the bulk request to reach the proxy", () => bulkRequests(proxy) === 1);
+      stopping.abort();
+      await assert.rejects(stopped, StoppedWriteError);
+      await until("the stalled request to be closed", () => proxy.seen[0]!.closedAfterMs !== undefined, 2_000);
+      assert.equal(bulkRequests(proxy), 1, "not sent again");
+    } finally {
+      await stop();
+    }
+  });
+
   test(`${kind} sink: when retries run out on a shared request, each write fails with its own count and nothing is claimed`, async () => {
     const { client, sink, stop } = await setUp(kind, "sharedgaveup", () => ({ status: 503 }), {
       lingerMs: 60_000, writers: 2, maxRetries: 2, sleep: async () => {},
@@ -180,6 +223,32 @@ for (const kind of KINDS) {
     }
   });
 }
+
+test("elasticsearch sink: a shared request in flight is not aborted while one of its writes still waits for it", async () => {
+  let arrived!: () => void;
+  const inFlight = new Promise<void>((resolve) => { arrived = resolve; });
+  let answer!: () => void;
+  const answered = new Promise<void>((resolve) => { answer = resolve; });
+  const { client, proxy, sink, stop } = await setUp("elasticsearch", "stopflight", () => { arrived(); return { forwardAfter: answered }; }, {
+    lingerMs: 60_000, writers: 2, maxRetries: 3,
+  });
+  try {
+    const stopping = new AbortController();
+    const stopped = sink.write(sampleBatch(3, "t1"), undefined, { signal: stopping.signal });
+    const other = sink.write(sampleBatch(4, "t2"));
+    await inFlight;
+    stopping.abort();
+    await assert.rejects(stopped, StoppedWriteError);
+    answer();
+    assert.deepEqual(await other, clean(4), "the one request answered the other write: no retry");
+    assert.equal(bulkRequests(proxy), 1);
+    // The stopped write's documents were in the request the cluster applied: a re-read finds them duplicates.
+    assert.equal(await count(client, sink.dataStream), 7);
+  } finally {
+    answer();
+    await stop();
+  }
+});
 
 /**
  * A fresh namespace, a proxy in front of Elasticsearch deciding each request, a source container, and the service's

@@ -176,6 +176,8 @@ export interface HttpPost {
   /** PEM of a private CA to trust; verification stays on. Without it the system roots are used. */
   caPem?: string;
   timeoutMs: number;
+  /** Ends the request early: nobody waits for its answer any more. */
+  signal?: AbortSignal;
 }
 
 export interface HttpAnswer {
@@ -190,7 +192,8 @@ export interface HttpAnswer {
 export async function httpPost(post: HttpPost): Promise<HttpAnswer> {
   if (post.caPem) return httpsPostWithCa(post);
   const response = await fetch(post.url, {
-    method: "POST", headers: post.headers, body: post.body, redirect: "manual", signal: AbortSignal.timeout(post.timeoutMs),
+    method: "POST", headers: post.headers, body: post.body, redirect: "manual",
+    signal: post.signal ? AbortSignal.any([AbortSignal.timeout(post.timeoutMs), post.signal]) : AbortSignal.timeout(post.timeoutMs),
   });
   return { status: response.status, text: await response.text() };
 }
@@ -205,6 +208,7 @@ function httpsPostWithCa(post: HttpPost): Promise<HttpAnswer> {
       ca: post.caPem,
       rejectUnauthorized: true,
       timeout: post.timeoutMs,
+      signal: post.signal,
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));

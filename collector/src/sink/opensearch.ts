@@ -56,11 +56,13 @@ export class OpenSearchSink extends DataStreamBulkSink {
     checkDataStream(target, outcome);
   }
 
-  protected async attempt(items: BulkRequest, target: string, deliveries: Delivery[]): Promise<Attempt> {
+  protected async attempt(items: BulkRequest, target: string, deliveries: Delivery[], signal?: AbortSignal): Promise<Attempt> {
     let answer;
     try {
-      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.body, caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
+      answer = await httpPost({ url: this.bulkUrl, headers: this.headers, body: items.body, caPem: this.caPem, timeoutMs: this.delivery.timeoutMs, signal });
     } catch (error) {
+      // Nobody waits for the answer any more (every write in the request stopped): the caller sees that, not a failure.
+      if (signal?.aborted) return { again: items, transient: "stopped" };
       if (isTlsVerificationError(error)) {
         throw new Error(`TLS verification of ${target}'s cluster failed (${describeConnectionError(error)}): check tls.caFile (FLOWLOGS_ES_CA_FILE)`);
       }
