@@ -7,6 +7,8 @@ import { elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
 import { startFaultyProxy, type Fault } from "../support/faultyProxy";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
+import { StoppedWriteError } from "../../collector/src/sink/stoppedWrite";
+import { until } from "./storageStall";
 
 const noWait = async (): Promise<void> => {};
 
@@ -131,3 +133,35 @@ test("dedupeAcrossBackingIndices: an answer lost after the cluster applied it, a
     await client.close();
   }
 });
+
+for (const fault of ["stallHead", { status: 503 }] as const) {
+  test(`dedupeAcrossBackingIndices: a write stopped while its id look-up ${fault === "stallHead" ? "hangs" : "waits out a 503"} ends at once, with no request left open`, async () => {
+    const client = esClient(elasticsearchUrl());
+    const namespace = uniqueNamespace("stoplookup");
+    await applyIndexAssets(client, { namespace });
+    const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }): Fault => (path.includes("/_search") ? fault : "forward"));
+    // Real waits between retries, far longer than the test allows the stop.
+    const sink = new ElasticsearchSink({
+      ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, dedupeAcrossBackingIndices: true, maxRetries: 3, initialBackoffMs: 10_000,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const stopping = new AbortController();
+      const write = sink.write(sampleBatch(2, "stoplookup"), undefined, { signal: stopping.signal });
+      while (!proxy.seen.some((request) => request.path.includes("/_search") && (fault === "stallHead" || request.closedAfterMs !== undefined))) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      stopping.abort();
+      const late = new Promise<"late">((resolve) => { timer = setTimeout(() => resolve("late"), 1_000); });
+      const outcome = await Promise.race([write.then(() => "written", (error: unknown) => error), late]);
+      assert.ok(outcome instanceof StoppedWriteError, `the write ended stopped, not ${String(outcome)}`);
+      await until("no request left open", () => proxy.seen.every((request) => request.closedAfterMs !== undefined), 2_000);
+      assert.equal(proxy.seen.filter((request) => request.path.startsWith("/_bulk")).length, 0, "nothing sent");
+    } finally {
+      clearTimeout(timer);
+      await sink.close();
+      await proxy.stop();
+      await client.close();
+    }
+  });
+}
