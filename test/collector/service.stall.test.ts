@@ -14,6 +14,7 @@ import { ConfigError, MIN_STORAGE_TIMEOUT_MS, loadConfig } from "../../collector
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 import { serve, stallWorld as stallWorldOf, stopAll, until, type RequestKind } from "./storageStall";
 import { createBlobService } from "../../collector/src/source/storage";
+import { useManagedIdentityEndpoint } from "../support/managedIdentityEnv";
 
 const DEADLINE_MS = MIN_STORAGE_TIMEOUT_MS;
 /** How much later than the deadline a stalled try may end on a busy 2-core machine; far below TCP keepalive. */
@@ -195,29 +196,12 @@ test("a checkpoint write Azure applied whose answer was lost (the count-ahead tr
   }
 });
 
-/** Sets (or, with undefined, removes) environment variables; returns what puts them back. */
-function withEnv(values: Record<string, string | undefined>): () => void {
-  const before = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
-  const apply = (next: Record<string, string | undefined>): void => {
-    for (const [name, value] of Object.entries(next)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-  apply(values);
-  return () => apply(before);
-}
-
 test("a managed-identity token endpoint that never answers: each try's token is given up at the deadline and its connection closed, the listing fails as a storage failure saying so, and the service keeps polling", { timeout: TEST_TIMEOUT_MS }, async () => {
   // The endpoint reads each request and never answers (a proxy whose every request stalls before its headers). The
   // collector's own credential (createBlobService: DefaultAzureCredential, a user-assigned identity) reaches it the way
   // Container Apps and App Service give it: IDENTITY_ENDPOINT and IDENTITY_HEADER.
   const endpoint = await startFaultyProxy("http://127.0.0.1:9", () => "stallHead");
-  const restoreEnv = withEnv({
-    IDENTITY_ENDPOINT: `${endpoint.url}/msi/token`, IDENTITY_HEADER: "local-test-header",
-    AZURE_CLIENT_ID: undefined, AZURE_TENANT_ID: undefined, AZURE_CLIENT_SECRET: undefined, AZURE_FEDERATED_TOKEN_FILE: undefined,
-    MSI_ENDPOINT: undefined, MSI_SECRET: undefined, IMDS_ENDPOINT: undefined, AZURE_TOKEN_CREDENTIALS: undefined,
-  });
+  const restoreEnv = useManagedIdentityEndpoint(`${endpoint.url}/msi/token`);
   const clientId = "11111111-2222-3333-4444-555555555555";
   // No storage request is sent without a token, so the account needs no server; the checkpoints are on Azurite.
   const blobService = createBlobService({ accountUrl: "https://127.0.0.1:9/devstoreaccount1", managedIdentityClientId: clientId }, DEADLINE_MS, {

@@ -15,11 +15,13 @@
 import { Transform } from "node:stream";
 import { RestError, type PipelinePolicy, type PipelineRequest, type PipelineResponse } from "@azure/core-rest-pipeline";
 
+import { BEARER_TOKEN_POLICY, STOP_WAITING_FOR_TOKEN_POLICY, stopWaitingForTokenPolicy } from "./tokenDeadline";
+
 export const REQUEST_DEADLINE_POLICY = "flowlogsRequestDeadline";
 
 /** The core pipeline of a storage client (core-client's ServiceClient.pipeline), which its derived clients share. */
 interface CorePipeline {
-  addPolicy(policy: PipelinePolicy, options?: { phase?: "Sign" }): void;
+  addPolicy(policy: PipelinePolicy, options?: { phase?: "Sign"; beforePolicies?: string[]; afterPolicies?: string[] }): void;
   removePolicy(options: { name: string }): unknown;
 }
 
@@ -34,8 +36,11 @@ export function withRequestDeadline<T extends object>(client: T, ms: number): T 
     throw new Error("this @azure/storage-blob client has no pipeline to put the request deadline on (storageClientContext.pipeline)");
   }
   pipeline.removePolicy({ name: REQUEST_DEADLINE_POLICY });
+  pipeline.removePolicy({ name: STOP_WAITING_FOR_TOKEN_POLICY });
+  // A stopped try stops waiting for its token without ending the fetch other tries share (tokenDeadline.ts).
+  pipeline.addPolicy(stopWaitingForTokenPolicy(), { phase: "Sign", beforePolicies: [BEARER_TOKEN_POLICY] });
   // Last of the Sign phase, after the credential's policy: each try is timed from just before it is sent.
-  pipeline.addPolicy(requestDeadlinePolicy(ms), { phase: "Sign" });
+  pipeline.addPolicy(requestDeadlinePolicy(ms), { phase: "Sign", afterPolicies: [BEARER_TOKEN_POLICY] });
   return client;
 }
 

@@ -8,8 +8,9 @@
 // Two parts, both of FLOWLOGS_STORAGE_TIMEOUT_MS: getToken fails with a RestError ETIMEDOUT, which the storage SDK's
 // retry policy retries like a socket timeout (a request whose tries all fail is a storage failure: a listing fails
 // its poll, a job gives its try back); and each HTTP request of the credential's own is aborted, so a stalled
-// connection to the token endpoint is closed rather than left open behind the given-up getToken.
-import { createDefaultHttpClient, RestError, type HttpClient } from "@azure/core-rest-pipeline";
+// connection to the token endpoint is closed rather than left open behind the given-up getToken. A request that is
+// stopped stops waiting for the shared fetch on its own (stopWaitingForTokenPolicy), without ending it for the rest.
+import { createDefaultHttpClient, RestError, type HttpClient, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
 
 export class TokenDeadlineCredential implements TokenCredential {
@@ -18,7 +19,6 @@ export class TokenDeadlineCredential implements TokenCredential {
   getToken(scopes: string | string[], options: GetTokenOptions = {}): Promise<AccessToken | null> {
     return new Promise((resolve, reject) => {
       const controller = new AbortController();
-      const outer = options.abortSignal;
       const fail = (error: unknown): void => {
         controller.abort(error);
         reject(error);
@@ -29,20 +29,52 @@ export class TokenDeadlineCredential implements TokenCredential {
         { code: "ETIMEDOUT" },
       )), this.ms);
       timer.unref();
-      // A stopping job need not wait for a credential that ignores its signal.
-      const onOuterAbort = (): void => fail((outer as { reason?: unknown } | undefined)?.reason ?? new Error("the token request was aborted"));
-      outer?.addEventListener("abort", onOuterAbort);
-      const done = (): void => {
-        clearTimeout(timer);
-        outer?.removeEventListener("abort", onOuterAbort);
-      };
-      if (outer?.aborted) onOuterAbort();
+      // The caller's signal is not followed: the token cycler shares this one fetch among every request waiting for a
+      // token and hands it the first one's signal, so following it would fail them all when that one request is
+      // stopped (its job stopped or lost its lease). That request stops waiting in stopWaitingForTokenPolicy instead.
+      const done = (): void => clearTimeout(timer);
       this.credential.getToken(scopes, { ...options, abortSignal: controller.signal }).then(
         (token) => { done(); resolve(token); },
         (error: unknown) => { done(); reject(error); },
       );
     });
   }
+}
+
+export const STOP_WAITING_FOR_TOKEN_POLICY = "flowlogsStopWaitingForToken";
+/** The storage pipeline's policy that gets each try its token (core-rest-pipeline's bearerTokenAuthenticationPolicy). */
+export const BEARER_TOKEN_POLICY = "bearerTokenAuthenticationPolicy";
+
+/**
+ * Ahead of the bearer-token policy: a request whose signal fires stops waiting at once, with an AbortError as an
+ * aborted send gives, while the token fetch it may be waiting for goes on for the other requests. What the rest of
+ * the pipeline does with the request afterwards (an aborted send) is not waited for.
+ */
+export function stopWaitingForTokenPolicy(): PipelinePolicy {
+  return {
+    name: STOP_WAITING_FOR_TOKEN_POLICY,
+    sendRequest(request, next) {
+      const signal = request.abortSignal;
+      if (!signal) return next(request);
+      if (signal.aborted) return Promise.reject(stoppedError());
+      const sent = next(request);
+      return new Promise((resolve, reject) => {
+        const onAbort = (): void => {
+          sent.catch(() => undefined);
+          reject(stoppedError());
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        const settle = (): void => signal.removeEventListener("abort", onAbort);
+        sent.then((response) => { settle(); resolve(response); }, (error: unknown) => { settle(); reject(error); });
+      });
+    },
+  };
+}
+
+function stoppedError(): Error {
+  const error = new Error("the storage request was stopped (the operation was aborted)");
+  error.name = "AbortError"; // what an aborted send rejects with: the storage retry policy does not retry it
+  return error;
 }
 
 /** An HTTP client for a credential's own requests that aborts each after `ms`, its body included (token answers are small). */
