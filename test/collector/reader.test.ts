@@ -289,12 +289,12 @@ test("a first block that carries the head and records, and a blob with no separa
 });
 
 /** Reads `writer`'s blob from the start in small windows, calling `during` once, after the first window was handled. */
-async function readWhileWritten(writer: FlowLogBlobWriter, during: () => Promise<void>, options: { recordBytes?: number; onLarge?: (chunk: ReadChunk) => Promise<void> } = {}) {
+async function readWhileWritten(writer: FlowLogBlobWriter, during: () => Promise<void>, options: { recordBytes?: number; doneWhenCaughtUp?: boolean; onLarge?: (chunk: ReadChunk) => Promise<void> } = {}) {
   const ref = { container: writer.container.containerName, name: writer.blobName };
   let tuples = 0;
   let records = 0;
   let handled = 0;
-  const result = await readNewData(writer.container, ref, emptyCheckpoint(ref.container, ref.name), { windowBytes: 1_500, recordBytes: options.recordBytes },
+  const result = await readNewData(writer.container, ref, emptyCheckpoint(ref.container, ref.name), { windowBytes: 1_500, recordBytes: options.recordBytes, doneWhenCaughtUp: options.doneWhenCaughtUp },
     async (chunk) => {
       const values = recordValues(chunk);
       tuples += countTuples(values);
@@ -305,14 +305,17 @@ async function readWhileWritten(writer: FlowLogBlobWriter, during: () => Promise
   return { result, tuples, records };
 }
 
-test("Azure's next minute appended during a read does not end it: the planned bytes are read, the new minute by the next read", async () => {
+test("Azure's next minute appended during a read does not end it: the planned bytes are read, the new minute by the next read; a blob whose hour is over is not marked done by that read", async () => {
   const container = await freshContainer("vnet-v4");
   const writer = new FlowLogBlobWriter(container, { kind: "vnet-v4", hour: HOUR, seed: 23 });
   for (let i = 0; i < 6; i++) await writer.appendMinute({ records: 2, tuplesPerRecord: 10 });
   const planned = { tuples: writer.tuples, records: writer.records };
   const etagBefore = (await writer.blob.getProperties()).etag!.replace(/"/g, "");
-  const { result, tuples, records } = await readWhileWritten(writer, () => writer.appendMinute({ records: 1, tuplesPerRecord: 7 }).then(() => undefined));
+  const { result, tuples, records } = await readWhileWritten(writer, () => writer.appendMinute({ records: 1, tuplesPerRecord: 7 }).then(() => undefined),
+    { doneWhenCaughtUp: true }); // a late write to an hour already over
   assert.equal(result.caughtUp, true);
+  assert.equal(result.followed, true);
+  assert.equal(result.checkpoint.done, undefined, "not done: the appended minute is still to read");
   assert.deepEqual({ tuples, records }, planned, "exactly what the block list planned, nothing of the appended minute");
   assert.equal(result.checkpoint.etag, etagBefore, "caught up with the planned version, not the one it followed");
   // The next read sees a newer ETag and takes exactly the appended minute.

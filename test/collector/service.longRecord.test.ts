@@ -234,7 +234,7 @@ test("a long record whose processing fails is read again from the checkpoint rig
   assert.equal((await store.peek(ref!.container, ref!.name))?.offset, writer.length - 2, "caught up");
 });
 
-test("the blob appended to while a long record's tuples stream (pass 2): the job finishes what it planned and the next job reads the new minute; deleted: the job ends gone", async () => {
+test("the blob appended to while a long record's tuples stream (pass 2), after its hour: the job finishes what it planned, is not done, and the next job reads the new minute; deleted: the job ends gone", async () => {
   for (const change of ["append", "delete"] as const) {
     const source = scratch.container(`chg-${change}-src`);
     const checkpoints = scratch.container(`chg-${change}-cp`);
@@ -260,7 +260,7 @@ test("the blob appended to while a long record's tuples stream (pass 2): the job
     const job = () => runBlobJob(refs[0]!, {
       container: source, store, sink, parse: parseRecords, metrics: new Metrics(), log: () => {},
       windowBytes: WINDOW_BYTES, recordBytes: RECORD_BYTES, batchDocuments: 100, maxAttempts: 2, doneGraceMinutes: 10,
-      now: () => Date.parse("2026-11-20T10:10:00Z"),
+      now: () => Date.parse("2026-11-20T11:30:00Z"), // the hour and its grace are over: a late write
     });
     const first = await job();
     assert.ok(changed, change);
@@ -276,6 +276,8 @@ test("the blob appended to while a long record's tuples stream (pass 2): the job
     const stored = await store.peek(refs[0]!.container, refs[0]!.name);
     assert.equal(stored?.attempt, undefined);
     assert.equal(stored?.offset, plannedEnd, "caught up with what was planned: up to the appended block");
+    assert.equal(stored?.done, undefined, "not done although its hour is over: the appended minute is still to read");
+    assert.equal(first.kind === "read" && first.followed, true, "the job says so, so the blob stays pending");
     refs.length = 0; // the next poll's listing has the appended version's ETag
     for await (const listed of listFlowLogBlobs(scratch.service, source.containerName)) refs.push(listed);
     assert.equal((await job()).kind, "read");

@@ -54,7 +54,7 @@ export interface JobContext {
 }
 
 export type JobOutcome =
-  | { kind: "read" | "unchanged"; checkpoint: BlobCheckpoint }
+  | { kind: "read" | "unchanged"; checkpoint: BlobCheckpoint; /** An append came during the read: more to read. */ followed?: true }
   | { kind: "busy" | "gone" | "changed" | "dead" }
   /** Cut short by the shutdown signal: not a failure, the blob is read by the next start. */
   | { kind: "stopped" }
@@ -171,7 +171,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     if (result.unchanged) await giveBack();
     let checkpoint = result.unchanged ? held.checkpoint : result.checkpoint;
     // Caught up with nothing new to write (the ETag matched), or the hour ended during the read: marked done here.
-    if (result.caughtUp && !checkpoint.done && isOver(ref.name, context)) {
+    if (result.caughtUp && !result.followed && !checkpoint.done && isOver(ref.name, context)) {
       checkpoint = { ...checkpoint, done: true };
       await held.save(checkpoint, signal);
     }
@@ -185,7 +185,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       await giveBack();
       return { kind: "changed" };
     }
-    return { kind: "read", checkpoint };
+    return { kind: "read", checkpoint, ...(result.followed ? { followed: true as const } : {}) };
   } catch (error) {
     if (context.signal?.aborted) {
       // The stop cut a request short: nothing about the data.

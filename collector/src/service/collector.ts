@@ -233,7 +233,8 @@ async function poll(
         if (outcome.checkpoint.done) state.caughtUpAt.delete(key);
         else state.caughtUpAt.set(key, { offset: outcome.checkpoint.offset, createdOn: outcome.checkpoint.createdOn });
         // Caught up with the listed version, or (ETag unknown) with whatever version the job found.
-        if (outcome.checkpoint.etag !== undefined && (ref.etag === undefined || outcome.checkpoint.etag === ref.etag)) {
+        // Not after an append it followed: the blob stays pending, so the next poll reads it even outside the recent hours.
+        if (!outcome.followed && outcome.checkpoint.etag !== undefined && (ref.etag === undefined || outcome.checkpoint.etag === ref.etag)) {
           metrics.pendingSince.delete(key);
           pending.delete(key);
         }

@@ -109,6 +109,11 @@ export interface ReadResult {
   bytes: number;
   /** The blob's ETag was already the checkpoint's: nothing read, the checkpoint returned as it came. */
   unchanged?: true;
+  /**
+   * Azure appended during the read, which went on under the new ETag: caught up with the planned version only, so
+   * neither done nor caught up with what a listing now shows (the appended bytes are the next job's).
+   */
+  followed?: true;
 }
 
 const EXCERPT_CHARS = 2_000;
@@ -277,13 +282,15 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     inHead = false;
   }
   if (chunk.records.length || chunk.malformed.length) await deliver(lastEnd);
-  // Caught up: one write records the ETag too (and that the blob is done, when its hour is over).
+  // Caught up: one write records the ETag too (and that the blob is done, when its hour is over and nothing was
+  // appended while it was read).
+  const followed = conditionEtag !== list.etag;
   checkpoint = {
     ...at(checkpoint.offset, recordIndex), etag, lastModified: list.lastModified?.toISOString(),
-    ...(options.doneWhenCaughtUp ? { done: true } : {}),
+    ...(options.doneWhenCaughtUp && !followed ? { done: true } : {}),
   };
   await save(checkpoint);
-  return { checkpoint, caughtUp: true, bytes };
+  return { checkpoint, caughtUp: true, bytes, ...(followed ? { followed: true as const } : {}) };
 }
 
 /** A record's JSON value, or, when its bytes are not JSON, the malformed block to set aside (with an excerpt). */
