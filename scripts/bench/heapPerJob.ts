@@ -50,14 +50,14 @@ async function main(): Promise<number> {
   }, USAGE);
   if (typeof values === "number") return values;
   if (values.before || values.after) return compare(values.before, values.after);
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc || process.version !== `v${imageNodeVersion()}`) return onImageNode();
   const blobs = Number(values.blobs);
   const rounds = Number(values.rounds);
   if (!(blobs >= 1) || !(rounds >= 4) || !["caught-up", "append"].includes(values.mode)) {
     console.error(`--blobs must be at least 1, --rounds at least 4, --mode caught-up or append\n${USAGE}`);
     return 2;
   }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc || process.version !== `v${imageNodeVersion()}`) return onImageNode();
   const azurite = await startAzurite();
   try {
     const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
