@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { LOGZIO_MAX_BODY_BYTES, LogzioSink } from "../../collector/src/sink/logzio";
+import { StoppedWriteError } from "../../collector/src/sink/stoppedWrite";
 import { identifiedDocument } from "../../collector/src/ecs";
 import { describeConfig, loadConfig } from "../../collector/src/service/config";
 import { createSink } from "../../collector/src/service/sinks";
@@ -14,13 +15,14 @@ import { sampleBatch } from "../elasticsearch/sampleDocuments";
 const TOKEN = "sEcReTtOkEnAbCdEfGhIjKlMnOpQrStU";
 const position = { container: "insights-logs-flowlogflowevent", blob: "y=2026/m=11/d=27/h=04/m=00/PT1H.json", offset: 4096 };
 
-type Fault = "drop" | { status: number; body?: string };
+/** "hang": the request is read and never answered (a listener that stopped answering). */
+type Fault = "drop" | "hang" | { status: number; body?: string };
 
 interface Listener {
   url: string;
   /** Accepted lines, parsed, with the type they were sent under. */
   accepted: Array<{ type: string; doc: any }>;
-  requests: Array<{ status: number | "drop"; bytes: number; lines: number }>;
+  requests: Array<{ status: number | "drop" | "hang"; bytes: number; lines: number; closed?: boolean }>;
   faults: Fault[];
   stop(): Promise<void>;
 }
@@ -46,9 +48,11 @@ async function startListener(): Promise<Listener> {
       const lines = text.split("\n");
       if (lines.at(-1) === "") lines.pop();
       const fault = listener.faults.shift();
-      listener.requests.push({ status: fault === "drop" ? "drop" : fault?.status ?? 0, bytes: body.length, lines: lines.length });
-      const record = (status: number): void => { listener.requests.at(-1)!.status = status; };
+      const request = { status: fault === "drop" || fault === "hang" ? fault : fault?.status ?? 0, bytes: body.length, lines: lines.length, closed: false };
+      listener.requests.push(request);
+      const record = (status: number): void => { request.status = status; };
       if (fault === "drop") return req.socket.destroy();
+      if (fault === "hang") return void req.socket.once("close", () => { request.closed = true; });
       // "{url}" in a fault's body echoes the request URL back, as some proxies do in their error pages.
       if (fault) return answer(res, fault.status, fault.body?.replace("{url}", req.url ?? ""));
       const url = new URL(req.url ?? "/", "http://listener");
@@ -178,6 +182,32 @@ test("contract: the write's onWaiting is awaited before each wait, for documents
   listener.faults.push({ status: 503 });
   await sink.deadLetter([{ position, reason: "test", raw: "x" }], { onWaiting });
   assert.deepEqual(steps, ["onWaiting", "sleep", "onWaiting", "sleep", "onWaiting", "sleep"]);
+});
+
+test("a write stopped while it waits to retry (429) ends at once, without another request; one stopped with its request unanswered ends at once and closes it", async () => {
+  const listener = await startListener();
+  // Real waits: 10 s before the first retry, far beyond the stop.
+  const sink = new LogzioSink({ url: listener.url, token: TOKEN, maxRetries: 10, initialBackoffMs: 10_000, random: () => 0.5, log: () => {} });
+  listener.faults.push({ status: 429 });
+  const waiting = new AbortController();
+  const started = Date.now();
+  const stoppedInWait = sink.write(sampleBatch(3, "lzstopwait"), position, { signal: waiting.signal, onWaiting: async () => { setTimeout(() => waiting.abort(), 50); } }); // stopped during the wait
+  await assert.rejects(stoppedInWait, StoppedWriteError);
+  assert.ok(Date.now() - started < 2_000, `ended after ${Date.now() - started} ms`);
+  assert.deepEqual(listener.requests.map((r) => r.status), [429], "no retry sent after the stop");
+
+  listener.faults.push("hang");
+  const inFlight = new AbortController();
+  const stoppedInFlight = sink.write(sampleBatch(3, "lzstophang"), position, { signal: inFlight.signal });
+  while (listener.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  const stoppedAt = Date.now();
+  inFlight.abort();
+  await assert.rejects(stoppedInFlight, StoppedWriteError);
+  assert.ok(Date.now() - stoppedAt < 1_000, `ended ${Date.now() - stoppedAt} ms after the stop`);
+  for (let i = 0; i < 100 && !listener.requests[1]!.closed; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(listener.requests[1]!.closed, true, "the unanswered request was closed");
+  assert.equal(listener.requests.length, 2, "and not sent again");
+  assert.deepEqual(listener.accepted, []);
 });
 
 test("contract: a wrong token (401) is not retried; no error ever carries the token", async () => {

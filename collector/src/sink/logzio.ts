@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition, WriteOptions } from "../model";
 import { deadLetterDocument } from "./deadLetterDocument";
 import { logzioLine } from "./logzioLine";
+import { StoppedWriteError } from "./stoppedWrite";
 import {
   backoffDelay, describeConnectionError, httpPost, isTlsVerificationError, retryableStatus,
   sizedBatches, type DeliveryOptions,
@@ -142,10 +143,13 @@ export class LogzioSink implements Sink {
     url.searchParams.set("token", this.token);
     url.searchParams.set("type", type);
     const body = batch.map((line) => `${line.text}\n`).join("");
+    // The write's signal (the collector's stop, a lost lease) ends the request in flight and the wait between tries.
+    const signal = options?.signal;
     for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw new StoppedWriteError(signal);
       let transient: string;
       try {
-        const answer = await httpPost({ url: url.href, headers: { "content-type": "application/json" }, body, caPem: this.caPem, timeoutMs: this.delivery.timeoutMs });
+        const answer = await httpPost({ url: url.href, headers: { "content-type": "application/json" }, body, caPem: this.caPem, timeoutMs: this.delivery.timeoutMs, signal });
         if (answer.status >= 200 && answer.status < 300) return { accepted: batch.length, retries: attempt };
         if (answer.status === 400) return { ...this.partial(answer.text, batch.length), retries: attempt };
         if (!retryableStatus(answer.status)) {
@@ -158,6 +162,7 @@ export class LogzioSink implements Sink {
         transient = `HTTP ${answer.status}`;
       } catch (error) {
         if (error instanceof PermanentError) throw error;
+        if (signal?.aborted) throw new StoppedWriteError(signal);
         if (isTlsVerificationError(error)) {
           throw new Error(`TLS verification of the Logz.io listener ${this.listener.origin} failed (${this.scrub(describeConnectionError(error))})`);
         }
@@ -169,7 +174,7 @@ export class LogzioSink implements Sink {
       const wait = backoffDelay(attempt, this.delivery.backoff);
       this.delivery.log(`retrying ${batch.length} document(s) in ${wait} ms (${transient})`);
       await options?.onWaiting?.();
-      await this.delivery.sleep(wait);
+      await this.delivery.sleep(wait, signal);
     }
   }
 
