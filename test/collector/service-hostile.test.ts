@@ -11,6 +11,8 @@ import type { CollectorConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 import { azuriteCollectorConfig } from "../support/collectorConfig";
+import type { DeadLetter, WriteOptions } from "../../collector/src/model";
+import { StoppedWriteError } from "../../collector/src/sink/stoppedWrite";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
 const scratch = scratchContainers(azuriteConnectionString());
@@ -95,4 +97,48 @@ test("a blob whose checkpoint name would pass 1,024 characters is dead-lettered 
   assert.match(sink.deadLetters[0].reason, /^blob not read: its checkpoint name would be \d+ characters, over Azure's 1024-character blob name limit/);
   assert.match(summary.metrics.render(), /flowlogs_blobs_total\{outcome="dead"\} 1/);
   assert.equal(summary.metrics.pendingSince.size, 0, "not counted as pending data");
+});
+
+/** A sink that takes documents but holds every dead-letter write until the write's own signal stops it. */
+class DeadLetterHangingSink extends RecordingSink {
+  deadLetterStarted?: () => void;
+  override async deadLetter(_entries: DeadLetter[], options?: WriteOptions): Promise<void> {
+    this.deadLetterStarted?.();
+    const signal = options?.signal;
+    if (!signal) return new Promise(() => {}); // what a sink without the stop does: the stop waits forever
+    await new Promise<void>((_, fail) => {
+      if (signal.aborted) fail(new StoppedWriteError(signal));
+      else signal.addEventListener("abort", () => fail(new StoppedWriteError(signal)), { once: true });
+    });
+  }
+}
+
+test("the stop reaches a blob's dead-letter write: a hanging sink ends at once, the blob is set aside by the next run", async () => {
+  const { nsg, config } = await setup();
+  const longName = `resourceId=/${"N".repeat(1000)}/y=2026/m=11/d=20/h=10/m=00/PT1H.json`;
+  assert.ok(nsg.containerName.length + 1 + longName.length + ".checkpoint".length > 1024);
+  await nsg.getBlockBlobClient(longName).upload("{}", 2);
+
+  const hanging = new DeadLetterHangingSink();
+  const controller = new AbortController();
+  hanging.deadLetterStarted = () => controller.abort();
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    run(config, hanging, { signal: controller.signal }).done,
+    new Promise<"still waiting">((done) => { timer = setTimeout(() => done("still waiting"), 5_000); }),
+  ]);
+  clearTimeout(timer);
+  if (stopped === "still waiting") assert.fail("the stop did not reach the dead-letter write");
+  assert.ok(Date.now() - started < 5_000);
+  assert.equal(stopped.metrics.blobsDead, 0, "a stopped dead-letter write is not counted as set aside");
+  assert.equal(stopped.metrics.blobsFailed, 0, "a stop is not a failure");
+
+  const sink = new RecordingSink();
+  const { events, done } = run(config, sink);
+  const summary = await done;
+  assert.equal(summary.metrics.blobsDead, 1);
+  assert.equal(sink.deadLetters.length, 1, "the next run sets the blob aside: nothing is lost to the stop");
+  assert.equal(sink.deadLetters[0].position?.blob, longName);
+  assert.equal(events.filter((e) => e.event === "blob.dead").length, 1);
 });

@@ -281,7 +281,8 @@ function failed(ref: BlobRef, error: unknown, context: JobContext): JobOutcome &
 /** A blob that can never be read: set aside once with the reason (the caller stops planning it), not retried. */
 async function deadBlob(ref: BlobRef, problem: string, context: JobContext): Promise<JobOutcome> {
   const reason = `blob not read: ${problem}`;
-  await context.sink.deadLetter([{ position: { container: ref.container, blob: ref.name }, reason, raw: ref.name }]);
+  // The stop reaches this write as it does every other (a sink waiting out an outage would otherwise hold the stop).
+  await context.sink.deadLetter([{ position: { container: ref.container, blob: ref.name }, reason, raw: ref.name }], { signal: context.signal });
   context.metrics.blobsDead++;
   context.log("warn", "blob.dead", { container: ref.container, blob: ref.name, reason });
   return { kind: "dead" };
