@@ -4,6 +4,8 @@
 // and by up before any step) compares the new SKU with it. Everything in Azure that this stack changes waits for
 // the guard (infra/foundation.ts), so a refused change stops `up` before Azure is touched.
 // A guard added to an existing stack has no recorded SKU yet: its first run records the SKU and refuses nothing.
+// It records a new SKU before Azure applies it; if the account's update then fails, the recorded SKU is one Azure never
+// applied, but in the same class (tier, zone redundancy) as Azure's, so every later verdict is the same (storage-sku.test.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { skuChangeRefusal } from "../storageSku";
 

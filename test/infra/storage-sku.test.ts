@@ -23,6 +23,21 @@ test("contract: every SKU change is refused exactly when ARM refuses it as an up
   }
 });
 
+// The guard records a new SKU when its own update runs, before Azure applies the account's (it must run first to
+// stop a refused change at preview). If that account update then fails, the guard holds a SKU Azure never applied.
+// That is harmless only while a verdict depends on nothing but the SKU's class (tier and zone redundancy), which an
+// allowed change keeps: then judging from the recorded SKU and from Azure's gives the same answer for any next SKU.
+test("contract: a SKU recorded for an update Azure then failed judges every next change as Azure's own SKU would", () => {
+  for (const applied of SKUS) {
+    for (const recorded of SKUS.filter((sku) => !armRefusesSkuUpdate(applied, sku))) {
+      for (const next of SKUS) {
+        assert.equal(skuChangeRefusal(recorded, next) !== undefined, armRefusesSkuUpdate(applied, next),
+          `Azure has ${applied}, the guard recorded ${recorded} from a failed update, the next config says ${next}`);
+      }
+    }
+  }
+});
+
 test("contract: a refused zone-redundancy change names the conversion to start and the one-step target, two steps when needed", () => {
   const oneStep = skuChangeRefusal("Standard_LRS", "Standard_ZRS")!;
   assert.match(oneStep, /az storage account migration start .*--sku Standard_ZRS/);
