@@ -1,0 +1,76 @@
+// A region whose Network Watcher does not exist (Azure's automatic creation switched off, or the watcher deleted),
+// under the REAL Pulumi engine against the ARM contract double (test/engine/standInProviders/armRules.ts): the lookup
+// fails in an output of the component, and what the user reads must be the program's message naming the keys that
+// fix it, for preview and for up, with nothing created in Azure. The engine shows it after "error serializing property
+// "outputs":", once per output that carries the lookup.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadStackConfig } from "../../infra/stackConfig";
+import { declareFoundation, declareWatcher } from "../../infra/foundation";
+import { pulumiCli } from "../support/env";
+import { engineStack, STAND_IN_PROVIDERS, type EngineStack } from "./support/engineStack";
+
+const TIMEOUT = 180_000;
+const VNET = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub";
+
+describe("a missing Network Watcher, on the real engine against the ARM contract double", { timeout: TIMEOUT * 3 }, () => {
+  let engine: EngineStack;
+  let scratch: string;
+  let armFile: string;
+  // The inline program runs in this process: the lookup's rejected outputs also reach it as unhandled rejections, as
+  // they reach Pulumi's Node.js language host in a real run (which logs them as the program's errors). Kept here, so
+  // each test can check that they are this error and nothing else, instead of failing the file from node:test's hook.
+  const rejections: unknown[] = [];
+  const record = (reason: unknown): void => void rejections.push(reason);
+  let testRunnerHooks: NodeJS.UnhandledRejectionListener[] = [];
+
+  before(async () => {
+    testRunnerHooks = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", record);
+    pulumiCli(); // fails first, and clearly, outside `npm test`
+    scratch = mkdtempSync(join(tmpdir(), "flowlogs-watcher-missing-"));
+    armFile = join(scratch, "arm.json");
+    engine = await engineStack({
+      projectName: "flowlogs-to-elastic",
+      stackName: "nowatcher",
+      program: async () => {
+        const config = loadStackConfig();
+        const { skuGuard, resourceGroup } = declareFoundation(config);
+        const { watcher } = declareWatcher(config, { resourceGroup, skuGuard });
+        return { watcherId: watcher.id };
+      },
+      pathDirs: [STAND_IN_PROVIDERS],
+      env: { STAND_IN_ARM_STATE: armFile },
+    });
+    await engine.stack.setAllConfig({
+      location: { value: "northeurope" },
+      "storage.accountName": { value: "flowlogsnowatch01" },
+    }, true);
+    await engine.stack.setConfig("flowLogs[0].targetResourceId", { value: VNET }, true);
+  });
+
+  after(async () => {
+    await engine?.close();
+    process.off("unhandledRejection", record);
+    for (const hook of testRunnerHooks) process.on("unhandledRejection", hook);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  for (const operation of ["preview", "up"] as const) {
+    test(`contract: ${operation} fails with the program's message: the watcher, its group, and the keys that fix it`, { timeout: TIMEOUT }, async () => {
+      const error = await engine.stack[operation]({ signal: engine.signal }).then(() => undefined, (e: unknown) => String(e));
+      assert.ok(error, `${operation} must fail`);
+      assert.match(error, /networkWatcher: the Network Watcher "NetworkWatcher_northeurope" in resource group "NetworkWatcherRG" does not exist/, error);
+      assert.match(error, /networkWatcher\.create: true/);
+      assert.match(error, /Azure answered: .*ResourceNotFound|Azure answered: .*was not found/);
+      assert.match(error, /error serializing property "outputs": networkWatcher: /, "how the engine shows an error in a component's outputs");
+      for (const reason of rejections.splice(0)) assert.match(String(reason), /networkWatcher: the Network Watcher "NetworkWatcher_northeurope"/, "no other error in the program");
+      const resources = existsSync(armFile) ? (JSON.parse(readFileSync(armFile, "utf8")) as { resources: Record<string, { type: string }> }).resources : {};
+      assert.deepEqual(Object.values(resources).filter((r) => /NetworkWatcher|FlowLog/i.test(r.type)), [], "no watcher or flow log made");
+    });
+  }
+});
