@@ -2,7 +2,7 @@
 // under the REAL Pulumi engine against the ARM contract double (test/engine/standInProviders/armRules.ts): the lookup
 // fails in an output of the component, and what the user reads must be the program's message naming the keys that
 // fix it, for preview and for up, with nothing created in Azure. The engine shows it after "error serializing property
-// "outputs":", once per output that carries the lookup.
+// "outputs":", once per output that carries the lookup (support/programRejections.ts: the same error reaching this process).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,6 +12,7 @@ import { loadStackConfig } from "../../infra/stackConfig";
 import { declareFoundation, declareWatcher } from "../../infra/foundation";
 import { pulumiCli } from "../support/env";
 import { engineStack, STAND_IN_PROVIDERS, type EngineStack } from "./support/engineStack";
+import { keepProgramRejections, type ProgramRejections } from "./support/programRejections";
 
 const TIMEOUT = 180_000;
 const VNET = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub";
@@ -20,17 +21,10 @@ describe("a missing Network Watcher, on the real engine against the ARM contract
   let engine: EngineStack;
   let scratch: string;
   let armFile: string;
-  // The inline program runs in this process: the lookup's rejected outputs also reach it as unhandled rejections, as
-  // they reach Pulumi's Node.js language host in a real run (which logs them as the program's errors). Kept here, so
-  // each test can check that they are this error and nothing else, instead of failing the file from node:test's hook.
-  const rejections: unknown[] = [];
-  const record = (reason: unknown): void => void rejections.push(reason);
-  let testRunnerHooks: NodeJS.UnhandledRejectionListener[] = [];
+  let rejections: ProgramRejections | undefined;
 
   before(async () => {
-    testRunnerHooks = process.listeners("unhandledRejection");
-    process.removeAllListeners("unhandledRejection");
-    process.on("unhandledRejection", record);
+    rejections = keepProgramRejections();
     pulumiCli(); // fails first, and clearly, outside `npm test`
     scratch = mkdtempSync(join(tmpdir(), "flowlogs-watcher-missing-"));
     armFile = join(scratch, "arm.json");
@@ -55,8 +49,7 @@ describe("a missing Network Watcher, on the real engine against the ARM contract
 
   after(async () => {
     await engine?.close();
-    process.off("unhandledRejection", record);
-    for (const hook of testRunnerHooks) process.on("unhandledRejection", hook);
+    rejections?.restore();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -68,7 +61,7 @@ describe("a missing Network Watcher, on the real engine against the ARM contract
       assert.match(error, /networkWatcher\.create: true/);
       assert.match(error, /Azure answered: .*ResourceNotFound|Azure answered: .*was not found/);
       assert.match(error, /error serializing property "outputs": networkWatcher: /, "how the engine shows an error in a component's outputs");
-      for (const reason of rejections.splice(0)) assert.match(String(reason), /networkWatcher: the Network Watcher "NetworkWatcher_northeurope"/, "no other error in the program");
+      for (const reason of rejections!.take()) assert.match(reason, /networkWatcher: the Network Watcher "NetworkWatcher_northeurope"/, "no other error in the program");
       const resources = existsSync(armFile) ? (JSON.parse(readFileSync(armFile, "utf8")) as { resources: Record<string, { type: string }> }).resources : {};
       assert.deepEqual(Object.values(resources).filter((r) => /NetworkWatcher|FlowLog/i.test(r.type)), [], "no watcher or flow log made");
     });
