@@ -8,12 +8,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadStackConfig } from "../../infra/stackConfig";
-import { declareFoundation, declareWatcher } from "../../infra/foundation";
 import { pulumiCli } from "../support/env";
-import { engineStack, STAND_IN_PROVIDERS, type EngineStack } from "./support/engineStack";
+import type { EngineStack } from "./support/engineStack";
+import { foundationStack } from "./support/foundationStack";
 
-const PROJECT = "flowlogs-to-elastic";
 const TIMEOUT = 180_000;
 const ACCOUNT = "flowlogsarm01";
 const WATCHER_DELAY_MS = 3000;
@@ -33,18 +31,7 @@ describe("storage SKU changes and the auto-created Network Watcher, on the real 
     pulumiCli(); // fails first, and clearly, outside `npm test`
     scratch = mkdtempSync(join(tmpdir(), "flowlogs-arm-double-"));
     armFile = join(scratch, "arm.json");
-    engine = await engineStack({
-      projectName: PROJECT,
-      stackName: "armdouble",
-      program: async () => {
-        const config = loadStackConfig();
-        const { skuGuard, resourceGroup, flowLogStorage } = declareFoundation(config);
-        const { watcher } = declareWatcher(config, { resourceGroup, skuGuard });
-        return { watcherName: watcher.name, storageAccountId: flowLogStorage.accountId };
-      },
-      pathDirs: [STAND_IN_PROVIDERS],
-      env: { STAND_IN_ARM_STATE: armFile, STAND_IN_WATCHER_DELAY_MS: String(WATCHER_DELAY_MS) },
-    });
+    engine = await foundationStack({ stackName: "armdouble", armFile, env: { STAND_IN_WATCHER_DELAY_MS: String(WATCHER_DELAY_MS) } });
     await engine.stack.setAllConfig({
       location: { value: "westeurope" },
       "storage.accountName": { value: ACCOUNT },

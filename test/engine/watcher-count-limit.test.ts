@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadStackConfig } from "../../infra/stackConfig";
-import { declareFoundation, declareWatcher } from "../../infra/foundation";
 import { pulumiCli } from "../support/env";
-import { engineStack, STAND_IN_PROVIDERS, type EngineStack } from "./support/engineStack";
+import type { EngineStack } from "./support/engineStack";
+import { foundationStack } from "./support/foundationStack";
 import { keepProgramRejections, type ProgramRejections } from "./support/programRejections";
 
 const TIMEOUT = 180_000;
@@ -36,18 +35,7 @@ describe("a second Network Watcher in a region, on the real engine against the A
     armFile = join(scratch, "arm.json");
     const azure: ArmState = { resources: { [AZURES_WATCHER]: { type: "azure-native:network:NetworkWatcher", inputs: { location: "northeurope" } } }, pendingWatchers: [] };
     writeFileSync(armFile, JSON.stringify(azure));
-    engine = await engineStack({
-      projectName: "flowlogs-to-elastic",
-      stackName: "secondwatcher",
-      program: async () => {
-        const config = loadStackConfig();
-        const { skuGuard, resourceGroup } = declareFoundation(config);
-        const { watcher } = declareWatcher(config, { resourceGroup, skuGuard });
-        return { watcherId: watcher.id };
-      },
-      pathDirs: [STAND_IN_PROVIDERS],
-      env: { STAND_IN_ARM_STATE: armFile },
-    });
+    engine = await foundationStack({ stackName: "secondwatcher", armFile });
     await engine.stack.setAllConfig({
       location: { value: "northeurope" },
       "storage.accountName": { value: "flowlogslimit01" },

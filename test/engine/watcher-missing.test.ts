@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadStackConfig } from "../../infra/stackConfig";
-import { declareFoundation, declareWatcher } from "../../infra/foundation";
 import { pulumiCli } from "../support/env";
-import { engineStack, STAND_IN_PROVIDERS, type EngineStack } from "./support/engineStack";
+import type { EngineStack } from "./support/engineStack";
+import { foundationStack } from "./support/foundationStack";
 import { keepProgramRejections, type ProgramRejections } from "./support/programRejections";
 
 const TIMEOUT = 180_000;
@@ -28,18 +27,7 @@ describe("a missing Network Watcher, on the real engine against the ARM contract
     pulumiCli(); // fails first, and clearly, outside `npm test`
     scratch = mkdtempSync(join(tmpdir(), "flowlogs-watcher-missing-"));
     armFile = join(scratch, "arm.json");
-    engine = await engineStack({
-      projectName: "flowlogs-to-elastic",
-      stackName: "nowatcher",
-      program: async () => {
-        const config = loadStackConfig();
-        const { skuGuard, resourceGroup } = declareFoundation(config);
-        const { watcher } = declareWatcher(config, { resourceGroup, skuGuard });
-        return { watcherId: watcher.id };
-      },
-      pathDirs: [STAND_IN_PROVIDERS],
-      env: { STAND_IN_ARM_STATE: armFile },
-    });
+    engine = await foundationStack({ stackName: "nowatcher", armFile });
     await engine.stack.setAllConfig({
       location: { value: "northeurope" },
       "storage.accountName": { value: "flowlogsnowatch01" },
