@@ -59,7 +59,7 @@ test("settings: the list's path and size bound, shown in collector.start; a miss
   assert.deepEqual(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file, FLOWLOGS_THREAT_LIST_MAX_BYTES: "4096" }).threatList, { file, maxBytes: 4096 });
   assert.deepEqual(describeConfig(loadConfig({ ...storage, FLOWLOGS_THREAT_LIST_FILE: file })).threatList, { file, maxBytes: 4 << 20 });
 
-  assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: join(dir, "missing.txt") }), /^FLOWLOGS_THREAT_LIST_FILE ".*missing\.txt" does not exist: put the list there .* or unset the variable/);
+  assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: join(dir, "missing.txt") }), /^FLOWLOGS_THREAT_LIST_FILE ".*missing\.txt" does not exist: put the list there \(in Azure: the stack's collector\.threatListFile, .*\), or unset the variable/);
   assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: dir }), /^FLOWLOGS_THREAT_LIST_FILE .* is not a file/);
   assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: file, FLOWLOGS_THREAT_LIST_MAX_BYTES: "12" }), /^FLOWLOGS_THREAT_LIST_MAX_BYTES "12" is not a whole number from 1024 to 268435456/);
   assert.match(configError({ FLOWLOGS_THREAT_LIST_MAX_BYTES: "4096" }), /^FLOWLOGS_THREAT_LIST_MAX_BYTES applies only with FLOWLOGS_THREAT_LIST_FILE/);

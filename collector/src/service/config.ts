@@ -80,7 +80,7 @@ export const VARIABLES: Record<string, string> = {
   FLOWLOGS_REPLICA_ID: "Name of this replica in logs and checkpoints. Default: <hostname>-<pid>.",
   FLOWLOGS_CONCURRENCY: "Blobs this replica reads at once whose new data is unknown or large (each may hold a window and a write: this bounds memory). Blobs this process caught up that grew by a little since (tailing) reserve what their data needs from the same budget, so up to 4 times as many of those run at once. Default 4.",
   FLOWLOGS_WINDOW_BYTES: "Maximum bytes per ranged download. Default 4194304 (4 MiB). Bounds memory.",
-  FLOWLOGS_RECORD_BYTES: "Records up to this size are parsed whole; longer ones are streamed in two passes (their bytes are downloaded twice: pass 1 reads them during the scan). Default 1048576 (1 MiB), at most FLOWLOGS_WINDOW_BYTES. Bounds memory.",
+  FLOWLOGS_RECORD_BYTES: "Records up to this size are parsed whole; longer ones are streamed in two passes (their bytes are downloaded twice: pass 1 reads them during the scan). Default 1048576 (1 MiB), or FLOWLOGS_WINDOW_BYTES when that is smaller; at most FLOWLOGS_WINDOW_BYTES (a larger value stops start-up). Bounds memory.",
   FLOWLOGS_BATCH_DOCUMENTS: "Documents per sink write (also for the tuples of one record). Default 2000.",
   FLOWLOGS_MAX_ATTEMPTS: "Tries at one position of a blob (crashes of the process included; a crash loop is cut after at most this + 1 crashes) before the record there is dead-lettered with the reason and the blob moves on. Default 5.",
   FLOWLOGS_DONE_GRACE_MINUTES: "Minutes after a blob's hour ends before it is marked done, and while its hour is still listed on every poll. Default 15.",
@@ -188,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
   const threatList = threatListSettings(read);
   const geoip = geoIpSettings(read);
 
+  const windowBytes = integer("FLOWLOGS_WINDOW_BYTES", read("FLOWLOGS_WINDOW_BYTES") ?? String(4 << 20), 4096, 256 << 20);
   const portText = read("FLOWLOGS_METRICS_PORT") ?? "9464";
   const metricsPort = portText === "off" ? undefined : integer("FLOWLOGS_METRICS_PORT", portText, 0, 65535);
 
@@ -200,8 +201,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     keepLeases: oneOf("FLOWLOGS_KEEP_LEASES", read("FLOWLOGS_KEEP_LEASES") ?? "auto", ["auto", "on", "off"] as const),
     replicaId: read("FLOWLOGS_REPLICA_ID") ?? `${hostname()}-${process.pid}`,
     concurrency: integer("FLOWLOGS_CONCURRENCY", read("FLOWLOGS_CONCURRENCY") ?? "4", 1, 64),
-    windowBytes: integer("FLOWLOGS_WINDOW_BYTES", read("FLOWLOGS_WINDOW_BYTES") ?? String(4 << 20), 4096, 256 << 20),
-    recordBytes: integer("FLOWLOGS_RECORD_BYTES", read("FLOWLOGS_RECORD_BYTES") ?? String(1 << 20), 4096, 256 << 20),
+    windowBytes,
+    recordBytes: recordBytes(read, windowBytes),
     batchDocuments: integer("FLOWLOGS_BATCH_DOCUMENTS", read("FLOWLOGS_BATCH_DOCUMENTS") ?? "2000", 1, 100_000),
     maxAttempts: integer("FLOWLOGS_MAX_ATTEMPTS", read("FLOWLOGS_MAX_ATTEMPTS") ?? "5", 1, 1000),
     doneGraceMinutes: integer("FLOWLOGS_DONE_GRACE_MINUTES", read("FLOWLOGS_DONE_GRACE_MINUTES") ?? "15", 0, 24 * 60),
@@ -218,6 +219,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
   };
 }
 
+/**
+ * A record parsed whole is cut from one download window, so it can be no longer than the window: by default 1 MiB,
+ * or the window when that is smaller; set larger, start-up stops naming both variables.
+ */
+function recordBytes(read: Read, windowBytes: number): number {
+  const text = read("FLOWLOGS_RECORD_BYTES");
+  if (text === undefined) return Math.min(1 << 20, windowBytes);
+  const bytes = integer("FLOWLOGS_RECORD_BYTES", text, 4096, 256 << 20);
+  if (bytes > windowBytes) {
+    throw new ConfigError(`FLOWLOGS_RECORD_BYTES ${bytes} is more than FLOWLOGS_WINDOW_BYTES ${windowBytes}: a record parsed whole must fit in one download window; lower FLOWLOGS_RECORD_BYTES or raise FLOWLOGS_WINDOW_BYTES`);
+  }
+  return bytes;
+}
+
 function threatListSettings(read: Read): CollectorConfig["threatList"] {
   const maxText = read("FLOWLOGS_THREAT_LIST_MAX_BYTES");
   const file = read("FLOWLOGS_THREAT_LIST_FILE");
@@ -230,7 +245,7 @@ function threatListSettings(read: Read): CollectorConfig["threatList"] {
   try {
     isFile = statSync(file).isFile();
   } catch {
-    throw new ConfigError(`FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} does not exist: put the list there (in Azure: the threatList share, see infra/README.md), or unset the variable to run without one`);
+    throw new ConfigError(`FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} does not exist: put the list there (in Azure: the stack's collector.threatListFile, mounted from a secret volume; see infra/README.md), or unset the variable to run without one`);
   }
   if (!isFile) throw new ConfigError(`FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} is not a file: give the path of the list itself`);
   return { file, maxBytes };
