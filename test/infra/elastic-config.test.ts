@@ -149,3 +149,12 @@ test("elastic provider connection: a malformed URL is reported without the crede
   assert.equal(failures[0].property, "connection.url");
   assert.doesNotMatch(failures[0].reason, /PW-4711|K-4711/);
 });
+
+test("elastic config: a CA that is not PEM text names the command that sets it, with --path (else a top-level key is set)", () => {
+  const found = problems({ ...base, elasticsearch: { ...es, caCert: "ca.pem" }, ...creds, kibana: { url: "https://kibana.example.com", caCert: "ca.pem" }, kibanaApiKey: "[secret]" });
+  for (const key of ["elasticsearch.caCert", "kibana.caCert"]) {
+    const problem = found.find((p) => p.startsWith(`${key}: `));
+    assert.ok(problem, `${key} refused: ${found.join("; ")}`);
+    assert.ok(problem.includes(`\`pulumi config set --path ${key} -- "$(cat ca.pem)"\``), problem);
+  }
+});

@@ -72,7 +72,7 @@ export function readKibanaConfig(value: unknown, problem: Report, namespace: str
   }
   const caCert = value.caCert;
   if (caCert !== undefined && (typeof caCert !== "string" || !caCert.includes("-----BEGIN CERTIFICATE-----"))) {
-    problem("kibana.caCert", "must be the PEM text of the CA that signed Kibana's certificate (`pulumi config set kibana.caCert -- \"$(cat ca.pem)\"` with --path)");
+    problem("kibana.caCert", "must be the PEM text of the CA that signed Kibana's certificate (`pulumi config set --path kibana.caCert -- \"$(cat ca.pem)\"`)");
   }
   if (value.allowInsecureHttp !== undefined && typeof value.allowInsecureHttp !== "boolean") problem("kibana.allowInsecureHttp", "must be true or false");
   return {
