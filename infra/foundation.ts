@@ -39,13 +39,18 @@ export function declareWatcher(config: InfraConfig, after: { resourceGroup: reso
   // Azure's background creation has made it (components/networkWatcher.ts).
   const watcherArgs = {
     ...config.networkWatcher,
-    // A created watcher in the stack's own group must wait for that group.
+    // A watcher looked up in the stack's own group waits for that group.
     resourceGroupName: config.networkWatcher.resourceGroupName === config.resourceGroupName ? resourceGroup.name : config.networkWatcher.resourceGroupName,
     location,
     tags,
   };
+  // A created watcher gets its group as configured, a known string even in a preview, so that its check for Azure's
+  // own watcher runs there too; in the stack's group, it waits for the group instead.
+  const inOwnGroup = config.networkWatcher.resourceGroupName === config.resourceGroupName;
   const createdWatcher = config.networkWatcher.create
-    ? new NetworkWatcherReference("network-watcher", { ...watcherArgs, createAfter: [skuGuard] })
+    ? new NetworkWatcherReference("network-watcher", {
+      ...watcherArgs, resourceGroupName: config.networkWatcher.resourceGroupName, createAfter: inOwnGroup ? [skuGuard, resourceGroup] : [skuGuard],
+    })
     : undefined;
 
   const demoNetwork = config.demoNetwork && new DemoNetwork("demo-network", {

@@ -53,12 +53,17 @@ function describe(plan: PlanResult, stack: string): string {
   };
   for (const root of children(null)) walk(root, 0);
   // Lookups of existing resources differ from questions about who deploys (token, tenant): those need no resource.
-  const lookups = plan.invokes.filter((invoke) => !DEPLOYER_INVOKES.includes(invoke.token));
+  const lookups = plan.invokes.filter((invoke) => !DEPLOYER_INVOKES.includes(invoke.token) && !invoke.absent);
+  const absent = plan.invokes.filter((invoke) => invoke.absent);
   // Sorted: these are asked concurrently, so their order says nothing.
   const deployer = plan.invokes.filter((invoke) => DEPLOYER_INVOKES.includes(invoke.token)).sort((a, b) => a.token.localeCompare(b.token));
   if (lookups.length > 0) {
     lines.push("", "Looked up (must already exist in Azure):");
     for (const invoke of lookups) lines.push(`  ? ${invoke.token} ${JSON.stringify(invoke.args)}`);
+  }
+  if (absent.length > 0) {
+    lines.push("", "Checked to be absent (must NOT exist in Azure):");
+    for (const invoke of absent) lines.push(`  ! ${invoke.token} ${JSON.stringify(invoke.args)}`);
   }
   if (deployer.length > 0) {
     lines.push("", "Asked of the deploying identity (its token and tenant, e.g. to push the collector image):");

@@ -1,7 +1,8 @@
 // The Network Watcher that parents the flow logs. Azure allows ONE per subscription and region and usually creates
 // it itself (NetworkWatcher_<region> in NetworkWatcherRG) when a VNet appears; declaring a second one fails with
 // NetworkWatcherCountLimitReached. So by default this only LOOKS UP the existing watcher, and declares one only
-// with `create: true` (for subscriptions where Azure's auto-creation is switched off).
+// with `create: true` (for subscriptions where Azure's auto-creation is switched off). A create under another name or
+// group first looks up Azure's own watcher and refuses if it is there, so that preview fails, not `up` half way.
 //
 // Azure's auto-creation runs in the background after the VNet that triggers it (MicrosoftDocs azure-docs
 // network-watcher-create.md: "enabled automatically" when a VNet is created; no completion bound is documented):
@@ -10,6 +11,7 @@
 // created, the lookup is retried until the watcher appears, up to a bound, and then fails naming the fix.
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
+import { DEFAULTS } from "../config";
 
 export interface NetworkWatcherReferenceArgs {
   create: boolean;
@@ -17,7 +19,10 @@ export interface NetworkWatcherReferenceArgs {
   resourceGroupName: pulumi.Input<string>;
   location: string;
   tags: Record<string, string>;
-  /** With `create: true`: what the new watcher waits for (the storage SKU guard). */
+  /**
+   * With `create: true`: what the new watcher waits for (the storage SKU guard). Its resource group should then be a
+   * known string, so that the check for Azure's own watcher also runs in a preview.
+   */
   createAfter?: pulumi.Resource[];
   /** The id of a VNet this stack creates: Azure creates the watcher after it, so the lookup waits for it. */
   appearsAfterVnetId?: pulumi.Input<string>;
@@ -54,9 +59,14 @@ export class NetworkWatcherReference extends pulumi.ComponentResource {
     super("flowlogs:azure:NetworkWatcherReference", name, {}, opts);
     this.resourceGroupName = pulumi.output(args.resourceGroupName);
     if (args.create) {
+      // The watcher's name waits for the check: if it fails, nothing of the watcher reaches Azure.
+      const checkedName = this.resourceGroupName.apply(async (resourceGroupName) => {
+        await refuseSecondWatcher(args.location, args.name, resourceGroupName, this);
+        return args.name;
+      });
       this.watcher = new network.NetworkWatcher(`${name}-watcher`, {
         resourceGroupName: args.resourceGroupName,
-        networkWatcherName: args.name,
+        networkWatcherName: checkedName,
         location: args.location,
         tags: args.tags,
         // Kept on destroy: the region's only watcher parents every flow log in it, other stacks' and teams' too, and
@@ -84,6 +94,34 @@ export class NetworkWatcherReference extends pulumi.ComponentResource {
     }
     this.registerOutputs({ name: this.name, resourceGroupName: this.resourceGroupName, id: this.id });
   }
+}
+
+/** The watcher Azure creates itself when a region's first VNet appears. */
+export function azuresWatcher(location: string): { networkWatcherName: string; resourceGroupName: string } {
+  return { networkWatcherName: `NetworkWatcher_${location}`, resourceGroupName: DEFAULTS.networkWatcherResourceGroupName };
+}
+
+/**
+ * Fails if the region already has Azure's own watcher, as Azure would refuse a second one (NetworkWatcherCountLimitReached)
+ * only in `up`, after other resources were made. Skipped when the configured watcher IS Azure's default: the lookup
+ * would find the stack's own. A stack whose own watcher (other name or group) exists finds no default, as the region
+ * holds one watcher.
+ */
+async function refuseSecondWatcher(location: string, name: string, resourceGroupName: string, parent: pulumi.Resource): Promise<void> {
+  const azures = azuresWatcher(location);
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase(); // Azure names are case-insensitive
+  if (same(name, azures.networkWatcherName) && same(resourceGroupName, azures.resourceGroupName)) return;
+  try {
+    await network.getNetworkWatcher(azures, { parent });
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw new pulumi.RunError(`networkWatcher.create: the lookup of Azure's own watcher "${azures.networkWatcherName}" in resource group ` +
+      `"${azures.resourceGroupName}" (to check that the region has none yet) failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  throw new pulumi.RunError(`networkWatcher.create: the region ${location} already has Azure's Network Watcher "${azures.networkWatcherName}" ` +
+    `in resource group "${azures.resourceGroupName}", and Azure allows one Network Watcher per subscription and region ` +
+    `(creating "${name}" in "${resourceGroupName}" would fail with NetworkWatcherCountLimitReached). Fix: remove networkWatcher.create, ` +
+    "networkWatcher.name and networkWatcher.resourceGroupName from the stack config to use the existing watcher.");
 }
 
 function notFoundMessage(name: string, resourceGroupName: string, waitedSeconds: number, error: unknown): string {

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { neededSecretKeys } from "../config";
 import { rawProjectConfig } from "../stackConfig";
+import { azuresWatcher } from "../components/networkWatcher";
 
 export const MOCK_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -25,6 +26,8 @@ export interface PlannedResource {
 export interface PlannedInvoke {
   token: string;
   args: Record<string, unknown>;
+  /** Answered "not found": a lookup that checks a resource does NOT exist (e.g. Azure's watcher before creating one). */
+  absent?: true;
 }
 
 export interface PlanResult {
@@ -80,6 +83,7 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
     ? { config: options.config, secretKeys: options.secretKeys ?? [] }
     : withSecretStandIns(options);
   pulumi.runtime.setAllConfig(config, secretKeys);
+  const isAbsent = absentLookups(rawProjectConfig(options.project, config), location);
   // The offline plan sends nothing anywhere: the one HTTP call the program makes (ACR token exchange) is answered here.
   const realFetch = globalThis.fetch;
   globalThis.fetch = offlineFetch(events);
@@ -94,8 +98,11 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
       return mockResource(args.type, args.name, args.inputs, args.id, location);
     },
     call(args) {
-      invokes.push({ token: args.token, args: scrub(args.inputs) as Record<string, unknown> });
+      const absent = isAbsent(args.token, args.inputs);
+      invokes.push({ token: args.token, args: scrub(args.inputs) as Record<string, unknown>, ...(absent ? { absent } : {}) });
       events.push(`invoke ${args.token}`);
+      // As a failed gRPC invoke: Pulumi's client reports its `details`.
+      if (absent) throw Object.assign(new Error("ResourceNotFound"), { details: `ResourceNotFound: the offline plan answers ${args.token} as not found` });
       return mockInvoke(args.token, args.inputs, location);
     },
   }, options.project, options.stack, false);
@@ -294,6 +301,19 @@ function mockResource(type: string, name: string, inputs: any, importId: string 
   }
   if (state.location === undefined && type.startsWith("azure-native:")) state.location = location;
   return { id: importId || id, state };
+}
+
+/**
+ * The plan takes the config at its word: with `networkWatcher.create`, the region has no watcher of Azure's, so the
+ * component's check for one (components/networkWatcher.ts) finds none. Every other lookup finds its resource.
+ */
+function absentLookups(raw: Record<string, unknown>, location: string): (token: string, args: any) => true | undefined {
+  const watcherConfig = raw.networkWatcher as { create?: unknown } | undefined;
+  const creates = typeof watcherConfig === "object" && watcherConfig !== null && watcherConfig.create === true;
+  const azures = azuresWatcher(location);
+  return (token, args) => creates && token === "azure-native:network:getNetworkWatcher" &&
+    String(args.networkWatcherName).toLowerCase() === azures.networkWatcherName.toLowerCase() &&
+    String(args.resourceGroupName).toLowerCase() === azures.resourceGroupName.toLowerCase() || undefined;
 }
 
 function mockInvoke(token: string, args: any, location: string): Record<string, unknown> {

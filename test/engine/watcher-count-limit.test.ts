@@ -1,8 +1,8 @@
 // `networkWatcher.create: true` in a region that already has its watcher (Azure's auto-created one), under the REAL
 // Pulumi engine against the ARM contract double (test/engine/standInProviders/standInProvider.ts: one watcher per
-// subscription and region, NetworkWatcherCountLimitReached): `up` fails with Azure's answer and creates no second
-// watcher, and the fix the infra README names (drop `networkWatcher.create`) then deploys on the
-// existing watcher.
+// subscription and region, NetworkWatcherCountLimitReached): the program's check for Azure's watcher
+// (infra/components/networkWatcher.ts) fails preview and up with its own message, before any watcher create is sent,
+// and the fix it names (drop `networkWatcher.create` / `.name`) then deploys on the existing watcher.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -51,14 +51,32 @@ describe("a second Network Watcher in a region, on the real engine against the A
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  test("contract: up with networkWatcher.create fails with NetworkWatcherCountLimitReached; no second watcher", { timeout: TIMEOUT }, async () => {
+  // The program's message, not ARM's: the fix and Azure's rule.
+  const assertRefusedByProgram = (error: string | undefined) => {
+    assert.ok(error, "must fail");
+    assert.match(error, /networkWatcher\.create: the region northeurope already has Azure's Network Watcher "NetworkWatcher_northeurope" in resource group "NetworkWatcherRG"/, error);
+    assert.match(error, /Azure allows one Network Watcher per subscription and region/);
+    assert.match(error, /remove networkWatcher\.create, networkWatcher\.name and networkWatcher\.resourceGroupName/);
+    // ARM's refusal of a second watcher would say this: no watcher create reached the double.
+    assert.doesNotMatch(error, /Cannot create more than 1 network watchers/);
+  };
+  const onlyAzuresWatcherRejections = () => {
+    for (const reason of rejections!.take()) assert.match(reason, /networkWatcher\.create: the region northeurope|Resource monitor is terminating/);
+  };
+
+  test("contract: preview with networkWatcher.create and Azure's watcher in the region fails with the program's message", { timeout: TIMEOUT }, async () => {
+    const error = await engine.stack.preview({ signal: engine.signal }).then(() => undefined, (e: unknown) => String(e));
+    assertRefusedByProgram(error);
+    assert.deepEqual(Object.keys((JSON.parse(readFileSync(armFile, "utf8")) as ArmState).resources), [AZURES_WATCHER], "nothing created");
+    onlyAzuresWatcherRejections();
+  });
+
+  test("contract: up with networkWatcher.create fails the same way before the watcher is sent; no second watcher", { timeout: TIMEOUT }, async () => {
     const error = await engine.stack.up({ signal: engine.signal }).then(() => undefined, (e: unknown) => String(e));
-    assert.ok(error, "up must fail");
-    assert.match(error, /NetworkWatcherCountLimitReached/, error);
-    assert.match(error, /Cannot create more than 1 network watchers for this subscription in this region/);
+    assertRefusedByProgram(error);
     assert.deepEqual(watchers(), [AZURES_WATCHER], "only Azure's own watcher");
-    // The engine stops the deployment at the failed create: registrations still on their way are cut short.
-    for (const reason of rejections!.take()) assert.match(reason, /Resource monitor is terminating/);
+    // The engine stops the deployment at the failed program: registrations still on their way are cut short.
+    onlyAzuresWatcherRejections();
   });
 
   test("contract: without networkWatcher.create (the fix the README names), up uses the region's existing watcher", { timeout: TIMEOUT }, async () => {

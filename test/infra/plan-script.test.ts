@@ -3,7 +3,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { PlannedResource } from "../../infra/plan/mockRun";
-import { nsgId, ofType, one, planJson, runPlan, vnetId, writeStackFile, type PlanRun } from "./planHelpers";
+import { nsgId, ofType, one, planJson, planText, runPlan, vnetId, writeStackFile, type PlanRun } from "./planHelpers";
 
 const storage = { accountName: "flowlogstest01" };
 const runs: Record<string, Promise<unknown>> = {};
@@ -11,6 +11,8 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   devJson: () => runPlan(["--stack", "dev", "--json"]),
   devText: () => runPlan(["--stack", "dev"]),
   createdWatcher: () => planJson({ location: "swedencentral", storage, flowLogs: [vnetId("vnet1")], networkWatcher: { create: true }, demoNetwork: true }),
+  createdWatcherText: () => planText({ location: "swedencentral", storage, flowLogs: [vnetId("vnet1")], networkWatcher: { create: true } }),
+  createdAzuresWatcherText: () => planText({ location: "swedencentral", storage, flowLogs: [vnetId("vnet1")], networkWatcher: { create: true, resourceGroupName: "NetworkWatcherRG" } }),
   sharedKeyNoRetentionNewWorkspace: () => planJson({
     location: "westeurope", retentionDays: 0, storage: { ...storage, allowSharedKeyAccess: true }, flowLogs: [vnetId("vnet1")],
     trafficAnalytics: { create: true },
@@ -108,6 +110,19 @@ test("networkWatcher.create: one NetworkWatcher is declared in the stack's group
   // Our watcher must exist before the demo VNet, or Azure auto-creates a second one for the new VNet.
   const vnet = one(resources, "azure-native:network:VirtualNetwork");
   assert.ok(vnet.options?.dependencies?.includes("network-watcher-watcher"), JSON.stringify(vnet.options));
+});
+
+test("networkWatcher.create: the plan takes the config at its word: Azure's own watcher is checked to be absent, not looked up", async () => {
+  const text = await result<string>("createdWatcherText");
+  assert.match(text, /\nChecked to be absent \(must NOT exist in Azure\):\n {2}! azure-native:network:getNetworkWatcher \{"networkWatcherName":"NetworkWatcher_swedencentral","resourceGroupName":"NetworkWatcherRG"\}\n\n/);
+  assert.doesNotMatch(text, /Looked up/, "nothing else is looked up");
+  assert.match(text, /\n {2}\+ azure-native:network:NetworkWatcher {2}network-watcher-watcher\n/);
+});
+
+test("networkWatcher.create as Azure's own watcher (NetworkWatcher_<region> in NetworkWatcherRG): no check, it would find the stack's own", async () => {
+  const text = await result<string>("createdAzuresWatcherText");
+  assert.doesNotMatch(text, /getNetworkWatcher/);
+  assert.match(text, /\n {2}\+ azure-native:network:NetworkWatcher {2}network-watcher-watcher\n(?: {6}[^\n]*\n)*? {6}resourceGroupName: "NetworkWatcherRG"\n/);
 });
 
 test("allowSharedKeyAccess: true drops the identity; retentionDays 0 drops the lifecycle policy; create: true makes a workspace", async () => {

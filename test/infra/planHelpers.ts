@@ -38,11 +38,20 @@ export function runPlan(args: string[]): Promise<PlanRun> {
 
 /** Plans a stack whose project config (unqualified keys) is `config`, returning the --json resources. */
 export async function planJson(config: Record<string, unknown>): Promise<PlannedResource[]> {
+  return JSON.parse(await planOutput(config, ["--json"])) as PlannedResource[];
+}
+
+/** The readable plan (tree, lookups, outputs) of a stack whose project config is `config`. */
+export function planText(config: Record<string, unknown>): Promise<string> {
+  return planOutput(config, []);
+}
+
+async function planOutput(config: Record<string, unknown>, args: string[]): Promise<string> {
   const file = writeStackFile(config);
   try {
-    const run = await runPlan(["--stack", "test", "--json", "--config-file", file.path]);
+    const run = await runPlan(["--stack", "test", ...args, "--config-file", file.path]);
     if (run.code !== 0) throw new Error(`plan exited ${run.code}: ${run.stderr}`);
-    return JSON.parse(run.stdout) as PlannedResource[];
+    return run.stdout;
   } finally {
     file.remove();
   }
