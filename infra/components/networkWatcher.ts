@@ -107,7 +107,7 @@ export function azuresWatcher(location: string): { networkWatcherName: string; r
  * would find the stack's own. A stack whose own watcher (other name or group) exists finds no default, as the region
  * holds one watcher.
  */
-async function refuseSecondWatcher(location: string, name: string, resourceGroupName: string, parent: pulumi.Resource): Promise<void> {
+export async function refuseSecondWatcher(location: string, name: string, resourceGroupName: string, parent: pulumi.Resource): Promise<void> {
   const azures = azuresWatcher(location);
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase(); // Azure names are case-insensitive
   if (same(name, azures.networkWatcherName) && same(resourceGroupName, azures.resourceGroupName)) return;
