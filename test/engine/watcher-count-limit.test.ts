@@ -5,28 +5,23 @@
 // and the fix it names (drop `networkWatcher.create` / `.name`) then deploys on the existing watcher.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pulumiCli } from "../support/env";
 import type { EngineStack } from "./support/engineStack";
-import { foundationStack } from "./support/foundationStack";
+import { armState, armWatcherIds, configureNorthEurope, foundationStack, STAND_IN_SUBSCRIPTION, type ArmState } from "./support/foundationStack";
 import { keepProgramRejections, type ProgramRejections } from "./support/programRejections";
 
 const TIMEOUT = 180_000;
-const SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"; // the stand-in provider's
-const AZURES_WATCHER = `/subscriptions/${SUBSCRIPTION}/resourcegroups/networkwatcherrg/providers/microsoft.network/networkwatchers/networkwatcher_northeurope`;
-const VNET = `/subscriptions/${SUBSCRIPTION}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub`;
-
-interface ArmState { resources: Record<string, { type: string; inputs: Record<string, any> }>; pendingWatchers: unknown[] }
+const AZURES_WATCHER = `/subscriptions/${STAND_IN_SUBSCRIPTION}/resourcegroups/networkwatcherrg/providers/microsoft.network/networkwatchers/networkwatcher_northeurope`;
 
 describe("a second Network Watcher in a region, on the real engine against the ARM contract double", { timeout: TIMEOUT * 3 }, () => {
   let engine: EngineStack;
   let scratch: string;
   let armFile: string;
   let rejections: ProgramRejections | undefined;
-  const watchers = () => Object.entries((JSON.parse(readFileSync(armFile, "utf8")) as ArmState).resources)
-    .filter(([, r]) => r.type === "azure-native:network:NetworkWatcher").map(([id]) => id);
+  const watchers = () => armWatcherIds(armFile);
 
   before(async () => {
     pulumiCli(); // fails first, and clearly, outside `npm test`
@@ -36,13 +31,7 @@ describe("a second Network Watcher in a region, on the real engine against the A
     const azure: ArmState = { resources: { [AZURES_WATCHER]: { type: "azure-native:network:NetworkWatcher", inputs: { location: "northeurope" } } }, pendingWatchers: [] };
     writeFileSync(armFile, JSON.stringify(azure));
     engine = await foundationStack({ stackName: "secondwatcher", armFile });
-    await engine.stack.setAllConfig({
-      location: { value: "northeurope" },
-      "storage.accountName": { value: "flowlogslimit01" },
-    }, true);
-    await engine.stack.setConfig("flowLogs[0].targetResourceId", { value: VNET }, true);
-    await engine.stack.setConfig("networkWatcher.create", { value: "true" }, true);
-    await engine.stack.setConfig("networkWatcher.name", { value: "flowlogs-watcher" }, true);
+    await configureNorthEurope(engine, "flowlogslimit01", "flowlogs-watcher");
   });
 
   after(async () => {
@@ -67,7 +56,7 @@ describe("a second Network Watcher in a region, on the real engine against the A
   test("contract: preview with networkWatcher.create and Azure's watcher in the region fails with the program's message", { timeout: TIMEOUT }, async () => {
     const error = await engine.stack.preview({ signal: engine.signal }).then(() => undefined, (e: unknown) => String(e));
     assertRefusedByProgram(error);
-    assert.deepEqual(Object.keys((JSON.parse(readFileSync(armFile, "utf8")) as ArmState).resources), [AZURES_WATCHER], "nothing created");
+    assert.deepEqual(Object.keys(armState(armFile).resources), [AZURES_WATCHER], "nothing created");
     onlyAzuresWatcherRejections();
   });
 

@@ -4,39 +4,28 @@
 // and a later update, when the region holds the stack's own watcher, is not refused by the check.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pulumiCli } from "../support/env";
 import type { EngineStack } from "./support/engineStack";
-import { foundationStack } from "./support/foundationStack";
+import { armWatcherIds, configureNorthEurope, foundationStack, STAND_IN_SUBSCRIPTION } from "./support/foundationStack";
 
 const TIMEOUT = 180_000;
-const SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"; // the stand-in provider's
-const OWN_WATCHER = `/subscriptions/${SUBSCRIPTION}/resourcegroups/flowlogs-to-elastic-ownwatcher/providers/microsoft.network/networkwatchers/flowlogs-watcher`;
-const VNET = `/subscriptions/${SUBSCRIPTION}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub`;
-
-interface ArmState { resources: Record<string, { type: string }> }
+const OWN_WATCHER = `/subscriptions/${STAND_IN_SUBSCRIPTION}/resourcegroups/flowlogs-to-elastic-ownwatcher/providers/microsoft.network/networkwatchers/flowlogs-watcher`;
 
 describe("a Network Watcher the stack creates, on the real engine against the ARM contract double", { timeout: TIMEOUT * 2 }, () => {
   let engine: EngineStack;
   let scratch: string;
   let armFile: string;
-  const watchers = () => Object.entries((JSON.parse(readFileSync(armFile, "utf8")) as ArmState).resources)
-    .filter(([, r]) => r.type === "azure-native:network:NetworkWatcher").map(([id]) => id);
+  const watchers = () => armWatcherIds(armFile);
 
   before(async () => {
     pulumiCli(); // fails first, and clearly, outside `npm test`
     scratch = mkdtempSync(join(tmpdir(), "flowlogs-watcher-create-"));
     armFile = join(scratch, "arm.json"); // no file: an empty subscription
     engine = await foundationStack({ stackName: "ownwatcher", armFile });
-    await engine.stack.setAllConfig({
-      location: { value: "northeurope" },
-      "storage.accountName": { value: "flowlogsownwat01" },
-    }, true);
-    await engine.stack.setConfig("flowLogs[0].targetResourceId", { value: VNET }, true);
-    await engine.stack.setConfig("networkWatcher.create", { value: "true" }, true);
-    await engine.stack.setConfig("networkWatcher.name", { value: "flowlogs-watcher" }, true);
+    await configureNorthEurope(engine, "flowlogsownwat01", "flowlogs-watcher");
   });
 
   after(async () => {

@@ -5,16 +5,15 @@
 // "outputs":", once per output that carries the lookup (support/programRejections.ts: the same error reaching this process).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pulumiCli } from "../support/env";
 import type { EngineStack } from "./support/engineStack";
-import { foundationStack } from "./support/foundationStack";
+import { armState, configureNorthEurope, foundationStack } from "./support/foundationStack";
 import { keepProgramRejections, type ProgramRejections } from "./support/programRejections";
 
 const TIMEOUT = 180_000;
-const VNET = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub";
 
 describe("a missing Network Watcher, on the real engine against the ARM contract double", { timeout: TIMEOUT * 3 }, () => {
   let engine: EngineStack;
@@ -28,11 +27,7 @@ describe("a missing Network Watcher, on the real engine against the ARM contract
     scratch = mkdtempSync(join(tmpdir(), "flowlogs-watcher-missing-"));
     armFile = join(scratch, "arm.json");
     engine = await foundationStack({ stackName: "nowatcher", armFile });
-    await engine.stack.setAllConfig({
-      location: { value: "northeurope" },
-      "storage.accountName": { value: "flowlogsnowatch01" },
-    }, true);
-    await engine.stack.setConfig("flowLogs[0].targetResourceId", { value: VNET }, true);
+    await configureNorthEurope(engine, "flowlogsnowatch01");
   });
 
   after(async () => {
@@ -50,7 +45,7 @@ describe("a missing Network Watcher, on the real engine against the ARM contract
       assert.match(error, /Azure answered: .*ResourceNotFound|Azure answered: .*was not found/);
       assert.match(error, /error serializing property "outputs": networkWatcher: /, "how the engine shows an error in a component's outputs");
       for (const reason of rejections!.take()) assert.match(reason, /networkWatcher: the Network Watcher "NetworkWatcher_northeurope"/, "no other error in the program");
-      const resources = existsSync(armFile) ? (JSON.parse(readFileSync(armFile, "utf8")) as { resources: Record<string, { type: string }> }).resources : {};
+      const { resources } = armState(armFile);
       assert.deepEqual(Object.values(resources).filter((r) => /NetworkWatcher|FlowLog/i.test(r.type)), [], "no watcher or flow log made");
     });
   }
