@@ -76,7 +76,15 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
   const events: string[] = [];
   const location = configLocation(options);
   const asyncErrors: unknown[] = [];
-  const onRejection = (error: unknown): void => void asyncErrors.push(error);
+  // An error inside an output (a lookup that throws) never reaches the output's apply: waiting on the output alone
+  // would wait for ever, and the plan would end printing nothing. The first such error ends the wait instead.
+  let programFailed!: (error: unknown) => void;
+  const failure = new Promise<never>((_, reject) => { programFailed = reject; });
+  failure.catch(() => {});
+  const onRejection = (error: unknown): void => {
+    asyncErrors.push(error);
+    programFailed(error);
+  };
   process.on("unhandledRejection", onRejection);
 
   const { config, secretKeys } = options.standInMissingSecrets === false
@@ -113,7 +121,7 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
     const outputs: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(program as Record<string, unknown>)) {
       if (name === "default" || name === "__esModule" || value === undefined) continue;
-      outputs[name] = await resolveOutput(value);
+      outputs[name] = await Promise.race([resolveOutput(value), failure]);
     }
     await pulumi.runtime.disconnect(); // waits for every outstanding registration
     if (asyncErrors.length > 0) throw asyncErrors[0];

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { pulumiCli } from "../support/env";
 import type { EngineStack } from "./support/engineStack";
 import { armState, armWatcherIds, configureNorthEurope, foundationStack, STAND_IN_SUBSCRIPTION, type ArmState } from "./support/foundationStack";
-import { keepProgramRejections, type ProgramRejections } from "./support/programRejections";
+import { keepProgramRejections, type ProgramRejections } from "../support/programRejections";
 
 const TIMEOUT = 180_000;
 const AZURES_WATCHER = `/subscriptions/${STAND_IN_SUBSCRIPTION}/resourcegroups/networkwatcherrg/providers/microsoft.network/networkwatchers/networkwatcher_northeurope`;

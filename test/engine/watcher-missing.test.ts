@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { pulumiCli } from "../support/env";
 import type { EngineStack } from "./support/engineStack";
 import { armState, configureNorthEurope, foundationStack } from "./support/foundationStack";
-import { keepProgramRejections, type ProgramRejections } from "./support/programRejections";
+import { keepProgramRejections, type ProgramRejections } from "../support/programRejections";
 
 const TIMEOUT = 180_000;
 
