@@ -37,16 +37,16 @@ export function declareWatcher(config: InfraConfig, after: { resourceGroup: reso
   // Ordering matters because Azure auto-creates NetworkWatcher_<region> when the region's first VNet appears:
   // a watcher we create must exist BEFORE the demo VNet; the existing one is looked up AFTER it, retried until
   // Azure's background creation has made it (components/networkWatcher.ts).
+  const inOwnGroup = config.networkWatcher.resourceGroupName === config.resourceGroupName;
   const watcherArgs = {
     ...config.networkWatcher,
     // A watcher looked up in the stack's own group waits for that group.
-    resourceGroupName: config.networkWatcher.resourceGroupName === config.resourceGroupName ? resourceGroup.name : config.networkWatcher.resourceGroupName,
+    resourceGroupName: inOwnGroup ? resourceGroup.name : config.networkWatcher.resourceGroupName,
     location,
     tags,
   };
   // A created watcher gets its group as configured, a known string even in a preview, so that its check for Azure's
   // own watcher runs there too; in the stack's group, it waits for the group instead.
-  const inOwnGroup = config.networkWatcher.resourceGroupName === config.resourceGroupName;
   const createdWatcher = config.networkWatcher.create
     ? new NetworkWatcherReference("network-watcher", {
       ...watcherArgs, resourceGroupName: config.networkWatcher.resourceGroupName, createAfter: inOwnGroup ? [skuGuard, resourceGroup] : [skuGuard],

@@ -101,6 +101,12 @@ export function azuresWatcher(location: string): { networkWatcherName: string; r
   return { networkWatcherName: `NetworkWatcher_${location}`, resourceGroupName: DEFAULTS.networkWatcherResourceGroupName };
 }
 
+/** Whether a watcher's name and group are Azure's own watcher's in `location` (Azure names are case-insensitive). */
+export function isAzuresWatcher(location: string, name: string, resourceGroupName: string): boolean {
+  const azures = azuresWatcher(location);
+  return name.toLowerCase() === azures.networkWatcherName.toLowerCase() && resourceGroupName.toLowerCase() === azures.resourceGroupName.toLowerCase();
+}
+
 /**
  * Fails if the region already has Azure's own watcher, as Azure would refuse a second one (NetworkWatcherCountLimitReached)
  * only in `up`, after other resources were made. Skipped when the configured watcher IS Azure's default: the lookup
@@ -108,9 +114,8 @@ export function azuresWatcher(location: string): { networkWatcherName: string; r
  * holds one watcher.
  */
 export async function refuseSecondWatcher(location: string, name: string, resourceGroupName: string, parent: pulumi.Resource): Promise<void> {
+  if (isAzuresWatcher(location, name, resourceGroupName)) return;
   const azures = azuresWatcher(location);
-  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase(); // Azure names are case-insensitive
-  if (same(name, azures.networkWatcherName) && same(resourceGroupName, azures.resourceGroupName)) return;
   try {
     await network.getNetworkWatcher(azures, { parent });
   } catch (error) {

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { neededSecretKeys } from "../config";
 import { rawProjectConfig } from "../stackConfig";
-import { azuresWatcher } from "../components/networkWatcher";
+import { isAzuresWatcher } from "../components/networkWatcher";
 
 export const MOCK_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -318,10 +318,8 @@ function mockResource(type: string, name: string, inputs: any, importId: string 
 function absentLookups(raw: Record<string, unknown>, location: string): (token: string, args: any) => true | undefined {
   const watcherConfig = raw.networkWatcher as { create?: unknown } | undefined;
   const creates = typeof watcherConfig === "object" && watcherConfig !== null && watcherConfig.create === true;
-  const azures = azuresWatcher(location);
   return (token, args) => creates && token === "azure-native:network:getNetworkWatcher" &&
-    String(args.networkWatcherName).toLowerCase() === azures.networkWatcherName.toLowerCase() &&
-    String(args.resourceGroupName).toLowerCase() === azures.resourceGroupName.toLowerCase() || undefined;
+    isAzuresWatcher(location, String(args.networkWatcherName), String(args.resourceGroupName)) || undefined;
 }
 
 function mockInvoke(token: string, args: any, location: string): Record<string, unknown> {

@@ -5,25 +5,23 @@
 // as updates. One stack, operations in order.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pulumiCli } from "../support/env";
 import type { EngineStack } from "./support/engineStack";
-import { foundationStack } from "./support/foundationStack";
+import { armState, foundationStack } from "./support/foundationStack";
 
 const TIMEOUT = 180_000;
 const ACCOUNT = "flowlogsarm01";
 const WATCHER_DELAY_MS = 3000;
-
-interface ArmState { resources: Record<string, { type: string; inputs: Record<string, any> }> }
 
 describe("storage SKU changes and the auto-created Network Watcher, on the real engine against the ARM contract double", { timeout: TIMEOUT * 5 }, () => {
   let engine: EngineStack;
   let scratch: string;
   let armFile: string;
 
-  const arm = (): ArmState => JSON.parse(readFileSync(armFile, "utf8"));
+  const arm = () => armState(armFile);
   const ofType = (type: string) => Object.values(arm().resources).filter((r) => r.type === type);
   const account = () => ofType("azure-native:storage:StorageAccount")[0]!;
 
