@@ -7,12 +7,13 @@
 // a round also holds polls that found nothing; their cost (an idle phase measures it per poll) is taken out of the
 // steady-state figure (`_per_doc`), and given with it too (`_raw`). Azure requests are counted by a loopback proxy
 // in front of Azurite that only the collector talks to. Exact counts are checked in Elasticsearch at the end.
-//   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--warm-up 10] [--concurrency N] [--dist DIR] [--profile DIR]
+//   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--warm-up 10] [--concurrency N] [--dist DIR] [--args "..."] [--profile DIR]
 // --warm-up: rounds before the measured ones (JIT and Elasticsearch settle: the first ten cost up to twice as much).
 // --keep-leases on|off|auto: FLOWLOGS_KEEP_LEASES of the service (default on: what production's polls 60 s apart get).
 // --concurrency N: FLOWLOGS_CONCURRENCY of the service (default: the collector's, 4): jobs at once, and so how many
 //   jobs' documents one shared bulk request can carry.
 // --dist DIR: another build of the collector (as in collectorCpu.ts --base), to compare builds run after run.
+// --args "...": node flags after the image's own (as collectorCpu.ts --args), to compare V8 flags run after run.
 // --profile DIR: --cpu-prof of the service; prints where its time went during the measured rounds, by source. V8
 //   samples wall time on the main thread, so a thread descheduled inside a system call (a loopback socket write
 //   waking Azurite on a loaded machine) is charged there: read it with the user/system CPU split printed above it.
@@ -48,7 +49,7 @@ interface Sample {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     nics: { type: "string", default: "16" }, rounds: { type: "string", default: "20" }, "warm-up": { type: "string", default: "10" },
-    dist: { type: "string" }, profile: { type: "string" }, concurrency: { type: "string" },
+    dist: { type: "string" }, profile: { type: "string" }, concurrency: { type: "string" }, args: { type: "string", default: "" },
     "keep-leases": { type: "string", default: "on" },
   } });
   const nics = Number(values.nics);
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
       FLOWLOGS_KEEP_LEASES: values["keep-leases"],
       FLOWLOGS_METRICS_PORT: "off",
       ...(values.concurrency ? { FLOWLOGS_CONCURRENCY: values.concurrency } : {}),
-    }, dist, values.profile ? resolve(values.profile) : undefined);
+    }, dist, values.args.split(" ").filter(Boolean), values.profile ? resolve(values.profile) : undefined);
     const sample = (): Sample => ({
       collector: treeCpuSeconds(service!.pid), collectorSystem: processCpuSeconds(service!.pid).system, es: treeCpuSeconds(es.pid!), polls: service!.polls(), requests: proxy.seen.length,
       atUs: Number(process.hrtime.bigint() / 1000n),
@@ -203,9 +204,9 @@ function requestKind(seen: { method: string; path: string }): string {
 }
 
 /** The built collector's `run` service in a child, as the image starts it (its Node.js version and flags); its JSON log lines tell polls and counts. */
-function startService(node: string, env: Record<string, string>, dist: string, profileDir?: string) {
+function startService(node: string, env: Record<string, string>, dist: string, nodeArgs: string[], profileDir?: string) {
   const child = spawn(node, [
-    ...imageNodeFlags(), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(dist, "cli.js"), "run",
+    ...imageNodeFlags(), ...nodeArgs, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), join(dist, "cli.js"), "run",
   ], { env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: "", ...imageMemoryEnvironment(), ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let polls = 0;
   let indexed = 0;
