@@ -155,6 +155,19 @@ test("while the service tails, a blob whose checkpoint it wrote last costs 4 req
     "PUT checkpoint blob", // caught up
     // no release: the lease is kept, and the next job takes it again under the same id (checkpoint/store.ts)
   ];
+  assert.deepEqual(proxy.seen.slice(0, marks[0]).map((seen) => kind(seen, source.containerName)), [
+    "PUT checkpoint container", // ensureContainer (start-up)
+    "GET checkpoint list", // caught-up ETags (start-up)
+    "GET source list",
+    "GET checkpoint blob", // peek: no checkpoint yet (404)
+    "PUT checkpoint blob", // created, If-None-Match: *
+    "PUT checkpoint lease If-Match -> 201", // on the condition of the ETag the create answered
+    "PUT checkpoint blob", // the try, counted before reading
+    "GET source blocklist",
+    "GET source blob",
+    "PUT checkpoint blob", // caught up
+    // no release: the hour is not over, so the blob may grow and the lease is kept for the next job
+  ], "the first minute: a blob's first job before its hour is over, 7 requests");
   assert.deepEqual(poll(0), remembered, "the second minute");
   assert.deepEqual(poll(1), [
     "GET source list",
