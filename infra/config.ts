@@ -11,6 +11,7 @@ import { readElasticConfig, type ElasticSettings } from "./elastic/config";
 import { readThreatListFile, type ThreatListDeployment } from "./collectorThreatList";
 import { redactUrlText } from "../collector/src/safeText";
 import { RETENTION_TAG } from "./retention";
+import { MIN_COLLECTOR_MEMORY_GB } from "./components/collectorHeap";
 
 export const NSG_CREATION_BLOCKED_SINCE = "2025-06-30";
 export const NSG_RETIREMENT = "2027-09-30";
@@ -489,6 +490,11 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
   }
   const cpu = readNumber(value.cpu, DEFAULTS.collectorCpu, 0.1, 4, "collector.cpu", "CPU cores", problem);
   const memoryGb = readNumber(value.memoryGb, DEFAULTS.collectorMemoryGb, 0.1, 16, "collector.memoryGb", "GB of memory", problem);
+  if (memoryGb < MIN_COLLECTOR_MEMORY_GB) {
+    problem("collector.memoryGb", `must be at least ${MIN_COLLECTOR_MEMORY_GB} GB, got ${memoryGb}: the collector peaks at about 190 MB of memory ` +
+      "(a 200 MB PT1H.json, npm run bench), and a container below that is stopped by Azure mid-blob, again after every restart; " +
+      `leave it unset for ${DEFAULTS.collectorMemoryGb} GB`);
+  }
 
   const checkpointContainer = value.checkpointContainer ?? DEFAULTS.collectorCheckpointContainer;
   if (typeof checkpointContainer !== "string" || !CONTAINER_NAME.test(checkpointContainer)) {

@@ -4,6 +4,7 @@
 // pulls the image.
 import * as pulumi from "@pulumi/pulumi";
 import * as containerinstance from "@pulumi/azure-native/containerinstance";
+import { collectorNodeOptions } from "./collectorHeap";
 
 export const COLLECTOR_METRICS_PORT = 9464;
 /** A private CA reaches the collector as a file (ACI mounts files only through secret volumes). */
@@ -60,6 +61,8 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
       ...(args.geoip.enabled ? {} : { FLOWLOGS_GEOIP: "off" }),
       ...(args.geoip.database ? { FLOWLOGS_GEOIP_DATABASE: args.geoip.database } : {}),
       ...(args.geoip.asnDatabase ? { FLOWLOGS_GEOIP_ASN_DATABASE: args.geoip.asnDatabase } : {}),
+      // The heap grows with the container's memory (./collectorHeap.ts); the image's cap would leave it unused.
+      NODE_OPTIONS: collectorNodeOptions(args.memoryGb),
       // The probe comes from outside the container's loopback.
       FLOWLOGS_METRICS_HOST: "0.0.0.0",
       FLOWLOGS_METRICS_PORT: String(COLLECTOR_METRICS_PORT),

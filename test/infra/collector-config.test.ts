@@ -73,6 +73,13 @@ test("collector config: cpu and memory are bounded and in steps of 0.1", () => {
   assert.deepEqual([config.cpu, config.memoryGb], [0.3, 1.5]);
 });
 
+test("collector config: memory below what the collector peaks at is refused, naming the key, the peak and the fix", () => {
+  for (const memoryGb of [0.1, 0.2]) {
+    assert.match(only(on({ memoryGb }), "collector.memoryGb"), /at least 0\.3 GB, got 0\.[12]: the collector peaks at about 190 MB.*leave it unset for 1 GB/);
+  }
+  assert.equal(collector(on({ memoryGb: 0.3 })).memoryGb, 0.3);
+});
+
 test("collector config: the checkpoint container is a valid container name and not a flow-log container", () => {
   assert.match(only(on({ checkpointContainer: "Check_Points" }), "collector.checkpointContainer"), /not a blob container name/);
   assert.match(only(on({ checkpointContainer: "a--b" }), "collector.checkpointContainer"), /single hyphens/);

@@ -207,6 +207,7 @@ test("collector dev: its environment comes from the other components' outputs an
     FLOWLOGS_SINK: "elasticsearch",
     FLOWLOGS_ES_URL: "https://flowlogs-dev.es.westeurope.azure.elastic-cloud.com",
     FLOWLOGS_ES_NAMESPACE: "dev",
+    NODE_OPTIONS: "--max-old-space-size=128 --max-semi-space-size=8", // the image's own at the dev stack's 1 GB
     FLOWLOGS_METRICS_HOST: "0.0.0.0",
     FLOWLOGS_METRICS_PORT: "9464",
   });

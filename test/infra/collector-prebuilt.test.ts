@@ -51,3 +51,10 @@ test("collector prebuilt: the policy-relevant settings hold here too (identity, 
   assert.equal(env.FLOWLOGS_ES_NAMESPACE, "prod");
   assert.equal(env.FLOWLOGS_STORAGE_ACCOUNT_URL, "https://flowlogsprod0001.blob.core.windows.net/");
 });
+
+test("collector prebuilt: the prod stack's 2 GB reach the collector's heap (1,152 MB, not the image's 128), also in an image built elsewhere", () => {
+  const container = (one(plan.resources, "azure-native:containerinstance:ContainerGroup").inputs.containers as Array<Record<string, any>>)[0]!;
+  assert.deepEqual(container.resources, { requests: { cpu: 1, memoryInGB: 2 } });
+  const env = Object.fromEntries((container.environmentVariables as Array<Record<string, string>>).map((v) => [v.name, v.value]));
+  assert.equal(env.NODE_OPTIONS, "--max-old-space-size=1152 --max-semi-space-size=8");
+});
