@@ -22,6 +22,7 @@ import { createSink } from "./sinks";
 import { forEachLimited, forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
 import { blobKey, blobRefKey, ownCopy } from "../blobKey";
 import { sleep } from "../sleep";
+import { heapLimitBytes, rememberedBlobsWarning } from "./rememberedBlobs";
 
 export interface RunOptions {
   config: CollectorConfig;
@@ -52,6 +53,8 @@ export interface RunOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** While the last full listing saw fewer blobs than this, every poll lists in full. Default 5,000 (one page). */
   fullListingBelowBlobs?: number;
+  /** The heap's limit the remembered blobs are held against (./rememberedBlobs.ts). Default: this process's. */
+  heapLimitBytes?: number;
 }
 
 export interface RunSummary {
@@ -142,6 +145,17 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       fullListingBelowBlobs: options.fullListingBelowBlobs ?? 5_000,
     };
     log("info", "checkpoints.listed", { caughtUp: state.caughtUp.size });
+    const heapLimit = options.heapLimitBytes ?? heapLimitBytes();
+    let memoryWarned = false;
+    const noteRememberedBlobs = (): void => {
+      metrics.blobsRemembered = state.caughtUp.size;
+      const warning = memoryWarned ? undefined : rememberedBlobsWarning(state.caughtUp.size, heapLimit);
+      if (warning) {
+        memoryWarned = true; // once per process: the number only grows until a restart
+        log("warn", "memory.blobs", { ...warning });
+      }
+    };
+    noteRememberedBlobs();
     for (;;) {
       let failure: string | undefined;
       if (threats) metrics.noteThreatList(await threats.refresh(), threats.entries); // never throws: a bad version is logged, the old list kept
@@ -154,6 +168,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
         log("error", "poll.failed", { error: describeError(error) }); // the service keeps polling
       }
       metrics.notePoll(failure);
+      noteRememberedBlobs();
       if (options.once || options.signal?.aborted) break;
       await pause();
       if (options.signal?.aborted) break;

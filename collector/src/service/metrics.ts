@@ -3,6 +3,8 @@
 export class Metrics {
   polls = 0;
   blobsListed = 0;
+  /** Blobs whose caught-up ETag the scheduler holds in memory (./rememberedBlobs.ts). */
+  blobsRemembered = 0;
   blobsRead = 0;
   blobsUnchanged = 0;
   blobsBusy = 0;
@@ -77,6 +79,7 @@ export class Metrics {
       ['{outcome="dead"}', this.blobsDead],
     ]);
     metric("flowlogs_blobs_listed", "gauge", "Flow-log blobs seen in the last poll.", [["", this.blobsListed]]);
+    metric("flowlogs_blobs_remembered", "gauge", "Blobs held in memory as caught up (about 120 bytes of heap each; memory.blobs warns at a third of the heap).", [["", this.blobsRemembered]]);
     metric("flowlogs_blob_restarts_total", "counter", "Blobs read again from the start (replaced or shrunk).", [["", this.restarts]]);
     metric("flowlogs_bytes_read_total", "counter", "Bytes downloaded from flow-log blobs.", [["", this.bytesRead]]);
     metric("flowlogs_tuples_total", "counter", "Flow tuples turned into documents.", [["", this.tuples]]);
