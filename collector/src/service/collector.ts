@@ -6,7 +6,7 @@ import { CheckpointStore } from "../checkpoint/store";
 import { parseRecords } from "../format";
 import type { Sink } from "../model";
 import type { BlobRef } from "../source/blobReader";
-import { ContainerMissingError, dayPrefix, discoverFlowLogPaths, flowLogPath, horizonDayFolders, listFlowLogBlobs, recentHourFolders } from "../source/listing";
+import { ContainerMissingError, blobHour, dayPrefix, discoverFlowLogPaths, flowLogPath, horizonDayFolders, listFlowLogBlobs, recentHourFolders } from "../source/listing";
 import { createBlobService } from "../source/storage";
 import { withRequestDeadline } from "../source/requestDeadline";
 import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
@@ -55,7 +55,19 @@ export interface RunOptions {
   fullListingBelowBlobs?: number;
   /** The heap's limit the remembered blobs are held against (./rememberedBlobs.ts). Default: this process's. */
   heapLimitBytes?: number;
+  /** Blobs of older hours a listing takes on at most (the rest wait for the next one). Default BACKLOG_BLOBS_PER_POLL. */
+  backlogBlobsPerPoll?: number;
 }
+
+/**
+ * A listing that finds more unread blobs of older hours than this (a collector switched on over weeks of flow logs,
+ * or back after a long stop) holds this many, counting those still pending from earlier polls (a sink outage), in
+ * listing order (each flow log's oldest hours first), and leaves the rest to the next poll, which lists in the same
+ * extent again. Each blob kept costs about 800 bytes of heap until it is
+ * read (its listing entry and the scheduler's maps): 130,000 unread blobs ran the image's 128 MB heap out in one
+ * listing, at every restart. Blobs of the hours still being written are always taken, so tailing goes on meanwhile.
+ */
+export const BACKLOG_BLOBS_PER_POLL = 5_000;
 
 export interface RunSummary {
   polls: number;
@@ -143,6 +155,8 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       underway,
       flowLogPaths: new Map(),
       fullListingBelowBlobs: options.fullListingBelowBlobs ?? 5_000,
+      backlogBlobsPerPoll: options.backlogBlobsPerPoll ?? BACKLOG_BLOBS_PER_POLL,
+      resolvedLastPoll: 0,
     };
     log("info", "checkpoints.listed", { caughtUp: state.caughtUp.size });
     const heapLimit = options.heapLimitBytes ?? heapLimitBytes();
@@ -169,7 +183,11 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       }
       metrics.notePoll(failure);
       noteRememberedBlobs();
-      if (options.once || options.signal?.aborted) break;
+      if (options.signal?.aborted) break;
+      // One pass reads everything it found: blobs a listing left for later get further polls while those make progress
+      // (a sink outage fails no job, but resolves none either).
+      if (options.once && !(state.leftOut && state.resolvedLastPoll > 0)) break;
+      if (options.once) continue;
       await pause();
       if (options.signal?.aborted) break;
     }
@@ -199,6 +217,11 @@ interface PollState {
   /** Blobs the last full listing saw: while few, listing everything costs about one page and finds new flow logs at once. */
   lastFullListed?: number;
   fullListingBelowBlobs: number;
+  backlogBlobsPerPoll: number;
+  /** The extent of the last listing when it left unread blobs for later (BACKLOG_BLOBS_PER_POLL): the next lists it again. */
+  leftOut?: { scope: "full" | "wide"; blobs: number };
+  /** Pending blobs the last poll caught up with, set aside or found gone: a one-pass run lists again only after some. */
+  resolvedLastPoll: number;
 }
 
 /**
@@ -222,6 +245,7 @@ async function poll(
   // A blob that changed mid-read is planned again at once in a one-pass run (its progress is already saved).
   const attempts = once ? 3 : 1;
   const jobs = { succeeded: 0, failed: 0, lastError: "" };
+  state.resolvedLastPoll = 0;
   // A 403 within the grace was announced once (storage.forbidden.waiting): the job reports it at debug level.
   const excuseFailure = (error: unknown, what: string): boolean => grace.excuse(isForbidden(error), what, describeError(error));
   // FLOWLOGS_CONCURRENCY jobs of unknown or large new data at once; tailing jobs with little new data, more.
@@ -252,6 +276,7 @@ async function poll(
         if (!outcome.followed && outcome.checkpoint.etag !== undefined && (ref.etag === undefined || outcome.checkpoint.etag === ref.etag)) {
           metrics.pendingSince.delete(key);
           pending.delete(key);
+          state.resolvedLastPoll++;
         }
         return;
       }
@@ -261,12 +286,14 @@ async function poll(
         if (ref.etag) caughtUp.set(key, ownCopy(ref.etag));
         metrics.pendingSince.delete(key);
         pending.delete(key);
+        state.resolvedLastPoll++;
         return;
       }
       if (outcome.kind === "gone") {
         caughtUp.delete(key);
         metrics.pendingSince.delete(key);
         pending.delete(key);
+        state.resolvedLastPoll++;
         return;
       }
       // busy (another replica has it) or failed (retried next poll); changed: plan again at once in a one-pass run
@@ -276,7 +303,10 @@ async function poll(
   }, state.underway);
   metrics.polls++;
   metrics.lastPollEnd = Date.now();
-  log("info", "poll.end", { listing: scope, listed, candidates: candidates.size, lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed });
+  log("info", "poll.end", {
+    listing: scope, listed, candidates: candidates.size, ...(state.leftOut ? { leftForNextPoll: state.leftOut.blobs } : {}),
+    lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed,
+  });
   if (jobs.succeeded > 0) grace.succeeded();
   if (listingFailure) return listingFailure;
   if (jobs.failed > 0 && jobs.succeeded === 0) return `every blob job failed (${jobs.failed}), e.g. ${jobs.lastError}`.slice(0, 600);
@@ -301,7 +331,8 @@ type ListingScope = "full" | "wide" | "recent";
  * still being written under each known flow log, so a poll's cost does not grow with retention.
  */
 function listingScope(config: CollectorConfig, state: PollState, once: boolean, now: number): ListingScope {
-  if (once || config.fullListingMinutes === 0 || state.lastFullListing === undefined || state.lastWideListing === undefined ||
+  if (state.leftOut?.scope === "wide" && !(now - (state.lastFullListing ?? 0) >= FULL_LISTING_EVERY_MS)) return "wide";
+  if (once || state.leftOut?.scope === "full" || config.fullListingMinutes === 0 || state.lastFullListing === undefined || state.lastWideListing === undefined ||
     (state.lastFullListed ?? 0) < state.fullListingBelowBlobs || now - state.lastFullListing >= FULL_LISTING_EVERY_MS) return "full";
   if (now - state.lastWideListing < config.fullListingMinutes * 60_000) return "recent";
   return config.listingHorizonHours === 0 ? "full" : "wide";
@@ -319,6 +350,14 @@ async function listChanged(
   let listingErrors = 0;
   let listingError = "";
   let listed = 0;
+  // Unread blobs of older hours held (pending from earlier polls, or taken on by this listing), at most
+  // BACKLOG_BLOBS_PER_POLL, and those left for a later listing.
+  const recentFrom = now - 3_600_000 - config.doneGraceMinutes * 60_000; // hours whose blobs may still grow
+  const isBacklog = (name: string): boolean => !((blobHour(name)?.getTime() ?? -Infinity) >= recentFrom);
+  let backlogHeld = 0;
+  for (const ref of state.pending.values()) if (isBacklog(ref.name)) backlogHeld++;
+  let leftOut = 0;
+  let leftOutSince = Infinity;
   const folders = scope === "full" ? [] : scope === "wide" ? horizonDayFolders(now, config.listingHorizonHours) : recentHourFolders(now, config.doneGraceMinutes);
   // What a wide listing covered, as `<container>/<prefix>`: a pending blob in it that was not listed is gone.
   const covered = new Set<string>();
@@ -338,6 +377,14 @@ async function listChanged(
         metrics.pendingSince.delete(key);
         state.pending.delete(key);
         return;
+      }
+      if (!state.pending.has(key) && !candidates.has(key) && isBacklog(ref.name)) {
+        if (backlogHeld >= state.backlogBlobsPerPoll) {
+          leftOut++;
+          leftOutSince = Math.min(leftOutSince, ref.lastModified?.getTime() ?? Date.now());
+          return;
+        }
+        backlogHeld++;
       }
       if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
       candidates.set(key, ref);
@@ -388,6 +435,11 @@ async function listChanged(
     }
   }
   if (scope !== "recent" && !failedListing) state.lastWideListing = startedAt;
+  if (scope !== "recent") {
+    // Not forgotten on a failed listing either: what it did list was left out all the same.
+    state.leftOut = leftOut > 0 ? { scope, blobs: leftOut } : undefined;
+    metrics.leftOut = { blobs: leftOut, since: leftOutSince };
+  }
   if (scope === "wide" && !failedListing) {
     // Blobs tried every poll that retention deleted: forgotten here rather than at the next full listing.
     for (const [key, ref] of state.pending) {

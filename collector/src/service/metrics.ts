@@ -28,6 +28,8 @@ export class Metrics {
   readonly checkpointLeases = { remembered: 0, created: 0, read: 0, stale: 0 };
   /** Source blob key -> when its oldest unread data was first seen (epoch ms). */
   readonly pendingSince = new Map<string, number>();
+  /** Unread blobs the last full or wide listing left for a later poll (not in pendingSince: not held in memory). */
+  leftOut = { blobs: 0, since: Infinity };
   lastPollEnd?: number;
   /**
    * Last sign of progress: a poll made progress, a batch was acknowledged (a long first backfill is not a stall), or
@@ -60,7 +62,7 @@ export class Metrics {
   }
 
   lagSeconds(now = Date.now()): number {
-    let oldest = now;
+    let oldest = Math.min(now, this.leftOut.since);
     for (const since of this.pendingSince.values()) oldest = Math.min(oldest, since);
     return Math.max(0, (now - oldest) / 1000);
   }
@@ -95,7 +97,7 @@ export class Metrics {
     ]);
     metric("flowlogs_errors_total", "counter", "Blob jobs or polls that failed with an error.", [["", this.errors]]);
     metric("flowlogs_failed_polls", "gauge", "Polls in a row that made no progress (every blob job or listing failed); 3 make /healthz answer 503.", [["", this.failedPolls]]);
-    metric("flowlogs_blobs_pending", "gauge", "Blobs with data not yet read.", [["", this.pendingSince.size]]);
+    metric("flowlogs_blobs_pending", "gauge", "Blobs with data not yet read (with those a listing left for later polls).", [["", this.pendingSince.size + this.leftOut.blobs]]);
     metric("flowlogs_lag_seconds", "gauge", "Age of the oldest unread data (since first seen changed; a lower bound).", [["", this.lagSeconds(now)]]);
     if (this.threatListEntries !== undefined) {
       metric("flowlogs_threat_list_entries", "gauge", "Entries of the threat list in use.", [["", this.threatListEntries]]);
