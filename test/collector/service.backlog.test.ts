@@ -7,7 +7,7 @@ import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
-import { loadConfig } from "../../collector/src/service/config";
+import { azuriteCollectorConfig } from "./azuriteCollectorConfig";
 import type { LogEvent } from "../../collector/src/service/logger";
 import type { Sink } from "../../collector/src/model";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
@@ -24,13 +24,7 @@ async function estate(name: string) {
   }));
   const current = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 9, mac: "000D3A000009" });
   for (const writer of [...old, current]) await writer.appendMinute({ records: 1 });
-  const config = loadConfig({
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: source.containerName,
-    FLOWLOGS_CHECKPOINT_CONTAINER: scratch.container(`${name}-cp`).containerName,
-    FLOWLOGS_SINK: "stdout",
-    FLOWLOGS_METRICS_PORT: "off",
-  });
+  const config = azuriteCollectorConfig(source, scratch.container(`${name}-cp`));
   return { writers: [...old, current], current, config };
 }
 

@@ -6,7 +6,7 @@ import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
-import { loadConfig } from "../../collector/src/service/config";
+import { azuriteCollectorConfig } from "./azuriteCollectorConfig";
 import { BYTES_PER_REMEMBERED_BLOB, rememberedBlobsWarning } from "../../collector/src/service/rememberedBlobs";
 import type { LogEvent } from "../../collector/src/service/logger";
 import { RecordingSink } from "./serviceRecordingSink";
@@ -32,13 +32,7 @@ test("remembered blobs on a service: warned once when a poll's blobs pass a thir
   const writers = [1, 2, 3].map((seed) =>
     new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed, mac: `000D3A00000${seed}` }));
   for (const writer of writers) await writer.appendMinute({ records: 1 });
-  const config = loadConfig({
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: source.containerName,
-    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-    FLOWLOGS_SINK: "stdout",
-    FLOWLOGS_METRICS_PORT: "off",
-  });
+  const config = azuriteCollectorConfig(source, checkpoints);
   // Three blobs take 360 bytes: a heap of 1,000 is outgrown at a third, one of 1,200 is not.
   const small = 1_000;
   assert.ok(3 * BYTES_PER_REMEMBERED_BLOB >= small / 3 && 3 * BYTES_PER_REMEMBERED_BLOB < 1_200 / 3);

@@ -8,7 +8,7 @@ import { startFaultyProxy, type Fault, type FaultyProxy } from "../support/fault
 import type { ScratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector, type RunOptions, type RunSummary } from "../../collector/src/service/collector";
-import { loadConfig } from "../../collector/src/service/config";
+import { azuriteCollectorConfig } from "./azuriteCollectorConfig";
 import type { LogEvent } from "../../collector/src/service/logger";
 
 export const STALL_HOUR = new Date("2026-11-20T10:00:00Z");
@@ -46,12 +46,7 @@ export async function stallWorld(
   const blobService = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url), {
     retryOptions: { retryDelayInMs: 20, maxRetryDelayInMs: 50 },
   });
-  const config = loadConfig({
-    FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(),
-    FLOWLOGS_CONTAINERS: source.containerName,
-    FLOWLOGS_CHECKPOINT_CONTAINER: checkpoints.containerName,
-    FLOWLOGS_SINK: "stdout",
-    FLOWLOGS_METRICS_PORT: "off",
+  const config = azuriteCollectorConfig(source, checkpoints, {
     FLOWLOGS_POLL_INTERVAL_SECONDS: "1",
     FLOWLOGS_MAX_ATTEMPTS: "2",
     FLOWLOGS_STORAGE_TIMEOUT_MS: String(deadlineMs),
