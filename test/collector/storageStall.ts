@@ -70,7 +70,11 @@ export async function stopAll(proxy: FaultyProxy, service: { stop(): Promise<unk
   await service.stop();
 }
 
-export async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+/**
+ * Waits for `check`; the timeout only tells a job that never ends from one that ends. Jobs here take about 5 s alone
+ * and went past 20 s on a machine running another test suite beside them: 40 s by default.
+ */
+export async function until(what: string, check: () => boolean, timeoutMs = 40_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
