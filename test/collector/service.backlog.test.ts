@@ -61,6 +61,40 @@ test("backlog, service: each poll takes 3 blobs of older hours and the current h
   assert.equal(summary.metrics.duplicates, 0);
 });
 
+test("backlog, wide listing: blobs a wide listing left for later are listed wide again by the next poll, then polls go back to recent listings", async () => {
+  const source = scratch.container("backlog-wide");
+  await source.create();
+  const config = azuriteCollectorConfig(source, scratch.container("backlog-wide-cp"), { FLOWLOGS_FULL_LISTING_MINUTES: "30" });
+  const current = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 9, mac: "000D3A000009" });
+  await current.appendMinute({ records: 1 });
+  // Written after the first (full) listing, in hours it does not list again until a wide one: late blobs of a NIC.
+  const late = [5, 6, 7, 8, 9].map((h) => new FlowLogBlobWriter(source, {
+    kind: "vnet-v4", hour: new Date(Date.UTC(2026, 10, 20, h)), seed: 20 + h, mac: `000D3A0000${20 + h}`,
+  }));
+  let now = NOW;
+  const sink = new RecordingSink();
+  const events: LogEvent[] = [];
+  const controller = new AbortController();
+  const steps: Array<() => Promise<void>> = [
+    async () => { for (const writer of late) await writer.appendMinute({ records: 1 }); now += 31 * 60_000; },
+    async () => {},
+    async () => {},
+    async () => controller.abort(),
+  ];
+  await runCollector({
+    config, sink, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => now, signal: controller.signal,
+    backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, sleep: () => steps.shift()!(),
+  });
+  assert.deepEqual(polls(events), [
+    ["full", 1, undefined], // the current hour's blob
+    ["wide", 3, 2], // 3 of the 5 late blobs of past hours; the current blob is caught up
+    ["wide", 2, undefined], // the other 2
+    ["recent", 0, undefined],
+  ]);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([current, ...late]));
+  assert.equal(sink.documents.size, [current, ...late].reduce((n, w) => n + w.tuples, 0));
+});
+
 test("backlog, one pass: a run --once reads every blob, in polls of 3 from the backlog, and stops when nothing is left", async () => {
   const { writers, config } = await estate("backlog-once");
   const sink = new RecordingSink();
