@@ -3,7 +3,10 @@
 // Everything is read exactly once in the end, in the service and in a one-pass run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { azuriteConnectionString } from "../support/env";
+import { startFaultyProxy } from "../support/faultyProxy";
+import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
@@ -93,6 +96,35 @@ test("backlog, wide listing: blobs a wide listing left for later are listed wide
   ]);
   assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([current, ...late]));
   assert.equal(sink.documents.size, [current, ...late].reduce((n, w) => n + w.tuples, 0));
+});
+
+test("backlog, failed listing: the blobs the last listing left stay known, so the poll after a failed one lists in full again", async () => {
+  const { writers, config } = await estate("backlog-failed-list");
+  let sourceListings = 0;
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
+    method === "GET" && path.includes(`/${config.containers[0]}?`) && path.includes("comp=list") && ++sourceListings === 2 ? { status: 400 } : "forward");
+  const sink = new RecordingSink();
+  const events: LogEvent[] = [];
+  const controller = new AbortController();
+  let polled = 0;
+  try {
+    await runCollector({
+      config, sink, blobService: BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url)), writeLog: () => {},
+      onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal, backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0,
+      sleep: async () => { if (++polled === 4) controller.abort(); },
+    });
+  } finally {
+    await proxy.stop();
+  }
+  assert.deepEqual(polls(events), [
+    ["full", 4, 4],
+    ["full", 0, 4], // the listing failed (400): nothing listed, the 4 left are still known
+    ["full", 3, 1],
+    ["full", 1, undefined],
+  ]);
+  assert.equal(events.filter((e) => e.event === "list.failed").length, 1);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
+  assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0));
 });
 
 test("backlog, one pass: a run --once reads every blob, in polls of 3 from the backlog, and stops when nothing is left", async () => {

@@ -435,8 +435,8 @@ async function listChanged(
     }
   }
   if (scope !== "recent" && !failedListing) state.lastWideListing = startedAt;
-  if (scope !== "recent") {
-    // Not forgotten on a failed listing either: what it did list was left out all the same.
+  if (scope !== "recent" && (leftOut > 0 || !failedListing)) {
+    // A failed listing that left nothing out may just not have reached them: what the last one left stays known.
     state.leftOut = leftOut > 0 ? { scope, blobs: leftOut } : undefined;
     metrics.leftOut = { blobs: leftOut, since: leftOutSince };
   }
