@@ -19,3 +19,19 @@ export function blobRefKey(ref: { container: string; name: string }): string {
 export function ownCopy(text: string): string {
   return Buffer.from(text, "utf8").toString("utf8");
 }
+
+const BASE64URL_VALUE = new Uint8Array(128);
+for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].entries()) BASE64URL_VALUE[c.charCodeAt(0)] = i;
+
+/**
+ * A 30-bit number from a key's first five characters, for a full listing's set of blobs seen: a Set holds numbers
+ * that small in place, 26-33 bytes a blob against 74-81 for the key strings (a 700,000-blob listing: about 20
+ * against 55 MB of the image's 128 MB heap). Two keys share one about once in 2^30; then a deleted blob's entries are
+ * forgotten a day later.
+ */
+export function blobKeyBucket(key: string): number {
+  let bucket = 0;
+  // Bit operations keep it a small integer, which a Set holds in place; arithmetic could make it a heap number.
+  for (let i = 0; i < 5; i++) bucket = (bucket << 6) | BASE64URL_VALUE[key.charCodeAt(i) & 127]!;
+  return bucket;
+}

@@ -20,7 +20,7 @@ import { Metrics } from "./metrics";
 import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
 import { forEachLimited, forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
-import { blobKey, blobRefKey, ownCopy } from "../blobKey";
+import { blobKey, blobKeyBucket, blobRefKey, ownCopy } from "../blobKey";
 import { sleep } from "../sleep";
 import { heapLimitBytes, rememberedBlobsWarning } from "./rememberedBlobs";
 
@@ -345,7 +345,7 @@ async function listChanged(
   const { metrics, log } = context;
   const startedAt = context.now();
   const candidates = new Map<string, BlobRef>();
-  const seen = new Set<string>();
+  const seen = new Set<number>(); // blobKeyBucket of every blob listed: a third of the memory of the keys
   let failedListing = false;
   let listingErrors = 0;
   let listingError = "";
@@ -369,7 +369,7 @@ async function listChanged(
       // A full listing of a large estate takes minutes before any job: not a hung loop.
       metrics.lastProgress = Date.now();
       const key = blobRefKey(ref);
-      seen.add(key);
+      seen.add(blobKeyBucket(key));
       const path = flowLogPath(ref.name);
       if (path !== undefined) paths.add(path);
       if (ref.etag && state.caughtUp.get(key) === ref.etag) {
@@ -443,7 +443,7 @@ async function listChanged(
   if (scope === "wide" && !failedListing) {
     // Blobs tried every poll that retention deleted: forgotten here rather than at the next full listing.
     for (const [key, ref] of state.pending) {
-      if (seen.has(key) || !covered.has(`${ref.container}/${dayPrefix(ref.name)}`)) continue;
+      if (seen.has(blobKeyBucket(key)) || !covered.has(`${ref.container}/${dayPrefix(ref.name)}`)) continue;
       for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) map.delete(key);
     }
   }
@@ -451,7 +451,7 @@ async function listChanged(
     state.lastFullListing = startedAt;
     state.lastFullListed = listed;
     // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
-    for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) for (const key of map.keys()) if (!seen.has(key)) map.delete(key);
+    for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) for (const key of map.keys()) if (!seen.has(blobKeyBucket(key))) map.delete(key);
   }
   // No progress when no container could be listed (some listing errors alone leave the others' blobs moving).
   const listingFailure = listingErrors > 0 && listingErrors === config.containers.length ? listingError : undefined;
