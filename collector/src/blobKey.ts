@@ -25,8 +25,8 @@ for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 /**
  * A 30-bit number from a key's first five characters, for a full listing's set of blobs seen: a Set holds numbers
- * that small in place, 26-33 bytes a blob against 74-81 for the key strings (a 700,000-blob listing: about 20
- * against 55 MB of the image's 128 MB heap). Two keys share one about once in 2^30; then a deleted blob's entries are
+ * that small in place, 26-48 bytes a blob against 74-108 for the key strings (a 700,000-blob listing: about 35 MB
+ * less of the image's 128 MB heap). Two keys share one about once in 2^30; then a deleted blob's entries are
  * forgotten a day later.
  */
 export function blobKeyBucket(key: string): number {

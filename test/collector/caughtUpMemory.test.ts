@@ -58,11 +58,11 @@ test("the caught-up ETag of a blob costs about 120 bytes with the scheduler's ke
   assert.equal(compact.etags.get(blobKey(path)), etag, "the same ETags under the digest keys");
 });
 
-test("a full listing's set of blobs seen holds 30-bit numbers from the keys: under 40 bytes a blob against over 70 for the key strings, and almost never two blobs on one number", () => {
+test("a full listing's set of blobs seen holds 30-bit numbers from the keys: under 60 % of the key strings' memory, and almost never two blobs on one number", () => {
   // V8 flushes the bytecode of functions not run lately at its collections, which would be counted here as freed.
   setFlagsFromString("--no-flush-bytecode");
-  const perBlob = (add: (set: Set<unknown>, key: string) => void): number => {
-    const names = Array.from({ length: 40_000 }, (_, i) => `insights-logs-flowlogflowevent/flowLogResourceID=/X/h=${i}/PT1H.json`);
+  const perBlob = (add: (set: Set<unknown>, key: string) => void, count = 40_000): number => {
+    const names = Array.from({ length: count }, (_, i) => `insights-logs-flowlogflowevent/flowLogResourceID=/X/h=${i}/PT1H.json`);
     for (const name of names) name.charCodeAt(name.length - 1); // flattened now, not while measured
     gc();
     gc();
@@ -75,10 +75,15 @@ test("a full listing's set of blobs seen holds 30-bit numbers from the keys: und
     assert.ok(seen.size > names.length - 10);
     return bytes;
   };
-  const asNumbers = perBlob((set, key) => set.add(blobKeyBucket(key)));
-  const asStrings = perBlob((set, key) => set.add(key));
-  assert.ok(asNumbers < 40, `${asNumbers.toFixed(0)} B per blob as numbers`);
-  assert.ok(asStrings > 70, `${asStrings.toFixed(0)} B per blob as key strings`);
+  const asNumber = (set: Set<unknown>, key: string) => set.add(blobKeyBucket(key));
+  const asString = (set: Set<unknown>, key: string) => set.add(key);
+  perBlob(asNumber, 2_000); // compiled and warmed before measuring: the code is not the set's
+  perBlob(asString, 2_000);
+  const numbers = perBlob(asNumber);
+  const strings = perBlob(asString);
+  console.log(`seen set: ${numbers.toFixed(1)} B per blob as numbers, ${strings.toFixed(1)} as key strings`);
+  // The figures move with the process (26-33 against 74-81 in a process of their own, 43-48 against 108 here).
+  assert.ok(numbers < 0.6 * strings && strings - numbers > 30, `${numbers.toFixed(0)} B per blob as numbers, ${strings.toFixed(0)} as key strings`);
   const buckets = new Set(Array.from({ length: 200_000 }, (_, i) => blobKeyBucket(blobKey(`c/${i}/PT1H.json`))));
   assert.ok(buckets.size > 200_000 - 100, `${200_000 - buckets.size} shared numbers among 200,000 blobs (about 19 expected)`);
   for (const bucket of buckets) assert.ok(Number.isInteger(bucket) && bucket >= 0 && bucket < 2 ** 30);
