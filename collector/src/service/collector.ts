@@ -63,9 +63,8 @@ export interface RunOptions {
  * A listing that finds more unread blobs of older hours than this (a collector switched on over weeks of flow logs,
  * or back after a long stop) holds this many, counting those still pending from earlier polls (a sink outage), in
  * listing order (each flow log's oldest hours first), and leaves the rest to the next poll, which lists in the same
- * extent again. Each blob kept costs about 800 bytes of heap until it is
- * read (its listing entry and the scheduler's maps): 130,000 unread blobs ran the image's 128 MB heap out in one
- * listing, at every restart. Blobs of the hours still being written are always taken, so tailing goes on meanwhile.
+ * extent again. Each blob kept costs about 800 bytes of heap until it is read (its listing entry and the scheduler's
+ * maps): 130,000 unread blobs ran the image's 128 MB heap out in one listing, at every restart. Blobs of the hours still being written are always taken, so tailing goes on meanwhile.
  */
 export const BACKLOG_BLOBS_PER_POLL = 5_000;
 
@@ -249,6 +248,12 @@ async function poll(
   // A 403 within the grace was announced once (storage.forbidden.waiting): the job reports it at debug level.
   const excuseFailure = (error: unknown, what: string): boolean => grace.excuse(isForbidden(error), what, describeError(error));
   // FLOWLOGS_CONCURRENCY jobs of unknown or large new data at once; tailing jobs with little new data, more.
+  // A pending blob this poll caught up with, set aside or found gone: no longer pending.
+  const resolved = (key: string): void => {
+    metrics.pendingSince.delete(key);
+    pending.delete(key);
+    state.resolvedLastPoll++;
+  };
   const reservation = (ref: BlobRef): number => jobReservation(ref, state.caughtUpAt.get(blobRefKey(ref)), config.windowBytes);
   await forEachWithinBudget([...candidates.values()], config.concurrency * config.windowBytes, config.concurrency * SMALL_JOBS_PER_SLOT, reservation, async (ref) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
@@ -274,9 +279,7 @@ async function poll(
         // Caught up with the listed version, or (ETag unknown) with whatever version the job found.
         // Not after an append it followed: the blob stays pending, so the next poll reads it even outside the recent hours.
         if (!outcome.followed && outcome.checkpoint.etag !== undefined && (ref.etag === undefined || outcome.checkpoint.etag === ref.etag)) {
-          metrics.pendingSince.delete(key);
-          pending.delete(key);
-          state.resolvedLastPoll++;
+          resolved(key);
         }
         return;
       }
@@ -284,16 +287,12 @@ async function poll(
       if (outcome.kind === "dead") {
         // Reported once: this version is never planned again (a new ETag would be reported again).
         if (ref.etag) caughtUp.set(key, ownCopy(ref.etag));
-        metrics.pendingSince.delete(key);
-        pending.delete(key);
-        state.resolvedLastPoll++;
+        resolved(key);
         return;
       }
       if (outcome.kind === "gone") {
         caughtUp.delete(key);
-        metrics.pendingSince.delete(key);
-        pending.delete(key);
-        state.resolvedLastPoll++;
+        resolved(key);
         return;
       }
       // busy (another replica has it) or failed (retried next poll); changed: plan again at once in a one-pass run
@@ -345,7 +344,7 @@ async function listChanged(
   const { metrics, log } = context;
   const startedAt = context.now();
   const candidates = new Map<string, BlobRef>();
-  const seen = new Set<number>(); // blobKeyBucket of every blob listed: a third of the memory of the keys
+  const seen = new Set<number>(); // blobKeyBucket of every blob listed: under half the memory of the keys
   let failedListing = false;
   let listingErrors = 0;
   let listingError = "";
