@@ -1,6 +1,7 @@
 // A listing that finds more unread blobs of older hours than the collector takes on per poll (BACKLOG_BLOBS_PER_POLL,
-// here 3): it takes that many, in listing order, plus the hours still being written, and the next poll lists again.
-// Everything is read exactly once in the end, in the service and in a one-pass run.
+// here 3): it takes that many, in listing order, plus the hours still being written; later polls list on from the
+// page that held the first blob left (a full listing's) or list wide again (a wide listing's). Everything is read
+// exactly once in the end, in the service and in a one-pass run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -33,7 +34,7 @@ async function estate(name: string) {
 
 const polls = (events: LogEvent[]) => events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.candidates, e.leftForNextPoll]);
 
-test("backlog, service: each poll takes 3 blobs of older hours and the current hour's, lists in full again while blobs were left, then goes back to recent listings", async () => {
+test("backlog, service: each poll takes 3 blobs of older hours and the current hour's, the polls after the full listing list on from where it left blobs, then only the recent hours", async () => {
   const { writers, current, config } = await estate("backlog-svc");
   const sink = new RecordingSink();
   const events: LogEvent[] = [];
@@ -54,9 +55,9 @@ test("backlog, service: each poll takes 3 blobs of older hours and the current h
   });
   assert.deepEqual(polls(events), [
     ["full", 4, 4], // 3 of the backlog and the current hour's blob; 4 left
-    ["full", 4, 1], // 3 more, and the current blob, which grew
-    ["full", 1, undefined], // the last one
-    ["recent", 0, undefined], // nothing left: back to the recent hours
+    ["recent", 4, 1], // 3 more (the listing goes on from its one page), and the current blob, which grew
+    ["recent", 1, undefined], // the last one
+    ["recent", 0, undefined], // nothing left: only the recent hours
   ]);
   assert.deepEqual(pending, [4, 1, 0, 0], "flowlogs_blobs_pending counts the blobs left for later");
   assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
@@ -98,41 +99,49 @@ test("backlog, wide listing: blobs a wide listing left for later are listed wide
   assert.equal(sink.documents.size, [current, ...late].reduce((n, w) => n + w.tuples, 0));
 });
 
-test("backlog, failed listing: the blobs the last listing left stay known, so the poll after a failed one lists in full again", async () => {
-  const { writers, config } = await estate("backlog-failed-list");
-  let sourceListings = 0;
-  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
-    method === "GET" && path.includes(`/${config.containers[0]}?`) && path.includes("comp=list") && ++sourceListings === 2 ? { status: 400 } : "forward");
-  const sink = new RecordingSink();
-  const events: LogEvent[] = [];
-  const controller = new AbortController();
-  let polled = 0;
-  try {
-    await runCollector({
-      config, sink, blobService: BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url)), writeLog: () => {},
-      onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal, backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0,
-      sleep: async () => { if (++polled === 4) controller.abort(); },
-    });
-  } finally {
-    await proxy.stop();
-  }
-  assert.deepEqual(polls(events), [
-    ["full", 4, 4],
-    ["full", 0, 4], // the listing failed (400): nothing listed, the 4 left are still known
-    ["full", 3, 1],
-    ["full", 1, undefined],
-  ]);
-  assert.equal(events.filter((e) => e.event === "list.failed").length, 1);
-  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
-  assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0));
-});
+for (const [status, title, resumedAfter] of [
+  [409, "the poll after it goes on from the same page", 6],
+  [400, "refused as a bad request, the poll after it goes on from the first page", 8],
+] as const) {
+  test(`backlog, failed resumption (${status}): the blobs left stay known; ${title}`, async () => {
+    const { writers, config } = await estate(`backlog-failed-${status}`);
+    let flatListings = 0; // pages of the full listing and of its resumptions (the recent hours are listed under a prefix)
+    const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
+      method === "GET" && path.includes(`/${config.containers[0]}?`) && path.includes("comp=list") && !path.includes("prefix=") && ++flatListings === 5
+        ? { status } : "forward");
+    const sink = new RecordingSink();
+    const events: LogEvent[] = [];
+    const controller = new AbortController();
+    let polled = 0;
+    try {
+      await runCollector({
+        config, sink, blobService: BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url)), writeLog: () => {},
+        onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal, backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, fullListingPageBlobs: 2,
+        sleep: async () => { if (++polled === 4) controller.abort(); },
+      });
+    } finally {
+      await proxy.stop();
+    }
+    // Pages of 2: h1 h2 | h3 h4 | h5 h6 | h7 and the current hour's blob.
+    assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.resumed, e.candidates, e.leftForNextPoll]), [
+      ["full", undefined, 4, 4], // h1-h3 and the current blob; h4 (page 2) first of the 4 left
+      ["recent", 0, 0, 4], // the resumption's first page failed: the 4 left are still known
+      ["recent", resumedAfter, 3, 1], // from page 2 (or 1) to page 4: h4-h6 taken, h7 left
+      ["recent", 2, 1, undefined],
+    ]);
+    assert.equal(events.filter((e) => e.event === "list.failed").length, 1);
+    assert.equal(events.filter((e) => e.event === "list.resume.restarted").length, status === 400 ? 1 : 0);
+    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
+    assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0));
+  });
+}
 
 test("backlog, one pass: a run --once reads every blob, in polls of 3 from the backlog, and stops when nothing is left", async () => {
   const { writers, config } = await estate("backlog-once");
   const sink = new RecordingSink();
   const events: LogEvent[] = [];
   await runCollector({ config, sink, once: true, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, backlogBlobsPerPoll: 3 });
-  assert.deepEqual(polls(events), [["full", 4, 4], ["full", 3, 1], ["full", 1, undefined]]);
+  assert.deepEqual(polls(events), [["full", 4, 4], ["recent", 3, 1], ["recent", 1, undefined]]);
   assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
   assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0));
 });
@@ -153,9 +162,68 @@ test("backlog, during a sink outage: the blobs held stay at 3 and the current ho
     sleep: async () => { if (++polled === 3) controller.abort(); },
   });
   // The same 3 of the backlog (pending) and the current hour's blob, tried again each poll; no new ones taken on.
-  assert.deepEqual(polls(events), [["full", 4, 4], ["full", 4, 4], ["full", 4, 4]]);
+  assert.deepEqual(polls(events), [["full", 4, 4], ["recent", 4, 4], ["recent", 4, 4]]);
   const once: LogEvent[] = [];
   await runCollector({ config, sink: down, once: true, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => once.push(e), now: () => NOW, backlogBlobsPerPoll: 3 })
     .catch(() => {});
   assert.deepEqual(polls(once), [["full", 4, 4]], "nothing resolved: one poll, not a loop");
+});
+
+test("backlog, resumed listing: the polls after the full listing list from the page that held the first blob it left, not from the first page", async () => {
+  const source = scratch.container("backlog-resume");
+  await source.create();
+  const config = azuriteCollectorConfig(source, scratch.container("backlog-resume-cp"));
+  // Two NICs' blobs of hours 01:00-06:00 (in name order: by hour, then MAC) and one of the current hour: 7 pages of 2.
+  const old = [1, 2, 3, 4, 5, 6].flatMap((h) => ["000D3A0000A1", "000D3A0000A2"].map((mac, i) => new FlowLogBlobWriter(source, {
+    kind: "vnet-v4", hour: new Date(Date.UTC(2026, 10, 20, h)), seed: 10 * h + i, mac,
+  })));
+  const current = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 9, mac: "000D3A000009" });
+  for (const writer of [...old, current]) await writer.appendMinute({ records: 1 });
+  const sink = new RecordingSink();
+  const events: LogEvent[] = [];
+  const controller = new AbortController();
+  let polled = 0;
+  await runCollector({
+    config, sink, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal,
+    backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, fullListingPageBlobs: 2,
+    sleep: async () => { if (++polled === 5) controller.abort(); },
+  });
+  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.resumed, e.candidates, e.leftForNextPoll]), [
+    ["full", 13, undefined, 4, 9], // h1 ×2 and h2 of the first NIC, and the current blob; 9 left, the first on page 2
+    ["recent", 7, 6, 3, 6], // the current blob (recent hours), then pages 2-4: h2's second, h3 ×2; h4's first left
+    ["recent", 5, 4, 3, 3], // pages 4-5: h4 ×2, h5's first; h5's second left
+    ["recent", 6, 5, 3, undefined], // pages 5-7: h5's second, h6 ×2, the current blob, the end: nothing left
+    ["recent", 1, undefined, 0, undefined],
+  ]);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([...old, current]));
+  assert.equal(sink.documents.size, [...old, current].reduce((n, w) => n + w.tuples, 0), "each tuple once");
+});
+
+test("backlog, two containers: each goes on from its own page; the hold is shared, so the second waits until the first is taken", async () => {
+  const [first, second] = [scratch.container("backlog-two-a"), scratch.container("backlog-two-b")];
+  const writers: FlowLogBlobWriter[] = [];
+  for (const [c, source] of [first, second].entries()) {
+    await source.create();
+    for (const h of [1, 2, 3, 4]) {
+      writers.push(new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date(Date.UTC(2026, 10, 20, h)), seed: 10 * c + h, mac: `000D3A0000${c}${h}` }));
+    }
+  }
+  for (const writer of writers) await writer.appendMinute({ records: 1 });
+  const config = azuriteCollectorConfig(first, scratch.container("backlog-two-cp"), { FLOWLOGS_CONTAINERS: `${first.containerName},${second.containerName}` });
+  const sink = new RecordingSink();
+  const events: LogEvent[] = [];
+  const controller = new AbortController();
+  let polled = 0;
+  await runCollector({
+    config, sink, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal,
+    backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, fullListingPageBlobs: 2,
+    sleep: async () => { if (++polled === 3) controller.abort(); },
+  });
+  assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.resumed, e.candidates, e.leftForNextPoll]), [
+    ["full", undefined, 3, 5], // the first's h1-h3; its h4 (page 2) and all of the second's (from page 1) left
+    ["recent", 6, 3, 2], // the first from page 2 (h3, h4: its end), the second from page 1 (h1, h2) to page 2 (h3, h4 left)
+    ["recent", 2, 2, undefined], // the second from page 2: h3, h4, its end
+  ]);
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
+  assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0), "each tuple once");
 });

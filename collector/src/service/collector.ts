@@ -6,7 +6,6 @@ import { CheckpointStore } from "../checkpoint/store";
 import { parseRecords } from "../format";
 import type { Sink } from "../model";
 import type { BlobRef } from "../source/blobReader";
-import { ContainerMissingError, blobHour, dayPrefix, discoverFlowLogPaths, flowLogPath, horizonDayFolders, listFlowLogBlobs, recentHourFolders } from "../source/listing";
 import { createBlobService } from "../source/storage";
 import { withRequestDeadline } from "../source/requestDeadline";
 import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
@@ -19,8 +18,9 @@ import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger"
 import { Metrics } from "./metrics";
 import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
-import { forEachLimited, forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT, type CaughtUpAt } from "./jobBudget";
-import { blobKey, blobKeyBucket, blobRefKey, ownCopy } from "../blobKey";
+import { forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT } from "./jobBudget";
+import { blobsLeftOut, listChanged, listingScope, type PollState } from "./pollListing";
+import { blobKey, blobRefKey, ownCopy } from "../blobKey";
 import { sleep } from "../sleep";
 import { heapLimitBytes, rememberedBlobsWarning } from "./rememberedBlobs";
 
@@ -57,14 +57,18 @@ export interface RunOptions {
   heapLimitBytes?: number;
   /** Blobs of older hours a listing takes on at most (the rest wait for the next one). Default BACKLOG_BLOBS_PER_POLL. */
   backlogBlobsPerPoll?: number;
+  /** Blobs per page of the full listing (tests: a few, to see where later polls go on). Default FULL_LISTING_PAGE_BLOBS. */
+  fullListingPageBlobs?: number;
 }
 
 /**
  * A listing that finds more unread blobs of older hours than this (a collector switched on over weeks of flow logs,
  * or back after a long stop) holds this many, counting those still pending from earlier polls (a sink outage), in
- * listing order (each flow log's oldest hours first), and leaves the rest to the next poll, which lists in the same
- * extent again. Each blob kept costs about 800 bytes of heap until it is read (its listing entry and the scheduler's
- * maps): 130,000 unread blobs ran the image's 128 MB heap out in one listing, at every restart. Blobs of the hours still being written are always taken, so tailing goes on meanwhile.
+ * listing order (each flow log's oldest hours first), and leaves the rest to later polls: a full listing's are listed
+ * from the page that held the first one left (pollListing.ts), a wide listing's by listing wide again. Each blob kept
+ * costs about 800 bytes of heap until it is read (its listing entry and the scheduler's maps): 130,000 unread blobs ran
+ * the image's 128 MB heap out in one listing, at every restart. Blobs of the hours still being written are always
+ * taken, so tailing goes on meanwhile.
  */
 export const BACKLOG_BLOBS_PER_POLL = 5_000;
 
@@ -155,6 +159,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       flowLogPaths: new Map(),
       fullListingBelowBlobs: options.fullListingBelowBlobs ?? 5_000,
       backlogBlobsPerPoll: options.backlogBlobsPerPoll ?? BACKLOG_BLOBS_PER_POLL,
+      fullListingPageBlobs: options.fullListingPageBlobs,
       resolvedLastPoll: 0,
     };
     log("info", "checkpoints.listed", { caughtUp: state.caughtUp.size });
@@ -185,7 +190,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       if (options.signal?.aborted) break;
       // One pass reads everything it found: blobs a listing left for later get further polls while those make progress
       // (a sink outage fails no job, but resolves none either).
-      if (options.once && !(state.leftOut && state.resolvedLastPoll > 0)) break;
+      if (options.once && !(blobsLeftOut(state).blobs > 0 && state.resolvedLastPoll > 0)) break;
       if (options.once) continue;
       await pause();
       if (options.signal?.aborted) break;
@@ -197,30 +202,6 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     if (!options.sink) await sink.close();
     log("info", "collector.stop", { polls: metrics.polls, indexed: metrics.indexed, duplicates: metrics.duplicates });
   }
-}
-
-/** What the scheduler remembers between polls (never across restarts: checkpoints are the durable state). */
-interface PollState {
-  caughtUp: Map<string, string>;
-  /** Blobs seen with unread data and not caught up since (failed, busy, changed mid-read): tried every poll. */
-  pending: Map<string, BlobRef>;
-  /** Where this process last caught each blob up: a tailing job's new data is known from it and the listed length. */
-  caughtUpAt: Map<string, CaughtUpAt>;
-  /** Blob jobs under way now. */
-  underway: { count: number };
-  /** Per container, the flow logs' paths seen in the last full or wide listing: where recent hours are listed. */
-  flowLogPaths: Map<string, Set<string>>;
-  lastFullListing?: number;
-  /** When the last wide or full listing started. */
-  lastWideListing?: number;
-  /** Blobs the last full listing saw: while few, listing everything costs about one page and finds new flow logs at once. */
-  lastFullListed?: number;
-  fullListingBelowBlobs: number;
-  backlogBlobsPerPoll: number;
-  /** The extent of the last listing when it left unread blobs for later (BACKLOG_BLOBS_PER_POLL): the next lists it again. */
-  leftOut?: { scope: "full" | "wide"; blobs: number };
-  /** Pending blobs the last poll caught up with, set aside or found gone: a one-pass run lists again only after some. */
-  resolvedLastPoll: number;
 }
 
 /**
@@ -235,7 +216,7 @@ async function poll(
   const { caughtUp, pending } = state;
   const now = context.now();
   const scope = listingScope(config, state, once, now);
-  const { candidates, listed, listingFailure } = await listChanged(service, config, context, state, scope, now, grace);
+  const { candidates, listed, resumed, listingFailure } = await listChanged(service, config, context, state, scope, now, grace);
   metrics.blobsListed = listed;
   // Blobs left unfinished by earlier polls are tried again even when outside the recent hours. Their listed ETag
   // is stale, so it is dropped: the job then reads whatever is new.
@@ -303,158 +284,14 @@ async function poll(
   metrics.polls++;
   metrics.lastPollEnd = Date.now();
   log("info", "poll.end", {
-    listing: scope, listed, candidates: candidates.size, ...(state.leftOut ? { leftForNextPoll: state.leftOut.blobs } : {}),
+    listing: scope, listed, ...(resumed !== undefined ? { resumed } : {}), candidates: candidates.size,
+    ...(metrics.leftOut.blobs > 0 ? { leftForNextPoll: metrics.leftOut.blobs } : {}),
     lagSeconds: metrics.lagSeconds(), indexed: metrics.indexed,
   });
   if (jobs.succeeded > 0) grace.succeeded();
   if (listingFailure) return listingFailure;
   if (jobs.failed > 0 && jobs.succeeded === 0) return `every blob job failed (${jobs.failed}), e.g. ${jobs.lastError}`.slice(0, 600);
   return undefined;
-}
-
-const LISTINGS_AT_ONCE = 8;
-/**
- * A wide listing's day folders, each several pages of PREFIX_LISTING_PAGE_BLOBS for a large flow log: two at once bounds the
- * pages in flight (memory) where an hour folder, a recent listing's, is rarely more than a page.
- */
-const DAY_LISTINGS_AT_ONCE = 2;
-const FULL_LISTING_EVERY_MS = 24 * 3_600_000;
-
-type ListingScope = "full" | "wide" | "recent";
-
-/**
- * A full listing finds everything (new flow logs, late writes to any hour) and lets deleted blobs be forgotten, but
- * pages through the whole retention period: it runs at start-up, every 24 hours, and every poll while the
- * containers hold few blobs (about one page). A wide listing, every FLOWLOGS_FULL_LISTING_MINUTES, walks the folders
- * to find the flow logs and lists each one's last FLOWLOGS_LISTING_HORIZON_HOURS. Other polls list only the hours
- * still being written under each known flow log, so a poll's cost does not grow with retention.
- */
-function listingScope(config: CollectorConfig, state: PollState, once: boolean, now: number): ListingScope {
-  if (state.leftOut?.scope === "wide" && !(now - (state.lastFullListing ?? 0) >= FULL_LISTING_EVERY_MS)) return "wide";
-  if (once || state.leftOut?.scope === "full" || config.fullListingMinutes === 0 || state.lastFullListing === undefined || state.lastWideListing === undefined ||
-    (state.lastFullListed ?? 0) < state.fullListingBelowBlobs || now - state.lastFullListing >= FULL_LISTING_EVERY_MS) return "full";
-  if (now - state.lastWideListing < config.fullListingMinutes * 60_000) return "recent";
-  return config.listingHorizonHours === 0 ? "full" : "wide";
-}
-
-/** Lists in the scope's extent (listingScope) and returns the blobs not caught up. */
-async function listChanged(
-  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: ListingScope, now: number, grace: AuthorizationGrace,
-): Promise<{ candidates: Map<string, BlobRef>; listed: number; listingFailure?: string }> {
-  const { metrics, log } = context;
-  const startedAt = context.now();
-  const candidates = new Map<string, BlobRef>();
-  const seen = new Set<number>(); // blobKeyBucket of every blob listed: under half the memory of the keys
-  let failedListing = false;
-  let listingErrors = 0;
-  let listingError = "";
-  let listed = 0;
-  // Unread blobs of older hours held (pending from earlier polls, or taken on by this listing), at most
-  // BACKLOG_BLOBS_PER_POLL, and those left for a later listing.
-  const recentFrom = now - 3_600_000 - config.doneGraceMinutes * 60_000; // hours whose blobs may still grow
-  const isBacklog = (name: string): boolean => !((blobHour(name)?.getTime() ?? -Infinity) >= recentFrom);
-  let backlogHeld = 0;
-  for (const ref of state.pending.values()) if (isBacklog(ref.name)) backlogHeld++;
-  let leftOut = 0;
-  let leftOutSince = Infinity;
-  const folders = scope === "full" ? [] : scope === "wide" ? horizonDayFolders(now, config.listingHorizonHours) : recentHourFolders(now, config.doneGraceMinutes);
-  // What a wide listing covered, as `<container>/<prefix>`: a pending blob in it that was not listed is gone.
-  const covered = new Set<string>();
-  const listingsAtOnce = (prefixes: string[], work: (prefix: string) => Promise<void>) => forEachLimited(prefixes, LISTINGS_AT_ONCE, work);
-  for (const container of config.containers) {
-    const paths = new Set<string>();
-    const note = (ref: BlobRef): void => {
-      listed++;
-      // A full listing of a large estate takes minutes before any job: not a hung loop.
-      metrics.lastProgress = Date.now();
-      const key = blobRefKey(ref);
-      seen.add(blobKeyBucket(key));
-      const path = flowLogPath(ref.name);
-      if (path !== undefined) paths.add(path);
-      if (ref.etag && state.caughtUp.get(key) === ref.etag) {
-        // Caught up with exactly this version (a read that raced an append ends here): nothing pending.
-        metrics.pendingSince.delete(key);
-        state.pending.delete(key);
-        return;
-      }
-      if (!state.pending.has(key) && !candidates.has(key) && isBacklog(ref.name)) {
-        if (backlogHeld >= state.backlogBlobsPerPoll) {
-          leftOut++;
-          leftOutSince = Math.min(leftOutSince, ref.lastModified?.getTime() ?? Date.now());
-          return;
-        }
-        backlogHeld++;
-      }
-      if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
-      candidates.set(key, ref);
-    };
-    try {
-      const searched = scope === "wide"
-        // A folder listed is a sign of life, as a blob listed is (below).
-        ? await discoverFlowLogPaths(service, container, {
-          forEach: listingsAtOnce, onFolder: () => { metrics.lastProgress = Date.now(); }, abortSignal: context.signal,
-        })
-        : state.flowLogPaths.get(container) ?? new Set<string>();
-      // Every flow log found stays known, the ones with no blob in the horizon too (they may start writing), and so
-      // do the ones the last full listing saw that the walk cannot reach (deeper than it goes): until the next full one.
-      if (scope === "wide") for (const path of [...searched, ...(state.flowLogPaths.get(container) ?? [])]) paths.add(path);
-      const prefixes = scope === "full" ? [undefined] : [...searched].flatMap((path) => folders.map((folder) => path + folder));
-      if (scope === "wide") for (const prefix of prefixes) covered.add(`${container}/${prefix}`);
-      // Many flow logs mean many small listings: a few at a time keeps a poll's wall time short.
-      let failure: { error: unknown } | undefined;
-      await forEachLimited(prefixes, scope === "wide" ? DAY_LISTINGS_AT_ONCE : LISTINGS_AT_ONCE, async (prefix) => {
-        try {
-          for await (const ref of listFlowLogBlobs(service, container, prefix, context.signal)) note(ref);
-        } catch (error) {
-          failure ??= { error };
-        }
-      });
-      if (failure) throw failure.error;
-      grace.succeeded();
-      if (scope !== "recent") state.flowLogPaths.set(container, paths);
-    } catch (error) {
-      if (error instanceof ContainerMissingError) {
-        // Nothing listed is nothing there: the full or wide listing still counts, so the others' blobs are forgotten
-        // once retention deletes them, and polls go on listing only the recent hours. A container made later (Network
-        // Watcher creates its own on its first write) is found by the next full or wide listing.
-        log("warn", "container.missing", { container, reason: error.message });
-        if (scope !== "recent") state.flowLogPaths.set(container, new Set());
-        continue;
-      }
-      failedListing = true;
-      if (context.signal?.aborted) break; // stopping: the listing was cut short, not failed
-      if (grace.excuse(isForbidden(error), `listing container ${container}`, describeError(error))) {
-        log("debug", "list.failed", { container, error: describeError(error) });
-      } else {
-        metrics.errors++;
-        listingErrors++;
-        listingError = `listing ${container} failed: ${describeError(error)}`;
-        log("error", "list.failed", { container, error: describeError(error) });
-      }
-    }
-  }
-  if (scope !== "recent" && !failedListing) state.lastWideListing = startedAt;
-  if (scope !== "recent" && (leftOut > 0 || !failedListing)) {
-    // A failed listing that left nothing out may just not have reached them: what the last one left stays known.
-    state.leftOut = leftOut > 0 ? { scope, blobs: leftOut } : undefined;
-    metrics.leftOut = { blobs: leftOut, since: leftOutSince };
-  }
-  if (scope === "wide" && !failedListing) {
-    // Blobs tried every poll that retention deleted: forgotten here rather than at the next full listing.
-    for (const [key, ref] of state.pending) {
-      if (seen.has(blobKeyBucket(key)) || !covered.has(`${ref.container}/${dayPrefix(ref.name)}`)) continue;
-      for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) map.delete(key);
-    }
-  }
-  if (scope === "full" && !failedListing) {
-    state.lastFullListing = startedAt;
-    state.lastFullListed = listed;
-    // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
-    for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) for (const key of map.keys()) if (!seen.has(blobKeyBucket(key))) map.delete(key);
-  }
-  // No progress when no container could be listed (some listing errors alone leave the others' blobs moving).
-  const listingFailure = listingErrors > 0 && listingErrors === config.containers.length ? listingError : undefined;
-  return { candidates, listed, listingFailure };
 }
 
 export type { Logger };

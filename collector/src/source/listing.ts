@@ -24,21 +24,46 @@ export const FULL_LISTING_PAGE_BLOBS = 1_000;
 
 /** The .json blobs of `container` (under `prefix`); `abortSignal` ends the listing (the collector's stop). */
 export async function* listFlowLogBlobs(service: BlobServiceClient, container: string, prefix?: string, abortSignal?: AbortSignal): AsyncGenerator<BlobRef> {
+  for await (const page of listFlowLogPages(service, container, { prefix, abortSignal })) yield* page.refs;
+}
+
+/** One page of a flat listing: its .json blobs, and the continuation token it was asked with (undefined: the first page). */
+export interface ListingPage {
+  refs: BlobRef[];
+  askedWith?: string;
+}
+
+/**
+ * The listing page by page, from the page `from` names (a page's `askedWith`: the service's continuation token, a
+ * position in name order that stays valid however long later it is used) or from the first.
+ */
+export async function* listFlowLogPages(service: BlobServiceClient, container: string, options: {
+  prefix?: string;
+  from?: string;
+  /** Default PREFIX_LISTING_PAGE_BLOBS under a prefix, FULL_LISTING_PAGE_BLOBS for the whole container. */
+  pageBlobs?: number;
+  abortSignal?: AbortSignal;
+} = {}): AsyncGenerator<ListingPage> {
+  const { prefix, abortSignal } = options;
   const client = service.getContainerClient(container);
   try {
-    const maxPageSize = prefix ? PREFIX_LISTING_PAGE_BLOBS : FULL_LISTING_PAGE_BLOBS;
-    for await (const page of client.listBlobsFlat({ prefix, abortSignal }).byPage({ maxPageSize })) {
+    const maxPageSize = options.pageBlobs ?? (prefix ? PREFIX_LISTING_PAGE_BLOBS : FULL_LISTING_PAGE_BLOBS);
+    let askedWith = options.from;
+    for await (const page of client.listBlobsFlat({ prefix, abortSignal }).byPage({ maxPageSize, continuationToken: askedWith })) {
+      const refs: BlobRef[] = [];
       for (const item of page.segment.blobItems) {
         if (!JSON_NAME.test(item.name)) continue;
-        yield {
+        refs.push({
           container,
           name: item.name,
           etag: normalizeEtag(item.properties.etag),
           createdOn: item.properties.createdOn,
           lastModified: item.properties.lastModified,
           contentLength: item.properties.contentLength,
-        };
+        });
       }
+      yield { refs, askedWith };
+      askedWith = page.continuationToken || undefined;
     }
   } catch (error) {
     throw asContainerMissing(error, container);

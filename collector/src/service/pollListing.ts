@@ -1,0 +1,297 @@
+// What a poll lists (full, wide or recent), what it takes on from the listing, and what it leaves for later polls
+// (the backlog bound). The scheduler (collector.ts) runs the jobs; this decides which blobs they are for.
+import type { BlobServiceClient } from "@azure/storage-blob";
+import type { BlobRef } from "../source/blobReader";
+import { ContainerMissingError, blobHour, dayPrefix, discoverFlowLogPaths, flowLogPath, horizonDayFolders, listFlowLogPages, recentHourFolders } from "../source/listing";
+import { isForbidden, type AuthorizationGrace } from "./authorizationGrace";
+import type { JobContext } from "./blobJob";
+import type { CollectorConfig } from "./config";
+import { describeError } from "./logger";
+import { forEachLimited, type CaughtUpAt } from "./jobBudget";
+import { blobKeyBucket, blobRefKey } from "../blobKey";
+
+/** What the scheduler remembers between polls (never across restarts: checkpoints are the durable state). */
+export interface PollState {
+  caughtUp: Map<string, string>;
+  /** Blobs seen with unread data and not caught up since (failed, busy, changed mid-read): tried every poll. */
+  pending: Map<string, BlobRef>;
+  /** Where this process last caught each blob up: a tailing job's new data is known from it and the listed length. */
+  caughtUpAt: Map<string, CaughtUpAt>;
+  /** Blob jobs under way now. */
+  underway: { count: number };
+  /** Per container, the flow logs' paths seen in the last full or wide listing: where recent hours are listed. */
+  flowLogPaths: Map<string, Set<string>>;
+  lastFullListing?: number;
+  /** When the last wide or full listing started. */
+  lastWideListing?: number;
+  /** Blobs the last full listing saw: while few, listing everything costs about one page and finds new flow logs at once. */
+  lastFullListed?: number;
+  fullListingBelowBlobs: number;
+  backlogBlobsPerPoll: number;
+  /** Blobs per page of the full listing and its resumptions (tests: a few). Default FULL_LISTING_PAGE_BLOBS. */
+  fullListingPageBlobs?: number;
+  /** Blobs the last wide listing left for later (backlogBlobsPerPoll): the next poll lists wide again. */
+  wideLeftOut?: LeftOut;
+  /** Where the last full listing, or its last resumption, left blobs for later: the next poll lists on from there. */
+  resume?: Resume;
+  /** Pending blobs the last poll caught up with, set aside or found gone: a one-pass run lists again only after some. */
+  resolvedLastPoll: number;
+}
+
+interface LeftOut {
+  blobs: number;
+  /** lastModified of the oldest of them (ms), for the lag. */
+  since: number;
+}
+
+/**
+ * A full listing that left blobs for later goes on, in later polls, from the page that held the first one it left
+ * (per container: that page's continuation token, undefined for the first page): each poll pages on until it has
+ * left one again, so a backfill lists the containers about once in all, not once per BACKLOG_BLOBS_PER_POLL blobs.
+ * `blobs` is the full listing's count less what the resumptions took since (or, if more, what the last one saw
+ * left); `since` stays the oldest the full listing left, so the lag errs high, never low.
+ */
+interface Resume extends LeftOut {
+  from: Map<string, string | undefined>;
+}
+
+/** Blobs left for later polls by the listings of the last poll (the pending gauge and the lag count them). */
+export function blobsLeftOut(state: PollState): LeftOut {
+  return {
+    blobs: (state.wideLeftOut?.blobs ?? 0) + (state.resume?.blobs ?? 0),
+    since: Math.min(state.wideLeftOut?.since ?? Infinity, state.resume?.since ?? Infinity),
+  };
+}
+
+const LISTINGS_AT_ONCE = 8;
+/**
+ * A wide listing's day folders, each several pages of PREFIX_LISTING_PAGE_BLOBS for a large flow log: two at once bounds the
+ * pages in flight (memory) where an hour folder, a recent listing's, is rarely more than a page.
+ */
+const DAY_LISTINGS_AT_ONCE = 2;
+const FULL_LISTING_EVERY_MS = 24 * 3_600_000;
+
+export type ListingScope = "full" | "wide" | "recent";
+
+/**
+ * A full listing finds everything (new flow logs, late writes to any hour) and lets deleted blobs be forgotten, but
+ * pages through the whole retention period: it runs at start-up, every 24 hours, and every poll while the
+ * containers hold few blobs (about one page). A wide listing, every FLOWLOGS_FULL_LISTING_MINUTES, walks the folders
+ * to find the flow logs and lists each one's last FLOWLOGS_LISTING_HORIZON_HOURS. Other polls list only the hours
+ * still being written under each known flow log, so a poll's cost does not grow with retention. A full listing that
+ * left blobs for later is resumed beside these (listChanged), not repeated.
+ */
+export function listingScope(config: CollectorConfig, state: PollState, once: boolean, now: number): ListingScope {
+  const fullDue = state.lastFullListing === undefined || now - state.lastFullListing >= FULL_LISTING_EVERY_MS;
+  if (state.wideLeftOut && !fullDue) return "wide";
+  // One pass lists in full once; its later polls are for what that listing left.
+  if (once) return state.resume && !fullDue ? "recent" : "full";
+  if (fullDue || config.fullListingMinutes === 0 || state.lastWideListing === undefined ||
+    (!state.resume && (state.lastFullListed ?? 0) < state.fullListingBelowBlobs)) return "full";
+  if (now - state.lastWideListing < config.fullListingMinutes * 60_000) return "recent";
+  return config.listingHorizonHours === 0 ? "full" : "wide";
+}
+
+/** Blobs left for later by one listing (a scope's, or the resumption's), and backlog blobs it took on. */
+interface Tally {
+  left: number;
+  leftSince: number;
+  taken: number;
+}
+
+const newTally = (): Tally => ({ left: 0, leftSince: Infinity, taken: 0 });
+
+/**
+ * Lists in the scope's extent (listingScope), and on from where the last full listing left blobs for later, and
+ * returns the blobs not caught up. `resumed` counts the blobs the resumption listed.
+ */
+export async function listChanged(
+  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: ListingScope, now: number, grace: AuthorizationGrace,
+): Promise<{ candidates: Map<string, BlobRef>; listed: number; resumed?: number; listingFailure?: string }> {
+  const { metrics, log } = context;
+  const startedAt = context.now();
+  const candidates = new Map<string, BlobRef>();
+  const seen = new Set<number>(); // blobKeyBucket of every blob listed: under half the memory of the keys
+  let failedListing = false;
+  const failedContainers = new Set<string>();
+  let listingError = "";
+  let listed = 0;
+  // Unread blobs of older hours held (pending from earlier polls, or taken on by this listing), at most
+  // BACKLOG_BLOBS_PER_POLL, and those left for a later listing.
+  const recentFrom = now - 3_600_000 - config.doneGraceMinutes * 60_000; // hours whose blobs may still grow
+  const isBacklog = (name: string): boolean => !((blobHour(name)?.getTime() ?? -Infinity) >= recentFrom);
+  let backlogHeld = 0;
+  for (const ref of state.pending.values()) if (isBacklog(ref.name)) backlogHeld++;
+  const scopeTally = newTally();
+  const resumeTally = newTally();
+  // Per container, the page that held the first blob a full listing left for later (its continuation token).
+  const resumeFrom = new Map<string, string | undefined>();
+  const folders = scope === "full" ? [] : scope === "wide" ? horizonDayFolders(now, config.listingHorizonHours) : recentHourFolders(now, config.doneGraceMinutes);
+  // What a wide listing covered, as `<container>/<prefix>`: a pending blob in it that was not listed is gone.
+  const covered = new Set<string>();
+  const listingsAtOnce = (prefixes: string[], work: (prefix: string) => Promise<void>) => forEachLimited(prefixes, LISTINGS_AT_ONCE, work);
+  const note = (ref: BlobRef, paths: Set<string>, tally: Tally): "taken" | "left" | "skipped" => {
+    listed++;
+    // A full listing of a large estate takes minutes before any job: not a hung loop.
+    metrics.lastProgress = Date.now();
+    const key = blobRefKey(ref);
+    seen.add(blobKeyBucket(key));
+    const path = flowLogPath(ref.name);
+    if (path !== undefined) paths.add(path);
+    if (ref.etag && state.caughtUp.get(key) === ref.etag) {
+      // Caught up with exactly this version (a read that raced an append ends here): nothing pending.
+      metrics.pendingSince.delete(key);
+      state.pending.delete(key);
+      return "skipped";
+    }
+    if (!state.pending.has(key) && !candidates.has(key) && isBacklog(ref.name)) {
+      if (backlogHeld >= state.backlogBlobsPerPoll) {
+        tally.left++;
+        tally.leftSince = Math.min(tally.leftSince, ref.lastModified?.getTime() ?? Date.now());
+        return "left";
+      }
+      backlogHeld++;
+      tally.taken++;
+    }
+    if (!metrics.pendingSince.has(key)) metrics.pendingSince.set(key, ref.lastModified?.getTime() ?? Date.now());
+    candidates.set(key, ref);
+    return "taken";
+  };
+  // A 403 waited out within the authorization grace is not a failure (the poll's or the service's).
+  const listingFailed = (container: string, error: unknown): void => {
+    if (grace.excuse(isForbidden(error), `listing container ${container}`, describeError(error))) {
+      log("debug", "list.failed", { container, error: describeError(error) });
+    } else {
+      failedContainers.add(container);
+      metrics.errors++;
+      listingError = `listing ${container} failed: ${describeError(error)}`;
+      log("error", "list.failed", { container, error: describeError(error) });
+    }
+  };
+  for (const container of config.containers) {
+    const paths = new Set<string>();
+    try {
+      const searched = scope === "wide"
+        // A folder listed is a sign of life, as a blob listed is (below).
+        ? await discoverFlowLogPaths(service, container, {
+          forEach: listingsAtOnce, onFolder: () => { metrics.lastProgress = Date.now(); }, abortSignal: context.signal,
+        })
+        : state.flowLogPaths.get(container) ?? new Set<string>();
+      // Every flow log found stays known, the ones with no blob in the horizon too (they may start writing), and so
+      // do the ones the last full listing saw that the walk cannot reach (deeper than it goes): until the next full one.
+      if (scope === "wide") for (const path of [...searched, ...(state.flowLogPaths.get(container) ?? [])]) paths.add(path);
+      const prefixes = scope === "full" ? [undefined] : [...searched].flatMap((path) => folders.map((folder) => path + folder));
+      if (scope === "wide") for (const prefix of prefixes) covered.add(`${container}/${prefix}`);
+      // Many flow logs mean many small listings: a few at a time keeps a poll's wall time short.
+      let failure: { error: unknown } | undefined;
+      await forEachLimited(prefixes, scope === "wide" ? DAY_LISTINGS_AT_ONCE : LISTINGS_AT_ONCE, async (prefix) => {
+        try {
+          const pageBlobs = prefix === undefined ? state.fullListingPageBlobs : undefined;
+          for await (const page of listFlowLogPages(service, container, { prefix, pageBlobs, abortSignal: context.signal })) {
+            let leftOnPage = false;
+            for (const ref of page.refs) if (note(ref, paths, scopeTally) === "left") leftOnPage = true;
+            // The full listing (one per container) pages on to the end, as it must to see every blob; later polls go
+            // on from the first page where it left one.
+            if (scope === "full" && leftOnPage && !resumeFrom.has(container)) resumeFrom.set(container, page.askedWith);
+          }
+        } catch (error) {
+          failure ??= { error };
+        }
+      });
+      if (failure) throw failure.error;
+      grace.succeeded();
+      if (scope !== "recent") state.flowLogPaths.set(container, paths);
+    } catch (error) {
+      if (error instanceof ContainerMissingError) {
+        // Nothing listed is nothing there: the full or wide listing still counts, so the others' blobs are forgotten
+        // once retention deletes them, and polls go on listing only the recent hours. A container made later (Network
+        // Watcher creates its own on its first write) is found by the next full or wide listing.
+        log("warn", "container.missing", { container, reason: error.message });
+        if (scope !== "recent") state.flowLogPaths.set(container, new Set());
+        continue;
+      }
+      failedListing = true;
+      if (context.signal?.aborted) break; // stopping: the listing was cut short, not failed
+      listingFailed(container, error);
+    }
+  }
+  if (scope !== "recent" && !failedListing) state.lastWideListing = startedAt;
+  // A failed listing that left nothing out may just not have reached them: what the last one left stays known.
+  const leftOut = (tally: Tally): LeftOut | undefined => tally.left > 0 ? { blobs: tally.left, since: tally.leftSince } : undefined;
+  if (scope === "wide" && (scopeTally.left > 0 || !failedListing)) state.wideLeftOut = leftOut(scopeTally);
+  if (scope === "full" && (scopeTally.left > 0 || !failedListing)) {
+    state.wideLeftOut = undefined;
+    state.resume = scopeTally.left > 0 ? { ...leftOut(scopeTally)!, from: resumeFrom } : undefined;
+  }
+  let resumed: number | undefined;
+  if (scope !== "full" && state.resume && !context.signal?.aborted) {
+    const before = listed;
+    await resumeFullListing(service, context, state, state.resume, (ref, paths) => note(ref, paths, resumeTally), listingFailed);
+    resumed = listed - before;
+    const { resume } = state;
+    state.resume = resume.from.size === 0 ? undefined : {
+      from: resume.from,
+      blobs: Math.max(1, resumeTally.left, resume.blobs - resumeTally.taken), // a page it goes on from held one left
+      since: Math.min(resume.since, resumeTally.leftSince),
+    };
+  }
+  if (scope === "wide" && !failedListing) {
+    // Blobs tried every poll that retention deleted: forgotten here rather than at the next full listing.
+    for (const [key, ref] of state.pending) {
+      if (seen.has(blobKeyBucket(key)) || !covered.has(`${ref.container}/${dayPrefix(ref.name)}`)) continue;
+      for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) map.delete(key);
+    }
+  }
+  if (scope === "full" && !failedListing) {
+    state.lastFullListing = startedAt;
+    state.lastFullListed = listed;
+    // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
+    for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) for (const key of map.keys()) if (!seen.has(blobKeyBucket(key))) map.delete(key);
+  }
+  metrics.leftOut = blobsLeftOut(state);
+  // No progress when no container could be listed (some listing errors alone leave the others' blobs moving).
+  const listingFailure = failedContainers.size > 0 && failedContainers.size === config.containers.length ? listingError : undefined;
+  return { candidates, listed, ...(resumed !== undefined ? { resumed } : {}), listingFailure };
+}
+
+/**
+ * Lists each container of `resume` from its page until a page leaves a blob for later (that page is where the
+ * next poll goes on) or the listing ends (nothing left there: the container is done). A failed listing keeps its
+ * page, unless the service refused the request as bad (400).
+ */
+async function resumeFullListing(
+  service: BlobServiceClient, context: JobContext, state: PollState, resume: Resume,
+  note: (ref: BlobRef, paths: Set<string>) => "taken" | "left" | "skipped", listingFailed: (container: string, error: unknown) => void,
+): Promise<void> {
+  for (const [container, from] of [...resume.from]) {
+    // A flow log first seen here is listed in its recent hours from now on.
+    const paths = state.flowLogPaths.get(container) ?? new Set<string>();
+    state.flowLogPaths.set(container, paths);
+    let stoppedAt: { page: string | undefined } | undefined;
+    try {
+      for await (const page of listFlowLogPages(service, container, { from, pageBlobs: state.fullListingPageBlobs, abortSignal: context.signal })) {
+        let leftOnPage = false;
+        for (const ref of page.refs) if (note(ref, paths) === "left") leftOnPage = true;
+        if (leftOnPage) {
+          stoppedAt = { page: page.askedWith };
+          break;
+        }
+      }
+      if (stoppedAt) resume.from.set(container, stoppedAt.page);
+      else resume.from.delete(container);
+    } catch (error) {
+      if (error instanceof ContainerMissingError) {
+        resume.from.delete(container);
+        continue;
+      }
+      if (context.signal?.aborted) return;
+      listingFailed(container, error);
+      // Refused as a bad request: the token itself may be what is refused (it is the service's own, but opaque), and
+      // keeping it would fail every poll until the next full listing. The first page is always a valid place to go on from.
+      if ((error as { statusCode?: number }).statusCode === 400 && from !== undefined) {
+        resume.from.set(container, undefined);
+        context.log("warn", "list.resume.restarted", { container, action: "listing the blobs left for later from the container's first page" });
+      }
+    }
+  }
+}
