@@ -10,7 +10,8 @@ import { startFaultyProxy } from "../support/faultyProxy";
 import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
-import { runCollector } from "../../collector/src/service/collector";
+import { runCollector, type RunOptions } from "../../collector/src/service/collector";
+import type { CollectorConfig } from "../../collector/src/service/config";
 import { azuriteCollectorConfig } from "./azuriteCollectorConfig";
 import type { LogEvent } from "../../collector/src/service/logger";
 import type { Sink } from "../../collector/src/model";
@@ -33,6 +34,25 @@ async function estate(name: string) {
 }
 
 const polls = (events: LogEvent[]) => events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.candidates, e.leftForNextPoll]);
+
+/** The service for `count` polls, holding 3 blobs of older hours, full listings in pages of 2 blobs; what it wrote and logged. */
+async function pollsOfThree(config: CollectorConfig, count: number, options: Partial<RunOptions> = {}) {
+  const sink = new RecordingSink();
+  const events: LogEvent[] = [];
+  const controller = new AbortController();
+  let polled = 0;
+  await runCollector({
+    config, sink, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal,
+    backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, fullListingPageBlobs: 2, ...options,
+    sleep: async () => { if (++polled === count) controller.abort(); },
+  });
+  return { sink, events };
+}
+
+async function assertEachTupleOnce(sink: RecordingSink, writers: FlowLogBlobWriter[]): Promise<void> {
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
+  assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0), "each tuple once");
+}
 
 test("backlog, service: each poll takes 3 blobs of older hours and the current hour's, the polls after the full listing list on from where it left blobs, then only the recent hours", async () => {
   const { writers, current, config } = await estate("backlog-svc");
@@ -60,8 +80,7 @@ test("backlog, service: each poll takes 3 blobs of older hours and the current h
     ["recent", 0, undefined], // nothing left: only the recent hours
   ]);
   assert.deepEqual(pending, [4, 1, 0, 0], "flowlogs_blobs_pending counts the blobs left for later");
-  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
-  assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0), "each tuple once");
+  await assertEachTupleOnce(sink, writers);
   assert.equal(summary.metrics.duplicates, 0);
 });
 
@@ -95,8 +114,7 @@ test("backlog, wide listing: blobs a wide listing left for later are listed wide
     ["wide", 2, undefined], // the other 2
     ["recent", 0, undefined],
   ]);
-  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([current, ...late]));
-  assert.equal(sink.documents.size, [current, ...late].reduce((n, w) => n + w.tuples, 0));
+  await assertEachTupleOnce(sink, [current, ...late]);
 });
 
 for (const [status, title, resumedAfter] of [
@@ -109,19 +127,13 @@ for (const [status, title, resumedAfter] of [
     const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
       method === "GET" && path.includes(`/${config.containers[0]}?`) && path.includes("comp=list") && !path.includes("prefix=") && ++flatListings === 5
         ? { status } : "forward");
-    const sink = new RecordingSink();
-    const events: LogEvent[] = [];
-    const controller = new AbortController();
-    let polled = 0;
+    let run;
     try {
-      await runCollector({
-        config, sink, blobService: BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url)), writeLog: () => {},
-        onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal, backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, fullListingPageBlobs: 2,
-        sleep: async () => { if (++polled === 4) controller.abort(); },
-      });
+      run = await pollsOfThree(config, 4, { blobService: BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url)) });
     } finally {
       await proxy.stop();
     }
+    const { sink, events } = run;
     // Pages of 2: h1 h2 | h3 h4 | h5 h6 | h7 and the current hour's blob.
     assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.resumed, e.candidates, e.leftForNextPoll]), [
       ["full", undefined, 4, 4], // h1-h3 and the current blob; h4 (page 2) first of the 4 left
@@ -131,8 +143,7 @@ for (const [status, title, resumedAfter] of [
     ]);
     assert.equal(events.filter((e) => e.event === "list.failed").length, 1);
     assert.equal(events.filter((e) => e.event === "list.resume.restarted").length, status === 400 ? 1 : 0);
-    assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
-    assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0));
+    await assertEachTupleOnce(sink, writers);
   });
 }
 
@@ -142,8 +153,7 @@ test("backlog, one pass: a run --once reads every blob, in polls of 3 from the b
   const events: LogEvent[] = [];
   await runCollector({ config, sink, once: true, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, backlogBlobsPerPoll: 3 });
   assert.deepEqual(polls(events), [["full", 4, 4], ["recent", 3, 1], ["recent", 1, undefined]]);
-  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
-  assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0));
+  await assertEachTupleOnce(sink, writers);
 });
 
 test("backlog, during a sink outage: the blobs held stay at 3 and the current hour's, however many polls; a run --once ends when a poll resolves none", async () => {
@@ -179,15 +189,7 @@ test("backlog, resumed listing: the polls after the full listing list from the p
   })));
   const current = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 9, mac: "000D3A000009" });
   for (const writer of [...old, current]) await writer.appendMinute({ records: 1 });
-  const sink = new RecordingSink();
-  const events: LogEvent[] = [];
-  const controller = new AbortController();
-  let polled = 0;
-  await runCollector({
-    config, sink, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal,
-    backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, fullListingPageBlobs: 2,
-    sleep: async () => { if (++polled === 5) controller.abort(); },
-  });
+  const { sink, events } = await pollsOfThree(config, 5);
   assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.resumed, e.candidates, e.leftForNextPoll]), [
     ["full", 13, undefined, 4, 9], // h1 ×2 and h2 of the first NIC, and the current blob; 9 left, the first on page 2
     ["recent", 7, 6, 3, 6], // the current blob (recent hours), then pages 2-4: h2's second, h3 ×2; h4's first left
@@ -195,8 +197,7 @@ test("backlog, resumed listing: the polls after the full listing list from the p
     ["recent", 6, 5, 3, undefined], // pages 5-7: h5's second, h6 ×2, the current blob, the end: nothing left
     ["recent", 1, undefined, 0, undefined],
   ]);
-  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([...old, current]));
-  assert.equal(sink.documents.size, [...old, current].reduce((n, w) => n + w.tuples, 0), "each tuple once");
+  await assertEachTupleOnce(sink, [...old, current]);
 });
 
 test("backlog, two containers: each goes on from its own page; the hold is shared, so the second waits until the first is taken", async () => {
@@ -210,20 +211,11 @@ test("backlog, two containers: each goes on from its own page; the hold is share
   }
   for (const writer of writers) await writer.appendMinute({ records: 1 });
   const config = azuriteCollectorConfig(first, scratch.container("backlog-two-cp"), { FLOWLOGS_CONTAINERS: `${first.containerName},${second.containerName}` });
-  const sink = new RecordingSink();
-  const events: LogEvent[] = [];
-  const controller = new AbortController();
-  let polled = 0;
-  await runCollector({
-    config, sink, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal,
-    backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, fullListingPageBlobs: 2,
-    sleep: async () => { if (++polled === 3) controller.abort(); },
-  });
+  const { sink, events } = await pollsOfThree(config, 3);
   assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.resumed, e.candidates, e.leftForNextPoll]), [
     ["full", undefined, 3, 5], // the first's h1-h3; its h4 (page 2) and all of the second's (from page 1) left
     ["recent", 6, 3, 2], // the first from page 2 (h3, h4: its end), the second from page 1 (h1, h2) to page 2 (h3, h4 left)
     ["recent", 2, 2, undefined], // the second from page 2: h3, h4, its end
   ]);
-  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds(writers));
-  assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0), "each tuple once");
+  await assertEachTupleOnce(sink, writers);
 });
