@@ -101,12 +101,15 @@ interface Tally {
 
 const newTally = (): Tally => ({ left: 0, leftSince: Infinity, taken: 0 });
 
+/** What a listing needs of the jobs' context. */
+export type ListingContext = Pick<JobContext, "metrics" | "log" | "now" | "signal">;
+
 /**
  * Lists in the scope's extent (listingScope), and on from where the last full listing left blobs for later, and
  * returns the blobs not caught up. `resumed` counts the blobs the resumption listed.
  */
 export async function listChanged(
-  service: BlobServiceClient, config: CollectorConfig, context: JobContext, state: PollState, scope: ListingScope, now: number, grace: AuthorizationGrace,
+  service: BlobServiceClient, config: CollectorConfig, context: ListingContext, state: PollState, scope: ListingScope, now: number, grace: AuthorizationGrace,
 ): Promise<{ candidates: Map<string, BlobRef>; listed: number; resumed?: number; listingFailure?: string }> {
   const { metrics, log } = context;
   const startedAt = context.now();
@@ -260,7 +263,7 @@ export async function listChanged(
  * page, unless the service refused the request as bad (400).
  */
 async function resumeFullListing(
-  service: BlobServiceClient, context: JobContext, state: PollState, resume: Resume,
+  service: BlobServiceClient, context: ListingContext, state: PollState, resume: Resume,
   note: (ref: BlobRef, paths: Set<string>) => "taken" | "left" | "skipped", listingFailed: (container: string, error: unknown) => void,
 ): Promise<void> {
   for (const [container, from] of [...resume.from]) {
