@@ -10,6 +10,7 @@ import { planIndexAssets, SERVERLESS_CAPABILITIES, type ClusterCapabilities } fr
 import { indexAssetsProvider, type IndexAssetsInputs, type IndexAssetsOutputs } from "../../infra/elastic/elasticsearch/indexAssetsResource";
 import { callElasticsearch, capabilityClient } from "../../infra/elastic/elasticsearch/client";
 import { writerApiKeyProvider, writerRoleDescriptors, type WriterApiKeyInputs } from "../../infra/elastic/elasticsearch/writerApiKeyResource";
+import { HOLDS_ALL, writerKeyCheckProvider, type WriterKeyCheckInputs } from "../../infra/elastic/elasticsearch/writerKeyCheckResource";
 import { FakeElasticsearch } from "./support/fakeElasticsearch";
 import { refusedSettings } from "./support/serverlessRules";
 
@@ -107,5 +108,25 @@ describe("Elastic Cloud Serverless (contract double)", () => {
     const refused = await call("POST", "/_security/api_key", { name: "w", role_descriptors: writerRoleDescriptors("prod") });
     assert.equal(refused.status, 400);
     assert.match(refused.body.error.reason, /creating derived api keys requires an explicit role descriptor that is empty/);
+  });
+
+  test("contract: a writer key made there by hand passes the stack's check (writerKey.external); one without create_doc is refused, naming it", async () => {
+    // Keys made in the project's UI with a role: the double holds them as it holds the keys it mints.
+    const given = (id: string, roleDescriptors: unknown) => {
+      es.keys.set(id, { id, name: id, apiKey: `${id}-secret`, roleDescriptors, metadata: {}, invalidated: false, creation: Date.now(), username: "ui" });
+      return { url: es.url, apiKey: Buffer.from(`${id}:${id}-secret`).toString("base64") };
+    };
+    const check = (connection: WriterKeyCheckInputs["connection"]) => writerKeyCheckProvider.check!({} as WriterKeyCheckInputs, { connection, namespace: "prod" });
+    const writer = await check(given("writer", writerRoleDescriptors("prod")));
+    assert.deepEqual(writer.failures, []);
+    assert.equal(writer.inputs?.verdict, HOLDS_ALL);
+    const readOnly = writerRoleDescriptors("prod") as Record<string, any>;
+    for (const role of Object.values(readOnly)) for (const entry of role.indices) entry.privileges = entry.privileges.filter((p: string) => p !== "create_doc");
+    const lacking = await check(given("read-only", readOnly));
+    assert.match(lacking.failures!.map((f) => f.reason).join("\n"), /lacks privileges the collector needs: create_doc on logs-azure\.flowlogs-prod/);
+    // The rule that makes the first a finding: Serverless refuses a privilege it does not have (ILM's, here).
+    const unknown = await call("POST", "/_security/user/_has_privileges", { cluster: ["manage_ilm"], index: [] });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.error.type, "illegal_argument_exception");
   });
 });

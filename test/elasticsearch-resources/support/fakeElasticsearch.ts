@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { AddressInfo } from "node:net";
-import { refusedSettings, SERVERLESS_ROOT, unavailableApi } from "./serverlessRules";
+import { refusedPrivileges, refusedSettings, SERVERLESS_ROOT, unavailableApi } from "./serverlessRules";
 
 export interface RecordedRequest { method: string; path: string; query: URLSearchParams; headers: IncomingMessage["headers"]; body: string }
 export interface StoredKey { id: string; name: string; apiKey: string; roleDescriptors: any; metadata: any; expiration?: number; invalidated: boolean; creation: number; username: string }
@@ -45,6 +45,8 @@ class Answer extends Error {
 const forbidden = (action: string, username: string) => new Answer(403, {
   error: { type: "security_exception", reason: `action [${action}] is unauthorized for user [${username}] with effective roles [flowlogs_deployer]` }, status: 403,
 });
+/** An Elasticsearch name pattern (`*` for any run of characters) as a regular expression. */
+const wildcard = (pattern: string): RegExp => new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
 const bad = (type: string, reason: string) => new Answer(400, { error: { root_cause: [{ type, reason }], type, reason }, status: 400 });
 const missing = (type: string, reason: string) => new Answer(404, { error: { root_cause: [{ type, reason }], type, reason }, status: 404 });
 
@@ -150,7 +152,31 @@ export class FakeElasticsearch {
     if ((m = /^\/_ingest\/pipeline\/([^/]+)$/.exec(path))) return this.pipeline(method, decodeURIComponent(m[1]!), json);
     if ((m = /^\/_ilm\/policy\/([^/]+)$/.exec(path))) return this.policy(method, decodeURIComponent(m[1]!), json);
     if (path === "/_security/api_key") return this.apiKey(method, req.query, auth, json);
+    if (path === "/_security/user/_has_privileges" && (method === "GET" || method === "POST")) return this.hasPrivileges(auth, json());
     throw bad("illegal_argument_exception", `no handler found for uri [${path}] and method [${method}]`);
+  }
+
+  /**
+   * What the caller holds of what it asks for. A key the double minted or was given holds what its role descriptors
+   * list by name (or `all`), on the exact names or `*` patterns listed: stricter than Elasticsearch, which also grants a
+   * privilege through a wider one (`write` covers `create_doc`). The admin key and users hold everything.
+   */
+  private hasPrivileges(auth: ReturnType<FakeElasticsearch["authenticate"]>, request: any): unknown {
+    const refusal = this.options.serverless ? refusedPrivileges(request) : undefined;
+    if (refusal) throw new Answer(refusal.status, refusal.body);
+    const key = auth.kind === "apiKey" ? this.keys.get(auth.id) : undefined;
+    const roles = key ? Object.values<any>(key.roleDescriptors ?? {}) : undefined;
+    const named = (list: string[] | undefined, privilege: string) => (list ?? []).some((p) => p === privilege || p === "all");
+    const holdsCluster = (privilege: string) => !roles || roles.some((role) => named(role.cluster, privilege));
+    const holdsIndex = (name: string, privilege: string) =>
+      !roles || roles.some((role) => (role.indices ?? []).some((entry: any) => entry.names.some((pattern: string) => wildcard(pattern).test(name)) && named(entry.privileges, privilege)));
+    const cluster = Object.fromEntries((request.cluster ?? []).map((privilege: string) => [privilege, holdsCluster(privilege)]));
+    const index: Record<string, Record<string, boolean>> = {};
+    for (const entry of request.index ?? []) {
+      for (const name of entry.names) index[name] = { ...index[name], ...Object.fromEntries(entry.privileges.map((privilege: string) => [privilege, holdsIndex(name, privilege)])) };
+    }
+    const all = [...Object.values(cluster), ...Object.values(index).flatMap((held) => Object.values(held))].every((held) => held === true);
+    return { username: key?.name ?? (auth.kind === "user" ? auth.username : "admin-key"), has_all_requested: all, cluster, index, application: {} };
   }
 
   private componentTemplate(method: string, name: string, json: () => any): unknown {
@@ -192,7 +218,7 @@ export class FakeElasticsearch {
     if (method === "GET" && name.includes("*")) {
       // A wildcard answers the templates it matches; matching none, a 404 whose body is the empty list (what the real
       // test cluster answers: indexAssetsProvider.test.ts).
-      const pattern = new RegExp(`^${name.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+      const pattern = wildcard(name);
       const matches = [...this.indexTemplates].filter(([n]) => pattern.test(n)).map(([n, t]) => ({ name: n, index_template: t }));
       if (matches.length === 0) throw new Answer(404, { index_templates: [] });
       return { index_templates: matches };

@@ -84,3 +84,33 @@ export function unavailableApi(method: string, path: string): Refusal | undefine
   }
   return undefined;
 }
+
+/**
+ * The privileges Serverless's has-privileges API takes (the Serverless API reference, "Check user privileges":
+ * elastic.co/docs/api/elasticsearch-serverless/operation/operation-security-has-privileges, its `cluster` and
+ * `index[].privileges` values, transcribed). A name outside them is refused as Elasticsearch refuses an unknown one:
+ * 400 illegal_argument_exception, "unknown cluster privilege [..]" / "unknown index privilege [..]"
+ * (x-pack/.../authz/privilege/ClusterPrivilegeResolver.java, IndexPrivilege.java).
+ */
+const SERVERLESS_CLUSTER_PRIVILEGES = [
+  "all", "cancel_task", "manage", "manage_api_key", "manage_behavioral_analytics", "manage_enrich", "manage_esql",
+  "manage_index_templates", "manage_inference", "manage_ingest_pipelines", "manage_logstash_pipelines", "manage_ml",
+  "manage_own_api_key", "manage_pipeline", "manage_reindex", "manage_search_application", "manage_search_query_rules",
+  "manage_search_synonyms", "manage_security", "manage_transform", "monitor", "monitor_enrich", "monitor_esql",
+  "monitor_inference", "monitor_ml", "monitor_reindex", "monitor_transform", "none", "post_behavioral_analytics_event",
+  "read_pipeline", "read_security", "read_project_routing", "manage_project_routing",
+];
+const SERVERLESS_INDEX_PRIVILEGES = [
+  "all", "auto_configure", "create", "create_doc", "create_index", "create_view", "delete", "delete_index", "delete_view",
+  "index", "maintenance", "manage", "manage_data_stream_lifecycle", "manage_view", "monitor", "none", "read",
+  "read_view_metadata", "view_index_metadata", "write",
+];
+
+export function refusedPrivileges(request: { cluster?: string[]; index?: Array<{ privileges: string[] }> }): Refusal | undefined {
+  const unknownCluster = (request.cluster ?? []).find((name) => !SERVERLESS_CLUSTER_PRIVILEGES.includes(name));
+  const unknownIndex = (request.index ?? []).flatMap((entry) => entry.privileges).find((name) => !SERVERLESS_INDEX_PRIVILEGES.includes(name));
+  const reason = unknownCluster !== undefined ? `unknown cluster privilege [${unknownCluster}]`
+    : unknownIndex !== undefined ? `unknown index privilege [${unknownIndex}]` : undefined;
+  if (reason === undefined) return undefined;
+  return { status: 400, body: { error: { root_cause: [{ type: "illegal_argument_exception", reason }], type: "illegal_argument_exception", reason }, status: 400 } };
+}
