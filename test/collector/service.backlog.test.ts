@@ -35,18 +35,26 @@ async function estate(name: string) {
 
 const polls = (events: LogEvent[]) => events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.candidates, e.leftForNextPoll]);
 
-/** The service for `count` polls, holding 3 blobs of older hours, full listings in pages of 2 blobs; what it wrote and logged. */
+/**
+ * The service for `count` polls, holding 3 blobs of older hours, full listings in pages of 2 blobs; what it wrote and
+ * logged, and after which polls it paused (none while a backlog it left moves).
+ */
 async function pollsOfThree(config: CollectorConfig, count: number, options: Partial<RunOptions> = {}) {
   const sink = new RecordingSink();
   const events: LogEvent[] = [];
   const controller = new AbortController();
-  let polled = 0;
+  const pausedAfter: number[] = [];
+  const polled = () => events.filter((e) => e.event === "poll.end").length;
   await runCollector({
-    config, sink, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal,
+    config, sink, blobService: scratch.service, writeLog: () => {}, now: () => NOW, signal: controller.signal,
+    onEvent: (e) => {
+      events.push(e);
+      if (e.event === "poll.end" && polled() === count) controller.abort();
+    },
     backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, fullListingPageBlobs: 2, ...options,
-    sleep: async () => { if (++polled === count) controller.abort(); },
+    sleep: async () => { pausedAfter.push(polled()); },
   });
-  return { sink, events };
+  return { sink, events, pausedAfter };
 }
 
 async function assertEachTupleOnce(sink: RecordingSink, writers: FlowLogBlobWriter[]): Promise<void> {
@@ -54,32 +62,28 @@ async function assertEachTupleOnce(sink: RecordingSink, writers: FlowLogBlobWrit
   assert.equal(sink.documents.size, writers.reduce((n, w) => n + w.tuples, 0), "each tuple once");
 }
 
-test("backlog, service: each poll takes 3 blobs of older hours and the current hour's, the polls after the full listing list on from where it left blobs, then only the recent hours", async () => {
+test("backlog, service: each poll takes 3 blobs of older hours and the current hour's, the polls after the full listing list on from where it left blobs, at once, then only the recent hours", async () => {
   const { writers, current, config } = await estate("backlog-svc");
   const sink = new RecordingSink();
   const events: LogEvent[] = [];
   const controller = new AbortController();
-  const pending: number[] = [];
-  let url = "";
-  let polled = 0;
+  const pausedAfter: number[] = [];
   const summary = await runCollector({
-    config: { ...config, metricsHost: "127.0.0.1", metricsPort: 0 }, sink, blobService: scratch.service, writeLog: () => {},
-    onEvent: (e) => events.push(e), onListening: (u) => { url = u; }, now: () => NOW, signal: controller.signal,
+    config, sink, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW, signal: controller.signal,
     backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0,
     sleep: async () => {
-      const metrics = await (await fetch(`${url}/metrics`)).text();
-      pending.push(Number(/^flowlogs_blobs_pending (\d+)$/m.exec(metrics)?.[1]));
-      if (++polled === 1) await current.appendMinute({ records: 1 }); // the current hour grows meanwhile
-      if (polled === 4) controller.abort();
+      pausedAfter.push(events.filter((e) => e.event === "poll.end").length);
+      if (pausedAfter.length === 1) await current.appendMinute({ records: 1 }); // the current hour grows meanwhile
+      if (pausedAfter.length === 2) controller.abort();
     },
   });
   assert.deepEqual(polls(events), [
     ["full", 4, 4], // 3 of the backlog and the current hour's blob; 4 left
-    ["recent", 4, 1], // 3 more (the listing goes on from its one page), and the current blob, which grew
+    ["recent", 3, 1], // at once: 3 more (the listing goes on from its one page)
     ["recent", 1, undefined], // the last one
-    ["recent", 0, undefined], // nothing left: only the recent hours
+    ["recent", 1, undefined], // a poll interval later: only the recent hours, where the current blob grew
   ]);
-  assert.deepEqual(pending, [4, 1, 0, 0], "flowlogs_blobs_pending counts the blobs left for later");
+  assert.deepEqual(pausedAfter, [3, 4], "no poll interval slept while blobs left for later were being read");
   await assertEachTupleOnce(sink, writers);
   assert.equal(summary.metrics.duplicates, 0);
 });
@@ -100,8 +104,7 @@ test("backlog, wide listing: blobs a wide listing left for later are listed wide
   const controller = new AbortController();
   const steps: Array<() => Promise<void>> = [
     async () => { for (const writer of late) await writer.appendMinute({ records: 1 }); now += 31 * 60_000; },
-    async () => {},
-    async () => {},
+    async () => {}, // after the second wide listing: none after the first, which left blobs and read some
     async () => controller.abort(),
   ];
   await runCollector({
@@ -133,7 +136,7 @@ for (const [status, title, resumedAfter] of [
     } finally {
       await proxy.stop();
     }
-    const { sink, events } = run;
+    const { sink, events, pausedAfter } = run;
     // Pages of 2: h1 h2 | h3 h4 | h5 h6 | h7 and the current hour's blob.
     assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.resumed, e.candidates, e.leftForNextPoll]), [
       ["full", undefined, 4, 4], // h1-h3 and the current blob; h4 (page 2) first of the 4 left
@@ -143,6 +146,7 @@ for (const [status, title, resumedAfter] of [
     ]);
     assert.equal(events.filter((e) => e.event === "list.failed").length, 1);
     assert.equal(events.filter((e) => e.event === "list.resume.restarted").length, status === 400 ? 1 : 0);
+    assert.deepEqual(pausedAfter, [2], "a poll that read none of the backlog waits its interval");
     await assertEachTupleOnce(sink, writers);
   });
 }
@@ -165,14 +169,22 @@ test("backlog, during a sink outage: the blobs held stay at 3 and the current ho
   };
   const events: LogEvent[] = [];
   const controller = new AbortController();
-  let polled = 0;
+  const pending: number[] = [];
+  let url = "";
   await runCollector({
-    config, sink: down, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => NOW,
-    backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0, signal: controller.signal,
-    sleep: async () => { if (++polled === 3) controller.abort(); },
+    config: { ...config, metricsHost: "127.0.0.1", metricsPort: 0 }, sink: down, blobService: scratch.service, writeLog: () => {},
+    onEvent: (e) => events.push(e), onListening: (u) => { url = u; }, now: () => NOW, backlogBlobsPerPoll: 3, fullListingBelowBlobs: 0,
+    signal: controller.signal,
+    sleep: async () => {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      pending.push(Number(/^flowlogs_blobs_pending (\d+)$/m.exec(metrics)?.[1]));
+      if (pending.length === 3) controller.abort();
+    },
   });
-  // The same 3 of the backlog (pending) and the current hour's blob, tried again each poll; no new ones taken on.
+  // The same 3 of the backlog (pending) and the current hour's blob, tried again each poll; no new ones taken on, and
+  // a poll interval between polls, as nothing moves.
   assert.deepEqual(polls(events), [["full", 4, 4], ["recent", 4, 4], ["recent", 4, 4]]);
+  assert.deepEqual(pending, [8, 8, 8], "flowlogs_blobs_pending: the 4 held and the 4 left for later");
   const once: LogEvent[] = [];
   await runCollector({ config, sink: down, once: true, blobService: scratch.service, writeLog: () => {}, onEvent: (e) => once.push(e), now: () => NOW, backlogBlobsPerPoll: 3 })
     .catch(() => {});
@@ -189,7 +201,7 @@ test("backlog, resumed listing: the polls after the full listing list from the p
   })));
   const current = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T10:00:00Z"), seed: 9, mac: "000D3A000009" });
   for (const writer of [...old, current]) await writer.appendMinute({ records: 1 });
-  const { sink, events } = await pollsOfThree(config, 5);
+  const { sink, events, pausedAfter } = await pollsOfThree(config, 5);
   assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => [e.listing, e.listed, e.resumed, e.candidates, e.leftForNextPoll]), [
     ["full", 13, undefined, 4, 9], // h1 ×2 and h2 of the first NIC, and the current blob; 9 left, the first on page 2
     ["recent", 7, 6, 3, 6], // the current blob (recent hours), then pages 2-4: h2's second, h3 ×2; h4's first left
@@ -197,6 +209,7 @@ test("backlog, resumed listing: the polls after the full listing list from the p
     ["recent", 6, 5, 3, undefined], // pages 5-7: h5's second, h6 ×2, the current blob, the end: nothing left
     ["recent", 1, undefined, 0, undefined],
   ]);
+  assert.deepEqual(pausedAfter, [4], "the backlog's polls follow each other at once");
   await assertEachTupleOnce(sink, [...old, current]);
 });
 

@@ -188,10 +188,13 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       metrics.notePoll(failure);
       noteRememberedBlobs();
       if (options.signal?.aborted) break;
-      // One pass reads everything it found: blobs a listing left for later get further polls while those make progress
-      // (a sink outage fails no job, but resolves none either).
-      if (options.once && !(blobsLeftOut(state).blobs > 0 && state.resolvedLastPoll > 0)) break;
-      if (options.once) continue;
+      // Blobs a listing left for later get further polls at once while those make progress (a sink outage fails no
+      // job, but resolves none either): in one pass, until everything found is read.
+      const backlogMoving = blobsLeftOut(state).blobs > 0 && state.resolvedLastPoll > 0;
+      if (options.once && !backlogMoving) break;
+      // A backlog is taken on BACKLOG_BLOBS_PER_POLL at a time: a poll interval slept between the bites would add
+      // hours to a large backfill (140 polls for 700,000 blobs). The recent hours are listed by every poll anyway.
+      if (backlogMoving) continue;
       await pause();
       if (options.signal?.aborted) break;
     }
