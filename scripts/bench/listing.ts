@@ -8,10 +8,9 @@ import { discoverFlowLogPaths, flowLogPath, horizonDayFolders, listFlowLogBlobs,
 import { flowLogBlobName } from "../../test/support/flowLogWriter";
 import { median, progress, report } from "./stats";
 import { loadConfig } from "../../collector/src/service/config";
-import { listChanged, listingScope, type PollState } from "../../collector/src/service/pollListing";
+import { blobsLeftOut, listChanged, listingScope, newPollState } from "../../collector/src/service/pollListing";
 import { Metrics } from "../../collector/src/service/metrics";
 import { AuthorizationGrace } from "../../collector/src/service/authorizationGrace";
-import { blobRefKey } from "../../collector/src/blobKey";
 
 const DAYS = 10;
 const NICS = 25;
@@ -76,10 +75,7 @@ async function benchBackfill(connectionString: string, container: string, now: n
   const log = () => {};
   const context = { metrics: new Metrics(), log, now: () => now, signal: undefined };
   const grace = new AuthorizationGrace(now, 0, log);
-  const state: PollState = {
-    caughtUp: new Map(), pending: new Map(), caughtUpAt: new Map(), underway: { count: 0 }, flowLogPaths: new Map(),
-    fullListingBelowBlobs: 5_000, backlogBlobsPerPoll: BACKFILL_BLOBS_PER_POLL, resolvedLastPoll: 0,
-  };
+  const state = newPollState(new Map(), { count: 0 }, { backlogBlobsPerPoll: BACKFILL_BLOBS_PER_POLL });
   let polls = 0;
   let listed = 0;
   let read = 0;
@@ -93,11 +89,11 @@ async function benchBackfill(connectionString: string, container: string, now: n
     for (const [key, ref] of result.candidates) {
       state.caughtUp.set(key, ref.etag!);
       state.pending.delete(key);
-      context.metrics.pendingSince.delete(blobRefKey(ref));
+      context.metrics.pendingSince.delete(key);
       read++;
     }
     polls++;
-  } while ((state.resume || state.wideLeftOut) && polls < 1_000);
+  } while (blobsLeftOut(state).blobs > 0 && polls < 1_000);
   report("backfill_polls", polls, 0, `${read} blobs read, ${BACKFILL_BLOBS_PER_POLL} taken per poll, ${fullListed} in the full listing`);
   report("backfill_blobs_listed_per_blob", listed / read, 2,
     `every poll's listings over the backfill: the full one, then each poll's recent hours and its 1-2 pages of 1,000 from where the last left off, for 500 taken; listing everything each poll: ${polls}`);

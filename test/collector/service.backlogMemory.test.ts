@@ -1,5 +1,5 @@
 // The first listing of a collector switched on over days of flow logs, measured on the heap of a child process: with
-// the scheduler's bound on unread blobs of past hours (collector.ts, BACKLOG_BLOBS_PER_POLL; 1,000 here) what the poll
+// the scheduler's bound on unread blobs of past hours (pollListing.ts, BACKLOG_BLOBS_PER_POLL; 1,000 here) what the poll
 // holds stays small however many were listed; holding every one, as before the bound, costs about 800 bytes a blob
 // (which ran the image's 128 MB heap out at about 130,000: service README, "Backlog"). The real SDK parses real
 // listing pages from an Azurite of the test's own: thousands of blobs slow the shared one down for the other tests.

@@ -19,7 +19,7 @@ import { Metrics } from "./metrics";
 import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
 import { forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT } from "./jobBudget";
-import { blobsLeftOut, listChanged, listingScope, type PollState } from "./pollListing";
+import { blobsLeftOut, listChanged, listingScope, newPollState, type PollState } from "./pollListing";
 import { blobKey, blobRefKey, ownCopy } from "../blobKey";
 import { sleep } from "../sleep";
 import { heapLimitBytes, rememberedBlobsWarning } from "./rememberedBlobs";
@@ -55,22 +55,11 @@ export interface RunOptions {
   fullListingBelowBlobs?: number;
   /** The heap's limit the remembered blobs are held against (./rememberedBlobs.ts). Default: this process's. */
   heapLimitBytes?: number;
-  /** Blobs of older hours a listing takes on at most (the rest wait for the next one). Default BACKLOG_BLOBS_PER_POLL. */
+  /** Blobs of older hours a listing takes on at most (the rest wait for the next one). Default BACKLOG_BLOBS_PER_POLL (pollListing.ts). */
   backlogBlobsPerPoll?: number;
   /** Blobs per page of the full listing (tests: a few, to see where later polls go on). Default FULL_LISTING_PAGE_BLOBS. */
   fullListingPageBlobs?: number;
 }
-
-/**
- * A listing that finds more unread blobs of older hours than this (a collector switched on over weeks of flow logs,
- * or back after a long stop) holds this many, counting those still pending from earlier polls (a sink outage), in
- * listing order (each flow log's oldest hours first), and leaves the rest to later polls: a full listing's are listed
- * from the page that held the first one left (pollListing.ts), a wide listing's by listing wide again. Each blob kept
- * costs about 800 bytes of heap until it is read (its listing entry and the scheduler's maps): 130,000 unread blobs ran
- * the image's 128 MB heap out in one listing, at every restart. Blobs of the hours still being written are always
- * taken, so tailing goes on meanwhile.
- */
-export const BACKLOG_BLOBS_PER_POLL = 5_000;
 
 export interface RunSummary {
   polls: number;
@@ -145,23 +134,14 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       // poll to the next, and others find it busy no longer than if the job had taken the lease duration longer.
       keepLeases: !options.once && (config.keepLeases === "on" || (config.keepLeases === "auto" && config.leaseSeconds < config.pollIntervalSeconds)),
     };
-    const state: PollState = {
-      // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded
-      // from the checkpoints' metadata, so a restart does not read every checkpoint before reaching new data.
-      // Listing every checkpoint of a large estate takes minutes: each one listed is a sign of life for /healthz.
-      caughtUp: await store.caughtUpEtags(() => { metrics.lastProgress = Date.now(); }, blobKey, options.signal).catch((error) => {
-        log("warn", "checkpoints.list.failed", { error: describeError(error), action: "reading each checkpoint instead" });
-        return new Map<string, string>();
-      }),
-      pending: new Map(),
-      caughtUpAt: new Map(),
-      underway,
-      flowLogPaths: new Map(),
-      fullListingBelowBlobs: options.fullListingBelowBlobs ?? 5_000,
-      backlogBlobsPerPoll: options.backlogBlobsPerPoll ?? BACKLOG_BLOBS_PER_POLL,
-      fullListingPageBlobs: options.fullListingPageBlobs,
-      resolvedLastPoll: 0,
-    };
+    // ETag at which each blob was last caught up with: unchanged blobs cost nothing but the listing. Seeded from the
+    // checkpoints' metadata, so a restart does not read every checkpoint before reaching new data. Listing every
+    // checkpoint of a large estate takes minutes: each one listed is a sign of life for /healthz.
+    const caughtUp = await store.caughtUpEtags(() => { metrics.lastProgress = Date.now(); }, blobKey, options.signal).catch((error) => {
+      log("warn", "checkpoints.list.failed", { error: describeError(error), action: "reading each checkpoint instead" });
+      return new Map<string, string>();
+    });
+    const state = newPollState(caughtUp, underway, options);
     log("info", "checkpoints.listed", { caughtUp: state.caughtUp.size });
     const heapLimit = options.heapLimitBytes ?? heapLimitBytes();
     let memoryWarned = false;

@@ -38,6 +38,30 @@ export interface PollState {
   resolvedLastPoll: number;
 }
 
+/**
+ * A listing that finds more unread blobs of older hours than this (a collector switched on over weeks of flow logs,
+ * or back after a long stop) holds this many, counting those still pending from earlier polls (a sink outage), in
+ * listing order (each flow log's oldest hours first), and leaves the rest to later polls: a full listing's are listed
+ * from the page that held the first one left, a wide listing's by listing wide again. Each blob kept costs about 800
+ * bytes of heap until it is read (its listing entry and the scheduler's maps): 130,000 unread blobs ran the image's
+ * 128 MB heap out in one listing, at every restart. Blobs of the hours still being written are always taken, so
+ * tailing goes on meanwhile.
+ */
+export const BACKLOG_BLOBS_PER_POLL = 5_000;
+
+/** A process's first state: what the checkpoints say is caught up, nothing pending, every listing still to come. */
+export function newPollState(caughtUp: Map<string, string>, underway: { count: number }, limits: {
+  fullListingBelowBlobs?: number; backlogBlobsPerPoll?: number; fullListingPageBlobs?: number;
+} = {}): PollState {
+  return {
+    caughtUp, pending: new Map(), caughtUpAt: new Map(), underway, flowLogPaths: new Map(),
+    fullListingBelowBlobs: limits.fullListingBelowBlobs ?? 5_000,
+    backlogBlobsPerPoll: limits.backlogBlobsPerPoll ?? BACKLOG_BLOBS_PER_POLL,
+    fullListingPageBlobs: limits.fullListingPageBlobs,
+    resolvedLastPoll: 0,
+  };
+}
+
 interface LeftOut {
   blobs: number;
   /** lastModified of the oldest of them (ms), for the lag. */
@@ -101,6 +125,16 @@ interface Tally {
 
 const newTally = (): Tally => ({ left: 0, leftSince: Infinity, taken: 0 });
 
+/** What a listing did with a blob it listed: took it on, left it for a later poll, or skipped it (caught up). */
+type Noted = "taken" | "left" | "skipped";
+
+/** Notes each blob of a listing page; whether the page left one for later. */
+function notePage(refs: BlobRef[], note: (ref: BlobRef) => Noted): boolean {
+  let left = false;
+  for (const ref of refs) if (note(ref) === "left") left = true;
+  return left;
+}
+
 /** What a listing needs of the jobs' context. */
 export type ListingContext = Pick<JobContext, "metrics" | "log" | "now" | "signal">;
 
@@ -133,7 +167,7 @@ export async function listChanged(
   // What a wide listing covered, as `<container>/<prefix>`: a pending blob in it that was not listed is gone.
   const covered = new Set<string>();
   const listingsAtOnce = (prefixes: string[], work: (prefix: string) => Promise<void>) => forEachLimited(prefixes, LISTINGS_AT_ONCE, work);
-  const note = (ref: BlobRef, paths: Set<string>, tally: Tally): "taken" | "left" | "skipped" => {
+  const note = (ref: BlobRef, paths: Set<string>, tally: Tally): Noted => {
     listed++;
     // A full listing of a large estate takes minutes before any job: not a hung loop.
     metrics.lastProgress = Date.now();
@@ -191,8 +225,7 @@ export async function listChanged(
         try {
           const pageBlobs = prefix === undefined ? state.fullListingPageBlobs : undefined;
           for await (const page of listFlowLogPages(service, container, { prefix, pageBlobs, abortSignal: context.signal })) {
-            let leftOnPage = false;
-            for (const ref of page.refs) if (note(ref, paths, scopeTally) === "left") leftOnPage = true;
+            const leftOnPage = notePage(page.refs, (ref) => note(ref, paths, scopeTally));
             // The full listing (one per container) pages on to the end, as it must to see every blob; later polls go
             // on from the first page where it left one.
             if (scope === "full" && leftOnPage && !resumeFrom.has(container)) resumeFrom.set(container, page.askedWith);
@@ -264,7 +297,7 @@ export async function listChanged(
  */
 async function resumeFullListing(
   service: BlobServiceClient, context: ListingContext, state: PollState, resume: Resume,
-  note: (ref: BlobRef, paths: Set<string>) => "taken" | "left" | "skipped", listingFailed: (container: string, error: unknown) => void,
+  note: (ref: BlobRef, paths: Set<string>) => Noted, listingFailed: (container: string, error: unknown) => void,
 ): Promise<void> {
   for (const [container, from] of [...resume.from]) {
     // A flow log first seen here is listed in its recent hours from now on.
@@ -273,9 +306,7 @@ async function resumeFullListing(
     let stoppedAt: { page: string | undefined } | undefined;
     try {
       for await (const page of listFlowLogPages(service, container, { from, pageBlobs: state.fullListingPageBlobs, abortSignal: context.signal })) {
-        let leftOnPage = false;
-        for (const ref of page.refs) if (note(ref, paths) === "left") leftOnPage = true;
-        if (leftOnPage) {
+        if (notePage(page.refs, (ref) => note(ref, paths))) {
           stoppedAt = { page: page.askedWith };
           break;
         }

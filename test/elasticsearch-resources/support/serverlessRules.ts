@@ -5,6 +5,10 @@
 
 export interface Refusal { status: number; body: unknown }
 
+/** Elasticsearch's error body for an exception of `type` (ElasticsearchException's REST rendering). */
+const refusal = (status: number, type: string, reason: string): Refusal =>
+  ({ status, body: { error: { root_cause: [{ type, reason }], type, reason }, status } });
+
 /**
  * `GET /` on Serverless: elastic/elasticsearch-specification
  * specification/_global/info/examples/response/RootNodeInfoResponseExample2.yaml ("Serverless response").
@@ -60,7 +64,7 @@ export function refusedSettings(settings: unknown): Refusal | undefined {
   const refused = flatKeys(settings).filter((key) => !isPublic(key)).sort();
   if (refused.length === 0) return undefined;
   const reason = `Settings [${refused.join(",")}] are not available when running in serverless mode`;
-  return { status: 400, body: { error: { root_cause: [{ type: "illegal_argument_exception", reason }], type: "illegal_argument_exception", reason }, status: 400 } };
+  return refusal(400, "illegal_argument_exception", reason);
 }
 
 /**
@@ -80,7 +84,7 @@ export function unavailableApi(method: string, path: string): Refusal | undefine
   const cat = path.startsWith("/_cat/") && !/^\/_cat\/(indices|aliases)(\/|$)/.test(path);
   if (path === "/_nodes" || path.startsWith("/_nodes/") || path.startsWith("/_cluster/") || cat) {
     const reason = `Request for uri [${path}] with method [${method}] exists but is not available when running in serverless mode`;
-    return { status: 410, body: { error: { root_cause: [{ type: "api_not_available_exception", reason }], type: "api_not_available_exception", reason }, status: 410 } };
+    return refusal(410, "api_not_available_exception", reason);
   }
   return undefined;
 }
@@ -111,6 +115,5 @@ export function refusedPrivileges(request: { cluster?: string[]; index?: Array<{
   const unknownIndex = (request.index ?? []).flatMap((entry) => entry.privileges).find((name) => !SERVERLESS_INDEX_PRIVILEGES.includes(name));
   const reason = unknownCluster !== undefined ? `unknown cluster privilege [${unknownCluster}]`
     : unknownIndex !== undefined ? `unknown index privilege [${unknownIndex}]` : undefined;
-  if (reason === undefined) return undefined;
-  return { status: 400, body: { error: { root_cause: [{ type: "illegal_argument_exception", reason }], type: "illegal_argument_exception", reason }, status: 400 } };
+  return reason === undefined ? undefined : refusal(400, "illegal_argument_exception", reason);
 }
