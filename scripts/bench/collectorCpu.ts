@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       const esCpu = treeCpuSeconds(es.pid!) - esBefore;
       if (result.documents !== dataset.tuples) throw new Error(`run ${i} (${name}) wrote ${result.documents} of ${dataset.tuples} documents`);
       const perDoc = { collector: result.cpuSeconds * 1e6 / result.documents, es: esCpu * 1e6 / result.documents };
-      progress(`${name}: collector ${perDoc.collector.toFixed(1)} µs/doc (${result.cpuSeconds.toFixed(1)} CPU s` +
+      progress(`${name}: collector ${perDoc.collector.toFixed(1)} µs/doc (${result.cpuSeconds.toFixed(1)} CPU s: main thread ${result.mainThreadCpuSeconds.toFixed(1)}, kernel ${result.systemCpuSeconds.toFixed(1)}` +
         `${name === ES_WARM_UP ? "" : `, start-up on an empty container ${startup.toFixed(2)} CPU s`}), ` +
         `Elasticsearch ${perDoc.es.toFixed(1)} µs/doc, ${result.seconds.toFixed(1)} s wall, peak RSS ${result.maxRssMb.toFixed(0)} MB`);
       if (name === ES_WARM_UP) continue;
