@@ -51,17 +51,21 @@ export class EndToEnd {
     await Promise.all(Array.from({ length: 6 }, upload));
   }
 
-  /** One process collects every blob once into `namespace`, with a checkpoint container of its own. */
-  async collectOnce(namespace: string): Promise<EndToEndRun> {
+  /**
+   * One process collects every blob once into `namespace`, with a checkpoint container of its own. `snapshot`: taken
+   * just before the process starts (e.g. the node's merge counters), returned as `before`.
+   */
+  async collectOnce<T>(namespace: string, snapshot: () => Promise<T>): Promise<EndToEndRun & { before: T }> {
     await this.settle();
     const checkpoints = `bench-cost-checkpoints-${namespace}`;
+    const before = await snapshot();
     const esBefore = this.esCpu();
     const result = await collectOnceInChild(this.settings(namespace, checkpoints), "elasticsearch");
     const esCpuSeconds = this.esCpu() - esBefore;
     await this.service.getContainerClient(checkpoints).deleteIfExists();
     return {
       documents: result.documents, seconds: result.seconds, esCpuSeconds,
-      collectorCpuSeconds: result.cpuSeconds, mainThreadCpuSeconds: result.mainThreadCpuSeconds,
+      collectorCpuSeconds: result.cpuSeconds, mainThreadCpuSeconds: result.mainThreadCpuSeconds, before,
     };
   }
 
