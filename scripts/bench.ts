@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     await benchReadAmplification(azurite.connectionString);
     await benchListing(azurite.connectionString);
     await benchPeakRss(azurite.connectionString);
-    await benchIngestCost(dataset, azurite.connectionString, process.env.ES_URL ?? es!.url, es?.pid, parse);
+    await benchIngestCost(dataset, azurite.connectionString, process.env.ES_URL ?? es!.url, es?.pid, parse, azurite.pid);
   } finally {
     await es?.stop();
     await azurite.stop();

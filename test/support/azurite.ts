@@ -12,6 +12,8 @@ const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I
 export interface RunningAzurite {
   blobUrl: string;
   connectionString: string;
+  /** The emulator's process (benchmarks read its CPU from /proc). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startAzurite(): Promise<RunningAzurite> {
   const blobUrl = `http://127.0.0.1:${blobPort}/${AZURITE_ACCOUNT}`;
   return {
     blobUrl,
+    pid: child.pid,
     connectionString:
       `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
       `BlobEndpoint=${blobUrl};QueueEndpoint=http://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT};` +
