@@ -24,6 +24,7 @@ import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { startAzurite } from "../../test/support/azurite";
 import { startElasticsearch } from "../../test/support/elasticsearch";
 import { costDataset } from "./costDataset";
+import { uploadAsAzureCommits } from "./endToEnd";
 import { DIST, buildCollector, collectOnceInChild, collectWarmInChild, startupCost } from "./imageRuntime";
 import { untilMergesSettle } from "./elasticsearchMerges";
 import { treeCpuSeconds } from "./processCpu";
@@ -55,15 +56,9 @@ async function main(): Promise<void> {
   try {
     const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
     const source = service.getContainerClient("cpu-source");
-    await source.createIfNotExists();
+    await uploadAsAzureCommits(source, dataset);
     const empty = service.getContainerClient("cpu-empty");
     await empty.createIfNotExists();
-    for (const { name, blob } of dataset.blobs) {
-      const blockBlob = source.getBlockBlobClient(name);
-      const ids = blob.blocks().map((_, i) => Buffer.from(`block-${String(i).padStart(8, "0")}`).toString("base64"));
-      for (const [i, block] of blob.blocks().entries()) await blockBlob.stageBlock(ids[i]!, block, block.length);
-      await blockBlob.commitBlockList(ids);
-    }
     const figures = new Map(builds.map((b) => [b.name, {
       collector: [] as number[], es: [] as number[], startup: [] as number[], warmCollector: [] as number[], warmEs: [] as number[],
     }]));

@@ -15,6 +15,8 @@ export interface EndToEndRun {
   collectorCpuSeconds: number;
   /** Of collectorCpuSeconds, the main thread's; the rest is V8 compiling and collecting on its own threads. */
   mainThreadCpuSeconds: number;
+  /** Azurite's CPU meanwhile (NaN when its process is not known): it answers on the same cores. */
+  azuriteCpuSeconds: number;
 }
 
 export interface OneTimeFigures {
@@ -30,42 +32,32 @@ export class EndToEnd {
   private readonly service: BlobServiceClient;
   private readonly source: ContainerClient;
 
-  constructor(private readonly connectionString: string, private readonly esUrl: string, private readonly esCpu: () => number, private readonly settle: () => Promise<void>) {
+  /** `cpu`: the CPU seconds so far of the Elasticsearch and Azurite processes (NaN when unknown). */
+  constructor(
+    private readonly connectionString: string, private readonly esUrl: string,
+    private readonly cpu: { es: () => number; azurite: () => number }, private readonly settle: () => Promise<void>,
+  ) {
     this.service = BlobServiceClient.fromConnectionString(connectionString);
     this.source = this.service.getContainerClient("bench-cost");
   }
 
-  /** Block by block, as Azure committed them, so the collector reads the blobs the way it reads real ones. */
   async upload(dataset: CostDataset): Promise<void> {
-    await this.source.createIfNotExists();
-    let at = 0;
-    const upload = async (): Promise<void> => {
-      while (at < dataset.blobs.length) {
-        const { name, blob } = dataset.blobs[at++]!;
-        const client = this.source.getBlockBlobClient(name);
-        const ids = blob.blocks().map((_, i) => Buffer.from(`block-${String(i).padStart(8, "0")}`).toString("base64"));
-        for (const [i, block] of blob.blocks().entries()) await client.stageBlock(ids[i]!, block, block.length);
-        await client.commitBlockList(ids);
-      }
-    };
-    await Promise.all(Array.from({ length: 6 }, upload));
+    await uploadAsAzureCommits(this.source, dataset);
   }
 
   /**
-   * One process collects every blob once into `namespace`, with a checkpoint container of its own. `snapshot`: taken
-   * just before the process starts (e.g. the node's merge counters), returned as `before`.
+   * One process collects every blob once into `namespace`, with a checkpoint container of its own. The caller lets
+   * the node's merges settle first (untilMergesSettle).
    */
-  async collectOnce<T>(namespace: string, snapshot: () => Promise<T>): Promise<EndToEndRun & { before: T }> {
-    await this.settle();
+  async collectOnce(namespace: string): Promise<EndToEndRun> {
     const checkpoints = `bench-cost-checkpoints-${namespace}`;
-    const before = await snapshot();
-    const esBefore = this.esCpu();
+    const [esBefore, azuriteBefore] = [this.cpu.es(), this.cpu.azurite()];
     const result = await collectOnceInChild(this.settings(namespace, checkpoints), "elasticsearch");
-    const esCpuSeconds = this.esCpu() - esBefore;
+    const [esCpuSeconds, azuriteCpuSeconds] = [this.cpu.es() - esBefore, this.cpu.azurite() - azuriteBefore];
     await this.service.getContainerClient(checkpoints).deleteIfExists();
     return {
-      documents: result.documents, seconds: result.seconds, esCpuSeconds,
-      collectorCpuSeconds: result.cpuSeconds, mainThreadCpuSeconds: result.mainThreadCpuSeconds, before,
+      documents: result.documents, seconds: result.seconds, esCpuSeconds, azuriteCpuSeconds,
+      collectorCpuSeconds: result.cpuSeconds, mainThreadCpuSeconds: result.mainThreadCpuSeconds,
     };
   }
 
@@ -81,11 +73,11 @@ export class EndToEnd {
       this.settings(warmNamespace, "bench-cost-checkpoints-warm"),
       {
         env: { FLOWLOGS_ES_NAMESPACE: warmUpNamespace, FLOWLOGS_CHECKPOINT_CONTAINER: "bench-cost-checkpoints-warm-up" },
-        beforeMeasuredPass: async () => { await this.settle(); warmEsBefore = this.esCpu(); },
+        beforeMeasuredPass: async () => { await this.settle(); warmEsBefore = this.cpu.es(); },
       },
       documents,
     );
-    const warm = { collectorCpuSeconds: warmRun.cpuSeconds, mainThreadCpuSeconds: warmRun.mainThreadCpuSeconds, esCpuSeconds: this.esCpu() - warmEsBefore };
+    const warm = { collectorCpuSeconds: warmRun.cpuSeconds, mainThreadCpuSeconds: warmRun.mainThreadCpuSeconds, esCpuSeconds: this.cpu.es() - warmEsBefore };
     await this.service.getContainerClient("bench-cost-checkpoints-warm").deleteIfExists();
     await this.service.getContainerClient("bench-cost-checkpoints-warm-up").deleteIfExists();
     const storage = await storageRequestsCpu(this.source, (run) => this.service.getContainerClient(`bench-cost-floor-${run}`), documents);
@@ -106,4 +98,23 @@ export class EndToEnd {
       FLOWLOGS_ES_NAMESPACE: namespace,
     };
   }
+}
+
+/**
+ * The cost dataset's blobs into `source`, block by block as Azure committed them, so the collector reads them the
+ * way it reads real ones (6 blobs at a time).
+ */
+export async function uploadAsAzureCommits(source: ContainerClient, dataset: CostDataset): Promise<void> {
+  await source.createIfNotExists();
+  let at = 0;
+  const upload = async (): Promise<void> => {
+    while (at < dataset.blobs.length) {
+      const { name, blob } = dataset.blobs[at++]!;
+      const client = source.getBlockBlobClient(name);
+      const ids = blob.blocks().map((_, i) => Buffer.from(`block-${String(i).padStart(8, "0")}`).toString("base64"));
+      for (const [i, block] of blob.blocks().entries()) await client.stageBlock(ids[i]!, block, block.length);
+      await client.commitBlockList(ids);
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, upload));
 }

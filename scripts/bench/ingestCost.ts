@@ -69,10 +69,9 @@ export async function benchIngestCost(
     }
     const warm = await load(client, warmUpBodies, cpu);
 
-    const endToEnd = new EndToEnd(connectionString, esUrl, cpu, settle);
+    const endToEnd = new EndToEnd(connectionString, esUrl, { es: cpu, azurite: azuriteCpu }, settle);
     await endToEnd.upload(dataset);
     const rounds: Round[] = [];
-    let first: { only: Awaited<ReturnType<typeof assets>>; e2e: string } | undefined;
     for (let round = 0; round < ROUNDS; round++) {
       const suffix = round === 0 ? "" : String(round);
       const onlyAssets = await assets(client, { namespace: `costonly${suffix}` });
@@ -84,18 +83,18 @@ export async function benchIngestCost(
       const afterOnly = await indexWork(client);
       await expectCount(client, onlyAssets.dataStream, dataset.tuples);
       progress(`ingest, round ${round + 1} of ${ROUNDS}: end to end, ${dataset.blobs.length} blobs from Azurite through the collector into ${e2eAssets.dataStream}`);
-      const e2e = await endToEnd.collectOnce(`coste2e${suffix}`, async () => ({ work: await indexWork(client), azuriteCpu: azuriteCpu() }));
-      const azuriteCpuSeconds = azuriteCpu() - e2e.before.azuriteCpu;
+      await settle();
+      const beforeE2e = await indexWork(client);
+      const e2e = await endToEnd.collectOnce(`coste2e${suffix}`);
       const afterE2e = await indexWork(client);
       await expectCount(client, e2eAssets.dataStream, dataset.tuples);
-      progress(`ingest, round ${round + 1}: during the load ${backgroundWork(beforeOnly, afterOnly)}; during the run ${backgroundWork(e2e.before.work, afterE2e)}, ` +
-        `Azurite ${azuriteCpuSeconds.toFixed(2)} CPU s`);
+      progress(`ingest, round ${round + 1}: during the load ${backgroundWork(beforeOnly, afterOnly)}; during the run ${backgroundWork(beforeE2e, afterE2e)}, ` +
+        `Azurite ${e2e.azuriteCpuSeconds.toFixed(2)} CPU s`);
       progress(`ingest, round ${round + 1}: Elasticsearch alone ${(only.documents / only.seconds).toFixed(0)} docs/s, ` +
         `end to end ${(e2e.documents / e2e.seconds).toFixed(0)} docs/s; collector ${e2e.collectorCpuSeconds.toFixed(2)} CPU s ` +
         `(main thread ${e2e.mainThreadCpuSeconds.toFixed(2)}), Elasticsearch ${e2e.esCpuSeconds.toFixed(1)} CPU s`);
-      rounds.push({ only, e2e, azuriteCpuSeconds });
       // The test distribution has no DELETE _data_stream: later rounds' streams stay (merges settle before each run).
-      if (round === 0) first = { only: onlyAssets, e2e: e2eAssets.dataStream };
+      rounds.push({ only, e2e, streams: { only: onlyAssets, e2e: e2eAssets } });
     }
     const once = await endToEnd.oneTimeFigures(dataset.tuples, "coste2ewarmup", "coste2ewarm");
     await expectCount(client, streams.e2eWarm.dataStream, dataset.tuples);
@@ -105,11 +104,12 @@ export async function benchIngestCost(
     await load(client, bodies(streams.standard.dataStream), cpu);
     await expectCount(client, streams.standard.dataStream, dataset.tuples);
 
-    const disk = await forceMergedBytes(client, first!.only.dataStream);
+    const first = rounds[0]!.streams;
+    const disk = await forceMergedBytes(client, first.only.dataStream);
     const diskStandard = await forceMergedBytes(client, streams.standard.dataStream);
-    const diskE2e = await forceMergedBytes(client, first!.e2e);
+    const diskE2e = await forceMergedBytes(client, first.e2e.dataStream);
     report("disk_bytes_per_tuple", disk / dataset.tuples, 1,
-      `index.mode ${first!.only.indexMode.mode}, _source ${first!.only.source} (${first!.only.indexMode.reason}); ` +
+      `index.mode ${first.only.indexMode.mode}, _source ${first.only.source} (${first.only.indexMode.reason}); ` +
       `raw PT1H.json ${(dataset.bytes / dataset.tuples).toFixed(1)} B/tuple; the collector's own writes ${(diskE2e / dataset.tuples).toFixed(1)}`);
     report("disk_bytes_per_tuple_standard", diskStandard / dataset.tuples, 1, "same documents, index.mode standard, _source stored");
     reportSpeed(rounds, once, warm, parse, dataset, esPid !== undefined);
@@ -121,8 +121,8 @@ export async function benchIngestCost(
 interface Round {
   only: Load;
   e2e: EndToEndRun;
-  /** Azurite's CPU during the collector run (NaN when its process is not known): it shares the cores too. */
-  azuriteCpuSeconds: number;
+  /** Disk is measured on the first round's. */
+  streams: { only: IndexAssets; e2e: IndexAssets };
 }
 
 /** Each figure is the median over the rounds of its per-round value; notes list the rounds' values in order. */
@@ -201,13 +201,15 @@ function reportSpeed(rounds: Round[], once: OneTimeFigures, warm: Load, parse: P
   // faster than their CPU seconds spread over every core: what e2e_vs_es_only could at best be here. (In Azure the
   // storage service and the collector run on cores of their own.)
   const cores = availableParallelism();
-  const storageCpu = (round: Round): number => (Number.isNaN(round.azuriteCpuSeconds) ? 0 : round.azuriteCpuSeconds);
+  const storageCpu = ({ e2e }: Round): number => (Number.isNaN(e2e.azuriteCpuSeconds) ? 0 : e2e.azuriteCpuSeconds);
   const ceiling = each((round) => round.only.seconds / ((round.e2e.esCpuSeconds + round.e2e.collectorCpuSeconds + storageCpu(round)) / cores), 3);
   const azurite = each(storageCpu, 2);
   report("e2e_vs_es_only_ceiling_here", ceiling.median, 3,
     `${ceiling.list}; Elasticsearch, the collector and Azurite (CPU s ${azurite.values}) on the same ${cores} cores: the end to end run's ` +
     `CPU seconds spread over every core, against Elasticsearch alone's wall time`);
 }
+
+type IndexAssets = Awaited<ReturnType<typeof assets>>;
 
 async function assets(client: Client, options: IndexAssetOptions) {
   const applied = await applyIndexAssets(client, options);
