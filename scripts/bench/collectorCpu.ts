@@ -64,7 +64,10 @@ async function main(): Promise<void> {
     }]));
     // One unmeasured run first: a node that just started pays for its cold JVM (scripts/bench/ingestCost.ts).
     const ES_WARM_UP = "es-warm-up";
-    const order = [ES_WARM_UP, ...Array.from({ length: runs }, () => builds.map((b) => b.name)).flat()];
+    // Pairs alternate which build goes first (A B B A A B ...): with the same build on both sides (an A/A run of
+    // 4 pairs, PERFORMANCE.md, twenty-third session) the one run first was cheaper in all 4 pairs, by 8 % in medians.
+    const names = builds.map((b) => b.name);
+    const order = [ES_WARM_UP, ...Array.from({ length: runs }, (_, run) => run % 2 === 0 ? names : [...names].reverse()).flat()];
     for (const [i, name] of order.entries()) {
       const build = builds.find((b) => b.name === name) ?? builds[0]!;
       const namespace = `cpu${i}`;
