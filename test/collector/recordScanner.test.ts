@@ -73,3 +73,20 @@ test("a long record's observer sees exactly its bytes, in order, whatever the pi
   // Without a factory, a long record is only measured.
   assert.equal((scan(text, 9, 50).items[1] as { observer?: unknown }).observer, undefined);
 });
+
+test("a stray ] or ]} between records is set aside and the record after it read whole; a second head after ]} is set aside up to its records", () => {
+  const records = ['{"time":"a","k":[1,{"x":2}]}', '{"time":"b","k":{"y":[3]}}'];
+  for (const stray of ["]", "]}", "] \n", "]}\n "]) {
+    const text = `{"records":[${records[0]},${stray}${records[1]}]}`;
+    const result = scan(text, text.length);
+    // The separator before the stray bytes belongs to their item, as between any two records.
+    assert.deepEqual(texts(result.items), [records[0], `malformed:${12 + records[0].length}-${13 + records[0].length + stray.length}`, records[1]], JSON.stringify(stray));
+  }
+  // Two documents end to end (a copy appended to another): whatever the pieces, the head between them is junk.
+  const joined = `{"records":[${records[0]}]}{"records":[${records[1]}]}`;
+  for (let piece = 1; piece <= joined.length; piece++) {
+    const result = scan(joined, piece);
+    assert.deepEqual(texts(result.items).filter((text) => !text.startsWith("malformed")), records, `pieces of ${piece} bytes`);
+    assert.equal(result.items.filter((item) => item.kind === "malformed").length, 1, "the first ]} and the second head, as one item");
+  }
+});

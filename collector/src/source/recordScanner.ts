@@ -144,6 +144,16 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
         }
         continue;
       }
+      if (byte === 0x7b && (this.phase === "tail" || this.phase === "end")) {
+        // A `{` after the closing `]` or `]}`: that was not the end. A second head (two documents end to end) is junk
+        // up to its first record; any other `{` starts a record, read whole, and the stray bytes before it are set aside.
+        this.openJunk(at, "bytes between records are not a record");
+        if (startsHead(chunk, i)) {
+          for (let k = i; k < Math.min(chunk.length, i + HEAD.length); k++) this.keepExcerpt(chunk, k);
+          i += HEAD.length - 1;
+          continue;
+        }
+      }
       if (this.phase === "data" && byte === 0x7b) {
         this.closeJunk(at, items);
         this.recordStart = at;
@@ -272,6 +282,15 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
     this.itemStart = at;
     this.excerptBytes = 0;
   }
+}
+
+/**
+ * Whether `chunk` at `i` holds the head, or as much of it as the chunk has left. Cut there, it is taken for the head:
+ * a record right after a stray `]` whose first bytes end a download is then set aside, as it was before this check.
+ */
+function startsHead(chunk: Buffer, i: number): boolean {
+  const end = Math.min(chunk.length, i + HEAD.length);
+  return chunk.compare(HEAD, 0, end - i, i, end) === 0;
 }
 
 function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
