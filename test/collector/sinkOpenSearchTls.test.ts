@@ -12,6 +12,7 @@ import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, uniqueNamespace } from "../support/esClient";
 import { startFaultyProxy, type FaultyProxy } from "../support/faultyProxy";
+import { startHandshakeDropper } from "../support/handshakeDropper";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 
 let dir: string;
@@ -52,4 +53,31 @@ test("with the CA file the write goes through over TLS; without it the certifica
   await assert.rejects(untrusting.write(sampleBatch(1, "ostlsno")), /TLS verification of logs-azure\.flowlogs-ostls\w+'s cluster failed .*(certificate|CERT).*check tls\.caFile/i);
   assert.equal(proxy.seen.length, seenBefore, "no request reached the server, and none was retried");
   assert.throws(() => new OpenSearchSink({ node: "http://127.0.0.1:9200", tls: { caFile: join(dir, "ca.pem") } }), /a CA file was given but http:\/\/127\.0\.0\.1:9200 is not https/);
+});
+
+test("with the CA file, a connection closed during the TLS handshake (a restarting node) is retried, not taken for a certificate failure", async () => {
+  const front = await startHandshakeDropper(proxy.url, 2);
+  const sink = new OpenSearchSink({ node: front.url, namespace, tls: { caFile: join(dir, "ca.pem") }, maxRetries: 3, sleep: async () => {} });
+  try {
+    assert.deepEqual(await sink.write(sampleBatch(2, "oshandshake")), { indexed: 2, duplicates: 0, deadLettered: 0, retries: 2 });
+    assert.equal(front.dropped(), 2);
+  } finally {
+    await front.stop();
+  }
+});
+
+test("with the CA file, an answer trickled a byte at a time is given up at requestTimeoutMs and sent again: written once", async () => {
+  let bulks = 0;
+  const slow = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.startsWith("/_bulk") && bulks++ === 0 ? { trickleEveryMs: 200 } : "forward"), {
+    key: readFileSync(join(dir, "server.key"), "utf8"), cert: readFileSync(join(dir, "server.pem"), "utf8"),
+  });
+  const sink = new OpenSearchSink({ node: slow.url, namespace, tls: { caFile: join(dir, "ca.pem") }, requestTimeoutMs: 1_000, maxRetries: 3, sleep: async () => {} });
+  try {
+    const started = Date.now();
+    const result = await sink.write(sampleBatch(3, "ostrickle"));
+    assert.ok(Date.now() - started < 10_000, `gave up on the trickle at its deadline (${Date.now() - started} ms)`);
+    assert.deepEqual(result, { indexed: 0, duplicates: 3, deadLettered: 0, retries: 1 }, "the first request was applied; the resend finds every document there");
+  } finally {
+    await slow.stop();
+  }
 });

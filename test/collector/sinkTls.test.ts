@@ -12,6 +12,7 @@ import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
 import { startFaultyProxy, type FaultyProxy } from "../support/faultyProxy";
+import { startHandshakeDropper } from "../support/handshakeDropper";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 
 let dir: string;
@@ -78,5 +79,17 @@ test("a wrong pinned fingerprint or an untrusted CA fails at once with a TLS err
     } finally {
       await sink.close();
     }
+  }
+});
+
+test("a connection closed during the TLS handshake (a restarting node) is retried, not taken for a certificate failure", async () => {
+  const front = await startHandshakeDropper(proxy.url, 2);
+  const sink = new ElasticsearchSink({ ...base(), node: front.url, tls: { caFile }, maxRetries: 3 });
+  try {
+    assert.deepEqual(await sink.write(sampleBatch(2, "handshake")), { indexed: 2, duplicates: 0, deadLettered: 0, retries: 2 });
+    assert.equal(front.dropped(), 2);
+  } finally {
+    await sink.close();
+    await front.stop();
   }
 });

@@ -8,7 +8,7 @@ import type { SinkResult, WriteOptions } from "../model";
 import { BulkAnswerSerializer } from "./bulkAnswer";
 import type { BulkRequest } from "./bulkRequest";
 import { DataStreamBulkSink, type Attempt, type IndexedIds, type SharedRequestOptions } from "./dataStreamBulkSink";
-import { retryableStatus, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
+import { isTlsVerificationError, retryableStatus, withDeadline, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
 import { StoppedWriteError } from "./stoppedWrite";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions, SharedRequestOptions {
@@ -76,10 +76,15 @@ export class ElasticsearchSink extends DataStreamBulkSink {
   private async alreadyIndexed(ids: string[], options?: WriteOptions): Promise<{ ids: Set<string>; retries: number }> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await this.client.search({
+        // allow_partial_search_results: by default a search whose shards partly failed still answers 200 with the
+        // hits of the others; the ids on a failed shard would read as not indexed and be created again.
+        const response = await withDeadline(this.delivery.timeoutMs, options?.signal, (signal) => this.client.search({
           index: this.index, size: ids.length, _source: false, ignore_unavailable: true, allow_no_indices: true,
-          query: { ids: { values: ids } },
-        }, { signal: options?.signal });
+          allow_partial_search_results: false, query: { ids: { values: ids } },
+        }, { signal }));
+        if ((response._shards?.failed ?? 0) > 0 || response.timed_out) {
+          throw new Error(`the look-up answered for ${response._shards.successful} of ${response._shards.total} shards${response.timed_out ? " (timed out)" : ""}`);
+        }
         return { ids: new Set(response.hits.hits.map((hit) => hit._id!)), retries: attempt };
       } catch (error) {
         if (options?.signal?.aborted) throw new StoppedWriteError(options.signal);
@@ -99,17 +104,16 @@ export class ElasticsearchSink extends DataStreamBulkSink {
   protected async attempt(items: BulkRequest, target: string, deliveries: Delivery[], signal?: AbortSignal): Promise<Attempt> {
     let response: { items: Array<Record<string, BulkItemResult>> };
     try {
-      response = await this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
-        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: items.body }, { signal },
-      );
+      response = await withDeadline(this.delivery.timeoutMs, signal, (deadline) => this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
+        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: items.body }, { signal: deadline },
+      ));
     } catch (error) {
       // Nobody waits for the answer any more (every write in the request stopped): the caller sees that, not a failure.
       if (signal?.aborted) return { again: items, transient: "stopped" };
       const status = statusOf(error);
-      const message = error instanceof Error ? error.message : String(error);
-      if (status === undefined && /certificate|fingerprint|self[- ]signed|SSL|TLS/i.test(message)) {
+      if (status === undefined && isTlsVerificationError(error)) {
         // A TLS verification failure will not heal by retrying.
-        throw new Error(`TLS verification of ${target}'s cluster failed (${message}): check tls.caFile / tls.caFingerprint`);
+        throw new Error(`TLS verification of ${target}'s cluster failed (${error instanceof Error ? error.message : String(error)}): check tls.caFile / tls.caFingerprint`);
       }
       if (status !== undefined && !retryableStatus(status)) {
         throw new Error(`Elasticsearch refused the bulk request to ${target} (HTTP ${status}): ${describe(error)}` +

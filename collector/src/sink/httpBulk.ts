@@ -189,16 +189,16 @@ export interface HttpAnswer {
  * POSTs `body` and returns the status and text of the answer. Redirects are not followed (credentials must not go
  * elsewhere: a 3xx comes back as an answer). Connection and TLS failures reject with Node's error.
  */
-export async function httpPost(post: HttpPost): Promise<HttpAnswer> {
-  if (post.caPem) return httpsPostWithCa(post);
-  const response = await fetch(post.url, {
-    method: "POST", headers: post.headers, body: post.body, redirect: "manual",
-    signal: post.signal ? AbortSignal.any([AbortSignal.timeout(post.timeoutMs), post.signal]) : AbortSignal.timeout(post.timeoutMs),
-  });
+export function httpPost(post: HttpPost): Promise<HttpAnswer> {
+  return withDeadline(post.timeoutMs, post.signal, (signal) => (post.caPem ? httpsPostWithCa(post, signal) : fetchPost(post, signal)));
+}
+
+async function fetchPost(post: HttpPost, signal: AbortSignal): Promise<HttpAnswer> {
+  const response = await fetch(post.url, { method: "POST", headers: post.headers, body: post.body, redirect: "manual", signal });
   return { status: response.status, text: await response.text() };
 }
 
-function httpsPostWithCa(post: HttpPost): Promise<HttpAnswer> {
+function httpsPostWithCa(post: HttpPost, signal: AbortSignal): Promise<HttpAnswer> {
   const url = new URL(post.url);
   if (url.protocol !== "https:") return Promise.reject(new Error(`a CA file was given but ${url.origin} is not https: use an https:// URL`));
   return new Promise((resolve, reject) => {
@@ -208,12 +208,14 @@ function httpsPostWithCa(post: HttpPost): Promise<HttpAnswer> {
       ca: post.caPem,
       rejectUnauthorized: true,
       timeout: post.timeoutMs,
-      signal: post.signal,
+      signal,
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
       res.on("error", reject);
+      // Destroyed mid-body (the deadline or a stop): without this the promise would never settle.
+      res.on("close", () => { if (!res.complete) reject(new Error(`the answer from ${url.origin} was cut off`)); });
     });
     req.on("timeout", () => req.destroy(new Error(`no answer from ${url.origin} within ${post.timeoutMs} ms`)));
     req.on("error", reject);
@@ -229,10 +231,44 @@ export function describeConnectionError(error: unknown): string {
   return `${error.name}: ${error.message}${detail}`;
 }
 
-/** True when a connection error is a TLS verification failure, which retrying will not heal. */
+/**
+ * True when a connection error is a TLS verification failure (or a CA fingerprint that does not match), which
+ * retrying will not heal. A connection closed during the handshake names TLS too ("socket disconnected before secure
+ * TLS connection was established", ECONNRESET): a node or load balancer restarting, retried like any other reset.
+ */
 export function isTlsVerificationError(error: unknown): boolean {
   const text = describeConnectionError(error);
-  return /certificate|CERT_|self[- ]signed|SSL|TLS|altname/i.test(text) && !/ECONNRESET|socket hang up/i.test(text);
+  return /certificate|CERT_|fingerprint|self[- ]signed|SSL|TLS|altname/i.test(text) && !/ECONNRESET|socket hang up|disconnected/i.test(text);
+}
+
+/** The error a request gets when its answer has not ended within its deadline (withDeadline). */
+export class RequestDeadlineError extends Error {}
+
+/**
+ * Runs `request` with a signal that aborts when `stop` does or `ms` after the start: a total deadline, where an
+ * HTTP client's own timeout (undici's, the https module's) only bounds each wait for the next bytes, so an answer
+ * trickled a byte at a time would hold the write, and the blob's lease, for ever. A stop rejects as the request
+ * does; the deadline as RequestDeadlineError. No AbortSignal.any: its dependants are kept until the stop signal dies.
+ */
+export async function withDeadline<T>(ms: number, stop: AbortSignal | undefined, request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onStop = (): void => controller.abort(stop!.reason);
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener("abort", onStop, { once: true });
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    controller.abort();
+  }, ms);
+  try {
+    return await request(controller.signal);
+  } catch (error) {
+    if (late && !stop?.aborted) throw new RequestDeadlineError(`no complete answer within ${ms} ms (requestTimeoutMs)`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    stop?.removeEventListener("abort", onStop);
+  }
 }
 
 /** The `error` of an Elasticsearch/OpenSearch error body, readable, or a bounded excerpt of the text. */
