@@ -1,7 +1,7 @@
 // The record scanner alone (pure): where records are, whatever the pieces the bytes arrive in.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RecordScanner, type ScanItem } from "../../collector/src/source/recordScanner";
+import { MAX_RECORD_DEPTH, RecordScanner, type ScanItem } from "../../collector/src/source/recordScanner";
 
 function scan(text: string | Buffer, piece: number, recordBytes = 1 << 20): { items: ScanItem[]; unfinished: boolean; broken: boolean } {
   const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
@@ -88,5 +88,18 @@ test("a stray ] or ]} between records is set aside and the record after it read 
     const result = scan(joined, piece);
     assert.deepEqual(texts(result.items).filter((text) => !text.startsWith("malformed")), records, `pieces of ${piece} bytes`);
     assert.equal(result.items.filter((item) => item.kind === "malformed").length, 1, "the first ]} and the second head, as one item");
+  }
+});
+
+test("a record may hold MAX_RECORD_DEPTH brackets open; one more and it is broken there, whatever its length", () => {
+  const nested = (levels: number): string => `{"records":[{"x":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}]}`;
+  const fits = scan(nested(MAX_RECORD_DEPTH), 5);
+  assert.equal(fits.broken, false);
+  assert.equal(fits.items.filter((item) => item.kind === "record").length, 1);
+  for (const recordBytes of [1 << 20, 16]) {
+    const scanner = new RecordScanner(0, true, recordBytes);
+    scanner.push(Buffer.from(nested(MAX_RECORD_DEPTH + 1)));
+    assert.equal(scanner.broken?.end, 12 + 5 + MAX_RECORD_DEPTH, `recordBytes ${recordBytes}: broken right after the bracket too many`);
+    assert.match(scanner.broken?.reason ?? "", new RegExp(`nests deeper than ${MAX_RECORD_DEPTH} levels`));
   }
 });

@@ -9,6 +9,7 @@ import { scratchContainers } from "../support/scratchContainers";
 import { startFaultyProxy, type FaultyProxy } from "../support/faultyProxy";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { runCollector } from "../../collector/src/service/collector";
+import { MAX_RECORD_DEPTH } from "../../collector/src/source/recordScanner";
 import { runBlobJob } from "../../collector/src/service/blobJob";
 import { Metrics } from "../../collector/src/service/metrics";
 import type { LogEvent } from "../../collector/src/service/logger";
@@ -293,3 +294,27 @@ function nthIndexOf(text: string, pattern: string, n: number, from: number): num
   assert.ok(at >= 0);
   return at;
 }
+
+test("records nesting deeper than the scanner's bound, short or far over FLOWLOGS_RECORD_BYTES, are dead-lettered as broken; every record around them is indexed", async () => {
+  const source = scratch.container("deep-src");
+  const twins = scratch.container("deep-twin");
+  for (const container of [source, twins]) await container.create();
+  const deep = (levels: number): string => `{"time":"2026-11-20T10:01:00Z","x":${"[".repeat(levels)}${"]".repeat(levels)}}`;
+  // Just past the bound, and 6 times FLOWLOGS_RECORD_BYTES of `[` (the streamed path's first pass kept a frame a byte).
+  const hostile = [deep(MAX_RECORD_DEPTH + 1), deep(6 * RECORD_BYTES)];
+  const writer = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: HOUR, seed: 61 });
+  const twin = new FlowLogBlobWriter(twins, { kind: "vnet-v4", hour: HOUR, seed: 61 });
+  for (const w of [writer, twin]) {
+    await w.appendMinute({ records: 2, tuplesPerRecord: 4 });
+    for (const bad of hostile) {
+      if (w === writer) await w.appendMalformedBlock(bad);
+      await w.appendMinute({ records: 1, tuplesPerRecord: 4 });
+    }
+  }
+  const { sink } = await collectThroughProxy(source, "deep");
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([twin]), "every record around them");
+  assert.equal(sink.documents.size, writer.tuples);
+  const broken = sink.deadLetters.filter((letter) => new RegExp(`nests deeper than ${MAX_RECORD_DEPTH} levels`).test(letter.reason));
+  assert.equal(broken.length, 2, JSON.stringify(sink.deadLetters.map((l) => l.reason)));
+  for (const letter of broken) assert.match(letter.raw ?? "", /^,?\{"time":"2026-11-20T10:01:00Z","x":\[\[\[/, "the excerpt: the block's separator, then the record");
+});

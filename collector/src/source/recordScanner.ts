@@ -7,6 +7,12 @@
 const HEAD = Buffer.from('{"records":[');
 const BOM = [0xef, 0xbb, 0xbf];
 const EXCERPT_BYTES = 2_000;
+/**
+ * Brackets a record may hold open at once. Azure's records nest 7 levels; a record of nothing but `[` would otherwise
+ * keep one entry per byte here, and one frame per byte in the streamed path's first pass (recordStream.ts): out of
+ * the heap on a few MB. Deeper is set aside as broken, as a mismatched bracket is.
+ */
+export const MAX_RECORD_DEPTH = 64;
 
 /** Sees the bytes of one record too long to keep, in order, exactly once, as the scan passes them. */
 export interface LongRecordObserver {
@@ -120,8 +126,19 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
           continue;
         }
         if (byte === 0x22) this.inString = true;
-        else if (byte === 0x7b || byte === 0x5b) this.open.push(byte);
-        else if (byte === 0x7d || byte === 0x5d) {
+        else if (byte === 0x7b || byte === 0x5b) {
+          if (this.open.length >= MAX_RECORD_DEPTH) {
+            // Not a flow-log record, and the brackets it keeps open would cost memory per byte: broken here.
+            if (!this.isLarge()) this.keep(chunk.subarray(keptFrom < 0 ? 0 : keptFrom, i + 1)); // for the excerpt
+            this.broken = {
+              start: this.itemStart, recordStart: this.recordStart, end: at + 1, raw: this.excerptText(),
+              reason: `it nests deeper than ${MAX_RECORD_DEPTH} levels at offset ${at}`,
+            };
+            this.position = base + i + 1;
+            return items;
+          }
+          this.open.push(byte);
+        } else if (byte === 0x7d || byte === 0x5d) {
           if (this.open.pop() !== byte - 2) {
             // `}` closes `{` and `]` closes `[` (0x7b/0x7d, 0x5b/0x5d): anything else cannot be JSON.
             if (!this.isLarge()) this.keep(chunk.subarray(keptFrom < 0 ? 0 : keptFrom, i + 1)); // for the excerpt
