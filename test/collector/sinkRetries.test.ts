@@ -12,11 +12,11 @@ import { until } from "./storageStall";
 
 const noWait = async (): Promise<void> => {};
 
-test("429, 503 and a dropped connection are retried and the batch lands exactly once", async () => {
+test("429, 503, a dropped connection and a 408 are retried and the batch lands exactly once", async () => {
   const client = esClient(elasticsearchUrl());
   const namespace = uniqueNamespace("retry");
   await applyIndexAssets(client, { namespace });
-  const faults: Fault[] = [{ status: 429 }, { status: 503 }, "drop", { status: 429 }];
+  const faults: Fault[] = [{ status: 429 }, { status: 503 }, "drop", { status: 408 }];
   const proxy = await startFaultyProxy(elasticsearchUrl(), () => faults.shift() ?? "forward");
   const waits: number[] = [];
   const sink = new ElasticsearchSink({
@@ -27,7 +27,7 @@ test("429, 503 and a dropped connection are retried and the batch lands exactly 
     const batch = sampleBatch(12, "retried");
     const result = await sink.write(batch);
     assert.deepEqual(result, { indexed: 12, duplicates: 0, deadLettered: 0, retries: 4 });
-    assert.deepEqual(proxy.seen.map((request) => request.fault), [{ status: 429 }, { status: 503 }, "drop", { status: 429 }, "forward"]);
+    assert.deepEqual(proxy.seen.map((request) => request.fault), [{ status: 429 }, { status: 503 }, "drop", { status: 408 }, "forward"]);
     // Exponential backoff (100, 200, 400, 800 ms caps) with equal jitter: half the cap plus random * half.
     assert.deepEqual(waits, [75, 150, 300, 600]);
     await client.indices.refresh({ index: sink.dataStream });

@@ -20,9 +20,12 @@ export interface BulkItemResult {
  */
 export type BulkItemClass = "created" | "duplicate" | "retry" | "refused" | "missing-template";
 
-/** Transient: the server may accept the same request later. */
+/**
+ * Transient: the server may accept the same request later. 408: the server (or a proxy before it) gave up waiting
+ * for the request; it may have applied it, and a re-sent create only answers 409.
+ */
 export function retryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
+  return status === 408 || status === 429 || status >= 500;
 }
 
 /**
@@ -92,10 +95,10 @@ function setupRefusal(error: { type?: string; reason?: string } | undefined): bo
 
 /**
  * Statuses that never describe a document: 401/403 (authentication, authorization, write blocks), 404 (the index
- * is gone), 408 (timed out), besides the transient 429/5xx.
+ * is gone), besides the transient 408/429/5xx.
  */
 function indexOrClusterStatus(status: number): boolean {
-  return status === 401 || status === 403 || status === 404 || status === 408 || retryableStatus(status);
+  return status === 401 || status === 403 || status === 404 || retryableStatus(status);
 }
 
 export function classifyBulkItem(outcome: BulkItemResult): BulkItemClass {
