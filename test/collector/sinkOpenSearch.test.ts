@@ -10,7 +10,7 @@ import { identifiedDocument } from "../../collector/src/ecs";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, uniqueNamespace } from "../support/esClient";
-import { startFaultyProxy, type Fault } from "../support/faultyProxy";
+import { firstItemNull, startFaultyProxy, type Fault } from "../support/faultyProxy";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 
 const position = { container: "insights-logs-flowlogflowevent", blob: "y=2026/m=11/d=27/h=04/m=00/PT1H.json", offset: 512 };
@@ -90,6 +90,26 @@ test("429, 503 and a dropped connection are retried with backoff and jitter; the
     assert.deepEqual(waits, [75, 150, 300]);
     await client.indices.refresh({ index: sink.dataStream });
     assert.equal((await client.count({ index: sink.dataStream })).count, 9);
+  } finally {
+    await proxy.stop();
+    await client.close();
+  }
+});
+
+test("a 200 whose body is not JSON, then null, then one with a null item, is sent again: the batch lands once", async () => {
+  const { client, namespace } = await setUp("osmangled");
+  // The cluster applies every request; a hop on the way back mangles the first three answers.
+  const mangled: Fault[] = [
+    { rewriteBody: (body) => body.slice(0, 10) }, { rewriteBody: () => "null" },
+    { rewriteBody: firstItemNull },
+  ];
+  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.startsWith("/_bulk") ? mangled.shift() ?? "forward" : "forward"));
+  const sink = new OpenSearchSink({ node: proxy.url, auth: auth(), namespace, maxRetries: 4, sleep: async () => {} });
+  try {
+    assert.deepEqual(await sink.write(sampleBatch(3, "osmangled")), { indexed: 0, duplicates: 3, deadLettered: 0, retries: 3 });
+    assert.equal(proxy.seen.length, 4);
+    await client.indices.refresh({ index: sink.dataStream });
+    assert.equal((await client.count({ index: sink.dataStream })).count, 3);
   } finally {
     await proxy.stop();
     await client.close();

@@ -5,7 +5,7 @@ import { ElasticsearchSink } from "../../collector/src/sink/elasticsearch";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
-import { startFaultyProxy, type Fault } from "../support/faultyProxy";
+import { firstItemNull, startFaultyProxy, type Fault } from "../support/faultyProxy";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 import { StoppedWriteError } from "../../collector/src/sink/stoppedWrite";
 import { until } from "./storageStall";
@@ -211,6 +211,26 @@ test("dedupeAcrossBackingIndices: an id look-up answered by only some shards is 
     assert.ok(searchesSeen.every((request) => request.path.includes("allow_partial_search_results=false")), "partial results are refused in the request too");
     await client.indices.refresh({ index: sink.dataStream });
     assert.equal((await client.count({ index: sink.dataStream })).count, 4);
+  } finally {
+    await sink.close();
+    await proxy.stop();
+    await client.close();
+  }
+});
+
+test("a 200 whose body is null, then one with a null item, is sent again, not a failure: the batch lands once", async () => {
+  const client = esClient(elasticsearchUrl());
+  const namespace = uniqueNamespace("nullanswer");
+  await applyIndexAssets(client, { namespace });
+  // The cluster applies every request; a hop on the way back mangles the first two answers.
+  const mangled: Fault[] = [{ rewriteBody: () => "null" }, { rewriteBody: firstItemNull }];
+  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.startsWith("/_bulk") ? mangled.shift() ?? "forward" : "forward"));
+  const sink = new ElasticsearchSink({ ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, maxRetries: 3, sleep: noWait });
+  try {
+    assert.deepEqual(await sink.write(sampleBatch(3, "nullanswer")), { indexed: 0, duplicates: 3, deadLettered: 0, retries: 2 });
+    assert.equal(proxy.seen.length, 3);
+    await client.indices.refresh({ index: sink.dataStream });
+    assert.equal((await client.count({ index: sink.dataStream })).count, 3);
   } finally {
     await sink.close();
     await proxy.stop();

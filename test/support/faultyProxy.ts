@@ -4,7 +4,7 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { createGunzip } from "node:zlib";
+import { createGunzip, gunzipSync } from "node:zlib";
 
 /**
  * `forwardAfter`: forwarded once the promise settles (another client's request can be made to come first).
@@ -150,9 +150,13 @@ export async function startFaultyProxy(
         const parts: Buffer[] = [];
         response.on("data", (chunk: Buffer) => parts.push(chunk));
         response.once("end", () => {
-          const original = Buffer.concat(parts);
+          const received = Buffer.concat(parts);
+          // A rewrite sees the text and sends it uncompressed (fetch asks for gzip; the engine then compresses).
+          const gzipped = rewrite !== undefined && response.headers["content-encoding"] === "gzip";
+          const original = gzipped ? gunzipSync(received) : received;
           const body = rewrite ? Buffer.from(rewrite(original.toString("utf8"))) : original;
           const headers: Record<string, string | string[] | undefined> = { ...response.headers, "content-length": String(body.length) };
+          if (gzipped) delete headers["content-encoding"];
           delete headers["transfer-encoding"];
           for (const name of dropped?.(original.toString("utf8")) ?? []) delete headers[name.toLowerCase()];
           outgoing.writeHead(response.statusCode ?? 502, headers);
@@ -192,4 +196,11 @@ export async function startFaultyProxy(
       server.close(() => resolve());
     }),
   };
+}
+
+/** A `rewriteBody` for `_bulk` answers: the first item replaced by null (an answer mangled on the way back). */
+export function firstItemNull(body: string): string {
+  const answer = JSON.parse(body) as { items: unknown[] };
+  answer.items[0] = null;
+  return JSON.stringify(answer);
 }

@@ -133,8 +133,10 @@ function positiveInteger(name: string, value: number): number {
 }
 
 /** The result of the single action of a `_bulk` item (`{"create": {...}}`). */
-export function bulkItemOutcome(entry: Record<string, BulkItemResult>): BulkItemResult {
-  return entry.create ?? Object.values(entry)[0] ?? { status: 0, error: { type: "empty_item", reason: "the bulk item carries no result" } };
+export function bulkItemOutcome(entry: Record<string, BulkItemResult> | null): BulkItemResult {
+  // An entry that is not an object (null in a mangled answer) says nothing about the document: sent again.
+  const outcome = entry !== null && typeof entry === "object" ? entry.create ?? Object.values(entry)[0] : undefined;
+  return outcome !== null && typeof outcome === "object" ? outcome : { status: 0, error: { type: "empty_item", reason: "the bulk item carries no result" } };
 }
 
 /**

@@ -75,16 +75,18 @@ export class OpenSearchSink extends DataStreamBulkSink {
         (answer.status === 413 ? ": lower maxBatchBytes" : "") +
         (answer.status >= 300 && answer.status < 400 ? ": redirects are not followed, use the cluster's final URL" : ""));
     }
-    let results: Array<Record<string, BulkItemResult>>;
+    // A 2xx whose body is not the items (not JSON, null, cut short by a proxy): every action is a create under a
+    // fixed id, so sending the whole batch again is safe, as after a dropped connection.
+    let results: unknown;
     try {
-      results = (JSON.parse(answer.text) as { items: Array<Record<string, BulkItemResult>> }).items;
+      results = (JSON.parse(answer.text) as { items?: unknown } | null)?.items;
     } catch {
-      throw new Error(`the bulk answer from ${target}'s cluster is not JSON: ${answer.text.slice(0, 200)}`);
+      return { again: items, transient: `the bulk answer is not JSON: ${answer.text.slice(0, 200)}` };
     }
     if (!Array.isArray(results) || results.length !== items.length) {
-      throw new Error(`the bulk response accounts for ${Array.isArray(results) ? results.length : 0} of ${items.length} documents`);
+      return { again: items, transient: `the bulk response accounts for ${Array.isArray(results) ? results.length : 0} of ${items.length} documents` };
     }
-    return this.settle(results, items, target, deliveries);
+    return this.settle(results as Array<Record<string, BulkItemResult>>, items, target, deliveries);
   }
 }
 
