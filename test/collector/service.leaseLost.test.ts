@@ -8,6 +8,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { checkpointBlobName } from "../../collector/src/checkpoint/state";
 import { runBlobJob } from "../../collector/src/service/blobJob";
+import { withRequestDeadline } from "../../collector/src/source/requestDeadline";
 import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
 import { startFaultyProxy } from "../support/faultyProxy";
@@ -90,4 +91,36 @@ test("a lease lost to another replica that took the checkpoint over: no give-bac
   assert.deepEqual(stored?.attempt, { ...counted, count: 2 });
   await owner.release();
   clearInterval(awake);
+});
+
+test("renewals that get no answer at all: the job is told its lease is lost by the time it could run out at Azure, before another replica can take the blob", { timeout: 60_000 }, async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlobOf(scratch, "lost-stall", 62, { records: 2, tuplesPerRecord: 3 });
+  await new CheckpointStore(checkpoints, { leaseSeconds: LEASE_SECONDS, replicaId: "setup" }).ensureContainer();
+  const stalling = { on: false };
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ path }) =>
+    (stalling.on && path.includes(`/${checkpoints.containerName}/`) && path.includes("comp=lease") ? "stallHead" : "forward"));
+  try {
+    // As in production: the collector's deadline per try (45 s, the SDK's 4 tries), far longer than the lease.
+    const stalled = withRequestDeadline(BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url))
+      .getContainerClient(checkpoints.containerName), 45_000);
+    let lostAt: number | undefined;
+    let lostReason = "";
+    const store = new CheckpointStore(stalled, { leaseSeconds: LEASE_SECONDS, replicaId: "a", onLeaseLost: (_name, reason) => { lostAt = Date.now(); lostReason = reason; } });
+    let release!: () => void;
+    const { sink, reached } = heldSink(new Promise<void>((resolve) => { release = resolve; }));
+    const job = runBlobJob(await listed(), recordingContext(source, store, sink));
+    await reached;
+    stalling.on = true;
+    const other = new CheckpointStore(checkpoints, { leaseSeconds: LEASE_SECONDS, replicaId: "b" });
+    let taken;
+    while (!(taken = await other.tryAcquire(source.containerName, writer.blobName))) await new Promise((resolve) => setTimeout(resolve, 250));
+    const takenAt = Date.now();
+    assert.ok(lostAt !== undefined && lostAt <= takenAt, `told ${lostAt === undefined ? "never" : `${takenAt - lostAt} ms before`} the other replica took the lease`);
+    assert.match(lostReason, /no renewal answered within the lease's 15 s/);
+    release();
+    assert.equal((await job).kind, "failed");
+    await taken.release();
+  } finally {
+    await proxy.stop();
+  }
 });

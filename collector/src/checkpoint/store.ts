@@ -388,14 +388,19 @@ class Held implements LeasedCheckpoint {
   private async renew(): Promise<void> {
     if (this.released) return;
     const asked = Date.now();
+    // A renewal still unanswered when the lease may have run out at Azure (its clock started no earlier than
+    // renewedAt) is given up: another replica may hold the blob by then, and the storage deadline (45 s a try, 4
+    // tries) is far longer than the lease, so without this the job would go on working on the blob for minutes.
+    const runsOut = this.renewedAt + this.options.leaseSeconds * 1000 - asked;
     try {
-      await this.lease.renewLease();
+      await this.lease.renewLease({ abortSignal: AbortSignal.timeout(Math.max(1, runsOut)) });
       this.renewedAt = asked;
     } catch (error) {
       if (this.released) return;
       this.controller.abort();
       clearInterval(this.timer);
-      this.options.onLeaseLost?.(this.name, (error as Error).message);
+      const reason = Date.now() - asked >= runsOut ? `no renewal answered within the lease's ${this.options.leaseSeconds} s` : (error as Error).message;
+      this.options.onLeaseLost?.(this.name, reason);
     }
   }
 
