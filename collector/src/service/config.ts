@@ -1,6 +1,7 @@
 // The `run` service's settings, all from environment variables. Each variable is described once here (the table
 // in README.md mirrors it) and validated with an error naming the variable and how to fix it.
 import { statSync } from "node:fs";
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { ASN_DATABASE_NONE, DEFAULT_GEOIP_CACHE_ENTRIES, GeoDatabaseError, openGeoIp, type GeoIpEnrichment, type GeoIpSettings } from "../enrich/geoIp";
 import { redactUrlText } from "../safeText";
@@ -148,6 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
   const containers = (read("FLOWLOGS_CONTAINERS")?.split(",").map((c) => c.trim()).filter(Boolean)) ?? DEFAULT_CONTAINERS;
   for (const container of containers) checkContainerName("FLOWLOGS_CONTAINERS", container);
   if (containers.length === 0) throw new ConfigError("FLOWLOGS_CONTAINERS names no container");
+  // Listed twice, a container would be listed twice a poll, and a poll would count as progress while it alone fails.
+  const twice = containers.find((container, i) => containers.indexOf(container) !== i);
+  if (twice) throw new ConfigError(`FLOWLOGS_CONTAINERS names ${twice} twice: list each container once`);
   const checkpointContainer = checkContainerName("FLOWLOGS_CHECKPOINT_CONTAINER", read("FLOWLOGS_CHECKPOINT_CONTAINER") ?? "flowlogs-checkpoints");
   if (containers.includes(checkpointContainer)) {
     throw new ConfigError(`FLOWLOGS_CHECKPOINT_CONTAINER (${checkpointContainer}) must differ from the flow-log containers`);
@@ -178,7 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     sink = {
       kind: "elasticsearch", url, namespace, apiKey, basic,
       dedupeAcrossBackingIndices: dedupe === "true",
-      caFingerprint: read("FLOWLOGS_ES_CA_FINGERPRINT"), caFile: read("FLOWLOGS_ES_CA_FILE"),
+      caFingerprint: caFingerprint(read), caFile: read("FLOWLOGS_ES_CA_FILE"),
       bulkLingerMs: bulkLinger(read),
     };
   } else {
@@ -213,7 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     sink,
     geoip,
     metricsPort,
-    metricsHost: read("FLOWLOGS_METRICS_HOST") ?? "127.0.0.1",
+    metricsHost: metricsHost(read),
     logLevel: level(read("FLOWLOGS_LOG_LEVEL") ?? "info"),
     ...(threatList ? { threatList } : {}),
   };
@@ -295,6 +299,25 @@ function geoIpSettings(read: Read): GeoIpSettings {
   return geoip;
 }
 
+/** FLOWLOGS_METRICS_HOST: an address to bind (a name would be resolved at start, and fail there unnamed). */
+function metricsHost(read: Read): string {
+  const host = read("FLOWLOGS_METRICS_HOST") ?? "127.0.0.1";
+  if (host !== "localhost" && isIP(host) === 0) {
+    throw new ConfigError(`FLOWLOGS_METRICS_HOST ${JSON.stringify(host)} is not an IP address: use 127.0.0.1, or 0.0.0.0 in a container so probes reach it`);
+  }
+  return host;
+}
+
+/** FLOWLOGS_ES_CA_FINGERPRINT, checked here so that a bad one stops start-up naming the variable. */
+function caFingerprint(read: Read): string | undefined {
+  const value = read("FLOWLOGS_ES_CA_FINGERPRINT");
+  if (value !== undefined && !/^[0-9A-Fa-f]{64}$/.test(value.replace(/:/g, ""))) {
+    throw new ConfigError("FLOWLOGS_ES_CA_FINGERPRINT must be the SHA-256 fingerprint of the cluster's CA certificate: 64 hex digits, colons optional " +
+      "(openssl x509 -noout -fingerprint -sha256 -in ca.pem)");
+  }
+  return value;
+}
+
 /** URL and credentials of an Elasticsearch or OpenSearch cluster, from the FLOWLOGS_ES_* variables. */
 function clusterSettings(read: Read, kind: string): { url: string; apiKey?: string; basic?: { username: string; password: string } } {
   const url = read("FLOWLOGS_ES_URL");
@@ -307,6 +330,10 @@ function clusterSettings(read: Read, kind: string): { url: string; apiKey?: stri
   }
   if (parsed.username || parsed.password) {
     throw new ConfigError("FLOWLOGS_ES_URL must not carry credentials: put the API key in FLOWLOGS_ES_API_KEY");
+  }
+  // `localhost:9200` parses, as a URL of scheme "localhost:".
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new ConfigError(`FLOWLOGS_ES_URL ${JSON.stringify(redactUrlText(url))} must start with https:// or http:// (e.g. https://my-cluster:9200)`);
   }
   const apiKey = read("FLOWLOGS_ES_API_KEY");
   const username = read("FLOWLOGS_ES_USERNAME");

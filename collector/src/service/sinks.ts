@@ -4,7 +4,7 @@ import { ElasticsearchSink } from "../sink/elasticsearch";
 import { LogzioSink } from "../sink/logzio";
 import { OpenSearchSink } from "../sink/opensearch";
 import { StdoutSink } from "../sink/stdout";
-import type { SinkConfig } from "./config";
+import { ConfigError, type SinkConfig } from "./config";
 import type { Logger } from "./logger";
 
 /** `writers`: how many jobs may write at once (the jobs under way, asked at each write), so a shared bulk request need not wait longer. */
@@ -14,19 +14,19 @@ export function createSink(config: SinkConfig, log: Logger, writers: number | ((
     case "stdout":
       return new StdoutSink({ namespace: config.namespace });
     case "opensearch":
-      return new OpenSearchSink({
+      return caFileNamed(() => new OpenSearchSink({
         node: config.url,
         auth: config.apiKey ? { apiKey: config.apiKey } : config.basic,
         tls: config.caFile ? { caFile: config.caFile } : undefined,
         namespace: config.namespace,
         lingerMs: config.bulkLingerMs, writers,
         log: sinkLog,
-      });
+      }));
     case "logzio":
       // The sink never puts the token in a log line or error (tested in test/collector/sinkLogzio.test.ts).
       return new LogzioSink({ url: config.url, token: config.token, type: config.type, log: sinkLog });
     case "elasticsearch":
-      return new ElasticsearchSink({
+      return caFileNamed(() => new ElasticsearchSink({
         node: config.url,
         auth: config.apiKey ? { apiKey: config.apiKey } : config.basic,
         dedupeAcrossBackingIndices: config.dedupeAcrossBackingIndices,
@@ -34,6 +34,19 @@ export function createSink(config: SinkConfig, log: Logger, writers: number | ((
         namespace: config.namespace,
         lingerMs: config.bulkLingerMs, writers,
         log: sinkLog,
-      });
+      }));
+  }
+}
+
+/**
+ * The cluster sinks read FLOWLOGS_ES_CA_FILE when they are built (the container mounts it; loadConfig does not look
+ * at files): a path that cannot be read stops start-up as a setting's fault, named (exit 2), not a crash.
+ */
+function caFileNamed<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith("cannot read the CA file")) throw new ConfigError(`FLOWLOGS_ES_CA_FILE: ${error.message}`);
+    throw error;
   }
 }
