@@ -592,7 +592,7 @@ function collectorTargetFromElastic(collectorBlock: unknown, elastic: ElasticSet
       "(`pulumi config rm --path collector.elasticsearch`) and set `elasticsearch.url` / `elasticsearch.namespace` instead");
   }
   if (enabled && /^http:\/\//i.test(elastic.url)) {
-    problem("elasticsearch.url", `${elastic.url} is plain http, but the collector sends its API key there: use https when collector.enabled is true`);
+    problem("elasticsearch.url", `${redactUrlText(elastic.url)} is plain http, but the collector sends its API key there: use https when collector.enabled is true`);
   }
   return {
     url: elastic.url,

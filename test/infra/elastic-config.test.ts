@@ -62,6 +62,10 @@ test("elastic config: the collector sends its key to elasticsearch.url, so plain
   assert.deepEqual(keysOf(found), ["elasticsearch.url"]);
   assert.match(found[0]!, /plain http, but the collector sends its API key there/);
   assert.equal(parse({ ...base, elasticsearch: insecure, ...creds }).elastic?.allowInsecureHttp, true, "fine without the collector");
+  // A token in the URL's query or fragment is not repeated in the message.
+  const withToken = problems(managed({ elasticsearch: { ...insecure, url: "http://es.internal:9200/?token=SECRET-Q#SECRET-F" } }));
+  assert.match(withToken[0]!, /http:\/\/es\.internal:9200\/\?\(redacted\) is plain http/);
+  assert.doesNotMatch(withToken.join("\n"), /SECRET/);
 });
 
 test("elastic config: the user and password are required (an API key alone cannot mint the writer key)", () => {
