@@ -99,7 +99,8 @@ test("a record may hold MAX_RECORD_DEPTH brackets open; one more and it is broke
   for (const recordBytes of [1 << 20, 16]) {
     const scanner = new RecordScanner(0, true, recordBytes);
     scanner.push(Buffer.from(nested(MAX_RECORD_DEPTH + 1)));
-    assert.equal(scanner.broken?.end, 12 + 5 + MAX_RECORD_DEPTH, `recordBytes ${recordBytes}: broken right after the bracket too many`);
-    assert.match(scanner.broken?.reason ?? "", new RegExp(`nests deeper than ${MAX_RECORD_DEPTH} levels`));
+    assert.equal(scanner.position, 12 + 5 + MAX_RECORD_DEPTH, `recordBytes ${recordBytes}: stopped right after the bracket too many`);
+    assert.equal(scanner.broken?.end, undefined, "set aside up to the next plausible record start, not just that bracket");
+    assert.match(scanner.broken?.reason ?? "", new RegExp(`nests deeper than ${MAX_RECORD_DEPTH} levels at offset ${12 + 5 + MAX_RECORD_DEPTH - 1}`));
   }
 });

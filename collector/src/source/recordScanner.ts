@@ -128,10 +128,11 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
         if (byte === 0x22) this.inString = true;
         else if (byte === 0x7b || byte === 0x5b) {
           if (this.open.length >= MAX_RECORD_DEPTH) {
-            // Not a flow-log record, and the brackets it keeps open would cost memory per byte: broken here.
+            // Not a flow-log record, and the brackets it keeps open would cost memory per byte: broken here. No
+            // `end`: the record goes on past this bracket, so it is set aside up to the next plausible record start.
             if (!this.isLarge()) this.keep(chunk.subarray(keptFrom < 0 ? 0 : keptFrom, i + 1)); // for the excerpt
             this.broken = {
-              start: this.itemStart, recordStart: this.recordStart, end: at + 1, raw: this.excerptText(),
+              start: this.itemStart, recordStart: this.recordStart, raw: this.excerptText(),
               reason: `it nests deeper than ${MAX_RECORD_DEPTH} levels at offset ${at}`,
             };
             this.position = base + i + 1;
