@@ -345,3 +345,62 @@ test("tailing on remembered checkpoints through a 503 phase: shared bulk request
     await client.close();
   }
 });
+
+test("a blob re-created while its checkpoint points into the old one: a first record that fails every time is set aside after the tries, the rest read", async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-replaced", 71, { records: 3, tuplesPerRecord: 4 });
+  const sink = new RecordingSink();
+  const first = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "first" });
+  await first.ensureContainer();
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, first, sink))).kind, "read");
+  await writer.replace({ records: 3, tuplesPerRecord: 2 });
+  // The new blob's first record fails in the process every time; its tries used to be counted at the old offset.
+  const parse: typeof parseRecords = (records, firstRecord, enrichment) => {
+    if (firstRecord === 0) throw new Error("parser bug on record 0 of the new blob");
+    return parseRecords(records, firstRecord, enrichment);
+  };
+  const outcomes: string[] = [];
+  for (let job = 0; job < 6 && sink.deadLetters.length === 0; job++) {
+    // A new process each time (nothing remembered), as after crashes or on other replicas.
+    const replica = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: `replica-${job}` });
+    outcomes.push((await runBlobJob(await listed(), recordingContext(source, replica, sink, parse))).kind);
+  }
+  // The first job counted its try at the old offset before it found the blob new; the next two count at the new one.
+  assert.deepEqual(outcomes, ["failed", "failed", "failed", "read"], "maxAttempts (2) tries at the new position, then set aside");
+  assert.equal(sink.deadLetters.length, 1);
+  assert.match(sink.deadLetters[0]!.reason, /not processed after 2 tries at offset \d+ \(last error: .*parser bug on record 0 of the new blob\)/);
+  const stored = await first.peek(source.containerName, writer.blobName);
+  assert.equal(stored?.etag !== undefined && stored.attempt === undefined, true, "caught up with the new blob");
+});
+
+test("stops that land while the count-ahead write's answer is on its way give the try back: a good record is not set aside", { timeout: 60_000 }, async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-stopcount", 81, { records: 2, tuplesPerRecord: 3 });
+  const sink = new RecordingSink();
+  const first = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "first" });
+  await first.ensureContainer();
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, first, sink))).kind, "read");
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 3 });
+  // Azure applies the count-ahead write; its answer never comes back, and the stop arrives meanwhile.
+  const lose = { on: true };
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method }) =>
+    (method === "PUT" && lose.on ? { loseAnswerIf: (body, status) => status < 300 && body.includes('"attempt"') } : "forward"));
+  const proxied = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url)).getContainerClient(checkpoints.containerName);
+  try {
+    for (let restart = 1; restart <= 2; restart++) {
+      const store = new CheckpointStore(proxied, { leaseSeconds: 15, replicaId: `process-${restart}` });
+      const stop = new AbortController();
+      const lostBefore = proxy.seen.filter((request) => request.answerLost).length;
+      const job = runBlobJob(await listed(), jobContext(source, store, sink, { signal: stop.signal }));
+      while (proxy.seen.filter((request) => request.answerLost).length === lostBefore) await new Promise((resolve) => setTimeout(resolve, 20));
+      stop.abort();
+      assert.equal((await job).kind, "stopped");
+      assert.equal((await first.peek(source.containerName, writer.blobName))?.attempt, undefined, `stop ${restart}: the try was given back`);
+    }
+    lose.on = false;
+    const last = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "after" });
+    assert.equal((await runBlobJob(await listed(), recordingContext(source, last, sink))).kind, "read");
+    assert.deepEqual(sink.deadLetters, [], "nothing set aside");
+    assert.equal(sink.documents.size, writer.tuples);
+  } finally {
+    await proxy.stop();
+  }
+});

@@ -81,6 +81,11 @@ export interface LeasedCheckpoint {
   /** Releases the lease, waiting at most RELEASE_KEPT_MS (it runs out by itself anyway): not ended by a stop. */
   release(): Promise<void>;
   /**
+   * Reads the checkpoint back under the lease, for after a write whose answer never came (a stop cut it short):
+   * Azure may hold it or not, and later writes go on from what it holds (its content and ETag).
+   */
+  reread(abortSignal?: AbortSignal): Promise<void>;
+  /**
    * Takes a lost lease back under its id, for one last write (a try given back). Azure renews an expired lease only
    * while nobody has leased or written the blob since, so on true the checkpoint is still the one this holder last
    * read or wrote; false when another replica holds it (it owns the checkpoint now) or storage did not answer.
@@ -426,6 +431,14 @@ class Held implements LeasedCheckpoint {
     this.etag = etag;
     this.checkpoint = stamped;
     this.memory.set(stamped, etag);
+  }
+
+  async reread(abortSignal?: AbortSignal): Promise<void> {
+    const stored = await readCheckpointText(this.client, this.lease.leaseId, abortSignal);
+    if (stored.damaged !== undefined) throw new Error(stored.damaged);
+    this.checkpoint = parseCheckpoint(stored.text, this.checkpoint.container, this.checkpoint.blob);
+    this.etag = stored.etag;
+    this.memory.set(this.checkpoint, stored.etag);
   }
 
   async reclaim(abortSignal?: AbortSignal): Promise<boolean> {

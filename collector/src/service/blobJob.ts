@@ -104,10 +104,16 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
   // A lost lease is taken back first: Azure grants it only while no other replica has leased or written the
   // checkpoint since (then it is this job's to write); one that did owns the checkpoint, and its try count with it.
   // Resolves true when the try was given back.
+  let countInDoubt = false;
   const giveBack = async (): Promise<boolean> => {
+    const deadline = AbortSignal.timeout(GIVE_BACK_MS);
+    if (countInDoubt) {
+      // The count-ahead write was cut short (the stop) after Azure may have applied it: what it holds decides.
+      if (!(await held.reclaim(deadline))) return false;
+      if (!(await held.reread(deadline).then(() => true, () => false))) return false;
+    }
     const attempt = held.checkpoint.attempt;
     if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries) return false;
-    const deadline = AbortSignal.timeout(GIVE_BACK_MS);
     if (!(await held.reclaim(deadline))) return false;
     return held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, deadline).then(() => true, () => false);
   };
@@ -123,7 +129,9 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
         `${previous?.error ? ` (last error: ${previous.error})` : " (the process stopped while on it)"}; set aside so the rest of the blob is read`;
       log("error", "blob.skip", { ...where, offset, tries: previous!.count });
     } else if (countAhead) {
+      countInDoubt = true;
       await held.save({ ...held.checkpoint, attempt: counted }, signal);
+      countInDoubt = false;
     }
     // The sink waiting out a transient failure (Elasticsearch down, throttling) says the records so far parsed fine:
     // the try is given back before the wait, so restarts during an outage (a deploy, a node drain) do not use the

@@ -146,6 +146,12 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     checkpoint = restartCheckpoint(checkpoint);
   }
   const identity = { createdOn: ref.createdOn?.toISOString() ?? checkpoint.createdOn };
+  if (checkpoint !== start && checkpoint.offset !== start.offset) {
+    // Reading starts over: the position is written first, so the tries of later jobs are counted where they read.
+    // Counted at the old position, a record that fails every time at the new one would never be set aside.
+    checkpoint = { ...checkpoint, ...identity };
+    await save(checkpoint);
+  }
   const recordBytes = Math.min(options.recordBytes ?? options.windowBytes, options.windowBytes);
   let bytes = 0;
   // Azure appends by committing the blocks it wrote before again, with the new ones ahead of the tail. A download
