@@ -179,6 +179,9 @@ export async function listChanged(
       // Caught up with exactly this version (a read that raced an append ends here): nothing pending.
       metrics.pendingSince.delete(key);
       state.pending.delete(key);
+      // Its hour and the grace are over: it grows no more, so its job size goes. A blob whose last append was read
+      // within the grace gets no later job to mark it done, and would keep the entry for its whole retention.
+      if (isBacklog(ref.name)) state.caughtUpAt.delete(key);
       return "skipped";
     }
     if (!state.pending.has(key) && !candidates.has(key) && isBacklog(ref.name)) {
