@@ -106,14 +106,17 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
   // Resolves true when the try was given back.
   let countInDoubt = false;
   const giveBack = async (): Promise<boolean> => {
-    const deadline = AbortSignal.timeout(GIVE_BACK_MS);
+    // Made only when there is something to write: its timer lives GIVE_BACK_MS, and every caught-up job gets here.
+    let deadline: AbortSignal | undefined;
     if (countInDoubt) {
       // The count-ahead write was cut short (the stop) after Azure may have applied it: what it holds decides.
+      deadline = AbortSignal.timeout(GIVE_BACK_MS);
       if (!(await held.reclaim(deadline))) return false;
       if (!(await held.reread(deadline).then(() => true, () => false))) return false;
     }
     const attempt = held.checkpoint.attempt;
     if (attempt?.offset !== held.checkpoint.offset || attempt.count !== tries) return false;
+    deadline ??= AbortSignal.timeout(GIVE_BACK_MS);
     if (!(await held.reclaim(deadline))) return false;
     return held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, deadline).then(() => true, () => false);
   };
