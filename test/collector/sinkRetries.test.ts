@@ -5,7 +5,7 @@ import { ElasticsearchSink } from "../../collector/src/sink/elasticsearch";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
-import { firstItemNull, startFaultyProxy, type Fault } from "../support/faultyProxy";
+import { firstItemNull, startFaultyProxy, type Fault, type FaultyProxy } from "../support/faultyProxy";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 import { StoppedWriteError } from "../../collector/src/sink/stoppedWrite";
 import { until } from "./storageStall";
@@ -166,33 +166,47 @@ for (const fault of ["stallHead", { status: 503 }] as const) {
   });
 }
 
-test("an answer trickled a byte at a time is given up at requestTimeoutMs and sent again: the batch lands once", async () => {
+/**
+ * A data stream of its own, a proxy in front of the engine that `decide`s each request, and an Elasticsearch sink
+ * through it (no waits between retries); all stopped after `body`.
+ */
+async function throughProxy(
+  name: string, decide: Parameters<typeof startFaultyProxy>[1], options: Partial<ConstructorParameters<typeof ElasticsearchSink>[0]>,
+  body: (world: { client: ReturnType<typeof esClient>; sink: ElasticsearchSink; proxy: FaultyProxy; stored: () => Promise<number> }) => Promise<void>,
+): Promise<void> {
   const client = esClient(elasticsearchUrl());
-  const namespace = uniqueNamespace("trickle");
+  const namespace = uniqueNamespace(name);
   await applyIndexAssets(client, { namespace });
-  let bulks = 0;
-  // The cluster applies the first request; its answer then comes a byte every 200 ms (minutes for the whole of it),
-  // each gap well inside the client's own timeout, which only bounds the wait for the next bytes.
-  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.startsWith("/_bulk") && bulks++ === 0 ? { trickleEveryMs: 200 } : "forward"));
-  const sink = new ElasticsearchSink({ ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, requestTimeoutMs: 1_000, maxRetries: 3, sleep: noWait });
-  try {
-    const started = Date.now();
-    const result = await sink.write(sampleBatch(3, "trickle"));
-    assert.ok(Date.now() - started < 10_000, `gave up on the trickle at its deadline (${Date.now() - started} ms)`);
-    assert.deepEqual(result, { indexed: 0, duplicates: 3, deadLettered: 0, retries: 1 }, "the first request was applied; the resend finds every document there");
+  const proxy = await startFaultyProxy(elasticsearchUrl(), decide);
+  const sink = new ElasticsearchSink({ ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, maxRetries: 3, sleep: noWait, ...options });
+  const stored = async (): Promise<number> => {
     await client.indices.refresh({ index: sink.dataStream });
-    assert.equal((await client.count({ index: sink.dataStream })).count, 3);
+    return (await client.count({ index: sink.dataStream })).count;
+  };
+  try {
+    await body({ client, sink, proxy, stored });
   } finally {
     await sink.close();
     await proxy.stop();
     await client.close();
   }
+}
+
+test("an answer trickled a byte at a time is given up at requestTimeoutMs and sent again: the batch lands once", async () => {
+  let bulks = 0;
+  // The cluster applies the first request; its answer then comes a byte every 200 ms (minutes for the whole of it),
+  // each gap well inside the client's own timeout, which only bounds the wait for the next bytes.
+  const trickleFirst = ({ path }: { path: string }): Fault => (path.startsWith("/_bulk") && bulks++ === 0 ? { trickleEveryMs: 200 } : "forward");
+  await throughProxy("trickle", trickleFirst, { requestTimeoutMs: 1_000 }, async ({ sink, stored }) => {
+    const started = Date.now();
+    const result = await sink.write(sampleBatch(3, "trickle"));
+    assert.ok(Date.now() - started < 10_000, `gave up on the trickle at its deadline (${Date.now() - started} ms)`);
+    assert.deepEqual(result, { indexed: 0, duplicates: 3, deadLettered: 0, retries: 1 }, "the first request was applied; the resend finds every document there");
+    assert.equal(await stored(), 3);
+  });
 });
 
 test("dedupeAcrossBackingIndices: an id look-up answered by only some shards is not trusted: asked again, nothing created twice", async () => {
-  const client = esClient(elasticsearchUrl());
-  const namespace = uniqueNamespace("partial");
-  await applyIndexAssets(client, { namespace });
   let searches = 0;
   // As Elasticsearch answers when a shard of an older backing index is unavailable and partial results are allowed
   // (its default): 200, _shards.failed 1, the hits of the shards that answered (here none of the ids).
@@ -200,40 +214,25 @@ test("dedupeAcrossBackingIndices: an id look-up answered by only some shards is 
     const answer = JSON.parse(body) as { _shards: { total: number; successful: number; failed: number }; hits: { hits: unknown[] } };
     return JSON.stringify({ ...answer, _shards: { ...answer._shards, successful: answer._shards.total - 1, failed: 1 }, hits: { ...answer.hits, hits: [] } });
   };
-  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.includes("/_search") && searches++ === 1 ? { rewriteBody: partial } : "forward"));
-  const sink = new ElasticsearchSink({ ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, dedupeAcrossBackingIndices: true, maxRetries: 3, sleep: noWait });
-  try {
+  const partialSecond = ({ path }: { path: string }): Fault => (path.includes("/_search") && searches++ === 1 ? { rewriteBody: partial } : "forward");
+  await throughProxy("partial", partialSecond, { dedupeAcrossBackingIndices: true }, async ({ client, sink, proxy, stored }) => {
     assert.deepEqual(await sink.write(sampleBatch(4, "partial")), { indexed: 4, duplicates: 0, deadLettered: 0, retries: 0 });
     await client.indices.rollover({ alias: sink.dataStream });
     await client.indices.refresh({ index: sink.dataStream });
     assert.deepEqual(await sink.write(sampleBatch(4, "partial")), { indexed: 0, duplicates: 4, deadLettered: 0, retries: 1 });
     const searchesSeen = proxy.seen.filter((request) => request.path.includes("/_search"));
     assert.ok(searchesSeen.every((request) => request.path.includes("allow_partial_search_results=false")), "partial results are refused in the request too");
-    await client.indices.refresh({ index: sink.dataStream });
-    assert.equal((await client.count({ index: sink.dataStream })).count, 4);
-  } finally {
-    await sink.close();
-    await proxy.stop();
-    await client.close();
-  }
+    assert.equal(await stored(), 4);
+  });
 });
 
 test("a 200 whose body is null, then one with a null item, is sent again, not a failure: the batch lands once", async () => {
-  const client = esClient(elasticsearchUrl());
-  const namespace = uniqueNamespace("nullanswer");
-  await applyIndexAssets(client, { namespace });
   // The cluster applies every request; a hop on the way back mangles the first two answers.
   const mangled: Fault[] = [{ rewriteBody: () => "null" }, { rewriteBody: firstItemNull }];
-  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.startsWith("/_bulk") ? mangled.shift() ?? "forward" : "forward"));
-  const sink = new ElasticsearchSink({ ...esClientOptions(elasticsearchUrl()), node: proxy.url, namespace, maxRetries: 3, sleep: noWait });
-  try {
+  const mangleFirstTwo = ({ path }: { path: string }): Fault => (path.startsWith("/_bulk") ? mangled.shift() ?? "forward" : "forward");
+  await throughProxy("nullanswer", mangleFirstTwo, {}, async ({ sink, proxy, stored }) => {
     assert.deepEqual(await sink.write(sampleBatch(3, "nullanswer")), { indexed: 0, duplicates: 3, deadLettered: 0, retries: 2 });
     assert.equal(proxy.seen.length, 3);
-    await client.indices.refresh({ index: sink.dataStream });
-    assert.equal((await client.count({ index: sink.dataStream })).count, 3);
-  } finally {
-    await sink.close();
-    await proxy.stop();
-    await client.close();
-  }
+    assert.equal(await stored(), 3);
+  });
 });
