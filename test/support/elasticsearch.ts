@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chownTree, findJavaHome, launchNode, prepareNode, singleNodeSettings } from "./jvmService";
+import { chownTree, findJavaHome, launchNode, prepareNode, singleNodeSettings, withPortRetries } from "./jvmService";
 
 export { chownTree, javaMajor, runAsUser } from "./jvmService";
 
@@ -47,7 +47,11 @@ export interface RoleDescriptor {
 const DEFAULT_VERSION = "9.2.4";
 const MIN_JAVA = 21;
 
-export async function startElasticsearch(options: ElasticsearchOptions = {}): Promise<RunningElasticsearch> {
+export function startElasticsearch(options: ElasticsearchOptions = {}): Promise<RunningElasticsearch> {
+  return withPortRetries(() => startElasticsearchOnce(options), options.log ?? (() => {}));
+}
+
+async function startElasticsearchOnce(options: ElasticsearchOptions): Promise<RunningElasticsearch> {
   const log = options.log ?? (() => {});
   const version = process.env.ES_VERSION || options.version || DEFAULT_VERSION;
   const started = Date.now();

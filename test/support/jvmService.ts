@@ -149,6 +149,22 @@ export async function launchNode(node: PreparedNode, options: LaunchOptions): Pr
   return { url, pid: child.pid, stop };
 }
 
+/**
+ * Runs `start` (prepare and launch a node) again, on new ports, when the node could not bind its port: freePort's
+ * port is free when picked, but another process of the suite (a proxy, Azurite, another node) may take it before
+ * the JVM binds it, seconds later.
+ */
+export async function withPortRetries<T>(start: () => Promise<T>, log: (line: string) => void, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= tries || !/Address already in use|BindException|BindTransportException|HttpServerTransport\.bind/.test(String(error))) throw error;
+      log(`its port was taken before it could bind it; starting again on new ports (${attempt + 1} of ${tries})`);
+    }
+  }
+}
+
 export interface JavaRequirement {
   /** The product's own variable, looked at first (ES_JAVA_HOME, OPENSEARCH_JAVA_HOME), then JAVA_HOME. */
   envVar: string;

@@ -4,7 +4,7 @@
 // Download, unpack, Java, the unprivileged JVM and its stop() are shared with Elasticsearch: jvmService.ts.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chownTree, findJavaHome, launchNode, prepareNode, singleNodeSettings } from "./jvmService";
+import { chownTree, findJavaHome, launchNode, prepareNode, singleNodeSettings, withPortRetries } from "./jvmService";
 
 export interface RunningOpenSearch {
   url: string;
@@ -24,7 +24,11 @@ export interface OpenSearchOptions {
 /** The newest 2.x on Maven Central; 2.x is the last line that runs on Java 17 (3.x needs 21). */
 const DEFAULT_VERSION = "2.19.6";
 
-export async function startOpenSearch(options: OpenSearchOptions = {}): Promise<RunningOpenSearch> {
+export function startOpenSearch(options: OpenSearchOptions = {}): Promise<RunningOpenSearch> {
+  return withPortRetries(() => startOpenSearchOnce(options), options.log ?? (() => {}));
+}
+
+async function startOpenSearchOnce(options: OpenSearchOptions): Promise<RunningOpenSearch> {
   const log = options.log ?? (() => {});
   const version = process.env.OPENSEARCH_VERSION || options.version || DEFAULT_VERSION;
   const started = Date.now();
