@@ -1,6 +1,7 @@
 // Builds the sink the configuration names. The sinks live in ../sink with their own tests.
 import type { Sink } from "../model";
 import { ElasticsearchSink } from "../sink/elasticsearch";
+import { CaFileError } from "../sink/httpBulk";
 import { LogzioSink } from "../sink/logzio";
 import { OpenSearchSink } from "../sink/opensearch";
 import { StdoutSink } from "../sink/stdout";
@@ -46,7 +47,7 @@ function caFileNamed<T>(build: () => T): T {
   try {
     return build();
   } catch (error) {
-    if (error instanceof Error && error.message.startsWith("cannot read the CA file")) throw new ConfigError(`FLOWLOGS_ES_CA_FILE: ${error.message}`);
+    if (error instanceof CaFileError) throw new ConfigError(`FLOWLOGS_ES_CA_FILE: ${error.message}`);
     throw error;
   }
 }

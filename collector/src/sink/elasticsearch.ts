@@ -2,13 +2,12 @@
 // deterministic id, so a re-read batch adds nothing (409 = already indexed). Transient failures (429, 5xx,
 // connection errors) are retried with capped exponential backoff and jitter; documents the cluster refuses for good
 // go to the dead-letter data stream with the reason. `write` resolves only when every document is accounted for.
-import { readFileSync } from "node:fs";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
 import type { SinkResult, WriteOptions } from "../model";
 import { BulkAnswerSerializer } from "./bulkAnswer";
 import type { BulkRequest } from "./bulkRequest";
 import { DataStreamBulkSink, type Attempt, type IndexedIds, type SharedRequestOptions } from "./dataStreamBulkSink";
-import { isTlsVerificationError, retryableStatus, withDeadline, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
+import { isTlsVerificationError, readCaFile, retryableStatus, withDeadline, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
 import { StoppedWriteError } from "./stoppedWrite";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions, SharedRequestOptions {
@@ -153,11 +152,7 @@ export function clientOptions(options: ElasticsearchSinkOptions): ClientOptions 
     caFingerprint = hex.match(/../g)!.join(":");
   }
   if (options.tls?.caFile) {
-    try {
-      tls.ca = readFileSync(options.tls.caFile, "utf8");
-    } catch (error) {
-      throw new Error(`cannot read the CA file ${options.tls.caFile}: ${(error as Error).message}`);
-    }
+    tls.ca = readCaFile(options.tls.caFile);
   }
   return {
     node: url.toString(),

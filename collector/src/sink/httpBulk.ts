@@ -1,6 +1,7 @@
 // What the bulk-writing sinks (Elasticsearch, OpenSearch, Logz.io) share: which failures are transient, the backoff
 // between retries, batching by count and bytes, the classification of one `_bulk` item result, and one HTTP POST
 // over the global fetch (or node:https when a private CA must be trusted, which fetch cannot be handed).
+import { readFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import type { DeadLetter, SinkResult, SourcePosition } from "../model";
 import { deadLetterDocument, deadLetterId } from "./deadLetterDocument";
@@ -241,6 +242,18 @@ export function describeConnectionError(error: unknown): string {
 export function isTlsVerificationError(error: unknown): boolean {
   const text = describeConnectionError(error);
   return /certificate|CERT_|fingerprint|self[- ]signed|SSL|TLS|altname/i.test(text) && !/ECONNRESET|socket hang up|disconnected/i.test(text);
+}
+
+/** A CA file (tls.caFile) that cannot be read: a setting's fault, found when the sink is built. */
+export class CaFileError extends Error {}
+
+/** The PEM text of a CA file, or CaFileError naming the path and why. */
+export function readCaFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new CaFileError(`cannot read the CA file ${path}: ${(error as Error).message}`);
+  }
 }
 
 /** The error a request gets when its answer has not ended within its deadline (withDeadline). */

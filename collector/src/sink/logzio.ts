@@ -6,12 +6,12 @@
 // (not `_id`, a metadata field Elasticsearch-based stores refuse inside a document) so duplicates can be found.
 // The token is part of the URL: every message built here names the listener by origin only, and any text coming
 // from the network layer is scrubbed of the token before it is logged or thrown.
-import { readFileSync } from "node:fs";
 import type { DeadLetter, IdentifiedDocument, Sink, SinkResult, SourcePosition, WriteOptions } from "../model";
 import { deadLetterDocument } from "./deadLetterDocument";
 import { logzioLine } from "./logzioLine";
 import { StoppedWriteError } from "./stoppedWrite";
 import {
+  readCaFile,
   backoffDelay, describeConnectionError, httpPost, isTlsVerificationError, retryableStatus,
   sizedBatches, type DeliveryOptions,
   deliverySettings, type DeliverySettings,
@@ -63,11 +63,7 @@ export class LogzioSink implements Sink {
     this.type = logType(options.type ?? LOGZIO_DEFAULT_TYPE);
     this.deadLetterType = `${this.type}_deadletter`;
     if (options.caFile) {
-      try {
-        this.caPem = readFileSync(options.caFile, "utf8");
-      } catch (error) {
-        throw new Error(`cannot read the CA file ${options.caFile}: ${(error as Error).message}`);
-      }
+      this.caPem = readCaFile(options.caFile);
     }
     this.delivery = deliverySettings(options, { maxBatchDocuments: 5000, maxBatchBytes: LOGZIO_MAX_BODY_BYTES });
     if (this.delivery.maxBatchBytes > LOGZIO_MAX_BODY_BYTES) {

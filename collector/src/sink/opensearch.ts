@@ -2,10 +2,10 @@
 // the official Elasticsearch client refuses servers that are not Elasticsearch. Same semantics: `create` under the
 // deterministic id (409 = already there), 429/5xx/connection errors retried with backoff and jitter, documents
 // refused for good dead-lettered with their reason, `write` resolves only when every document is accounted for.
-import { readFileSync } from "node:fs";
 import type { BulkRequest } from "./bulkRequest";
 import { DataStreamBulkSink, type Attempt, type SharedRequestOptions } from "./dataStreamBulkSink";
 import {
+  readCaFile,
   MissingTemplateError, describeConnectionError, describeErrorBody, httpPost, isTlsVerificationError, retryableStatus,
   type BulkItemResult, type Delivery, type DeliveryOptions,
 } from "./httpBulk";
@@ -39,11 +39,7 @@ export class OpenSearchSink extends DataStreamBulkSink {
     this.bulkUrl = bulkUrl.href;
     this.headers = { "content-type": "application/x-ndjson", accept: "application/json", ...authHeader(options.auth) };
     if (options.tls?.caFile) {
-      try {
-        this.caPem = readFileSync(options.tls.caFile, "utf8");
-      } catch (error) {
-        throw new Error(`cannot read the CA file ${options.tls.caFile}: ${(error as Error).message}`);
-      }
+      this.caPem = readCaFile(options.tls.caFile);
       if (url.protocol !== "https:") throw new Error(`a CA file was given but ${url.origin} is not https: use an https:// URL`);
     }
   }
