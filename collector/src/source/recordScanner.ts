@@ -128,26 +128,16 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
         if (byte === 0x22) this.inString = true;
         else if (byte === 0x7b || byte === 0x5b) {
           if (this.open.length >= MAX_RECORD_DEPTH) {
-            // Not a flow-log record, and the brackets it keeps open would cost memory per byte: broken here. No
-            // `end`: the record goes on past this bracket, so it is set aside up to the next plausible record start.
-            if (!this.isLarge()) this.keep(chunk.subarray(keptFrom < 0 ? 0 : keptFrom, i + 1)); // for the excerpt
-            this.broken = {
-              start: this.itemStart, recordStart: this.recordStart, raw: this.excerptText(),
-              reason: `it nests deeper than ${MAX_RECORD_DEPTH} levels at offset ${at}`,
-            };
-            this.position = base + i + 1;
+            // Not a flow-log record, and the brackets it keeps open would cost memory per byte. No `end`: the record
+            // goes on past this bracket, so it is set aside up to the next plausible record start.
+            this.breakAt(chunk, keptFrom, i, base, `it nests deeper than ${MAX_RECORD_DEPTH} levels at offset ${at}`);
             return items;
           }
           this.open.push(byte);
         } else if (byte === 0x7d || byte === 0x5d) {
           if (this.open.pop() !== byte - 2) {
             // `}` closes `{` and `]` closes `[` (0x7b/0x7d, 0x5b/0x5d): anything else cannot be JSON.
-            if (!this.isLarge()) this.keep(chunk.subarray(keptFrom < 0 ? 0 : keptFrom, i + 1)); // for the excerpt
-            this.broken = {
-              start: this.itemStart, recordStart: this.recordStart, end: at + 1, raw: this.excerptText(),
-              reason: `${String.fromCharCode(byte)} at offset ${at} does not match its opening bracket`,
-            };
-            this.position = base + i + 1;
+            this.breakAt(chunk, keptFrom, i, base, `${String.fromCharCode(byte)} at offset ${at} does not match its opening bracket`, at + 1);
             return items;
           }
           if (this.open.length === 0) {
@@ -245,6 +235,16 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
     this.itemStart = end;
     this.excerptBytes = 0;
     return item;
+  }
+
+  /**
+   * The open record cannot be JSON, at chunk[i]: `broken` says so (with `end` when the record is known to end there)
+   * and the scan stops right after that byte, for the caller to resynchronise.
+   */
+  private breakAt(chunk: Buffer, keptFrom: number, i: number, base: number, reason: string, end?: number): void {
+    if (!this.isLarge()) this.keep(chunk.subarray(keptFrom < 0 ? 0 : keptFrom, i + 1)); // for the excerpt
+    this.broken = { start: this.itemStart, recordStart: this.recordStart, ...(end !== undefined ? { end } : {}), raw: this.excerptText(), reason };
+    this.position = base + i + 1;
   }
 
   private isLarge(): boolean {
