@@ -157,8 +157,16 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     return backoffDelay(attempt, this.delivery.backoff);
   }
 
-  /** Settles the items of one `_bulk` response into their writes' deliveries; returns those to send again. */
-  protected settle(results: Array<Record<string, BulkItemResult>>, request: BulkRequest, target: string, deliveries: Delivery[]): Attempt {
+  /**
+   * Settles the items of one `_bulk` response into their writes' deliveries; returns those to send again. An answer
+   * that is not one item per document (null, another shape, cut short by a proxy) settles nothing: every action is a
+   * create under a fixed id, so the whole request is sent again, as after a dropped connection.
+   */
+  protected settle(answered: unknown, request: BulkRequest, target: string, deliveries: Delivery[]): Attempt {
+    if (!Array.isArray(answered) || answered.length !== request.length) {
+      return { again: request, transient: `the bulk response accounts for ${Array.isArray(answered) ? answered.length : 0} of ${request.length} documents` };
+    }
+    const results = answered as Array<Record<string, BulkItemResult>>;
     const again: number[] = [];
     let transient: string | undefined;
     results.forEach((entry, i) => {

@@ -71,18 +71,14 @@ export class OpenSearchSink extends DataStreamBulkSink {
         (answer.status === 413 ? ": lower maxBatchBytes" : "") +
         (answer.status >= 300 && answer.status < 400 ? ": redirects are not followed, use the cluster's final URL" : ""));
     }
-    // A 2xx whose body is not the items (not JSON, null, cut short by a proxy): every action is a create under a
-    // fixed id, so sending the whole batch again is safe, as after a dropped connection.
+    // A 2xx that is not JSON (cut short by a proxy) is sent again whole, as settle does with one that is not the items.
     let results: unknown;
     try {
       results = (JSON.parse(answer.text) as { items?: unknown } | null)?.items;
     } catch {
       return { again: items, transient: `the bulk answer is not JSON: ${answer.text.slice(0, 200)}` };
     }
-    if (!Array.isArray(results) || results.length !== items.length) {
-      return { again: items, transient: `the bulk response accounts for ${Array.isArray(results) ? results.length : 0} of ${items.length} documents` };
-    }
-    return this.settle(results as Array<Record<string, BulkItemResult>>, items, target, deliveries);
+    return this.settle(results, items, target, deliveries);
   }
 }
 
