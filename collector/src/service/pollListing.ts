@@ -36,6 +36,18 @@ export interface PollState {
   resume?: Resume;
   /** Pending blobs the last poll caught up with, set aside or found gone: a one-pass run lists again only after some. */
   resolvedLastPoll: number;
+  /**
+   * Containers whose last full or wide listing failed: listed in that scope at every poll, whatever the poll's, until
+   * one succeeds. The poll's listing still counts for the others, so one container refused for days does not make
+   * every poll list all the others' retention, drop their resume token, or keep their deleted blobs.
+   */
+  owed: Map<string, OwedListing>;
+}
+
+interface OwedListing {
+  scope: "full" | "wide";
+  /** When the first failed listing of that scope started. */
+  since: number;
 }
 
 /**
@@ -58,7 +70,7 @@ export function newPollState(caughtUp: Map<string, string>, underway: { count: n
     fullListingBelowBlobs: limits.fullListingBelowBlobs ?? 5_000,
     backlogBlobsPerPoll: limits.backlogBlobsPerPoll ?? BACKLOG_BLOBS_PER_POLL,
     fullListingPageBlobs: limits.fullListingPageBlobs,
-    resolvedLastPoll: 0,
+    resolvedLastPoll: 0, owed: new Map(),
   };
 }
 
@@ -96,6 +108,8 @@ const DAY_LISTINGS_AT_ONCE = 2;
 const FULL_LISTING_EVERY_MS = 24 * 3_600_000;
 
 export type ListingScope = "full" | "wide" | "recent";
+
+const SCOPE_WIDTH: Record<ListingScope, number> = { recent: 0, wide: 1, full: 2 };
 
 /**
  * A full listing finds everything (new flow logs, late writes to any hour) and lets deleted blobs be forgotten, but
@@ -149,8 +163,10 @@ export async function listChanged(
   const startedAt = context.now();
   const candidates = new Map<string, BlobRef>();
   const seen = new Set<number>(); // blobKeyBucket of every blob listed: under half the memory of the keys
-  let failedListing = false;
   const failedContainers = new Set<string>();
+  /** Containers listed in full this poll (the poll's scope, or one owed), whether or not their listing failed. */
+  const listedInFull = new Set<string>();
+  let listedWide = false;
   let listingError = "";
   let listed = 0;
   // Unread blobs of older hours held (pending from earlier polls, or taken on by this listing), at most
@@ -159,11 +175,12 @@ export async function listChanged(
   const isBacklog = (name: string): boolean => !((blobHour(name)?.getTime() ?? -Infinity) >= recentFrom);
   let backlogHeld = 0;
   for (const ref of state.pending.values()) if (isBacklog(ref.name)) backlogHeld++;
-  const scopeTally = newTally();
+  const fullTally = newTally(); // the full listings': what they left is resumed by later polls
+  const wideTally = newTally();
   const resumeTally = newTally();
   // Per container, the page that held the first blob a full listing left for later (its continuation token).
   const resumeFrom = new Map<string, string | undefined>();
-  const folders = scope === "full" ? [] : scope === "wide" ? horizonDayFolders(now, config.listingHorizonHours) : recentHourFolders(now, config.doneGraceMinutes);
+  const folders = { full: [], wide: horizonDayFolders(now, config.listingHorizonHours), recent: recentHourFolders(now, config.doneGraceMinutes) };
   // What a wide listing covered, as `<container>/<prefix>`: a pending blob in it that was not listed is gone.
   const covered = new Set<string>();
   const listingsAtOnce = (prefixes: string[], work: (prefix: string) => Promise<void>) => forEachLimited(prefixes, LISTINGS_AT_ONCE, work);
@@ -209,9 +226,13 @@ export async function listChanged(
     }
   };
   for (const container of config.containers) {
+    const owed = state.owed.get(container);
+    const own: ListingScope = owed && SCOPE_WIDTH[owed.scope] > SCOPE_WIDTH[scope] ? owed.scope : scope;
+    if (own === "full") listedInFull.add(container);
+    if (own === "wide") listedWide = true;
     const paths = new Set<string>();
     try {
-      const searched = scope === "wide"
+      const searched = own === "wide"
         // A folder listed is a sign of life, as a blob listed is (below).
         ? await discoverFlowLogPaths(service, container, {
           forEach: listingsAtOnce, onFolder: () => { metrics.lastProgress = Date.now(); }, abortSignal: context.signal,
@@ -219,19 +240,19 @@ export async function listChanged(
         : state.flowLogPaths.get(container) ?? new Set<string>();
       // Every flow log found stays known, the ones with no blob in the horizon too (they may start writing), and so
       // do the ones the last full listing saw that the walk cannot reach (deeper than it goes): until the next full one.
-      if (scope === "wide") for (const path of [...searched, ...(state.flowLogPaths.get(container) ?? [])]) paths.add(path);
-      const prefixes = scope === "full" ? [undefined] : [...searched].flatMap((path) => folders.map((folder) => path + folder));
-      if (scope === "wide") for (const prefix of prefixes) covered.add(`${container}/${prefix}`);
+      if (own === "wide") for (const path of [...searched, ...(state.flowLogPaths.get(container) ?? [])]) paths.add(path);
+      const prefixes = own === "full" ? [undefined] : [...searched].flatMap((path) => folders[own].map((folder) => path + folder));
+      const tally = own === "full" ? fullTally : wideTally;
       // Many flow logs mean many small listings: a few at a time keeps a poll's wall time short.
       let failure: { error: unknown } | undefined;
-      await forEachLimited(prefixes, scope === "wide" ? DAY_LISTINGS_AT_ONCE : LISTINGS_AT_ONCE, async (prefix) => {
+      await forEachLimited(prefixes, own === "wide" ? DAY_LISTINGS_AT_ONCE : LISTINGS_AT_ONCE, async (prefix) => {
         try {
           const pageBlobs = prefix === undefined ? state.fullListingPageBlobs : undefined;
           for await (const page of listFlowLogPages(service, container, { prefix, pageBlobs, abortSignal: context.signal })) {
-            const leftOnPage = notePage(page.refs, (ref) => note(ref, paths, scopeTally));
+            const leftOnPage = notePage(page.refs, (ref) => note(ref, paths, tally));
             // The full listing (one per container) pages on to the end, as it must to see every blob; later polls go
             // on from the first page where it left one.
-            if (scope === "full" && leftOnPage && !resumeFrom.has(container)) resumeFrom.set(container, page.askedWith);
+            if (own === "full" && leftOnPage && !resumeFrom.has(container)) resumeFrom.set(container, page.askedWith);
           }
         } catch (error) {
           failure ??= { error };
@@ -239,33 +260,44 @@ export async function listChanged(
       });
       if (failure) throw failure.error;
       grace.succeeded();
-      if (scope !== "recent") state.flowLogPaths.set(container, paths);
+      if (own === "wide") for (const prefix of prefixes) covered.add(`${container}/${prefix}`);
+      if (own !== "recent") {
+        state.flowLogPaths.set(container, paths);
+        state.owed.delete(container);
+      }
     } catch (error) {
       if (error instanceof ContainerMissingError) {
         // Nothing listed is nothing there: the full or wide listing still counts, so the others' blobs are forgotten
         // once retention deletes them, and polls go on listing only the recent hours. A container made later (Network
         // Watcher creates its own on its first write) is found by the next full or wide listing.
         log("warn", "container.missing", { container, reason: error.message });
-        if (scope !== "recent") state.flowLogPaths.set(container, new Set());
+        if (own !== "recent") {
+          state.flowLogPaths.set(container, new Set());
+          state.owed.delete(container);
+        }
         continue;
       }
-      failedListing = true;
-      if (context.signal?.aborted) break; // stopping: the listing was cut short, not failed
+      // Stopping: the listing was cut short, not failed, and says nothing about what is there.
+      if (context.signal?.aborted) return { candidates, listed };
       listingFailed(container, error);
+      if (own !== "recent") state.owed.set(container, { scope: own, since: owed?.scope === own ? owed.since : startedAt });
     }
   }
-  if (scope !== "recent" && !failedListing) state.lastWideListing = startedAt;
-  // A failed listing that left nothing out may just not have reached them: what the last one left stays known.
   const leftOut = (tally: Tally): LeftOut | undefined => tally.left > 0 ? { blobs: tally.left, since: tally.leftSince } : undefined;
-  if (scope === "wide" && (scopeTally.left > 0 || !failedListing)) state.wideLeftOut = leftOut(scopeTally);
-  if (scope === "full" && (scopeTally.left > 0 || !failedListing)) {
+  if (scope !== "recent") state.lastWideListing = startedAt;
+  if (listedWide) state.wideLeftOut = leftOut(wideTally);
+  if (scope === "full") {
     state.wideLeftOut = undefined;
-    state.resume = scopeTally.left > 0 ? { ...leftOut(scopeTally)!, from: resumeFrom } : undefined;
+    state.resume = fullTally.left > 0 ? { ...leftOut(fullTally)!, from: resumeFrom } : undefined;
+  } else {
+    // A container owed a full listing had it now: where it left blobs for later supersedes where an older one did.
+    for (const container of listedInFull) state.resume?.from.delete(container);
   }
   let resumed: number | undefined;
-  if (scope !== "full" && state.resume && !context.signal?.aborted) {
+  if (scope !== "full" && state.resume && state.resume.from.size > 0) {
     const before = listed;
     await resumeFullListing(service, context, state, state.resume, (ref, paths) => note(ref, paths, resumeTally), listingFailed);
+    if (context.signal?.aborted) return { candidates, listed };
     resumed = listed - before;
     const { resume } = state;
     state.resume = resume.from.size === 0 ? undefined : {
@@ -274,23 +306,45 @@ export async function listChanged(
       since: Math.min(resume.since, resumeTally.leftSince),
     };
   }
-  if (scope === "wide" && !failedListing) {
+  if (scope !== "full" && fullTally.left > 0) {
+    const resume = state.resume ?? { from: new Map<string, string | undefined>(), blobs: 0, since: Infinity };
+    for (const [container, page] of resumeFrom) resume.from.set(container, page);
+    state.resume = { from: resume.from, blobs: resume.blobs + fullTally.left, since: Math.min(resume.since, fullTally.leftSince) };
+  }
+  if (listedWide) {
     // Blobs tried every poll that retention deleted: forgotten here rather than at the next full listing.
     for (const [key, ref] of state.pending) {
       if (seen.has(blobKeyBucket(key)) || !covered.has(`${ref.container}/${dayPrefix(ref.name)}`)) continue;
       for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) map.delete(key);
     }
   }
-  if (scope === "full" && !failedListing) {
+  if (scope === "full") {
     state.lastFullListing = startedAt;
     state.lastFullListed = listed;
-    // Forget blobs that are no longer listed (deleted by retention), so the maps do not grow forever.
-    for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) for (const key of map.keys()) if (!seen.has(blobKeyBucket(key))) map.delete(key);
+    forgetUnlisted(state, metrics, seen, failedContainers, startedAt);
   }
   metrics.leftOut = blobsLeftOut(state);
   // No progress when no container could be listed (some listing errors alone leave the others' blobs moving).
   const listingFailure = failedContainers.size > 0 && failedContainers.size === config.containers.length ? listingError : undefined;
   return { candidates, listed, ...(resumed !== undefined ? { resumed } : {}), listingFailure };
+}
+
+/**
+ * After a full listing, forgets the blobs it did not list (deleted by retention), so the maps do not grow for ever.
+ * The keys do not say their container, so a container whose listing failed would lose its caught-up blobs too (each
+ * then costs a checkpoint read when it lists again): that waits for one whose full listings have failed for a day,
+ * whose deleted blobs would otherwise be kept while it fails. Its pending blobs are kept (they know their container).
+ */
+function forgetUnlisted(state: PollState, metrics: ListingContext["metrics"], seen: Set<number>, failed: Set<string>, startedAt: number): void {
+  for (const container of failed) {
+    const since = state.owed.get(container)?.since ?? startedAt;
+    if (startedAt - since < FULL_LISTING_EVERY_MS) return;
+  }
+  const kept = new Set<string>();
+  for (const [key, ref] of state.pending) if (failed.has(ref.container)) kept.add(key);
+  for (const map of [state.caughtUp, metrics.pendingSince, state.pending, state.caughtUpAt]) {
+    for (const key of map.keys()) if (!seen.has(blobKeyBucket(key)) && !kept.has(key)) map.delete(key);
+  }
 }
 
 /**
