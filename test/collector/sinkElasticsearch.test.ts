@@ -119,6 +119,37 @@ test("batches are bounded by count and by bytes", async () => {
   }
 });
 
+test("a 413 (a proxy's body limit) splits the request and is remembered: every document lands once, later requests fit", async () => {
+  const { client, sinkOptions } = await setUp("toolarge");
+  const batch = sampleBatch(52, "big");
+  const oneDocument = Buffer.byteLength(`${JSON.stringify({ create: { _index: "x", _id: "big-10" } })}\n${JSON.stringify(batch[10]!.doc)}\n`);
+  // Like nginx's client_max_body_size: a larger body is refused whole, before Elasticsearch sees it.
+  const limit = oneDocument * 6;
+  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path, bytes }) => (path.startsWith("/_bulk") && (bytes ?? 0) > limit ? { status: 413 } : "forward"));
+  const logged: string[] = [];
+  const sink = new ElasticsearchSink({ ...sinkOptions, node: proxy.url, log: (line) => logged.push(line) });
+  try {
+    assert.deepEqual(await sink.write(batch.slice(0, 40)), { indexed: 40, duplicates: 0, deadLettered: 0, retries: 0 });
+    const bulks = () => proxy.seen.filter((request) => request.path.startsWith("/_bulk"));
+    const refused = bulks().filter((request) => request.status === undefined);
+    assert.ok(refused.length >= 1 && refused.every((request) => request.bytes! > limit));
+    assert.match(logged.join("\n"), /refused as too large \(HTTP 413\): sending at most \d+ bytes per request from now on/);
+    proxy.seen.length = 0;
+    // Remembered: the next write's requests are cut to the size that was taken, none is refused.
+    assert.equal((await sink.write(batch.slice(40))).indexed, 12);
+    assert.ok(bulks().length >= 3 && bulks().every((request) => request.bytes! <= limit && request.status === 200), JSON.stringify(bulks()));
+    await client.indices.refresh({ index: sink.dataStream });
+    assert.equal((await client.count({ index: sink.dataStream })).count, 52);
+    // One document larger than the limit cannot be split: the write fails naming the fix.
+    const huge = identifiedDocument("huge", { ...batch[0]!.doc, message: "x".repeat(limit) } as typeof batch[0]["doc"]);
+    await assert.rejects(sink.write([huge]), /refused a request of one document \(\d+ bytes\) as too large \(HTTP 413\): raise its body size limit/);
+  } finally {
+    await sink.close();
+    await proxy.stop();
+    await client.close();
+  }
+});
+
 test("without the index templates the sink refuses to write instead of letting the cluster guess mappings", async () => {
   const client = esClient(elasticsearchUrl());
   const namespace = uniqueNamespace("notemplate");

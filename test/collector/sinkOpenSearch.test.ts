@@ -96,6 +96,29 @@ test("429, 503 and a dropped connection are retried with backoff and jitter; the
   }
 });
 
+test("a 413 from a proxy splits the request: every document lands once, and later requests are cut to fit", async () => {
+  const { client, namespace } = await setUp("os413");
+  const batch = sampleBatch(30, "os413");
+  const oneDocument = Buffer.byteLength(`${JSON.stringify({ create: { _index: "x", _id: "os413-10" } })}\n${JSON.stringify(batch[10]!.doc)}\n`);
+  const limit = oneDocument * 8;
+  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path, bytes }) => (path.startsWith("/_bulk") && (bytes ?? 0) > limit ? { status: 413 } : "forward"));
+  const sink = new OpenSearchSink({ node: proxy.url, auth: auth(), namespace });
+  try {
+    assert.deepEqual(await sink.write(batch.slice(0, 20)), { indexed: 20, duplicates: 0, deadLettered: 0, retries: 0 });
+    const bulks = () => proxy.seen.filter((request) => request.path.startsWith("/_bulk"));
+    assert.ok(bulks().some((request) => request.bytes! > limit), "the first request was over the limit");
+    proxy.seen.length = 0;
+    assert.equal((await sink.write(batch.slice(20))).indexed, 10);
+    assert.ok(bulks().length >= 2 && bulks().every((request) => request.bytes! <= limit && request.status === 200), JSON.stringify(bulks()));
+    await client.indices.refresh({ index: sink.dataStream });
+    assert.equal((await client.count({ index: sink.dataStream })).count, 30);
+  } finally {
+    await sink.close();
+    await proxy.stop();
+    await client.close();
+  }
+});
+
 test("a 200 whose body is not JSON, then null, then one with a null item, is sent again: the batch lands once", async () => {
   const { client, namespace } = await setUp("osmangled");
   // The cluster applies every request; a hop on the way back mangles the first three answers.

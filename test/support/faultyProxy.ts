@@ -29,7 +29,7 @@ export interface FaultyProxy {
   url: string;
   /** Every request seen, in order, with what was done to it. */
   seen: Array<{
-    method: string; path: string; fault: Fault; authorization?: string; range?: string; ifMatch?: string;
+    method: string; path: string; fault: Fault; authorization?: string; range?: string; ifMatch?: string; bytes?: number;
     /** The upstream's answer (forwarded requests, once it arrived). */
     status?: number;
     /** `loseAnswerIf` kept the upstream's answer from the client. */
@@ -49,7 +49,7 @@ export interface FaultyProxy {
  */
 export async function startFaultyProxy(
   target: string,
-  decide: (request: { method: string; path: string; n: number }) => Fault,
+  decide: (request: { method: string; path: string; n: number; /** Its Content-Length, when it has one. */ bytes?: number }) => Fault,
   tls?: { key: string; cert: string },
 ): Promise<FaultyProxy> {
   const upstream = new URL(target);
@@ -58,10 +58,11 @@ export async function startFaultyProxy(
   const handle = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
     const method = incoming.method ?? "GET";
     const path = incoming.url ?? "/";
-    const fault = decide({ method, path, n: seen.length });
+    const length = Number(incoming.headers["content-length"]);
+    const fault = decide({ method, path, n: seen.length, ...(Number.isFinite(length) ? { bytes: length } : {}) });
     const arrived = Date.now();
     const entry: FaultyProxy["seen"][number] = {
-      method, path, fault, arrivedAt: arrived, responseBytes: 0, decodedBytes: 0,
+      method, path, fault, arrivedAt: arrived, responseBytes: 0, decodedBytes: 0, ...(Number.isFinite(length) ? { bytes: length } : {}),
       ...(incoming.headers.authorization ? { authorization: incoming.headers.authorization } : {}),
       ...(typeof incoming.headers["x-ms-range"] === "string" ? { range: incoming.headers["x-ms-range"] } : {}),
       ...(typeof incoming.headers["if-match"] === "string" ? { ifMatch: incoming.headers["if-match"] } : {}),

@@ -55,6 +55,15 @@ export class BulkRequest {
   /** One request of several writes' requests, in order: part k's documents get origin k. */
   static concat(parts: readonly BulkRequest[]): BulkRequest {
     if (parts.length === 1 && parts[0]!.spans.every((span) => span.origin === 0)) return parts[0]!;
+    return BulkRequest.combine(parts, (_, k) => k);
+  }
+
+  /** One request of pieces of one request, in order, each document still from its write. */
+  static join(parts: readonly BulkRequest[]): BulkRequest {
+    return parts.length === 1 ? parts[0]! : BulkRequest.combine(parts, (span) => span.origin);
+  }
+
+  private static combine(parts: readonly BulkRequest[], originOf: (span: Span, part: number) => number): BulkRequest {
     const count = parts.reduce((sum, part) => sum + part.length, 0);
     const actionStarts = new Float64Array(count + 1);
     const sourceStarts = new Float64Array(count);
@@ -62,8 +71,8 @@ export class BulkRequest {
     const spans: Span[] = [];
     let bytes = 0;
     let first = 0;
-    parts.forEach((part, origin) => {
-      for (const span of part.spans) spans.push({ ...span, from: span.from + first, origin });
+    parts.forEach((part, k) => {
+      for (const span of part.spans) spans.push({ ...span, from: span.from + first, origin: originOf(span, k) });
       for (let i = 0; i < part.length; i++) {
         actionStarts[first + i] = part.actionStarts[i]! + bytes;
         sourceStarts[first + i] = part.sourceStarts[i]! + bytes;
@@ -151,6 +160,25 @@ export class BulkRequest {
     }
     actionStarts[indices.length] = at;
     return new BulkRequest(body, actionStarts, sourceStarts, textIds, spans.length ? spans : [{ from: 0, origin: 0 }]);
+  }
+
+  /** The documents in runs, in order, each of lines adding up to at most `maxBytes` (a longer document alone). */
+  runsWithin(maxBytes: number): number[][] {
+    const runs: number[][] = [];
+    let run: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < this.length; i++) {
+      const size = this.actionStarts[i + 1]! - this.actionStarts[i]!;
+      if (run.length && bytes + size > maxBytes) {
+        runs.push(run);
+        run = [];
+        bytes = 0;
+      }
+      run.push(i);
+      bytes += size;
+    }
+    if (run.length) runs.push(run);
+    return runs;
   }
 
   /** The documents whose ids are not in `drop`, as a request of their own (or this one when none is dropped). */

@@ -29,6 +29,8 @@ export interface Attempt {
   /** The whole request again (all of it failed), or the items that failed. */
   again: BulkRequest;
   transient?: string;
+  /** The whole request was refused as too large (HTTP 413): nothing of it was applied. */
+  tooLarge?: true;
 }
 
 /** Options of the Elasticsearch and OpenSearch sinks besides delivery's: sharing requests between writes. */
@@ -48,6 +50,8 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   protected readonly delivery: DeliverySettings;
   private readonly requestSize: RequestSizeHint = { bytes: 0 };
   private readonly shared: BulkCoalescer;
+  /** The most bytes per request the cluster, or a proxy before it, is known to take: lowered by a 413 (attemptFitting). */
+  private requestBytes = Infinity;
 
   constructor(namespace: string | undefined, options: DeliveryOptions & SharedRequestOptions) {
     const streamNamespace = namespace ?? DEFAULT_NAMESPACE;
@@ -80,7 +84,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
 
   /** A write whose documents are turned into bulk lines as they are added (the collector's outbox uses it). */
   batch(position?: SourcePosition, options?: WriteOptions): SinkBatch {
-    const writer = new BulkRequestWriter(this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes, position, this.index, this.requestSize);
+    const writer = new BulkRequestWriter(this.delivery.maxBatchDocuments, this.maxRequestBytes, position, this.index, this.requestSize);
     return {
       add: (document) => writer.addDocument(document),
       get length() {
@@ -188,7 +192,45 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   }
 
   private batches(items: Pending[]): Generator<Pending[]> {
-    return sizedBatches(items, (item) => item.bytes, this.delivery.maxBatchDocuments, this.delivery.maxBatchBytes);
+    return sizedBatches(items, (item) => item.bytes, this.delivery.maxBatchDocuments, this.maxRequestBytes);
+  }
+
+  private get maxRequestBytes(): number {
+    return Math.min(this.delivery.maxBatchBytes, this.requestBytes);
+  }
+
+  /**
+   * One try of `items` in requests the cluster takes: one, unless a 413 (the cluster's http.max_content_length, or
+   * the body limit of a proxy before it: nginx's default is 1 MB, under one default request) refused that size. Then
+   * the size is halved and kept for every later request, and the documents go in pieces, one after the other; what
+   * the pieces leave to send again is sent again together. A request of one document refused so fails the write.
+   */
+  private async attemptFitting(
+    items: BulkRequest, target: string, deliveries: Delivery[], signal: AbortSignal, made: Set<BulkRequest>,
+  ): Promise<Attempt> {
+    if (items.body.length <= this.requestBytes || items.length === 1) {
+      const tried = await this.attempt(items, target, deliveries, signal);
+      if (!tried.tooLarge) return tried;
+      if (items.length === 1) {
+        throw new Error(`${target}'s cluster, or a proxy before it, refused a request of one document (${items.body.length} bytes) as too large (HTTP 413): raise its body size limit`);
+      }
+      this.requestBytes = Math.min(this.requestBytes, Math.ceil(items.body.length / 2));
+      this.delivery.log(`a request of ${items.body.length} bytes to ${target} was refused as too large (HTTP 413): sending at most ${this.requestBytes} bytes per request from now on`);
+    }
+    const again: BulkRequest[] = [];
+    let transient: string | undefined;
+    for (const run of items.runsWithin(this.requestBytes)) {
+      const piece = items.pick(run);
+      made.add(piece);
+      const tried = await this.attemptFitting(piece, target, deliveries, signal, made);
+      if (signal.aborted) return { again: items, transient: "stopped" };
+      made.add(tried.again);
+      if (tried.again.length) again.push(tried.again);
+      transient ??= tried.transient;
+    }
+    const joined = again.length ? BulkRequest.join(again) : items.pick([]);
+    made.add(joined);
+    return { again: joined, ...(transient !== undefined ? { transient } : {}) };
   }
 
   /** Sends one request of one write until every item is created, a duplicate, or refused for good. */
@@ -223,7 +265,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     try {
       for (let attempt = 0; ; attempt++) {
         if (!open.size) return;
-        const { again, transient } = await this.attempt(items, target, deliveries, unwanted.signal);
+        const { again, transient } = await this.attemptFitting(items, target, deliveries, unwanted.signal, made);
         if (!open.size) return;
         made.add(again);
         const waiting = new Map<number, number>();

@@ -7,7 +7,7 @@ import type { SinkResult, WriteOptions } from "../model";
 import { BulkAnswerSerializer } from "./bulkAnswer";
 import type { BulkRequest } from "./bulkRequest";
 import { DataStreamBulkSink, type Attempt, type IndexedIds, type SharedRequestOptions } from "./dataStreamBulkSink";
-import { isTlsVerificationError, readCaFile, retryableStatus, withDeadline, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
+import { caFingerprintPairs, isTlsVerificationError, readCaFile, retryableStatus, withDeadline, type BulkItemResult, type Delivery, type DeliveryOptions } from "./httpBulk";
 import { StoppedWriteError } from "./stoppedWrite";
 
 export interface ElasticsearchSinkOptions extends DeliveryOptions, SharedRequestOptions {
@@ -110,14 +110,14 @@ export class ElasticsearchSink extends DataStreamBulkSink {
       // Nobody waits for the answer any more (every write in the request stopped): the caller sees that, not a failure.
       if (signal?.aborted) return { again: items, transient: "stopped" };
       const status = statusOf(error);
+      if (status === 413) return { again: items, transient: "HTTP 413", tooLarge: true };
       if (status === undefined && isTlsVerificationError(error)) {
         // A TLS verification failure will not heal by retrying.
         throw new Error(`TLS verification of ${target}'s cluster failed (${error instanceof Error ? error.message : String(error)}): check tls.caFile / tls.caFingerprint`);
       }
       if (status !== undefined && !retryableStatus(status)) {
         throw new Error(`Elasticsearch refused the bulk request to ${target} (HTTP ${status}): ${describe(error)}` +
-          (status === 401 || status === 403 ? ": check the API key / user and its privileges (create_doc, auto_configure)" : "") +
-          (status === 413 ? ": lower maxBatchBytes" : ""));
+          (status === 401 || status === 403 ? ": check the API key / user and its privileges (create_doc, auto_configure)" : ""));
       }
       return { again: items, transient: status !== undefined ? `HTTP ${status}` : describe(error) };
     }
@@ -139,11 +139,8 @@ export function clientOptions(options: ElasticsearchSinkOptions): ClientOptions 
   const tls: NonNullable<ClientOptions["tls"]> = {};
   let caFingerprint: string | undefined;
   if (options.tls?.caFingerprint) {
-    const hex = options.tls.caFingerprint.replace(/:/g, "").toUpperCase();
-    if (!/^[0-9A-F]{64}$/.test(hex)) {
-      throw new Error("tls.caFingerprint must be the SHA-256 fingerprint of the cluster's CA: 64 hex digits, colons optional");
-    }
-    caFingerprint = hex.match(/../g)!.join(":");
+    caFingerprint = caFingerprintPairs(options.tls.caFingerprint);
+    if (!caFingerprint) throw new Error("tls.caFingerprint must be the SHA-256 fingerprint of the cluster's CA: 64 hex digits, colons optional");
   }
   if (options.tls?.caFile) {
     tls.ca = readCaFile(options.tls.caFile);

@@ -65,10 +65,10 @@ export class OpenSearchSink extends DataStreamBulkSink {
       return { again: items, transient: describeConnectionError(error) };
     }
     if (retryableStatus(answer.status)) return { again: items, transient: `HTTP ${answer.status}` };
+    if (answer.status === 413) return { again: items, transient: "HTTP 413", tooLarge: true };
     if (answer.status < 200 || answer.status >= 300) {
       throw new Error(`OpenSearch refused the bulk request to ${target} (HTTP ${answer.status}): ${describeErrorBody(answer.text)}` +
         (answer.status === 401 || answer.status === 403 ? ": check the user / API key and its permissions (write and create_index on the data streams)" : "") +
-        (answer.status === 413 ? ": lower maxBatchBytes" : "") +
         (answer.status >= 300 && answer.status < 400 ? ": redirects are not followed, use the cluster's final URL" : ""));
     }
     // A 2xx that is not JSON (cut short by a proxy) is sent again whole, as settle does with one that is not the items.
