@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { ASN_DATABASE_NONE, DEFAULT_GEOIP_CACHE_ENTRIES, GeoDatabaseError, openGeoIp, type GeoIpEnrichment, type GeoIpSettings } from "../enrich/geoIp";
 import { redactUrlText } from "../safeText";
+import { caFingerprintPairs } from "../sink/httpBulk";
 import type { StorageAuth } from "../source/storage";
 import { LEVELS, type Level } from "./logger";
 
@@ -311,7 +312,7 @@ function metricsHost(read: Read): string {
 /** FLOWLOGS_ES_CA_FINGERPRINT, checked here so that a bad one stops start-up naming the variable. */
 function caFingerprint(read: Read): string | undefined {
   const value = read("FLOWLOGS_ES_CA_FINGERPRINT");
-  if (value !== undefined && !/^[0-9A-Fa-f]{64}$/.test(value.replace(/:/g, ""))) {
+  if (value !== undefined && caFingerprintPairs(value) === undefined) {
     throw new ConfigError("FLOWLOGS_ES_CA_FINGERPRINT must be the SHA-256 fingerprint of the cluster's CA certificate: 64 hex digits, colons optional " +
       "(openssl x509 -noout -fingerprint -sha256 -in ca.pem)");
   }

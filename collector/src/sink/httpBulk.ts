@@ -244,6 +244,15 @@ export function isTlsVerificationError(error: unknown): boolean {
   return /certificate|CERT_|fingerprint|self[- ]signed|SSL|TLS|altname/i.test(text) && !/ECONNRESET|socket hang up|disconnected/i.test(text);
 }
 
+/**
+ * A CA's SHA-256 fingerprint as the Elasticsearch client takes it (upper-case hex pairs joined by colons), from 64 hex
+ * digits with or without colons (openssl prints them with); undefined when it is not one.
+ */
+export function caFingerprintPairs(value: string): string | undefined {
+  const hex = value.replace(/:/g, "").toUpperCase();
+  return /^[0-9A-F]{64}$/.test(hex) ? hex.match(/../g)!.join(":") : undefined;
+}
+
 /** A CA file (tls.caFile) that cannot be read: a setting's fault, found when the sink is built. */
 export class CaFileError extends Error {}
 
