@@ -42,7 +42,8 @@ before(async () => {
   const rule = (id: string, name: string) => ({ id, name });
   const docs = [
     ...documentsOf((bruteForce.actions as any[])[0].params).map((d) => render(d, {
-      rule: rule("r-bf", "Brute force"), context: { date: "2026-11-20T10:05:00.000Z", group: "198.51.100.200", value: 36, message: "36 flows from 198.51.100.200" },
+      // As Kibana's .es-query executor gives them: no group in the context; a grouped rule's alert id is the group.
+      rule: rule("r-bf", "Brute force"), alert: { id: "198.51.100.200" }, context: { date: "2026-11-20T10:05:00.000Z", value: 36, message: "Document count is 36 in the last 12m for 198.51.100.200", conditions: "Number of matching documents for group \"198.51.100.200\" is greater than 30" },
     })),
     ...documentsOf((denied.actions as any[])[0].params).map((d) => render(d, {
       rule: rule("r-denied", "Denied flows"), context: { date: "2026-11-20T10:03:00.000Z", value: 140, message: "140 denied flows", conditions: "count is greater than 100" },
@@ -78,7 +79,7 @@ test("Recent alerts panel: its search lists the alerts newest first, with the ex
   const rows = answer.hits.hits.map((hit: any) => Object.fromEntries(Object.entries(hit.fields).map(([k, v]: [string, any]) => [k, v.length === 1 ? v[0] : v])));
   assert.deepEqual(rows, [
     { "@timestamp": "2026-11-20T10:07:30.000Z", detection: "port_scan", "rule.name": "Port scan", alerts: 1 },
-    { "@timestamp": "2026-11-20T10:05:00.000Z", detection: "brute_force", "rule.name": "Brute force", "source.ip": "198.51.100.200", flows: 36, message: "36 flows from 198.51.100.200" },
+    { "@timestamp": "2026-11-20T10:05:00.000Z", detection: "brute_force", "rule.name": "Brute force", "source.ip": "198.51.100.200", flows: 36, message: "Document count is 36 in the last 12m for 198.51.100.200" },
     { "@timestamp": "2026-11-20T10:03:00.000Z", "rule.name": "Denied flows", denied_flows: 140, message: "140 denied flows" },
   ]);
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 // The module declares nothing when imported, so a static import before setMocks is safe.
 import { buildImportNdjson, FlowlogsKibana } from "../../infra/elastic/kibana";
+import { unknownEsQueryVariables } from "../../infra/elastic/kibana/ruleResource";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const API_KEY = "Y29tcG9uZW50OnZlcnktc2VjcmV0LWtleQ==";
@@ -64,4 +65,24 @@ test("the dashboard path uses the id Kibana's import returned (destinationId), n
   // Before Kibana has answered (the offline plan under mocks) the declared id from the files is all there is.
   const planned = new FlowlogsKibana("planned", { connection: { url: "https://kibana.example.com", apiKey: API_KEY } });
   assert.equal(await resolve(planned.dashboardPath), "/app/dashboards#/view/flowlogs-overview");
+});
+
+test("contract: every .es-query rule the component declares (denied flows, brute force; index, webhook, email) uses only variables Kibana gives its actions", async () => {
+  const before = registered.length;
+  const kibana = new FlowlogsKibana("variables", {
+    connection: { url: "https://kibana.example.com", apiKey: API_KEY },
+    alert: {
+      deniedThreshold: 100, windowMinutes: 5,
+      webhook: { config: { url: "https://hooks.example.com/x", method: "post" }, secrets: { user: "u", password: WEBHOOK_PASSWORD } },
+      email: { to: ["soc@example.com"], config: { from: "alerts@example.com", service: "other", host: "smtp.example.com", port: 587 }, secrets: { user: "u", password: "p" } },
+      detections: { bruteForceFlows: 30, bruteForcePorts: [22, 3389], portScanPorts: 20, portScanHosts: 20 },
+    },
+  } as ConstructorParameters<typeof FlowlogsKibana>[1]);
+  await new Promise<void>((resolve) => kibana.rule!.ruleId.apply(() => resolve()));
+  const rules = registered.slice(before).filter((r) => r.type.endsWith(":Rule") && r.inputs.ruleTypeId === ".es-query");
+  assert.deepEqual(rules.map((r) => r.name).sort(), ["variables-brute-force", "variables-denied-flows"]);
+  for (const rule of rules) {
+    assert.equal(rule.inputs.actions.length, 3, `${rule.name}: index, webhook and email actions`);
+    assert.deepEqual(unknownEsQueryVariables(rule.inputs.actions.map((a: any) => a.params)), [], rule.name);
+  }
 });

@@ -119,6 +119,13 @@ describe("KibanaRule provider", () => {
     await assert.rejects(p.create(raw as unknown as RuleInputs), /HTTP 400.*\[esQuery\]: expected value of type \[string\]/);
   });
 
+  test("contract: check refuses a variable an .es-query rule does not give its actions ({{context.group}} renders empty)", async () => {
+    const action = { ...inputs.actions[0]!, params: { documents: [{ source: { ip: "{{context.group}}" }, at: "{{context.date}}", group: "{{alert.id}}" }] } };
+    const failures = (await p.check!({} as any, { ...inputs, actions: [action] })).failures!;
+    assert.deepEqual(failures.map((f) => f.property), ["actions[0].params"]);
+    assert.match(failures[0]!.reason, /\{\{context\.group\}\} is not a variable Kibana gives an \.es-query rule's actions/);
+  });
+
   test("check explains every invalid .es-query parameter", async () => {
     const reasons = async (params: Record<string, unknown>, extra: Partial<RuleInputs> = {}) =>
       (await p.check!({} as any, { ...inputs, ...extra, params: { ...inputs.params, ...params } })).failures!.map((f) => f.property).sort();

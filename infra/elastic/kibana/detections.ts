@@ -83,7 +83,8 @@ export function bruteForceRuleArgs(connection: pulumi.Input<KibanaConnection>, o
           "@timestamp": "{{context.date}}",
           rule: { id: "{{rule.id}}", name: "{{rule.name}}" },
           detection: "brute_force",
-          source: { ip: "{{context.group}}" },
+          // The group (the source address) is the alert's id: an .es-query rule's context has no group.
+          source: { ip: "{{alert.id}}" },
           message: "{{context.message}}",
           flows: "{{context.value}}",
         }],

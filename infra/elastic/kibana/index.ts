@@ -102,7 +102,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
       // The same Gold-licence connectors notify the detections; each rule type has its own message variables.
       const extraEsQueryActions: RuleActionArgs[] = [];
       const scanActions: Array<pulumi.Output<ScanAction>> = [pulumi.output(indexConnector.connectorId).apply((id): ScanAction => ({ id, actionTypeId: ".index" }))];
-      const detectionMessage = "{{rule.name}}: {{context.value}} flows from {{context.group}} at {{context.date}}";
+      const detectionMessage = "{{rule.name}}: {{context.value}} flows from {{alert.id}} at {{context.date}}";
       const scanMessage = "{{rule.name}}: {{state.signals_count}} alert(s) at {{date}}";
       if (alert.webhook) {
         const webhook = new KibanaConnector(`${name}-alert-webhook`, {
@@ -110,7 +110,7 @@ export class FlowlogsKibana extends pulumi.ComponentResource {
         }, afterSavedObjects);
         this.connectors.push(webhook);
         actions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", value: "{{context.value}}", message }) } });
-        extraEsQueryActions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", source: "{{context.group}}", value: "{{context.value}}", message: detectionMessage }) } });
+        extraEsQueryActions.push({ connectorId: webhook.connectorId, group: "query matched", params: { body: JSON.stringify({ rule: "{{rule.name}}", source: "{{alert.id}}", value: "{{context.value}}", message: detectionMessage }) } });
         scanActions.push(pulumi.output(webhook.connectorId).apply((id): ScanAction => ({ id, actionTypeId: ".webhook", params: { body: JSON.stringify({ rule: "{{rule.name}}", message: scanMessage }) } })));
       }
       if (alert.email) {

@@ -81,6 +81,31 @@ export function checkEsQueryParams(params: Record<string, any>): Failure[] {
   return failures;
 }
 
+/**
+ * What Kibana renders into an .es-query rule's action params (stack_alerts es_query/rule_type.ts actionVariables,
+ * action_context.ts; the alerting plugin's common alert, rule and top-level variables). Mustache renders anything
+ * else as an empty string: `{{context.group}}` did, so brute-force alerts named no source and their `.index`
+ * document was refused (an empty `source.ip`). A grouped rule's group is its alert's id (executor.ts reports it so).
+ */
+const ES_QUERY_CONTEXT = ["message", "title", "date", "value", "hits", "conditions", "link"];
+const ES_QUERY_VARIABLE = new RegExp(
+  `^(?:context\\.(?:${ES_QUERY_CONTEXT.join("|")})(?:\\..+)?|alert\\.(?:id|uuid|actionGroup|actionGroupName|flapping|consecutiveMatches)|` +
+  "rule\\.(?:id|name|spaceId|tags|type|url|params(?:\\..+)?)|params\\..+|date|kibanaBaseUrl|state\\..+)$",
+);
+
+/** The mustache variables in `params` (strings at any depth) that an .es-query rule does not give its actions. */
+export function unknownEsQueryVariables(params: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value === "string") {
+      for (const [, name] of value.matchAll(/\{\{\{?\s*[#^/&]?\s*([\w.]+)\s*\}?\}\}/g)) if (!ES_QUERY_VARIABLE.test(name!)) found.add(name!);
+    } else if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === "object") Object.values(value).forEach(visit);
+  };
+  visit(params);
+  return [...found];
+}
+
 function checkRule(news: RuleInputs): Failure[] {
   const failures = checkConnection(news.connection);
   const known = (v: unknown) => v !== UNKNOWN;
@@ -100,6 +125,11 @@ function checkRule(news: RuleInputs): Failure[] {
         }
         if (news.ruleTypeId === ".es-query" && !ES_QUERY_GROUPS.includes(action.group)) {
           failures.push({ property: `actions[${index}].group`, reason: `group "${action.group}" is not an .es-query action group: use "query matched" (or "recovered")` });
+        }
+        if (news.ruleTypeId === ".es-query" && known(action.params)) {
+          for (const variable of unknownEsQueryVariables(action.params)) {
+            failures.push({ property: `actions[${index}].params`, reason: `{{${variable}}} is not a variable Kibana gives an .es-query rule's actions (it would render empty): use one of context.${ES_QUERY_CONTEXT.join(", context.")}, alert.id (a grouped rule's group), rule.*, date` });
+          }
         }
       });
     }
