@@ -1,7 +1,7 @@
 // Puts the planned index assets into a cluster: detects what the cluster can do first, then PUTs every request in
 // order (components before the index templates that use them). Idempotent: PUT overwrites.
 import type { Client } from "@elastic/elasticsearch";
-import { type ClusterCapabilities, type IndexAssetOptions, type IndexAssetPlan, planIndexAssets, SERVERLESS_CAPABILITIES } from "./indexAssets";
+import { type ClusterCapabilities, type IndexAssetOptions, type IndexAssetPlan, planIndexAssets, SERVERLESS_CAPABILITIES, streamLifecycleCalls } from "./indexAssets";
 
 export interface AppliedIndexAssets extends IndexAssetPlan {
   capabilities: ClusterCapabilities;
@@ -21,6 +21,13 @@ export async function applyIndexAssets(client: Client, options: IndexAssetOption
       await client.transport.request({ method: "PUT", path: request.path, body: request.body });
     } catch (error) {
       throw new Error(`could not put ${request.kind} ${request.name}: ${describe(error)}`);
+    }
+  }
+  for (const call of streamLifecycleCalls(plan)) {
+    try {
+      await client.transport.request({ method: call.method, path: call.path, ...(call.body ? { body: call.body } : {}) }, { ignore: [404] });
+    } catch (error) {
+      throw new Error(`could not bring an existing data stream to the retention (${call.method} ${call.path}): ${describe(error)}`);
     }
   }
   return { ...plan, capabilities, source: await resolvedSourceMode(client, plan) };
@@ -56,6 +63,7 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
   let ingestProcessors = ["geoip", "rename"];
   let logsdb = true;
   let implicitLogsdb = true;
+  let dataStreamApi = true;
   try {
     const nodes = await client.nodes.info({ metric: ["plugins", "ingest"] });
     const all = Object.values(nodes.nodes);
@@ -67,6 +75,7 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
     implicitLogsdb = all.length > 0 && all.every((node) => atLeast(node.version, 8, 16));
     constantKeyword = all.every((node) => [...(node.modules ?? []), ...(node.plugins ?? [])]
       .some((plugin) => plugin.name === "constant-keyword" || /constantkeyword/i.test(plugin.classname ?? "")));
+    dataStreamApi = all.every((node) => (node.modules ?? []).some((module) => module.name === "data-streams"));
     const perNode = all.map((node) => new Set((node.ingest?.processors ?? []).map((processor) => processor.type)));
     ingestProcessors = [...(perNode[0] ?? [])].filter((type) => perNode.every((set) => set.has(type))).sort();
   } catch (error) {
@@ -76,7 +85,7 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
       throw new Error(`could not list the cluster's modules: ${describe(error)}`);
     }
   }
-  return { ilm, constantKeyword, ingestProcessors, logsdb, implicitLogsdb };
+  return { ilm, constantKeyword, ingestProcessors, logsdb, implicitLogsdb, ...(dataStreamApi ? {} : { dataStreamApi }) };
 }
 
 /**

@@ -43,6 +43,11 @@ export interface ClusterCapabilities {
    * leaves the others out. Absent: not Serverless, and the plan is what it always was.
    */
   serverless?: boolean;
+  /**
+   * The `_data_stream` REST endpoints (the data-streams module, in every distribution but Elasticsearch's test one),
+   * through which a stream made before is given a changed lifecycle. Absent: taken to be there.
+   */
+  dataStreamApi?: boolean;
 }
 
 /**
@@ -97,6 +102,27 @@ export interface IndexAssetPlan {
   indexMode: { mode: "logsdb" | "standard"; reason: string };
   /** The dead-letter data stream's index mode (standard but on Serverless) and whether the template states it. */
   deadLetterIndexMode: { mode: "logsdb" | "standard"; reason: string };
+  /** What the data streams that already exist are to be given (streamLifecycleCalls): their lifecycle is not the template's. */
+  streamLifecycle: StreamLifecycle;
+}
+
+/**
+ * A data stream takes its template's lifecycle once, when it is made; a later template changes no existing stream
+ * (Elastic, "Update the lifecycle of a data stream"). So a changed retention, or a switch to or from the lifecycle,
+ * reaches the streams only through `_data_stream/<name>/_lifecycle`. "set": that retention; "remove": none (kept
+ * until deleted); "leave": ILM's templates (the next backing index follows ILM, older ones keep what they had).
+ */
+export type StreamLifecycle = { action: "set"; body: Record<string, unknown> } | { action: "remove" } | { action: "leave" };
+
+/** The calls that give existing data streams the plan's lifecycle; each may answer 404 (no such stream yet). */
+export function streamLifecycleCalls(plan: IndexAssetPlan): Array<{ method: "PUT" | "DELETE"; path: string; body?: Record<string, unknown> }> {
+  const { streamLifecycle } = plan;
+  if (streamLifecycle.action === "leave") return [];
+  return [plan.dataStream, plan.deadLetterDataStream].map((stream) => ({
+    method: streamLifecycle.action === "set" ? "PUT" as const : "DELETE" as const,
+    path: `/_data_stream/${encodeURIComponent(stream)}/_lifecycle`,
+    ...(streamLifecycle.action === "set" ? { body: streamLifecycle.body } : {}),
+  }));
 }
 
 const GEOIP_PROCESSORS = ["geoip", "rename"];
@@ -180,7 +206,9 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   }
   const retentionTemplate: Record<string, unknown> = {};
   const retentionSettings: Record<string, unknown> = {};
+  let streamLifecycle: StreamLifecycle = { action: "leave" };
   if (mode === "none") {
+    if (!openSearch) streamLifecycle = { action: "remove" };
     skipped.push({ asset: "retention", reason: "retentionMode: none (data is kept until deleted by hand)" });
   } else if (mode === "ilm" || (mode === "auto" && capabilities.ilm)) {
     const policy = `azure-flowlogs-${namespace}`;
@@ -193,6 +221,11 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     const noIlm = capabilities.serverless ? "Elastic Cloud Serverless has no ILM" : "the cluster has no ILM";
     if (mode === "auto") skipped.push({ asset: "ILM policy", reason: `${noIlm}: the data stream lifecycle keeps the retention instead` });
     retentionTemplate.lifecycle = loadAsset("retention/data-stream-lifecycle.json", { retention });
+    streamLifecycle = { action: "set", body: retentionTemplate.lifecycle as Record<string, unknown> };
+  }
+  if (streamLifecycle.action !== "leave" && capabilities.dataStreamApi === false) {
+    streamLifecycle = { action: "leave" };
+    skipped.push({ asset: "lifecycle of existing data streams", reason: "the cluster has no _data_stream endpoints (data-streams module): a stream made before keeps the lifecycle it was made with" });
   }
 
   const indexTemplate = (name: string, file: string, dataset: string, composedOf: string[], extraSettings: Record<string, unknown>): void => {
@@ -224,7 +257,9 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   const deadLetterIndexMode: IndexAssetPlan["deadLetterIndexMode"] = capabilities.serverless
     ? { mode: "logsdb", reason: "Elastic Cloud Serverless makes every logs-*-* data stream logsdb; not stated standard there, so a project that keeps logsdb on does not refuse the template (a dead letter's fields come back reordered, their values as sent)" }
     : { mode: "standard", reason: `dead letters come back as they were sent (stored _source)${standardNote(capabilities)}` };
-  return { requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode, deadLetterIndexMode };
+  return {
+    requests, skipped, dataStream: flowDataStream(namespace), deadLetterDataStream: deadLetterDataStream(namespace), indexMode, deadLetterIndexMode, streamLifecycle,
+  };
 }
 
 /**

@@ -2,7 +2,7 @@
 // against the loopback double that enforces Elasticsearch's documented contract.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ALERTS_INDEX_TEMPLATE, planIndexAssets, FULL_CAPABILITIES } from "../../dashboards/src/indexAssets";
+import { ALERTS_INDEX_TEMPLATE, planIndexAssets, FULL_CAPABILITIES, streamLifecycleCalls } from "../../dashboards/src/indexAssets";
 import { indexAssetsProvider, IndexAssetsInputs, IndexAssetsOutputs } from "../../infra/elastic/elasticsearch/indexAssetsResource";
 import { deleteAsset, fingerprint, readAsset } from "../../infra/elastic/elasticsearch/assets";
 import { callElasticsearch } from "../../infra/elastic/elasticsearch/client";
@@ -29,10 +29,12 @@ describe("ElasticsearchIndexAssets on a full stack (contract double)", () => {
     assert.ok(calls.every((c) => c.headers.authorization === `ApiKey ${ADMIN_KEY}`));
     const puts = calls.filter((c) => c.method === "PUT").map((c) => c.path);
     const plan = planIndexAssets(inputs.options, outs.planned);
-    assert.deepEqual(puts, plan.requests.map((r) => r.path));
+    // Then the data streams' own lifecycle (none made yet: both answer 404, which is nothing to change).
+    assert.deepEqual(puts, [...plan.requests.map((r) => r.path), ...streamLifecycleCalls(plan).map((c) => c.path)]);
+    assert.deepEqual(streamLifecycleCalls(plan).map((c) => c.path), ["/_data_stream/logs-azure.flowlogs-prod/_lifecycle", "/_data_stream/logs-azure.flowlogs.deadletter-prod/_lifecycle"]);
     assert.ok(puts.indexOf("/_ingest/pipeline/azure-flowlogs-geoip") < puts.indexOf("/_index_template/azure-flowlogs-prod"));
     assert.ok(puts.includes("/_component_template/azure-flowlogs-data-stream-prod"), "constant_keyword component on a full stack");
-    for (const call of calls.filter((c) => c.method === "PUT")) {
+    for (const call of calls.filter((c) => c.method === "PUT" && !c.path.startsWith("/_data_stream/"))) {
       assert.equal(call.headers["content-type"], "application/json");
       assert.deepEqual(JSON.parse(call.body), plan.requests.find((r) => r.path === call.path)!.body, `${call.path}: the plan's body, unchanged`);
     }
@@ -125,6 +127,21 @@ describe("ElasticsearchIndexAssets on a full stack (contract double)", () => {
       await assert.rejects(p.create(ilmInputs), new RegExp(`could not put ilm_policy azure-flowlogs-ilmns \\(the \\d+ asset\\(s\\) put before it were removed again\\): .*unknown field \\[${topLevel[0]}\\]`));
       assert.equal(es.policies.size + es.indexTemplates.size + es.pipelines.size, 0, "nothing left behind");
     }
+  });
+
+  test("contract: a changed retention reaches the data stream already made (its lifecycle is its own once made); none removes it; ILM leaves it", async () => {
+    const options = { namespace: "life", retentionMode: "lifecycle" as const, retention: "30d" };
+    const created = await p.create({ ...inputs, options });
+    es.makeDataStream("logs-azure.flowlogs-life", "azure-flowlogs-life");
+    assert.deepEqual(es.streamLifecycles.get("logs-azure.flowlogs-life"), { data_retention: "30d" });
+    const shorter = (await p.update!(created.id, created.outs as IndexAssetsOutputs, { ...inputs, options: { ...options, retention: "7d" } })).outs as IndexAssetsOutputs;
+    assert.deepEqual(es.indexTemplates.get("azure-flowlogs-life").template.lifecycle, { data_retention: "7d" });
+    assert.deepEqual(es.streamLifecycles.get("logs-azure.flowlogs-life"), { data_retention: "7d" }, "the stream deletes after the new retention");
+    const ilm = (await p.update!(created.id, shorter, { ...inputs, options: { ...options, retentionMode: "ilm" } })).outs as IndexAssetsOutputs;
+    assert.deepEqual(es.streamLifecycles.get("logs-azure.flowlogs-life"), { data_retention: "7d" }, "ILM: the backing indices made before keep their lifecycle");
+    const kept = (await p.update!(created.id, ilm, { ...inputs, options: { ...options, retentionMode: "none" } })).outs as IndexAssetsOutputs;
+    assert.equal(es.streamLifecycles.has("logs-azure.flowlogs-life"), false, "none: kept until deleted by hand");
+    await p.delete!(created.id, { ...kept, keepTemplatesWithData: true });
   });
 
   test("check names bad options and connections", async () => {

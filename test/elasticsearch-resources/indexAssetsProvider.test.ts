@@ -118,6 +118,15 @@ describe("ElasticsearchIndexAssets on the real engine", () => {
     await p.delete!(id, updated);
   });
 
+  test("this engine has no data-streams module (no _data_stream endpoints): detected, and the plan says made streams keep their lifecycle", async () => {
+    // The contract test (indexAssetsContract.test.ts) shows a full stack's streams getting the new retention.
+    const namespace = uniqueNamespace("nostreamapi");
+    const { id, outs } = await created({ connection, options: { namespace, retention: "30d" } });
+    assert.equal(outs.planned.dataStreamApi, false);
+    assert.ok(outs.skipped.some((entry) => entry.asset === "lifecycle of existing data streams" && /data-streams module/.test(entry.reason)), JSON.stringify(outs.skipped));
+    await p.delete!(id, outs);
+  });
+
   test("delete removes the namespace's templates but keeps shared components and the alerts template another namespace still uses", async () => {
     const first = await created({ connection, options: { namespace: uniqueNamespace("dela") } });
     const secondNamespace = uniqueNamespace("delb");

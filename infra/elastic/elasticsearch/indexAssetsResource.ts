@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { detectCapabilities } from "../../../dashboards/src/applyIndexAssets";
 import {
-  ALERTS_INDEX_TEMPLATE, ClusterCapabilities, IndexAssetKind, IndexAssetOptions, planIndexAssets,
+  ALERTS_INDEX_TEMPLATE, ClusterCapabilities, IndexAssetKind, IndexAssetOptions, planIndexAssets, streamLifecycleCalls,
 } from "../../../dashboards/src/indexAssets";
 import { sameJson } from "../kibana/compare";
 import { deleteAsset, fingerprint, readAsset } from "./assets";
@@ -114,6 +114,14 @@ async function apply(inputs: IndexAssetsInputs, previous: AppliedAsset[]): Promi
   const gone = previous.filter((a) => !kept.has(a.path)).reverse();
   const problems = await removeAssets(inputs.connection, gone, true);
   if (problems.length) throw new Error(`the new index assets are in place, but the old ones could not be removed:\n  ${problems.join("\n  ")}`);
+  // Data streams made before (an earlier retention) take the new one only this way; 404: not made yet.
+  for (const call of streamLifecycleCalls(plan)) {
+    try {
+      await callElasticsearch(inputs.connection, { method: call.method, path: call.path, json: call.body, accept: [404] });
+    } catch (error) {
+      throw new Error(`the index assets are in place, but an existing data stream could not be brought to the retention (${call.method} ${call.path}): ${(error as Error).message}`);
+    }
+  }
   return {
     ...inputs,
     assets,

@@ -69,12 +69,25 @@ export class FakeElasticsearch {
   readonly keys = new Map<string, StoredKey>();
   /** data stream name -> the index template that created it (set by tests to simulate data). */
   readonly dataStreams = new Map<string, string>();
+  /**
+   * Each data stream's own lifecycle (`_data_stream/<name>/_lifecycle`): copied from its template once, when it is
+   * made (makeDataStream), and changed only through that API afterwards (Elastic, "Update the lifecycle of a data
+   * stream"; the data stream lifecycle API docs).
+   */
+  readonly streamLifecycles = new Map<string, unknown>();
   private server: Server;
   url = "";
 
   constructor(private readonly options: FakeElasticsearchOptions = {}) {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     this.server = options.tls ? createHttpsServer(options.tls, handler) : createServer(handler);
+  }
+
+  /** What a first write does: the data stream made from `template`, taking its lifecycle as it is now. */
+  makeDataStream(name: string, template: string): void {
+    this.dataStreams.set(name, template);
+    const lifecycle = this.indexTemplates.get(template)?.template?.lifecycle;
+    if (lifecycle !== undefined) this.streamLifecycles.set(name, structuredClone(lifecycle));
   }
 
   async start(): Promise<this> {
@@ -145,12 +158,14 @@ export class FakeElasticsearch {
     }
     if (method === "GET" && path === "/_nodes/plugins,ingest") {
       const processors = (this.options.processors ?? []).map((type) => ({ type }));
-      return { nodes: { n1: { name: "n1", modules: [{ name: "constant-keyword", classname: "org.elasticsearch.xpack.constantkeyword.ConstantKeywordMapperPlugin" }], plugins: [], ingest: { processors } } } };
+      const modules = [{ name: "constant-keyword", classname: "org.elasticsearch.xpack.constantkeyword.ConstantKeywordMapperPlugin" }, { name: "data-streams", classname: "org.elasticsearch.datastreams.DataStreamsPlugin" }];
+      return { nodes: { n1: { name: "n1", modules, plugins: [], ingest: { processors } } } };
     }
     if ((m = /^\/_component_template\/([^/]+)$/.exec(path))) return this.componentTemplate(method, decodeURIComponent(m[1]!), json);
     if ((m = /^\/_index_template\/([^/]+)$/.exec(path))) return this.indexTemplate(method, decodeURIComponent(m[1]!), json);
     if ((m = /^\/_ingest\/pipeline\/([^/]+)$/.exec(path))) return this.pipeline(method, decodeURIComponent(m[1]!), json);
     if ((m = /^\/_ilm\/policy\/([^/]+)$/.exec(path))) return this.policy(method, decodeURIComponent(m[1]!), json);
+    if ((m = /^\/_data_stream\/([^/]+)\/_lifecycle$/.exec(path))) return this.streamLifecycle(method, decodeURIComponent(m[1]!), json);
     if (path === "/_security/api_key") return this.apiKey(method, req.query, auth, json);
     if (path === "/_security/user/_has_privileges" && (method === "GET" || method === "POST")) return this.hasPrivileges(auth, json());
     throw bad("illegal_argument_exception", `no handler found for uri [${path}] and method [${method}]`);
@@ -197,6 +212,24 @@ export class FakeElasticsearch {
       return undefined;
     }
     throw bad("illegal_argument_exception", `no handler for ${method}`);
+  }
+
+  /** PUT (body: data_retention, enabled, downsampling), GET, DELETE of one named stream's lifecycle; 404 if no such stream. */
+  private streamLifecycle(method: string, name: string, json: () => any): unknown {
+    if (!this.dataStreams.has(name)) throw missing("index_not_found_exception", `no such index [${name}]`);
+    if (method === "GET") return { data_streams: [{ name, ...(this.streamLifecycles.has(name) ? { lifecycle: this.streamLifecycles.get(name) } : {}) }] };
+    if (method === "PUT") {
+      const body = json();
+      onlyKeys(body, ["data_retention", "enabled", "downsampling"], "data_stream_lifecycle");
+      if (body.data_retention !== undefined && !DURATION.test(body.data_retention)) throw bad("illegal_argument_exception", `failed to parse setting [data_retention] with value [${body.data_retention}] as a time value`);
+      this.streamLifecycles.set(name, body);
+      return { acknowledged: true };
+    }
+    if (method === "DELETE") {
+      this.streamLifecycles.delete(name);
+      return { acknowledged: true };
+    }
+    throw bad("illegal_argument_exception", `no handler found for uri [/_data_stream/${name}/_lifecycle] and method [${method}]`);
   }
 
   private indexTemplate(method: string, name: string, json: () => any): unknown {
