@@ -18,8 +18,11 @@ export function declareFoundation(config: InfraConfig) {
   const skuGuard = new StorageSkuGuard("flowlog-storage-sku", {
     accountName: config.storage.accountName, sku: config.storage.sku, convertedTo: config.storage.skuConvertedTo,
   });
+  // A watcher this stack creates in its own group is kept on destroy; so must the group be, or Azure deletes the
+  // watcher with it, and every flow log of the region under it (other stacks' and teams' too).
+  const holdsWatcher = config.networkWatcher.create && config.networkWatcher.resourceGroupName === config.resourceGroupName;
   const resourceGroup = new resources.ResourceGroup("resource-group", { resourceGroupName: config.resourceGroupName, location, tags },
-    { retainOnDelete: keepData, dependsOn: [skuGuard] });
+    { retainOnDelete: keepData || holdsWatcher || undefined, dependsOn: [skuGuard] });
   const flowLogStorage = new FlowLogStorage("flowlog-storage", {
     resourceGroupName: resourceGroup.name,
     location,

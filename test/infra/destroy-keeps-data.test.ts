@@ -30,3 +30,17 @@ test("with storage.keepDataOnDestroy false, destroy deletes the stored flow logs
   assert.ok(resources.some((r) => r.type === "azure-native:storage:StorageAccount"));
   assert.deepEqual(resources.filter((r) => r.options?.retainOnDelete).map((r) => r.name), []);
 });
+
+test("a watcher created in the stack's own group keeps that group on destroy, even with keepDataOnDestroy false", async () => {
+  // Deleting a resource group deletes everything in it in Azure: the retained watcher, and every flow log under it.
+  const resources = await planJson({ ...base, storage: { ...base.storage, keepDataOnDestroy: false }, networkWatcher: { create: true } });
+  const group = resources.find((r) => r.type === "azure-native:resources:ResourceGroup")!;
+  const watcher = resources.find((r) => r.type === "azure-native:network:NetworkWatcher")!;
+  assert.equal(watcher.inputs?.resourceGroupName, group.inputs?.resourceGroupName, "the watcher is in the stack's group");
+  assert.deepEqual(resources.filter((r) => r.options?.retainOnDelete).map((r) => r.type).sort(), [
+    "azure-native:network:NetworkWatcher", "azure-native:resources:ResourceGroup",
+  ]);
+  // In a group of its own, the stack's group goes as before.
+  const apart = await planJson({ ...base, storage: { ...base.storage, keepDataOnDestroy: false }, networkWatcher: { create: true, resourceGroupName: "rg-network" } });
+  assert.deepEqual(apart.filter((r) => r.options?.retainOnDelete).map((r) => r.type), ["azure-native:network:NetworkWatcher"]);
+});
