@@ -290,3 +290,21 @@ describe("saved objects in dashboards/kibana", () => {
     }
   });
 });
+
+/**
+ * The attribute keys of a `search` saved object on the oldest Kibana this project supports (MIN_KIBANA_VERSION 8.9):
+ * Kibana 8.9-8.11 validate an import against SCHEMA_SEARCH_V8_8_0 (elastic/kibana saved_search/server/saved_objects/
+ * schema_legacy.ts), which forbids unknown keys; `sampleSize` and every later key came with the 8.12 model versions.
+ */
+const SEARCH_KEYS_8_9 = [
+  "title", "description", "columns", "sort", "grid", "rowHeight", "rowsPerPage", "hideChart", "breakdownField", "kibanaSavedObjectMeta",
+  "isTextBasedQuery", "usesAdHocDataView", "timeRestore", "timeRange", "refreshInterval", "viewMode", "hideAggregatedPreview", "hits", "version",
+];
+
+test("contract: every saved search imports on Kibana 8.9-8.11 too (only the keys of their search schema)", () => {
+  const searches = objects.filter((o) => o.type === "search");
+  assert.ok(searches.length > 0);
+  for (const search of searches) {
+    assert.deepEqual(Object.keys(search.attributes).filter((key) => !SEARCH_KEYS_8_9.includes(key)), [], `search/${search.id}`);
+  }
+});
