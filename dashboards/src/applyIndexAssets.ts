@@ -64,6 +64,7 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
   let logsdb = true;
   let implicitLogsdb = true;
   let dataStreamApi = true;
+  let geoipContinentCode = true;
   try {
     const nodes = await client.nodes.info({ metric: ["plugins", "ingest"] });
     const all = Object.values(nodes.nodes);
@@ -73,6 +74,7 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
     // From 8.16 the logsdb plugin may turn logs-*-* data streams logsdb unasked (ClusterCapabilities.implicitLogsdb);
     // counted by version, not by the plugin: a template that names its mode is right with or without it.
     implicitLogsdb = all.length > 0 && all.every((node) => atLeast(node.version, 8, 16));
+    geoipContinentCode = all.every((node) => atLeast(node.version, 8, 15));
     constantKeyword = all.every((node) => [...(node.modules ?? []), ...(node.plugins ?? [])]
       .some((plugin) => plugin.name === "constant-keyword" || /constantkeyword/i.test(plugin.classname ?? "")));
     dataStreamApi = all.every((node) => (node.modules ?? []).some((module) => module.name === "data-streams"));
@@ -85,7 +87,9 @@ export async function detectCapabilities(client: Client): Promise<ClusterCapabil
       throw new Error(`could not list the cluster's modules: ${describe(error)}`);
     }
   }
-  return { ilm, constantKeyword, ingestProcessors, logsdb, implicitLogsdb, ...(dataStreamApi ? {} : { dataStreamApi }) };
+  return {
+    ilm, constantKeyword, ingestProcessors, logsdb, implicitLogsdb, ...(dataStreamApi ? {} : { dataStreamApi }), ...(geoipContinentCode ? {} : { geoipContinentCode }),
+  };
 }
 
 /**

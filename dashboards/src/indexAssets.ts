@@ -48,6 +48,11 @@ export interface ClusterCapabilities {
    * through which a stream made before is given a changed lifecycle. Absent: taken to be there.
    */
   dataStreamApi?: boolean;
+  /**
+   * The geoip processor's `continent_code` property (Elasticsearch 8.15+, elastic/elasticsearch#108780): older nodes
+   * refuse the whole pipeline for it. Absent: taken to be there.
+   */
+  geoipContinentCode?: boolean;
 }
 
 /**
@@ -188,7 +193,14 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     skipped.push({ asset: "ingest pipeline azure-flowlogs-geoip", reason: `the cluster lacks the ingest processors ${missing.join(", ")}` });
   } else {
     pipeline = "azure-flowlogs-geoip";
-    requests.push({ kind: "ingest_pipeline", name: pipeline, path: `/_ingest/pipeline/${pipeline}`, body: loadAsset("ingest-pipelines/azure-flowlogs-geoip.json") });
+    const body = loadAsset("ingest-pipelines/azure-flowlogs-geoip.json");
+    if (capabilities.geoipContinentCode === false) {
+      for (const processor of body.processors as Array<{ geoip?: { properties?: string[] } }>) {
+        if (processor.geoip?.properties) processor.geoip.properties = processor.geoip.properties.filter((p) => p !== "continent_code");
+      }
+      skipped.push({ asset: "continent_code in ingest pipeline azure-flowlogs-geoip", reason: "the geoip processor has it from Elasticsearch 8.15 (older nodes refuse the pipeline for it)" });
+    }
+    requests.push({ kind: "ingest_pipeline", name: pipeline, path: `/_ingest/pipeline/${pipeline}`, body });
   }
 
   const deadLetterComponents = [component("azure-flowlogs-deadletter-mappings", "component-templates/azure-flowlogs-deadletter-mappings.json")];

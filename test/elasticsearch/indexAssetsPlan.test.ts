@@ -163,3 +163,18 @@ test("retentionMode none keeps data without any lifecycle and says so", () => {
   assert.equal(template.template.settings["index.lifecycle.name"], undefined);
   assert.deepEqual(plan.skipped.map((entry) => entry.asset), ["ingest pipeline azure-flowlogs-geoip", "retention"]);
 });
+
+test("the GeoIP pipeline asks for continent_code only where the geoip processor has it (8.15+), and says so", () => {
+  const properties = (capabilities: ClusterCapabilities) => {
+    const plan = planIndexAssets({ namespace: "prod", geoip: "auto" }, capabilities);
+    const pipeline = plan.requests.find((r) => r.kind === "ingest_pipeline")!.body as { processors: Array<{ geoip?: { properties: string[] } }> };
+    return { plan, lists: pipeline.processors.flatMap((p) => (p.geoip ? [p.geoip.properties] : [])) };
+  };
+  const current = properties(FULL_CAPABILITIES);
+  assert.ok(current.lists.slice(0, 2).every((list) => list.includes("continent_code")));
+  const older = properties({ ...FULL_CAPABILITIES, geoipContinentCode: false });
+  assert.equal(older.lists.length, 4);
+  assert.ok(older.lists.every((list) => !list.includes("continent_code")), JSON.stringify(older.lists));
+  assert.deepEqual(older.lists.slice(0, 2).map((list) => list.length), current.lists.slice(0, 2).map((list) => list.length - 1), "only continent_code goes");
+  assert.match(older.plan.skipped.find((e) => e.asset === "continent_code in ingest pipeline azure-flowlogs-geoip")?.reason ?? "", /8\.15/);
+});
