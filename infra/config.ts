@@ -248,7 +248,14 @@ function readLocation(value: unknown, problem: Report): string | undefined {
 
 function readResourceGroupName(value: unknown, context: { project: string; stack: string }, problem: Report): string {
   const fallback = `${context.project}-${context.stack}`;
-  if (value === undefined || value === DEFAULTS.resourceGroupName) return fallback;
+  if (value === undefined || value === DEFAULTS.resourceGroupName) {
+    // A stack name may be up to 100 characters: the default can outgrow Azure's 90.
+    if (!RESOURCE_GROUP_NAME.test(fallback)) {
+      problem("resourceGroupName", `the default "${fallback}" (project-stack) is not a valid resource group name (1-90 letters, digits, ` +
+        "`_ - . ( )`, not ending with a period): set resourceGroupName");
+    }
+    return fallback;
+  }
   if (typeof value !== "string" || !RESOURCE_GROUP_NAME.test(value)) {
     problem("resourceGroupName", `${describe(value)} is not a valid resource group name: use 1-90 letters, digits, ` +
       "`_ - . ( )`, not ending with a period (or leave it unset for " + `"${fallback}")`);
@@ -262,7 +269,8 @@ function readTags(value: unknown, problem: Report): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const [key, tag] of Object.entries(value)) {
     if (typeof tag !== "string") problem(`tags.${key}`, `must be a string, got ${describe(tag)}; quote it in YAML`);
-    else if (key.length > 512 || /[<>%&\\?/]/.test(key)) problem(`tags.${key}`, "tag names must be at most 512 characters without < > % & \\ ? /");
+    // 512 for most resources, but 128 on a storage account (Azure's tag limitations), which gets every tag.
+    else if (key.length > 128 || /[<>%&\\?/]/.test(key)) problem(`tags.${key}`, "tag names must be at most 128 characters (a storage account's limit) without < > % & \\ ? /");
     else if (tag.length > 256) problem(`tags.${key}`, "tag values must be at most 256 characters");
     else if (key.toLowerCase() === RETENTION_TAG) {
       problem(`tags.${key}`, "is reserved: the stack sets it on the storage account when `retentionDays` is 0 (keep forever), which is what the " +
@@ -401,7 +409,8 @@ export function deriveFlowLogName(resourceNames: string[], resourceGroupName: st
 function readDemoNetwork(value: unknown, context: { project: string; stack: string }, problem: Report): InfraConfig["demoNetwork"] {
   if (value === undefined || value === false) return false;
   if (value !== true) { problem("demoNetwork", `must be true or false, got ${describe(value)}`); return false; }
-  const virtualNetworkName = `${context.project}-${context.stack}-demo-vnet`.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 64);
+  // Cut to 64, then to end with a letter, digit or `_` as Azure's network names must (NETWORK_RESOURCE_NAME).
+  const virtualNetworkName = `${context.project}-${context.stack}-demo-vnet`.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 64).replace(/[.-]+$/, "");
   return { virtualNetworkName, flowLogName: `${virtualNetworkName}-flowlog` };
 }
 

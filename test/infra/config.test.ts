@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, deriveFlowLogName, parseConfig, type InfraConfig } from "../../infra/config";
 import { CONTEXT, only } from "./configProblems";
-import { parseFlowLogTarget } from "../../infra/armId";
+import { NETWORK_RESOURCE_NAME, parseFlowLogTarget } from "../../infra/armId";
 
 const ctx = CONTEXT;
 const SUB = "11111111-2222-3333-4444-555555555555";
@@ -223,4 +223,19 @@ test("resourceGroupName and tags are validated", () => {
   assert.match(only({ ...base, resourceGroupName: "ends-with." }, "resourceGroupName"), /not a valid resource group name/);
   assert.match(only({ ...base, tags: { cost: 5 } }, "tags.cost"), /must be a string/);
   assert.match(only({ ...base, tags: ["a"] }, "tags"), /map of strings/);
+  // Every tag goes on the storage account too, whose tag names are limited to 128 characters.
+  assert.deepEqual(parseConfig({ ...base, tags: { ["k".repeat(128)]: "v" } }, ctx).tags, { ["k".repeat(128)]: "v" });
+  assert.match(only({ ...base, tags: { ["k".repeat(129)]: "v" } }, `tags.${"k".repeat(129)}`), /at most 128 characters/);
+});
+
+test("names derived from a long stack name stay valid Azure names, or the key to set is named", () => {
+  // Stack names may be up to 100 characters.
+  const stack = "team-networking-westeurope-production1";
+  const demo = parseConfig({ location: "westeurope", storage: { accountName: "flowlogs001" }, demoNetwork: true }, { ...ctx, stack });
+  const name = (demo.demoNetwork as { virtualNetworkName: string }).virtualNetworkName;
+  assert.equal(name, "flowlogs-to-elastic-team-networking-westeurope-production1-demo");
+  assert.match(name, NETWORK_RESOURCE_NAME);
+  const long = { ...ctx, stack: "s".repeat(75) };
+  assert.match(only(base, "resourceGroupName", long), /the default "flowlogs-to-elastic-s+" \(project-stack\) is not a valid resource group name.*set resourceGroupName/);
+  assert.equal(parseConfig({ ...base, resourceGroupName: "rg-flowlogs" }, long).resourceGroupName, "rg-flowlogs");
 });
