@@ -10,9 +10,10 @@ import { savedSearchToSearch } from "../../infra/elastic/kibana/searchQuery";
 
 /**
  * sha256 of buildImportNdjson() taken before namespaces existed (commit 2b1472e): what every existing stack has
- * imported. It changes only when dashboards/kibana is edited on purpose; then take the new value here.
+ * imported. It changes only when dashboards/kibana is edited on purpose; then take the new value here. Last taken
+ * when the Recent alerts search lost `sampleSize` (Kibana 8.9-8.11 refuse it).
  */
-const NDJSON_BEFORE_NAMESPACES = "fcf4cd45d8ef423122a764c15f24c06f96319f01ac49f0c116b75af443e03c2b";
+const NDJSON_BEFORE_NAMESPACES = "b774e919da40272ae1b0949526c3461a1a7dd972669faeae274777fed32dde89";
 
 const files = loadSavedObjects();
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

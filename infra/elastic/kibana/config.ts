@@ -193,7 +193,9 @@ export function flowlogsKibanaArgs(settings: KibanaSettings, secrets: KibanaSecr
         newDestinationHistoryDays: alert.newDestinationHistoryDays,
       },
       webhook: alert.webhook && {
-        config: { url: alert.webhook.url, method: alert.webhook.method, hasAuth: Boolean(alert.webhook.user) },
+        // Secret: many webhook URLs are the credential (a token in the path, Slack's and Teams' incoming webhooks),
+        // and the program reads its config through allConfig(), which drops a `--secret` on a nested key.
+        config: { url: pulumi.secret(alert.webhook.url), method: alert.webhook.method, hasAuth: Boolean(alert.webhook.user) },
         secrets: alert.webhook.user ? pulumi.secret(pulumi.output({ user: alert.webhook.user, password: secrets.webhookPassword ?? "" })) : undefined,
       },
       email: alert.email && {
