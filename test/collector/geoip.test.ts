@@ -32,6 +32,8 @@ test("the shipped database (ip-location-db flat country records): ISO code as th
   }
   assert.equal(geo.lookup("8.8.8.8")!.geo!.country_iso_code, "US");
   assert.deepEqual(geo.lookup("8.8.8.8")!.geo, { continent_code: "NA", continent_name: "North America", country_iso_code: "US", country_name: "United States" });
+  // An IPv4-mapped IPv6 address is its IPv4 address, as for the AS data and the address classes.
+  for (const mapped of ["::ffff:8.8.8.8", "::ffff:808:808", "0:0:0:0:0:ffff:8.8.8.8"]) assert.deepEqual(geo.lookup(mapped)?.geo, geo.lookup("8.8.8.8")!.geo, mapped);
 });
 
 test("MaxMind-shaped City and ASN databases: every ECS field they carry, English names, region code prefixed with the country", () => {

@@ -8,6 +8,7 @@ import { Reader } from "mmdb-lib";
 import { enrichmentJson, type AddressEnrichment, type EndpointEnrichment } from "../ecs/enrichment";
 import type { EndpointAs, EndpointGeo } from "../model";
 import type { AsnLookup } from "./asnTable";
+import { addressWords } from "./addressWords";
 import { loadShippedAsnTable } from "./asnPacked";
 import { CONTINENT_NAMES, CONTINENT_OF_COUNTRY } from "./continents";
 
@@ -164,7 +165,7 @@ export class GeoIpEnrichment implements AddressEnrichment {
   }
 
   private resolve(ip: string): EndpointEnrichment | undefined {
-    const geo = geoFields(safeGet(this.geo, ip));
+    const geo = geoFields(safeGet(this.geo, geoKey(ip)));
     const as = this.asn?.lookup(ip);
     if (!geo && !as) return undefined;
     const fields: { geo?: EndpointGeo; as?: EndpointAs } = {};
@@ -172,6 +173,18 @@ export class GeoIpEnrichment implements AddressEnrichment {
     if (as) fields.as = Object.freeze(as);
     return Object.freeze(fields);
   }
+}
+
+const mappedWords = new Uint32Array(4);
+
+/**
+ * The text the geo database is asked with: an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as its IPv4 address, as the
+ * ASN table and the address classes take it (a database answers the mapped form for nothing, or for other rows).
+ */
+function geoKey(ip: string): string {
+  if (!ip.includes(":") || addressWords(ip, mappedWords) !== 4) return ip;
+  const v4 = mappedWords[3]!;
+  return `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
 }
 
 /** A lookup never throws into the pipeline: an address the reader refuses simply has no answer. */
