@@ -10,7 +10,7 @@ import { identifiedDocument } from "../../collector/src/ecs";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, esClientOptions, uniqueNamespace } from "../support/esClient";
-import { startFaultyProxy } from "../support/faultyProxy";
+import { startBodyLimitProxy, startFaultyProxy } from "../support/faultyProxy";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 
 const position = { container: "insights-logs-flowlogflowevent", blob: "y=2026/m=11/d=27/h=03/m=00/PT1H.json", offset: 2048 };
@@ -123,9 +123,8 @@ test("a 413 (a proxy's body limit) splits the request and is remembered: every d
   const { client, sinkOptions } = await setUp("toolarge");
   const batch = sampleBatch(52, "big");
   const oneDocument = Buffer.byteLength(`${JSON.stringify({ create: { _index: "x", _id: "big-10" } })}\n${JSON.stringify(batch[10]!.doc)}\n`);
-  // Like nginx's client_max_body_size: a larger body is refused whole, before Elasticsearch sees it.
   const limit = oneDocument * 6;
-  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path, bytes }) => (path.startsWith("/_bulk") && (bytes ?? 0) > limit ? { status: 413 } : "forward"));
+  const proxy = await startBodyLimitProxy(elasticsearchUrl(), limit);
   const logged: string[] = [];
   const sink = new ElasticsearchSink({ ...sinkOptions, node: proxy.url, log: (line) => logged.push(line) });
   try {

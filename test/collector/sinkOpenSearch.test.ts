@@ -10,7 +10,7 @@ import { identifiedDocument } from "../../collector/src/ecs";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { elasticsearchUrl } from "../support/env";
 import { esClient, uniqueNamespace } from "../support/esClient";
-import { firstItemNull, startFaultyProxy, type Fault } from "../support/faultyProxy";
+import { firstItemNull, startBodyLimitProxy, startFaultyProxy, type Fault } from "../support/faultyProxy";
 import { sampleBatch } from "../elasticsearch/sampleDocuments";
 
 const position = { container: "insights-logs-flowlogflowevent", blob: "y=2026/m=11/d=27/h=04/m=00/PT1H.json", offset: 512 };
@@ -101,7 +101,7 @@ test("a 413 from a proxy splits the request: every document lands once, and late
   const batch = sampleBatch(30, "os413");
   const oneDocument = Buffer.byteLength(`${JSON.stringify({ create: { _index: "x", _id: "os413-10" } })}\n${JSON.stringify(batch[10]!.doc)}\n`);
   const limit = oneDocument * 8;
-  const proxy = await startFaultyProxy(elasticsearchUrl(), ({ path, bytes }) => (path.startsWith("/_bulk") && (bytes ?? 0) > limit ? { status: 413 } : "forward"));
+  const proxy = await startBodyLimitProxy(elasticsearchUrl(), limit);
   const sink = new OpenSearchSink({ node: proxy.url, auth: auth(), namespace });
   try {
     assert.deepEqual(await sink.write(batch.slice(0, 20)), { indexed: 20, duplicates: 0, deadLettered: 0, retries: 0 });

@@ -205,3 +205,11 @@ export function firstItemNull(body: string): string {
   answer.items[0] = null;
   return JSON.stringify(answer);
 }
+
+/**
+ * A proxy with a request body limit, like nginx's `client_max_body_size`: a `_bulk` request larger than `maxBytes`
+ * is answered 413 before the cluster sees it; everything else is forwarded.
+ */
+export function startBodyLimitProxy(target: string, maxBytes: number): Promise<FaultyProxy> {
+  return startFaultyProxy(target, ({ path, bytes }) => (path.startsWith("/_bulk") && (bytes ?? 0) > maxBytes ? { status: 413 } : "forward"));
+}
