@@ -80,7 +80,10 @@ test("a stray ] or ]} between records is set aside and the record after it read 
     const text = `{"records":[${records[0]},${stray}${records[1]}]}`;
     const result = scan(text, text.length);
     // The separator before the stray bytes belongs to their item, as between any two records.
-    assert.deepEqual(texts(result.items), [records[0], `malformed:${12 + records[0].length}-${13 + records[0].length + stray.length}`, records[1]], JSON.stringify(stray));
+    // Whatever the pieces: a `{` near a piece's end is not taken for a second head before the bytes that tell.
+    for (let piece = 1; piece <= text.length; piece++) {
+      assert.deepEqual(texts(scan(text, piece).items), [records[0], `malformed:${12 + records[0].length}-${13 + records[0].length + stray.length}`, records[1]], `${JSON.stringify(stray)}, pieces of ${piece}`);
+    }
   }
   // Two documents end to end (a copy appended to another): whatever the pieces, the head between them is junk.
   const joined = `{"records":[${records[0]}]}{"records":[${records[1]}]}`;
@@ -88,6 +91,13 @@ test("a stray ] or ]} between records is set aside and the record after it read 
     const result = scan(joined, piece);
     assert.deepEqual(texts(result.items).filter((text) => !text.startsWith("malformed")), records, `pieces of ${piece} bytes`);
     assert.equal(result.items.filter((item) => item.kind === "malformed").length, 1, "the first ]} and the second head, as one item");
+  }
+  // Data that ends inside what begins like a second head: set aside with the ]} before it, not held back or lost.
+  const cut = `{"records":[${records[0]}]}{"rec`;
+  for (let piece = 1; piece <= cut.length; piece++) {
+    const result = scan(cut, piece);
+    assert.deepEqual(texts(result.items), [records[0], `malformed:${12 + records[0].length}-${cut.length}`], `pieces of ${piece}`);
+    assert.equal(result.unfinished, false);
   }
 });
 

@@ -74,6 +74,11 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
   private excerptBytes = 0;
   /** Absolute offset of the next byte. */
   position: number;
+  /**
+   * A `{` after a stray `]` or `]}` whose piece ended within what could be a second `{"records":[` head: too few bytes
+   * to tell it from a record, so it is scanned again in front of the next piece.
+   */
+  private undecided: Buffer | undefined;
 
   constructor(
     start: number, inHead: boolean, private readonly recordBytes: number, private readonly observe?: () => Observer,
@@ -94,7 +99,11 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
    * (the reader delivers it) never has two observers holding bytes.
    */
   *steps(chunk: Buffer): Generator<ScanItem<Observer>[]> {
-    for (let rest = chunk; rest.length > 0 && !this.broken;) {
+    if (this.undecided) {
+      chunk = Buffer.concat([this.undecided, chunk]);
+      this.undecided = undefined;
+    }
+    for (let rest = chunk; rest.length > 0 && !this.broken && !this.undecided;) {
       const from = this.position;
       yield this.pushUpToLong(rest);
       rest = rest.subarray(this.position - from);
@@ -153,6 +162,11 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
         continue;
       }
       if (byte === 0x7b && (this.phase === "tail" || this.phase === "end")) {
+        if (chunk.length - i < HEAD.length && startsHead(chunk, i)) {
+          this.undecided = Buffer.from(chunk.subarray(i)); // an own copy: at most 11 bytes, not the window
+          this.position = base + i;
+          return items;
+        }
         // A `{` after the closing `]` or `]}`: that was not the end. A second head (two documents end to end) is junk
         // up to its first record; any other `{` starts a record, read whole, and the stray bytes before it are set aside.
         this.openJunk(at, "bytes between records are not a record");
@@ -189,6 +203,13 @@ export class RecordScanner<Observer extends LongRecordObserver = LongRecordObser
   /** The data ended: closes open junk; reports an open record (the caller resynchronises). */
   finish(): { items: ScanItem<Observer>[]; unfinished?: Unfinished } {
     const items: ScanItem<Observer>[] = [];
+    if (this.undecided) {
+      // The data ends inside what began like a head: bytes after the records, not a record.
+      this.openJunk(this.position, "bytes between records are not a record");
+      for (let k = 0; k < this.undecided.length; k++) this.keepExcerpt(this.undecided, k);
+      this.position += this.undecided.length;
+      this.undecided = undefined;
+    }
     if (this.recordStart >= 0) {
       return { items, unfinished: { start: this.itemStart, recordStart: this.recordStart, raw: this.excerptText() } };
     }
