@@ -7,7 +7,7 @@ import { restartCheckpoint, type BlobCheckpoint } from "../checkpoint/state";
 import { getCommittedBlocks } from "./blockList";
 import { blocksDigest, coveringBlocks, planRead } from "./blockPlan";
 import { BlobChangedError, downloadRange, normalizeEtag, translate } from "./download";
-import { RecordScanner, type LongRecordObserver, type ScanItem, type Unfinished } from "./recordScanner";
+import { ITEMS_PER_STEP, RecordScanner, type LongRecordObserver, type ScanItem, type Unfinished } from "./recordScanner";
 
 export type { LongRecordObserver };
 
@@ -228,11 +228,12 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     }
     if (item.kind === "malformed") {
       chunk.malformed.push({ offset: item.start, length: item.end - item.start, reason: item.reason, raw: item.raw });
-      if (options.recordByRecord) await deliver(item.end);
+      if (options.recordByRecord || chunk.records.length + chunk.malformed.length >= ITEMS_PER_STEP) await deliver(item.end);
     } else if (item.kind === "record") {
       chunk.records.push({ start: item.start, end: item.end, bytes: item.bytes });
       recordIndex++;
-      if (options.recordByRecord) await deliver(item.end);
+      // A window of many tiny records goes in pieces, as the scan hands them over (ITEMS_PER_STEP).
+      if (options.recordByRecord || chunk.records.length + chunk.malformed.length >= ITEMS_PER_STEP) await deliver(item.end);
     } else {
       // Deliver what precedes it first, so the checkpoint can sit right before the long record.
       if (chunk.records.length || chunk.malformed.length) await deliver(item.start);
