@@ -48,3 +48,20 @@ test("records are parsed one at a time as they are delivered; the sink still get
   assert.equal(parsedAtWrite[0], 1, `records parsed at the first write: ${parsedAtWrite[0]}`);
   assert.ok(parsedAtWrite.every((parsed, i) => i === 0 || parsed >= parsedAtWrite[i - 1]!));
 });
+
+test("dead letters acknowledged are progress (/healthz), as documents are: a backfill of rejected records is not stalled", async () => {
+  const rejected = Array.from({ length: 5 }, (_, i) => JSON.stringify({ time: "2026-11-20T10:00:00Z", category: "NetworkSecurityGroupEvent", i }));
+  const download = Buffer.from(rejected.join(","));
+  let at = 0;
+  const records = rejected.map((text) => {
+    const item = { start: at, end: at + text.length, bytes: download.subarray(at, at + text.length) };
+    at += text.length + 1;
+    return item;
+  });
+  const chunk: ReadChunk<LongRecordPass1> = { blob: { container: "c", name: "b" }, start: 0, end: download.length, records, firstRecord: 0, malformed: [] };
+  const sink = new RecordingSink();
+  const metrics = new Metrics();
+  await deliver(chunk, { sink, metrics, parse: parseRecords, batchDocuments: 10, log: () => {} } as unknown as JobContext);
+  assert.equal(sink.deadLetters.length, 5, "every record rejected and set aside");
+  assert.ok(metrics.lastProgress !== undefined && Date.now() - metrics.lastProgress < 5_000, "their acknowledgement counts as progress");
+});

@@ -295,6 +295,7 @@ async function deadBlob(ref: BlobRef, problem: string, context: JobContext): Pro
   // The stop reaches this write as it does every other (a sink waiting out an outage would otherwise hold the stop).
   await context.sink.deadLetter([{ position: { container: ref.container, blob: ref.name }, reason, raw: ref.name }], { signal: context.signal });
   context.metrics.blobsDead++;
+  context.metrics.lastProgress = Date.now();
   context.log("warn", "blob.dead", { container: ref.container, blob: ref.name, reason });
   return { kind: "dead" };
 }

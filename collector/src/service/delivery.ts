@@ -87,6 +87,8 @@ class Outbox {
     const letters = this.letters;
     this.letters = [];
     await this.context.sink.deadLetter(letters, this.options).catch((error: unknown) => { throw new SinkDeliveryError(error); });
+    // Progress as much as documents are: a backfill of rejected records is moving, not stalled (/healthz).
+    this.context.metrics.lastProgress = Date.now();
     await this.options.afterWrite?.();
   }
 }
