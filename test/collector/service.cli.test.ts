@@ -4,7 +4,9 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { DefaultAzureCredential } from "@azure/identity";
+import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
+import { startFaultyProxy } from "../support/faultyProxy";
 import { scratchContainers } from "../support/scratchContainers";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { readFileSync } from "node:fs";
@@ -120,4 +122,37 @@ test("lag is the age of the oldest data seen changed and not yet read", () => {
   assert.equal(metrics.lagSeconds(now), 90);
   assert.match(metrics.render(now), /^flowlogs_lag_seconds 90$/m);
   assert.match(metrics.render(now), /^flowlogs_blobs_pending 2$/m);
+});
+
+test("the service stopped by SIGTERM exits 0 although it waited out an error on the way (its usage: 0 when stopped by a signal)", async () => {
+  const source = scratch.container("sig-src");
+  await source.create();
+  await new FlowLogBlobWriter(source, { kind: "nsg-v2", hour: new Date("2026-11-20T09:00:00Z"), seed: 3 }).appendMinute({ records: 1, tuplesPerRecord: 2 });
+  let listings = 0;
+  // The first listing of the source answers 400 (a hiccup, counted as an error); later polls read the blob.
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, ({ method, path }) =>
+    method === "GET" && path.includes(`/${source.containerName}?`) && path.includes("comp=list") && listings++ === 0 ? { status: 400 } : "forward");
+  const saved = { ...process.env };
+  try {
+    for (const key of Object.keys(process.env)) if (key.startsWith("FLOWLOGS_")) delete process.env[key];
+    Object.assign(process.env, {
+      FLOWLOGS_STORAGE_CONNECTION_STRING: viaProxy(azuriteConnectionString(), proxy.url), FLOWLOGS_CONTAINERS: source.containerName,
+      FLOWLOGS_CHECKPOINT_CONTAINER: scratch.container("sig-cp").containerName, FLOWLOGS_SINK: "stdout", FLOWLOGS_METRICS_PORT: "off",
+      FLOWLOGS_POLL_INTERVAL_SECONDS: "1", FLOWLOGS_GEOIP: "off",
+    });
+    const run = io();
+    let signalled = false;
+    run.io.stderr.on("data", () => {
+      // Once a poll has read the blob, the platform stops the container (a deploy, a scale-in).
+      if (!signalled && run.text().err.includes('"event":"blob.read.end"')) {
+        signalled = true;
+        setTimeout(() => process.emit("SIGTERM"), 100);
+      }
+    });
+    assert.equal(await runCommand.run([], run.io), 0);
+    assert.match(run.text().err, /"event":"list.failed"/, "the error it waited out");
+  } finally {
+    process.env = saved;
+    await proxy.stop();
+  }
 });
