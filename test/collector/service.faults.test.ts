@@ -18,6 +18,7 @@ import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { loadConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { CredentialUnavailableError } from "@azure/identity";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
@@ -177,6 +178,36 @@ test("403s right after start-up are waited out within the grace, with one clear 
     assert.deepEqual(service.events.filter((e) => e.level === "error").map((e) => e.event), [], "no error while waiting");
     assert.equal(service.events.filter((e) => e.event === "storage.authorized").length, 1);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  } finally {
+    await service.stop();
+  }
+});
+
+test("no storage token yet at start-up (the container's managed identity endpoint not answering) is waited out within the grace, with one line", async () => {
+  const { config, writer } = await setUp();
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  // Where the bearer-token policy would fail: @azure/identity's own error, as DefaultAzureCredential throws it in ACI
+  // before the identity endpoint answers (its probe is not retried, nor is the error by the storage SDK).
+  let ready = false;
+  const client = BlobServiceClient.fromConnectionString(azuriteConnectionString());
+  (client as unknown as { storageClientContext: { pipeline: { addPolicy(policy: PipelinePolicy, options: { phase: "Sign" }): void } } })
+    .storageClientContext.pipeline.addPolicy({
+      name: "testIdentityNotReady",
+      sendRequest(request, next) {
+        if (!ready) throw new CredentialUnavailableError("ManagedIdentityCredential: the IMDS endpoint is not available");
+        return next(request);
+      },
+    }, { phase: "Sign" });
+  const sink = new RecordingSink();
+  const service = serve({ config, sink, blobService: client });
+  try {
+    const url = await service.url();
+    await until("the wait announced", () => service.events.some((e) => e.event === "storage.identity.waiting"));
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, "waiting is not a stall");
+    ready = true;
+    await until("the data indexed once a token comes", () => sink.documents.size === writer.tuples);
+    assert.equal(service.events.filter((e) => e.event === "storage.identity.waiting").length, 1, "one line");
+    assert.deepEqual(service.events.filter((e) => e.level === "error").map((e) => e.event), []);
   } finally {
     await service.stop();
   }

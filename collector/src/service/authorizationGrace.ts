@@ -12,8 +12,19 @@ export function isForbidden(error: unknown): boolean {
   return (error as { statusCode?: unknown } | undefined)?.statusCode === 403;
 }
 
+/**
+ * The storage credential could not get a token: @azure/identity's errors when no credential works yet. Azure Container
+ * Instances starts the container before its managed-identity endpoint answers (MicrosoftDocs/azure-docs#61891), and
+ * DefaultAzureCredential's 1 s probe of it is not retried, nor does the storage SDK retry these errors.
+ */
+export function isIdentityUnready(error: unknown): boolean {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return name === "CredentialUnavailableError" || name === "AggregateAuthenticationError" || name === "AuthenticationError";
+}
+
 export class AuthorizationGrace {
   private warned = false;
+  private identityWarned = false;
   private waitedSince?: number;
   readonly until: number;
 
@@ -41,6 +52,25 @@ export class AuthorizationGrace {
         rolesNeeded: STORAGE_ROLES,
         retryingUntil: new Date(this.until).toISOString(),
         after: "403s are errors (blob.failed, list.failed) and a 403 at start-up stops the collector",
+      });
+    }
+    return true;
+  }
+
+  /**
+   * Whether a start-up failure to get a storage token may be waited out (isIdentityUnready, within the grace). Says
+   * so once, in one line.
+   */
+  excuseUnreadyIdentity(what: string, error: string, now = Date.now()): boolean {
+    if (!this.within(now)) return false;
+    this.waitedSince ??= now;
+    if (!this.identityWarned) {
+      this.identityWarned = true;
+      this.log("warn", "storage.identity.waiting", {
+        refused: what, error,
+        cause: "no storage token yet: a container's managed identity endpoint can answer only some time after the container started " +
+          "(otherwise: AZURE_CLIENT_ID names no identity assigned to the container)",
+        retryingUntil: new Date(this.until).toISOString(),
       });
     }
     return true;

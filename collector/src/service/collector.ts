@@ -8,7 +8,7 @@ import type { Sink } from "../model";
 import type { BlobRef } from "../source/blobReader";
 import { createBlobService } from "../source/storage";
 import { withRequestDeadline } from "../source/requestDeadline";
-import { AuthorizationGrace, isForbidden } from "./authorizationGrace";
+import { AuthorizationGrace, isForbidden, isIdentityUnready } from "./authorizationGrace";
 import { runBlobJob, type JobContext, type ParseRecords } from "./blobJob";
 import type { AddressEnrichment } from "../ecs/enrichment";
 import { GeoIpEnrichment } from "../enrich/geoIp";
@@ -112,7 +112,9 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
         grace.succeeded();
         break;
       } catch (error) {
-        if (!grace.excuse(isForbidden(error), `the checkpoint container ${config.checkpointContainer}`, describeError(error))) throw error;
+        const what = `the checkpoint container ${config.checkpointContainer}`;
+        if (!grace.excuse(isForbidden(error), what, describeError(error)) &&
+          !(isIdentityUnready(error) && grace.excuseUnreadyIdentity(what, describeError(error)))) throw error;
         metrics.lastProgress = Date.now(); // waiting out the grace is not a stall
         await pause();
         if (options.signal?.aborted) return { polls: metrics.polls, metrics };
