@@ -761,7 +761,17 @@ function readCollectorImage(value: Raw, storageAccountName: string | undefined, 
   if (match[2] === "latest" && match[3] === undefined) {
     return void problem("collector.image", `"${image}" uses the moving tag "latest": pin a version tag or digest so that a change redeploys`);
   }
-  if (imageRegistryResourceId === undefined) return { build: false, reference: String(image) };
+  if (imageRegistryResourceId === undefined) {
+    // ACR allows only authenticated pulls by default: without the registry's id the container group has no pull
+    // identity, and creating it fails on the image pull after everything before it exists.
+    const acr = /^[^/]+\.azurecr\.(?:io|cn|us)\//i.exec(String(image));
+    if (acr) {
+      return void problem("collector.imageRegistryResourceId", `"${image}" is in an Azure Container Registry, which the container group can pull ` +
+        "from only with its identity: set collector.imageRegistryResourceId to that registry's resource id " +
+        "(/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.ContainerRegistry/registries/<name>)");
+    }
+    return { build: false, reference: String(image) };
+  }
   const parsed = typeof imageRegistryResourceId === "string" ? parseArmId(imageRegistryResourceId) : undefined;
   const isRegistry = parsed?.ok && parsed.id.namespace.toLowerCase() === "microsoft.containerregistry" &&
     parsed.id.segments.length === 1 && parsed.id.segments[0]![0].toLowerCase() === "registries";

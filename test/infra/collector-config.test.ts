@@ -89,8 +89,10 @@ test("collector config: the checkpoint container is a valid container name and n
 
 test("collector config: a prebuilt image must be pinned (tag or digest, not latest) and means no build", () => {
   assert.deepEqual(collector(on({ image: "ghcr.io/acme/flowlogs-collector:1.2.3" })).image, { build: false, reference: "ghcr.io/acme/flowlogs-collector:1.2.3" });
-  const digest = `crplatform.azurecr.io/flowlogs-collector@sha256:${"a".repeat(64)}`;
+  const digest = `ghcr.io/acme/flowlogs-collector@sha256:${"a".repeat(64)}`;
   assert.deepEqual(collector(on({ image: digest })).image, { build: false, reference: digest });
+  // An ACR image needs the registry's id: ACR refuses anonymous pulls by default, and the group pulls with its identity.
+  assert.match(only(on({ image: "crplatform.azurecr.io/flowlogs-collector:1.0.0" }), "collector.imageRegistryResourceId"), /Azure Container Registry.*set collector.imageRegistryResourceId/);
   assert.match(only(on({ image: "ghcr.io/acme/flowlogs-collector" }), "collector.image"), /no tag or digest/);
   assert.match(only(on({ image: "ghcr.io/acme/flowlogs-collector:latest" }), "collector.image"), /moving tag "latest"/);
   assert.match(only(on({ image: "Not An Image" }), "collector.image"), /not an image reference/);
