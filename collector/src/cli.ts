@@ -37,10 +37,11 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
 }
 
 if (require.main === module) {
-  // A closed pipe (`... | head`) is not an error worth a stack trace.
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(EXIT.ok);
-    throw error;
+    if (error.code !== "EPIPE") throw error;
+    // `parse ... | head`: the reader has what it wanted. Anywhere else (run's stdout sink) the write fails and the
+    // command says so: its jobs give their tries back and release their leases, and a --once pass exits 1.
+    if (process.argv[2] === "parse") process.exit(EXIT.ok);
   });
   main(process.argv.slice(2), process).then(
     (status) => { process.exitCode = status; },

@@ -156,3 +156,35 @@ test("the service stopped by SIGTERM exits 0 although it waited out an error on 
     await proxy.stop();
   }
 });
+
+test("`run --once` whose stdout reader goes away exits 1, not 0, and releases its leases (the blobs are read by the next run)", async () => {
+  const source = scratch.container("epipe-src");
+  await source.create();
+  const writers = [1, 2].map((seed) => new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T09:00:00Z"), seed, mac: `000D3A00000${seed}` }));
+  for (const writer of writers) for (let i = 0; i < 4; i++) await writer.appendMinute({ records: 2, tuplesPerRecord: 200 });
+  const env = {
+    PATH: process.env.PATH, FLOWLOGS_STORAGE_CONNECTION_STRING: azuriteConnectionString(), FLOWLOGS_CONTAINERS: source.containerName,
+    FLOWLOGS_CHECKPOINT_CONTAINER: scratch.container("epipe-cp").containerName, FLOWLOGS_SINK: "stdout", FLOWLOGS_METRICS_PORT: "off",
+    FLOWLOGS_GEOIP: "off", FLOWLOGS_LEASE_SECONDS: "60",
+  };
+  const runOnce = (keepReading: boolean) => new Promise<{ status: number | null; out: string; err: string }>((done) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "collector/src/cli.ts", "run", "--once"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d) => { err += String(d); });
+    child.stdout!.on("data", (d: Buffer) => {
+      out += String(d);
+      // A consumer that reads 64 KB and goes away (it crashed, or `| head -c 65536`).
+      if (!keepReading && out.length >= 65_536) child.stdout!.destroy();
+    });
+    child.once("exit", (status) => done({ status, out, err }));
+  });
+  const cut = await runOnce(false);
+  assert.equal(cut.status, 1, "the pass did not finish");
+  assert.match(cut.err, /"event":"collector.stop"/, "it stopped through its own finally blocks");
+  // Within the 60 s leases: a lease left held would make the next pass skip that blob as busy.
+  const again = await runOnce(true);
+  assert.equal(again.status, 0);
+  const ids = new Set(again.out.split("\n").filter((line) => line.startsWith('{"create"')).map((line) => (JSON.parse(line) as { create: { _id: string } }).create._id));
+  assert.equal(ids.size, writers.reduce((n, w) => n + w.tuples, 0), "every tuple printed by the second pass");
+});
