@@ -213,6 +213,21 @@ test("no storage token yet at start-up (the container's managed identity endpoin
   }
 });
 
+test("an archived blob (Azure answers 409 BlobArchived) is set aside once, named, while the others are read", async () => {
+  const { source, config, writer } = await setUp();
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  const archived = new FlowLogBlobWriter(source, { kind: "vnet-v4", hour: new Date("2026-11-20T08:00:00Z"), seed: 32 });
+  await archived.appendMinute({ records: 1, tuplesPerRecord: 3 });
+  await source.getBlockBlobClient(archived.blobName).setAccessTier("Archive");
+  const sink = new RecordingSink();
+  const summary = await runCollector({ config, sink, blobService: scratch.service, once: true, writeLog: () => {} });
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]), "the other blob read whole");
+  assert.equal(summary.metrics.blobsFailed, 0, "not a failure retried every poll");
+  assert.equal(summary.metrics.blobsDead, 1);
+  assert.deepEqual(sink.deadLetters.map((entry) => entry.position.blob), [archived.blobName]);
+  assert.match(sink.deadLetters[0]!.reason, /blob not read: Azure Storage refuses to read .* \(HTTP 409 BlobArchived; an archived blob must be rehydrated/);
+});
+
 test("listings refused with 403 within the grace are waited out too (no list.failed error), then the data flows", async () => {
   const { checkpoints, config, writer } = await setUp();
   await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });

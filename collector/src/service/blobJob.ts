@@ -5,7 +5,7 @@ import type { CheckpointStore, LeasedCheckpoint } from "../checkpoint/store";
 import { checkpointNameProblem, type BlobCheckpoint } from "../checkpoint/state";
 import type { FlowEnrichment, ParseResult, Sink } from "../model";
 import { readNewData, type BlobRef } from "../source/blobReader";
-import { BlobChangedError, BlobGoneError } from "../source/download";
+import { BlobChangedError, BlobGoneError, BlobRefusedError } from "../source/download";
 import { StorageFailure } from "../storageFailure";
 import { blobHour } from "../source/listing";
 import { LongRecordPass1, SinkDeliveryError, deliver, type DeliveryOptions } from "./delivery";
@@ -210,6 +210,11 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       await held.forget(signal).catch((e) => log("warn", "checkpoint.forget.failed", { ...where, error: describeError(e) }));
       forgotten = true;
       return { kind: "gone" };
+    }
+    if (error instanceof BlobRefusedError) {
+      // Tried every poll it would hold a backlog place for ever, and fail every poll (/healthz 503): set aside once.
+      await giveBack();
+      return await deadBlob(ref, error.message, context);
     }
     if (error instanceof BlobChangedError) {
       await giveBack();

@@ -23,14 +23,26 @@ export function statusOf(error: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
+/**
+ * A source read Azure Storage refuses for what the blob is, not for how it was asked (409: an archived blob, or one
+ * being rehydrated, has no readable data): no retry of this version helps.
+ */
+export class BlobRefusedError extends Error {
+  constructor(blob: string, readonly code: string | undefined) {
+    super(`Azure Storage refuses to read ${blob} (HTTP 409${code ? ` ${code}` : ""}; an archived blob must be rehydrated to the hot or cool tier, ` +
+      "then read by the next start of the collector)");
+  }
+}
+
 /** A source read (block list, download) that Azure Storage, or the way to it, did not answer as asked. */
 export class SourceReadError extends StorageFailure {}
 
 /** Translate storage errors that have a meaning for the reader; the rest become SourceReadErrors. */
 export function translate(error: unknown, blob: string): never {
-  if (error instanceof BlobGoneError || error instanceof BlobChangedError || error instanceof SourceReadError) throw error;
+  if (error instanceof BlobGoneError || error instanceof BlobChangedError || error instanceof SourceReadError || error instanceof BlobRefusedError) throw error;
   const status = statusOf(error);
   if (status === 404) throw new BlobGoneError(blob);
+  if (status === 409) throw new BlobRefusedError(blob, (error as { code?: string }).code);
   if (status === 412) throw new BlobChangedError(blob);
   throw new SourceReadError(error);
 }
