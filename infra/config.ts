@@ -764,8 +764,7 @@ function readCollectorImage(value: Raw, storageAccountName: string | undefined, 
   if (imageRegistryResourceId === undefined) {
     // ACR allows only authenticated pulls by default: without the registry's id the container group has no pull
     // identity, and creating it fails on the image pull after everything before it exists.
-    const acr = /^[^/]+\.azurecr\.(?:io|cn|us)\//i.exec(String(image));
-    if (acr) {
+    if (/^[^/]+\.azurecr\.(?:io|cn|us)\//i.test(String(image))) {
       return void problem("collector.imageRegistryResourceId", `"${image}" is in an Azure Container Registry, which the container group can pull ` +
         "from only with its identity: set collector.imageRegistryResourceId to that registry's resource id " +
         "(/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.ContainerRegistry/registries/<name>)");

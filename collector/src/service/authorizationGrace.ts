@@ -23,8 +23,8 @@ export function isIdentityUnready(error: unknown): boolean {
 }
 
 export class AuthorizationGrace {
-  private warned = false;
-  private identityWarned = false;
+  /** The waiting lines already logged, one per kind of wait. */
+  private readonly announced = new Set<string>();
   private waitedSince?: number;
   readonly until: number;
 
@@ -42,19 +42,13 @@ export class AuthorizationGrace {
    * `what` names the call that was refused (e.g. "listing container x").
    */
   excuse(forbidden: boolean, what: string, error: string, now = Date.now()): boolean {
-    if (!forbidden || !this.within(now)) return false;
-    this.waitedSince ??= now;
-    if (!this.warned) {
-      this.warned = true;
-      this.log("warn", "storage.forbidden.waiting", {
-        refused: what, error,
-        cause: "Azure Storage answered 403: the role assignments of the collector's identity are most likely not effective yet (Azure RBAC can take several minutes after a first deploy)",
-        rolesNeeded: STORAGE_ROLES,
-        retryingUntil: new Date(this.until).toISOString(),
-        after: "403s are errors (blob.failed, list.failed) and a 403 at start-up stops the collector",
-      });
-    }
-    return true;
+    return forbidden && this.waitOut(now, "storage.forbidden.waiting", {
+      refused: what, error,
+      cause: "Azure Storage answered 403: the role assignments of the collector's identity are most likely not effective yet (Azure RBAC can take several minutes after a first deploy)",
+      rolesNeeded: STORAGE_ROLES,
+      retryingUntil: new Date(this.until).toISOString(),
+      after: "403s are errors (blob.failed, list.failed) and a 403 at start-up stops the collector",
+    });
   }
 
   /**
@@ -62,16 +56,21 @@ export class AuthorizationGrace {
    * so once, in one line.
    */
   excuseUnreadyIdentity(what: string, error: string, now = Date.now()): boolean {
+    return this.waitOut(now, "storage.identity.waiting", {
+      refused: what, error,
+      cause: "no storage token yet: a container's managed identity endpoint can answer only some time after the container started " +
+        "(otherwise: AZURE_CLIENT_ID names no identity assigned to the container)",
+      retryingUntil: new Date(this.until).toISOString(),
+    });
+  }
+
+  /** Within the grace: the wait starts (if it has not) and `event` is logged once, with `fields`. */
+  private waitOut(now: number, event: string, fields: Record<string, unknown>): boolean {
     if (!this.within(now)) return false;
     this.waitedSince ??= now;
-    if (!this.identityWarned) {
-      this.identityWarned = true;
-      this.log("warn", "storage.identity.waiting", {
-        refused: what, error,
-        cause: "no storage token yet: a container's managed identity endpoint can answer only some time after the container started " +
-          "(otherwise: AZURE_CLIENT_ID names no identity assigned to the container)",
-        retryingUntil: new Date(this.until).toISOString(),
-      });
+    if (!this.announced.has(event)) {
+      this.announced.add(event);
+      this.log("warn", event, fields);
     }
     return true;
   }

@@ -215,6 +215,8 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     else await save(checkpoint);
     chunk = emptyChunk<Observer>(ref, end, recordIndex);
   };
+  // Each record on its own (recordByRecord), else in pieces of at most ITEMS_PER_STEP (a window of tiny records).
+  const chunkFull = (): boolean => options.recordByRecord === true || chunk.records.length + chunk.malformed.length >= ITEMS_PER_STEP;
   const take = async (item: ScanItem<Observer>): Promise<void> => {
     await saveUnsaved();
     lastEnd = item.end;
@@ -228,12 +230,11 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     }
     if (item.kind === "malformed") {
       chunk.malformed.push({ offset: item.start, length: item.end - item.start, reason: item.reason, raw: item.raw });
-      if (options.recordByRecord || chunk.records.length + chunk.malformed.length >= ITEMS_PER_STEP) await deliver(item.end);
+      if (chunkFull()) await deliver(item.end);
     } else if (item.kind === "record") {
       chunk.records.push({ start: item.start, end: item.end, bytes: item.bytes });
       recordIndex++;
-      // A window of many tiny records goes in pieces, as the scan hands them over (ITEMS_PER_STEP).
-      if (options.recordByRecord || chunk.records.length + chunk.malformed.length >= ITEMS_PER_STEP) await deliver(item.end);
+      if (chunkFull()) await deliver(item.end);
     } else {
       // Deliver what precedes it first, so the checkpoint can sit right before the long record.
       if (chunk.records.length || chunk.malformed.length) await deliver(item.start);
