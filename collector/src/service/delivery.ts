@@ -2,7 +2,7 @@
 // FLOWLOGS_BATCH_DOCUMENTS, what could not be parsed to the dead letters. A record longer than FLOWLOGS_RECORD_BYTES
 // is streamed in two passes: pass 1 sees its bytes as the reader scans them (LongRecordPass1), pass 2 downloads its
 // range again. Resolves only when the sink acknowledged everything.
-import type { DeadLetter, IdentifiedDocument, ParseResult, SourcePosition, WriteOptions } from "../model";
+import type { DeadLetter, IdentifiedDocument, ParseResult, SinkResult, SourcePosition, WriteOptions } from "../model";
 import { recordOutput } from "../format/parse";
 import { RecordStreamError, RecordSkeleton, TupleStream, walkSkeleton, walkStreamedElement } from "../format/recordStream";
 import { parseRecordBytes, type LargeRecord, type LongRecordObserver, type MalformedBlock, type ReadChunk } from "../source/blobReader";
@@ -73,11 +73,13 @@ class Outbox {
     const { metrics, sink } = this.context;
     const batch = this.documents;
     this.documents = sinkBatch(sink, this.position, this.options);
-    const result = await batch.send().catch((error: unknown) => { throw new SinkDeliveryError(error); });
-    metrics.indexed += result.indexed;
-    metrics.duplicates += result.duplicates;
-    metrics.deadLettered += result.deadLettered;
-    metrics.retries += result.retries;
+    const result = await batch.send().catch((error: unknown) => {
+      // What the sink wrote before it failed is in the destination: counted now, and a duplicate when read again.
+      const settled = batch.settled?.();
+      if (settled) count(metrics, settled);
+      throw new SinkDeliveryError(error);
+    });
+    count(metrics, result);
     metrics.lastProgress = Date.now();
     await this.options.afterWrite?.();
   }
@@ -91,6 +93,13 @@ class Outbox {
     this.context.metrics.lastProgress = Date.now();
     await this.options.afterWrite?.();
   }
+}
+
+function count(metrics: JobContext["metrics"], result: SinkResult): void {
+  metrics.indexed += result.indexed;
+  metrics.duplicates += result.duplicates;
+  metrics.deadLettered += result.deadLettered;
+  metrics.retries += result.retries;
 }
 
 /**

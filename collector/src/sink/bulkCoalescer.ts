@@ -29,6 +29,10 @@ export interface CoalescerSettings {
   writers: number | (() => number);
 }
 
+export function newDelivery(): Delivery {
+  return { created: 0, duplicates: 0, retries: 0, refused: [] };
+}
+
 /** Delivers one request carrying `writes` (document origin k is writes[k]); settles every write, never rejects. */
 export type DeliverShared = (request: BulkRequest, writes: SharedWrite[]) => Promise<void>;
 
@@ -42,10 +46,12 @@ export class BulkCoalescer {
 
   constructor(private readonly settings: CoalescerSettings, private readonly deliver: DeliverShared) {}
 
-  /** Resolves with the outcome of `request`'s documents alone, once each is settled; rejects if they could not be. */
-  write(request: BulkRequest, options?: WriteOptions): Promise<Delivery> {
+  /**
+   * Resolves with the outcome of `request`'s documents alone, once each is settled; rejects if they could not be.
+   * `delivery` counts them as they settle: after a rejection, what the destination took before it.
+   */
+  write(request: BulkRequest, options?: WriteOptions, delivery: Delivery = newDelivery()): Promise<Delivery> {
     return new Promise((resolve, reject) => {
-      const delivery: Delivery = { created: 0, duplicates: 0, retries: 0, refused: [] };
       let settled = false;
       const write: SharedWrite = {
         delivery, options,

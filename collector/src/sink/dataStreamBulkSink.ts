@@ -5,7 +5,7 @@
 // into the write it came from, and a write resolves once its own documents are. A subclass only knows how to send
 // one `_bulk` request to its kind of cluster.
 import type { DeadLetter, IdentifiedDocument, SinkResult, SourcePosition, WriteOptions } from "../model";
-import { BulkCoalescer, type SharedWrite } from "./bulkCoalescer";
+import { BulkCoalescer, newDelivery, type SharedWrite } from "./bulkCoalescer";
 import { BulkRequest, BulkRequestWriter, type Pending, type RequestSizeHint } from "./bulkRequest";
 import { DEFAULT_NAMESPACE, deadLetterDataStream, flowDataStream } from "./dataStreams";
 import {
@@ -22,6 +22,25 @@ export type { Pending } from "./bulkRequest";
 export interface IndexedIds {
   ids: ReadonlySet<string>;
   retries: number;
+}
+
+/** One write's counts: its requests settled so far, and the one under way (what it took before failing, if it did). */
+interface WriteProgress {
+  result: SinkResult;
+  inFlight?: Delivery;
+}
+
+/**
+ * What the destination took of a write so far. Documents refused for good are not counted: they reach the
+ * dead-letter store only once the whole write did, and are refused again when the range is read again.
+ */
+function settledSoFar({ result, inFlight }: WriteProgress): SinkResult {
+  return {
+    indexed: result.indexed + (inFlight?.created ?? 0),
+    duplicates: result.duplicates + (inFlight?.duplicates ?? 0),
+    deadLettered: result.deadLettered,
+    retries: result.retries + (inFlight?.retries ?? 0),
+  };
 }
 
 /** What one `_bulk` request came to: the items to send again (transient failures) and why. */
@@ -85,22 +104,25 @@ export abstract class DataStreamBulkSink implements EncodingSink {
   /** A write whose documents are turned into bulk lines as they are added (the collector's outbox uses it). */
   batch(position?: SourcePosition, options?: WriteOptions): SinkBatch {
     const writer = new BulkRequestWriter(this.delivery.maxBatchDocuments, this.maxRequestBytes, position, this.index, this.requestSize);
+    const progress: WriteProgress = { result: { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 } };
     return {
       add: (document) => writer.addDocument(document),
       get length() {
         return writer.length;
       },
-      send: () => this.writeRequests(writer.finish(), options),
+      send: () => this.writeRequests(writer.finish(), progress, options),
+      settled: () => settledSoFar(progress),
     };
   }
 
-  private async writeRequests(requests: BulkRequest[], options?: WriteOptions): Promise<SinkResult> {
-    const result: SinkResult = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+  private async writeRequests(requests: BulkRequest[], progress: WriteProgress, options?: WriteOptions): Promise<SinkResult> {
+    const { result } = progress;
     const refused: DeadLetter[] = [];
     // One request at a time per write, as without sharing: a write never has more than one request in flight. Each
     // is let go once handed over, so a shared request's body is the only copy kept while it is sent.
     while (requests.length) {
-      const delivered = await this.share(requests.shift()!, result, options);
+      const delivered = await this.share(requests.shift()!, progress, options);
+      progress.inFlight = undefined;
       if (delivered) tallyDelivery(result, delivered, refused);
     }
     if (refused.length) {
@@ -111,10 +133,12 @@ export abstract class DataStreamBulkSink implements EncodingSink {
     return result;
   }
 
-  private async share(request: BulkRequest, result: SinkResult, options?: WriteOptions): Promise<Delivery | undefined> {
+  private async share(request: BulkRequest, progress: WriteProgress, options?: WriteOptions): Promise<Delivery | undefined> {
     if (options?.signal?.aborted) throw new StoppedWriteError(options.signal);
-    const unknown = await this.withoutIndexed(request, result, options);
-    return unknown.length ? this.shared.write(unknown, options) : undefined;
+    const unknown = await this.withoutIndexed(request, progress.result, options);
+    if (!unknown.length) return undefined;
+    progress.inFlight = newDelivery();
+    return this.shared.write(unknown, options, progress.inFlight);
   }
 
   async deadLetter(entries: DeadLetter[], options?: WriteOptions): Promise<void> {
@@ -235,7 +259,7 @@ export abstract class DataStreamBulkSink implements EncodingSink {
 
   /** Sends one request of one write until every item is created, a duplicate, or refused for good. */
   private async deliver(request: BulkRequest, target: string, options?: WriteOptions): Promise<Delivery> {
-    const delivery: Delivery = { created: 0, duplicates: 0, retries: 0, refused: [] };
+    const delivery = newDelivery();
     let failure: Error | undefined;
     await this.deliverShared(request, target, [{ delivery, options, done: (error) => { failure = error; } }]);
     if (failure) throw failure;

@@ -9,6 +9,12 @@ export interface SinkBatch {
   readonly length: number;
   /** Delivers every document added; resolves only when each is accounted for, as `Sink.write` does. */
   send(): Promise<SinkResult>;
+  /**
+   * After `send` rejected: what the destination had taken of the batch before it failed (written, found present,
+   * the retries), so the caller's counts stay exact; those documents come back as duplicates when read again.
+   * Sinks that cannot tell leave it out.
+   */
+  settled?(): SinkResult;
 }
 
 export interface EncodingSink extends Sink {
