@@ -68,7 +68,7 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   networkWatcher: ["name", "resourceGroupName", "create"],
   "flowLogs[]": ["targetResourceId", "name", "adoptExisting"],
   "flowLogs[].adoptExisting": ["flowLogName"],
-  trafficAnalytics: ["workspaceResourceId", "create", "intervalMinutes"],
+  trafficAnalytics: ["workspaceResourceId", "workspaceGuid", "workspaceRegion", "create", "intervalMinutes"],
   storage: ["accountName", "sku", "skuConvertedTo", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges", "keepDataOnDestroy"],
   collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch", "threatListFile", "geoip"],
   "collector.geoip": ["enabled", "database", "asnDatabase"],
@@ -101,7 +101,11 @@ export interface InfraConfig {
   roleAssignmentWaitSeconds: number;
   trafficAnalytics?: {
     intervalMinutes: 10 | 60;
-    workspace: { create: true; name: string } | { create: false; resourceId: string; resourceGroupName: string; name: string };
+    workspace: { create: true; name: string } | {
+      create: false; resourceId: string; resourceGroupName: string; name: string;
+      /** Given in config (a workspace the deploying subscription cannot look up): no look-up. */
+      known?: { guid: string; region: string };
+    };
   };
   storage: {
     accountName: string;
@@ -168,6 +172,11 @@ export interface ParseContext {
   stack: string;
   /** Unqualified keys Pulumi holds as secrets; when given, a secret key set in plain text is an error. */
   secretKeys?: readonly string[];
+  /**
+   * The subscription the stack deploys into, when the config or environment says (azure-native:subscriptionId,
+   * ARM_SUBSCRIPTION_ID); an `az login` default is not known before the provider runs.
+   */
+  deploySubscriptionId?: string;
 }
 
 /** Validates and defaults the raw values (already JSON-decoded) of this project's config namespace. */
@@ -185,7 +194,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const demoNetwork = readDemoNetwork(raw.demoNetwork, context, problem);
   const retentionDays = readRetentionDays(raw.retentionDays, problem);
   const roleAssignmentWaitSeconds = readRoleAssignmentWait(raw.roleAssignmentWaitSeconds, problem);
-  const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, problem);
+  const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, context, problem);
   const storage = readStorage(raw.storage, problem);
   const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem);
   readCredentials(raw, elastic, context, problem);
@@ -432,7 +441,7 @@ function readRoleAssignmentWait(value: unknown, problem: Report): number {
   return value;
 }
 
-function readTrafficAnalytics(value: unknown, resourceGroupName: string, problem: Report): InfraConfig["trafficAnalytics"] {
+function readTrafficAnalytics(value: unknown, resourceGroupName: string, context: ParseContext, problem: Report): InfraConfig["trafficAnalytics"] {
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) return void problem("trafficAnalytics", `must be { workspaceResourceId } or { create: true }, got ${describe(value)}`);
   reportUnknownKeys(value, NESTED_KEYS.trafficAnalytics!, "trafficAnalytics.", problem);
@@ -444,6 +453,9 @@ function readTrafficAnalytics(value: unknown, resourceGroupName: string, problem
   }
   if (value.create === true && value.workspaceResourceId !== undefined) {
     return void problem("trafficAnalytics", "set either `workspaceResourceId` (use an existing Log Analytics workspace) or `create: true`, not both");
+  }
+  if (value.create === true && (value.workspaceGuid !== undefined || value.workspaceRegion !== undefined)) {
+    return void problem("trafficAnalytics", "`workspaceGuid` and `workspaceRegion` describe an existing workspace (`workspaceResourceId`): remove them with `create: true`");
   }
   if (value.create === true) {
     // Workspace names: 4-63 letters, digits and hyphens, starting and ending with a letter or digit.
@@ -461,10 +473,46 @@ function readTrafficAnalytics(value: unknown, resourceGroupName: string, problem
     return void problem("trafficAnalytics.workspaceResourceId", `"${value.workspaceResourceId}" is not a Log Analytics workspace id: ` +
       (parsed.ok ? "expected …/providers/Microsoft.OperationalInsights/workspaces/<name>" : parsed.problem));
   }
+  const known = readKnownWorkspace(value, parsed.id.subscriptionId, context, problem);
   return {
     intervalMinutes,
-    workspace: { create: false, resourceId: value.workspaceResourceId, resourceGroupName: parsed.id.resourceGroupName, name: parsed.id.segments[0]![1] },
+    workspace: {
+      create: false, resourceId: value.workspaceResourceId, resourceGroupName: parsed.id.resourceGroupName, name: parsed.id.segments[0]![1],
+      ...(known ? { known } : {}),
+    },
   };
+}
+
+/** Region names as ARM spells them: `westeurope`, `eastus2`. */
+const AZURE_REGION = /^[a-z][a-z0-9]+$/;
+const WORKSPACE_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The existing workspace's GUID and region when the config gives them. The look-up that finds them otherwise runs in
+ * the deploying subscription and takes no other (getWorkspace), so a workspace of another one, as a landing zone's
+ * central workspace in its management subscription, must be described here.
+ */
+function readKnownWorkspace(value: Raw, workspaceSubscription: string, context: ParseContext, problem: Report): { guid: string; region: string } | undefined {
+  const show = `az monitor log-analytics workspace show --ids ${value.workspaceResourceId} --query '{guid: customerId, region: location}'`;
+  const { workspaceGuid: guid, workspaceRegion: region } = value;
+  if (guid === undefined && region === undefined) {
+    const deploying = context.deploySubscriptionId;
+    if (deploying && deploying.toLowerCase() !== workspaceSubscription.toLowerCase()) {
+      problem("trafficAnalytics.workspaceGuid", `the workspace is in subscription ${workspaceSubscription}, and the stack deploys into ${deploying}, ` +
+        `where it cannot be looked up: set trafficAnalytics.workspaceGuid and trafficAnalytics.workspaceRegion to what \`${show}\` prints`);
+    }
+    return undefined;
+  }
+  let ok = true;
+  if (typeof guid !== "string" || !WORKSPACE_GUID.test(guid)) {
+    ok = false;
+    problem("trafficAnalytics.workspaceGuid", `must be the workspace's GUID (its customerId, not its resource id), got ${describe(guid)}: \`${show}\` prints it`);
+  }
+  if (typeof region !== "string" || !AZURE_REGION.test(region)) {
+    ok = false;
+    problem("trafficAnalytics.workspaceRegion", `must be the workspace's region as ARM names it (e.g. westeurope), got ${describe(region)}: \`${show}\` prints it`);
+  }
+  return ok ? { guid: (guid as string).toLowerCase(), region: region as string } : undefined;
 }
 
 /** Image references with a registry host, a repository and a pinned tag or digest (an unpinned image never redeploys). */

@@ -8,7 +8,7 @@ export function loadStackConfig(): InfraConfig {
   const project = pulumi.getProject();
   const stack = pulumi.getStack();
   try {
-    return parseConfig(rawProjectConfig(project), { project, stack, secretKeys: secretProjectKeys(project) });
+    return parseConfig(rawProjectConfig(project), { project, stack, secretKeys: secretProjectKeys(project), deploySubscriptionId: deploySubscriptionId() });
   } catch (error) {
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;
@@ -42,4 +42,9 @@ function secretProjectKeys(project: string): string[] | undefined {
   const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
   if (typeof isConfigSecret !== "function") return undefined;
   return SECRET_KEYS.filter((key) => isConfigSecret(`${project}:${key}`));
+}
+
+/** The subscription the azure-native provider deploys into, when its config or environment names it. */
+function deploySubscriptionId(all: Record<string, string> = pulumi.runtime.allConfig()): string | undefined {
+  return all["azure-native:subscriptionId"] || process.env.ARM_SUBSCRIPTION_ID || undefined;
 }

@@ -1,5 +1,5 @@
-// The Log Analytics workspace traffic analytics writes into: an existing one (looked up for its GUID and region)
-// or a new one in the stack's resource group.
+// The Log Analytics workspace traffic analytics writes into: an existing one (looked up for its GUID and region, or
+// described in config when it is in another subscription) or a new one in the stack's resource group.
 import * as pulumi from "@pulumi/pulumi";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 
@@ -8,7 +8,7 @@ export type TrafficAnalyticsWorkspaceArgs = {
   tags: Record<string, string>;
 } & (
   | { create: true; resourceGroupName: pulumi.Input<string>; workspaceName: string }
-  | { create: false; resourceId: string; resourceGroupName: string; workspaceName: string }
+  | { create: false; resourceId: string; resourceGroupName: string; workspaceName: string; known?: { guid: string; region: string } }
 );
 
 export class TrafficAnalyticsWorkspace extends pulumi.ComponentResource {
@@ -33,6 +33,11 @@ export class TrafficAnalyticsWorkspace extends pulumi.ComponentResource {
       this.resourceId = this.workspace.id;
       this.workspaceGuid = this.workspace.customerId;
       this.region = this.workspace.location.apply((l) => l ?? args.location);
+    } else if (args.known) {
+      // Described in config: a workspace of another subscription, which the look-up below could not reach.
+      this.resourceId = pulumi.output(args.resourceId);
+      this.workspaceGuid = pulumi.output(args.known.guid);
+      this.region = pulumi.output(args.known.region);
     } else {
       const existing = operationalinsights.getWorkspaceOutput(
         { resourceGroupName: args.resourceGroupName, workspaceName: args.workspaceName }, { parent: this });

@@ -217,6 +217,27 @@ test("trafficAnalytics: an existing workspace id or create: true, interval 10 or
   assert.match(only({ ...base, trafficAnalytics: { workspaceResourceId: vnet } }, "trafficAnalytics.workspaceResourceId"), /Microsoft.OperationalInsights\/workspaces/);
 });
 
+test("trafficAnalytics: a workspace of another subscription is described by its GUID and region; without them, a known other deploying subscription is a config error", () => {
+  const other = "99999999-8888-7777-6666-555555555555";
+  const workspace = `/subscriptions/${other}/resourceGroups/rg-mon/providers/Microsoft.OperationalInsights/workspaces/law1`;
+  const guid = "0A1B2C3D-0000-4000-8000-123456789ABC";
+  assert.deepEqual(parseConfig({ ...base, trafficAnalytics: { workspaceResourceId: workspace, workspaceGuid: guid, workspaceRegion: "westeurope" } },
+    { ...ctx, deploySubscriptionId: SUB }).trafficAnalytics!.workspace,
+  { create: false, resourceId: workspace, resourceGroupName: "rg-mon", name: "law1", known: { guid: guid.toLowerCase(), region: "westeurope" } });
+  const otherSub = (trafficAnalytics: Record<string, unknown>, key: string) => only({ ...base, trafficAnalytics }, key, { ...ctx, deploySubscriptionId: SUB });
+  const missing = otherSub({ workspaceResourceId: workspace }, "trafficAnalytics.workspaceGuid");
+  assert.match(missing, new RegExp(`subscription ${other}.*deploys into ${SUB}.*set trafficAnalytics.workspaceGuid and trafficAnalytics.workspaceRegion`));
+  assert.match(missing, /az monitor log-analytics workspace show --ids \/subscriptions\/9999/);
+  // Same subscription (any case), or the deploying one unknown (an `az login` default): looked up as before.
+  const upper = workspace.replace(other, other.toUpperCase());
+  assert.equal((parseConfig({ ...base, trafficAnalytics: { workspaceResourceId: upper } }, { ...ctx, deploySubscriptionId: other }).trafficAnalytics!.workspace as { known?: unknown }).known, undefined);
+  assert.equal((parseConfig({ ...base, trafficAnalytics: { workspaceResourceId: workspace } }, ctx).trafficAnalytics!.workspace as { known?: unknown }).known, undefined);
+  assert.match(otherSub({ workspaceResourceId: workspace, workspaceGuid: workspace, workspaceRegion: "westeurope" }, "trafficAnalytics.workspaceGuid"), /customerId, not its resource id/);
+  assert.match(otherSub({ workspaceResourceId: workspace, workspaceGuid: guid }, "trafficAnalytics.workspaceRegion"), /as ARM names it \(e\.g\. westeurope\), got nothing/);
+  assert.match(otherSub({ workspaceResourceId: workspace, workspaceGuid: guid, workspaceRegion: "West Europe" }, "trafficAnalytics.workspaceRegion"), /"West Europe"/);
+  assert.match(only({ ...base, trafficAnalytics: { create: true, workspaceGuid: guid, workspaceRegion: "westeurope" } }, "trafficAnalytics"), /remove them with `create: true`/);
+});
+
 test("resourceGroupName and tags are validated", () => {
   assert.equal(parseConfig({ ...base, resourceGroupName: "rg-flowlogs" }, ctx).resourceGroupName, "rg-flowlogs");
   assert.equal(parseConfig({ ...base, resourceGroupName: "" }, ctx).resourceGroupName, "flowlogs-to-elastic-dev");

@@ -3,9 +3,16 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { PlannedResource } from "../../infra/plan/mockRun";
-import { nsgId, ofType, one, planJson, planText, runPlan, vnetId, writeStackFile, type PlanRun } from "./planHelpers";
+import { SUB, nsgId, ofType, one, planJson, planText, runPlan, vnetId, writeStackFile, type PlanRun } from "./planHelpers";
 
 const storage = { accountName: "flowlogstest01" };
+/** A landing zone's central workspace, in its management subscription; the stack deploys into SUB. */
+const CENTRAL_WORKSPACE_ID = "/subscriptions/99999999-8888-7777-6666-555555555555/resourceGroups/rg-management/providers/Microsoft.OperationalInsights/workspaces/law-central";
+const CENTRAL_GUID = "0a1b2c3d-0000-4000-8000-123456789abc";
+const centralWorkspace = {
+  "azure-native:subscriptionId": SUB, location: "westeurope", storage, flowLogs: [vnetId("vnet1")],
+  trafficAnalytics: { workspaceResourceId: CENTRAL_WORKSPACE_ID },
+};
 const runs: Record<string, Promise<unknown>> = {};
 const scenarios: Record<string, () => Promise<unknown>> = {
   devJson: () => runPlan(["--stack", "dev", "--json"]),
@@ -30,6 +37,16 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     }
   },
   missingStack: () => runPlan(["--stack", "no-such-stack"]),
+  otherSubscriptionWorkspace: () => planJson({ ...centralWorkspace, trafficAnalytics: { ...centralWorkspace.trafficAnalytics, workspaceGuid: CENTRAL_GUID, workspaceRegion: "northeurope" } }),
+  otherSubscriptionWorkspaceText: () => planText({ ...centralWorkspace, trafficAnalytics: { ...centralWorkspace.trafficAnalytics, workspaceGuid: CENTRAL_GUID, workspaceRegion: "northeurope" } }),
+  otherSubscriptionUndescribed: async () => {
+    const file = writeStackFile(centralWorkspace);
+    try {
+      return await runPlan(["--stack", "test", "--config-file", file.path]);
+    } finally {
+      file.remove();
+    }
+  },
 };
 
 before(async () => {
@@ -158,6 +175,19 @@ test("changing a target with an explicit name replaces the flow log (delete firs
     assert.deepEqual(flowLog.options?.replaceOnChanges, ["targetResourceId"]);
     assert.equal(flowLog.options?.deleteBeforeReplace, true);
   }
+});
+
+test("traffic analytics into a workspace of another subscription: described by GUID and region, it is not looked up; undescribed, the plan stops naming the keys", async () => {
+  const flowLog = one(await result<PlannedResource[]>("otherSubscriptionWorkspace"), "azure-native:network:FlowLog");
+  assert.deepEqual((flowLog.inputs.flowAnalyticsConfiguration as any).networkWatcherFlowAnalyticsConfiguration, {
+    enabled: true, workspaceId: CENTRAL_GUID, workspaceRegion: "northeurope", workspaceResourceId: CENTRAL_WORKSPACE_ID, trafficAnalyticsInterval: 60,
+  });
+  const text = await result<string>("otherSubscriptionWorkspaceText");
+  assert.doesNotMatch(text, /getWorkspace/, "the deploying subscription could not look it up");
+  const undescribed = await result<PlanRun>("otherSubscriptionUndescribed");
+  assert.notEqual(undescribed.code, 0);
+  assert.equal(undescribed.stdout, "");
+  assert.match(undescribed.stderr, /trafficAnalytics\.workspaceGuid: the workspace is in subscription 99999999-8888-7777-6666-555555555555, and the stack deploys into 11111111-/);
 });
 
 test("a broken stack file exits non-zero with every problem listed on stderr and nothing on stdout", async () => {

@@ -44,7 +44,7 @@ test("every top-level key is declared or documented in Pulumi.yaml, and has a ro
     assert.ok(readme.includes(`| \`${key}`), `README table: ${key}`);
   }
   for (const nested of ["networkWatcher.create", "networkWatcher.name", "networkWatcher.resourceGroupName", "flowLogs[].targetResourceId",
-    "flowLogs[].name", "flowLogs[].adoptExisting.flowLogName", "trafficAnalytics.workspaceResourceId", "trafficAnalytics.create",
+    "flowLogs[].name", "flowLogs[].adoptExisting.flowLogName", "trafficAnalytics.workspaceResourceId", "trafficAnalytics.workspaceGuid", "trafficAnalytics.workspaceRegion", "trafficAnalytics.create",
     "trafficAnalytics.intervalMinutes", "storage.accountName", "storage.sku", "storage.allowSharedKeyAccess",
     "storage.networkDefaultAction", "storage.allowedIpRanges", "storage.keepDataOnDestroy"]) {
     assert.ok(readme.includes(`| \`${nested}\``), `README table: ${nested}`);
