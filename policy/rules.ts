@@ -1,5 +1,6 @@
 // The guard rails as plain functions over (resource type, inputs), so they can run both inside
 // `pulumi preview --policy-pack policy` (index.ts) and over the offline plan in the tests.
+import { UnknownValueError } from "@pulumi/policy";
 
 export interface PlannedResource {
   type: string;
@@ -83,10 +84,11 @@ export const resourceRules: ResourceRule[] = [
     types: [CONTAINER_GROUP, CONTAINER_APP],
     check: ({ inputs }) => {
       const plain: string[] = [];
-      for (const c of inputs.containers ?? []) {
+      // Init containers take environment variables as the main ones do (ACI initContainers, Container Apps template.initContainers).
+      for (const c of [...(inputs.containers ?? []), ...(inputs.initContainers ?? [])]) {
         for (const v of c.environmentVariables ?? []) if (SECRET_NAME.test(v.name) && v.value !== undefined) plain.push(v.name);
       }
-      for (const c of inputs.template?.containers ?? []) {
+      for (const c of [...(inputs.template?.containers ?? []), ...(inputs.template?.initContainers ?? [])]) {
         for (const v of c.env ?? []) if (SECRET_NAME.test(v.name) && v.value !== undefined) plain.push(v.name);
       }
       return plain.map((n) => `environment variable ${n} is plain text: use secureValue (container group) or secretRef (container app)`);
@@ -100,27 +102,64 @@ export const resourceRules: ResourceRule[] = [
   },
 ];
 
+/**
+ * A property the engine cannot know during preview (an output of a resource not created yet, e.g. the flow log's
+ * storageId on a first preview): the policy SDK throws UnknownValueError when it is read; here it reads as undefined.
+ */
+function known<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof UnknownValueError) return undefined;
+    throw error;
+  }
+}
+
+/** Storage account names are case-insensitive in Azure, as are tag names. */
+const lower = (value: unknown) => (typeof value === "string" ? value.toLowerCase() : undefined);
+const accountOfId = (id: unknown) => lower(/\/storageAccounts\/([^/]+)/i.exec(typeof id === "string" ? id : "")?.[1]);
+
+/**
+ * The flow-log containers a lifecycle rule deletes every block blob of: an enabled rule with a base-blob delete,
+ * block blobs among its blob types, no blob index filter (flow logs carry no index tags), and either no prefix (the
+ * whole account) or the container itself as a prefix (a narrower prefix leaves the other resources' logs).
+ */
+function containersDeletedBy(rule: any): string[] {
+  const filters = rule?.definition?.filters ?? {};
+  if (rule?.enabled === false || !rule?.definition?.actions?.baseBlob?.delete) return [];
+  if (!(filters.blobTypes ?? []).includes("blockBlob") || (filters.blobIndexMatch ?? []).length > 0) return [];
+  const prefixes: string[] = filters.prefixMatch ?? [];
+  if (prefixes.length === 0) return FLOW_LOG_CONTAINERS;
+  return FLOW_LOG_CONTAINERS.filter((container) => prefixes.some((p) => p === container || p === `${container}/`));
+}
+
 export const stackRules: StackRule[] = [
   {
     name: "flow-log-retention",
-    description: "Every flow log has a retention: its own retention policy, or a storage lifecycle rule that deletes the flow-log containers' blobs, " +
-      `unless the stack keeps them forever on purpose (its storage account tagged ${RETENTION_TAG}: ${KEEP_FOREVER}).`,
+    description: "Every flow log has a retention: its own retention policy, or a lifecycle rule on the storage account it writes to that deletes " +
+      `the flow-log containers' block blobs, unless that account keeps them forever on purpose (tagged ${RETENTION_TAG}: ${KEEP_FOREVER}).`,
     check(resources) {
-      // Azure tag names are case-insensitive.
-      const keptForever = resources.some((r) => r.type === STORAGE_ACCOUNT &&
-        Object.entries(r.inputs.tags ?? {}).some(([key, value]) => key.toLowerCase() === RETENTION_TAG && value === KEEP_FOREVER));
-      if (keptForever) return [];
-      const lifecycleDeletes = resources
-        .filter((r) => r.type === MANAGEMENT_POLICY)
-        .flatMap((r) => r.inputs.policy?.rules ?? [])
-        .filter((rule: any) => rule.enabled !== false && rule.definition?.actions?.baseBlob?.delete)
-        .flatMap((rule: any) => rule.definition?.filters?.prefixMatch ?? []) as string[];
-      const covered = FLOW_LOG_CONTAINERS.every((c) => lifecycleDeletes.some((p) => p.startsWith(c)));
+      const accounts = resources.filter((r) => r.type === STORAGE_ACCOUNT).map((r) => ({
+        name: lower(known(() => r.inputs.accountName)),
+        keptForever: Object.entries(known(() => r.inputs.tags) ?? {}).some(([key, value]) => key.toLowerCase() === RETENTION_TAG && value === KEEP_FOREVER),
+      }));
+      const policies = resources.filter((r) => r.type === MANAGEMENT_POLICY).map((r) => ({
+        account: lower(known(() => r.inputs.accountName)),
+        deleted: new Set((known(() => r.inputs.policy?.rules) ?? []).flatMap(containersDeletedBy)),
+      }));
+      // An unknown name during preview is an account of this stack not created yet: it may be any declared one.
+      const sameAccount = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || a === b;
+      const retained = (account: string | undefined) =>
+        accounts.some((a) => a.keptForever && sameAccount(a.name, account)) ||
+        FLOW_LOG_CONTAINERS.every((container) => policies.some((p) => sameAccount(p.account, account) && p.deleted.has(container)));
       return resources
         .filter((r) => r.type === FLOW_LOG)
-        .filter((r) => !(r.inputs.retentionPolicy?.enabled === true && r.inputs.retentionPolicy?.days > 0) && !covered)
-        .map((r) => `${r.name}: no retention (neither retentionPolicy with days > 0 nor a lifecycle delete rule on ${FLOW_LOG_CONTAINERS.join(", ")}, ` +
-          `and no storage account tagged ${RETENTION_TAG}: ${KEEP_FOREVER})`);
+        .filter((r) => {
+          const own = known(() => r.inputs.retentionPolicy);
+          return !(own?.enabled === true && own?.days > 0) && !retained(accountOfId(known(() => r.inputs.storageId)));
+        })
+        .map((r) => `${r.name}: no retention (neither retentionPolicy with days > 0 nor, on the storage account it writes to, a lifecycle rule ` +
+          `deleting the block blobs of ${FLOW_LOG_CONTAINERS.join(", ")} or the tag ${RETENTION_TAG}: ${KEEP_FOREVER})`);
     },
   },
 ];
