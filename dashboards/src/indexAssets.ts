@@ -228,7 +228,8 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
     retentionSettings["index.lifecycle.name"] = policy;
   } else if (openSearch) {
     skipped.push({ asset: "retention", reason: `OpenSearch has no ILM and no data stream lifecycle: data is kept until an ISM policy ` +
-      `(index-management plugin) deletes it; attach one to ${flowDataStream(namespace)} and ${deadLetterDataStream(namespace)} (see dashboards/elasticsearch/README.md)` });
+      `(index-management plugin) deletes it; attach one with ism_template.index_patterns ["${flowDataStream(namespace)}", ` +
+      `"${deadLetterDataStream(namespace)}"] (the data streams' names: ISM matches backing indices by them; see dashboards/elasticsearch/README.md)` });
   } else {
     const noIlm = capabilities.serverless ? "Elastic Cloud Serverless has no ILM" : "the cluster has no ILM";
     if (mode === "auto") skipped.push({ asset: "ILM policy", reason: `${noIlm}: the data stream lifecycle keeps the retention instead` });

@@ -4,9 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { applyOpenSearchIndexAssets, detectOpenSearchCapabilities, identifyCluster } from "../../dashboards/src/applyOpenSearchIndexAssets";
-import { planIndexAssets } from "../../dashboards/src/indexAssets";
+import { FULL_CAPABILITIES, planIndexAssets } from "../../dashboards/src/indexAssets";
 import { OpenSearchSink } from "../../collector/src/sink/opensearch";
 import { opensearchUrl } from "../support/env";
 import { openSearchHttp } from "../support/openSearchHttp";
@@ -14,6 +15,7 @@ import { freePort } from "../support/ports";
 import { uniqueNamespace } from "../support/esClient";
 import { fullDocument, sampleBatch } from "../elasticsearch/sampleDocuments";
 import { identifiedDocument } from "../../collector/src/ecs";
+import { deadLetterDataStream, flowDataStream } from "../../collector/src/sink/dataStreams";
 import type { FlowDocument } from "../../collector/src/model";
 
 const os = openSearchHttp(opensearchUrl());
@@ -116,4 +118,19 @@ test("npm run index-assets recognises OpenSearch at ES_URL and says what it left
     { cwd: resolve(__dirname, "../.."), env: { ...process.env, ES_URL: opensearchUrl() }, encoding: "utf8" });
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /cluster is OpenSearch, which has neither ILM nor the data stream lifecycle/);
+});
+
+test("the ISM advice names the data streams the templates make, not their .ds- backing indices (ISM matches a backing index by its data stream's name)", () => {
+  const capabilities = { ...FULL_CAPABILITIES, distribution: "opensearch" as const, ilm: false, logsdb: false, implicitLogsdb: false };
+  const plan = planIndexAssets({ namespace: "prod" }, capabilities);
+  const reason = plan.skipped.find(({ asset }) => asset === "retention")?.reason ?? "";
+  const patterns = plan.requests.filter((request) => request.kind === "index_template").flatMap((request) => request.body.index_patterns as string[]);
+  assert.deepEqual(patterns, [flowDataStream("prod"), deadLetterDataStream("prod")]);
+  assert.ok(reason.includes(`ism_template.index_patterns ["${patterns[0]}", "${patterns[1]}"]`), reason);
+  const readme = readFileSync(resolve(__dirname, "../../dashboards/elasticsearch/README.md"), "utf8");
+  const ismAdvice = readme.slice(readme.indexOf("**Retention on OpenSearch (ISM)**"), readme.indexOf("**Proven versions**"));
+  for (const stream of [flowDataStream("prod"), deadLetterDataStream("prod")].map((name) => name.replace(/prod$/, "<namespace>"))) {
+    assert.ok(ismAdvice.includes(`\`${stream}\``), stream);
+  }
+  assert.doesNotMatch(ismAdvice, /`\.ds-logs-azure/, "no backing-index pattern advised");
 });
