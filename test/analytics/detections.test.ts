@@ -45,7 +45,7 @@ const thresholdAlerts = async (rule: ThresholdRuleBody, window: { to: string }) 
 describe("detections on the real Elasticsearch: planted incidents found, normal traffic quiet", () => {
   test("brute force (.es-query grouped by source.ip): the two planted public sources, with their exact flow counts", async () => {
     assert.deepEqual(await esQueryAlerts(bruteForce, WINDOW_A), [{ group: "192.0.2.66", value: 40 }, { group: "192.0.2.67", value: 31 }],
-      "RDP (allowed and denied) and SQL just over 30; not 10.1.0.5, 100.64.0.9 or fd00::5 (not public), not 203.0.113.9 (exactly 30), not port 443 or 445");
+      "RDP (allowed and denied) and SQL just over 30; not 10.1.0.5, 100.64.0.9 or fd00::5 (not public) nor 168.63.129.16 (Azure's health probes), not 203.0.113.9 (exactly 30), not port 443 or 445");
     assert.deepEqual(await esQueryAlerts(bruteForce, WINDOW_B), [], "normal traffic alone raises nothing");
   });
 

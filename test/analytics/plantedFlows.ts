@@ -45,6 +45,8 @@ function normal(window: { from: string }): PlantedFlow[] {
     ...repeat(60, (i) => ({ at: at(window, i), src: "10.1.0.5", dst: "10.1.0.4", port: 22, action: "allowed", rule: "UserRule_AllowSsh", resource: "NSG-WEB" })),
     ...repeat(40, (i) => ({ at: at(window, i), src: "100.64.0.9", dst: "10.1.0.4", port: 3389, action: "denied", rule: "UserRule_DenyRdp", resource: "NSG-WEB" })),
     ...repeat(40, (i) => ({ at: at(window, i), src: "fd00::5", dst: "fd00::4", port: 22, action: "allowed", rule: "UserRule_AllowSsh", resource: "NSG-WEB" })),
+    // Azure's load balancer health probes (168.63.129.16, a public-looking platform address) to a balanced SSH port.
+    ...repeat(60, (i) => ({ at: at(window, i), src: "168.63.129.16", dst: "10.1.0.7", port: 22, action: "allowed", rule: "DefaultRule_AllowAzureLoadBalancerInBound", resource: "NSG-WEB" })),
     // A public source at exactly the threshold (30 is not more than 30).
     ...repeat(30, (i) => ({ at: at(window, i), src: "203.0.113.9", dst: "10.1.0.4", port: 22, action: "denied", rule: "DefaultRule_DenyAllInBound", resource: "NSG-WEB" })),
     // A busy public client of an unwatched port, and a host using 15 ports of 15 hosts (below 20).

@@ -3,9 +3,11 @@
 // port-scan and host-sweep threshold rules through the detection-engine API.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { BlockList, isIPv4 } from "node:net";
 import { KibanaConnection } from "../../infra/elastic/kibana/client";
 import { checkDetectionRuleBody, detectionRuleProvider, DetectionRuleInputs } from "../../infra/elastic/kibana/detectionRuleResource";
-import { bruteForceRuleArgs, scanRuleBody } from "../../infra/elastic/kibana/detections";
+import { bruteForceRuleArgs, NON_PUBLIC_CIDRS, scanRuleBody } from "../../infra/elastic/kibana/detections";
+import { addressClass } from "../../collector/src/ecs/addressClass";
 import { ruleProvider, RuleInputs } from "../../infra/elastic/kibana/ruleResource";
 import { esQueryParamsProblem, FakeKibana, thresholdRuleProblem } from "./support/fakeKibana";
 import { startAlertsKibana } from "./support/alertsKibana";
@@ -151,3 +153,22 @@ describe("detection rules on the Kibana double", () => {
   });
 });
 
+
+test("the brute-force rule leaves out exactly the sources the collector classes as not public (azure.flowlog.source_address_class)", () => {
+  const excluded = new BlockList();
+  for (const cidr of NON_PUBLIC_CIDRS) {
+    const [network, bits] = cidr.split("/");
+    excluded.addSubnet(network!, Number(bits), isIPv4(network!) ? "ipv4" : "ipv6");
+  }
+  const edges = [
+    "9.255.255.255", "10.0.0.0", "10.255.255.255", "11.0.0.0", "172.15.255.255", "172.16.0.0", "172.31.255.255", "172.32.0.0",
+    "192.167.255.255", "192.168.0.0", "192.168.255.255", "192.169.0.0", "100.63.255.255", "100.64.0.0", "100.127.255.255", "100.128.0.0",
+    "169.253.255.255", "169.254.0.0", "169.254.169.254", "169.254.255.255", "169.255.0.0", "126.255.255.255", "127.0.0.1", "128.0.0.0",
+    "168.63.129.15", "168.63.129.16", "168.63.129.17", "203.0.113.9", "8.8.8.8",
+    "fbff:ffff::1", "fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe00::1", "fe80::1", "febf:ffff::1", "fec0::1", "::1", "::2", "2001:db8::1",
+  ];
+  for (const ip of edges) {
+    const family = isIPv4(ip) ? "ipv4" : "ipv6";
+    assert.equal(excluded.check(ip, family), addressClass(ip) !== "public", `${ip}: collector says ${addressClass(ip)}`);
+  }
+});

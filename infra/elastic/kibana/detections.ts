@@ -11,9 +11,13 @@ import type { KibanaConnection } from "./client";
 import type { KibanaRuleArgs, RuleActionArgs } from "./ruleResource";
 import { countedWindowText, esQueryWindow, thresholdSchedule, type DetectionTiming } from "./schedule";
 
-/** Sources that are not public: RFC 1918, RFC 6598 (carrier-grade NAT), link-local, loopback, IPv6 ULA/link-local/loopback. */
+/**
+ * Sources that are not public, as the collector classes them (collector/src/ecs/addressClass.ts): RFC 1918, RFC 6598
+ * (carrier-grade NAT), link-local, loopback, IPv6 ULA/link-local/loopback, and Azure's platform address
+ * 168.63.129.16, whose load balancer health probes reach every balanced port, SSH and RDP included, many times a minute.
+ */
 export const NON_PUBLIC_CIDRS = [
-  "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8",
+  "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8", "168.63.129.16/32",
   "fc00::/7", "fe80::/10", "::1/128",
 ];
 
