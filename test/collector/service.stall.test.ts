@@ -25,18 +25,41 @@ const scratch = scratchContainers(azuriteConnectionString());
 const stallWorld = (label: string, stall: (kind: RequestKind) => Fault | undefined, hour?: Date) =>
   stallWorldOf(scratch, label, stall, { hour, deadlineMs: DEADLINE_MS });
 
-/** The stalled requests the proxy saw, each closed by the client about the deadline after it arrived. */
+type Seen = FaultyProxy["seen"][number];
+
+/**
+ * How long the client waited after the last byte it got before it closed: from the answer's head for a stall
+ * mid-body or a trickle (the proxy first waited for Azurite's whole answer), else from the request's arrival. The
+ * lower bound allows for the client's timer having started before the request reached the proxy.
+ */
+function assertClosedAtDeadline(request: Seen, extraMs = 0): void {
+  assert.ok(request.closedAfterMs !== undefined, `${request.method} ${request.path} still open`);
+  const waited = request.closedAfterMs - (request.headAfterMs ?? 0);
+  assert.ok(waited >= DEADLINE_MS + extraMs - 300 && waited <= DEADLINE_MS + extraMs + SLACK_MS,
+    `${request.method} ${request.path} closed ${waited} ms after its last byte (${JSON.stringify(request)}), not about ${DEADLINE_MS}`);
+}
+
+/** The stalled requests the proxy saw, each closed by the client about the deadline after the last byte it got. */
 function assertAbortedAtDeadline(proxy: FaultyProxy, expected: number): void {
   const stalled = proxy.seen.filter((r) => r.fault === "stallHead" || r.fault === "stallBody");
   assert.equal(stalled.length, expected, `stalled requests: ${JSON.stringify(stalled.map((r) => [r.method, r.path]))}`);
-  for (const request of stalled) {
-    assert.ok(request.closedAfterMs !== undefined, `${request.method} ${request.path} still open`);
-    assert.ok(request.closedAfterMs >= DEADLINE_MS - 100 && request.closedAfterMs <= DEADLINE_MS + SLACK_MS,
-      `${request.method} ${request.path} closed after ${request.closedAfterMs} ms, not about ${DEADLINE_MS}`);
-  }
+  for (const request of stalled) assertClosedAtDeadline(request);
 }
 
 const TIMED_OUT = new RegExp(`no bytes came from Azure Storage for ${DEADLINE_MS} ms \\(FLOWLOGS_STORAGE_TIMEOUT_MS\\)`);
+
+/**
+ * Failures the faults alone would not cause. A request fails once all 4 of its tries time out; each fault here stalls
+ * one try, so any failure needs 3 more: forwarded tries a loaded machine kept past the 1 s deadline (seen once in CI
+ * with another test file beside this one). Those are allowed, as deadline failures backed by such tries; anything else
+ * (another error, or a failure without them: a stalled try not retried) fails the test.
+ */
+function assertOnlyLoadFailures(proxy: FaultyProxy, failures: Array<Record<string, unknown>>, what: string): void {
+  for (const failure of failures) assert.match(String(failure.error), TIMED_OUT, `${what}: ${JSON.stringify(failure)}`);
+  const slowForwarded = proxy.seen.filter((r) => r.fault === "forward" && (r.closedAfterMs ?? 0) >= DEADLINE_MS - 300);
+  assert.ok(slowForwarded.length >= 3 * failures.length,
+    `${what}: ${failures.length} failure(s), with ${slowForwarded.length} forwarded tries held past the deadline (3 per failure would explain them)`);
+}
 
 test("one stalled try of each kind of storage request (lease, checkpoint read, block list, download body) is aborted at the deadline and tried again within the job: exact documents, no job failed", { timeout: TEST_TIMEOUT_MS }, async () => {
   // The first request of each kind stalls: before its headers, or after half of its body.
@@ -55,7 +78,7 @@ test("one stalled try of each kind of storage request (lease, checkpoint read, b
     assertAbortedAtDeadline(proxy, 4);
     assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
     assert.equal(sink.duplicates, 0);
-    assert.deepEqual(service.events.filter((e) => e.event === "blob.failed"), [], "each stalled try was retried within its job");
+    assertOnlyLoadFailures(proxy, service.events.filter((e) => e.event === "blob.failed"), "each stalled try was retried within its job");
   } finally {
     await stopAll(proxy, service);
   }
@@ -74,14 +97,11 @@ test("a listing and a checkpoint read whose answers trickle a byte every half de
     await until("the blob collected", () => sink.documents.size === writer.tuples);
     const trickled = proxy.seen.filter((r) => typeof r.fault === "object" && "trickleEveryMs" in r.fault);
     assert.equal(trickled.length, 2);
-    for (const request of trickled) {
-      // The limit: the deadline, then the body's length at 64 KiB/s (a few ms for these answers), from the headers.
-      assert.ok(request.closedAfterMs !== undefined && request.closedAfterMs >= DEADLINE_MS && request.closedAfterMs <= DEADLINE_MS + SLACK_MS,
-        `${request.method} ${request.path} closed after ${request.closedAfterMs} ms, not about ${DEADLINE_MS}`);
-    }
+    // The limit: the deadline, then the body's length at 64 KiB/s (a few ms for these answers), from the headers.
+    for (const request of trickled) assertClosedAtDeadline(request);
     assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
     assert.equal(sink.duplicates, 0);
-    assert.deepEqual(service.events.filter((e) => e.event === "list.failed" || e.event === "blob.failed"), [], "each trickled try was retried");
+    assertOnlyLoadFailures(proxy, service.events.filter((e) => e.event === "list.failed" || e.event === "blob.failed"), "each trickled try was retried");
   } finally {
     await stopAll(proxy, service);
   }
@@ -108,7 +128,7 @@ test("a listing whose every try stalls mid-body fails that poll's listing; the s
     for (const failure of failed) assert.match(String(failure.error), TIMED_OUT);
     assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
     assert.equal(sink.duplicates, 0);
-    assert.deepEqual(service.events.filter((e) => e.event === "blob.failed"), []);
+    assertOnlyLoadFailures(proxy, service.events.filter((e) => e.event === "blob.failed"), "no job failed");
   } finally {
     await stopAll(proxy, service);
   }

@@ -38,6 +38,8 @@ export interface FaultyProxy {
     arrivedAt: number;
     /** Milliseconds from the request's arrival until its answer ended or its connection closed (a stalled one: the client gave up). */
     closedAfterMs?: number;
+    /** Milliseconds from the request's arrival until the answer's head went to the client (forwarded answers). */
+    headAfterMs?: number;
     responseBytes: number; decodedBytes: number;
   }>;
   stop(): Promise<void>;
@@ -129,6 +131,7 @@ export async function startFaultyProxy(
     function forward(): void {
       toUpstream((response) => {
         outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        entry.headAfterMs = Date.now() - arrived;
         response.on("data", (chunk: Buffer) => { entry.responseBytes += chunk.length; });
         // What the client reads after decompression (fetch asks for gzip, and OpenSearch compresses its answers).
         if (response.headers["content-encoding"] === "gzip") {
@@ -161,6 +164,7 @@ export async function startFaultyProxy(
           delete headers["transfer-encoding"];
           for (const name of dropped?.(original.toString("utf8")) ?? []) delete headers[name.toLowerCase()];
           outgoing.writeHead(response.statusCode ?? 502, headers);
+          entry.headAfterMs = Date.now() - arrived;
           entry.responseBytes = entry.decodedBytes = rewrite ? body.length : body.length >> 1;
           if (rewrite) outgoing.end(body);
           else if (typeof fault === "object" && "trickleEveryMs" in fault) trickle(body, fault.trickleEveryMs);
