@@ -249,19 +249,22 @@ test("/healthz and /metrics answer on 127.0.0.1 with Prometheus text while the s
   let stopped = false;
   await listening;
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  // Wait for the first poll to finish.
-  for (let i = 0; i < 100 && sink.documents.size < 4; i++) await new Promise((r) => setTimeout(r, 50));
+  // The first poll's documents are counted once the sink's write returns: read until they show (or 40 s went by).
+  let metrics = "";
+  for (const deadline = Date.now() + 40_000; !/^flowlogs_documents_indexed_total 4$/m.test(metrics) && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 50));
+    metrics = await (await fetch(`${url}/metrics`)).text();
+  }
   const health = await fetch(`${url}/healthz`);
   assert.equal(health.status, 200);
   assert.equal(((await health.json()) as { status: string }).status, "ok");
-  const metrics = await (await fetch(`${url}/metrics`)).text();
   assert.match(metrics, /^# TYPE flowlogs_documents_indexed_total counter$/m);
   assert.match(metrics, /^flowlogs_documents_indexed_total 4$/m);
   assert.match(metrics, /^flowlogs_bytes_read_total \d+$/m);
   assert.match(metrics, /^flowlogs_lag_seconds \d/m);
   assert.equal((await fetch(`${url}/nope`)).status, 404);
   controller.abort();
-  for (let i = 0; i < 100 && !stopped; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 300 && !stopped; i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(stopped, "the loop stops when aborted");
   await assert.rejects(fetch(`${url}/healthz`), "the endpoint is closed");
 });

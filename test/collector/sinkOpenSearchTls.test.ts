@@ -71,7 +71,7 @@ test("with the CA file, an answer trickled a byte at a time is given up at reque
   const slow = await startFaultyProxy(elasticsearchUrl(), ({ path }) => (path.startsWith("/_bulk") && bulks++ === 0 ? { trickleEveryMs: 200 } : "forward"), {
     key: readFileSync(join(dir, "server.key"), "utf8"), cert: readFileSync(join(dir, "server.pem"), "utf8"),
   });
-  const sink = new OpenSearchSink({ node: slow.url, namespace, tls: { caFile: join(dir, "ca.pem") }, requestTimeoutMs: 1_000, maxRetries: 3, sleep: async () => {} });
+  const sink = new OpenSearchSink({ node: slow.url, namespace, tls: { caFile: join(dir, "ca.pem") }, requestTimeoutMs: 3_000, maxRetries: 3, sleep: async () => {} });
   try {
     const started = Date.now();
     const result = await sink.write(sampleBatch(3, "ostrickle"));
