@@ -18,7 +18,7 @@ export interface FlowLogStorageArgs {
    */
   networkDefaultAction: "Allow" | "Deny";
   allowedIpRanges: string[];
-  /** 0 keeps blobs forever (no lifecycle policy is declared). */
+  /** 0 keeps blobs forever (the lifecycle policy's one rule is disabled). */
   retentionDays: number;
   /** The collector's checkpoint container, whose stale checkpoints the lifecycle policy deletes too. */
   checkpointContainer?: string;
@@ -32,7 +32,7 @@ export class FlowLogStorage extends pulumi.ComponentResource {
   readonly accountId: pulumi.Output<string>;
   readonly accountName: pulumi.Output<string>;
   readonly blobEndpoint: pulumi.Output<string>;
-  readonly retentionPolicy?: storage.ManagementPolicy;
+  readonly retentionPolicy: storage.ManagementPolicy;
 
   constructor(name: string, args: FlowLogStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flowlogs:azure:FlowLogStorage", name, {}, opts);
@@ -55,19 +55,17 @@ export class FlowLogStorage extends pulumi.ComponentResource {
         bypass: "AzureServices",
         ipRules: args.allowedIpRanges.map((range) => ({ iPAddressOrRange: range, action: "Allow" })),
       },
-      // "Keep forever" has no lifecycle policy to show it; the tag states the choice (see ../retention.ts).
+      // "Keep forever" has no delete rule to show it; the tag states the choice (see ../retention.ts).
       tags: args.retentionDays === 0 ? { ...args.tags, [RETENTION_TAG]: KEEP_FOREVER } : args.tags,
     }, { parent: this, retainOnDelete: args.keepDataOnDestroy || undefined });
 
-    const policy = lifecyclePolicy(args.retentionDays, args.checkpointContainer);
-    if (policy) {
-      this.retentionPolicy = new storage.ManagementPolicy(`${name}-retention`, {
-        resourceGroupName: args.resourceGroupName,
-        accountName: this.account.name,
-        managementPolicyName: "default", // the only name Azure accepts
-        policy,
-      }, { parent: this, retainOnDelete: args.keepDataOnDestroy || undefined }); // kept data keeps its retention
-    }
+    // Declared for every retentionDays, 0 included (../retention.ts says why).
+    this.retentionPolicy = new storage.ManagementPolicy(`${name}-retention`, {
+      resourceGroupName: args.resourceGroupName,
+      accountName: this.account.name,
+      managementPolicyName: "default", // the only name Azure accepts
+      policy: lifecyclePolicy(args.retentionDays, args.checkpointContainer),
+    }, { parent: this, retainOnDelete: args.keepDataOnDestroy || undefined }); // kept data keeps its retention
 
     this.accountId = this.account.id;
     this.accountName = this.account.name;

@@ -84,4 +84,19 @@ describe("storage SKU changes and the auto-created Network Watcher, on the real 
     assert.equal(account().inputs.sku.name, "Standard_ZRS");
     assert.equal(account().inputs.tags.owner, "network-team");
   });
+
+  // The policy is retained on delete (kept data keeps its retention), and the engine retains such a resource also when
+  // the program stops declaring it: were keep-forever no policy, Azure would go on deleting after the old days.
+  test("retentionDays 7 -> 0 (keep forever) with the data kept on destroy: Azure's lifecycle rule stops deleting", { timeout: TIMEOUT }, async () => {
+    const policy = () => ofType("azure-native:storage:ManagementPolicy")[0]!.inputs.policy as { rules: Array<{ enabled: boolean; definition: any }> };
+    await engine.stack.setConfig("retentionDays", { value: "7" }, true);
+    assert.equal((await engine.stack.up({ signal: engine.signal })).summary.result, "succeeded");
+    assert.deepEqual(policy().rules.filter((r) => r.enabled).map((r) => r.definition.actions.baseBlob.delete.daysAfterModificationGreaterThan), [7]);
+    await engine.stack.setConfig("retentionDays", { value: "0" }, true);
+    const result = await engine.stack.up({ signal: engine.signal });
+    assert.equal(result.summary.result, "succeeded");
+    assert.equal(ofType("azure-native:storage:ManagementPolicy").length, 1);
+    assert.deepEqual(policy().rules.filter((r) => r.enabled), [], "no rule of the account's policy deletes anything");
+    assert.equal(account().inputs.tags["flowlogs-retention"], "keep-forever");
+  });
 });

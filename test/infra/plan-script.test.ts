@@ -142,11 +142,12 @@ test("networkWatcher.create as Azure's own watcher (NetworkWatcher_<region> in N
   assert.match(text, /\n {2}\+ azure-native:network:NetworkWatcher {2}network-watcher-watcher\n(?: {6}[^\n]*\n)*? {6}resourceGroupName: "NetworkWatcherRG"\n/);
 });
 
-test("allowSharedKeyAccess: true drops the identity; retentionDays 0 drops the lifecycle policy; create: true makes a workspace", async () => {
+test("allowSharedKeyAccess: true drops the identity; retentionDays 0 disables the lifecycle rule; create: true makes a workspace", async () => {
   const resources = await result<PlannedResource[]>("sharedKeyNoRetentionNewWorkspace");
   assert.deepEqual(ofType(resources, "azure-native:managedidentity:UserAssignedIdentity"), []);
   assert.deepEqual(ofType(resources, "azure-native:authorization:RoleAssignment"), []);
-  assert.deepEqual(ofType(resources, "azure-native:storage:ManagementPolicy"), [], "0 keeps blobs forever");
+  const policy = one(resources, "azure-native:storage:ManagementPolicy").inputs.policy as { rules: Array<{ enabled: boolean }> };
+  assert.deepEqual(policy.rules.map((rule) => rule.enabled), [false], "0 keeps blobs forever");
   const account = one(resources, "azure-native:storage:StorageAccount");
   assert.equal(account.inputs.allowSharedKeyAccess, true);
   const flowLog = one(resources, "azure-native:network:FlowLog");

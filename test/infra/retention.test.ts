@@ -1,7 +1,7 @@
 // The retention choice: flow-log retention off + one lifecycle policy (never both, they overwrite each other).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CHECKPOINT_RULE_NAME, FLOW_LOG_CONTAINERS, FLOW_LOG_RETENTION_POLICY, lifecyclePolicy } from "../../infra/retention";
+import { CHECKPOINT_RULE_NAME, FLOW_LOG_CONTAINERS, FLOW_LOG_RETENTION_POLICY, lifecyclePolicy, RETENTION_RULE_NAME } from "../../infra/retention";
 
 test("flow logs never carry their own retention (it would overwrite the account's lifecycle policy)", () => {
   assert.deepEqual(FLOW_LOG_RETENTION_POLICY, { enabled: false, days: 0 });
@@ -19,9 +19,11 @@ test("the lifecycle policy deletes blobs in both flow-log containers after reten
   assert.deepEqual(Object.values(FLOW_LOG_CONTAINERS), ["insights-logs-flowlogflowevent", "insights-logs-networksecuritygroupflowevent"]);
 });
 
-test("retentionDays 0 means keep forever: no lifecycle policy at all", () => {
-  assert.equal(lifecyclePolicy(0), undefined);
-  assert.equal(lifecyclePolicy(0, "flowlogs-checkpoints"), undefined, "checkpoints stay while their blobs do");
+test("retentionDays 0 means keep forever: the policy's one rule is disabled, so nothing is deleted, checkpoints included", () => {
+  for (const policy of [lifecyclePolicy(0), lifecyclePolicy(0, "flowlogs-checkpoints")]) {
+    assert.deepEqual(policy.rules.map((rule) => [rule.name, rule.enabled]), [[RETENTION_RULE_NAME, false]]);
+    assert.deepEqual(policy.rules[0]!.definition.filters.prefixMatch, ["insights-logs-flowlogflowevent/", "insights-logs-networksecuritygroupflowevent/"]);
+  }
 });
 
 test("with the collector, its checkpoints are deleted two days after the flow-log blobs they describe", () => {

@@ -40,7 +40,9 @@ for (const stack of ["dev", "prod"]) {
 test("retentionDays 0 (keep forever), which the config allows, passes the mandatory flow-log-retention policy; a plan that merely lacks a lifecycle rule does not", async () => {
   assert.deepEqual([RETENTION_TAG, KEEP_FOREVER], [POLICY_RETENTION_TAG, POLICY_KEEP_FOREVER], "program and policy agree on the tag");
   const resources = await planJson({ location: "westeurope", retentionDays: 0, storage: { accountName: "flowlogs0001" }, flowLogs: [vnetId("vnet1")] });
-  assert.deepEqual(resources.filter((r) => r.type === "azure-native:storage:ManagementPolicy"), [], "no lifecycle policy: blobs are kept");
+  const policies = resources.filter((r) => r.type === "azure-native:storage:ManagementPolicy");
+  assert.deepEqual(policies.flatMap((r) => (r.inputs.policy as { rules: Array<{ enabled: boolean }> }).rules.filter((rule) => rule.enabled)), [],
+    "no lifecycle rule runs: blobs are kept");
   const account = resources.find((r) => r.type === "azure-native:storage:StorageAccount")!;
   assert.equal((account.inputs.tags as Record<string, string>)[RETENTION_TAG], KEEP_FOREVER);
   assert.deepEqual(violations(resources), []);

@@ -205,7 +205,10 @@ const provider: pulumi.provider.Provider = {
     if (armStateFile && packageName === "azure-native") withArmState((state) => armWrite(type, id, news, state));
     return { outs: { ...olds, ...news } };
   },
-  async delete() {},
+  // What Azure no longer holds once deleted (the engine does not ask for resources it retains on delete).
+  async delete(id) {
+    if (armStateFile && packageName === "azure-native") withArmState((state) => { delete state.resources[id.toLowerCase()]; });
+  },
   async invoke(token, args) {
     if (packageName !== "azure-native") throw new Error(`the stand-in docker provider answers no invokes (asked ${token})`);
     return { outputs: azureInvoke(token, args) };
