@@ -17,6 +17,7 @@ export function declareFoundation(config: InfraConfig) {
   // before anything in Azure changes.
   const skuGuard = new StorageSkuGuard("flowlog-storage-sku", {
     accountName: config.storage.accountName, sku: config.storage.sku, convertedTo: config.storage.skuConvertedTo,
+    resourceGroupName: config.resourceGroupName, location,
   });
   // A watcher this stack creates in its own group is kept on destroy; so must the group be, or Azure deletes the
   // watcher with it, and every flow log of the region under it (other stacks' and teams' too).

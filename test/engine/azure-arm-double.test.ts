@@ -99,4 +99,17 @@ describe("storage SKU changes and the auto-created Network Watcher, on the real 
     assert.deepEqual(policy().rules.filter((r) => r.enabled), [], "no rule of the account's policy deletes anything");
     assert.equal(account().inputs.tags["flowlogs-retention"], "keep-forever");
   });
+
+  test("a new resourceGroupName for the same account fails preview and up naming the key and the fix; Azure is untouched", { timeout: TIMEOUT }, async () => {
+    const before = arm();
+    await engine.stack.setConfig("resourceGroupName", { value: "rg-flowlogs-moved" }, true);
+    for (const operation of ["preview", "up"] as const) {
+      const error = await engine.stack[operation]({ signal: engine.signal }).then(() => undefined, (e: unknown) => String(e));
+      assert.ok(error, `${operation} must fail`);
+      assert.match(error, new RegExp(`resourceGroupName: changing it \\(".*" -> "rg-flowlogs-moved"\\) would move the storage account ${ACCOUNT}`), error);
+      assert.match(error, /set a new storage\.accountName as well/);
+    }
+    assert.deepEqual(arm(), before, "nothing in Azure changed");
+    await engine.stack.removeConfig("resourceGroupName");
+  });
 });

@@ -66,6 +66,23 @@ test("a new storage.accountName is a new account, which Azure creates with any S
   assert.equal(renamed.failures, undefined);
 });
 
+test("the guard refuses moving the account (resourceGroupName, location) unless it is a new account; a new location needs a new group", async () => {
+  const at = (accountName: string, resourceGroupName: string, location: string) => ({ accountName, sku: "Standard_LRS", resourceGroupName, location });
+  const refused = async (olds: any, news: any) => ((await skuGuardProvider.check!(olds, news)).failures ?? []).map((f) => `${f.property}: ${f.reason}`);
+  const moved = await refused(at("a", "rg1", "westeurope"), at("a", "rg2", "westeurope"));
+  assert.equal(moved.length, 1);
+  assert.match(moved[0]!, /^resourceGroupName: resourceGroupName: changing it \("rg1" -> "rg2"\) would move the storage account a, .*set a new storage\.accountName as well/);
+  const relocated = await refused(at("a", "rg1", "westeurope"), at("a", "rg1", "northeurope"));
+  assert.equal(relocated.length, 1);
+  assert.match(relocated[0]!, /^location: .*"westeurope" -> "northeurope".*resource group rg1.*set a new resourceGroupName too/);
+  assert.deepEqual(await refused(at("a", "rg1", "westeurope"), at("b", "rg2", "westeurope")), [], "a new account in a new group");
+  assert.deepEqual(await refused(at("a", "rg1", "westeurope"), at("b", "rg2", "northeurope")), [], "a new account in a new group elsewhere");
+  assert.match((await refused(at("a", "rg1", "westeurope"), at("b", "rg1", "northeurope"))).join(), /^location: .*set a new resourceGroupName too/, "the group would still move");
+  assert.equal((await refused(at("a", "rg1", "westeurope"), at("a", "rg2", "northeurope"))).length, 2, "the account would move twice over");
+  assert.deepEqual(await refused({ accountName: "a", sku: "Standard_LRS" }, at("a", "rg2", "northeurope")), [], "a guard recorded before these fields: recorded now");
+  assert.equal((await skuGuardProvider.diff!("id", { accountName: "a", sku: "Standard_LRS" }, at("a", "rg1", "westeurope"))).changes, true, "and recorded by an update");
+});
+
 test("storage.skuConvertedTo must name storage.sku", () => {
   const base = { location: "westeurope", flowLogs: [vnetId("vnet1")] };
   assert.equal(parseConfig({ ...base, storage: { accountName: "flowlogs001", sku: "Standard_ZRS", skuConvertedTo: "Standard_ZRS" } }, CONTEXT).storage.skuConvertedTo, "Standard_ZRS");
