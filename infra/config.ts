@@ -190,7 +190,7 @@ export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
   const resourceGroupName = readResourceGroupName(raw.resourceGroupName, context, problem);
   const tags = readTags(raw.tags, problem);
   const networkWatcher = readNetworkWatcher(raw.networkWatcher, location, resourceGroupName, problem);
-  const flowLogs = readFlowLogs(raw.flowLogs, networkWatcher, problem);
+  const flowLogs = readFlowLogs(raw.flowLogs, networkWatcher, context.deploySubscriptionId, problem);
   const demoNetwork = readDemoNetwork(raw.demoNetwork, context, problem);
   const retentionDays = readRetentionDays(raw.retentionDays, problem);
   const roleAssignmentWaitSeconds = readRoleAssignmentWait(raw.roleAssignmentWaitSeconds, problem);
@@ -313,7 +313,7 @@ function readNetworkWatcher(value: unknown, location: string | undefined, stackR
   return { create: create === true, name: String(name), resourceGroupName: String(resourceGroupName) };
 }
 
-function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], problem: Report): FlowLogTargetConfig[] {
+function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], deploying: string | undefined, problem: Report): FlowLogTargetConfig[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) { problem("flowLogs", `must be a list of { targetResourceId, name?, adoptExisting? }, got ${describe(value)}`); return []; }
   const targets: FlowLogTargetConfig[] = [];
@@ -341,7 +341,14 @@ function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], pr
       if (item.name !== undefined && item.name !== adopt.flowLogName) {
         return problem(`${key}.name`, `differs from adoptExisting.flowLogName "${adopt.flowLogName}"; an adopted flow log keeps its name, remove \`name\``);
       }
-      adoptExistingId = `/subscriptions/${target.id.subscriptionId}/resourceGroups/${watcher.resourceGroupName}` +
+      // azure-native reads and updates a resource under the provider's subscription whatever id it was imported by:
+      // a flow log under another subscription's watcher would be imported, then updated under this one's.
+      if (deploying && deploying.toLowerCase() !== target.id.subscriptionId.toLowerCase()) {
+        return problem(`${key}.adoptExisting`, `the target is in subscription ${target.id.subscriptionId} and the stack deploys into ${deploying}: ` +
+          `an adopted flow log is updated under the deploying subscription's Network Watcher, not the one it lives under. Adopt it from a stack ` +
+          `that deploys into ${target.id.subscriptionId} (azure-native:subscriptionId), or leave it out of this stack`);
+      }
+      adoptExistingId = `/subscriptions/${deploying ?? target.id.subscriptionId}/resourceGroups/${watcher.resourceGroupName}` +
         `/providers/Microsoft.Network/networkWatchers/${watcher.name}/flowLogs/${adopt.flowLogName}`;
     }
     if (target.kind === "networkSecurityGroup" && adoptExistingId === undefined) {

@@ -166,6 +166,16 @@ test("an existing NSG flow log can be adopted (with shared keys on): its import 
   assert.match(only({ ...base, storage: keys, flowLogs: [{ targetResourceId: nsg, adoptExisting: { flowLogName: "a" }, name: "b" }] }, "flowLogs[0].name"), /keeps its name/);
 });
 
+test("adopting a flow log of another subscription than the one the stack deploys into is refused, naming the fix", () => {
+  const keys = { accountName: "flowlogs001", allowSharedKeyAccess: true };
+  const raw = { ...base, storage: keys, flowLogs: [{ targetResourceId: nsg, adoptExisting: { flowLogName: "legacy-nsg-flowlog" } }] };
+  const other = "99999999-8888-7777-6666-555555555555";
+  const message = only(raw, "flowLogs[0].adoptExisting", { ...ctx, deploySubscriptionId: other });
+  assert.match(message, new RegExp(`target is in subscription ${SUB} and the stack deploys into ${other}: .*azure-native:subscriptionId`));
+  const same = parseConfig(raw, { ...ctx, deploySubscriptionId: SUB.toUpperCase() });
+  assert.match(same.flowLogs[0]!.adoptExistingId!, new RegExp(`^/subscriptions/${SUB.toUpperCase()}/resourceGroups/NetworkWatcherRG/`), "under the deploying subscription");
+});
+
 test("derived flow-log names are valid, deterministic, and change when the target changes", () => {
   const one = parseConfig(base, ctx).flowLogs[0]!.flowLogName;
   assert.equal(parseConfig(base, ctx).flowLogs[0]!.flowLogName, one);
