@@ -5,36 +5,38 @@ import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { ContainerClient } from "@azure/storage-blob";
-import { CheckpointStore } from "../../collector/src/checkpoint/store";
+import { CHECKPOINT_LISTING_PAGE_BLOBS, CheckpointStore } from "../../collector/src/checkpoint/store";
 import { blobKey, blobKeyBucket } from "../../collector/src/blobKey";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 const CHECKPOINTS = 40_000;
-const PAGE = 5_000;
+const PAGE = CHECKPOINT_LISTING_PAGE_BLOBS;
 
-/** A checkpoint container listing of VNet flow-log checkpoints, 5,000 per page, each item cut from its page's text. */
+/** A checkpoint container listing of VNet flow-log checkpoints, a page at a time, each item cut from its page's text. */
 function listing(): ContainerClient {
   const two = (n: number): string => String(n).padStart(2, "0");
+  async function* pages(maxPageSize: number) {
+    assert.equal(maxPageSize, PAGE, "the store asks for its own page size");
+    for (let first = 0; first < CHECKPOINTS; first += PAGE) {
+      let page = "";
+      const cuts: Array<[number, number, number, number]> = [];
+      for (let i = first; i < first + PAGE; i++) {
+        const hour = new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 400) * 3_600_000);
+        const name = "insights-logs-flowlogflowevent/flowLogResourceID=/1A2B3C4D-0000-1111-2222-333344445555_NETWORKWATCHERRG/" +
+          `NETWORKWATCHER_EASTUS_VNET-PROD-FLOWLOG/y=${hour.getUTCFullYear()}/m=${two(hour.getUTCMonth() + 1)}/d=${two(hour.getUTCDate())}/` +
+          `h=${two(hour.getUTCHours())}/m=00/macAddress=000D3A${(i % 400).toString(16).padStart(6, "0").toUpperCase()}/PT1H.json.checkpoint`;
+        const etag = `0x8DC${(i * 7919).toString(16).toUpperCase().padStart(11, "0")}`;
+        const at = page.length + 6;
+        page += `<Name>${name}</Name><Etag>${etag}</Etag>`;
+        cuts.push([at, at + name.length, at + name.length + 13, at + name.length + 13 + etag.length]);
+      }
+      yield { segment: { blobItems: cuts.map(([a, b, c, d]) => ({ name: page.slice(a, b), metadata: { caughtupetag: page.slice(c, d) } })) } };
+    }
+  }
   return {
     containerName: "checkpoints",
-    async *listBlobsFlat() {
-      for (let first = 0; first < CHECKPOINTS; first += PAGE) {
-        let page = "";
-        const cuts: Array<[number, number, number, number]> = [];
-        for (let i = first; i < first + PAGE; i++) {
-          const hour = new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 400) * 3_600_000);
-          const name = "insights-logs-flowlogflowevent/flowLogResourceID=/1A2B3C4D-0000-1111-2222-333344445555_NETWORKWATCHERRG/" +
-            `NETWORKWATCHER_EASTUS_VNET-PROD-FLOWLOG/y=${hour.getUTCFullYear()}/m=${two(hour.getUTCMonth() + 1)}/d=${two(hour.getUTCDate())}/` +
-            `h=${two(hour.getUTCHours())}/m=00/macAddress=000D3A${(i % 400).toString(16).padStart(6, "0").toUpperCase()}/PT1H.json.checkpoint`;
-          const etag = `0x8DC${(i * 7919).toString(16).toUpperCase().padStart(11, "0")}`;
-          const at = page.length + 6;
-          page += `<Name>${name}</Name><Etag>${etag}</Etag>`;
-          cuts.push([at, at + name.length, at + name.length + 13, at + name.length + 13 + etag.length]);
-        }
-        for (const [a, b, c, d] of cuts) yield { name: page.slice(a, b), metadata: { caughtupetag: page.slice(c, d) } };
-      }
-    },
+    listBlobsFlat: () => ({ byPage: ({ maxPageSize }: { maxPageSize: number }) => pages(maxPageSize) }),
   } as unknown as ContainerClient;
 }
 

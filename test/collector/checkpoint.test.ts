@@ -4,7 +4,7 @@ import { BlobServiceClient, ContainerClient, ContainerSASPermissions, generateBl
 import { azuriteBlobEndpoint, viaProxy } from "../support/azurite";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
-import { CheckpointStore, MAX_CHECKPOINT_BYTES } from "../../collector/src/checkpoint/store";
+import { CHECKPOINT_LISTING_PAGE_BLOBS, CheckpointStore, MAX_CHECKPOINT_BYTES } from "../../collector/src/checkpoint/store";
 import { startFaultyProxy } from "../support/faultyProxy";
 import { checkpointBlobName, emptyCheckpoint, parseCheckpoint } from "../../collector/src/checkpoint/state";
 
@@ -378,4 +378,27 @@ test("the caught-up ETags of every checkpoint come from one listing, which says 
   const etags = await store.caughtUpEtags(() => { listed++; });
   assert.equal(listed, 3);
   assert.deepEqual([...etags].sort(), [["src/x/PT1H.json", "0x0"], ["src/y/PT1H.json", "0x1"]], "only caught-up ones carry an ETag");
+});
+
+test("the start-up listing of the checkpoints asks Azure for small pages, not its default 5,000 (a page in flight is held on the heap with the map)", async () => {
+  const checkpoints = scratch.container("caughtup-pages");
+  const store = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "a" });
+  await store.ensureContainer();
+  for (const name of ["x/PT1H.json", "y/PT1H.json"]) {
+    const held = (await store.tryAcquire("src", name))!;
+    await held.save({ ...held.checkpoint, offset: 10, etag: "0x1" });
+    await held.release();
+  }
+  const proxy = await startFaultyProxy(azuriteBlobEndpoint(azuriteConnectionString()).origin, () => "forward");
+  try {
+    const viaItsProxy = BlobServiceClient.fromConnectionString(viaProxy(azuriteConnectionString(), proxy.url)).getContainerClient(checkpoints.containerName);
+    const etags = await new CheckpointStore(viaItsProxy, { leaseSeconds: 15, replicaId: "b" }).caughtUpEtags();
+    assert.equal(etags.size, 2);
+    const listings = proxy.seen.filter((r) => /[?&]comp=list\b/.test(r.path));
+    assert.equal(listings.length, 1);
+    assert.equal(new URL(listings[0]!.path, "http://x").searchParams.get("maxresults"), String(CHECKPOINT_LISTING_PAGE_BLOBS));
+    assert.ok(CHECKPOINT_LISTING_PAGE_BLOBS <= 1_000);
+  } finally {
+    await proxy.stop();
+  }
 });

@@ -8,6 +8,9 @@ import { ownCopy } from "../blobKey";
 import { StorageFailure } from "../storageFailure";
 import { CHECKPOINT_SUFFIX, checkpointBlobName, emptyCheckpoint, parseCheckpoint, type BlobCheckpoint } from "./state";
 
+/** Checkpoints per page of the start-up listing (caughtUpEtags); the flow-log listings' full pages are as small (source/listing.ts). */
+export const CHECKPOINT_LISTING_PAGE_BLOBS = 1_000;
+
 /**
  * A checkpoint is a few hundred bytes (a blob name of at most 1,024 characters and a few numbers). Anything over
  * this is not one: it is reported as damaged without being downloaded whole (a 200 MB garbage blob would not fit
@@ -168,16 +171,21 @@ export class CheckpointStore {
 
   /**
    * The source ETag each stored checkpoint caught up with, keyed `<container>/<blob>`, from one listing of the
-   * checkpoint container (5,000 per page) rather than one read per checkpoint: after a restart, the blobs already
-   * read cost nothing. Checkpoints written before this metadata existed are simply absent (they are peeked).
+   * checkpoint container rather than one read per checkpoint: after a restart, the blobs already read cost nothing.
+   * Checkpoints written before this metadata existed are simply absent (they are peeked). Pages of
+   * CHECKPOINT_LISTING_PAGE_BLOBS: the map is nearly full by the last page, and one of Azure's default 5,000-blob
+   * pages in flight (15-20 MB of heap) ran the image's 128 MB heap out near 600,000 blobs of retention, at every start.
    * `listed` is called for each checkpoint listed; `key` makes the map's key of a source blob's `<container>/<name>`.
    */
   async caughtUpEtags(listed?: () => void, key: (path: string) => string = (path) => path, abortSignal?: AbortSignal): Promise<Map<string, string>> {
     const etags = new Map<string, string>();
-    for await (const item of this.container.listBlobsFlat({ includeMetadata: true, abortSignal })) {
-      listed?.();
-      const etag = item.metadata?.[CAUGHT_UP_METADATA];
-      if (etag && item.name.endsWith(CHECKPOINT_SUFFIX)) etags.set(key(item.name.slice(0, -CHECKPOINT_SUFFIX.length)), ownCopy(etag));
+    const pages = this.container.listBlobsFlat({ includeMetadata: true, abortSignal }).byPage({ maxPageSize: CHECKPOINT_LISTING_PAGE_BLOBS });
+    for await (const page of pages) {
+      for (const item of page.segment.blobItems) {
+        listed?.();
+        const etag = item.metadata?.[CAUGHT_UP_METADATA];
+        if (etag && item.name.endsWith(CHECKPOINT_SUFFIX)) etags.set(key(item.name.slice(0, -CHECKPOINT_SUFFIX.length)), ownCopy(etag));
+      }
     }
     return etags;
   }
