@@ -372,6 +372,28 @@ test("a blob re-created while its checkpoint points into the old one: a first re
   assert.equal(stored?.etag !== undefined && stored.attempt === undefined, true, "caught up with the new blob");
 });
 
+test("tries used up on a blob's first record, then the blob re-created: they were the old version's, so the new first record is read, not set aside", async () => {
+  const { source, checkpoints, writer, listed } = await tailedBlob("tries-recreated", 73, { records: 3, tuplesPerRecord: 4 });
+  const sink = new RecordingSink();
+  const failing: typeof parseRecords = (records, firstRecord, enrichment) => {
+    if (firstRecord === 0) throw new Error("parser bug on record 0 of the old blob");
+    return parseRecords(records, firstRecord, enrichment);
+  };
+  const outcomes: string[] = [];
+  for (let job = 0; job < 2; job++) {
+    const replica = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: `old-${job}` });
+    outcomes.push((await runBlobJob(await listed(), recordingContext(source, replica, sink, failing))).kind);
+  }
+  assert.deepEqual(outcomes, ["failed", "failed"], "every try at offset 0 used (maxAttempts 2)");
+  await new Promise((resolve) => setTimeout(resolve, 1_100)); // creation times have whole seconds (RFC 1123)
+  await writer.replace({ records: 2, tuplesPerRecord: 3 });
+  const replica = new CheckpointStore(checkpoints, { leaseSeconds: 15, replicaId: "new" });
+  assert.equal((await runBlobJob(await listed(), recordingContext(source, replica, sink))).kind, "read");
+  assert.deepEqual(sink.deadLetters, [], "nothing of the new version set aside");
+  const expected = parseFlowLogText((await writer.blob.downloadToBuffer()).toString("utf8")).documents.map((d) => d.id).sort();
+  assert.deepEqual([...sink.documents.keys()].sort(), expected);
+});
+
 test("stops that land while the count-ahead write's answer is on its way give the try back: a good record is not set aside", { timeout: 60_000 }, async () => {
   const { source, checkpoints, writer, listed } = await tailedBlob("tries-stopcount", 81, { records: 2, tuplesPerRecord: 3 });
   const sink = new RecordingSink();

@@ -121,6 +121,9 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     return held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, deadline).then(() => true, () => false);
   };
   const counted = { offset, count: tries, ...(tries > 1 ? { error: previous?.error } : {}) };
+  // Tries at the very start of a blob nothing was read of yet name the version they were counted on, so a re-created
+  // blob's first record does not inherit them (the reader compares creation times; a later offset has it already).
+  const version = offset === 0 && held.checkpoint.createdOn === undefined && ref.createdOn ? { createdOn: ref.createdOn.toISOString() } : {};
   try {
     if (held.checkpoint.etag !== undefined && held.checkpoint.etag === ref.etag) {
       metrics.blobsUnchanged++;
@@ -133,7 +136,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       log("error", "blob.skip", { ...where, offset, tries: previous!.count });
     } else if (countAhead) {
       countInDoubt = true;
-      await held.save({ ...held.checkpoint, attempt: counted }, signal);
+      await held.save({ ...held.checkpoint, ...version, attempt: counted }, signal);
       countInDoubt = false;
     }
     // The sink waiting out a transient failure (Elasticsearch down, throttling) says the records so far parsed fine:

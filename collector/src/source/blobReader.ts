@@ -130,8 +130,9 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
 ): Promise<ReadResult> {
   const blob = container.getBlockBlobClient(ref.name);
   let checkpoint = start;
-  if (checkpoint.createdOn && ref.createdOn && checkpoint.createdOn !== ref.createdOn.toISOString()) {
-    options.onRestart?.(`blob was re-created (created ${ref.createdOn.toISOString()}, checkpoint says ${checkpoint.createdOn})`);
+  const recreated = Boolean(checkpoint.createdOn && ref.createdOn && checkpoint.createdOn !== ref.createdOn.toISOString());
+  if (recreated) {
+    options.onRestart?.(`blob was re-created (created ${ref.createdOn!.toISOString()}, checkpoint says ${checkpoint.createdOn})`);
     checkpoint = restartCheckpoint(checkpoint);
   }
   const list = await getCommittedBlocks(blob, options.signal).catch((error) => translate(error, ref.name));
@@ -194,8 +195,8 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     return next;
   };
 
-  // The position the tries were counted at is gone when reading starts over.
-  let skip = checkpoint.offset === start.offset && !plan.restart ? options.skipFirst : undefined;
+  // The position the tries were counted at is gone when reading starts over, or when they were another version's.
+  let skip = checkpoint.offset === start.offset && !plan.restart && !recreated ? options.skipFirst : undefined;
   let recordIndex = checkpoint.records;
   let chunk = emptyChunk<Observer>(ref, plan.from, recordIndex);
   let lastEnd = plan.from;
