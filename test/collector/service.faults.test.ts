@@ -228,6 +228,21 @@ test("an archived blob (Azure answers 409 BlobArchived) is set aside once, named
   assert.match(sink.deadLetters[0]!.reason, /blob not read: Azure Storage refuses to read .* \(HTTP 409 BlobArchived; an archived blob must be rehydrated/);
 });
 
+test("a PT1H.json that is an append blob (as Azure Monitor writes resource logs) is set aside once as not a flow log, not as archived", async () => {
+  const { source, config, writer } = await setUp();
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  const name = writer.blobName.replace("h=10", "h=09");
+  const append = source.getAppendBlobClient(name);
+  await append.create();
+  await append.appendBlock('{"records":[]}', 14);
+  const sink = new RecordingSink();
+  const summary = await runCollector({ config, sink, blobService: scratch.service, once: true, writeLog: () => {} });
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]), "the flow log read whole");
+  assert.equal(summary.metrics.blobsDead, 1);
+  assert.deepEqual(sink.deadLetters.map((entry) => entry.position?.blob), [name]);
+  assert.match(sink.deadLetters[0]!.reason, /\(HTTP 409 InvalidBlobType; it is not a block blob, as Network Watcher writes flow logs: not a flow log, not read\)/);
+});
+
 test("listings refused with 403 within the grace are waited out too (no list.failed error), then the data flows", async () => {
   const { checkpoints, config, writer } = await setUp();
   await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });

@@ -25,12 +25,17 @@ export function statusOf(error: unknown): number | undefined {
 
 /**
  * A source read Azure Storage refuses for what the blob is, not for how it was asked (409: an archived blob, or one
- * being rehydrated, has no readable data): no retry of this version helps.
+ * being rehydrated, has no readable data; an append or page blob has no block list): no retry of this version helps.
  */
 export class BlobRefusedError extends Error {
   constructor(blob: string, readonly code: string | undefined) {
-    super(`Azure Storage refuses to read ${blob} (HTTP 409${code ? ` ${code}` : ""}; an archived blob must be rehydrated to the hot or cool tier, ` +
-      "then read by the next start of the collector)");
+    super(`Azure Storage refuses to read ${blob} (HTTP 409${code ? ` ${code}` : ""}; ${BlobRefusedError.why(code)})`);
+  }
+
+  private static why(code: string | undefined): string {
+    // Azure Monitor's diagnostic settings write their PT1H.json as append blobs; Network Watcher writes block blobs.
+    if (code === "InvalidBlobType") return "it is not a block blob, as Network Watcher writes flow logs: not a flow log, not read";
+    return "an archived blob must be rehydrated to the hot or cool tier, then read by the next start of the collector";
   }
 }
 
