@@ -185,7 +185,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     if (result.unchanged) await giveBack();
     let checkpoint = result.unchanged ? held.checkpoint : result.checkpoint;
     // Caught up with nothing new to write (the ETag matched), or the hour ended during the read: marked done here.
-    if (result.caughtUp && !result.followed && !checkpoint.done && isOver(ref.name, context)) {
+    if (result.caughtUp && !result.followed && !result.held && !checkpoint.done && isOver(ref.name, context)) {
       checkpoint = { ...checkpoint, done: true };
       await held.save(checkpoint, signal);
     }

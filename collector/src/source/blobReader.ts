@@ -114,6 +114,11 @@ export interface ReadResult {
    * neither done nor caught up with what a listing now shows (the appended bytes are the next job's).
    */
   followed?: true;
+  /**
+   * A record still open at the end of the data, begun in its last block, was left for the next read (the blob may
+   * still grow): the checkpoint sits before it, without the ETag, so the blob is read again, and it is not done.
+   */
+  held?: true;
 }
 
 const EXCERPT_CHARS = 2_000;
@@ -245,6 +250,14 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     }
   };
 
+  // A record still open where the data ends, begun in the last block of a blob whose hour is not over, is not known
+  // to be broken yet: Azure commits whole records a block at a time, but a writer that commits one in two pieces
+  // would otherwise have it set aside, and its second half after it. It waits for the next read; it is set aside
+  // once the hour is over, or as soon as later blocks show it does not close (it then spans more than the last block).
+  const lastBlockStart = plan.blockStarts.filter((blockStart) => blockStart < plan.dataEnd).at(-1);
+  const waitsForMore = (open: Unfinished): boolean => open.end === undefined && !options.doneWhenCaughtUp &&
+    plan.kind === "blocks" && lastBlockStart !== undefined && open.recordStart >= lastBlockStart;
+  let held = false;
   let from = plan.from;
   let inHead = plan.inHead;
   for (;;) {
@@ -275,6 +288,10 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
       broken = finished.unfinished;
     }
     if (!broken) break;
+    if (waitsForMore(broken)) {
+      held = true;
+      break;
+    }
     await saveUnsaved();
     // A record that cannot be JSON (unbalanced or mismatched brackets): set aside up to the next plausible record
     // start and scan again from there (its bytes are downloaded again: broken data only).
@@ -291,6 +308,12 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     inHead = false;
   }
   if (chunk.records.length || chunk.malformed.length) await deliver(lastEnd);
+  if (held) {
+    checkpoint = at(checkpoint.offset, recordIndex);
+    unsaved = false;
+    await save(checkpoint);
+    return { checkpoint, caughtUp: true, bytes, held: true };
+  }
   // Caught up: one write records the ETag too (and that the blob is done, when its hour is over and nothing was
   // appended while it was read).
   const followed = conditionEtag !== list.etag;
