@@ -74,11 +74,14 @@ export async function countDocuments(es: Client, index: string): Promise<number>
   }
 }
 
-/** Polls `check` every `everyMs` until it returns true, or fails naming `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<void> {
+/**
+ * Polls `check` every `everyMs` until it returns true, or fails naming `what` after `timeoutMs`, with what `context`
+ * says then (e.g. a child's last log lines).
+ */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 200, context?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${context ? `\n${context()}` : ""}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -87,6 +90,13 @@ export interface CollectorChild {
   child: ChildProcess;
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** What a child collector has done so far, for a failure message: whether it exited, and its last log lines. */
+export function childState(collector: CollectorChild): string {
+  const { exitCode, signalCode } = collector.child;
+  const state = exitCode !== null || signalCode !== null ? `exited (code ${exitCode}, signal ${signalCode})` : "still running";
+  return `${state}; last log lines:\n${collector.stderr().slice(-3000)}`;
 }
 
 /** `node --import tsx collector/src/cli.ts run [...args]` with only the given environment (plus PATH). */

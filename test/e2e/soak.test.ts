@@ -10,7 +10,7 @@ import { azuriteConnectionString, elasticsearchUrl } from "../support/env";
 import { expectedIds } from "../collector/serviceRecordingSink";
 import { deadLetterDataStream } from "../../collector/src/sink/dataStreams";
 import { stopChildrenAndWorld } from "./collectorChildren";
-import { countDocuments, createWorld, logEvents, spawnCollector, waitFor, type CollectorChild, type E2eWorld } from "./e2eSupport";
+import { childState, countDocuments, createWorld, logEvents, spawnCollector, waitFor, type CollectorChild, type E2eWorld } from "./e2eSupport";
 
 const KILLS = 20;
 const MINUTES = 40;
@@ -68,7 +68,8 @@ test(`soak: ${KILLS} SIGKILLs at seeded random points while Azure appends, a sec
       const doomed = spawnCollector(env(`doomed-${kill}`));
       children.push(doomed);
       // The kill point: a seeded delay after the service has listed its checkpoints (it is up and polling).
-      await waitFor(`doomed-${kill} to start`, async () => doomed.stderr().includes('"event":"checkpoints.listed"'), 60_000, 50);
+      // 120 s: a child's start (tsx, the ASN tables) beside another e2e file on 2 cores; once over 60 s in CI.
+      await waitFor(`doomed-${kill} to start`, async () => doomed.stderr().includes('"event":"checkpoints.listed"'), 120_000, 50, () => childState(doomed));
       await new Promise((r) => setTimeout(r, Math.round(200 + random() * 2_800)));
       const open = openJobs(doomed.stderr());
       if (appending) midAppend++;
@@ -89,7 +90,7 @@ test(`soak: ${KILLS} SIGKILLs at seeded random points while Azure appends, a sec
   const last = spawnCollector(env("restarted"));
   children.push(last);
   // Up and polling before the end is judged (and before SIGTERM, which a process still booting would not handle).
-  await waitFor("the restarted service to start", async () => last.stderr().includes('"event":"poll.end"'), 60_000, 50);
+  await waitFor("the restarted service to start", async () => last.stderr().includes('"event":"poll.end"'), 120_000, 50, () => childState(last));
   await waitFor("both replicas to catch up", async () => (await world!.count()) >= total, 180_000, 500);
   for (const survivor of [steady, last]) {
     survivor.child.kill("SIGTERM");
