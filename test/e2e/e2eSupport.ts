@@ -88,7 +88,10 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
 
 export interface CollectorChild {
   child: ChildProcess;
+  /** Its log's last 200,000 characters. */
   stderr(): string;
+  /** Whether it has logged this event, however much it logged since (the kept log may no longer hold the line). */
+  logged(event: string): boolean;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -105,11 +108,21 @@ export function spawnCollector(env: Record<string, string>, args: string[] = [])
     cwd: ROOT, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
-  child.stderr!.on("data", (chunk) => { stderr = (stderr + String(chunk)).slice(-200_000); });
+  let partialLine = "";
+  const events = new Set<string>();
+  child.stderr!.on("data", (chunk) => {
+    stderr = (stderr + String(chunk)).slice(-200_000);
+    const lines = (partialLine + String(chunk)).split("\n");
+    partialLine = lines.pop() ?? "";
+    for (const line of lines) {
+      const event = /"event":"([^"]+)"/.exec(line)?.[1];
+      if (event) events.add(event);
+    }
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
     child.once("exit", (code, signal) => done({ code, signal }));
   });
-  return { child, stderr: () => stderr, exited };
+  return { child, stderr: () => stderr, logged: (event) => events.has(event), exited };
 }
 
 /** The structured log events (one JSON object per stderr line) a collector wrote. */
