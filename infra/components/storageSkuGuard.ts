@@ -28,11 +28,10 @@ export const skuGuardProvider: pulumi.dynamic.ResourceProvider<SkuGuardInputs, S
   async check(olds, news) {
     if (!olds) return { inputs: news };
     const failures = placementChangeRefusals(olds, news);
+    const [from, to] = [olds.sku, news.sku];
     // Another storage.accountName is a new account (the old one is replaced or kept): Azure creates it with any SKU.
-    if (olds.accountName !== news.accountName) return failures.length ? { inputs: news, failures } : { inputs: news };
-    const from = olds.sku;
-    const to = news.sku;
-    const refusal = typeof from === "string" && typeof to === "string" && to !== UNKNOWN ? skuChangeRefusal(from, to) : undefined;
+    const comparable = olds.accountName === news.accountName && typeof from === "string" && typeof to === "string" && to !== UNKNOWN;
+    const refusal = comparable ? skuChangeRefusal(from, to) : undefined;
     if (refusal && news.convertedTo !== to) failures.push({ property: "sku", reason: `storage.sku: ${refusal}` });
     return failures.length ? { inputs: news, failures } : { inputs: news };
   },
