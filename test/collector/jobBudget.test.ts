@@ -92,3 +92,48 @@ test("a shared request waits for the writers under way at each write (asked, not
   await coalescer.write(request(5));
   assert.deepEqual(sent, [9, 5]);
 });
+
+test("growing reservations: jobs that find more data than listed wait for room (their own given back meanwhile), never for each other, in order", { timeout: 10_000 }, async () => {
+  const budget = 4 * WINDOW;
+  // Sixteen jobs that together reserve the whole budget, each finding a whole window to read: none fits while all
+  // hold their small reservations, so each gives its own back while it waits, or they would wait for ever.
+  let reserved = 0;
+  let peak = 0;
+  const grantedOrder: number[] = [];
+  const runningWhileWaiting: number[] = [];
+  const running = { count: 0 };
+  const small = budget / 16;
+  await forEachWithinBudget([...Array(16).keys()], budget, 16, () => small, async (i, grow) => {
+    reserved += small;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const waiting = grow(WINDOW);
+    runningWhileWaiting.push(running.count);
+    reserved -= small;
+    await waiting;
+    reserved += WINDOW;
+    grantedOrder.push(i);
+    peak = Math.max(peak, reserved);
+    await grow(WINDOW / 2); // already holds more: nothing to wait for
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    reserved -= WINDOW;
+  }, running);
+  assert.equal(grantedOrder.length, 16, "every job ran");
+  assert.ok(peak <= budget, `at most the budget reserved at once (${peak / WINDOW} windows)`);
+  assert.deepEqual(grantedOrder, [...grantedOrder].sort((a, b) => a - b), "granted in the order they asked");
+  assert.ok(runningWhileWaiting.every((count) => count < 16), "a job waiting to grow is not counted as a writer");
+  assert.equal(running.count, 0);
+  // No job starts while one waits to grow: job 1 finds a whole budget's worth while job 0 holds half of it.
+  const events: string[] = [];
+  const costs = [WINDOW, MIN_RESERVATION, MIN_RESERVATION, MIN_RESERVATION];
+  await forEachWithinBudget([0, 1, 2, 3], 2 * WINDOW, 16, (i) => costs[i]!, async (i, grow) => {
+    events.push(`start ${i}`);
+    if (i === 1) {
+      await grow(2 * WINDOW);
+      events.push("grown 1");
+    }
+    await new Promise((resolve) => setTimeout(resolve, i === 0 ? 30 : 5));
+    events.push(`end ${i}`);
+  });
+  assert.deepEqual(events.slice(0, 5), ["start 0", "start 1", "end 0", "grown 1", "end 1"], "job 2 waited for job 1's growth and its end");
+  assert.deepEqual(events.slice(5).filter((event) => event.startsWith("start")), ["start 2", "start 3"]);
+});

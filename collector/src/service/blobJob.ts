@@ -44,6 +44,11 @@ export interface JobContext {
    * the window the sink is taking; the job gives its try back and releases its lease.
    */
   signal?: AbortSignal;
+  /**
+   * Awaited with the job's real new data once its block list is read, before its first download: the scheduler
+   * grows the job's memory reservation to match (service/jobBudget.ts).
+   */
+  reserveFor?: (newBytes: number) => Promise<void>;
   /** A finished job keeps its lease for the blob's next job instead of releasing it (LeasedCheckpoint.keep). */
   keepLeases?: boolean;
   /**
@@ -173,6 +178,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
       recordByRecord: tries > 1,
       doneWhenCaughtUp: isOver(ref.name, context),
       signal,
+      beforeDownloads: context.reserveFor,
       onDownload: (bytes) => { metrics.bytesRead += bytes; },
       onRestart: (reason) => {
         metrics.restarts++;

@@ -18,7 +18,7 @@ import { describeError, jsonLogger, type LogEvent, type Logger } from "./logger"
 import { Metrics } from "./metrics";
 import { ThreatListFile } from "./threatListFile";
 import { createSink } from "./sinks";
-import { forEachWithinBudget, jobReservation, SMALL_JOBS_PER_SLOT } from "./jobBudget";
+import { forEachWithinBudget, jobReservation, reservationForNewBytes, SMALL_JOBS_PER_SLOT } from "./jobBudget";
 import { blobsLeftOut, listChanged, listingScope, newPollState, type PollState } from "./pollListing";
 import { blobKey, blobRefKey, ownCopy } from "../blobKey";
 import { sleep } from "../sleep";
@@ -221,10 +221,11 @@ async function poll(
     state.resolvedLastPoll++;
   };
   const reservation = (ref: BlobRef): number => jobReservation(ref, state.caughtUpAt.get(blobRefKey(ref)), config.windowBytes);
-  await forEachWithinBudget([...candidates.values()], config.concurrency * config.windowBytes, config.concurrency * SMALL_JOBS_PER_SLOT, reservation, async (ref) => {
+  await forEachWithinBudget([...candidates.values()], config.concurrency * config.windowBytes, config.concurrency * SMALL_JOBS_PER_SLOT, reservation, async (ref, grow) => {
     if (context.signal?.aborted) return; // shutting down: leave the rest for the next start
     const key = blobRefKey(ref);
-    const job = { ...context, excuseFailure, container: service.getContainerClient(ref.container) };
+    const reserveFor = (newBytes: number): Promise<void> => grow(reservationForNewBytes(newBytes, config.windowBytes));
+    const job = { ...context, excuseFailure, reserveFor, container: service.getContainerClient(ref.container) };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const outcome = await runBlobJob(ref, job);
       if (outcome.kind === "failed") {

@@ -5,6 +5,10 @@
 // budget, so up to SMALL_JOBS_PER_SLOT times as many run together, and their documents share fewer, larger bulk
 // requests (Elasticsearch spent 20-25 % less CPU per document on 1,760 documents per request than on 440:
 // scripts/bench/bulkSize.ts). The scheduler starts jobs in the order given; it only decides when.
+// A listing can be minutes old when its job starts (jobs queued behind an Elasticsearch outage, a backfill), and
+// the blob has grown since: before its first download a job learns its real new data from the block list and grows
+// its reservation to match, waiting if need be. Without that, jobs reserving a minute's append could each hold a
+// whole window, SMALL_JOBS_PER_SLOT times the memory the budget stands for.
 
 /** Where this process last caught a blob up: the checkpoint's offset and the blob version (creation time) it read. */
 export interface CaughtUpAt {
@@ -33,34 +37,72 @@ export function jobReservation(listed: { contentLength?: number; createdOn?: Dat
   if (caughtUp.createdOn !== undefined && listed.createdOn?.toISOString() !== caughtUp.createdOn) return windowBytes;
   const newBytes = listed.contentLength - caughtUp.offset;
   if (newBytes < 0) return windowBytes;
+  return reservationForNewBytes(newBytes, windowBytes);
+}
+
+/** What a job reserves for `newBytes` of new data: at least its fixed costs, at most a whole window. */
+export function reservationForNewBytes(newBytes: number, windowBytes: number): number {
   return Math.min(windowBytes, Math.max(MIN_RESERVATION, RESERVED_PER_NEW_BYTE * newBytes));
 }
 
 /**
+ * Raises a running job's reservation to `cost` (nothing to do when it holds as much). A reservation that does not fit
+ * is given back while the job waits, ahead of jobs not yet started, so jobs waiting to grow never hold up each other;
+ * the job is not counted in `running.count` meanwhile (it writes nothing while it waits).
+ */
+export type GrowReservation = (cost: number) => Promise<void>;
+
+/**
  * Runs `work` on every item, in order, starting the next one while the reservations of the jobs running plus its
- * own fit `budget` and fewer than `maxJobs` run (one job always may, whatever it reserves). `running.count` follows
- * the jobs under way (the sink's shared requests wait for that many writers). The first failure stops new starts;
- * it is thrown once the jobs already running have ended.
+ * own fit `budget` and fewer than `maxJobs` run (one job always may, whatever it reserves). A job may grow its
+ * reservation once it knows its real size (GrowReservation); no job starts while one waits to. `running.count`
+ * follows the jobs under way (the sink's shared requests wait for that many writers). The first failure stops new
+ * starts; it is thrown once the jobs already running have ended.
  */
 export async function forEachWithinBudget<T>(
-  items: readonly T[], budget: number, maxJobs: number, reservation: (item: T) => number, work: (item: T) => Promise<void>,
-  running: { count: number } = { count: 0 },
+  items: readonly T[], budget: number, maxJobs: number, reservation: (item: T) => number,
+  work: (item: T, grow: GrowReservation) => Promise<void>, running: { count: number } = { count: 0 },
 ): Promise<void> {
   let reserved = 0;
   let failure: { error: unknown } | undefined;
   const underway = new Set<Promise<void>>();
+  const growing: Array<{ cost: number; granted: () => void }> = [];
+  const fits = (cost: number): boolean => reserved === 0 || reserved + cost <= budget;
+  const grantGrowing = (): void => {
+    while (growing.length > 0 && fits(growing[0]!.cost)) {
+      const next = growing.shift()!;
+      reserved += next.cost;
+      running.count++;
+      next.granted();
+    }
+  };
   for (const item of items) {
     const cost = reservation(item);
-    while (underway.size > 0 && (reserved + cost > budget || underway.size >= maxJobs) && !failure) await Promise.race(underway);
+    while (underway.size > 0 && (growing.length > 0 || reserved + cost > budget || underway.size >= maxJobs) && !failure) {
+      await Promise.race(underway);
+    }
     if (failure) break;
-    reserved += cost;
+    let held = cost;
+    reserved += held;
     running.count++;
-    const job: Promise<void> = work(item)
+    const grow: GrowReservation = async (wanted) => {
+      if (wanted <= held) return;
+      reserved -= held;
+      held = 0;
+      running.count--;
+      await new Promise<void>((granted) => {
+        growing.push({ cost: wanted, granted });
+        grantGrowing();
+      });
+      held = wanted;
+    };
+    const job: Promise<void> = work(item, grow)
       .catch((error: unknown) => { failure ??= { error }; })
       .finally(() => {
-        reserved -= cost;
+        reserved -= held;
         running.count--;
         underway.delete(job);
+        grantGrowing();
       });
     underway.add(job);
   }

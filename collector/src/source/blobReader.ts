@@ -100,6 +100,11 @@ export interface ReadOptions<Observer extends LongRecordObserver = LongRecordObs
   doneWhenCaughtUp?: boolean;
   /** Ends the reading: between windows, and the block list or download under way (the stop, a lost lease). */
   signal?: AbortSignal;
+  /**
+   * Awaited once the block list says how many bytes are to be read, before the first download: the job's memory
+   * budget (service/jobBudget.ts) is sized by a listing that may be minutes old.
+   */
+  beforeDownloads?: (newBytes: number) => Promise<void>;
 }
 
 export interface ReadResult {
@@ -158,6 +163,7 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     checkpoint = { ...checkpoint, ...identity };
     await save(checkpoint);
   }
+  await options.beforeDownloads?.(plan.dataEnd - plan.from);
   const recordBytes = Math.min(options.recordBytes ?? options.windowBytes, options.windowBytes);
   let bytes = 0;
   // Azure appends by committing the blocks it wrote before again, with the new ones ahead of the tail. A download
