@@ -27,7 +27,7 @@ test("SIGKILL mid-blob, then a restart: exact counts, no loss, no duplicate", as
 
   const first = spawnCollector(world.env(slow));
   children.push(first);
-  await waitFor("the first collector to index some documents", async () => (await world!.count()) >= total * 0.3, 60_000, 100);
+  await waitFor("the first collector to index some documents", async () => (await world!.count()) >= total * 0.3, 120_000, 100);
   first.child.kill("SIGKILL");
   const killed = await first.exited;
   assert.equal(killed.signal, "SIGKILL");
@@ -38,7 +38,7 @@ test("SIGKILL mid-blob, then a restart: exact counts, no loss, no duplicate", as
   const second = spawnCollector(world.env({ ...slow, FLOWLOGS_LOG_LEVEL: "info" }));
   children.push(second);
   // The dead process's checkpoint leases expire after FLOWLOGS_LEASE_SECONDS (15); then the blobs are taken over.
-  await waitFor("the restarted collector to catch up", async () => (await world!.count()) >= total, 90_000, 250);
+  await waitFor("the restarted collector to catch up", async () => (await world!.count()) >= total, 120_000, 250);
   second.child.kill("SIGTERM");
   const stopped = await second.exited;
   assert.equal(stopped.code, 0, `stopped cleanly on SIGTERM:\n${second.stderr().slice(-2000)}`);

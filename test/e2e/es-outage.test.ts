@@ -42,7 +42,7 @@ test("Elasticsearch unreachable, then refusing, then back: nothing lost, exact c
 
     // The service keeps tailing: minutes appended after the outage arrive too.
     await dataset.appendMinutes(30);
-    await waitFor("the later minutes", async () => (await world!.count()) >= dataset.tuples, 60_000, 250);
+    await waitFor("the later minutes", async () => (await world!.count()) >= dataset.tuples, 120_000, 250, seen);
   } finally {
     controller.abort();
   }
