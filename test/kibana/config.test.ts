@@ -80,6 +80,9 @@ test("kibana config: detection thresholds are validated, each problem naming its
   assert.match(problems.find((p) => p.startsWith("kibana.alert.bruteForcePorts"))!, /list of port numbers 0-65535, e\.g\. \[22, 3389, 1433\].*pulumi config set --path/);
   assert.match(problems.find((p) => p.startsWith("kibana.alert.bruteForceFlows"))!, /whole number >= 1 \(got 0\); default 30/);
   assert.ok(settings);
+  // What `pulumi config set --path 'kibana.alert.bruteForcePorts[3]' 5432` writes on a stack without the list.
+  const holes = read({ url: "https://k.example.com", alert: { bruteForcePorts: [null, null, null, 5432] } });
+  assert.match(holes.problems.join("\n"), /^kibana\.alert\.bruteForcePorts: .*\[null,null,null,5432\].*set every index from \[0\]/m);
   const custom = read({ url: "https://k.example.com", alert: { bruteForceFlows: 10, bruteForcePorts: [22, 5432, 22], portScanPorts: 50, portScanHosts: 40 } });
   assert.deepEqual(custom.problems, []);
   assert.deepEqual(custom.settings!.alert!.bruteForcePorts, [22, 5432], "duplicates dropped");

@@ -118,7 +118,11 @@ function readAlert(value: unknown, problem: Report, namespace: string): KibanaSe
   const ports = value.bruteForcePorts ?? KIBANA_DEFAULTS.bruteForcePorts;
   const portsOk = Array.isArray(ports) && ports.length > 0 && ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
   if (!portsOk) {
-    problem("kibana.alert.bruteForcePorts", `must be a non-empty list of port numbers 0-65535, e.g. [22, 3389, 1433] (got ${JSON.stringify(ports)}); \`pulumi config set --path 'kibana.alert.bruteForcePorts[0]' 22\``);
+    // `config set --path 'kibana.alert.bruteForcePorts[3]' 5432` on a stack without the list leaves [0]-[2] empty
+    // (null): the default list is the program's, not in the stack file.
+    const holes = Array.isArray(ports) && ports.some((p) => p === null || p === undefined)
+      ? "; setting one index of the list leaves the ones before it empty: set every index from [0] (the default [22, 3389, 1433] is not in the stack file)" : "";
+    problem("kibana.alert.bruteForcePorts", `must be a non-empty list of port numbers 0-65535, e.g. [22, 3389, 1433] (got ${JSON.stringify(ports)})${holes}; \`pulumi config set --path 'kibana.alert.bruteForcePorts[0]' 22\``);
   }
   const alert: NonNullable<KibanaSettings["alert"]> = {
     deniedThreshold, windowMinutes, lateArrivalMinutes, interval: String(interval), alertIndex: String(alertIndex),
