@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     blob: { container: "c", name: "PT1H.json" }, start: START, end: START + record.length, records: [], firstRecord: 0, malformed: [],
     large: {
       index: 0, start: START, end: START + record.length, head: record.subarray(0, 2000), observer: pass1,
-      read: async (from, to) => { sample(); return record.subarray(from - START, to - START); },
+      read: async (from, to) => { sample(); return record.subarray(from - START, to - START); }, readBytes: WINDOW,
     },
   };
   await deliver(chunk, context as never);

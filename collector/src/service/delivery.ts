@@ -193,8 +193,9 @@ async function streamLargeRecord(
   };
   await drain();
   const tuples = new TupleStream(context.recordBytes);
-  for (let from = large.start; from < large.end; from += context.windowBytes) {
-    const window = await large.read(from, Math.min(large.end, from + context.windowBytes));
+  for (let from = large.start; from < large.end; from += large.readBytes) {
+    // Let go before the next download: a job holds one of these at a time (LargeRecord.readBytes).
+    let window: Buffer | undefined = await large.read(from, Math.min(large.end, from + large.readBytes));
     // In pieces: a window of tiny elements (`0,0,0,…`, 2 bytes each) taken at once was 2 million parsed elements on
     // the heap before the first batch drained.
     for (let at = 0; at < window.length; at += PASS2_PIECE_BYTES) {
@@ -204,6 +205,7 @@ async function streamLargeRecord(
         if (output.documents.length + output.rejects.length >= context.batchDocuments) await drain();
       }
     }
+    window = undefined;
   }
   await drain();
 }

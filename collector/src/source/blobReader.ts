@@ -44,6 +44,11 @@ export interface LargeRecord<Observer extends LongRecordObserver = LongRecordObs
   observer?: Observer;
   /** Downloads bytes [from, to) of the same blob version. */
   read(from: number, to: number): Promise<Buffer>;
+  /**
+   * The most one `read` should ask for: the window less the bytes the scan keeps meanwhile (what follows the record
+   * in its window), so a job holds at most FLOWLOGS_WINDOW_BYTES of downloads, as its reservation says.
+   */
+  readBytes: number;
 }
 
 /**
@@ -229,7 +234,8 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
   };
   // Each record on its own (recordByRecord), else in pieces of at most ITEMS_PER_STEP (a window of tiny records).
   const chunkFull = (): boolean => options.recordByRecord === true || chunk.records.length + chunk.malformed.length >= ITEMS_PER_STEP;
-  const take = async (item: ScanItem<Observer>): Promise<void> => {
+  /** `heldBytes`: what the scan keeps downloaded while a long record's pass 2 runs (LargeRecord.readBytes). */
+  const take = async (item: ScanItem<Observer>, heldBytes = 0): Promise<void> => {
     await saveUnsaved();
     lastEnd = item.end;
     if (skip !== undefined) {
@@ -250,7 +256,10 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     } else {
       // Deliver what precedes it first, so the checkpoint can sit right before the long record.
       if (chunk.records.length || chunk.malformed.length) await deliver(item.start);
-      chunk.large = { index: recordIndex, start: item.start, end: item.end, head: item.head, observer: item.observer, read: fetch };
+      chunk.large = {
+        index: recordIndex, start: item.start, end: item.end, head: item.head, observer: item.observer, read: fetch,
+        readBytes: options.windowBytes - heldBytes,
+      };
       recordIndex++;
       await deliver(item.end);
     }
@@ -263,6 +272,26 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
   const lastBlockStart = plan.blockStarts.filter((blockStart) => blockStart < plan.dataEnd).at(-1);
   const waitsForMore = (open: Unfinished): boolean => open.end === undefined && !options.doneWhenCaughtUp &&
     plan.kind === "blocks" && lastBlockStart !== undefined && open.recordStart >= lastBlockStart;
+  // A long record ends a scan step: it is delivered (its observer done with, its pass 2 downloaded) before the scan
+  // goes on. The window it was found in is let go first: what follows the record in it is kept as a copy when that
+  // leaves room for pass 2's downloads within the window (at least FLOWLOGS_RECORD_BYTES), else downloaded again.
+  // Scanned in this function, whose frame ends before pass 2 starts, the window is not kept alive by a suspended
+  // scan step: a job with a long record held two windows for its one reserved.
+  const scanUpToLong = async (scanner: RecordScanner<Observer>, window: Buffer, windowEnd: number) => {
+    let last: number | undefined;
+    for (const items of scanner.steps(window)) {
+      for (const item of items) {
+        if (item.kind === "large") {
+          const restBytes = windowEnd - item.end;
+          const kept = restBytes > 0 && restBytes <= options.windowBytes - recordBytes ? Buffer.from(window.subarray(window.length - restBytes)) : undefined;
+          return { last, long: item, kept, restBytes };
+        }
+        await take(item);
+        last = item.end;
+      }
+    }
+    return { last };
+  };
   let held = false;
   let from = plan.from;
   let inHead = plan.inHead;
@@ -273,17 +302,21 @@ export async function readNewData<Observer extends LongRecordObserver = LongReco
     while (position < plan.dataEnd && !broken) {
       if (options.signal?.aborted) return { checkpoint, caughtUp: false, bytes };
       const to = Math.min(position + options.windowBytes, plan.dataEnd);
-      const body = await fetch(position, to);
+      let pending: Buffer | undefined = await fetch(position, to);
       // The blob ended early: it was truncated or replaced between the block list and this download.
-      if (body.length < to - position) return { checkpoint, caughtUp: false, bytes };
+      if (pending.length < to - position) return { checkpoint, caughtUp: false, bytes };
       position = to;
       let last: number | undefined;
-      // A long record ends a scan step: it is delivered (its observer done with) before the scan goes on.
-      for (const items of scanner.steps(body)) {
-        for (const item of items) {
-          await take(item);
-          last = item.end;
-        }
+      while (pending) {
+        const scanned = await scanUpToLong(scanner, pending, position);
+        pending = undefined;
+        last = scanned.last ?? last;
+        if (!scanned.long) break;
+        // Not kept: the scan goes on from the record's end with the next download.
+        if (!scanned.kept) position -= scanned.restBytes;
+        await take(scanned.long, scanned.kept?.length ?? 0);
+        last = scanned.long.end;
+        pending = scanned.kept;
       }
       broken = scanner.broken;
       if (last !== undefined && (chunk.records.length || chunk.malformed.length)) await deliver(last, position >= plan.dataEnd);
