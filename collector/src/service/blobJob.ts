@@ -189,6 +189,12 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     // listing this job came from): the try counted for it says nothing about the data, and left counted it would add
     // up to the tries that set the next good record aside.
     if (result.unchanged) await giveBack();
+    // The stop came between windows (or while the job waited for room to read): as when it cuts a request short.
+    if (!result.caughtUp && context.signal?.aborted) {
+      await giveBack();
+      log("info", "blob.stopped", { ...where, offset: result.checkpoint.offset });
+      return { kind: "stopped" };
+    }
     let checkpoint = result.unchanged ? held.checkpoint : result.checkpoint;
     // Caught up with nothing new to write (the ETag matched), or the hour ended during the read: marked done here.
     if (result.caughtUp && !result.followed && !result.held && !checkpoint.done && isOver(ref.name, context)) {
