@@ -125,6 +125,12 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     if (!(await held.reclaim(deadline))) return false;
     return held.save({ ...held.checkpoint, attempt: previous?.offset === attempt.offset ? previous : undefined }, deadline).then(() => true, () => false);
   };
+  /** The stop, whenever it came (a request cut short, between windows, waiting for room to read): nothing about the data. */
+  const stopped = async (): Promise<JobOutcome> => {
+    await giveBack();
+    log("info", "blob.stopped", { ...where, offset: held.checkpoint.offset });
+    return { kind: "stopped" };
+  };
   const counted = { offset, count: tries, ...(tries > 1 ? { error: previous?.error } : {}) };
   // Tries at the very start of a blob nothing was read of yet name the version they were counted on, so a re-created
   // blob's first record does not inherit them (the reader compares creation times; a later offset has it already).
@@ -189,12 +195,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     // listing this job came from): the try counted for it says nothing about the data, and left counted it would add
     // up to the tries that set the next good record aside.
     if (result.unchanged) await giveBack();
-    // The stop came between windows (or while the job waited for room to read): as when it cuts a request short.
-    if (!result.caughtUp && context.signal?.aborted) {
-      await giveBack();
-      log("info", "blob.stopped", { ...where, offset: result.checkpoint.offset });
-      return { kind: "stopped" };
-    }
+    if (!result.caughtUp && context.signal?.aborted) return await stopped();
     let checkpoint = result.unchanged ? held.checkpoint : result.checkpoint;
     // Caught up with nothing new to write (the ETag matched), or the hour ended during the read: marked done here.
     if (result.caughtUp && !result.followed && !result.held && !checkpoint.done && isOver(ref.name, context)) {
@@ -213,12 +214,7 @@ async function leasedJob(ref: BlobRef, context: JobContext): Promise<JobOutcome>
     }
     return { kind: "read", checkpoint, ...(result.followed ? { followed: true as const } : {}) };
   } catch (error) {
-    if (context.signal?.aborted) {
-      // The stop cut a request short: nothing about the data.
-      await giveBack();
-      log("info", "blob.stopped", { ...where, offset: held.checkpoint.offset });
-      return { kind: "stopped" };
-    }
+    if (context.signal?.aborted) return await stopped();
     if (error instanceof BlobGoneError) {
       metrics.blobsGone++;
       log("warn", "blob.gone", { ...where, reason: "deleted while being read; its checkpoint is forgotten" });
