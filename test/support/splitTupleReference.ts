@@ -7,7 +7,7 @@ import { quote } from "../../collector/src/safeText";
 
 class TupleError extends Error {}
 
-import type { TupleLayout } from "../../collector/src/format/tuple";
+import { checkTotals, type TupleLayout } from "../../collector/src/format/tuple";
 
 const FIELD_COUNT: Record<TupleLayout, number> = { "nsg-v1": 8, "nsg-v2": 13, "vnet-v4": 13 };
 
@@ -131,5 +131,6 @@ function parseCounters(fields: string[]): FlowCounters {
     }
     counters[COUNTER_KEYS[i]] = value;
   });
+  checkTotals(counters); // added with the fast parser's check (sums past 2^53 - 1), not re-derived here
   return counters;
 }

@@ -162,7 +162,8 @@ function parseCounters(text: string): FlowCounters {
     const packetsReceived = digitsValue(text, start(11), end(11), Infinity);
     const bytesReceived = digitsValue(text, start(12), end(12), Infinity);
     if (Number.isSafeInteger(packetsSent) && Number.isSafeInteger(bytesSent) && Number.isSafeInteger(packetsReceived) &&
-      Number.isSafeInteger(bytesReceived)) return { packetsSent, bytesSent, packetsReceived, bytesReceived };
+      Number.isSafeInteger(bytesReceived) && Number.isSafeInteger(packetsSent + packetsReceived) &&
+      Number.isSafeInteger(bytesSent + bytesReceived)) return { packetsSent, bytesSent, packetsReceived, bytesReceived };
   }
   const counters: FlowCounters = {};
   for (let i = 0; i < 4; i++) {
@@ -177,5 +178,20 @@ function parseCounters(text: string): FlowCounters {
       counters[COUNTER_KEYS[i]!] = value;
     }
   }
+  checkTotals(counters);
   return counters;
+}
+
+/**
+ * network.packets and network.bytes are the sums of both directions, added as numbers: past 2^53 - 1 a sum is
+ * rounded (off by one or more), so such a tuple is refused whole, like a counter past it, rather than written altered.
+ */
+export function checkTotals(counters: FlowCounters): void {
+  const { packetsSent, bytesSent, packetsReceived, bytesReceived } = counters;
+  if (packetsSent !== undefined && packetsReceived !== undefined && !Number.isSafeInteger(packetsSent + packetsReceived)) {
+    throw new TupleError(`packets sent + packets received (${packetsSent} + ${packetsReceived}) is past 2^53 - 1, where network.packets would not be exact`);
+  }
+  if (bytesSent !== undefined && bytesReceived !== undefined && !Number.isSafeInteger(bytesSent + bytesReceived)) {
+    throw new TupleError(`bytes sent + bytes received (${bytesSent} + ${bytesReceived}) is past 2^53 - 1, where network.bytes would not be exact`);
+  }
 }
