@@ -331,6 +331,15 @@ function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], de
     const target = parseFlowLogTarget(item.targetResourceId);
     if (!target.ok) return problem(`${key}.targetResourceId`, `"${item.targetResourceId}" is not a valid target: ${target.problem}`);
 
+    // Azure keeps a flow log under the watcher of its target's own subscription, and the stack's watcher is in the
+    // deploying one: a target elsewhere passes preview and fails `up` after the storage and identities exist.
+    const elsewhere = deploying !== undefined && deploying.toLowerCase() !== target.id.subscriptionId.toLowerCase();
+    if (elsewhere && item.adoptExisting === undefined) {
+      return problem(`${key}.targetResourceId`, `the target is in subscription ${target.id.subscriptionId} and the stack deploys into ${deploying}: ` +
+        "Azure creates a flow log only under the Network Watcher of its target's subscription (it answers " +
+        `FlowLogTargetResourceIsInDifferentSubscription). Log it from a stack that deploys into ${target.id.subscriptionId} ` +
+        "(azure-native:subscriptionId), or remove the entry; the storage account may stay in this subscription");
+    }
     let adoptExistingId: string | undefined;
     if (item.adoptExisting !== undefined) {
       const adopt = item.adoptExisting;
@@ -343,7 +352,7 @@ function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], de
       }
       // azure-native reads and updates a resource under the provider's subscription whatever id it was imported by:
       // a flow log under another subscription's watcher would be imported, then updated under this one's.
-      if (deploying && deploying.toLowerCase() !== target.id.subscriptionId.toLowerCase()) {
+      if (elsewhere) {
         return problem(`${key}.adoptExisting`, `the target is in subscription ${target.id.subscriptionId} and the stack deploys into ${deploying}: ` +
           `an adopted flow log is updated under the deploying subscription's Network Watcher, not the one it lives under. Adopt it from a stack ` +
           `that deploys into ${target.id.subscriptionId} (azure-native:subscriptionId), or leave it out of this stack`);

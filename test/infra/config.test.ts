@@ -176,6 +176,17 @@ test("adopting a flow log of another subscription than the one the stack deploys
   assert.match(same.flowLogs[0]!.adoptExistingId!, new RegExp(`^/subscriptions/${SUB.toUpperCase()}/resourceGroups/NetworkWatcherRG/`), "under the deploying subscription");
 });
 
+test("a flow log target of another subscription than the one the stack deploys into is refused, naming the fix", () => {
+  const other = "99999999-8888-7777-6666-555555555555";
+  const subnet = `${vnet.replace(SUB, other)}/subnets/web`;
+  const message = only({ ...base, flowLogs: [vnet, subnet] }, "flowLogs[1].targetResourceId", { ...ctx, deploySubscriptionId: SUB });
+  assert.match(message, new RegExp(`target is in subscription ${other} and the stack deploys into ${SUB}: .*FlowLogTargetResourceIsInDifferentSubscription`));
+  assert.match(message, new RegExp(`deploys into ${other} \\(azure-native:subscriptionId\\), or remove the entry`));
+  // The same subscription in any case passes; so does any target while the deploying subscription is unknown.
+  assert.equal(parseConfig({ ...base, flowLogs: [vnet.replace(SUB, SUB.toUpperCase())] }, { ...ctx, deploySubscriptionId: SUB }).flowLogs.length, 1);
+  assert.equal(parseConfig({ ...base, flowLogs: [vnet, subnet] }, ctx).flowLogs.length, 2);
+});
+
 test("derived flow-log names are valid, deterministic, and change when the target changes", () => {
   const one = parseConfig(base, ctx).flowLogs[0]!.flowLogName;
   assert.equal(parseConfig(base, ctx).flowLogs[0]!.flowLogName, one);
@@ -240,7 +251,8 @@ test("trafficAnalytics: a workspace of another subscription is described by its 
   assert.match(missing, /az monitor log-analytics workspace show --ids \/subscriptions\/9999/);
   // Same subscription (any case), or the deploying one unknown (an `az login` default): looked up as before.
   const upper = workspace.replace(other, other.toUpperCase());
-  assert.equal((parseConfig({ ...base, trafficAnalytics: { workspaceResourceId: upper } }, { ...ctx, deploySubscriptionId: other }).trafficAnalytics!.workspace as { known?: unknown }).known, undefined);
+  const otherVnet = vnet.replace(SUB, other);
+  assert.equal((parseConfig({ ...base, flowLogs: [otherVnet], trafficAnalytics: { workspaceResourceId: upper } }, { ...ctx, deploySubscriptionId: other }).trafficAnalytics!.workspace as { known?: unknown }).known, undefined);
   assert.equal((parseConfig({ ...base, trafficAnalytics: { workspaceResourceId: workspace } }, ctx).trafficAnalytics!.workspace as { known?: unknown }).known, undefined);
   assert.match(otherSub({ workspaceResourceId: workspace, workspaceGuid: workspace, workspaceRegion: "westeurope" }, "trafficAnalytics.workspaceGuid"), /customerId, not its resource id/);
   assert.match(otherSub({ workspaceResourceId: workspace, workspaceGuid: guid }, "trafficAnalytics.workspaceRegion"), /as ARM names it \(e\.g\. westeurope\), got nothing/);
