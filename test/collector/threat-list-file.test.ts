@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ConfigError, describeConfig, loadConfig } from "../../collector/src/service/config";
+import { ConfigError, describeConfig, loadConfig, threatListFileProblem } from "../../collector/src/service/config";
 import type { LogEvent, Logger } from "../../collector/src/service/logger";
 import { Metrics } from "../../collector/src/service/metrics";
 import { ThreatListFile } from "../../collector/src/service/threatListFile";
@@ -61,6 +61,14 @@ test("settings: the list's path and size bound, shown in collector.start; a miss
 
   assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: join(dir, "missing.txt") }), /^FLOWLOGS_THREAT_LIST_FILE ".*missing\.txt" does not exist: put the list there \(in Azure: the stack's collector\.threatListFile, .*\), or unset the variable/);
   assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: dir }), /^FLOWLOGS_THREAT_LIST_FILE .* is not a file/);
+  assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: join(file, "below-a-file.txt") }), /does not exist: put the list there/);
+  // A folder the (non-root) user may not search answers EACCES: said as such, not as a missing file. (Root, as the
+  // tests run here, searches any folder, so the error is the one stat gives then.)
+  const denied = Object.assign(new Error(`EACCES: permission denied, stat '/etc/flowlogs/threat-list/list.txt'`), { code: "EACCES" });
+  const message = threatListFileProblem("/etc/flowlogs/threat-list/list.txt", denied);
+  assert.match(message, /^FLOWLOGS_THREAT_LIST_FILE "\/etc\/flowlogs\/threat-list\/list\.txt" cannot be looked at by this process \(uid \d+\): EACCES: permission denied/);
+  assert.match(message, /readable by that user/);
+  assert.doesNotMatch(message, /does not exist/);
   assert.match(configError({ FLOWLOGS_THREAT_LIST_FILE: file, FLOWLOGS_THREAT_LIST_MAX_BYTES: "12" }), /^FLOWLOGS_THREAT_LIST_MAX_BYTES "12" is not a whole number from 1024 to 268435456/);
   assert.match(configError({ FLOWLOGS_THREAT_LIST_MAX_BYTES: "4096" }), /^FLOWLOGS_THREAT_LIST_MAX_BYTES applies only with FLOWLOGS_THREAT_LIST_FILE/);
 });

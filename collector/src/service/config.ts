@@ -249,11 +249,23 @@ function threatListSettings(read: Read): CollectorConfig["threatList"] {
   let isFile: boolean;
   try {
     isFile = statSync(file).isFile();
-  } catch {
-    throw new ConfigError(`FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} does not exist: put the list there (in Azure: the stack's collector.threatListFile, mounted from a secret volume; see infra/README.md), or unset the variable to run without one`);
+  } catch (error) {
+    throw new ConfigError(threatListFileProblem(file, error));
   }
   if (!isFile) throw new ConfigError(`FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} is not a file: give the path of the list itself`);
   return { file, maxBytes };
+}
+
+/** Why FLOWLOGS_THREAT_LIST_FILE cannot be looked at: missing, or a folder on its path this user may not search. */
+export function threatListFileProblem(file: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR") {
+    return `FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} does not exist: put the list there (in Azure: the stack's collector.threatListFile, mounted from a secret volume; see infra/README.md), or unset the variable to run without one`;
+  }
+  // A secret volume's folder that the container's user (not root) may not search lands here, not as "missing".
+  const uid = typeof process.getuid === "function" ? ` (uid ${process.getuid()})` : "";
+  return `FLOWLOGS_THREAT_LIST_FILE ${JSON.stringify(file)} cannot be looked at by this process${uid}: ${(error as Error).message}. ` +
+    "Make the file and the folders above it readable by that user, or unset the variable to run without one";
 }
 
 /**
