@@ -85,6 +85,8 @@ export interface FlowLogTargetConfig {
   nameIsExplicit: boolean;
   /** Full ARM id of an existing flow log to adopt with Pulumi's `import` option. */
   adoptExistingId?: string;
+  /** The entry in the user's list, e.g. `flowLogs[2]`, for messages about it after the config check. */
+  configKey: string;
 }
 
 export interface InfraConfig {
@@ -379,7 +381,7 @@ function readFlowLogs(value: unknown, watcher: InfraConfig["networkWatcher"], de
     } else {
       flowLogName = deriveFlowLogName(target.id.segments.map(([, n]) => n), target.id.resourceGroupName, item.targetResourceId);
     }
-    targets.push({ targetResourceId: item.targetResourceId, kind: target.kind, flowLogName, nameIsExplicit: explicit !== undefined, adoptExistingId });
+    targets.push({ targetResourceId: item.targetResourceId, kind: target.kind, flowLogName, nameIsExplicit: explicit !== undefined, adoptExistingId, configKey: key });
     listIndex.push(index);
   });
 

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import { FLOW_LOG_RETENTION_POLICY } from "../retention";
+import { checkedTargetId } from "./flowLogTargetCheck";
 
 export interface FlowLogTarget {
   targetResourceId: pulumi.Input<string>;
@@ -13,6 +14,11 @@ export interface FlowLogTarget {
   adoptExistingId?: string;
   /** NSG flow logs take no managed identity (Microsoft documents identities for VNet flow logs only). */
   kind?: "virtualNetwork" | "subnet" | "networkInterface" | "networkSecurityGroup";
+  /**
+   * Set for a target the config names (an existing resource, e.g. `flowLogs[2]`): it is looked up, and must be in
+   * `location`, before its flow log is declared (./flowLogTargetCheck.ts). Unset for a VNet this stack creates.
+   */
+  configKey?: string;
 }
 
 export interface FlowLogsArgs {
@@ -59,7 +65,9 @@ export class FlowLogs extends pulumi.ComponentResource {
       resourceGroupName: args.watcherResourceGroupName,
       flowLogName: target.flowLogName,
       location: args.location,
-      targetResourceId: target.targetResourceId,
+      targetResourceId: target.configKey !== undefined && typeof target.targetResourceId === "string"
+        ? checkedTargetId(target.targetResourceId, target.configKey, args.location, this)
+        : target.targetResourceId,
       storageId: args.storageAccountId,
       enabled: true,
       format: { type: network.FlowLogFormatType.JSON, version: 2 },

@@ -331,6 +331,13 @@ function mockInvoke(token: string, args: any, location: string): Record<string, 
         location,
         provisioningState: "Succeeded",
       };
+    // The flow log targets the config names (components/flowLogTargetCheck.ts): found, in the stack's region.
+    case "azure-native:network:getVirtualNetwork":
+    case "azure-native:network:getNetworkInterface":
+    case "azure-native:network:getNetworkSecurityGroup":
+      return { name: args.virtualNetworkName ?? args.networkInterfaceName ?? args.networkSecurityGroupName, location };
+    case "azure-native:network:getSubnet":
+      return { name: args.subnetName };
     case "azure-native:operationalinsights:getWorkspace":
       return {
         id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${args.resourceGroupName}/providers/Microsoft.OperationalInsights/workspaces/${args.workspaceName}`,

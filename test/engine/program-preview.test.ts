@@ -21,9 +21,9 @@ interface Run { code: number | null; stdout: string; stderr: string }
 /** Children still running (a timed-out test): stopped in `after`; each stops the `pulumi` it started on SIGTERM. */
 const running = new Set<ChildProcess>();
 
-function node(args: string[]): Promise<Run> {
+function node(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, PULUMI_CLI: pulumiCli() }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, PULUMI_CLI: pulumiCli(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => { stdout += String(chunk); });
@@ -37,8 +37,8 @@ function node(args: string[]): Promise<Run> {
   });
 }
 
-async function enginePreview(stack: string, configFile: string): Promise<{ resources?: EngineResource[]; error?: string }> {
-  const run = await node(["test/engine/support/previewProgram.ts", stack, configFile]);
+async function enginePreview(stack: string, configFile: string, env?: Record<string, string>): Promise<{ resources?: EngineResource[]; error?: string }> {
+  const run = await node(["test/engine/support/previewProgram.ts", stack, configFile], env);
   const line = run.stdout.split("\n").find((l) => l.startsWith(`${RESULT_MARKER} `));
   assert.ok(line, `the engine preview printed no result (exit ${run.code}):\n${run.stderr.slice(-3000)}`);
   return JSON.parse(line.slice(RESULT_MARKER.length + 1));
@@ -95,6 +95,13 @@ describe("the whole program under the real Pulumi engine (stand-in azure-native 
     // updates them, and the stand-in's read knows no more of the existing flow log than its id).
     assert.equal(adopted[0]!.ops[0], "import");
     assert.deepEqual(resources.filter((r) => r !== adopted[0] && r.ops.join() !== "create").map(key), [], "everything else is created");
+  });
+
+  test("a flow log target outside the stack's region fails the real CLI's preview, naming its entry", { timeout: TIMEOUT }, async () => {
+    // The stand-in "Azure" has the prod stack's VNets in westeurope; the stack's location is northeurope.
+    const engine = await enginePreview("prod", join(root, "Pulumi.prod.yaml"), { STAND_IN_REGION: "westeurope" });
+    assert.ok(engine.error, "the preview must fail");
+    assert.match(engine.error, /flowLogs\[0\]\.targetResourceId: \/subscriptions\/11111111-2222-3333-4444-555555555555\/resourceGroups\/rg-network-prod\/providers\/Microsoft\.Network\/virtualNetworks\/vnet-hub-prod is in westeurope, and this stack's location is northeurope/);
   });
 
   test("a config error fails the real CLI's preview with the same messages as the offline plan's", { timeout: TIMEOUT }, async () => {

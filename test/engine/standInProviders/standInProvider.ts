@@ -4,7 +4,7 @@
 // `pulumi.provider.main`; the engine finds it on PATH as bin/pulumi-resource-<package> and warns that it uses a
 // plugin from $PATH.
 // What it does: echoes inputs as outputs, makes ARM-shaped ids, answers the invokes the program makes (a network
-// watcher, a workspace, the deploying identity), and implements `read` so that an `import` can be previewed.
+// watcher, existing flow log targets, a workspace, the deploying identity), and implements `read` so that an `import` can be previewed.
 // Anything else (an invoke it does not know) is an error, so a new call the program starts making is noticed.
 // With STAND_IN_ARM_STATE (a JSON file path) it also keeps what "Azure" holds in that file, across the engine's
 // operations, and answers as ARM does by the documented rules of ./armRules.ts: refused storage SKU updates, the
@@ -160,6 +160,13 @@ function azureInvoke(token: string, args: Record<string, any>): Record<string, u
     case "azure-native:network:getNetworkWatcher":
       if (armStateFile) return armGetWatcher(args);
       return { id: `${group}/providers/Microsoft.Network/networkWatchers/${args.networkWatcherName}`, name: args.networkWatcherName, location: "stand-in", provisioningState: "Succeeded" };
+    // Existing flow log targets (infra/components/flowLogTargetCheck.ts): found, in the region the test says they are in.
+    case "azure-native:network:getVirtualNetwork":
+    case "azure-native:network:getNetworkInterface":
+    case "azure-native:network:getNetworkSecurityGroup":
+      return { name: args.virtualNetworkName ?? args.networkInterfaceName ?? args.networkSecurityGroupName, location: existingResourcesRegion() };
+    case "azure-native:network:getSubnet":
+      return { name: args.subnetName };
     case "azure-native:operationalinsights:getWorkspace":
       return { id: `${group}/providers/Microsoft.OperationalInsights/workspaces/${args.workspaceName}`, name: args.workspaceName, customerId: guid(`workspace:${args.workspaceName}`), location: "stand-in" };
     case "azure-native:authorization:getClientConfig":
@@ -169,6 +176,13 @@ function azureInvoke(token: string, args: Record<string, any>): Record<string, u
     default:
       throw new Error(`the stand-in azure-native provider does not answer ${token}: teach test/engine/standInProviders/standInProvider.ts`);
   }
+}
+
+/** Where the stand-in's existing network resources are: STAND_IN_REGION (test/engine/support/previewProgram.ts sets it). */
+function existingResourcesRegion(): string {
+  const region = process.env.STAND_IN_REGION;
+  if (!region) throw new Error("the stand-in azure-native provider answers lookups of existing network resources only with STAND_IN_REGION set");
+  return region;
 }
 
 const provider: pulumi.provider.Provider = {

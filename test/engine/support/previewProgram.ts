@@ -26,6 +26,8 @@ async function main(): Promise<void> {
     program: async () => ({ ...(await import(join(root, "infra", "index.ts"))) }),
     copyIn: { "Pulumi.yaml": join(root, "Pulumi.yaml"), [`Pulumi.${stackName}.yaml`]: resolve(configFile) },
     pathDirs: [STAND_IN_PROVIDERS],
+    // The stand-in finds the config's flow log targets in the stack's region, unless the test put them elsewhere.
+    env: { STAND_IN_REGION: process.env.STAND_IN_REGION ?? String(settings.config[`${settings.project}:location`] ?? "") },
   });
   // Stopped by the test (a timeout): stop the `pulumi` this process started before going.
   process.once("SIGTERM", () => void engine.close().finally(() => process.exit(143)));
