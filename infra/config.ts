@@ -851,10 +851,13 @@ function readCollectorImage(value: Raw, storageAccountName: string | undefined, 
   return { build: false, reference: String(image), registry: { resourceId: String(imageRegistryResourceId), loginServer } };
 }
 
-function readNumber(value: unknown, fallback: number, min: number, max: number, key: string, unit: string, problem: Report): number {
-  if (value === undefined) return fallback;
+function readNumber(raw: unknown, fallback: number, min: number, max: number, key: string, unit: string, problem: Report): number {
+  if (raw === undefined) return fallback;
+  // `pulumi config set --path collector.cpu 1.5` stores "1.5": the CLI turns only whole numbers and booleans into
+  // YAML values of their own. A plain decimal in a string is that number.
+  const value = typeof raw === "string" && /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
   if (typeof value !== "number" || value < min || value > max || Math.abs(Math.round(value * 10) - value * 10) > 1e-9) {
-    problem(key, `must be ${min}-${max} ${unit} in steps of 0.1, got ${describe(value)}`);
+    problem(key, `must be ${min}-${max} ${unit} in steps of 0.1, got ${describe(raw)}`);
     return fallback;
   }
   return value;

@@ -68,7 +68,13 @@ test("collector config: cpu and memory are bounded and in steps of 0.1", () => {
   assert.match(only(on({ cpu: 0 }), "collector.cpu"), /0\.1-4 CPU cores/);
   assert.match(only(on({ cpu: 8 }), "collector.cpu"), /0\.1-4/);
   assert.match(only(on({ memoryGb: 0.25 }), "collector.memoryGb"), /steps of 0\.1/);
-  assert.match(only(on({ memoryGb: "1" }), "collector.memoryGb"), /0\.1-16 GB/);
+  assert.match(only(on({ memoryGb: "1 GB" }), "collector.memoryGb"), /0\.1-16 GB/);
+  assert.match(only(on({ cpu: "-1" }), "collector.cpu"), /0\.1-4 CPU cores/);
+  // `pulumi config set --path collector.cpu 1.5` stores the string "1.5" (only whole numbers and booleans become
+  // YAML values of their own): a plain decimal in a string is read as that number, held to the same bounds.
+  const fromCli = collector(on({ cpu: "1.5", memoryGb: "2.5" }));
+  assert.deepEqual([fromCli.cpu, fromCli.memoryGb], [1.5, 2.5]);
+  assert.match(only(on({ memoryGb: "0.25" }), "collector.memoryGb"), /steps of 0\.1, got "0\.25"/);
   const config = collector(on({ cpu: 0.3, memoryGb: 1.5 }));
   assert.deepEqual([config.cpu, config.memoryGb], [0.3, 1.5]);
 });
