@@ -47,19 +47,27 @@ export function loadStackConfigFiles(options: StackFileOptions): StackConfig {
   return { project: project.name, stack: options.stack, config, secretKeys };
 }
 
-/** Encrypted values (`secure: v1:...`), also nested in structured config, cannot be decrypted offline. */
-function hideSecure(value: unknown): { value: unknown; found: boolean } {
+/**
+ * Encrypted values (`secure: v1:...`), also nested in structured config, cannot be decrypted offline: each is stood in
+ * by "[secret]", or, under a key named `url` (a webhook URL that carries its token), by a URL the config check takes.
+ */
+function hideSecure(value: unknown, key = ""): { value: unknown; found: boolean } {
   if (value === null || typeof value !== "object") return { value, found: false };
-  if (!Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) return { value: "[secret]", found: true };
+  if (!Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
+    return { value: key.toLowerCase() === "url" ? SECRET_URL_STAND_IN : "[secret]", found: true };
+  }
   let found = false;
-  const walk = (item: unknown) => {
-    const result = hideSecure(item);
+  const walk = (item: unknown, itemKey: string) => {
+    const result = hideSecure(item, itemKey);
     found ||= result.found;
     return result.value;
   };
-  const copy = Array.isArray(value) ? value.map(walk) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+  const copy = Array.isArray(value) ? value.map((item) => walk(item, key)) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
   return { value: copy, found };
 }
+
+/** What the plan reads for an encrypted URL (`pulumi config set --secret --path kibana.alert.webhook.url ...`). */
+export const SECRET_URL_STAND_IN = "https://secret.invalid/";
 
 function encode(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
