@@ -2,7 +2,7 @@
 // Prints the request that makes the collector's writer key by hand, for elasticsearch.writerKey.external (Elastic
 // Cloud Serverless has no users, and a key made with an API key may carry no privileges, so the stack cannot mint
 // it). The body comes from writerKeyRequest, the same one the WriterApiKey resource sends. With --stack, the
-// namespace and dedupe setting are read from Pulumi.<stack>.yaml. --json prints the body alone.
+// namespace and dedupe setting are read from Pulumi.<stack>.yaml (or --config-file). --json prints the body alone.
 import { resolve } from "node:path";
 import { readCommandLine } from "./commandLine";
 import { readElasticConfig } from "../infra/elastic/config";
@@ -11,10 +11,10 @@ import { loadStackConfigFiles } from "../infra/plan/stackFile";
 import { rawProjectConfig } from "../infra/stackConfig";
 import { checkNamespace, DEFAULT_NAMESPACE } from "../collector/src/sink/dataStreams";
 
-const USAGE = "usage: npm run writer-key -- (--stack <name> [--dir <folder with Pulumi.yaml>] | --namespace <ns> [--dedupe-across-backing-indices]) [--json]";
+const USAGE = "usage: npm run writer-key -- (--stack <name> [--dir <folder with Pulumi.yaml>] [--config-file <Pulumi.<stack>.yaml>] | --namespace <ns> [--dedupe-across-backing-indices]) [--json]";
 
-function fromStack(stack: string, dir: string): { namespace: string; dedupe: boolean } {
-  const files = loadStackConfigFiles({ stack, dir });
+function fromStack(stack: string, dir: string, configFile: string | undefined): { namespace: string; dedupe: boolean } {
+  const files = loadStackConfigFiles({ stack, dir, configFile });
   const problems: string[] = [];
   const settings = readElasticConfig(rawProjectConfig(files.project, files.config).elasticsearch, undefined, (key, text) => problems.push(`${key}: ${text}`));
   if (problems.length) throw new Error(`Pulumi.${stack}.yaml:\n  ${problems.join("\n  ")}`);
@@ -24,7 +24,7 @@ function fromStack(stack: string, dir: string): { namespace: string; dedupe: boo
 
 function main(): number {
   const values = readCommandLine({
-    stack: { type: "string" }, dir: { type: "string" }, namespace: { type: "string" },
+    stack: { type: "string" }, dir: { type: "string" }, "config-file": { type: "string" }, namespace: { type: "string" },
     "dedupe-across-backing-indices": { type: "boolean", default: false }, json: { type: "boolean", default: false }, help: { type: "boolean" },
   }, USAGE);
   if (typeof values === "number") return values;
@@ -35,7 +35,7 @@ function main(): number {
   let target: { namespace: string; dedupe: boolean };
   try {
     target = values.stack
-      ? fromStack(values.stack, resolve(values.dir ?? resolve(__dirname, "..")))
+      ? fromStack(values.stack, resolve(values.dir ?? resolve(__dirname, "..")), values["config-file"] && resolve(values["config-file"]))
       : { namespace: checkNamespace(values.namespace!), dedupe: values["dedupe-across-backing-indices"] === true };
   } catch (error) {
     console.error((error as Error).message);

@@ -1,4 +1,4 @@
-// The whole program under the REAL Pulumi engine: `preview` of the committed dev and prod stacks with stand-in
+// The whole program under the REAL Pulumi engine: `preview` of the shipped dev and prod examples with stand-in
 // azure-native and docker plugins (test/engine/standInProviders), compared with the offline plan (`npm run plan`),
 // which runs under Pulumi's mocks. So the plan that reviewers read is checked by the engine itself: same resources,
 // same types, same parents; and a bad config fails the real CLI with the plan's own messages.
@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { pulumiCli } from "../support/env";
 import { RESULT_MARKER, type EngineResource } from "./support/previewProgram";
+import { exampleStackFile } from "../support/exampleStacks";
 
 const root = resolve(__dirname, "..", "..");
 const TIMEOUT = 240_000;
@@ -50,8 +51,8 @@ async function offlinePlan(stack: string, configFile?: string): Promise<Run> {
 
 const key = (r: { type: string; name: string; parent: string | null }) => `${r.type} ${r.name} <- ${r.parent ?? "(stack)"}`;
 
-async function assertSameResources(stack: string, configFile?: string): Promise<EngineResource[]> {
-  const [engine, plan] = await Promise.all([enginePreview(stack, configFile ?? join(root, `Pulumi.${stack}.yaml`)), offlinePlan(stack, configFile)]);
+async function assertSameResources(stack: string, configFile: string): Promise<EngineResource[]> {
+  const [engine, plan] = await Promise.all([enginePreview(stack, configFile), offlinePlan(stack, configFile)]);
   assert.equal(engine.error, undefined, `the real engine's preview of ${stack} failed:\n${engine.error}`);
   assert.equal(plan.code, 0, plan.stderr);
   const planned = (JSON.parse(plan.stdout) as EngineResource[]).map(key).sort();
@@ -69,18 +70,18 @@ describe("the whole program under the real Pulumi engine (stand-in azure-native 
   });
 
   test("preview of the dev stack lists exactly the resources `npm run plan` lists: types, names, parents", { timeout: TIMEOUT }, async () => {
-    const resources = await assertSameResources("dev");
+    const resources = await assertSameResources("dev", exampleStackFile("dev"));
     assert.deepEqual(resources.filter((r) => r.ops.join() !== "create").map(key), [], "a new stack only creates");
   });
 
   test("preview of the prod stack lists exactly the resources `npm run plan` lists", { timeout: TIMEOUT }, async () => {
-    const resources = await assertSameResources("prod");
+    const resources = await assertSameResources("prod", exampleStackFile("prod"));
     assert.deepEqual(resources.filter((r) => r.ops.join() !== "create").map(key), [], "a new stack only creates");
   });
 
   test("a stack adopting an existing NSG flow log (shared keys on, as adoption needs) previews it as an import", { timeout: TIMEOUT }, async () => {
     // Prod itself no longer adopts (its account has no keys, which NSG flow logs need to write); a variant does.
-    const prod = parse(readFileSync(join(root, "Pulumi.prod.yaml"), "utf8"));
+    const prod = parse(readFileSync(exampleStackFile("prod"), "utf8"));
     prod.config["flowlogs-to-elastic:storage"] = { ...prod.config["flowlogs-to-elastic:storage"], allowSharedKeyAccess: true };
     prod.config["flowlogs-to-elastic:flowLogs"].push({
       targetResourceId: "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-legacy-prod/providers/Microsoft.Network/networkSecurityGroups/nsg-legacy",
@@ -99,13 +100,13 @@ describe("the whole program under the real Pulumi engine (stand-in azure-native 
 
   test("a flow log target outside the stack's region fails the real CLI's preview, naming its entry", { timeout: TIMEOUT }, async () => {
     // The stand-in "Azure" has the prod stack's VNets in westeurope; the stack's location is northeurope.
-    const engine = await enginePreview("prod", join(root, "Pulumi.prod.yaml"), { STAND_IN_REGION: "westeurope" });
+    const engine = await enginePreview("prod", exampleStackFile("prod"), { STAND_IN_REGION: "westeurope" });
     assert.ok(engine.error, "the preview must fail");
     assert.match(engine.error, /flowLogs\[0\]\.targetResourceId: \/subscriptions\/11111111-2222-3333-4444-555555555555\/resourceGroups\/rg-network-prod\/providers\/Microsoft\.Network\/virtualNetworks\/vnet-hub-prod is in westeurope, and this stack's location is northeurope/);
   });
 
   test("a config error fails the real CLI's preview with the same messages as the offline plan's", { timeout: TIMEOUT }, async () => {
-    const dev = parse(readFileSync(join(root, "Pulumi.dev.yaml"), "utf8"));
+    const dev = parse(readFileSync(exampleStackFile("dev"), "utf8"));
     dev.config["flowlogs-to-elastic:storage"] = { accountName: "Flow_Logs", colour: "blue" };
     dev.config["flowlogs-to-elastic:retentionDays"] = 400;
     const bad = join(scratch, "Pulumi.broken.yaml");

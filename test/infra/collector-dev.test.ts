@@ -6,10 +6,10 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MOCK_ACR_REFRESH_TOKEN, MOCK_SUBSCRIPTION_ID, MOCK_WRITER_API_KEY, runProgramUnderMocks, type PlanResult, type PlannedResource } from "../../infra/plan/mockRun";
-import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { loadConfig } from "../../collector/src/service/config";
 import { ACR_PULL, ACR_REPOSITORY_READER, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../infra/components/builtInRoles";
 import { PROJECT, ROOT, ofType, one } from "./planHelpers";
+import { loadExampleStack } from "../support/exampleStacks";
 
 const ES_KEY = MOCK_WRITER_API_KEY;
 const ES_PASSWORD = "dev-deployer-password-4711";
@@ -22,7 +22,7 @@ const role = (guid: string) => `/subscriptions/${MOCK_SUBSCRIPTION_ID}/providers
 let plan: PlanResult;
 const raw = new Map<string, Record<string, unknown>>();
 before(async () => {
-  const stack = loadStackConfigFiles({ stack: "dev", dir: ROOT });
+  const stack = loadExampleStack("dev");
   const secrets = { [`${PROJECT}:elasticsearchPassword`]: ES_PASSWORD, [`${PROJECT}:kibanaApiKey`]: KIBANA_KEY };
   plan = await runProgramUnderMocks({
     ...stack,

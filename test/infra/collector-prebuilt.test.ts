@@ -3,15 +3,15 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { MOCK_SUBSCRIPTION_ID, runProgramUnderMocks, type PlanResult } from "../../infra/plan/mockRun";
-import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { ACR_PULL, ACR_REPOSITORY_READER } from "../../infra/components/builtInRoles";
-import { ROOT, SUB, ofType, one } from "./planHelpers";
+import { SUB, ofType, one } from "./planHelpers";
+import { loadExampleStack } from "../support/exampleStacks";
 
 const PLATFORM_REGISTRY = `/subscriptions/${SUB}/resourceGroups/rg-platform-prod/providers/Microsoft.ContainerRegistry/registries/crplatformprod`;
 
 let plan: PlanResult;
 before(async () => {
-  plan = await runProgramUnderMocks(loadStackConfigFiles({ stack: "prod", dir: ROOT }));
+  plan = await runProgramUnderMocks(loadExampleStack("prod"));
 });
 
 test("collector prebuilt: no image build, no registry, no token exchange", () => {

@@ -4,6 +4,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { PlannedResource } from "../../infra/plan/mockRun";
 import { SUB, nsgId, ofType, one, planJson, planText, runPlan, vnetId, writeStackFile, type PlanRun } from "./planHelpers";
+import { exampleStackArgs } from "../support/exampleStacks";
 
 const storage = { accountName: "flowlogstest01" };
 /** A landing zone's central workspace, in its management subscription; the stack deploys into SUB. */
@@ -15,8 +16,8 @@ const centralWorkspace = {
 };
 const runs: Record<string, Promise<unknown>> = {};
 const scenarios: Record<string, () => Promise<unknown>> = {
-  devJson: () => runPlan(["--stack", "dev", "--json"]),
-  devText: () => runPlan(["--stack", "dev"]),
+  devJson: () => runPlan([...exampleStackArgs("dev"), "--json"]),
+  devText: () => runPlan(exampleStackArgs("dev")),
   createdWatcher: () => planJson({ location: "swedencentral", storage, flowLogs: [vnetId("vnet1")], networkWatcher: { create: true }, demoNetwork: true }),
   createdWatcherText: () => planText({ location: "swedencentral", storage, flowLogs: [vnetId("vnet1")], networkWatcher: { create: true } }),
   createdAzuresWatcherText: () => planText({ location: "swedencentral", storage, flowLogs: [vnetId("vnet1")], networkWatcher: { create: true, resourceGroupName: "NetworkWatcherRG" } }),

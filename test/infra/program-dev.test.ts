@@ -3,13 +3,13 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { runProgramUnderMocks, type PlanResult } from "../../infra/plan/mockRun";
-import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { STORAGE_BLOB_DATA_CONTRIBUTOR } from "../../infra/components/builtInRoles";
-import { ROOT, ofType, one } from "./planHelpers";
+import { ofType, one } from "./planHelpers";
+import { loadExampleStack } from "../support/exampleStacks";
 
 let plan: PlanResult;
 before(async () => {
-  plan = await runProgramUnderMocks(loadStackConfigFiles({ stack: "dev", dir: ROOT }));
+  plan = await runProgramUnderMocks(loadExampleStack("dev"));
 });
 
 test("dev: the resource group is declared with the derived name, region and tags", () => {

@@ -3,15 +3,15 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { runProgramUnderMocks, type PlanResult, type PlannedResource } from "../../infra/plan/mockRun";
-import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { ROOT, SUB, ofType } from "./planHelpers";
+import { loadExampleStack } from "../support/exampleStacks";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 let plan: PlanResult;
 let flowLogs: Map<string, PlannedResource>;
 before(async () => {
-  plan = await runProgramUnderMocks(loadStackConfigFiles({ stack: "prod", dir: ROOT }));
+  plan = await runProgramUnderMocks(loadExampleStack("prod"));
   flowLogs = new Map(ofType(plan.resources, "azure-native:network:FlowLog").map((f) => [String(f.inputs.flowLogName), f]));
 });
 

@@ -1,7 +1,7 @@
 // Pulumi.yaml, the committed stack files and infra/README.md stay true to infra/config.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -11,6 +11,7 @@ import { scrub, withSecretStandIns } from "../../infra/plan/mockRun";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { rawProjectConfig } from "../../infra/stackConfig";
 import { PROJECT, ROOT } from "./planHelpers";
+import { exampleStackFile, loadExampleStack } from "../support/exampleStacks";
 
 const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as {
   name: string; runtime: { name: string; options: { typescript: boolean } }; description: string;
@@ -62,13 +63,13 @@ test("every top-level key is declared or documented in Pulumi.yaml, and has a ro
   assert.match(readme, new RegExp(`\\| \`storage.sku\` \\| string \\| \`${DEFAULTS.storageSku}\``));
 });
 
-test("the committed dev and prod stacks are valid, carry no secrets, and dev has the demo network", () => {
-  for (const stack of ["dev", "prod"]) {
-    const text = readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+test("the shipped dev and prod examples are valid, carry no secrets, and dev has the demo network", () => {
+  for (const stack of ["dev", "prod"] as const) {
+    const text = readFileSync(exampleStackFile(stack), "utf8");
     assert.doesNotMatch(text, /secure:|AccountKey=/i, stack);
     // Comments say how to set the secret keys; outside comments no value is a password or a key.
     assert.doesNotMatch(text.replace(/#.*$/gm, ""), /password|apikey|secret/i, stack);
-    const files = loadStackConfigFiles({ stack, dir: ROOT });
+    const files = loadExampleStack(stack);
     assert.deepEqual(files.secretKeys, []);
     // Committed files cannot hold the secret-only keys; the offline plan stands in for them the same way.
     const config = parseConfig(rawProjectConfig(PROJECT, withSecretStandIns(files).config), { project: PROJECT, stack });
@@ -79,6 +80,18 @@ test("the committed dev and prod stacks are valid, carry no secrets, and dev has
     assert.equal(config.collector && config.collector.writerKey, "managed", `${stack}: the collector gets the minted writer key`);
     assert.equal(config.collector && config.collector.elasticsearch.url, config.elastic.url, `${stack}: one URL for templates, key and collector`);
     assert.equal(config.collector && config.collector.elasticsearch.namespace, config.elastic.assets.namespace, `${stack}: one namespace`);
+  }
+});
+
+// The top-level stack files are the user's (edited, secrets added with `pulumi config set --secret`), and this suite
+// runs in the deploy workflow before `pulumi up`: they are held to the config check only, whatever their values.
+test("every stack file at the top level passes the config check, whatever it holds", () => {
+  const stacks = readdirSync(ROOT).map((name) => /^Pulumi\.(.+)\.yaml$/.exec(name)?.[1]).filter((stack): stack is string => stack !== undefined);
+  assert.ok(stacks.length > 0, "no Pulumi.<stack>.yaml at the top level");
+  for (const stack of stacks) {
+    const files = loadStackConfigFiles({ stack, dir: ROOT });
+    const deploySubscriptionId = files.config["azure-native:subscriptionId"];
+    assert.doesNotThrow(() => parseConfig(rawProjectConfig(PROJECT, withSecretStandIns(files).config), { project: PROJECT, stack, deploySubscriptionId }), stack);
   }
 });
 

@@ -7,6 +7,7 @@ import { DEFAULTS } from "../../infra/config";
 import { DOCUMENTED_PROPAGATION_SECONDS, propagationProvider, type PropagationInputs, type PropagationOutputs } from "../../infra/components/roleAssignmentPropagation";
 import { only } from "./configProblems";
 import { ofType, planJson, runPlan, vnetId } from "./planHelpers";
+import { exampleStackArgs } from "../support/exampleStacks";
 
 const PROPAGATION = "pulumi-nodejs:dynamic/flowlogs:azure:RoleAssignmentPropagation";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -14,7 +15,7 @@ const ids = ["/subscriptions/s/providers/Microsoft.Authorization/roleAssignments
 
 let prod: PlannedResource[];
 before(async () => {
-  const run = await runPlan(["--stack", "prod", "--json"]);
+  const run = await runPlan([...exampleStackArgs("prod"), "--json"]);
   assert.equal(run.code, 0, run.stderr);
   prod = JSON.parse(run.stdout);
 });

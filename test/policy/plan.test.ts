@@ -7,9 +7,10 @@ import { ADOPTED_NSG_FLOW_LOG_PREFIX } from "../../infra/components/flowLogs";
 import { KEEP_FOREVER, RETENTION_TAG } from "../../infra/retention";
 import { KEEP_FOREVER as POLICY_KEEP_FOREVER, RETENTION_TAG as POLICY_RETENTION_TAG } from "../../policy/rules";
 import { planJson, runPlan, vnetId } from "../infra/planHelpers";
+import { exampleStackArgs, type ExampleStack } from "../support/exampleStacks";
 
-async function plan(stack: string): Promise<PlannedResource[]> {
-  const run = await runPlan(["--stack", stack, "--json"]);
+async function plan(stack: ExampleStack): Promise<PlannedResource[]> {
+  const run = await runPlan([...exampleStackArgs(stack), "--json"]);
   assert.equal(run.code, 0, run.stderr);
   return JSON.parse(run.stdout);
 }
@@ -29,7 +30,7 @@ test("the program and the policy pack agree on how an adopted NSG flow log is na
   assert.equal(ADOPTED_NSG_FLOW_LOG_PREFIX, POLICY_ADOPTED_PREFIX);
 });
 
-for (const stack of ["dev", "prod"]) {
+for (const stack of ["dev", "prod"] as const) {
   test(`the ${stack} stack's offline plan passes every guard rail`, async () => {
     const resources = await plan(stack);
     assert.ok(resources.some((r) => r.type === FLOW_LOG), "the plan has flow logs to check");

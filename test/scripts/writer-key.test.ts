@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { writerKeyRequest, writerRoleDescriptors } from "../../infra/elastic/elasticsearch/writerApiKeyResource";
+import { exampleStackArgs } from "../support/exampleStacks";
 
 const ROOT = resolve(__dirname, "..", "..");
 const run = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts", "writer-key.ts"), ...args], { cwd: ROOT, encoding: "utf8" });
@@ -23,8 +24,8 @@ test("--namespace prints the writer key's request: the resource's body, read add
   assert.match(text.stdout, /\nPOST \/_security\/api_key\n\{/);
 });
 
-test("--stack reads the namespace from the stack file; bad arguments exit 2, a bad namespace 1", () => {
-  const dev = run("--stack", "dev", "--json");
+test("--stack reads the namespace from the stack file (here the shipped dev example, as --config-file); bad arguments exit 2, a bad namespace 1", () => {
+  const dev = run(...exampleStackArgs("dev"), "--json");
   assert.equal(dev.status, 0, dev.stderr);
   assert.deepEqual(JSON.parse(dev.stdout).role_descriptors.flowlogs_writer.indices[0].names, ["logs-azure.flowlogs-dev", "logs-azure.flowlogs.deadletter-dev"]);
   assert.equal(run().status, 2);
