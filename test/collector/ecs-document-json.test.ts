@@ -116,7 +116,8 @@ test("random tuples of every layout, protocol, state and counter mix: the same t
 function randomRecords(ips: string[]): unknown[] {
   const random = mulberry32(12);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const counter = () => pick(["", "0", "1", String(Math.floor(random() * 2 ** 40)), "9007199254740991"]);
+  // Up to 2^52 - 1, so that both directions always add exactly (an odd total past 2^53 is refused by the parser).
+  const counter = () => pick(["", "0", "1", String(Math.floor(random() * 2 ** 40)), "4503599627370495"]);
   const tuples: string[] = [];
   const nsgTuples: string[] = [];
   for (let i = 0; i < 3000; i++) {

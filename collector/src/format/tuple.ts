@@ -183,15 +183,21 @@ function parseCounters(text: string): FlowCounters {
 }
 
 /**
- * network.packets and network.bytes are the sums of both directions, added as numbers: past 2^53 - 1 a sum is
- * rounded (off by one or more), so such a tuple is refused whole, like a counter past it, rather than written altered.
+ * network.packets and network.bytes are the sums of both directions, added as numbers. Past 2^53 a number holds only
+ * even integers, so an odd total there would be written rounded: such a tuple is refused whole, as a counter past 2^53
+ * is, rather than written altered. (Below 2^54, where every sum of two counters lies, an even total is exact.)
  */
 export function checkTotals(counters: FlowCounters): void {
   const { packetsSent, bytesSent, packetsReceived, bytesReceived } = counters;
-  if (packetsSent !== undefined && packetsReceived !== undefined && !Number.isSafeInteger(packetsSent + packetsReceived)) {
-    throw new TupleError(`packets sent + packets received (${packetsSent} + ${packetsReceived}) is past 2^53 - 1, where network.packets would not be exact`);
+  if (packetsSent !== undefined && packetsReceived !== undefined && !exactSum(packetsSent, packetsReceived)) {
+    throw new TupleError(`packets sent + packets received (${packetsSent} + ${packetsReceived}) cannot be added exactly as a number, so network.packets would be rounded`);
   }
-  if (bytesSent !== undefined && bytesReceived !== undefined && !Number.isSafeInteger(bytesSent + bytesReceived)) {
-    throw new TupleError(`bytes sent + bytes received (${bytesSent} + ${bytesReceived}) is past 2^53 - 1, where network.bytes would not be exact`);
+  if (bytesSent !== undefined && bytesReceived !== undefined && !exactSum(bytesSent, bytesReceived)) {
+    throw new TupleError(`bytes sent + bytes received (${bytesSent} + ${bytesReceived}) cannot be added exactly as a number, so network.bytes would be rounded`);
   }
+}
+
+function exactSum(a: number, b: number): boolean {
+  const sum = a + b;
+  return Number.isSafeInteger(sum) || BigInt(a) + BigInt(b) === BigInt(sum);
 }
