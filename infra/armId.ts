@@ -2,6 +2,11 @@
 // Pure: no Pulumi imports, so config validation can run (and be tested) before any resource is declared.
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `text` is a GUID, as subscription ids are. */
+export function isGuid(text: string | undefined): text is string {
+  return text !== undefined && GUID.test(text);
+}
 /** Resource group names: 1-90 of letters, digits, `_ - . ( )`, not ending with a period (ARM naming rules). */
 export const RESOURCE_GROUP_NAME = /^[-\w.()]{0,89}[-\w()]$/;
 /** Names of Microsoft.Network resources: start alphanumeric, end alphanumeric or `_`, 1-80 chars. */

@@ -5,7 +5,7 @@
 // Extending: a later component (collector, Elastic side) adds its key to `TOP_LEVEL_KEYS`, a field to
 // `InfraConfig` and a `read...` function below; existing keys keep their meaning.
 import { createHash } from "node:crypto";
-import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
+import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, isGuid, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
 import { reportUnknownKeys, type Report } from "./configKeys";
 import { readElasticConfig, type ElasticSettings } from "./elastic/config";
 import { readThreatListFile, type ThreatListDeployment } from "./collectorThreatList";
@@ -182,7 +182,10 @@ export interface ParseContext {
 }
 
 /** Validates and defaults the raw values (already JSON-decoded) of this project's config namespace. */
-export function parseConfig(raw: Raw, context: ParseContext): InfraConfig {
+export function parseConfig(raw: Raw, given: ParseContext): InfraConfig {
+  // Only a GUID names the deploying subscription: the offline plan reads an encrypted azure-native:subscriptionId
+  // as "[secret]", which says nothing about it.
+  const context: ParseContext = { ...given, deploySubscriptionId: isGuid(given.deploySubscriptionId) ? given.deploySubscriptionId : undefined };
   const problems: string[] = [];
   const problem = (key: string, text: string): void => void problems.push(`${key}: ${text}`);
 

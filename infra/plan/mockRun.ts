@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { neededSecretKeys } from "../config";
 import { rawProjectConfig } from "../stackConfig";
 import { isAzuresWatcher } from "../components/networkWatcher";
+import { isGuid } from "../armId";
 
 export const MOCK_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -111,7 +112,7 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
       events.push(`invoke ${args.token}`);
       // As a failed gRPC invoke: Pulumi's client reports its `details`.
       if (absent) throw Object.assign(new Error("ResourceNotFound"), { details: `ResourceNotFound: the offline plan answers ${args.token} as not found` });
-      return mockInvoke(args.token, args.inputs, location);
+      return mockInvoke(args.token, args.inputs, location, isGuid(config["azure-native:subscriptionId"]) ? config["azure-native:subscriptionId"] : undefined);
     },
   }, options.project, options.stack, false);
   recordResourceOptions(recorded);
@@ -322,7 +323,7 @@ function absentLookups(raw: Record<string, unknown>, location: string): (token: 
     isAzuresWatcher(location, String(args.networkWatcherName), String(args.resourceGroupName)) || undefined;
 }
 
-function mockInvoke(token: string, args: any, location: string): Record<string, unknown> {
+function mockInvoke(token: string, args: any, location: string, deploying: string | undefined): Record<string, unknown> {
   switch (token) {
     case "azure-native:network:getNetworkWatcher":
       return {
@@ -331,11 +332,16 @@ function mockInvoke(token: string, args: any, location: string): Record<string, 
         location,
         provisioningState: "Succeeded",
       };
-    // The flow log targets the config names (components/flowLogTargetCheck.ts): found, in the stack's region.
+    // The flow log targets the config names (components/flowLogTargetCheck.ts): found, in the stack's region, and in
+    // the deploying subscription when the config names one (ARM's id says where; without one the mock cannot know).
     case "azure-native:network:getVirtualNetwork":
     case "azure-native:network:getNetworkInterface":
-    case "azure-native:network:getNetworkSecurityGroup":
-      return { name: args.virtualNetworkName ?? args.networkInterfaceName ?? args.networkSecurityGroupName, location };
+    case "azure-native:network:getNetworkSecurityGroup": {
+      const [kind, name] = args.virtualNetworkName !== undefined ? ["virtualNetworks", args.virtualNetworkName]
+        : args.networkInterfaceName !== undefined ? ["networkInterfaces", args.networkInterfaceName] : ["networkSecurityGroups", args.networkSecurityGroupName];
+      const id = deploying && `/subscriptions/${deploying}/resourceGroups/${args.resourceGroupName}/providers/Microsoft.Network/${kind}/${name}`;
+      return { ...(id ? { id } : {}), name, location };
+    }
     case "azure-native:network:getSubnet":
       return { name: args.subnetName };
     case "azure-native:operationalinsights:getWorkspace":

@@ -185,6 +185,8 @@ test("a flow log target of another subscription than the one the stack deploys i
   // The same subscription in any case passes; so does any target while the deploying subscription is unknown.
   assert.equal(parseConfig({ ...base, flowLogs: [vnet.replace(SUB, SUB.toUpperCase())] }, { ...ctx, deploySubscriptionId: SUB }).flowLogs.length, 1);
   assert.equal(parseConfig({ ...base, flowLogs: [vnet, subnet] }, ctx).flowLogs.length, 2);
+  // An encrypted azure-native:subscriptionId reaches the offline plan as "[secret]": not a subscription, so unknown.
+  assert.equal(parseConfig({ ...base, flowLogs: [vnet, subnet] }, { ...ctx, deploySubscriptionId: "[secret]" }).flowLogs.length, 2);
 });
 
 test("derived flow-log names are valid, deterministic, and change when the target changes", () => {

@@ -68,11 +68,25 @@ test("a target Azure does not find (a typo, another subscription, a missing subn
   await assert.rejects(checkTarget(`${vnet}/subnets/wbe`, "flowLogs[1]", "northeurope", parent()), (error: Error) => {
     assert.match(error.message, /^flowLogs\[1\]\.targetResourceId: .*\/subnets\/wbe was not found\. The lookup asks the subscription this stack deploys into/);
     assert.match(error.message, /check the id, and that it is that subscription's; a target of another subscription needs a stack that deploys there/);
-    assert.match(error.message, /\(Azure answered: .*NotFound/);
+    assert.match(error.message, /a target since deleted: remove the entry\. \(Azure answered: .*NotFound/);
     return true;
   });
   answer = () => { throw armFailure(404, "ResourceNotFound", "The Resource 'Microsoft.Network/virtualNetworks/vnet-hbu' under resource group 'rg-net' was not found."); };
   await assert.rejects(checkTarget(vnet.replace("hub", "hbu"), "flowLogs[0]", "northeurope", parent()), /^Error: flowLogs\[0\]\.targetResourceId: .*vnet-hbu was not found/);
+});
+
+test("a namesake in the deploying subscription (same group and name, as spokes often have) is not the target: refused, naming both subscriptions", async () => {
+  await ready;
+  const deploying = "99999999-8888-7777-6666-555555555555";
+  answer = (_token, args) => ({ id: `/subscriptions/${deploying}/resourceGroups/${args.resourceGroupName}/providers/Microsoft.Network/virtualNetworks/${args.virtualNetworkName}`, location: "northeurope" });
+  await assert.rejects(checkTarget(`${vnet}/subnets/web`, "flowLogs[2]", "northeurope", parent()), (error: Error) => {
+    assert.match(error.message, new RegExp(`^flowLogs\\[2\\]\\.targetResourceId: the target is in subscription ${SUB}, and the stack deploys into ${deploying} \\(where the lookup found a namesake\\)`));
+    assert.match(error.message, new RegExp(`a stack that deploys into ${SUB} \\(azure-native:subscriptionId\\), or remove the entry$`));
+    return true;
+  });
+  // The same subscription in another letter case is the target's.
+  answer = (_token, args) => ({ id: `/subscriptions/${SUB.toUpperCase()}/resourceGroups/${args.resourceGroupName}/providers/Microsoft.Network/virtualNetworks/x`, location: "northeurope" });
+  assert.equal(await checkTarget(vnet, "flowLogs[0]", "northeurope", parent()), vnet);
 });
 
 test("any other ARM answer fails naming the lookup, what Azure said and the read access it needs", async () => {
