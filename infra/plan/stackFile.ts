@@ -40,7 +40,7 @@ export function loadStackConfigFiles(options: StackFileOptions): StackConfig {
   }
   for (const [key, value] of Object.entries(stackSettings?.config ?? {})) {
     const fullKey = qualify(key);
-    const hidden = hideSecure(value);
+    const hidden = hideSecure(value, [fullKey.slice(fullKey.indexOf(":") + 1)]);
     config[fullKey] = encode(hidden.value);
     if (hidden.found) secretKeys.push(fullKey);
   }
@@ -49,22 +49,30 @@ export function loadStackConfigFiles(options: StackFileOptions): StackConfig {
 
 /**
  * Encrypted values (`secure: v1:...`), also nested in structured config, cannot be decrypted offline: each is stood in
- * by "[secret]", or, under a key named `url` (a webhook URL that carries its token), by a URL the config check takes.
+ * by "[secret]", or, at a path that must hold a URL whose secrecy is its point (SECRET_URL_PATHS), by a URL the config
+ * check takes. `path`: the key without its namespace, then the nested keys down to `value`.
  */
-function hideSecure(value: unknown, key = ""): { value: unknown; found: boolean } {
+function hideSecure(value: unknown, path: string[]): { value: unknown; found: boolean } {
   if (value === null || typeof value !== "object") return { value, found: false };
   if (!Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
-    return { value: key.toLowerCase() === "url" ? SECRET_URL_STAND_IN : "[secret]", found: true };
+    return { value: SECRET_URL_PATHS.includes(path.join(".")) ? SECRET_URL_STAND_IN : "[secret]", found: true };
   }
   let found = false;
-  const walk = (item: unknown, itemKey: string) => {
-    const result = hideSecure(item, itemKey);
+  const walk = (item: unknown, itemPath: string[]) => {
+    const result = hideSecure(item, itemPath);
     found ||= result.found;
     return result.value;
   };
-  const copy = Array.isArray(value) ? value.map((item) => walk(item, key)) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
+  const copy = Array.isArray(value) ? value.map((item, i) => walk(item, [...path, String(i)]))
+    : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, [...path, k])]));
   return { value: copy, found };
 }
+
+/**
+ * Keys kept encrypted because the URL is the credential (Slack's and Teams' webhooks carry their token). Other URLs
+ * (the clusters') are read as "[secret]", which the config check refuses, rather than passed unchecked.
+ */
+const SECRET_URL_PATHS = ["kibana.alert.webhook.url"];
 
 /** What the plan reads for an encrypted URL (`pulumi config set --secret --path kibana.alert.webhook.url ...`). */
 export const SECRET_URL_STAND_IN = "https://secret.invalid/";

@@ -101,15 +101,17 @@ test("stack files: Pulumi.yaml defaults apply under stack values, structures bec
     writeFileSync(join(dir, "Pulumi.yaml"), "name: p\nruntime: nodejs\nconfig:\n  retentionDays:\n    type: integer\n    default: 30\n  demoNetwork:\n    type: boolean\n    default: false\n");
     writeFileSync(join(dir, "Pulumi.s.yaml"), "config:\n  p:demoNetwork: true\n  p:storage:\n    accountName: abc123\n  p:token:\n    secure: v1:abc\n  p:tags:\n    team: a\n    key:\n      secure: v1:def\n  azure-native:location: westeurope\n" +
       // `pulumi config set --secret --path kibana.alert.webhook.url ...`: a URL stand-in, which the URL check takes
-      "  p:kibana:\n    alert:\n      webhook:\n        url:\n          secure: v1:ghi\n");
+      "  p:kibana:\n    alert:\n      webhook:\n        url:\n          secure: v1:ghi\n" +
+      // any other encrypted URL (a cluster's) stays "[secret]": the config check refuses it rather than pass a stand-in
+      "  p:elasticsearch:\n    url:\n      secure: v1:jkl\n");
     const loaded = loadStackConfigFiles({ stack: "s", dir });
     assert.deepEqual(loaded.config, {
       "p:retentionDays": "30", "p:demoNetwork": "true", "p:storage": "{\"accountName\":\"abc123\"}", "p:token": "[secret]",
       "p:tags": "{\"team\":\"a\",\"key\":\"[secret]\"}", "azure-native:location": "westeurope",
-      "p:kibana": "{\"alert\":{\"webhook\":{\"url\":\"https://secret.invalid/\"}}}",
+      "p:kibana": "{\"alert\":{\"webhook\":{\"url\":\"https://secret.invalid/\"}}}", "p:elasticsearch": "{\"url\":\"[secret]\"}",
     });
-    assert.deepEqual(loaded.secretKeys, ["p:token", "p:tags", "p:kibana"]);
-    assert.deepEqual(rawProjectConfig("p", loaded.config), { retentionDays: 30, demoNetwork: true, storage: { accountName: "abc123" }, token: "[secret]", tags: { team: "a", key: "[secret]" }, kibana: { alert: { webhook: { url: "https://secret.invalid/" } } } });
+    assert.deepEqual(loaded.secretKeys, ["p:token", "p:tags", "p:kibana", "p:elasticsearch"]);
+    assert.deepEqual(rawProjectConfig("p", loaded.config), { retentionDays: 30, demoNetwork: true, storage: { accountName: "abc123" }, token: "[secret]", tags: { team: "a", key: "[secret]" }, kibana: { alert: { webhook: { url: "https://secret.invalid/" } } }, elasticsearch: { url: "[secret]" } });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
