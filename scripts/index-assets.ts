@@ -5,6 +5,7 @@
 // Credentials come from the environment: ES_API_KEY or ES_USERNAME/ES_PASSWORD.
 import { readCommandLine } from "./commandLine";
 import { Client } from "@elastic/elasticsearch";
+import { PLAIN_JSON_HEADERS } from "../collector/src/sink/elasticsearch";
 import { applyIndexAssets, type AppliedIndexAssets } from "../dashboards/src/applyIndexAssets";
 import { applyOpenSearchIndexAssets, identifyCluster } from "../dashboards/src/applyOpenSearchIndexAssets";
 import type { IndexAssetOptions } from "../dashboards/src/indexAssets";
@@ -38,7 +39,7 @@ async function main(): Promise<number> {
     if (identity?.distribution === "opensearch") {
       applied = await applyOpenSearchIndexAssets({ node: url, auth }, options);
     } else {
-      client = new Client({ node: url, ...(auth ? { auth } : {}) });
+      client = new Client({ node: url, ...(auth ? { auth } : {}), headers: { ...PLAIN_JSON_HEADERS } });
       applied = await applyIndexAssets(client, options);
     }
     for (const request of applied.requests) console.log(`put ${request.kind} ${request.name}`);

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Client } from "@elastic/elasticsearch";
-import { ElasticsearchSink } from "../../collector/src/sink/elasticsearch";
+import { ElasticsearchSink, PLAIN_JSON_HEADERS } from "../../collector/src/sink/elasticsearch";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { startElasticsearch, type RunningElasticsearch } from "../support/elasticsearch";
 import { uniqueNamespace } from "../support/esClient";
@@ -33,7 +33,7 @@ before(async () => {
     },
     log: (line) => console.log(`secured elasticsearch: ${line}`),
   });
-  client = new Client({ node: es.url, auth: { username: admin.username, password: admin.password } });
+  client = new Client({ node: es.url, auth: { username: admin.username, password: admin.password }, headers: { ...PLAIN_JSON_HEADERS } });
 });
 
 after(async () => {
@@ -103,7 +103,7 @@ test("a writer cannot write outside its data streams, and wrong credentials fail
     await badBasic.close();
   }
   // The role covers logs-azure.flowlogs-* only: another dataset is refused per document (403), not written.
-  const writerClient = new Client({ node: es!.url, auth: auth(writer) });
+  const writerClient = new Client({ node: es!.url, auth: auth(writer), headers: { ...PLAIN_JSON_HEADERS } });
   try {
     const response = await writerClient.bulk({ operations: [{ create: { _index: "logs-other-default", _id: "x" } }, { "@timestamp": "2026-11-27T00:00:00Z" }] });
     assert.equal(response.items[0]!.create!.status, 403);

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Client } from "@elastic/elasticsearch";
-import { ElasticsearchSink } from "../../collector/src/sink/elasticsearch";
+import { ElasticsearchSink, PLAIN_JSON_HEADERS } from "../../collector/src/sink/elasticsearch";
 import { identifiedDocument } from "../../collector/src/ecs";
 import { applyIndexAssets } from "../../dashboards/src/applyIndexAssets";
 import { flowDataStream, deadLetterDataStream } from "../../collector/src/sink/dataStreams";
@@ -36,7 +36,7 @@ before(async () => {
     security: { users: [admin, minted, short], roles: { minted_writer: mintedRole, short_writer: shortRole } },
     log: (line) => console.log(`secured elasticsearch: ${line}`),
   });
-  adminClient = new Client({ node: es.url, auth: { username: admin.username, password: admin.password } });
+  adminClient = new Client({ node: es.url, auth: { username: admin.username, password: admin.password }, headers: { ...PLAIN_JSON_HEADERS } });
   await applyIndexAssets(adminClient, { namespace: NAMESPACE });
 });
 
@@ -49,7 +49,7 @@ const auth = (user: { username: string; password: string }) => ({ username: user
 
 test("the minted role with dedupe: the sink writes, dedupes across a rollover and dead-letters; the key cannot read dead letters", async () => {
   const sink = new ElasticsearchSink({ node: es!.url, auth: auth(minted), namespace: NAMESPACE, dedupeAcrossBackingIndices: true });
-  const asWriter = new Client({ node: es!.url, auth: auth(minted) });
+  const asWriter = new Client({ node: es!.url, auth: auth(minted), headers: { ...PLAIN_JSON_HEADERS } });
   try {
     const batch = sampleBatch(4, "minted");
     assert.deepEqual(await sink.write(batch), { indexed: 4, duplicates: 0, deadLettered: 0, retries: 0 });

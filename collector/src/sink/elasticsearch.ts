@@ -104,7 +104,7 @@ export class ElasticsearchSink extends DataStreamBulkSink {
     let response: { items: Array<Record<string, BulkItemResult>> };
     try {
       response = await withDeadline(this.delivery.timeoutMs, signal, (deadline) => this.client.transport.request<{ items: Array<Record<string, BulkItemResult>> }>(
-        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: items.body }, { signal: deadline },
+        { method: "POST", path: "/_bulk", querystring: BULK_QUERY, bulkBody: items.body }, { signal: deadline, headers: NDJSON_HEADERS },
       ));
     } catch (error) {
       // Nobody waits for the answer any more (every write in the request stopped): the caller sees that, not a failure.
@@ -126,6 +126,15 @@ export class ElasticsearchSink extends DataStreamBulkSink {
 }
 
 /** Client options from sink options; credentials only ever go into headers, never into the URL or messages. */
+/**
+ * Plain JSON, not the 9.x client's `application/vnd.elasticsearch+json; compatible-with=9`, which Elasticsearch 8.x
+ * refuses (400 media_type_header_exception, "Accept version must be either version 8 or 7, but found 9"). Every 8.x
+ * and 9.x node, and Serverless, takes plain JSON and answers in its own version's format; the requests made here have
+ * the same shape in both. Bulk bodies say x-ndjson per request.
+ */
+export const PLAIN_JSON_HEADERS = { accept: "application/json", "content-type": "application/json" };
+const NDJSON_HEADERS = { "content-type": "application/x-ndjson" };
+
 export function clientOptions(options: ElasticsearchSinkOptions): ClientOptions {
   let url: URL;
   try {
@@ -153,6 +162,7 @@ export function clientOptions(options: ElasticsearchSinkOptions): ClientOptions 
     maxRetries: 0, // retries are ours: counted, backed off and bounded per batch
     requestTimeout: options.requestTimeoutMs ?? 60_000,
     compression: false,
+    headers: { ...PLAIN_JSON_HEADERS },
     Serializer: BulkAnswerSerializer, // all-created bulk answers read without parsing (bulkAnswer.ts)
   };
 }
