@@ -3,6 +3,11 @@
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** ARM's short name of a region, as its answers give it: lower case, no spaces ("North Europe" is northeurope). */
+export function armRegionName(region: string): string {
+  return region.toLowerCase().replace(/\s+/g, "");
+}
+
 /** Whether `text` is a GUID, as subscription ids are. */
 export function isGuid(text: string | undefined): text is string {
   return text !== undefined && GUID.test(text);

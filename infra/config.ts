@@ -5,7 +5,7 @@
 // Extending: a later component (collector, Elastic side) adds its key to `TOP_LEVEL_KEYS`, a field to
 // `InfraConfig` and a `read...` function below; existing keys keep their meaning.
 import { createHash } from "node:crypto";
-import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, isGuid, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
+import { NETWORK_RESOURCE_NAME, RESOURCE_GROUP_NAME, armRegionName, isGuid, parseArmId, parseFlowLogTarget, type FlowLogTargetKind } from "./armId";
 import { reportUnknownKeys, type Report } from "./configKeys";
 import { readElasticConfig, type ElasticSettings } from "./elastic/config";
 import { readThreatListFile, type ThreatListDeployment } from "./collectorThreatList";
@@ -253,7 +253,7 @@ function readLocation(value: unknown, problem: Report): string | undefined {
     return undefined;
   }
   if (typeof value !== "string") return void problem("location", `must be a string such as "westeurope", got ${describe(value)}`);
-  const normalised = value.toLowerCase().replace(/\s+/g, "");
+  const normalised = armRegionName(value);
   if (!/^[a-z][a-z0-9]{2,39}$/.test(normalised)) {
     return void problem("location", `"${value}" is not an Azure region name; use the short form such as "westeurope" or "eastus2"`);
   }

@@ -6,7 +6,7 @@
 // the preview, naming its config entry, and nothing of its flow log reaches Azure.
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
-import { parseArmId, parseFlowLogTarget, type TargetResult } from "../armId";
+import { armRegionName, parseArmId, parseFlowLogTarget, type TargetResult } from "../armId";
 
 /** The target id for its flow log: resolves once checkTarget found it (in preview as in `up`). */
 export function checkedTargetId(targetResourceId: string, configKey: string, location: string, parent: pulumi.Resource): pulumi.Output<string> {
@@ -30,16 +30,12 @@ export async function checkTarget(targetResourceId: string, configKey: string, l
       `target's subscription. Log it from a stack that deploys into ${target.id.subscriptionId} (azure-native:subscriptionId), or remove the entry`);
   }
   if (!found.location) throw new pulumi.RunError(lookupFailure(targetResourceId, configKey, new Error("Azure's answer has no location")));
-  if (normalRegion(found.location) !== normalRegion(location)) {
+  if (armRegionName(found.location) !== armRegionName(location)) {
     throw new pulumi.RunError(`${configKey}.targetResourceId: ${targetResourceId} is in ${found.location}, and this stack's location is ${location}: ` +
       "Azure needs a flow log's target, its Network Watcher and its storage account in one region. Log it from a stack whose " +
-      `location is ${normalRegion(found.location)}, or remove the entry`);
+      `location is ${armRegionName(found.location)}, or remove the entry`);
   }
   return targetResourceId;
-}
-
-function normalRegion(region: string): string {
-  return region.toLowerCase().replace(/\s+/g, "");
 }
 
 /** What ARM answers for the target; for a subnet (which has no region of its own), its VNet's answer once it exists. */

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { neededSecretKeys } from "../config";
 import { rawProjectConfig } from "../stackConfig";
 import { isAzuresWatcher } from "../components/networkWatcher";
-import { isGuid } from "../armId";
+import { armRegionName, isGuid } from "../armId";
 
 export const MOCK_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -92,6 +92,7 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
     ? { config: options.config, secretKeys: options.secretKeys ?? [] }
     : withSecretStandIns(options);
   pulumi.runtime.setAllConfig(config, secretKeys);
+  const deploying = isGuid(config["azure-native:subscriptionId"]) ? config["azure-native:subscriptionId"] : undefined;
   const isAbsent = absentLookups(rawProjectConfig(options.project, config), location);
   // The offline plan sends nothing anywhere: the one HTTP call the program makes (ACR token exchange) is answered here.
   const realFetch = globalThis.fetch;
@@ -112,7 +113,7 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
       events.push(`invoke ${args.token}`);
       // As a failed gRPC invoke: Pulumi's client reports its `details`.
       if (absent) throw Object.assign(new Error("ResourceNotFound"), { details: `ResourceNotFound: the offline plan answers ${args.token} as not found` });
-      return mockInvoke(args.token, args.inputs, location, isGuid(config["azure-native:subscriptionId"]) ? config["azure-native:subscriptionId"] : undefined);
+      return mockInvoke(args.token, args.inputs, location, deploying);
     },
   }, options.project, options.stack, false);
   recordResourceOptions(recorded);
@@ -362,7 +363,7 @@ function mockInvoke(token: string, args: any, location: string, deploying: strin
 
 function configLocation(options: MockRunOptions): string {
   const raw = options.config[`${options.project}:location`];
-  return typeof raw === "string" ? raw.toLowerCase().replace(/\s+/g, "") : "westeurope";
+  return typeof raw === "string" ? armRegionName(raw) : "westeurope";
 }
 
 function fakeGuid(seed: string): string {

@@ -125,7 +125,6 @@ export class ElasticsearchSink extends DataStreamBulkSink {
   }
 }
 
-/** Client options from sink options; credentials only ever go into headers, never into the URL or messages. */
 /**
  * Plain JSON, not the 9.x client's `application/vnd.elasticsearch+json; compatible-with=9`, which Elasticsearch 8.x
  * refuses (400 media_type_header_exception, "Accept version must be either version 8 or 7, but found 9"). Every 8.x
@@ -135,6 +134,7 @@ export class ElasticsearchSink extends DataStreamBulkSink {
 export const PLAIN_JSON_HEADERS = { accept: "application/json", "content-type": "application/json" };
 const NDJSON_HEADERS = { "content-type": "application/x-ndjson" };
 
+/** Client options from sink options; credentials only ever go into headers, never into the URL or messages. */
 export function clientOptions(options: ElasticsearchSinkOptions): ClientOptions {
   let url: URL;
   try {
