@@ -7,9 +7,11 @@
 // a round also holds polls that found nothing; their cost (an idle phase measures it per poll) is taken out of the
 // steady-state figure (`_per_doc`), and given with it too (`_raw`). Azure requests are counted by a loopback proxy
 // in front of Azurite that only the collector talks to. Exact counts are checked in Elasticsearch at the end.
-//   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--warm-up 10] [--concurrency N] [--dist DIR] [--args "..."] [--profile DIR]
+//   node --import tsx scripts/bench/tailingCpu.ts [--nics 16] [--rounds 20] [--warm-up 10] [--minutes-per-round 1] [--concurrency N] [--dist DIR] [--args "..."] [--profile DIR]
 // --warm-up: rounds before the measured ones (JIT and Elasticsearch settle: the first ten cost up to twice as much).
 // --keep-leases on|off|auto: FLOWLOGS_KEEP_LEASES of the service (default on: what production's polls 60 s apart get).
+// --minutes-per-round K: each measured round appends K minutes to every blob before the poll reads them (default 1):
+//   what a service polling every K minutes (FLOWLOGS_POLL_INTERVAL_SECONDS=60K) pays per flow; warm-up rounds append one.
 // --concurrency N: FLOWLOGS_CONCURRENCY of the service (default: the collector's, 4): jobs at once, and so how many
 //   jobs' documents one shared bulk request can carry.
 // --dist DIR: another build of the collector (as in collectorCpu.ts --base), to compare builds run after run.
@@ -50,13 +52,16 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     nics: { type: "string", default: "16" }, rounds: { type: "string", default: "20" }, "warm-up": { type: "string", default: "10" },
     dist: { type: "string" }, profile: { type: "string" }, concurrency: { type: "string" }, args: { type: "string", default: "" },
-    "keep-leases": { type: "string", default: "on" },
+    "keep-leases": { type: "string", default: "on" }, "minutes-per-round": { type: "string", default: "1" },
   } });
   const nics = Number(values.nics);
   const rounds = Number(values.rounds);
   const warmUp = Number(values["warm-up"]);
-  if (!(nics >= 1) || !(rounds >= 1) || !(warmUp >= 0) || 1 + warmUp + rounds > 60) {
-    throw new Error("--nics must be at least 1, --rounds at least 1, and 1 + --warm-up + --rounds at most 60 (one hour's blob, one minute per round)");
+  const minutesPerRound = Number(values["minutes-per-round"]);
+  const minutes = 1 + warmUp + rounds * minutesPerRound;
+  if (!(nics >= 1) || !(rounds >= 1) || !(warmUp >= 0) || !Number.isInteger(minutesPerRound) || !(minutesPerRound >= 1) || minutes > 60) {
+    throw new Error("--nics must be at least 1, --rounds and --minutes-per-round at least 1, and 1 + --warm-up + --rounds × --minutes-per-round " +
+      "at most 60 (one hour's blob, one minute per warm-up round)");
   }
   const dist = values.dist ? resolve(values.dist) : DIST;
   if (!values.dist) {
@@ -76,9 +81,10 @@ async function main(): Promise<void> {
     // The current hour, so the blobs are live (not marked done) all along; a blob's minutes go up to 59.
     const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
     const writers = Array.from({ length: nics }, (_, nic) => new FlowLogBlobWriter(container, costBlobSpec(nic, hour, 5000 + nic)));
-    const appendMinute = () => Promise.all(writers.map((w) => w.appendMinute({ records: RECORDS_PER_MINUTE, tuplesPerRecord: TUPLES_PER_RECORD })));
+    const appendMinutes = (count: number) =>
+      Promise.all(writers.map((w) => w.appendMinutes(count, { records: RECORDS_PER_MINUTE, tuplesPerRecord: TUPLES_PER_RECORD })));
     const written = () => writers.reduce((n, w) => n + w.tuples, 0);
-    await appendMinute();
+    await appendMinutes(1);
 
     service = startService(await ensureImageNode(), {
       FLOWLOGS_STORAGE_CONNECTION_STRING: azurite.connectionString.replace(azurite.blobUrl, `${proxy.url}/${AZURITE_ACCOUNT}`),
@@ -98,14 +104,15 @@ async function main(): Promise<void> {
       collector: treeCpuSeconds(service!.pid), collectorSystem: processCpuSeconds(service!.pid).system, es: treeCpuSeconds(es.pid!), polls: service!.polls(), requests: proxy.seen.length,
       atUs: Number(process.hrtime.bigint() / 1000n),
     });
-    // A round ends with the poll that indexed its last document (its jobs are over by then).
-    const round = async (): Promise<void> => {
-      await appendMinute();
+    // A round ends with the poll that indexed its last document (its jobs are over by then). Its minutes are
+    // committed at once, so no poll reads part of them: one job per blob and round, as polls K minutes apart.
+    const round = async (count: number): Promise<void> => {
+      await appendMinutes(count);
       await service!.indexed(written());
     };
     progress(`start-up and ${warmUp} warm-up rounds (not counted)`);
     await service.indexed(written());
-    for (let i = 0; i < warmUp; i++) await round();
+    for (let i = 0; i < warmUp; i++) await round(1);
 
     // Polls that find nothing new: one listing each. Measured to take them out of the rounds.
     const idleStart = sample();
@@ -128,7 +135,7 @@ async function main(): Promise<void> {
     const measuredFrom = sample();
     let before = measuredFrom;
     for (let i = 0; i < rounds; i++) {
-      await round();
+      await round(minutesPerRound);
       const after = sample();
       const polls = after.polls - before.polls;
       const raw = after.collector - before.collector;
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
     progress(`measured window in this process's hrtime: ${measuredFrom.atUs}-${measuredTo.atUs} µs`);
     const systemShare = (measuredTo.collectorSystem - measuredFrom.collectorSystem) / (measuredTo.collector - measuredFrom.collector);
 
-    const documentsPerRound = nics * RECORDS_PER_MINUTE * TUPLES_PER_RECORD;
+    const documentsPerRound = nics * RECORDS_PER_MINUTE * TUPLES_PER_RECORD * minutesPerRound;
     const stopped = await service.stop();
     service = undefined;
     await client.indices.refresh({ index: dataStream });
@@ -154,7 +161,7 @@ async function main(): Promise<void> {
     const us = (seconds: number) => seconds * 1e6 / documentsPerRound;
     const collector = median(perRound.map((r) => us(r.collector)));
     const esPerDoc = median(perRound.map((r) => us(r.es)));
-    report("tailing_documents", count, 0, `${nics} NICs × ${1 + warmUp + rounds} minutes × ${documentsPerRound / nics} tuples, all in Elasticsearch, none duplicate; ${rounds} rounds measured`);
+    report("tailing_documents", count, 0, `${nics} NICs × ${minutes} minutes × ${RECORDS_PER_MINUTE * TUPLES_PER_RECORD} tuples, all in Elasticsearch, none duplicate; ${rounds} rounds of ${minutesPerRound} minute(s) measured`);
     report("tailing_collector_cpu_us_per_doc", collector, 1, `median of ${rounds} rounds, idle polls taken out; rounds ${perRound.map((r) => us(r.collector).toFixed(0)).join(", ")}`);
     // /proc counts CPU in 10 ms ticks, about 5.7 µs per document of a 1,760-document round: a round's figure is
     // coarse, their mean is not.
@@ -163,7 +170,7 @@ async function main(): Promise<void> {
     report("tailing_collector_cpu_us_per_doc_raw", median(perRound.map((r) => us(r.raw))), 1, `with the ${median(perRound.map((r) => r.polls))} polls a round took (median)`);
     report("tailing_collector_system_cpu_share", systemShare, 2, "of the collector's CPU in the measured rounds, spent in the kernel (system calls)");
     report("tailing_idle_poll_cpu_ms", idlePerPoll * 1e3, 2, `a poll that finds nothing new (${idlePolls} polls)`);
-    report("tailing_collector_cpu_ms_per_blob_job", collector * documentsPerRound / nics / 1e3, 2, `one NIC's minute: ${documentsPerRound / nics} documents`);
+    report("tailing_collector_cpu_ms_per_blob_job", collector * documentsPerRound / nics / 1e3, 2, `one NIC's ${minutesPerRound} minute(s): ${documentsPerRound / nics} documents`);
     report("tailing_azure_requests_per_round", median(perRound.map((r) => r.requests)), 1, `${nics} blob jobs and one listing (idle polls' listings taken out)`);
     report("tailing_azure_requests_per_blob_job", (median(perRound.map((r) => r.requests)) - idleRequestsPerPoll) / nics, 2);
     process.stdout.write(`# requests in the measured rounds, idle polls included: ${[...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}\n`);

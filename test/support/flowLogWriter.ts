@@ -158,9 +158,35 @@ export class FlowLogBlobWriter {
 
   /** Append one minute of records as a block, as Azure does once a minute. */
   async appendMinute(options: AppendOptions = {}): Promise<AppendResult> {
+    return this.appendMinutes(1, options);
+  }
+
+  /**
+   * Append `minutes` minutes of records, a block each, committed in one block list: what a reader polling that many
+   * minutes apart finds new at once (Azure commits each minute's block in turn; the reader sees only the result).
+   */
+  async appendMinutes(minutes: number, options: AppendOptions = {}): Promise<AppendResult> {
+    const blocks: string[] = [];
+    const written: WrittenTuple[] = [];
+    const total: AppendResult = { tuples: 0, records: 0, bytes: 0 };
+    for (let m = 0; m < minutes; m++) {
+      const minute = this.minuteRecords(options, written);
+      blocks.push(minute.text);
+      total.tuples += minute.tuples;
+      total.records += minute.records;
+      this.minute++;
+    }
+    total.bytes = await this.commitData(blocks);
+    this.written.push(...written);
+    this.tuples += total.tuples;
+    this.records += total.records;
+    return total;
+  }
+
+  /** One minute's records as a block's text, at the current minute; the tuples of a traffic profile go into `written`. */
+  private minuteRecords(options: AppendOptions, written: WrittenTuple[]): { text: string; tuples: number; records: number } {
     const recordCount = options.records ?? 1;
     const records: string[] = [];
-    const written: WrittenTuple[] = [];
     let tuples = 0;
     for (let i = 0; i < recordCount; i++) {
       const count = options.tuplesPerRecord ?? 1 + Math.floor(this.random() * 6);
@@ -171,18 +197,13 @@ export class FlowLogBlobWriter {
       records.push(JSON.stringify(this.plantedRecord(options.planted, written)));
       tuples += options.planted.length;
     }
-    const bytes = await this.commitData(records.join(","));
-    this.written.push(...written);
-    this.tuples += tuples;
-    this.records += recordCount + (options.planted?.length ? 1 : 0);
-    this.minute++;
-    return { tuples, records: recordCount + (options.planted?.length ? 1 : 0), bytes };
+    return { text: records.join(","), tuples, records: recordCount + (options.planted?.length ? 1 : 0) };
   }
 
   /** Append a block that is not valid JSON (truncated record), as corruption or a bug would. */
   async appendMalformedBlock(text = '{"time":"2026-01-01T00:00:00Z","category":"broken",'): Promise<number> {
     this.malformedBlocks++;
-    return this.commitData(text);
+    return this.commitData([text]);
   }
 
   /** Replace the blob by a fresh single-record one (same name), as if it were deleted and re-created. */
@@ -198,25 +219,29 @@ export class FlowLogBlobWriter {
     return this.appendMinute(options);
   }
 
-  private async commitData(text: string): Promise<number> {
-    const first = this.committed.length === 0;
-    const body = Buffer.from(first ? text : `,${text}`);
-    if (first) {
+  /** Commits `texts` as data blocks, in order, before the tail; returns their bytes (separating commas included). */
+  private async commitData(texts: readonly string[]): Promise<number> {
+    if (this.committed.length === 0) {
       await this.blob.stageBlock(blockId("head"), Buffer.from(HEAD), HEAD.length);
       await this.blob.stageBlock(blockId("tail"), Buffer.from(TAIL), TAIL.length);
       this.committed.push(blockId("head"));
       this.size = HEAD.length;
     }
-    const id = blockId(`data-${String(this.committed.length).padStart(8, "0")}`);
-    await this.blob.stageBlock(id, body, body.length);
-    this.committed.push(id);
-    // The tail block is already committed; naming it again re-commits it last, after the new block.
+    let bytes = 0;
+    for (const text of texts) {
+      const body = Buffer.from(this.committed.length === 1 ? text : `,${text}`);
+      const id = blockId(`data-${String(this.committed.length).padStart(8, "0")}`);
+      await this.blob.stageBlock(id, body, body.length);
+      this.committed.push(id);
+      bytes += body.length;
+      this.dataBlocks++;
+    }
+    // The tail block is already committed; naming it again re-commits it last, after the new blocks.
     await this.blob.commitBlockList([...this.committed, blockId("tail")], {
       blobHTTPHeaders: { blobContentType: "application/json" },
     });
-    this.size += body.length;
-    this.dataBlocks++;
-    return body.length;
+    this.size += bytes;
+    return bytes;
   }
 
   private record(tupleCount: number): Record<string, unknown> {
