@@ -20,6 +20,7 @@ import type { LogEvent } from "../../collector/src/service/logger";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CredentialUnavailableError } from "@azure/identity";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
+import { sleep } from "../../collector/src/sleep";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
 const scratch = scratchContainers(azuriteConnectionString());
@@ -183,8 +184,8 @@ test("403s right after start-up are waited out within the grace, with one clear 
   }
 });
 
-test("no storage token yet at start-up (the container's managed identity endpoint not answering) is waited out within the grace, with one line", async () => {
-  const { config, writer } = await setUp();
+test("no storage token yet at start-up (the container's managed identity endpoint not answering) is waited out within the grace, with one line, retried a minute apart even with polls ten minutes apart", async () => {
+  const { config, writer } = await setUp({ FLOWLOGS_POLL_INTERVAL_SECONDS: "600" });
   await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
   // Where the bearer-token policy would fail: @azure/identity's own error, as DefaultAzureCredential throws it in ACI
   // before the identity endpoint answers (its probe is not retried, nor is the error by the storage SDK).
@@ -199,10 +200,13 @@ test("no storage token yet at start-up (the container's managed identity endpoin
       },
     }, { phase: "Sign" });
   const sink = new RecordingSink();
-  const service = serve({ config, sink, blobService: client });
+  // Waits asked for are recorded; the test's clock runs 100 ms each.
+  const waits: number[] = [];
+  const service = serve({ config, sink, blobService: client, sleep: (ms, signal) => { waits.push(ms); return sleep(100, signal); } });
   try {
     const url = await service.url();
     await until("the wait announced", () => service.events.some((e) => e.event === "storage.identity.waiting"));
+    assert.equal(waits[0], 60_000, "a start-up retry waits a minute, not the poll interval");
     assert.equal((await fetch(`${url}/healthz`)).status, 200, "waiting is not a stall");
     ready = true;
     await until("the data indexed once a token comes", () => sink.documents.size === writer.tuples);

@@ -523,6 +523,29 @@ test("a blob left unfinished outside the recent hours is tried again on the next
   assert.equal(summary.metrics.pendingSince.size, 0, "nothing left pending");
 });
 
+test("with polls five minutes apart, a poll that leaves a blob unfinished is followed by another a minute later, not five", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_POLL_INTERVAL_SECONDS: "300", FLOWLOGS_WINDOW_BYTES: "4096", FLOWLOGS_BATCH_DOCUMENTS: "20" });
+  const writer = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 62 });
+  await writer.appendMinutes(5, { records: 2, tuplesPerRecord: 10 });
+  const sink = new RecordingSink();
+  sink.failAfter = 50; // a sink outage during the first poll
+  const waits: number[] = [];
+  const controller = new AbortController();
+  const steps: Array<() => Promise<void>> = [async () => { sink.failAfter = undefined; }, async () => { await writer.appendMinutes(5, { records: 2, tuplesPerRecord: 10 }); }];
+  const summary = await runCollector({
+    config, sink, blobService: service, writeLog: () => {}, now: () => HOUR.getTime() + 10 * 60_000, signal: controller.signal,
+    sleep: async (ms) => {
+      waits.push(ms);
+      const step = steps.shift();
+      if (step) await step();
+      else controller.abort();
+    },
+  });
+  assert.deepEqual(waits, [60_000, 300_000, 300_000], "the retry after the outage, then the interval after each poll that finished everything");
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
+  assert.equal(summary.metrics.pendingSince.size, 0);
+});
+
 test("a blob that grew between the listing and its read is not left pending once a listing shows it caught up (lag gauge)", async () => {
   const { nsg, config } = await setup({ FLOWLOGS_CONCURRENCY: "1" });
   const first = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 70, mac: "000D3A000070" });

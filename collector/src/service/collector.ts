@@ -24,6 +24,9 @@ import { blobKey, blobRefKey, ownCopy } from "../blobKey";
 import { sleep } from "../sleep";
 import { heapLimitBytes, rememberedBlobsWarning } from "./rememberedBlobs";
 
+/** The longest wait before a retry, whatever FLOWLOGS_POLL_INTERVAL_SECONDS says (Azure's own cadence: a block a minute). */
+export const RETRY_SECONDS = 60;
+
 export interface RunOptions {
   config: CollectorConfig;
   /** One pass, then return. */
@@ -98,7 +101,10 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   const underway = { count: 0 };
   const sink = options.sink ?? createSink(config.sink, log, () => Math.max(1, underway.count));
   let status: StatusServer | undefined;
-  const pause = (): Promise<void> => (options.sleep ?? sleep)(config.pollIntervalSeconds * 1000, options.signal);
+  const pauseFor = (seconds: number): Promise<void> => (options.sleep ?? sleep)(seconds * 1000, options.signal);
+  // Retries (a start-up waiting for its identity or roles; blobs a poll left unfinished, e.g. through a sink outage)
+  // come at most RETRY_SECONDS apart: a longer poll interval buys fewer, larger jobs per flow, not slower recovery.
+  const retryPause = (): Promise<void> => pauseFor(Math.min(config.pollIntervalSeconds, RETRY_SECONDS));
   try {
     // The probe answers while start-up waits out a 403 (role assignments not yet effective).
     if (config.metricsPort !== undefined) {
@@ -116,7 +122,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
         if (!grace.excuse(isForbidden(error), what, describeError(error)) &&
           !(isIdentityUnready(error) && grace.excuseUnreadyIdentity(what, describeError(error)))) throw error;
         metrics.lastProgress = Date.now(); // waiting out the grace is not a stall
-        await pause();
+        await retryPause();
         if (options.signal?.aborted) return { polls: metrics.polls, metrics };
       }
     }
@@ -177,7 +183,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       // A backlog is taken on BACKLOG_BLOBS_PER_POLL at a time: a poll interval slept between the bites would add
       // hours to a large backfill (140 polls for 700,000 blobs). The recent hours are listed by every poll anyway.
       if (backlogMoving) continue;
-      await pause();
+      await (state.pending.size > 0 ? retryPause() : pauseFor(config.pollIntervalSeconds));
       if (options.signal?.aborted) break;
     }
     return { polls: metrics.polls, metrics };
