@@ -37,6 +37,8 @@ export const DEFAULTS = {
   collectorEnabled: false,
   collectorCpu: 0.5,
   collectorMemoryGb: 1,
+  // The collector's own default (FLOWLOGS_POLL_INTERVAL_SECONDS): Azure appends a block about once a minute.
+  collectorPollIntervalSeconds: 60,
   collectorCheckpointContainer: "flowlogs-checkpoints",
   collectorEsNamespace: "default",
   // Microsoft documents a Premium registry as the prerequisite for Container Instances pulling with a managed
@@ -70,7 +72,7 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   "flowLogs[].adoptExisting": ["flowLogName"],
   trafficAnalytics: ["workspaceResourceId", "workspaceGuid", "workspaceRegion", "create", "intervalMinutes"],
   storage: ["accountName", "sku", "skuConvertedTo", "allowSharedKeyAccess", "networkDefaultAction", "allowedIpRanges", "keepDataOnDestroy"],
-  collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "checkpointContainer", "elasticsearch", "threatListFile", "geoip"],
+  collector: ["enabled", "image", "imageRegistryResourceId", "registry", "cpu", "memoryGb", "pollIntervalSeconds", "checkpointContainer", "elasticsearch", "threatListFile", "geoip"],
   "collector.geoip": ["enabled", "database", "asnDatabase"],
   "collector.registry": ["name", "sku"],
   "collector.elasticsearch": ["url", "namespace"],
@@ -136,6 +138,8 @@ export interface CollectorConfig {
     | { build: false; reference: string; registry?: { resourceId: string; loginServer: string } };
   cpu: number;
   memoryGb: number;
+  /** Seconds between the collector's polls (FLOWLOGS_POLL_INTERVAL_SECONDS): longer reads more minutes per job, for less CPU and fewer Azure requests per flow. */
+  pollIntervalSeconds: number;
   checkpointContainer: string;
   /**
    * With a managed Elastic side: taken from the `elasticsearch` block (one source of truth), including its private
@@ -201,9 +205,12 @@ export function parseConfig(raw: Raw, given: ParseContext): InfraConfig {
   const roleAssignmentWaitSeconds = readRoleAssignmentWait(raw.roleAssignmentWaitSeconds, problem);
   const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, context, problem);
   const storage = readStorage(raw.storage, problem);
-  const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem);
+  const poll = readCollectorPollInterval(raw.collector, problem);
+  // The alert rules wait for flows as long as a poll may hold them back, when this stack runs the collector.
+  const collectorOn = isObject(raw.collector) && raw.collector.enabled === true;
+  const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem, collectorOn && poll.explicit ? { collectorPollIntervalSeconds: poll.seconds } : {});
   readCredentials(raw, elastic, context, problem);
-  const collector = readCollector(raw, storage?.accountName, elastic, context, problem);
+  const collector = readCollector(raw, storage?.accountName, elastic, context, poll.seconds, problem);
   if (storage && collector) {
     // A container group outside a virtual network has no fixed egress address a storage firewall could allow, so
     // with the collector the firewall defaults to Allow (access still needs Entra ID; shared keys stay off).
@@ -547,7 +554,9 @@ const FLOW_LOG_CONTAINER_NAMES = ["insights-logs-flowlogflowevent", "insights-lo
  * surfaces before someone turns it on; the Elasticsearch URL and the API key are required only when it is on.
  * With a managed Elastic side (`elasticsearch`), URL, namespace and key come from there.
  */
-function readCollector(raw: Raw, storageAccountName: string | undefined, elastic: ElasticSettings | undefined, context: ParseContext, problem: Report): InfraConfig["collector"] {
+function readCollector(
+  raw: Raw, storageAccountName: string | undefined, elastic: ElasticSettings | undefined, context: ParseContext, pollIntervalSeconds: number, problem: Report,
+): InfraConfig["collector"] {
   const value = raw.collector ?? {};
   if (!isObject(value)) { problem("collector", `must be an object like { enabled: true, elasticsearch: { url } }, got ${describe(value)}`); return false; }
   reportUnknownKeys(value, NESTED_KEYS.collector!, "collector.", problem);
@@ -594,6 +603,7 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
     image: image ?? { build: true, registryName: "", registrySku: DEFAULTS.collectorRegistrySku },
     cpu,
     memoryGb,
+    pollIntervalSeconds,
     checkpointContainer: String(checkpointContainer),
     elasticsearch: target,
     writerKey: elastic && !elastic.writerKey.external ? "managed" : "configured",
@@ -602,6 +612,26 @@ function readCollector(raw: Raw, storageAccountName: string | undefined, elastic
     containerGroupName: `${context.project}-${context.stack}-collector`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").slice(0, 63).replace(/-+$/, ""),
     ...(threatList ? { threatList } : {}),
   };
+}
+
+/**
+ * `collector.pollIntervalSeconds`, read before the Kibana settings (their late-arrival default follows it). Whole
+ * seconds, 1-900: the collector takes up to 3600, but past 10 minutes a job saves no more CPU per flow
+ * (collector/PERFORMANCE.md, Tailing) while /healthz waits three intervals before calling a stalled collector stalled.
+ */
+const MAX_POLL_INTERVAL_SECONDS = 900;
+
+function readCollectorPollInterval(value: unknown, problem: Report): { seconds: number; explicit: boolean } {
+  const raw = isObject(value) ? value.pollIntervalSeconds : undefined;
+  if (raw === undefined) return { seconds: DEFAULTS.collectorPollIntervalSeconds, explicit: false };
+  const seconds = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 1 || seconds > MAX_POLL_INTERVAL_SECONDS) {
+    problem("collector.pollIntervalSeconds", `must be a whole number of seconds, 1-${MAX_POLL_INTERVAL_SECONDS}, got ${describe(raw)}; leave it unset for ` +
+      `${DEFAULTS.collectorPollIntervalSeconds} (Azure appends a block about once a minute), or 300 to read five minutes per poll for less CPU per flow ` +
+      "(past 600 it saves nothing more, and a stalled collector is restarted only after three intervals)");
+    return { seconds: DEFAULTS.collectorPollIntervalSeconds, explicit: false };
+  }
+  return { seconds, explicit: true };
 }
 
 /** `collector.geoip`: the collector's FLOWLOGS_GEOIP* settings, the database paths as seen inside the container. */

@@ -72,6 +72,7 @@ export class Collector extends pulumi.ComponentResource {
       identityClientId: this.identity.clientId,
       cpu: settings.cpu,
       memoryGb: settings.memoryGb,
+      pollIntervalSeconds: settings.pollIntervalSeconds,
       storageBlobEndpoint: args.storageBlobEndpoint,
       flowLogContainers: Object.keys(args.flowLogContainerIds),
       checkpointContainer: settings.checkpointContainer,

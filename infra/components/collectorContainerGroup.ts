@@ -4,6 +4,7 @@
 // pulls the image.
 import * as pulumi from "@pulumi/pulumi";
 import * as containerinstance from "@pulumi/azure-native/containerinstance";
+import { DEFAULTS } from "../config";
 import { collectorNodeOptions } from "./collectorHeap";
 
 export const COLLECTOR_METRICS_PORT = 9464;
@@ -24,6 +25,8 @@ export interface CollectorContainerGroupArgs {
   identityClientId: pulumi.Input<string>;
   cpu: number;
   memoryGb: number;
+  /** Seconds between polls; the collector's default (60) is left unset, so stacks without the key keep their container as it was. */
+  pollIntervalSeconds: number;
   storageBlobEndpoint: pulumi.Input<string>;
   flowLogContainers: string[];
   checkpointContainer: string;
@@ -54,6 +57,7 @@ export class CollectorContainerGroup extends pulumi.ComponentResource {
       FLOWLOGS_SINK: "elasticsearch",
       FLOWLOGS_ES_URL: args.elasticsearch.url,
       FLOWLOGS_ES_NAMESPACE: args.elasticsearch.namespace,
+      ...(args.pollIntervalSeconds !== DEFAULTS.collectorPollIntervalSeconds ? { FLOWLOGS_POLL_INTERVAL_SECONDS: String(args.pollIntervalSeconds) } : {}),
       ...(args.elasticsearch.caCert ? { FLOWLOGS_ES_CA_FILE: `${CA_MOUNT}/${CA_FILE}` } : {}),
       ...(args.elasticsearch.dedupeAcrossBackingIndices ? { FLOWLOGS_ES_DEDUPE_ACROSS_BACKING_INDICES: "true" } : {}),
       ...(args.threatList ? { FLOWLOGS_THREAT_LIST_FILE: `${THREAT_LIST_MOUNT}/${args.threatList.fileName}` } : {}),

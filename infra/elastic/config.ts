@@ -9,7 +9,7 @@ import { SERVERLESS_CAPABILITIES, type ClusterCapabilities, type IndexAssetOptio
 import { checkNamespace } from "../../collector/src/sink/dataStreams";
 import { reportUnknownKeys, type Report } from "../configKeys";
 import type { ElasticsearchConnection } from "./elasticsearch/client";
-import { flowlogsKibanaArgs, KibanaSecrets, KibanaSettings, readKibanaConfig } from "./kibana/config";
+import { flowlogsKibanaArgs, KibanaSecrets, KibanaSettings, readKibanaConfig, type KibanaConfigContext } from "./kibana/config";
 import type { FlowlogsElasticArgs } from "./index";
 import { redactUrlText } from "../../collector/src/safeText";
 
@@ -33,7 +33,7 @@ export interface ElasticSettings {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Reads `elasticsearch` (undefined = no Elastic side managed by this stack) and `kibana`. */
-export function readElasticConfig(value: unknown, kibana: unknown, problem: Report): ElasticSettings | undefined {
+export function readElasticConfig(value: unknown, kibana: unknown, problem: Report, context: KibanaConfigContext = {}): ElasticSettings | undefined {
   if (value === undefined) {
     if (kibana !== undefined) problem("kibana", "is set but `elasticsearch` is not: the Kibana objects read the flow-log data streams, so configure elasticsearch.url too");
     return undefined;
@@ -88,7 +88,7 @@ export function readElasticConfig(value: unknown, kibana: unknown, problem: Repo
     capabilities,
     keepTemplatesWithData: value.keepTemplatesWithData === true,
     writerKey,
-    kibana: readKibanaConfig(kibana, problem, assets.namespace),
+    kibana: readKibanaConfig(kibana, problem, assets.namespace, context),
   };
 }
 

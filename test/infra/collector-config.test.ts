@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULTS, parseConfig, type CollectorConfig } from "../../infra/config";
 import { CONTEXT, only, problems } from "./configProblems";
+import { loadConfig as loadCollectorConfig } from "../../collector/src/service/config";
 
 const ctx = CONTEXT;
 const SUB = "11111111-2222-3333-4444-555555555555";
@@ -30,6 +31,7 @@ test("collector config: on, every documented default; the image is built into a 
     image: { build: true, registryName: "flowlogs001acr", registrySku: "Premium" },
     cpu: 0.5,
     memoryGb: 1,
+    pollIntervalSeconds: 60,
     checkpointContainer: "flowlogs-checkpoints",
     elasticsearch: { url: "https://es.example.com", namespace: "default" },
     writerKey: "configured",
@@ -77,6 +79,25 @@ test("collector config: cpu and memory are bounded and in steps of 0.1", () => {
   assert.match(only(on({ memoryGb: "0.25" }), "collector.memoryGb"), /steps of 0\.1, got "0\.25"/);
   const config = collector(on({ cpu: 0.3, memoryGb: 1.5 }));
   assert.deepEqual([config.cpu, config.memoryGb], [0.3, 1.5]);
+});
+
+test("collector config: the poll interval is the collector's own setting and default, whole seconds 1-900 (the collector takes up to 3600)", () => {
+  const collectorEnv = { FLOWLOGS_STORAGE_ACCOUNT_URL: "https://a.blob.core.windows.net/", FLOWLOGS_SINK: "stdout" };
+  assert.equal(DEFAULTS.collectorPollIntervalSeconds, loadCollectorConfig(collectorEnv).pollIntervalSeconds);
+  for (const seconds of [1, 300, 900]) {
+    assert.equal(collector(on({ pollIntervalSeconds: seconds })).pollIntervalSeconds, seconds);
+    assert.equal(loadCollectorConfig({ ...collectorEnv, FLOWLOGS_POLL_INTERVAL_SECONDS: String(seconds) }).pollIntervalSeconds, seconds);
+  }
+  // `pulumi config set --path collector.pollIntervalSeconds 300` stores a number; a quoted one reads the same.
+  assert.equal(collector(on({ pollIntervalSeconds: "300" })).pollIntervalSeconds, 300);
+  for (const bad of [0, 901, 3600, 90.5, "5m", -60, true]) {
+    assert.match(only(on({ pollIntervalSeconds: bad }), "collector.pollIntervalSeconds"), /whole number of seconds, 1-900, got .*leave it unset for 60.*three intervals/);
+  }
+  for (const bad of [0, 3601, 90.5, -60]) {
+    assert.throws(() => loadCollectorConfig({ ...collectorEnv, FLOWLOGS_POLL_INTERVAL_SECONDS: String(bad) }), /FLOWLOGS_POLL_INTERVAL_SECONDS/);
+  }
+  // Checked while the collector is off too, like its other settings.
+  assert.match(only({ ...base, collector: { enabled: false, pollIntervalSeconds: 0 } }, "collector.pollIntervalSeconds"), /1-900/);
 });
 
 test("collector config: memory below what the collector peaks at is refused, naming the key, the peak and the fix", () => {

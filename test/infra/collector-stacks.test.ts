@@ -3,11 +3,17 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { runProgramUnderMocks, type PlannedResource } from "../../infra/plan/mockRun";
+import { loadConfig } from "../../collector/src/service/config";
 import { loadStackConfigFiles } from "../../infra/plan/stackFile";
 import { ROOT, ofType, planJson, runPlan, vnetId, writeStackFile, type PlanRun } from "./planHelpers";
 
 const base = { location: "westeurope", storage: { accountName: "flowlogstest01" }, flowLogs: [vnetId("vnet1")] };
 const collectorOn = { enabled: true, elasticsearch: { url: "https://es.example.com" } };
+/** The rest of what the collector needs to load its settings. */
+const FAKE_COLLECTOR_ENV = {
+  FLOWLOGS_STORAGE_ACCOUNT_URL: "https://flowlogstest01.blob.core.windows.net/", FLOWLOGS_SINK: "elasticsearch",
+  FLOWLOGS_ES_URL: "https://es.example.com", FLOWLOGS_ES_API_KEY: "k",
+};
 
 async function planFile(config: Record<string, unknown>): Promise<PlanRun> {
   const file = writeStackFile(config);
@@ -22,7 +28,9 @@ const scenarios = {
   off: () => planJson(base),
   plainKey: () => planFile({ ...base, collector: collectorOn, collectorEsApiKey: "plain-text-key-4711" }),
   badKeys: () => planFile({ ...base, collector: { enabled: true, cpuu: 1, image: "repo/img", elasticsearch: { url: "http://es" } } }),
-  publicImage: () => planJson({ ...base, storage: { ...base.storage, networkDefaultAction: "Allow" }, collector: { ...collectorOn, image: "ghcr.io/acme/flowlogs-collector:2.0.0" } }),
+  publicImage: () => planJson({
+    ...base, storage: { ...base.storage, networkDefaultAction: "Allow" }, collector: { ...collectorOn, image: "ghcr.io/acme/flowlogs-collector:2.0.0", pollIntervalSeconds: 300 },
+  }),
   // The Elastic side alone (collector off): no Kibana, so no dashboard.
   elasticOnly: () => planJson({ ...base, elasticsearch: { url: "https://es.example.com", namespace: "ops" }, elasticsearchUsername: "deployer" }),
   elasticBroken: () => planFile({
@@ -65,6 +73,15 @@ test("collector with a public prebuilt image: no registry credentials, no AcrPul
   assert.deepEqual(resources.filter((r) => r.name.startsWith("collector-access-acr-")), []);
   assert.deepEqual(ofType(resources, "docker:index/image:Image"), []);
   assert.deepEqual(ofType(resources, "azure-native:authorization:RoleAssignment").filter((r) => r.parent === "collector-access").length, 3);
+});
+
+test("collector.pollIntervalSeconds reaches the container as FLOWLOGS_POLL_INTERVAL_SECONDS, which the collector reads", async () => {
+  const resources = await result<PlannedResource[]>("publicImage");
+  const group = ofType(resources, "azure-native:containerinstance:ContainerGroup")[0]!;
+  const variables = (group.inputs.containers as Array<{ environmentVariables: Array<{ name: string; value?: string }> }>)[0]!.environmentVariables;
+  const poll = variables.filter((v) => v.name === "FLOWLOGS_POLL_INTERVAL_SECONDS");
+  assert.deepEqual(poll, [{ name: "FLOWLOGS_POLL_INTERVAL_SECONDS", value: "300" }]);
+  assert.equal(loadConfig({ ...FAKE_COLLECTOR_ENV, FLOWLOGS_POLL_INTERVAL_SECONDS: poll[0]!.value }).pollIntervalSeconds, 300);
 });
 
 test("an ES key set in plain text in the stack file is refused, without repeating it", async () => {

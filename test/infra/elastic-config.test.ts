@@ -31,6 +31,24 @@ test("elastic config: off unless `elasticsearch` is set; with it the collector t
   assert.equal(parse({ ...base, elasticsearch: es, ...creds }).collector, false);
 });
 
+test("elastic config: the alert rules' late-arrival default follows collector.pollIntervalSeconds; a setting below one poll is refused, naming both keys", () => {
+  const kibana = (alert: Record<string, unknown> = {}) => ({ kibana: { url: "https://kibana.example.com", alert }, kibanaApiKey: "[secret]" });
+  const late = (raw: Record<string, unknown>) => parse(raw).elastic?.kibana?.alert?.lateArrivalMinutes;
+  assert.equal(late(managed(kibana())), 5, "polls a minute apart: the documented 5 minutes");
+  assert.equal(late(managed({ ...kibana(), collector: { enabled: true, pollIntervalSeconds: 60 } })), 5);
+  // A flow waits up to one poll: each minute between polls beyond the first adds one.
+  assert.equal(late(managed({ ...kibana(), collector: { enabled: true, pollIntervalSeconds: 300 } })), 9);
+  assert.equal(late(managed({ ...kibana(), collector: { enabled: true, pollIntervalSeconds: 90 } })), 6);
+  assert.equal(late(managed({ ...kibana(), collector: { enabled: true, pollIntervalSeconds: 900 } })), 19);
+  // The user's own value stands when it covers a poll; the collector off (run elsewhere) does not move the default.
+  assert.equal(late(managed({ ...kibana({ lateArrivalMinutes: 6 }), collector: { enabled: true, pollIntervalSeconds: 300 } })), 6);
+  assert.equal(late(managed({ ...kibana(), collector: { enabled: false, pollIntervalSeconds: 300 } })), 5);
+  assert.equal(late(managed(kibana({ lateArrivalMinutes: 0 }))), 0, "no poll interval set: an explicit 0 stays allowed, as before");
+  const found = problems(managed({ ...kibana({ lateArrivalMinutes: 3 }), collector: { enabled: true, pollIntervalSeconds: 600 } }));
+  assert.deepEqual(keysOf(found), ["kibana.alert.lateArrivalMinutes"]);
+  assert.match(found[0]!, /collector\.pollIntervalSeconds is 600.*up to 10 minutes.*Remove the key \(the default follows the poll interval: 14\) or set at least 10/);
+});
+
 test("elastic config: the top-level keys are known to the did-you-mean detection", () => {
   const found = problems({ ...base, elasticsearh: es, kibanna: { url: "https://k" }, elasticsearchPasword: "x" });
   assert.match(found.find((p) => p.startsWith("elasticsearh:"))!, /did you mean "elasticsearch"/);

@@ -8,7 +8,7 @@ import type { FlowlogsKibanaArgs } from "./index";
 import { redactUrlText } from "../../../collector/src/safeText";
 import { DEFAULT_NAMESPACE } from "../../../collector/src/sink/dataStreams";
 import { DEFAULT_ALERT_INDEX, defaultAlertIndex } from "./namespace";
-import { LATE_ARRIVAL_DEFAULT_MINUTES, LATE_RUN_MARGIN_MINUTES } from "./schedule";
+import { LATE_ARRIVAL_DEFAULT_MINUTES, LATE_RUN_MARGIN_MINUTES, lateArrivalDefaultMinutes } from "./schedule";
 
 export const KIBANA_DEFAULTS = {
   // alertIndex: of namespace `default`; another namespace's is flowlogs-alerts-<namespace> (./namespace.ts).
@@ -53,8 +53,16 @@ export interface KibanaSettings {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** What the rest of the stack's config tells the Kibana settings. */
+export interface KibanaConfigContext {
+  /** `collector.pollIntervalSeconds`, when set for a collector this stack runs: flows arrive up to a poll later. */
+  collectorPollIntervalSeconds?: number;
+}
+
 /** Reads `kibana` (undefined = no Kibana side) for the stack's data stream namespace (elasticsearch.namespace). */
-export function readKibanaConfig(value: unknown, problem: Report, namespace: string = DEFAULT_NAMESPACE): KibanaSettings | undefined {
+export function readKibanaConfig(
+  value: unknown, problem: Report, namespace: string = DEFAULT_NAMESPACE, context: KibanaConfigContext = {},
+): KibanaSettings | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) {
     problem("kibana", "must be an object, e.g. `pulumi config set --path kibana.url https://kibana.example.com:5601`");
@@ -80,11 +88,11 @@ export function readKibanaConfig(value: unknown, problem: Report, namespace: str
     space: typeof space === "string" ? space : undefined,
     caCert: typeof caCert === "string" ? caCert : undefined,
     allowInsecureHttp: value.allowInsecureHttp === true,
-    alert: readAlert(value.alert, problem, namespace),
+    alert: readAlert(value.alert, problem, namespace, context),
   };
 }
 
-function readAlert(value: unknown, problem: Report, namespace: string): KibanaSettings["alert"] {
+function readAlert(value: unknown, problem: Report, namespace: string, context: KibanaConfigContext): KibanaSettings["alert"] {
   if (value === undefined) value = {};
   if (!isObject(value)) { problem("kibana.alert", "must be an object"); return undefined; }
   reportUnknownKeys(value, ALERT_KEYS, "kibana.alert.", problem, "an alert setting");
@@ -98,7 +106,14 @@ function readAlert(value: unknown, problem: Report, namespace: string): KibanaSe
   };
   const deniedThreshold = number("deniedThreshold", KIBANA_DEFAULTS.deniedThreshold, 0, false);
   const windowMinutes = number("windowMinutes", KIBANA_DEFAULTS.windowMinutes, 1, true);
-  const lateArrivalMinutes = number("lateArrivalMinutes", KIBANA_DEFAULTS.lateArrivalMinutes, 0, true);
+  const poll = context.collectorPollIntervalSeconds;
+  const lateArrivalMinutes = number("lateArrivalMinutes", lateArrivalDefaultMinutes(poll), 0, true);
+  if (poll !== undefined && value.lateArrivalMinutes !== undefined && lateArrivalMinutes < Math.ceil(poll / 60)) {
+    // Below one poll, every window is counted before the collector has read all of its flows.
+    problem("kibana.alert.lateArrivalMinutes", `is ${lateArrivalMinutes}, but collector.pollIntervalSeconds is ${poll}: a flow can reach Elasticsearch ` +
+      `up to ${Math.ceil(poll / 60)} minutes after it happened from the polls alone, and the rules would count its window before that. Remove the key ` +
+      `(the default follows the poll interval: ${lateArrivalDefaultMinutes(poll)}) or set at least ${Math.ceil(poll / 60)}`);
+  }
   if (lateArrivalMinutes > LATE_ARRIVAL_MAX_MINUTES) {
     problem("kibana.alert.lateArrivalMinutes", `must be at most ${LATE_ARRIVAL_MAX_MINUTES} (a day; got ${lateArrivalMinutes}): every alert waits that long. Set the delay flows usually have (the collector's flowlogs_lag_seconds plus Azure's minutes), and after a longer outage run the Security rules manually over it`);
   }
