@@ -17,7 +17,7 @@ import { runCollector, type RunOptions } from "../../collector/src/service/colle
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { loadConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
-import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { RestError, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CredentialUnavailableError } from "@azure/identity";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 import { sleep } from "../../collector/src/sleep";
@@ -215,6 +215,39 @@ test("no storage token yet at start-up (the container's managed identity endpoin
   } finally {
     await service.stop();
   }
+});
+
+test("flow-log containers refused (403) at start-up within the grace: with polls ten minutes apart the listing is tried again a minute later", async () => {
+  const { source, config, writer } = await setUp({ FLOWLOGS_POLL_INTERVAL_SECONDS: "600" });
+  await writer.appendMinute({ records: 2, tuplesPerRecord: 5 });
+  // The checkpoint container's role is in effect, the flow-log container's not yet (role assignments propagate apart).
+  let authorized = false;
+  const client = BlobServiceClient.fromConnectionString(azuriteConnectionString());
+  (client as unknown as { storageClientContext: { pipeline: { addPolicy(policy: PipelinePolicy, options: { phase: "Sign" }): void } } })
+    .storageClientContext.pipeline.addPolicy({
+      name: "testFlowLogRoleNotYet",
+      sendRequest(request, next) {
+        if (!authorized && new URL(request.url).pathname.includes(source.containerName)) {
+          throw new RestError("AuthorizationPermissionMismatch", { statusCode: 403, code: "AuthorizationPermissionMismatch", request });
+        }
+        return next(request);
+      },
+    }, { phase: "Sign" });
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  const waits: number[] = [];
+  const events: LogEvent[] = [];
+  await runCollector({
+    config, sink, blobService: client, writeLog: () => {}, onEvent: (e) => events.push(e), signal: controller.signal,
+    sleep: async (ms) => {
+      waits.push(ms);
+      authorized = true;
+      if (waits.length === 2) controller.abort();
+    },
+  });
+  assert.deepEqual(waits, [60_000, 600_000], "the retry a minute later, then the interval");
+  assert.ok(events.some((e) => e.event === "storage.forbidden.waiting"));
+  assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([writer]));
 });
 
 test("an archived blob (Azure answers 409 BlobArchived) is set aside once, named, while the others are read", async () => {

@@ -546,8 +546,8 @@ test("with polls five minutes apart, a poll that leaves a blob unfinished is fol
   assert.equal(summary.metrics.pendingSince.size, 0);
 });
 
-test("a blob that grew between the listing and its read is not left pending once a listing shows it caught up (lag gauge)", async () => {
-  const { nsg, config } = await setup({ FLOWLOGS_CONCURRENCY: "1" });
+test("a blob that grew between the listing and its read is not left pending once a listing shows it caught up (lag gauge); that race, normal tailing, does not shorten the poll interval", async () => {
+  const { nsg, config } = await setup({ FLOWLOGS_CONCURRENCY: "1", FLOWLOGS_POLL_INTERVAL_SECONDS: "300" });
   const first = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 70, mac: "000D3A000070" });
   const second = new FlowLogBlobWriter(nsg, { kind: "nsg-v2", hour: HOUR, seed: 71, mac: "000D3A000071" });
   for (const w of [first, second]) await w.appendMinute({ records: 1 });
@@ -563,11 +563,13 @@ test("a blob that grew between the listing and its read is not left pending once
   const controller = new AbortController();
   const steps: Array<() => Promise<void>> = [async () => undefined, async () => controller.abort()];
   const events: LogEvent[] = [];
+  const waits: number[] = [];
   const summary = await runCollector({
     config, sink, blobService: service, writeLog: () => {}, onEvent: (e) => events.push(e), now: () => HOUR.getTime() + 10 * 60_000,
-    signal: controller.signal, sleep: () => steps.shift()!(),
+    signal: controller.signal, sleep: (ms) => { waits.push(ms); return steps.shift()!(); },
   });
   assert.ok(appended);
+  assert.deepEqual(waits, [300_000, 300_000], "no job failed: the configured interval after each poll");
   assert.deepEqual(events.filter((e) => e.event === "poll.end").map((e) => e.candidates), [2, 0], "the second poll finds both caught up");
   assert.deepEqual(new Set(sink.documents.keys()), await expectedIds([first, second]));
   assert.equal(summary.metrics.pendingSince.size, 0);

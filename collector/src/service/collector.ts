@@ -102,8 +102,8 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   const sink = options.sink ?? createSink(config.sink, log, () => Math.max(1, underway.count));
   let status: StatusServer | undefined;
   const pauseFor = (seconds: number): Promise<void> => (options.sleep ?? sleep)(seconds * 1000, options.signal);
-  // Retries (a start-up waiting for its identity or roles; blobs a poll left unfinished, e.g. through a sink outage)
-  // come at most RETRY_SECONDS apart: a longer poll interval buys fewer, larger jobs per flow, not slower recovery.
+  // Retries (a start-up waiting for its identity or roles; a poll after one that met failures, a busy lease or a blob
+  // changing mid-read: PollState.retrySoon) come at most RETRY_SECONDS apart: a longer poll interval buys fewer, larger jobs per flow, not slower recovery.
   const retryPause = (): Promise<void> => pauseFor(Math.min(config.pollIntervalSeconds, RETRY_SECONDS));
   try {
     // The probe answers while start-up waits out a 403 (role assignments not yet effective).
@@ -164,9 +164,11 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
     noteRememberedBlobs();
     for (;;) {
       let failure: string | undefined;
+      let retrySoon = true;
       if (threats) metrics.noteThreatList(await threats.refresh(), threats.entries); // never throws: a bad version is logged, the old list kept
       try {
         failure = await poll(service, config, context, state, options.once ?? false, grace);
+        retrySoon = state.retrySoon;
       } catch (error) {
         if (options.once) throw error;
         metrics.errors++;
@@ -183,7 +185,7 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
       // A backlog is taken on BACKLOG_BLOBS_PER_POLL at a time: a poll interval slept between the bites would add
       // hours to a large backfill (140 polls for 700,000 blobs). The recent hours are listed by every poll anyway.
       if (backlogMoving) continue;
-      await (state.pending.size > 0 ? retryPause() : pauseFor(config.pollIntervalSeconds));
+      await (retrySoon ? retryPause() : pauseFor(config.pollIntervalSeconds));
       if (options.signal?.aborted) break;
     }
     return { polls: metrics.polls, metrics };
@@ -207,6 +209,7 @@ async function poll(
   const { caughtUp, pending } = state;
   const now = context.now();
   const scope = listingScope(config, state, once, now);
+  state.retrySoon = false; // set by this poll's listings and jobs
   const { candidates, listed, resumed, listingFailure } = await listChanged(service, config, context, state, scope, now, grace);
   metrics.blobsListed = listed;
   // Blobs left unfinished by earlier polls are tried again even when outside the recent hours. Their listed ETag
@@ -234,6 +237,7 @@ async function poll(
     const job = { ...context, excuseFailure, reserveFor, container: service.getContainerClient(ref.container) };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const outcome = await runBlobJob(ref, job);
+      if (outcome.kind === "failed" || outcome.kind === "busy" || outcome.kind === "changed") state.retrySoon = true;
       if (outcome.kind === "failed") {
         // A sink outage is not this replica's failure: a restart (what /healthz 503 leads to) cannot end it, and
         // every kill while waiting on the sink would count a try on the blobs being read (FLOWLOGS_MAX_ATTEMPTS).

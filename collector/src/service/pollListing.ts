@@ -37,6 +37,12 @@ export interface PollState {
   /** Pending blobs the last poll caught up with, set aside or found gone: a one-pass run lists again only after some. */
   resolvedLastPoll: number;
   /**
+   * The last poll met work it could not do: a listing or a job failed (a 403 waited out and a sink outage included),
+   * or a blob was busy with another replica or changed mid-read. Not set by what normal tailing leaves pending (an
+   * append during the job, a record still open at the blob's end): the next poll at its interval reads those.
+   */
+  retrySoon: boolean;
+  /**
    * Containers whose last full or wide listing failed: listed in that scope at every poll, whatever the poll's, until
    * one succeeds. The poll's listing still counts for the others, so one container refused for days does not make
    * every poll list all the others' retention, drop their resume token, or keep their deleted blobs.
@@ -70,7 +76,7 @@ export function newPollState(caughtUp: Map<string, string>, underway: { count: n
     fullListingBelowBlobs: limits.fullListingBelowBlobs ?? 5_000,
     backlogBlobsPerPoll: limits.backlogBlobsPerPoll ?? BACKLOG_BLOBS_PER_POLL,
     fullListingPageBlobs: limits.fullListingPageBlobs,
-    resolvedLastPoll: 0, owed: new Map(),
+    resolvedLastPoll: 0, retrySoon: false, owed: new Map(),
   };
 }
 
@@ -216,6 +222,7 @@ export async function listChanged(
   };
   // A 403 waited out within the authorization grace is not a failure (the poll's or the service's).
   const listingFailed = (container: string, error: unknown): void => {
+    state.retrySoon = true;
     if (grace.excuse(isForbidden(error), `listing container ${container}`, describeError(error))) {
       log("debug", "list.failed", { container, error: describeError(error) });
     } else {
