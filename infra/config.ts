@@ -205,12 +205,12 @@ export function parseConfig(raw: Raw, given: ParseContext): InfraConfig {
   const roleAssignmentWaitSeconds = readRoleAssignmentWait(raw.roleAssignmentWaitSeconds, problem);
   const trafficAnalytics = readTrafficAnalytics(raw.trafficAnalytics, resourceGroupName, context, problem);
   const storage = readStorage(raw.storage, problem);
-  const poll = readCollectorPollInterval(raw.collector, problem);
+  const pollIntervalSeconds = readCollectorPollInterval(raw.collector, problem);
   // The alert rules wait for flows as long as a poll may hold them back, when this stack runs the collector.
   const collectorOn = isObject(raw.collector) && raw.collector.enabled === true;
-  const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem, collectorOn && poll.explicit ? { collectorPollIntervalSeconds: poll.seconds } : {});
+  const elastic = readElasticConfig(raw.elasticsearch, raw.kibana, problem, collectorOn ? { collectorPollIntervalSeconds: pollIntervalSeconds } : {});
   readCredentials(raw, elastic, context, problem);
-  const collector = readCollector(raw, storage?.accountName, elastic, context, poll.seconds, problem);
+  const collector = readCollector(raw, storage?.accountName, elastic, context, pollIntervalSeconds, problem);
   if (storage && collector) {
     // A container group outside a virtual network has no fixed egress address a storage firewall could allow, so
     // with the collector the firewall defaults to Allow (access still needs Entra ID; shared keys stay off).
@@ -621,17 +621,17 @@ function readCollector(
  */
 const MAX_POLL_INTERVAL_SECONDS = 900;
 
-function readCollectorPollInterval(value: unknown, problem: Report): { seconds: number; explicit: boolean } {
+function readCollectorPollInterval(value: unknown, problem: Report): number {
   const raw = isObject(value) ? value.pollIntervalSeconds : undefined;
-  if (raw === undefined) return { seconds: DEFAULTS.collectorPollIntervalSeconds, explicit: false };
+  if (raw === undefined) return DEFAULTS.collectorPollIntervalSeconds;
   const seconds = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
   if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 1 || seconds > MAX_POLL_INTERVAL_SECONDS) {
     problem("collector.pollIntervalSeconds", `must be a whole number of seconds, 1-${MAX_POLL_INTERVAL_SECONDS}, got ${describe(raw)}; leave it unset for ` +
       `${DEFAULTS.collectorPollIntervalSeconds} (Azure appends a block about once a minute), or 300 to read five minutes per poll for less CPU per flow ` +
       "(past 600 it saves nothing more, and a stalled collector is restarted only after three intervals)");
-    return { seconds: DEFAULTS.collectorPollIntervalSeconds, explicit: false };
+    return DEFAULTS.collectorPollIntervalSeconds;
   }
-  return { seconds, explicit: true };
+  return seconds;
 }
 
 /** `collector.geoip`: the collector's FLOWLOGS_GEOIP* settings, the database paths as seen inside the container. */

@@ -43,7 +43,8 @@ test("elastic config: the alert rules' late-arrival default follows collector.po
   // The user's own value stands when it covers a poll; the collector off (run elsewhere) does not move the default.
   assert.equal(late(managed({ ...kibana({ lateArrivalMinutes: 6 }), collector: { enabled: true, pollIntervalSeconds: 300 } })), 6);
   assert.equal(late(managed({ ...kibana(), collector: { enabled: false, pollIntervalSeconds: 300 } })), 5);
-  assert.equal(late(managed(kibana({ lateArrivalMinutes: 0 }))), 0, "no poll interval set: an explicit 0 stays allowed, as before");
+  assert.equal(late(managed(kibana({ lateArrivalMinutes: 0 }))), 0, "polls a minute apart: an explicit 0 stays allowed, as before");
+  assert.equal(late(managed({ ...kibana({ lateArrivalMinutes: 0 }), collector: { enabled: true, pollIntervalSeconds: 60 } })), 0, "the default set explicitly changes nothing");
   const found = problems(managed({ ...kibana({ lateArrivalMinutes: 3 }), collector: { enabled: true, pollIntervalSeconds: 600 } }));
   assert.deepEqual(keysOf(found), ["kibana.alert.lateArrivalMinutes"]);
   assert.match(found[0]!, /collector\.pollIntervalSeconds is 600.*up to 10 minutes.*Remove the key \(the default follows the poll interval: 14\) or set at least 10/);

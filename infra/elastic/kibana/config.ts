@@ -55,7 +55,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 
 /** What the rest of the stack's config tells the Kibana settings. */
 export interface KibanaConfigContext {
-  /** `collector.pollIntervalSeconds`, when set for a collector this stack runs: flows arrive up to a poll later. */
+  /** `collector.pollIntervalSeconds` of a collector this stack runs: flows arrive up to a poll later. */
   collectorPollIntervalSeconds?: number;
 }
 
@@ -108,8 +108,9 @@ function readAlert(value: unknown, problem: Report, namespace: string, context: 
   const windowMinutes = number("windowMinutes", KIBANA_DEFAULTS.windowMinutes, 1, true);
   const poll = context.collectorPollIntervalSeconds;
   const lateArrivalMinutes = number("lateArrivalMinutes", lateArrivalDefaultMinutes(poll), 0, true);
-  if (poll !== undefined && value.lateArrivalMinutes !== undefined && lateArrivalMinutes < Math.ceil(poll / 60)) {
-    // Below one poll, every window is counted before the collector has read all of its flows.
+  if (poll !== undefined && poll > 60 && value.lateArrivalMinutes !== undefined && lateArrivalMinutes < Math.ceil(poll / 60)) {
+    // Below one poll, every window is counted before the collector has read all of its flows. (A poll a minute is
+    // what the default and every value before the key assumed: 0 stays the user's choice there.)
     problem("kibana.alert.lateArrivalMinutes", `is ${lateArrivalMinutes}, but collector.pollIntervalSeconds is ${poll}: a flow can reach Elasticsearch ` +
       `up to ${Math.ceil(poll / 60)} minutes after it happened from the polls alone, and the rules would count its window before that. Remove the key ` +
       `(the default follows the poll interval: ${lateArrivalDefaultMinutes(poll)}) or set at least ${Math.ceil(poll / 60)}`);
