@@ -49,8 +49,12 @@ export async function detectOpenSearchCapabilities(connection: OpenSearchConnect
   const perNode = nodes.map((node) => new Set((node.ingest?.processors ?? []).map((processor) => processor.type)));
   const ingestProcessors = [...(perNode[0] ?? [])].filter((type) => perNode.every((set) => set.has(type))).sort();
   // constant_keyword is core server code since OpenSearch 2.14 (no module to look for); ILM never exists there.
+  // Its geoip processor is Elasticsearch 7.10's: no continent_code property (refused with a 400 parse_exception).
   const [major, minor] = identity.version.split(".").map(Number) as [number, number];
-  return { distribution: "opensearch", ilm: false, logsdb: false, implicitLogsdb: false, constantKeyword: major > 2 || (major === 2 && minor >= 14), ingestProcessors };
+  return {
+    distribution: "opensearch", ilm: false, logsdb: false, implicitLogsdb: false, constantKeyword: major > 2 || (major === 2 && minor >= 14),
+    ingestProcessors, geoipContinentCode: false,
+  };
 }
 
 interface NodeInfo {

@@ -194,11 +194,19 @@ export function planIndexAssets(options: IndexAssetOptions = {}, capabilities: C
   } else {
     pipeline = "azure-flowlogs-geoip";
     const body = loadAsset("ingest-pipelines/azure-flowlogs-geoip.json");
+    // OpenSearch parses pipelines as Elasticsearch 7.10 did: `_meta` is refused ("doesn't support one or more
+    // provided configuration parameters [_meta]").
+    if (capabilities.distribution === "opensearch") delete body._meta;
     if (capabilities.geoipContinentCode === false) {
       for (const processor of body.processors as Array<{ geoip?: { properties?: string[] } }>) {
         if (processor.geoip?.properties) processor.geoip.properties = processor.geoip.properties.filter((p) => p !== "continent_code");
       }
-      skipped.push({ asset: "continent_code in ingest pipeline azure-flowlogs-geoip", reason: "the geoip processor has it from Elasticsearch 8.15 (older nodes refuse the pipeline for it)" });
+      skipped.push({
+        asset: "continent_code in ingest pipeline azure-flowlogs-geoip",
+        reason: capabilities.distribution === "opensearch"
+          ? "OpenSearch's geoip processor has no continent_code property (it refuses the pipeline for it)"
+          : "the geoip processor has it from Elasticsearch 8.15 (older nodes refuse the pipeline for it)",
+      });
     }
     requests.push({ kind: "ingest_pipeline", name: pipeline, path: `/_ingest/pipeline/${pipeline}`, body });
   }
