@@ -8,6 +8,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { createHttpHeaders, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import { azuriteConnectionString } from "../support/env";
 import { scratchContainers } from "../support/scratchContainers";
+import { withSignPolicy } from "../support/storagePolicy";
 import { FlowLogBlobWriter } from "../support/flowLogWriter";
 import { loadConfig } from "../../collector/src/service/config";
 import { listChanged, listingScope, newPollState, type PollState } from "../../collector/src/service/pollListing";
@@ -33,9 +34,7 @@ function refusingClient(refused: { name: string; on: boolean }): BlobServiceClie
       return next(request);
     },
   };
-  (client as unknown as { storageClientContext: { pipeline: { addPolicy(policy: PipelinePolicy, options: { phase: "Sign" }): void } } })
-    .storageClientContext.pipeline.addPolicy(policy, { phase: "Sign" });
-  return client;
+  return withSignPolicy(client, policy);
 }
 
 test("a container refused at every poll: the others' listing counts (no full listing per poll, resume kept), it is listed in full until it succeeds, deleted blobs go after a day", async () => {

@@ -17,10 +17,11 @@ import { runCollector, type RunOptions } from "../../collector/src/service/colle
 import { CheckpointStore } from "../../collector/src/checkpoint/store";
 import { loadConfig } from "../../collector/src/service/config";
 import type { LogEvent } from "../../collector/src/service/logger";
-import { RestError, type PipelinePolicy } from "@azure/core-rest-pipeline";
+import { RestError } from "@azure/core-rest-pipeline";
 import { CredentialUnavailableError } from "@azure/identity";
 import { RecordingSink, expectedIds } from "./serviceRecordingSink";
 import { sleep } from "../../collector/src/sleep";
+import { withSignPolicy } from "../support/storagePolicy";
 
 const HOUR = new Date("2026-11-20T10:00:00Z");
 const scratch = scratchContainers(azuriteConnectionString());
@@ -141,8 +142,7 @@ function authorizedLater(): { client: BlobServiceClient; authorize: () => void }
   }, credential).toString();
   let sas = sasFrom(new Date(Date.now() + 3_600_000));
   const client = new BlobServiceClient(settings.BlobEndpoint!);
-  (client as unknown as { storageClientContext: { pipeline: { addPolicy(policy: PipelinePolicy, options: { phase: "Sign" }): void } } })
-    .storageClientContext.pipeline.addPolicy({
+  withSignPolicy(client, {
       name: "testAccountSas",
       sendRequest(request, next) {
         const url = new URL(request.url);
@@ -150,7 +150,7 @@ function authorizedLater(): { client: BlobServiceClient; authorize: () => void }
         request.url = url.toString();
         return next(request);
       },
-    }, { phase: "Sign" });
+    });
   return { client, authorize: () => { sas = sasFrom(new Date(Date.now() - 60_000)); } };
 }
 
@@ -191,14 +191,13 @@ test("no storage token yet at start-up (the container's managed identity endpoin
   // before the identity endpoint answers (its probe is not retried, nor is the error by the storage SDK).
   let ready = false;
   const client = BlobServiceClient.fromConnectionString(azuriteConnectionString());
-  (client as unknown as { storageClientContext: { pipeline: { addPolicy(policy: PipelinePolicy, options: { phase: "Sign" }): void } } })
-    .storageClientContext.pipeline.addPolicy({
+  withSignPolicy(client, {
       name: "testIdentityNotReady",
       sendRequest(request, next) {
         if (!ready) throw new CredentialUnavailableError("ManagedIdentityCredential: the IMDS endpoint is not available");
         return next(request);
       },
-    }, { phase: "Sign" });
+    });
   const sink = new RecordingSink();
   // Waits asked for are recorded; the test's clock runs 100 ms each.
   const waits: number[] = [];
@@ -223,8 +222,7 @@ test("flow-log containers refused (403) at start-up within the grace: with polls
   // The checkpoint container's role is in effect, the flow-log container's not yet (role assignments propagate apart).
   let authorized = false;
   const client = BlobServiceClient.fromConnectionString(azuriteConnectionString());
-  (client as unknown as { storageClientContext: { pipeline: { addPolicy(policy: PipelinePolicy, options: { phase: "Sign" }): void } } })
-    .storageClientContext.pipeline.addPolicy({
+  withSignPolicy(client, {
       name: "testFlowLogRoleNotYet",
       sendRequest(request, next) {
         if (!authorized && new URL(request.url).pathname.includes(source.containerName)) {
@@ -232,7 +230,7 @@ test("flow-log containers refused (403) at start-up within the grace: with polls
         }
         return next(request);
       },
-    }, { phase: "Sign" });
+    });
   const sink = new RecordingSink();
   const controller = new AbortController();
   const waits: number[] = [];
