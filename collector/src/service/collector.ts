@@ -102,8 +102,9 @@ export async function runCollector(options: RunOptions): Promise<RunSummary> {
   const sink = options.sink ?? createSink(config.sink, log, () => Math.max(1, underway.count));
   let status: StatusServer | undefined;
   const pauseFor = (seconds: number): Promise<void> => (options.sleep ?? sleep)(seconds * 1000, options.signal);
-  // Retries (a start-up waiting for its identity or roles; a poll after one that met failures, a busy lease or a blob
-  // changing mid-read: PollState.retrySoon) come at most RETRY_SECONDS apart: a longer poll interval buys fewer, larger jobs per flow, not slower recovery.
+  // Retries (a start-up waiting for its identity or roles; a poll after one that met failures, a busy lease or a
+  // blob changing mid-read: PollState.retrySoon) come at most RETRY_SECONDS apart: a longer poll interval buys
+  // fewer, larger jobs per flow, not slower recovery. A poll that threw is retried the same way.
   const retryPause = (): Promise<void> => pauseFor(Math.min(config.pollIntervalSeconds, RETRY_SECONDS));
   try {
     // The probe answers while start-up waits out a 403 (role assignments not yet effective).
