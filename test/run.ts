@@ -4,7 +4,7 @@
 // or folders under test/.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, resolve, sep } from "node:path";
+import { delimiter, dirname, join, relative, resolve, sep } from "node:path";
 import { startAzurite } from "./support/azurite";
 import { startElasticsearch } from "./support/elasticsearch";
 import { startOpenSearch } from "./support/opensearch";
@@ -39,7 +39,8 @@ async function main(): Promise<number> {
   }
   const sources = files.map((file) => readFileSync(file, "utf8")).join("\n");
   const stops: Array<() => Promise<void>> = [];
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  // Pulumi's dynamic providers start `node` from PATH: the one running the tests, not whichever the machine has first.
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: [dirname(process.execPath), process.env.PATH].filter(Boolean).join(delimiter) };
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) await stop().catch((error) => console.error(`stop failed: ${error}`));
   };

@@ -122,7 +122,8 @@ export async function runProgramUnderMocks(options: MockRunOptions): Promise<Pla
     const program = await import(resolve(options.program ?? resolve(__dirname, "..", "index.ts")));
     const outputs: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(program as Record<string, unknown>)) {
-      if (name === "default" || name === "__esModule" || value === undefined) continue;
+      // Node 24's ESM loader adds "module.exports" (the whole CommonJS exports object) beside the named exports.
+      if (name === "default" || name === "__esModule" || name === "module.exports" || value === undefined) continue;
       outputs[name] = await Promise.race([resolveOutput(value), failure]);
     }
     await pulumi.runtime.disconnect(); // waits for every outstanding registration

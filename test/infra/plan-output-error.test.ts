@@ -1,5 +1,6 @@
 // The offline plan when the program fails inside an output (a lookup that throws, as the Network Watcher checks do):
-// it used to wait for the output for ever, Node's loop drained, and `npm run plan` exited 0 printing nothing.
+// it used to wait for the output for ever, Node's loop drained, and `npm run plan` exited 0 printing nothing. And
+// the program module as Node 24 can hand it over, with a self-referencing "module.exports" entry among its exports.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
@@ -22,4 +23,12 @@ test("a program failing inside an output rejects the plan with the program's err
   clearTimeout(timer);
   assert.match(outcome, /the lookup inside this output failed/);
   for (const reason of rejections.take()) assert.match(reason, /the lookup inside this output failed/);
+});
+
+test("a program module with Node 24's \"module.exports\" entry plans its named outputs only", async () => {
+  const plan = await runProgramUnderMocks({
+    project: "flowlogs-to-elastic", stack: "module-exports", config: {}, standInMissingSecrets: false,
+    program: resolve(__dirname, "fixtures", "moduleExportsProgram.cjs"),
+  });
+  assert.deepEqual(plan.outputs, { region: "westeurope" });
 });
