@@ -615,12 +615,15 @@ function readCollector(
 }
 
 /**
- * `collector.pollIntervalSeconds`, read before the Kibana settings (their late-arrival default follows it). Whole
- * seconds, 1-900: the collector takes up to 3600, but past 10 minutes a job saves no more CPU per flow
- * (collector/PERFORMANCE.md, Tailing) while /healthz waits three intervals before calling a stalled collector stalled.
+ * The collector takes up to 3600, but past 10 minutes a job saves no more CPU per flow (collector/PERFORMANCE.md,
+ * Tailing) while /healthz waits three intervals before calling a stalled collector stalled.
  */
 const MAX_POLL_INTERVAL_SECONDS = 900;
 
+/**
+ * `collector.pollIntervalSeconds`, read before the Kibana settings (their late-arrival default follows it): whole
+ * seconds, 1 to MAX_POLL_INTERVAL_SECONDS.
+ */
 function readCollectorPollInterval(value: unknown, problem: Report): number {
   const raw = isObject(value) ? value.pollIntervalSeconds : undefined;
   if (raw === undefined) return DEFAULTS.collectorPollIntervalSeconds;

@@ -25,7 +25,7 @@ import { sleep } from "../sleep";
 import { heapLimitBytes, rememberedBlobsWarning } from "./rememberedBlobs";
 
 /** The longest wait before a retry, whatever FLOWLOGS_POLL_INTERVAL_SECONDS says (Azure's own cadence: a block a minute). */
-export const RETRY_SECONDS = 60;
+const RETRY_SECONDS = 60;
 
 export interface RunOptions {
   config: CollectorConfig;

@@ -8,7 +8,7 @@ import type { FlowlogsKibanaArgs } from "./index";
 import { redactUrlText } from "../../../collector/src/safeText";
 import { DEFAULT_NAMESPACE } from "../../../collector/src/sink/dataStreams";
 import { DEFAULT_ALERT_INDEX, defaultAlertIndex } from "./namespace";
-import { LATE_ARRIVAL_DEFAULT_MINUTES, LATE_RUN_MARGIN_MINUTES, lateArrivalDefaultMinutes } from "./schedule";
+import { LATE_ARRIVAL_DEFAULT_MINUTES, LATE_RUN_MARGIN_MINUTES, lateArrivalDefaultMinutes, pollWaitMinutes } from "./schedule";
 
 export const KIBANA_DEFAULTS = {
   // alertIndex: of namespace `default`; another namespace's is flowlogs-alerts-<namespace> (./namespace.ts).
@@ -108,12 +108,13 @@ function readAlert(value: unknown, problem: Report, namespace: string, context: 
   const windowMinutes = number("windowMinutes", KIBANA_DEFAULTS.windowMinutes, 1, true);
   const poll = context.collectorPollIntervalSeconds;
   const lateArrivalMinutes = number("lateArrivalMinutes", lateArrivalDefaultMinutes(poll), 0, true);
-  if (poll !== undefined && poll > 60 && value.lateArrivalMinutes !== undefined && lateArrivalMinutes < Math.ceil(poll / 60)) {
+  const pollWait = pollWaitMinutes(poll);
+  if (poll !== undefined && pollWait > 1 && value.lateArrivalMinutes !== undefined && lateArrivalMinutes < pollWait) {
     // Below one poll, every window is counted before the collector has read all of its flows. (A poll a minute is
     // what the default and every value before the key assumed: 0 stays the user's choice there.)
     problem("kibana.alert.lateArrivalMinutes", `is ${lateArrivalMinutes}, but collector.pollIntervalSeconds is ${poll}: a flow can reach Elasticsearch ` +
-      `up to ${Math.ceil(poll / 60)} minutes after it happened from the polls alone, and the rules would count its window before that. Remove the key ` +
-      `(the default follows the poll interval: ${lateArrivalDefaultMinutes(poll)}) or set at least ${Math.ceil(poll / 60)}`);
+      `up to ${pollWait} minutes after it happened from the polls alone, and the rules would count its window before that. Remove the key ` +
+      `(the default follows the poll interval: ${lateArrivalDefaultMinutes(poll)}) or set at least ${pollWait}`);
   }
   if (lateArrivalMinutes > LATE_ARRIVAL_MAX_MINUTES) {
     problem("kibana.alert.lateArrivalMinutes", `must be at most ${LATE_ARRIVAL_MAX_MINUTES} (a day; got ${lateArrivalMinutes}): every alert waits that long. Set the delay flows usually have (the collector's flowlogs_lag_seconds plus Azure's minutes), and after a longer outage run the Security rules manually over it`);

@@ -11,12 +11,17 @@
 
 export const LATE_ARRIVAL_DEFAULT_MINUTES = 5;
 
+/** Whole minutes a flow may wait for the collector's next poll: 1 at the poll a minute the default 5 assumes. */
+export function pollWaitMinutes(pollIntervalSeconds = 60): number {
+  return Math.ceil(pollIntervalSeconds / 60);
+}
+
 /**
  * The default lateArrivalMinutes for a collector polling every `pollIntervalSeconds`: the 5 minutes assume a poll a
  * minute, and a flow waits up to one poll before the collector reads it, so each further minute between polls adds one.
  */
 export function lateArrivalDefaultMinutes(pollIntervalSeconds = 60): number {
-  return LATE_ARRIVAL_DEFAULT_MINUTES + Math.max(0, Math.ceil(pollIntervalSeconds / 60) - 1);
+  return LATE_ARRIVAL_DEFAULT_MINUTES + Math.max(0, pollWaitMinutes(pollIntervalSeconds) - 1);
 }
 /** Kibana's default additional look-back (the Security rule form's 1 minute, `from: now-6m` every `5m`). */
 export const LATE_RUN_MARGIN_MINUTES = 1;
